@@ -1,0 +1,50 @@
+/**
+ * Name rules for user ids, topics, topic grants and event types. One set of
+ * rules for the gateway, the publisher and the client, so a name that one
+ * accepts the others accept too. The alphabets leave out `{`, `}` (Redis hash
+ * tags), `,` (the `topics=` separator), `*` (grant wildcard), whitespace and
+ * control characters, so no name can alter a Redis key or an SSE frame.
+ */
+
+const USER_ID = /^[A-Za-z0-9._:@+=|-]{1,128}$/
+const TOPIC = /^[A-Za-z0-9._:@+=|/-]{1,128}$/
+const TOPIC_GRANT = /^(?:[A-Za-z0-9._:@+=|/-]{1,128}\*?|\*)$/
+// Control characters (C0, DEL, C1) and the Unicode line separators.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+
+/** Event types starting with this are Herald's own (`herald.reset`, ...). */
+export const RESERVED_TYPE_PREFIX = 'herald.'
+export const MAX_TYPE_LENGTH = 128
+
+export function isValidUserId(value: string): boolean {
+  return USER_ID.test(value)
+}
+
+export function isValidTopic(value: string): boolean {
+  return TOPIC.test(value)
+}
+
+export function isValidTopicGrant(value: string): boolean {
+  return TOPIC_GRANT.test(value)
+}
+
+/** Why a publisher-supplied event type is refused, or `undefined` if it is fine. */
+export function eventTypeProblem(value: string): string | undefined {
+  if (value.length === 0 || value.length > MAX_TYPE_LENGTH) {
+    return `type must be 1 to ${MAX_TYPE_LENGTH} characters`
+  }
+  if (CONTROL.test(value)) return 'type must not contain control characters or line breaks'
+  if (value.startsWith(RESERVED_TYPE_PREFIX)) {
+    return `types starting with "${RESERVED_TYPE_PREFIX}" are reserved for Herald`
+  }
+  return undefined
+}
+
+/** Whether `topic` is covered by a grant list; a trailing `*` grants a prefix. */
+export function isTopicGranted(topic: string, grants: readonly string[]): boolean {
+  for (const grant of grants) {
+    if (grant.endsWith('*') ? topic.startsWith(grant.slice(0, -1)) : grant === topic) return true
+  }
+  return false
+}
