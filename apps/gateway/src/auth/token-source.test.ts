@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { findToken } from './token-source.js'
+
+const none = { authorization: undefined, cookie: undefined, query: undefined }
+
+describe('findToken', () => {
+  it('prefers the Authorization header, then the cookie, then the query', () => {
+    const all = { authorization: 'Bearer h', cookie: 'a=1; herald_token=c', query: 'q' }
+    expect(findToken(all)).toBe('h')
+    expect(findToken({ ...all, authorization: undefined })).toBe('c')
+    expect(findToken({ ...all, authorization: undefined, cookie: 'other=1' })).toBe('q')
+  })
+
+  it('accepts any case of the Bearer scheme and ignores other schemes', () => {
+    expect(findToken({ ...none, authorization: 'bearer t' })).toBe('t')
+    expect(findToken({ ...none, authorization: 'Basic dXNlcjpwdw==', query: 'q' })).toBe('q')
+  })
+
+  it('finds nothing when no carrier holds a token', () => {
+    expect(findToken(none)).toBeUndefined()
+    expect(findToken({ authorization: 'Bearer', cookie: 'herald_token=', query: '' })).toBeUndefined()
+  })
+})

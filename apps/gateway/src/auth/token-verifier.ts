@@ -1,0 +1,134 @@
+/**
+ * Verifies subscriber JWTs with jose and turns them into a {@link Principal}.
+ * `exp` and `sub` are required, algorithms are allowlisted per key type, and
+ * `iss`/`aud` are checked when configured. With a JWKS URL, jose caches the
+ * key set and refetches it when a token names an unknown `kid`, so key
+ * rotation needs no restart. Every failure becomes a {@link HeraldError} with
+ * its own code; messages never include the token.
+ */
+
+import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose'
+import type { GatewayConfig } from '../config/config.js'
+import { HeraldError, type HeraldErrorCode } from '../errors/herald-error.js'
+
+export interface Principal {
+  readonly userId: string
+  /** Topic grants from the `topics` claim; a trailing `*` grants a prefix. */
+  readonly topicGrants: readonly string[]
+  readonly expiresAtMs: number
+}
+
+export type TokenVerifier = (token: string) => Promise<Principal>
+
+/** Longer tokens are refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 8192
+
+const JOSE_CODES: Readonly<Record<string, HeraldErrorCode>> = {
+  ERR_JWT_EXPIRED: 'HERALD_ERR_TOKEN_EXPIRED',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'HERALD_ERR_TOKEN_SIGNATURE',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'HERALD_ERR_TOKEN_ALGORITHM',
+  ERR_JOSE_NOT_SUPPORTED: 'HERALD_ERR_TOKEN_ALGORITHM',
+  ERR_JWT_CLAIM_VALIDATION_FAILED: 'HERALD_ERR_TOKEN_CLAIM',
+  ERR_JWKS_NO_MATCHING_KEY: 'HERALD_ERR_TOKEN_KEY_UNKNOWN',
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'HERALD_ERR_TOKEN_KEY_UNKNOWN',
+  ERR_JWS_INVALID: 'HERALD_ERR_TOKEN_MALFORMED',
+  ERR_JWT_INVALID: 'HERALD_ERR_TOKEN_MALFORMED',
+  ERR_JWKS_TIMEOUT: 'HERALD_ERR_KEYS_UNAVAILABLE',
+  ERR_JWKS_INVALID: 'HERALD_ERR_KEYS_UNAVAILABLE',
+}
+
+export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
+  const options: JWTVerifyOptions = {
+    algorithms: [...jwt.key.algorithms],
+    requiredClaims: ['exp', 'sub'],
+    ...(jwt.issuer === undefined ? {} : { issuer: jwt.issuer }),
+    ...(jwt.audience === undefined ? {} : { audience: jwt.audience }),
+  }
+  const verify = selectVerify(jwt, options)
+  return async (token) => {
+    if (token.length > MAX_TOKEN_LENGTH) {
+      throw new HeraldError('HERALD_ERR_TOKEN_MALFORMED', `token is longer than ${MAX_TOKEN_LENGTH} characters`)
+    }
+    let payload: JWTPayload
+    try {
+      payload = await verify(token)
+    } catch (error) {
+      throw toHeraldError(error)
+    }
+    return toPrincipal(payload)
+  }
+}
+
+function selectVerify(jwt: GatewayConfig['jwt'], options: JWTVerifyOptions): (token: string) => Promise<JWTPayload> {
+  const { key } = jwt
+  switch (key.kind) {
+    case 'secret':
+      return async (token) => (await jwtVerify(token, key.secret, options)).payload
+    case 'public-key':
+      return async (token) => (await jwtVerify(token, key.key, options)).payload
+    case 'jwks': {
+      const keySet = createRemoteJWKSet(key.url, {
+        cooldownDuration: jwt.jwksCooldownMs,
+        cacheMaxAge: 600_000,
+      })
+      return async (token) => (await jwtVerify(token, keySet, options)).payload
+    }
+  }
+}
+
+function toPrincipal(payload: JWTPayload): Principal {
+  const { sub, exp } = payload
+  if (typeof sub !== 'string' || !isValidUserId(sub)) {
+    throw new HeraldError(
+      'HERALD_ERR_TOKEN_CLAIM',
+      'sub must be a user id of 1 to 128 characters from [A-Za-z0-9._:@+=|-]',
+    )
+  }
+  const topics = payload['topics'] ?? []
+  if (!Array.isArray(topics) || !topics.every((t): t is string => typeof t === 'string' && isValidTopicGrant(t))) {
+    throw new HeraldError(
+      'HERALD_ERR_TOKEN_CLAIM',
+      'topics must be an array of topic names, each optionally ending in *',
+    )
+  }
+  return { userId: sub, topicGrants: topics, expiresAtMs: (exp as number) * 1000 }
+}
+
+function toHeraldError(error: unknown): HeraldError {
+  if (error instanceof HeraldError) return error
+  const joseCode = (error as { code?: unknown } | null)?.code
+  const code = typeof joseCode === 'string' ? JOSE_CODES[joseCode] : undefined
+  if (code !== undefined) {
+    const claim = (error as { claim?: unknown }).claim
+    const message =
+      code === 'HERALD_ERR_TOKEN_CLAIM' && typeof claim === 'string'
+        ? `claim "${claim}" failed validation`
+        : describe(code)
+    return new HeraldError(code, message)
+  }
+  // A JWKS fetch that failed at the network level: not the client's fault.
+  if (error instanceof TypeError && /fetch/i.test(error.message)) {
+    return new HeraldError('HERALD_ERR_KEYS_UNAVAILABLE', describe('HERALD_ERR_KEYS_UNAVAILABLE'), {
+      cause: error,
+    })
+  }
+  return new HeraldError('HERALD_ERR_TOKEN_MALFORMED', describe('HERALD_ERR_TOKEN_MALFORMED'))
+}
+
+function describe(code: HeraldErrorCode): string {
+  switch (code) {
+    case 'HERALD_ERR_TOKEN_EXPIRED':
+      return 'token has expired'
+    case 'HERALD_ERR_TOKEN_SIGNATURE':
+      return 'token signature does not verify'
+    case 'HERALD_ERR_TOKEN_ALGORITHM':
+      return 'token algorithm is not allowed for the configured key'
+    case 'HERALD_ERR_TOKEN_KEY_UNKNOWN':
+      return 'token names a key id (kid) that is not in the key set'
+    case 'HERALD_ERR_KEYS_UNAVAILABLE':
+      return 'verification keys could not be fetched; try again shortly'
+    default:
+      return 'token is not a well-formed JWT'
+  }
+}

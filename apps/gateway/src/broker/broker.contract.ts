@@ -1,0 +1,171 @@
+/**
+ * The contract every broker keeps, as a reusable suite. Each implementation's
+ * test file calls {@link describeBrokerContract} with a factory, so the
+ * embedded and the Redis broker are held to exactly the same behaviour.
+ */
+
+import { parseStreamId, type StreamId } from '@herald/protocol'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Broker, BrokerOptions, HistoryEntry } from './broker.js'
+
+export type BrokerFactory = (options: BrokerOptions) => Promise<Broker>
+
+const id = (text: string): StreamId => parseStreamId(text)!
+const message = (channelKey: string, data: unknown, idempotencyKey?: string) => ({
+  channelKey,
+  type: 'test',
+  data: JSON.stringify(data),
+  idempotencyKey,
+})
+
+export function describeBrokerContract(name: string, createBroker: BrokerFactory): void {
+  describe(`broker contract: ${name}`, () => {
+    let open: Broker[] = []
+    const received: Array<[string, HistoryEntry]> = []
+    let onReceived: (() => void) | undefined
+    const waitForDeliveries = (count: number): Promise<void> =>
+      new Promise((resolve) => {
+        onReceived = () => {
+          if (received.length >= count) resolve()
+        }
+        onReceived()
+      })
+    const start = async (options: Partial<BrokerOptions> = {}): Promise<Broker> => {
+      const broker = await createBroker({
+        historyMaxLen: 100,
+        historyTtlSeconds: 3600,
+        idempotencyTtlSeconds: 60,
+        ...options,
+      })
+      await broker.start({
+        deliver: (channel, entry) => {
+          received.push([channel, entry])
+          onReceived?.()
+        },
+      })
+      open.push(broker)
+      return broker
+    }
+    const unique = (prefix: string) => `${prefix}:${Math.random().toString(36).slice(2)}`
+
+    afterEach(async () => {
+      await Promise.all(open.map((b) => b.close()))
+      open = []
+      received.length = 0
+    })
+
+    it('publishes in order with strictly increasing ids', async () => {
+      const broker = await start()
+      const channel = unique('u')
+      const origin = id(await broker.tail(channel))
+      const ids = await broker.publish([1, 2, 3].map((n) => message(channel, n)))
+      expect(ids).toHaveLength(3)
+      const parsed = ids.map(id)
+      expect(parsed[0]!.ms <= parsed[1]!.ms && parsed[1]!.ms <= parsed[2]!.ms).toBe(true)
+      expect(new Set(ids).size).toBe(3)
+      const read = await broker.readAfter(channel, origin, 10)
+      expect(read.outcome === 'entries' && read.entries.map((e) => JSON.parse(e.data))).toEqual([1, 2, 3])
+    })
+
+    it('delivers live entries only for subscribed channels, until unsubscribed', async () => {
+      const broker = await start()
+      const [a, b] = [unique('u'), unique('t')]
+      await broker.subscribe(a)
+      await broker.publish([message(a, 'a1'), message(b, 'b1')])
+      await waitForDeliveries(1)
+      await broker.unsubscribe(a)
+      await broker.publish([message(a, 'a2')])
+      await broker.subscribe(b)
+      await broker.publish([message(b, 'b2')])
+      await waitForDeliveries(2)
+      expect(received.map(([channel, entry]) => [channel, JSON.parse(entry.data)])).toEqual([
+        [a, 'a1'],
+        [b, 'b2'],
+      ])
+    })
+
+    it('reports a tail that no later entry can precede', async () => {
+      const broker = await start()
+      const channel = unique('u')
+      const emptyTail = id(await broker.tail(channel))
+      const [first] = await broker.publish([message(channel, 1)])
+      const read = await broker.readAfter(channel, emptyTail, 10)
+      expect(read.outcome === 'entries' && read.entries.map((e) => e.id)).toEqual([first])
+      expect(await broker.tail(channel)).toBe(first)
+    })
+
+    it('reads in pages and reaches the tail exactly', async () => {
+      const broker = await start()
+      const channel = unique('u')
+      let after = id(await broker.tail(channel))
+      const ids = await broker.publish(Array.from({ length: 25 }, (_, n) => message(channel, n)))
+      const seen: string[] = []
+      for (;;) {
+        const page = await broker.readAfter(channel, after, 10)
+        if (page.outcome !== 'entries') throw new Error(page.outcome)
+        seen.push(...page.entries.map((e) => e.id))
+        if (page.entries.length < 10) break
+        after = id(page.entries[page.entries.length - 1]!.id)
+      }
+      expect(seen).toEqual(ids)
+    })
+
+    it('answers trimmed for a position whose successors were trimmed away', async () => {
+      const broker = await start({ historyMaxLen: 10 })
+      const channel = unique('u')
+      const ids = await broker.publish(Array.from({ length: 200 }, (_, n) => message(channel, n)))
+      expect(await broker.readAfter(channel, id(ids[0]!), 10)).toEqual({ outcome: 'trimmed' })
+      const recent = await broker.readAfter(channel, id(ids[195]!), 10)
+      expect(recent.outcome === 'entries' && recent.entries.map((e) => e.id)).toEqual(ids.slice(196))
+    })
+
+    it('answers trimmed for a position older than the idle TTL, since history may have expired', async () => {
+      const broker = await start()
+      const channel = unique('u')
+      await broker.publish([message(channel, 1)])
+      expect(await broker.readAfter(channel, id('0-0'), 10)).toEqual({ outcome: 'trimmed' })
+      expect(await broker.readAfter(unique('u'), id('1-0'), 10)).toEqual({ outcome: 'trimmed' })
+    })
+
+    it('answers unknown for a position ahead of the channel', async () => {
+      const broker = await start()
+      const channel = unique('u')
+      const [only] = await broker.publish([message(channel, 1)])
+      const ahead = { ms: id(only!).ms + 60_000, seq: 0 }
+      expect(await broker.readAfter(channel, ahead, 10)).toEqual({ outcome: 'unknown' })
+      expect(await broker.readAfter(unique('u'), { ms: Date.now() + 3_600_000, seq: 0 }, 10)).toEqual({
+        outcome: 'unknown',
+      })
+    })
+
+    it('returns the first id for a repeated idempotency key and appends nothing', async () => {
+      const broker = await start()
+      const channel = unique('u')
+      const origin = id(await broker.tail(channel))
+      const [first] = await broker.publish([message(channel, 'once', 'k1')])
+      const [again, other] = await broker.publish([message(channel, 'twice', 'k1'), message(channel, 'new', 'k2')])
+      expect(again).toBe(first)
+      expect(other).not.toBe(first)
+      const read = await broker.readAfter(channel, origin, 10)
+      expect(read.outcome === 'entries' && read.entries.map((e) => JSON.parse(e.data))).toEqual(['once', 'new'])
+    })
+
+    it('keeps type and data byte for byte', async () => {
+      const broker = await start()
+      const channel = unique('t')
+      const origin = id(await broker.tail(channel))
+      const data = JSON.stringify({
+        text: 'line\r\nbreak',
+        emoji: '🔔',
+        nested: [null, 1.5, { a: '\u2028' }],
+      })
+      await broker.publish([{ channelKey: channel, type: 'invoice.paid', data, idempotencyKey: undefined }])
+      await broker.publish([{ channelKey: channel, type: undefined, data: '"plain"', idempotencyKey: undefined }])
+      const read = await broker.readAfter(channel, origin, 10)
+      expect(read.outcome === 'entries' && read.entries.map((e) => [e.type, e.data])).toEqual([
+        ['invoice.paid', data],
+        [undefined, '"plain"'],
+      ])
+    })
+  })
+}

@@ -1,0 +1,67 @@
+/**
+ * The broker: where notifications are stored (bounded history per channel)
+ * and announced to the nodes that serve the channel. Two implementations
+ * share this interface and its contract tests (broker.contract.ts): the
+ * embedded in-memory broker for a single node, and the Redis broker for a fleet.
+ *
+ * Position rules both implementations keep, so resume means the same on each:
+ * - Entry ids are `<ms>-<seq>`, strictly increasing per channel.
+ * - `tail` returns a position no future entry can equal or precede: the
+ *   newest entry's id, or for a channel with no history `<now>-0` (a new
+ *   channel's first entry is at least `<now>-1`).
+ * - `readAfter` answers `trimmed` when anything after the position has been
+ *   deleted (trimmed, or expired with the idle channel), and `unknown` when
+ *   the position is ahead of anything the channel has issued.
+ */
+
+import type { StreamId } from '@herald/protocol'
+
+export interface HistoryEntry {
+  /** `<ms>-<seq>`, the entry's position in its channel. */
+  readonly id: string
+  readonly type: string | undefined
+  /** The payload as JSON text. */
+  readonly data: string
+  /** Broker clock at append time, for delivery-latency metrics. */
+  readonly publishedAtMs: number
+}
+
+export interface PublishRequest {
+  readonly channelKey: string
+  readonly type: string | undefined
+  readonly data: string
+  /** Publishing the same key to the same channel again returns the first id and appends nothing. */
+  readonly idempotencyKey: string | undefined
+}
+
+export type HistoryRead =
+  | { readonly outcome: 'entries'; readonly entries: readonly HistoryEntry[] }
+  | { readonly outcome: 'trimmed' }
+  | { readonly outcome: 'unknown' }
+
+/** Receives every entry of every channel this node subscribed to, in channel order. */
+export interface BrokerSink {
+  deliver(channelKey: string, entry: HistoryEntry): void
+}
+
+export interface Broker {
+  readonly kind: 'memory' | 'redis'
+  start(sink: BrokerSink): Promise<void>
+  /** Appends and announces each request in order; resolves to their entry ids. */
+  publish(requests: readonly PublishRequest[]): Promise<string[]>
+  /** Idempotent. Resolves once live entries of the channel will reach the sink. */
+  subscribe(channelKey: string): Promise<void>
+  unsubscribe(channelKey: string): Promise<void>
+  tail(channelKey: string): Promise<string>
+  /** Up to `limit` entries strictly after `after`, oldest first. Fewer than `limit` means the tail was reached. */
+  readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead>
+  /** Whether publishing and delivery work right now. */
+  isAvailable(): boolean
+  close(): Promise<void>
+}
+
+export interface BrokerOptions {
+  readonly historyMaxLen: number
+  readonly historyTtlSeconds: number
+  readonly idempotencyTtlSeconds: number
+}

@@ -1,0 +1,78 @@
+/**
+ * One channel's bounded history for the embedded broker. Pure: the clock is
+ * passed in, so trimming, expiry floors and reads are unit-testable. Mirrors
+ * what Redis Streams give the Redis broker: approximate MAXLEN trimming and a
+ * record of the highest deleted id.
+ */
+
+import { formatStreamId, isAfter, nextStreamId, type StreamId } from '@herald/protocol'
+import type { HistoryEntry, HistoryRead } from './broker.js'
+
+interface StoredEntry {
+  readonly position: StreamId
+  readonly entry: HistoryEntry
+}
+
+export class ChannelHistory {
+  readonly #entries: StoredEntry[] = []
+  #last: StreamId
+  #maxDeleted: StreamId
+  #lastWriteMs: number
+
+  /**
+   * A new channel at `nowMs`. Its first id is at least `<now>-1`, above any
+   * `<now>-0` tail handed out before it existed. Anything older than the idle
+   * TTL counts as deleted: a channel of that name may have existed and expired.
+   */
+  constructor(nowMs: number, ttlMs: number) {
+    this.#last = { ms: nowMs, seq: 0 }
+    this.#maxDeleted = { ms: Math.max(0, nowMs - ttlMs), seq: 0 }
+    this.#lastWriteMs = nowMs
+  }
+
+  get lastWriteMs(): number {
+    return this.#lastWriteMs
+  }
+
+  get length(): number {
+    return this.#entries.length
+  }
+
+  tail(): string {
+    return formatStreamId(this.#last)
+  }
+
+  append(type: string | undefined, data: string, nowMs: number, maxLen: number): HistoryEntry {
+    const position = nextStreamId(this.#last, nowMs)
+    const entry: HistoryEntry = { id: formatStreamId(position), type, data, publishedAtMs: nowMs }
+    this.#entries.push({ position, entry })
+    this.#last = position
+    this.#lastWriteMs = nowMs
+    // Trim in batches, like Redis's `MAXLEN ~`, so appends stay O(1) amortised.
+    const slack = Math.max(1, Math.floor(maxLen / 8))
+    if (this.#entries.length > maxLen + slack) {
+      const removed = this.#entries.splice(0, this.#entries.length - maxLen)
+      this.#maxDeleted = removed[removed.length - 1]!.position
+    }
+    return entry
+  }
+
+  readAfter(after: StreamId, limit: number): HistoryRead {
+    if (isAfter(after, this.#last)) return { outcome: 'unknown' }
+    if (isAfter(this.#maxDeleted, after)) return { outcome: 'trimmed' }
+    const start = this.#firstIndexAfter(after)
+    const entries = this.#entries.slice(start, start + limit).map((stored) => stored.entry)
+    return { outcome: 'entries', entries }
+  }
+
+  #firstIndexAfter(after: StreamId): number {
+    let low = 0
+    let high = this.#entries.length
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if (isAfter(this.#entries[mid]!.position, after)) high = mid
+      else low = mid + 1
+    }
+    return low
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Configuration: read once at startup from the environment (and `--dev`),
+ * validated, and frozen into a typed object. Everything invalid is reported
+ * together, each problem naming its variable; nothing is read again later.
+ */
+
+import { randomBytes } from 'node:crypto'
+import type { ConfigError } from '../errors/herald-error.js'
+import { createEnvReader } from './env-reader.js'
+import { connectionBudgetFromFileLimit, readOpenFileLimit } from './open-file-limit.js'
+import { parseVerificationKey, type VerificationKeyConfig } from './verification-key.js'
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export interface GatewayConfig {
+  readonly dev: boolean
+  readonly port: number
+  readonly host: string
+  /** `undefined` runs the embedded in-memory broker (a single node). */
+  readonly redisUrl: string | undefined
+  readonly jwt: {
+    readonly key: VerificationKeyConfig
+    readonly issuer: string | undefined
+    readonly audience: string | undefined
+    /** Minimum time between JWKS refetches triggered by unknown `kid`s. */
+    readonly jwksCooldownMs: number
+  }
+  /** Any of these authorises a publish; two at once allow rotation. */
+  readonly publishApiKeys: readonly string[]
+  readonly maxConnections: number
+  readonly maxConnectionsPerUser: number
+  readonly maxTopicsPerConnection: number
+  readonly heartbeatIntervalMs: number
+  readonly retryMs: number
+  readonly historyMaxLen: number
+  readonly historyTtlSeconds: number
+  readonly idempotencyTtlSeconds: number
+  readonly maxPendingBytes: number
+  readonly publishMaxBodyBytes: number
+  readonly tokenExpiryJitterMs: number
+  readonly logLevel: LogLevel
+  /** Secrets generated for `--dev`, to print once at startup. */
+  readonly generated: { readonly jwtSecret?: string; readonly publishApiKey?: string }
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>
+
+export interface ConfigSources {
+  readonly env: Environment
+  readonly argv: readonly string[]
+  /** Injected so tests do not depend on the machine's limits. */
+  readonly openFileLimit?: number | undefined
+}
+
+export class ConfigProblems extends Error {
+  override readonly name = 'ConfigProblems'
+  readonly code = 'HERALD_ERR_CONFIG'
+
+  constructor(readonly problems: readonly ConfigError[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`)
+  }
+}
+
+/** Parses and validates; throws {@link ConfigProblems} listing every problem found. */
+export function loadConfig(sources: ConfigSources): GatewayConfig {
+  const unknownFlags = sources.argv.filter((arg) => arg !== '--dev')
+  const dev = sources.argv.includes('--dev')
+  const read = createEnvReader(sources.env)
+  if (unknownFlags.length > 0)
+    read.problem('argv', `unknown argument ${unknownFlags.join(' ')} (only --dev is accepted)`)
+
+  const generated: { jwtSecret?: string; publishApiKey?: string } = {}
+  const keyVariables = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'].filter(
+    (name) => read.string(name) !== undefined,
+  )
+  let jwtSecret = read.string('JWT_SECRET')
+  if (dev && keyVariables.length === 0) {
+    jwtSecret = randomBytes(32).toString('base64url')
+    generated.jwtSecret = jwtSecret
+  }
+  let key: VerificationKeyConfig | undefined
+  if (keyVariables.length > 1) {
+    read.problem(keyVariables.join(', '), 'set exactly one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL')
+  } else if (jwtSecret === undefined && keyVariables.length === 0) {
+    read.problem('JWT_SECRET', 'required: set one of JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL (or start with --dev)')
+  } else {
+    key = parseVerificationKey(
+      {
+        secret: jwtSecret,
+        publicKey: read.string('JWT_PUBLIC_KEY'),
+        jwksUrl: read.string('JWT_JWKS_URL'),
+      },
+      read.problem,
+    )
+  }
+
+  let publishApiKeys = read.list('PUBLISH_API_KEY')
+  if (publishApiKeys.length === 0 && dev) {
+    const generatedKey = randomBytes(24).toString('base64url')
+    generated.publishApiKey = generatedKey
+    publishApiKeys = [generatedKey]
+  }
+  if (publishApiKeys.length === 0) read.problem('PUBLISH_API_KEY', 'required (or start with --dev)')
+  if (publishApiKeys.length > 2) read.problem('PUBLISH_API_KEY', 'at most two keys, comma-separated, for rotation')
+  for (const apiKey of publishApiKeys) {
+    if (apiKey.length < 16) read.problem('PUBLISH_API_KEY', 'each key must be at least 16 characters')
+  }
+
+  const redisUrl = read.string('REDIS_URL')
+  if (redisUrl !== undefined) {
+    read.problem(
+      'REDIS_URL',
+      'the Redis broker is not part of this build yet; unset REDIS_URL to run on the embedded broker',
+    )
+  }
+
+  const logLevel = (read.string('LOG_LEVEL') ?? 'info') as LogLevel
+  if (!LOG_LEVELS.includes(logLevel)) read.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
+
+  const config: GatewayConfig = {
+    dev,
+    port: read.integer('PORT', { default: 8080, min: 0, max: 65_535 }),
+    host: read.string('HOST') ?? (dev ? '127.0.0.1' : '0.0.0.0'),
+    redisUrl,
+    jwt: {
+      key: key ?? { kind: 'secret', secret: new Uint8Array(), algorithms: [] },
+      issuer: read.string('JWT_ISSUER'),
+      audience: read.string('JWT_AUDIENCE'),
+      jwksCooldownMs: read.integer('JWT_JWKS_COOLDOWN_MS', {
+        default: 30_000,
+        min: 0,
+        max: 3_600_000,
+      }),
+    },
+    publishApiKeys,
+    maxConnections: read.integer('MAX_CONNECTIONS', {
+      default: connectionBudgetFromFileLimit(sources.openFileLimit ?? readOpenFileLimit()),
+      min: 1,
+    }),
+    maxConnectionsPerUser: read.integer('MAX_CONNECTIONS_PER_USER', { default: 20, min: 1 }),
+    maxTopicsPerConnection: read.integer('MAX_TOPICS_PER_CONNECTION', {
+      default: 32,
+      min: 0,
+      max: 63,
+    }),
+    heartbeatIntervalMs: read.integer('HEARTBEAT_INTERVAL_MS', {
+      default: 15_000,
+      min: 100,
+      max: 300_000,
+    }),
+    retryMs: read.integer('RETRY_MS', { default: 3_000, min: 100, max: 600_000 }),
+    historyMaxLen: read.integer('HISTORY_MAX_LEN', { default: 1_000, min: 1, max: 1_000_000 }),
+    historyTtlSeconds: read.integer('HISTORY_TTL_SECONDS', { default: 7 * 86_400, min: 60 }),
+    idempotencyTtlSeconds: read.integer('IDEMPOTENCY_TTL_SECONDS', { default: 86_400, min: 1 }),
+    maxPendingBytes: read.integer('MAX_PENDING_BYTES', { default: 1024 * 1024, min: 1024 }),
+    publishMaxBodyBytes: read.integer('PUBLISH_MAX_BODY_BYTES', { default: 256 * 1024, min: 1024 }),
+    tokenExpiryJitterMs: read.integer('TOKEN_EXPIRY_JITTER_MS', { default: 30_000, min: 0 }),
+    logLevel,
+    generated,
+  }
+  if (read.problems.length > 0) throw new ConfigProblems(read.problems)
+  return Object.freeze(config)
+}

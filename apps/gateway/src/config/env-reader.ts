@@ -1,0 +1,47 @@
+/**
+ * Typed reads of environment variables that record problems instead of
+ * throwing, so startup can report every bad variable at once.
+ */
+
+import { ConfigError } from '../errors/herald-error.js'
+import type { Environment } from './config.js'
+
+export interface IntegerRule {
+  readonly default: number
+  readonly min: number
+  readonly max?: number
+}
+
+export function createEnvReader(env: Environment) {
+  const problems: ConfigError[] = []
+  const problem = (variable: string, message: string): void => {
+    problems.push(new ConfigError(variable, message))
+  }
+  const string = (name: string): string | undefined => {
+    const value = env[name]?.trim()
+    return value === undefined || value === '' ? undefined : value
+  }
+  return {
+    problems,
+    problem,
+    string,
+    /** A comma-separated list with empty items dropped. */
+    list(name: string): string[] {
+      return (string(name) ?? '')
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+    },
+    integer(name: string, rule: IntegerRule): number {
+      const text = string(name)
+      if (text === undefined) return rule.default
+      const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
+      const max = rule.max ?? Number.MAX_SAFE_INTEGER
+      if (!Number.isSafeInteger(value) || value < rule.min || value > max) {
+        problem(name, `must be a whole number from ${rule.min} to ${max}, got ${JSON.stringify(text)}`)
+        return rule.default
+      }
+      return value
+    },
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The JWT verification key, parsed at startup, with the algorithms allowed
+ * for its type. Allowlisting per key type is what stops `alg: none` and
+ * HS/RS confusion: an RSA public key is never accepted as an HMAC secret.
+ */
+
+import { createPublicKey, type KeyObject } from 'node:crypto'
+
+export type VerificationKeyConfig =
+  | { readonly kind: 'secret'; readonly secret: Uint8Array; readonly algorithms: readonly string[] }
+  | { readonly kind: 'public-key'; readonly key: KeyObject; readonly algorithms: readonly string[] }
+  | { readonly kind: 'jwks'; readonly url: URL; readonly algorithms: readonly string[] }
+
+const HMAC = ['HS256', 'HS384', 'HS512']
+const RSA = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
+const EC_BY_CURVE: Readonly<Record<string, string>> = {
+  'P-256': 'ES256',
+  'P-384': 'ES384',
+  'P-521': 'ES512',
+}
+const ASYMMETRIC = [...RSA, 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']
+/** HS256 keys shorter than the hash output are brute-forceable (RFC 7518 §3.2). */
+const MIN_SECRET_BYTES = 32
+
+interface KeySources {
+  readonly secret: string | undefined
+  readonly publicKey: string | undefined
+  readonly jwksUrl: string | undefined
+}
+
+export function parseVerificationKey(
+  sources: KeySources,
+  problem: (variable: string, message: string) => void,
+): VerificationKeyConfig | undefined {
+  if (sources.secret !== undefined) {
+    const secret = new TextEncoder().encode(sources.secret)
+    if (secret.byteLength < MIN_SECRET_BYTES) {
+      problem('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes for HS256`)
+      return undefined
+    }
+    return { kind: 'secret', secret, algorithms: HMAC }
+  }
+  if (sources.publicKey !== undefined) return parsePublicKey(sources.publicKey, problem)
+  if (sources.jwksUrl !== undefined) {
+    let url: URL
+    try {
+      url = new URL(sources.jwksUrl)
+    } catch {
+      problem('JWT_JWKS_URL', 'must be an absolute http(s) URL')
+      return undefined
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      problem('JWT_JWKS_URL', 'must be an http(s) URL')
+      return undefined
+    }
+    return { kind: 'jwks', url, algorithms: ASYMMETRIC }
+  }
+  return undefined
+}
+
+function parsePublicKey(
+  pem: string,
+  problem: (variable: string, message: string) => void,
+): VerificationKeyConfig | undefined {
+  let key: KeyObject
+  try {
+    // Env files and Secrets often carry PEM with literal "\n".
+    key = createPublicKey(pem.replace(/\\n/g, '\n'))
+  } catch {
+    problem('JWT_PUBLIC_KEY', 'is not a PEM public key (expected "-----BEGIN PUBLIC KEY-----")')
+    return undefined
+  }
+  const type = key.asymmetricKeyType
+  if (type === 'rsa') return { kind: 'public-key', key, algorithms: RSA }
+  if (type === 'rsa-pss') return { kind: 'public-key', key, algorithms: ['PS256', 'PS384', 'PS512'] }
+  if (type === 'ed25519') return { kind: 'public-key', key, algorithms: ['EdDSA', 'Ed25519'] }
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve
+    const algorithm = curve === undefined ? undefined : EC_BY_CURVE[normaliseCurve(curve)]
+    if (algorithm !== undefined) return { kind: 'public-key', key, algorithms: [algorithm] }
+  }
+  problem('JWT_PUBLIC_KEY', `unsupported key type ${type ?? 'unknown'} (use RSA, EC P-256/384/521 or Ed25519)`)
+  return undefined
+}
+
+function normaliseCurve(curve: string): string {
+  const names: Readonly<Record<string, string>> = {
+    prime256v1: 'P-256',
+    secp384r1: 'P-384',
+    secp521r1: 'P-521',
+  }
+  return names[curve] ?? curve
+}

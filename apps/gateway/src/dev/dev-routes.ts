@@ -1,0 +1,64 @@
+/**
+ * Dev-only conveniences, mounted only with `--dev` (which also binds to
+ * 127.0.0.1): the demo page, a token-minting endpoint and a keyless publish
+ * for the demo's form. None of this exists in a production start.
+ */
+
+import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
+import { Hono } from 'hono'
+import { SignJWT } from 'jose'
+import { HeraldError } from '../errors/herald-error.js'
+import { handlePublish, publishBodyLimit } from '../http/publish-route.js'
+import type { GatewayServices } from '../http/services.js'
+import { renderDemoPage } from './demo-page.js'
+
+const MAX_TTL_SECONDS = 24 * 3600
+
+export function devRoutes(services: GatewayServices): Hono {
+  const app = new Hono()
+  const { key, issuer, audience } = services.config.jwt
+  const demoPage = renderDemoPage()
+
+  app.get('/', (c) => c.redirect('/demo'))
+  app.get('/demo', (c) => c.html(demoPage))
+  app.post('/dev/publish', publishBodyLimit(services.config.publishMaxBodyBytes), (c) => handlePublish(c, services))
+
+  app.post('/dev/token', async (c) => {
+    if (key.kind !== 'secret') {
+      throw new HeraldError(
+        'HERALD_ERR_NOT_FOUND',
+        'token minting needs JWT_SECRET; this gateway verifies with a public key',
+      )
+    }
+    const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
+    const user = body?.['user']
+    const topics = body?.['topics'] ?? []
+    const ttlSeconds = body?.['ttlSeconds'] ?? 3600
+    if (typeof user !== 'string' || !isValidUserId(user))
+      throw new HeraldError('HERALD_ERR_BODY_INVALID', 'user: must be a valid user id')
+    if (!Array.isArray(topics) || !topics.every((t) => typeof t === 'string' && isValidTopicGrant(t))) {
+      throw new HeraldError('HERALD_ERR_BODY_INVALID', 'topics: must be an array of topic grants')
+    }
+    if (
+      typeof ttlSeconds !== 'number' ||
+      !Number.isInteger(ttlSeconds) ||
+      ttlSeconds < 1 ||
+      ttlSeconds > MAX_TTL_SECONDS
+    ) {
+      throw new HeraldError(
+        'HERALD_ERR_BODY_INVALID',
+        `ttlSeconds: must be a whole number from 1 to ${MAX_TTL_SECONDS}`,
+      )
+    }
+    const expiresAt = Math.floor(Date.now() / 1000) + ttlSeconds
+    let jwt = new SignJWT({ topics })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(user)
+      .setIssuedAt()
+      .setExpirationTime(expiresAt)
+    if (issuer !== undefined) jwt = jwt.setIssuer(issuer)
+    if (audience !== undefined) jwt = jwt.setAudience(audience)
+    return c.json({ token: await jwt.sign(key.secret), expiresAt: expiresAt * 1000 })
+  })
+  return app
+}

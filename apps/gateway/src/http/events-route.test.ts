@@ -1,0 +1,203 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { RawSseStream, RecordingEventSource, startTestGateway, type TestGateway } from '../../test/harness.js'
+
+describe('GET /v1/events', () => {
+  let gateway: TestGateway
+  const open: Array<{ close(): void }> = []
+  const track = <T extends { close(): void }>(client: T): T => {
+    open.push(client)
+    return client
+  }
+
+  beforeEach(async () => {
+    gateway = await startTestGateway({ HEARTBEAT_INTERVAL_MS: '100' })
+  })
+  afterEach(async () => {
+    for (const client of open.splice(0)) client.close()
+    await gateway.close()
+  })
+
+  it('delivers a user notification to every tab of that user and no one else', async () => {
+    const tabs = [1, 2].map(async () =>
+      track(
+        new RecordingEventSource(gateway.eventsUrl(), {
+          token: await gateway.token('alice'),
+          types: ['invoice.paid'],
+        }),
+      ),
+    )
+    const [tab1, tab2] = await Promise.all(tabs)
+    const bob = track(
+      new RecordingEventSource(gateway.eventsUrl(), {
+        token: await gateway.token('bob'),
+        types: ['invoice.paid'],
+      }),
+    )
+    await Promise.all([tab1!.waitForReady(), tab2!.waitForReady(), bob.waitForReady()])
+
+    const published = await gateway.publish({
+      user: 'alice',
+      type: 'invoice.paid',
+      data: { amount: 42 },
+    })
+    expect(published.status).toBe(200)
+    expect(published.body.id).toMatch(/^\d+-\d+$/)
+    await Promise.all([tab1!.waitForEvents(1, 'invoice.paid'), tab2!.waitForEvents(1, 'invoice.paid')])
+    expect(tab1!.payloads('invoice.paid')).toEqual([{ amount: 42 }])
+    expect(tab2!.payloads('invoice.paid')).toEqual([{ amount: 42 }])
+
+    await gateway.publish({ user: 'bob', data: 'for bob' })
+    await bob.waitForEvents(1)
+    expect(bob.events.map((e) => [e.type, e.data])).toEqual([['message', '"for bob"']])
+  })
+
+  it('answers with SSE headers, a retry hint, a starting position and heartbeats', async () => {
+    const stream = track(
+      new RawSseStream(gateway.eventsUrl(), {
+        Authorization: `Bearer ${await gateway.token('alice')}`,
+      }),
+    )
+    await stream.until((s) => s.comments.length >= 2, 5000, 'two heartbeats')
+    expect(stream.status).toBe(200)
+    expect(stream.headers['content-type']).toBe('text/event-stream')
+    expect(stream.headers['cache-control']).toBe('no-cache')
+    expect(stream.headers['x-accel-buffering']).toBe('no')
+    expect(stream.retries).toEqual([100])
+    expect(stream.ids[0]).toMatch(/^u[0-9a-f]{8}:\d+-\d+$/)
+    expect(stream.text.startsWith('retry: 100\n')).toBe(true)
+  })
+
+  it('reads the token from the cookie and from access_token', async () => {
+    const token = await gateway.token('carol')
+    const viaCookie = track(new RawSseStream(gateway.eventsUrl(), { Cookie: `theme=dark; herald_token=${token}` }))
+    const viaQuery = track(new RawSseStream(gateway.eventsUrl({ access_token: token })))
+    await Promise.all([viaCookie, viaQuery].map((s) => s.until((x) => x.ids.length > 0, 5000, 'a position')))
+    await gateway.publish({ user: 'carol', data: 1 })
+    await Promise.all([viaCookie, viaQuery].map((s) => s.until((x) => x.events.length === 1, 5000, 'one event')))
+  })
+
+  it('delivers granted topics and refuses others with 403 or 400 JSON', async () => {
+    const token = await gateway.token('dave', { topics: ['news', 'org/7/*'] })
+    const client = track(new RecordingEventSource(gateway.eventsUrl({ topics: 'news,org/7/billing' }), { token }))
+    await client.waitForReady()
+    await gateway.publish({ topic: 'news', data: 'n1' })
+    await gateway.publish({ topic: 'org/7/billing', data: 'b1' })
+    await gateway.publish({ topic: 'org/8/billing', data: 'not for dave' })
+    await gateway.publish({ user: 'dave', data: 'd1' })
+    await client.waitForEvents(3)
+    expect(client.payloads()).toEqual(['n1', 'b1', 'd1'])
+    // Every event carries a position for all three channels.
+    expect(client.events[2]!.lastEventId.split(',')).toHaveLength(3)
+
+    const forbidden = track(
+      new RawSseStream(gateway.eventsUrl({ topics: 'news,secret' }), {
+        Authorization: `Bearer ${token}`,
+      }),
+    )
+    await forbidden.ended
+    expect(forbidden.status).toBe(403)
+    expect(forbidden.json().error.code).toBe('HERALD_ERR_TOPIC_FORBIDDEN')
+
+    const invalid = track(
+      new RawSseStream(gateway.eventsUrl({ topics: 'news,{x}' }), {
+        Authorization: `Bearer ${token}`,
+      }),
+    )
+    await invalid.ended
+    expect(invalid.status).toBe(400)
+    expect(invalid.json().error.code).toBe('HERALD_ERR_TOPIC_INVALID')
+  })
+
+  it('keeps CR and LF in payloads as data: they can never start a field or an event', async () => {
+    const client = track(
+      new RecordingEventSource(gateway.eventsUrl(), {
+        token: await gateway.token('erin'),
+        types: ['t'],
+      }),
+    )
+    await client.waitForReady()
+    const hostile = [
+      'line1\nevent: evil\ndata: injected',
+      'a\r\n\r\nid: 999\r\ndata: x',
+      '\r\rretry: 1\r',
+      { nested: 'x\n\ndata: y', 'key\nevent: k': 'v' },
+    ]
+    for (const data of hostile) expect((await gateway.publish({ user: 'erin', type: 't', data })).status).toBe(200)
+    await client.waitForEvents(hostile.length, 't')
+    expect(client.events.map((e) => e.type)).toEqual(hostile.map(() => 't'))
+    expect(client.payloads('t')).toEqual(hostile)
+
+    const injectedType = await gateway.publish({ user: 'erin', type: 'ok\nevent: evil', data: 1 })
+    expect(injectedType.status).toBe(400)
+    expect(injectedType.body.error.code).toBe('HERALD_ERR_BODY_INVALID')
+  })
+
+  it('closes the stream when the token expires', async () => {
+    await gateway.close()
+    gateway = await startTestGateway({ TOKEN_EXPIRY_JITTER_MS: '0' })
+    const token = await gateway.token('frank', { expiresIn: Math.floor(Date.now() / 1000) + 2 })
+    const stream = track(new RawSseStream(gateway.eventsUrl(), { Authorization: `Bearer ${token}` }))
+    await stream.until((s) => s.ids.length > 0, 5000, 'a position')
+    expect(gateway.services.hub.connectionCount).toBe(1)
+    await stream.ended
+    expect(gateway.services.hub.connectionCount).toBe(0)
+  })
+})
+
+describe('GET /v1/events when the node is full', () => {
+  let gateway: TestGateway
+  afterEach(() => gateway.close())
+
+  it('turns extra streams away with 200, a retry hint and herald.unavailable, never an error status', async () => {
+    gateway = await startTestGateway({ MAX_CONNECTIONS: '2', MAX_CONNECTIONS_PER_USER: '1' })
+    const first = new RawSseStream(gateway.eventsUrl(), {
+      Authorization: `Bearer ${await gateway.token('a')}`,
+    })
+    await first.until((s) => s.ids.length > 0, 5000, 'first stream open')
+
+    const sameUser = new RawSseStream(gateway.eventsUrl(), {
+      Authorization: `Bearer ${await gateway.token('a')}`,
+    })
+    await sameUser.ended
+    expect(sameUser.status).toBe(200)
+    expect(sameUser.events).toEqual([expect.objectContaining({ type: 'herald.unavailable' })])
+    expect(JSON.parse(sameUser.events[0]!.data).reason).toBe('user_limit')
+    expect(sameUser.retries[0]).toBeGreaterThanOrEqual(1000)
+
+    const second = new RawSseStream(gateway.eventsUrl(), {
+      Authorization: `Bearer ${await gateway.token('b')}`,
+    })
+    await second.until((s) => s.ids.length > 0, 5000, 'second stream open')
+    const third = new RawSseStream(gateway.eventsUrl(), {
+      Authorization: `Bearer ${await gateway.token('c')}`,
+    })
+    await third.ended
+    expect(JSON.parse(third.events[0]!.data)).toEqual({
+      reason: 'over_capacity',
+      retryMs: third.retries[0],
+    })
+
+    first.close()
+    const fourth = await connectOnceAccepted(gateway.eventsUrl(), {
+      Authorization: `Bearer ${await gateway.token('c')}`,
+    })
+    expect(fourth.ids[0]).toMatch(/^u[0-9a-f]{8}:/)
+    second.close()
+    fourth.close()
+  })
+})
+
+/** Connects again each time the node turns the stream away (as EventSource would), until it is accepted. */
+async function connectOnceAccepted(url: string, headers: Record<string, string>): Promise<RawSseStream> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const stream = new RawSseStream(url, headers)
+    const accepted = await stream
+      .until((s) => s.ids.length > 0, 5000, 'accepted')
+      .then(
+        () => true,
+        () => false,
+      )
+    if (accepted) return stream
+  }
+  throw new Error('never accepted')
+}

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RawSseStream, RecordingEventSource, startTestGateway, type TestGateway } from '../../test/harness.js'
+
+describe('probes', () => {
+  let gateway: TestGateway
+  beforeAll(async () => {
+    gateway = await startTestGateway()
+  })
+  afterAll(() => gateway.close())
+
+  const metric = async (name: string): Promise<number> => {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text()
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    return line === undefined ? Number.NaN : Number(line.split(' ').pop())
+  }
+
+  it('answers /healthz and /readyz while running', async () => {
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200)
+    expect(await (await fetch(`${gateway.url}/readyz`)).json()).toEqual({ status: 'ready' })
+  })
+
+  it('exposes Prometheus metrics whose values follow what the node does', async () => {
+    const response = await fetch(`${gateway.url}/metrics`)
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/)
+    const text = await response.text()
+    for (const name of [
+      'herald_connections',
+      'herald_connections_opened_total',
+      'herald_messages_published_total',
+      'herald_messages_delivered_total',
+      'herald_delivery_latency_seconds_bucket',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+    ]) {
+      expect(text, name).toContain(name)
+    }
+
+    const client = new RecordingEventSource(gateway.eventsUrl(), {
+      token: await gateway.token('m'),
+    })
+    await client.waitForReady()
+    expect(await metric('herald_connections')).toBe(1)
+    const publishedBefore = await metric('herald_messages_published_total')
+    await gateway.publish({
+      messages: [
+        { user: 'm', data: 1 },
+        { user: 'm', data: 2 },
+      ],
+    })
+    await client.waitForEvents(2)
+    expect(await metric('herald_messages_published_total')).toBe(publishedBefore + 2)
+    expect(await metric('herald_messages_delivered_total')).toBeGreaterThanOrEqual(2)
+    client.close()
+
+    const refused = new RawSseStream(gateway.eventsUrl({ access_token: 'bad' }))
+    await refused.ended
+    expect(await metric('herald_connections_rejected_total')).toBeGreaterThanOrEqual(1)
+  })
+
+  it('fails /readyz while draining', async () => {
+    gateway.services.lifecycle.draining = true
+    const response = await fetch(`${gateway.url}/readyz`)
+    gateway.services.lifecycle.draining = false
+    expect(response.status).toBe(503)
+    expect(await response.json()).toEqual({ status: 'not_ready', reasons: ['draining'] })
+  })
+})

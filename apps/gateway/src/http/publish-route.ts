@@ -1,0 +1,55 @@
+/**
+ * `POST /v1/publish`: append and announce one message or a batch. The body
+ * is read as bytes and decoded as strict UTF-8 (invalid bytes are a 400, not
+ * silently replaced), parsed, validated, then handed to the broker.
+ */
+
+import type { Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HeraldError } from '../errors/herald-error.js'
+import { parsePublishBody } from './publish-body.js'
+import type { GatewayServices } from './services.js'
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
+
+export function publishBodyLimit(maxBytes: number) {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new HeraldError('HERALD_ERR_BODY_TOO_LARGE', `body is larger than ${maxBytes} bytes`)
+    },
+  })
+}
+
+/** Shared by `/v1/publish` and the dev-only `/dev/publish`. */
+export async function handlePublish(c: Context, services: GatewayServices): Promise<Response> {
+  const contentType = c.req.header('content-type') ?? ''
+  if (!/^application\/json\s*(;|$)/i.test(contentType)) {
+    throw new HeraldError('HERALD_ERR_MEDIA_TYPE', 'send the body as Content-Type: application/json')
+  }
+  let text: string
+  try {
+    text = strictUtf8.decode(await c.req.arrayBuffer())
+  } catch (error) {
+    if (error instanceof HeraldError) throw error
+    throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: is not valid UTF-8')
+  }
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: is not valid JSON')
+  }
+  const { requests, batch } = parsePublishBody(body)
+  if (!services.broker.isAvailable()) {
+    throw new HeraldError('HERALD_ERR_BROKER_UNAVAILABLE', 'the broker is unavailable; nothing was published')
+  }
+  let ids: string[]
+  try {
+    ids = await services.broker.publish(requests)
+  } catch (error) {
+    throw new HeraldError('HERALD_ERR_BROKER_UNAVAILABLE', 'the broker did not accept the publish', { cause: error })
+  }
+  services.metrics.published(ids.length)
+  return batch ? c.json({ ids }) : c.json({ id: ids[0] })
+}

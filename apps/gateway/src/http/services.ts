@@ -1,0 +1,31 @@
+/**
+ * What the HTTP routes need, assembled once by the server. Routes receive
+ * this instead of reaching for globals, so tests can run many gateways in one process.
+ */
+
+import type { Logger } from 'pino'
+import type { TokenVerifier } from '../auth/token-verifier.js'
+import type { Broker } from '../broker/broker.js'
+import type { GatewayConfig } from '../config/config.js'
+import type { ConnectionBudget } from '../hub/connection-budget.js'
+import type { ExpiryWheel } from '../hub/expiry-wheel.js'
+import type { Hub } from '../hub/hub.js'
+import type { SseConnection } from '../hub/sse-connection.js'
+import type { Metrics } from '../metrics/metrics.js'
+
+export interface Lifecycle {
+  /** Set on shutdown: readiness fails and new streams are turned away. */
+  draining: boolean
+}
+
+export interface GatewayServices {
+  readonly config: GatewayConfig
+  readonly broker: Broker
+  readonly hub: Hub
+  readonly budget: ConnectionBudget
+  readonly expiry: ExpiryWheel<SseConnection>
+  readonly metrics: Metrics
+  readonly logger: Logger
+  readonly verifyToken: TokenVerifier
+  readonly lifecycle: Lifecycle
+}

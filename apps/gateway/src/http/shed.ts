@@ -1,0 +1,44 @@
+/**
+ * Turning a stream away for now. A native EventSource gives up for good on
+ * any non-200 answer, so a node that cannot take a connection answers 200
+ * with a jittered `retry:` hint and one `herald.unavailable` event, then
+ * ends the stream: the browser comes back later by itself, and a fleet of
+ * browsers does not come back in step.
+ */
+
+import { frameEventBody, frameRetry, UNAVAILABLE_EVENT, type UnavailableReason } from '@herald/protocol'
+
+export const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream',
+  'Cache-Control': 'no-cache',
+  'X-Accel-Buffering': 'no',
+} as const
+
+/** A per-user cap will not free up soon; everything else may free up in seconds. */
+const BASE_DELAY_FACTOR: Readonly<Record<UnavailableReason, number>> = {
+  over_capacity: 1,
+  rate_limited: 1,
+  draining: 0.5,
+  broker_unavailable: 1,
+  keys_unavailable: 1,
+  user_limit: 10,
+}
+
+/** Base delay times a random factor in [1, 2). */
+export function shedDelayMs(reason: UnavailableReason, retryMs: number, random: () => number = Math.random): number {
+  return Math.round(retryMs * BASE_DELAY_FACTOR[reason] * (1 + random()))
+}
+
+export function shedResponse(reason: UnavailableReason, retryMs: number): Response {
+  const delayMs = shedDelayMs(reason, retryMs)
+  // No `id:` line: an empty id would wipe the client's Last-Event-ID and lose its position.
+  const body = `${frameRetry(delayMs)}${frameEventBody(UNAVAILABLE_EVENT, JSON.stringify({ reason, retryMs: delayMs }))}\n`
+  return new Response(body, {
+    status: 200,
+    headers: {
+      ...SSE_HEADERS,
+      'Retry-After': String(Math.ceil(delayMs / 1000)),
+      'X-Herald-Unavailable': reason,
+    },
+  })
+}

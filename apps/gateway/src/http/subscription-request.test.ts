@@ -1,0 +1,46 @@
+import { topicChannel, userChannel } from '@herald/protocol'
+import { describe, expect, it } from 'vitest'
+import type { HeraldError } from '../errors/herald-error.js'
+import { channelsFor, requestedPosition } from './subscription-request.js'
+
+const principal = { userId: 'alice', topicGrants: ['news', 'org/1/*'], expiresAtMs: 0 }
+
+function codeOf(run: () => unknown): string {
+  try {
+    run()
+  } catch (error) {
+    return (error as HeraldError).code
+  }
+  return 'none'
+}
+
+describe('channelsFor', () => {
+  it('always includes the user channel, then granted topics once each', () => {
+    expect(channelsFor(principal, 'news,org/1/a,news', 8).map((c) => c.key)).toEqual([
+      userChannel('alice').key,
+      topicChannel('news').key,
+      topicChannel('org/1/a').key,
+    ])
+    expect(channelsFor(principal, undefined, 8)).toHaveLength(1)
+    expect(channelsFor(principal, '', 8)).toHaveLength(1)
+  })
+
+  it('refuses topics that are not granted with 403 and invalid ones with 400', () => {
+    expect(codeOf(() => channelsFor(principal, 'secret', 8))).toBe('HERALD_ERR_TOPIC_FORBIDDEN')
+    expect(codeOf(() => channelsFor(principal, 'org/2/a', 8))).toBe('HERALD_ERR_TOPIC_FORBIDDEN')
+    expect(codeOf(() => channelsFor(principal, 'news,,x', 8))).toBe('HERALD_ERR_TOPIC_INVALID')
+    expect(codeOf(() => channelsFor(principal, 'n{e}ws', 8))).toBe('HERALD_ERR_TOPIC_INVALID')
+    expect(codeOf(() => channelsFor(principal, 'news,org/1/a', 1))).toBe('HERALD_ERR_TOPIC_INVALID')
+  })
+})
+
+describe('requestedPosition', () => {
+  it('prefers the header, treats empty as fresh and garbage as malformed', () => {
+    expect(requestedPosition(undefined, undefined)).toEqual({ kind: 'fresh' })
+    expect(requestedPosition('', '')).toEqual({ kind: 'fresh' })
+    expect(requestedPosition('garbage', undefined)).toEqual({ kind: 'malformed' })
+    const fromHeader = requestedPosition('u00000001:5-0', 'garbage')
+    expect(fromHeader.kind === 'positions' && [...fromHeader.positions.keys()]).toEqual(['u00000001'])
+    expect(requestedPosition(undefined, 'u00000001:5-0').kind).toBe('positions')
+  })
+})

@@ -1,0 +1,48 @@
+/**
+ * The parts of `GET /v1/events` that are pure parsing: which channels the
+ * request asks for (the user's own plus granted topics) and from which
+ * position it resumes.
+ */
+
+import {
+  type Channel,
+  decodeResumeToken,
+  isTopicGranted,
+  isValidTopic,
+  topicChannel,
+  userChannel,
+} from '@herald/protocol'
+import type { Principal } from '../auth/token-verifier.js'
+import { HeraldError } from '../errors/herald-error.js'
+import type { RequestedPosition } from '../hub/resume.js'
+
+/** The user's channel first, then each requested topic once, in request order. */
+export function channelsFor(principal: Principal, topicsParam: string | undefined, maxTopics: number): Channel[] {
+  const channels = [userChannel(principal.userId)]
+  if (topicsParam === undefined || topicsParam === '') return channels
+  const topics = [...new Set(topicsParam.split(','))]
+  if (topics.length > maxTopics) {
+    throw new HeraldError('HERALD_ERR_TOPIC_INVALID', `topics: at most ${maxTopics} topics per connection`)
+  }
+  for (const topic of topics) {
+    if (!isValidTopic(topic)) {
+      throw new HeraldError(
+        'HERALD_ERR_TOPIC_INVALID',
+        `topics: ${JSON.stringify(topic.slice(0, 140))} is not a valid topic name`,
+      )
+    }
+    if (!isTopicGranted(topic, principal.topicGrants)) {
+      throw new HeraldError('HERALD_ERR_TOPIC_FORBIDDEN', `topics: the token does not grant ${JSON.stringify(topic)}`)
+    }
+    channels.push(topicChannel(topic))
+  }
+  return channels
+}
+
+/** `Last-Event-ID` wins over `lastEventId`; an empty value means a fresh start. */
+export function requestedPosition(header: string | undefined, query: string | undefined): RequestedPosition {
+  const token = header !== undefined && header !== '' ? header : query
+  if (token === undefined || token === '') return { kind: 'fresh' }
+  const positions = decodeResumeToken(token)
+  return positions === undefined ? { kind: 'malformed' } : { kind: 'positions', positions }
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { closeTimeForExpiry, ExpiryWheel } from './expiry-wheel.js'
+
+describe('ExpiryWheel', () => {
+  it('returns items once their deadline second has passed, each once', () => {
+    const wheel = new ExpiryWheel<string>()
+    wheel.add('a', 1_500)
+    wheel.add('b', 2_000)
+    wheel.add('c', 9_000)
+    expect(wheel.takeDue(1_999)).toEqual([])
+    expect(wheel.takeDue(2_000).sort()).toEqual(['a', 'b'])
+    expect(wheel.takeDue(2_000)).toEqual([])
+    expect(wheel.size).toBe(1)
+  })
+
+  it('forgets removed items and moves re-added ones', () => {
+    const wheel = new ExpiryWheel<string>()
+    wheel.add('a', 1_000)
+    wheel.remove('a')
+    wheel.add('b', 1_000)
+    wheel.add('b', 5_000)
+    expect(wheel.takeDue(4_000)).toEqual([])
+    expect(wheel.takeDue(5_000)).toEqual(['b'])
+  })
+})
+
+describe('closeTimeForExpiry', () => {
+  it('closes at or before expiry, within the jitter window', () => {
+    expect(closeTimeForExpiry(100_000, 0, 30_000, () => 0)).toBe(100_000)
+    expect(closeTimeForExpiry(100_000, 0, 30_000, () => 1)).toBe(90_000)
+    expect(closeTimeForExpiry(1_000_000, 0, 30_000, () => 1)).toBe(970_000)
+  })
+
+  it('spreads closes across the window', () => {
+    const times = new Set(
+      Array.from({ length: 50 }, () => Math.round(closeTimeForExpiry(1e6, 0, 30_000, Math.random) / 1000)),
+    )
+    expect(times.size).toBeGreaterThan(10)
+  })
+})

@@ -1,0 +1,164 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { RecordingEventSource, startTestGateway, type TestGateway } from '../../test/harness.js'
+
+/** Cuts every stream on the node from the server side, as a crash of the connection would. */
+function dropAllStreams(gateway: TestGateway): void {
+  gateway.services.hub.forEachConnection((connection) => connection.close('error'))
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
+
+describe('resume with Last-Event-ID', () => {
+  let gateway: TestGateway
+  const clients: RecordingEventSource[] = []
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close()
+    await gateway.close()
+  })
+  const connect = async (
+    user: string,
+    options: {
+      topics?: string
+      lastEventId?: string
+      grants?: string[]
+      query?: Record<string, string>
+    } = {},
+  ) => {
+    const token = await gateway.token(user, options.grants === undefined ? {} : { topics: options.grants })
+    const query = {
+      ...(options.topics === undefined ? {} : { topics: options.topics }),
+      ...options.query,
+    }
+    const client = new RecordingEventSource(gateway.eventsUrl(query), {
+      token,
+      ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
+    })
+    clients.push(client)
+    return client
+  }
+
+  it('delivers every message exactly once, in order, across disconnects while publishing continues', async () => {
+    gateway = await startTestGateway()
+    const client = await connect('alice')
+    await client.waitForReady()
+    const total = 600
+    const publishing = (async () => {
+      for (const n of range(0, total)) {
+        const result = await gateway.publish({ user: 'alice', data: n })
+        expect(result.status).toBe(200)
+      }
+    })()
+    await client.waitForEvents(100)
+    dropAllStreams(gateway)
+    await client.waitForEvents(300)
+    dropAllStreams(gateway)
+    await publishing
+    await client.waitForEvents(total)
+    expect(client.payloads()).toEqual(range(0, total))
+    expect(client.readies).toBeGreaterThanOrEqual(3)
+  })
+
+  it('resumes from a stored position given as the lastEventId query parameter or the header', async () => {
+    gateway = await startTestGateway()
+    const first = await connect('bob')
+    await first.waitForReady()
+    for (const n of range(0, 10)) await gateway.publish({ user: 'bob', data: n })
+    await first.waitForEvents(10)
+    first.close()
+    const stored = first.events[9]!.lastEventId
+    for (const n of range(10, 30)) await gateway.publish({ user: 'bob', data: n })
+
+    const viaQuery = await connect('bob', { query: { lastEventId: stored } })
+    const viaHeader = await connect('bob', { lastEventId: stored })
+    await Promise.all([viaQuery.waitForEvents(20), viaHeader.waitForEvents(20)])
+    await gateway.publish({ user: 'bob', data: 30 })
+    await Promise.all([viaQuery.waitForEvents(21), viaHeader.waitForEvents(21)])
+    expect(viaQuery.payloads()).toEqual(range(10, 31))
+    expect(viaHeader.payloads()).toEqual(range(10, 31))
+  })
+
+  it('resumes a user channel and its topics together, each exactly', async () => {
+    gateway = await startTestGateway()
+    const client = await connect('carol', { topics: 'news,org/1/ops', grants: ['news', 'org/1/*'] })
+    await client.waitForReady()
+    const targets = [{ user: 'carol' }, { topic: 'news' }, { topic: 'org/1/ops' }]
+    const publishing = (async () => {
+      for (const n of range(0, 300)) await gateway.publish({ ...targets[n % 3], data: n })
+    })()
+    await client.waitForEvents(60)
+    dropAllStreams(gateway)
+    await client.waitForEvents(200)
+    dropAllStreams(gateway)
+    await publishing
+    await client.waitForEvents(300)
+    // Each channel exactly once and in order; replay merges channels by time.
+    const payloads = client.payloads() as number[]
+    expect(payloads).toHaveLength(300)
+    for (const channel of [0, 1, 2]) {
+      expect(payloads.filter((n) => n % 3 === channel)).toEqual(range(0, 300).filter((n) => n % 3 === channel))
+    }
+  })
+
+  it('keeps the position of a connection that has received nothing yet', async () => {
+    gateway = await startTestGateway()
+    const client = await connect('dave')
+    await client.waitForReady()
+    dropAllStreams(gateway)
+    for (const n of range(0, 3)) await gateway.publish({ user: 'dave', data: n })
+    await client.waitForEvents(3)
+    expect(client.payloads()).toEqual([0, 1, 2])
+    expect(client.count('herald.reset')).toBe(0)
+  })
+
+  it('starts with herald.reset {reason: "trimmed"} when history no longer reaches back, then continues live', async () => {
+    gateway = await startTestGateway({ HISTORY_MAX_LEN: '5' })
+    const first = await connect('erin')
+    await first.waitForReady()
+    await gateway.publish({ user: 'erin', data: 'seen' })
+    await first.waitForEvents(1)
+    first.close()
+    for (const n of range(0, 50)) await gateway.publish({ user: 'erin', data: n })
+
+    const resumed = await connect('erin', { lastEventId: first.events[0]!.lastEventId })
+    await resumed.waitForEvents(1, 'herald.reset')
+    await gateway.publish({ user: 'erin', data: 'after reset' })
+    await resumed.waitForEvents(2)
+    expect(resumed.events.map((e) => e.type)).toEqual(['herald.reset', 'message'])
+    expect(JSON.parse(resumed.events[0]!.data)).toEqual({ reason: 'trimmed' })
+    expect(resumed.payloads()).toEqual(['after reset'])
+
+    // The reset carries a position: resuming from it is exact again.
+    resumed.close()
+    await gateway.publish({ user: 'erin', data: 'later' })
+    const again = await connect('erin', { lastEventId: resumed.events[1]!.lastEventId })
+    await again.waitForEvents(1)
+    expect(again.events.map((e) => [e.type, JSON.parse(e.data)])).toEqual([['message', 'later']])
+  })
+
+  it('starts with herald.reset {reason: "unknown"} for a position of another user or from the future', async () => {
+    gateway = await startTestGateway()
+    const other = await connect('frank')
+    await other.waitForReady()
+    await gateway.publish({ user: 'frank', data: 1 })
+    await other.waitForEvents(1)
+
+    const foreign = await connect('grace', { lastEventId: other.events[0]!.lastEventId })
+    await foreign.waitForEvents(1, 'herald.reset')
+    expect(JSON.parse(foreign.events[0]!.data)).toEqual({ reason: 'unknown' })
+
+    const tag = other.events[0]!.lastEventId.split(':')[0]
+    const future = await connect('frank', { lastEventId: `${tag}:${Date.now() + 3_600_000}-0` })
+    await future.waitForEvents(1, 'herald.reset')
+    expect(JSON.parse(future.events[0]!.data)).toEqual({ reason: 'unknown' })
+  })
+
+  it('starts with herald.reset {reason: "malformed"} for an unreadable position', async () => {
+    gateway = await startTestGateway()
+    for (const garbage of ['garbage', 'u12345678:1-0,', 'x'.repeat(5000), '🔔']) {
+      const client = await connect('heidi', { query: { lastEventId: garbage } })
+      await client.waitForEvents(1, 'herald.reset')
+      expect(JSON.parse(client.events[0]!.data)).toEqual({ reason: 'malformed' })
+      client.close()
+    }
+  })
+})

@@ -1,0 +1,142 @@
+/**
+ * Resume: bring a newly attached connection from the client's position to
+ * live, exactly. The connection is already subscribed (live entries wait in
+ * its queue), so: read each channel's history after its position, write it
+ * merged in time order, then go live; the connection drops the queued
+ * entries it has already replayed. If any channel cannot be resumed exactly,
+ * nothing is replayed: the stream starts with `herald.reset` at the tails.
+ */
+
+import {
+  compareStreamIds,
+  frameEvent,
+  parseStreamId,
+  RESET_EVENT,
+  type ResetReason,
+  type StreamId,
+} from '@herald/protocol'
+import type { Broker, HistoryEntry, HistoryRead } from '../broker/broker.js'
+import { FramedEntry } from './framed-entry.js'
+import type { SseConnection } from './sse-connection.js'
+
+/** What the client asked for: nothing, something unreadable, or positions by channel tag. */
+export type RequestedPosition =
+  | { readonly kind: 'fresh' }
+  | { readonly kind: 'malformed' }
+  | { readonly kind: 'positions'; readonly positions: ReadonlyMap<string, StreamId> }
+
+export interface ResumeResult {
+  readonly outcome: 'fresh' | 'exact' | 'reset'
+  readonly reason?: ResetReason
+  readonly replayed: number
+}
+
+export const REPLAY_PAGE_SIZE = 200
+
+/** One channel's replay: the current page and where it stands. */
+interface Cursor {
+  readonly slot: number
+  entries: readonly HistoryEntry[]
+  index: number
+  /** A full page may have more behind it. */
+  more: boolean
+}
+
+export async function resumeConnection(
+  connection: SseConnection,
+  broker: Broker,
+  requested: RequestedPosition,
+): Promise<ResumeResult> {
+  const { channels } = connection
+  const allSlots = channels.map((_, slot) => slot)
+  if (requested.kind === 'fresh') {
+    await startAtTails(connection, broker, allSlots)
+    return { outcome: 'fresh', replayed: 0 }
+  }
+  if (requested.kind === 'malformed') return reset(connection, broker, 'malformed')
+
+  const { positions } = requested
+  const resumed = allSlots.filter((slot) => positions.has(channels[slot]!.tag))
+  // A token for none of these channels belongs to another user or subscription.
+  if (resumed.length === 0) return reset(connection, broker, 'unknown')
+
+  const firstPages = await Promise.all(
+    resumed.map((slot) => broker.readAfter(channels[slot]!.key, positions.get(channels[slot]!.tag)!, REPLAY_PAGE_SIZE)),
+  )
+  const failed = firstPages.find((page) => page.outcome !== 'entries')
+  if (failed !== undefined) return reset(connection, broker, failed.outcome)
+
+  for (const slot of resumed) {
+    const position = positions.get(channels[slot]!.tag)!
+    connection.setPosition(slot, position, `${position.ms}-${position.seq}`)
+  }
+  // Channels the client had no position for (a newly added topic) start live.
+  await startAtTails(
+    connection,
+    broker,
+    allSlots.filter((slot) => !resumed.includes(slot)),
+  )
+
+  const cursors = resumed.map((slot, i) => toCursor(slot, firstPages[i]!))
+  const replayed = await replayMerged(connection, broker, cursors)
+  if (typeof replayed === 'string') return reset(connection, broker, replayed)
+  return { outcome: 'exact', replayed }
+}
+
+/** Writes all cursors' entries oldest first across channels; a reason string if history vanished mid-way. */
+async function replayMerged(
+  connection: SseConnection,
+  broker: Broker,
+  cursors: Cursor[],
+): Promise<number | ResetReason> {
+  let replayed = 0
+  for (;;) {
+    let next: { cursor: Cursor; entry: HistoryEntry; position: StreamId } | undefined
+    for (const cursor of cursors) {
+      if (cursor.index === cursor.entries.length) {
+        if (!cursor.more) continue
+        const last = parseStreamId(cursor.entries[cursor.entries.length - 1]!.id)!
+        const page = await broker.readAfter(connection.channels[cursor.slot]!.key, last, REPLAY_PAGE_SIZE)
+        if (page.outcome !== 'entries') return page.outcome
+        Object.assign(cursor, toCursor(cursor.slot, page))
+        if (cursor.entries.length === 0) continue
+      }
+      const entry = cursor.entries[cursor.index]!
+      const position = parseStreamId(entry.id)
+      if (position === undefined) {
+        cursor.index++
+        continue
+      }
+      if (next === undefined || compareStreamIds(position, next.position) < 0) next = { cursor, entry, position }
+    }
+    if (next === undefined || connection.state === 'closed') return replayed
+    next.cursor.index++
+    const channel = connection.channels[next.cursor.slot]!
+    await connection.replay(next.cursor.slot, new FramedEntry(channel, next.entry, next.position))
+    replayed++
+  }
+}
+
+function toCursor(slot: number, page: HistoryRead): Cursor {
+  const entries = page.outcome === 'entries' ? page.entries : []
+  return { slot, entries, index: 0, more: entries.length === REPLAY_PAGE_SIZE }
+}
+
+async function startAtTails(connection: SseConnection, broker: Broker, slots: readonly number[]): Promise<void> {
+  const tails = await Promise.all(slots.map((slot) => broker.tail(connection.channels[slot]!.key)))
+  slots.forEach((slot, index) => {
+    const tail = tails[index]!
+    const position = parseStreamId(tail)
+    if (position !== undefined) connection.setPosition(slot, position, tail)
+  })
+}
+
+async function reset(connection: SseConnection, broker: Broker, reason: ResetReason): Promise<ResumeResult> {
+  await startAtTails(
+    connection,
+    broker,
+    connection.channels.map((_, slot) => slot),
+  )
+  connection.writeText(frameEvent(RESET_EVENT, JSON.stringify({ reason }), connection.resumeToken()))
+  return { outcome: 'reset', reason, replayed: 0 }
+}

@@ -1,0 +1,100 @@
+/**
+ * Prometheus metrics on a registry of Herald's own (never the global one, so
+ * embedding Herald or running two gateways in one test process is safe).
+ * Hot-path updates are batched: one counter increment per fan-out, not per
+ * connection.
+ */
+
+import type { UnavailableReason } from '@herald/protocol'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+/** Why a stream was turned away: a temporary unavailability, or a bad request. */
+export type RejectReason = UnavailableReason | 'auth' | 'forbidden' | 'bad_request'
+
+export class Metrics {
+  readonly registry = new Registry()
+  readonly #connectionsOpened: Counter
+  readonly #connectionsRejected: Counter<'reason'>
+  readonly #published: Counter
+  readonly #delivered: Counter
+  readonly #deliveryLatency: Histogram
+  readonly #resumes: Counter<'outcome'>
+  readonly #slowConsumers: Counter
+
+  constructor(currentConnections: () => number) {
+    const registers = [this.registry]
+    new Gauge({
+      name: 'herald_connections',
+      help: 'Open SSE connections on this node',
+      registers,
+      collect() {
+        this.set(currentConnections())
+      },
+    })
+    this.#connectionsOpened = new Counter({
+      name: 'herald_connections_opened_total',
+      help: 'SSE connections opened',
+      registers,
+    })
+    this.#connectionsRejected = new Counter({
+      name: 'herald_connections_rejected_total',
+      help: 'SSE connection attempts turned away, by reason',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.#published = new Counter({
+      name: 'herald_messages_published_total',
+      help: 'Messages published through this node',
+      registers,
+    })
+    this.#delivered = new Counter({
+      name: 'herald_messages_delivered_total',
+      help: 'Messages written to SSE connections',
+      registers,
+    })
+    this.#deliveryLatency = new Histogram({
+      name: 'herald_delivery_latency_seconds',
+      help: 'From publish (broker clock) to the write to the sockets of this node',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    })
+    this.#resumes = new Counter({
+      name: 'herald_resumes_total',
+      help: 'Connections that sent a resume position, by outcome (exact or reset)',
+      labelNames: ['outcome'],
+      registers,
+    })
+    this.#slowConsumers = new Counter({
+      name: 'herald_slow_consumer_disconnects_total',
+      help: 'Connections cut off because their unsent bytes passed the bound',
+      registers,
+    })
+    collectDefaultMetrics({ register: this.registry })
+  }
+
+  connectionOpened(): void {
+    this.#connectionsOpened.inc()
+  }
+
+  connectionRejected(reason: RejectReason): void {
+    this.#connectionsRejected.inc({ reason })
+  }
+
+  published(count: number): void {
+    this.#published.inc(count)
+  }
+
+  recordDelivery(delivered: number, publishedAtMs: number): void {
+    if (delivered === 0) return
+    this.#delivered.inc(delivered)
+    this.#deliveryLatency.observe(Math.max(0, Date.now() - publishedAtMs) / 1000)
+  }
+
+  resumed(outcome: 'exact' | 'reset'): void {
+    this.#resumes.inc({ outcome })
+  }
+
+  slowConsumerDisconnected(): void {
+    this.#slowConsumers.inc()
+  }
+}

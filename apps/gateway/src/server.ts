@@ -1,0 +1,110 @@
+/**
+ * Starting and stopping a gateway: build the services from a config, listen,
+ * run the two shared timers (heartbeats and token expiry), and shut down in
+ * order: stop accepting, close streams, close the broker.
+ */
+
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createAdaptorServer } from '@hono/node-server'
+import type { Logger } from 'pino'
+import { createTokenVerifier } from './auth/token-verifier.js'
+import type { Broker } from './broker/broker.js'
+import { MemoryBroker } from './broker/memory-broker.js'
+import type { GatewayConfig } from './config/config.js'
+import { createApp } from './http/app.js'
+import type { GatewayServices } from './http/services.js'
+import { ConnectionBudget } from './hub/connection-budget.js'
+import { ExpiryWheel } from './hub/expiry-wheel.js'
+import { Hub } from './hub/hub.js'
+import type { SseConnection } from './hub/sse-connection.js'
+import { createLogger } from './log/logger.js'
+import { Metrics } from './metrics/metrics.js'
+
+/** Large enough for reconnect storms; the kernel caps it at somaxconn. */
+const LISTEN_BACKLOG = 4096
+const EXPIRY_SWEEP_MS = 1000
+const SHUTDOWN_GRACE_MS = 1000
+
+export interface Gateway {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string
+  readonly services: GatewayServices
+  close(): Promise<void>
+}
+
+export interface StartOptions {
+  readonly logger?: Logger
+  /** Overrides the broker the config selects; for tests that share one. */
+  readonly broker?: Broker
+}
+
+export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger(config.logLevel)
+  const broker = options.broker ?? createBroker(config)
+  let hub: Hub | undefined
+  const metrics = new Metrics(() => hub?.connectionCount ?? 0)
+  hub = new Hub(broker, metrics, logger)
+  await broker.start(hub)
+  const services: GatewayServices = {
+    config,
+    broker,
+    hub,
+    budget: new ConnectionBudget(config.maxConnections, config.maxConnectionsPerUser),
+    expiry: new ExpiryWheel<SseConnection>(),
+    metrics,
+    logger,
+    verifyToken: createTokenVerifier(config.jwt),
+    lifecycle: { draining: false },
+  }
+  const app = createApp(services)
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server
+  server.keepAliveTimeout = 65_000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+
+  const heartbeat = setInterval(() => services.hub.forEachConnection((c) => c.heartbeat()), config.heartbeatIntervalMs)
+  const expirySweep = setInterval(() => {
+    for (const connection of services.expiry.takeDue(Date.now())) connection.close('token_expired')
+  }, EXPIRY_SWEEP_MS)
+  heartbeat.unref()
+  expirySweep.unref()
+
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`
+  logger.info({ url, broker: broker.kind, maxConnections: config.maxConnections }, 'gateway listening')
+
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      services.lifecycle.draining = true
+      clearInterval(heartbeat)
+      clearInterval(expirySweep)
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      services.hub.forEachConnection((c) => c.close('shutdown'))
+      server.closeIdleConnections()
+      // Requests still in flight get a moment to finish; keep-alive sockets do not hold shutdown up.
+      const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS)
+      await stopped
+      clearTimeout(grace)
+      await broker.close()
+      logger.info('gateway stopped')
+    })()
+    return closing
+  }
+  return { url, services, close }
+}
+
+function createBroker(config: GatewayConfig): Broker {
+  return new MemoryBroker({
+    historyMaxLen: config.historyMaxLen,
+    historyTtlSeconds: config.historyTtlSeconds,
+    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+  })
+}

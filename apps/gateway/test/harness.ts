@@ -1,0 +1,269 @@
+/**
+ * Test harness: real gateways on free ports, real tokens, and real SSE
+ * clients over HTTP. Nothing is mocked; every wait resolves on an event.
+ */
+
+import { once } from 'node:events'
+import http from 'node:http'
+import { type ParsedEvent, SseParser } from '@herald/protocol'
+import { EventSource } from 'eventsource'
+import { type JWTPayload, SignJWT } from 'jose'
+import { loadConfig } from '../src/config/config.js'
+import { type Gateway, type StartOptions, startGateway } from '../src/server.js'
+
+export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
+export const TEST_API_KEY = 'test-publish-key-0123456789'
+
+export interface TestGateway extends Gateway {
+  token(sub: string, claims?: JWTPayload & { expiresIn?: string | number }): Promise<string>
+  publish(body: unknown, apiKey?: string): Promise<{ status: number; body: any }>
+  eventsUrl(query?: Record<string, string>): string
+}
+
+export async function startTestGateway(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<TestGateway> {
+  const config = loadConfig({
+    env: {
+      JWT_SECRET: TEST_SECRET,
+      PUBLISH_API_KEY: TEST_API_KEY,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      RETRY_MS: '100',
+      ...env,
+    },
+    argv: [],
+  })
+  const gateway = await startGateway(config, options)
+  return {
+    ...gateway,
+    token: (sub, claims = {}) => signToken(sub, claims),
+    publish: (body, apiKey = TEST_API_KEY) => postJson(`${gateway.url}/v1/publish`, body, apiKey),
+    eventsUrl: (query = {}) => `${gateway.url}/v1/events?${new URLSearchParams(query)}`,
+  }
+}
+
+export async function signToken(
+  sub: string,
+  { expiresIn = '1h', ...claims }: JWTPayload & { expiresIn?: string | number } = {},
+  secret: string = TEST_SECRET,
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret))
+}
+
+export async function postJson(url: string, body: unknown, apiKey?: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      ...(apiKey === undefined ? {} : { Authorization: `Bearer ${apiKey}` }),
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  const text = await response.text()
+  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) }
+}
+
+export interface ReceivedEvent {
+  readonly type: string
+  readonly data: string
+  readonly lastEventId: string
+}
+
+/**
+ * A spec-following EventSource (the `eventsource` package) that records every
+ * event of the given types, reconnecting by itself with Last-Event-ID.
+ */
+export class RecordingEventSource {
+  readonly events: ReceivedEvent[] = []
+  readonly source: EventSource
+  opens = 0
+  /** `herald.ready` events: one per accepted (re)connection. */
+  readies = 0
+  #waiters: Array<{ done: () => boolean; resolve: () => void }> = []
+
+  constructor(url: string, options: { token?: string; lastEventId?: string; types?: readonly string[] } = {}) {
+    const headers: Record<string, string> = {}
+    if (options.token !== undefined) headers['Authorization'] = `Bearer ${options.token}`
+    let first = true
+    this.source = new EventSource(url, {
+      fetch: (input, init) => {
+        const merged: Record<string, string> = {
+          ...(init?.headers as Record<string, string>),
+          ...headers,
+        }
+        if (first && options.lastEventId !== undefined) merged['Last-Event-ID'] = options.lastEventId
+        first = false
+        return fetch(input, { ...init, headers: merged })
+      },
+    })
+    this.source.addEventListener('open', () => {
+      this.opens++
+      this.#check()
+    })
+    this.source.addEventListener('herald.ready', () => {
+      this.readies++
+      this.#check()
+    })
+    for (const type of ['message', 'herald.reset', 'herald.unavailable', ...(options.types ?? [])]) {
+      this.source.addEventListener(type, (event) => {
+        this.events.push({ type, data: event.data, lastEventId: event.lastEventId })
+        this.#check()
+      })
+    }
+  }
+
+  /** The parsed payloads of events of `type`, in arrival order. */
+  payloads(type = 'message'): unknown[] {
+    return this.events.filter((e) => e.type === type).map((e) => JSON.parse(e.data))
+  }
+
+  count(type?: string): number {
+    return type === undefined ? this.events.length : this.events.filter((e) => e.type === type).length
+  }
+
+  /** Resolves once `count` events (of `type`, if given) have arrived. */
+  waitForEvents(count: number, type?: string, timeoutMs = 15_000): Promise<void> {
+    return this.#waitUntil(
+      () => this.count(type) >= count,
+      timeoutMs,
+      () => `${count} ${type ?? ''} events, got ${this.count(type)}`,
+    )
+  }
+
+  /** Resolves once the stream has gone live (`herald.ready`) `times` times in all. */
+  waitForReady(times = 1, timeoutMs = 15_000): Promise<void> {
+    return this.#waitUntil(
+      () => this.readies >= times,
+      timeoutMs,
+      () => `${times} herald.ready, got ${this.readies}`,
+    )
+  }
+
+  close(): void {
+    this.source.close()
+  }
+
+  #waitUntil(done: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+    const reached = new Promise<void>((resolve) => {
+      this.#waiters.push({ done, resolve })
+      this.#check()
+    })
+    return withTimeout(reached, timeoutMs, () => `expected ${describe()}`)
+  }
+
+  #check(): void {
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.done()) return true
+      waiter.resolve()
+      return false
+    })
+  }
+}
+
+/** A raw HTTP SSE reader for checking status, headers, comments and framing byte for byte. */
+export class RawSseStream {
+  readonly events: ParsedEvent[] = []
+  readonly comments: string[] = []
+  readonly retries: number[] = []
+  readonly ids: string[] = []
+  text = ''
+  isEnded = false
+  status = 0
+  headers: http.IncomingHttpHeaders = {}
+  readonly ended: Promise<void>
+  #request: http.ClientRequest
+  #changed: Array<() => void> = []
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    const parser = new SseParser({
+      onEvent: (e) => this.events.push(e),
+      onComment: (c) => this.comments.push(c),
+      onRetry: (ms) => this.retries.push(ms),
+      onId: (id) => this.ids.push(id),
+    })
+    let endResolve: () => void = () => {}
+    this.ended = new Promise((resolve) => {
+      endResolve = resolve
+    })
+    this.#request = http.get(url, { headers }, (response) => {
+      this.status = response.statusCode ?? 0
+      this.headers = response.headers
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => {
+        this.text += chunk
+        parser.push(chunk)
+        this.#notify()
+      })
+      response.on('close', () => {
+        this.isEnded = true
+        endResolve()
+        this.#notify()
+      })
+      this.#notify()
+    })
+    this.#request.on('error', () => {
+      this.isEnded = true
+      endResolve()
+      this.#notify()
+    })
+  }
+
+  /** Resolves when `predicate` holds, re-checked on every chunk; rejects if the stream ends first. */
+  until(predicate: (stream: this) => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+    return withTimeout(
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (predicate(this)) resolve()
+          else if (this.isEnded)
+            reject(new Error(`stream ended before ${what}: ${JSON.stringify(this.text.slice(-300))}`))
+          else this.#changed.push(check)
+        }
+        check()
+      }),
+      timeoutMs,
+      () => `${what} not met; received so far: ${JSON.stringify(this.text.slice(-500))}`,
+    )
+  }
+
+  json(): any {
+    return JSON.parse(this.text)
+  }
+
+  close(): void {
+    this.#request.destroy()
+  }
+
+  #notify(): void {
+    const waiting = this.#changed
+    this.#changed = []
+    for (const check of waiting) check()
+  }
+}
+
+export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, describe: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${describe()}`)), timeoutMs)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Starts an HTTP server on a free loopback port; resolves to its base URL. */
+export async function listenOnFreePort(server: http.Server): Promise<string> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address() as { port: number }
+  return `http://127.0.0.1:${address.port}`
+}
