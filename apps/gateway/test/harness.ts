@@ -3,6 +3,7 @@
  * clients over HTTP. Nothing is mocked; every wait resolves on an event.
  */
 
+import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import http from 'node:http'
 import { type ParsedEvent, SseParser } from '@herald/protocol'
@@ -266,4 +267,59 @@ export async function listenOnFreePort(server: http.Server): Promise<string> {
   await once(server, 'listening')
   const address = server.address() as { port: number }
   return `http://127.0.0.1:${address.port}`
+}
+
+export interface GatewayProcess {
+  readonly child: ChildProcess
+  /** Everything written to stdout and stderr so far. */
+  output(): string
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>
+  /** Resolves once stdout or stderr contains a match, with the match. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>
+  stop(): Promise<number | null>
+}
+
+/** Runs the built gateway, `node dist/main.js`, as a user would. */
+export function spawnGateway(env: Record<string, string>, args: string[] = []): GatewayProcess {
+  const main = new URL('../dist/main.js', import.meta.url).pathname
+  const child = spawn(process.execPath, [main, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  let listeners: Array<() => void> = []
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString('utf8')
+    for (const listener of listeners.splice(0)) listener()
+  }
+  child.stdout!.on('data', onData)
+  child.stderr!.on('data', onData)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitForOutput(pattern, timeoutMs = 15_000) {
+      const found = new Promise<RegExpMatchArray>((resolve) => {
+        const check = () => {
+          const match = pattern.exec(output)
+          if (match !== null) resolve(match)
+          else listeners.push(check)
+        }
+        check()
+      })
+      const exitedFirst = exited.then(() => pattern.exec(output) ?? Promise.reject(new Error(`exited: ${output}`)))
+      return withTimeout(
+        Promise.race([found, exitedFirst]),
+        timeoutMs,
+        () => `output matching ${pattern}; got ${output}`,
+      )
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      listeners = []
+      return exited
+    },
+  }
 }

@@ -21,6 +21,7 @@ export function devRoutes(services: GatewayServices): Hono {
 
   app.get('/', (c) => c.redirect('/demo'))
   app.get('/demo', (c) => c.html(demoPage))
+  app.get('/favicon.ico', (c) => c.body(null, 204))
   app.post('/dev/publish', publishBodyLimit(services.config.publishMaxBodyBytes), (c) => handlePublish(c, services))
 
   app.post('/dev/token', async (c) => {

@@ -1,0 +1,121 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { ConfigProblems, type Environment, loadConfig } from './config.js'
+import { connectionBudgetFromFileLimit, readOpenFileLimit } from './open-file-limit.js'
+
+const valid = { JWT_SECRET: 'x'.repeat(32), PUBLISH_API_KEY: 'k'.repeat(16) }
+
+function problemsOf(env: Environment, argv: string[] = []): string[] {
+  try {
+    loadConfig({ env, argv, openFileLimit: 20_000 })
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigProblems)
+    return (error as ConfigProblems).problems.map((p) => p.message)
+  }
+  throw new Error('expected configuration problems')
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({ env: valid, argv: [], openFileLimit: 20_000 })
+    expect(config).toMatchObject({
+      dev: false,
+      port: 8080,
+      host: '0.0.0.0',
+      redisUrl: undefined,
+      heartbeatIntervalMs: 15_000,
+      maxConnections: 19_000,
+      publishApiKeys: [valid.PUBLISH_API_KEY],
+      logLevel: 'info',
+    })
+    expect(config.jwt.key.kind).toBe('secret')
+    expect(config.jwt.key.algorithms).toEqual(['HS256', 'HS384', 'HS512'])
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('never starts open: without --dev a missing key and API key are named', () => {
+    const problems = problemsOf({})
+    expect(problems.some((p) => p.startsWith('JWT_SECRET: required'))).toBe(true)
+    expect(problems.some((p) => p.startsWith('PUBLISH_API_KEY: required'))).toBe(true)
+  })
+
+  it('with --dev, binds to loopback and generates the secrets it needs', () => {
+    const config = loadConfig({ env: {}, argv: ['--dev'] })
+    expect(config.dev).toBe(true)
+    expect(config.host).toBe('127.0.0.1')
+    expect(config.generated.jwtSecret).toMatch(/^[\w-]{43}$/)
+    expect(config.publishApiKeys).toEqual([config.generated.publishApiKey])
+  })
+
+  it('keeps configured values in dev mode and generates nothing then', () => {
+    const config = loadConfig({ env: { ...valid, HOST: '0.0.0.0' }, argv: ['--dev'] })
+    expect(config.host).toBe('0.0.0.0')
+    expect(config.generated).toEqual({})
+  })
+
+  it('names every malformed variable at once', () => {
+    const problems = problemsOf({
+      ...valid,
+      PORT: 'eighty',
+      MAX_CONNECTIONS: '0',
+      HEARTBEAT_INTERVAL_MS: '10',
+      HISTORY_MAX_LEN: '-5',
+      LOG_LEVEL: 'loud',
+    })
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'LOG_LEVEL',
+      'PORT',
+      'MAX_CONNECTIONS',
+      'HEARTBEAT_INTERVAL_MS',
+      'HISTORY_MAX_LEN',
+    ])
+  })
+
+  it('validates the verification key', () => {
+    expect(problemsOf({ ...valid, JWT_SECRET: 'short' })).toEqual(['JWT_SECRET: must be at least 32 bytes for HS256'])
+    expect(problemsOf({ ...valid, JWT_JWKS_URL: 'https://a/jwks' })[0]).toMatch(
+      /^JWT_SECRET, JWT_JWKS_URL: set exactly one/,
+    )
+    expect(problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_PUBLIC_KEY: 'not a pem' })[0]).toMatch(
+      /^JWT_PUBLIC_KEY: is not a PEM/,
+    )
+    expect(problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_JWKS_URL: 'ftp://x' })[0]).toMatch(/^JWT_JWKS_URL/)
+  })
+
+  it('derives allowed algorithms from the public key type', () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString()
+    const config = loadConfig({
+      env: { PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_PUBLIC_KEY: ec.replace(/\n/g, '\\n') },
+      argv: [],
+    })
+    expect(config.jwt.key.algorithms).toEqual(['ES384'])
+  })
+
+  it('accepts two publish keys for rotation, and no more', () => {
+    expect(
+      loadConfig({ env: { ...valid, PUBLISH_API_KEY: 'a'.repeat(16) + ',' + 'b'.repeat(16) }, argv: [] })
+        .publishApiKeys,
+    ).toHaveLength(2)
+    expect(problemsOf({ ...valid, PUBLISH_API_KEY: ['a', 'b', 'c'].map((c) => c.repeat(16)).join(',') })[0]).toMatch(
+      /at most two/,
+    )
+    expect(problemsOf({ ...valid, PUBLISH_API_KEY: 'short' })[0]).toMatch(/at least 16/)
+  })
+
+  it('refuses unknown arguments and a REDIS_URL this build cannot serve', () => {
+    expect(problemsOf(valid, ['--prod'])[0]).toMatch(/^argv: unknown argument --prod/)
+    expect(problemsOf({ ...valid, REDIS_URL: 'redis://127.0.0.1:6379' })[0]).toMatch(/^REDIS_URL/)
+  })
+})
+
+describe('open-file limit', () => {
+  it('reads the soft limit and leaves headroom', () => {
+    expect(readOpenFileLimit('/nonexistent')).toBeUndefined()
+    expect(typeof readOpenFileLimit()).toBe('number')
+    expect(connectionBudgetFromFileLimit(20_000)).toBe(19_000)
+    expect(connectionBudgetFromFileLimit(1024)).toBe(960)
+    expect(connectionBudgetFromFileLimit(undefined)).toBe(10_000)
+  })
+})

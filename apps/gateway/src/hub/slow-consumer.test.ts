@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import { SseParser } from '@herald/protocol'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type GatewayProcess,
+  signToken,
+  spawnGateway,
+  TEST_API_KEY,
+  TEST_SECRET,
+  withTimeout,
+} from '../../test/harness.js'
+
+const MESSAGE_BYTES = 32 * 1024
+// A publish's fan-out is written within one tick, so a batch must fit under the bound.
+const BATCH = 4
+const MESSAGES = 4096 // 128 MiB in all
+const MAX_PENDING_BYTES = 256 * 1024
+
+function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Number(match![1]) * 1024
+}
+
+/** A consumer that reads only the start of its stream, then stops reading from the socket entirely. */
+async function stalledConsumer(url: URL, token: string): Promise<{ socket: net.Socket; received: () => string }> {
+  const socket = net.connect(Number(url.port), url.hostname)
+  socket.write(`GET /v1/events HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${token}\r\n\r\n`)
+  let received = ''
+  await withTimeout(
+    new Promise<void>((resolve) => {
+      const onData = (chunk: Buffer) => {
+        received += chunk.toString('latin1')
+        if (!received.includes('event: herald.ready')) return
+        socket.off('data', onData)
+        socket.pause()
+        resolve()
+      }
+      socket.on('data', onData)
+    }),
+    10_000,
+    () => `ready, got ${received}`,
+  )
+  return { socket, received: () => received }
+}
+
+/** A healthy consumer that counts events without keeping them. */
+function countingConsumer(url: string, token: string) {
+  let count = 0
+  let ready: () => void = () => {}
+  let target = Number.POSITIVE_INFINITY
+  let reached: () => void = () => {}
+  const isReady = new Promise<void>((resolve) => {
+    ready = resolve
+  })
+  const parser = new SseParser({
+    onEvent: (event) => {
+      if (event.type === 'herald.ready') ready()
+      else if (event.type === 'message' && ++count >= target) reached()
+    },
+  })
+  const request = http.get(`${url}/v1/events`, { headers: { Authorization: `Bearer ${token}` } }, (response) => {
+    response.setEncoding('utf8')
+    response.on('data', (chunk: string) => parser.push(chunk))
+  })
+  return {
+    isReady,
+    count: () => count,
+    waitFor(n: number): Promise<void> {
+      target = n
+      return count >= n ? Promise.resolve() : new Promise((resolve) => (reached = resolve))
+    },
+    close: () => request.destroy(),
+  }
+}
+
+async function publishBatch(url: string, messages: unknown[]): Promise<void> {
+  const response = await fetch(`${url}/v1/publish`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TEST_API_KEY}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ messages }),
+  })
+  expect(response.status).toBe(200)
+}
+
+describe('a consumer that stops reading', () => {
+  // Two identical nodes under identical load, side by side; only one has a stalled consumer.
+  // Comparing their RSS cancels out what the load itself costs (garbage, history).
+  const start = async () => {
+    const gateway = spawnGateway({
+      JWT_SECRET: TEST_SECRET,
+      PUBLISH_API_KEY: TEST_API_KEY,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      HISTORY_MAX_LEN: '16',
+      MAX_PENDING_BYTES: String(MAX_PENDING_BYTES),
+    })
+    const url = (await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/))[1]!
+    return { gateway, url }
+  }
+  let withStall: Awaited<ReturnType<typeof start>>
+  let control: Awaited<ReturnType<typeof start>>
+  beforeAll(async () => {
+    ;[withStall, control] = await Promise.all([start(), start()])
+  })
+  afterAll(() => Promise.all([withStall.gateway.stop(), control.gateway.stop()]))
+
+  it('is cut off once past its bound, while the node stays small and other tabs get everything', async () => {
+    const token = await signToken('slow')
+    const stalled = await stalledConsumer(new URL(withStall.url), token)
+    const healthy = [countingConsumer(withStall.url, token), countingConsumer(control.url, token)]
+    await Promise.all(healthy.map((consumer) => consumer.isReady))
+
+    const payload = 'x'.repeat(MESSAGE_BYTES)
+    for (let sent = 0; sent < MESSAGES; sent += BATCH) {
+      const messages = Array.from({ length: BATCH }, (_, i) => ({ user: 'slow', data: { n: sent + i, payload } }))
+      await Promise.all([publishBatch(withStall.url, messages), publishBatch(control.url, messages)])
+    }
+    await withTimeout(
+      Promise.all(healthy.map((consumer) => consumer.waitFor(MESSAGES))),
+      60_000,
+      () => `healthy consumers got ${healthy.map((consumer) => consumer.count())}`,
+    )
+    const extra = rssBytes(withStall.gateway.child.pid!) - rssBytes(control.gateway.child.pid!)
+    for (const consumer of healthy) consumer.close()
+    // Buffering everything for the stalled socket would have held 128 MiB more than the control.
+    expect(extra).toBeLessThan(32 * 1024 * 1024)
+
+    // The stalled socket was closed by the server long before it could have received everything.
+    stalled.socket.resume()
+    await new Promise((resolve) => stalled.socket.once('close', resolve))
+    const frames = stalled.received().split('\nid: ').length - 1
+    expect(frames).toBeLessThan(MESSAGES)
+
+    const metrics = await (await fetch(`${withStall.url}/metrics`)).text()
+    expect(metrics).toMatch(/^herald_slow_consumer_disconnects_total 1$/m)
+  })
+})

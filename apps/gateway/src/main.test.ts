@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  type GatewayProcess,
+  RecordingEventSource,
+  signToken,
+  spawnGateway,
+  TEST_API_KEY,
+  TEST_SECRET,
+} from '../test/harness.js'
+
+describe('node dist/main.js', () => {
+  let gateway: GatewayProcess | undefined
+  afterEach(async () => {
+    await gateway?.stop()
+    gateway = undefined
+  })
+
+  it('refuses to start without configuration, naming each missing variable', async () => {
+    gateway = spawnGateway({})
+    expect(await gateway.exited).toBe(78)
+    expect(gateway.output()).toMatch(/JWT_SECRET: required/)
+    expect(gateway.output()).toMatch(/PUBLISH_API_KEY: required/)
+  })
+
+  it('names a malformed variable and exits', async () => {
+    gateway = spawnGateway({ JWT_SECRET: TEST_SECRET, PUBLISH_API_KEY: TEST_API_KEY, MAX_CONNECTIONS_PER_USER: 'many' })
+    expect(await gateway.exited).toBe(78)
+    expect(gateway.output()).toMatch(/MAX_CONNECTIONS_PER_USER: must be a whole number/)
+  })
+
+  it('in --dev, prints the demo URL and serves the demo, token minting and a working stream', async () => {
+    gateway = spawnGateway({ PORT: '0' }, ['--dev'])
+    const [, base] = await gateway.waitForOutput(/Demo: +(http:\/\/127\.0\.0\.1:\d+)\/demo/)
+    expect(gateway.output()).toMatch(/PUBLISH_API_KEY=\S{16,}/)
+    const demo = await fetch(`${base}/demo`)
+    expect(demo.status).toBe(200)
+    expect(await demo.text()).toContain('id="bell"')
+
+    const minted = await fetch(`${base}/dev/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: 'demo', topics: ['announcements'] }),
+    })
+    const { token } = (await minted.json()) as { token: string }
+    const client = new RecordingEventSource(`${base}/v1/events?topics=announcements`, {
+      token,
+      types: ['demo.message'],
+    })
+    await client.waitForReady()
+    const published = await fetch(`${base}/dev/publish`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ topic: 'announcements', type: 'demo.message', data: { title: 'hi' } }),
+    })
+    expect(published.status).toBe(200)
+    await client.waitForEvents(1, 'demo.message')
+    expect(client.payloads('demo.message')).toEqual([{ title: 'hi' }])
+    client.close()
+  })
+
+  it('without --dev, has no demo page, no token minting and no keyless publish', async () => {
+    gateway = spawnGateway({ JWT_SECRET: TEST_SECRET, PUBLISH_API_KEY: TEST_API_KEY, HOST: '127.0.0.1', PORT: '0' })
+    const [, base] = await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/)
+    for (const [method, path] of [
+      ['GET', '/demo'],
+      ['POST', '/dev/token'],
+      ['POST', '/dev/publish'],
+    ] as const) {
+      const response = await fetch(`${base}${path}`, { method })
+      expect(response.status, path).toBe(404)
+      expect(((await response.json()) as any).error.code).toBe('HERALD_ERR_NOT_FOUND')
+    }
+    expect(gateway.output()).not.toMatch(/JWT_SECRET=|PUBLISH_API_KEY=/)
+  })
+
+  it('never writes a token or key to its logs, even at debug level', async () => {
+    gateway = spawnGateway({
+      JWT_SECRET: TEST_SECRET,
+      PUBLISH_API_KEY: TEST_API_KEY,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'debug',
+    })
+    const [, base] = await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/)
+    const token = await signToken('alice')
+    const expired = await signToken('alice', { expiresIn: Math.floor(Date.now() / 1000) - 60 })
+    const client = new RecordingEventSource(`${base}/v1/events?access_token=${token}`)
+    await client.waitForReady()
+    client.close()
+    await fetch(`${base}/v1/events?access_token=${expired}&topics=x`)
+    await fetch(`${base}/v1/events`, { headers: { Cookie: `herald_token=${expired}` } })
+    await fetch(`${base}/v1/publish`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_API_KEY}` } })
+    expect(await gateway.stop()).toBe(0)
+    const logs = gateway.output()
+    expect(logs).toMatch(/"url":"\/v1\/events\?access_token=\[redacted\]"/)
+    for (const secret of [token, expired, TEST_API_KEY, TEST_SECRET, token.split('.')[2]!])
+      expect(logs).not.toContain(secret)
+  })
+
+  it('exits cleanly on SIGTERM', async () => {
+    gateway = spawnGateway({ JWT_SECRET: TEST_SECRET, PUBLISH_API_KEY: TEST_API_KEY, HOST: '127.0.0.1', PORT: '0' })
+    await gateway.waitForOutput(/gateway listening/)
+    expect(await gateway.stop()).toBe(0)
+    expect(gateway.output()).toMatch(/gateway stopped/)
+  })
+})
