@@ -95,7 +95,7 @@ describe('loadConfig', () => {
 
   it('accepts two publish keys for rotation, and no more', () => {
     expect(
-      loadConfig({ env: { ...valid, PUBLISH_API_KEY: 'a'.repeat(16) + ',' + 'b'.repeat(16) }, argv: [] })
+      loadConfig({ env: { ...valid, PUBLISH_API_KEY: `${'a'.repeat(16)},${'b'.repeat(16)}` }, argv: [] })
         .publishApiKeys,
     ).toHaveLength(2)
     expect(problemsOf({ ...valid, PUBLISH_API_KEY: ['a', 'b', 'c'].map((c) => c.repeat(16)).join(',') })[0]).toMatch(

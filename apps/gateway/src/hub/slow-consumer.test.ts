@@ -3,14 +3,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { SseParser } from '@herald/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type GatewayProcess,
-  signToken,
-  spawnGateway,
-  TEST_API_KEY,
-  TEST_SECRET,
-  withTimeout,
-} from '../../test/harness.js'
+import { signToken, spawnGateway, TEST_API_KEY, TEST_SECRET, withTimeout } from '../../test/harness.js'
 
 const MESSAGE_BYTES = 32 * 1024
 // A publish's fan-out is written within one tick, so a batch must fit under the bound.
