@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseInfo } from './cli.js'
+import { type RedisCluster, startRedisCluster } from './cluster.js'
+
+describe('startRedisCluster', () => {
+  let cluster: RedisCluster
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster()
+  })
+
+  afterAll(async () => {
+    await cluster.stop()
+  })
+
+  it('has 3 masters sharing all 16384 slots with cluster_state:ok', async () => {
+    expect(cluster.masters).toHaveLength(3)
+    expect(cluster.nodes).toEqual(cluster.masters.map((node) => ({ host: '127.0.0.1', port: node.port })))
+    for (const node of cluster.masters) {
+      const info = parseInfo(await node.cli('CLUSTER', 'INFO'))
+      expect(info.get('cluster_state')).toBe('ok')
+      expect(info.get('cluster_slots_assigned')).toBe('16384')
+      expect(info.get('cluster_size')).toBe('3')
+    }
+  })
+
+  it('routes keys in different slots to different masters with redis-cli -c', async () => {
+    const first = cluster.masters[0]!
+    // 'a', 'b' and 'c' hash to slots in three different thirds of the slot range, so three masters.
+    const keys = ['a', 'b', 'c']
+    const slots = await Promise.all(keys.map((key) => first.cli('CLUSTER', 'KEYSLOT', key)))
+    expect(new Set(slots).size).toBe(3)
+
+    for (const key of keys) expect(await first.cli('-c', 'SET', key, `value-${key}`)).toBe('OK')
+    for (const key of keys) expect(await first.cli('-c', 'GET', key)).toBe(`value-${key}`)
+
+    const owners = await Promise.all(cluster.masters.map(async (node) => Number(await node.cli('DBSIZE'))))
+    expect(owners.filter((count) => count > 0)).toHaveLength(3)
+  })
+
+  it('stops every node idempotently', async () => {
+    await Promise.all([cluster.stop(), cluster.stop()])
+    for (const node of cluster.masters) expect(node.pid).toBeUndefined()
+  })
+})

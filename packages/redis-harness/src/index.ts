@@ -1,0 +1,13 @@
+/**
+ * Real redis-server processes for integration tests: standalone servers, a cluster and a
+ * sentinel setup, each on free loopback ports in its own temp dir, which tests can kill, restart
+ * and fail over. Every process is killed when the test process exits.
+ */
+export type { RedisCluster, StartRedisClusterOptions } from './cluster.js'
+export { startRedisCluster } from './cluster.js'
+export { freePort } from './free-port.js'
+export type { RedisServer } from './redis-server.js'
+export type { Address, RedisSentinelSetup } from './sentinel.js'
+export { startRedisSentinel } from './sentinel.js'
+export type { StartRedisOptions } from './standalone.js'
+export { startRedis } from './standalone.js'

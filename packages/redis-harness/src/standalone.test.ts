@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from './free-port.js'
+import type { RedisServer } from './redis-server.js'
+import { startRedis } from './standalone.js'
+
+describe('freePort', () => {
+  it('returns a bindable port that is not the shared 6379', async () => {
+    const port = await freePort()
+    expect(port).toBeGreaterThan(0)
+    expect(port).not.toBe(6379)
+  })
+})
+
+describe('startRedis', () => {
+  let server: RedisServer
+
+  beforeAll(async () => {
+    server = await startRedis({ args: ['--maxmemory', '64mb'] })
+  })
+
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  it('serves on its own loopback port with the requested config', async () => {
+    expect(server.port).not.toBe(6379)
+    expect(server.url).toBe(`redis://127.0.0.1:${server.port}`)
+    expect(server.pid).toBeTypeOf('number')
+    expect(await server.cli('PING')).toBe('PONG')
+    expect(await server.cli('CONFIG', 'GET', 'maxmemory')).toBe(`maxmemory\n${64 * 1024 * 1024}`)
+    expect(await server.cli('CONFIG', 'GET', 'save')).toBe('save')
+    expect(await server.cli('CONFIG', 'GET', 'appendonly')).toBe('appendonly\nno')
+  })
+
+  it('stores data, loses it on kill, and comes back empty on the same port after restart', async () => {
+    expect(await server.cli('SET', 'greeting', 'hello')).toBe('OK')
+    expect(await server.cli('GET', 'greeting')).toBe('hello')
+    const oldPid = server.pid
+
+    await server.kill()
+    expect(server.pid).toBeUndefined()
+    await expect(server.cli('PING')).rejects.toThrow(/Connection refused/)
+
+    await server.restart()
+    expect(server.pid).toBeTypeOf('number')
+    expect(server.pid).not.toBe(oldPid)
+    expect(await server.cli('PING')).toBe('PONG')
+    expect(await server.cli('EXISTS', 'greeting')).toBe('0')
+  })
+
+  it('stops idempotently and can be restarted after a stop', async () => {
+    await Promise.all([server.stop(), server.stop()])
+    expect(server.pid).toBeUndefined()
+    await expect(server.cli('PING')).rejects.toThrow()
+
+    await server.restart()
+    expect(await server.cli('PING')).toBe('PONG')
+  })
+})

@@ -1,0 +1,16 @@
+/**
+ * A single standalone redis-server per call, for tests of the plain Redis broker and for
+ * kill/restart scenarios (a killed server comes back empty because nothing is persisted).
+ */
+import { dataNodeArgs, launchServer, type RedisServer } from './redis-server.js'
+
+export interface StartRedisOptions {
+  /** Extra redis-server arguments, appended last so they override the harness's defaults. */
+  readonly args?: readonly string[]
+}
+
+/** One standalone redis-server: `--save "" --appendonly no`, bound to 127.0.0.1, its own temp dir, logs captured. */
+export function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
+  const extra = options.args ?? []
+  return launchServer({ kind: 'standalone', argv: (layout) => [...dataNodeArgs(layout), ...extra] })
+}
