@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process'
+import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { streamKey } from './keys.js'
+
+const CLI = new URL('../dist/cli.js', import.meta.url).pathname
+
+function herald(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr })
+    })
+  })
+}
+
+describe('the herald CLI', () => {
+  let redis: RedisServer
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterAll(() => redis.stop())
+
+  it('explains itself with --help', async () => {
+    const result = await herald(['--help'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/herald publish \(--user <id> \| --topic <name>\)/)
+    expect(result.stdout).toMatch(/herald tail/)
+  })
+
+  it('publishes and prints the entry id', async () => {
+    const result = await herald(['publish', '--user', 'alice', '--type', 'invoice.paid', '--data', '{"invoice":42}'], {
+      REDIS_URL: redis.url,
+    })
+    expect(result).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+-\d+\n$/) })
+    expect(await redis.cli('XRANGE', streamKey('u:alice'), '-', '+')).toContain('{"invoice":42}')
+  })
+
+  it('refuses bad input with exit code 2 and a reason', async () => {
+    for (const args of [
+      ['publish', '--user', 'alice', '--data', 'not json'],
+      ['publish', '--user', 'a b', '--data', '1'],
+      ['publish', '--data', '1'],
+      ['frobnicate', '--user', 'a'],
+    ]) {
+      const result = await herald(args, { REDIS_URL: redis.url })
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stderr).toMatch(/^herald: /)
+    }
+  })
+
+  it('fails with exit code 1 when Redis is unreachable', async () => {
+    const result = await herald(['publish', '--user', 'alice', '--data', '1', '--redis', 'redis://127.0.0.1:1'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/Redis did not accept the publish/)
+  })
+
+  it('tails a user: history first, then live entries', async () => {
+    await herald(['publish', '--user', 'tailed', '--data', '"before"'], { REDIS_URL: redis.url })
+    const { spawn } = await import('node:child_process')
+    const child = spawn(process.execPath, [CLI, 'tail', '--user', 'tailed', '--history', '5'], {
+      env: { ...process.env, REDIS_URL: redis.url },
+    })
+    let output = ''
+    let waiter: (() => void) | undefined
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      waiter?.()
+    })
+    // Resolves once `count` complete lines have been printed.
+    const lines = (count: number) =>
+      new Promise<void>((resolve) => {
+        waiter = () => {
+          if (output.split('\n').length > count) resolve()
+        }
+        waiter()
+      })
+    await lines(1)
+    await herald(['publish', '--user', 'tailed', '--type', 'later', '--data', '{"n":1}'], { REDIS_URL: redis.url })
+    await lines(2)
+    child.kill('SIGINT')
+    const parsed = output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(parsed.map((p) => [p.type, p.data])).toEqual([
+      [null, 'before'],
+      ['later', { n: 1 }],
+    ])
+  })
+})

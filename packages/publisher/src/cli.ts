@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+/**
+ * `herald`: publish and watch Herald notifications from a shell, through
+ * Redis. Reads REDIS_URL (or --redis). Exit codes: 0 ok, 1 Redis failure,
+ * 2 usage or validation error.
+ */
+
+import { parseArgs } from 'node:util'
+import { topicChannel, userChannel } from '@herald/protocol'
+import { callHeraldFunction } from './functions.js'
+import { pubsubChannel, streamKey } from './keys.js'
+import { PublishError } from './publish-error.js'
+import { HeraldPublisher, type Target } from './publisher.js'
+import { createRedisClient, parseRedisTarget } from './redis-target.js'
+
+const HELP = `Usage:
+  herald publish (--user <id> | --topic <name>) [--type <type>] --data <json> [--idempotency-key <key>]
+  herald tail (--user <id> | --topic <name>) [--history <n>]
+  herald --help
+
+Options:
+  --redis <url>   redis://, redis+sentinel://h:p,h:p/<master> or redis+cluster://h:p,h:p
+                  (default: $REDIS_URL, else redis://127.0.0.1:6379)
+  --history <n>   with tail: print the last n entries before following (default 0)
+
+publish prints the new entry id. tail prints one JSON line per entry:
+  {"id": "...", "type": "...", "data": ...}
+`
+
+const OPTIONS = {
+  user: { type: 'string' },
+  topic: { type: 'string' },
+  type: { type: 'string' },
+  data: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  redis: { type: 'string' },
+  history: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true })
+  const command = positionals[0]
+  if (values.help === true || command === undefined) {
+    process.stdout.write(HELP)
+    return values.help === true ? 0 : 2
+  }
+  const redisUrl = values.redis ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+  const target = targetOf(values.user, values.topic)
+  if (command === 'publish') {
+    if (values.data === undefined) throw new UsageError('--data is required')
+    let data: unknown
+    try {
+      data = JSON.parse(values.data)
+    } catch {
+      throw new UsageError('--data must be JSON')
+    }
+    const publisher = new HeraldPublisher({ redis: redisUrl })
+    try {
+      const options = values['idempotency-key'] === undefined ? {} : { idempotencyKey: values['idempotency-key'] }
+      process.stdout.write(`${await publisher.publish(target, values.type, data, options)}\n`)
+    } finally {
+      await publisher.close()
+    }
+    return 0
+  }
+  if (command === 'tail') return tail(redisUrl, target, Number(values.history ?? 0))
+  throw new UsageError(`unknown command ${command}`)
+}
+
+async function tail(redisUrl: string, target: Target, history: number): Promise<number> {
+  const channelKey = 'user' in target ? userChannel(target.user).key : topicChannel(target.topic).key
+  const parsed = parseRedisTarget(redisUrl)
+  if (typeof parsed === 'string') throw new UsageError(`--redis ${parsed}`)
+  const subscriber = createRedisClient(parsed)
+  const print = (id: string, type: string, data: string) =>
+    process.stdout.write(`${JSON.stringify({ id, type: type === '' ? null : type, data: JSON.parse(data) })}\n`)
+  subscriber.on('smessage', (_channel: string, message: string) => {
+    const [id = '', type = ''] = message.split('\n', 2)
+    print(id, type, message.slice(id.length + type.length + 2))
+  })
+  await subscriber.ssubscribe(pubsubChannel(channelKey))
+  if (history > 0) {
+    const reader = createRedisClient(parsed)
+    const tailId = String(await callHeraldFunction(reader, true, 'herald_tail', [streamKey(channelKey)], []))
+    const entries = (await reader.xrevrange(streamKey(channelKey), tailId, '-', 'COUNT', history)).reverse()
+    for (const [id, fields] of entries) print(id, fieldOf(fields, 't'), fieldOf(fields, 'd'))
+    await reader.quit()
+  }
+  await new Promise<void>((resolve) => process.once('SIGINT', resolve))
+  await subscriber.quit()
+  return 0
+}
+
+function fieldOf(fields: string[], name: string): string {
+  const index = fields.indexOf(name)
+  return index >= 0 && index % 2 === 0 ? (fields[index + 1] ?? '') : ''
+}
+
+function targetOf(user: string | undefined, topic: string | undefined): Target {
+  if ((user === undefined) === (topic === undefined)) throw new UsageError('give exactly one of --user and --topic')
+  return user !== undefined ? { user } : { topic: topic! }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || (error instanceof PublishError && error.code === 'HERALD_ERR_INVALID')) {
+      process.stderr.write(`herald: ${error.message}\n\n${HELP}`)
+      process.exit(2)
+    }
+    process.stderr.write(`herald: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(error instanceof TypeError && /parseArgs|Unknown option/i.test(String(error)) ? 2 : 1)
+  },
+)

@@ -1,0 +1,167 @@
+/**
+ * Herald's Redis contract as a Redis Functions library (Redis >= 7). Loading
+ * it once (`FUNCTION LOAD REPLACE`) lets any client in any language publish
+ * with a plain `FCALL`; docs/redis-contract.md documents every key and
+ * argument. Gateways and this SDK load it at startup and again whenever
+ * Redis answers "Function not found" (for example after a restart without
+ * persistence).
+ *
+ * - `herald_publish` appends to the channel's Stream (trimmed in batches to
+ *   MAXLEN, recording the newest deleted id; idle TTL) and announces on its shard channel with SPUBLISH, atomically,
+ *   returning the entry id. The stream and channel share a hash tag, so they
+ *   share a slot in Redis Cluster.
+ * - `herald_tail` and `herald_read` are read-only (`no-writes`): the
+ *   position to go live from, and history after a position with an exact
+ *   verdict (`trimmed` / `unknown`) decided atomically with the read.
+ */
+
+export const FUNCTION_LIBRARY_NAME = 'herald'
+/** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
+export const FUNCTION_LIBRARY_VERSION = 1
+
+export const HERALD_FUNCTIONS = `#!lua name=${FUNCTION_LIBRARY_NAME}
+-- Herald Redis contract v${FUNCTION_LIBRARY_VERSION}. See docs/redis-contract.md.
+
+local STREAM_KEY = '^herald:{[ut]:[^{}]+}:s$'
+local DEFAULT_MAXLEN = 1000
+local DEFAULT_TTL = 604800
+local DEFAULT_IDEMPOTENCY_TTL = 86400
+
+local function fail(code, message)
+  return redis.error_reply(code .. ' ' .. message)
+end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function parse_id(id)
+  local ms, seq = string.match(id or '', '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+
+local function is_before(a_ms, a_seq, b_ms, b_seq)
+  return a_ms < b_ms or (a_ms == b_ms and a_seq < b_seq)
+end
+
+local function positive(value, default)
+  local n = tonumber(value)
+  if n == nil or n < 1 then return default end
+  return math.floor(n)
+end
+
+local function info_field(info, name)
+  for i = 1, #info, 2 do
+    if info[i] == name then return info[i + 1] end
+  end
+  return nil
+end
+
+-- KEYS[1] stream, KEYS[2] idempotency key (optional)
+-- ARGV type, data (JSON), maxlen, ttl seconds, idempotency ttl seconds
+local function herald_publish(keys, args)
+  local stream, idempotency = keys[1], keys[2]
+  if stream == nil or not string.match(stream, STREAM_KEY) then
+    return fail('HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s')
+  end
+  local base = string.sub(stream, 1, -2)
+  if idempotency ~= nil and (string.sub(idempotency, 1, #base + 2) ~= base .. 'i:' or #idempotency == #base + 2) then
+    return fail('HERALD_ERR_KEY', 'the idempotency key must be ' .. base .. 'i:<key>')
+  end
+  local event_type = args[1] or ''
+  local data = args[2]
+  if #event_type > 128 or string.find(event_type, '%c') or string.sub(event_type, 1, 7) == 'herald.' then
+    return fail('HERALD_ERR_TYPE', 'type must be at most 128 characters, without control characters, not starting with herald.')
+  end
+  if data == nil or data == '' or not pcall(cjson.decode, data) then
+    return fail('HERALD_ERR_DATA', 'data must be JSON')
+  end
+  local maxlen = positive(args[3], DEFAULT_MAXLEN)
+  local ttl = positive(args[4], DEFAULT_TTL)
+  local idempotency_ttl = positive(args[5], DEFAULT_IDEMPOTENCY_TTL)
+
+  if idempotency ~= nil then
+    local seen = redis.call('GET', idempotency)
+    if seen then return seen end
+  end
+
+  local id
+  if redis.call('EXISTS', stream) == 0 then
+    -- A new stream starts at <now>-1, above any <now>-0 tail handed out while it did
+    -- not exist, and counts positions older than the idle TTL as deleted: a stream of
+    -- this name may have existed and expired.
+    local now = now_ms()
+    id = redis.call('XADD', stream, now .. '-1', 'd', data, 't', event_type)
+    redis.call('XSETID', stream, id, 'ENTRIESADDED', 1, 'MAXDELETEDID', math.max(0, now - ttl * 1000) .. '-0')
+  else
+    id = redis.call('XADD', stream, '*', 'd', data, 't', event_type)
+    -- Trim in batches (amortised O(1) per publish), exactly, and record the newest
+    -- deleted id: Redis does not track it for trims, and resume needs it to tell
+    -- an exact position from one whose successors are gone.
+    local slack = math.min(math.max(1, math.floor(maxlen / 8)), 1000)
+    if redis.call('XLEN', stream) > maxlen + slack then
+      redis.call('XTRIM', stream, 'MAXLEN', maxlen + 1)
+      local boundary = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1][1]
+      redis.call('XTRIM', stream, 'MAXLEN', maxlen)
+      redis.call('XSETID', stream, id, 'MAXDELETEDID', boundary)
+    end
+  end
+  redis.call('EXPIRE', stream, ttl)
+  if idempotency ~= nil then
+    redis.call('SET', idempotency, id, 'EX', idempotency_ttl)
+  end
+  redis.call('SPUBLISH', base .. 'c', id .. '\\n' .. event_type .. '\\n' .. data)
+  return id
+end
+
+-- KEYS[1] stream. Returns the position a new subscriber goes live from.
+local function herald_tail(keys, args)
+  local stream = keys[1]
+  if stream == nil or not string.match(stream, STREAM_KEY) then
+    return fail('HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s')
+  end
+  if redis.call('EXISTS', stream) == 0 then return now_ms() .. '-0' end
+  return info_field(redis.call('XINFO', 'STREAM', stream), 'last-generated-id')
+end
+
+-- KEYS[1] stream; ARGV after (<ms>-<seq>), count, ttl seconds.
+-- Returns {'entries', id, type, data, id, type, data, ...}, {'trimmed'} or {'unknown'}.
+local function herald_read(keys, args)
+  local stream = keys[1]
+  if stream == nil or not string.match(stream, STREAM_KEY) then
+    return fail('HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s')
+  end
+  local after_ms, after_seq = parse_id(args[1])
+  if after_ms == nil then return fail('HERALD_ERR_ID', 'after must be <ms>-<seq>') end
+  local count = positive(args[2], 200)
+  local ttl = positive(args[3], DEFAULT_TTL)
+  if redis.call('EXISTS', stream) == 0 then
+    local now = now_ms()
+    if after_ms > now then return {'unknown'} end
+    if after_ms < now - ttl * 1000 then return {'trimmed'} end
+    return {'entries'}
+  end
+  local info = redis.call('XINFO', 'STREAM', stream)
+  local last_ms, last_seq = parse_id(info_field(info, 'last-generated-id'))
+  local deleted_ms, deleted_seq = parse_id(info_field(info, 'max-deleted-entry-id'))
+  if is_before(last_ms, last_seq, after_ms, after_seq) then return {'unknown'} end
+  if is_before(after_ms, after_seq, deleted_ms, deleted_seq) then return {'trimmed'} end
+  local reply = {'entries'}
+  for _, entry in ipairs(redis.call('XRANGE', stream, '(' .. args[1], '+', 'COUNT', count)) do
+    local fields = entry[2]
+    local event_type, data = '', ''
+    for i = 1, #fields, 2 do
+      if fields[i] == 't' then event_type = fields[i + 1] elseif fields[i] == 'd' then data = fields[i + 1] end
+    end
+    reply[#reply + 1] = entry[1]
+    reply[#reply + 1] = event_type
+    reply[#reply + 1] = data
+  end
+  return reply
+end
+
+redis.register_function('herald_publish', herald_publish)
+redis.register_function{function_name = 'herald_tail', callback = herald_tail, flags = {'no-writes'}}
+redis.register_function{function_name = 'herald_read', callback = herald_read, flags = {'no-writes'}}
+`

@@ -1,0 +1,23 @@
+/**
+ * @herald/publisher: publish Herald notifications through Redis from Node.
+ */
+
+export { callHeraldFunction, isFunctionMissing, loadHeraldFunctions, type RedisClient } from './functions.js'
+export { FUNCTION_LIBRARY_NAME, FUNCTION_LIBRARY_VERSION, HERALD_FUNCTIONS } from './herald-functions.js'
+export { channelKeyOfPubsub, idempotencyKey, pubsubChannel, streamKey } from './keys.js'
+export { PublishError, type PublishErrorCode } from './publish-error.js'
+export {
+  type EncodedMessage,
+  encodeMessage,
+  HeraldPublisher,
+  type Message,
+  type PublisherOptions,
+  type Target,
+} from './publisher.js'
+export {
+  type ClientOptions,
+  createRedisClient,
+  type HostPort,
+  parseRedisTarget,
+  type RedisTarget,
+} from './redis-target.js'

@@ -1,0 +1,23 @@
+/**
+ * The publisher's one error type, with stable codes to match on.
+ */
+
+export type PublishErrorCode =
+  /** The message breaks a rule (name, type, data); nothing was sent. */
+  | 'HERALD_ERR_INVALID'
+  /** Redis did not take the publish; it may be down or failing over. */
+  | 'HERALD_ERR_REDIS'
+  /** Redis took the publish but fewer replicas than asked acknowledged it in time. */
+  | 'HERALD_ERR_NOT_REPLICATED'
+
+export class PublishError extends Error {
+  override readonly name = 'PublishError'
+
+  constructor(
+    readonly code: PublishErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}

@@ -1,0 +1,97 @@
+import { isAfter, parseStreamId } from '@herald/protocol'
+import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { streamKey } from './keys.js'
+import { PublishError } from './publish-error.js'
+import { encodeMessage, HeraldPublisher } from './publisher.js'
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (error) {
+    expect(error).toBeInstanceOf(PublishError)
+    return (error as PublishError).code
+  }
+  return 'none'
+}
+
+describe('encodeMessage', () => {
+  it('maps targets to channel keys and data to compact JSON', () => {
+    expect(encodeMessage({ target: { user: 'alice' }, type: 'a.b', data: { x: [1, 'y\nz'] } })).toEqual({
+      channelKey: 'u:alice',
+      type: 'a.b',
+      data: '{"x":[1,"y\\nz"]}',
+      idempotencyKey: undefined,
+    })
+    expect(encodeMessage({ target: { topic: 'org/1' }, data: null }).channelKey).toBe('t:org/1')
+  })
+
+  it('refuses what Herald would refuse, before anything is sent', () => {
+    const refusals = [
+      { target: { user: 'a b' }, data: 1 },
+      { target: { topic: 'x*' }, data: 1 },
+      { target: { user: 'a' }, type: 'herald.reset', data: 1 },
+      { target: { user: 'a' }, type: 'x\ny', data: 1 },
+      { target: { user: 'a' }, data: undefined },
+      { target: { user: 'a' }, data: 1, idempotencyKey: '' },
+    ]
+    for (const message of refusals) {
+      expect(() => encodeMessage(message), JSON.stringify(message)).toThrowError(PublishError)
+    }
+  })
+})
+
+describe('HeraldPublisher on a real Redis', () => {
+  let redis: RedisServer
+  let publisher: HeraldPublisher
+  beforeAll(async () => {
+    redis = await startRedis()
+    publisher = new HeraldPublisher({ redis: redis.url, historyMaxLen: 50 })
+  })
+  afterAll(async () => {
+    await publisher.close()
+    await redis.stop()
+  })
+
+  it('appends to the stream and returns the entry id', async () => {
+    const id = await publisher.publish({ user: 'alice' }, 'invoice.paid', { invoice: 42 })
+    expect(id).toMatch(/^\d+-\d+$/)
+    const entries = await redis.cli('XRANGE', streamKey('u:alice'), '-', '+')
+    expect(entries.split('\n')).toEqual([id, 'd', '{"invoice":42}', 't', 'invoice.paid'])
+  })
+
+  it('publishes a batch in order, pipelined, with increasing ids', async () => {
+    const ids = await publisher.publishBatch(
+      Array.from({ length: 100 }, (_, n) => ({ target: { user: 'bob' }, data: n })),
+    )
+    const stored = (await redis.cli('XRANGE', streamKey('u:bob'), '-', '+')).split('\n').filter((_, i) => i % 5 === 2)
+    expect(stored.map(Number)).toEqual(Array.from({ length: 100 }, (_, n) => n).slice(-stored.length))
+    const positions = ids.map((id) => parseStreamId(id)!)
+    for (const [i, position] of positions.slice(1).entries()) expect(isAfter(position, positions[i]!)).toBe(true)
+    expect(Number(await redis.cli('XLEN', streamKey('u:bob')))).toBeLessThanOrEqual(56)
+  })
+
+  it('publishes an idempotency key once', async () => {
+    const first = await publisher.publish({ topic: 'billing' }, undefined, 'charge', { idempotencyKey: 'order-1' })
+    const again = await publisher.publish({ topic: 'billing' }, undefined, 'charge', { idempotencyKey: 'order-1' })
+    expect(again).toBe(first)
+    expect(await redis.cli('XLEN', streamKey('t:billing'))).toBe('1')
+  })
+
+  it('loads the function library again when Redis has lost it', async () => {
+    await redis.cli('FUNCTION', 'FLUSH')
+    expect(await publisher.publish({ user: 'carol' }, undefined, 1)).toMatch(/^\d+-\d+$/)
+  })
+
+  it('fails with HERALD_ERR_NOT_REPLICATED when replicas do not acknowledge', async () => {
+    const waiting = new HeraldPublisher({ redis: redis.url, waitForReplicas: { replicas: 1, timeoutMs: 100 } })
+    expect(await codeOf(waiting.publish({ user: 'dave' }, undefined, 1))).toBe('HERALD_ERR_NOT_REPLICATED')
+    await waiting.close()
+  })
+
+  it('fails fast with HERALD_ERR_REDIS while Redis is unreachable', async () => {
+    const unreachable = new HeraldPublisher({ redis: 'redis://127.0.0.1:1' })
+    expect(await codeOf(unreachable.publish({ user: 'erin' }, undefined, 1))).toBe('HERALD_ERR_REDIS')
+    await unreachable.close()
+  })
+})

@@ -1,0 +1,161 @@
+/**
+ * The Node publisher: validates messages with Herald's name rules, then
+ * publishes each through the `herald_publish` Redis function. Batches are
+ * pipelined (ioredis auto-pipelining sends the calls of one tick together,
+ * per node in a cluster). With `waitForReplicas`, a publish resolves only
+ * once Redis `WAIT` confirms that many replicas have it, so a failover
+ * cannot lose a message the caller was told is safe.
+ */
+
+import {
+  eventTypeProblem,
+  isValidIdempotencyKey,
+  isValidTopic,
+  isValidUserId,
+  topicChannel,
+  userChannel,
+} from '@herald/protocol'
+import { callHeraldFunction, type RedisClient } from './functions.js'
+import { idempotencyKey, streamKey } from './keys.js'
+import { PublishError } from './publish-error.js'
+import { createRedisClient, parseRedisTarget } from './redis-target.js'
+
+export type Target = { readonly user: string } | { readonly topic: string }
+
+export interface Message {
+  readonly target: Target
+  readonly type?: string | undefined
+  /** Any JSON-serialisable value. */
+  readonly data: unknown
+  /** Publishing the same key to the same target again returns the first id and appends nothing. */
+  readonly idempotencyKey?: string | undefined
+}
+
+/** A message already validated and encoded: what the gateway's broker passes. */
+export interface EncodedMessage {
+  readonly channelKey: string
+  readonly type: string | undefined
+  /** JSON text. */
+  readonly data: string
+  readonly idempotencyKey: string | undefined
+}
+
+export interface PublisherOptions {
+  /**
+   * A Redis URL (`redis://`, `redis+sentinel://h:p,h:p/name`, `redis+cluster://h:p,h:p`),
+   * or an ioredis client the caller owns.
+   */
+  readonly redis: string | RedisClient
+  readonly historyMaxLen?: number
+  readonly historyTtlSeconds?: number
+  readonly idempotencyTtlSeconds?: number
+  /** Wait until this many replicas acknowledge each publish (Redis `WAIT`), or fail. */
+  readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number }
+}
+
+export class HeraldPublisher {
+  readonly #redis: RedisClient
+  readonly #ownsConnection: boolean
+  readonly #limits: readonly [number, number, number]
+
+  constructor(private readonly options: PublisherOptions) {
+    if (typeof options.redis === 'string') {
+      const target = parseRedisTarget(options.redis)
+      if (typeof target === 'string') throw new PublishError('HERALD_ERR_INVALID', `redis URL ${target}`)
+      // One retry, then fail: publishes do not pile up in memory while Redis is unreachable.
+      this.#redis = createRedisClient(target, { enableAutoPipelining: true, maxRetriesPerRequest: 1 })
+      // Connection errors reach callers through their publishes; no unhandled 'error' events.
+      this.#redis.on('error', () => {})
+      this.#ownsConnection = true
+    } else {
+      this.#redis = options.redis
+      this.#ownsConnection = false
+    }
+    this.#limits = [
+      options.historyMaxLen ?? 1000,
+      options.historyTtlSeconds ?? 604_800,
+      options.idempotencyTtlSeconds ?? 86_400,
+    ]
+  }
+
+  /** Publishes one message; resolves to its entry id. */
+  async publish(
+    target: Target,
+    type: string | undefined,
+    data: unknown,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<string> {
+    const [id] = await this.publishBatch([{ target, type, data, idempotencyKey: options.idempotencyKey }])
+    return id!
+  }
+
+  /** Publishes many messages, pipelined; resolves to their ids in order. */
+  async publishBatch(messages: readonly Message[]): Promise<string[]> {
+    return this.publishEncoded(messages.map(encodeMessage))
+  }
+
+  /** Publishes messages that are already validated and encoded. */
+  async publishEncoded(messages: readonly EncodedMessage[]): Promise<string[]> {
+    let ids: string[]
+    try {
+      ids = await Promise.all(messages.map((message) => this.#publishOne(message)))
+    } catch (error) {
+      if (error instanceof PublishError) throw error
+      throw new PublishError('HERALD_ERR_REDIS', `Redis did not accept the publish: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+    const wait = this.options.waitForReplicas
+    if (wait !== undefined) {
+      const acknowledged = Number(await this.#redis.call('WAIT', wait.replicas, wait.timeoutMs))
+      if (acknowledged < wait.replicas) {
+        throw new PublishError(
+          'HERALD_ERR_NOT_REPLICATED',
+          `${acknowledged} of ${wait.replicas} replicas acknowledged within ${wait.timeoutMs} ms`,
+        )
+      }
+    }
+    return ids
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsConnection) await this.#redis.quit().catch(() => undefined)
+  }
+
+  async #publishOne(message: EncodedMessage): Promise<string> {
+    const keys = [streamKey(message.channelKey)]
+    if (message.idempotencyKey !== undefined) keys.push(idempotencyKey(message.channelKey, message.idempotencyKey))
+    const id = await callHeraldFunction(this.#redis, false, 'herald_publish', keys, [
+      message.type ?? '',
+      message.data,
+      ...this.#limits,
+    ])
+    return String(id)
+  }
+}
+
+/** Validates a message against Herald's rules and encodes it; throws `HERALD_ERR_INVALID`. */
+export function encodeMessage(message: Message): EncodedMessage {
+  const { target, type, data } = message
+  let channelKey: string
+  if ('user' in target) {
+    if (!isValidUserId(target.user))
+      throw new PublishError('HERALD_ERR_INVALID', `invalid user id ${JSON.stringify(target.user)}`)
+    channelKey = userChannel(target.user).key
+  } else {
+    if (!isValidTopic(target.topic))
+      throw new PublishError('HERALD_ERR_INVALID', `invalid topic ${JSON.stringify(target.topic)}`)
+    channelKey = topicChannel(target.topic).key
+  }
+  const problem = type === undefined ? undefined : eventTypeProblem(type)
+  if (problem !== undefined) throw new PublishError('HERALD_ERR_INVALID', problem)
+  if (message.idempotencyKey !== undefined && !isValidIdempotencyKey(message.idempotencyKey)) {
+    throw new PublishError(
+      'HERALD_ERR_INVALID',
+      'idempotencyKey must be 1 to 200 characters without control characters',
+    )
+  }
+  const encoded = JSON.stringify(data)
+  if (encoded === undefined) throw new PublishError('HERALD_ERR_INVALID', 'data must be JSON-serialisable')
+  return { channelKey, type, data: encoded, idempotencyKey: message.idempotencyKey }
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest'
+import { parseRedisTarget } from './redis-target.js'
+
+describe('parseRedisTarget', () => {
+  it('reads the three topologies', () => {
+    expect(parseRedisTarget('redis://:pw@127.0.0.1:6380/0')).toEqual({
+      kind: 'standalone',
+      url: 'redis://:pw@127.0.0.1:6380/0',
+    })
+    expect(parseRedisTarget('redis+sentinel://a:26379,b:26380/herald-master')).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 'a', port: 26379 },
+        { host: 'b', port: 26380 },
+      ],
+      masterName: 'herald-master',
+    })
+    expect(parseRedisTarget('redis+cluster://user:p%40ss@n1:7000,n2:7001')).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'n1', port: 7000 },
+        { host: 'n2', port: 7001 },
+      ],
+      username: 'user',
+      password: 'p@ss',
+    })
+  })
+
+  it('explains what is wrong', () => {
+    expect(parseRedisTarget('http://x')).toMatch(/must start with/)
+    expect(parseRedisTarget('redis+sentinel://a:1')).toMatch(/master name/)
+    expect(parseRedisTarget('redis+cluster://a:1,b')).toMatch(/host:port/)
+    expect(parseRedisTarget('redis+cluster://a:99999')).toMatch(/host:port/)
+  })
+})

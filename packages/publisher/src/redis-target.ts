@@ -1,0 +1,107 @@
+/**
+ * Where Redis is, from one URL for the three topologies, and the ioredis
+ * client for it. Shared by the SDK, the CLI and the gateway (REDIS_URL).
+ *
+ *   redis://[user:pass@]host:port[/db]            standalone (also rediss:// for TLS)
+ *   redis+sentinel://[user:pass@]h1:p1,h2:p2/<master name>
+ *   redis+cluster://[user:pass@]h1:p1,h2:p2       Redis Cluster (seed nodes)
+ */
+
+import { Cluster, Redis } from 'ioredis'
+import type { RedisClient } from './functions.js'
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+export type RedisTarget =
+  | { readonly kind: 'standalone'; readonly url: string }
+  | {
+      readonly kind: 'sentinel'
+      readonly sentinels: readonly HostPort[]
+      readonly masterName: string
+      readonly username?: string
+      readonly password?: string
+    }
+  | {
+      readonly kind: 'cluster'
+      readonly nodes: readonly HostPort[]
+      readonly username?: string
+      readonly password?: string
+    }
+
+const MULTI_HOST = /^(redis\+sentinel|redis\+cluster):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+?)(?:\/([^/?#]*))?$/
+
+/** Parses REDIS_URL; returns a message on failure, never logging the URL (it may hold a password). */
+export function parseRedisTarget(text: string): RedisTarget | string {
+  if (/^rediss?:\/\//.test(text)) {
+    try {
+      new URL(text)
+    } catch {
+      return 'is not a valid redis:// URL'
+    }
+    return { kind: 'standalone', url: text }
+  }
+  const match = MULTI_HOST.exec(text)
+  if (match === null) return 'must start with redis://, rediss://, redis+sentinel:// or redis+cluster://'
+  const [, scheme, username, password, hostList, name] = match
+  const hosts = hostList!.split(',').map(parseHostPort)
+  if (hosts.some((h) => h === undefined)) return 'hosts must be host:port, comma-separated'
+  const credentials = {
+    ...(username ? { username: decodeURIComponent(username) } : {}),
+    ...(password ? { password: decodeURIComponent(password) } : {}),
+  }
+  if (scheme === 'redis+sentinel') {
+    if (!name)
+      return 'redis+sentinel:// needs the master name as its path, e.g. redis+sentinel://h1:26379,h2:26379/mymaster'
+    return { kind: 'sentinel', sentinels: hosts as HostPort[], masterName: decodeURIComponent(name), ...credentials }
+  }
+  return { kind: 'cluster', nodes: hosts as HostPort[], ...credentials }
+}
+
+function parseHostPort(text: string): HostPort | undefined {
+  const match = /^([^:\s]+):(\d{1,5})$/.exec(text.trim())
+  if (match === null) return undefined
+  const port = Number(match[2])
+  return port > 0 && port < 65_536 ? { host: match[1]!, port } : undefined
+}
+
+/** The few ioredis options Herald sets; a closed type keeps them in step with exactOptionalPropertyTypes. */
+export interface ClientOptions {
+  readonly enableOfflineQueue?: boolean
+  readonly enableAutoPipelining?: boolean
+  readonly maxRetriesPerRequest?: number
+  readonly autoResubscribe?: boolean
+  readonly connectionName?: string
+}
+
+/** A standalone, Sentinel or Cluster client for the target; Cluster clients use sharded subscribers. */
+export function createRedisClient(target: RedisTarget, options: ClientOptions = {}): RedisClient {
+  switch (target.kind) {
+    case 'standalone':
+      return new Redis(target.url, options)
+    case 'sentinel':
+      return new Redis({
+        ...options,
+        sentinels: [...target.sentinels],
+        name: target.masterName,
+        // Follow a failover at once instead of waiting for the old master to refuse writes.
+        failoverDetector: true,
+        reconnectOnError: (error) => error.message.startsWith('READONLY'),
+        ...(target.username === undefined ? {} : { username: target.username, sentinelUsername: target.username }),
+        ...(target.password === undefined ? {} : { password: target.password, sentinelPassword: target.password }),
+      })
+    case 'cluster':
+      return new Cluster([...target.nodes], {
+        shardedSubscribers: true,
+        enableOfflineQueue: options.enableOfflineQueue ?? true,
+        enableAutoPipelining: options.enableAutoPipelining ?? false,
+        redisOptions: {
+          ...options,
+          ...(target.username === undefined ? {} : { username: target.username }),
+          ...(target.password === undefined ? {} : { password: target.password }),
+        },
+      })
+  }
+}
