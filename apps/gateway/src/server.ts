@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import { createTokenVerifier } from './auth/token-verifier.js'
 import type { Broker } from './broker/broker.js'
 import { MemoryBroker } from './broker/memory-broker.js'
+import { RedisBroker } from './broker/redis-broker.js'
 import type { GatewayConfig } from './config/config.js'
 import { createApp } from './http/app.js'
 import type { GatewayServices } from './http/services.js'
@@ -41,7 +42,7 @@ export interface StartOptions {
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel)
-  const broker = options.broker ?? createBroker(config)
+  const broker = options.broker ?? createBroker(config, logger)
   let hub: Hub | undefined
   const metrics = new Metrics(() => hub?.connectionCount ?? 0)
   hub = new Hub(broker, metrics, logger)
@@ -101,10 +102,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   return { url, services, close }
 }
 
-function createBroker(config: GatewayConfig): Broker {
-  return new MemoryBroker({
+function createBroker(config: GatewayConfig, logger: Logger): Broker {
+  const options = {
     historyMaxLen: config.historyMaxLen,
     historyTtlSeconds: config.historyTtlSeconds,
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
-  })
+  }
+  return config.redis === undefined ? new MemoryBroker(options) : new RedisBroker(config.redis, options, logger)
 }

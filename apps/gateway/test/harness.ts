@@ -139,6 +139,11 @@ export class RecordingEventSource {
     )
   }
 
+  /** Resolves once `done` holds, re-checked on every event. */
+  waitUntil(done: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+    return this.#waitUntil(done, timeoutMs, () => what)
+  }
+
   /** Resolves once the stream has gone live (`herald.ready`) `times` times in all. */
   waitForReady(times = 1, timeoutMs = 15_000): Promise<void> {
     return this.#waitUntil(

@@ -22,9 +22,11 @@ export {
 export {
   eventTypeProblem,
   isTopicGranted,
+  isValidIdempotencyKey,
   isValidTopic,
   isValidTopicGrant,
   isValidUserId,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_TYPE_LENGTH,
   RESERVED_TYPE_PREFIX,
 } from './names.js'

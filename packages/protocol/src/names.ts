@@ -41,6 +41,13 @@ export function eventTypeProblem(value: string): string | undefined {
   return undefined
 }
 
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+/** 1 to 200 characters with no control characters. */
+export function isValidIdempotencyKey(value: string): boolean {
+  return value.length > 0 && value.length <= MAX_IDEMPOTENCY_KEY_LENGTH && !CONTROL.test(value)
+}
+
 /** Whether `topic` is covered by a grant list; a trailing `*` grants a prefix. */
 export function isTopicGranted(topic: string, grants: readonly string[]): boolean {
   for (const grant of grants) {

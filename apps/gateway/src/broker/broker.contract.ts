@@ -42,6 +42,8 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
           received.push([channel, entry])
           onReceived?.()
         },
+        suspend: () => {},
+        resync: async () => {},
       })
       open.push(broker)
       return broker

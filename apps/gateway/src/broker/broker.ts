@@ -42,6 +42,10 @@ export type HistoryRead =
 /** Receives every entry of every channel this node subscribed to, in channel order. */
 export interface BrokerSink {
   deliver(channelKey: string, entry: HistoryEntry): void
+  /** Live delivery stopped (the subscriber connection dropped): entries may be missed from here on. */
+  suspend(): void
+  /** Live delivery is back and resubscribed: catch every channel up from history. */
+  resync(): Promise<void>
 }
 
 export interface Broker {

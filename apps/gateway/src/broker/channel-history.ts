@@ -48,8 +48,8 @@ export class ChannelHistory {
     this.#entries.push({ position, entry })
     this.#last = position
     this.#lastWriteMs = nowMs
-    // Trim in batches, like Redis's `MAXLEN ~`, so appends stay O(1) amortised.
-    const slack = Math.max(1, Math.floor(maxLen / 8))
+    // Trim in batches, so appends stay O(1) amortised; the same rule as herald_publish in Redis.
+    const slack = Math.min(Math.max(1, Math.floor(maxLen / 8)), 1000)
     if (this.#entries.length > maxLen + slack) {
       const removed = this.#entries.splice(0, this.#entries.length - maxLen)
       this.#maxDeleted = removed[removed.length - 1]!.position

@@ -22,7 +22,7 @@ describe('loadConfig', () => {
       dev: false,
       port: 8080,
       host: '0.0.0.0',
-      redisUrl: undefined,
+      redis: undefined,
       heartbeatIntervalMs: 15_000,
       maxConnections: 19_000,
       publishApiKeys: [valid.PUBLISH_API_KEY],
@@ -104,9 +104,13 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...valid, PUBLISH_API_KEY: 'short' })[0]).toMatch(/at least 16/)
   })
 
-  it('refuses unknown arguments and a REDIS_URL this build cannot serve', () => {
+  it('refuses unknown arguments and an unreadable REDIS_URL', () => {
     expect(problemsOf(valid, ['--prod'])[0]).toMatch(/^argv: unknown argument --prod/)
-    expect(problemsOf({ ...valid, REDIS_URL: 'redis://127.0.0.1:6379' })[0]).toMatch(/^REDIS_URL/)
+    expect(problemsOf({ ...valid, REDIS_URL: 'localhost:6379' })[0]).toMatch(/^REDIS_URL: must start with/)
+    expect(loadConfig({ env: { ...valid, REDIS_URL: 'redis://127.0.0.1:6390' }, argv: [] }).redis).toEqual({
+      kind: 'standalone',
+      url: 'redis://127.0.0.1:6390',
+    })
   })
 })
 

@@ -5,6 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
+import { parseRedisTarget, type RedisTarget } from '@herald/publisher'
 import type { ConfigError } from '../errors/herald-error.js'
 import { createEnvReader } from './env-reader.js'
 import { connectionBudgetFromFileLimit, readOpenFileLimit } from './open-file-limit.js'
@@ -18,7 +19,7 @@ export interface GatewayConfig {
   readonly port: number
   readonly host: string
   /** `undefined` runs the embedded in-memory broker (a single node). */
-  readonly redisUrl: string | undefined
+  readonly redis: RedisTarget | undefined
   readonly jwt: {
     readonly key: VerificationKeyConfig
     readonly issuer: string | undefined
@@ -108,12 +109,8 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
   }
 
   const redisUrl = read.string('REDIS_URL')
-  if (redisUrl !== undefined) {
-    read.problem(
-      'REDIS_URL',
-      'the Redis broker is not part of this build yet; unset REDIS_URL to run on the embedded broker',
-    )
-  }
+  const redis = redisUrl === undefined ? undefined : parseRedisTarget(redisUrl)
+  if (typeof redis === 'string') read.problem('REDIS_URL', redis)
 
   const logLevel = (read.string('LOG_LEVEL') ?? 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel)) read.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
@@ -122,7 +119,7 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     dev,
     port: read.integer('PORT', { default: 8080, min: 0, max: 65_535 }),
     host: read.string('HOST') ?? (dev ? '127.0.0.1' : '0.0.0.0'),
-    redisUrl,
+    redis: typeof redis === 'string' ? undefined : redis,
     jwt: {
       key: key ?? { kind: 'secret', secret: new Uint8Array(), algorithms: [] },
       issuer: read.string('JWT_ISSUER'),

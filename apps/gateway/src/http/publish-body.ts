@@ -5,17 +5,22 @@
  * of the offending field.
  */
 
-import { eventTypeProblem, isValidTopic, isValidUserId, topicChannel, userChannel } from '@herald/protocol'
+import {
+  eventTypeProblem,
+  isValidIdempotencyKey,
+  isValidTopic,
+  isValidUserId,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  topicChannel,
+  userChannel,
+} from '@herald/protocol'
 import type { PublishRequest } from '../broker/broker.js'
 import { HeraldError } from '../errors/herald-error.js'
 
 export const MAX_BATCH = 1000
 export const MAX_DATA_DEPTH = 32
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
 const MESSAGE_FIELDS = new Set(['user', 'topic', 'type', 'data', 'idempotencyKey'])
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
-const CONTROL = /[\u0000-\u001f\u007f]/
 
 export interface ParsedPublish {
   readonly requests: PublishRequest[]
@@ -71,12 +76,7 @@ function parseMessage(value: unknown, path: string): PublishRequest {
   if (!withinDepth(data, MAX_DATA_DEPTH))
     throw invalid(at('data'), `must not nest deeper than ${MAX_DATA_DEPTH} levels`)
   if (idempotencyKey !== undefined) {
-    if (
-      typeof idempotencyKey !== 'string' ||
-      idempotencyKey.length === 0 ||
-      idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH ||
-      CONTROL.test(idempotencyKey)
-    ) {
+    if (typeof idempotencyKey !== 'string' || !isValidIdempotencyKey(idempotencyKey)) {
       throw invalid(at('idempotencyKey'), `must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable characters`)
     }
   }

@@ -5,11 +5,12 @@
  * local listener of a channel subscribes, the last one to leave unsubscribes.
  */
 
-import { type Channel, parseStreamId } from '@herald/protocol'
+import { type Channel, compareStreamIds, parseStreamId, type StreamId } from '@herald/protocol'
 import type { Logger } from 'pino'
 import type { Broker, BrokerSink, HistoryEntry } from '../broker/broker.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { FramedEntry } from './framed-entry.js'
+import { REPLAY_PAGE_SIZE } from './resume.js'
 import type { SseConnection } from './sse-connection.js'
 
 interface ChannelListeners {
@@ -18,6 +19,8 @@ interface ChannelListeners {
   readonly members: Map<SseConnection, number>
   /** Settles when the broker subscription is in place. */
   readonly subscribed: Promise<void>
+  /** While live delivery is suspended, entries wait here until the channel has caught up. */
+  held: HistoryEntry[] | undefined
 }
 
 export class Hub implements BrokerSink {
@@ -45,7 +48,7 @@ export class Hub implements BrokerSink {
       let listeners = this.#channels.get(channel.key)
       if (listeners === undefined) {
         const subscribed = this.broker.subscribe(channel.key)
-        listeners = { channel, members: new Map(), subscribed }
+        listeners = { channel, members: new Map(), subscribed, held: undefined }
         this.#channels.set(channel.key, listeners)
         // A failed subscription fails every waiting attach; the next attach tries again.
         subscribed.catch(() => {
@@ -74,6 +77,60 @@ export class Hub implements BrokerSink {
   deliver(channelKey: string, entry: HistoryEntry): void {
     const listeners = this.#channels.get(channelKey)
     if (listeners === undefined || listeners.members.size === 0) return
+    if (listeners.held !== undefined) {
+      listeners.held.push(entry)
+      return
+    }
+    this.#fanOut(listeners, entry)
+  }
+
+  suspend(): void {
+    for (const listeners of this.#channels.values()) listeners.held ??= []
+    // A stream still resuming read its history before the outage and has no live
+    // position to catch up from; it reconnects and resumes again.
+    for (const connection of this.#connections) if (connection.state === 'resuming') connection.close('error')
+  }
+
+  /**
+   * Catches every channel up from history, from the oldest position any of its
+   * connections holds, then releases what was held. Connections drop what they
+   * already have. A channel whose history no longer reaches back closes its
+   * streams: they reconnect and resume, exactly or with herald.reset.
+   */
+  async resync(): Promise<void> {
+    await Promise.all([...this.#channels.values()].map((listeners) => this.#catchUp(listeners)))
+  }
+
+  async #catchUp(listeners: ChannelListeners): Promise<void> {
+    let from: StreamId | undefined
+    listeners.members.forEach((slot, connection) => {
+      const position = connection.positionAt(slot)
+      if (from === undefined || compareStreamIds(position, from) < 0) from = position
+    })
+    try {
+      while (from !== undefined) {
+        const page = await this.broker.readAfter(listeners.channel.key, from, REPLAY_PAGE_SIZE)
+        if (page.outcome !== 'entries') {
+          this.logger.warn({ outcome: page.outcome }, 'history does not cover the outage; streams will resume')
+          for (const connection of [...listeners.members.keys()]) connection.close('history_gap')
+          break
+        }
+        for (const entry of page.entries) this.#fanOut(listeners, entry)
+        from =
+          page.entries.length < REPLAY_PAGE_SIZE ? undefined : parseStreamId(page.entries[page.entries.length - 1]!.id)
+      }
+    } catch (error) {
+      // Without the history read, releasing the held entries would skip what came before them.
+      this.logger.warn({ err: (error as Error).message }, 'catch-up read failed; streams will resume')
+      for (const connection of [...listeners.members.keys()]) connection.close('error')
+    } finally {
+      const held = listeners.held ?? []
+      listeners.held = undefined
+      for (const entry of held) this.#fanOut(listeners, entry)
+    }
+  }
+
+  #fanOut(listeners: ChannelListeners, entry: HistoryEntry): void {
     const position = parseStreamId(entry.id)
     if (position === undefined) {
       this.logger.warn({ entryId: entry.id }, 'dropped a broker entry with a malformed id')

@@ -26,7 +26,7 @@ import type { FramedEntry } from './framed-entry.js'
 const HEARTBEAT = Buffer.from(HEARTBEAT_FRAME)
 
 export type ConnectionState = 'resuming' | 'live' | 'closed'
-export type CloseReason = 'client' | 'slow_consumer' | 'token_expired' | 'shutdown' | 'error'
+export type CloseReason = 'client' | 'slow_consumer' | 'token_expired' | 'shutdown' | 'error' | 'history_gap'
 
 export interface SseConnectionOptions {
   readonly maxPendingBytes: number
@@ -66,6 +66,11 @@ export class SseConnection {
   /** The resume token for everything delivered so far. */
   resumeToken(): string {
     return encodeResumeToken(this.#components)
+  }
+
+  /** The last position delivered from the channel in `slot`. */
+  positionAt(slot: number): StreamId {
+    return this.#positions[slot]!
   }
 
   /** Sets a channel's position without writing, as resume does before going live. */

@@ -1,0 +1,177 @@
+/**
+ * The Redis broker: history in Redis Streams, announcements over sharded
+ * Pub/Sub, both through Herald's Redis functions (see @herald/publisher and
+ * docs/redis-contract.md). One subscriber connection per process (one per
+ * master in a cluster, which sharded Pub/Sub requires), subscribed only to
+ * the channels this node serves; no pattern subscriptions, so publishing
+ * costs the same however many nodes there are.
+ *
+ * Redis drops what is published while a subscriber is disconnected. So when
+ * the subscriber connection drops, the hub is told to hold live entries;
+ * once it is back, this broker resubscribes every channel itself and only
+ * then asks the hub to catch up from the Streams.
+ */
+
+import type { StreamId } from '@herald/protocol'
+import {
+  callHeraldFunction,
+  channelKeyOfPubsub,
+  createRedisClient,
+  HeraldPublisher,
+  loadHeraldFunctions,
+  pubsubChannel,
+  type RedisClient,
+  type RedisTarget,
+  streamKey,
+} from '@herald/publisher'
+import type { Logger } from 'pino'
+import { parseAnnouncement } from './announcement.js'
+import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
+
+export class RedisBroker implements Broker {
+  readonly kind = 'redis'
+  readonly #commands: RedisClient
+  readonly #subscriber: RedisClient
+  readonly #publisher: HeraldPublisher
+  readonly #channels = new Set<string>()
+  #sink: BrokerSink | undefined
+  #subscriberWasReady = false
+  #suspended = false
+
+  constructor(
+    target: RedisTarget,
+    private readonly options: BrokerOptions,
+    private readonly logger: Logger,
+  ) {
+    // Commands fail fast while Redis is away (publishes get a clear 503, new streams are shed)
+    // instead of piling up in an offline queue.
+    this.#commands = createRedisClient(target, {
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 1,
+    })
+    this.#subscriber = createRedisClient(target, {
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      connectionName: 'herald-subscriber',
+    })
+    this.#publisher = new HeraldPublisher({
+      redis: this.#commands,
+      historyMaxLen: options.historyMaxLen,
+      historyTtlSeconds: options.historyTtlSeconds,
+      idempotencyTtlSeconds: options.idempotencyTtlSeconds,
+    })
+  }
+
+  async start(sink: BrokerSink): Promise<void> {
+    this.#sink = sink
+    this.#subscriber.on('smessage', (channel: string, message: string) => this.#onMessage(channel, message))
+    this.#subscriber.on('close', () => this.#onSubscriberLost())
+    this.#subscriber.on('ready', () => this.#onSubscriberReady())
+    for (const client of [this.#commands, this.#subscriber]) {
+      client.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
+    }
+    await Promise.all([whenReady(this.#commands), whenReady(this.#subscriber)])
+    await loadHeraldFunctions(this.#commands)
+  }
+
+  async publish(requests: readonly PublishRequest[]): Promise<string[]> {
+    return this.#publisher.publishEncoded(requests)
+  }
+
+  async subscribe(channelKey: string): Promise<void> {
+    this.#channels.add(channelKey)
+    try {
+      await this.#subscriber.ssubscribe(pubsubChannel(channelKey))
+    } catch (error) {
+      this.#channels.delete(channelKey)
+      throw error
+    }
+  }
+
+  async unsubscribe(channelKey: string): Promise<void> {
+    this.#channels.delete(channelKey)
+    if (this.#subscriber.status === 'ready') await this.#subscriber.sunsubscribe(pubsubChannel(channelKey))
+  }
+
+  async tail(channelKey: string): Promise<string> {
+    return String(await callHeraldFunction(this.#commands, true, 'herald_tail', [streamKey(channelKey)], []))
+  }
+
+  async readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead> {
+    const reply = (await callHeraldFunction(
+      this.#commands,
+      true,
+      'herald_read',
+      [streamKey(channelKey)],
+      [`${after.ms}-${after.seq}`, limit, this.options.historyTtlSeconds],
+    )) as string[]
+    if (reply[0] === 'trimmed' || reply[0] === 'unknown') return { outcome: reply[0] }
+    const entries: HistoryEntry[] = []
+    for (let i = 1; i + 2 < reply.length; i += 3) {
+      const id = reply[i]!
+      const type = reply[i + 1]!
+      entries.push({
+        id,
+        type: type === '' ? undefined : type,
+        data: reply[i + 2]!,
+        publishedAtMs: Number.parseInt(id, 10),
+      })
+    }
+    return { outcome: 'entries', entries }
+  }
+
+  isAvailable(): boolean {
+    return this.#commands.status === 'ready' && this.#subscriber.status === 'ready' && !this.#suspended
+  }
+
+  async close(): Promise<void> {
+    this.#sink = undefined
+    await Promise.all([this.#commands.quit().catch(() => undefined), this.#subscriber.quit().catch(() => undefined)])
+  }
+
+  #onMessage(channel: string, message: string): void {
+    const channelKey = channelKeyOfPubsub(channel)
+    const entry = parseAnnouncement(message)
+    if (channelKey === undefined || entry === undefined) {
+      this.logger.warn({ channel }, 'ignored a malformed announcement')
+      return
+    }
+    this.#sink?.deliver(channelKey, entry)
+  }
+
+  #onSubscriberLost(): void {
+    if (!this.#subscriberWasReady || this.#suspended) return
+    this.#suspended = true
+    this.logger.warn({ channels: this.#channels.size }, 'redis subscriber lost; holding live delivery until it is back')
+    this.#sink?.suspend()
+  }
+
+  #onSubscriberReady(): void {
+    if (!this.#subscriberWasReady) {
+      this.#subscriberWasReady = true
+      return
+    }
+    if (!this.#suspended) return
+    void this.#resubscribeAndResync()
+  }
+
+  async #resubscribeAndResync(): Promise<void> {
+    try {
+      const channels = [...this.#channels].map(pubsubChannel)
+      if (channels.length > 0) await this.#subscriber.ssubscribe(...channels)
+      await whenReady(this.#commands)
+      this.#suspended = false
+      await this.#sink?.resync()
+      this.logger.info({ channels: channels.length }, 'redis subscriber back; channels caught up from streams')
+    } catch (error) {
+      // The connection dropped again; its next 'ready' retries.
+      this.logger.warn({ err: (error as Error).message }, 'resubscribe failed')
+    }
+  }
+}
+
+function whenReady(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve()
+  return new Promise((resolve) => client.once('ready', () => resolve()))
+}

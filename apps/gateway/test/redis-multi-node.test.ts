@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { HeraldPublisher } from '@herald/publisher'
+import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RecordingEventSource, signToken } from './harness.js'
+import { type GatewayNode, publishSequence, startNodes, stopNodes } from './redis-nodes.js'
+
+const run = promisify(execFile)
+const CLI = new URL('../../../packages/publisher/dist/cli.js', import.meta.url).pathname
+const range = (count: number) => Array.from({ length: count }, (_, n) => n)
+
+describe('two gateway processes on one Redis', () => {
+  let redis: RedisServer
+  let nodes: GatewayNode[]
+  let publisher: HeraldPublisher
+  const clients: RecordingEventSource[] = []
+  beforeAll(async () => {
+    redis = await startRedis()
+    nodes = await startNodes(redis.url, 2)
+    publisher = new HeraldPublisher({ redis: redis.url })
+  })
+  afterAll(async () => {
+    for (const client of clients) client.close()
+    await publisher.close()
+    await stopNodes(nodes)
+    await redis.stop()
+  })
+  const tab = async (node: GatewayNode, user: string, options: { lastEventId?: string; types?: string[] } = {}) => {
+    const client = new RecordingEventSource(node.eventsUrl(), { token: await signToken(user), ...options })
+    clients.push(client)
+    return client
+  }
+
+  it('delivers a publish from the SDK, the CLI, the HTTP API and redis-cli to the tabs on every node', async () => {
+    const types = ['via.sdk', 'via.cli', 'via.http', 'via.redis-cli']
+    const tabs = [
+      await tab(nodes[0]!, 'alice', { types }),
+      await tab(nodes[1]!, 'alice', { types }),
+      await tab(nodes[1]!, 'alice', { types }),
+    ]
+    await Promise.all(tabs.map((t) => t.waitForReady()))
+
+    await publisher.publish({ user: 'alice' }, 'via.sdk', { n: 0 })
+    await run(process.execPath, [CLI, 'publish', '--user', 'alice', '--type', 'via.cli', '--data', '{"n":1}'], {
+      env: { ...process.env, REDIS_URL: redis.url },
+    })
+    expect((await nodes[1]!.publish({ user: 'alice', type: 'via.http', data: { n: 2 } })).status).toBe(200)
+    await redis.cli('FCALL', 'herald_publish', '1', 'herald:{u:alice}:s', 'via.redis-cli', '{"n":3}')
+
+    for (const t of tabs) {
+      await t.waitForEvents(4)
+      expect(t.events.map((e) => [e.type, JSON.parse(e.data)])).toEqual(types.map((type, n) => [type, { n }]))
+    }
+  })
+
+  it('resumes a tab exactly on the other node while publishing runs at over 1k msg/s', async () => {
+    const total = 4000
+    const onA = await tab(nodes[0]!, 'bob')
+    await onA.waitForReady()
+    const publishing = publishSequence(total, 2000, (n) =>
+      publisher.publish({ user: 'bob' }, undefined, n, { idempotencyKey: `m${n}` }).then(() => undefined),
+    )
+    await onA.waitForEvents(1000)
+    onA.close()
+    const handedOver = onA.events.at(-1)!
+    const onB = await tab(nodes[1]!, 'bob', { lastEventId: handedOver.lastEventId })
+    const { acknowledged, seconds } = await publishing
+    console.info(`published ${acknowledged.length} messages at ${Math.round(acknowledged.length / seconds)} msg/s`)
+    const seenOnA = onA.payloads() as number[]
+    await onB.waitForEvents(total - seenOnA.length)
+    expect([...seenOnA, ...(onB.payloads() as number[])]).toEqual(range(total))
+    expect(onB.count('herald.reset')).toBe(0)
+  })
+})

@@ -1,0 +1,83 @@
+/**
+ * Gateway processes on a shared Redis, for the multi-node tests.
+ */
+
+import { type GatewayProcess, spawnGateway, TEST_API_KEY, TEST_SECRET } from './harness.js'
+
+export interface GatewayNode {
+  readonly process: GatewayProcess
+  readonly url: string
+  eventsUrl(query?: Record<string, string>): string
+  publish(body: unknown): Promise<Response>
+}
+
+/** Starts `count` gateway processes on the Redis at `redisUrl`; resolves once each is listening. */
+export async function startNodes(
+  redisUrl: string,
+  count: number,
+  env: Record<string, string> = {},
+): Promise<GatewayNode[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const process = spawnGateway({
+        JWT_SECRET: TEST_SECRET,
+        PUBLISH_API_KEY: TEST_API_KEY,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        RETRY_MS: '100',
+        REDIS_URL: redisUrl,
+        ...env,
+      })
+      const url = (await process.waitForOutput(/"url":"(http:\/\/[^"]+)"/, 30_000))[1]!
+      return {
+        process,
+        url,
+        eventsUrl: (query = {}) => `${url}/v1/events?${new URLSearchParams(query)}`,
+        publish: (body: unknown) =>
+          fetch(`${url}/v1/publish`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${TEST_API_KEY}`, 'Content-Type': 'application/json' },
+            body: JSON.stringify(body),
+          }),
+      }
+    }),
+  )
+}
+
+export async function stopNodes(nodes: readonly GatewayNode[]): Promise<void> {
+  await Promise.all(nodes.map((node) => node.process.stop()))
+}
+
+/**
+ * Publishes `count` messages `{ n }` to a user through `publish`, paced at about
+ * `perSecond` (the workload, not a synchronisation), retrying each message until
+ * it is acknowledged. Resolves to the numbers acknowledged, in order.
+ */
+export async function publishSequence(
+  count: number,
+  perSecond: number,
+  publish: (n: number) => Promise<void>,
+  onFailure: (n: number, error: unknown) => Promise<void> = async (_n, error) => {
+    throw error
+  },
+): Promise<{ acknowledged: number[]; seconds: number }> {
+  const acknowledged: number[] = []
+  const started = performance.now()
+  const batch = Math.max(1, Math.round(perSecond / 100))
+  for (let n = 0; n < count; ) {
+    const tick = new Promise((resolve) => setTimeout(resolve, 10))
+    for (const last = Math.min(count, n + batch); n < last; n++) {
+      for (;;) {
+        try {
+          await publish(n)
+          acknowledged.push(n)
+          break
+        } catch (error) {
+          await onFailure(n, error)
+        }
+      }
+    }
+    await tick
+  }
+  return { acknowledged, seconds: (performance.now() - started) / 1000 }
+}
