@@ -1,7 +1,7 @@
 import { HeraldPublisher } from '@herald/publisher'
-import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { type RedisServer, startRedis, startRedisCluster } from '@herald/redis-harness'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { RecordingEventSource, signToken } from './harness.js'
+import { RawSseStream, RecordingEventSource, signToken } from './harness.js'
 import { type GatewayNode, publishSequence, startNodes, stopNodes } from './redis-nodes.js'
 
 const range = (count: number) => Array.from({ length: count }, (_, n) => n)
@@ -62,6 +62,38 @@ describe('faults while publishing', () => {
     await expectEveryMessageOnce(acknowledged)
   })
 
+  it('while Redis is down, fails publishes fast, sheds new streams and keeps open ones, which catch up', async () => {
+    await redis.kill()
+    const node = nodes[0]!
+    await node.process.waitForOutput(/redis subscriber lost/)
+    const refused = await node.publish({ user: 'carol', data: 'while down' })
+    expect(refused.status).toBe(503)
+    expect(((await refused.json()) as any).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
+    const shed = new RawSseStream(node.eventsUrl(), { Authorization: `Bearer ${await signToken('erin')}` })
+    await shed.ended
+    expect(shed.status).toBe(200)
+    expect(shed.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
+      ['herald.unavailable', 'broker_unavailable'],
+    ])
+    const ready = await fetch(`${node.url}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(((await ready.json()) as any).reasons).toContain('broker_unavailable')
+
+    await redis.restart()
+    // Fails fast until the publisher has reconnected; each attempt awaits its answer.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await publishBoth(0)
+        break
+      } catch (error) {
+        if (attempt > 100) throw error
+      }
+    }
+    await expectEveryMessageOnce([0])
+    // Still the streams opened before the outage: none had to reconnect.
+    for (const client of clients) expect(client.readies).toBe(1)
+  })
+
   it('loses nothing acknowledged when Redis restarts', async () => {
     const total = 1500
     let restarted: Promise<void> | undefined
@@ -82,5 +114,41 @@ describe('faults while publishing', () => {
     )
     expect(acknowledged).toEqual(range(total))
     await expectEveryMessageOnce(acknowledged)
+  })
+})
+
+describe('a Redis Cluster losing its subscriber connections while publishing', () => {
+  it('catches every channel up: every message once, in order', async () => {
+    const cluster = await startRedisCluster()
+    const url = `redis+cluster://${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+    const nodes = await startNodes(url, 2)
+    const publisher = new HeraldPublisher({ redis: url })
+    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6']
+    const clients = await Promise.all(
+      users.map(
+        async (user, i) => new RecordingEventSource(nodes[i % 2]!.eventsUrl(), { token: await signToken(user) }),
+      ),
+    )
+    try {
+      await Promise.all(clients.map((client) => client.waitForReady()))
+      const total = 1000
+      let killed = false
+      const { acknowledged } = await publishSequence(total, 1000, async (n) => {
+        await publisher.publishBatch(users.map((user) => ({ target: { user }, data: n, idempotencyKey: `m${n}` })))
+        if (n === 300 && !killed) {
+          killed = true
+          await Promise.all(cluster.masters.map((master) => master.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')))
+        }
+      })
+      for (const client of clients) {
+        await client.waitForEvents(acknowledged.length)
+        expect(client.payloads()).toEqual(acknowledged)
+      }
+    } finally {
+      for (const client of clients) client.close()
+      await publisher.close()
+      await stopNodes(nodes)
+      await cluster.stop()
+    }
   })
 })

@@ -17,7 +17,7 @@ describe('two gateway processes on one Redis', () => {
   const clients: RecordingEventSource[] = []
   beforeAll(async () => {
     redis = await startRedis()
-    nodes = await startNodes(redis.url, 2)
+    nodes = await startNodes(redis.url, 2, { LOG_LEVEL: 'debug' })
     publisher = new HeraldPublisher({ redis: redis.url })
   })
   afterAll(async () => {
@@ -52,6 +52,24 @@ describe('two gateway processes on one Redis', () => {
       await t.waitForEvents(4)
       expect(t.events.map((e) => [e.type, JSON.parse(e.data)])).toEqual(types.map((type, n) => [type, { n }]))
     }
+  })
+
+  it('subscribes a node to a user only while it serves one of their tabs', async () => {
+    const subscribers = async () =>
+      Number((await redis.cli('PUBSUB', 'SHARDNUMSUB', 'herald:{u:carol}:c')).split('\n')[1])
+    expect(await subscribers()).toBe(0)
+    const tabs = [await tab(nodes[0]!, 'carol'), await tab(nodes[0]!, 'carol'), await tab(nodes[1]!, 'carol')]
+    await Promise.all(tabs.map((t) => t.waitForReady()))
+    // One subscription per node, however many tabs it serves.
+    expect(await subscribers()).toBe(2)
+    const closes = (node: GatewayNode) => node.process.output().split('stream closed').length - 1
+    const closedBefore = closes(nodes[0]!)
+    tabs[0]!.close()
+    await nodes[0]!.process.waitForOutput(new RegExp(`(stream closed[\\s\\S]*){${closedBefore + 1}}`))
+    expect(await subscribers()).toBe(2)
+    tabs[1]!.close()
+    await nodes[0]!.process.waitForOutput(new RegExp(`(stream closed[\\s\\S]*){${closedBefore + 2}}`))
+    expect(await subscribers()).toBe(1)
   })
 
   it('resumes a tab exactly on the other node while publishing runs at over 1k msg/s', async () => {

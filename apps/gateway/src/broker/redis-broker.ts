@@ -24,6 +24,7 @@ import {
   type RedisTarget,
   streamKey,
 } from '@herald/publisher'
+import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
@@ -66,12 +67,20 @@ export class RedisBroker implements Broker {
   async start(sink: BrokerSink): Promise<void> {
     this.#sink = sink
     this.#subscriber.on('smessage', (channel: string, message: string) => this.#onMessage(channel, message))
-    this.#subscriber.on('close', () => this.#onSubscriberLost())
-    this.#subscriber.on('ready', () => this.#onSubscriberReady())
+    if (this.#subscriber instanceof Cluster) {
+      // Sharded subscribers are one connection per master; ioredis reports losing one as
+      // '-node' and having resubscribed them all as 'subscribersReady'.
+      this.#subscriber.on('-node', () => this.#onSubscriberLost())
+      this.#subscriber.on('subscribersReady', () => this.#onSubscriberReady())
+    } else {
+      this.#subscriber.on('close', () => this.#onSubscriberLost())
+      this.#subscriber.on('ready', () => this.#onSubscriberReady())
+    }
     for (const client of [this.#commands, this.#subscriber]) {
       client.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
     }
     await Promise.all([whenReady(this.#commands), whenReady(this.#subscriber)])
+    this.#subscriberWasReady = true
     await loadHeraldFunctions(this.#commands)
   }
 
@@ -148,18 +157,15 @@ export class RedisBroker implements Broker {
   }
 
   #onSubscriberReady(): void {
-    if (!this.#subscriberWasReady) {
-      this.#subscriberWasReady = true
-      return
-    }
-    if (!this.#suspended) return
+    if (!this.#subscriberWasReady || !this.#suspended) return
     void this.#resubscribeAndResync()
   }
 
   async #resubscribeAndResync(): Promise<void> {
     try {
+      // One SSUBSCRIBE per channel: in a cluster, one command's channels must share a slot.
       const channels = [...this.#channels].map(pubsubChannel)
-      if (channels.length > 0) await this.#subscriber.ssubscribe(...channels)
+      await Promise.all(channels.map((channel) => this.#subscriber.ssubscribe(channel)))
       await whenReady(this.#commands)
       this.#suspended = false
       await this.#sink?.resync()
