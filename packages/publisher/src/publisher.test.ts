@@ -1,5 +1,5 @@
 import { isAfter, parseStreamId } from '@herald/protocol'
-import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { type RedisServer, startRedis, startRedisCluster } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
@@ -93,5 +93,26 @@ describe('HeraldPublisher on a real Redis', () => {
     const unreachable = new HeraldPublisher({ redis: 'redis://127.0.0.1:1' })
     expect(await codeOf(unreachable.publish({ user: 'erin' }, undefined, 1))).toBe('HERALD_ERR_REDIS')
     await unreachable.close()
+  })
+})
+
+describe('HeraldPublisher on a Redis Cluster', () => {
+  it('publishes across slots and asks every master for WAIT', async () => {
+    const cluster = await startRedisCluster()
+    const url = `redis+cluster://${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+    const publisher = new HeraldPublisher({ redis: url })
+    const waiting = new HeraldPublisher({ redis: url, waitForReplicas: { replicas: 1, timeoutMs: 100 } })
+    try {
+      const users = Array.from({ length: 12 }, (_, i) => `user${i}`)
+      const ids = await publisher.publishBatch(users.map((user) => ({ target: { user }, data: user })))
+      expect(ids).toHaveLength(12)
+      const holders = await Promise.all(cluster.masters.map((master) => master.cli('DBSIZE')))
+      expect(holders.filter((size) => Number(size) > 0).length).toBeGreaterThan(1)
+      // The cluster has no replicas, so no publish can be confirmed as replicated.
+      expect(await codeOf(waiting.publish({ user: 'user0' }, undefined, 1))).toBe('HERALD_ERR_NOT_REPLICATED')
+    } finally {
+      await Promise.all([publisher.close(), waiting.close()])
+      await cluster.stop()
+    }
   })
 })

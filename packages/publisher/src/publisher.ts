@@ -107,7 +107,7 @@ export class HeraldPublisher {
     }
     const wait = this.options.waitForReplicas
     if (wait !== undefined) {
-      const acknowledged = Number(await this.#redis.call('WAIT', wait.replicas, wait.timeoutMs))
+      const acknowledged = await this.#waitForReplicas(wait.replicas, wait.timeoutMs)
       if (acknowledged < wait.replicas) {
         throw new PublishError(
           'HERALD_ERR_NOT_REPLICATED',
@@ -116,6 +116,16 @@ export class HeraldPublisher {
       }
     }
     return ids
+  }
+
+  /**
+   * `WAIT` covers the writes of the connection it is sent on. A cluster client holds one
+   * connection per master, so each master is asked; the weakest answer counts.
+   */
+  async #waitForReplicas(replicas: number, timeoutMs: number): Promise<number> {
+    const connections = 'nodes' in this.#redis ? this.#redis.nodes('master') : [this.#redis]
+    const answers = await Promise.all(connections.map((connection) => connection.call('WAIT', replicas, timeoutMs)))
+    return Math.min(...answers.map(Number))
   }
 
   async close(): Promise<void> {
