@@ -120,7 +120,7 @@ describe('faults while publishing', () => {
 describe('a Redis Cluster losing its subscriber connections while publishing', () => {
   it('catches every channel up: every message once, in order', async () => {
     const cluster = await startRedisCluster()
-    const url = `redis+cluster://${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+    const { url } = cluster
     const nodes = await startNodes(url, 2)
     const publisher = new HeraldPublisher({ redis: url })
     const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6']

@@ -1,52 +1,32 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { HeraldPublisher } from '@herald/publisher'
-import { type RedisServer, startRedis } from '@herald/redis-harness'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RecordingEventSource, signToken } from './harness.js'
-import { type GatewayNode, publishSequence, startNodes, stopNodes } from './redis-nodes.js'
+import { startRedis } from '@herald/redis-harness'
+import { describe, expect, it } from 'vitest'
+import { type GatewayNode, publishSequence, useFleet } from './redis-nodes.js'
 
 const run = promisify(execFile)
 const CLI = new URL('../../../packages/publisher/dist/cli.js', import.meta.url).pathname
 const range = (count: number) => Array.from({ length: count }, (_, n) => n)
 
 describe('two gateway processes on one Redis', () => {
-  let redis: RedisServer
-  let nodes: GatewayNode[]
-  let publisher: HeraldPublisher
-  const clients: RecordingEventSource[] = []
-  beforeAll(async () => {
-    redis = await startRedis()
-    nodes = await startNodes(redis.url, 2, { LOG_LEVEL: 'debug' })
-    publisher = new HeraldPublisher({ redis: redis.url })
-  })
-  afterAll(async () => {
-    for (const client of clients) client.close()
-    await publisher.close()
-    await stopNodes(nodes)
-    await redis.stop()
-  })
-  const tab = async (node: GatewayNode, user: string, options: { lastEventId?: string; types?: string[] } = {}) => {
-    const client = new RecordingEventSource(node.eventsUrl(), { token: await signToken(user), ...options })
-    clients.push(client)
-    return client
-  }
+  const fleet = useFleet(startRedis, 2, { LOG_LEVEL: 'debug' })
+  const { tab } = fleet
 
   it('delivers a publish from the SDK, the CLI, the HTTP API and redis-cli to the tabs on every node', async () => {
     const types = ['via.sdk', 'via.cli', 'via.http', 'via.redis-cli']
     const tabs = [
-      await tab(nodes[0]!, 'alice', { types }),
-      await tab(nodes[1]!, 'alice', { types }),
-      await tab(nodes[1]!, 'alice', { types }),
+      await tab(fleet.nodes[0]!, 'alice', { types }),
+      await tab(fleet.nodes[1]!, 'alice', { types }),
+      await tab(fleet.nodes[1]!, 'alice', { types }),
     ]
     await Promise.all(tabs.map((t) => t.waitForReady()))
 
-    await publisher.publish({ user: 'alice' }, 'via.sdk', { n: 0 })
+    await fleet.publisher.publish({ user: 'alice' }, 'via.sdk', { n: 0 })
     await run(process.execPath, [CLI, 'publish', '--user', 'alice', '--type', 'via.cli', '--data', '{"n":1}'], {
-      env: { ...process.env, REDIS_URL: redis.url },
+      env: { ...process.env, REDIS_URL: fleet.redis.url },
     })
-    expect((await nodes[1]!.publish({ user: 'alice', type: 'via.http', data: { n: 2 } })).status).toBe(200)
-    await redis.cli('FCALL', 'herald_publish', '1', 'herald:{u:alice}:s', 'via.redis-cli', '{"n":3}')
+    expect((await fleet.nodes[1]!.publish({ user: 'alice', type: 'via.http', data: { n: 2 } })).status).toBe(200)
+    await fleet.redis.cli('FCALL', 'herald_publish', '1', 'herald:{u:alice}:s', 'via.redis-cli', '{"n":3}')
 
     for (const t of tabs) {
       await t.waitForEvents(4)
@@ -56,33 +36,37 @@ describe('two gateway processes on one Redis', () => {
 
   it('subscribes a node to a user only while it serves one of their tabs', async () => {
     const subscribers = async () =>
-      Number((await redis.cli('PUBSUB', 'SHARDNUMSUB', 'herald:{u:carol}:c')).split('\n')[1])
+      Number((await fleet.redis.cli('PUBSUB', 'SHARDNUMSUB', 'herald:{u:carol}:c')).split('\n')[1])
     expect(await subscribers()).toBe(0)
-    const tabs = [await tab(nodes[0]!, 'carol'), await tab(nodes[0]!, 'carol'), await tab(nodes[1]!, 'carol')]
+    const tabs = [
+      await tab(fleet.nodes[0]!, 'carol'),
+      await tab(fleet.nodes[0]!, 'carol'),
+      await tab(fleet.nodes[1]!, 'carol'),
+    ]
     await Promise.all(tabs.map((t) => t.waitForReady()))
     // One subscription per node, however many tabs it serves.
     expect(await subscribers()).toBe(2)
     const closes = (node: GatewayNode) => node.process.output().split('stream closed').length - 1
-    const closedBefore = closes(nodes[0]!)
+    const closedBefore = closes(fleet.nodes[0]!)
     tabs[0]!.close()
-    await nodes[0]!.process.waitForOutput(new RegExp(`(stream closed[\\s\\S]*){${closedBefore + 1}}`))
+    await fleet.nodes[0]!.process.waitForOutput(new RegExp(`(stream closed[\\s\\S]*){${closedBefore + 1}}`))
     expect(await subscribers()).toBe(2)
     tabs[1]!.close()
-    await nodes[0]!.process.waitForOutput(new RegExp(`(stream closed[\\s\\S]*){${closedBefore + 2}}`))
+    await fleet.nodes[0]!.process.waitForOutput(new RegExp(`(stream closed[\\s\\S]*){${closedBefore + 2}}`))
     expect(await subscribers()).toBe(1)
   })
 
   it('resumes a tab exactly on the other node while publishing runs at over 1k msg/s', async () => {
     const total = 4000
-    const onA = await tab(nodes[0]!, 'bob')
+    const onA = await tab(fleet.nodes[0]!, 'bob')
     await onA.waitForReady()
     const publishing = publishSequence(total, 2000, (n) =>
-      publisher.publish({ user: 'bob' }, undefined, n, { idempotencyKey: `m${n}` }).then(() => undefined),
+      fleet.publisher.publish({ user: 'bob' }, undefined, n, { idempotencyKey: `m${n}` }).then(() => undefined),
     )
     await onA.waitForEvents(1000)
     onA.close()
     const handedOver = onA.events.at(-1)!
-    const onB = await tab(nodes[1]!, 'bob', { lastEventId: handedOver.lastEventId })
+    const onB = await tab(fleet.nodes[1]!, 'bob', { lastEventId: handedOver.lastEventId })
     const { acknowledged, seconds } = await publishing
     console.info(`published ${acknowledged.length} messages at ${Math.round(acknowledged.length / seconds)} msg/s`)
     const seenOnA = onA.payloads() as number[]

@@ -2,7 +2,16 @@
  * Gateway processes on a shared Redis, for the multi-node tests.
  */
 
-import { type GatewayProcess, spawnGateway, TEST_API_KEY, TEST_SECRET } from './harness.js'
+import { HeraldPublisher } from '@herald/publisher'
+import { afterAll, beforeAll } from 'vitest'
+import {
+  type GatewayProcess,
+  RecordingEventSource,
+  signToken,
+  spawnGateway,
+  TEST_API_KEY,
+  TEST_SECRET,
+} from './harness.js'
 
 export interface GatewayNode {
   readonly process: GatewayProcess
@@ -80,4 +89,65 @@ export async function publishSequence(
     await tick
   }
   return { acknowledged, seconds: (performance.now() - started) / 1000 }
+}
+
+/** A Redis of some topology, as a fleet sees it. */
+export interface RedisUnderTest {
+  readonly url: string
+  stop(): Promise<void>
+}
+
+export interface Fleet<R extends RedisUnderTest> {
+  readonly redis: R
+  readonly nodes: readonly GatewayNode[]
+  readonly publisher: HeraldPublisher
+  /** A browser tab: a spec EventSource for `user` (granted `news` and `org/*`) on `node`. */
+  tab(
+    node: GatewayNode,
+    user: string,
+    options?: { lastEventId?: string; topics?: string; types?: string[] },
+  ): Promise<RecordingEventSource>
+}
+
+/** For a describe block: a Redis, `count` gateway processes on it and a publisher, torn down after. */
+export function useFleet<R extends RedisUnderTest>(
+  startRedis: () => Promise<R>,
+  count: number,
+  env: Record<string, string> = {},
+): Fleet<R> {
+  let redis: R | undefined
+  let nodes: GatewayNode[] = []
+  let publisher: HeraldPublisher | undefined
+  const tabs: RecordingEventSource[] = []
+  beforeAll(async () => {
+    redis = await startRedis()
+    nodes = await startNodes(redis.url, count, env)
+    publisher = new HeraldPublisher({ redis: redis.url })
+  })
+  afterAll(async () => {
+    for (const tab of tabs) tab.close()
+    await publisher?.close()
+    await stopNodes(nodes)
+    await redis?.stop()
+  })
+  return {
+    get redis() {
+      return redis!
+    },
+    get nodes() {
+      return nodes
+    },
+    get publisher() {
+      return publisher!
+    },
+    async tab(node, user, { topics, ...options } = {}) {
+      const token = await signToken(user, { topics: ['news', 'org/*'] })
+      const tab = new RecordingEventSource(node.eventsUrl(topics === undefined ? {} : { topics }), {
+        token,
+        ...options,
+      })
+      tabs.push(tab)
+      return tab
+    },
+  }
 }

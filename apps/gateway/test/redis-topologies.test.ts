@@ -1,50 +1,25 @@
 import { HeraldPublisher } from '@herald/publisher'
 import { startRedisCluster, startRedisSentinel } from '@herald/redis-harness'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { RecordingEventSource, signToken } from './harness.js'
-import { type GatewayNode, publishSequence, startNodes, stopNodes } from './redis-nodes.js'
+import { publishSequence, type RedisUnderTest, startNodes, stopNodes, useFleet } from './redis-nodes.js'
 
 const range = (count: number) => Array.from({ length: count }, (_, n) => n)
 
-interface Topology {
-  readonly url: string
-  stop(): Promise<void>
-}
-
 /** Delivery to every node and exact resume on another node, on one Redis topology. */
-function describeDeliveryAndResume(name: string, start: () => Promise<Topology>): void {
+function describeDeliveryAndResume(name: string, start: () => Promise<RedisUnderTest>): void {
   describe(`gateways on ${name}`, () => {
-    let redis: Topology
-    let nodes: GatewayNode[]
-    let publisher: HeraldPublisher
-    const clients: RecordingEventSource[] = []
-    beforeAll(async () => {
-      redis = await start()
-      nodes = await startNodes(redis.url, 2)
-      publisher = new HeraldPublisher({ redis: redis.url })
-    })
-    afterAll(async () => {
-      for (const client of clients) client.close()
-      await publisher.close()
-      await stopNodes(nodes)
-      await redis.stop()
-    })
-    const tab = async (node: GatewayNode, user: string, options: { lastEventId?: string; topics?: string } = {}) => {
-      const query = options.topics === undefined ? {} : { topics: options.topics }
-      const token = await signToken(user, { topics: ['news', 'org/*'] })
-      const client = new RecordingEventSource(node.eventsUrl(query), { token, ...options })
-      clients.push(client)
-      return client
-    }
+    const fleet = useFleet(start, 2)
+    const { tab } = fleet
 
     it('delivers user and topic notifications to tabs on every node', async () => {
       const tabs = [
-        await tab(nodes[0]!, 'alice', { topics: 'news' }),
-        await tab(nodes[1]!, 'alice', { topics: 'news' }),
+        await tab(fleet.nodes[0]!, 'alice', { topics: 'news' }),
+        await tab(fleet.nodes[1]!, 'alice', { topics: 'news' }),
       ]
       await Promise.all(tabs.map((t) => t.waitForReady()))
       for (const n of range(20)) {
-        await publisher.publish(n % 2 === 0 ? { user: 'alice' } : { topic: 'news' }, undefined, n)
+        await fleet.publisher.publish(n % 2 === 0 ? { user: 'alice' } : { topic: 'news' }, undefined, n)
       }
       for (const t of tabs) {
         await t.waitForEvents(20)
@@ -54,18 +29,18 @@ function describeDeliveryAndResume(name: string, start: () => Promise<Topology>)
 
     it('resumes exactly on the other node while publishing continues', async () => {
       const users = ['u1', 'u2', 'u3', 'u4']
-      const first = await Promise.all(users.map((user) => tab(nodes[0]!, user)))
+      const first = await Promise.all(users.map((user) => tab(fleet.nodes[0]!, user)))
       await Promise.all(first.map((t) => t.waitForReady()))
       const total = 1000
       const publishing = publishSequence(total, 1000, (n) =>
-        publisher
+        fleet.publisher
           .publishBatch(users.map((user) => ({ target: { user }, data: n, idempotencyKey: `m${n}` })))
           .then(() => undefined),
       )
       await Promise.all(first.map((t) => t.waitForEvents(200)))
       const moved = first.map((t, i) => {
         t.close()
-        return tab(nodes[1]!, users[i]!, { lastEventId: t.events.at(-1)!.lastEventId })
+        return tab(fleet.nodes[1]!, users[i]!, { lastEventId: t.events.at(-1)!.lastEventId })
       })
       const second = await Promise.all(moved)
       await publishing
@@ -97,7 +72,7 @@ describeDeliveryAndResume('Redis Sentinel', async () => {
 describe('a Sentinel failover during publishing', () => {
   it('loses nothing the publisher was told is replicated, and never leaves a silent gap', async () => {
     const setup = await startRedisSentinel()
-    const url = `redis+sentinel://${setup.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}/${setup.masterName}`
+    const { url } = setup
     const nodes = await startNodes(url, 2)
     const publisher = new HeraldPublisher({ redis: url, waitForReplicas: { replicas: 1, timeoutMs: 500 } })
     const clients = await Promise.all(

@@ -99,7 +99,7 @@ describe('HeraldPublisher on a real Redis', () => {
 describe('HeraldPublisher on a Redis Cluster', () => {
   it('publishes across slots and asks every master for WAIT', async () => {
     const cluster = await startRedisCluster()
-    const url = `redis+cluster://${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+    const { url } = cluster
     const publisher = new HeraldPublisher({ redis: url })
     const waiting = new HeraldPublisher({ redis: url, waitForReplicas: { replicas: 1, timeoutMs: 100 } })
     try {

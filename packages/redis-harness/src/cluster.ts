@@ -20,6 +20,8 @@ export interface RedisCluster {
   /** `host:port` of each master, e.g. for ioredis Cluster startup nodes. */
   readonly nodes: ReadonlyArray<{ host: string; port: number }>
   readonly masters: readonly RedisServer[]
+  /** `redis+cluster://h:p,h:p,h:p`, the URL form Herald's REDIS_URL takes. */
+  readonly url: string
   /** Stop every node and remove their dirs. Idempotent. */
   stop(): Promise<void>
 }
@@ -49,6 +51,7 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   return {
     nodes: masters.map((node) => ({ host: node.host, port: node.port })),
     masters,
+    url: `redis+cluster://${masters.map((node) => `${node.host}:${node.port}`).join(',')}`,
     stop: () => {
       stopping ??= stopAll(masters)
       return stopping

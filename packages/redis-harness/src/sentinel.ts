@@ -27,6 +27,8 @@ export interface RedisSentinelSetup {
   readonly sentinels: readonly RedisServer[]
   /** The current master as reported by the sentinels (`SENTINEL get-master-addr-by-name`). */
   currentMaster(): Promise<Address>
+  /** `redis+sentinel://h:p,h:p,h:p/<master name>`, the URL form Herald's REDIS_URL takes. */
+  readonly url: string
   /** `[initial master, replica]` */
   readonly servers: readonly RedisServer[]
   /**
@@ -132,6 +134,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
   return {
     masterName: MASTER_NAME,
     sentinels,
+    url: `redis+sentinel://${sentinels.map((sentinel) => `${sentinel.host}:${sentinel.port}`).join(',')}/${MASTER_NAME}`,
     servers,
     currentMaster,
     failover,
