@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   type GatewayProcess,
+  RawSseStream,
   RecordingEventSource,
   signToken,
   spawnGateway,
@@ -102,5 +103,32 @@ describe('node dist/main.js', () => {
     await gateway.waitForOutput(/gateway listening/)
     expect(await gateway.stop()).toBe(0)
     expect(gateway.output()).toMatch(/gateway stopped/)
+  })
+
+  it('drains on SIGTERM: every stream ends with a jittered retry hint, then the process exits 0', async () => {
+    gateway = spawnGateway({
+      JWT_SECRET: TEST_SECRET,
+      PUBLISH_API_KEY: TEST_API_KEY,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      RETRY_MS: '1000',
+      DRAIN_WINDOW_MS: '1000',
+    })
+    const [, base] = await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/)
+    const streams = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const stream = new RawSseStream(`${base}/v1/events`, { Authorization: `Bearer ${await signToken(`user${i}`)}` })
+        await stream.until((s) => s.events.some((e) => e.type === 'herald.ready'), 5000, 'ready')
+        return stream
+      }),
+    )
+    gateway.child.kill('SIGTERM')
+    await gateway.waitForOutput(/"connections":8,"windowMs":1000,"msg":"draining"/)
+    await Promise.all(streams.map((stream) => stream.ended))
+    const hints = streams.map((stream) => stream.retries.at(-1)!)
+    for (const stream of streams) expect(stream.retries).toHaveLength(2)
+    for (const hint of hints) expect(hint).toBeGreaterThanOrEqual(1000)
+    expect(new Set(hints).size).toBeGreaterThan(1)
+    expect(await gateway.exited).toBe(0)
   })
 })

@@ -2,7 +2,7 @@
 /**
  * The gateway's entry point: `node apps/gateway/dist/main.js [--dev]`.
  * Configuration errors end the process with exit code 78 (EX_CONFIG) and a
- * message naming each bad variable; SIGTERM and SIGINT shut down cleanly.
+ * message naming each bad variable. SIGTERM drains, SIGINT stops at once.
  */
 
 import { ConfigProblems, loadConfig } from './config/config.js'
@@ -24,14 +24,15 @@ async function main(): Promise<void> {
   }
   const gateway = await startGateway(config)
   if (config.dev) printDevBanner(config, gateway.url)
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      gateway.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      )
-    })
+  // SIGTERM (Kubernetes, systemd) drains gracefully; SIGINT (Ctrl-C) stops at once.
+  const stopWith = (stop: () => Promise<void>) => () => {
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
   }
+  process.once('SIGTERM', stopWith(gateway.drain))
+  process.once('SIGINT', stopWith(gateway.close))
 }
 
 main().catch((error: unknown) => {

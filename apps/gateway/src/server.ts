@@ -16,9 +16,11 @@ import type { GatewayConfig } from './config/config.js'
 import { createApp } from './http/app.js'
 import type { GatewayServices } from './http/services.js'
 import { ConnectionBudget } from './hub/connection-budget.js'
+import { drainSchedule } from './hub/drain.js'
 import { ExpiryWheel } from './hub/expiry-wheel.js'
 import { Hub } from './hub/hub.js'
 import type { SseConnection } from './hub/sse-connection.js'
+import { TokenBucket } from './hub/token-bucket.js'
 import { createLogger } from './log/logger.js'
 import { Metrics } from './metrics/metrics.js'
 
@@ -31,6 +33,11 @@ export interface Gateway {
   /** `http://host:port`, with the port actually bound. */
   readonly url: string
   readonly services: GatewayServices
+  /**
+   * Graceful shutdown: readiness fails, the listener stops accepting, streams are
+   * closed spread over the drain window with jittered retry hints, then `close()`.
+   */
+  drain(): Promise<void>
   close(): Promise<void>
 }
 
@@ -42,9 +49,13 @@ export interface StartOptions {
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel)
-  const broker = options.broker ?? createBroker(config, logger)
   let hub: Hub | undefined
-  const metrics = new Metrics(() => hub?.connectionCount ?? 0)
+  let broker: Broker | undefined
+  const metrics = new Metrics(
+    () => hub?.connectionCount ?? 0,
+    () => broker?.isAvailable() ?? false,
+  )
+  broker = options.broker ?? createBroker(config, logger, metrics)
   hub = new Hub(broker, metrics, logger)
   await broker.start(hub)
   const services: GatewayServices = {
@@ -52,6 +63,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     broker,
     hub,
     budget: new ConnectionBudget(config.maxConnections, config.maxConnectionsPerUser),
+    connectionRate: new TokenBucket(config.connectionRatePerSecond, config.connectionRateBurst, Date.now()),
     expiry: new ExpiryWheel<SseConnection>(),
     metrics,
     logger,
@@ -99,14 +111,43 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     })()
     return closing
   }
-  return { url, services, close }
+  let draining: Promise<void> | undefined
+  const drain = () => {
+    draining ??= (async () => {
+      services.lifecycle.draining = true
+      server.close()
+      const connections: SseConnection[] = []
+      services.hub.forEachConnection((c) => connections.push(c))
+      logger.info({ connections: connections.length, windowMs: config.drainWindowMs }, 'draining')
+      const steps = drainSchedule(connections.length, config.drainWindowMs, config.retryMs, Math.random)
+      await Promise.all(
+        connections.map(
+          (connection, i) =>
+            new Promise<void>((resolve) => {
+              const step = steps[i]!
+              setTimeout(() => {
+                connection.closeWithRetry('shutdown', step.retryMs)
+                resolve()
+              }, step.atMs)
+            }),
+        ),
+      )
+      await close()
+    })()
+    return draining
+  }
+  return { url, services, drain, close }
 }
 
-function createBroker(config: GatewayConfig, logger: Logger): Broker {
+function createBroker(config: GatewayConfig, logger: Logger, metrics: Metrics): Broker {
   const options = {
     historyMaxLen: config.historyMaxLen,
     historyTtlSeconds: config.historyTtlSeconds,
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
   }
-  return config.redis === undefined ? new MemoryBroker(options) : new RedisBroker(config.redis, options, logger)
+  if (config.redis === undefined) return new MemoryBroker(options)
+  return new RedisBroker(config.redis, options, logger, {
+    intervalMs: config.pubsubProbeIntervalMs,
+    onLatency: (seconds) => metrics.pubsubProbe(seconds),
+  })
 }

@@ -289,7 +289,8 @@ export interface GatewayProcess {
 export function spawnGateway(env: Record<string, string>, args: string[] = []): GatewayProcess {
   const main = new URL('../dist/main.js', import.meta.url).pathname
   const child = spawn(process.execPath, [main, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
+    // A short drain window keeps test shutdowns quick; tests of draining set their own.
+    env: { PATH: process.env['PATH'] ?? '', DRAIN_WINDOW_MS: '300', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

@@ -9,7 +9,7 @@ const CLI = new URL('../../../packages/publisher/dist/cli.js', import.meta.url).
 const range = (count: number) => Array.from({ length: count }, (_, n) => n)
 
 describe('two gateway processes on one Redis', () => {
-  const fleet = useFleet(startRedis, 2, { LOG_LEVEL: 'debug' })
+  const fleet = useFleet(startRedis, 2, { LOG_LEVEL: 'debug', PUBSUB_PROBE_INTERVAL_MS: '100' })
   const { tab } = fleet
 
   it('delivers a publish from the SDK, the CLI, the HTTP API and redis-cli to the tabs on every node', async () => {
@@ -73,5 +73,21 @@ describe('two gateway processes on one Redis', () => {
     await onB.waitForEvents(total - seenOnA.length)
     expect([...seenOnA, ...(onB.payloads() as number[])]).toEqual(range(total))
     expect(onB.count('herald.reset')).toBe(0)
+  })
+
+  it('proves Pub/Sub delivery with its probe and reports Redis up', async () => {
+    const metrics = async () => (await fetch(`${fleet.nodes[0]!.url}/metrics`)).text()
+    const probes = (text: string) => Number(/^herald_pubsub_probe_latency_seconds_count (\d+)$/m.exec(text)?.[1] ?? 0)
+    const before = probes(await metrics())
+    // Publishing and receiving through the node takes several probe intervals.
+    const listener = await fleet.tab(fleet.nodes[0]!, 'probe-watcher')
+    await listener.waitForReady()
+    for (let n = 0; n < 50; n++) await fleet.publisher.publish({ user: 'probe-watcher' }, undefined, n)
+    await listener.waitForEvents(50)
+    const text = await metrics()
+    expect(text).toMatch(/^herald_redis_up 1$/m)
+    expect(probes(text)).toBeGreaterThan(0)
+    expect(probes(text)).toBeGreaterThanOrEqual(before)
+    expect((await fetch(`${fleet.nodes[0]!.url}/readyz`)).status).toBe(200)
   })
 })

@@ -12,6 +12,7 @@
  * then asks the hub to catch up from the Streams.
  */
 
+import { randomBytes } from 'node:crypto'
 import type { StreamId } from '@herald/protocol'
 import {
   callHeraldFunction,
@@ -38,11 +39,16 @@ export class RedisBroker implements Broker {
   #sink: BrokerSink | undefined
   #subscriberWasReady = false
   #suspended = false
+  /** A channel of this process's own, so the probe measures this subscriber's delivery. */
+  readonly #probeChannel = `herald:{probe:${randomBytes(8).toString('hex')}}:c`
+  #probeTimer: NodeJS.Timeout | undefined
+  #probeDeliveredAtMs = Date.now()
 
   constructor(
     target: RedisTarget,
     private readonly options: BrokerOptions,
     private readonly logger: Logger,
+    private readonly probe: PubsubProbeOptions = { intervalMs: 5000, onLatency: () => {} },
   ) {
     // Commands fail fast while Redis is away (publishes get a clear 503, new streams are shed)
     // instead of piling up in an offline queue.
@@ -82,6 +88,9 @@ export class RedisBroker implements Broker {
     await Promise.all([whenReady(this.#commands), whenReady(this.#subscriber)])
     this.#subscriberWasReady = true
     await loadHeraldFunctions(this.#commands)
+    await this.#subscriber.ssubscribe(this.#probeChannel)
+    this.#probeDeliveredAtMs = Date.now()
+    this.#probeTimer = setInterval(() => this.#sendProbe(), this.probe.intervalMs).unref()
   }
 
   async publish(requests: readonly PublishRequest[]): Promise<string[]> {
@@ -130,16 +139,33 @@ export class RedisBroker implements Broker {
     return { outcome: 'entries', entries }
   }
 
+  /**
+   * Connected, subscribed, and proven to deliver: a subscriber that stays connected but
+   * stops receiving (seen after failovers) fails the probe, and with it readiness.
+   */
   isAvailable(): boolean {
-    return this.#commands.status === 'ready' && this.#subscriber.status === 'ready' && !this.#suspended
+    const probeFresh = Date.now() - this.#probeDeliveredAtMs < 3 * this.probe.intervalMs
+    return this.#commands.status === 'ready' && this.#subscriber.status === 'ready' && !this.#suspended && probeFresh
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#probeTimer)
     this.#sink = undefined
     await Promise.all([this.#commands.quit().catch(() => undefined), this.#subscriber.quit().catch(() => undefined)])
   }
 
+  #sendProbe(): void {
+    this.#commands.spublish(this.#probeChannel, String(Date.now())).catch(() => {
+      // Redis is away; the probe goes stale and readiness reports it.
+    })
+  }
+
   #onMessage(channel: string, message: string): void {
+    if (channel === this.#probeChannel) {
+      this.#probeDeliveredAtMs = Date.now()
+      this.probe.onLatency(Math.max(0, this.#probeDeliveredAtMs - Number(message)) / 1000)
+      return
+    }
     const channelKey = channelKeyOfPubsub(channel)
     const entry = parseAnnouncement(message)
     if (channelKey === undefined || entry === undefined) {
@@ -164,7 +190,7 @@ export class RedisBroker implements Broker {
   async #resubscribeAndResync(): Promise<void> {
     try {
       // One SSUBSCRIBE per channel: in a cluster, one command's channels must share a slot.
-      const channels = [...this.#channels].map(pubsubChannel)
+      const channels = [...[...this.#channels].map(pubsubChannel), this.#probeChannel]
       await Promise.all(channels.map((channel) => this.#subscriber.ssubscribe(channel)))
       await whenReady(this.#commands)
       this.#suspended = false
@@ -175,6 +201,11 @@ export class RedisBroker implements Broker {
       this.logger.warn({ err: (error as Error).message }, 'resubscribe failed')
     }
   }
+}
+
+export interface PubsubProbeOptions {
+  readonly intervalMs: number
+  readonly onLatency: (seconds: number) => void
 }
 
 function whenReady(client: RedisClient): Promise<void> {

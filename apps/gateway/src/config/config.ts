@@ -40,6 +40,13 @@ export interface GatewayConfig {
   readonly maxPendingBytes: number
   readonly publishMaxBodyBytes: number
   readonly tokenExpiryJitterMs: number
+  /** New streams per second, refilled continuously, and how many may come at once. */
+  readonly connectionRatePerSecond: number
+  readonly connectionRateBurst: number
+  /** On SIGTERM, streams are closed spread over this window. */
+  readonly drainWindowMs: number
+  /** How often the Redis broker proves Pub/Sub delivery with a message to itself. */
+  readonly pubsubProbeIntervalMs: number
   readonly logLevel: LogLevel
   /** Secrets generated for `--dev`, to print once at startup. */
   readonly generated: { readonly jwtSecret?: string; readonly publishApiKey?: string }
@@ -153,6 +160,10 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     maxPendingBytes: read.integer('MAX_PENDING_BYTES', { default: 1024 * 1024, min: 1024 }),
     publishMaxBodyBytes: read.integer('PUBLISH_MAX_BODY_BYTES', { default: 256 * 1024, min: 1024 }),
     tokenExpiryJitterMs: read.integer('TOKEN_EXPIRY_JITTER_MS', { default: 30_000, min: 0 }),
+    connectionRatePerSecond: read.integer('CONNECTION_RATE_PER_SECOND', { default: 2_500, min: 1 }),
+    connectionRateBurst: read.integer('CONNECTION_RATE_BURST', { default: 5_000, min: 1 }),
+    drainWindowMs: read.integer('DRAIN_WINDOW_MS', { default: 10_000, min: 0, max: 600_000 }),
+    pubsubProbeIntervalMs: read.integer('PUBSUB_PROBE_INTERVAL_MS', { default: 5_000, min: 100, max: 300_000 }),
     logLevel,
     generated,
   }

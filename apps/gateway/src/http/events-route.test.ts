@@ -187,6 +187,26 @@ describe('GET /v1/events when the node is full', () => {
   })
 })
 
+describe('GET /v1/events in a reconnect storm', () => {
+  let gateway: TestGateway
+  afterEach(() => gateway.close())
+
+  it('admits new streams at the configured rate and sheds the rest with herald.unavailable', async () => {
+    gateway = await startTestGateway({ CONNECTION_RATE_PER_SECOND: '1', CONNECTION_RATE_BURST: '2' })
+    const streams = await Promise.all(
+      ['a', 'b', 'c', 'd'].map(
+        async (user) => new RawSseStream(gateway.eventsUrl(), { Authorization: `Bearer ${await gateway.token(user)}` }),
+      ),
+    )
+    await Promise.all(streams.map((s) => s.until((x) => x.events.length > 0, 5000, 'a first event')))
+    const outcomes = streams.map((s) =>
+      s.events[0]!.type === 'herald.ready' ? 'ready' : JSON.parse(s.events[0]!.data).reason,
+    )
+    expect(outcomes.sort()).toEqual(['rate_limited', 'rate_limited', 'ready', 'ready'])
+    for (const s of streams) s.close()
+  })
+})
+
 /** Connects again each time the node turns the stream away (as EventSource would), until it is accepted. */
 async function connectOnceAccepted(url: string, headers: Record<string, string>): Promise<RawSseStream> {
   for (let attempt = 0; attempt < 100; attempt++) {

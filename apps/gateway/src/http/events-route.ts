@@ -58,6 +58,7 @@ export function eventsRoute(services: GatewayServices): Hono<{ Bindings: HttpBin
     }
     const requested = requestedPosition(c.req.header('last-event-id'), c.req.query('lastEventId'))
     if (!broker.isAvailable()) return reject('broker_unavailable')
+    if (!services.connectionRate.tryTake(Date.now())) return reject('rate_limited')
     const verdict = budget.tryAcquire(principal.userId)
     if (verdict !== 'ok') return reject(verdict)
 

@@ -29,6 +29,11 @@ describe('probes', () => {
       'herald_messages_published_total',
       'herald_messages_delivered_total',
       'herald_delivery_latency_seconds_bucket',
+      'herald_connections_rejected_total',
+      'herald_resumes_total',
+      'herald_slow_consumer_disconnects_total',
+      'herald_redis_up 1',
+      'herald_pubsub_probe_latency_seconds_bucket',
       'nodejs_eventloop_lag_seconds',
       'nodejs_heap_size_used_bytes',
     ]) {

@@ -11,6 +11,7 @@ import type { ConnectionBudget } from '../hub/connection-budget.js'
 import type { ExpiryWheel } from '../hub/expiry-wheel.js'
 import type { Hub } from '../hub/hub.js'
 import type { SseConnection } from '../hub/sse-connection.js'
+import type { TokenBucket } from '../hub/token-bucket.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 export interface Lifecycle {
@@ -23,6 +24,7 @@ export interface GatewayServices {
   readonly broker: Broker
   readonly hub: Hub
   readonly budget: ConnectionBudget
+  readonly connectionRate: TokenBucket
   readonly expiry: ExpiryWheel<SseConnection>
   readonly metrics: Metrics
   readonly logger: Logger

@@ -16,6 +16,7 @@ import {
   type Channel,
   encodeResumeToken,
   frameIdAndEnd,
+  frameRetry,
   HEARTBEAT_FRAME,
   isAfter,
   resumeComponent,
@@ -115,6 +116,12 @@ export class SseConnection {
 
   heartbeat(): void {
     if (this.#state !== 'closed') this.#write(HEARTBEAT)
+  }
+
+  /** Ends the stream after a `retry:` hint, so the client comes back after `retryMs`. */
+  closeWithRetry(reason: CloseReason, retryMs: number): void {
+    this.writeText(`${frameRetry(retryMs)}\n`)
+    this.close(reason)
   }
 
   close(reason: CloseReason): void {

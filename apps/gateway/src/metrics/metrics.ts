@@ -20,9 +20,24 @@ export class Metrics {
   readonly #deliveryLatency: Histogram
   readonly #resumes: Counter<'outcome'>
   readonly #slowConsumers: Counter
+  readonly #probeLatency: Histogram
 
-  constructor(currentConnections: () => number) {
+  constructor(currentConnections: () => number, brokerUp: () => boolean) {
     const registers = [this.registry]
+    new Gauge({
+      name: 'herald_redis_up',
+      help: 'Whether the broker (Redis, or the embedded one) is connected and delivering (1) or not (0)',
+      registers,
+      collect() {
+        this.set(brokerUp() ? 1 : 0)
+      },
+    })
+    this.#probeLatency = new Histogram({
+      name: 'herald_pubsub_probe_latency_seconds',
+      help: 'Round trip of the periodic Pub/Sub probe this node publishes to itself',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    })
     new Gauge({
       name: 'herald_connections',
       help: 'Open SSE connections on this node',
@@ -92,6 +107,10 @@ export class Metrics {
 
   resumed(outcome: 'exact' | 'reset'): void {
     this.#resumes.inc({ outcome })
+  }
+
+  pubsubProbe(seconds: number): void {
+    this.#probeLatency.observe(seconds)
   }
 
   slowConsumerDisconnected(): void {

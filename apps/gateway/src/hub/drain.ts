@@ -1,0 +1,22 @@
+/**
+ * Draining on shutdown: close every stream within a window, spread out, so
+ * clients reconnect to other nodes gradually instead of in one herd. Each
+ * stream is sent a jittered `retry:` hint before it ends. Pure scheduling,
+ * unit-tested; the server applies it.
+ */
+
+export interface DrainStep {
+  /** When to close, from the start of the drain. */
+  readonly atMs: number
+  /** The reconnection delay hint sent just before closing. */
+  readonly retryMs: number
+}
+
+/** One step per stream: closes evenly spaced over the window, each with a random retry in [base, 2 × base). */
+export function drainSchedule(count: number, windowMs: number, retryBaseMs: number, random: () => number): DrainStep[] {
+  const spacing = count > 0 ? windowMs / count : 0
+  return Array.from({ length: count }, (_, i) => ({
+    atMs: Math.round(i * spacing + random() * spacing),
+    retryMs: Math.round(retryBaseMs * (1 + random())),
+  }))
+}
