@@ -131,4 +131,27 @@ describe('node dist/main.js', () => {
     expect(new Set(hints).size).toBeGreaterThan(1)
     expect(await gateway.exited).toBe(0)
   })
+
+  it('starts unready, instead of hanging, when Redis is unreachable', async () => {
+    gateway = spawnGateway({
+      JWT_SECRET: TEST_SECRET,
+      PUBLISH_API_KEY: TEST_API_KEY,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      REDIS_URL: 'redis://127.0.0.1:1',
+    })
+    const [, base] = await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/)
+    expect(gateway.output()).toMatch(/redis is not reachable yet/)
+    expect((await fetch(`${base}/healthz`)).status).toBe(200)
+    const ready = await fetch(`${base}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(((await ready.json()) as any).reasons).toEqual(['broker_unavailable'])
+    const published = await fetch(`${base}/v1/publish`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TEST_API_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: 'a', data: 1 }),
+    })
+    expect(published.status).toBe(503)
+    expect(((await published.json()) as any).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
+  })
 })

@@ -85,12 +85,18 @@ export class RedisBroker implements Broker {
     for (const client of [this.#commands, this.#subscriber]) {
       client.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
     }
-    await Promise.all([whenReady(this.#commands), whenReady(this.#subscriber)])
-    this.#subscriberWasReady = true
-    await loadHeraldFunctions(this.#commands)
-    await this.#subscriber.ssubscribe(this.#probeChannel)
-    this.#probeDeliveredAtMs = Date.now()
     this.#probeTimer = setInterval(() => this.#sendProbe(), this.probe.intervalMs).unref()
+    // Wait a while for Redis, but do not hang startup on it: a node that cannot reach Redis
+    // yet listens, answers /healthz, fails /readyz and sheds streams until Redis is there.
+    const connected = await Promise.race([
+      Promise.all([whenReady(this.#commands), whenReady(this.#subscriber)]).then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), STARTUP_WAIT_MS).unref()),
+    ])
+    if (!connected) {
+      this.logger.warn('redis is not reachable yet; starting unready and retrying')
+      return
+    }
+    await loadHeraldFunctions(this.#commands)
   }
 
   async publish(requests: readonly PublishRequest[]): Promise<string[]> {
@@ -183,7 +189,17 @@ export class RedisBroker implements Broker {
   }
 
   #onSubscriberReady(): void {
-    if (!this.#subscriberWasReady || !this.#suspended) return
+    if (!this.#subscriberWasReady) {
+      this.#subscriberWasReady = true
+      this.#subscriber.ssubscribe(this.#probeChannel).then(
+        () => {
+          this.#probeDeliveredAtMs = Date.now()
+        },
+        (error: Error) => this.logger.warn({ err: error.message }, 'probe subscribe failed'),
+      )
+      return
+    }
+    if (!this.#suspended) return
     void this.#resubscribeAndResync()
   }
 
@@ -202,6 +218,9 @@ export class RedisBroker implements Broker {
     }
   }
 }
+
+/** How long startup waits for Redis before going on unready. */
+const STARTUP_WAIT_MS = 5_000
 
 export interface PubsubProbeOptions {
   readonly intervalMs: number
