@@ -5,7 +5,7 @@
  * that point; after it, the stream is written to the ServerResponse directly.
  */
 
-import { type Channel, frameEvent, frameRetry, READY_EVENT } from '@herald/protocol'
+import { type Channel, frameEvent, frameRetry, READY_EVENT, type UnavailableReason } from '@herald/protocol'
 import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { Hono } from 'hono'
@@ -16,7 +16,7 @@ import { closeTimeForExpiry } from '../hub/expiry-wheel.js'
 import { type RequestedPosition, resumeConnection } from '../hub/resume.js'
 import { SseConnection } from '../hub/sse-connection.js'
 import type { GatewayServices } from './services.js'
-import { SSE_HEADERS, shedResponse } from './shed.js'
+import { SHED_STATUS_HEADER, SSE_HEADERS, shedResponse } from './shed.js'
 import { channelsFor, requestedPosition } from './subscription-request.js'
 
 /** Live entries a connection may hold while it replays history. */
@@ -27,6 +27,10 @@ export function eventsRoute(services: GatewayServices): Hono<{ Bindings: HttpBin
   const app = new Hono<{ Bindings: HttpBindings }>()
 
   app.get('/v1/events', async (c) => {
+    const reject = (reason: UnavailableReason): Response => {
+      metrics.connectionRejected(reason)
+      return shedResponse(reason, config.retryMs, c.req.header(SHED_STATUS_HEADER) === '503')
+    }
     if (services.lifecycle.draining) return reject('draining')
     const token = findToken({
       authorization: c.req.header('authorization'),
@@ -65,11 +69,6 @@ export function eventsRoute(services: GatewayServices): Hono<{ Bindings: HttpBin
     await openStream(c.env.outgoing, principal, channels, requested)
     return RESPONSE_ALREADY_SENT
   })
-
-  function reject(reason: Parameters<typeof shedResponse>[0]): Response {
-    metrics.connectionRejected(reason)
-    return shedResponse(reason, config.retryMs)
-  }
 
   async function openStream(
     response: HttpBindings['outgoing'],

@@ -29,12 +29,19 @@ export function shedDelayMs(reason: UnavailableReason, retryMs: number, random: 
   return Math.round(retryMs * BASE_DELAY_FACTOR[reason] * (1 + random()))
 }
 
-export function shedResponse(reason: UnavailableReason, retryMs: number): Response {
+/**
+ * A proxy that can retry another node (nginx `proxy_next_upstream http_503`) asks for a
+ * 503 with `X-Herald-Shed-Status: 503`, and answers the browser with a 200 itself if
+ * every node is full. Browsers never see anything but 200.
+ */
+export const SHED_STATUS_HEADER = 'x-herald-shed-status'
+
+export function shedResponse(reason: UnavailableReason, retryMs: number, proxyWantsStatus = false): Response {
   const delayMs = shedDelayMs(reason, retryMs)
   // No `id:` line: an empty id would wipe the client's Last-Event-ID and lose its position.
   const body = `${frameRetry(delayMs)}${frameEventBody(UNAVAILABLE_EVENT, JSON.stringify({ reason, retryMs: delayMs }))}\n`
   return new Response(body, {
-    status: 200,
+    status: proxyWantsStatus ? 503 : 200,
     headers: {
       ...SSE_HEADERS,
       'Retry-After': String(Math.ceil(delayMs / 1000)),

@@ -1,0 +1,104 @@
+/**
+ * Real nginx for the tests, running the shipped infra/nginx/herald.conf with only
+ * its listen addresses and certificate paths replaced.
+ */
+
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { freePort } from '@herald/redis-harness'
+
+const run = promisify(execFile)
+const SHIPPED_CONFIG = new URL('../../../infra/nginx/herald.conf', import.meta.url).pathname
+
+export interface Nginx {
+  /** Plain HTTP/1.1 entry point. */
+  readonly url: string
+  /** HTTP/2 over TLS entry point (self-signed certificate). */
+  readonly tlsUrl: string
+  reload(): Promise<void>
+  stop(): Promise<void>
+}
+
+export async function startNginx(upstreams: readonly string[]): Promise<Nginx> {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-nginx-'))
+  const [port, tlsPort] = [await freePort(), await freePort()]
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    join(dir, 'herald.key'),
+    '-out',
+    join(dir, 'herald.crt'),
+  ])
+  const shipped = await readFile(SHIPPED_CONFIG, 'utf8')
+  const site = shipped
+    .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;`)
+    .replace('listen 80;', `listen 127.0.0.1:${port};`)
+    .replace('/etc/nginx/tls/herald.crt', join(dir, 'herald.crt'))
+    .replace('/etc/nginx/tls/herald.key', join(dir, 'herald.key'))
+  if (site === shipped) throw new Error('the shipped nginx config changed shape; update test/nginx.ts')
+  await writeFile(join(dir, 'herald.conf'), site)
+  await writeFile(
+    join(dir, 'nginx.conf'),
+    `daemon off;
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream herald_gateways {
+    least_conn;
+${upstreams.map((u) => `    server ${u} max_fails=0;`).join('\n')}
+    keepalive 16;
+  }
+  include ${join(dir, 'herald.conf')};
+}
+`,
+  )
+  const args = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]
+  const child: ChildProcess = spawn('nginx', args, { stdio: 'ignore' })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  await untilAccepting(port)
+  return {
+    url: `http://127.0.0.1:${port}`,
+    tlsUrl: `https://127.0.0.1:${tlsPort}`,
+    async reload() {
+      await run('nginx', [...args, '-s', 'reload'])
+    },
+    async stop() {
+      child.kill('SIGTERM')
+      await exited
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** nginx logs nothing when it is ready; a bounded loop of connection attempts finds out. */
+async function untilAccepting(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const connected = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
+    })
+    if (connected) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`nginx did not listen on ${port}`)
+}
