@@ -62,6 +62,17 @@ describe('probes', () => {
     expect(await metric('herald_connections_rejected_total')).toBeGreaterThanOrEqual(1)
   })
 
+  it('fails /readyz near the connection budget', async () => {
+    const small = await startTestGateway({ MAX_CONNECTIONS: '2' })
+    const client = new RecordingEventSource(small.eventsUrl(), { token: await small.token('near') })
+    await client.waitForReady()
+    const ready = await fetch(`${small.url}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(await ready.json()).toEqual({ status: 'not_ready', reasons: ['near_capacity'] })
+    client.close()
+    await small.close()
+  })
+
   it('fails /readyz while draining', async () => {
     gateway.services.lifecycle.draining = true
     const response = await fetch(`${gateway.url}/readyz`)

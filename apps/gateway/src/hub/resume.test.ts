@@ -126,6 +126,8 @@ describe('resume with Last-Event-ID', () => {
     expect(resumed.events.map((e) => e.type)).toEqual(['herald.reset', 'message'])
     expect(JSON.parse(resumed.events[0]!.data)).toEqual({ reason: 'trimmed' })
     expect(resumed.payloads()).toEqual(['after reset'])
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+    expect(metrics).toMatch(/^herald_resumes_total\{outcome="reset"\} 1$/m)
 
     // The reset carries a position: resuming from it is exact again.
     resumed.close()
