@@ -14,7 +14,7 @@ describe('faults while publishing', () => {
 
   beforeEach(async () => {
     redis = await startRedis()
-    nodes = await startNodes(redis.url, 2)
+    nodes = await startNodes(redis.url, 2, { PUBSUB_PROBE_INTERVAL_MS: '100' })
     publisher = new HeraldPublisher({ redis: redis.url })
     clients = []
     for (const node of nodes) {
@@ -92,6 +92,19 @@ describe('faults while publishing', () => {
     await expectEveryMessageOnce([0])
     // Still the streams opened before the outage: none had to reconnect.
     for (const client of clients) expect(client.readies).toBe(1)
+  })
+
+  it('fails readiness when Pub/Sub stops delivering while every connection stays up', async () => {
+    const node = nodes[0]!
+    expect((await fetch(`${node.url}/readyz`)).status).toBe(200)
+    // Writes (and with them SPUBLISH) are held; every connection stays open and answers PING.
+    await redis.cli('CLIENT', 'PAUSE', '2000', 'WRITE')
+    await node.process.waitForOutput(/pubsub probe overdue/)
+    const ready = await fetch(`${node.url}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(((await ready.json()) as any).reasons).toEqual(['broker_unavailable'])
+    await node.process.waitForOutput(/pubsub probe delivering again/)
+    expect((await fetch(`${node.url}/readyz`)).status).toBe(200)
   })
 
   it('loses nothing acknowledged when Redis restarts', async () => {

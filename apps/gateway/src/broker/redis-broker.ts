@@ -43,6 +43,7 @@ export class RedisBroker implements Broker {
   readonly #probeChannel = `herald:{probe:${randomBytes(8).toString('hex')}}:c`
   #probeTimer: NodeJS.Timeout | undefined
   #probeDeliveredAtMs = Date.now()
+  #probeOverdue = false
 
   constructor(
     target: RedisTarget,
@@ -150,8 +151,9 @@ export class RedisBroker implements Broker {
    * stops receiving (seen after failovers) fails the probe, and with it readiness.
    */
   isAvailable(): boolean {
-    const probeFresh = Date.now() - this.#probeDeliveredAtMs < 3 * this.probe.intervalMs
-    return this.#commands.status === 'ready' && this.#subscriber.status === 'ready' && !this.#suspended && probeFresh
+    return (
+      this.#commands.status === 'ready' && this.#subscriber.status === 'ready' && !this.#suspended && this.#probeFresh()
+    )
   }
 
   async close(): Promise<void> {
@@ -161,14 +163,26 @@ export class RedisBroker implements Broker {
   }
 
   #sendProbe(): void {
+    if (!this.#probeOverdue && !this.#probeFresh()) {
+      this.#probeOverdue = true
+      this.logger.warn('pubsub probe overdue: delivery has stopped; readiness fails until it is back')
+    }
     this.#commands.spublish(this.#probeChannel, String(Date.now())).catch(() => {
       // Redis is away; the probe goes stale and readiness reports it.
     })
   }
 
+  #probeFresh(): boolean {
+    return Date.now() - this.#probeDeliveredAtMs < 3 * this.probe.intervalMs
+  }
+
   #onMessage(channel: string, message: string): void {
     if (channel === this.#probeChannel) {
       this.#probeDeliveredAtMs = Date.now()
+      if (this.#probeOverdue) {
+        this.#probeOverdue = false
+        this.logger.info('pubsub probe delivering again')
+      }
       this.probe.onLatency(Math.max(0, this.#probeDeliveredAtMs - Number(message)) / 1000)
       return
     }
