@@ -5,6 +5,7 @@ import {
   RecordingEventSource,
   signToken,
   spawnGateway,
+  startGatewayProcess,
   TEST_API_KEY,
   TEST_SECRET,
 } from '../test/harness.js'
@@ -60,8 +61,9 @@ describe('node dist/main.js', () => {
   })
 
   it('without --dev, has no demo page, no token minting and no keyless publish', async () => {
-    gateway = spawnGateway({ JWT_SECRET: TEST_SECRET, PUBLISH_API_KEY: TEST_API_KEY, HOST: '127.0.0.1', PORT: '0' })
-    const [, base] = await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/)
+    const started = await startGatewayProcess()
+    gateway = started.process
+    const base = started.url
     for (const [method, path] of [
       ['GET', '/demo'],
       ['POST', '/dev/token'],
@@ -75,14 +77,9 @@ describe('node dist/main.js', () => {
   })
 
   it('never writes a token or key to its logs, even at debug level', async () => {
-    gateway = spawnGateway({
-      JWT_SECRET: TEST_SECRET,
-      PUBLISH_API_KEY: TEST_API_KEY,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'debug',
-    })
-    const [, base] = await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/)
+    const started = await startGatewayProcess({ LOG_LEVEL: 'debug' })
+    gateway = started.process
+    const base = started.url
     const token = await signToken('alice')
     const expired = await signToken('alice', { expiresIn: Math.floor(Date.now() / 1000) - 60 })
     const client = new RecordingEventSource(`${base}/v1/events?access_token=${token}`)
@@ -99,22 +96,15 @@ describe('node dist/main.js', () => {
   })
 
   it('exits cleanly on SIGTERM', async () => {
-    gateway = spawnGateway({ JWT_SECRET: TEST_SECRET, PUBLISH_API_KEY: TEST_API_KEY, HOST: '127.0.0.1', PORT: '0' })
-    await gateway.waitForOutput(/gateway listening/)
+    gateway = (await startGatewayProcess()).process
     expect(await gateway.stop()).toBe(0)
     expect(gateway.output()).toMatch(/gateway stopped/)
   })
 
   it('drains on SIGTERM: every stream ends with a jittered retry hint, then the process exits 0', async () => {
-    gateway = spawnGateway({
-      JWT_SECRET: TEST_SECRET,
-      PUBLISH_API_KEY: TEST_API_KEY,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      RETRY_MS: '1000',
-      DRAIN_WINDOW_MS: '1000',
-    })
-    const [, base] = await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/)
+    const started = await startGatewayProcess({ RETRY_MS: '1000', DRAIN_WINDOW_MS: '1000' })
+    gateway = started.process
+    const base = started.url
     const streams = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
         const stream = new RawSseStream(`${base}/v1/events`, { Authorization: `Bearer ${await signToken(`user${i}`)}` })
@@ -133,14 +123,9 @@ describe('node dist/main.js', () => {
   })
 
   it('starts unready, instead of hanging, when Redis is unreachable', async () => {
-    gateway = spawnGateway({
-      JWT_SECRET: TEST_SECRET,
-      PUBLISH_API_KEY: TEST_API_KEY,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      REDIS_URL: 'redis://127.0.0.1:1',
-    })
-    const [, base] = await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/)
+    const started = await startGatewayProcess({ REDIS_URL: 'redis://127.0.0.1:1' })
+    gateway = started.process
+    const base = started.url
     expect(gateway.output()).toMatch(/redis is not reachable yet/)
     expect((await fetch(`${base}/healthz`)).status).toBe(200)
     const ready = await fetch(`${base}/readyz`)

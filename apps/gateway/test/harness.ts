@@ -329,3 +329,19 @@ export function spawnGateway(env: Record<string, string>, args: string[] = []): 
     },
   }
 }
+
+/** The built gateway with working test configuration (plus `env`), once it is listening. */
+export async function startGatewayProcess(
+  env: Record<string, string> = {},
+): Promise<{ process: GatewayProcess; url: string }> {
+  const process = spawnGateway({
+    JWT_SECRET: TEST_SECRET,
+    PUBLISH_API_KEY: TEST_API_KEY,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    RETRY_MS: '100',
+    ...env,
+  })
+  const url = (await process.waitForOutput(/"url":"(http:\/\/[^"]+)"/, 30_000))[1]!
+  return { process, url }
+}

@@ -4,14 +4,7 @@
 
 import { HeraldPublisher } from '@herald/publisher'
 import { afterAll, beforeAll } from 'vitest'
-import {
-  type GatewayProcess,
-  RecordingEventSource,
-  signToken,
-  spawnGateway,
-  TEST_API_KEY,
-  TEST_SECRET,
-} from './harness.js'
+import { type GatewayProcess, RecordingEventSource, signToken, startGatewayProcess, TEST_API_KEY } from './harness.js'
 
 export interface GatewayNode {
   readonly process: GatewayProcess
@@ -28,16 +21,7 @@ export async function startNodes(
 ): Promise<GatewayNode[]> {
   return Promise.all(
     Array.from({ length: count }, async () => {
-      const process = spawnGateway({
-        JWT_SECRET: TEST_SECRET,
-        PUBLISH_API_KEY: TEST_API_KEY,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        RETRY_MS: '100',
-        REDIS_URL: redisUrl,
-        ...env,
-      })
-      const url = (await process.waitForOutput(/"url":"(http:\/\/[^"]+)"/, 30_000))[1]!
+      const { process, url } = await startGatewayProcess({ REDIS_URL: redisUrl, ...env })
       return {
         process,
         url,

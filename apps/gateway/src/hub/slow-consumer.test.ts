@@ -3,7 +3,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { SseParser } from '@herald/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signToken, spawnGateway, TEST_API_KEY, TEST_SECRET, withTimeout } from '../../test/harness.js'
+import { signToken, startGatewayProcess, TEST_API_KEY, withTimeout } from '../../test/harness.js'
 
 const MESSAGE_BYTES = 32 * 1024
 // A publish's fan-out is written within one tick, so a batch must fit under the bound.
@@ -80,24 +80,13 @@ async function publishBatch(url: string, messages: unknown[]): Promise<void> {
 describe('a consumer that stops reading', () => {
   // Two identical nodes under identical load, side by side; only one has a stalled consumer.
   // Comparing their RSS cancels out what the load itself costs (garbage, history).
-  const start = async () => {
-    const gateway = spawnGateway({
-      JWT_SECRET: TEST_SECRET,
-      PUBLISH_API_KEY: TEST_API_KEY,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      HISTORY_MAX_LEN: '16',
-      MAX_PENDING_BYTES: String(MAX_PENDING_BYTES),
-    })
-    const url = (await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/))[1]!
-    return { gateway, url }
-  }
+  const start = () => startGatewayProcess({ HISTORY_MAX_LEN: '16', MAX_PENDING_BYTES: String(MAX_PENDING_BYTES) })
   let withStall: Awaited<ReturnType<typeof start>>
   let control: Awaited<ReturnType<typeof start>>
   beforeAll(async () => {
     ;[withStall, control] = await Promise.all([start(), start()])
   })
-  afterAll(() => Promise.all([withStall.gateway.stop(), control.gateway.stop()]))
+  afterAll(() => Promise.all([withStall.process.stop(), control.process.stop()]))
 
   it('is cut off once past its bound, while the node stays small and other tabs get everything', async () => {
     const token = await signToken('slow')
@@ -115,7 +104,7 @@ describe('a consumer that stops reading', () => {
       60_000,
       () => `healthy consumers got ${healthy.map((consumer) => consumer.count())}`,
     )
-    const extra = rssBytes(withStall.gateway.child.pid!) - rssBytes(control.gateway.child.pid!)
+    const extra = rssBytes(withStall.process.child.pid!) - rssBytes(control.process.child.pid!)
     for (const consumer of healthy) consumer.close()
     // Buffering everything for the stalled socket would have held 128 MiB more than the control.
     expect(extra).toBeLessThan(32 * 1024 * 1024)
