@@ -78,6 +78,7 @@ describe('faults while publishing', () => {
     const ready = await fetch(`${node.url}/readyz`)
     expect(ready.status).toBe(503)
     expect(((await ready.json()) as any).reasons).toContain('broker_unavailable')
+    expect(await (await fetch(`${node.url}/metrics`)).text()).toMatch(/^herald_redis_up 0$/m)
 
     await redis.restart()
     // Fails fast until the publisher has reconnected; each attempt awaits its answer.

@@ -45,6 +45,8 @@ describe('probes', () => {
     })
     await client.waitForReady()
     expect(await metric('herald_connections')).toBe(1)
+    expect(await metric('herald_connections_opened_total')).toBeGreaterThanOrEqual(1)
+    const latencyBefore = await metric('herald_delivery_latency_seconds_count')
     const publishedBefore = await metric('herald_messages_published_total')
     await gateway.publish({
       messages: [
@@ -55,6 +57,7 @@ describe('probes', () => {
     await client.waitForEvents(2)
     expect(await metric('herald_messages_published_total')).toBe(publishedBefore + 2)
     expect(await metric('herald_messages_delivered_total')).toBeGreaterThanOrEqual(2)
+    expect(await metric('herald_delivery_latency_seconds_count')).toBe(latencyBefore + 2)
     client.close()
 
     const refused = new RawSseStream(gateway.eventsUrl({ access_token: 'bad' }))
