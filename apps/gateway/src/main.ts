@@ -22,17 +22,22 @@ async function main(): Promise<void> {
     }
     throw error
   }
-  const gateway = await startGateway(config)
-  if (config.dev) printDevBanner(config, gateway.url)
-  // SIGTERM (Kubernetes, systemd) drains gracefully; SIGINT (Ctrl-C) stops at once.
-  const stopWith = (stop: () => Promise<void>) => () => {
-    stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    )
+  const starting = startGateway(config)
+  // Handlers go in before startup completes: a signal that arrives while the node is
+  // starting must not kill it with the default action. SIGTERM (Kubernetes, systemd)
+  // drains; SIGINT (Ctrl-C) stops at once.
+  const stopWith = (how: 'drain' | 'close') => () => {
+    starting
+      .then((gateway) => gateway[how]())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
   }
-  process.once('SIGTERM', stopWith(gateway.drain))
-  process.once('SIGINT', stopWith(gateway.close))
+  process.once('SIGTERM', stopWith('drain'))
+  process.once('SIGINT', stopWith('close'))
+  const gateway = await starting
+  if (config.dev) printDevBanner(config, gateway.url)
 }
 
 main().catch((error: unknown) => {
