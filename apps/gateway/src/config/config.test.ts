@@ -104,6 +104,15 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...valid, PUBLISH_API_KEY: 'short' })[0]).toMatch(/at least 16/)
   })
 
+  it('accepts exact CORS origins only', () => {
+    expect(
+      loadConfig({ env: { ...valid, CORS_ALLOWED_ORIGINS: 'https://a.example, http://localhost:3000' }, argv: [] })
+        .corsAllowedOrigins,
+    ).toEqual(new Set(['https://a.example', 'http://localhost:3000']))
+    expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: 'https://*.example' })[0]).toMatch(/^CORS_ALLOWED_ORIGINS/)
+    expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: 'https://a.example/path' })[0]).toMatch(/^CORS_ALLOWED_ORIGINS/)
+  })
+
   it('refuses unknown arguments and an unreadable REDIS_URL', () => {
     expect(problemsOf(valid, ['--prod'])[0]).toMatch(/^argv: unknown argument --prod/)
     expect(problemsOf({ ...valid, REDIS_URL: 'localhost:6379' })[0]).toMatch(/^REDIS_URL: must start with/)

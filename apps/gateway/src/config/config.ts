@@ -47,6 +47,8 @@ export interface GatewayConfig {
   readonly drainWindowMs: number
   /** How often the Redis broker proves Pub/Sub delivery with a message to itself. */
   readonly pubsubProbeIntervalMs: number
+  /** Exact origins (scheme://host[:port]) allowed to read responses cross-origin, with credentials. */
+  readonly corsAllowedOrigins: ReadonlySet<string>
   readonly logLevel: LogLevel
   /** Secrets generated for `--dev`, to print once at startup. */
   readonly generated: { readonly jwtSecret?: string; readonly publishApiKey?: string }
@@ -119,6 +121,16 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
   const redis = redisUrl === undefined ? undefined : parseRedisTarget(redisUrl)
   if (typeof redis === 'string') read.problem('REDIS_URL', redis)
 
+  const corsOrigins = read.list('CORS_ALLOWED_ORIGINS')
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s*]+$/.test(origin)) {
+      read.problem(
+        'CORS_ALLOWED_ORIGINS',
+        `${JSON.stringify(origin)} is not an exact origin like https://app.example.com`,
+      )
+    }
+  }
+
   const logLevel = (read.string('LOG_LEVEL') ?? 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel)) read.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
 
@@ -164,6 +176,7 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     connectionRateBurst: read.integer('CONNECTION_RATE_BURST', { default: 5_000, min: 1 }),
     drainWindowMs: read.integer('DRAIN_WINDOW_MS', { default: 10_000, min: 0, max: 600_000 }),
     pubsubProbeIntervalMs: read.integer('PUBSUB_PROBE_INTERVAL_MS', { default: 5_000, min: 100, max: 300_000 }),
+    corsAllowedOrigins: new Set(corsOrigins),
     logLevel,
     generated,
   }

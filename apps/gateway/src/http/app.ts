@@ -11,6 +11,7 @@ import { HTTPException } from 'hono/http-exception'
 import { devRoutes } from '../dev/dev-routes.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { accessLog } from './access-log.js'
+import { corsMiddleware } from './cors.js'
 import { eventsRoute } from './events-route.js'
 import { probesRoute } from './probes-route.js'
 import { requirePublishKey } from './publish-auth.js'
@@ -21,6 +22,7 @@ export function createApp(services: GatewayServices): Hono<{ Bindings: HttpBindi
   const { config, logger } = services
   const app = new Hono<{ Bindings: HttpBindings }>()
   app.use(accessLog(logger))
+  app.use(corsMiddleware(config.corsAllowedOrigins))
   app.route('/', probesRoute(services))
   app.route('/', eventsRoute(services))
   app.post('/v1/publish', requirePublishKey(config.publishApiKeys), publishBodyLimit(config.publishMaxBodyBytes), (c) =>

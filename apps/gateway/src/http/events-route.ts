@@ -15,6 +15,7 @@ import { HeraldError } from '../errors/herald-error.js'
 import { closeTimeForExpiry } from '../hub/expiry-wheel.js'
 import { type RequestedPosition, resumeConnection } from '../hub/resume.js'
 import { SseConnection } from '../hub/sse-connection.js'
+import { corsHeaders } from './cors.js'
 import type { GatewayServices } from './services.js'
 import { SHED_STATUS_HEADER, SSE_HEADERS, shedResponse } from './shed.js'
 import { channelsFor, requestedPosition } from './subscription-request.js'
@@ -66,7 +67,8 @@ export function eventsRoute(services: GatewayServices): Hono<{ Bindings: HttpBin
     const verdict = budget.tryAcquire(principal.userId)
     if (verdict !== 'ok') return reject(verdict)
 
-    await openStream(c.env.outgoing, principal, channels, requested)
+    const cors = corsHeaders(c.req.header('origin'), config.corsAllowedOrigins)
+    await openStream(c.env.outgoing, principal, channels, requested, cors)
     return RESPONSE_ALREADY_SENT
   })
 
@@ -75,6 +77,7 @@ export function eventsRoute(services: GatewayServices): Hono<{ Bindings: HttpBin
     principal: Principal,
     channels: Channel[],
     requested: RequestedPosition,
+    cors: Record<string, string>,
   ): Promise<void> {
     const connection = new SseConnection(response, principal.userId, channels, {
       maxPendingBytes: config.maxPendingBytes,
@@ -92,7 +95,7 @@ export function eventsRoute(services: GatewayServices): Hono<{ Bindings: HttpBin
       connection,
       closeTimeForExpiry(principal.expiresAtMs, Date.now(), config.tokenExpiryJitterMs, Math.random),
     )
-    response.writeHead(200, SSE_HEADERS)
+    response.writeHead(200, { ...SSE_HEADERS, ...cors })
     connection.writeText(frameRetry(config.retryMs))
     try {
       await services.hub.attach(connection)
