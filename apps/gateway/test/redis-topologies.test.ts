@@ -9,7 +9,7 @@ const range = (count: number) => Array.from({ length: count }, (_, n) => n)
 /** Delivery to every node and exact resume on another node, on one Redis topology. */
 function describeDeliveryAndResume(name: string, start: () => Promise<RedisUnderTest>): void {
   describe(`gateways on ${name}`, () => {
-    const fleet = useFleet(start, 2)
+    const fleet = useFleet(start, 2, { PUBSUB_PROBE_INTERVAL_MS: '100' })
     const { tab } = fleet
 
     it('delivers user and topic notifications to tabs on every node', async () => {
@@ -48,6 +48,15 @@ function describeDeliveryAndResume(name: string, start: () => Promise<RedisUnder
         const before = first[i]!.payloads() as number[]
         await t.waitForEvents(total - before.length)
         expect([...before, ...(t.payloads() as number[])]).toEqual(range(total))
+      }
+    })
+
+    it('stays ready: each node sees its own Pub/Sub probe come back', async () => {
+      // The tests above ran for many probe intervals; a node whose probe never arrives is unready by now.
+      for (const node of fleet.nodes) {
+        expect((await fetch(`${node.url}/readyz`)).status).toBe(200)
+        const metrics = await (await fetch(`${node.url}/metrics`)).text()
+        expect(Number(/^herald_pubsub_probe_latency_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(3)
       }
     })
   })

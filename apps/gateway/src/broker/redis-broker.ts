@@ -162,6 +162,17 @@ export class RedisBroker implements Broker {
     await Promise.all([this.#commands.quit().catch(() => undefined), this.#subscriber.quit().catch(() => undefined)])
   }
 
+  async #subscribeProbe(): Promise<void> {
+    try {
+      // A cluster reports its sharded subscribers ready before the cluster itself is.
+      await whenReady(this.#subscriber)
+      await this.#subscriber.ssubscribe(this.#probeChannel)
+      this.#probeDeliveredAtMs = Date.now()
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; retrying on the next reconnect')
+    }
+  }
+
   #sendProbe(): void {
     if (!this.#probeOverdue && !this.#probeFresh()) {
       this.#probeOverdue = true
@@ -205,12 +216,7 @@ export class RedisBroker implements Broker {
   #onSubscriberReady(): void {
     if (!this.#subscriberWasReady) {
       this.#subscriberWasReady = true
-      this.#subscriber.ssubscribe(this.#probeChannel).then(
-        () => {
-          this.#probeDeliveredAtMs = Date.now()
-        },
-        (error: Error) => this.logger.warn({ err: error.message }, 'probe subscribe failed'),
-      )
+      void this.#subscribeProbe()
       return
     }
     if (!this.#suspended) return
