@@ -79,6 +79,7 @@ export function eventsRoute(services: GatewayServices): Hono<{ Bindings: HttpBin
     requested: RequestedPosition,
     cors: Record<string, string>,
   ): Promise<void> {
+    response.writeHead(200, { ...SSE_HEADERS, ...cors })
     const connection = new SseConnection(response, principal.userId, channels, {
       maxPendingBytes: config.maxPendingBytes,
       maxQueuedWhileResuming: MAX_QUEUED_WHILE_RESUMING,
@@ -95,7 +96,6 @@ export function eventsRoute(services: GatewayServices): Hono<{ Bindings: HttpBin
       connection,
       closeTimeForExpiry(principal.expiresAtMs, Date.now(), config.tokenExpiryJitterMs, Math.random),
     )
-    response.writeHead(200, { ...SSE_HEADERS, ...cors })
     connection.writeText(frameRetry(config.retryMs))
     try {
       await services.hub.attach(connection)

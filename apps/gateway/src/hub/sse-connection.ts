@@ -1,7 +1,7 @@
 /**
- * One browser tab's SSE stream, written straight to the Node ServerResponse
- * (no Web Streams: about 4x less CPU per event and no per-connection stream
- * objects). It keeps one position per channel and drops anything at or
+ * One browser tab's SSE stream, written through an SseWriter straight to the
+ * socket (no Web Streams: about 4x less CPU per event and no per-connection
+ * stream objects). It keeps one position per channel and drops anything at or
  * before it, so replay, live delivery and catch-up can overlap safely.
  *
  * Live writes are never awaited: Node buffers them, and once a connection's
@@ -23,8 +23,11 @@ import {
   type StreamId,
 } from '@herald/protocol'
 import type { FramedEntry } from './framed-entry.js'
+import { frameChunk } from './http-chunk.js'
+import { SseWriter } from './sse-writer.js'
 
 const HEARTBEAT = Buffer.from(HEARTBEAT_FRAME)
+const HEARTBEAT_CHUNK = frameChunk(HEARTBEAT)
 
 export type ConnectionState = 'resuming' | 'live' | 'closed'
 export type CloseReason = 'client' | 'slow_consumer' | 'token_expired' | 'shutdown' | 'error' | 'history_gap'
@@ -42,13 +45,16 @@ export class SseConnection {
   #queue: Array<{ slot: number; framed: FramedEntry }> = []
   #closeReason: CloseReason = 'client'
   readonly #closeListeners: Array<(reason: CloseReason) => void> = []
+  readonly #writer: SseWriter
 
+  /** Takes over `response` once its status and headers are set, and sends them. */
   constructor(
-    readonly response: ServerResponse,
+    response: ServerResponse,
     readonly userId: string,
     readonly channels: readonly Channel[],
     private readonly options: SseConnectionOptions,
   ) {
+    this.#writer = new SseWriter(response)
     this.#positions = channels.map(() => ({ ms: 0, seq: 0 }))
     this.#components = channels.map((c) => resumeComponent(c.tag, '0-0'))
     response.once('close', () => this.#closed())
@@ -82,7 +88,9 @@ export class SseConnection {
 
   /** Writes protocol text outside the message path: the preamble, position and reset frames. */
   writeText(text: string): void {
-    if (this.#state !== 'closed') this.#write(Buffer.from(text))
+    if (this.#state === 'closed') return
+    this.#writer.writeText(text)
+    this.#checkPending()
   }
 
   /** A live entry from the hub. Held while resuming; dropped if already delivered. */
@@ -98,8 +106,8 @@ export class SseConnection {
   /** A replayed entry; resolves once the socket can take more, so replay follows the client's pace. */
   async replay(slot: number, framed: FramedEntry): Promise<void> {
     this.#send(slot, framed)
-    if (this.#state !== 'closed' && this.response.writableNeedDrain) {
-      await Promise.race([once(this.response, 'drain'), once(this.response, 'close')])
+    if (this.#state !== 'closed' && this.#writer.needsDrain) {
+      await Promise.race([once(this.#writer.drainEmitter, 'drain'), once(this.#writer.response, 'close')])
     }
   }
 
@@ -115,7 +123,9 @@ export class SseConnection {
   }
 
   heartbeat(): void {
-    if (this.#state !== 'closed') this.#write(HEARTBEAT)
+    if (this.#state === 'closed') return
+    this.#writer.writeShared(HEARTBEAT, HEARTBEAT_CHUNK)
+    this.#checkPending()
   }
 
   /** Ends the stream after a `retry:` hint, so the client comes back after `retryMs`. */
@@ -127,29 +137,28 @@ export class SseConnection {
   close(reason: CloseReason): void {
     if (this.#state === 'closed') return
     this.#closeReason = reason
-    if (reason === 'slow_consumer' || reason === 'error') this.response.destroy()
-    else this.response.end()
+    if (reason === 'slow_consumer' || reason === 'error') this.#writer.destroy()
+    else this.#writer.end()
     this.#closed()
   }
 
   #send(slot: number, framed: FramedEntry): boolean {
-    if (!isAfter(framed.position, this.#positions[slot]!)) return false
+    if (this.#state === 'closed' || !isAfter(framed.position, this.#positions[slot]!)) return false
     this.#positions[slot] = framed.position
     this.#components[slot] = framed.component
+    // One socket write per event: the write, not the framing, is what a delivery costs.
     if (this.#components.length === 1) {
-      this.#write(framed.singleChannelFrame)
+      this.#writer.writeShared(framed.singleChannelFrame, framed.singleChannelChunk)
     } else {
-      // Two writes in one tick: Node corks chunked responses per tick, so they leave as one packet.
-      this.response.write(framed.body)
-      this.#write(Buffer.from(frameIdAndEnd(encodeResumeToken(this.#components))))
+      const idLine = frameIdAndEnd(encodeResumeToken(this.#components))
+      this.#writer.writeWithId(framed.bodyText, framed.bodyByteLength, idLine)
     }
+    this.#checkPending()
     return true
   }
 
-  #write(bytes: Buffer): void {
-    if (this.#state === 'closed') return
-    this.response.write(bytes)
-    if (this.response.writableLength > this.options.maxPendingBytes) this.close('slow_consumer')
+  #checkPending(): void {
+    if (this.#writer.pendingBytes > this.options.maxPendingBytes) this.close('slow_consumer')
   }
 
   #closed(): void {

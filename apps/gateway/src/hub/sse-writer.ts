@@ -1,0 +1,74 @@
+/**
+ * The bytes of one SSE response, after its headers. Once the headers are on
+ * the wire, events go straight to the socket as HTTP/1.1 chunks framed here:
+ * a chunked `ServerResponse.write` costs four socket writes and a corked
+ * flush on the next tick per event, and a fan-out makes one per connection.
+ * Framing the chunk ourselves lets a broadcast hand the same prebuilt Buffer
+ * to every socket.
+ *
+ * The response stays in charge of everything else: `end()` writes the final
+ * zero-length chunk, and a response that has no socket of its own yet (a
+ * pipelined request waiting its turn) or is not chunked (an HTTP/1.0 client)
+ * is written through the response as usual.
+ */
+
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { CRLF, chunkHeader } from './http-chunk.js'
+
+export class SseWriter {
+  /** Set when events go straight to the socket as self-framed chunks. */
+  readonly #socket: Socket | undefined
+
+  constructor(readonly response: ServerResponse) {
+    response.flushHeaders()
+    const socket = response.socket
+    this.#socket =
+      socket !== null && response.chunkedEncoding && response.headersSent && !response.writableEnded
+        ? socket
+        : undefined
+  }
+
+  /** Bytes accepted but not yet handed to the kernel. */
+  get pendingBytes(): number {
+    return this.response.writableLength
+  }
+
+  get needsDrain(): boolean {
+    return this.#socket?.writableNeedDrain ?? this.response.writableNeedDrain
+  }
+
+  /** The emitter whose `drain` says the socket takes more. */
+  get drainEmitter(): NodeJS.EventEmitter {
+    return this.#socket ?? this.response
+  }
+
+  /** Protocol text: rare, so it is framed on the spot. */
+  writeText(text: string): void {
+    if (this.#socket === undefined) this.response.write(text)
+    else this.#socket.write(chunkHeader(Buffer.byteLength(text)) + text + CRLF)
+  }
+
+  /**
+   * A shared event: `chunk` is `payload` already framed as one chunk, so a
+   * fan-out frames once and every socket gets the same Buffer.
+   */
+  writeShared(payload: Buffer, chunk: Buffer): void {
+    if (this.#socket === undefined) this.response.write(payload)
+    else this.#socket.write(chunk)
+  }
+
+  /** An event whose body is shared and whose id line is this connection's own (ASCII). */
+  writeWithId(body: string, bodyByteLength: number, idLine: string): void {
+    if (this.#socket === undefined) this.response.write(body + idLine)
+    else this.#socket.write(chunkHeader(bodyByteLength + idLine.length) + body + idLine + CRLF)
+  }
+
+  end(): void {
+    this.response.end()
+  }
+
+  destroy(): void {
+    this.response.destroy()
+  }
+}
