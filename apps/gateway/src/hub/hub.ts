@@ -67,8 +67,10 @@ export class Hub implements BrokerSink {
       const listeners = this.#channels.get(channel.key)
       if (listeners === undefined || !listeners.members.delete(connection) || listeners.members.size > 0) continue
       this.#channels.delete(channel.key)
+      // Fails only when the broker connection is going down, and then for every stream
+      // closing with it: debug, message only, so a drain during an outage cannot flood the log.
       this.broker.unsubscribe(channel.key).catch((error: unknown) => {
-        this.logger.warn({ err: error, channel: channel.kind }, 'unsubscribe failed')
+        this.logger.debug({ err: (error as Error).message, channel: channel.kind }, 'unsubscribe failed')
       })
     }
   }
