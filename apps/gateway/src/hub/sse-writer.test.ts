@@ -1,0 +1,147 @@
+import net from 'node:net'
+import { SseParser } from '@herald/protocol'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { startTestGateway, type TestGateway } from '../../test/harness.js'
+
+/**
+ * The SSE writer frames HTTP/1.1 chunks itself, so these tests read the raw
+ * bytes off a socket and de-chunk them by the declared sizes: a wrong size
+ * anywhere corrupts everything after it.
+ */
+class RawHttpStream {
+  #bytes = Buffer.alloc(0)
+  #waiters: Array<() => void> = []
+  #closed = false
+  readonly socket: net.Socket
+
+  constructor(port: number, request: string) {
+    this.socket = net.connect(port, '127.0.0.1', () => this.socket.write(request))
+    this.socket.on('data', (chunk: Buffer) => {
+      this.#bytes = Buffer.concat([this.#bytes, chunk])
+      for (const waiter of this.#waiters.splice(0)) waiter()
+    })
+    this.socket.on('close', () => {
+      this.#closed = true
+      for (const waiter of this.#waiters.splice(0)) waiter()
+    })
+  }
+
+  get text(): string {
+    return this.#bytes.toString()
+  }
+
+  /** Resolves once `predicate` holds for the bytes received so far; rejects if the socket closes first. */
+  async until(predicate: (text: string) => boolean): Promise<void> {
+    while (!predicate(this.text)) {
+      if (this.#closed) throw new Error(`socket closed; received ${JSON.stringify(this.text)}`)
+      await new Promise<void>((resolve) => this.#waiters.push(resolve))
+    }
+  }
+
+  /** The responses' heads and bodies, de-chunked where the head says chunked. */
+  responses(): Array<{ head: string; body: string }> {
+    const out: Array<{ head: string; body: string }> = []
+    let at = 0
+    const bytes = this.#bytes
+    while (at < bytes.length) {
+      const headEnd = bytes.indexOf('\r\n\r\n', at)
+      if (headEnd < 0) break
+      const head = bytes.subarray(at, headEnd).toString()
+      at = headEnd + 4
+      if (/transfer-encoding: chunked/i.test(head)) {
+        const body: Buffer[] = []
+        for (;;) {
+          const lineEnd = bytes.indexOf('\r\n', at)
+          if (lineEnd < 0) break
+          const size = Number.parseInt(bytes.subarray(at, lineEnd).toString(), 16)
+          expect(Number.isNaN(size)).toBe(false)
+          if (lineEnd + 2 + size + 2 > bytes.length) break
+          body.push(bytes.subarray(lineEnd + 2, lineEnd + 2 + size))
+          expect(bytes.subarray(lineEnd + 2 + size, lineEnd + 4 + size).toString()).toBe('\r\n')
+          at = lineEnd + 4 + size
+          if (size === 0) break
+        }
+        out.push({ head, body: Buffer.concat(body).toString() })
+      } else {
+        const length = /content-length: (\d+)/i.exec(head)
+        const end = length === null ? bytes.length : at + Number(length[1])
+        out.push({ head, body: bytes.subarray(at, end).toString() })
+        at = end
+      }
+    }
+    return out
+  }
+}
+
+function eventsOf(body: string): Array<{ type: string; data: string; lastEventId: string }> {
+  const events: Array<{ type: string; data: string; lastEventId: string }> = []
+  const parser = new SseParser({ onEvent: (e) => events.push(e) })
+  parser.push(body)
+  return events
+}
+
+describe('SSE writer on the wire', () => {
+  let gateway: TestGateway
+  let port: number
+  const sockets: net.Socket[] = []
+  const open = (request: string) => {
+    const stream = new RawHttpStream(port, request)
+    sockets.push(stream.socket)
+    return stream
+  }
+
+  beforeEach(async () => {
+    gateway = await startTestGateway()
+    port = Number(new URL(gateway.url).port)
+  })
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy()
+    await gateway.close()
+  })
+
+  it('frames every chunk by its byte length, multi-byte text and multi-channel ids included', async () => {
+    const token = await gateway.token('zoe', { topics: ['news'] })
+    const stream = open(`GET /v1/events?topics=news HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`)
+    await stream.until((text) => text.includes('herald.ready'))
+    await gateway.publish({ user: 'zoe', type: 'greeting', data: 'héllo 🔔' })
+    await gateway.publish({ topic: 'news', data: { title: 'naïve ☕' } })
+    await stream.until((text) => text.includes('☕'))
+
+    const [response] = stream.responses()
+    expect(response!.head).toMatch(/^HTTP\/1\.1 200/)
+    expect(response!.head).toMatch(/transfer-encoding: chunked/i)
+    const events = eventsOf(response!.body).filter((e) => e.type !== 'herald.ready')
+    expect(events.map((e) => [e.type, JSON.parse(e.data)])).toEqual([
+      ['greeting', 'héllo 🔔'],
+      ['message', { title: 'naïve ☕' }],
+    ])
+    expect(events.every((e) => e.lastEventId.split(',').length === 2)).toBe(true)
+  })
+
+  it('writes an HTTP/1.0 stream unchunked, delimited by the connection', async () => {
+    const token = await gateway.token('ada')
+    const stream = open(`GET /v1/events HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`)
+    await stream.until((text) => text.includes('herald.ready'))
+    await gateway.publish({ user: 'ada', data: 'über' })
+    await stream.until((text) => text.includes('über'))
+
+    const [response] = stream.responses()
+    expect(response!.head).not.toMatch(/transfer-encoding/i)
+    expect(eventsOf(response!.body).map((e) => e.data)).toEqual(['{"resume":"fresh","replayed":0}', '"über"'])
+  })
+
+  it('answers a stream pipelined behind another request in order, on the same socket', async () => {
+    const token = await gateway.token('lin')
+    const stream = open(
+      `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+    )
+    await stream.until((text) => text.includes('herald.ready'))
+    await gateway.publish({ user: 'lin', data: 1 })
+    await stream.until((text) => /data: 1\n/.test(text))
+
+    const [health, events] = stream.responses()
+    expect(health!.head).toMatch(/^HTTP\/1\.1 200/)
+    expect(events!.head).toMatch(/content-type: text\/event-stream/i)
+    expect(eventsOf(events!.body).map((e) => e.data)).toEqual(['{"resume":"fresh","replayed":0}', '1'])
+  })
+})
