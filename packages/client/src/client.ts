@@ -25,6 +25,11 @@ export interface HeraldClientOptions {
   readonly getToken: () => string | Promise<string>
   /** Topics to receive besides the user's own channel; each must be granted by the token. */
   readonly topics?: readonly string[]
+  /**
+   * Notification types to listen for over EventSource, which dispatches only the types listened for
+   * (types passed to `on` are added). Fetch streaming delivers every type without this.
+   */
+  readonly types?: readonly string[]
   /** `auto` (default) streams with fetch where it can, else EventSource. */
   readonly transport?: 'auto' | TransportName
   /** Share one connection between this origin's tabs (default true, where Web Locks exist). */
@@ -201,7 +206,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
       initialRetryMs: this.#retryPolicy().baseMs,
       maxRetryMs: this.#retryPolicy().maxMs,
       lastEventId: () => this.#lastId,
-      types: () => [...BUILT_IN_TYPES, ...this.#typed.keys()],
+      types: () => [...BUILT_IN_TYPES, ...(this.#options.types ?? []), ...this.#typed.keys()],
       onEvent: (event) => {
         if (this.#handle(event.type, event.data, event.lastEventId)) {
           this.#share?.post({ kind: 'event', type: event.type, data: event.data, id: event.lastEventId })

@@ -59,7 +59,12 @@ declare global {
     received: unknown[]
     resets: ResetReason[]
     startClient(options?: Record<string, unknown>): void
-    client: { role: string | undefined; state: string; lastEventId: string; close(): void }
+    client: {
+      role: string | undefined
+      state: string
+      lastEventId: string
+      close(): void
+    }
     mintToken(): Promise<string>
   }
 }
@@ -100,6 +105,21 @@ export async function waitForState(page: Page, state: string): Promise<void> {
 export async function waitForReceived(page: Page, count: number, timeoutMs = 15_000): Promise<unknown[]> {
   await page.waitForFunction((n) => window.received.length >= n, count, { polling: 20, timeout: timeoutMs })
   return page.evaluate(() => window.received)
+}
+
+export interface EventsRequest {
+  readonly url: URL
+  readonly authorization: string | undefined
+}
+
+/** Records every request the context's tabs make to /v1/events, to tell which transport was used. */
+export function recordEventsRequests(context: BrowserContext): EventsRequest[] {
+  const requests: EventsRequest[] = []
+  context.on('request', (request) => {
+    const url = new URL(request.url())
+    if (url.pathname === '/v1/events') requests.push({ url, authorization: request.headers()['authorization'] })
+  })
+  return requests
 }
 
 /** A sample from the gateway's /metrics (0 when absent): the server's own view of connections. */
