@@ -12,6 +12,9 @@ import { backoffDelay } from './backoff.js'
 import { readTokenClaims, refreshAt } from './token-expiry.js'
 import type { StreamEnd, StreamHandle, Transport } from './transport.js'
 
+/** Consecutive 401s, each with a fresh token, before the client gives up and reports the error. */
+const MAX_AUTH_FAILURES = 3
+
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
 
 export interface StreamConnectionOptions {
@@ -74,9 +77,12 @@ export class StreamConnection {
   async #run(): Promise<void> {
     const { options } = this
     let attempt = 0
+    let authFailures = 0
     let first = true
     while (!this.#stopped) {
-      options.onState(first ? 'connecting' : 'reconnecting')
+      // A token rotation reopens the stream at once from the last id: to the app it stays open.
+      if (!this.#rotating) options.onState(first ? 'connecting' : 'reconnecting')
+      this.#rotating = false
       first = false
       const token = await this.#currentToken().catch(() => undefined)
       if (this.#stopped) break
@@ -87,7 +93,8 @@ export class StreamConnection {
       const end = await this.#stream(token)
       if (this.#stopped) break
       if (end.kind === 'refused') {
-        if (end.status === 401 && options.canRefresh && attempt < 8) this.#token = undefined
+        // A 401 may be a token that expired or was revoked early: try fresh ones a few times.
+        if (end.status === 401 && options.canRefresh && ++authFailures <= MAX_AUTH_FAILURES) this.#token = undefined
         else {
           this.stop()
           options.onRefused(end)
@@ -95,11 +102,13 @@ export class StreamConnection {
         }
       }
       if (this.#rotating) {
-        this.#rotating = false
         attempt = 0
         continue
       }
-      if (this.#wentLive) attempt = 0
+      if (this.#wentLive) {
+        attempt = 0
+        authFailures = 0
+      }
       const delay = this.#unavailableMs ?? backoffDelay(this.#policy(), attempt)
       attempt++
       await this.#wait(delay)

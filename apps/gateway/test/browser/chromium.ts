@@ -39,6 +39,7 @@ const TEST_PAGE = `<!doctype html>
 import * as Herald from '/demo/herald-client.js'
 window.received = []
 window.resets = []
+window.states = []
 window.startClient = (options) => {
   const client = new Herald.HeraldClient({
     url: '/v1/events',
@@ -49,6 +50,7 @@ window.startClient = (options) => {
   })
   client.onNotification((n) => window.received.push(n.data))
   client.onReset((r) => window.resets.push(r.reason))
+  client.onStateChange((s) => window.states.push(s))
   window.client = client
 }
 </script>
@@ -58,6 +60,7 @@ declare global {
   interface Window {
     received: unknown[]
     resets: ResetReason[]
+    states: string[]
     startClient(options?: Record<string, unknown>): void
     client: {
       role: string | undefined

@@ -5,8 +5,8 @@
 
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestGateway, type TestGateway } from '../harness.js'
-import { launchChromium } from './chromium.js'
+import { signToken, startTestGateway, type TestGateway } from '../harness.js'
+import { gatewayMetric, launchChromium } from './chromium.js'
 
 describe('the demo page and <herald-bell>, in Chromium', () => {
   let browser: Browser
@@ -60,5 +60,31 @@ describe('the demo page and <herald-bell>, in Chromium', () => {
     ).toBe(true)
     await page.mouse.click(5, 400)
     expect(await panel.isHidden()).toBe(true)
+  })
+
+  it('configured by attributes alone, the bell gets one token from token-url and opens one stream', async () => {
+    const context = await browser.newContext()
+    let tokenRequests = 0
+    await context.route(`${gateway.url}/app`, (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: `<!doctype html><script type="module" src="/demo/herald-bell.js"></script>
+          <herald-bell src="/v1/events" token-url="/api/herald-token" topics="news"></herald-bell>`,
+      }),
+    )
+    await context.route(`${gateway.url}/api/herald-token`, async (route) => {
+      tokenRequests++
+      expect(route.request().method()).toBe('POST')
+      await route.fulfill({ json: { token: await signToken('carol', { topics: ['news'] }) } })
+    })
+    const opened = await gatewayMetric(gateway.url, 'herald_connections_opened_total')
+    const tab = await context.newPage()
+    await tab.goto(`${gateway.url}/app`)
+    await tab.locator('herald-bell[state="open"]').waitFor()
+    expect((await gateway.publish({ topic: 'news', type: 'post', data: { title: 'Launch day' } })).status).toBe(200)
+    await tab.getByRole('button', { name: 'Notifications, 1 unread' }).waitFor()
+    expect(tokenRequests).toBe(1)
+    expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(opened + 1)
+    await context.close()
   })
 })

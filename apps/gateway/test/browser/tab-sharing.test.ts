@@ -81,10 +81,12 @@ describe('@herald/client across tabs, in Chromium', () => {
     const count = 60
     // The leader closes in the middle of a burst: some messages reach it and are relayed,
     // some are in flight to it, the rest go to the next leader.
+    let closing: Promise<void> | undefined
     for (const n of sequence(count)) {
-      if (n === 20) await leader.close({ runBeforeUnload: false })
+      if (n === 20) closing = leader.close({ runBeforeUnload: false })
       await publish(n)
     }
+    await closing
     for (const tab of others) expect(await waitForReceived(tab, count)).toEqual(sequence(count))
     const next = await leaderOf(others)
     expect(next).not.toBe(leader)
@@ -109,5 +111,7 @@ describe('@herald/client across tabs, in Chromium', () => {
     expect(Date.now()).toBeGreaterThan(firstExpiry)
     expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(3)
     expect(await gatewayMetric(gateway.url, 'herald_connections_rejected_total{reason="auth"}')).toBe(0)
+    // Each new token replaced the stream before the old one expired: the app saw no interruption.
+    expect(await tab.evaluate(() => window.states)).toEqual(['open'])
   })
 })

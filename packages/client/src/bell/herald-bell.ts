@@ -30,6 +30,7 @@ export class HeraldBellElement extends HTMLElement {
   #ownClient: HeraldClient | undefined
   #unsubscribe: Array<() => void> = []
   #items: BellItem[] = []
+  #clientScheduled = false
   readonly #root: ShadowRoot
   readonly #button: HTMLButtonElement
   readonly #badge: HTMLElement
@@ -101,9 +102,14 @@ export class HeraldBellElement extends HTMLElement {
   }
 
   connectedCallback(): void {
+    // A `client` set on the element before it was upgraded is an own property hiding the setter.
+    if (Object.hasOwn(this, 'client')) {
+      const client = (this as { client?: BellSource }).client
+      delete (this as { client?: BellSource }).client
+      this.client = client
+    }
     this.#render()
-    // Attributes set by the parser are all present now; a client property set later wins.
-    if (this.#client === undefined) this.#createClientFromAttributes()
+    this.#scheduleClientFromAttributes()
   }
 
   disconnectedCallback(): void {
@@ -112,10 +118,20 @@ export class HeraldBellElement extends HTMLElement {
   }
 
   attributeChangedCallback(): void {
-    if (this.isConnected && (this.#client === undefined || this.#ownClient !== undefined)) {
+    if (this.isConnected) this.#scheduleClientFromAttributes()
+  }
+
+  /** Several attributes change at once (parsing, upgrade): build one client after the last. */
+  #scheduleClientFromAttributes(): void {
+    if (this.#clientScheduled) return
+    this.#clientScheduled = true
+    queueMicrotask(() => {
+      this.#clientScheduled = false
+      // A client the app set wins over attributes.
+      if (!this.isConnected || (this.#client !== undefined && this.#ownClient === undefined)) return
       this.#closeOwnClient()
       this.#createClientFromAttributes()
-    }
+    })
   }
 
   #createClientFromAttributes(): void {
@@ -145,7 +161,9 @@ export class HeraldBellElement extends HTMLElement {
   }
 
   #closeOwnClient(): void {
-    this.#ownClient?.close()
+    if (this.#ownClient === undefined) return
+    this.#ownClient.close()
+    if (this.#client === this.#ownClient) this.#attach(undefined)
     this.#ownClient = undefined
   }
 
