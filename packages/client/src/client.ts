@@ -201,7 +201,6 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
       url: this.#url,
       transport: transport === 'eventsource' ? eventSourceTransport : fetchTransport,
       getToken: () => this.#token(),
-      canRefresh: true,
       ...(this.#startToken === undefined ? {} : { initialToken: this.#startToken }),
       initialRetryMs: this.#retryPolicy().baseMs,
       maxRetryMs: this.#retryPolicy().maxMs,

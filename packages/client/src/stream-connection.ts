@@ -21,8 +21,6 @@ export interface StreamConnectionOptions {
   readonly url: string
   readonly transport: Transport
   readonly getToken: () => Promise<string>
-  /** Whether `getToken` can give a new token (false for a fixed token). */
-  readonly canRefresh: boolean
   /** A token the caller already has, so the first attempt does not fetch another. */
   readonly initialToken?: { readonly value: string; readonly obtainedAtMs: number }
   readonly initialRetryMs: number
@@ -94,7 +92,7 @@ export class StreamConnection {
       if (this.#stopped) break
       if (end.kind === 'refused') {
         // A 401 may be a token that expired or was revoked early: try fresh ones a few times.
-        if (end.status === 401 && options.canRefresh && ++authFailures <= MAX_AUTH_FAILURES) this.#token = undefined
+        if (end.status === 401 && ++authFailures <= MAX_AUTH_FAILURES) this.#token = undefined
         else {
           this.stop()
           options.onRefused(end)
@@ -157,8 +155,7 @@ export class StreamConnection {
   }
 
   async #currentToken(): Promise<HeldToken> {
-    if (this.#token !== undefined && (Date.now() < this.#token.refreshAtMs || !this.options.canRefresh))
-      return this.#token
+    if (this.#token !== undefined && Date.now() < this.#token.refreshAtMs) return this.#token
     this.#token = await this.#fetchToken()
     return this.#token
   }
@@ -171,7 +168,7 @@ export class StreamConnection {
   /** Before the token expires: get the next one while the stream runs, then reopen from the last id. */
   #scheduleRefresh(token: HeldToken): void {
     clearTimeout(this.#refreshTimer)
-    if (!this.options.canRefresh || !Number.isFinite(token.refreshAtMs)) return
+    if (!Number.isFinite(token.refreshAtMs)) return
     this.#refreshTimer = setTimeout(
       async () => {
         const next = await this.#fetchToken().catch(() => undefined)
