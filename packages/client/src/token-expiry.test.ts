@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { fakeJwt as jwt } from './test/fake-jwt.js'
 import { readTokenClaims, refreshAt } from './token-expiry.js'
-
-function jwt(payload: object): string {
-  const encode = (value: object) =>
-    btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(value))))
-      .replace(/\+/g, '-')
-      .replace(/\//g, '_')
-      .replace(/=+$/, '')
-  return `${encode({ alg: 'HS256' })}.${encode(payload)}.signature`
-}
 
 describe('readTokenClaims', () => {
   it('reads sub and exp (as milliseconds), including non-ASCII subjects', () => {
