@@ -66,6 +66,8 @@ describe('node dist/main.js', () => {
     const base = started.url
     for (const [method, path] of [
       ['GET', '/demo'],
+      ['GET', '/demo/herald-client.js'],
+      ['GET', '/demo/herald-bell.js'],
       ['POST', '/dev/token'],
       ['POST', '/dev/publish'],
     ] as const) {

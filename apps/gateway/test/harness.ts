@@ -24,6 +24,7 @@ export interface TestGateway extends Gateway {
 export async function startTestGateway(
   env: Record<string, string> = {},
   options: StartOptions = {},
+  argv: string[] = [],
 ): Promise<TestGateway> {
   const config = loadConfig({
     env: {
@@ -35,7 +36,7 @@ export async function startTestGateway(
       RETRY_MS: '100',
       ...env,
     },
-    argv: [],
+    argv,
   })
   const gateway = await startGateway(config, options)
   return {

@@ -1,9 +1,10 @@
 /**
- * The `--dev` demo page served at `GET /demo`: a notification bell fed by
- * `GET /v1/events` (native EventSource, token from `/dev/token`) and a form
- * that publishes through the dev-only `/dev/publish`. One self-contained HTML
- * document: inline CSS and script, no external resources. The inline script
- * avoids backticks and template placeholders so it can live in this literal.
+ * The `--dev` demo page served at `GET /demo`: a `<herald-bell>` fed by a
+ * shared HeraldClient (from @herald/client, served beside the page, token
+ * from `/dev/token`) and a form that publishes through the dev-only
+ * `/dev/publish`. Open it in several tabs: they share one connection. The
+ * inline script avoids backticks and template placeholders so it can live
+ * in this literal.
  */
 
 const STYLE = `
@@ -24,31 +25,7 @@ body { margin: 0; font: 15px/1.5 system-ui, -apple-system, 'Segoe UI', Roboto, s
 .status[data-state='connected']::before { background: #16a34a }
 .status[data-state='reconnecting']::before { background: #f59e0b }
 .status[data-state='error']::before { background: #dc2626 }
-.bell-wrap { position: relative }
-#bell { position: relative; display: grid; place-items: center; width: 40px; height: 40px;
-  border: 1px solid var(--line); border-radius: 50%; background: var(--card); color: var(--text);
-  cursor: pointer }
-#bell:hover, #bell[aria-expanded='true'] { background: #f3f4f6 }
-.badge { position: absolute; top: -5px; right: -5px; min-width: 18px; height: 18px; padding: 0 5px;
-  border-radius: 9px; background: #dc2626; color: #fff; font-size: 11px; font-weight: 700;
-  line-height: 18px; text-align: center }
-.panel { position: absolute; right: 0; top: 50px; width: min(360px, calc(100vw - 24px));
-  max-height: 70vh; overflow: auto; background: var(--card); border: 1px solid var(--line);
-  border-radius: 12px; box-shadow: 0 12px 32px rgba(15, 23, 42, 0.16) }
-.panel-head { display: flex; align-items: center; justify-content: space-between;
-  padding: 10px 14px; border-bottom: 1px solid var(--line); position: sticky; top: 0;
-  background: var(--card) }
-.panel-head h2 { margin: 0; font-size: 15px }
-.link { border: 0; background: none; color: var(--accent); font: inherit; font-size: 13px;
-  cursor: pointer; padding: 2px 4px; border-radius: 4px }
-#list { list-style: none; margin: 0; padding: 0 }
-#list li { padding: 10px 14px; border-bottom: 1px solid var(--line) }
-#list li:last-child { border-bottom: 0 }
-#list li.unread { background: #eef2ff }
-#list .title { font-weight: 600; display: block }
-#list .body { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere }
-#list time, .empty { font-size: 12px; color: var(--muted) }
-.empty { margin: 0; padding: 18px 14px; text-align: center }
+herald-bell { --herald-bell-accent: var(--accent) }
 main { max-width: 640px; margin: 32px auto; padding: 0 16px }
 .card { background: var(--card); border-radius: 14px; padding: 24px; border: 1px solid var(--line);
   box-shadow: 0 1px 3px rgba(0, 0, 0, 0.05), 0 8px 24px rgba(15, 23, 42, 0.06) }
@@ -70,63 +47,28 @@ textarea { resize: vertical }
 .result.error { color: #b91c1c }
 kbd { font: 12px ui-monospace, monospace; border: 1px solid var(--line); border-radius: 4px;
   padding: 0 4px }
-.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
-  clip: rect(0 0 0 0); white-space: nowrap; border: 0 }
+.role-note { font-size: 12px; color: var(--muted) }
 @media (max-width: 520px) { .brand small { display: none } .top { padding: 10px 12px }
   .card { padding: 18px } main { margin-top: 20px } }
 `
 
 const SCRIPT = `
+import { HeraldClient } from '/demo/herald-bell.js'
+
 const $ = (id) => document.getElementById(id)
 const userInput = $('user'), message = $('message'), target = $('target'), send = $('send')
-const bell = $('bell'), badge = $('badge'), panel = $('panel'), list = $('list')
 const statusEl = $('status')
 const USER_RE = /^[A-Za-z0-9._:@+=|-]{1,128}$/
-const MAX_ITEMS = 50
-let items = [], user = userInput.value, source = null, lastEventId = '', timer = 0, generation = 0
+const LABELS = { connecting: 'connecting…', open: 'connected', reconnecting: 'reconnecting…', closed: 'closed' }
+let user = userInput.value, client = null
 
-function setStatus(state, text) { statusEl.dataset.state = state; statusEl.textContent = text }
+function setStatus(state) {
+  statusEl.dataset.state = state === 'open' ? 'connected' : state
+  statusEl.textContent = LABELS[state] || state
+}
 function showResult(text, isError) {
   $('result').textContent = text
   $('result').classList.toggle('error', Boolean(isError))
-}
-function ago(ms) {
-  const s = Math.round((Date.now() - ms) / 1000)
-  if (s < 10) return 'just now'
-  if (s < 60) return s + ' s ago'
-  if (s < 3600) return Math.floor(s / 60) + ' min ago'
-  if (s < 86400) return Math.floor(s / 3600) + ' h ago'
-  return new Date(ms).toLocaleString()
-}
-
-function render() {
-  const unread = items.filter((i) => !i.read).length
-  badge.textContent = unread > 99 ? '99+' : String(unread)
-  badge.hidden = unread === 0
-  bell.setAttribute('aria-label', 'Notifications, ' + unread + ' unread')
-  $('empty').hidden = items.length > 0
-  list.replaceChildren(...items.map((item) => {
-    const li = document.createElement('li')
-    if (!item.read) li.className = 'unread'
-    const title = document.createElement('span')
-    title.className = 'title'
-    title.textContent = item.title
-    const body = document.createElement('p')
-    body.className = 'body'
-    body.textContent = item.body
-    const time = document.createElement('time')
-    time.dateTime = new Date(item.at).toISOString()
-    time.textContent = ago(item.at)
-    li.append(title, body, time)
-    return li
-  }))
-}
-
-function markAllRead() { for (const item of items) item.read = true; render() }
-function setOpen(open) {
-  panel.hidden = !open
-  bell.setAttribute('aria-expanded', String(open))
-  if (open) markAllRead()
 }
 
 async function postJson(path, body) {
@@ -137,60 +79,29 @@ async function postJson(path, body) {
   if (!res.ok) throw new Error((json.error && json.error.message) || 'HTTP ' + res.status)
   return json
 }
-function parse(data) { try { return JSON.parse(data) } catch { return data } }
 
-function onNotification(ev) {
-  if (ev.lastEventId) lastEventId = ev.lastEventId
-  if (ev.lastEventId && items.some((i) => i.id === ev.lastEventId)) return
-  const data = parse(ev.data)
-  const obj = data !== null && typeof data === 'object' ? data : {}
-  const title = typeof obj.title === 'string' ? obj.title : ev.type
-  const text = typeof data === 'string' ? data : JSON.stringify(data)
-  const body = typeof obj.body === 'string' ? obj.body : text
-  const at = typeof obj.sentAt === 'number' ? obj.sentAt : Date.now()
-  items = [{ id: ev.lastEventId, title, body, at, read: false }, ...items].slice(0, MAX_ITEMS)
-  $('live').textContent = 'New notification: ' + title
-  render()
-}
-
-async function connect(resume) {
-  const gen = ++generation
-  clearTimeout(timer)
-  if (source) { source.close(); source = null }
-  if (!resume) { lastEventId = ''; items = []; $('notice').hidden = true; render() }
-  setStatus(resume ? 'reconnecting' : 'connecting', resume ? 'reconnecting…' : 'connecting…')
-  let token
-  try {
-    token = await postJson('/dev/token', { user, topics: ['announcements'] })
-  } catch (err) {
-    if (gen !== generation) return
-    setStatus('error', 'no token: ' + err.message)
-    timer = setTimeout(() => connect(true), 5000)
-    return
-  }
-  if (gen !== generation) return
-  let url = '/v1/events?access_token=' + encodeURIComponent(token.token) + '&topics=announcements'
-  if (lastEventId) url += '&lastEventId=' + encodeURIComponent(lastEventId)
-  const es = new EventSource(url)
-  source = es
-  es.addEventListener('open', () => setStatus('connected', 'connected'))
-  es.addEventListener('error', () => {
-    setStatus('reconnecting', 'reconnecting…')
-    if (es.readyState !== EventSource.CLOSED || source !== es) return
-    clearTimeout(timer)
-    timer = setTimeout(() => connect(true), 2000)
+function connect() {
+  if (client) client.close()
+  $('notice').hidden = true
+  const forUser = user
+  client = new HeraldClient({
+    url: '/v1/events',
+    topics: ['announcements'],
+    getToken: async () => (await postJson('/dev/token', { user: forUser, topics: ['announcements'] })).token,
   })
-  es.addEventListener('message', onNotification)
-  es.addEventListener('demo.message', onNotification)
-  es.addEventListener('herald.reset', (ev) => {
-    const data = parse(ev.data)
-    const reason = (data && data.reason) || 'unknown'
-    $('notice').textContent = 'Some notifications may be missing (' + reason + ')'
+  client.onStateChange(setStatus)
+  client.onRoleChange((role) => { $('role').textContent = role === 'follower' ? 'shared from another tab' : '' })
+  client.onReset((reset) => {
+    $('notice').textContent = 'Some notifications may be missing (' + reset.reason + ')'
     $('notice').hidden = false
   })
-  es.addEventListener('herald.unavailable', () => setStatus('reconnecting', 'reconnecting…'))
-  const refreshIn = Math.max(5000, token.expiresAt - Date.now() - 60000)
-  timer = setTimeout(() => connect(true), refreshIn)
+  client.onError((error) => showResult(error.message, true))
+  // A fresh bell per user: another user's notifications must not show.
+  const bell = document.createElement('herald-bell')
+  bell.id = 'bell'
+  bell.client = client
+  $('bell').replaceWith(bell)
+  setStatus(client.state)
 }
 
 function applyUser() {
@@ -200,7 +111,7 @@ function applyUser() {
   user = next
   $('target-me').textContent = 'me (' + user + ')'
   showResult('', false)
-  connect(false)
+  connect()
 }
 userInput.addEventListener('change', applyUser)
 userInput.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') applyUser() })
@@ -228,25 +139,9 @@ message.addEventListener('keydown', (ev) => {
   $('send-form').requestSubmit()
 })
 
-bell.addEventListener('click', () => setOpen(panel.hidden))
-$('mark-read').addEventListener('click', markAllRead)
-document.addEventListener('keydown', (ev) => {
-  if (ev.key === 'Escape' && !panel.hidden) { setOpen(false); bell.focus() }
-})
-document.addEventListener('click', (ev) => {
-  if (!panel.hidden && !panel.contains(ev.target) && !bell.contains(ev.target)) setOpen(false)
-})
-setInterval(() => { if (!panel.hidden) render() }, 30000)
 $('target-me').textContent = 'me (' + user + ')'
-render()
-connect(false)
+connect()
 `
-
-const BELL_ICON =
-  '<svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" ' +
-  'stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" ' +
-  'focusable="false"><path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"/>' +
-  '<path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/></svg>'
 
 /** The dev demo page: a bell that receives notifications, and a form that publishes them. */
 export function renderDemoPage(): string {
@@ -261,20 +156,9 @@ export function renderDemoPage(): string {
 <body>
 <header class="top">
   <div class="brand">Herald<small>dev demo</small></div>
-  <span id="status" class="status" data-state="connecting">connecting…</span>
-  <div class="bell-wrap">
-    <button id="bell" type="button" aria-label="Notifications, 0 unread" aria-expanded="false"
-      aria-controls="panel">${BELL_ICON}<span id="badge" class="badge" aria-hidden="true"
-      hidden>0</span></button>
-    <section id="panel" class="panel" role="region" aria-labelledby="panel-title" hidden>
-      <div class="panel-head">
-        <h2 id="panel-title">Notifications</h2>
-        <button id="mark-read" class="link" type="button">Mark all read</button>
-      </div>
-      <ol id="list" aria-label="Notifications, newest first"></ol>
-      <p id="empty" class="empty">No notifications yet.</p>
-    </section>
-  </div>
+  <span id="status" class="status" data-state="connecting" role="status">connecting…</span>
+  <span id="role" class="role-note"></span>
+  <herald-bell id="bell"></herald-bell>
 </header>
 <main>
   <p id="notice" class="notice" role="status" hidden></p>
@@ -301,7 +185,6 @@ export function renderDemoPage(): string {
     </form>
   </section>
 </main>
-<div id="live" class="sr-only" aria-live="polite"></div>
 <script type="module">${SCRIPT}</script>
 </body>
 </html>

@@ -1,7 +1,8 @@
 /**
  * Dev-only conveniences, mounted only with `--dev` (which also binds to
- * 127.0.0.1): the demo page, a token-minting endpoint and a keyless publish
- * for the demo's form. None of this exists in a production start.
+ * 127.0.0.1): the demo page and the @herald/client bundles it loads, a
+ * token-minting endpoint and a keyless publish for the demo's form. None of
+ * this exists in a production start.
  */
 
 import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
@@ -10,6 +11,7 @@ import { SignJWT } from 'jose'
 import { HeraldError } from '../errors/herald-error.js'
 import { handlePublish, publishBodyLimit } from '../http/publish-route.js'
 import type { GatewayServices } from '../http/services.js'
+import { loadClientBundles } from './client-bundles.js'
 import { renderDemoPage } from './demo-page.js'
 
 const MAX_TTL_SECONDS = 24 * 3600
@@ -21,6 +23,9 @@ export function devRoutes(services: GatewayServices): Hono {
 
   app.get('/', (c) => c.redirect('/demo'))
   app.get('/demo', (c) => c.html(demoPage))
+  for (const [path, source] of loadClientBundles()) {
+    app.get(path, (c) => c.body(source, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }))
+  }
   app.get('/favicon.ico', (c) => c.body(null, 204))
   app.post('/dev/publish', publishBodyLimit(services.config.publishMaxBodyBytes), (c) => handlePublish(c, services))
 

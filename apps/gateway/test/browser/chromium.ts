@@ -1,0 +1,138 @@
+/**
+ * Browser tests drive Debian's Chromium (/usr/bin/chromium, installed by
+ * .ci/run) through playwright-core, which never downloads a browser. Each
+ * launch gets a fresh temporary profile from Playwright; tabs are pages of
+ * one context, so they share an origin's Web Locks, BroadcastChannels and
+ * localStorage exactly as a user's tabs do.
+ *
+ * The test page is served by request interception on the gateway's own
+ * origin: it loads the client bundle the gateway serves in --dev and
+ * records every notification, without the demo page's own connection.
+ */
+
+import type { ResetReason } from '@herald/protocol'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+
+export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS })
+}
+
+export const TEST_PAGE_PATH = '/__herald_test__'
+
+const TEST_PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>Herald client test</title>
+<script type="module">
+import * as Herald from '/demo/herald-client.js'
+window.received = []
+window.resets = []
+window.states = []
+window.startClient = (options) => {
+  const client = new Herald.HeraldClient({
+    url: '/v1/events',
+    getToken: () => window.mintToken(),
+    initialRetryMs: 100,
+    maxRetryMs: 1000,
+    ...options,
+  })
+  client.onNotification((n) => window.received.push(n.data))
+  client.onReset((r) => window.resets.push(r.reason))
+  client.onStateChange((s) => window.states.push(s))
+  window.client = client
+}
+</script>
+`
+
+declare global {
+  interface Window {
+    received: unknown[]
+    resets: ResetReason[]
+    states: string[]
+    startClient(options?: Record<string, unknown>): void
+    client: {
+      role: string | undefined
+      state: string
+      lastEventId: string
+      close(): void
+    }
+    mintToken(): Promise<string>
+  }
+}
+
+/** A context (one "browser profile") whose tabs get tokens from `mintToken`, run in the test. */
+export async function newTestContext(
+  browser: Browser,
+  base: string,
+  mintToken: () => Promise<string>,
+): Promise<BrowserContext> {
+  const context = await browser.newContext()
+  await context.route(`${base}${TEST_PAGE_PATH}`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: TEST_PAGE }),
+  )
+  await context.exposeFunction('mintToken', mintToken)
+  return context
+}
+
+/** A new tab on the test page with a started client. */
+export async function openClientTab(
+  context: BrowserContext,
+  base: string,
+  options: Record<string, unknown> = {},
+): Promise<Page> {
+  const page = await context.newPage()
+  await page.goto(`${base}${TEST_PAGE_PATH}`)
+  await page.waitForFunction(() => typeof window.startClient === 'function')
+  await page.evaluate((o) => window.startClient(o), options)
+  return page
+}
+
+/** Resolves once the tab's client state is `state` (open = live on the gateway or relayed from the leader). */
+export async function waitForState(page: Page, state: string): Promise<void> {
+  await page.waitForFunction((s) => window.client?.state === s, state, { polling: 20, timeout: 15_000 })
+}
+
+/** Resolves once the tab has received `count` notifications. */
+export async function waitForReceived(page: Page, count: number, timeoutMs = 15_000): Promise<unknown[]> {
+  await page.waitForFunction((n) => window.received.length >= n, count, { polling: 20, timeout: timeoutMs })
+  return page.evaluate(() => window.received)
+}
+
+export interface EventsRequest {
+  readonly url: URL
+  readonly authorization: string | undefined
+}
+
+/** Records every request the context's tabs make to /v1/events, to tell which transport was used. */
+export function recordEventsRequests(context: BrowserContext): EventsRequest[] {
+  const requests: EventsRequest[] = []
+  context.on('request', (request) => {
+    const url = new URL(request.url())
+    if (url.pathname === '/v1/events') requests.push({ url, authorization: request.headers()['authorization'] })
+  })
+  return requests
+}
+
+/** A sample from the gateway's /metrics (0 when absent): the server's own view of connections. */
+export async function gatewayMetric(base: string, sample: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `))
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1))
+}
+
+/** 0..count-1, the payloads the tests publish: checking against it finds any loss or duplicate. */
+export function sequence(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i)
+}

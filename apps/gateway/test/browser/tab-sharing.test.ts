@@ -1,0 +1,117 @@
+/**
+ * One connection per browser, in real Chromium: tabs elect a leader with Web
+ * Locks, the leader relays over BroadcastChannel, and every tab counts every
+ * notification. "One connection" is read from the gateway's own metrics.
+ */
+
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { signToken, startTestGateway, type TestGateway } from '../harness.js'
+import {
+  gatewayMetric,
+  launchChromium,
+  newTestContext,
+  openClientTab,
+  sequence,
+  waitForReceived,
+  waitForState,
+} from './chromium.js'
+
+describe('@herald/client across tabs, in Chromium', () => {
+  let browser: Browser
+  let gateway: TestGateway
+  let context: BrowserContext | undefined
+  let minted = 0
+
+  beforeAll(async () => {
+    browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await browser.close()
+  })
+  afterEach(async () => {
+    await context?.close()
+    context = undefined
+    await gateway.close()
+  })
+
+  async function start(tokenLifetime = '1h'): Promise<void> {
+    gateway = await startTestGateway({ TOKEN_EXPIRY_JITTER_MS: '0' }, {}, ['--dev'])
+    minted = 0
+    context = await newTestContext(browser, gateway.url, () => {
+      minted++
+      return signToken('alice', { expiresIn: tokenLifetime })
+    })
+  }
+
+  async function publish(n: number): Promise<void> {
+    const { status } = await gateway.publish({ user: 'alice', type: 'seq', data: n })
+    expect(status).toBe(200)
+  }
+
+  async function leaderOf(tabs: Page[]): Promise<Page> {
+    const roles = await Promise.all(tabs.map((tab) => tab.evaluate(() => window.client.role)))
+    expect(roles.filter((r) => r === 'leader')).toHaveLength(1)
+    return tabs[roles.indexOf('leader')]!
+  }
+
+  it('8 tabs share one connection, and every tab sees every notification exactly once', async () => {
+    await start()
+    const tabs: Page[] = []
+    for (let i = 0; i < 8; i++) tabs.push(await openClientTab(context!, gateway.url))
+    await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
+    expect(await gatewayMetric(gateway.url, 'herald_connections')).toBe(1)
+    expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(1)
+    await leaderOf(tabs)
+
+    const count = 50
+    for (const n of sequence(count)) await publish(n)
+    for (const tab of tabs) expect(await waitForReceived(tab, count)).toEqual(sequence(count))
+    expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(1)
+  })
+
+  it('when the leader tab closes, another takes over and no tab loses or repeats a notification', async () => {
+    await start()
+    const tabs: Page[] = []
+    for (let i = 0; i < 4; i++) tabs.push(await openClientTab(context!, gateway.url))
+    await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
+    const leader = await leaderOf(tabs)
+    const others = tabs.filter((tab) => tab !== leader)
+
+    const count = 60
+    // The leader closes in the middle of a burst: some messages reach it and are relayed,
+    // some are in flight to it, the rest go to the next leader.
+    let closing: Promise<void> | undefined
+    for (const n of sequence(count)) {
+      if (n === 20) closing = leader.close({ runBeforeUnload: false })
+      await publish(n)
+    }
+    await closing
+    for (const tab of others) expect(await waitForReceived(tab, count)).toEqual(sequence(count))
+    const next = await leaderOf(others)
+    expect(next).not.toBe(leader)
+    expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(2)
+    expect(await gatewayMetric(gateway.url, 'herald_connections')).toBe(1)
+  })
+
+  it('refreshes the token before it expires and resumes with the new one, losing nothing', async () => {
+    // 4 s tokens: the client asks for a new one a fifth of the lifetime early.
+    await start('4s')
+    const tab = await openClientTab(context!, gateway.url)
+    await waitForState(tab, 'open')
+    const firstExpiry = Date.now() + 4000
+    let n = 0
+    // Publish through two refreshes; each publish waits for the one before to arrive.
+    while (minted < 3) {
+      await publish(n)
+      await waitForReceived(tab, ++n)
+    }
+    await publish(n)
+    expect(await waitForReceived(tab, ++n)).toEqual(sequence(n))
+    expect(Date.now()).toBeGreaterThan(firstExpiry)
+    expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(3)
+    expect(await gatewayMetric(gateway.url, 'herald_connections_rejected_total{reason="auth"}')).toBe(0)
+    // Each new token replaced the stream before the old one expired: the app saw no interruption.
+    expect(await tab.evaluate(() => window.states)).toEqual(['open'])
+  })
+})

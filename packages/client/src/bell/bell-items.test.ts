@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest'
+import { timeAgo, toBellItem } from './bell-items.js'
+
+describe('toBellItem', () => {
+  it('reads title, body and sentAt from the payload', () => {
+    const item = toBellItem({ type: 'invoice.paid', id: 'u1:1-0', data: { title: 'Paid', body: '#42', sentAt: 5 } }, 9)
+    expect(item).toEqual({ id: 'u1:1-0', type: 'invoice.paid', title: 'Paid', body: '#42', at: 5, read: false })
+  })
+
+  it('falls back to the type and the payload text', () => {
+    expect(toBellItem({ type: 'ping', id: 'x', data: { n: 1 } }, 9)).toMatchObject({
+      title: 'ping',
+      body: '{"n":1}',
+      at: 9,
+    })
+    expect(toBellItem({ type: 'message', id: 'x', data: 'hello' }, 9)).toMatchObject({
+      title: 'message',
+      body: 'hello',
+    })
+  })
+})
+
+describe('timeAgo', () => {
+  it('speaks in the largest whole unit', () => {
+    expect(timeAgo(0, 5_000)).toBe('just now')
+    expect(timeAgo(0, 42_000)).toBe('42 s ago')
+    expect(timeAgo(0, 5 * 60_000)).toBe('5 min ago')
+    expect(timeAgo(0, 3 * 3_600_000)).toBe('3 h ago')
+  })
+})

@@ -1,0 +1,221 @@
+/**
+ * `<herald-bell>`: an unread badge and a dropdown list of notifications, as
+ * a framework-free custom element. Feed it either way:
+ *
+ * - attributes: `src` (the events URL) and `token-url` (POSTed with the
+ *   page's cookies, answering `{"token": "..."}`), optional `topics`;
+ * - or the `client` property, a HeraldClient the app already has.
+ *
+ * Accessibility: a real button whose label carries the unread count,
+ * `aria-expanded`/`aria-controls` for the panel, Escape closes and returns
+ * focus, and new notifications are announced politely. It fires
+ * `herald-notification` and `herald-reset` (bubbling, composed) so the app
+ * can react, e.g. refetch its list after a reset.
+ */
+
+import { HeraldClient, type HeraldNotification } from '../client.js'
+import type { ConnectionState } from '../stream-connection.js'
+import { type BellItem, timeAgo, toBellItem } from './bell-items.js'
+import { BELL_MARKUP, BELL_STYLE } from './bell-template.js'
+
+/** What the bell needs from a client; any HeraldClient has it. */
+export type BellSource = Pick<HeraldClient, 'onNotification' | 'onReset' | 'onStateChange' | 'state'>
+
+const DEFAULT_MAX_ITEMS = 50
+
+export class HeraldBellElement extends HTMLElement {
+  static readonly observedAttributes = ['src', 'token-url', 'topics']
+
+  #client: BellSource | undefined
+  #ownClient: HeraldClient | undefined
+  #unsubscribe: Array<() => void> = []
+  #items: BellItem[] = []
+  #clientScheduled = false
+  readonly #root: ShadowRoot
+  readonly #button: HTMLButtonElement
+  readonly #badge: HTMLElement
+  readonly #panel: HTMLElement
+  readonly #list: HTMLOListElement
+  readonly #empty: HTMLElement
+  readonly #notice: HTMLElement
+  readonly #live: HTMLElement
+  readonly #markRead: HTMLButtonElement
+
+  constructor() {
+    super()
+    this.#root = this.attachShadow({ mode: 'open' })
+    this.#root.innerHTML = `<style>${BELL_STYLE}</style>${BELL_MARKUP}`
+    const $ = <T extends Element>(selector: string) => this.#root.querySelector(selector) as T
+    this.#button = $('.bell')
+    this.#badge = $('.badge')
+    this.#panel = $('.panel')
+    this.#list = $('ol')
+    this.#empty = $('.empty')
+    this.#notice = $('.notice')
+    this.#live = $('.live')
+    this.#markRead = $('.mark-read')
+    this.#button.addEventListener('click', () => this.toggle())
+    this.#markRead.addEventListener('click', () => this.markAllRead())
+    this.#root.addEventListener('keydown', (event) => {
+      if ((event as KeyboardEvent).key === 'Escape' && this.open) {
+        this.toggle(false)
+        this.#button.focus()
+      }
+    })
+  }
+
+  /** The client feeding the bell. Setting it replaces one created from attributes. */
+  get client(): BellSource | undefined {
+    return this.#client
+  }
+
+  set client(client: BellSource | undefined) {
+    this.#closeOwnClient()
+    this.#attach(client)
+  }
+
+  get open(): boolean {
+    return !this.#panel.hidden
+  }
+
+  get unread(): number {
+    return this.#items.filter((item) => !item.read).length
+  }
+
+  /** The notifications shown, newest first. */
+  get items(): readonly Readonly<BellItem>[] {
+    return this.#items
+  }
+
+  toggle(open = !this.open): void {
+    this.#panel.hidden = !open
+    this.#button.setAttribute('aria-expanded', String(open))
+    if (open) {
+      this.#render()
+      document.addEventListener('click', this.#onOutsideClick)
+    } else document.removeEventListener('click', this.#onOutsideClick)
+  }
+
+  markAllRead(): void {
+    for (const item of this.#items) item.read = true
+    this.#render()
+  }
+
+  connectedCallback(): void {
+    // A `client` set on the element before it was upgraded is an own property hiding the setter.
+    if (Object.hasOwn(this, 'client')) {
+      const client = (this as { client?: BellSource }).client
+      delete (this as { client?: BellSource }).client
+      this.client = client
+    }
+    this.#render()
+    this.#scheduleClientFromAttributes()
+  }
+
+  disconnectedCallback(): void {
+    document.removeEventListener('click', this.#onOutsideClick)
+    this.#closeOwnClient()
+  }
+
+  attributeChangedCallback(): void {
+    if (this.isConnected) this.#scheduleClientFromAttributes()
+  }
+
+  /** Several attributes change at once (parsing, upgrade): build one client after the last. */
+  #scheduleClientFromAttributes(): void {
+    if (this.#clientScheduled) return
+    this.#clientScheduled = true
+    queueMicrotask(() => {
+      this.#clientScheduled = false
+      // A client the app set wins over attributes.
+      if (!this.isConnected || (this.#client !== undefined && this.#ownClient === undefined)) return
+      this.#closeOwnClient()
+      this.#createClientFromAttributes()
+    })
+  }
+
+  #createClientFromAttributes(): void {
+    const src = this.getAttribute('src')
+    const tokenUrl = this.getAttribute('token-url')
+    if (src === null || tokenUrl === null) return
+    const topics = (this.getAttribute('topics') ?? '').split(',').filter((t) => t !== '')
+    this.#ownClient = new HeraldClient({ url: src, topics, getToken: () => fetchToken(tokenUrl) })
+    this.#attach(this.#ownClient)
+  }
+
+  #attach(client: BellSource | undefined): void {
+    for (const unsubscribe of this.#unsubscribe) unsubscribe()
+    this.#client = client
+    this.#unsubscribe = []
+    if (client === undefined) return
+    this.#setState(client.state)
+    this.#unsubscribe.push(
+      client.onNotification((n) => this.#add(n)),
+      client.onStateChange((state) => this.#setState(state)),
+      client.onReset((reset) => {
+        this.#notice.textContent = 'Some notifications may be missing.'
+        this.#notice.hidden = false
+        this.dispatchEvent(new CustomEvent('herald-reset', { detail: reset, bubbles: true, composed: true }))
+      }),
+    )
+  }
+
+  #closeOwnClient(): void {
+    if (this.#ownClient === undefined) return
+    this.#ownClient.close()
+    if (this.#client === this.#ownClient) this.#attach(undefined)
+    this.#ownClient = undefined
+  }
+
+  #add(notification: HeraldNotification): void {
+    const item = toBellItem(notification, Date.now())
+    const max = Number(this.getAttribute('max-items') ?? DEFAULT_MAX_ITEMS) || DEFAULT_MAX_ITEMS
+    this.#items = [item, ...this.#items].slice(0, max)
+    this.#live.textContent = `New notification: ${item.title}`
+    this.#render()
+    this.dispatchEvent(new CustomEvent('herald-notification', { detail: notification, bubbles: true, composed: true }))
+  }
+
+  #setState(state: ConnectionState): void {
+    this.setAttribute('state', state)
+  }
+
+  #render(): void {
+    const unread = this.unread
+    this.#badge.textContent = unread > 99 ? '99+' : String(unread)
+    this.#badge.hidden = unread === 0
+    this.#button.setAttribute('aria-label', `Notifications, ${unread} unread`)
+    this.#markRead.disabled = unread === 0
+    this.#empty.hidden = this.#items.length > 0
+    if (!this.open) return
+    const now = Date.now()
+    this.#list.replaceChildren(...this.#items.map((item) => renderItem(item, now)))
+  }
+
+  readonly #onOutsideClick = (event: Event): void => {
+    if (!event.composedPath().includes(this)) this.toggle(false)
+  }
+}
+
+function renderItem(item: BellItem, nowMs: number): HTMLLIElement {
+  const li = document.createElement('li')
+  if (!item.read) li.className = 'unread'
+  const title = document.createElement('span')
+  title.className = 'title'
+  title.textContent = item.title
+  const body = document.createElement('p')
+  body.className = 'body'
+  body.textContent = item.body
+  const time = document.createElement('time')
+  time.dateTime = new Date(item.at).toISOString()
+  time.textContent = timeAgo(item.at, nowMs)
+  li.append(title, body, time)
+  return li
+}
+
+async function fetchToken(tokenUrl: string): Promise<string> {
+  const response = await fetch(tokenUrl, { method: 'POST', credentials: 'include' })
+  const body = (await response.json()) as { token?: unknown }
+  if (!response.ok || typeof body.token !== 'string') throw new Error(`token endpoint answered ${response.status}`)
+  return body.token
+}

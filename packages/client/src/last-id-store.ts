@@ -1,0 +1,49 @@
+/**
+ * Keeps the last event id (a resume token) in localStorage, so a reload or
+ * a new tab resumes where the browser left off instead of starting fresh.
+ * Keyed by gateway URL, user and topics: another user on the same browser,
+ * or another subscription, never resumes from someone else's position.
+ * Storage can be missing or throw (privacy modes, quotas); the client then
+ * still works, it only forgets across reloads.
+ */
+
+export interface KeyValueStorage {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+}
+
+export class LastIdStore {
+  readonly #key: string
+
+  constructor(
+    private readonly storage: KeyValueStorage | undefined,
+    scope: string,
+  ) {
+    this.#key = `herald:last-event-id:${scope}`
+  }
+
+  get(): string {
+    try {
+      return this.storage?.getItem(this.#key) ?? ''
+    } catch {
+      return ''
+    }
+  }
+
+  set(id: string): void {
+    try {
+      this.storage?.setItem(this.#key, id)
+    } catch {
+      // Quota or privacy mode: resuming across reloads is best effort.
+    }
+  }
+}
+
+/** The browser's localStorage when it can be used. */
+export function defaultStorage(): KeyValueStorage | undefined {
+  try {
+    return globalThis.localStorage ?? undefined
+  } catch {
+    return undefined
+  }
+}

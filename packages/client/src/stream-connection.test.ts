@@ -1,0 +1,144 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { type ConnectionState, StreamConnection, type StreamConnectionOptions } from './stream-connection.js'
+import { fakeJwt } from './test/fake-jwt.js'
+import type { StreamAttempt, StreamEnd, StreamSink, Transport } from './transport.js'
+
+interface Call {
+  readonly attempt: StreamAttempt
+  readonly sink: StreamSink
+  end(end: StreamEnd): void
+}
+
+/** A transport the test drives by hand: each attempt waits until the test ends it. */
+function scriptedTransport(): { transport: Transport; calls: Call[] } {
+  const calls: Call[] = []
+  const transport: Transport = (attempt, sink) => {
+    let end: (end: StreamEnd) => void = () => {}
+    const done = new Promise<StreamEnd>((resolve) => {
+      end = resolve
+      attempt.signal.addEventListener('abort', () => resolve({ kind: 'aborted' }))
+    })
+    calls.push({ attempt, sink, end })
+    return { done, listen() {} }
+  }
+  return { transport, calls }
+}
+
+const READY = { type: 'herald.ready', data: '{"resume":"exact","replayed":0}', lastEventId: 'u1:1-0' }
+
+describe('StreamConnection', () => {
+  let states: ConnectionState[]
+  let tokens: number
+  let connection: StreamConnection | undefined
+
+  beforeEach(() => {
+    vi.useFakeTimers()
+    vi.setSystemTime(1_800_000_000_000)
+    vi.spyOn(Math, 'random').mockReturnValue(1)
+    states = []
+    tokens = 0
+  })
+  afterEach(() => {
+    connection?.stop()
+    vi.useRealTimers()
+    vi.restoreAllMocks()
+  })
+
+  function start(transport: Transport, overrides: Partial<StreamConnectionOptions> = {}): StreamConnection {
+    connection = new StreamConnection({
+      url: 'https://gw.example/v1/events',
+      transport,
+      getToken: async () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600, n: ++tokens }),
+      initialRetryMs: 1000,
+      maxRetryMs: 30_000,
+      lastEventId: () => 'u1:1-0',
+      types: () => [],
+      onEvent: () => {},
+      onState: (state) => states.push(state),
+      onRefused: () => {},
+      ...overrides,
+    })
+    connection.start()
+    return connection
+  }
+
+  it('waits as long as herald.unavailable asks, then retries from the same position', async () => {
+    const { transport, calls } = scriptedTransport()
+    start(transport)
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onEvent({
+      type: 'herald.unavailable',
+      data: '{"reason":"user_limit","retryMs":5000}',
+      lastEventId: '',
+    })
+    calls[0]!.end({ kind: 'ended' })
+    await vi.advanceTimersByTimeAsync(4999)
+    expect(calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(calls).toHaveLength(2)
+    expect(calls[1]!.attempt.lastEventId).toBe('u1:1-0')
+  })
+
+  it('backs off exponentially from the server retry, and starts over once a stream went live', async () => {
+    const { transport, calls } = scriptedTransport()
+    start(transport)
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onRetry(200)
+    const gaps: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const before = Date.now()
+      calls[i]!.end({ kind: 'failed' })
+      while (calls.length === i + 1) await vi.advanceTimersByTimeAsync(10)
+      gaps.push(Date.now() - before)
+    }
+    expect(gaps).toEqual([200, 400, 800])
+    calls[3]!.sink.onEvent(READY)
+    calls[3]!.end({ kind: 'ended' })
+    const before = Date.now()
+    while (calls.length === 4) await vi.advanceTimersByTimeAsync(10)
+    expect(Date.now() - before).toBe(200)
+    expect(states).toEqual(['connecting', 'reconnecting', 'reconnecting', 'reconnecting', 'open', 'reconnecting'])
+  })
+
+  it('gets a fresh token after a 401, gives up after three in a row, and reports a 403 at once', async () => {
+    const { transport, calls } = scriptedTransport()
+    const refused: string[] = []
+    start(transport, { onRefused: (end) => refused.push(end.code) })
+    const unauthorized: StreamEnd = { kind: 'refused', status: 401, code: 'HERALD_ERR_TOKEN_EXPIRED', message: '' }
+    for (let i = 0; i < 4; i++) {
+      await vi.advanceTimersByTimeAsync(0)
+      calls[i]!.end(unauthorized)
+      await vi.advanceTimersByTimeAsync(30_000)
+    }
+    expect(tokens).toBe(4)
+    expect(new Set(calls.map((c) => c.attempt.token)).size).toBe(4)
+    expect(refused).toEqual(['HERALD_ERR_TOKEN_EXPIRED'])
+    expect(states.at(-1)).toBe('closed')
+
+    const forbidden = scriptedTransport()
+    start(forbidden.transport, { onRefused: (end) => refused.push(end.code) })
+    await vi.advanceTimersByTimeAsync(0)
+    forbidden.calls[0]!.end({ kind: 'refused', status: 403, code: 'HERALD_ERR_TOPIC_FORBIDDEN', message: '' })
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(forbidden.calls).toHaveLength(1)
+    expect(refused.at(-1)).toBe('HERALD_ERR_TOPIC_FORBIDDEN')
+  })
+
+  it('replaces the token a fifth of its lifetime before expiry, reopening at once without a reconnect state', async () => {
+    const { transport, calls } = scriptedTransport()
+    const lifetimeS = 100
+    start(transport, {
+      getToken: async () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + lifetimeS, n: ++tokens }),
+    })
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onEvent(READY)
+    await vi.advanceTimersByTimeAsync(79_000)
+    expect(calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(tokens).toBe(2)
+    expect(calls).toHaveLength(2)
+    expect(calls[0]!.attempt.signal.aborted).toBe(true)
+    expect(calls[1]!.attempt.token).not.toBe(calls[0]!.attempt.token)
+    expect(states).toEqual(['connecting', 'open'])
+  })
+})

@@ -1,0 +1,215 @@
+/**
+ * The connection a leading tab owns: connect, read, and when the stream
+ * ends come back with the last event id, so nothing still in history is
+ * lost. Waits follow the server: `herald.unavailable` carries how long to
+ * wait, `retry:` sets the base of the jittered exponential backoff. The
+ * token is replaced before it expires: the new one is fetched while the old
+ * stream still runs, then the stream is reopened from the last id.
+ */
+
+import { type ParsedEvent, READY_EVENT, UNAVAILABLE_EVENT, type UnavailableEventData } from '@herald/protocol'
+import { backoffDelay } from './backoff.js'
+import { readTokenClaims, refreshAt } from './token-expiry.js'
+import type { StreamEnd, StreamHandle, Transport } from './transport.js'
+
+/** Consecutive 401s, each with a fresh token, before the client gives up and reports the error. */
+const MAX_AUTH_FAILURES = 3
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed'
+
+export interface StreamConnectionOptions {
+  readonly url: string
+  readonly transport: Transport
+  readonly getToken: () => Promise<string>
+  /** A token the caller already has, so the first attempt does not fetch another. */
+  readonly initialToken?: { readonly value: string; readonly obtainedAtMs: number }
+  readonly initialRetryMs: number
+  readonly maxRetryMs: number
+  /** The position to resume from, read at each attempt. */
+  lastEventId(): string
+  types(): Iterable<string>
+  onEvent(event: ParsedEvent): void
+  onState(state: ConnectionState): void
+  /** A refusal that retrying cannot fix (a forbidden topic, a bad request). The connection stops. */
+  onRefused(end: Extract<StreamEnd, { kind: 'refused' }>): void
+}
+
+interface HeldToken {
+  readonly value: string
+  readonly refreshAtMs: number
+}
+
+export class StreamConnection {
+  #stopped = false
+  #token: HeldToken | undefined
+  #controller: AbortController | undefined
+  #handle: StreamHandle | undefined
+  #wake: (() => void) | undefined
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined
+  #serverRetryMs: number | undefined
+  #unavailableMs: number | undefined
+  #wentLive = false
+  #rotating = false
+
+  constructor(private readonly options: StreamConnectionOptions) {
+    if (options.initialToken !== undefined)
+      this.#token = held(options.initialToken.value, options.initialToken.obtainedAtMs)
+  }
+
+  start(): void {
+    void this.#run()
+  }
+
+  stop(): void {
+    this.#stopped = true
+    clearTimeout(this.#refreshTimer)
+    this.#controller?.abort()
+    this.#wake?.()
+  }
+
+  /** Listens for a type on the open stream too (EventSource only dispatches known types). */
+  listen(type: string): void {
+    this.#handle?.listen(type)
+  }
+
+  async #run(): Promise<void> {
+    const { options } = this
+    let attempt = 0
+    let authFailures = 0
+    let first = true
+    while (!this.#stopped) {
+      // A token rotation reopens the stream at once from the last id: to the app it stays open.
+      if (!this.#rotating) options.onState(first ? 'connecting' : 'reconnecting')
+      this.#rotating = false
+      first = false
+      const token = await this.#currentToken().catch(() => undefined)
+      if (this.#stopped) break
+      if (token === undefined) {
+        await this.#wait(backoffDelay(this.#policy(), attempt++))
+        continue
+      }
+      const end = await this.#stream(token)
+      if (this.#stopped) break
+      if (end.kind === 'refused') {
+        // A 401 may be a token that expired or was revoked early: try fresh ones a few times.
+        if (end.status === 401 && ++authFailures <= MAX_AUTH_FAILURES) this.#token = undefined
+        else {
+          this.stop()
+          options.onRefused(end)
+          break
+        }
+      }
+      if (this.#rotating) {
+        attempt = 0
+        continue
+      }
+      if (this.#wentLive) {
+        attempt = 0
+        authFailures = 0
+      }
+      const delay = this.#unavailableMs ?? backoffDelay(this.#policy(), attempt)
+      attempt++
+      await this.#wait(delay)
+    }
+    options.onState('closed')
+  }
+
+  async #stream(token: HeldToken): Promise<StreamEnd> {
+    const controller = new AbortController()
+    this.#controller = controller
+    this.#unavailableMs = undefined
+    this.#wentLive = false
+    this.#scheduleRefresh(token)
+    const handle = this.options.transport(
+      {
+        url: this.options.url,
+        token: token.value,
+        lastEventId: this.options.lastEventId(),
+        signal: controller.signal,
+        types: this.options.types(),
+      },
+      {
+        onOpen: () => {},
+        onRetry: (ms) => {
+          this.#serverRetryMs = ms
+        },
+        onEvent: (event) => this.#onEvent(event),
+      },
+    )
+    this.#handle = handle
+    const end = await handle.done
+    this.#handle = undefined
+    clearTimeout(this.#refreshTimer)
+    return end
+  }
+
+  #onEvent(event: ParsedEvent): void {
+    if (event.type === READY_EVENT) {
+      this.#wentLive = true
+      this.options.onState('open')
+    } else if (event.type === UNAVAILABLE_EVENT) {
+      const data = parseJson(event.data) as Partial<UnavailableEventData> | undefined
+      if (typeof data?.retryMs === 'number') this.#unavailableMs = data.retryMs
+    }
+    this.options.onEvent(event)
+  }
+
+  async #currentToken(): Promise<HeldToken> {
+    if (this.#token !== undefined && Date.now() < this.#token.refreshAtMs) return this.#token
+    this.#token = await this.#fetchToken()
+    return this.#token
+  }
+
+  async #fetchToken(): Promise<HeldToken> {
+    const obtainedAt = Date.now()
+    return held(await this.options.getToken(), obtainedAt)
+  }
+
+  /** Before the token expires: get the next one while the stream runs, then reopen from the last id. */
+  #scheduleRefresh(token: HeldToken): void {
+    clearTimeout(this.#refreshTimer)
+    if (!Number.isFinite(token.refreshAtMs)) return
+    this.#refreshTimer = setTimeout(
+      async () => {
+        const next = await this.#fetchToken().catch(() => undefined)
+        // On failure the stream runs on; the server closes it at expiry and the loop retries.
+        if (next === undefined || this.#stopped || this.#token !== token) return
+        this.#token = next
+        this.#rotating = true
+        this.#controller?.abort()
+      },
+      Math.max(0, token.refreshAtMs - Date.now()),
+    )
+  }
+
+  #policy(): { baseMs: number; maxMs: number } {
+    return { baseMs: this.#serverRetryMs ?? this.options.initialRetryMs, maxMs: this.options.maxRetryMs }
+  }
+
+  #wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#wake = done
+    })
+  }
+}
+
+function held(value: string, obtainedAtMs: number): HeldToken {
+  const { expiresAtMs } = readTokenClaims(value)
+  return {
+    value,
+    refreshAtMs: expiresAtMs === undefined ? Number.POSITIVE_INFINITY : refreshAt(expiresAtMs, obtainedAtMs),
+  }
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * One connection per browser: every tab of an origin that subscribes to the
+ * same scope asks for the same Web Lock; the tab holding it leads (owns the
+ * connection) and relays what it receives over a BroadcastChannel. The lock
+ * is held for the tab's lifetime, so when the leader closes or crashes the
+ * browser grants it to the next tab in line, which connects from the last id
+ * it saw; receivers drop what they already have, so the handover loses and
+ * duplicates nothing.
+ */
+
+export interface TabShare<M> {
+  /** Sends to every other tab in the scope. */
+  post(message: M): void
+  close(): void
+}
+
+export interface TabShareHandlers<M> {
+  /** This tab now leads; returns how to stop leading. */
+  lead(): () => void
+  receive(message: M): void
+}
+
+/** Whether this browser can elect a leader (Web Locks need a secure context; http://localhost counts). */
+export function canShareAcrossTabs(): boolean {
+  return typeof BroadcastChannel === 'function' && typeof navigator !== 'undefined' && navigator.locks !== undefined
+}
+
+export function shareAcrossTabs<M>(name: string, handlers: TabShareHandlers<M>): TabShare<M> {
+  const channel = new BroadcastChannel(name)
+  channel.onmessage = (event: MessageEvent<M>) => handlers.receive(event.data)
+  const abort = new AbortController()
+  let release: (() => void) | undefined
+  let stopLeading: (() => void) | undefined
+  navigator.locks
+    .request(name, { mode: 'exclusive', signal: abort.signal }, () => {
+      stopLeading = handlers.lead()
+      return new Promise<void>((resolve) => {
+        release = resolve
+      })
+    })
+    // Rejects with AbortError when the tab closes the client before it led.
+    .catch(() => {})
+  return {
+    post: (message) => channel.postMessage(message),
+    close() {
+      abort.abort()
+      stopLeading?.()
+      release?.()
+      channel.close()
+    },
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * One attempt at a stream, over one of two transports, with the same
+ * outcome type so the reconnect loop does not care which is in use.
+ *
+ * - `fetch`: the token goes in an `Authorization` header (never in a URL,
+ *   so never in proxy logs or history), `Last-Event-ID` as a header, and the
+ *   body is read with @herald/protocol's parser. Refusals are told apart by
+ *   status and error code.
+ * - `eventsource`: for browsers without streaming fetch. The token has to go
+ *   in `access_token` and the position in `lastEventId`, and a refusal is
+ *   only an `error`. EventSource dispatches only the types listened for.
+ */
+
+import { type ParsedEvent, SseParser } from '@herald/protocol'
+
+export interface StreamAttempt {
+  readonly url: string
+  readonly token: string
+  readonly lastEventId: string
+  readonly signal: AbortSignal
+  /** Event types to listen for; only EventSource needs them. */
+  readonly types: Iterable<string>
+}
+
+export interface StreamSink {
+  onOpen(): void
+  onEvent(event: ParsedEvent): void
+  onRetry(delayMs: number): void
+}
+
+export type StreamEnd =
+  /** The stream was open and ended: the server closed it (token expiry, shutdown) or the network dropped. */
+  | { readonly kind: 'ended' }
+  /** No stream: the request failed or the server could not be reached. */
+  | { readonly kind: 'failed' }
+  /** The gateway refused the request with a 4xx. */
+  | { readonly kind: 'refused'; readonly status: number; readonly code: string; readonly message: string }
+  | { readonly kind: 'aborted' }
+
+export interface StreamHandle {
+  readonly done: Promise<StreamEnd>
+  /** Starts listening for another event type on a stream that is already open. */
+  listen(type: string): void
+}
+
+export type Transport = (attempt: StreamAttempt, sink: StreamSink) => StreamHandle
+export type TransportName = 'fetch' | 'eventsource'
+
+/** Whether this browser can read a fetch response body as a stream. */
+export function canStreamFetch(): boolean {
+  return (
+    typeof fetch === 'function' &&
+    typeof ReadableStream === 'function' &&
+    typeof TextDecoderStream === 'function' &&
+    typeof Response === 'function' &&
+    'body' in Response.prototype
+  )
+}
+
+export const fetchTransport: Transport = (attempt, sink) => ({ done: streamWithFetch(attempt, sink), listen() {} })
+
+async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promise<StreamEnd> {
+  const headers: Record<string, string> = { Accept: 'text/event-stream', Authorization: `Bearer ${attempt.token}` }
+  if (attempt.lastEventId !== '') headers['Last-Event-ID'] = attempt.lastEventId
+  let response: Response
+  try {
+    response = await fetch(attempt.url, { headers, signal: attempt.signal, cache: 'no-store' })
+  } catch {
+    return attempt.signal.aborted ? { kind: 'aborted' } : { kind: 'failed' }
+  }
+  if (response.status >= 400 && response.status < 500) return refusal(response)
+  if (response.status !== 200 || response.body === null) {
+    await response.body?.cancel().catch(() => {})
+    return { kind: 'failed' }
+  }
+  sink.onOpen()
+  const parser = new SseParser({ onEvent: (event) => sink.onEvent(event), onRetry: (ms) => sink.onRetry(ms) })
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return { kind: 'ended' }
+      parser.push(value)
+    }
+  } catch {
+    return attempt.signal.aborted ? { kind: 'aborted' } : { kind: 'ended' }
+  }
+}
+
+async function refusal(response: Response): Promise<StreamEnd> {
+  const body = (await response.json().catch(() => undefined)) as
+    | { error?: { code?: unknown; message?: unknown } }
+    | undefined
+  const code = typeof body?.error?.code === 'string' ? body.error.code : `HTTP_${response.status}`
+  const message = typeof body?.error?.message === 'string' ? body.error.message : response.statusText
+  return { kind: 'refused', status: response.status, code, message }
+}
+
+export const eventSourceTransport: Transport = (attempt, sink) => {
+  const url = new URL(attempt.url, globalThis.location?.href)
+  url.searchParams.set('access_token', attempt.token)
+  if (attempt.lastEventId !== '') url.searchParams.set('lastEventId', attempt.lastEventId)
+  const source = new EventSource(url)
+  const listening = new Set<string>()
+  let opened = false
+  let finish: (end: StreamEnd) => void = () => {}
+  const done = new Promise<StreamEnd>((resolve) => {
+    finish = (end) => {
+      source.close()
+      attempt.signal.removeEventListener('abort', onAbort)
+      resolve(end)
+    }
+  })
+  const onAbort = () => finish({ kind: 'aborted' })
+  attempt.signal.addEventListener('abort', onAbort)
+  source.addEventListener('open', () => {
+    opened = true
+    sink.onOpen()
+  })
+  // EventSource would reconnect by itself, but not with a fresh token or our backoff.
+  source.addEventListener('error', () => finish(opened ? { kind: 'ended' } : { kind: 'failed' }))
+  const listen = (type: string) => {
+    if (listening.has(type)) return
+    listening.add(type)
+    source.addEventListener(type, (event) => {
+      const message = event as MessageEvent<string>
+      sink.onEvent({ type, data: message.data, lastEventId: message.lastEventId })
+    })
+  }
+  for (const type of attempt.types) listen(type)
+  if (attempt.signal.aborted) onAbort()
+  return { done, listen }
+}
