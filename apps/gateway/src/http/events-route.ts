@@ -85,12 +85,13 @@ export function eventsRoute(services: GatewayServices): Hono<{ Bindings: HttpBin
       maxQueuedWhileResuming: MAX_QUEUED_WHILE_RESUMING,
     })
     metrics.connectionOpened()
+    // Refers to nothing but the connection, so an open stream keeps no request state alive.
     connection.onClose((reason) => {
       services.hub.detach(connection)
       services.expiry.remove(connection)
-      budget.release(principal.userId)
+      budget.release(connection.userId)
       if (reason === 'slow_consumer') metrics.slowConsumerDisconnected()
-      services.logger.debug({ reason, channels: channels.length }, 'stream closed')
+      services.logger.debug({ reason, channels: connection.channels.length }, 'stream closed')
     })
     services.expiry.add(
       connection,

@@ -42,9 +42,10 @@ export class SseConnection {
   readonly #positions: StreamId[]
   readonly #components: string[]
   #state: ConnectionState = 'resuming'
-  #queue: Array<{ slot: number; framed: FramedEntry }> = []
+  /** Live entries held while resuming; gone once live (an idle stream holds no array). */
+  #queue: Array<{ slot: number; framed: FramedEntry }> | undefined = []
   #closeReason: CloseReason = 'client'
-  readonly #closeListeners: Array<(reason: CloseReason) => void> = []
+  #closeListener: ((reason: CloseReason) => void) | undefined
   readonly #writer: SseWriter
 
   /** Takes over `response` once its status and headers are set, and sends them. */
@@ -66,8 +67,9 @@ export class SseConnection {
     return this.#state
   }
 
+  /** Sets the one close listener: whoever opened the stream releases what it holds. */
   onClose(listener: (reason: CloseReason) => void): void {
-    this.#closeListeners.push(listener)
+    this.#closeListener = listener
   }
 
   /** The resume token for everything delivered so far. */
@@ -96,9 +98,10 @@ export class SseConnection {
   /** A live entry from the hub. Held while resuming; dropped if already delivered. */
   deliver(slot: number, framed: FramedEntry): boolean {
     if (this.#state === 'live') return this.#send(slot, framed)
-    if (this.#state === 'resuming') {
-      this.#queue.push({ slot, framed })
-      if (this.#queue.length > this.options.maxQueuedWhileResuming) this.close('slow_consumer')
+    const queue = this.#queue
+    if (this.#state === 'resuming' && queue !== undefined) {
+      queue.push({ slot, framed })
+      if (queue.length > this.options.maxQueuedWhileResuming) this.close('slow_consumer')
     }
     return false
   }
@@ -115,8 +118,8 @@ export class SseConnection {
   goLive(): number {
     if (this.#state !== 'resuming') return 0
     this.#state = 'live'
-    const queued = this.#queue
-    this.#queue = []
+    const queued = this.#queue ?? []
+    this.#queue = undefined
     let delivered = 0
     for (const { slot, framed } of queued) if (this.#send(slot, framed)) delivered++
     return delivered
@@ -164,7 +167,7 @@ export class SseConnection {
   #closed(): void {
     if (this.#state === 'closed') return
     this.#state = 'closed'
-    this.#queue = []
-    for (const listener of this.#closeListeners) listener(this.#closeReason)
+    this.#queue = undefined
+    this.#closeListener?.(this.#closeReason)
   }
 }
