@@ -138,7 +138,7 @@ export class Hub implements BrokerSink {
       this.logger.warn({ entryId: entry.id }, 'dropped a broker entry with a malformed id')
       return
     }
-    const framed = new FramedEntry(listeners.channel, entry, position)
+    const framed = new FramedEntry(listeners.channel, entry, position, listeners.members.size > 1)
     let delivered = 0
     listeners.members.forEach((slot, connection) => {
       if (connection.deliver(slot, framed)) delivered++

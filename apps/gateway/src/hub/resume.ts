@@ -112,7 +112,7 @@ async function replayMerged(
     if (next === undefined || connection.state === 'closed') return replayed
     next.cursor.index++
     const channel = connection.channels[next.cursor.slot]!
-    await connection.replay(next.cursor.slot, new FramedEntry(channel, next.entry, next.position))
+    await connection.replay(next.cursor.slot, new FramedEntry(channel, next.entry, next.position, false))
     replayed++
   }
 }

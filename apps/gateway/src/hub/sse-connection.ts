@@ -127,7 +127,7 @@ export class SseConnection {
 
   heartbeat(): void {
     if (this.#state === 'closed') return
-    this.#writer.writeShared(HEARTBEAT, HEARTBEAT_CHUNK)
+    this.#writer.writeFramed(HEARTBEAT, HEARTBEAT_CHUNK)
     this.#checkPending()
   }
 
@@ -151,7 +151,7 @@ export class SseConnection {
     this.#components[slot] = framed.component
     // One socket write per event: the write, not the framing, is what a delivery costs.
     if (this.#components.length === 1) {
-      this.#writer.writeShared(framed.singleChannelFrame, framed.singleChannelChunk)
+      this.#writer.writeFramed(framed.singleChannelFrame, framed.singleChannelChunk)
     } else {
       const idLine = frameIdAndEnd(encodeResumeToken(this.#components))
       this.#writer.writeWithId(framed.bodyText, framed.bodyByteLength, idLine)

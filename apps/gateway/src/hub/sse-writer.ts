@@ -50,10 +50,10 @@ export class SseWriter {
   }
 
   /**
-   * A shared event: `chunk` is `payload` already framed as one chunk, so a
-   * fan-out frames once and every socket gets the same Buffer.
+   * A whole event: `chunk` is `payload` already framed as one chunk, so a
+   * fan-out frames once and every socket gets the same bytes.
    */
-  writeShared(payload: Buffer, chunk: Buffer): void {
+  writeFramed(payload: Buffer | string, chunk: Buffer | string): void {
     if (this.#socket === undefined) this.response.write(payload)
     else this.#socket.write(chunk)
   }
