@@ -33,6 +33,8 @@ export async function startTestGateway(
       PORT: '0',
       LOG_LEVEL: 'silent',
       RETRY_MS: '100',
+      // Tokens expire exactly at exp, so expiry tests need not wait out the default leeway.
+      JWT_CLOCK_TOLERANCE_SECONDS: '0',
       ...env,
     },
     argv: [],

@@ -1,7 +1,7 @@
 /**
- * Vitest global setup for the fault suite: provides a fresh report directory, and at
- * the end of the run prints every scenario's figures as a table and writes them all
- * to report.json there (or to HERALD_FAULT_REPORT, when set).
+ * Vitest global setup for the fault suite: provides a fresh directory for the
+ * scenarios' figures, and at the end of the run prints them as a table and writes
+ * them all to `<tmpdir>/herald-faults-<scale>.json` (or HERALD_FAULT_REPORT, when set).
  */
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
