@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { type NginxFleet, startNginxFleet } from '../nginx.js'
 import { metric } from '../redis-nodes.js'
 import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
-import { DeliveryLedger, expectExact, publishCounted, settle } from './scenario.js'
+import { DeliveryLedger, expectExact, publishThroughFaults, settle } from './scenario.js'
 
 describe('gateways behind nginx, killed and stopped while publishing', { timeout: SCENARIO_TIMEOUT_MS }, () => {
   let fleet: NginxFleet | undefined
@@ -30,16 +30,19 @@ describe('gateways behind nginx, killed and stopped while publishing', { timeout
     expect(perNode.reduce((a, b) => a + b)).toBe(users.length)
     for (const count of perNode) expect(count).toBeGreaterThanOrEqual(2)
 
-    const total = atScale(900, 6000)
-    const faults = new Map<number, () => unknown>([
-      [Math.floor(total * 0.2), () => nodes[0]!.process.child.kill('SIGKILL')],
-      [Math.floor(total * 0.45), () => nodes[1]!.process.child.kill('SIGTERM')],
-      [Math.floor(total * 0.7), () => nginx.reload()],
-    ])
-    await publishCounted(ledger, total, 1000, async (n) => {
-      await publisher.publishBatch(users.map((user) => ({ target: { user }, data: n, idempotencyKey: `m${n}` })))
-      await faults.get(n)?.()
-    })
+    const faults = [
+      async () => nodes[0]!.process.child.kill('SIGKILL'),
+      async () => nodes[1]!.process.child.kill('SIGTERM'),
+      () => nginx.reload(),
+    ]
+    await publishThroughFaults(
+      ledger,
+      atScale(900, 6000),
+      1000,
+      faults.length,
+      (round) => faults[round]!(),
+      (n) => publisher.publishBatch(users.map((user) => ({ target: { user }, data: n, idempotencyKey: `m${n}` }))),
+    )
     expectExact(await settle(ledger, clients))
     // Everyone ended up on the one node left.
     expect(await metric(nodes[2]!, 'herald_connections')).toBe(users.length)

@@ -7,8 +7,8 @@
 
 import type { ReceivedEvent } from '../harness.js'
 
-export interface ClientFigures {
-  readonly client: string
+/** What a client received, or all clients of a scenario together. */
+export interface DeliveryCounts {
   readonly received: number
   readonly lost: number
   readonly duplicated: number
@@ -16,22 +16,20 @@ export interface ClientFigures {
   readonly resets: number
   /** Missing messages that fell in a gap a `herald.reset` announced. */
   readonly skippedAfterReset: number
+}
+
+export interface ClientFigures extends DeliveryCounts {
+  readonly client: string
   readonly lostIds: readonly number[]
   readonly duplicatedIds: readonly number[]
 }
 
-export interface ScenarioFigures {
+export interface ScenarioFigures extends DeliveryCounts {
   readonly scenario: string
   readonly clients: number
   readonly published: number
   /** Deliveries owed: every published message to every client. */
   readonly expected: number
-  readonly received: number
-  readonly lost: number
-  readonly duplicated: number
-  readonly outOfOrder: number
-  readonly resets: number
-  readonly skippedAfterReset: number
   /** Publishes that failed during the fault and were sent again (same idempotency key). */
   readonly retried: number
   readonly perClient: readonly ClientFigures[]
@@ -82,7 +80,7 @@ export class DeliveryLedger {
         records.flatMap((record) => record.events),
       ),
     )
-    const sum = (field: keyof ClientFigures) => perClient.reduce((total, c) => total + (c[field] as number), 0)
+    const sum = (field: keyof DeliveryCounts) => perClient.reduce((total, c) => total + c[field], 0)
     return {
       scenario: this.scenario,
       clients: perClient.length,

@@ -7,10 +7,10 @@
 import { HeraldPublisher } from '@herald/publisher'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { RawSseStream, RecordingEventSource, signToken } from '../harness.js'
+import { RawSseStream, type RecordingEventSource, signToken } from '../harness.js'
 import { type GatewayNode, startNodes, stopNodes } from '../redis-nodes.js'
-import { atScale, faultPoints, SCENARIO_TIMEOUT_MS } from './scale.js'
-import { DeliveryLedger, expectExact, publishCounted, settle } from './scenario.js'
+import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
+import { DeliveryLedger, expectExact, openTabs, publishCounted, publishThroughFaults, settle } from './scenario.js'
 
 const USERS = ['carol', 'dave']
 
@@ -24,14 +24,7 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
   /** Two nodes, a tab per user on each, all counted under `scenario`. */
   async function start(scenario: string): Promise<void> {
     ledger = new DeliveryLedger(scenario)
-    for (const [i, node] of nodes.entries()) {
-      for (const user of USERS) {
-        const client = new RecordingEventSource(node.eventsUrl(), { token: await signToken(user) })
-        clients.push(client)
-        ledger.track(`node${i}/${user}`, client)
-      }
-    }
-    await Promise.all(clients.map((client) => client.waitForReady()))
+    clients = await openTabs(ledger, nodes, USERS)
   }
 
   beforeEach(async () => {
@@ -52,36 +45,34 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
 
   it('loses nothing when the subscriber connections are killed (CLIENT KILL TYPE pubsub)', async () => {
     await start('redis: subscriber connections killed')
-    const total = atScale(1500, 10_000)
-    const kills = new Set(faultPoints(total, atScale(1, 5)))
-    await publishCounted(ledger, total, 1000, async (n) => {
-      await publishToEveryUser(n)
-      if (!kills.delete(n)) return
-      const before = await redis.cli('CLIENT', 'LIST', 'TYPE', 'pubsub')
-      expect(before.split('\n').filter((line) => line.includes('herald-subscriber'))).toHaveLength(2)
-      await redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')
-    })
+    await publishThroughFaults(
+      ledger,
+      atScale(1500, 10_000),
+      1000,
+      atScale(1, 5),
+      async () => {
+        const before = await redis.cli('CLIENT', 'LIST', 'TYPE', 'pubsub')
+        expect(before.split('\n').filter((line) => line.includes('herald-subscriber'))).toHaveLength(2)
+        await redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')
+      },
+      publishToEveryUser,
+    )
     expectExact(await settle(ledger, clients))
   })
 
   it('loses nothing acknowledged when Redis is killed and restarts empty', async () => {
     await start('redis: killed and restarted')
-    const total = atScale(1500, 10_000)
-    const kills = new Set(faultPoints(total, atScale(1, 3)))
-    let restarted: Promise<void> = Promise.resolve()
-    await publishCounted(
+    // While Redis is down publishes fail fast; each is sent again once it is back.
+    await publishThroughFaults(
       ledger,
-      total,
+      atScale(1500, 10_000),
       1000,
-      async (n) => {
-        if (kills.delete(n)) {
-          await redis.kill()
-          restarted = redis.restart()
-        }
-        await publishToEveryUser(n)
+      atScale(1, 3),
+      async () => {
+        await redis.kill()
+        await redis.restart()
       },
-      // While Redis is down publishes fail fast; send the message again once it is back.
-      () => restarted,
+      publishToEveryUser,
     )
     expectExact(await settle(ledger, clients))
   })

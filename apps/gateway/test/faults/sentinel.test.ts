@@ -5,11 +5,10 @@
 
 import { HeraldPublisher } from '@herald/publisher'
 import { startRedisSentinel } from '@herald/redis-harness'
-import { describe, expect, it } from 'vitest'
-import { RecordingEventSource, signToken } from '../harness.js'
+import { describe, it } from 'vitest'
 import { startNodes, stopNodes } from '../redis-nodes.js'
-import { atScale, faultPoints, SCENARIO_TIMEOUT_MS } from './scale.js'
-import { DeliveryLedger, publishCounted, settle } from './scenario.js'
+import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
+import { DeliveryLedger, expectNoSilentLoss, openTabs, publishThroughFaults, settle } from './scenario.js'
 
 describe('a Sentinel failover during publishing', { timeout: SCENARIO_TIMEOUT_MS }, () => {
   it('loses nothing the publisher was told is replicated, and never leaves a silent gap', async () => {
@@ -17,36 +16,18 @@ describe('a Sentinel failover during publishing', { timeout: SCENARIO_TIMEOUT_MS
     const setup = await startRedisSentinel()
     const nodes = await startNodes(setup.url, 2)
     const publisher = new HeraldPublisher({ redis: setup.url, waitForReplicas: { replicas: 1, timeoutMs: 500 } })
-    const clients = await Promise.all(
-      nodes.map(async (node) => new RecordingEventSource(node.eventsUrl(), { token: await signToken('frank') })),
-    )
-    for (const [i, client] of clients.entries()) ledger.track(`node${i}/frank`, client)
+    const clients = await openTabs(ledger, nodes, ['frank'])
     try {
-      await Promise.all(clients.map((client) => client.waitForReady()))
-      const total = atScale(1200, 5000)
-      const failovers = new Set(faultPoints(total, atScale(1, 3)))
-      let failedOver: Promise<unknown> = Promise.resolve()
-      await publishCounted(
+      // During each switch publishes fail or are not replicated in time: they are sent again.
+      await publishThroughFaults(
         ledger,
-        total,
+        atScale(1200, 5000),
         500,
-        async (n) => {
-          if (failovers.delete(n)) failedOver = setup.failover()
-          await publisher.publish({ user: 'frank' }, undefined, n, { idempotencyKey: `m${n}` })
-        },
-        // During the switch publishes fail or are not replicated in time: retry them. A failed
-        // attempt may still have reached subscribers before the old master was demoted, and its
-        // idempotency key may be lost with it, so a retried message may arrive twice.
-        () => failedOver,
+        atScale(1, 3),
+        () => setup.failover(),
+        (n) => publisher.publish({ user: 'frank' }, undefined, n, { idempotencyKey: `m${n}` }),
       )
-      await failedOver
-      const figures = await settle(ledger, clients, 60_000)
-      // Every gap is announced by a herald.reset right where it happens; a message twice only if retried.
-      expect(figures.lost).toBe(0)
-      expect(figures.outOfOrder).toBe(0)
-      for (const client of figures.perClient) {
-        for (const n of client.duplicatedIds) expect(ledger.retriedIds).toContain(n)
-      }
+      expectNoSilentLoss(await settle(ledger, clients, 60_000), ledger)
     } finally {
       for (const client of clients) client.close()
       await publisher.close()
