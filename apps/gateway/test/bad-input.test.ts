@@ -167,7 +167,7 @@ const GARBAGE_STRINGS = [
   '{}',
   'u00000000:1.5-0',
   'U00000000:1-0',
-  't' + 'f'.repeat(8) + ':1-0',
+  `t${'f'.repeat(8)}:1-0`,
 ]
 
 const BODIES: unknown[] = [

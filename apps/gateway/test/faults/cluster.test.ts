@@ -6,7 +6,7 @@
 
 import { HeraldPublisher } from '@herald/publisher'
 import { type RedisCluster, startRedisCluster } from '@herald/redis-harness'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, it } from 'vitest'
 import type { RecordingEventSource } from '../harness.js'
 import { type GatewayNode, startNodes, stopNodes } from '../redis-nodes.js'
 import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
