@@ -5,6 +5,8 @@
  */
 
 import http from 'node:http'
+import { isValidIdempotencyKey, isValidTopic, isValidTopicGrant, isValidUserId } from '@herald/protocol'
+import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signToken, startTestGateway, TEST_API_KEY, TEST_SECRET, type TestGateway } from './harness.js'
 
@@ -165,7 +167,7 @@ const GARBAGE_STRINGS = [
   '{}',
   'u00000000:1.5-0',
   'U00000000:1-0',
-  't' + 'f'.repeat(8) + ':1-0',
+  `t${'f'.repeat(8)}:1-0`,
 ]
 
 const BODIES: unknown[] = [
@@ -267,6 +269,15 @@ describe('the bad-input corpus', () => {
       'Bearer a b',
     ]) {
       await events(`authorization ${authorization.slice(0, 20)}`, {}, { Authorization: authorization })
+    }
+    // Past Node's 16 KiB header limit: refused with 431 before Herald runs.
+    for (const [name, value] of [
+      ['Authorization', `Bearer ${'x'.repeat(20_000)}`],
+      ['Cookie', `herald_token=${'y'.repeat(20_000)}`],
+      ['Last-Event-ID', 'z'.repeat(20_000)],
+      ['X-Padding', 'p'.repeat(70_000)],
+    ] as const) {
+      await events(`oversized header ${name}`, {}, { [name]: value })
     }
     for (const cookie of [
       'herald_token',
@@ -384,6 +395,100 @@ describe('the bad-input corpus', () => {
       return !/^application\/json/.test(answer.contentType) || !/"code":"HERALD_ERR_[A-Z_]+"/.test(answer.body)
     })
     expect(unclear.map(({ name, answer }) => `${name}: ${answer.status} ${answer.body.slice(0, 80)}`)).toEqual([])
+    expect(
+      answers.filter(({ name }) => name.startsWith('oversized header')).map(({ answer }) => answer.status),
+    ).toEqual([431, 431, 431, 431])
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200)
+  })
+})
+
+/** Names built to escape a Redis key or its Cluster hash tag, or to match many keys. */
+const KEY_INJECTIONS = [
+  'a}:{b',
+  '}',
+  '{victim}',
+  'u:victim}:s',
+  'victim}:s\r\nDEL herald:{u:victim}:s',
+  '*',
+  '?',
+  '[a-z]',
+  'a\r\nFLUSHALL',
+  'a\nb',
+  'a b',
+  'a\u0000b',
+  '\\x00',
+  'herald:{u:victim}:s',
+  'x'.repeat(129),
+  'x'.repeat(100_000),
+  'é',
+  '../victim',
+]
+
+describe('names that could reach a Redis key', () => {
+  let redis: RedisServer
+  let gateway: TestGateway
+  beforeAll(async () => {
+    redis = await startRedis()
+    gateway = await startTestGateway({ REDIS_URL: redis.url })
+  })
+  afterAll(async () => {
+    await gateway.close()
+    await redis.stop()
+  })
+
+  it('accepts each only where the name rules allow it, and touches no key outside the channel it names', async () => {
+    expect((await gateway.publish({ user: 'victim', data: 'kept', idempotencyKey: 'k' })).status).toBe(200)
+    const valid = await gateway.token('alice', { topics: ['news'] })
+    const stream = async (query: Record<string, string>, token: string) =>
+      (await request(gateway.eventsUrl(query), { headers: { Authorization: `Bearer ${token}` } })).status
+    // [case, status, whether Herald's name rules allow the name there]
+    const cases: Array<[string, number, boolean]> = []
+    for (const name of KEY_INJECTIONS) {
+      const hostileSub = await signWith({ sub: name, exp: future(), topics: [name] })
+      cases.push([`sub ${name}`, await stream({}, hostileSub), isValidUserId(name) && isValidTopicGrant(name)])
+      cases.push([
+        `grant ${name}`,
+        await stream({}, await gateway.token('alice', { topics: [name] })),
+        isValidTopicGrant(name),
+      ])
+      // Valid or not, alice holds no grant for it.
+      cases.push([`topics ${name}`, await stream({ topics: name }, valid), false])
+      const publishes: Array<[string, unknown, boolean]> = [
+        ['user', { user: name, data: 1 }, isValidUserId(name)],
+        ['topic', { topic: name, data: 1 }, isValidTopic(name)],
+        ['idempotencyKey', { user: 'victim', data: 1, idempotencyKey: name }, isValidIdempotencyKey(name)],
+        [
+          'batch',
+          {
+            messages: [
+              { user: 'alice', data: 1 },
+              { user: name, data: 1 },
+            ],
+          },
+          isValidUserId(name),
+        ],
+      ]
+      for (const [kind, body, allowed] of publishes) {
+        cases.push([`publish ${kind} ${name}`, (await gateway.publish(body)).status, allowed])
+      }
+    }
+    const wrong = cases.filter(([, status, allowed]) => (status === 200) !== allowed || status >= 500)
+    expect(wrong.map(([name, status]) => `${name.slice(0, 60)}: ${status}`)).toEqual([])
+
+    const keys = (await redis.cli('--scan')).split('\n').filter((key) => key !== '')
+    const outside = keys.filter((key) => {
+      const match = /^herald:\{([ut]):([^{}]*)\}:(s|i:(.+))$/.exec(key)
+      if (match === null) return true
+      const [, kind, name, , idempotency] = match
+      return (
+        !(kind === 'u' ? isValidUserId(name!) : isValidTopic(name!)) ||
+        (idempotency !== undefined && !isValidIdempotencyKey(idempotency))
+      )
+    })
+    expect(outside).toEqual([])
+    // The victim's history holds its own message plus the accepted idempotent ones: nothing deleted or replaced.
+    const idempotent = cases.filter(([name, status]) => name.startsWith('publish idempotencyKey') && status === 200)
+    expect(Number(await redis.cli('XLEN', 'herald:{u:victim}:s'))).toBe(1 + idempotent.length)
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200)
   })
 })

@@ -34,6 +34,8 @@ export async function startTestGateway(
       PORT: '0',
       LOG_LEVEL: 'silent',
       RETRY_MS: '100',
+      // Tokens expire exactly at exp, so expiry tests need not wait out the default leeway.
+      JWT_CLOCK_TOLERANCE_SECONDS: '0',
       ...env,
     },
     argv,
@@ -91,16 +93,17 @@ export class RecordingEventSource {
   readies = 0
   #waiters: Array<{ done: () => boolean; resolve: () => void }> = []
 
-  constructor(url: string, options: { token?: string; lastEventId?: string; types?: readonly string[] } = {}) {
-    const headers: Record<string, string> = {}
-    if (options.token !== undefined) headers['Authorization'] = `Bearer ${options.token}`
+  /** `token` may be a function, asked for a fresh token on every (re)connection. */
+  constructor(
+    url: string,
+    options: { token?: string | (() => Promise<string>); lastEventId?: string; types?: readonly string[] } = {},
+  ) {
+    const { token } = options
     let first = true
     this.source = new EventSource(url, {
-      fetch: (input, init) => {
-        const merged: Record<string, string> = {
-          ...(init?.headers as Record<string, string>),
-          ...headers,
-        }
+      fetch: async (input, init) => {
+        const merged: Record<string, string> = { ...(init?.headers as Record<string, string>) }
+        if (token !== undefined) merged['Authorization'] = `Bearer ${typeof token === 'string' ? token : await token()}`
         if (first && options.lastEventId !== undefined) merged['Last-Event-ID'] = options.lastEventId
         first = false
         return fetch(input, { ...init, headers: merged })

@@ -1,6 +1,7 @@
 /**
  * Real nginx for the tests, running the shipped infra/nginx/herald.conf with only
- * its listen addresses and certificate paths replaced.
+ * its listen addresses and certificate paths replaced, and a fleet of gateway
+ * processes on one Redis behind it.
  */
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
@@ -9,7 +10,10 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { freePort } from '@herald/redis-harness'
+import { HeraldPublisher } from '@herald/publisher'
+import { freePort, type RedisServer, startRedis } from '@herald/redis-harness'
+import { RecordingEventSource, signToken } from './harness.js'
+import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
 
 const run = promisify(execFile)
 const SHIPPED_CONFIG = new URL('../../../infra/nginx/herald.conf', import.meta.url).pathname
@@ -101,4 +105,43 @@ async function untilAccepting(port: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error(`nginx did not listen on ${port}`)
+}
+
+export interface NginxFleet {
+  readonly redis: RedisServer
+  readonly nodes: readonly GatewayNode[]
+  readonly nginx: Nginx
+  readonly publisher: HeraldPublisher
+  /** A spec EventSource for `user` through nginx. */
+  connect(user: string): Promise<RecordingEventSource>
+  stop(): Promise<void>
+}
+
+/** One Redis, a gateway process per entry of `envs` (with a short drain window), and nginx in front. */
+export async function startNginxFleet(envs: ReadonlyArray<Record<string, string>>): Promise<NginxFleet> {
+  const redis = await startRedis()
+  const nodes = (
+    await Promise.all(envs.map((env) => startNodes(redis.url, 1, { DRAIN_WINDOW_MS: '500', ...env })))
+  ).flat()
+  const nginx = await startNginx(nodes.map((node) => new URL(node.url).host))
+  const publisher = new HeraldPublisher({ redis: redis.url })
+  const clients: RecordingEventSource[] = []
+  return {
+    redis,
+    nodes,
+    nginx,
+    publisher,
+    async connect(user) {
+      const client = new RecordingEventSource(`${nginx.url}/v1/events`, { token: await signToken(user) })
+      clients.push(client)
+      return client
+    },
+    async stop() {
+      for (const client of clients) client.close()
+      await publisher.close()
+      await nginx.stop()
+      await stopNodes(nodes)
+      await redis.stop()
+    },
+  }
 }

@@ -37,6 +37,12 @@ export async function startNodes(
   )
 }
 
+/** A gauge or counter without labels, as the node's /metrics reports it now. */
+export async function metric(node: GatewayNode, name: string): Promise<number> {
+  const text = await (await fetch(`${node.url}/metrics`)).text()
+  return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
+}
+
 export async function stopNodes(nodes: readonly GatewayNode[]): Promise<void> {
   await Promise.all(nodes.map((node) => node.process.stop()))
 }

@@ -43,3 +43,25 @@ describe('startRedisCluster', () => {
     for (const node of cluster.masters) expect(node.pid).toBeUndefined()
   })
 })
+
+describe('startRedisCluster with replicas', () => {
+  it('has a replica per master, and fails a master over to its replica by takeover and by kill', async () => {
+    const cluster = await startRedisCluster({ replicasPerMaster: 1 })
+    try {
+      expect(cluster.masters).toHaveLength(3)
+      expect(cluster.replicas).toHaveLength(3)
+      for (const replica of cluster.replicas) {
+        expect(parseInfo(await replica.cli('INFO', 'replication')).get('role')).toBe('slave')
+      }
+      const [first, second] = cluster.masters
+      const tookOver = await cluster.failover(first!, 'takeover')
+      expect(cluster.replicas).toContain(tookOver)
+      expect(parseInfo(await first!.cli('INFO', 'replication')).get('role')).toBe('slave')
+      const elected = await cluster.failover(second!, 'kill')
+      expect(second!.pid).toBeUndefined()
+      expect(parseInfo(await elected.cli('CLUSTER', 'INFO')).get('cluster_state')).toBe('ok')
+    } finally {
+      await cluster.stop()
+    }
+  })
+})

@@ -1,7 +1,8 @@
 /**
- * A real Redis Cluster of masters only, for tests of cluster-aware clients (MOVED redirections,
- * keys hashing to different slots). Each node gets an explicit `--cluster-port`, because the default
- * bus port (port + 10000) may be taken or, for high ephemeral ports, beyond 65535.
+ * A real Redis Cluster for tests of cluster-aware clients (MOVED redirections, keys hashing to
+ * different slots) and, with replicas, of master failover. Each node gets an explicit
+ * `--cluster-port`, because the default bus port (port + 10000) may be taken or, for high
+ * ephemeral ports, beyond 65535.
  */
 import { execFile } from 'node:child_process'
 import { LOOPBACK, parseInfo } from './cli.js'
@@ -10,50 +11,104 @@ import { dataNodeArgs, launchServer, type RedisServer, stopAll } from './redis-s
 
 const CLUSTER_SLOTS = 16384
 const CREATE_TIMEOUT_MS = 30_000
+const FAILOVER_TIMEOUT_MS = 30_000
 
 export interface StartRedisClusterOptions {
   /** Number of masters; Redis Cluster needs at least 3 (default 3). */
   readonly masters?: number
+  /** Replicas of each master (default 0). */
+  readonly replicasPerMaster?: number
 }
 
 export interface RedisCluster {
-  /** `host:port` of each master, e.g. for ioredis Cluster startup nodes. */
+  /** `host:port` of each initial master, e.g. for ioredis Cluster startup nodes. */
   readonly nodes: ReadonlyArray<{ host: string; port: number }>
+  /** The initial masters; after a failover, see {@link RedisCluster.failover}. */
   readonly masters: readonly RedisServer[]
+  /** The initial replicas. */
+  readonly replicas: readonly RedisServer[]
   /** `redis+cluster://h:p,h:p,h:p`, the URL form Herald's REDIS_URL takes. */
   readonly url: string
+  /**
+   * Moves `master`'s slots to one of its replicas: `'takeover'` runs `CLUSTER FAILOVER` on the
+   * replica (coordinated: the replica catches up first); `'kill'` SIGKILLs the master, so the
+   * replica is elected once the master is judged failed. Resolves to the promoted server once it
+   * is master and every running node reports cluster_state:ok (and, after a takeover, the old
+   * master reports itself a replica).
+   */
+  failover(master: RedisServer, how: 'takeover' | 'kill'): Promise<RedisServer>
   /** Stop every node and remove their dirs. Idempotent. */
   stop(): Promise<void>
 }
 
 /**
- * Masters (no replicas) created with `redis-cli --cluster create`; resolves when `CLUSTER INFO`
- * reports cluster_state:ok, all 16384 slots assigned and every node known, on every node.
+ * Nodes created with `redis-cli --cluster create`; resolves when `CLUSTER INFO` reports
+ * cluster_state:ok, all 16384 slots assigned and every node known, on every node.
  */
 export async function startRedisCluster(options: StartRedisClusterOptions = {}): Promise<RedisCluster> {
   const count = options.masters ?? 3
+  const replicasPerMaster = options.replicasPerMaster ?? 0
   if (!Number.isInteger(count) || count < 3)
     throw new RangeError(`a Redis Cluster needs at least 3 masters, got ${count}`)
+  if (!Number.isInteger(replicasPerMaster) || replicasPerMaster < 0)
+    throw new RangeError(`replicasPerMaster must be a whole number, got ${replicasPerMaster}`)
 
-  const started = await Promise.allSettled(Array.from({ length: count }, startClusterNode))
-  const masters = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+  const total = count * (1 + replicasPerMaster)
+  const started = await Promise.allSettled(Array.from({ length: total }, startClusterNode))
+  const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+  let masters: RedisServer[] = []
   try {
     const failure = started.find((result) => result.status === 'rejected')
     if (failure) throw failure.reason
-    await createCluster(masters)
-    await Promise.all(masters.map((node) => waitForClusterOk(node, count)))
+    await createCluster(servers, replicasPerMaster)
+    await Promise.all(servers.map((node) => waitForClusterOk(node, total)))
+    // redis-cli chooses which nodes become masters; ask the cluster, once gossip has told every node.
+    masters = await pollUntil(`${count} masters and their replicas known on every node`, async () => {
+      const views = await Promise.all(servers.map(async (server) => clusterRoles(server)))
+      const mastersSeen = views.map((roles) => servers.filter((s) => roles.get(s.port)?.master === undefined))
+      return mastersSeen.every((seen) => seen.length === count) ? mastersSeen[0] : undefined
+    })
   } catch (error) {
-    await stopAll(masters)
+    await stopAll(servers)
     throw error
+  }
+  const replicas = servers.filter((server) => !masters.includes(server))
+
+  const running = () => servers.filter((server) => server.pid !== undefined)
+
+  const failover = async (master: RedisServer, how: 'takeover' | 'kill'): Promise<RedisServer> => {
+    // A replica learns whom it follows from gossip, so after an earlier failover this may take a moment.
+    const replica = await pollUntil(`a running replica of :${master.port}`, async () => {
+      const roles = await clusterRoles(master)
+      const masterId = roles.get(master.port)?.id
+      return running().find((server) => masterId !== undefined && roles.get(server.port)?.master === masterId)
+    })
+    if (how === 'kill') await master.kill()
+    else await replica.cli('CLUSTER', 'FAILOVER')
+    await pollUntil(
+      `:${replica.port} to take over from :${master.port}`,
+      async () => {
+        if ((await role(replica)) !== 'master') return undefined
+        if (master.pid !== undefined && (await role(master)) !== 'slave') return undefined
+        for (const node of running()) {
+          if (parseInfo(await node.cli('CLUSTER', 'INFO')).get('cluster_state') !== 'ok') return undefined
+        }
+        return true
+      },
+      { timeoutMs: FAILOVER_TIMEOUT_MS },
+    )
+    return replica
   }
 
   let stopping: Promise<void> | undefined
   return {
     nodes: masters.map((node) => ({ host: node.host, port: node.port })),
     masters,
+    replicas,
     url: `redis+cluster://${masters.map((node) => `${node.host}:${node.port}`).join(',')}`,
+    failover,
     stop: () => {
-      stopping ??= stopAll(masters)
+      stopping ??= stopAll(servers)
       return stopping
     },
   }
@@ -78,13 +133,13 @@ function startClusterNode(): Promise<RedisServer> {
 }
 
 /** `redis-cli --cluster create` assigns the slots and joins the nodes; it exits non-zero on failure. */
-function createCluster(masters: readonly RedisServer[]): Promise<void> {
+function createCluster(servers: readonly RedisServer[], replicasPerMaster: number): Promise<void> {
   const args = [
     '--cluster',
     'create',
-    ...masters.map((node) => `${LOOPBACK}:${node.port}`),
+    ...servers.map((node) => `${LOOPBACK}:${node.port}`),
     '--cluster-replicas',
-    '0',
+    String(replicasPerMaster),
     '--cluster-yes',
   ]
   return new Promise((resolve, reject) => {
@@ -106,4 +161,20 @@ async function waitForClusterOk(node: RedisServer, knownNodes: number): Promise<
       info.get('cluster_known_nodes') === String(knownNodes)
     return ok ? true : undefined
   })
+}
+
+/** Each node's id and, for a replica, its master's id, by port, as `CLUSTER NODES` on `node` reports them. */
+async function clusterRoles(node: RedisServer): Promise<Map<number, { id: string; master: string | undefined }>> {
+  const roles = new Map<number, { id: string; master: string | undefined }>()
+  for (const line of (await node.cli('CLUSTER', 'NODES')).split('\n')) {
+    // <id> <ip:port@cport> <flags> <master id or -> ...
+    const [id, address, , master] = line.trim().split(' ')
+    const port = Number(/:(\d+)@/.exec(address ?? '')?.[1])
+    if (id !== undefined && Number.isInteger(port)) roles.set(port, { id, master: master === '-' ? undefined : master })
+  }
+  return roles
+}
+
+async function role(server: RedisServer): Promise<string | undefined> {
+  return parseInfo(await server.cli('INFO', 'replication')).get('role')
 }

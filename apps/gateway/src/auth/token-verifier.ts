@@ -16,6 +16,7 @@ export interface Principal {
   readonly userId: string
   /** Topic grants from the `topics` claim; a trailing `*` grants a prefix. */
   readonly topicGrants: readonly string[]
+  /** When this node stops accepting the token: `exp` plus the clock tolerance. */
   readonly expiresAtMs: number
 }
 
@@ -42,6 +43,7 @@ export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
   const options: JWTVerifyOptions = {
     algorithms: [...jwt.key.algorithms],
     requiredClaims: ['exp', 'sub'],
+    clockTolerance: jwt.clockToleranceSeconds,
     ...(jwt.issuer === undefined ? {} : { issuer: jwt.issuer }),
     ...(jwt.audience === undefined ? {} : { audience: jwt.audience }),
   }
@@ -56,7 +58,7 @@ export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
     } catch (error) {
       throw toHeraldError(error)
     }
-    return toPrincipal(payload)
+    return toPrincipal(payload, jwt.clockToleranceSeconds)
   }
 }
 
@@ -77,7 +79,7 @@ function selectVerify(jwt: GatewayConfig['jwt'], options: JWTVerifyOptions): (to
   }
 }
 
-function toPrincipal(payload: JWTPayload): Principal {
+function toPrincipal(payload: JWTPayload, clockToleranceSeconds: number): Principal {
   const { sub, exp } = payload
   if (typeof sub !== 'string' || !isValidUserId(sub)) {
     throw new HeraldError(
@@ -92,7 +94,9 @@ function toPrincipal(payload: JWTPayload): Principal {
       'topics must be an array of topic names, each optionally ending in *',
     )
   }
-  return { userId: sub, topicGrants: topics, expiresAtMs: (exp as number) * 1000 }
+  // A stream closes when its token stops being accepted, not earlier: a token taken within the
+  // tolerance would otherwise be cut at once and come straight back, in a loop.
+  return { userId: sub, topicGrants: topics, expiresAtMs: ((exp as number) + clockToleranceSeconds) * 1000 }
 }
 
 function toHeraldError(error: unknown): HeraldError {

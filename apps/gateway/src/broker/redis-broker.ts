@@ -76,8 +76,11 @@ export class RedisBroker implements Broker {
     this.#subscriber.on('smessage', (channel: string, message: string) => this.#onMessage(channel, message))
     if (this.#subscriber instanceof Cluster) {
       // Sharded subscribers are one connection per master; ioredis reports losing one as
-      // '-node' and having resubscribed them all as 'subscribersReady'.
+      // '-node' or '-subscriber' and having resubscribed them all as 'subscribersReady'.
       this.#subscriber.on('-node', () => this.#onSubscriberLost())
+      // A master handed over by CLUSTER FAILOVER stays up, so no '-node': its subscriber is just
+      // replaced, and what was published while none listened must be caught up too.
+      this.#subscriber.on('-subscriber', () => this.#onSubscriberLost())
       this.#subscriber.on('subscribersReady', () => this.#onSubscriberReady())
     } else {
       this.#subscriber.on('close', () => this.#onSubscriberLost())

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
     })
     expect(config.jwt.key.kind).toBe('secret')
     expect(config.jwt.key.algorithms).toEqual(['HS256', 'HS384', 'HS512'])
+    expect(config.jwt.clockToleranceSeconds).toBe(5)
     expect(Object.isFrozen(config)).toBe(true)
   })
 

@@ -26,6 +26,8 @@ export interface GatewayConfig {
     readonly audience: string | undefined
     /** Minimum time between JWKS refetches triggered by unknown `kid`s. */
     readonly jwksCooldownMs: number
+    /** Leeway for `exp` and `nbf` against this node's clock, for issuers whose clocks drift. */
+    readonly clockToleranceSeconds: number
   }
   /** Any of these authorises a publish; two at once allow rotation. */
   readonly publishApiKeys: readonly string[]
@@ -148,6 +150,7 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
         min: 0,
         max: 3_600_000,
       }),
+      clockToleranceSeconds: read.integer('JWT_CLOCK_TOLERANCE_SECONDS', { default: 5, min: 0, max: 300 }),
     },
     publishApiKeys,
     maxConnections: read.integer('MAX_CONNECTIONS', {

@@ -3,12 +3,14 @@ import http from 'node:http'
 import net from 'node:net'
 import { SseParser } from '@herald/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signToken, startGatewayProcess, TEST_API_KEY, withTimeout } from '../../test/harness.js'
+import { type ReceivedEvent, signToken, startGatewayProcess, TEST_API_KEY, withTimeout } from '../harness.js'
+import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
+import { DeliveryLedger, expectExact, record } from './scenario.js'
 
 const MESSAGE_BYTES = 32 * 1024
 // A publish's fan-out is written within one tick, so a batch must fit under the bound.
 const BATCH = 4
-const MESSAGES = 4096 // 128 MiB in all
+const MESSAGES = atScale(4096, 16_384) // 128 MiB in all, or 512 MiB
 const MAX_PENDING_BYTES = 256 * 1024
 
 function rssBytes(pid: number): number {
@@ -38,8 +40,9 @@ async function stalledConsumer(url: URL, token: string): Promise<{ socket: net.S
   return { socket, received: () => received }
 }
 
-/** A healthy consumer that counts events without keeping them. */
+/** A healthy consumer that records each message's number, not its payload. */
 function countingConsumer(url: string, token: string) {
+  const events: ReceivedEvent[] = []
   let count = 0
   let ready: () => void = () => {}
   let target = Number.POSITIVE_INFINITY
@@ -50,7 +53,10 @@ function countingConsumer(url: string, token: string) {
   const parser = new SseParser({
     onEvent: (event) => {
       if (event.type === 'herald.ready') ready()
-      else if (event.type === 'message' && ++count >= target) reached()
+      else if (event.type === 'message') {
+        events.push({ type: 'message', data: String(JSON.parse(event.data).n), lastEventId: event.lastEventId })
+        if (++count >= target) reached()
+      } else events.push({ type: event.type, data: event.data, lastEventId: event.lastEventId })
     },
   })
   const request = http.get(`${url}/v1/events`, { headers: { Authorization: `Bearer ${token}` } }, (response) => {
@@ -58,6 +64,7 @@ function countingConsumer(url: string, token: string) {
     response.on('data', (chunk: string) => parser.push(chunk))
   })
   return {
+    events,
     isReady,
     count: () => count,
     waitFor(n: number): Promise<void> {
@@ -77,7 +84,7 @@ async function publishBatch(url: string, messages: unknown[]): Promise<void> {
   expect(response.status).toBe(200)
 }
 
-describe('a consumer that stops reading', () => {
+describe('a consumer that stops reading', { timeout: SCENARIO_TIMEOUT_MS }, () => {
   // Two identical nodes under identical load, side by side; only one has a stalled consumer.
   // Comparing their RSS cancels out what the load itself costs (garbage, history).
   const start = () => startGatewayProcess({ HISTORY_MAX_LEN: '16', MAX_PENDING_BYTES: String(MAX_PENDING_BYTES) })
@@ -89,15 +96,19 @@ describe('a consumer that stops reading', () => {
   afterAll(() => Promise.all([withStall.process.stop(), control.process.stop()]))
 
   it('is cut off once past its bound, while the node stays small and other tabs get everything', async () => {
+    const ledger = new DeliveryLedger('slow consumer beside healthy ones')
     const token = await signToken('slow')
     const stalled = await stalledConsumer(new URL(withStall.url), token)
     const healthy = [countingConsumer(withStall.url, token), countingConsumer(control.url, token)]
     await Promise.all(healthy.map((consumer) => consumer.isReady))
+    ledger.track('healthy, beside the stalled one', healthy[0]!)
+    ledger.track('healthy, control node', healthy[1]!)
 
     const payload = 'x'.repeat(MESSAGE_BYTES)
     for (let sent = 0; sent < MESSAGES; sent += BATCH) {
       const messages = Array.from({ length: BATCH }, (_, i) => ({ user: 'slow', data: { n: sent + i, payload } }))
       await Promise.all([publishBatch(withStall.url, messages), publishBatch(control.url, messages)])
+      for (const message of messages) ledger.published(message.data.n)
     }
     await withTimeout(
       Promise.all(healthy.map((consumer) => consumer.waitFor(MESSAGES))),
@@ -106,6 +117,7 @@ describe('a consumer that stops reading', () => {
     )
     const extra = rssBytes(withStall.process.child.pid!) - rssBytes(control.process.child.pid!)
     for (const consumer of healthy) consumer.close()
+    expectExact(record(ledger))
     // Buffering everything for the stalled socket would have held 128 MiB more than the control.
     expect(extra).toBeLessThan(32 * 1024 * 1024)
 

@@ -1,0 +1,122 @@
+/**
+ * Faults of a standalone Redis under two gateway processes: the subscriber
+ * connections killed, Redis killed and restarted empty, Redis down for a while,
+ * and Pub/Sub silently paused. Every published message is counted.
+ */
+
+import { HeraldPublisher } from '@herald/publisher'
+import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { RawSseStream, type RecordingEventSource, signToken } from '../harness.js'
+import { type GatewayNode, startNodes, stopNodes } from '../redis-nodes.js'
+import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
+import { DeliveryLedger, expectExact, openTabs, publishCounted, publishThroughFaults, settle } from './scenario.js'
+
+const USERS = ['carol', 'dave']
+
+describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TIMEOUT_MS }, () => {
+  let redis: RedisServer
+  let nodes: GatewayNode[]
+  let publisher: HeraldPublisher
+  let clients: RecordingEventSource[]
+  let ledger: DeliveryLedger
+
+  /** Two nodes, a tab per user on each, all counted under `scenario`. */
+  async function start(scenario: string): Promise<void> {
+    ledger = new DeliveryLedger(scenario)
+    clients = await openTabs(ledger, nodes, USERS)
+  }
+
+  beforeEach(async () => {
+    redis = await startRedis()
+    nodes = await startNodes(redis.url, 2, { PUBSUB_PROBE_INTERVAL_MS: '100' })
+    publisher = new HeraldPublisher({ redis: redis.url })
+    clients = []
+  })
+  afterEach(async () => {
+    for (const client of clients) client.close()
+    await publisher.close()
+    await stopNodes(nodes)
+    await redis.stop()
+  })
+
+  const publishToEveryUser = (n: number) =>
+    Promise.all(USERS.map((user) => publisher.publish({ user }, undefined, n, { idempotencyKey: `m${n}` })))
+
+  it('loses nothing when the subscriber connections are killed (CLIENT KILL TYPE pubsub)', async () => {
+    await start('redis: subscriber connections killed')
+    await publishThroughFaults(
+      ledger,
+      atScale(1500, 10_000),
+      1000,
+      atScale(1, 5),
+      async () => {
+        const before = await redis.cli('CLIENT', 'LIST', 'TYPE', 'pubsub')
+        expect(before.split('\n').filter((line) => line.includes('herald-subscriber'))).toHaveLength(2)
+        await redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')
+      },
+      publishToEveryUser,
+    )
+    expectExact(await settle(ledger, clients))
+  })
+
+  it('loses nothing acknowledged when Redis is killed and restarts empty', async () => {
+    await start('redis: killed and restarted')
+    // While Redis is down publishes fail fast; each is sent again once it is back.
+    await publishThroughFaults(
+      ledger,
+      atScale(1500, 10_000),
+      1000,
+      atScale(1, 3),
+      async () => {
+        await redis.kill()
+        await redis.restart()
+      },
+      publishToEveryUser,
+    )
+    expectExact(await settle(ledger, clients))
+  })
+
+  it('while Redis is down, fails publishes fast, sheds new streams and keeps open ones, which catch up', async () => {
+    await start('redis: down, then back')
+    await redis.kill()
+    const node = nodes[0]!
+    await node.process.waitForOutput(/redis subscriber lost/)
+    const refused = await node.publish({ user: 'carol', data: 'while down' })
+    expect(refused.status).toBe(503)
+    expect(((await refused.json()) as any).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
+    const shed = new RawSseStream(node.eventsUrl(), { Authorization: `Bearer ${await signToken('erin')}` })
+    await shed.ended
+    expect(shed.status).toBe(200)
+    expect(shed.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
+      ['herald.unavailable', 'broker_unavailable'],
+    ])
+    const ready = await fetch(`${node.url}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(((await ready.json()) as any).reasons).toContain('broker_unavailable')
+    expect(await (await fetch(`${node.url}/metrics`)).text()).toMatch(/^herald_redis_up 0$/m)
+
+    await redis.restart()
+    // Fails fast until the publisher has reconnected; each attempt awaits its answer.
+    let attempts = 0
+    await publishCounted(ledger, 1, 1000, publishToEveryUser, async (_n, error) => {
+      if (++attempts > 100) throw error
+    })
+    expectExact(await settle(ledger, clients))
+    // Still the streams opened before the outage: none had to reconnect.
+    for (const client of clients) expect(client.readies).toBe(1)
+  })
+
+  it('fails readiness when Pub/Sub stops delivering while every connection stays up', async () => {
+    const node = nodes[0]!
+    expect((await fetch(`${node.url}/readyz`)).status).toBe(200)
+    // Writes (and with them SPUBLISH) are held; every connection stays open and answers PING.
+    await redis.cli('CLIENT', 'PAUSE', '2000', 'WRITE')
+    await node.process.waitForOutput(/pubsub probe overdue/)
+    const ready = await fetch(`${node.url}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(((await ready.json()) as any).reasons).toEqual(['broker_unavailable'])
+    await node.process.waitForOutput(/pubsub probe delivering again/)
+    expect((await fetch(`${node.url}/readyz`)).status).toBe(200)
+  })
+})
