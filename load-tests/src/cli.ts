@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * The harness's command line:
+ *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report>
+ *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile]
+ * `all` runs every scenario side by side (soak excluded unless --with-soak) and rewrites RESULTS.md.
+ */
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { writeReport } from './report/report.js'
+import { RESULTS_DIR, SCENARIOS, type ScenarioName } from './report/results.js'
+import { runScenario } from './run.js'
+import type { Scale } from './scenarios/plans.js'
+import { TARGET_NAMES, type TargetName } from './targets/index.js'
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    scale: { type: 'string', default: 'full' },
+    targets: { type: 'string' },
+    minutes: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'with-soak': { type: 'boolean', default: false },
+  },
+})
+
+function fail(message: string): never {
+  console.error(message)
+  process.exit(2)
+}
+
+const command = positionals[0]
+const scale = values.scale as Scale
+if (!['smoke', 'medium', 'full'].includes(scale)) fail(`--scale must be smoke, medium or full, not ${scale}`)
+const targets = values.targets?.split(',') as TargetName[] | undefined
+for (const t of targets ?? [])
+  if (!TARGET_NAMES.includes(t)) fail(`unknown target ${t}; known: ${TARGET_NAMES.join(', ')}`)
+const minutes = values.minutes === undefined ? undefined : Number(values.minutes)
+if (minutes !== undefined && !(minutes > 0)) fail('--minutes must be a positive number')
+
+const options = {
+  scale,
+  targets,
+  minutes,
+  cpuProfileDir: values.profile ? join(RESULTS_DIR, 'profiles') : undefined,
+  command: `pnpm --filter @herald/load-tests ${process.argv.slice(2).join(' ')}`,
+  log: (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
+}
+
+if (command === 'report') {
+  await writeReport()
+} else if (command === 'all') {
+  const scenarios = SCENARIOS.filter((s) => s !== 'soak' || values['with-soak'])
+  for (const scenario of scenarios) await runScenario(scenario, options)
+  await writeReport()
+} else if (SCENARIOS.includes(command as ScenarioName)) {
+  const result = await runScenario(command as ScenarioName, options)
+  if (command === 'soak') {
+    const run = result.runs[0] as { passed?: boolean } | undefined
+    console.log(run?.passed ? 'SOAK PASSED' : 'SOAK FAILED')
+    if (!run?.passed) process.exitCode = 1
+  }
+  await writeReport()
+} else {
+  fail(
+    `usage: cli.js <${[...SCENARIOS, 'all', 'report'].join('|')}> [--scale smoke|medium|full] [--targets a,b] [--minutes N] [--profile]`,
+  )
+}
+process.exit(process.exitCode ?? 0)

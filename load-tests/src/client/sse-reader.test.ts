@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { SseResponseReader } from './sse-reader.js'
+
+function readAll(parts: string[]) {
+  const seen: { status?: number; events: string[]; retry: number[] } = { events: [], retry: [] }
+  const reader = new SseResponseReader({
+    onHead: (status) => {
+      seen.status = status
+    },
+    onEvent: (type, data, id) => seen.events.push(`${type}|${data}|${id}`),
+    onRetry: (delay) => seen.retry.push(delay),
+  })
+  for (const part of parts) reader.push(Buffer.from(part, 'latin1'))
+  return seen
+}
+
+const chunk = (text: string) => `${text.length.toString(16)}\r\n${text}\r\n`
+
+describe('SseResponseReader', () => {
+  const head = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n'
+  const body = [
+    chunk('retry: 100\n\n: hb\n\n'),
+    chunk('event: herald.ready\ndata: {}\nid: a\n\n'),
+    chunk('data: x\ndata: y\r\nid: b\n\n'),
+  ]
+
+  it('reads the head, de-chunks and dispatches events with their ids', () => {
+    const seen = readAll([head + body.join('')])
+    expect(seen.status).toBe(200)
+    expect(seen.retry).toEqual([100])
+    expect(seen.events).toEqual(['herald.ready|{}|a', 'message|x\ny|b'])
+  })
+
+  it('gives the same events when the bytes arrive one at a time', () => {
+    const all = head + body.join('')
+    expect(readAll([...all]).events).toEqual(readAll([all]).events)
+  })
+
+  it('reads identity (non-chunked) bodies and non-200 heads', () => {
+    expect(readAll(['HTTP/1.1 200 OK\r\n\r\ndata: 1\n\n']).events).toEqual(['message|1|'])
+    expect(readAll(['HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n']).status).toBe(403)
+  })
+})
