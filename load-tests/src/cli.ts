@@ -29,6 +29,9 @@ function fail(message: string): never {
   process.exit(2)
 }
 
+// Ctrl-C or a kill: exit normally, so every server and worker this run started is stopped on the way out.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
 const command = positionals[0]
 const scale = values.scale as Scale
 if (!['smoke', 'medium', 'full'].includes(scale)) fail(`--scale must be smoke, medium or full, not ${scale}`)

@@ -33,9 +33,9 @@ const SCENARIO_TARGETS: Record<ScenarioName, readonly TargetName[]> = {
 }
 
 function paramsOf(scenario: ScenarioName, plan: Plan, options: RunOptions): unknown {
-  if (scenario === 'soak' && options.minutes !== undefined) return { ...plan.soak, minutes: options.minutes }
-  if (scenario === 'broadcast') return { ...plan.broadcast, cpuProfileDir: options.cpuProfileDir }
-  return plan[scenario]
+  const params =
+    scenario === 'soak' && options.minutes !== undefined ? { ...plan.soak, minutes: options.minutes } : plan[scenario]
+  return options.cpuProfileDir === undefined ? params : { ...params, cpuProfileDir: options.cpuProfileDir }
 }
 
 function runOne(scenario: ScenarioName, target: TargetName, params: unknown): Promise<unknown> {

@@ -49,6 +49,12 @@ function header(files: ResultFile[]): string {
         `  - \`${f.scenario}\`: \`${f.command}\` (scale ${f.scale}), ${f.date}, 1-min load average ${f.loadAverage.before} → ${f.loadAverage.after}${f.failures.length > 0 ? `; failed: ${f.failures.map((x) => `${x.target} (${x.error})`).join('; ')}` : ''}`,
     ),
     '',
+    ...(files.some((f) => f.scale !== 'full' || f.loadAverage.before > 0.7)
+      ? [
+          '> **Not the comparison run.** Some scenarios below ran at a reduced scale or on a busy machine (1-minute load average above 0.7, i.e. other work sharing the 2 cores): they show the harness working and the relative order, not final figures. `pnpm --filter @herald/load-tests bench:all` on a quiet machine regenerates everything.',
+          '',
+        ]
+      : []),
     'Server CPU per delivery is utime+stime of the server processes (from /proc) over the window, divided by the deliveries the clients received. `client` is the load workers, on the same cores.',
     '',
   ]
@@ -59,7 +65,7 @@ function idleSection(file: ResultFile<IdleResult>, charts: Map<string, string>):
   const herald = file.runs.find((r) => r.target === 'herald')
   const rows = file.runs.map(
     (r) =>
-      `| ${r.target} | ${r.connections} | ${kb(r.rssBytesPerConnection)} | ${herald ? ratio(r.rssBytesPerConnection, herald.rssBytesPerConnection) : '–'} |`,
+      `| ${r.target} | ${r.connections} | ${kb(r.rssBytesPerConnection)} | ${kb(r.rssBytesPerConnectionOverall)} | ${herald ? ratio(r.rssBytesPerConnection, herald.rssBytesPerConnection) : '–'} |`,
   )
   charts.set(
     'memory-vs-connections.svg',
@@ -76,8 +82,8 @@ function idleSection(file: ResultFile<IdleResult>, charts: Map<string, string>):
   return [
     '## 1. Idle capacity',
     '',
-    '| target | streams held by one server process | RSS per stream (KB) | vs Herald |',
-    '|---|---|---|---|',
+    '| target | streams held by one server process | RSS per stream, fitted over the steps (KB) | (final − empty RSS) ÷ streams (KB) | vs Herald |',
+    '|---|---|---|---|---|',
     ...rows,
     '',
     '![memory against connections](results/charts/memory-vs-connections.svg)',

@@ -12,6 +12,8 @@ import { subscriptions, withSession } from './session.js'
 
 export interface ResumeParams {
   readonly connections: number
+  /** Write a V8 CPU profile of Node servers here (`--profile`). */
+  readonly cpuProfileDir?: string | undefined
   /** Messages each user gets while disconnected. */
   readonly missed: number
   readonly timeoutSeconds: number
@@ -33,47 +35,55 @@ export interface ResumeResult {
 
 export function runResume(name: TargetName, params: ResumeParams): Promise<ResumeResult> {
   const timeoutMs = 300_000 + params.timeoutSeconds * 1000
-  return withSession(name, { connections: params.connections, timeoutMs }, async (session) => {
-    const { target, fleet } = session
-    const users = params.connections
-    await session.open(await subscriptions(target, users, 'r'))
-    const published: Record<string, number> = {}
-    const publishRound = async () => {
-      for (let from = 0; from < users; from += 1000) {
-        const items: PublishItem[] = []
-        for (let u = from; u < Math.min(users, from + 1000); u++) {
-          const user = `r${u}`
-          const seq = published[user] ?? 0
-          published[user] = seq + 1
-          items.push({ channel: { user }, data: payload(seq) })
+  return withSession(
+    name,
+    { connections: params.connections, timeoutMs, cpuProfileDir: params.cpuProfileDir },
+    async (session) => {
+      const { target, fleet } = session
+      const users = params.connections
+      await session.open(await subscriptions(target, users, 'r'))
+      const published: Record<string, number> = {}
+      const publishRound = async () => {
+        for (let from = 0; from < users; from += 1000) {
+          const items: PublishItem[] = []
+          for (let u = from; u < Math.min(users, from + 1000); u++) {
+            const user = `r${u}`
+            const seq = published[user] ?? 0
+            published[user] = seq + 1
+            items.push({ channel: { user }, data: payload(seq) })
+          }
+          await target.publish(items)
         }
-        await target.publish(items)
       }
-    }
-    // One message first, so every client holds a real event id to resume from.
-    await publishRound()
-    await fleet.until((s) => s.received >= users, 30_000)
-    await fleet.all({ type: 'drop' })
-    for (let i = 0; i < params.missed; i++) await publishRound()
-    await fleet.all({ type: 'record' })
-    const expected = users * params.missed
-    const before = snapshot(target.groups)
-    const started = performance.now()
-    await fleet.all({ type: 'reconnect', fraction: 1 })
-    const stats = await fleet.until((s) => s.received >= expected && s.live >= users, params.timeoutSeconds * 1000, 50)
-    const seconds = round((performance.now() - started) / 1000)
-    const cpu = cpuBetween(before, snapshot(target.groups))
-    return {
-      target: name,
-      connections: users,
-      seconds,
-      completed: stats.received >= expected && stats.live >= users,
-      live: stats.live,
-      received: stats.received,
-      expected,
-      shed: stats.shed,
-      serverCpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v)])),
-      verdict: await fleet.verify(published),
-    }
-  })
+      // One message first, so every client holds a real event id to resume from.
+      await publishRound()
+      await fleet.until((s) => s.received >= users, 30_000)
+      await fleet.all({ type: 'drop' })
+      for (let i = 0; i < params.missed; i++) await publishRound()
+      await fleet.all({ type: 'record' })
+      const expected = users * params.missed
+      const before = snapshot(target.groups)
+      const started = performance.now()
+      await fleet.all({ type: 'reconnect', fraction: 1 })
+      const stats = await fleet.until(
+        (s) => s.received >= expected && s.live >= users,
+        params.timeoutSeconds * 1000,
+        50,
+      )
+      const seconds = round((performance.now() - started) / 1000)
+      const cpu = cpuBetween(before, snapshot(target.groups))
+      return {
+        target: name,
+        connections: users,
+        seconds,
+        completed: stats.received >= expected && stats.live >= users,
+        live: stats.live,
+        received: stats.received,
+        expected,
+        shed: stats.shed,
+        serverCpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v)])),
+        verdict: await fleet.verify(published),
+      }
+    },
+  )
 }

@@ -11,6 +11,8 @@ import { subscriptions, withSession } from './session.js'
 
 export interface UnicastParams {
   readonly connections: number
+  /** Write a V8 CPU profile of Node servers here (`--profile`). */
+  readonly cpuProfileDir?: string | undefined
   readonly rates: readonly number[]
   readonly stepSeconds: number
   /** Stop rising once p99 exceeds this. */
@@ -30,7 +32,7 @@ export function runUnicast(name: TargetName, params: UnicastParams): Promise<Rat
   const timeoutMs = 120_000 + params.rates.length * (params.stepSeconds * 1000 + 30_000)
   return withSession(
     name,
-    { connections: params.connections, nodes: params.nodes ?? 1, timeoutMs },
+    { connections: params.connections, nodes: params.nodes ?? 1, timeoutMs, cpuProfileDir: params.cpuProfileDir },
     async (session) => {
       const { target, fleet } = session
       const users = params.connections

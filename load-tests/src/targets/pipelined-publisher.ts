@@ -12,22 +12,37 @@ interface Waiter {
 }
 
 class PipelinedSocket {
-  readonly #socket: net.Socket
+  #socket: net.Socket | undefined
   readonly #waiters: Waiter[] = []
   #tail = ''
 
-  constructor(host: string, port: number) {
-    this.#socket = net.connect({ host, port })
-    this.#socket.setNoDelay(true)
-    this.#socket.on('error', () => {})
-    this.#socket.on('data', (chunk: Buffer) => this.#count(chunk.toString('latin1', 0, chunk.length)))
-  }
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
 
   send(requests: string, count: number): Promise<number> {
     return new Promise((resolve) => {
       this.#waiters.push({ remaining: count, failed: 0, resolve })
-      this.#socket.write(requests)
+      this.#connected().write(requests)
     })
+  }
+
+  /** Connects on first use and after the server closed the connection. */
+  #connected(): net.Socket {
+    if (this.#socket !== undefined) return this.#socket
+    const socket = net.connect({ host: this.host, port: this.port })
+    this.#socket = socket
+    socket.setNoDelay(true)
+    socket.on('error', () => {})
+    socket.on('data', (chunk: Buffer) => this.#count(chunk.toString('latin1', 0, chunk.length)))
+    socket.on('close', () => {
+      if (this.#socket === socket) this.#socket = undefined
+      this.#tail = ''
+      // Requests the server never answered count as failed, so no batch waits forever.
+      for (const waiter of this.#waiters.splice(0)) waiter.resolve(waiter.failed + waiter.remaining)
+    })
+    return socket
   }
 
   #count(text: string): void {
@@ -50,7 +65,7 @@ class PipelinedSocket {
   }
 
   close(): void {
-    this.#socket.destroy()
+    this.#socket?.destroy()
   }
 }
 
