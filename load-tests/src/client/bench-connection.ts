@@ -104,6 +104,11 @@ export class BenchConnection implements SseSink {
     this.#retryMs = delayMs
   }
 
+  /** The response ended (e.g. a shed answer on a kept-alive connection): close, and the close handler comes back later. */
+  onEnd(): void {
+    this.#socket?.destroy()
+  }
+
   #becomeLive(): void {
     this.live = true
     if (this.#settled) return

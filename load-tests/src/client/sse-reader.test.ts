@@ -2,13 +2,20 @@ import { describe, expect, it } from 'vitest'
 import { SseResponseReader } from './sse-reader.js'
 
 function readAll(parts: string[]) {
-  const seen: { status?: number; events: string[]; retry: number[] } = { events: [], retry: [] }
+  const seen: { status?: number; events: string[]; retry: number[]; ended: number } = {
+    events: [],
+    retry: [],
+    ended: 0,
+  }
   const reader = new SseResponseReader({
     onHead: (status) => {
       seen.status = status
     },
     onEvent: (type, data, id) => seen.events.push(`${type}|${data}|${id}`),
     onRetry: (delay) => seen.retry.push(delay),
+    onEnd: () => {
+      seen.ended++
+    },
   })
   for (const part of parts) reader.push(Buffer.from(part, 'latin1'))
   return seen
@@ -39,5 +46,18 @@ describe('SseResponseReader', () => {
   it('reads identity (non-chunked) bodies and non-200 heads', () => {
     expect(readAll(['HTTP/1.1 200 OK\r\n\r\ndata: 1\n\n']).events).toEqual(['message|1|'])
     expect(readAll(['HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n']).status).toBe(403)
+  })
+
+  it('reports the end of a body on a connection kept alive: the last chunk, or Content-Length reached', () => {
+    expect(readAll([head, body[0]!, '0\r\n\r\n']).ended).toBe(1)
+    expect(readAll([head, body[0]!]).ended).toBe(0)
+    const shed = 'retry: 3000\nevent: herald.unavailable\ndata: {}\n\n'
+    const sized = readAll([
+      `HTTP/1.1 200 OK\r\nContent-Length: ${shed.length}\r\n\r\n${shed.slice(0, 9)}`,
+      shed.slice(9),
+    ])
+    expect(sized.events).toEqual(['herald.unavailable|{}|'])
+    expect(sized.retry).toEqual([3000])
+    expect(sized.ended).toBe(1)
   })
 })

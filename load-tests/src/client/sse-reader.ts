@@ -11,6 +11,8 @@ export interface SseSink {
   /** A dispatched event; `id` is the last event id in force. */
   onEvent(type: string, data: string, id: string): void
   onRetry(delayMs: number): void
+  /** The response body ended (last chunk, or Content-Length reached): a stream is over even if the socket stays open. */
+  onEnd(): void
 }
 
 enum Body {
@@ -27,6 +29,8 @@ export class SseResponseReader {
   #head = ''
   #sizeText = ''
   #remaining = 0
+  /** Bytes left of an identity body with a Content-Length; -1 until the connection closes. */
+  #identityLeft = -1
   #skip = 0
   #pending = ''
   #data = ''
@@ -48,16 +52,26 @@ export class SseResponseReader {
       if (end < 0) return
       const head = this.#head
       this.#head = ''
-      const chunked = /\r\ntransfer-encoding:\s*chunked/i.test(head.slice(0, end))
+      const headers = head.slice(0, end)
+      const chunked = /\r\ntransfer-encoding:\s*chunked/i.test(headers)
+      const length = /\r\ncontent-length:\s*(\d+)/i.exec(headers)
       this.#body = chunked ? Body.ChunkSize : Body.Identity
+      this.#identityLeft = !chunked && length !== null ? Number(length[1]) : -1
       this.sink.onHead(Number.parseInt(head.slice(9, 12), 10))
       pos = chunk.length - (head.length - end - 4)
+      if (this.#identityLeft === 0) return this.#end()
     }
     while (pos < chunk.length) {
       switch (this.#body) {
-        case Body.Identity:
-          this.#text(chunk.toString('latin1', pos, chunk.length))
+        case Body.Identity: {
+          const end = this.#identityLeft < 0 ? chunk.length : Math.min(chunk.length, pos + this.#identityLeft)
+          this.#text(chunk.toString('latin1', pos, end))
+          if (this.#identityLeft >= 0) {
+            this.#identityLeft -= end - pos
+            if (this.#identityLeft === 0) this.#end()
+          }
           return
+        }
         case Body.ChunkSize: {
           const newline = chunk.indexOf(10, pos)
           if (newline < 0) {
@@ -67,10 +81,7 @@ export class SseResponseReader {
           const size = Number.parseInt(this.#sizeText + chunk.toString('latin1', pos, newline), 16)
           this.#sizeText = ''
           pos = newline + 1
-          if (size === 0) {
-            this.#body = Body.Done
-            return
-          }
+          if (size === 0) return this.#end()
           this.#remaining = size
           this.#body = Body.ChunkData
           break
@@ -97,6 +108,11 @@ export class SseResponseReader {
           return
       }
     }
+  }
+
+  #end(): void {
+    this.#body = Body.Done
+    this.sink.onEnd()
   }
 
   #text(text: string): void {

@@ -30,7 +30,6 @@ export async function startHerald(options: TargetOptions): Promise<Target> {
   let nginx: NginxProcess | undefined
   const publisher = new HeraldPublisher({ redis: redis.url })
   const key = new TextEncoder().encode(SECRET)
-  const perNode = Math.ceil(options.connections / nodes) + 100
   const stop = async () => {
     await publisher.close()
     await nginx?.stop()
@@ -51,7 +50,8 @@ export async function startHerald(options: TargetOptions): Promise<Target> {
           PORT: String(port),
           REDIS_URL: redis.url,
           LOG_LEVEL: 'warn',
-          MAX_CONNECTIONS: String(Math.min(perNode, PROCESS_FILE_LIMIT - FILE_HEADROOM)),
+          // The whole file budget: in a storm, sockets the clients dropped still count until the node sees them close.
+          MAX_CONNECTIONS: String(PROCESS_FILE_LIMIT - FILE_HEADROOM),
           MAX_CONNECTIONS_PER_USER: '20',
           // The storm scenarios measure the node, not its admission limiter: let the whole fleet in at once.
           CONNECTION_RATE_PER_SECOND: '20000',
