@@ -59,7 +59,10 @@ export class SseResponseReader {
       this.#identityLeft = !chunked && length !== null ? Number(length[1]) : -1
       this.sink.onHead(Number.parseInt(head.slice(9, 12), 10))
       pos = chunk.length - (head.length - end - 4)
-      if (this.#identityLeft === 0) return this.#end()
+      if (this.#identityLeft === 0) {
+        this.#end()
+        return
+      }
     }
     while (pos < chunk.length) {
       switch (this.#body) {
@@ -81,7 +84,10 @@ export class SseResponseReader {
           const size = Number.parseInt(this.#sizeText + chunk.toString('latin1', pos, newline), 16)
           this.#sizeText = ''
           pos = newline + 1
-          if (size === 0) return this.#end()
+          if (size === 0) {
+            this.#end()
+            return
+          }
           this.#remaining = size
           this.#body = Body.ChunkData
           break

@@ -56,6 +56,7 @@ export function lineChart(spec: ChartSpec): string {
   const py = (y: number) => MARGIN.top + plotH - fy(y) * plotH
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11">`,
+    `<title>${escapeXml(spec.title)}</title>`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
     `<text x="${WIDTH / 2 - MARGIN.right / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(spec.title)}</text>`,
   ]
