@@ -29,7 +29,7 @@ export interface ResultFile<R = unknown> {
 export async function writeResult(file: ResultFile, dir = RESULTS_DIR): Promise<string> {
   await mkdir(dir, { recursive: true })
   const path = join(dir, `${file.scenario}.json`)
-  await writeFile(path, `${JSON.stringify(file, null, 2)}\n`)
+  await writeFile(path, `${formatJson(file)}\n`)
   return path
 }
 
@@ -42,3 +42,33 @@ export async function readResult(scenario: ScenarioName, dir = RESULTS_DIR): Pro
 }
 
 export { machineFacts }
+
+const LINE_WIDTH = 120
+
+/**
+ * JSON laid out the way the repository's formatter (Biome) lays it out, so result files pass
+ * `biome check` as written: objects one member per line, arrays of plain values on one line
+ * when they fit.
+ */
+export function formatJson(value: unknown, indent = '', prefix = ''): string {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]'
+    if (value.every((v) => v === null || typeof v !== 'object')) {
+      const inline = `[${value.map((v) => JSON.stringify(v)).join(', ')}]`
+      if (indent.length + prefix.length + inline.length + 1 <= LINE_WIDTH) return inline
+    }
+    const inner = `${indent}  `
+    return `[\n${value.map((v) => inner + formatJson(v, inner)).join(',\n')}\n${indent}]`
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined)
+    if (entries.length === 0) return '{}'
+    const inner = `${indent}  `
+    const members = entries.map(([k, v]) => {
+      const key = `${JSON.stringify(k)}: `
+      return `${inner}${key}${formatJson(v, inner, key)}`
+    })
+    return `{\n${members.join(',\n')}\n${indent}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
