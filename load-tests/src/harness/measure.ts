@@ -35,8 +35,13 @@ export interface WindowPlan {
   readonly drainMs?: number
 }
 
+/** The target's processes, then the load side: the workers (`client`) and this process, which publishes (`publisher`). */
 export function groupsWithClient(target: Target, fleet: LoadFleet): ProcessGroup[] {
-  return [...target.groups, { name: 'client', pids: () => fleet.pids }]
+  return [
+    ...target.groups,
+    { name: 'client', pids: () => fleet.pids },
+    { name: 'publisher', pids: () => [process.pid] },
+  ]
 }
 
 export async function measureWindow(target: Target, fleet: LoadFleet, plan: WindowPlan): Promise<WindowResult> {

@@ -55,7 +55,7 @@ function header(files: ResultFile[]): string {
           '',
         ]
       : []),
-    'Server CPU per delivery is utime+stime of the server processes (from /proc) over the window, divided by the deliveries the clients received. `client` is the load workers, on the same cores.',
+    'Server CPU per delivery is utime+stime of the server processes (from /proc) over the window, divided by the deliveries the clients received. `client` is the load workers and `publisher` the harness process that publishes (through Redis for Herald, pipelined HTTP for the peers); both share the same 2 cores.',
     '',
   ]
   return lines.join('\n')
@@ -206,6 +206,14 @@ function soakSection(file: ResultFile<SoakResult>, charts: Map<string, string>):
   ].join('\n')
 }
 
+/** Median CPU µs the load workers spent per delivery, over every step of every target. */
+function clientCost(runs: RateSeriesResult[] | undefined): string {
+  const costs = (runs ?? [])
+    .flatMap((r) => r.steps.map((s) => s.cpuMicrosPerDelivery['client'] ?? Number.NaN))
+    .sort((a, b) => a - b)
+  return costs.length === 0 ? '–' : fmt(costs[Math.floor(costs.length / 2)])
+}
+
 function targetsSection(files: Partial<Record<ScenarioName, ResultFile>>): string {
   const idle = files.idle?.runs as IdleResult[] | undefined
   const unicast = files.unicast?.runs as RateSeriesResult[] | undefined
@@ -238,6 +246,8 @@ function targetsSection(files: Partial<Record<ScenarioName, ResultFile>>): strin
     `| broadcast: server CPU/delivery ≤ 0.7× Nchan's; p99 ≤ 150 ms at 10k × 5 msg/s | ${atSameRate(hb, nb)}; p99 at 5 msg/s: ${five ? `${five.latencyMs.p99} ms` : '–'} |`,
     `| resume storm: 19k clients in ≤ 10 s, 0 loss, 0 duplicates | ${hr ? `${hr.connections} clients in ${hr.seconds} s, ${hr.verdict.lost} lost, ${hr.verdict.duplicates} duplicates` : '–'} |`,
     `| naive baseline: ≥ 5× the server CPU per delivery of Herald | naive/Herald broadcast: ${atSameRate(naive, hb)} |`,
+    '',
+    `The harness's own clients cost ${clientCost(broadcast)} µs per delivery in broadcast and ${clientCost(unicast)} µs in unicast (median over all steps and targets).`,
     '',
   ].join('\n')
 }
