@@ -2,10 +2,10 @@
 /**
  * The harness's command line:
  *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report>
- *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile]
+ *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile] [--out DIR]
  * `all` runs every scenario side by side (soak excluded unless --with-soak) and rewrites RESULTS.md.
  */
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { writeReport } from './report/report.js'
 import { RESULTS_DIR, SCENARIOS, type ScenarioName } from './report/results.js'
@@ -21,6 +21,7 @@ const { positionals, values } = parseArgs({
     minutes: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'with-soak': { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 })
 
@@ -41,21 +42,26 @@ for (const t of targets ?? [])
 const minutes = values.minutes === undefined ? undefined : Number(values.minutes)
 if (minutes !== undefined && !(minutes > 0)) fail('--minutes must be a positive number')
 
+// --out DIR keeps an ad-hoc run (one target, a profile) away from the committed results.
+const resultsDir = values.out === undefined ? RESULTS_DIR : resolve(values.out)
+const report = () => writeReport(resultsDir, values.out === undefined ? undefined : join(resultsDir, 'RESULTS.md'))
+
 const options = {
+  resultsDir,
   scale,
   targets,
   minutes,
-  cpuProfileDir: values.profile ? join(RESULTS_DIR, 'profiles') : undefined,
+  cpuProfileDir: values.profile ? join(resultsDir, 'profiles') : undefined,
   command: `pnpm --filter @herald/load-tests ${process.argv.slice(2).join(' ')}`,
   log: (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
 }
 
 if (command === 'report') {
-  await writeReport()
+  await report()
 } else if (command === 'all') {
   const scenarios = SCENARIOS.filter((s) => s !== 'soak' || values['with-soak'])
   for (const scenario of scenarios) await runScenario(scenario, options)
-  await writeReport()
+  await report()
 } else if (SCENARIOS.includes(command as ScenarioName)) {
   const result = await runScenario(command as ScenarioName, options)
   if (command === 'soak') {
@@ -63,7 +69,7 @@ if (command === 'report') {
     console.log(run?.passed ? 'SOAK PASSED' : 'SOAK FAILED')
     if (!run?.passed) process.exitCode = 1
   }
-  await writeReport()
+  await report()
 } else {
   fail(
     `usage: cli.js <${[...SCENARIOS, 'all', 'report'].join('|')}> [--scale smoke|medium|full] [--targets a,b] [--minutes N] [--profile]`,

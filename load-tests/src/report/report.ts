@@ -252,7 +252,8 @@ function targetsSection(files: Partial<Record<ScenarioName, ResultFile>>): strin
   ].join('\n')
 }
 
-export async function writeReport(resultsDir = RESULTS_DIR, outFile = join(PACKAGE_DIR, 'RESULTS.md')): Promise<void> {
+export async function writeReport(resultsDir = RESULTS_DIR, outFile?: string): Promise<void> {
+  const out = outFile ?? join(PACKAGE_DIR, 'RESULTS.md')
   const files: Partial<Record<ScenarioName, ResultFile>> = {}
   for (const scenario of SCENARIOS) {
     const file = await readResult(scenario, resultsDir)
@@ -286,5 +287,5 @@ export async function writeReport(resultsDir = RESULTS_DIR, outFile = join(PACKA
   const chartDir = join(resultsDir, 'charts')
   await mkdir(chartDir, { recursive: true })
   for (const [name, svg] of charts) await writeFile(join(chartDir, name), svg)
-  await writeFile(outFile, sections.join('\n'))
+  await writeFile(out, sections.join('\n'))
 }
