@@ -24,18 +24,19 @@ export async function withSession<T>(
   const target = await startTarget(name, options)
   const fleet = LoadFleet.start(Math.max(1, Math.ceil(options.connections / STREAMS_PER_WORKER)))
   let timer: NodeJS.Timeout | undefined
+  /** Streams opened so far in this session: all of them must be live, not only the latest batch. */
+  let total = 0
   try {
     const session: Session = {
       target,
       fleet,
       async open(subscriptions, ratePerSecond = 5_000) {
+        total += subscriptions.length
         const timeoutMs = 30_000 + (subscriptions.length / ratePerSecond) * 3_000
         const opened = await fleet.open(target, subscriptions, { ratePerSecond, timeoutMs })
-        const stats = await fleet.until((s) => s.live >= subscriptions.length, 10_000)
-        if (stats.live < subscriptions.length) {
-          throw new Error(
-            `${name}: only ${stats.live} of ${subscriptions.length} streams went live (${opened.failed} failed)`,
-          )
+        const stats = await fleet.until((s) => s.live >= total, 10_000)
+        if (stats.live < total) {
+          throw new Error(`${name}: only ${stats.live} of ${total} streams are live (${opened.failed} failed to open)`)
         }
       },
     }
