@@ -7,6 +7,7 @@
  */
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { loadAverage } from './harness/machine.js'
 import { writeReport } from './report/report.js'
 import { RESULTS_DIR, SCENARIOS, type ScenarioName } from './report/results.js'
 import { runScenario } from './run.js'
@@ -59,6 +60,11 @@ const options = {
 if (command === 'report') {
   await report()
 } else if (command === 'all') {
+  if (loadAverage() > 0.7) {
+    options.log(
+      `warning: 1-minute load average ${loadAverage()} > 0.7; other work shares the cores, CPU figures will be inflated`,
+    )
+  }
   const scenarios = SCENARIOS.filter((s) => s !== 'soak' || values['with-soak'])
   for (const scenario of scenarios) await runScenario(scenario, options)
   await report()

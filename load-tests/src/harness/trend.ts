@@ -22,3 +22,18 @@ export function slope(points: ReadonlyArray<readonly [x: number, y: number]>): n
   }
   return den === 0 ? 0 : num / den
 }
+
+/**
+ * Running minimum over the last `window` values. A garbage-collected heap is a sawtooth whose
+ * peaks depend on when the collector ran; its floor is what rises when something leaks.
+ */
+export function lowerEnvelope(values: readonly number[], window: number): number[] {
+  return values.map((_, i) => Math.min(...values.slice(Math.max(0, i - window + 1), i + 1)))
+}
+
+/** Growth over the points from `fromX` on, as the fitted line sees it: slope × the span covered. */
+export function fittedGrowth(points: ReadonlyArray<readonly [x: number, y: number]>, fromX: number): number {
+  const tail = points.filter(([x]) => x >= fromX)
+  if (tail.length < 2) return 0
+  return slope(tail) * (tail.at(-1)![0] - tail[0]![0])
+}

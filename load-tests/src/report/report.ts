@@ -199,7 +199,7 @@ function soakSection(file: ResultFile<SoakResult>, charts: Map<string, string>):
   return [
     '## 6. Soak',
     '',
-    `${r.minutes} min, ${r.deliveries} deliveries, ${r.reconnects} server-initiated reconnects; fitted growth over the second half: RSS ${kb(r.rssGrowthBytes)} KB, heap ${kb(r.heapGrowthBytes)} KB; ${r.verdict.lost} lost, ${r.verdict.duplicates} duplicates. **${r.passed ? 'PASSED' : 'FAILED'}**.`,
+    `${r.minutes} min, ${r.deliveries} deliveries, ${r.reconnects} server-initiated reconnects; fitted growth of the memory floor over the second half: RSS ${kb(r.rssGrowthBytes)} KB, heap ${kb(r.heapGrowthBytes)} KB; ${r.verdict.lost} lost, ${r.verdict.duplicates} duplicates. **${r.passed ? 'PASSED' : 'FAILED'}**.${r.minutes < 10 ? ' (Under 10 minutes only the exactness part of this verdict means anything.)' : ''}`,
     '',
     '![soak memory](results/charts/soak-memory.svg)',
     '',
@@ -212,6 +212,14 @@ function clientCost(runs: RateSeriesResult[] | undefined): string {
     .flatMap((r) => r.steps.map((s) => s.cpuMicrosPerDelivery['client'] ?? Number.NaN))
     .sort((a, b) => a - b)
   return costs.length === 0 ? '–' : fmt(costs[Math.floor(costs.length / 2)])
+}
+
+/** The ceiling as text; `≥` when even the last rate tried was met, so the real ceiling lies above the grid. */
+function ceilingText(run: RateSeriesResult | undefined): string {
+  const met = run && ceiling(run)
+  if (run === undefined) return '–'
+  if (met === undefined) return 'none'
+  return `${met === run.steps.at(-1) ? '≥ ' : ''}${met.achievedRate}/s (p99 ${met.latencyMs.p99} ms)`
 }
 
 function targetsSection(files: Partial<Record<ScenarioName, ResultFile>>): string {
@@ -242,7 +250,7 @@ function targetsSection(files: Partial<Record<ScenarioName, ResultFile>>): strin
     '| target | measured |',
     '|---|---|',
     `| idle: ≥ 19k streams per process at ≤ 10 KB each | ${h ? `${h.connections} streams, ${kb(h.rssBytesPerConnection)} KB each` : '–'} |`,
-    `| unicast: ≥ 30k deliveries/s at p99 ≤ 10 ms, ≥ 3× Nchan (Redis) | Herald ceiling ${hc ? `${hc.achievedRate}/s (p99 ${hc.latencyMs.p99} ms)` : 'none met'}; Nchan Redis ${nc ? `${nc.achievedRate}/s` : 'none met'}; ratio ${ratio(hc?.achievedRate, nc?.achievedRate)} |`,
+    `| unicast: ≥ 30k deliveries/s at p99 ≤ 10 ms, ≥ 3× Nchan (Redis) | highest rate of the run's grid met at p99 ≤ 10 ms: Herald ${ceilingText(hu)}, Nchan Redis ${ceilingText(nu)}; ratio ${ratio(hc?.achievedRate, nc?.achievedRate)}${hu !== undefined && hc === hu.steps.at(-1) ? ' or more' : ''} |`,
     `| broadcast: server CPU/delivery ≤ 0.7× Nchan's; p99 ≤ 150 ms at 10k × 5 msg/s | ${atSameRate(hb, nb)}; p99 at 5 msg/s: ${five ? `${five.latencyMs.p99} ms` : '–'} |`,
     `| resume storm: 19k clients in ≤ 10 s, 0 loss, 0 duplicates | ${hr ? `${hr.connections} clients in ${hr.seconds} s, ${hr.verdict.lost} lost, ${hr.verdict.duplicates} duplicates` : '–'} |`,
     `| naive baseline: ≥ 5× the server CPU per delivery of Herald | naive/Herald broadcast: ${atSameRate(naive, hb)} |`,

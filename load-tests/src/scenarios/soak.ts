@@ -9,7 +9,7 @@ import { payload } from '../client/messages.js'
 import { round } from '../harness/measure.js'
 import { pace } from '../harness/pacer.js'
 import { snapshot } from '../harness/proc-sampler.js'
-import { slope } from '../harness/trend.js'
+import { fittedGrowth, lowerEnvelope } from '../harness/trend.js'
 import type { PublishItem } from '../targets/index.js'
 import { sleep, subscriptions, withSession } from './session.js'
 
@@ -26,7 +26,10 @@ export interface SoakParams {
   readonly sampleEverySeconds: number
 }
 
-/** A trend passes when the fitted growth over the second half stays within this share of its mean, or 2 MB. */
+/**
+ * A trend passes when the fitted growth of its floor (running minimum over a minute) over the
+ * second half stays within this share of its mean, or 2 MB.
+ */
 export const SOAK_TOLERANCE = { share: 0.05, bytes: 2 * 2 ** 20 }
 
 export interface SoakResult {
@@ -106,31 +109,34 @@ export function runSoak(params: SoakParams): Promise<SoakResult> {
         0,
       )
       const stats = await fleet.until((s) => s.received >= expected && s.live >= params.connections, 30_000)
-      const secondHalf = samples.filter((s) => s.seconds >= (durationMs / 1000) * 0.5)
-      const span = secondHalf.length < 2 ? 0 : secondHalf.at(-1)!.seconds - secondHalf[0]!.seconds
-      const growth = (pick: (s: SoakResult['samples'][number]) => number) =>
-        Math.round(slope(secondHalf.map((s) => [s.seconds, pick(s)] as const)) * span)
-      const within = (grown: number, pick: (s: SoakResult['samples'][number]) => number) => {
-        const mean = secondHalf.reduce((sum, s) => sum + pick(s), 0) / Math.max(1, secondHalf.length)
-        return grown <= Math.max(SOAK_TOLERANCE.bytes, mean * SOAK_TOLERANCE.share)
+      // Both series are judged on their floor (running minimum over a minute of samples), then fitted over the second half.
+      const floorWindow = Math.max(1, Math.round(60 / params.sampleEverySeconds))
+      const halfway = (durationMs / 1000) * 0.5
+      const judge = (pick: (s: SoakResult['samples'][number]) => number) => {
+        const floor = lowerEnvelope(samples.map(pick), floorWindow)
+        const grown = Math.round(
+          fittedGrowth(
+            floor.map((y, i) => [samples[i]!.seconds, y] as const),
+            halfway,
+          ),
+        )
+        const tail = floor.filter((_, i) => samples[i]!.seconds >= halfway)
+        const mean = tail.reduce((sum, y) => sum + y, 0) / Math.max(1, tail.length)
+        return { grown, ok: grown <= Math.max(SOAK_TOLERANCE.bytes, mean * SOAK_TOLERANCE.share) }
       }
-      const rssGrowthBytes = growth((s) => s.rssBytes)
-      const heapGrowthBytes = growth((s) => s.heapUsedBytes)
+      const rss = judge((s) => s.rssBytes)
+      const heap = judge((s) => s.heapUsedBytes)
       const verdict = await fleet.verify(published)
       return {
         target: 'herald',
         minutes: params.minutes,
         samples,
-        rssGrowthBytes,
-        heapGrowthBytes,
+        rssGrowthBytes: rss.grown,
+        heapGrowthBytes: heap.grown,
         deliveries: stats.received,
         reconnects: stats.reconnects,
         verdict,
-        passed:
-          within(rssGrowthBytes, (s) => s.rssBytes) &&
-          within(heapGrowthBytes, (s) => s.heapUsedBytes) &&
-          verdict.lost === 0 &&
-          verdict.duplicates === 0,
+        passed: rss.ok && heap.ok && verdict.lost === 0 && verdict.duplicates === 0,
       }
     },
   )
