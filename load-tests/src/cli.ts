@@ -14,7 +14,10 @@ import { runScenario } from './run.js'
 import type { Scale } from './scenarios/plans.js'
 import { TARGET_NAMES, type TargetName } from './targets/index.js'
 
+// `pnpm <script> -- --flag` passes the `--` through; flags after it are still flags here.
+const args = process.argv.slice(2).filter((arg) => arg !== '--')
 const { positionals, values } = parseArgs({
+  args,
   allowPositionals: true,
   options: {
     scale: { type: 'string', default: 'full' },
@@ -35,6 +38,7 @@ function fail(message: string): never {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
 
 const command = positionals[0]
+if (positionals.length > 1) fail(`unexpected arguments: ${positionals.slice(1).join(' ')}`)
 const scale = values.scale as Scale
 if (!['smoke', 'medium', 'full'].includes(scale)) fail(`--scale must be smoke, medium or full, not ${scale}`)
 const targets = values.targets?.split(',') as TargetName[] | undefined
@@ -53,7 +57,7 @@ const options = {
   targets,
   minutes,
   cpuProfileDir: values.profile ? join(resultsDir, 'profiles') : undefined,
-  command: `pnpm --filter @herald/load-tests ${process.argv.slice(2).join(' ')}`,
+  command: `pnpm --filter @herald/load-tests ${args.join(' ')}`,
   log: (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
 }
 
