@@ -11,6 +11,12 @@ import type { Channel, PublishItem, Target, TargetOptions } from './target.js'
 
 const TEMPLATE = fileURLToPath(new URL('../../../peers/nchan/nchan.conf', import.meta.url))
 
+/**
+ * Nchan takes more of nginx's connection slots than it has sockets (19,000 subscribers ran out of
+ * 19,900 slots), so the slots go past the file limit; sockets are still bounded by the 20,000 files.
+ */
+const NCHAN_WORKER_CONNECTIONS = 60_000
+
 const channelId = (channel: Channel) => ('user' in channel ? `u.${channel.user}` : `t.${channel.topic}`)
 
 export async function startNchan(storage: 'memory' | 'redis', _options: TargetOptions): Promise<Target> {
@@ -21,7 +27,7 @@ export async function startNchan(storage: 'memory' | 'redis', _options: TargetOp
     const redisUrl = redis?.url
     nginx = await startNginx((port, dir) =>
       readFileSync(TEMPLATE, 'utf8')
-        .replace('{{PREAMBLE}}', nginxPreamble(dir, 19_900))
+        .replace('{{PREAMBLE}}', nginxPreamble(dir, NCHAN_WORKER_CONNECTIONS))
         .replace('{{TEMP_PATHS}}', httpTempPaths(dir))
         .replace('{{PORT}}', String(port))
         .replace('{{STORAGE}}', redisUrl === undefined ? '' : `nchan_redis_url ${redisUrl}; nchan_use_redis on;`),

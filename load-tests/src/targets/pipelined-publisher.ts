@@ -15,6 +15,8 @@ class PipelinedSocket {
   #socket: net.Socket | undefined
   readonly #waiters: Waiter[] = []
   #tail = ''
+  /** Why the last publish failed: a status line, or the connection closing. */
+  lastFailure = ''
 
   constructor(
     private readonly host: string,
@@ -40,6 +42,7 @@ class PipelinedSocket {
       if (this.#socket === socket) this.#socket = undefined
       this.#tail = ''
       // Requests the server never answered count as failed, so no batch waits forever.
+      if (this.#waiters.length > 0) this.lastFailure = 'the server closed the connection'
       for (const waiter of this.#waiters.splice(0)) waiter.resolve(waiter.failed + waiter.remaining)
     })
     return socket
@@ -53,7 +56,10 @@ class PipelinedSocket {
       const ok = scan.charCodeAt(at + 9) === 50 // '2xx'
       const waiter = this.#waiters[0]
       if (waiter !== undefined) {
-        if (!ok) waiter.failed++
+        if (!ok) {
+          waiter.failed++
+          this.lastFailure = scan.slice(at, scan.indexOf('\r', at))
+        }
         if (--waiter.remaining === 0) {
           this.#waiters.shift()
           waiter.resolve(waiter.failed)
@@ -95,7 +101,10 @@ export class PipelinedPublisher {
     }
     const sends = this.#sockets.map((socket, s) => (counts[s] === 0 ? 0 : socket.send(texts[s]!, counts[s]!)))
     const failed = (await Promise.all(sends)).reduce((a, b) => a + b, 0)
-    if (failed > 0) throw new Error(`${failed} of ${requests.length} publishes were not accepted`)
+    if (failed > 0) {
+      const why = this.#sockets.map((socket) => socket.lastFailure).find((text) => text !== '')
+      throw new Error(`${failed} of ${requests.length} publishes were not accepted (${why})`)
+    }
   }
 
   close(): void {
