@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * The harness's command line:
+ *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report>
+ *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile] [--out DIR]
+ * `all` runs every scenario side by side (soak excluded unless --with-soak) and rewrites RESULTS.md.
+ */
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadAverage } from './harness/machine.js'
+import { writeReport } from './report/report.js'
+import { RESULTS_DIR, SCENARIOS, type ScenarioName } from './report/results.js'
+import { runScenario } from './run.js'
+import type { Scale } from './scenarios/plans.js'
+import { TARGET_NAMES, type TargetName } from './targets/index.js'
+
+// `pnpm <script> -- --flag` passes the `--` through; flags after it are still flags here.
+const args = process.argv.slice(2).filter((arg) => arg !== '--')
+const { positionals, values } = parseArgs({
+  args,
+  allowPositionals: true,
+  options: {
+    scale: { type: 'string', default: 'full' },
+    targets: { type: 'string' },
+    minutes: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'with-soak': { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+})
+
+function fail(message: string): never {
+  console.error(message)
+  process.exit(2)
+}
+
+// Ctrl-C or a kill: exit normally, so every server and worker this run started is stopped on the way out.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
+const command = positionals[0]
+if (positionals.length > 1) fail(`unexpected arguments: ${positionals.slice(1).join(' ')}`)
+const scale = values.scale as Scale
+if (!['smoke', 'medium', 'full'].includes(scale)) fail(`--scale must be smoke, medium or full, not ${scale}`)
+const targets = values.targets?.split(',') as TargetName[] | undefined
+for (const t of targets ?? [])
+  if (!TARGET_NAMES.includes(t)) fail(`unknown target ${t}; known: ${TARGET_NAMES.join(', ')}`)
+const minutes = values.minutes === undefined ? undefined : Number(values.minutes)
+if (minutes !== undefined && !(minutes > 0)) fail('--minutes must be a positive number')
+
+// --out DIR keeps an ad-hoc run (one target, a profile) away from the committed results.
+const resultsDir = values.out === undefined ? RESULTS_DIR : resolve(values.out)
+const report = () => writeReport(resultsDir, values.out === undefined ? undefined : join(resultsDir, 'RESULTS.md'))
+
+const options = {
+  resultsDir,
+  scale,
+  targets,
+  minutes,
+  cpuProfileDir: values.profile ? join(resultsDir, 'profiles') : undefined,
+  command: `pnpm --filter @herald/load-tests ${args.join(' ')}`,
+  log: (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
+}
+
+if (command === 'report') {
+  await report()
+} else if (command === 'all') {
+  if (loadAverage() > 0.7) {
+    options.log(
+      `warning: 1-minute load average ${loadAverage()} > 0.7; other work shares the cores, CPU figures will be inflated`,
+    )
+  }
+  const scenarios = SCENARIOS.filter((s) => s !== 'soak' || values['with-soak'])
+  for (const scenario of scenarios) await runScenario(scenario, options)
+  await report()
+} else if (SCENARIOS.includes(command as ScenarioName)) {
+  const result = await runScenario(command as ScenarioName, options)
+  if (command === 'soak') {
+    const run = result.runs[0] as { passed?: boolean } | undefined
+    console.log(run?.passed ? 'SOAK PASSED' : 'SOAK FAILED')
+    if (!run?.passed) process.exitCode = 1
+  }
+  await report()
+} else {
+  fail(
+    `usage: cli.js <${[...SCENARIOS, 'all', 'report'].join('|')}> [--scale smoke|medium|full] [--targets a,b] [--minutes N] [--profile]`,
+  )
+}
+process.exit(process.exitCode ?? 0)

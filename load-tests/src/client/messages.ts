@@ -1,0 +1,66 @@
+/**
+ * The IPC contract between the coordinator and its load workers. Every command carries an id;
+ * the worker answers each with a reply of the same id.
+ */
+
+export interface Subscription {
+  /** The stream whose sequence numbers this connection checks: a user id or a topic. */
+  readonly key: string
+  readonly path: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+export interface OpenCommand {
+  readonly type: 'open'
+  readonly host: string
+  readonly port: number
+  /** The event that says a stream is live; `null`: a 200 head is enough. */
+  readonly readyEvent: string | null
+  readonly subscriptions: readonly Subscription[]
+  /** New connections per second this worker may start, and how many may be pending at once. */
+  readonly ratePerSecond: number
+  readonly timeoutMs: number
+}
+
+export type Command =
+  | ({ readonly id: number } & OpenCommand)
+  | { readonly id: number; readonly type: 'record' }
+  | { readonly id: number; readonly type: 'stats' }
+  | { readonly id: number; readonly type: 'verify'; readonly published: Readonly<Record<string, number>> }
+  | { readonly id: number; readonly type: 'drop' }
+  | { readonly id: number; readonly type: 'reconnect'; readonly fraction: number }
+  | { readonly id: number; readonly type: 'exit' }
+
+export interface WorkerStats {
+  /** Streams live now. */
+  readonly live: number
+  readonly received: number
+  readonly reconnects: number
+  /** Streams turned away with herald.unavailable (they retry, as a browser would). */
+  readonly shed: number
+  readonly failed: number
+  /** Sparse latency histogram (µs) of deliveries since the last `record`. */
+  readonly latency: Array<[number, number]>
+}
+
+export interface Verdict {
+  readonly lost: number
+  readonly duplicates: number
+  readonly outOfOrder: number
+}
+
+export type Reply =
+  | { readonly id: number; readonly type: 'ok' }
+  | { readonly id: number; readonly type: 'opened'; readonly live: number; readonly failed: number }
+  | { readonly id: number; readonly type: 'stats'; readonly stats: WorkerStats }
+  | { readonly id: number; readonly type: 'verdict'; readonly verdict: Verdict }
+
+/** The payload every published message carries: its sequence number in its stream and the publish time. */
+export function payload(seq: number): string {
+  return `{"s":${seq},"t":${now()}}`
+}
+
+/** Milliseconds since the epoch with µs resolution, comparable across the machine's processes. */
+export function now(): number {
+  return performance.timeOrigin + performance.now()
+}

@@ -1,0 +1,68 @@
+/**
+ * Server cost from /proc: CPU (utime + stime over CLK_TCK) and VmRSS of named groups of
+ * processes, e.g. a gateway, its Redis, nginx's master and workers. Linux only.
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
+
+export interface ProcessGroup {
+  readonly name: string
+  /** Read at each sample, so groups can follow processes that come and go (nginx workers). */
+  pids(): readonly number[]
+}
+
+export interface GroupSample {
+  readonly cpuSeconds: number
+  readonly rssBytes: number
+}
+
+export type Snapshot = Record<string, GroupSample>
+
+function readProcess(pid: number): GroupSample | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    // Fields after the parenthesised command name, which may contain spaces; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1')
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status)
+    return { cpuSeconds, rssBytes: rss === null ? 0 : Number(rss[1]) * 1024 }
+  } catch {
+    return undefined
+  }
+}
+
+/** The pid and its direct children (e.g. nginx's master and its workers). */
+export function withChildren(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim()
+    return [pid, ...(children === '' ? [] : children.split(' ').map(Number))]
+  } catch {
+    return [pid]
+  }
+}
+
+export function snapshot(groups: readonly ProcessGroup[]): Snapshot {
+  const result: Snapshot = {}
+  for (const group of groups) {
+    let cpuSeconds = 0
+    let rssBytes = 0
+    for (const pid of group.pids()) {
+      const sample = readProcess(pid)
+      if (sample === undefined) continue
+      cpuSeconds += sample.cpuSeconds
+      rssBytes += sample.rssBytes
+    }
+    result[group.name] = { cpuSeconds, rssBytes }
+  }
+  return result
+}
+
+/** CPU seconds each group spent between two snapshots. */
+export function cpuBetween(before: Snapshot, after: Snapshot): Record<string, number> {
+  const spent: Record<string, number> = {}
+  for (const [name, sample] of Object.entries(after)) spent[name] = sample.cpuSeconds - (before[name]?.cpuSeconds ?? 0)
+  return spent
+}

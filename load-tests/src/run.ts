@@ -1,0 +1,90 @@
+/**
+ * Runs one scenario against each of its targets in turn, in the same run, and writes its result
+ * file. A target that fails is recorded with its error; the others still run.
+ */
+import { loadAverage } from './harness/machine.js'
+import { machineFacts, type ResultFile, type ScenarioName, writeResult } from './report/results.js'
+import { runBroadcast } from './scenarios/broadcast.js'
+import { runIdle } from './scenarios/idle.js'
+import { PLANS, type Plan, type Scale } from './scenarios/plans.js'
+import { runResume } from './scenarios/resume.js'
+import { runSoak } from './scenarios/soak.js'
+import { runUnicast } from './scenarios/unicast.js'
+import { TARGET_NAMES, type TargetName } from './targets/index.js'
+
+export interface RunOptions {
+  readonly scale: Scale
+  readonly targets?: readonly TargetName[] | undefined
+  readonly minutes?: number | undefined
+  readonly cpuProfileDir?: string | undefined
+  readonly resultsDir?: string | undefined
+  readonly command: string
+  readonly log?: (line: string) => void
+}
+
+/** Which targets each scenario compares; the multi-node and soak scenarios are Herald's own. */
+const SCENARIO_TARGETS: Record<ScenarioName, readonly TargetName[]> = {
+  idle: TARGET_NAMES,
+  unicast: TARGET_NAMES,
+  broadcast: TARGET_NAMES,
+  resume: TARGET_NAMES,
+  nodes: ['herald'],
+  soak: ['herald'],
+}
+
+function paramsOf(scenario: ScenarioName, plan: Plan, options: RunOptions): unknown {
+  const params =
+    scenario === 'soak' && options.minutes !== undefined ? { ...plan.soak, minutes: options.minutes } : plan[scenario]
+  return options.cpuProfileDir === undefined ? params : { ...params, cpuProfileDir: options.cpuProfileDir }
+}
+
+function runOne(scenario: ScenarioName, target: TargetName, params: unknown): Promise<unknown> {
+  switch (scenario) {
+    case 'idle':
+      return runIdle(target, params as Plan['idle'])
+    case 'unicast':
+    case 'nodes':
+      return runUnicast(target, params as Plan['unicast'])
+    case 'broadcast':
+      return runBroadcast(target, params as Plan['broadcast'])
+    case 'resume':
+      return runResume(target, params as Plan['resume'])
+    case 'soak':
+      return runSoak(params as Plan['soak'])
+  }
+}
+
+export async function runScenario(scenario: ScenarioName, options: RunOptions): Promise<ResultFile> {
+  const log = options.log ?? (() => {})
+  const params = paramsOf(scenario, PLANS[options.scale], options)
+  const targets = SCENARIO_TARGETS[scenario].filter((t) => options.targets?.includes(t) ?? true)
+  const before = loadAverage()
+  const runs: unknown[] = []
+  const failures: ResultFile['failures'] = []
+  for (const target of targets) {
+    log(`${scenario} → ${target} (load average ${loadAverage()})`)
+    try {
+      const result = await runOne(scenario, target, params)
+      runs.push(result)
+      log(
+        `${scenario} → ${target}: ${JSON.stringify(result, (k, v) => (k === 'points' || k === 'samples' ? undefined : v))}`,
+      )
+    } catch (error) {
+      failures.push({ target, error: (error as Error).message })
+      log(`${scenario} → ${target} FAILED: ${(error as Error).message}`)
+    }
+  }
+  const file: ResultFile = {
+    scenario,
+    command: options.command,
+    scale: options.scale,
+    date: new Date().toISOString(),
+    machine: machineFacts(),
+    loadAverage: { before, after: loadAverage() },
+    params,
+    runs,
+    failures,
+  }
+  await writeResult(file, options.resultsDir)
+  return file
+}

@@ -1,0 +1,40 @@
+/**
+ * Broadcast: every stream on one topic, messages at rising rates; each message is one delivery
+ * per stream. The topic's sequence is checked on every stream.
+ */
+import { payload } from '../client/messages.js'
+import { measureWindow, type WindowResult } from '../harness/measure.js'
+import type { TargetName } from '../targets/index.js'
+import { subscriptions, withSession } from './session.js'
+import type { RateSeriesResult } from './unicast.js'
+
+export interface BroadcastParams {
+  readonly connections: number
+  readonly rates: readonly number[]
+  readonly stepSeconds: number
+  readonly stopAboveP99Ms: number
+  readonly cpuProfileDir?: string | undefined
+}
+
+const TOPIC = 'bench'
+
+export function runBroadcast(name: TargetName, params: BroadcastParams): Promise<RateSeriesResult> {
+  const timeoutMs = 120_000 + params.rates.length * (params.stepSeconds * 1000 + 30_000)
+  const options = { connections: params.connections, timeoutMs, cpuProfileDir: params.cpuProfileDir }
+  return withSession(name, options, async (session) => {
+    const { target, fleet } = session
+    await session.open(await subscriptions(target, params.connections, 'b', TOPIC))
+    let seq = 0
+    const send = async (count: number) => {
+      for (let i = 0; i < count; i++) await target.publish([{ channel: { topic: TOPIC }, data: payload(seq++) }])
+    }
+    const steps: WindowResult[] = []
+    for (const rate of params.rates) {
+      const plan = { rate, durationMs: params.stepSeconds * 1000, fanout: params.connections, send, drainMs: 10_000 }
+      const step = await measureWindow(target, fleet, plan)
+      steps.push(step)
+      if (step.latencyMs.p99 > params.stopAboveP99Ms) break
+    }
+    return { target: name, connections: params.connections, steps, verdict: await fleet.verify({ [TOPIC]: seq }) }
+  })
+}

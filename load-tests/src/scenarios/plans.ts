@@ -1,0 +1,82 @@
+/**
+ * The parameters of every scenario at each scale: `smoke` (CI: tens of streams, seconds),
+ * `medium` (a quick check on a busy machine) and `full` (the published comparison).
+ */
+import type { BroadcastParams } from './broadcast.js'
+import type { IdleParams } from './idle.js'
+import type { ResumeParams } from './resume.js'
+import type { SoakParams } from './soak.js'
+import type { UnicastParams } from './unicast.js'
+
+export type Scale = 'smoke' | 'medium' | 'full'
+
+export interface Plan {
+  readonly idle: IdleParams
+  readonly unicast: UnicastParams
+  readonly broadcast: BroadcastParams
+  readonly resume: ResumeParams
+  readonly nodes: UnicastParams
+  readonly soak: SoakParams
+}
+
+export const PLANS: Record<Scale, Plan> = {
+  smoke: {
+    idle: { connections: 30, steps: 2 },
+    unicast: { connections: 20, rates: [100, 200], stepSeconds: 1, stopAboveP99Ms: 5_000 },
+    broadcast: { connections: 20, rates: [5], stepSeconds: 1, stopAboveP99Ms: 5_000 },
+    resume: { connections: 20, missed: 3, timeoutSeconds: 5 },
+    nodes: { connections: 20, rates: [100], stepSeconds: 1, stopAboveP99Ms: 5_000, nodes: 2 },
+    soak: {
+      minutes: 0.1,
+      connections: 20,
+      unicastRate: 50,
+      broadcastRate: 5,
+      churnFraction: 0.2,
+      churnEverySeconds: 2,
+      sampleEverySeconds: 1,
+    },
+  },
+  medium: {
+    idle: { connections: 4_000, steps: 4 },
+    unicast: { connections: 2_000, rates: [1_000, 5_000, 10_000], stepSeconds: 3, stopAboveP99Ms: 200 },
+    broadcast: { connections: 2_000, rates: [1, 5], stepSeconds: 3, stopAboveP99Ms: 500 },
+    resume: { connections: 4_000, missed: 5, timeoutSeconds: 30 },
+    nodes: { connections: 2_000, rates: [1_000, 5_000], stepSeconds: 3, stopAboveP99Ms: 200, nodes: 2 },
+    soak: {
+      minutes: 1,
+      connections: 1_000,
+      unicastRate: 500,
+      broadcastRate: 2,
+      churnFraction: 0.05,
+      churnEverySeconds: 5,
+      sampleEverySeconds: 5,
+    },
+  },
+  full: {
+    idle: { connections: 19_000, steps: 5 },
+    unicast: {
+      connections: 10_000,
+      rates: [5_000, 10_000, 20_000, 30_000, 40_000, 50_000],
+      stepSeconds: 5,
+      stopAboveP99Ms: 200,
+    },
+    broadcast: { connections: 10_000, rates: [1, 2, 5, 10, 15], stepSeconds: 5, stopAboveP99Ms: 1_000 },
+    resume: { connections: 19_000, missed: 5, timeoutSeconds: 60 },
+    nodes: {
+      connections: 8_000,
+      rates: [5_000, 10_000, 20_000, 30_000],
+      stepSeconds: 5,
+      stopAboveP99Ms: 200,
+      nodes: 2,
+    },
+    soak: {
+      minutes: 30,
+      connections: 4_000,
+      unicastRate: 1_000,
+      broadcastRate: 1,
+      churnFraction: 0.02,
+      churnEverySeconds: 5,
+      sampleEverySeconds: 10,
+    },
+  },
+}

@@ -1,0 +1,124 @@
+/**
+ * The harness at tiny scale, every scenario against every target, as part of `pnpm test`: it
+ * proves the harness still works (exact counts, well-formed results, a rendered report), never
+ * how fast anything is. It drives the built harness (dist/), as the commands do: the workers and
+ * servers it forks are plain JavaScript.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { WindowResult } from '../dist/src/harness/measure.js'
+import { writeReport } from '../dist/src/report/report.js'
+import type { ResultFile, ScenarioName } from '../dist/src/report/results.js'
+import { runScenario } from '../dist/src/run.js'
+import type { IdleResult } from '../dist/src/scenarios/idle.js'
+import { PLANS } from '../dist/src/scenarios/plans.js'
+import type { ResumeResult } from '../dist/src/scenarios/resume.js'
+import type { SoakResult } from '../dist/src/scenarios/soak.js'
+import type { RateSeriesResult } from '../dist/src/scenarios/unicast.js'
+import { TARGET_NAMES } from '../dist/src/targets/index.js'
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'herald-load-smoke-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function smoke<R>(scenario: ScenarioName): Promise<ResultFile<R>> {
+  await runScenario(scenario, { scale: 'smoke', command: `smoke ${scenario}`, resultsDir: dir })
+  const file = JSON.parse(await readFile(join(dir, `${scenario}.json`), 'utf8')) as ResultFile<R>
+  expect(file.failures).toEqual([])
+  expect(file.machine.cores).toBeGreaterThan(0)
+  return file
+}
+
+function expectExactSteps(run: RateSeriesResult, fanout: number): void {
+  expect(run.steps.length).toBeGreaterThan(0)
+  for (const step of run.steps as WindowResult[]) {
+    expect(step.publishErrors).toBe(0)
+    expect(step.deliveries).toBe(step.published * fanout)
+    expect(step.latencyMs.count).toBe(step.deliveries)
+  }
+  expect(run.verdict).toEqual({ lost: 0, duplicates: 0, outOfOrder: 0 })
+}
+
+describe('load harness smoke', () => {
+  it('idle: every target holds every stream and reports RSS at each step', async () => {
+    const file = await smoke<IdleResult>('idle')
+    expect(file.runs.map((r) => r.target)).toEqual([...TARGET_NAMES])
+    for (const run of file.runs) {
+      expect(run.connections).toBe(PLANS.smoke.idle.connections)
+      expect(run.points.map((p) => p.connections)).toEqual([0, 15, 30])
+    }
+  })
+
+  it('unicast: every published message arrives exactly once, in order, on every target', async () => {
+    const file = await smoke<RateSeriesResult>('unicast')
+    expect(file.runs).toHaveLength(TARGET_NAMES.length)
+    for (const run of file.runs) expectExactSteps(run, 1)
+  })
+
+  it('broadcast: each message reaches every stream', async () => {
+    const file = await smoke<RateSeriesResult>('broadcast')
+    expect(file.runs).toHaveLength(TARGET_NAMES.length)
+    for (const run of file.runs) expectExactSteps(run, PLANS.smoke.broadcast.connections)
+  })
+
+  it('resume: resuming targets replay exactly what was missed; the naive baseline loses it all', async () => {
+    const file = await smoke<ResumeResult>('resume')
+    for (const run of file.runs) {
+      if (run.target === 'naive-hono') {
+        expect(run.verdict.lost).toBe(run.expected)
+      } else {
+        expect(run.completed).toBe(true)
+        expect(run.received).toBe(run.expected)
+        expect(run.verdict).toEqual({ lost: 0, duplicates: 0, outOfOrder: 0 })
+      }
+    }
+  })
+
+  it('nodes: two gateways behind nginx deliver exactly', async () => {
+    const file = await smoke<RateSeriesResult>('nodes')
+    expect(file.runs.map((r) => r.target)).toEqual(['herald'])
+    expectExactSteps(file.runs[0]!, 1)
+  })
+
+  it('soak: samples RSS and heap under churn, with exact delivery', async () => {
+    const file = await smoke<SoakResult>('soak')
+    const run = file.runs[0]!
+    expect(run.samples.length).toBeGreaterThan(2)
+    for (const sample of run.samples) {
+      expect(sample.rssBytes).toBeGreaterThan(0)
+      expect(sample.heapUsedBytes).toBeGreaterThan(0)
+    }
+    expect(run.verdict).toEqual({ lost: 0, duplicates: 0, outOfOrder: 0 })
+  })
+
+  it('report: RESULTS.md and its charts are generated from the JSON', async () => {
+    const out = join(dir, 'RESULTS.md')
+    await writeReport(dir, out)
+    const markdown = await readFile(out, 'utf8')
+    for (const heading of [
+      '## 1. Idle capacity',
+      '## 2. Unicast',
+      '## 3. Broadcast',
+      '## 4. Resume storm',
+      '## 5.',
+      '## 6. Soak',
+    ]) {
+      expect(markdown).toContain(heading)
+    }
+    const charts = await readdir(join(dir, 'charts'))
+    expect(charts).toEqual(
+      expect.arrayContaining([
+        'memory-vs-connections.svg',
+        'unicast-cpu-per-delivery.svg',
+        'broadcast-latency.svg',
+        'soak-memory.svg',
+      ]),
+    )
+  })
+})

@@ -1,0 +1,89 @@
+/**
+ * A server process the harness owns: spawned, awaited until its output matches a pattern, and
+ * stopped with SIGTERM (SIGKILL after a grace period), so a failed scenario never leaves it behind.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import net from 'node:net'
+
+export interface OwnedProcess {
+  readonly child: ChildProcess
+  readonly pid: number
+  output(): string
+  stop(graceMs?: number): Promise<void>
+}
+
+const owned = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of owned) child.kill('SIGKILL')
+})
+
+export async function startProcess(
+  command: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; ready: RegExp | 'at-once'; timeoutMs?: number },
+): Promise<{ process: OwnedProcess; match: RegExpMatchArray }> {
+  const child = spawn(command, args, {
+    env: { PATH: process.env['PATH'] ?? '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  owned.add(child)
+  let output = ''
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const handle: OwnedProcess = {
+    child,
+    pid: child.pid ?? -1,
+    output: () => output,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+        await exited
+        clearTimeout(timer)
+      }
+      owned.delete(child)
+    },
+  }
+  const ready = options.ready
+  if (ready === 'at-once') return { process: handle, match: [''] as unknown as RegExpMatchArray }
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(
+      () => fail(`did not start within ${options.timeoutMs ?? 30_000} ms`),
+      options.timeoutMs ?? 30_000,
+    )
+    const fail = (why: string) => {
+      clearTimeout(timer)
+      void handle.stop(1000)
+      reject(new Error(`${command} ${why}: ${output.slice(-2000)}`))
+    }
+    const onData = (chunk: Buffer) => {
+      // Keep the output bounded: servers log for the whole scenario.
+      output = (output + chunk.toString('utf8')).slice(-64_000)
+      const found = ready.exec(output)
+      if (found !== null) {
+        clearTimeout(timer)
+        resolve(found)
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.once('exit', (code) => fail(`exited with ${code}`))
+  })
+  return { process: handle, match }
+}
+
+/** For servers that say nothing when ready: a bounded loop of connection attempts finds out. */
+export async function untilAccepting(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const connected = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
+    })
+    if (connected) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
+}

@@ -1,0 +1,124 @@
+/**
+ * Herald as a load target: the built gateway (one node, or several behind nginx with the shipped
+ * infra/nginx/herald.conf), a harness-started redis-server, tokens minted with jose, unicast and
+ * broadcast published through Redis with @herald/publisher (pipelined).
+ */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { HeraldPublisher } from '@herald/publisher'
+import { freePort, startRedis } from '@herald/redis-harness'
+import { SignJWT } from 'jose'
+import type { Subscription } from '../client/messages.js'
+import { type OwnedProcess, startProcess, untilAccepting } from './child-process.js'
+import { httpTempPaths, type NginxProcess, nginxPreamble, startNginx } from './nginx.js'
+import type { PublishItem, Target, TargetOptions } from './target.js'
+
+const SECRET = 'herald-load-test-secret-at-least-32-bytes'
+const API_KEY = 'herald-load-test-publish-key'
+const GATEWAY_MAIN = join(dirname(createRequire(import.meta.url).resolve('@herald/gateway')), 'main.js')
+const SHIPPED_NGINX = fileURLToPath(new URL('../../../../infra/nginx/herald.conf', import.meta.url))
+/** Open files besides streams: Redis connections, the listener, logs, libraries. */
+const FILE_HEADROOM = 300
+const PROCESS_FILE_LIMIT = 20_000
+
+export async function startHerald(options: TargetOptions): Promise<Target> {
+  const nodes = options.nodes ?? 1
+  const redis = await startRedis()
+  const gateways: OwnedProcess[] = []
+  let nginx: NginxProcess | undefined
+  const publisher = new HeraldPublisher({ redis: redis.url })
+  const key = new TextEncoder().encode(SECRET)
+  const stop = async () => {
+    await publisher.close()
+    await nginx?.stop()
+    await Promise.all(gateways.map((gateway) => gateway.stop()))
+    await redis.stop()
+  }
+  const ports: number[] = []
+  try {
+    for (let n = 0; n < nodes; n++) {
+      const port = await freePort()
+      const profile =
+        options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
+      const { process: gateway } = await startProcess(process.execPath, [...profile, GATEWAY_MAIN], {
+        env: {
+          JWT_SECRET: SECRET,
+          PUBLISH_API_KEY: API_KEY,
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          REDIS_URL: redis.url,
+          LOG_LEVEL: 'warn',
+          // The whole file budget: in a storm, sockets the clients dropped still count until the node sees them close.
+          MAX_CONNECTIONS: String(PROCESS_FILE_LIMIT - FILE_HEADROOM),
+          MAX_CONNECTIONS_PER_USER: '20',
+          // The storm scenarios measure the node, not its admission limiter: let the whole fleet in at once.
+          CONNECTION_RATE_PER_SECOND: '20000',
+          CONNECTION_RATE_BURST: '20000',
+          DRAIN_WINDOW_MS: '0',
+        },
+        ready: 'at-once',
+      })
+      gateways.push(gateway)
+      await untilAccepting(port)
+      ports.push(port)
+    }
+    if (nodes > 1) nginx = await startNginx((port, dir) => heraldNginxConfig(port, dir, ports))
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return {
+    name: 'herald',
+    host: '127.0.0.1',
+    port: nginx?.port ?? ports[0]!,
+    readyEvent: 'herald.ready',
+    groups: [
+      { name: 'gateway', pids: () => gateways.map((g) => g.pid) },
+      { name: 'redis', pids: () => (redis.pid === undefined ? [] : [redis.pid]) },
+      ...(nginx === undefined ? [] : [{ name: 'nginx', pids: () => nginx!.pids() }]),
+    ],
+    async subscription(user, topic): Promise<Subscription> {
+      const token = await new SignJWT({ topics: topic === undefined ? [] : [topic] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(user)
+        .setExpirationTime('2h')
+        .sign(key)
+      return {
+        key: topic ?? user,
+        path: topic === undefined ? '/v1/events' : `/v1/events?topics=${encodeURIComponent(topic)}`,
+        headers: { Authorization: `Bearer ${token}` },
+      }
+    },
+    async publish(items: readonly PublishItem[]) {
+      await publisher.publishBatch(items.map((item) => ({ target: item.channel, data: JSON.parse(item.data) })))
+    },
+    async heapUsedBytes() {
+      const response = await fetch(`http://127.0.0.1:${ports[0]}/metrics`)
+      const text = await response.text()
+      const used = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)
+      return used === null ? Number.NaN : Number(used[1])
+    },
+    stop,
+  }
+}
+
+/** The shipped nginx site for Herald, listening on the harness's port, in front of these gateways. */
+function heraldNginxConfig(port: number, dir: string, upstreams: readonly number[]): string {
+  const site = readFileSync(SHIPPED_NGINX, 'utf8')
+    .replace('listen 443 ssl http2;', '')
+    .replace(/ssl_certificate\S* [^;]+;/g, '')
+    .replace('listen 80;', `listen 127.0.0.1:${port} backlog=4096;`)
+  return `${nginxPreamble(dir, 19_900)}
+http {
+  ${httpTempPaths(dir)}
+  upstream herald_gateways {
+    least_conn;
+${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n')}
+    keepalive 16;
+  }
+${site}
+}
+`
+}

@@ -1,0 +1,22 @@
+/**
+ * Starts a target by name.
+ */
+import { startHerald } from './herald.js'
+import { startNaiveHono } from './naive-hono.js'
+import { startNchan } from './nchan.js'
+import { assertLoopback, type Target, type TargetName, type TargetOptions } from './target.js'
+
+export async function startTarget(name: TargetName, options: TargetOptions): Promise<Target> {
+  const target =
+    name === 'herald'
+      ? await startHerald(options)
+      : name === 'nchan-memory'
+        ? await startNchan('memory', options)
+        : name === 'nchan-redis'
+          ? await startNchan('redis', options)
+          : await startNaiveHono(options)
+  assertLoopback(target.host)
+  return target
+}
+
+export * from './target.js'

@@ -1,0 +1,49 @@
+/**
+ * What every system under test offers the scenarios: where to subscribe, how to publish, which
+ * processes to sample. Herald, Nchan (memory and Redis storage) and the naive hono baseline
+ * implement it, so each scenario runs unchanged against all of them.
+ */
+import type { Subscription } from '../client/messages.js'
+import type { ProcessGroup } from '../harness/proc-sampler.js'
+
+export type Channel = { readonly user: string } | { readonly topic: string }
+
+export interface PublishItem {
+  readonly channel: Channel
+  /** JSON text, the harness's payload. */
+  readonly data: string
+}
+
+export interface Target {
+  readonly name: TargetName
+  readonly host: string
+  readonly port: number
+  /** The event that says a stream is live, or `null` when a 200 head is all the server sends. */
+  readonly readyEvent: string | null
+  /** The server's own processes first (the first group is the one "server CPU" means), then helpers like Redis. */
+  readonly groups: readonly ProcessGroup[]
+  /** A stream for this user, also subscribed to `topic` if given; `key` names the stream whose sequence it checks. */
+  subscription(user: string, topic?: string): Promise<Subscription>
+  publish(items: readonly PublishItem[]): Promise<void>
+  /** V8 heap in use, where the server exposes it. */
+  heapUsedBytes?(): Promise<number>
+  stop(): Promise<void>
+}
+
+export const TARGET_NAMES = ['herald', 'nchan-memory', 'nchan-redis', 'naive-hono'] as const
+export type TargetName = (typeof TARGET_NAMES)[number]
+
+export interface TargetOptions {
+  /** Streams the server must be able to hold. */
+  readonly connections: number
+  /** Gateways behind nginx (Herald only); 1 means no nginx. */
+  readonly nodes?: number
+  /** Write a V8 CPU profile of the server to this directory (Node servers). */
+  readonly cpuProfileDir?: string | undefined
+}
+
+/** Load only ever goes to this machine. */
+export function assertLoopback(host: string): void {
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))
+    throw new Error(`load targets must be on 127.0.0.0/8, not ${host}`)
+}
