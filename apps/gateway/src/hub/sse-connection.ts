@@ -46,6 +46,8 @@ export class SseConnection {
   #queue: Array<{ slot: number; framed: FramedEntry }> | undefined = []
   #closeReason: CloseReason = 'client'
   #closeListener: ((reason: CloseReason) => void) | undefined
+  /** Writes are held (corked) while resuming. */
+  #holding = false
   readonly #writer: SseWriter
 
   /** Takes over `response` once its status and headers are set, and sends them. */
@@ -56,6 +58,9 @@ export class SseConnection {
     private readonly options: SseConnectionOptions,
   ) {
     this.#writer = new SseWriter(response)
+    // Everything written while resuming leaves together when the stream goes live.
+    this.#writer.hold()
+    this.#holding = true
     this.#positions = channels.map(() => ({ ms: 0, seq: 0 }))
     this.#components = channels.map((c) => resumeComponent(c.tag, '0-0'))
     response.once('close', () => this.#closed())
@@ -110,7 +115,13 @@ export class SseConnection {
   async replay(slot: number, framed: FramedEntry): Promise<void> {
     this.#send(slot, framed)
     if (this.#state !== 'closed' && this.#writer.needsDrain) {
+      // A long replay goes out as the client takes it, not all at once.
+      this.#releaseHold()
       await Promise.race([once(this.#writer.drainEmitter, 'drain'), once(this.#writer.response, 'close')])
+      if (this.#state === 'resuming') {
+        this.#writer.hold()
+        this.#holding = true
+      }
     }
   }
 
@@ -122,6 +133,7 @@ export class SseConnection {
     this.#queue = undefined
     let delivered = 0
     for (const { slot, framed } of queued) if (this.#send(slot, framed)) delivered++
+    this.#releaseHold()
     return delivered
   }
 
@@ -141,7 +153,10 @@ export class SseConnection {
     if (this.#state === 'closed') return
     this.#closeReason = reason
     if (reason === 'slow_consumer' || reason === 'error') this.#writer.destroy()
-    else this.#writer.end()
+    else {
+      this.#releaseHold()
+      this.#writer.end()
+    }
     this.#closed()
   }
 
@@ -158,6 +173,12 @@ export class SseConnection {
     }
     this.#checkPending()
     return true
+  }
+
+  #releaseHold(): void {
+    if (!this.#holding) return
+    this.#holding = false
+    this.#writer.release()
   }
 
   #checkPending(): void {

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import type { Principal } from './token-verifier.js'
+import { VerifiedTokenCache } from './verified-token-cache.js'
+
+const principal = (userId: string, expiresAtMs: number): Principal => ({ userId, topicGrants: [], expiresAtMs })
+
+describe('VerifiedTokenCache', () => {
+  it('returns a verified principal until the token expires', () => {
+    const cache = new VerifiedTokenCache(10, 60_000)
+    cache.set('t1', principal('ann', 5_000), 1_000)
+    expect(cache.get('t1', 4_999)?.userId).toBe('ann')
+    expect(cache.get('t1', 5_000)).toBeUndefined()
+    expect(cache.size).toBe(0)
+  })
+
+  it('keeps an entry no longer than the age cap, even for a long-lived token', () => {
+    const cache = new VerifiedTokenCache(10, 60_000)
+    cache.set('t1', principal('ann', 10 * 3_600_000), 0)
+    expect(cache.get('t1', 59_999)?.userId).toBe('ann')
+    expect(cache.get('t1', 60_000)).toBeUndefined()
+  })
+
+  it('never keeps a token that is already past its expiry', () => {
+    const cache = new VerifiedTokenCache(10, 60_000)
+    cache.set('t1', principal('ann', 1_000), 1_000)
+    expect(cache.size).toBe(0)
+  })
+
+  it('drops the oldest entry when full', () => {
+    const cache = new VerifiedTokenCache(2, 60_000)
+    cache.set('a', principal('a', 50_000), 0)
+    cache.set('b', principal('b', 50_000), 0)
+    cache.set('c', principal('c', 50_000), 0)
+    expect([cache.get('a', 1), cache.get('b', 1)?.userId, cache.get('c', 1)?.userId]).toEqual([undefined, 'b', 'c'])
+  })
+
+  it('holds nothing when sized zero', () => {
+    const cache = new VerifiedTokenCache(0, 60_000)
+    cache.set('a', principal('a', 50_000), 0)
+    expect(cache.get('a', 1)).toBeUndefined()
+  })
+})

@@ -1,0 +1,50 @@
+/**
+ * Tokens this node has already verified, so a reconnecting tab (a network
+ * blip, a drain, a reconnect storm) is admitted without redoing the
+ * signature check, which costs about 40-80 µs of CPU per HS256 token and
+ * more for RS/ES. Only successful verifications are kept, each until the
+ * token expires or `maxAgeMs` passes, whichever is first: the age cap bounds
+ * how long a key withdrawn from a JWKS keeps admitting tokens it signed.
+ * Bounded in entries, oldest first out; pure, with the clock passed in.
+ */
+
+import type { Principal } from './token-verifier.js'
+
+interface CachedPrincipal {
+  readonly principal: Principal
+  readonly validUntilMs: number
+}
+
+export class VerifiedTokenCache {
+  readonly #entries = new Map<string, CachedPrincipal>()
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  get size(): number {
+    return this.#entries.size
+  }
+
+  get(token: string, nowMs: number): Principal | undefined {
+    const cached = this.#entries.get(token)
+    if (cached === undefined) return undefined
+    if (nowMs < cached.validUntilMs) return cached.principal
+    this.#entries.delete(token)
+    return undefined
+  }
+
+  set(token: string, principal: Principal, nowMs: number): void {
+    if (this.maxEntries <= 0) return
+    const validUntilMs = Math.min(principal.expiresAtMs, nowMs + this.maxAgeMs)
+    if (validUntilMs <= nowMs) return
+    this.#entries.delete(token)
+    if (this.#entries.size >= this.maxEntries) {
+      // Maps iterate in insertion order: the first key is the oldest entry.
+      const oldest = this.#entries.keys().next()
+      if (oldest.done !== true) this.#entries.delete(oldest.value)
+    }
+    this.#entries.set(token, { principal, validUntilMs })
+  }
+}
