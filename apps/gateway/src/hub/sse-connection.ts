@@ -95,7 +95,7 @@ export class SseConnection {
 
   /** Writes protocol text outside the message path: the preamble, position and reset frames. */
   writeText(text: string): void {
-    if (this.#state === 'closed') return
+    if (this.#state === 'closed' || !this.#writer.writable) return
     this.#writer.writeText(text)
     this.#checkPending()
   }
@@ -138,7 +138,7 @@ export class SseConnection {
   }
 
   heartbeat(): void {
-    if (this.#state === 'closed') return
+    if (this.#state === 'closed' || !this.#writer.writable) return
     this.#writer.writeFramed(HEARTBEAT, HEARTBEAT_CHUNK)
     this.#checkPending()
   }
@@ -161,7 +161,7 @@ export class SseConnection {
   }
 
   #send(slot: number, framed: FramedEntry): boolean {
-    if (this.#state === 'closed' || !isAfter(framed.position, this.#positions[slot]!)) return false
+    if (this.#state === 'closed' || !this.#writer.writable || !isAfter(framed.position, this.#positions[slot]!)) return false
     this.#positions[slot] = framed.position
     this.#components[slot] = framed.component
     // One socket write per event: the write, not the framing, is what a delivery costs.

@@ -43,6 +43,15 @@ export class SseWriter {
     return this.#socket ?? this.response
   }
 
+  /**
+   * Whether bytes can still go out. A client that reset its connection is destroyed a tick
+   * before its stream hears of it; writing to it then builds an error with a stack trace per
+   * write, which in a reconnect storm fanning out to thousands of dead sockets adds up.
+   */
+  get writable(): boolean {
+    return !(this.#socket ?? this.response).destroyed
+  }
+
   /** Protocol text: rare, so it is framed on the spot. */
   writeText(text: string): void {
     if (this.#socket === undefined) this.response.write(text)
