@@ -1,14 +1,15 @@
 /**
  * Faults of a Redis Cluster under two gateway processes: every sharded subscriber
- * connection killed, and a master failed over to its replica (by `CLUSTER FAILOVER`
- * and by killing it) while publishing. Every published message is counted.
+ * connection killed, one shard's subscriptions dropped without a sign, and a master
+ * failed over to its replica (by `CLUSTER FAILOVER` and by killing it) while
+ * publishing. Every published message is counted.
  */
 
 import { HeraldPublisher } from '@herald/publisher'
 import { type RedisCluster, startRedisCluster } from '@herald/redis-harness'
-import { afterEach, describe, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import type { RecordingEventSource } from '../harness.js'
-import { type GatewayNode, startNodes, stopNodes } from '../redis-nodes.js'
+import { type GatewayNode, metric, startNodes, stopNodes } from '../redis-nodes.js'
 import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
 import { DeliveryLedger, expectExact, expectNoSilentLoss, openTabs, publishThroughFaults, settle } from './scenario.js'
 
@@ -52,6 +53,31 @@ describe('faults of a Redis Cluster while publishing', { timeout: SCENARIO_TIMEO
     expectExact(await settle(ledger, clients))
   })
 
+  it('rebuilds the subscriber when one shard drops its subscriptions silently: every message once, in order', async () => {
+    const ledger = new DeliveryLedger('cluster: one shard unsubscribed silently')
+    await start(ledger, 0)
+    publisher = new HeraldPublisher({ redis: cluster.url })
+    await publishThroughFaults(
+      ledger,
+      atScale(600, 3000),
+      500,
+      1,
+      async () => {
+        // A master that gives its slots up drops every shard-channel subscription in them, as a demoted
+        // master does; taking them straight back leaves the connections up, the topology as it was and
+        // nothing subscribed there: no client event tells the gateway, only its probe of that shard can.
+        const master = cluster.masters[1]!
+        const ranges = ownSlotRanges(await master.cli('CLUSTER', 'NODES'))
+        await master.cli('CLUSTER', 'DELSLOTSRANGE', ...ranges)
+        await master.cli('CLUSTER', 'ADDSLOTSRANGE', ...ranges)
+        await Promise.all(nodes.map((node) => node.process.waitForOutput(/redis subscriber stuck; rebuilding/)))
+      },
+      publishToEveryUser,
+    )
+    expectExact(await settle(ledger, clients))
+    for (const node of nodes) expect(await metric(node, 'herald_redis_subscriber_rebuilds_total')).toBeGreaterThan(0)
+  })
+
   it('loses nothing replicated when a master fails over to its replica, and never leaves a silent gap', async () => {
     const ledger = new DeliveryLedger('cluster: master failover')
     await start(ledger, 1)
@@ -78,3 +104,14 @@ describe('faults of a Redis Cluster while publishing', { timeout: SCENARIO_TIMEO
     expectNoSilentLoss(await settle(ledger, clients, 60_000), ledger)
   })
 })
+
+/** The slot ranges the node answering `CLUSTER NODES` serves, as `start end` pairs for `CLUSTER *SLOTSRANGE`. */
+function ownSlotRanges(clusterNodes: string): string[] {
+  const myself = clusterNodes.split('\n').find((line) => line.includes('myself'))
+  const ranges = myself?.split(' ').slice(8) ?? []
+  if (ranges.length === 0) throw new Error(`no slots in ${clusterNodes}`)
+  return ranges.flatMap((range) => {
+    const [start, end = start] = range.split('-')
+    return [start!, end!]
+  })
+}
