@@ -271,9 +271,12 @@ export class RedisBroker implements Broker {
 
   #rebuildIfStuck(now: number): void {
     if (!this.#subscriberWasReady) return
-    const limit = REBUILD_AFTER_INTERVALS * this.probe.intervalMs
     if (this.#suspended) {
-      if (now - this.#suspendedAtMs >= limit) this.#rebuildSubscriber({ suspendedMs: now - this.#suspendedAtMs })
+      // Only while Redis answers on every shard: during a failover a rebuilt client would find the
+      // dead master in the slots map and retry it just the same.
+      const limit = REBUILD_AFTER_INTERVALS * this.probe.intervalMs
+      if (now - this.#suspendedAtMs >= limit && this.#probes.acknowledgedSince(now - limit))
+        this.#rebuildSubscriber({ suspendedMs: now - this.#suspendedAtMs })
       return
     }
     const lost = this.#probes.lost(now)
@@ -361,8 +364,9 @@ export class RedisBroker implements Broker {
       await this.#sink?.resync()
       this.logger.info({ channels: channels.length }, 'redis subscriber back; channels caught up from streams')
     } catch (error) {
-      // The connection dropped again; its next 'ready' retries, or the probe check rebuilds it.
-      this.logger.warn({ err: (error as Error).message }, 'resubscribe failed')
+      // The connection dropped again (or this client was replaced): its next 'ready' retries,
+      // or the probe check rebuilds it.
+      if (subscriber === this.#subscriber) this.logger.warn({ err: (error as Error).message }, 'resubscribe failed')
     }
   }
 }

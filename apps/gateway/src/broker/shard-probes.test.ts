@@ -56,6 +56,17 @@ describe('ProbeLedger', () => {
     expect(ledger.lost(10_000)).toEqual([])
   })
 
+  it('tells whether Redis acknowledged a recent probe on every shard', () => {
+    const ledger = new ProbeLedger(300, 500)
+    ledger.track(['p', 'q'], 0)
+    const message = ledger.message(100)
+    ledger.acknowledged('p', message)
+    expect(ledger.acknowledgedSince(100)).toBe(false)
+    ledger.acknowledged('q', message)
+    expect(ledger.acknowledgedSince(100)).toBe(true)
+    expect(ledger.acknowledgedSince(101)).toBe(false)
+  })
+
   it('reports the round trip of each delivered probe', () => {
     const ledger = new ProbeLedger(300, 500)
     ledger.track(['p', 'q'], 0)

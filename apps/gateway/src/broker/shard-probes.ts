@@ -37,6 +37,8 @@ export function shardProbeChannels(prefix: string, slots: readonly (readonly str
 
 interface ProbeState {
   deliveredAtMs: number
+  /** When the newest probe Redis acknowledged was sent. */
+  acknowledgedSentAtMs: number
   /** The oldest acknowledged publish not yet followed by a delivery. */
   undelivered: { seq: number; sentAtMs: number } | undefined
   lastDeliveredSeq: number
@@ -66,7 +68,12 @@ export class ProbeLedger {
     for (const channel of channels)
       next.set(
         channel,
-        this.#probes.get(channel) ?? { deliveredAtMs: nowMs, undelivered: undefined, lastDeliveredSeq: 0 },
+        this.#probes.get(channel) ?? {
+          deliveredAtMs: nowMs,
+          acknowledgedSentAtMs: 0,
+          undelivered: undefined,
+          lastDeliveredSeq: 0,
+        },
       )
     this.#probes.clear()
     for (const [channel, state] of next) this.#probes.set(channel, state)
@@ -91,6 +98,7 @@ export class ProbeLedger {
     const state = this.#probes.get(channel)
     const sent = parseMessage(message)
     if (state === undefined || sent === undefined) return
+    state.acknowledgedSentAtMs = Math.max(state.acknowledgedSentAtMs, sent.sentAtMs)
     if (sent.seq > state.lastDeliveredSeq && state.undelivered === undefined) state.undelivered = sent
   }
 
@@ -105,6 +113,12 @@ export class ProbeLedger {
     if (state.undelivered !== undefined && sent.seq >= state.undelivered.seq) state.undelivered = undefined
     onLatency(Math.max(0, nowMs - sent.sentAtMs) / 1000)
     return true
+  }
+
+  /** Whether Redis acknowledged a probe sent at or after `sinceMs` on every shard: all of them are up. */
+  acknowledgedSince(sinceMs: number): boolean {
+    for (const state of this.#probes.values()) if (state.acknowledgedSentAtMs < sinceMs) return false
+    return this.#probes.size > 0
   }
 
   /** Probe channels nothing arrived on for too long. */
