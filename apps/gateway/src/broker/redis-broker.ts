@@ -171,65 +171,48 @@ export class RedisBroker implements Broker {
       enableOfflineQueue: false,
       connectionName: 'herald-subscriber',
     })
-    const current = (handler: () => void) => () => {
-      if (subscriber === this.#subscriber) handler()
-    }
+    const on = (event: string, handler: () => void) =>
+      subscriber.on(event, () => {
+        if (subscriber === this.#subscriber) handler()
+      })
     subscriber.on('smessage', (channel: string, message: string) => {
       if (subscriber === this.#subscriber) this.#onMessage(channel, message)
     })
     if (subscriber instanceof Cluster) {
       // Sharded subscribers are one connection per master; ioredis reports losing one as
       // '-node' or '-subscriber' and having resubscribed them all as 'subscribersReady'.
-      subscriber.on(
-        '-node',
-        current(() => this.#onSubscriberLost()),
-      )
+      on('-node', () => this.#onSubscriberLost())
       // A master handed over by CLUSTER FAILOVER stays up, so no '-node': its subscriber is just
       // replaced, and what was published while none listened must be caught up too.
-      subscriber.on(
-        '-subscriber',
-        current(() => this.#onSubscriberLost()),
-      )
-      subscriber.on(
-        'subscribersReady',
-        current(() => this.#onSubscriberReady()),
-      )
-      subscriber.on(
-        'refresh',
-        current(() => void this.#deriveProbes()),
-      )
+      on('-subscriber', () => this.#onSubscriberLost())
+      on('subscribersReady', () => this.#onSubscriberReady())
+      on('refresh', () => void this.#onTopology())
     } else {
-      subscriber.on(
-        'close',
-        current(() => this.#onSubscriberLost()),
-      )
-      subscriber.on(
-        'ready',
-        current(() => this.#onSubscriberReady()),
-      )
+      on('close', () => this.#onSubscriberLost())
+      on('ready', () => this.#onSubscriberReady())
     }
     subscriber.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
     return subscriber
   }
 
-  /**
-   * One probe per master of the cluster's current slots map. Channels that stay keep their
-   * state; new ones are subscribed here unless a suspension's resubscribe will do it.
-   */
-  async #deriveProbes(): Promise<void> {
-    const subscriber = this.#subscriber
+  /** A cluster's probe channels, one per master of its current slots map; kept channels keep their state. */
+  #trackShardProbes(subscriber: RedisClient): void {
     if (!(subscriber instanceof Cluster)) return
-    const before = new Set(this.#probes.channels())
     const channels = shardProbeChannels(this.#probePrefix, subscriber.slots)
-    if (channels.length === 0) return
-    this.#probes.track(channels, Date.now())
+    if (channels.length > 0) this.#probes.track(channels, Date.now())
+  }
+
+  /** The slots map changed: probe the new masters too (a suspension's resubscribe will, if one is on). */
+  async #onTopology(): Promise<void> {
+    const subscriber = this.#subscriber
+    const before = this.#probes.channels()
+    this.#trackShardProbes(subscriber)
     if (!this.#subscriberWasReady || this.#suspended) return
-    const added = channels.filter((channel) => !before.has(channel))
-    const removed = [...before].filter((channel) => !channels.includes(channel))
+    const after = this.#probes.channels()
     try {
       await Promise.all([
-        ...added.map((channel) => subscriber.ssubscribe(channel)),
-        ...removed.map((channel) => subscriber.sunsubscribe(channel)),
+        ...after.filter((channel) => !before.includes(channel)).map((channel) => subscriber.ssubscribe(channel)),
+        ...before.filter((channel) => !after.includes(channel)).map((channel) => subscriber.sunsubscribe(channel)),
       ])
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; the probe check will rebuild')
@@ -241,12 +224,11 @@ export class RedisBroker implements Broker {
     try {
       // A cluster reports its sharded subscribers ready before the cluster itself is.
       await whenReady(subscriber)
-      if (subscriber instanceof Cluster)
-        this.#probes.track(shardProbeChannels(this.#probePrefix, subscriber.slots), Date.now())
+      this.#trackShardProbes(subscriber)
       await Promise.all(this.#probes.channels().map((channel) => subscriber.ssubscribe(channel)))
       this.#probes.restart(Date.now())
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; retrying on the next reconnect')
+      this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; the probe check will rebuild')
     }
   }
 
@@ -351,8 +333,7 @@ export class RedisBroker implements Broker {
     const losses = this.#losses
     try {
       await whenReady(subscriber)
-      if (subscriber instanceof Cluster)
-        this.#probes.track(shardProbeChannels(this.#probePrefix, subscriber.slots), Date.now())
+      this.#trackShardProbes(subscriber)
       // One SSUBSCRIBE per channel: in a cluster, one command's channels must share a slot.
       const channels = [...[...this.#channels].map(pubsubChannel), ...this.#probes.channels()]
       await Promise.all(channels.map((channel) => subscriber.ssubscribe(channel)))
