@@ -70,7 +70,7 @@ export class RedisBroker implements Broker {
     })
     this.#commands.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
     this.#probes = new ProbeLedger(STALE_AFTER_INTERVALS * probe.intervalMs, REBUILD_AFTER_INTERVALS * probe.intervalMs)
-    // A cluster's probes wait for its slots map; see #deriveProbes.
+    // A cluster's probes wait for its slots map; see #trackShardProbes.
     if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], Date.now())
     this.#subscriber = this.#createSubscriber()
     this.#publisher = new HeraldPublisher({
