@@ -149,5 +149,6 @@ function createBroker(config: GatewayConfig, logger: Logger, metrics: Metrics): 
   return new RedisBroker(config.redis, options, logger, {
     intervalMs: config.pubsubProbeIntervalMs,
     onLatency: (seconds) => metrics.pubsubProbe(seconds),
+    onRebuild: () => metrics.subscriberRebuilt(),
   })
 }

@@ -10,6 +10,12 @@
  * the subscriber connection drops, the hub is told to hold live entries;
  * once it is back, this broker resubscribes every channel itself and only
  * then asks the hub to catch up from the Streams.
+ *
+ * The subscriber heals itself: a probe channel per shard (shard-probes.ts)
+ * proves each one still delivers, and when a shard's probe is published but
+ * not delivered, or a suspension does not end, for a few probe intervals, the
+ * subscriber client is thrown away and rebuilt (fresh topology), every channel
+ * resubscribed and caught up from the Streams.
  */
 
 import { randomBytes } from 'node:crypto'
@@ -29,27 +35,31 @@ import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
+import { ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
 
 export class RedisBroker implements Broker {
   readonly kind = 'redis'
   readonly #commands: RedisClient
-  readonly #subscriber: RedisClient
+  #subscriber: RedisClient
   readonly #publisher: HeraldPublisher
   readonly #channels = new Set<string>()
   #sink: BrokerSink | undefined
   #subscriberWasReady = false
   #suspended = false
-  /** A channel of this process's own, so the probe measures this subscriber's delivery. */
-  readonly #probeChannel = `herald:{probe:${randomBytes(8).toString('hex')}}:c`
+  #suspendedAtMs = 0
+  /** Bumped on every loss, so a resubscribe that a later loss overtook does not end the suspension. */
+  #losses = 0
+  /** Channels of this process's own, so the probes measure this subscriber's delivery. */
+  readonly #probePrefix = randomBytes(8).toString('hex')
+  readonly #probes: ProbeLedger
   #probeTimer: NodeJS.Timeout | undefined
-  #probeDeliveredAtMs = Date.now()
   #probeOverdue = false
 
   constructor(
-    target: RedisTarget,
+    private readonly target: RedisTarget,
     private readonly options: BrokerOptions,
     private readonly logger: Logger,
-    private readonly probe: PubsubProbeOptions = { intervalMs: 5000, onLatency: () => {} },
+    private readonly probe: PubsubProbeOptions = { intervalMs: 5000, onLatency: () => {}, onRebuild: () => {} },
   ) {
     // Commands fail fast while Redis is away (publishes get a clear 503, new streams are shed)
     // instead of piling up in an offline queue.
@@ -58,11 +68,11 @@ export class RedisBroker implements Broker {
       enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
     })
-    this.#subscriber = createRedisClient(target, {
-      autoResubscribe: false,
-      enableOfflineQueue: false,
-      connectionName: 'herald-subscriber',
-    })
+    this.#commands.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
+    this.#probes = new ProbeLedger(STALE_AFTER_INTERVALS * probe.intervalMs, REBUILD_AFTER_INTERVALS * probe.intervalMs)
+    // A cluster's probes wait for its slots map; see #trackShardProbes.
+    if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], Date.now())
+    this.#subscriber = this.#createSubscriber()
     this.#publisher = new HeraldPublisher({
       redis: this.#commands,
       historyMaxLen: options.historyMaxLen,
@@ -73,23 +83,7 @@ export class RedisBroker implements Broker {
 
   async start(sink: BrokerSink): Promise<void> {
     this.#sink = sink
-    this.#subscriber.on('smessage', (channel: string, message: string) => this.#onMessage(channel, message))
-    if (this.#subscriber instanceof Cluster) {
-      // Sharded subscribers are one connection per master; ioredis reports losing one as
-      // '-node' or '-subscriber' and having resubscribed them all as 'subscribersReady'.
-      this.#subscriber.on('-node', () => this.#onSubscriberLost())
-      // A master handed over by CLUSTER FAILOVER stays up, so no '-node': its subscriber is just
-      // replaced, and what was published while none listened must be caught up too.
-      this.#subscriber.on('-subscriber', () => this.#onSubscriberLost())
-      this.#subscriber.on('subscribersReady', () => this.#onSubscriberReady())
-    } else {
-      this.#subscriber.on('close', () => this.#onSubscriberLost())
-      this.#subscriber.on('ready', () => this.#onSubscriberReady())
-    }
-    for (const client of [this.#commands, this.#subscriber]) {
-      client.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
-    }
-    this.#probeTimer = setInterval(() => this.#sendProbe(), this.probe.intervalMs).unref()
+    this.#probeTimer = setInterval(() => this.#probeTick(), this.probe.intervalMs).unref()
     // Wait a while for Redis, but do not hang startup on it: a node that cannot reach Redis
     // yet listens, answers /healthz, fails /readyz and sheds streams until Redis is there.
     const connected = await Promise.race([
@@ -150,12 +144,17 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * Connected, subscribed, and proven to deliver: a subscriber that stays connected but
-   * stops receiving (seen after failovers) fails the probe, and with it readiness.
+   * Connected, subscribed, and proven to deliver on every shard: a subscriber that stays
+   * connected but stops receiving (seen after failovers) fails its shard's probe, and with
+   * it readiness.
    */
   isAvailable(): boolean {
     return (
-      this.#commands.status === 'ready' && this.#subscriber.status === 'ready' && !this.#suspended && this.#probeFresh()
+      this.#commands.status === 'ready' &&
+      this.#subscriber.status === 'ready' &&
+      !this.#suspended &&
+      this.#probes.channels().length > 0 &&
+      this.#probes.stale(Date.now()).length === 0
     )
   }
 
@@ -165,39 +164,130 @@ export class RedisBroker implements Broker {
     await Promise.all([this.#commands.quit().catch(() => undefined), this.#subscriber.quit().catch(() => undefined)])
   }
 
-  async #subscribeProbe(): Promise<void> {
+  /** A subscriber client whose events count only while it is the current one. */
+  #createSubscriber(): RedisClient {
+    const subscriber = createRedisClient(this.target, {
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      connectionName: 'herald-subscriber',
+    })
+    const on = (event: string, handler: () => void) =>
+      subscriber.on(event, () => {
+        if (subscriber === this.#subscriber) handler()
+      })
+    subscriber.on('smessage', (channel: string, message: string) => {
+      if (subscriber === this.#subscriber) this.#onMessage(channel, message)
+    })
+    if (subscriber instanceof Cluster) {
+      // Sharded subscribers are one connection per master; ioredis reports losing one as
+      // '-node' or '-subscriber' and having resubscribed them all as 'subscribersReady'.
+      on('-node', () => this.#onSubscriberLost())
+      // A master handed over by CLUSTER FAILOVER stays up, so no '-node': its subscriber is just
+      // replaced, and what was published while none listened must be caught up too.
+      on('-subscriber', () => this.#onSubscriberLost())
+      on('subscribersReady', () => this.#onSubscriberReady())
+      on('refresh', () => void this.#onTopology())
+    } else {
+      on('close', () => this.#onSubscriberLost())
+      on('ready', () => this.#onSubscriberReady())
+    }
+    subscriber.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
+    return subscriber
+  }
+
+  /** A cluster's probe channels, one per master of its current slots map; kept channels keep their state. */
+  #trackShardProbes(subscriber: RedisClient): void {
+    if (!(subscriber instanceof Cluster)) return
+    const channels = shardProbeChannels(this.#probePrefix, subscriber.slots)
+    if (channels.length > 0) this.#probes.track(channels, Date.now())
+  }
+
+  /** The slots map changed: probe the new masters too (a suspension's resubscribe will, if one is on). */
+  async #onTopology(): Promise<void> {
+    const subscriber = this.#subscriber
+    const before = this.#probes.channels()
+    this.#trackShardProbes(subscriber)
+    if (!this.#subscriberWasReady || this.#suspended) return
+    const after = this.#probes.channels()
     try {
-      // A cluster reports its sharded subscribers ready before the cluster itself is.
-      await whenReady(this.#subscriber)
-      await this.#subscriber.ssubscribe(this.#probeChannel)
-      this.#probeDeliveredAtMs = Date.now()
+      await Promise.all([
+        ...after.filter((channel) => !before.includes(channel)).map((channel) => subscriber.ssubscribe(channel)),
+        ...before.filter((channel) => !after.includes(channel)).map((channel) => subscriber.sunsubscribe(channel)),
+      ])
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; retrying on the next reconnect')
+      this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; the probe check will rebuild')
     }
   }
 
-  #sendProbe(): void {
-    if (!this.#probeOverdue && !this.#probeFresh()) {
+  async #subscribeProbes(): Promise<void> {
+    const subscriber = this.#subscriber
+    try {
+      // A cluster reports its sharded subscribers ready before the cluster itself is.
+      await whenReady(subscriber)
+      this.#trackShardProbes(subscriber)
+      await Promise.all(this.#probes.channels().map((channel) => subscriber.ssubscribe(channel)))
+      this.#probes.restart(Date.now())
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; the probe check will rebuild')
+    }
+  }
+
+  /** Every interval: rebuild a subscriber that is stuck, then publish the next probes. */
+  #probeTick(): void {
+    const now = Date.now()
+    this.#rebuildIfStuck(now)
+    if (!this.#probeOverdue && this.#probes.stale(now).length > 0) {
       this.#probeOverdue = true
       this.logger.warn('pubsub probe overdue: delivery has stopped; readiness fails until it is back')
     }
-    this.#commands.spublish(this.#probeChannel, String(Date.now())).catch(() => {
-      // Redis is away; the probe goes stale and readiness reports it.
-    })
+    const message = this.#probes.message(now)
+    for (const channel of this.#probes.channels()) {
+      this.#commands.spublish(channel, message).then(
+        () => this.#probes.acknowledged(channel, message),
+        () => {
+          // Redis is away; the probe goes stale and readiness reports it.
+        },
+      )
+    }
   }
 
-  #probeFresh(): boolean {
-    return Date.now() - this.#probeDeliveredAtMs < 3 * this.probe.intervalMs
+  #rebuildIfStuck(now: number): void {
+    if (!this.#subscriberWasReady) return
+    if (this.#suspended) {
+      // Only while Redis answers on every shard: during a failover a rebuilt client would find the
+      // dead master in the slots map and retry it just the same.
+      const limit = REBUILD_AFTER_INTERVALS * this.probe.intervalMs
+      if (now - this.#suspendedAtMs >= limit && this.#probes.acknowledgedSince(now - limit))
+        this.#rebuildSubscriber({ suspendedMs: now - this.#suspendedAtMs })
+      return
+    }
+    const lost = this.#probes.lost(now)
+    if (lost.length > 0) this.#rebuildSubscriber({ probesLost: lost.length, probes: this.#probes.channels().length })
+  }
+
+  /**
+   * The subscriber is broken in a way its client does not report (a shard's subscription dropped
+   * silently, or a reconnect that never completes): hold live delivery, replace the client, and
+   * let its first ready resubscribe every channel and catch up from the Streams.
+   */
+  #rebuildSubscriber(why: Record<string, number>): void {
+    this.logger.warn(
+      { ...why, channels: this.#channels.size },
+      'redis subscriber stuck; rebuilding it, then resubscribing and catching up from streams',
+    )
+    this.probe.onRebuild()
+    this.#suspend()
+    const broken = this.#subscriber
+    this.#subscriber = this.#createSubscriber()
+    broken.disconnect()
   }
 
   #onMessage(channel: string, message: string): void {
-    if (channel === this.#probeChannel) {
-      this.#probeDeliveredAtMs = Date.now()
-      if (this.#probeOverdue) {
+    if (this.#probes.delivered(channel, message, Date.now(), this.probe.onLatency)) {
+      if (this.#probeOverdue && this.#probes.stale(Date.now()).length === 0) {
         this.#probeOverdue = false
         this.logger.info('pubsub probe delivering again')
       }
-      this.probe.onLatency(Math.max(0, this.#probeDeliveredAtMs - Number(message)) / 1000)
       return
     }
     const channelKey = channelKeyOfPubsub(channel)
@@ -210,16 +300,28 @@ export class RedisBroker implements Broker {
   }
 
   #onSubscriberLost(): void {
-    if (!this.#subscriberWasReady || this.#suspended) return
-    this.#suspended = true
+    if (!this.#subscriberWasReady) return
+    if (this.#suspended) {
+      this.#losses += 1
+      return
+    }
     this.logger.warn({ channels: this.#channels.size }, 'redis subscriber lost; holding live delivery until it is back')
+    this.#suspend()
+  }
+
+  #suspend(): void {
+    this.#losses += 1
+    // A rebuild restarts the clock, so a subscriber gets as long to come back as the first one had.
+    this.#suspendedAtMs = Date.now()
+    if (this.#suspended) return
+    this.#suspended = true
     this.#sink?.suspend()
   }
 
   #onSubscriberReady(): void {
     if (!this.#subscriberWasReady) {
       this.#subscriberWasReady = true
-      void this.#subscribeProbe()
+      void this.#subscribeProbes()
       return
     }
     if (!this.#suspended) return
@@ -227,27 +329,41 @@ export class RedisBroker implements Broker {
   }
 
   async #resubscribeAndResync(): Promise<void> {
+    const subscriber = this.#subscriber
+    const losses = this.#losses
     try {
+      await whenReady(subscriber)
+      this.#trackShardProbes(subscriber)
       // One SSUBSCRIBE per channel: in a cluster, one command's channels must share a slot.
-      const channels = [...[...this.#channels].map(pubsubChannel), this.#probeChannel]
-      await Promise.all(channels.map((channel) => this.#subscriber.ssubscribe(channel)))
+      const channels = [...[...this.#channels].map(pubsubChannel), ...this.#probes.channels()]
+      await Promise.all(channels.map((channel) => subscriber.ssubscribe(channel)))
       await whenReady(this.#commands)
+      // Lost again (or replaced) meanwhile: what that loss missed waits for the next ready.
+      if (losses !== this.#losses || subscriber !== this.#subscriber || !this.#suspended) return
       this.#suspended = false
+      this.#probes.restart(Date.now())
       await this.#sink?.resync()
       this.logger.info({ channels: channels.length }, 'redis subscriber back; channels caught up from streams')
     } catch (error) {
-      // The connection dropped again; its next 'ready' retries.
-      this.logger.warn({ err: (error as Error).message }, 'resubscribe failed')
+      // The connection dropped again (or this client was replaced): its next 'ready' retries,
+      // or the probe check rebuilds it.
+      if (subscriber === this.#subscriber) this.logger.warn({ err: (error as Error).message }, 'resubscribe failed')
     }
   }
 }
 
 /** How long startup waits for Redis before going on unready. */
 const STARTUP_WAIT_MS = 5_000
+/** Probe intervals without a delivery after which a shard counts as not delivering (readiness fails). */
+const STALE_AFTER_INTERVALS = 3
+/** Probe intervals a suspension, or a published but undelivered probe, may last before the subscriber is rebuilt. */
+const REBUILD_AFTER_INTERVALS = 5
 
 export interface PubsubProbeOptions {
   readonly intervalMs: number
   readonly onLatency: (seconds: number) => void
+  /** The subscriber was found stuck and is being rebuilt. */
+  readonly onRebuild: () => void
 }
 
 function whenReady(client: RedisClient): Promise<void> {

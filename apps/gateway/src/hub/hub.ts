@@ -26,6 +26,8 @@ interface ChannelListeners {
 export class Hub implements BrokerSink {
   readonly #channels = new Map<string, ChannelListeners>()
   readonly #connections = new Set<SseConnection>()
+  /** Counts suspensions, so a catch-up that a new suspension overtook keeps holding. */
+  #suspensions = 0
 
   constructor(
     private readonly broker: Broker,
@@ -87,6 +89,7 @@ export class Hub implements BrokerSink {
   }
 
   suspend(): void {
+    this.#suspensions += 1
     for (const listeners of this.#channels.values()) listeners.held ??= []
     // A stream still resuming read its history before the outage and has no live
     // position to catch up from; it reconnects and resumes again.
@@ -98,12 +101,17 @@ export class Hub implements BrokerSink {
    * connections holds, then releases what was held. Connections drop what they
    * already have. A channel whose history no longer reaches back closes its
    * streams: they reconnect and resume, exactly or with herald.reset.
+   *
+   * Suspended again meanwhile (the subscriber dropped once more), a channel keeps
+   * holding after its catch-up: releasing would let live entries past a new gap
+   * move the positions on, and the next resync would not see it.
    */
   async resync(): Promise<void> {
-    await Promise.all([...this.#channels.values()].map((listeners) => this.#catchUp(listeners)))
+    const suspension = this.#suspensions
+    await Promise.all([...this.#channels.values()].map((listeners) => this.#catchUp(listeners, suspension)))
   }
 
-  async #catchUp(listeners: ChannelListeners): Promise<void> {
+  async #catchUp(listeners: ChannelListeners, suspension: number): Promise<void> {
     let from: StreamId | undefined
     listeners.members.forEach((slot, connection) => {
       const position = connection.positionAt(slot)
@@ -126,9 +134,11 @@ export class Hub implements BrokerSink {
       this.logger.warn({ err: (error as Error).message }, 'catch-up read failed; streams will resume')
       for (const connection of [...listeners.members.keys()]) connection.close('error')
     } finally {
-      const held = listeners.held ?? []
-      listeners.held = undefined
-      for (const entry of held) this.#fanOut(listeners, entry)
+      if (suspension === this.#suspensions) {
+        const held = listeners.held ?? []
+        listeners.held = undefined
+        for (const entry of held) this.#fanOut(listeners, entry)
+      }
     }
   }
 

@@ -21,6 +21,7 @@ export class Metrics {
   readonly #resumes: Counter<'outcome'>
   readonly #slowConsumers: Counter
   readonly #probeLatency: Histogram
+  readonly #subscriberRebuilds: Counter
 
   constructor(currentConnections: () => number, brokerUp: () => boolean) {
     const registers = [this.registry]
@@ -34,8 +35,13 @@ export class Metrics {
     })
     this.#probeLatency = new Histogram({
       name: 'herald_pubsub_probe_latency_seconds',
-      help: 'Round trip of the periodic Pub/Sub probe this node publishes to itself',
+      help: 'Round trip of the periodic Pub/Sub probes this node publishes to itself, one per shard',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    })
+    this.#subscriberRebuilds = new Counter({
+      name: 'herald_redis_subscriber_rebuilds_total',
+      help: 'Times the Redis subscriber was found stuck (a shard not delivering, a reconnect not ending) and rebuilt',
       registers,
     })
     new Gauge({
@@ -111,6 +117,10 @@ export class Metrics {
 
   pubsubProbe(seconds: number): void {
     this.#probeLatency.observe(seconds)
+  }
+
+  subscriberRebuilt(): void {
+    this.#subscriberRebuilds.inc()
   }
 
   slowConsumerDisconnected(): void {

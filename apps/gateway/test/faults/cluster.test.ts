@@ -1,14 +1,15 @@
 /**
  * Faults of a Redis Cluster under two gateway processes: every sharded subscriber
- * connection killed, and a master failed over to its replica (by `CLUSTER FAILOVER`
- * and by killing it) while publishing. Every published message is counted.
+ * connection killed, one shard's subscriptions dropped without a sign, and a master
+ * failed over to its replica (by `CLUSTER FAILOVER` and by killing it) while
+ * publishing. Every published message is counted.
  */
 
 import { HeraldPublisher } from '@herald/publisher'
 import { type RedisCluster, startRedisCluster } from '@herald/redis-harness'
-import { afterEach, describe, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import type { RecordingEventSource } from '../harness.js'
-import { type GatewayNode, startNodes, stopNodes } from '../redis-nodes.js'
+import { type GatewayNode, metric, startNodes, stopNodes } from '../redis-nodes.js'
 import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
 import { DeliveryLedger, expectExact, expectNoSilentLoss, openTabs, publishThroughFaults, settle } from './scenario.js'
 
@@ -27,54 +28,80 @@ describe('faults of a Redis Cluster while publishing', { timeout: SCENARIO_TIMEO
     await cluster.stop()
   })
 
-  /** A cluster, two nodes on it, and a tab per user on each node, counted in `ledger`. */
+  /** A cluster, two nodes on it, a tab per user on each node, counted in `ledger`, and a publisher. */
   async function start(ledger: DeliveryLedger, replicasPerMaster: number): Promise<void> {
     cluster = await startRedisCluster({ replicasPerMaster })
     nodes = await startNodes(cluster.url, 2, { PUBSUB_PROBE_INTERVAL_MS: '100' })
     clients = await openTabs(ledger, nodes, USERS)
+    // With replicas, a publish counts once a replica has it too.
+    const waitForReplicas = replicasPerMaster > 0 ? { waitForReplicas: { replicas: 1, timeoutMs: 500 } } : {}
+    publisher = new HeraldPublisher({ redis: cluster.url, ...waitForReplicas })
   }
 
-  const publishToEveryUser = (n: number) =>
-    publisher!.publishBatch(USERS.map((user) => ({ target: { user }, data: n, idempotencyKey: `m${n}` })))
+  /** Publishes `count` messages to every user, at `perSecond`, while `fault` runs `rounds` times. */
+  const publishToEveryUser = (
+    ledger: DeliveryLedger,
+    count: number,
+    perSecond: number,
+    rounds: number,
+    fault: (round: number) => Promise<unknown>,
+  ) =>
+    publishThroughFaults(ledger, count, perSecond, rounds, fault, (n) =>
+      publisher!.publishBatch(USERS.map((user) => ({ target: { user }, data: n, idempotencyKey: `m${n}` }))),
+    )
 
   it('catches every channel up when the subscriber connections are killed: every message once, in order', async () => {
     const ledger = new DeliveryLedger('cluster: subscriber connections killed')
     await start(ledger, 0)
-    publisher = new HeraldPublisher({ redis: cluster.url })
-    await publishThroughFaults(
-      ledger,
-      atScale(1000, 6000),
-      1000,
-      atScale(1, 4),
-      () => Promise.all(cluster.masters.map((master) => master.cli('CLIENT', 'KILL', 'TYPE', 'pubsub'))),
-      publishToEveryUser,
+    await publishToEveryUser(ledger, atScale(1000, 6000), 1000, atScale(1, 4), () =>
+      Promise.all(cluster.masters.map((master) => master.cli('CLIENT', 'KILL', 'TYPE', 'pubsub'))),
     )
     expectExact(await settle(ledger, clients))
+  })
+
+  it('rebuilds the subscriber when one shard drops its subscriptions silently: every message once, in order', async () => {
+    const ledger = new DeliveryLedger('cluster: one shard unsubscribed silently')
+    await start(ledger, 0)
+    await publishToEveryUser(ledger, atScale(600, 3000), 500, 1, async () => {
+      // A master that gives its slots up drops every shard-channel subscription in them, as a demoted
+      // master does; taking them straight back leaves the connections up, the topology as it was and
+      // nothing subscribed there: no client event tells the gateway, only its probe of that shard can.
+      const master = cluster.masters[1]!
+      const ranges = ownSlotRanges(await master.cli('CLUSTER', 'NODES'))
+      await master.cli('CLUSTER', 'DELSLOTSRANGE', ...ranges)
+      await master.cli('CLUSTER', 'ADDSLOTSRANGE', ...ranges)
+      await Promise.all(nodes.map((node) => node.process.waitForOutput(/redis subscriber stuck; rebuilding/)))
+    })
+    expectExact(await settle(ledger, clients))
+    for (const node of nodes) expect(await metric(node, 'herald_redis_subscriber_rebuilds_total')).toBeGreaterThan(0)
   })
 
   it('loses nothing replicated when a master fails over to its replica, and never leaves a silent gap', async () => {
     const ledger = new DeliveryLedger('cluster: master failover')
     await start(ledger, 1)
-    publisher = new HeraldPublisher({ redis: cluster.url, waitForReplicas: { replicas: 1, timeoutMs: 500 } })
     // CI kills one master; a killed master comes back as a replica of its successor, so its shard can
     // confirm writes again. The full run also hands one over by CLUSTER FAILOVER and kills a third (a
     // second failover once left the publisher sending to a slot's old node for good). During each
     // switch publishes fail or are not replicated in time: they are sent again with the same
     // idempotency keys.
     const how = atScale(['kill'], ['kill', 'takeover', 'kill'] as const)
-    await publishThroughFaults(
-      ledger,
-      atScale(1200, 6000),
-      500,
-      how.length,
-      async (round) => {
-        const master = cluster.masters[round]!
-        if (how[round] === 'takeover') return cluster.failover(master, 'takeover')
-        await cluster.failover(master, 'kill')
-        await master.restart()
-      },
-      publishToEveryUser,
-    )
+    await publishToEveryUser(ledger, atScale(1200, 6000), 500, how.length, async (round) => {
+      const master = cluster.masters[round]!
+      if (how[round] === 'takeover') return cluster.failover(master, 'takeover')
+      await cluster.failover(master, 'kill')
+      await master.restart()
+    })
     expectNoSilentLoss(await settle(ledger, clients, 60_000), ledger)
   })
 })
+
+/** The slot ranges the node answering `CLUSTER NODES` serves, as `start end` pairs for `CLUSTER *SLOTSRANGE`. */
+function ownSlotRanges(clusterNodes: string): string[] {
+  const myself = clusterNodes.split('\n').find((line) => line.includes('myself'))
+  const ranges = myself?.split(' ').slice(8) ?? []
+  if (ranges.length === 0) throw new Error(`no slots in ${clusterNodes}`)
+  return ranges.flatMap((range) => {
+    const [start, end = start] = range.split('-')
+    return [start!, end!]
+  })
+}

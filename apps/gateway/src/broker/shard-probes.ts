@@ -1,0 +1,142 @@
+/**
+ * Delivery probes, one per shard: the channels a node publishes to itself to
+ * prove its subscriber still receives, and the bookkeeping of which of them
+ * arrive. A sharded subscription can die on one master while the others (and
+ * every TCP connection) look fine, so each master gets a probe channel of its
+ * own, hashed into that master's slots. Pure logic, time passed in.
+ */
+
+import calculateSlot from 'cluster-key-slot'
+
+/** A probe channel of this process; `tag` picks its hash slot. */
+export function probeChannel(prefix: string, tag = ''): string {
+  return `herald:{probe:${prefix}${tag === '' ? '' : `:${tag}`}}:c`
+}
+
+/**
+ * One probe channel per master of a cluster slots map (ioredis's `Cluster.slots`: per slot, the
+ * master's node key first). Tags are tried in order, so the same slot layout gives the same
+ * channels whichever node serves each range, and a failover does not change them.
+ */
+export function shardProbeChannels(prefix: string, slots: readonly (readonly string[] | undefined)[]): string[] {
+  const masters = new Set<string>()
+  for (const nodes of slots) if (nodes?.[0] !== undefined) masters.add(nodes[0])
+  const channels: string[] = []
+  const covered = new Set<string>()
+  // Each try lands on a master in proportion to its slots, so this ends fast unless a master
+  // owns almost nothing; the bound keeps a pathological map from spinning.
+  for (let tag = 0; covered.size < masters.size && tag < 1_000_000; tag++) {
+    const channel = probeChannel(prefix, String(tag))
+    const master = slots[calculateSlot(channel)]?.[0]
+    if (master === undefined || covered.has(master)) continue
+    covered.add(master)
+    channels.push(channel)
+  }
+  return channels
+}
+
+interface ProbeState {
+  deliveredAtMs: number
+  /** When the newest probe Redis acknowledged was sent. */
+  acknowledgedSentAtMs: number
+  /** The oldest acknowledged publish not yet followed by a delivery. */
+  undelivered: { seq: number; sentAtMs: number } | undefined
+  lastDeliveredSeq: number
+}
+
+/**
+ * Which probes arrive. A probe is stale when nothing arrived for `staleAfterMs` (readiness fails);
+ * it is lost when Redis acknowledged a publish that `lostAfterMs` later still had not arrived:
+ * the shard is up and the subscription is not, which only rebuilding the subscriber mends.
+ */
+export class ProbeLedger {
+  readonly #probes = new Map<string, ProbeState>()
+  #seq = 0
+
+  constructor(
+    readonly staleAfterMs: number,
+    readonly lostAfterMs: number,
+  ) {}
+
+  channels(): string[] {
+    return [...this.#probes.keys()]
+  }
+
+  /** Replaces the probed channels; a channel kept keeps its state, a new one starts fresh at `nowMs`. */
+  track(channels: readonly string[], nowMs: number): void {
+    const next = new Map<string, ProbeState>()
+    for (const channel of channels)
+      next.set(
+        channel,
+        this.#probes.get(channel) ?? {
+          deliveredAtMs: nowMs,
+          acknowledgedSentAtMs: 0,
+          undelivered: undefined,
+          lastDeliveredSeq: 0,
+        },
+      )
+    this.#probes.clear()
+    for (const [channel, state] of next) this.#probes.set(channel, state)
+  }
+
+  /** Every probe counts as just delivered (a fresh subscription), and nothing as lost. */
+  restart(nowMs: number): void {
+    for (const state of this.#probes.values()) {
+      state.deliveredAtMs = nowMs
+      state.undelivered = undefined
+      state.lastDeliveredSeq = this.#seq
+    }
+  }
+
+  /** The message to publish on every probe channel now. */
+  message(nowMs: number): string {
+    this.#seq += 1
+    return `${this.#seq}:${nowMs}`
+  }
+
+  acknowledged(channel: string, message: string): void {
+    const state = this.#probes.get(channel)
+    const sent = parseMessage(message)
+    if (state === undefined || sent === undefined) return
+    state.acknowledgedSentAtMs = Math.max(state.acknowledgedSentAtMs, sent.sentAtMs)
+    if (sent.seq > state.lastDeliveredSeq && state.undelivered === undefined) state.undelivered = sent
+  }
+
+  /** Whether `channel` is a probe; if so, records its arrival and reports the round trip in seconds. */
+  delivered(channel: string, message: string, nowMs: number, onLatency: (seconds: number) => void): boolean {
+    const state = this.#probes.get(channel)
+    if (state === undefined) return false
+    const sent = parseMessage(message)
+    if (sent === undefined) return true
+    state.deliveredAtMs = nowMs
+    state.lastDeliveredSeq = Math.max(state.lastDeliveredSeq, sent.seq)
+    if (state.undelivered !== undefined && sent.seq >= state.undelivered.seq) state.undelivered = undefined
+    onLatency(Math.max(0, nowMs - sent.sentAtMs) / 1000)
+    return true
+  }
+
+  /** Whether Redis acknowledged a probe sent at or after `sinceMs` on every shard: all of them are up. */
+  acknowledgedSince(sinceMs: number): boolean {
+    for (const state of this.#probes.values()) if (state.acknowledgedSentAtMs < sinceMs) return false
+    return this.#probes.size > 0
+  }
+
+  /** Probe channels nothing arrived on for too long. */
+  stale(nowMs: number): string[] {
+    return this.channels().filter((channel) => nowMs - this.#probes.get(channel)!.deliveredAtMs >= this.staleAfterMs)
+  }
+
+  /** Probe channels whose acknowledged publish never arrived. */
+  lost(nowMs: number): string[] {
+    return this.channels().filter((channel) => {
+      const { undelivered } = this.#probes.get(channel)!
+      return undelivered !== undefined && nowMs - undelivered.sentAtMs >= this.lostAfterMs
+    })
+  }
+}
+
+function parseMessage(message: string): { seq: number; sentAtMs: number } | undefined {
+  const [seq, sentAtMs] = message.split(':').map(Number)
+  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(sentAtMs)) return undefined
+  return { seq: seq!, sentAtMs: sentAtMs! }
+}
