@@ -38,3 +38,14 @@ export function machineFacts(): MachineFacts {
 export function loadAverage(): number {
   return Math.round(os.loadavg()[0]! * 100) / 100
 }
+
+/**
+ * Waits, up to `maxWaitMs`, until the 1-minute load average falls to `quiet`: the previous
+ * scenario's own load lingers in it for a minute or so, and only once it has decayed does the
+ * figure say whether other work shares the cores. Resolves to the load average reached.
+ */
+export async function settleLoadAverage(quiet: number, maxWaitMs: number): Promise<number> {
+  const deadline = Date.now() + maxWaitMs
+  while (loadAverage() > quiet && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5_000))
+  return loadAverage()
+}
