@@ -18,6 +18,7 @@ import type { GatewayServices } from './http/services.js'
 import { ConnectionBudget } from './hub/connection-budget.js'
 import { drainSchedule } from './hub/drain.js'
 import { ExpiryWheel } from './hub/expiry-wheel.js'
+import { HEARTBEAT_SLICES, sliceForTick } from './hub/heartbeat-slices.js'
 import { Hub } from './hub/hub.js'
 import type { SseConnection } from './hub/sse-connection.js'
 import { TokenBucket } from './hub/token-bucket.js'
@@ -81,7 +82,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     })
   })
 
-  const heartbeat = setInterval(() => services.hub.forEachConnection((c) => c.heartbeat()), config.heartbeatIntervalMs)
+  let heartbeatTick = 0
+  const heartbeat = setInterval(() => {
+    const slice = sliceForTick(heartbeatTick++)
+    services.hub.forEachConnection((c) => {
+      if (c.heartbeatSlice === slice) c.heartbeat()
+    })
+  }, config.heartbeatIntervalMs / HEARTBEAT_SLICES)
   const expirySweep = setInterval(() => {
     for (const connection of services.expiry.takeDue(Date.now())) connection.close('token_expired')
   }, EXPIRY_SWEEP_MS)

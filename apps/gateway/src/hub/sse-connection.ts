@@ -23,6 +23,7 @@ import {
   type StreamId,
 } from '@herald/protocol'
 import type { FramedEntry } from './framed-entry.js'
+import { assignHeartbeatSlice } from './heartbeat-slices.js'
 import { frameChunk } from './http-chunk.js'
 import { SseWriter } from './sse-writer.js'
 
@@ -49,6 +50,8 @@ export class SseConnection {
   /** Writes are held (corked) while resuming. */
   #holding = false
   readonly #writer: SseWriter
+  /** Which of the heartbeat interval's ticks writes this stream's heartbeat. */
+  readonly heartbeatSlice = assignHeartbeatSlice()
 
   /** Takes over `response` once its status and headers are set, and sends them. */
   constructor(
@@ -161,7 +164,8 @@ export class SseConnection {
   }
 
   #send(slot: number, framed: FramedEntry): boolean {
-    if (this.#state === 'closed' || !this.#writer.writable || !isAfter(framed.position, this.#positions[slot]!)) return false
+    if (this.#state === 'closed' || !this.#writer.writable || !isAfter(framed.position, this.#positions[slot]!))
+      return false
     this.#positions[slot] = framed.position
     this.#components[slot] = framed.component
     // One socket write per event: the write, not the framing, is what a delivery costs.
