@@ -6,12 +6,11 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { HeraldPublisher } from '@herald/publisher'
-import { freePort, type RedisServer, startRedis } from '@herald/redis-harness'
+import { freePort, type RedisServer, startRedis, untilAccepting } from '@herald/redis-harness'
 import { RecordingEventSource, signToken } from './harness.js'
 import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
 
@@ -89,22 +88,6 @@ ${upstreams.map((u) => `    server ${u} max_fails=0;`).join('\n')}
       await rm(dir, { recursive: true, force: true })
     },
   }
-}
-
-/** nginx logs nothing when it is ready; a bounded loop of connection attempts finds out. */
-async function untilAccepting(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const connected = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
-    })
-    if (connected) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`nginx did not listen on ${port}`)
 }
 
 export interface NginxFleet {

@@ -3,7 +3,6 @@
  * stopped with SIGTERM (SIGKILL after a grace period), so a failed scenario never leaves it behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import net from 'node:net'
 
 export interface OwnedProcess {
   readonly child: ChildProcess
@@ -69,21 +68,4 @@ export async function startProcess(
     child.once('exit', (code) => fail(`exited with ${code}`))
   })
   return { process: handle, match }
-}
-
-/** For servers that say nothing when ready: a bounded loop of connection attempts finds out. */
-export async function untilAccepting(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const connected = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
-    })
-    if (connected) return
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
 }

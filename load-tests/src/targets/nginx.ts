@@ -5,9 +5,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '@herald/redis-harness'
+import { freePort, untilAccepting } from '@herald/redis-harness'
 import { withChildren } from '../harness/proc-sampler.js'
-import { startProcess, untilAccepting } from './child-process.js'
+import { startProcess } from './child-process.js'
 
 export interface NginxProcess {
   readonly port: number
