@@ -93,6 +93,8 @@ describe('load harness smoke', () => {
     for (const sample of run.samples) {
       expect(sample.rssBytes).toBeGreaterThan(0)
       expect(sample.heapUsedBytes).toBeGreaterThan(0)
+      expect(sample.heapTotalBytes).toBeGreaterThanOrEqual(sample.heapUsedBytes)
+      expect(sample.externalBytes).toBeGreaterThan(0)
     }
     expect(run.verdict).toEqual({ lost: 0, duplicates: 0, outOfOrder: 0 })
   })

@@ -194,6 +194,13 @@ function soakSection(file: ResultFile<SoakResult>, charts: Map<string, string>):
       series: [
         { name: 'RSS', points: r.samples.map((s) => [s.seconds, s.rssBytes / 2 ** 20] as const) },
         { name: 'V8 heap used', points: r.samples.map((s) => [s.seconds, s.heapUsedBytes / 2 ** 20] as const) },
+        // Older result files have neither; they chart RSS and heap used alone.
+        ...(r.samples[0]?.heapTotalBytes === undefined
+          ? []
+          : [
+              { name: 'V8 heap total', points: r.samples.map((s) => [s.seconds, s.heapTotalBytes / 2 ** 20] as const) },
+              { name: 'external', points: r.samples.map((s) => [s.seconds, s.externalBytes / 2 ** 20] as const) },
+            ]),
       ],
     }),
   )

@@ -38,7 +38,7 @@ export function runIdle(name: TargetName, params: IdleParams): Promise<IdleResul
         await sleep(1_000)
         const snap = snapshot(target.groups)
         const rssBytes = Object.fromEntries(Object.entries(snap).map(([group, s]) => [group, s.rssBytes]))
-        const heap = await target.heapUsedBytes?.()
+        const heap = (await target.v8Memory?.())?.heapUsedBytes
         points.push({ connections, rssBytes, ...(heap === undefined ? {} : { heapUsedBytes: heap }) })
       }
       await sample(0)

@@ -10,7 +10,7 @@ import { round } from '../harness/measure.js'
 import { pace } from '../harness/pacer.js'
 import { snapshot } from '../harness/proc-sampler.js'
 import { fittedGrowth, lowerEnvelope } from '../harness/trend.js'
-import type { PublishItem } from '../targets/index.js'
+import type { PublishItem, V8Memory } from '../targets/index.js'
 import { sleep, subscriptions, withSession } from './session.js'
 
 export interface SoakParams {
@@ -35,7 +35,7 @@ export const SOAK_TOLERANCE = { share: 0.05, bytes: 2 * 2 ** 20 }
 export interface SoakResult {
   readonly target: 'herald'
   readonly minutes: number
-  readonly samples: Array<{ seconds: number; rssBytes: number; heapUsedBytes: number; live: number }>
+  readonly samples: Array<{ seconds: number; rssBytes: number; live: number } & V8Memory>
   /** Fitted growth over the second half, in bytes. */
   readonly rssGrowthBytes: number
   readonly heapGrowthBytes: number
@@ -95,7 +95,7 @@ export function runSoak(params: SoakParams): Promise<SoakResult> {
         samples.push({
           seconds: round(seconds, 1),
           rssBytes,
-          heapUsedBytes: await target.heapUsedBytes!(),
+          ...(await target.v8Memory!()),
           live: stats.live,
         })
         if (seconds >= nextChurn && running) {

@@ -94,11 +94,14 @@ export async function startHerald(options: TargetOptions): Promise<Target> {
     async publish(items: readonly PublishItem[]) {
       await publisher.publishBatch(items.map((item) => ({ target: item.channel, data: JSON.parse(item.data) })))
     },
-    async heapUsedBytes() {
-      const response = await fetch(`http://127.0.0.1:${ports[0]}/metrics`)
-      const text = await response.text()
-      const used = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)
-      return used === null ? Number.NaN : Number(used[1])
+    async v8Memory() {
+      const text = await (await fetch(`http://127.0.0.1:${ports[0]}/metrics`)).text()
+      const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
+      return {
+        heapUsedBytes: gauge('nodejs_heap_size_used_bytes'),
+        heapTotalBytes: gauge('nodejs_heap_size_total_bytes'),
+        externalBytes: gauge('nodejs_external_memory_bytes'),
+      }
     },
     stop,
   }

@@ -25,9 +25,17 @@ export interface Target {
   /** A stream for this user, also subscribed to `topic` if given; `key` names the stream whose sequence it checks. */
   subscription(user: string, topic?: string): Promise<Subscription>
   publish(items: readonly PublishItem[]): Promise<void>
-  /** V8 heap in use, where the server exposes it. */
-  heapUsedBytes?(): Promise<number>
+  /** The server's V8 memory, where it exposes it. */
+  v8Memory?(): Promise<V8Memory>
   stop(): Promise<void>
+}
+
+export interface V8Memory {
+  readonly heapUsedBytes: number
+  /** Heap V8 holds from the OS, used or not. */
+  readonly heapTotalBytes: number
+  /** Memory outside the heap that JS objects own: Buffers and other ArrayBuffers. */
+  readonly externalBytes: number
 }
 
 export const TARGET_NAMES = ['herald', 'nchan-memory', 'nchan-redis', 'naive-hono'] as const
