@@ -209,9 +209,22 @@ function soakSection(file: ResultFile<SoakResult>, charts: Map<string, string>):
     '',
     `${r.minutes} min, ${r.deliveries} deliveries, ${r.reconnects} server-initiated reconnects; fitted growth of the memory floor over the second half: RSS ${kb(r.rssGrowthBytes)} KB, heap ${kb(r.heapGrowthBytes)} KB; ${r.verdict.lost} lost, ${r.verdict.duplicates} duplicates. **${r.passed ? 'PASSED' : 'FAILED'}**.${r.minutes < 10 ? ' (Under 10 minutes only the exactness part of this verdict means anything.)' : ''}`,
     '',
+    ...soakCommittedMemory(r),
     '![soak memory](results/charts/soak-memory.svg)',
     '',
   ].join('\n')
+}
+
+/** Where RSS went over the second half: V8's committed heap and external memory, halfway and at the end. */
+function soakCommittedMemory(r: SoakResult): string[] {
+  const halfway = r.samples.find((s) => s.seconds >= r.minutes * 30)
+  const end = r.samples.at(-1)
+  if (halfway?.heapTotalBytes === undefined || end === undefined) return []
+  const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1)
+  return [
+    `From halfway to the end: RSS ${mb(halfway.rssBytes)} → ${mb(end.rssBytes)} MB, V8 heap total (committed) ${mb(halfway.heapTotalBytes)} → ${mb(end.heapTotalBytes)} MB, heap used ${mb(halfway.heapUsedBytes)} → ${mb(end.heapUsedBytes)} MB, external ${mb(halfway.externalBytes)} → ${mb(end.externalBytes)} MB.`,
+    '',
+  ]
 }
 
 /** Median CPU µs the load workers spent per delivery, over every step of every target. */
