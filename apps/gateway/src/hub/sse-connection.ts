@@ -47,8 +47,7 @@ export class SseConnection {
   #queue: Array<{ slot: number; framed: FramedEntry }> | undefined = []
   #closeReason: CloseReason = 'client'
   #closeListener: ((reason: CloseReason) => void) | undefined
-  /** Writes are held (corked) while resuming. */
-  #holding = false
+  /** Held (corked) while resuming. */
   readonly #writer: SseWriter
   /** Which of the heartbeat interval's ticks writes this stream's heartbeat. */
   readonly heartbeatSlice = assignHeartbeatSlice()
@@ -63,10 +62,10 @@ export class SseConnection {
     this.#writer = new SseWriter(response)
     // Everything written while resuming leaves together when the stream goes live.
     this.#writer.hold()
-    this.#holding = true
     this.#positions = channels.map(() => ({ ms: 0, seq: 0 }))
     this.#components = channels.map((c) => resumeComponent(c.tag, '0-0'))
-    response.once('close', () => this.#closed())
+    // 'close' comes once; `on` spares the once-wrapper each stream would keep.
+    response.on('close', () => this.#closed())
     // The client may have left while the request was being authenticated.
     if (response.destroyed) queueMicrotask(() => this.#closed())
   }
@@ -98,7 +97,7 @@ export class SseConnection {
 
   /** Writes protocol text outside the message path: the preamble, position and reset frames. */
   writeText(text: string): void {
-    if (this.#state === 'closed' || !this.#writer.writable) return
+    if (!this.#canWrite) return
     this.#writer.writeText(text)
     this.#checkPending()
   }
@@ -119,12 +118,9 @@ export class SseConnection {
     this.#send(slot, framed)
     if (this.#state !== 'closed' && this.#writer.needsDrain) {
       // A long replay goes out as the client takes it, not all at once.
-      this.#releaseHold()
+      this.#writer.release()
       await Promise.race([once(this.#writer.drainEmitter, 'drain'), once(this.#writer.response, 'close')])
-      if (this.#state === 'resuming') {
-        this.#writer.hold()
-        this.#holding = true
-      }
+      if (this.#state === 'resuming') this.#writer.hold()
     }
   }
 
@@ -136,12 +132,12 @@ export class SseConnection {
     this.#queue = undefined
     let delivered = 0
     for (const { slot, framed } of queued) if (this.#send(slot, framed)) delivered++
-    this.#releaseHold()
+    this.#writer.release()
     return delivered
   }
 
   heartbeat(): void {
-    if (this.#state === 'closed' || !this.#writer.writable) return
+    if (!this.#canWrite) return
     this.#writer.writeFramed(HEARTBEAT, HEARTBEAT_CHUNK)
     this.#checkPending()
   }
@@ -157,15 +153,14 @@ export class SseConnection {
     this.#closeReason = reason
     if (reason === 'slow_consumer' || reason === 'error') this.#writer.destroy()
     else {
-      this.#releaseHold()
+      this.#writer.release()
       this.#writer.end()
     }
     this.#closed()
   }
 
   #send(slot: number, framed: FramedEntry): boolean {
-    if (this.#state === 'closed' || !this.#writer.writable || !isAfter(framed.position, this.#positions[slot]!))
-      return false
+    if (!this.#canWrite || !isAfter(framed.position, this.#positions[slot]!)) return false
     this.#positions[slot] = framed.position
     this.#components[slot] = framed.component
     // One socket write per event: the write, not the framing, is what a delivery costs.
@@ -179,10 +174,8 @@ export class SseConnection {
     return true
   }
 
-  #releaseHold(): void {
-    if (!this.#holding) return
-    this.#holding = false
-    this.#writer.release()
+  get #canWrite(): boolean {
+    return this.#state !== 'closed' && this.#writer.writable
   }
 
   #checkPending(): void {

@@ -19,6 +19,7 @@ import { CRLF, chunkHeader } from './http-chunk.js'
 export class SseWriter {
   /** Set when events go straight to the socket as self-framed chunks. */
   readonly #socket: Socket | undefined
+  #holding = false
 
   constructor(readonly response: ServerResponse) {
     response.flushHeaders()
@@ -75,13 +76,18 @@ export class SseWriter {
 
   /**
    * Holds writes in memory until {@link release}, so a resume's replayed entries and its
-   * `herald.ready` leave in one `writev` instead of one write each. Holds nest.
+   * `herald.ready` leave in one `writev` instead of one write each. Holding twice is holding
+   * once, and releasing what is not held does nothing.
    */
   hold(): void {
+    if (this.#holding) return
+    this.#holding = true
     ;(this.#socket ?? this.response).cork()
   }
 
   release(): void {
+    if (!this.#holding) return
+    this.#holding = false
     ;(this.#socket ?? this.response).uncork()
   }
 
