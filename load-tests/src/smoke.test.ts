@@ -69,6 +69,7 @@ describe('load harness smoke', () => {
 
   it('resume: resuming targets replay exactly what was missed; the naive baseline loses it all', async () => {
     const file = await smoke<ResumeResult>('resume')
+    expect(file.runs.map((r) => r.target)).toEqual(TARGET_NAMES.filter((name) => name !== 'bare-node'))
     for (const run of file.runs) {
       if (run.target === 'naive-hono') {
         expect(run.verdict.lost).toBe(run.expected)

@@ -18,6 +18,7 @@ const SERVER_GROUP: Record<string, string> = {
   'nchan-memory': 'nginx',
   'nchan-redis': 'nginx',
   'naive-hono': 'server',
+  'bare-node': 'server',
 }
 const P99_TARGET_MS = 10
 

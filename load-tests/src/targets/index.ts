@@ -2,8 +2,8 @@
  * Starts a target by name.
  */
 import { startHerald } from './herald.js'
-import { startNaiveHono } from './naive-hono.js'
 import { startNchan } from './nchan.js'
+import { startNodePeer } from './node-peer.js'
 import { assertLoopback, type Target, type TargetName, type TargetOptions } from './target.js'
 
 export async function startTarget(name: TargetName, options: TargetOptions): Promise<Target> {
@@ -14,7 +14,7 @@ export async function startTarget(name: TargetName, options: TargetOptions): Pro
         ? await startNchan('memory', options)
         : name === 'nchan-redis'
           ? await startNchan('redis', options)
-          : await startNaiveHono(options)
+          : await startNodePeer(name, options)
   assertLoopback(target.host)
   return target
 }

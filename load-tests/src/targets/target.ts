@@ -1,7 +1,7 @@
 /**
  * What every system under test offers the scenarios: where to subscribe, how to publish, which
- * processes to sample. Herald, Nchan (memory and Redis storage) and the naive hono baseline
- * implement it, so each scenario runs unchanged against all of them.
+ * processes to sample. Herald, Nchan (memory and Redis storage), the naive hono baseline and
+ * the bare `node:http` floor implement it, so each scenario runs unchanged against all of them.
  */
 import type { Subscription } from '../client/messages.js'
 import type { ProcessGroup } from '../harness/proc-sampler.js'
@@ -38,7 +38,7 @@ export interface V8Memory {
   readonly externalBytes: number
 }
 
-export const TARGET_NAMES = ['herald', 'nchan-memory', 'nchan-redis', 'naive-hono'] as const
+export const TARGET_NAMES = ['herald', 'nchan-memory', 'nchan-redis', 'naive-hono', 'bare-node'] as const
 export type TargetName = (typeof TARGET_NAMES)[number]
 
 export interface TargetOptions {

@@ -1,28 +1,30 @@
 /**
- * The naive hono baseline (peers/naive-hono/server.ts) as a load target, published to over
- * pipelined HTTP like Nchan.
+ * The Node peers as load targets: the naive hono baseline (peers/naive-hono) and the bare
+ * `node:http` floor (peers/bare-node). Both take GET /events?user=|topic= and POST /publish,
+ * and are published to over pipelined HTTP like Nchan.
  */
 import { fileURLToPath } from 'node:url'
 import { startProcess } from './child-process.js'
 import { PipelinedPublisher } from './pipelined-publisher.js'
 import type { PublishItem, Target, TargetOptions } from './target.js'
 
-const SERVER = fileURLToPath(new URL('../../peers/naive-hono/server.js', import.meta.url))
+export type NodePeerName = 'naive-hono' | 'bare-node'
 
-export async function startNaiveHono(options: TargetOptions): Promise<Target> {
+export async function startNodePeer(name: NodePeerName, options: TargetOptions): Promise<Target> {
+  const server = fileURLToPath(new URL(`../../peers/${name}/server.js`, import.meta.url))
   const profile = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
-  const { process: server, match } = await startProcess(process.execPath, [...profile, SERVER], {
+  const { process: child, match } = await startProcess(process.execPath, [...profile, server], {
     env: { PORT: '0' },
     ready: /listening (\d+)/,
   })
   const port = Number(match[1])
   const publisher = new PipelinedPublisher('127.0.0.1', port)
   return {
-    name: 'naive-hono',
+    name,
     host: '127.0.0.1',
     port,
     readyEvent: 'ready',
-    groups: [{ name: 'server', pids: () => [server.pid] }],
+    groups: [{ name: 'server', pids: () => [child.pid] }],
     async subscription(user, topic) {
       const query = topic === undefined ? `user=${encodeURIComponent(user)}` : `topic=${encodeURIComponent(topic)}`
       return { key: topic ?? user, path: `/events?${query}`, headers: {} }
@@ -36,7 +38,7 @@ export async function startNaiveHono(options: TargetOptions): Promise<Target> {
     },
     async stop() {
       publisher.close()
-      await server.stop()
+      await child.stop()
     },
   }
 }
