@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * The harness's command line:
- *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report>
+ *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap>
  *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile] [--out DIR]
  * `all` runs every scenario side by side (soak excluded unless --with-soak) and rewrites RESULTS.md.
+ * `heap` prints where an idle stream's heap goes, for Herald and the bare node:http floor.
  */
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -11,7 +12,8 @@ import { loadAverage } from './harness/machine.js'
 import { writeReport } from './report/report.js'
 import { RESULTS_DIR, SCENARIOS, type ScenarioName } from './report/results.js'
 import { runScenario } from './run.js'
-import type { Scale } from './scenarios/plans.js'
+import { heapTable, runHeap } from './scenarios/heap.js'
+import { PLANS, type Scale } from './scenarios/plans.js'
 import { TARGET_NAMES, type TargetName } from './targets/index.js'
 
 // `pnpm <script> -- --flag` passes the `--` through; flags after it are still flags here.
@@ -63,6 +65,14 @@ const options = {
 
 if (command === 'report') {
   await report()
+} else if (command === 'heap') {
+  const results = []
+  for (const target of targets ?? (['herald', 'bare-node'] as const)) {
+    if (target.startsWith('nchan')) fail('heap snapshots are of Node servers: herald, naive-hono, bare-node')
+    options.log(`heap → ${target}`)
+    results.push(await runHeap(target, PLANS[scale].heap))
+  }
+  console.log(heapTable(results))
 } else if (command === 'all') {
   if (loadAverage() > 0.7) {
     options.log(
@@ -82,7 +92,7 @@ if (command === 'report') {
   await report()
 } else {
   fail(
-    `usage: cli.js <${[...SCENARIOS, 'all', 'report'].join('|')}> [--scale smoke|medium|full] [--targets a,b] [--minutes N] [--profile]`,
+    `usage: cli.js <${[...SCENARIOS, 'all', 'report', 'heap'].join('|')}> [--scale smoke|medium|full] [--targets a,b] [--minutes N] [--profile]`,
   )
 }
 process.exit(process.exitCode ?? 0)

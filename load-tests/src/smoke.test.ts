@@ -12,6 +12,7 @@ import type { WindowResult } from '../dist/src/harness/measure.js'
 import { writeReport } from '../dist/src/report/report.js'
 import type { ResultFile, ScenarioName } from '../dist/src/report/results.js'
 import { runScenario } from '../dist/src/run.js'
+import { heapTable, runHeap } from '../dist/src/scenarios/heap.js'
 import type { IdleResult } from '../dist/src/scenarios/idle.js'
 import { PLANS } from '../dist/src/scenarios/plans.js'
 import type { ResumeResult } from '../dist/src/scenarios/resume.js'
@@ -98,6 +99,18 @@ describe('load harness smoke', () => {
       expect(sample.externalBytes).toBeGreaterThan(0)
     }
     expect(run.verdict).toEqual({ lost: 0, duplicates: 0, outOfOrder: 0 })
+  })
+
+  it('heap: each idle stream adds one socket and one response, on Herald and on the bare floor', async () => {
+    const results = [await runHeap('herald', PLANS.smoke.heap), await runHeap('bare-node', PLANS.smoke.heap)]
+    for (const result of results) {
+      const count = (name: string) => result.rows.find((row) => row.name === name)?.count
+      expect(count('Socket')).toBe(1)
+      expect(count('ServerResponse')).toBe(1)
+      if (result.target === 'herald') expect(count('SseConnection')).toBe(1)
+      expect(result.bytesPerStream).toBeGreaterThan(0)
+    }
+    expect(heapTable(results)).toContain('| **total** |')
   })
 
   it('report: RESULTS.md and its charts are generated from the JSON', async () => {

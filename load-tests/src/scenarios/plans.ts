@@ -3,6 +3,7 @@
  * `medium` (a quick check on a busy machine) and `full` (the published comparison).
  */
 import type { BroadcastParams } from './broadcast.js'
+import type { HeapParams } from './heap.js'
 import type { IdleParams } from './idle.js'
 import type { ResumeParams } from './resume.js'
 import type { SoakParams } from './soak.js'
@@ -17,6 +18,8 @@ export interface Plan {
   readonly resume: ResumeParams
   readonly nodes: UnicastParams
   readonly soak: SoakParams
+  /** The heap diagnostic: snapshots at `from` and at `to` streams. */
+  readonly heap: HeapParams
 }
 
 export const PLANS: Record<Scale, Plan> = {
@@ -35,6 +38,7 @@ export const PLANS: Record<Scale, Plan> = {
       churnEverySeconds: 2,
       sampleEverySeconds: 1,
     },
+    heap: { from: 10, to: 30 },
   },
   medium: {
     idle: { connections: 4_000, steps: 4 },
@@ -51,6 +55,7 @@ export const PLANS: Record<Scale, Plan> = {
       churnEverySeconds: 5,
       sampleEverySeconds: 5,
     },
+    heap: { from: 500, to: 2_000 },
   },
   full: {
     idle: { connections: 19_000, steps: 5 },
@@ -78,5 +83,6 @@ export const PLANS: Record<Scale, Plan> = {
       churnEverySeconds: 5,
       sampleEverySeconds: 10,
     },
+    heap: { from: 1_000, to: 4_000 },
   },
 }

@@ -13,7 +13,7 @@ import { SignJWT } from 'jose'
 import type { Subscription } from '../client/messages.js'
 import { type OwnedProcess, startProcess } from './child-process.js'
 import { httpTempPaths, type NginxProcess, nginxPreamble, startNginx } from './nginx.js'
-import type { PublishItem, Target, TargetOptions } from './target.js'
+import { nodeDiagnosticFlags, type PublishItem, type Target, type TargetOptions } from './target.js'
 
 const SECRET = 'herald-load-test-secret-at-least-32-bytes'
 const API_KEY = 'herald-load-test-publish-key'
@@ -40,26 +40,28 @@ export async function startHerald(options: TargetOptions): Promise<Target> {
   try {
     for (let n = 0; n < nodes; n++) {
       const port = await freePort()
-      const profile =
-        options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
-      const { process: gateway } = await startProcess(process.execPath, [...profile, GATEWAY_MAIN], {
-        env: {
-          JWT_SECRET: SECRET,
-          PUBLISH_API_KEY: API_KEY,
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          REDIS_URL: redis.url,
-          LOG_LEVEL: 'warn',
-          // The whole file budget: in a storm, sockets the clients dropped still count until the node sees them close.
-          MAX_CONNECTIONS: String(PROCESS_FILE_LIMIT - FILE_HEADROOM),
-          MAX_CONNECTIONS_PER_USER: '20',
-          // The storm scenarios measure the node, not its admission limiter: let the whole fleet in at once.
-          CONNECTION_RATE_PER_SECOND: '20000',
-          CONNECTION_RATE_BURST: '20000',
-          DRAIN_WINDOW_MS: '0',
+      const { process: gateway } = await startProcess(
+        process.execPath,
+        [...nodeDiagnosticFlags(options), GATEWAY_MAIN],
+        {
+          env: {
+            JWT_SECRET: SECRET,
+            PUBLISH_API_KEY: API_KEY,
+            HOST: '127.0.0.1',
+            PORT: String(port),
+            REDIS_URL: redis.url,
+            LOG_LEVEL: 'warn',
+            // The whole file budget: in a storm, sockets the clients dropped still count until the node sees them close.
+            MAX_CONNECTIONS: String(PROCESS_FILE_LIMIT - FILE_HEADROOM),
+            MAX_CONNECTIONS_PER_USER: '20',
+            // The storm scenarios measure the node, not its admission limiter: let the whole fleet in at once.
+            CONNECTION_RATE_PER_SECOND: '20000',
+            CONNECTION_RATE_BURST: '20000',
+            DRAIN_WINDOW_MS: '0',
+          },
+          ready: 'at-once',
         },
-        ready: 'at-once',
-      })
+      )
       gateways.push(gateway)
       await untilAccepting(port)
       ports.push(port)

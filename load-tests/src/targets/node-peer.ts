@@ -6,14 +6,13 @@
 import { fileURLToPath } from 'node:url'
 import { startProcess } from './child-process.js'
 import { PipelinedPublisher } from './pipelined-publisher.js'
-import type { PublishItem, Target, TargetOptions } from './target.js'
+import { nodeDiagnosticFlags, type PublishItem, type Target, type TargetOptions } from './target.js'
 
 export type NodePeerName = 'naive-hono' | 'bare-node'
 
 export async function startNodePeer(name: NodePeerName, options: TargetOptions): Promise<Target> {
   const server = fileURLToPath(new URL(`../../peers/${name}/server.js`, import.meta.url))
-  const profile = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
-  const { process: child, match } = await startProcess(process.execPath, [...profile, server], {
+  const { process: child, match } = await startProcess(process.execPath, [...nodeDiagnosticFlags(options), server], {
     env: { PORT: '0' },
     ready: /listening (\d+)/,
   })

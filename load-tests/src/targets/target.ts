@@ -48,6 +48,18 @@ export interface TargetOptions {
   readonly nodes?: number
   /** Write a V8 CPU profile of the server to this directory (Node servers). */
   readonly cpuProfileDir?: string | undefined
+  /** Let the server write a V8 heap snapshot to this directory on SIGUSR2 (Node servers). */
+  readonly heapSnapshotDir?: string | undefined
+}
+
+/** The `node` flags that {@link TargetOptions} asks of a Node server. */
+export function nodeDiagnosticFlags(options: TargetOptions): string[] {
+  return [
+    ...(options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]),
+    ...(options.heapSnapshotDir === undefined
+      ? []
+      : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.heapSnapshotDir}`]),
+  ]
 }
 
 /** Load only ever goes to this machine. */
