@@ -250,10 +250,15 @@ function targetsSection(files: Partial<Record<ScenarioName, ResultFile>>): strin
   const broadcast = files.broadcast?.runs as RateSeriesResult[] | undefined
   const resume = files.resume?.runs as ResumeResult[] | undefined
   const h = idle?.find((r) => r.target === 'herald')
+  const idleFloor = idle?.find((r) => r.target === 'bare-node')
+  const idleNchan = idle?.find((r) => r.target === 'nchan-memory')
   const hu = unicast?.find((r) => r.target === 'herald')
   const nu = unicast?.find((r) => r.target === 'nchan-redis')
+  const unicastNchan = unicast?.find((r) => r.target === 'nchan-memory')
+  const unicastFloor = unicast?.find((r) => r.target === 'bare-node')
   const hb = broadcast?.find((r) => r.target === 'herald')
   const nb = broadcast?.find((r) => r.target === 'nchan-memory')
+  const broadcastFloor = broadcast?.find((r) => r.target === 'bare-node')
   const naive = broadcast?.find((r) => r.target === 'naive-hono')
   const hr = resume?.find((r) => r.target === 'herald')
   const atSameRate = (a: RateSeriesResult | undefined, b: RateSeriesResult | undefined) => {
@@ -271,11 +276,13 @@ function targetsSection(files: Partial<Record<ScenarioName, ResultFile>>): strin
     '',
     '| target | measured |',
     '|---|---|',
-    `| idle: ≥ 19k streams per process at ≤ 10 KB each | ${h ? `${h.connections} streams, ${kb(h.rssBytesPerConnection)} KB each` : '–'} |`,
-    `| unicast: ≥ 30k deliveries/s at p99 ≤ 10 ms, ≥ 3× Nchan (Redis) | highest rate of the run's grid met at p99 ≤ 10 ms: Herald ${ceilingText(hu)}, Nchan Redis ${ceilingText(nu)}; ratio ${ratio(hc?.achievedRate, nc?.achievedRate)}${hu !== undefined && hc === hu.steps.at(-1) ? ' or more' : ''} |`,
-    `| broadcast: server CPU/delivery ≤ 0.7× Nchan's; p99 ≤ 150 ms at 10k × 5 msg/s | ${atSameRate(hb, nb)}; p99 at 5 msg/s: ${five ? `${five.latencyMs.p99} ms` : '–'} |`,
+    `| idle: ≥ 19k streams per process at ≤ 10 KB each | ${h ? `${h.connections} streams, ${kb(h.rssBytesPerConnection)} KB each` : '–'}; bare node:http floor ${idleFloor ? kb(idleFloor.rssBytesPerConnection) : '–'} KB, Nchan ${idleNchan ? kb(idleNchan.rssBytesPerConnection) : '–'} KB |`,
+    `| unicast: ≥ 30k deliveries/s at p99 ≤ 10 ms, ≥ 3× Nchan (Redis) | highest rate of the run's grid met at p99 ≤ 10 ms: Herald ${ceilingText(hu)}, Nchan Redis ${ceilingText(nu)}; ratio ${ratio(hc?.achievedRate, nc?.achievedRate)}${hu !== undefined && hc === hu.steps.at(-1) ? ' or more' : ''}. Without Redis in the path: Nchan (memory) ${ceilingText(unicastNchan)}, bare node:http (one HTTP POST per message) ${ceilingText(unicastFloor)} |`,
+    `| broadcast: server CPU/delivery ≤ 0.7× Nchan's; p99 ≤ 150 ms at 10k × 5 msg/s | Herald/Nchan ${atSameRate(hb, nb)}; p99 at 5 msg/s: ${five ? `${five.latencyMs.p99} ms` : '–'}. Bare node:http floor/Nchan: ${atSameRate(broadcastFloor, nb)} |`,
     `| resume storm: 19k clients in ≤ 10 s, 0 loss, 0 duplicates | ${hr ? `${hr.connections} clients in ${hr.seconds} s, ${hr.verdict.lost} lost, ${hr.verdict.duplicates} duplicates` : '–'} |`,
     `| naive baseline: ≥ 5× the server CPU per delivery of Herald | naive/Herald broadcast: ${atSameRate(naive, hb)} |`,
+    '',
+    '`bare-node` is not a peer but a measuring stick: `node:http` holding streams in a Map and writing each event as one prebuilt chunk per socket, with no auth, history, limits or metrics. For idle streams and broadcast it is the floor: what separates it from Nchan is what Node costs, and what separates Herald from it is what Herald does. In unicast it is not a floor, since each message costs it one HTTP request to parse (Herald takes its messages from Redis).',
     '',
     `The harness's own clients cost ${clientCost(broadcast)} µs per delivery in broadcast and ${clientCost(unicast)} µs in unicast (median over all steps and targets).`,
     '',
