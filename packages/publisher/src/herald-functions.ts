@@ -10,6 +10,9 @@
  *   MAXLEN, recording the newest deleted id; idle TTL) and announces on its shard channel with SPUBLISH, atomically,
  *   returning the entry id. The stream and channel share a hash tag, so they
  *   share a slot in Redis Cluster.
+ * - `herald_publish_batch` does the same for many messages in one call,
+ *   checking all of them before appending any; in Redis Cluster, one call's
+ *   keys must share a slot, so a batch there is one channel's messages.
  * - `herald_tail` and `herald_read` are read-only (`no-writes`): the
  *   position to go live from, and history after a position with an exact
  *   verdict (`trimmed` / `unknown`) decided atomically with the read.
@@ -17,7 +20,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 1
+export const FUNCTION_LIBRARY_VERSION = 2
 
 export const HERALD_FUNCTIONS = `#!lua name=${FUNCTION_LIBRARY_NAME}
 -- Herald Redis contract v${FUNCTION_LIBRARY_VERSION}. See docs/redis-contract.md.
@@ -58,29 +61,26 @@ local function info_field(info, name)
   return nil
 end
 
--- KEYS[1] stream, KEYS[2] idempotency key (optional)
--- ARGV type, data (JSON), maxlen, ttl seconds, idempotency ttl seconds
-local function herald_publish(keys, args)
-  local stream, idempotency = keys[1], keys[2]
+-- Why a message cannot be published, as (code, message), or nil if it can.
+local function publish_problem(stream, idempotency, event_type, data)
   if stream == nil or not string.match(stream, STREAM_KEY) then
-    return fail('HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s')
+    return 'HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s'
   end
   local base = string.sub(stream, 1, -2)
   if idempotency ~= nil and (string.sub(idempotency, 1, #base + 2) ~= base .. 'i:' or #idempotency == #base + 2) then
-    return fail('HERALD_ERR_KEY', 'the idempotency key must be ' .. base .. 'i:<key>')
+    return 'HERALD_ERR_KEY', 'the idempotency key must be ' .. base .. 'i:<key>'
   end
-  local event_type = args[1] or ''
-  local data = args[2]
   if #event_type > 128 or string.find(event_type, '%c') or string.sub(event_type, 1, 7) == 'herald.' then
-    return fail('HERALD_ERR_TYPE', 'type must be at most 128 characters, without control characters, not starting with herald.')
+    return 'HERALD_ERR_TYPE', 'type must be at most 128 characters, without control characters, not starting with herald.'
   end
   if data == nil or data == '' or not pcall(cjson.decode, data) then
-    return fail('HERALD_ERR_DATA', 'data must be JSON')
+    return 'HERALD_ERR_DATA', 'data must be JSON'
   end
-  local maxlen = positive(args[3], DEFAULT_MAXLEN)
-  local ttl = positive(args[4], DEFAULT_TTL)
-  local idempotency_ttl = positive(args[5], DEFAULT_IDEMPOTENCY_TTL)
+  return nil
+end
 
+-- Appends one checked message and announces it; returns its id (the first id, for a repeated idempotency key).
+local function append(stream, idempotency, event_type, data, maxlen, ttl, idempotency_ttl)
   if idempotency ~= nil then
     local seen = redis.call('GET', idempotency)
     if seen then return seen end
@@ -111,8 +111,56 @@ local function herald_publish(keys, args)
   if idempotency ~= nil then
     redis.call('SET', idempotency, id, 'EX', idempotency_ttl)
   end
-  redis.call('SPUBLISH', base .. 'c', id .. '\\n' .. event_type .. '\\n' .. data)
+  redis.call('SPUBLISH', string.sub(stream, 1, -2) .. 'c', id .. '\\n' .. event_type .. '\\n' .. data)
   return id
+end
+
+-- KEYS[1] stream, KEYS[2] idempotency key (optional)
+-- ARGV type, data (JSON), maxlen, ttl seconds, idempotency ttl seconds
+local function herald_publish(keys, args)
+  local stream, idempotency, event_type, data = keys[1], keys[2], args[1] or '', args[2]
+  local code, message = publish_problem(stream, idempotency, event_type, data)
+  if code then return fail(code, message) end
+  return append(stream, idempotency, event_type, data,
+    positive(args[3], DEFAULT_MAXLEN), positive(args[4], DEFAULT_TTL), positive(args[5], DEFAULT_IDEMPOTENCY_TTL))
+end
+
+-- KEYS each message's stream key, followed by its idempotency key if it has one.
+-- ARGV maxlen, ttl seconds, idempotency ttl seconds, then for each message:
+-- 1 if it has an idempotency key (else 0), type, data (JSON).
+-- Checks every message before appending any, then appends them in order in one call
+-- (one command for the client to build and Redis to dispatch, not one per message).
+-- Returns their ids in order.
+local function herald_publish_batch(keys, args)
+  local maxlen = positive(args[1], DEFAULT_MAXLEN)
+  local ttl = positive(args[2], DEFAULT_TTL)
+  local idempotency_ttl = positive(args[3], DEFAULT_IDEMPOTENCY_TTL)
+  if (#args - 3) % 3 ~= 0 then
+    return fail('HERALD_ERR_ARGS', 'after maxlen, ttl and idempotency ttl, each message takes three arguments')
+  end
+  local messages = {}
+  local k = 1
+  for i = 4, #args, 3 do
+    local stream = keys[k]
+    local idempotency = nil
+    if args[i] == '1' then
+      idempotency = keys[k + 1]
+      k = k + 2
+    else
+      k = k + 1
+    end
+    local code, message = publish_problem(stream, idempotency, args[i + 1], args[i + 2])
+    if code then return fail(code, 'message ' .. #messages + 1 .. ': ' .. message) end
+    messages[#messages + 1] = {stream, idempotency, args[i + 1], args[i + 2]}
+  end
+  if k ~= #keys + 1 then
+    return fail('HERALD_ERR_ARGS', 'the keys do not match the messages: one stream key each, plus its idempotency key')
+  end
+  local ids = {}
+  for i, m in ipairs(messages) do
+    ids[i] = append(m[1], m[2], m[3], m[4], maxlen, ttl, idempotency_ttl)
+  end
+  return ids
 end
 
 -- KEYS[1] stream. Returns the position a new subscriber goes live from.
@@ -162,6 +210,7 @@ local function herald_read(keys, args)
 end
 
 redis.register_function('herald_publish', herald_publish)
+redis.register_function('herald_publish_batch', herald_publish_batch)
 redis.register_function{function_name = 'herald_tail', callback = herald_tail, flags = {'no-writes'}}
 redis.register_function{function_name = 'herald_read', callback = herald_read, flags = {'no-writes'}}
 `

@@ -1,9 +1,11 @@
 import { isAfter, parseStreamId } from '@herald/protocol'
 import { type RedisServer, startRedis, startRedisCluster } from '@herald/redis-harness'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { streamKey } from './keys.js'
+import { idempotencyKey, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
-import { encodeMessage, HeraldPublisher } from './publisher.js'
+import { batchesOf, type EncodedMessage, encodeMessage, HeraldPublisher } from './publisher.js'
+import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -38,6 +40,27 @@ describe('encodeMessage', () => {
     for (const message of refusals) {
       expect(() => encodeMessage(message), JSON.stringify(message)).toThrowError(PublishError)
     }
+  })
+})
+
+describe('batchesOf', () => {
+  const to = (channelKey: string): EncodedMessage => ({
+    channelKey,
+    type: undefined,
+    data: '1',
+    idempotencyKey: undefined,
+  })
+
+  it('keeps a standalone publish in order, 100 messages a call', () => {
+    const messages = Array.from({ length: 250 }, (_, n) => to(`u:user${n % 7}`))
+    const batches = batchesOf(messages, false)
+    expect(batches.map((batch) => batch.length)).toEqual([100, 100, 50])
+    expect(batches.flat()).toEqual(messages.map((_, n) => n))
+  })
+
+  it('gives each channel calls of its own in a cluster, each in publishing order', () => {
+    const messages = ['u:a', 'u:b', 'u:a', 't:news', 'u:b', 'u:a'].map(to)
+    expect(batchesOf(messages, true)).toEqual([[0, 2, 5], [1, 4], [3]])
   })
 })
 
@@ -78,6 +101,49 @@ describe('HeraldPublisher on a real Redis', () => {
     expect(await redis.cli('XLEN', streamKey('t:billing'))).toBe('1')
   })
 
+  it('publishes an idempotency key once within one batch, too', async () => {
+    const message = { target: { topic: 'orders' }, data: 'shipped', idempotencyKey: 'order-9' }
+    const [first, again] = await publisher.publishBatch([message, message])
+    expect(again).toBe(first)
+    expect(await redis.cli('XLEN', streamKey('t:orders'))).toBe('1')
+  })
+
+  it('keeps herald_publish, one message a call, for clients in other languages', async () => {
+    const client = new Redis(redis.url)
+    try {
+      const id = await client.call('FCALL', 'herald_publish', 1, streamKey('u:frank'), 'note', '{"n":1}')
+      const entries = await redis.cli('XRANGE', streamKey('u:frank'), '-', '+')
+      expect(entries.split('\n')).toEqual([id, 'd', '{"n":1}', 't', 'note'])
+    } finally {
+      client.disconnect()
+    }
+  })
+
+  it('checks every message of a herald_publish_batch call before appending any', async () => {
+    const client = new Redis(redis.url)
+    const stream = streamKey('u:grace')
+    try {
+      const call = (...messages: Array<[idempotent: 0 | 1, type: string, data: string]>) =>
+        client.call(
+          'FCALL',
+          'herald_publish_batch',
+          messages.reduce((keys, [idempotent]) => keys + 1 + idempotent, 0),
+          ...messages.flatMap(([idempotent]) => (idempotent ? [stream, idempotencyKey('u:grace', 'k')] : [stream])),
+          50,
+          3600,
+          3600,
+          ...messages.flat(),
+        )
+      await expect(call([0, 'a', '{"ok":1}'], [1, 'b', 'not json'])).rejects.toThrow(/^HERALD_ERR_DATA message 2:/)
+      await expect(call([0, 'herald.x', '1'])).rejects.toThrow(/^HERALD_ERR_TYPE message 1:/)
+      expect(await redis.cli('EXISTS', stream)).toBe('0')
+      expect(await call([0, 'a', '1'], [1, 'b', '2'])).toHaveLength(2)
+      expect(await redis.cli('XLEN', stream)).toBe('2')
+    } finally {
+      client.disconnect()
+    }
+  })
+
   it('loads the function library again when Redis has lost it', async () => {
     await redis.cli('FUNCTION', 'FLUSH')
     expect(await publisher.publish({ user: 'carol' }, undefined, 1)).toMatch(/^\d+-\d+$/)
@@ -102,16 +168,27 @@ describe('HeraldPublisher on a Redis Cluster', () => {
     const { url } = cluster
     const publisher = new HeraldPublisher({ redis: url })
     const waiting = new HeraldPublisher({ redis: url, waitForReplicas: { replicas: 1, timeoutMs: 100 } })
+    const reader = createRedisClient(parseRedisTarget(url) as RedisTarget, {})
     try {
       const users = Array.from({ length: 12 }, (_, i) => `user${i}`)
-      const ids = await publisher.publishBatch(users.map((user) => ({ target: { user }, data: user })))
-      expect(ids).toHaveLength(12)
+      const ids = await publisher.publishBatch(
+        [1, 2].flatMap((n) => users.map((user) => ({ target: { user }, data: `${user}/${n}` }))),
+      )
+      expect(ids).toHaveLength(24)
+      // Each user's two messages, in the order given, and the ids line up with the messages.
+      for (const [i, user] of users.entries()) {
+        const entries = (await reader.call('XRANGE', streamKey(`u:${user}`), '-', '+')) as [string, string[]][]
+        expect(entries.map(([id, fields]) => [id, fields[1]])).toEqual([
+          [ids[i], `"${user}/1"`],
+          [ids[12 + i], `"${user}/2"`],
+        ])
+      }
       const holders = await Promise.all(cluster.masters.map((master) => master.cli('DBSIZE')))
       expect(holders.filter((size) => Number(size) > 0).length).toBeGreaterThan(1)
       // The cluster has no replicas, so no publish can be confirmed as replicated.
       expect(await codeOf(waiting.publish({ user: 'user0' }, undefined, 1))).toBe('HERALD_ERR_NOT_REPLICATED')
     } finally {
-      await Promise.all([publisher.close(), waiting.close()])
+      await Promise.all([publisher.close(), waiting.close(), reader.quit()])
       await cluster.stop()
     }
   })
