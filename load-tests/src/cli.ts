@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * The harness's command line:
- *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap>
+ *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap|publish-cost>
  *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile] [--out DIR]
  * `all` runs every scenario side by side (soak excluded unless --with-soak) and rewrites RESULTS.md.
- * `heap` prints where an idle stream's heap goes, for Herald and the bare node:http floor.
+ * `heap` prints where an idle stream's heap goes, for Herald and the bare node:http floor;
+ * `publish-cost` prints what publishing through Redis costs per message, batched and not.
  */
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -14,6 +15,7 @@ import { RESULTS_DIR, SCENARIOS, type ScenarioName } from './report/results.js'
 import { runScenario } from './run.js'
 import { heapTable, runHeap } from './scenarios/heap.js'
 import { PLANS, type Scale } from './scenarios/plans.js'
+import { publishCostTable, runPublishCost } from './scenarios/publish-cost.js'
 import { TARGET_NAMES, type TargetName } from './targets/index.js'
 
 // `pnpm <script> -- --flag` passes the `--` through; flags after it are still flags here.
@@ -73,6 +75,8 @@ if (command === 'report') {
     results.push(await runHeap(target, PLANS[scale].heap))
   }
   console.log(heapTable(results))
+} else if (command === 'publish-cost') {
+  console.log(publishCostTable(await runPublishCost(PLANS[scale].publishCost)))
 } else if (command === 'all') {
   if (loadAverage() > 0.7) {
     options.log(
@@ -92,7 +96,7 @@ if (command === 'report') {
   await report()
 } else {
   fail(
-    `usage: cli.js <${[...SCENARIOS, 'all', 'report', 'heap'].join('|')}> [--scale smoke|medium|full] [--targets a,b] [--minutes N] [--profile]`,
+    `usage: cli.js <${[...SCENARIOS, 'all', 'report', 'heap', 'publish-cost'].join('|')}> [--scale smoke|medium|full] [--targets a,b] [--minutes N] [--profile]`,
   )
 }
 process.exit(process.exitCode ?? 0)

@@ -15,6 +15,7 @@ import { runScenario } from '../dist/src/run.js'
 import { heapTable, runHeap } from '../dist/src/scenarios/heap.js'
 import type { IdleResult } from '../dist/src/scenarios/idle.js'
 import { PLANS } from '../dist/src/scenarios/plans.js'
+import { publishCostTable, runPublishCost } from '../dist/src/scenarios/publish-cost.js'
 import type { ResumeResult } from '../dist/src/scenarios/resume.js'
 import type { SoakResult } from '../dist/src/scenarios/soak.js'
 import type { RateSeriesResult } from '../dist/src/scenarios/unicast.js'
@@ -111,6 +112,17 @@ describe('load harness smoke', () => {
       expect(result.bytesPerStream).toBeGreaterThan(0)
     }
     expect(heapTable(results)).toContain('| **total** |')
+  })
+
+  it('publish-cost: both ways publish every message, each round', async () => {
+    const params = PLANS.smoke.publishCost
+    const rows = await runPublishCost(params)
+    expect(rows.map((row) => row.way).sort()).toEqual(['herald_publish per message', 'publishBatch'])
+    for (const row of rows) {
+      expect(row.published).toBe(params.messages)
+      expect(row.publisherMicrosPerMessage).toBeGreaterThan(0)
+    }
+    expect(publishCostTable(rows).split('\n')).toHaveLength(2 + rows.length)
   })
 
   it('report: RESULTS.md and its charts are generated from the JSON', async () => {

@@ -5,6 +5,7 @@
 import type { BroadcastParams } from './broadcast.js'
 import type { HeapParams } from './heap.js'
 import type { IdleParams } from './idle.js'
+import type { PublishCostParams } from './publish-cost.js'
 import type { ResumeParams } from './resume.js'
 import type { SoakParams } from './soak.js'
 import type { UnicastParams } from './unicast.js'
@@ -20,6 +21,8 @@ export interface Plan {
   readonly soak: SoakParams
   /** The heap diagnostic: snapshots at `from` and at `to` streams. */
   readonly heap: HeapParams
+  /** The publishing-cost diagnostic. */
+  readonly publishCost: PublishCostParams
 }
 
 export const PLANS: Record<Scale, Plan> = {
@@ -39,6 +42,7 @@ export const PLANS: Record<Scale, Plan> = {
       sampleEverySeconds: 1,
     },
     heap: { from: 10, to: 30 },
+    publishCost: { messages: 200, batch: 50, users: 20, rounds: 1 },
   },
   medium: {
     idle: { connections: 4_000, steps: 4 },
@@ -56,6 +60,7 @@ export const PLANS: Record<Scale, Plan> = {
       sampleEverySeconds: 5,
     },
     heap: { from: 500, to: 2_000 },
+    publishCost: { messages: 20_000, batch: 50, users: 2_000, rounds: 2 },
   },
   full: {
     idle: { connections: 19_000, steps: 5 },
@@ -84,5 +89,6 @@ export const PLANS: Record<Scale, Plan> = {
       sampleEverySeconds: 10,
     },
     heap: { from: 1_000, to: 4_000 },
+    publishCost: { messages: 100_000, batch: 50, users: 10_000, rounds: 3 },
   },
 }

@@ -1,0 +1,112 @@
+/**
+ * What publishing costs, apart from delivering: `@herald/publisher`'s `publishBatch` (one
+ * `herald_publish_batch` call per batch) against one `herald_publish` FCALL per message,
+ * auto-pipelined, as a client in any language would send it. Both go to the same harness Redis
+ * with nobody subscribed, in alternating rounds, and report the publishing process's CPU and
+ * Redis's CPU per message. A diagnostic: it prints, and writes no result file.
+ */
+import {
+  createRedisClient,
+  HeraldPublisher,
+  loadHeraldFunctions,
+  type Message,
+  parseRedisTarget,
+  type RedisTarget,
+  streamKey,
+} from '@herald/publisher'
+import { startRedis } from '@herald/redis-harness'
+import { cpuBetween, snapshot } from '../harness/proc-sampler.js'
+
+export interface PublishCostParams {
+  readonly messages: number
+  /** Messages per publish call of the harness, as the load scenarios' pacer sends them. */
+  readonly batch: number
+  /** Users the messages go to, round-robin. */
+  readonly users: number
+  readonly rounds: number
+}
+
+export type PublishWay = 'herald_publish per message' | 'publishBatch'
+
+export interface PublishCostRow {
+  readonly way: PublishWay
+  readonly round: number
+  /** Ids Redis returned: every message of the round, or the round failed. */
+  readonly published: number
+  readonly publisherMicrosPerMessage: number
+  readonly redisMicrosPerMessage: number
+  readonly wallMicrosPerMessage: number
+}
+
+const LIMITS = [1_000, 604_800, 86_400] as const
+
+export async function runPublishCost(params: PublishCostParams): Promise<PublishCostRow[]> {
+  const redis = await startRedis()
+  const publisher = new HeraldPublisher({ redis: redis.url })
+  const raw = createRedisClient(parseRedisTarget(redis.url) as RedisTarget, { enableAutoPipelining: true })
+  const groups = [{ name: 'redis', pids: () => (redis.pid === undefined ? [] : [redis.pid]) }]
+  const batchAt = (start: number): Message[] =>
+    Array.from({ length: Math.min(params.batch, params.messages - start) }, (_, i) => ({
+      target: { user: `user-${(start + i) % params.users}` },
+      data: { s: start + i, t: Date.now() },
+    }))
+  const ways: Record<PublishWay, (batch: Message[]) => Promise<unknown[]>> = {
+    publishBatch: (batch) => publisher.publishBatch(batch),
+    'herald_publish per message': (batch) =>
+      Promise.all(
+        batch.map((message) =>
+          raw.call(
+            'FCALL',
+            'herald_publish',
+            1,
+            streamKey(`u:${(message.target as { user: string }).user}`),
+            '',
+            JSON.stringify(message.data),
+            ...LIMITS,
+          ),
+        ),
+      ),
+  }
+  try {
+    await loadHeraldFunctions(raw)
+    const rows: PublishCostRow[] = []
+    for (let round = 1; round <= params.rounds; round++) {
+      for (const way of Object.keys(ways) as PublishWay[]) {
+        const cpu = process.cpuUsage()
+        const before = snapshot(groups)
+        const started = performance.now()
+        let published = 0
+        for (let start = 0; start < params.messages; start += params.batch)
+          published += (await ways[way](batchAt(start))).length
+        const wallMs = performance.now() - started
+        const spent = process.cpuUsage(cpu)
+        const redisSeconds = cpuBetween(before, snapshot(groups))['redis'] ?? 0
+        const perMessage = (micros: number) => Math.round((micros / params.messages) * 100) / 100
+        rows.push({
+          way,
+          round,
+          published,
+          publisherMicrosPerMessage: perMessage(spent.user + spent.system),
+          redisMicrosPerMessage: perMessage(redisSeconds * 1e6),
+          wallMicrosPerMessage: perMessage(wallMs * 1000),
+        })
+      }
+    }
+    return rows
+  } finally {
+    raw.disconnect()
+    await publisher.close()
+    await redis.stop()
+  }
+}
+
+export function publishCostTable(rows: readonly PublishCostRow[]): string {
+  return [
+    '| way | round | publisher CPU µs/message | Redis CPU µs/message | wall µs/message |',
+    '|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.way} | ${r.round} | ${r.publisherMicrosPerMessage} | ${r.redisMicrosPerMessage} | ${r.wallMicrosPerMessage} |`,
+    ),
+  ].join('\n')
+}
