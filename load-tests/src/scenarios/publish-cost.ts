@@ -7,6 +7,7 @@
  */
 import {
   createRedisClient,
+  encodeMessage,
   HeraldPublisher,
   loadHeraldFunctions,
   type Message,
@@ -54,17 +55,11 @@ export async function runPublishCost(params: PublishCostParams): Promise<Publish
     publishBatch: (batch) => publisher.publishBatch(batch),
     'herald_publish per message': (batch) =>
       Promise.all(
-        batch.map((message) =>
-          raw.call(
-            'FCALL',
-            'herald_publish',
-            1,
-            streamKey(`u:${(message.target as { user: string }).user}`),
-            '',
-            JSON.stringify(message.data),
-            ...LIMITS,
-          ),
-        ),
+        batch.map((message) => {
+          // The same checks and encoding publishBatch does, so only the Redis calls differ.
+          const { channelKey, data } = encodeMessage(message)
+          return raw.call('FCALL', 'herald_publish', 1, streamKey(channelKey), '', data, ...LIMITS)
+        }),
       ),
   }
   try {
