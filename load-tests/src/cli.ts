@@ -2,7 +2,7 @@
 /**
  * The harness's command line:
  *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap|publish-cost>
- *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile] [--out DIR]
+ *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile] [--with-soak] [--out DIR]
  * `all` runs every scenario side by side (soak excluded unless --with-soak) and rewrites RESULTS.md.
  * `heap` prints where an idle stream's heap goes, for Herald and the bare node:http floor;
  * `publish-cost` prints what publishing through Redis costs per message, batched and not.
@@ -20,23 +20,34 @@ import { TARGET_NAMES, type TargetName } from './targets/index.js'
 
 // `pnpm <script> -- --flag` passes the `--` through; flags after it are still flags here.
 const args = process.argv.slice(2).filter((arg) => arg !== '--')
-const { positionals, values } = parseArgs({
-  args,
-  allowPositionals: true,
-  options: {
-    scale: { type: 'string', default: 'full' },
-    targets: { type: 'string' },
-    minutes: { type: 'string' },
-    profile: { type: 'boolean', default: false },
-    'with-soak': { type: 'boolean', default: false },
-    out: { type: 'string' },
-  },
-})
 
 function fail(message: string): never {
   console.error(message)
   process.exit(2)
 }
+
+const USAGE = `usage: node dist/src/cli.js <${[...SCENARIOS, 'all', 'report', 'heap', 'publish-cost'].join('|')}>
+  [--scale smoke|medium|full] [--targets ${TARGET_NAMES.join(',')}] [--minutes N] [--profile] [--with-soak] [--out DIR]`
+
+// An unknown or malformed flag is a usage error, not a stack trace.
+const { positionals, values } = (() => {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        scale: { type: 'string', default: 'full' },
+        targets: { type: 'string' },
+        minutes: { type: 'string' },
+        profile: { type: 'boolean', default: false },
+        'with-soak': { type: 'boolean', default: false },
+        out: { type: 'string' },
+      },
+    })
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`)
+  }
+})()
 
 // Ctrl-C or a kill: exit normally, so every server and worker this run started is stopped on the way out.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
@@ -95,8 +106,6 @@ if (command === 'report') {
   }
   await report()
 } else {
-  fail(
-    `usage: cli.js <${[...SCENARIOS, 'all', 'report', 'heap', 'publish-cost'].join('|')}> [--scale smoke|medium|full] [--targets a,b] [--minutes N] [--profile]`,
-  )
+  fail(command === undefined ? USAGE : `unknown command ${command}\n${USAGE}`)
 }
 process.exit(process.exitCode ?? 0)
