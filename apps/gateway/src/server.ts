@@ -4,9 +4,9 @@
  * order: stop accepting, close streams, close the broker.
  */
 
-import type { Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createAdaptorServer } from '@hono/node-server'
+import { getRequestListener } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { createTokenVerifier } from './auth/token-verifier.js'
 import type { Broker } from './broker/broker.js'
@@ -14,6 +14,7 @@ import { MemoryBroker } from './broker/memory-broker.js'
 import { RedisBroker } from './broker/redis-broker.js'
 import type { GatewayConfig } from './config/config.js'
 import { createApp } from './http/app.js'
+import { eventsRoute, isEventsRequest } from './http/events-route.js'
 import type { GatewayServices } from './http/services.js'
 import { ConnectionBudget } from './hub/connection-budget.js'
 import { drainSchedule } from './hub/drain.js'
@@ -71,8 +72,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     verifyToken: createTokenVerifier(config.jwt),
     lifecycle: { draining: false },
   }
-  const app = createApp(services)
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server
+  // The event stream is served on Node's objects directly; Hono routes everything else.
+  const events = eventsRoute(services)
+  const app = getRequestListener(createApp(services).fetch)
+  const server = createServer((request, response) =>
+    isEventsRequest(request) ? events(request, response) : app(request, response),
+  )
   server.keepAliveTimeout = 65_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

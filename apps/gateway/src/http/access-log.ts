@@ -14,15 +14,22 @@ export function accessLog(logger: Logger): MiddlewareHandler {
     const started = performance.now()
     await next()
     const url = new URL(c.req.url)
-    const level = PROBES.has(url.pathname) ? 'debug' : c.res.status >= 500 ? 'error' : 'info'
-    logger[level](
-      {
-        method: c.req.method,
-        url: redactUrl(url.pathname + url.search),
-        status: c.res.status,
-        ms: Math.round(performance.now() - started),
-      },
-      'request',
-    )
+    logRequest(logger, c.req.method, url.pathname, url.search, c.res.status, started)
   }
+}
+
+/** The line itself, shared with the stream route that is served ahead of Hono. */
+export function logRequest(
+  logger: Logger,
+  method: string,
+  path: string,
+  search: string,
+  status: number,
+  startedMs: number,
+): void {
+  const level = PROBES.has(path) ? 'debug' : status >= 500 ? 'error' : 'info'
+  logger[level](
+    { method, url: redactUrl(path + search), status, ms: Math.round(performance.now() - startedMs) },
+    'request',
+  )
 }

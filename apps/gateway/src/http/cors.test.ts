@@ -37,6 +37,21 @@ describe('CORS on a live gateway', () => {
     }
   })
 
+  it("lets an allowed origin read the stream route's error answers too, and no one else", async () => {
+    for (const [origin, expected] of [
+      ['https://app.example.com', 'https://app.example.com'],
+      ['https://evil.example', null],
+    ] as const) {
+      const response = await fetch(`${gateway.url}/v1/events?topics=Not%20Valid`, {
+        headers: { Origin: origin, Authorization: 'Bearer not-a-jwt' },
+      })
+      expect(response.status).toBe(401)
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/)
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('HERALD_ERR_TOKEN_MALFORMED')
+      expect(response.headers.get('access-control-allow-origin')).toBe(expected)
+    }
+  })
+
   it('answers preflight only for allowed origins', async () => {
     const preflight = (origin: string) =>
       fetch(`${gateway.url}/v1/events`, {

@@ -36,16 +36,23 @@ export function shedDelayMs(reason: UnavailableReason, retryMs: number, random: 
  */
 export const SHED_STATUS_HEADER = 'x-herald-shed-status'
 
-export function shedResponse(reason: UnavailableReason, retryMs: number, proxyWantsStatus = false): Response {
+export interface ShedReply {
+  readonly status: 200 | 503
+  readonly headers: Record<string, string>
+  readonly body: string
+}
+
+export function shedReply(reason: UnavailableReason, retryMs: number, proxyWantsStatus = false): ShedReply {
   const delayMs = shedDelayMs(reason, retryMs)
   // No `id:` line: an empty id would wipe the client's Last-Event-ID and lose its position.
   const body = `${frameRetry(delayMs)}${frameEventBody(UNAVAILABLE_EVENT, JSON.stringify({ reason, retryMs: delayMs }))}\n`
-  return new Response(body, {
+  return {
     status: proxyWantsStatus ? 503 : 200,
     headers: {
       ...SSE_HEADERS,
       'Retry-After': String(Math.ceil(delayMs / 1000)),
       'X-Herald-Unavailable': reason,
     },
-  })
+    body,
+  }
 }

@@ -33,10 +33,13 @@ const HEARTBEAT_CHUNK = frameChunk(HEARTBEAT)
 export type ConnectionState = 'resuming' | 'live' | 'closed'
 export type CloseReason = 'client' | 'slow_consumer' | 'token_expired' | 'shutdown' | 'error' | 'history_gap'
 
+/** One object shared by every stream a route opens, so a stream keeps no options or closures of its own. */
 export interface SseConnectionOptions {
   readonly maxPendingBytes: number
   /** Live entries held while a resume replays history; more means the resume cannot keep up. */
   readonly maxQueuedWhileResuming: number
+  /** Called once when a stream closes, whoever closed it: whoever opened it releases what it holds. */
+  readonly onClose: (connection: SseConnection, reason: CloseReason) => void
 }
 
 export class SseConnection {
@@ -46,7 +49,6 @@ export class SseConnection {
   /** Live entries held while resuming; gone once live (an idle stream holds no array). */
   #queue: Array<{ slot: number; framed: FramedEntry }> | undefined = []
   #closeReason: CloseReason = 'client'
-  #closeListener: ((reason: CloseReason) => void) | undefined
   /** Held (corked) while resuming. */
   readonly #writer: SseWriter
   /** Which of the heartbeat interval's ticks writes this stream's heartbeat. */
@@ -72,11 +74,6 @@ export class SseConnection {
 
   get state(): ConnectionState {
     return this.#state
-  }
-
-  /** Sets the one close listener: whoever opened the stream releases what it holds. */
-  onClose(listener: (reason: CloseReason) => void): void {
-    this.#closeListener = listener
   }
 
   /** The resume token for everything delivered so far. */
@@ -186,6 +183,6 @@ export class SseConnection {
     if (this.#state === 'closed') return
     this.#state = 'closed'
     this.#queue = undefined
-    this.#closeListener?.(this.#closeReason)
+    this.options.onClose(this, this.#closeReason)
   }
 }

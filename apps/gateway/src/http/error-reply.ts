@@ -1,0 +1,28 @@
+/**
+ * What a client sees for an error, whichever way its request was served (the
+ * Hono app, or the stream route ahead of it): JSON `{"error": {"code",
+ * "message"}}` with the status its code maps to. Anything unexpected is
+ * logged and answered with HERALD_ERR_INTERNAL, never a stack trace.
+ */
+
+import { HTTPException } from 'hono/http-exception'
+import type { Logger } from 'pino'
+import { HeraldError } from '../errors/herald-error.js'
+
+export interface ErrorReply {
+  readonly status: HeraldError['status']
+  readonly body: ReturnType<HeraldError['toJSON']>
+}
+
+export function errorReply(error: unknown, logger: Logger): ErrorReply {
+  const known =
+    error instanceof HeraldError
+      ? error
+      : error instanceof HTTPException && error.status < 500
+        ? new HeraldError('HERALD_ERR_BAD_REQUEST', error.message || 'bad request')
+        : undefined
+  if (known !== undefined) return { status: known.status, body: known.toJSON() }
+  logger.error({ err: error }, 'unhandled error')
+  const internal = new HeraldError('HERALD_ERR_INTERNAL', 'internal error')
+  return { status: internal.status, body: internal.toJSON() }
+}
