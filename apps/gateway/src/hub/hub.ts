@@ -9,6 +9,7 @@ import { type Channel, compareStreamIds, parseStreamId, type StreamId } from '@h
 import type { Logger } from 'pino'
 import type { Broker, BrokerSink, HistoryEntry } from '../broker/broker.js'
 import type { Metrics } from '../metrics/metrics.js'
+import { ChannelMembers } from './channel-members.js'
 import { FramedEntry } from './framed-entry.js'
 import { REPLAY_PAGE_SIZE } from './resume.js'
 import type { SseConnection } from './sse-connection.js'
@@ -16,9 +17,9 @@ import type { SseConnection } from './sse-connection.js'
 interface ChannelListeners {
   readonly channel: Channel
   /** Each listening connection, with the slot of this channel in its channel list. */
-  readonly members: Map<SseConnection, number>
-  /** Settles when the broker subscription is in place. */
-  readonly subscribed: Promise<void>
+  readonly members: ChannelMembers<SseConnection>
+  /** Settles when the broker subscription is in place; dropped then, so a quiet channel keeps no promise. */
+  subscribed: Promise<void> | undefined
   /** While live delivery is suspended, entries wait here until the channel has caught up. */
   held: HistoryEntry[] | undefined
 }
@@ -50,12 +51,18 @@ export class Hub implements BrokerSink {
       let listeners = this.#channels.get(channel.key)
       if (listeners === undefined) {
         const subscribed = this.broker.subscribe(channel.key)
-        listeners = { channel, members: new Map(), subscribed, held: undefined }
+        listeners = { channel, members: new ChannelMembers(), subscribed, held: undefined }
         this.#channels.set(channel.key, listeners)
         // A failed subscription fails every waiting attach; the next attach tries again.
-        subscribed.catch(() => {
-          if (this.#channels.get(channel.key) === listeners) this.#channels.delete(channel.key)
-        })
+        const created = listeners
+        subscribed.then(
+          () => {
+            created.subscribed = undefined
+          },
+          () => {
+            if (this.#channels.get(channel.key) === created) this.#channels.delete(channel.key)
+          },
+        )
       }
       listeners.members.set(connection, slot)
       return listeners.subscribed
@@ -122,7 +129,7 @@ export class Hub implements BrokerSink {
         const page = await this.broker.readAfter(listeners.channel.key, from, REPLAY_PAGE_SIZE)
         if (page.outcome !== 'entries') {
           this.logger.warn({ outcome: page.outcome }, 'history does not cover the outage; streams will resume')
-          for (const connection of [...listeners.members.keys()]) connection.close('history_gap')
+          for (const connection of listeners.members.list()) connection.close('history_gap')
           break
         }
         for (const entry of page.entries) this.#fanOut(listeners, entry)
@@ -132,7 +139,7 @@ export class Hub implements BrokerSink {
     } catch (error) {
       // Without the history read, releasing the held entries would skip what came before them.
       this.logger.warn({ err: (error as Error).message }, 'catch-up read failed; streams will resume')
-      for (const connection of [...listeners.members.keys()]) connection.close('error')
+      for (const connection of listeners.members.list()) connection.close('error')
     } finally {
       if (suspension === this.#suspensions) {
         const held = listeners.held ?? []
