@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import { header } from './report.js'
+import type { ResultFile } from './results.js'
+
+const machine = {
+  cores: 2,
+  cpuModel: 'Intel(R) Xeon(R) Processor',
+  memoryGiB: 24,
+  kernel: 'Linux 6.18',
+  node: 'v20.20.2',
+  nginx: '1.22.1',
+  nchan: '1:1.3.6',
+  redis: '7.0.15',
+}
+
+function run(scenario: ResultFile['scenario'], cpuModel: string): ResultFile {
+  return {
+    scenario,
+    command: `pnpm --filter @herald/load-tests ${scenario}`,
+    scale: 'full',
+    date: '2026-11-22T00:00:00.000Z',
+    machine: { ...machine, cpuModel },
+    loadAverage: { before: 0.5, after: 1 },
+    params: {},
+    runs: [],
+    failures: [],
+  }
+}
+
+describe('header', () => {
+  it('names the machine once when every run shares it', () => {
+    const text = header([run('idle', 'Intel(R) Xeon(R) Processor'), run('unicast', 'Intel(R) Xeon(R) Processor')])
+    expect(text).toContain('- **Machine:** 2 cores (Intel(R) Xeon(R) Processor)')
+    expect(text.match(/Xeon/g)).toHaveLength(1)
+  })
+
+  it("names each run's machine when they differ, and says to compare within a scenario", () => {
+    const text = header([run('idle', 'AMD EPYC'), run('unicast', 'Intel(R) Xeon(R) Processor')])
+    expect(text).not.toContain('- **Machine:**')
+    expect(text).toContain('compare targets within a scenario')
+    expect(text).toMatch(/`idle`.*AMD EPYC/)
+    expect(text).toMatch(/`unicast`.*Intel\(R\) Xeon/)
+  })
+})
