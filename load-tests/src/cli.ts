@@ -72,7 +72,8 @@ const options = {
   targets,
   minutes,
   cpuProfileDir: values.profile ? join(resultsDir, 'profiles') : undefined,
-  command: `pnpm --filter @herald/load-tests ${args.join(' ')}`,
+  // The package script for `all` is `bench:all`; record the command a reader can run.
+  command: `pnpm --filter @herald/load-tests ${args.map((arg) => (arg === 'all' ? 'bench:all' : arg)).join(' ')}`,
   log: (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
 }
 
