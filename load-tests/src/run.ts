@@ -2,6 +2,7 @@
  * Runs one scenario against each of its targets in turn, in the same run, and writes its result
  * file. A target that fails is recorded with its error; the others still run.
  */
+import { readCpuTimes, stealPercent } from './harness/cpu-steal.js'
 import { loadAverage, settleLoadAverage } from './harness/machine.js'
 import { machineFacts, type ResultFile, type ScenarioName, writeResult } from './report/results.js'
 import { runBroadcast } from './scenarios/broadcast.js'
@@ -60,12 +61,18 @@ function runOne(scenario: ScenarioName, target: TargetName, params: unknown): Pr
 /** Below this 1-minute load average, nothing else is using the 2 cores. */
 export const QUIET_LOAD_AVERAGE = 0.7
 
+function cpuStealOver(before: ReturnType<typeof readCpuTimes>): Pick<ResultFile, 'cpuStealPercent'> {
+  const after = readCpuTimes()
+  return before === undefined || after === undefined ? {} : { cpuStealPercent: stealPercent(before, after) }
+}
+
 export async function runScenario(scenario: ScenarioName, options: RunOptions): Promise<ResultFile> {
   const log = options.log ?? (() => {})
   const params = paramsOf(scenario, PLANS[options.scale], options)
   const targets = SCENARIO_TARGETS[scenario].filter((t) => options.targets?.includes(t) ?? true)
   if (options.scale === 'full') log(`${scenario}: waiting for the load average to settle (at most 2 min)`)
   const before = options.scale === 'full' ? await settleLoadAverage(QUIET_LOAD_AVERAGE, 120_000) : loadAverage()
+  const cpuBefore = readCpuTimes()
   const runs: unknown[] = []
   const failures: ResultFile['failures'] = []
   for (const target of targets) {
@@ -88,6 +95,7 @@ export async function runScenario(scenario: ScenarioName, options: RunOptions): 
     date: new Date().toISOString(),
     machine: machineFacts(),
     loadAverage: { before, after: loadAverage() },
+    ...cpuStealOver(cpuBefore),
     params,
     runs,
     failures,

@@ -34,6 +34,8 @@ async function smoke<R>(scenario: ScenarioName): Promise<ResultFile<R>> {
   const file = JSON.parse(await readFile(join(dir, `${scenario}.json`), 'utf8')) as ResultFile<R>
   expect(file.failures).toEqual([])
   expect(file.machine.cores).toBeGreaterThan(0)
+  // Read from /proc/stat on Linux, where the harness runs.
+  expect(file.cpuStealPercent).toBeGreaterThanOrEqual(0)
   return file
 }
 

@@ -41,4 +41,13 @@ describe('header', () => {
     expect(text).toMatch(/`idle`.*AMD EPYC/)
     expect(text).toMatch(/`unicast`.*Intel\(R\) Xeon/)
   })
+
+  it("shows each run's CPU steal, and flags a run with more than 5 % stolen as not the comparison run", () => {
+    const quiet = { ...run('idle', 'AMD EPYC'), cpuStealPercent: 0.4 }
+    expect(header([quiet])).toContain('CPU steal 0.4 %')
+    expect(header([quiet])).not.toContain('Not the comparison run')
+    const stolen = { ...run('unicast', 'AMD EPYC'), cpuStealPercent: 12.5 }
+    expect(header([quiet, stolen])).toContain('CPU steal 12.5 %')
+    expect(header([quiet, stolen])).toContain('Not the comparison run')
+  })
 })

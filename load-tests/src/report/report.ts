@@ -39,6 +39,9 @@ function describeMachine(m: ResultFile['machine']): string {
   return `${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.kernel}; Node ${m.node}, nginx ${m.nginx}, Nchan (libnginx-mod-nchan) ${m.nchan}, Redis ${m.redis}`
 }
 
+/** More CPU steal than this and the run's CPU figures are not the machine's own. */
+const MAX_QUIET_STEAL_PERCENT = 5
+
 export function header(files: ResultFile[]): string {
   const machines = files.map((f) => describeMachine(f.machine))
   // Runs from different machines are only compared within a scenario, so each run names its own.
@@ -54,13 +57,17 @@ export function header(files: ResultFile[]): string {
     '- **Runs:**',
     ...files.map(
       (f, i) =>
-        `  - \`${f.scenario}\`: \`${f.command}\` (scale ${f.scale}), ${f.date}, 1-min load average ${f.loadAverage.before} → ${f.loadAverage.after}${oneMachine ? '' : `; ${machines[i]}`}${f.failures.length > 0 ? `; failed: ${f.failures.map((x) => `${x.target} (${x.error})`).join('; ')}` : ''}`,
+        `  - \`${f.scenario}\`: \`${f.command}\` (scale ${f.scale}), ${f.date}, 1-min load average ${f.loadAverage.before} → ${f.loadAverage.after}${f.cpuStealPercent === undefined ? '' : `, CPU steal ${f.cpuStealPercent} %`}${oneMachine ? '' : `; ${machines[i]}`}${f.failures.length > 0 ? `; failed: ${f.failures.map((x) => `${x.target} (${x.error})`).join('; ')}` : ''}`,
     ),
     '',
     // The soak has its own verdict and scale; the banner is about the side-by-side figures.
-    ...(files.some((f) => f.scenario !== 'soak' && (f.scale !== 'full' || f.loadAverage.before > 0.7))
+    ...(files.some(
+      (f) =>
+        f.scenario !== 'soak' &&
+        (f.scale !== 'full' || f.loadAverage.before > 0.7 || (f.cpuStealPercent ?? 0) > MAX_QUIET_STEAL_PERCENT),
+    )
       ? [
-          '> **Not the comparison run.** Some scenarios below ran at a reduced scale or on a busy machine (1-minute load average above 0.7, i.e. other work sharing the 2 cores): they show the harness working and the relative order, not final figures. `pnpm --filter @herald/load-tests bench:all` on a quiet machine regenerates everything.',
+          '> **Not the comparison run.** Some scenarios below ran at a reduced scale or on a busy machine (1-minute load average above 0.7, i.e. other work sharing the 2 cores, or more than 5 % of the CPU time stolen by other guests of the host): they show the harness working and the relative order, not final figures. `pnpm --filter @herald/load-tests bench:all` on a quiet machine regenerates everything.',
           '',
         ]
       : []),

@@ -20,6 +20,8 @@ export interface ResultFile<R = unknown> {
   readonly date: string
   readonly machine: MachineFacts
   readonly loadAverage: { readonly before: number; readonly after: number }
+  /** CPU time the hypervisor gave to other guests during the run, in % (absent in older files). */
+  readonly cpuStealPercent?: number
   readonly params: unknown
   readonly runs: R[]
   /** Targets whose run failed, with the error. */
