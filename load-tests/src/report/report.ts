@@ -67,7 +67,7 @@ export function header(files: ResultFile[]): string {
         (f.scale !== 'full' || f.loadAverage.before > 0.7 || (f.cpuStealPercent ?? 0) > MAX_QUIET_STEAL_PERCENT),
     )
       ? [
-          '> **Not the comparison run.** Some scenarios below ran at a reduced scale or on a busy machine (1-minute load average above 0.7, i.e. other work sharing the 2 cores, or more than 5 % of the CPU time stolen by other guests of the host): they show the harness working and the relative order, not final figures. `pnpm --filter @herald/load-tests bench:all` on a quiet machine regenerates everything.',
+          `> **Not the comparison run.** Some scenarios below ran at a reduced scale or on a busy machine (1-minute load average above 0.7, i.e. other work sharing the 2 cores, or more than ${MAX_QUIET_STEAL_PERCENT} % of the CPU time stolen by other guests of the host): they show the harness working and the relative order, not final figures. \`pnpm --filter @herald/load-tests bench:all\` on a quiet machine regenerates everything.`,
           '',
         ]
       : []),

@@ -59,9 +59,13 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
   }
 
   /** Everything up to the stream: either opens it, or answers and ends the response. */
-  async function serve(request: IncomingMessage, response: ServerResponse, query: URLSearchParams): Promise<number> {
+  async function serve(
+    request: IncomingMessage,
+    response: ServerResponse,
+    query: URLSearchParams,
+    cors: Record<string, string>,
+  ): Promise<number> {
     const header = (name: string) => headerValue(request.rawHeaders, name)
-    const cors = corsHeaders(header('origin'), config.corsAllowedOrigins)
     const reject = (reason: UnavailableReason): number => {
       metrics.connectionRejected(reason)
       const shed = shedReply(reason, config.retryMs, header(SHED_STATUS_HEADER) === '503')
@@ -136,14 +140,14 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     const url = request.url ?? EVENTS_PATH
     const question = url.indexOf('?')
     const search = question < 0 ? '' : url.slice(question)
-    serve(request, response, new URLSearchParams(search))
+    const cors = corsHeaders(headerValue(request.rawHeaders, 'origin'), config.corsAllowedOrigins)
+    serve(request, response, new URLSearchParams(search), cors)
       .catch((error: unknown) => {
         if (response.headersSent) {
           response.destroy()
           return 500
         }
         const reply = errorReply(error, logger)
-        const cors = corsHeaders(headerValue(request.rawHeaders, 'origin'), config.corsAllowedOrigins)
         response.writeHead(reply.status, { 'Content-Type': 'application/json', ...cors })
         response.end(JSON.stringify(reply.body))
         return reply.status
