@@ -19,7 +19,7 @@ import type { GatewayServices } from './http/services.js'
 import { ConnectionBudget } from './hub/connection-budget.js'
 import { drainSchedule } from './hub/drain.js'
 import { ExpiryWheel } from './hub/expiry-wheel.js'
-import { HEARTBEAT_SLICES, sliceForTick } from './hub/heartbeat-slices.js'
+import { HeartbeatSweep } from './hub/heartbeat-sweep.js'
 import { Hub } from './hub/hub.js'
 import type { SseConnection } from './hub/sse-connection.js'
 import { TokenBucket } from './hub/token-bucket.js'
@@ -87,13 +87,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     })
   })
 
-  let heartbeatTick = 0
-  const heartbeat = setInterval(() => {
-    const slice = sliceForTick(heartbeatTick++)
-    services.hub.forEachConnection((c) => {
-      if (c.heartbeatSlice === slice) c.heartbeat()
-    })
-  }, config.heartbeatIntervalMs / HEARTBEAT_SLICES)
+  const heartbeats = new HeartbeatSweep(config.heartbeatIntervalMs, services.hub.connections)
+  const heartbeat = setInterval(() => heartbeats.tick(), heartbeats.tickMs)
   const expirySweep = setInterval(() => {
     for (const connection of services.expiry.takeDue(Date.now())) connection.close('token_expired')
   }, EXPIRY_SWEEP_MS)
@@ -112,7 +107,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       clearInterval(heartbeat)
       clearInterval(expirySweep)
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
-      services.hub.forEachConnection((c) => c.close('shutdown'))
+      for (const connection of [...services.hub.connections]) connection.close('shutdown')
       server.closeIdleConnections()
       // Requests still in flight get a moment to finish; keep-alive sockets do not hold shutdown up.
       const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS)
@@ -128,8 +123,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     draining ??= (async () => {
       services.lifecycle.draining = true
       server.close()
-      const connections: SseConnection[] = []
-      services.hub.forEachConnection((c) => connections.push(c))
+      const connections = [...services.hub.connections]
       logger.info({ connections: connections.length, windowMs: config.drainWindowMs }, 'draining')
       const steps = drainSchedule(connections.length, config.drainWindowMs, config.retryMs, Math.random)
       await Promise.all(

@@ -134,6 +134,23 @@ describe('GET /v1/events', () => {
     expect(injectedType.body.error.code).toBe('HERALD_ERR_BODY_INVALID')
   })
 
+  it('sends heartbeats only to quiet streams: a stream that carries events gets none', async () => {
+    await gateway.close()
+    // A pass every 500 ms: the busy stream would have to go that long without an event to get one.
+    gateway = await startTestGateway({ HEARTBEAT_INTERVAL_MS: '1000' })
+    const quiet = track(new RawSseStream(gateway.eventsUrl(), { Authorization: `Bearer ${await gateway.token('q')}` }))
+    const busy = track(new RawSseStream(gateway.eventsUrl(), { Authorization: `Bearer ${await gateway.token('b')}` }))
+    await Promise.all([quiet, busy].map((s) => s.until((x) => x.ids.length > 0, 5000, 'a position')))
+    const delivered = () => busy.events.filter((e) => e.type === 'message').length
+    let published = 0
+    while (quiet.comments.length < 2) {
+      await gateway.publish({ user: 'b', data: published++ })
+      await busy.until(() => delivered() >= published, 5000, `event ${published}`)
+    }
+    expect(busy.comments).toEqual([])
+    expect(delivered()).toBe(published)
+  })
+
   it('closes the stream when the token expires', async () => {
     await gateway.close()
     gateway = await startTestGateway({ TOKEN_EXPIRY_JITTER_MS: '0' })

@@ -163,7 +163,8 @@ export class Hub implements BrokerSink {
     this.metrics.recordDelivery(delivered, entry.publishedAtMs)
   }
 
-  forEachConnection(visit: (connection: SseConnection) => void): void {
-    this.#connections.forEach(visit)
+  /** Every local connection, live: for the heartbeat sweep and shutdown. */
+  get connections(): ReadonlySet<SseConnection> {
+    return this.#connections
   }
 }

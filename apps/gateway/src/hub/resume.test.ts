@@ -3,7 +3,7 @@ import { RecordingEventSource, startTestGateway, type TestGateway } from '../../
 
 /** Cuts every stream on the node from the server side, as a crash of the connection would. */
 function dropAllStreams(gateway: TestGateway): void {
-  gateway.services.hub.forEachConnection((connection) => connection.close('error'))
+  for (const connection of [...gateway.services.hub.connections]) connection.close('error')
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)

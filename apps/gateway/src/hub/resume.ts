@@ -68,7 +68,7 @@ export async function resumeConnection(
 
   for (const slot of resumed) {
     const position = positions.get(channels[slot]!.tag)!
-    connection.setPosition(slot, position, `${position.ms}-${position.seq}`)
+    connection.setPosition(slot, position)
   }
   // Channels the client had no position for (a newly added topic) start live.
   await startAtTails(
@@ -127,7 +127,7 @@ async function startAtTails(connection: SseConnection, broker: Broker, slots: re
   slots.forEach((slot, index) => {
     const tail = tails[index]!
     const position = parseStreamId(tail)
-    if (position !== undefined) connection.setPosition(slot, position, tail)
+    if (position !== undefined) connection.setPosition(slot, position)
   })
 }
 

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { type Heartbeating, HeartbeatSweep } from './heartbeat-sweep.js'
+
+/** A stream that counts its heartbeats and can be made to write, as SseConnection does. */
+class FakeStream implements Heartbeating {
+  beats = 0
+  wrote = false
+  heartbeatIfQuiet(): void {
+    if (this.wrote) this.wrote = false
+    else {
+      this.beats++
+      this.wrote = true
+    }
+  }
+}
+
+const streamsOf = (n: number) => new Set(Array.from({ length: n }, () => new FakeStream()))
+
+describe('HeartbeatSweep', () => {
+  it('spreads a pass over half the interval in even shares', () => {
+    const streams = streamsOf(1000)
+    const sweep = new HeartbeatSweep(15_000, streams)
+    expect(sweep.tickMs).toBe(50)
+    // 150 ticks a pass: 7 streams a tick, every stream visited once per pass.
+    for (let tick = 0; tick < 150; tick++) sweep.tick()
+    expect(new Set([...streams].map((s) => s.beats))).toEqual(new Set([1]))
+  })
+
+  it('gives a quiet stream one heartbeat per interval (two passes)', () => {
+    const streams = streamsOf(100)
+    const sweep = new HeartbeatSweep(1000, streams)
+    const ticksPerInterval = 1000 / sweep.tickMs
+    for (let tick = 0; tick < 4 * ticksPerInterval; tick++) sweep.tick()
+    expect(new Set([...streams].map((s) => s.beats))).toEqual(new Set([4]))
+  })
+
+  it('writes nothing to a stream that keeps writing', () => {
+    const streams = streamsOf(10)
+    const busy = [...streams][3]!
+    const sweep = new HeartbeatSweep(1000, streams)
+    for (let tick = 0; tick < 100; tick++) {
+      busy.wrote = true
+      sweep.tick()
+    }
+    expect(busy.beats).toBe(0)
+    expect([...streams].filter((s) => s !== busy).every((s) => s.beats === 5)).toBe(true)
+  })
+
+  it('visits streams that join mid-pass and skips those that left', () => {
+    const streams = streamsOf(10)
+    const sweep = new HeartbeatSweep(1000, streams) // 10 ticks a pass, 1 stream a tick
+    for (let tick = 0; tick < 5; tick++) sweep.tick()
+    const [first, , , , , sixth] = [...streams]
+    streams.delete(sixth!)
+    const late = new FakeStream()
+    streams.add(late)
+    for (let tick = 0; tick < 5; tick++) sweep.tick()
+    expect(first!.beats).toBe(1)
+    expect(sixth!.beats).toBe(0)
+    expect(late.beats).toBe(1)
+  })
+
+  it('never visits a stream twice in one tick, even when it has more budget than streams left', () => {
+    const streams = streamsOf(3)
+    const sweep = new HeartbeatSweep(100, streams) // one tick a pass: every stream each tick
+    sweep.tick()
+    sweep.tick()
+    expect([...streams].map((s) => s.beats)).toEqual([1, 1, 1])
+    for (const stream of streams) streams.delete(stream)
+    expect(() => sweep.tick()).not.toThrow()
+  })
+})

@@ -1,0 +1,56 @@
+/**
+ * Heartbeats for quiet streams, spread evenly over time. A sweep walks the
+ * streams a few at a time on a short tick, so no tick holds the event loop
+ * for long: writing to every stream at once takes about 100 ms at 10k
+ * streams, and every live event that arrives meanwhile waits that long.
+ *
+ * Each pass visits every stream once and takes half the heartbeat interval.
+ * A stream that wrote anything since its last visit only has that noted; one
+ * that stayed quiet gets a heartbeat. So a quiet stream hears a heartbeat
+ * once per interval, no stream is silent for longer than the interval, and a
+ * stream that carries notifications gets none: a heartbeat only keeps
+ * proxies from timing out an idle stream.
+ */
+
+/** How often the sweep runs. Short enough that each run writes only a few streams. */
+export const HEARTBEAT_TICK_MS = 50
+
+export interface Heartbeating {
+  /** Writes a heartbeat unless the stream wrote since the last call. */
+  heartbeatIfQuiet(): void
+}
+
+export class HeartbeatSweep {
+  readonly tickMs: number
+  readonly #ticksPerPass: number
+  #cursor: Iterator<Heartbeating> | undefined
+
+  /** `streams` is read live: the sweep sees streams that join or leave between and during passes. */
+  constructor(
+    intervalMs: number,
+    private readonly streams: ReadonlySet<Heartbeating>,
+  ) {
+    const passMs = intervalMs / 2
+    this.tickMs = Math.min(HEARTBEAT_TICK_MS, passMs)
+    this.#ticksPerPass = Math.max(1, Math.round(passMs / this.tickMs))
+  }
+
+  /** One tick's share of the pass: the streams in order from where the last tick stopped. */
+  tick(): void {
+    let budget = Math.ceil(this.streams.size / this.#ticksPerPass)
+    let restarted = false
+    while (budget > 0) {
+      this.#cursor ??= this.streams.values()
+      const next = this.#cursor.next()
+      if (next.done) {
+        this.#cursor = undefined
+        // A pass that ends mid-tick goes on with the next, but never laps itself in one tick.
+        if (restarted) return
+        restarted = true
+        continue
+      }
+      next.value.heartbeatIfQuiet()
+      budget--
+    }
+  }
+}
