@@ -42,6 +42,16 @@ export async function startProcess(
       owned.delete(child)
     },
   }
+  // Read the output whether or not a pattern is awaited: a pipe nobody reads fills at 64 KB,
+  // and a server that logs would then block on its next write in the middle of a scenario.
+  const listeners = new Set<(output: string) => void>()
+  const onData = (chunk: Buffer) => {
+    // Keep the output bounded: servers log for the whole scenario.
+    output = (output + chunk.toString('utf8')).slice(-64_000)
+    for (const listener of listeners) listener(output)
+  }
+  child.stdout!.on('data', onData)
+  child.stderr!.on('data', onData)
   const ready = options.ready
   if (ready === 'at-once') return { process: handle, match: [''] as unknown as RegExpMatchArray }
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
@@ -49,23 +59,25 @@ export async function startProcess(
       () => fail(`did not start within ${options.timeoutMs ?? 30_000} ms`),
       options.timeoutMs ?? 30_000,
     )
-    const fail = (why: string) => {
+    const onExit = (code: number | null) => fail(`exited with ${code}`)
+    const settle = () => {
       clearTimeout(timer)
+      listeners.delete(onOutput)
+      child.off('exit', onExit)
+    }
+    const fail = (why: string) => {
+      settle()
       void handle.stop(1000)
       reject(new Error(`${command} ${why}: ${output.slice(-2000)}`))
     }
-    const onData = (chunk: Buffer) => {
-      // Keep the output bounded: servers log for the whole scenario.
-      output = (output + chunk.toString('utf8')).slice(-64_000)
-      const found = ready.exec(output)
-      if (found !== null) {
-        clearTimeout(timer)
-        resolve(found)
-      }
+    const onOutput = (text: string) => {
+      const found = ready.exec(text)
+      if (found === null) return
+      settle()
+      resolve(found)
     }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.once('exit', (code) => fail(`exited with ${code}`))
+    listeners.add(onOutput)
+    child.once('exit', onExit)
   })
   return { process: handle, match }
 }
