@@ -24,6 +24,8 @@ export interface Principal {
 
 export type TokenVerifier = (token: string) => Promise<Principal>
 
+const NO_TOPIC_GRANTS: readonly string[] = Object.freeze([])
+
 /** Longer tokens are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192
 
@@ -124,7 +126,12 @@ function toPrincipal(payload: JWTPayload, clockToleranceSeconds: number): Princi
   }
   // A stream closes when its token stops being accepted, not earlier: a token taken within the
   // tolerance would otherwise be cut at once and come straight back, in a loop.
-  return { userId: sub, topicGrants: topics, expiresAtMs: ((exp as number) + clockToleranceSeconds) * 1000 }
+  return {
+    userId: sub,
+    // Most tokens grant no topics; they share one empty list instead of caching one each.
+    topicGrants: topics.length === 0 ? NO_TOPIC_GRANTS : topics,
+    expiresAtMs: ((exp as number) + clockToleranceSeconds) * 1000,
+  }
 }
 
 function toHeraldError(error: unknown): HeraldError {

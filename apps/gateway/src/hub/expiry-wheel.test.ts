@@ -1,26 +1,43 @@
 import { describe, expect, it } from 'vitest'
-import { closeTimeForExpiry, ExpiryWheel } from './expiry-wheel.js'
+import { closeTimeForExpiry, type Expiring, ExpiryWheel } from './expiry-wheel.js'
+
+const item = (name: string) => ({ name, expirySecond: 0 })
+const names = (items: Array<Expiring & { name: string }>) => items.map((i) => i.name).sort()
 
 describe('ExpiryWheel', () => {
   it('returns items once their deadline second has passed, each once', () => {
-    const wheel = new ExpiryWheel<string>()
-    wheel.add('a', 1_500)
-    wheel.add('b', 2_000)
-    wheel.add('c', 9_000)
+    const wheel = new ExpiryWheel<ReturnType<typeof item>>()
+    const [a, b, c] = [item('a'), item('b'), item('c')]
+    wheel.add(a, 1_500)
+    wheel.add(b, 2_000)
+    wheel.add(c, 9_000)
     expect(wheel.takeDue(1_999)).toEqual([])
-    expect(wheel.takeDue(2_000).sort()).toEqual(['a', 'b'])
+    expect(names(wheel.takeDue(2_000))).toEqual(['a', 'b'])
     expect(wheel.takeDue(2_000)).toEqual([])
     expect(wheel.size).toBe(1)
+    expect([a.expirySecond, b.expirySecond, c.expirySecond]).toEqual([0, 0, 9])
   })
 
   it('forgets removed items and moves re-added ones', () => {
-    const wheel = new ExpiryWheel<string>()
-    wheel.add('a', 1_000)
-    wheel.remove('a')
-    wheel.add('b', 1_000)
-    wheel.add('b', 5_000)
+    const wheel = new ExpiryWheel<ReturnType<typeof item>>()
+    const [a, b] = [item('a'), item('b')]
+    wheel.add(a, 1_000)
+    wheel.remove(a)
+    wheel.remove(a)
+    wheel.add(b, 1_000)
+    wheel.add(b, 5_000)
+    expect(wheel.size).toBe(1)
     expect(wheel.takeDue(4_000)).toEqual([])
-    expect(wheel.takeDue(5_000)).toEqual(['b'])
+    expect(names(wheel.takeDue(5_000))).toEqual(['b'])
+    expect(wheel.size).toBe(0)
+  })
+
+  it('holds an item whose deadline is at or before the epoch, and hands it out at once', () => {
+    const wheel = new ExpiryWheel<ReturnType<typeof item>>()
+    const early = item('early')
+    wheel.add(early, 0)
+    expect(wheel.size).toBe(1)
+    expect(names(wheel.takeDue(1_000))).toEqual(['early'])
   })
 })
 

@@ -1,33 +1,43 @@
 /**
  * Deadlines for many items on one timer: items are kept in one-second
  * buckets and collected by a periodic sweep, instead of one timer each.
- * Used for token expiry; pure, so it is tested without waiting.
+ * Each item carries its own bucket, so the wheel keeps one set entry per
+ * item and no item-to-bucket map. Used for token expiry; pure, so it is
+ * tested without waiting.
  */
 
-export class ExpiryWheel<T> {
+/** An item the wheel can hold: `expirySecond` is the wheel's to set, 0 while outside it. */
+export interface Expiring {
+  expirySecond: number
+}
+
+export class ExpiryWheel<T extends Expiring> {
   readonly #buckets = new Map<number, Set<T>>()
-  readonly #bucketOf = new Map<T, number>()
+  #size = 0
 
   get size(): number {
-    return this.#bucketOf.size
+    return this.#size
   }
 
   add(item: T, deadlineMs: number): void {
     this.remove(item)
-    const bucket = Math.ceil(deadlineMs / 1000)
+    // Never 0, which means "not held": deadlines before 1970 fall due at the first sweep anyway.
+    const bucket = Math.max(1, Math.ceil(deadlineMs / 1000))
     let items = this.#buckets.get(bucket)
     if (items === undefined) {
       items = new Set()
       this.#buckets.set(bucket, items)
     }
     items.add(item)
-    this.#bucketOf.set(item, bucket)
+    item.expirySecond = bucket
+    this.#size++
   }
 
   remove(item: T): void {
-    const bucket = this.#bucketOf.get(item)
-    if (bucket === undefined) return
-    this.#bucketOf.delete(item)
+    const bucket = item.expirySecond
+    if (bucket === 0) return
+    item.expirySecond = 0
+    this.#size--
     const items = this.#buckets.get(bucket)
     items?.delete(item)
     if (items?.size === 0) this.#buckets.delete(bucket)
@@ -41,10 +51,11 @@ export class ExpiryWheel<T> {
       if (bucket > current) continue
       this.#buckets.delete(bucket)
       for (const item of items) {
-        this.#bucketOf.delete(item)
+        item.expirySecond = 0
         due.push(item)
       }
     }
+    this.#size -= due.length
     return due
   }
 }

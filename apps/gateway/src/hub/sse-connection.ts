@@ -22,6 +22,7 @@ import {
   resumeComponent,
   type StreamId,
 } from '@herald/protocol'
+import type { Expiring } from './expiry-wheel.js'
 import type { FramedEntry } from './framed-entry.js'
 import type { Heartbeating } from './heartbeat-sweep.js'
 import { frameChunk } from './http-chunk.js'
@@ -42,7 +43,11 @@ export interface SseConnectionOptions {
   readonly onClose: (connection: SseConnection, reason: CloseReason) => void
 }
 
-export class SseConnection implements Heartbeating {
+/** Where a response keeps its stream, so one shared close listener serves every stream. */
+const STREAM = Symbol('herald.stream')
+type StreamResponse = ServerResponse & { [STREAM]?: SseConnection }
+
+export class SseConnection implements Heartbeating, Expiring {
   /**
    * The last position delivered per channel, as plain numbers: `ms` at 2 × slot, `seq` after
    * it. A delivery overwrites them in place, so a stream keeps no object per message. Holding
@@ -61,6 +66,8 @@ export class SseConnection implements Heartbeating {
   readonly #writer: SseWriter
   /** Whether anything was written since the heartbeat sweep last looked. */
   #wroteSinceSweep = false
+  /** The token-expiry wheel's bucket for this stream; 0 while outside it. */
+  expirySecond = 0
 
   /** Takes over `response` once its status and headers are set, and sends them. */
   constructor(
@@ -74,8 +81,10 @@ export class SseConnection implements Heartbeating {
     this.#writer.hold()
     this.#positions = new Array<number>(2 * channels.length).fill(0)
     this.#components = channels.length > 1 ? channels.map((c) => resumeComponent(c.tag, '0-0')) : undefined
-    // 'close' comes once; `on` spares the once-wrapper each stream would keep.
-    response.on('close', () => this.#closed())
+    // One listener function for all streams instead of a closure each: 'close' comes once, and
+    // `on` spares the once-wrapper each stream would keep too.
+    ;(response as StreamResponse)[STREAM] = this
+    response.on('close', SseConnection.#onResponseClose)
     // The client may have left while the request was being authenticated.
     if (response.destroyed) queueMicrotask(() => this.#closed())
   }
@@ -204,6 +213,12 @@ export class SseConnection implements Heartbeating {
 
   #checkPending(): void {
     if (this.#writer.pendingBytes > this.options.maxPendingBytes) this.close('slow_consumer')
+  }
+
+  static #onResponseClose(this: StreamResponse): void {
+    // biome-ignore lint/complexity/noThisInStatic: an event listener's `this` is its emitter, the response.
+    const stream = this[STREAM]
+    if (stream !== undefined) stream.#closed()
   }
 
   #closed(): void {
