@@ -1,6 +1,12 @@
 /**
  * Idle capacity: open streams in steps up to the target count and record the server's RSS at
  * each step, giving RSS per connection and memory against connections.
+ *
+ * Each step lets the server settle before its RSS is read. A Node server's heap after a burst of
+ * connects still holds the burst's garbage (token checks, request parsing), and V8 collects it
+ * only once the process has been quiet for about 8 s (its memory reducer). In one pair of runs
+ * on 2026-11-22, read 1 s after each burst, Herald came out at 11.0 KB per stream and the bare
+ * node:http floor at 9.6; read 12 s after, at 8.3 and 7.4. Nchan has no such garbage.
  */
 import { snapshot } from '../harness/proc-sampler.js'
 import { slope } from '../harness/trend.js'
@@ -12,6 +18,8 @@ export interface IdleParams {
   /** Write a V8 CPU profile of Node servers here (`--profile`). */
   readonly cpuProfileDir?: string | undefined
   readonly steps: number
+  /** How long each step waits, after its streams are open, before reading RSS. */
+  readonly settleMs: number
 }
 
 export interface IdleResult {
@@ -35,7 +43,7 @@ export function runIdle(name: TargetName, params: IdleParams): Promise<IdleResul
       const server = target.groups[0]!.name
       const points: IdleResult['points'] = []
       const sample = async (connections: number) => {
-        await sleep(1_000)
+        await sleep(params.settleMs)
         const snap = snapshot(target.groups)
         const rssBytes = Object.fromEntries(Object.entries(snap).map(([group, s]) => [group, s.rssBytes]))
         const heap = (await target.v8Memory?.())?.heapUsedBytes

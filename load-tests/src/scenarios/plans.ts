@@ -27,7 +27,7 @@ export interface Plan {
 
 export const PLANS: Record<Scale, Plan> = {
   smoke: {
-    idle: { connections: 30, steps: 2 },
+    idle: { connections: 30, steps: 2, settleMs: 200 },
     unicast: { connections: 20, rates: [100, 200], stepSeconds: 1, stopAboveP99Ms: 5_000 },
     broadcast: { connections: 20, rates: [5], stepSeconds: 1, stopAboveP99Ms: 5_000 },
     resume: { connections: 20, missed: 3, timeoutSeconds: 5 },
@@ -45,7 +45,7 @@ export const PLANS: Record<Scale, Plan> = {
     publishCost: { messages: 200, batch: 50, users: 20, rounds: 1 },
   },
   medium: {
-    idle: { connections: 4_000, steps: 4 },
+    idle: { connections: 4_000, steps: 4, settleMs: 12_000 },
     unicast: { connections: 2_000, rates: [1_000, 5_000, 10_000], stepSeconds: 3, stopAboveP99Ms: 200 },
     broadcast: { connections: 2_000, rates: [1, 5], stepSeconds: 3, stopAboveP99Ms: 500 },
     resume: { connections: 4_000, missed: 5, timeoutSeconds: 30 },
@@ -63,7 +63,7 @@ export const PLANS: Record<Scale, Plan> = {
     publishCost: { messages: 20_000, batch: 50, users: 2_000, rounds: 2 },
   },
   full: {
-    idle: { connections: 19_000, steps: 5 },
+    idle: { connections: 19_000, steps: 5, settleMs: 12_000 },
     unicast: {
       connections: 10_000,
       rates: [5_000, 10_000, 20_000, 30_000, 40_000, 50_000],
