@@ -98,7 +98,7 @@ function idleSection(file: ResultFile<IdleResult>, charts: Map<string, string>):
   return [
     '## 1. Idle capacity',
     '',
-    '| target | streams held by one server process | RSS per stream, fitted over the steps (KB) | (final − empty RSS) ÷ streams (KB) | vs Herald |',
+    '| target | streams held by one server process | RSS per stream, fitted over the steps (KiB) | (final − empty RSS) ÷ streams (KiB) | vs Herald |',
     '|---|---|---|---|---|',
     ...rows,
     '',
@@ -222,7 +222,7 @@ function soakSection(file: ResultFile<SoakResult>, charts: Map<string, string>):
   return [
     '## 6. Soak',
     '',
-    `${r.minutes} min, ${r.deliveries} deliveries, ${r.reconnects} server-initiated reconnects; fitted growth of the memory floor over the second half: RSS ${kb(r.rssGrowthBytes)} KB, heap ${kb(r.heapGrowthBytes)} KB; ${r.verdict.lost} lost, ${r.verdict.duplicates} duplicates. **${r.passed ? 'PASSED' : 'FAILED'}**.${r.minutes < 10 ? ' (Under 10 minutes only the exactness part of this verdict means anything.)' : ''}`,
+    `${r.minutes} min, ${r.deliveries} deliveries, ${r.reconnects} server-initiated reconnects; fitted growth of the memory floor over the second half: RSS ${kb(r.rssGrowthBytes)} KiB, heap ${kb(r.heapGrowthBytes)} KiB; ${r.verdict.lost} lost, ${r.verdict.duplicates} duplicates. **${r.passed ? 'PASSED' : 'FAILED'}**.${r.minutes < 10 ? ' (Under 10 minutes only the exactness part of this verdict means anything.)' : ''}`,
     '',
     ...soakCommittedMemory(r),
     '![soak memory](results/charts/soak-memory.svg)',
@@ -295,7 +295,7 @@ function targetsSection(files: Partial<Record<ScenarioName, ResultFile>>): strin
     '',
     '| target | measured |',
     '|---|---|',
-    `| idle: ≥ 19k streams per process at ≤ 10 KB each | ${h ? `${h.connections} streams, ${kb(h.rssBytesPerConnection)} KB each` : '–'}; bare node:http floor ${idleFloor ? kb(idleFloor.rssBytesPerConnection) : '–'} KB, Nchan ${idleNchan ? kb(idleNchan.rssBytesPerConnection) : '–'} KB |`,
+    `| idle: ≥ 19k streams per process at ≤ 10 KB each | ${h ? `${h.connections} streams, ${h.rssBytesPerConnection} bytes (${kb(h.rssBytesPerConnection)} KiB) each` : '–'}; bare node:http floor ${idleFloor ? kb(idleFloor.rssBytesPerConnection) : '–'} KiB, Nchan ${idleNchan ? kb(idleNchan.rssBytesPerConnection) : '–'} KiB |`,
     `| unicast: ≥ 30k deliveries/s at p99 ≤ 10 ms, ≥ 3× Nchan (Redis) | highest rate of the run's grid met at p99 ≤ 10 ms: Herald ${ceilingText(hu)}, Nchan Redis ${ceilingText(nu)}; ratio ${ratio(hc?.achievedRate, nc?.achievedRate)}${hu !== undefined && hc === hu.steps.at(-1) ? ' or more' : ''}. Most deliveries/s in any step, whatever the p99: Herald ${topRate(hu)}, Nchan Redis ${topRate(nu)}, ${ratio(topRate(hu), topRate(nu))}. Without Redis in the path: Nchan (memory) ${ceilingText(unicastNchan)}, bare node:http (one HTTP POST per message) ${ceilingText(unicastFloor)} |`,
     `| broadcast: server CPU/delivery ≤ 0.7× Nchan's; p99 ≤ 150 ms at 10k × 5 msg/s | Herald/Nchan ${atSameRate(hb, nb)}; p99 at 5 msg/s: ${five ? `${five.latencyMs.p99} ms` : '–'}. Bare node:http floor/Nchan: ${atSameRate(broadcastFloor, nb)} |`,
     `| resume storm: 19k clients in ≤ 10 s, 0 loss, 0 duplicates | ${hr ? `${hr.connections} clients in ${hr.seconds} s, ${hr.verdict.lost} lost, ${hr.verdict.duplicates} duplicates` : '–'} |`,
