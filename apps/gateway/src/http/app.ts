@@ -11,6 +11,7 @@ import { HeraldError } from '../errors/herald-error.js'
 import { accessLog } from './access-log.js'
 import { corsMiddleware } from './cors.js'
 import { errorReply } from './error-reply.js'
+import { EVENTS_PATH } from './events-route.js'
 import { probesRoute } from './probes-route.js'
 import { requirePublishKey } from './publish-auth.js'
 import { handlePublish, publishBodyLimit } from './publish-route.js'
@@ -26,6 +27,17 @@ export function createApp(services: GatewayServices): Hono<{ Bindings: HttpBindi
     handlePublish(c, services),
   )
   if (config.dev) app.route('/', devRoutes(services))
+  // The stream's GET never reaches Hono (the server hands it to eventsRoute); any other method
+  // on the API's paths is a client mistake worth naming, not a missing route.
+  for (const [path, allowed] of [
+    [EVENTS_PATH, 'GET'],
+    ['/v1/publish', 'POST'],
+  ] as const) {
+    app.all(path, (c) => {
+      c.header('Allow', allowed)
+      throw new HeraldError('HERALD_ERR_METHOD_NOT_ALLOWED', `${path} takes ${allowed}, not ${c.req.method}`)
+    })
+  }
 
   app.notFound((c) =>
     c.json(new HeraldError('HERALD_ERR_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`).toJSON(), 404),

@@ -67,6 +67,15 @@ describe('GET /v1/events', () => {
     expect(stream.text.startsWith('retry: 100\n')).toBe(true)
   })
 
+  it('answers another method on the stream path with 405 and Allow: GET', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'HEAD']) {
+      const response = await fetch(gateway.eventsUrl(), { method })
+      expect(response.status, method).toBe(405)
+      expect(response.headers.get('allow')).toBe('GET')
+      if (method !== 'HEAD') expect(((await response.json()) as any).error.code).toBe('HERALD_ERR_METHOD_NOT_ALLOWED')
+    }
+  })
+
   it('reads the token from the cookie and from access_token', async () => {
     const token = await gateway.token('carol')
     const viaCookie = track(new RawSseStream(gateway.eventsUrl(), { Cookie: `theme=dark; herald_token=${token}` }))

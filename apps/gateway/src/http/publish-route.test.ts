@@ -18,6 +18,15 @@ describe('POST /v1/publish', () => {
     }))
   const auth = { Authorization: `Bearer ${TEST_API_KEY}`, 'Content-Type': 'application/json' }
 
+  it('answers another method with 405 and Allow: POST', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const response = await fetch(`${gateway.url}/v1/publish`, { method, headers: auth })
+      expect(response.status, method).toBe(405)
+      expect(response.headers.get('allow')).toBe('POST')
+      expect(((await response.json()) as any).error.code).toBe('HERALD_ERR_METHOD_NOT_ALLOWED')
+    }
+  })
+
   it('publishes one message and answers with its id', async () => {
     const result = await gateway.publish({ user: 'alice', type: 'invoice.paid', data: { n: 1 } })
     expect(result).toEqual({ status: 200, body: { id: expect.stringMatching(/^\d+-\d+$/) } })
