@@ -44,11 +44,12 @@ export async function startProcess(
   }
   // Read the output whether or not a pattern is awaited: a pipe nobody reads fills at 64 KB,
   // and a server that logs would then block on its next write in the middle of a scenario.
-  const listeners = new Set<(output: string) => void>()
+  /** Set while the ready pattern is awaited. */
+  let onOutput: (() => void) | undefined
   const onData = (chunk: Buffer) => {
     // Keep the output bounded: servers log for the whole scenario.
     output = (output + chunk.toString('utf8')).slice(-64_000)
-    for (const listener of listeners) listener(output)
+    onOutput?.()
   }
   child.stdout!.on('data', onData)
   child.stderr!.on('data', onData)
@@ -62,7 +63,7 @@ export async function startProcess(
     const onExit = (code: number | null) => fail(`exited with ${code}`)
     const settle = () => {
       clearTimeout(timer)
-      listeners.delete(onOutput)
+      onOutput = undefined
       child.off('exit', onExit)
     }
     const fail = (why: string) => {
@@ -70,13 +71,12 @@ export async function startProcess(
       void handle.stop(1000)
       reject(new Error(`${command} ${why}: ${output.slice(-2000)}`))
     }
-    const onOutput = (text: string) => {
-      const found = ready.exec(text)
+    onOutput = () => {
+      const found = ready.exec(output)
       if (found === null) return
       settle()
       resolve(found)
     }
-    listeners.add(onOutput)
     child.once('exit', onExit)
   })
   return { process: handle, match }

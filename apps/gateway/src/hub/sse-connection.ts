@@ -52,8 +52,8 @@ export class SseConnection implements Heartbeating, Expiring {
    * The last position delivered per channel, as plain numbers: `ms` at 2 × slot, `seq` after
    * it. A delivery overwrites them in place, so a stream keeps no object per message. Holding
    * each message's position object (or id string) until the next one made every delivery's
-   * leftovers outlive the young generation: at 30k deliveries/s that promoted about 4 MB/s and
-   * stretched each scavenge to 5–13 ms.
+   * leftovers outlive the young generation: at 20–30k deliveries/s that promoted about 4 MB/s
+   * and stretched each scavenge to 3–13 ms.
    */
   readonly #positions: number[]
   /** `<tag>:<id>` per channel, kept only by a multi-channel stream to build its `id:` lines. */
