@@ -45,6 +45,11 @@ function expectExactSteps(run: RateSeriesResult, fanout: number): void {
     expect(step.publishErrors).toBe(0)
     expect(step.deliveries).toBe(step.published * fanout)
     expect(step.latencyMs.count).toBe(step.deliveries)
+    // Every group's kernel time is recorded, and is a part of its CPU, never more.
+    for (const [group, micros] of Object.entries(step.cpuMicrosPerDelivery)) {
+      expect(step.kernelMicrosPerDelivery?.[group]).toBeGreaterThanOrEqual(0)
+      expect(step.kernelMicrosPerDelivery?.[group]).toBeLessThanOrEqual(micros)
+    }
   }
   expect(run.verdict).toEqual({ lost: 0, duplicates: 0, outOfOrder: 0 })
 }
@@ -141,6 +146,7 @@ describe('load harness smoke', () => {
     ]) {
       expect(markdown).toContain(heading)
     }
+    expect(markdown).toContain('| server CPU µs/delivery | of it in the kernel |')
     const charts = await readdir(join(dir, 'charts'))
     expect(charts).toEqual(
       expect.arrayContaining([

@@ -19,6 +19,8 @@ export interface WindowResult {
   readonly publishErrors: number
   /** CPU µs per delivery of each server group (and `client` for the load workers). */
   readonly cpuMicrosPerDelivery: Record<string, number>
+  /** The kernel's part (stime) of `cpuMicrosPerDelivery`. Absent from results recorded before it was. */
+  readonly kernelMicrosPerDelivery?: Record<string, number>
   /** Share of one core each group used during the window. */
   readonly cpuCores: Record<string, number>
   readonly latencyMs: LatencySummary
@@ -53,11 +55,16 @@ export async function measureWindow(target: Target, fleet: LoadFleet, plan: Wind
   const expected = (published.sent - published.errors) * plan.fanout
   const stats = await fleet.until((s) => s.received >= expected, plan.drainMs ?? 5_000, 20)
   const seconds = (performance.now() - started) / 1000
-  const cpu = cpuBetween(before, snapshot(groups))
+  const after = snapshot(groups)
+  const cpu = cpuBetween(before, after)
+  const kernel = cpuBetween(before, after, 'kernelSeconds')
+  const perDelivery = (spent: number) => (stats.received === 0 ? 0 : round((spent * 1e6) / stats.received))
   const cpuMicrosPerDelivery: Record<string, number> = {}
+  const kernelMicrosPerDelivery: Record<string, number> = {}
   const cpuCores: Record<string, number> = {}
   for (const [name, spent] of Object.entries(cpu)) {
-    cpuMicrosPerDelivery[name] = stats.received === 0 ? 0 : round((spent * 1e6) / stats.received)
+    cpuMicrosPerDelivery[name] = perDelivery(spent)
+    kernelMicrosPerDelivery[name] = perDelivery(kernel[name] ?? 0)
     cpuCores[name] = round(spent / seconds)
   }
   return {
@@ -68,6 +75,7 @@ export async function measureWindow(target: Target, fleet: LoadFleet, plan: Wind
     deliveriesPerSecond: Math.round(stats.received / seconds),
     publishErrors: published.errors,
     cpuMicrosPerDelivery,
+    kernelMicrosPerDelivery,
     cpuCores,
     latencyMs: summarise(stats.latency),
   }

@@ -1,6 +1,7 @@
 /**
- * Server cost from /proc: CPU (utime + stime over CLK_TCK) and VmRSS of named groups of
- * processes, e.g. a gateway, its Redis, nginx's master and workers. Linux only.
+ * Server cost from /proc: CPU (utime + stime over CLK_TCK), the kernel's part of it (stime),
+ * and VmRSS of named groups of processes, e.g. a gateway, its Redis, nginx's master and workers.
+ * Linux only.
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -15,6 +16,8 @@ export interface ProcessGroup {
 
 export interface GroupSample {
   readonly cpuSeconds: number
+  /** The part of `cpuSeconds` spent in the kernel (stime): on loopback, a socket write's syscall also runs the receiving side's TCP stack. */
+  readonly kernelSeconds: number
   readonly rssBytes: number
 }
 
@@ -25,10 +28,11 @@ function readProcess(pid: number): GroupSample | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
     // Fields after the parenthesised command name, which may contain spaces; utime and stime are fields 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+    const kernelSeconds = Number(fields[12]) / CLOCK_TICKS
+    const cpuSeconds = Number(fields[11]) / CLOCK_TICKS + kernelSeconds
     const status = readFileSync(`/proc/${pid}/status`, 'latin1')
     const rss = /VmRSS:\s+(\d+) kB/.exec(status)
-    return { cpuSeconds, rssBytes: rss === null ? 0 : Number(rss[1]) * 1024 }
+    return { cpuSeconds, kernelSeconds, rssBytes: rss === null ? 0 : Number(rss[1]) * 1024 }
   } catch {
     return undefined
   }
@@ -48,21 +52,27 @@ export function snapshot(groups: readonly ProcessGroup[]): Snapshot {
   const result: Snapshot = {}
   for (const group of groups) {
     let cpuSeconds = 0
+    let kernelSeconds = 0
     let rssBytes = 0
     for (const pid of group.pids()) {
       const sample = readProcess(pid)
       if (sample === undefined) continue
       cpuSeconds += sample.cpuSeconds
+      kernelSeconds += sample.kernelSeconds
       rssBytes += sample.rssBytes
     }
-    result[group.name] = { cpuSeconds, rssBytes }
+    result[group.name] = { cpuSeconds, kernelSeconds, rssBytes }
   }
   return result
 }
 
-/** CPU seconds each group spent between two snapshots. */
-export function cpuBetween(before: Snapshot, after: Snapshot): Record<string, number> {
+/** CPU seconds each group spent between two snapshots (or only its kernel part). */
+export function cpuBetween(
+  before: Snapshot,
+  after: Snapshot,
+  part: 'cpuSeconds' | 'kernelSeconds' = 'cpuSeconds',
+): Record<string, number> {
   const spent: Record<string, number> = {}
-  for (const [name, sample] of Object.entries(after)) spent[name] = sample.cpuSeconds - (before[name]?.cpuSeconds ?? 0)
+  for (const [name, sample] of Object.entries(after)) spent[name] = sample[part] - (before[name]?.[part] ?? 0)
   return spent
 }

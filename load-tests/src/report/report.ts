@@ -30,6 +30,11 @@ function serverCpu(target: string, step: WindowResult): number {
   return step.cpuMicrosPerDelivery[SERVER_GROUP[target] ?? 'server'] ?? Number.NaN
 }
 
+/** The kernel's part of the server's CPU per delivery; NaN for results recorded before it was. */
+function serverKernelCpu(target: string, step: WindowResult): number {
+  return step.kernelMicrosPerDelivery?.[SERVER_GROUP[target] ?? 'server'] ?? Number.NaN
+}
+
 /** Highest asked rate met (≥ 95%) with p99 ≤ 10 ms. */
 function ceiling(run: RateSeriesResult): WindowResult | undefined {
   return run.steps.filter((s) => s.achievedRate >= s.rate * 0.95 && s.latencyMs.p99 <= P99_TARGET_MS).at(-1)
@@ -71,7 +76,7 @@ export function header(files: ResultFile[]): string {
           '',
         ]
       : []),
-    'Server CPU per delivery is utime+stime of the server processes (from /proc) over the window, divided by the deliveries the clients received. `client` is the load workers and `publisher` the harness process that publishes (through Redis for Herald, pipelined HTTP for the peers); both share the same 2 cores.',
+    'Server CPU per delivery is utime+stime of the server processes (from /proc) over the window, divided by the deliveries the clients received; "of it in the kernel" is the stime part, which on loopback includes the receiving side\'s TCP stack run inside the sender\'s write. `client` is the load workers and `publisher` the harness process that publishes (through Redis for Herald, pipelined HTTP for the peers); both share the same 2 cores.',
     '',
   ]
   return lines.join('\n')
@@ -123,7 +128,7 @@ function rateSection(
         .map(([g, v]) => `${g} ${fmt(v)}`)
         .join(', ')
       rows.push(
-        `| ${run.target} | ${s.rate} | ${s.achievedRate} | ${s.deliveriesPerSecond} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${fmt(serverCpu(run.target, s))} | ${others} |`,
+        `| ${run.target} | ${s.rate} | ${s.achievedRate} | ${s.deliveriesPerSecond} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${fmt(serverCpu(run.target, s))} | ${fmt(serverKernelCpu(run.target, s))} | ${others} |`,
       )
     }
   }
@@ -167,8 +172,8 @@ function rateSection(
   return [
     `## ${title}`,
     '',
-    '| target | asked msg/s | published msg/s | deliveries/s | p50 ms | p99 ms | max ms | server CPU µs/delivery | other processes µs/delivery |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| target | asked msg/s | published msg/s | deliveries/s | p50 ms | p99 ms | max ms | server CPU µs/delivery | of it in the kernel | other processes µs/delivery |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `Exactness over the whole run: ${verdicts.join('; ')}.`,
