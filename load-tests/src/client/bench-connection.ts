@@ -1,5 +1,6 @@
 /**
- * One SSE stream held by a load worker, on a raw socket from a chosen 127.0.0.x source address.
+ * One SSE stream held by a load worker, on a raw socket from one of the worker's 127.0.x.y
+ * source addresses and a port the worker names (source-endpoints.ts).
  * It checks the `s` sequence of every message in its stream (loss, duplicates, order), records
  * publish→receive latency from the `t` in the payload, and reconnects after the server's `retry`
  * with Last-Event-ID when the server closes or sheds it, as a browser's EventSource does.
@@ -7,12 +8,15 @@
 import net from 'node:net'
 import type { Histogram } from '../harness/histogram.js'
 import { now, type Subscription } from './messages.js'
+import type { SourceEndpoints } from './source-endpoints.js'
 import { SseResponseReader, type SseSink } from './sse-reader.js'
 
 export interface ConnectionContext {
   readonly host: string
   readonly port: number
   readonly readyEvent: string | null
+  /** The worker's local (address, port) pairs: each (re)connection binds the next free one. */
+  readonly sourceEndpoints: SourceEndpoints
   readonly latency: Histogram
   readonly counters: { received: number; reconnects: number; shed: number }
   /** Called once per (re)connection when the stream becomes live, or fails for good. */
@@ -35,7 +39,6 @@ export class BenchConnection implements SseSink {
 
   constructor(
     readonly subscription: Subscription,
-    private readonly localAddress: string,
     private readonly context: ConnectionContext,
   ) {}
 
@@ -44,7 +47,13 @@ export class BenchConnection implements SseSink {
     this.#settled = false
     const reader = new SseResponseReader(this)
     this.#reader = reader
-    const socket = net.connect({ host: this.context.host, port: this.context.port, localAddress: this.localAddress })
+    const source = this.context.sourceEndpoints.take()
+    const socket = net.connect({
+      host: this.context.host,
+      port: this.context.port,
+      localAddress: source.address,
+      localPort: source.port,
+    })
     this.#socket = socket
     socket.setNoDelay(true)
     let request = `GET ${this.subscription.path} HTTP/1.1\r\nHost: ${this.context.host}\r\nAccept: text/event-stream\r\n`
@@ -57,6 +66,7 @@ export class BenchConnection implements SseSink {
     })
     socket.on('error', () => {})
     socket.on('close', () => {
+      this.context.sourceEndpoints.release(source)
       if (this.#reader === reader) this.#lastEventId = reader.lastEventId || this.#lastEventId
       if (this.#socket !== socket) return
       this.live = false

@@ -5,12 +5,14 @@
 import { Histogram } from '../harness/histogram.js'
 import { BenchConnection, type ConnectionContext } from './bench-connection.js'
 import type { Command, OpenCommand, Reply, Verdict } from './messages.js'
+import { SourceEndpoints } from './source-endpoints.js'
 
 /** Handshakes in flight at once: more only overflows the server's accept queue. */
 const MAX_PENDING = 512
 
 const sourceAddresses = process.argv.slice(2)
 if (sourceAddresses.length === 0) throw new Error('worker: give its source addresses as arguments')
+const sourceEndpoints = new SourceEndpoints(sourceAddresses)
 const connections: BenchConnection[] = []
 const latency = new Histogram()
 const counters = { received: 0, reconnects: 0, shed: 0 }
@@ -28,6 +30,7 @@ function context(command: OpenCommand): ConnectionContext {
     host: command.host,
     port: command.port,
     readyEvent: command.readyEvent,
+    sourceEndpoints,
     latency,
     counters,
     onSettled(connection, live) {
@@ -41,9 +44,7 @@ function context(command: OpenCommand): ConnectionContext {
 /** Starts the streams at the given rate, never more than MAX_PENDING handshakes at once. */
 async function open(command: OpenCommand & { id: number }): Promise<void> {
   const shared = context(command)
-  const fresh = command.subscriptions.map(
-    (subscription, i) => new BenchConnection(subscription, sourceAddresses[i % sourceAddresses.length]!, shared),
-  )
+  const fresh = command.subscriptions.map((subscription) => new BenchConnection(subscription, shared))
   connections.push(...fresh)
   const started = performance.now()
   const deadline = started + command.timeoutMs
