@@ -43,6 +43,25 @@ export async function metric(node: GatewayNode, name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
 }
 
+/**
+ * Resolves to the metric once it reads `expected`, or to its last reading after `timeoutMs`.
+ * For states with no event to await, such as a node's count of open streams settling after
+ * clients move to it; the caller asserts on what this returns.
+ */
+export async function metricSettlesAt(
+  node: GatewayNode,
+  name: string,
+  expected: number,
+  timeoutMs = 15_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await metric(node, name)
+    if (value === expected || Date.now() > deadline) return value
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 export async function stopNodes(nodes: readonly GatewayNode[]): Promise<void> {
   await Promise.all(nodes.map((node) => node.process.stop()))
 }
