@@ -1,7 +1,9 @@
+import { createServer, type Server } from 'node:http'
 import net from 'node:net'
 import { SseParser } from '@herald/protocol'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestGateway, type TestGateway } from '../../test/harness.js'
+import { SseWriter } from './sse-writer.js'
 
 /**
  * The SSE writer frames HTTP/1.1 chunks itself, so these tests read the raw
@@ -143,5 +145,30 @@ describe('SSE writer on the wire', () => {
     expect(health!.head).toMatch(/^HTTP\/1\.1 200/)
     expect(events!.head).toMatch(/content-type: text\/event-stream/i)
     expect(eventsOf(events!.body).map((e) => e.data)).toEqual(['{"resume":"fresh","replayed":0}', '1'])
+  })
+})
+
+describe('SSE writer and a departing client', () => {
+  let server: Server | undefined
+  afterEach(() => server?.close())
+
+  it('stops taking writes once the client closed its side, before the socket is destroyed', async () => {
+    const seen = new Promise<{ writable: boolean; destroyed: boolean }>((resolve) => {
+      server = createServer((_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' })
+        const writer = new SseWriter(response)
+        writer.writeText(': open\n\n')
+        const socket = response.socket!
+        // The server's own 'end' listener came first and has ended our side: the socket is
+        // ending but not destroyed, the state a write-after-end error is built in.
+        socket.once('end', () => resolve({ writable: writer.writable, destroyed: socket.destroyed }))
+      })
+    })
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+    const { port } = server!.address() as net.AddressInfo
+    const client = net.connect(port, '127.0.0.1', () => client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
+    client.once('data', () => client.end())
+    expect(await seen).toEqual({ writable: false, destroyed: false })
+    client.destroy()
   })
 })

@@ -46,11 +46,16 @@ export class SseWriter {
 
   /**
    * Whether bytes can still go out. A client that reset its connection is destroyed a tick
-   * before its stream hears of it; writing to it then builds an error with a stack trace per
-   * write, which in a reconnect storm fanning out to thousands of dead sockets adds up.
+   * before its stream hears of it, and one that closed it (a FIN) leaves the socket ending,
+   * not yet destroyed, for a round trip more. A write in either state builds an error and
+   * formats its stack trace (ERR_STREAM_DESTROYED, ERR_STREAM_WRITE_AFTER_END), which in a storm
+   * of departures fanning out to thousands of gone sockets adds up, and is no delivery.
    */
   get writable(): boolean {
-    return !(this.#socket ?? this.response).destroyed
+    const response = this.response
+    if (response.writableEnded) return false
+    const socket = this.#socket ?? response.socket
+    return socket === null ? !response.destroyed : socket.writable
   }
 
   /** Protocol text: rare, so it is framed on the spot. */
