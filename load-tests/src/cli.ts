@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * The harness's command line:
- *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap|publish-cost>
+ *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap|publish-cost|unicast-tail>
  *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile] [--with-soak] [--out DIR]
  * `all` runs every scenario side by side (soak excluded unless --with-soak) and rewrites RESULTS.md.
  * `heap` prints where an idle stream's heap goes, for Herald and the bare node:http floor;
- * `publish-cost` prints what publishing through Redis costs per message, batched and not.
+ * `publish-cost` prints what publishing through Redis costs per message, batched and not;
+ * `unicast-tail` prints, per unicast step, the clients' latency beside the gateway's own.
  */
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -16,6 +17,7 @@ import { runScenario } from './run.js'
 import { heapTable, runHeap } from './scenarios/heap.js'
 import { PLANS, type Scale } from './scenarios/plans.js'
 import { publishCostTable, runPublishCost } from './scenarios/publish-cost.js'
+import { runUnicastTail, unicastTailTable } from './scenarios/unicast-tail.js'
 import { TARGET_NAMES, type TargetName } from './targets/index.js'
 
 // `pnpm <script> -- --flag` passes the `--` through; flags after it are still flags here.
@@ -26,7 +28,7 @@ function fail(message: string): never {
   process.exit(2)
 }
 
-const USAGE = `usage: node dist/src/cli.js <${[...SCENARIOS, 'all', 'report', 'heap', 'publish-cost'].join('|')}>
+const USAGE = `usage: node dist/src/cli.js <${[...SCENARIOS, 'all', 'report', 'heap', 'publish-cost', 'unicast-tail'].join('|')}>
   [--scale smoke|medium|full] [--targets ${TARGET_NAMES.join(',')}] [--minutes N] [--profile] [--with-soak] [--out DIR]`
 
 // An unknown or malformed flag is a usage error, not a stack trace.
@@ -89,6 +91,8 @@ if (command === 'report') {
   console.log(heapTable(results))
 } else if (command === 'publish-cost') {
   console.log(publishCostTable(await runPublishCost(PLANS[scale].publishCost)))
+} else if (command === 'unicast-tail') {
+  console.log(unicastTailTable(await runUnicastTail(PLANS[scale].unicastTail)))
 } else if (command === 'all') {
   if (loadAverage() > 0.7) {
     options.log(

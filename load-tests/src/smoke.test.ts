@@ -19,6 +19,7 @@ import { publishCostTable, runPublishCost } from '../dist/src/scenarios/publish-
 import type { ResumeResult } from '../dist/src/scenarios/resume.js'
 import type { SoakResult } from '../dist/src/scenarios/soak.js'
 import type { RateSeriesResult } from '../dist/src/scenarios/unicast.js'
+import { runUnicastTail, unicastTailTable } from '../dist/src/scenarios/unicast-tail.js'
 import { TARGET_NAMES } from '../dist/src/targets/index.js'
 
 let dir: string
@@ -130,6 +131,18 @@ describe('load harness smoke', () => {
       expect(row.publisherMicrosPerMessage).toBeGreaterThan(0)
     }
     expect(publishCostTable(rows).split('\n')).toHaveLength(2 + rows.length)
+  })
+
+  it("unicast-tail: the gateway's histogram counts every delivery the clients received", async () => {
+    const params = PLANS.smoke.unicastTail
+    const rows = await runUnicastTail(params)
+    expect(rows.map((row) => row.rate)).toEqual(params.rates)
+    for (const row of rows) {
+      expect(row.deliveries).toBeGreaterThan(0)
+      expect(row.gatewayCounted).toBe(row.deliveries)
+      expect(row.gatewayOver10Ms).toBeGreaterThanOrEqual(0)
+    }
+    expect(unicastTailTable(rows).split('\n')).toHaveLength(2 + rows.length)
   })
 
   it('report: RESULTS.md and its charts are generated from the JSON', async () => {

@@ -9,6 +9,7 @@ import type { PublishCostParams } from './publish-cost.js'
 import type { ResumeParams } from './resume.js'
 import type { SoakParams } from './soak.js'
 import type { UnicastParams } from './unicast.js'
+import type { UnicastTailParams } from './unicast-tail.js'
 
 export type Scale = 'smoke' | 'medium' | 'full'
 
@@ -23,6 +24,8 @@ export interface Plan {
   readonly heap: HeapParams
   /** The publishing-cost diagnostic. */
   readonly publishCost: PublishCostParams
+  /** The unicast-tail diagnostic (Herald only). */
+  readonly unicastTail: UnicastTailParams
 }
 
 export const PLANS: Record<Scale, Plan> = {
@@ -43,6 +46,7 @@ export const PLANS: Record<Scale, Plan> = {
     },
     heap: { from: 10, to: 30 },
     publishCost: { messages: 200, batch: 50, users: 20, rounds: 1 },
+    unicastTail: { connections: 20, rates: [100], stepSeconds: 1 },
   },
   medium: {
     idle: { connections: 4_000, steps: 4, settleMs: 12_000 },
@@ -61,6 +65,7 @@ export const PLANS: Record<Scale, Plan> = {
     },
     heap: { from: 500, to: 2_000 },
     publishCost: { messages: 20_000, batch: 50, users: 2_000, rounds: 2 },
+    unicastTail: { connections: 2_000, rates: [5_000, 10_000], stepSeconds: 3 },
   },
   full: {
     idle: { connections: 19_000, steps: 5, settleMs: 12_000 },
@@ -92,5 +97,7 @@ export const PLANS: Record<Scale, Plan> = {
     },
     heap: { from: 1_000, to: 4_000 },
     publishCost: { messages: 100_000, batch: 50, users: 10_000, rounds: 3 },
+    // The first step after 10k connects absorbs their aftermath; the rates of interest follow it.
+    unicastTail: { connections: 10_000, rates: [10_000, 10_000, 20_000, 30_000, 30_000], stepSeconds: 5 },
   },
 }

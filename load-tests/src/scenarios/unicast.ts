@@ -6,7 +6,7 @@
 import type { Verdict } from '../client/messages.js'
 import { payload } from '../client/messages.js'
 import { measureWindow, type WindowResult } from '../harness/measure.js'
-import type { PublishItem, TargetName } from '../targets/index.js'
+import type { PublishItem, Target, TargetName } from '../targets/index.js'
 import { subscriptions, withSession } from './session.js'
 
 export interface UnicastParams {
@@ -28,6 +28,29 @@ export interface RateSeriesResult {
   readonly verdict: Verdict
 }
 
+/**
+ * Publishes to users `u0`…`u<users-1>` in turn, each message carrying its user's next sequence;
+ * `published` counts what each user was sent, for the verdict.
+ */
+export function unicastSender(
+  target: Target,
+  users: number,
+): { published: Record<string, number>; send(count: number): Promise<void> } {
+  const published: Record<string, number> = {}
+  let cursor = 0
+  const send = (count: number) => {
+    const items: PublishItem[] = []
+    for (let i = 0; i < count; i++) {
+      const user = `u${cursor++ % users}`
+      const seq = published[user] ?? 0
+      published[user] = seq + 1
+      items.push({ channel: { user }, data: payload(seq) })
+    }
+    return target.publish(items)
+  }
+  return { published, send }
+}
+
 export function runUnicast(name: TargetName, params: UnicastParams): Promise<RateSeriesResult> {
   const timeoutMs = 120_000 + params.rates.length * (params.stepSeconds * 1000 + 30_000)
   return withSession(
@@ -37,18 +60,7 @@ export function runUnicast(name: TargetName, params: UnicastParams): Promise<Rat
       const { target, fleet } = session
       const users = params.connections
       await session.open(await subscriptions(target, users, 'u'))
-      const published: Record<string, number> = {}
-      let cursor = 0
-      const send = (count: number) => {
-        const items: PublishItem[] = []
-        for (let i = 0; i < count; i++) {
-          const user = `u${cursor++ % users}`
-          const seq = published[user] ?? 0
-          published[user] = seq + 1
-          items.push({ channel: { user }, data: payload(seq) })
-        }
-        return target.publish(items)
-      }
+      const { published, send } = unicastSender(target, users)
       const steps: WindowResult[] = []
       for (const rate of params.rates) {
         const step = await measureWindow(target, fleet, {
