@@ -12,6 +12,7 @@ import { snapshot } from '../harness/proc-sampler.js'
 import { fittedGrowth, lowerEnvelope } from '../harness/trend.js'
 import type { PublishItem, V8Memory } from '../targets/index.js'
 import { sleep, subscriptions, withSession } from './session.js'
+import { unicastSender } from './unicast.js'
 
 export interface SoakParams {
   readonly minutes: number
@@ -60,17 +61,7 @@ export function runSoak(params: SoakParams): Promise<SoakResult> {
         ...(await subscriptions(target, params.connections - half, 'sb', TOPIC)),
       ])
       const published: Record<string, number> = { [TOPIC]: 0 }
-      let cursor = 0
-      const unicast = (count: number) => {
-        const items: PublishItem[] = []
-        for (let i = 0; i < count; i++) {
-          const user = `s${cursor++ % half}`
-          const seq = published[user] ?? 0
-          published[user] = seq + 1
-          items.push({ channel: { user }, data: payload(seq) })
-        }
-        return target.publish(items)
-      }
+      const { send: unicast } = unicastSender(target, half, 's', published)
       const broadcast = (count: number) => {
         const items: PublishItem[] = []
         for (let i = 0; i < count; i++) items.push({ channel: { topic: TOPIC }, data: payload(published[TOPIC]!++) })

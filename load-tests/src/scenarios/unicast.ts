@@ -29,19 +29,21 @@ export interface RateSeriesResult {
 }
 
 /**
- * Publishes to users `u0`…`u<users-1>` in turn, each message carrying its user's next sequence;
- * `published` counts what each user was sent, for the verdict.
+ * Publishes to users `<prefix>0`…`<prefix><users-1>` in turn, each message carrying its user's
+ * next sequence; `published` (which may be shared with other senders) counts what each user was
+ * sent, for the verdict.
  */
 export function unicastSender(
   target: Target,
   users: number,
+  prefix = 'u',
+  published: Record<string, number> = {},
 ): { published: Record<string, number>; send(count: number): Promise<void> } {
-  const published: Record<string, number> = {}
   let cursor = 0
   const send = (count: number) => {
     const items: PublishItem[] = []
     for (let i = 0; i < count; i++) {
-      const user = `u${cursor++ % users}`
+      const user = `${prefix}${cursor++ % users}`
       const seq = published[user] ?? 0
       published[user] = seq + 1
       items.push({ channel: { user }, data: payload(seq) })
