@@ -20,7 +20,6 @@ export interface SourceEndpoint {
 export class SourceEndpoints {
   /** One flag per port and address: held by an open socket of this worker. */
   readonly #held: Uint8Array
-  readonly #portCount: number
   #cursor = 0
 
   constructor(
@@ -30,8 +29,7 @@ export class SourceEndpoints {
   ) {
     if (addresses.length === 0) throw new Error('SourceEndpoints: give at least one address')
     if (firstPort < 1 || lastPort > 65_535 || lastPort < firstPort) throw new Error('SourceEndpoints: bad port range')
-    this.#portCount = lastPort - firstPort + 1
-    this.#held = new Uint8Array(this.#portCount * addresses.length)
+    this.#held = new Uint8Array((lastPort - firstPort + 1) * addresses.length)
   }
 
   /** The next pair no open socket holds; addresses alternate, so each carries an equal share. */

@@ -26,13 +26,13 @@ const kb = (bytes: number) => (bytes / 1024).toFixed(1)
 const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits))
 const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a / b).toFixed(2)}×` : '–')
 
-function serverCpu(target: string, step: WindowResult): number {
-  return step.cpuMicrosPerDelivery[SERVER_GROUP[target] ?? 'server'] ?? Number.NaN
-}
-
-/** The kernel's part of the server's CPU per delivery; NaN for results recorded before it was. */
-function serverKernelCpu(target: string, step: WindowResult): number {
-  return step.kernelMicrosPerDelivery?.[SERVER_GROUP[target] ?? 'server'] ?? Number.NaN
+/** The server group's CPU per delivery, or its kernel part; NaN where a result did not record it. */
+function serverCpu(
+  target: string,
+  step: WindowResult,
+  part: 'cpuMicrosPerDelivery' | 'kernelMicrosPerDelivery' = 'cpuMicrosPerDelivery',
+): number {
+  return step[part]?.[SERVER_GROUP[target] ?? 'server'] ?? Number.NaN
 }
 
 /** Highest asked rate met (≥ 95%) with p99 ≤ 10 ms. */
@@ -128,7 +128,7 @@ function rateSection(
         .map(([g, v]) => `${g} ${fmt(v)}`)
         .join(', ')
       rows.push(
-        `| ${run.target} | ${s.rate} | ${s.achievedRate} | ${s.deliveriesPerSecond} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${fmt(serverCpu(run.target, s))} | ${fmt(serverKernelCpu(run.target, s))} | ${others} |`,
+        `| ${run.target} | ${s.rate} | ${s.achievedRate} | ${s.deliveriesPerSecond} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${fmt(serverCpu(run.target, s))} | ${fmt(serverCpu(run.target, s, 'kernelMicrosPerDelivery'))} | ${others} |`,
       )
     }
   }
