@@ -18,7 +18,7 @@ import { heapTable, runHeap } from './scenarios/heap.js'
 import { PLANS, type Scale } from './scenarios/plans.js'
 import { publishCostTable, runPublishCost } from './scenarios/publish-cost.js'
 import { runUnicastTail, unicastTailTable } from './scenarios/unicast-tail.js'
-import { TARGET_NAMES, type TargetName } from './targets/index.js'
+import { PER_CORE_TARGET_NAMES, TARGET_NAMES, type TargetName } from './targets/index.js'
 
 // `pnpm <script> -- --flag` passes the `--` through; flags after it are still flags here.
 const args = process.argv.slice(2).filter((arg) => arg !== '--')
@@ -28,8 +28,10 @@ function fail(message: string): never {
   process.exit(2)
 }
 
+const KNOWN_TARGETS: readonly TargetName[] = [...TARGET_NAMES, ...PER_CORE_TARGET_NAMES]
+
 const USAGE = `usage: node dist/src/cli.js <${[...SCENARIOS, 'all', 'report', 'heap', 'publish-cost', 'unicast-tail'].join('|')}>
-  [--scale smoke|medium|full] [--targets ${TARGET_NAMES.join(',')}] [--minutes N] [--profile] [--with-soak] [--out DIR]`
+  [--scale smoke|medium|full] [--targets ${KNOWN_TARGETS.join(',')}] [--minutes N] [--profile] [--with-soak] [--out DIR]`
 
 // An unknown or malformed flag is a usage error, not a stack trace.
 const { positionals, values } = (() => {
@@ -60,7 +62,7 @@ const scale = values.scale as Scale
 if (!['smoke', 'medium', 'full'].includes(scale)) fail(`--scale must be smoke, medium or full, not ${scale}`)
 const targets = values.targets?.split(',') as TargetName[] | undefined
 for (const t of targets ?? [])
-  if (!TARGET_NAMES.includes(t)) fail(`unknown target ${t}; known: ${TARGET_NAMES.join(', ')}`)
+  if (!KNOWN_TARGETS.includes(t)) fail(`unknown target ${t}; known: ${KNOWN_TARGETS.join(', ')}`)
 const minutes = values.minutes === undefined ? undefined : Number(values.minutes)
 if (minutes !== undefined && !(minutes > 0)) fail('--minutes must be a positive number')
 

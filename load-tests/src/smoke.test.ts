@@ -5,8 +5,9 @@
  * servers it forks are plain JavaScript.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pollUntil } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { WindowResult } from '../dist/src/harness/measure.js'
 import { writeReport } from '../dist/src/report/report.js'
@@ -20,7 +21,7 @@ import type { ResumeResult } from '../dist/src/scenarios/resume.js'
 import type { SoakResult } from '../dist/src/scenarios/soak.js'
 import type { RateSeriesResult } from '../dist/src/scenarios/unicast.js'
 import { runUnicastTail, unicastTailTable } from '../dist/src/scenarios/unicast-tail.js'
-import { TARGET_NAMES } from '../dist/src/targets/index.js'
+import { PER_CORE_TARGET_NAMES, startTarget, TARGET_NAMES } from '../dist/src/targets/index.js'
 
 let dir: string
 beforeAll(async () => {
@@ -71,10 +72,37 @@ describe('load harness smoke', () => {
     for (const run of file.runs) expectExactSteps(run, 1)
   })
 
-  it('broadcast: each message reaches every stream', async () => {
+  it('broadcast: each message reaches every stream, on every target and on the per-core ones', async () => {
     const file = await smoke<RateSeriesResult>('broadcast')
-    expect(file.runs).toHaveLength(TARGET_NAMES.length)
+    expect(file.runs.map((r) => r.target)).toEqual([...TARGET_NAMES, ...PER_CORE_TARGET_NAMES])
     for (const run of file.runs) expectExactSteps(run, PLANS.smoke.broadcast.connections)
+  })
+
+  it('per-core targets: Herald deals its streams over a gateway per core, nginx runs a worker per core', async () => {
+    const cores = availableParallelism()
+    const herald = await startTarget('herald-per-core', { connections: 10 })
+    try {
+      const streams = await Promise.all(Array.from({ length: 2 * cores }, (_, i) => herald.subscription(`u${i}`)))
+      expect(herald.groups[0]!.pids()).toHaveLength(cores)
+      expect(new Set(streams.map((s) => s.port)).size).toBe(cores)
+    } finally {
+      await herald.stop()
+    }
+    const nchan = await startTarget('nchan-memory-per-core', { connections: 10 })
+    try {
+      // The master forks its workers once it listens: await them, then count the master and its workers.
+      const pids = await pollUntil(
+        'nginx workers',
+        async () => {
+          const now = nchan.groups[0]!.pids()
+          return now.length > cores ? now : undefined
+        },
+        { timeoutMs: 10_000 },
+      )
+      expect(pids).toHaveLength(cores + 1)
+    } finally {
+      await nchan.stop()
+    }
   })
 
   it('resume: resuming targets replay exactly what was missed; the naive baseline loses it all', async () => {

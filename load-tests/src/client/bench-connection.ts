@@ -50,7 +50,7 @@ export class BenchConnection implements SseSink {
     const source = this.context.sourceEndpoints.take()
     const socket = net.connect({
       host: this.context.host,
-      port: this.context.port,
+      port: this.subscription.port ?? this.context.port,
       localAddress: source.address,
       localPort: source.port,
     })

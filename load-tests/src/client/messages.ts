@@ -8,6 +8,8 @@ export interface Subscription {
   readonly key: string
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
+  /** The port of the node this stream goes to, where the target has several without a proxy. */
+  readonly port?: number
 }
 
 export interface OpenCommand {

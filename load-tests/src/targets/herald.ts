@@ -1,6 +1,7 @@
 /**
- * Herald as a load target: the built gateway (one node, or several behind nginx with the shipped
- * infra/nginx/herald.conf), a harness-started redis-server, tokens minted with jose, unicast and
+ * Herald as a load target: the built gateway (one node, or several: behind nginx with the shipped
+ * infra/nginx/herald.conf, or without a proxy, each stream sent to one of them in turn, as an L4
+ * balancer would), a harness-started redis-server, tokens minted with jose, unicast and
  * broadcast published through Redis with @herald/publisher (pipelined).
  */
 import { readFileSync } from 'node:fs'
@@ -23,8 +24,10 @@ const SHIPPED_NGINX = fileURLToPath(new URL('../../../../infra/nginx/herald.conf
 const FILE_HEADROOM = 300
 const PROCESS_FILE_LIMIT = 20_000
 
-export async function startHerald(options: TargetOptions): Promise<Target> {
+export async function startHerald(options: TargetOptions, { proxy = true } = {}): Promise<Target> {
   const nodes = options.nodes ?? 1
+  /** Streams minted so far: without a proxy, stream i goes to node i mod nodes. */
+  let minted = 0
   const redis = await startRedis()
   const gateways: OwnedProcess[] = []
   let nginx: NginxProcess | undefined
@@ -66,13 +69,13 @@ export async function startHerald(options: TargetOptions): Promise<Target> {
       await untilAccepting(port)
       ports.push(port)
     }
-    if (nodes > 1) nginx = await startNginx((port, dir) => heraldNginxConfig(port, dir, ports))
+    if (nodes > 1 && proxy) nginx = await startNginx((port, dir) => heraldNginxConfig(port, dir, ports))
   } catch (error) {
     await stop()
     throw error
   }
   return {
-    name: 'herald',
+    name: proxy ? 'herald' : 'herald-per-core',
     host: '127.0.0.1',
     port: nginx?.port ?? ports[0]!,
     readyEvent: 'herald.ready',
@@ -91,6 +94,7 @@ export async function startHerald(options: TargetOptions): Promise<Target> {
         key: topic ?? user,
         path: topic === undefined ? '/v1/events' : `/v1/events?topics=${encodeURIComponent(topic)}`,
         headers: { Authorization: `Bearer ${token}` },
+        ...(nginx === undefined && ports.length > 1 ? { port: ports[minted++ % ports.length]! } : {}),
       }
     },
     async publish(items: readonly PublishItem[]) {

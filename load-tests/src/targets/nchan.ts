@@ -1,6 +1,7 @@
 /**
- * Nchan (Debian's libnginx-mod-nchan) as a peer: one nginx worker with memory storage, or with
- * Redis storage on a harness-started redis-server. EventSource subscribers, HTTP publishing.
+ * Nchan (Debian's libnginx-mod-nchan) as a peer: one nginx worker (or one per core, the kernel
+ * spreading connections over them with `reuseport`) with memory storage, or with Redis storage
+ * on a harness-started redis-server. EventSource subscribers, HTTP publishing.
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -19,7 +20,7 @@ const NCHAN_WORKER_CONNECTIONS = 60_000
 
 const channelId = (channel: Channel) => ('user' in channel ? `u.${channel.user}` : `t.${channel.topic}`)
 
-export async function startNchan(storage: 'memory' | 'redis', _options: TargetOptions): Promise<Target> {
+export async function startNchan(storage: 'memory' | 'redis', _options: TargetOptions, workers = 1): Promise<Target> {
   let redis: RedisServer | undefined
   let nginx: NginxProcess | undefined
   try {
@@ -27,7 +28,7 @@ export async function startNchan(storage: 'memory' | 'redis', _options: TargetOp
     const redisUrl = redis?.url
     nginx = await startNginx((port, dir) =>
       readFileSync(TEMPLATE, 'utf8')
-        .replace('{{PREAMBLE}}', nginxPreamble(dir, NCHAN_WORKER_CONNECTIONS))
+        .replace('{{PREAMBLE}}', nginxPreamble(dir, NCHAN_WORKER_CONNECTIONS, workers))
         .replace('{{TEMP_PATHS}}', httpTempPaths(dir))
         .replace('{{PORT}}', String(port))
         .replace('{{STORAGE}}', redisUrl === undefined ? '' : `nchan_redis_url ${redisUrl}; nchan_use_redis on;`),
@@ -39,7 +40,7 @@ export async function startNchan(storage: 'memory' | 'redis', _options: TargetOp
   const server = nginx
   const publisher = new PipelinedPublisher('127.0.0.1', server.port)
   return {
-    name: storage === 'memory' ? 'nchan-memory' : 'nchan-redis',
+    name: storage === 'redis' ? 'nchan-redis' : workers > 1 ? 'nchan-memory-per-core' : 'nchan-memory',
     host: '127.0.0.1',
     port: server.port,
     readyEvent: null,

@@ -40,10 +40,10 @@ export async function startNginx(render: (port: number, dir: string) => string):
   return { port, pids: () => withChildren(nginx.pid), stop }
 }
 
-/** The directives every harness nginx.conf shares: foreground, one worker, its files in `dir`. */
-export function nginxPreamble(dir: string, workerConnections: number): string {
+/** The directives every harness nginx.conf shares: foreground, one worker unless asked, its files in `dir`. */
+export function nginxPreamble(dir: string, workerConnections: number, workers = 1): string {
   return `daemon off;
-worker_processes 1;
+worker_processes ${workers};
 worker_rlimit_nofile 20000;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;

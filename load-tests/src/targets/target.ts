@@ -39,7 +39,14 @@ export interface V8Memory {
 }
 
 export const TARGET_NAMES = ['herald', 'nchan-memory', 'nchan-redis', 'naive-hono', 'bare-node'] as const
-export type TargetName = (typeof TARGET_NAMES)[number]
+/**
+ * The same servers as `herald` and `nchan-memory`, with a process per core: Herald as one
+ * gateway per core (as the k8s manifests run one per CPU) with the streams dealt between them,
+ * as an L4 balancer such as a Service would; nginx with a worker per core and `reuseport`.
+ * Measured beside the single-process targets, never instead of them.
+ */
+export const PER_CORE_TARGET_NAMES = ['herald-per-core', 'nchan-memory-per-core'] as const
+export type TargetName = (typeof TARGET_NAMES)[number] | (typeof PER_CORE_TARGET_NAMES)[number]
 
 export interface TargetOptions {
   /** Streams the server must be able to hold. */

@@ -6,6 +6,7 @@
 export type { RedisCluster, StartRedisClusterOptions } from './cluster.js'
 export { startRedisCluster } from './cluster.js'
 export { freePort } from './free-port.js'
+export { type PollOptions, pollUntil } from './poll.js'
 export type { RedisServer } from './redis-server.js'
 export type { Address, RedisSentinelSetup } from './sentinel.js'
 export { startRedisSentinel } from './sentinel.js'
