@@ -12,6 +12,12 @@ export interface BroadcastParams {
   readonly connections: number
   readonly rates: readonly number[]
   readonly stepSeconds: number
+  /**
+   * A step lasts long enough to publish about this many messages (one fewer, as the pacer sends
+   * what is due strictly inside the window). At 1 msg/s a 5 s step held 4, and a server's CPU
+   * per delivery then swung by a third between runs with them.
+   */
+  readonly minMessagesPerStep?: number
   readonly stopAboveP99Ms: number
   readonly cpuProfileDir?: string | undefined
 }
@@ -19,7 +25,8 @@ export interface BroadcastParams {
 const TOPIC = 'bench'
 
 export function runBroadcast(name: TargetName, params: BroadcastParams): Promise<RateSeriesResult> {
-  const timeoutMs = 120_000 + params.rates.length * (params.stepSeconds * 1000 + 30_000)
+  const stepMs = (rate: number) => Math.max(params.stepSeconds, (params.minMessagesPerStep ?? 0) / rate) * 1000
+  const timeoutMs = 120_000 + params.rates.reduce((sum, rate) => sum + stepMs(rate) + 30_000, 0)
   const options = { connections: params.connections, timeoutMs, cpuProfileDir: params.cpuProfileDir }
   return withSession(name, options, async (session) => {
     const { target, fleet } = session
@@ -30,7 +37,7 @@ export function runBroadcast(name: TargetName, params: BroadcastParams): Promise
     }
     const steps: WindowResult[] = []
     for (const rate of params.rates) {
-      const plan = { rate, durationMs: params.stepSeconds * 1000, fanout: params.connections, send, drainMs: 10_000 }
+      const plan = { rate, durationMs: stepMs(rate), fanout: params.connections, send, drainMs: 10_000 }
       const step = await measureWindow(target, fleet, plan)
       steps.push(step)
       if (step.latencyMs.p99 > params.stopAboveP99Ms) break

@@ -32,7 +32,7 @@ export const PLANS: Record<Scale, Plan> = {
   smoke: {
     idle: { connections: 30, steps: 2, settleMs: 200 },
     unicast: { connections: 20, rates: [100, 200], stepSeconds: 1, stopAboveP99Ms: 5_000 },
-    broadcast: { connections: 20, rates: [5], stepSeconds: 1, stopAboveP99Ms: 5_000 },
+    broadcast: { connections: 20, rates: [5], stepSeconds: 1, minMessagesPerStep: 10, stopAboveP99Ms: 5_000 },
     resume: { connections: 20, missed: 3, timeoutSeconds: 5 },
     nodes: { connections: 20, rates: [100], stepSeconds: 1, stopAboveP99Ms: 5_000, nodes: 2 },
     soak: {
@@ -77,7 +77,13 @@ export const PLANS: Record<Scale, Plan> = {
       stepSeconds: 5,
       stopAboveP99Ms: 200,
     },
-    broadcast: { connections: 10_000, rates: [1, 2, 5, 10, 15], stepSeconds: 5, stopAboveP99Ms: 1_000 },
+    broadcast: {
+      connections: 10_000,
+      rates: [1, 2, 5, 10, 15],
+      stepSeconds: 5,
+      minMessagesPerStep: 20,
+      stopAboveP99Ms: 1_000,
+    },
     resume: { connections: 19_000, missed: 5, timeoutSeconds: 60 },
     nodes: {
       connections: 8_000,
