@@ -30,4 +30,18 @@ describe('lineChart', () => {
     expect(svg).toContain('CPU &lt;per&gt; delivery')
     expect(svg).toContain('nchan &amp; co')
   })
+
+  it('gives each of the seven broadcast targets its own colour', () => {
+    const series = Array.from({ length: 7 }, (_, i) => ({
+      name: `target-${i}`,
+      points: [
+        [1, i + 1],
+        [2, i + 2],
+      ] as const,
+    }))
+    const svg = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series })
+    const colours = [...svg.matchAll(/<polyline[^>]*stroke="([^"]+)"/g)].map((m) => m[1])
+    expect(colours).toHaveLength(7)
+    expect(new Set(colours).size).toBe(7)
+  })
 })

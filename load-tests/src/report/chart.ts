@@ -18,10 +18,11 @@ export interface ChartSpec {
   readonly xCategories?: readonly string[]
 }
 
-const WIDTH = 640
+const WIDTH = 700
 const HEIGHT = 360
-const MARGIN = { left: 70, right: 150, top: 36, bottom: 48 }
-const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b']
+const MARGIN = { left: 70, right: 210, top: 36, bottom: 48 }
+/** One per target a chart can hold (broadcast has seven), so no two lines share a colour. */
+const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf']
 
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
