@@ -3,6 +3,7 @@
  */
 
 import { HeraldPublisher } from '@herald/publisher'
+import { pollUntil } from '@herald/redis-harness'
 import { afterAll, beforeAll } from 'vitest'
 import { type GatewayProcess, RecordingEventSource, signToken, startGatewayProcess, TEST_API_KEY } from './harness.js'
 
@@ -54,12 +55,8 @@ export async function metricSettlesAt(
   expected: number,
   timeoutMs = 15_000,
 ): Promise<number> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await metric(node, name)
-    if (value === expected || Date.now() > deadline) return value
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  const settled = async () => ((await metric(node, name)) === expected ? expected : undefined)
+  return pollUntil(`${name} at ${expected}`, settled, { timeoutMs, maxIntervalMs: 50 }).catch(() => metric(node, name))
 }
 
 export async function stopNodes(nodes: readonly GatewayNode[]): Promise<void> {
