@@ -18,7 +18,7 @@ export interface ConnectionContext {
   /** The worker's local (address, port) pairs: each (re)connection binds the next free one. */
   readonly sourceEndpoints: SourceEndpoints
   readonly latency: Histogram
-  readonly counters: { received: number; reconnects: number; shed: number }
+  readonly counters: { received: number; reconnects: number; shed: number; heartbeats: number }
   /** Called once per (re)connection when the stream becomes live, or fails for good. */
   onSettled(connection: BenchConnection, live: boolean): void
 }
@@ -120,7 +120,14 @@ export class BenchConnection implements SseSink {
       this.#becomeLive()
     } else if (type === 'herald.unavailable') {
       this.context.counters.shed++
+    } else if (type === 'heartbeat') {
+      // The naive baseline's heartbeat is an event; the others send a comment.
+      this.context.counters.heartbeats++
     }
+  }
+
+  onComment(): void {
+    this.context.counters.heartbeats++
   }
 
   onRetry(delayMs: number): void {

@@ -41,6 +41,8 @@ export interface WorkerStats {
   /** Streams turned away with herald.unavailable (they retry, as a browser would). */
   readonly shed: number
   readonly failed: number
+  /** Heartbeats received since the last `record` (comments, or the naive baseline's heartbeat events). */
+  readonly heartbeats: number
   /** Sparse latency histogram (µs) of deliveries since the last `record`. */
   readonly latency: Array<[number, number]>
 }

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { SseResponseReader } from './sse-reader.js'
 
 function readAll(parts: string[]) {
-  const seen: { status?: number; events: string[]; retry: number[]; ended: number } = {
+  const seen: { status?: number; events: string[]; retry: number[]; comments: number; ended: number } = {
     events: [],
     retry: [],
+    comments: 0,
     ended: 0,
   }
   const reader = new SseResponseReader({
@@ -13,6 +14,9 @@ function readAll(parts: string[]) {
     },
     onEvent: (type, data, id) => seen.events.push(`${type}|${data}|${id}`),
     onRetry: (delay) => seen.retry.push(delay),
+    onComment: () => {
+      seen.comments++
+    },
     onEnd: () => {
       seen.ended++
     },
@@ -31,16 +35,18 @@ describe('SseResponseReader', () => {
     chunk('data: x\ndata: y\r\nid: b\n\n'),
   ]
 
-  it('reads the head, de-chunks and dispatches events with their ids', () => {
+  it('reads the head, de-chunks and dispatches events with their ids, and counts comments', () => {
     const seen = readAll([head + body.join('')])
     expect(seen.status).toBe(200)
     expect(seen.retry).toEqual([100])
     expect(seen.events).toEqual(['herald.ready|{}|a', 'message|x\ny|b'])
+    expect(seen.comments).toBe(1)
   })
 
   it('gives the same events when the bytes arrive one at a time', () => {
     const all = head + body.join('')
     expect(readAll([...all]).events).toEqual(readAll([all]).events)
+    expect(readAll([...all]).comments).toBe(1)
   })
 
   it('reads identity (non-chunked) bodies and non-200 heads', () => {

@@ -1,6 +1,6 @@
 /**
  * Reads an SSE response straight off a socket: the HTTP head, chunked transfer coding, and the
- * event-stream fields the harness needs (event, data, id, retry). Byte-level and allocation-light,
+ * event-stream fields the harness needs (event, data, id, retry, comments). Byte-level and allocation-light,
  * because the load client shares the machine's two cores with the server it measures; payloads are
  * ASCII so latin1 decoding is exact. Pure: bytes in, callbacks out.
  */
@@ -11,6 +11,8 @@ export interface SseSink {
   /** A dispatched event; `id` is the last event id in force. */
   onEvent(type: string, data: string, id: string): void
   onRetry(delayMs: number): void
+  /** A comment line (`:`…): how SSE servers send heartbeats. */
+  onComment(): void
   /** The response body ended (last chunk, or Content-Length reached): a stream is over even if the socket stays open. */
   onEnd(): void
 }
@@ -141,7 +143,10 @@ export class SseResponseReader {
       return
     }
     const first = buffer.charCodeAt(start)
-    if (first === 58) return // ':' comment (heartbeats)
+    if (first === 58) {
+      this.sink.onComment()
+      return
+    }
     let colon = buffer.indexOf(':', start)
     if (colon < 0 || colon > end) colon = end
     let valueStart = colon + 1

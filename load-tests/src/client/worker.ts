@@ -15,7 +15,7 @@ if (sourceAddresses.length === 0) throw new Error('worker: give its source addre
 const sourceEndpoints = new SourceEndpoints(sourceAddresses)
 const connections: BenchConnection[] = []
 const latency = new Histogram()
-const counters = { received: 0, reconnects: 0, shed: 0 }
+const counters = { received: 0, reconnects: 0, shed: 0, heartbeats: 0 }
 let failed = 0
 /** Connections of the current `open` whose first handshake has not settled yet. */
 const pending = new Set<BenchConnection>()
@@ -95,6 +95,7 @@ process.on('message', (command: Command) => {
     case 'record':
       latency.reset()
       counters.received = 0
+      counters.heartbeats = 0
       return reply({ id: command.id, type: 'ok' })
     case 'stats':
       return reply({
@@ -105,6 +106,7 @@ process.on('message', (command: Command) => {
           received: counters.received,
           reconnects: counters.reconnects,
           shed: counters.shed,
+          heartbeats: counters.heartbeats,
           failed,
           latency: latency.toSparse(),
         },

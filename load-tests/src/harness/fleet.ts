@@ -19,6 +19,8 @@ export interface FleetStats {
   readonly reconnects: number
   readonly shed: number
   readonly failed: number
+  /** Heartbeats received since the last `record`. */
+  readonly heartbeats: number
   readonly latency: Histogram
 }
 
@@ -101,7 +103,7 @@ export class LoadFleet {
   async stats(): Promise<FleetStats> {
     const replies = await this.all({ type: 'stats' })
     const latency = new Histogram()
-    const total = { live: 0, received: 0, reconnects: 0, shed: 0, failed: 0 }
+    const total = { live: 0, received: 0, reconnects: 0, shed: 0, failed: 0, heartbeats: 0 }
     for (const reply of replies) {
       if (reply.type !== 'stats') continue
       const s: WorkerStats = reply.stats
@@ -110,6 +112,7 @@ export class LoadFleet {
       total.reconnects += s.reconnects
       total.shed += s.shed
       total.failed += s.failed
+      total.heartbeats += s.heartbeats
       latency.add(Histogram.fromSparse(s.latency).counts)
     }
     return { ...total, latency }
