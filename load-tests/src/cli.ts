@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * The harness's command line:
- *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap|publish-cost|unicast-tail>
+ *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap|publish-cost|unicast-tail|idle-cost>
  *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile] [--with-soak] [--out DIR]
  * `all` runs every scenario side by side (soak excluded unless --with-soak) and rewrites RESULTS.md.
  * `heap` prints where an idle stream's heap goes, for Herald and the bare node:http floor;
  * `publish-cost` prints what publishing through Redis costs per message, batched and not;
- * `unicast-tail` prints, per unicast step, the clients' latency beside the gateway's own.
+ * `unicast-tail` prints, per unicast step, the clients' latency beside the gateway's own;
+ * `idle-cost` prints what Node servers spend with no streams and with idle streams, per heartbeat.
  */
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -15,6 +16,7 @@ import { writeReport } from './report/report.js'
 import { RESULTS_DIR, SCENARIOS, type ScenarioName } from './report/results.js'
 import { runScenario } from './run.js'
 import { heapTable, runHeap } from './scenarios/heap.js'
+import { idleCostTable, runIdleCost } from './scenarios/idle-cost.js'
 import { PLANS, type Scale } from './scenarios/plans.js'
 import { publishCostTable, runPublishCost } from './scenarios/publish-cost.js'
 import { runUnicastTail, unicastTailTable } from './scenarios/unicast-tail.js'
@@ -30,7 +32,8 @@ function fail(message: string): never {
 
 const KNOWN_TARGETS: readonly TargetName[] = [...TARGET_NAMES, ...PER_CORE_TARGET_NAMES]
 
-const USAGE = `usage: node dist/src/cli.js <${[...SCENARIOS, 'all', 'report', 'heap', 'publish-cost', 'unicast-tail'].join('|')}>
+const DIAGNOSTICS = ['heap', 'publish-cost', 'unicast-tail', 'idle-cost'] as const
+const USAGE = `usage: node dist/src/cli.js <${[...SCENARIOS, 'all', 'report', ...DIAGNOSTICS].join('|')}>
   [--scale smoke|medium|full] [--targets ${KNOWN_TARGETS.join(',')}] [--minutes N] [--profile] [--with-soak] [--out DIR]`
 
 // An unknown or malformed flag is a usage error, not a stack trace.
@@ -52,6 +55,13 @@ const { positionals, values } = (() => {
     fail(`${(error as Error).message}\n${USAGE}`)
   }
 })()
+
+/** The diagnostics that read a Node server's own state take only those. */
+function nodeServers(names: readonly TargetName[], what: string): readonly TargetName[] {
+  const others = names.filter((name) => !['herald', 'naive-hono', 'bare-node'].includes(name))
+  if (others.length > 0) fail(`${what} measures Node servers: herald, naive-hono, bare-node (not ${others.join(', ')})`)
+  return names
+}
 
 // Ctrl-C or a kill: exit normally, so every server and worker this run started is stopped on the way out.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
@@ -85,12 +95,18 @@ if (command === 'report') {
   await report()
 } else if (command === 'heap') {
   const results = []
-  for (const target of targets ?? (['herald', 'bare-node'] as const)) {
-    if (target.startsWith('nchan')) fail('heap snapshots are of Node servers: herald, naive-hono, bare-node')
+  for (const target of nodeServers(targets ?? ['herald', 'bare-node'], 'heap snapshots')) {
     options.log(`heap → ${target}`)
     results.push(await runHeap(target, PLANS[scale].heap))
   }
   console.log(heapTable(results))
+} else if (command === 'idle-cost') {
+  const results = []
+  for (const target of nodeServers(targets ?? ['herald', 'naive-hono', 'bare-node'], 'idle-cost')) {
+    options.log(`idle-cost → ${target}`)
+    results.push(await runIdleCost(target, PLANS[scale].idleCost))
+  }
+  console.log(idleCostTable(results))
 } else if (command === 'publish-cost') {
   console.log(publishCostTable(await runPublishCost(PLANS[scale].publishCost)))
 } else if (command === 'unicast-tail') {

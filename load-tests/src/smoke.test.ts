@@ -15,6 +15,7 @@ import type { ResultFile, ScenarioName } from '../dist/src/report/results.js'
 import { runScenario } from '../dist/src/run.js'
 import { heapTable, runHeap } from '../dist/src/scenarios/heap.js'
 import type { IdleResult } from '../dist/src/scenarios/idle.js'
+import { idleCostTable, runIdleCost } from '../dist/src/scenarios/idle-cost.js'
 import { PLANS } from '../dist/src/scenarios/plans.js'
 import { publishCostTable, runPublishCost } from '../dist/src/scenarios/publish-cost.js'
 import type { ResumeResult } from '../dist/src/scenarios/resume.js'
@@ -175,6 +176,24 @@ describe('load harness smoke', () => {
       expect(row.gatewayOver10Ms).toBeGreaterThanOrEqual(0)
     }
     expect(unicastTailTable(rows).split('\n')).toHaveLength(2 + rows.length)
+  })
+
+  it('idle-cost: every Node server heartbeats its idle streams, and both windows read its CPU', async () => {
+    const params = PLANS.smoke.idleCost
+    const results = []
+    for (const target of ['herald', 'naive-hono', 'bare-node'] as const) results.push(await runIdleCost(target, params))
+    for (const result of results) {
+      // The window spans four intervals: every stream hears at least one heartbeat, however slow the machine.
+      expect(result.heartbeatsPerSecond * params.windowSeconds).toBeGreaterThanOrEqual(params.connections)
+      for (const rate of [result.empty, result.idle]) {
+        const server = Object.keys(rate.total)[0]!
+        expect(rate.total[server]).toBeGreaterThanOrEqual(0)
+        expect(rate.kernel[server]).toBeLessThanOrEqual(rate.total[server]!)
+      }
+      expect(Number.isFinite(result.microsPerHeartbeat)).toBe(true)
+    }
+    expect(Object.keys(results[0]!.idle.total)).toEqual(['gateway', 'redis'])
+    expect(idleCostTable(results).split('\n')).toHaveLength(2 + results.length)
   })
 
   it('report: RESULTS.md and its charts are generated from the JSON', async () => {

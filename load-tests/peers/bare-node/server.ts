@@ -7,12 +7,12 @@
  *
  * It is a measuring stick, not a peer a team would deploy: the gap between it and Herald is what
  * Herald's own work costs, and the gap between it and Nchan is what Node costs.
- * PORT from the environment; prints `listening <port>`.
+ * PORT (and HEARTBEAT_MS) from the environment; prints `listening <port>`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 
-const HEARTBEAT_MS = 15_000
+const HEARTBEAT_MS = Number(process.env['HEARTBEAT_MS'] ?? 15_000)
 const MAX_BODY_BYTES = 64 * 1024
 const streams = new Map<string, Set<Socket>>()
 let nextId = 0

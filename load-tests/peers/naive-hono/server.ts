@@ -2,13 +2,13 @@
  * The naive baseline: SSE the way most tutorials write it. hono's streamSSE, an in-process
  * Map of user to streams, a heartbeat loop per stream, and a POST /publish route. Correct (it
  * removes closed streams and answers bad input with 400), but nothing more: no history, no
- * resume, no auth. PORT from the environment; prints `listening <port>`.
+ * resume, no auth. PORT (and HEARTBEAT_MS) from the environment; prints `listening <port>`.
  */
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming'
 
-const HEARTBEAT_MS = 15_000
+const HEARTBEAT_MS = Number(process.env['HEARTBEAT_MS'] ?? 15_000)
 const streams = new Map<string, Set<SSEStreamingApi>>()
 const app = new Hono()
 

@@ -5,6 +5,7 @@
 import type { BroadcastParams } from './broadcast.js'
 import type { HeapParams } from './heap.js'
 import type { IdleParams } from './idle.js'
+import type { IdleCostParams } from './idle-cost.js'
 import type { PublishCostParams } from './publish-cost.js'
 import type { ResumeParams } from './resume.js'
 import type { SoakParams } from './soak.js'
@@ -26,6 +27,8 @@ export interface Plan {
   readonly publishCost: PublishCostParams
   /** The unicast-tail diagnostic (Herald only). */
   readonly unicastTail: UnicastTailParams
+  /** The idle-cost diagnostic (Node servers). */
+  readonly idleCost: IdleCostParams
 }
 
 export const PLANS: Record<Scale, Plan> = {
@@ -47,6 +50,7 @@ export const PLANS: Record<Scale, Plan> = {
     heap: { from: 10, to: 30 },
     publishCost: { messages: 200, batch: 50, users: 20, rounds: 1 },
     unicastTail: { connections: 20, rates: [100], stepSeconds: 1 },
+    idleCost: { connections: 20, heartbeatIntervalMs: 250, settleSeconds: 0.25, windowSeconds: 1 },
   },
   medium: {
     idle: { connections: 4_000, steps: 4, settleMs: 12_000 },
@@ -66,6 +70,7 @@ export const PLANS: Record<Scale, Plan> = {
     heap: { from: 500, to: 2_000 },
     publishCost: { messages: 20_000, batch: 50, users: 2_000, rounds: 2 },
     unicastTail: { connections: 2_000, rates: [5_000, 10_000], stepSeconds: 3 },
+    idleCost: { connections: 2_000, heartbeatIntervalMs: 15_000, settleSeconds: 12, windowSeconds: 30 },
   },
   full: {
     idle: { connections: 19_000, steps: 5, settleMs: 12_000 },
@@ -105,5 +110,6 @@ export const PLANS: Record<Scale, Plan> = {
     publishCost: { messages: 100_000, batch: 50, users: 10_000, rounds: 3 },
     // The first step after 10k connects absorbs their aftermath; the rates of interest follow it.
     unicastTail: { connections: 10_000, rates: [10_000, 10_000, 20_000, 30_000, 30_000], stepSeconds: 5 },
+    idleCost: { connections: 10_000, heartbeatIntervalMs: 15_000, settleSeconds: 15, windowSeconds: 60 },
   },
 }

@@ -14,7 +14,7 @@ import { SignJWT } from 'jose'
 import type { Subscription } from '../client/messages.js'
 import { type OwnedProcess, startProcess } from './child-process.js'
 import { httpTempPaths, type NginxProcess, nginxPreamble, startNginx } from './nginx.js'
-import { nodeDiagnosticFlags, type PublishItem, type Target, type TargetOptions } from './target.js'
+import { heartbeatEnv, nodeDiagnosticFlags, type PublishItem, type Target, type TargetOptions } from './target.js'
 
 const SECRET = 'herald-load-test-secret-at-least-32-bytes'
 const API_KEY = 'herald-load-test-publish-key'
@@ -61,6 +61,7 @@ export async function startHerald(options: TargetOptions, { proxy = true } = {})
             CONNECTION_RATE_PER_SECOND: '20000',
             CONNECTION_RATE_BURST: '20000',
             DRAIN_WINDOW_MS: '0',
+            ...heartbeatEnv('HEARTBEAT_INTERVAL_MS', options),
           },
           ready: 'at-once',
         },

@@ -6,14 +6,14 @@
 import { fileURLToPath } from 'node:url'
 import { startProcess } from './child-process.js'
 import { PipelinedPublisher } from './pipelined-publisher.js'
-import { nodeDiagnosticFlags, type PublishItem, type Target, type TargetOptions } from './target.js'
+import { heartbeatEnv, nodeDiagnosticFlags, type PublishItem, type Target, type TargetOptions } from './target.js'
 
 export type NodePeerName = 'naive-hono' | 'bare-node'
 
 export async function startNodePeer(name: NodePeerName, options: TargetOptions): Promise<Target> {
   const server = fileURLToPath(new URL(`../../peers/${name}/server.js`, import.meta.url))
   const { process: child, match } = await startProcess(process.execPath, [...nodeDiagnosticFlags(options), server], {
-    env: { PORT: '0' },
+    env: { PORT: '0', ...heartbeatEnv('HEARTBEAT_MS', options) },
     ready: /listening (\d+)/,
   })
   const port = Number(match[1])

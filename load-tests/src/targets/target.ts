@@ -57,6 +57,8 @@ export interface TargetOptions {
   readonly cpuProfileDir?: string | undefined
   /** Let the server write a V8 heap snapshot to this directory on SIGUSR2 (Node servers). */
   readonly heapSnapshotDir?: string | undefined
+  /** The longest silence on a stream before the server sends a heartbeat (Node servers; 15 s if unset). */
+  readonly heartbeatIntervalMs?: number | undefined
 }
 
 /** The `node` flags that {@link TargetOptions} asks of a Node server. */
@@ -67,6 +69,11 @@ export function nodeDiagnosticFlags(options: TargetOptions): string[] {
       ? []
       : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.heapSnapshotDir}`]),
   ]
+}
+
+/** The environment that sets a Node server's heartbeat interval, under the variable it reads. */
+export function heartbeatEnv(variable: string, options: TargetOptions): Record<string, string> {
+  return options.heartbeatIntervalMs === undefined ? {} : { [variable]: String(options.heartbeatIntervalMs) }
 }
 
 /** Load only ever goes to this machine. */
