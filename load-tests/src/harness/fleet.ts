@@ -13,16 +13,8 @@ const ADDRESSES_PER_WORKER = 4
 
 type CommandBody = Command extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never
 
-export interface FleetStats {
-  readonly live: number
-  readonly received: number
-  readonly reconnects: number
-  readonly shed: number
-  readonly failed: number
-  /** Heartbeats received since the last `record`. */
-  readonly heartbeats: number
-  readonly latency: Histogram
-}
+/** The workers' stats summed, with their latency histograms merged. */
+export type FleetStats = Omit<WorkerStats, 'latency'> & { readonly latency: Histogram }
 
 export class LoadFleet {
   #nextId = 1

@@ -6,8 +6,14 @@ import type { Subscription } from '../client/messages.js'
 import { LoadFleet } from '../harness/fleet.js'
 import { startTarget, type Target, type TargetName, type TargetOptions } from '../targets/index.js'
 
-/** Streams per load worker: below the 20,000 open files a process may hold. */
-export const STREAMS_PER_WORKER = 9_500
+/**
+ * Streams per load worker, below the 20,000 open files a process may hold: unicast and broadcast
+ * (10,000 streams) run one worker, the 19,000-stream scenarios two. A worker that holds more
+ * streams reads more of them per wakeup; side by side on 2026-12-02, one worker for unicast's
+ * 10,000 spent 11–15 µs per delivery at 10–30k msg/s where two spent 19–26, and the box kept
+ * up to 30k msg/s where two workers fell behind from 25k.
+ */
+export const STREAMS_PER_WORKER = 10_000
 
 export interface Session {
   readonly target: Target
