@@ -62,7 +62,7 @@ export class SseConnection implements Heartbeating, Expiring {
   /** Live entries held while resuming; gone once live (an idle stream holds no array). */
   #queue: Array<{ slot: number; framed: FramedEntry }> | undefined = []
   #closeReason: CloseReason = 'client'
-  /** Held (corked) while resuming. */
+  /** Held (corked) while resuming, from before the head is sent. */
   readonly #writer: SseWriter
   /** Whether anything was written since the heartbeat sweep last looked. */
   #wroteSinceSweep = false
@@ -76,9 +76,8 @@ export class SseConnection implements Heartbeating, Expiring {
     readonly channels: readonly Channel[],
     private readonly options: SseConnectionOptions,
   ) {
+    // Held from the start: everything written while resuming leaves together when the stream goes live.
     this.#writer = new SseWriter(response)
-    // Everything written while resuming leaves together when the stream goes live.
-    this.#writer.hold()
     this.#positions = new Array<number>(2 * channels.length).fill(0)
     this.#components = channels.length > 1 ? channels.map((c) => resumeComponent(c.tag, '0-0')) : undefined
     // One listener function for all streams instead of a closure each: 'close' comes once, and

@@ -148,6 +148,36 @@ describe('SSE writer on the wire', () => {
   })
 })
 
+describe('SSE writer holding', () => {
+  let server: Server | undefined
+  afterEach(() => server?.close())
+
+  it('holds the head with everything written after it until released, then sends them together', async () => {
+    const held = new Promise<{ corked: number; buffered: number }>((resolve) => {
+      server = createServer((_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' })
+        const writer = new SseWriter(response)
+        writer.writeText(': open\n\n')
+        const socket = response.socket!
+        // Nothing has reached the kernel: the head and the preamble wait in the socket.
+        resolve({ corked: socket.writableCorked, buffered: socket.writableLength })
+        writer.release()
+      })
+    })
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+    const { port } = server!.address() as net.AddressInfo
+    const stream = new RawHttpStream(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    const state = await held
+    expect(state.corked).toBe(1)
+    expect(state.buffered).toBeGreaterThan(': open\n\n'.length + 'HTTP/1.1 200 OK\r\n'.length)
+    await stream.until((text) => text.includes(': open'))
+    const [response] = stream.responses()
+    expect(response!.head).toMatch(/^HTTP\/1\.1 200/)
+    expect(response!.body).toBe(': open\n\n')
+    stream.socket.destroy()
+  })
+})
+
 describe('SSE writer and a departing client', () => {
   let server: Server | undefined
   afterEach(() => server?.close())
@@ -158,6 +188,7 @@ describe('SSE writer and a departing client', () => {
         response.writeHead(200, { 'content-type': 'text/event-stream' })
         const writer = new SseWriter(response)
         writer.writeText(': open\n\n')
+        writer.release()
         const socket = response.socket!
         // The server's own 'end' listener came first and has ended our side: the socket is
         // ending but not destroyed, the state a write-after-end error is built in.

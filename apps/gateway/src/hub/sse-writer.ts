@@ -21,7 +21,14 @@ export class SseWriter {
   readonly #socket: Socket | undefined
   #holding = false
 
+  /**
+   * Starts held (see {@link hold}): the head, the preamble and whatever a resume replays leave
+   * in one `writev` at the first {@link release}, not the head in a write of its own. On
+   * loopback every write also runs the client's receive path and wakes it; in a resume storm
+   * the head's own write was the largest item in the gateway's profile.
+   */
   constructor(readonly response: ServerResponse) {
+    this.hold()
     response.flushHeaders()
     const socket = response.socket
     this.#socket =
@@ -82,7 +89,8 @@ export class SseWriter {
   /**
    * Holds writes in memory until {@link release}, so a resume's replayed entries and its
    * `herald.ready` leave in one `writev` instead of one write each. Holding twice is holding
-   * once, and releasing what is not held does nothing.
+   * once, and releasing what is not held does nothing. A response corks its socket, if it has
+   * one, so the socket's own cork count is what {@link release} undoes either way.
    */
   hold(): void {
     if (this.#holding) return
