@@ -86,6 +86,17 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       ])
     })
 
+    it('delivers every channel subscribed in one turn, and one left and joined again in that turn', async () => {
+      const broker = await start()
+      const channels = Array.from({ length: 40 }, (_, n) => unique(n % 2 === 0 ? 'u' : 't'))
+      await Promise.all(channels.map((channel) => broker.subscribe(channel)))
+      const again = channels[0]!
+      await Promise.all([broker.unsubscribe(again), broker.subscribe(again)])
+      await broker.publish(channels.map((channel, n) => message(channel, n)))
+      await waitForDeliveries(channels.length)
+      expect(received.map(([channel]) => channel).sort()).toEqual([...channels].sort())
+    })
+
     it('reports a tail that no later entry can precede', async () => {
       const broker = await start()
       const channel = unique('u')

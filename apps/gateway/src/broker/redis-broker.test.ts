@@ -1,7 +1,8 @@
 import type { RedisTarget } from '@herald/publisher'
-import { startRedis, startRedisCluster, startRedisSentinel } from '@herald/redis-harness'
+import { pollUntil, startRedis, startRedisCluster, startRedisSentinel } from '@herald/redis-harness'
+import { Redis } from 'ioredis'
 import { pino } from 'pino'
-import { afterAll, beforeAll, describe } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describeBrokerContract } from './broker.contract.js'
 import { RedisBroker } from './redis-broker.js'
 
@@ -36,3 +37,35 @@ describeOn('sentinel', async () => {
     stop: () => setup.stop(),
   }
 })
+
+describe('redis broker subscriptions', () => {
+  it("sends one SSUBSCRIBE for a turn's channels and one SUNSUBSCRIBE for their leaving", async () => {
+    const server = await startRedis()
+    const admin = new Redis(server.url)
+    const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
+    try {
+      await broker.start({ deliver: () => {}, suspend: () => {}, resync: async () => {} })
+      const channels = Array.from({ length: 50 }, (_, n) => `u:storm-${n}`)
+      // The broker's own probe subscription is made once it is ready; counting starts after it.
+      await pollUntil('probe subscribed', async () => {
+        const probes = (await admin.call('PUBSUB', 'SHARDCHANNELS', 'herald:{probe:*')) as string[]
+        return probes.length === 1 ? true : undefined
+      })
+      await admin.config('RESETSTAT')
+      await Promise.all(channels.map((channel) => broker.subscribe(channel)))
+      await Promise.all(channels.map((channel) => broker.unsubscribe(channel)))
+      const stats = await admin.info('commandstats')
+      expect(/cmdstat_ssubscribe:calls=(\d+)/.exec(stats)?.[1]).toBe('1')
+      expect(/cmdstat_sunsubscribe:calls=(\d+)/.exec(stats)?.[1]).toBe('1')
+      expect(await admin.call('PUBSUB', 'SHARDNUMSUB', ...channels.map((c) => `herald:{${c}}:c`))).toEqual(
+        channels.flatMap((c) => [`herald:{${c}}:c`, 0]),
+      )
+    } finally {
+      await broker.close()
+      admin.disconnect()
+      await server.stop()
+    }
+  })
+})
+
+const BROKER_OPTIONS = { historyMaxLen: 100, historyTtlSeconds: 3600, idempotencyTtlSeconds: 60 }

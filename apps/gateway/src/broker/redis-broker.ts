@@ -31,11 +31,13 @@ import {
   type RedisTarget,
   streamKey,
 } from '@herald/publisher'
+import calculateSlot from 'cluster-key-slot'
 import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
 import { ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
+import { SubscriptionBatcher } from './subscription-batcher.js'
 
 export class RedisBroker implements Broker {
   readonly kind = 'redis'
@@ -43,6 +45,8 @@ export class RedisBroker implements Broker {
   #subscriber: RedisClient
   readonly #publisher: HeraldPublisher
   readonly #channels = new Set<string>()
+  /** The streams' SSUBSCRIBEs and SUNSUBSCRIBEs, a turn's worth per command (per slot in a cluster). */
+  readonly #subscriptions: SubscriptionBatcher
   #sink: BrokerSink | undefined
   #subscriberWasReady = false
   #suspended = false
@@ -73,6 +77,15 @@ export class RedisBroker implements Broker {
     // A cluster's probes wait for its slots map; see #trackShardProbes.
     if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], Date.now())
     this.#subscriber = this.#createSubscriber()
+    this.#subscriptions = new SubscriptionBatcher(
+      (change, channels) => {
+        const subscriber = this.#subscriber
+        if (change === 'subscribe') return subscriber.ssubscribe(...channels)
+        // A subscriber that is not ready has no subscriptions to drop: its resubscribe skips these.
+        return subscriber.status === 'ready' ? subscriber.sunsubscribe(...channels) : Promise.resolve()
+      },
+      target.kind === 'cluster' ? calculateSlot : undefined,
+    )
     this.#publisher = new HeraldPublisher({
       redis: this.#commands,
       historyMaxLen: options.historyMaxLen,
@@ -104,7 +117,7 @@ export class RedisBroker implements Broker {
   async subscribe(channelKey: string): Promise<void> {
     this.#channels.add(channelKey)
     try {
-      await this.#subscriber.ssubscribe(pubsubChannel(channelKey))
+      await this.#subscriptions.request('subscribe', pubsubChannel(channelKey))
     } catch (error) {
       this.#channels.delete(channelKey)
       throw error
@@ -113,7 +126,7 @@ export class RedisBroker implements Broker {
 
   async unsubscribe(channelKey: string): Promise<void> {
     this.#channels.delete(channelKey)
-    if (this.#subscriber.status === 'ready') await this.#subscriber.sunsubscribe(pubsubChannel(channelKey))
+    await this.#subscriptions.request('unsubscribe', pubsubChannel(channelKey))
   }
 
   async tail(channelKey: string): Promise<string> {

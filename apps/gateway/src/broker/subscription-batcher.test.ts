@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest'
+import {
+  commandsOf,
+  MAX_CHANNELS_PER_COMMAND,
+  SubscriptionBatcher,
+  type SubscriptionChange,
+} from './subscription-batcher.js'
+
+const change = (kind: SubscriptionChange, channel: string) => ({ change: kind, channel })
+const shape = (commands: ReturnType<typeof commandsOf>) =>
+  commands.map((command) => `${command[0]!.change} ${command.map((c) => c.channel).join(' ')}`)
+
+/** A batcher whose turns the test runs by hand, and the commands it sent. */
+function manual(groupOf?: (channel: string) => number | string) {
+  const sent: string[] = []
+  const replies: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
+  let flush: (() => void) | undefined
+  const batcher = new SubscriptionBatcher(
+    (kind, channels) => {
+      sent.push(`${kind} ${channels.join(' ')}`)
+      return new Promise<void>((resolve, reject) => replies.push({ resolve, reject }))
+    },
+    groupOf,
+    (run) => {
+      flush = run
+    },
+  )
+  return { batcher, sent, replies, turn: () => flush?.() }
+}
+
+describe('commandsOf', () => {
+  it('puts consecutive changes of one kind in one command, and keeps the order of kinds', () => {
+    const commands = commandsOf(
+      [
+        change('subscribe', 'a'),
+        change('subscribe', 'b'),
+        change('unsubscribe', 'a'),
+        change('subscribe', 'a'),
+        change('subscribe', 'c'),
+      ],
+      () => '',
+    )
+    expect(shape(commands)).toEqual(['subscribe a b', 'unsubscribe a', 'subscribe a c'])
+  })
+
+  it('splits a run by group, in order of first appearance', () => {
+    const slot = (channel: string) => channel[0]!
+    const commands = commandsOf(
+      [change('subscribe', 'x1'), change('subscribe', 'y1'), change('subscribe', 'x2'), change('subscribe', 'y2')],
+      slot,
+    )
+    expect(shape(commands)).toEqual(['subscribe x1 x2', 'subscribe y1 y2'])
+  })
+
+  it(`sends at most ${MAX_CHANNELS_PER_COMMAND} channels a command`, () => {
+    const many = Array.from({ length: MAX_CHANNELS_PER_COMMAND * 2 + 1 }, (_, i) => change('subscribe', `c${i}`))
+    const commands = commandsOf(many, () => '')
+    expect(commands.map((c) => c.length)).toEqual([MAX_CHANNELS_PER_COMMAND, MAX_CHANNELS_PER_COMMAND, 1])
+    expect(commands.flat()).toEqual(many)
+  })
+})
+
+describe('SubscriptionBatcher', () => {
+  it('sends the changes of one turn together, and each request settles with its command', async () => {
+    const { batcher, sent, replies, turn } = manual()
+    const first = batcher.request('subscribe', 'a')
+    const second = batcher.request('subscribe', 'b')
+    expect(sent).toEqual([])
+    turn()
+    expect(sent).toEqual(['subscribe a b'])
+    replies[0]!.resolve()
+    await expect(Promise.all([first, second])).resolves.toEqual([undefined, undefined])
+  })
+
+  it('fails every request of a command that failed, and only those', async () => {
+    const { batcher, sent, replies, turn } = manual()
+    const subscribed = batcher.request('subscribe', 'a')
+    const left = batcher.request('unsubscribe', 'b')
+    turn()
+    expect(sent).toEqual(['subscribe a', 'unsubscribe b'])
+    replies[0]!.reject(new Error('Connection is closed.'))
+    replies[1]!.resolve()
+    await expect(subscribed).rejects.toThrow('Connection is closed.')
+    await expect(left).resolves.toBeUndefined()
+  })
+
+  it('starts a new batch for requests after a turn', async () => {
+    const { batcher, sent, replies, turn } = manual()
+    const first = batcher.request('subscribe', 'a')
+    turn()
+    const second = batcher.request('subscribe', 'b')
+    turn()
+    expect(sent).toEqual(['subscribe a', 'subscribe b'])
+    for (const reply of replies) reply.resolve()
+    await Promise.all([first, second])
+  })
+
+  it('flushes on the next turn of the event loop by default', async () => {
+    const sent: string[] = []
+    const batcher = new SubscriptionBatcher(async (kind, channels) => {
+      sent.push(`${kind} ${channels.join(' ')}`)
+    })
+    await Promise.all([batcher.request('subscribe', 'a'), batcher.request('unsubscribe', 'a')])
+    expect(sent).toEqual(['subscribe a', 'unsubscribe a'])
+  })
+})
