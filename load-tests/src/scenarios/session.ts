@@ -4,6 +4,7 @@
  */
 import type { Subscription } from '../client/messages.js'
 import { LoadFleet } from '../harness/fleet.js'
+import { flushLoopbackTcpMetrics } from '../harness/tcp-metrics.js'
 import { startTarget, type Target, type TargetName, type TargetOptions } from '../targets/index.js'
 
 /**
@@ -27,6 +28,7 @@ export async function withSession<T>(
   options: TargetOptions & { readonly timeoutMs: number },
   body: (session: Session) => Promise<T>,
 ): Promise<T> {
+  flushLoopbackTcpMetrics()
   const target = await startTarget(name, options)
   const fleet = LoadFleet.start(Math.max(1, Math.ceil(options.connections / STREAMS_PER_WORKER)))
   let timer: NodeJS.Timeout | undefined
