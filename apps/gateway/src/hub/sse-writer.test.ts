@@ -148,58 +148,57 @@ describe('SSE writer on the wire', () => {
   })
 })
 
-describe('SSE writer holding', () => {
+describe('SSE writer on a bare node:http server', () => {
   let server: Server | undefined
   afterEach(() => server?.close())
 
-  it('holds the head with everything written after it until released, then sends them together', async () => {
-    const held = new Promise<{ corked: number; buffered: number }>((resolve) => {
-      server = createServer((_request, response) => {
-        response.writeHead(200, { 'content-type': 'text/event-stream' })
-        const writer = new SseWriter(response)
-        writer.writeText(': open\n\n')
-        const socket = response.socket!
-        // Nothing has reached the kernel: the head and the preamble wait in the socket.
-        resolve({ corked: socket.writableCorked, buffered: socket.writableLength })
-        writer.release()
-      })
+  /** Serves every request as an event stream whose writer has written `: open`; resolves to the port. */
+  async function serveOpenStream(onOpen: (writer: SseWriter, socket: net.Socket) => void): Promise<number> {
+    server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' })
+      const writer = new SseWriter(response)
+      writer.writeText(': open\n\n')
+      onOpen(writer, response.socket!)
     })
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
-    const { port } = server!.address() as net.AddressInfo
+    return (server.address() as net.AddressInfo).port
+  }
+
+  it('holds the head with everything written after it until released, then sends them together', async () => {
+    let held!: (state: { corked: number; buffered: number }) => void
+    const state = new Promise<{ corked: number; buffered: number }>((resolve) => {
+      held = resolve
+    })
+    const port = await serveOpenStream((writer, socket) => {
+      // Nothing has reached the kernel: the head and the preamble wait in the socket.
+      held({ corked: socket.writableCorked, buffered: socket.writableLength })
+      writer.release()
+    })
     const stream = new RawHttpStream(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
-    const state = await held
-    expect(state.corked).toBe(1)
-    expect(state.buffered).toBeGreaterThan(': open\n\n'.length + 'HTTP/1.1 200 OK\r\n'.length)
+    const { corked, buffered } = await state
+    expect(corked).toBe(1)
+    expect(buffered).toBeGreaterThan(': open\n\n'.length + 'HTTP/1.1 200 OK\r\n'.length)
     await stream.until((text) => text.includes(': open'))
     const [response] = stream.responses()
     expect(response!.head).toMatch(/^HTTP\/1\.1 200/)
     expect(response!.body).toBe(': open\n\n')
     stream.socket.destroy()
   })
-})
-
-describe('SSE writer and a departing client', () => {
-  let server: Server | undefined
-  afterEach(() => server?.close())
 
   it('stops taking writes once the client closed its side, before the socket is destroyed', async () => {
-    const seen = new Promise<{ writable: boolean; destroyed: boolean }>((resolve) => {
-      server = createServer((_request, response) => {
-        response.writeHead(200, { 'content-type': 'text/event-stream' })
-        const writer = new SseWriter(response)
-        writer.writeText(': open\n\n')
-        writer.release()
-        const socket = response.socket!
-        // The server's own 'end' listener came first and has ended our side: the socket is
-        // ending but not destroyed, the state a write-after-end error is built in.
-        socket.once('end', () => resolve({ writable: writer.writable, destroyed: socket.destroyed }))
-      })
+    let seen!: (state: { writable: boolean; destroyed: boolean }) => void
+    const state = new Promise<{ writable: boolean; destroyed: boolean }>((resolve) => {
+      seen = resolve
     })
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
-    const { port } = server!.address() as net.AddressInfo
+    const port = await serveOpenStream((writer, socket) => {
+      writer.release()
+      // The server's own 'end' listener came first and has ended our side: the socket is
+      // ending but not destroyed, the state a write-after-end error is built in.
+      socket.once('end', () => seen({ writable: writer.writable, destroyed: socket.destroyed }))
+    })
     const client = net.connect(port, '127.0.0.1', () => client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
     client.once('data', () => client.end())
-    expect(await seen).toEqual({ writable: false, destroyed: false })
+    expect(await state).toEqual({ writable: false, destroyed: false })
     client.destroy()
   })
 })
