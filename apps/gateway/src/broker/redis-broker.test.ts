@@ -1,4 +1,4 @@
-import type { RedisTarget } from '@herald/publisher'
+import { pubsubChannel, type RedisTarget } from '@herald/publisher'
 import { pollUntil, startRedis, startRedisCluster, startRedisSentinel } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
@@ -57,8 +57,9 @@ describe('redis broker subscriptions', () => {
       const stats = await admin.info('commandstats')
       expect(/cmdstat_ssubscribe:calls=(\d+)/.exec(stats)?.[1]).toBe('1')
       expect(/cmdstat_sunsubscribe:calls=(\d+)/.exec(stats)?.[1]).toBe('1')
-      expect(await admin.call('PUBSUB', 'SHARDNUMSUB', ...channels.map((c) => `herald:{${c}}:c`))).toEqual(
-        channels.flatMap((c) => [`herald:{${c}}:c`, 0]),
+      const shardChannels = channels.map(pubsubChannel)
+      expect(await admin.call('PUBSUB', 'SHARDNUMSUB', ...shardChannels)).toEqual(
+        shardChannels.flatMap((channel) => [channel, 0]),
       )
     } finally {
       await broker.close()
