@@ -8,11 +8,11 @@ function readAll(parts: string[]) {
     comments: 0,
     ended: 0,
   }
-  const reader = new SseResponseReader({
+  const reader: SseResponseReader = new SseResponseReader({
     onHead: (status) => {
       seen.status = status
     },
-    onEvent: (type, data, id) => seen.events.push(`${type}|${data}|${id}`),
+    onEvent: (type, data) => seen.events.push(`${type}|${data}|${reader.lastEventId}`),
     onRetry: (delay) => seen.retry.push(delay),
     onComment: () => {
       seen.comments++
@@ -65,5 +65,15 @@ describe('SseResponseReader', () => {
     expect(sized.events).toEqual(['herald.unavailable|{}|'])
     expect(sized.retry).toEqual([3000])
     expect(sized.ended).toBe(1)
+  })
+  it('keeps the last id whole as ids grow past its buffer and shrink again', () => {
+    const long = `u:${'9'.repeat(13)}-0,t:${'7'.repeat(80)}-12`
+    const seen = readAll([
+      head,
+      chunk(`data: 1\nid: short\n\n`),
+      chunk(`data: 2\nid: ${long}\n\n`),
+      chunk('data: 3\nid: s2\n\n'),
+    ])
+    expect(seen.events).toEqual(['message|1|short', `message|2|${long}`, 'message|3|s2'])
   })
 })
