@@ -20,7 +20,7 @@ import { idleCostTable, runIdleCost } from './scenarios/idle-cost.js'
 import { PLANS, type Scale } from './scenarios/plans.js'
 import { publishCostTable, runPublishCost } from './scenarios/publish-cost.js'
 import { runUnicastTail, unicastTailTable } from './scenarios/unicast-tail.js'
-import { PER_CORE_TARGET_NAMES, TARGET_NAMES, type TargetName } from './targets/index.js'
+import { PER_CORE_TARGET_NAMES, REDIS_FLOOR_TARGET_NAMES, TARGET_NAMES, type TargetName } from './targets/index.js'
 
 // `pnpm <script> -- --flag` passes the `--` through; flags after it are still flags here.
 const args = process.argv.slice(2).filter((arg) => arg !== '--')
@@ -30,7 +30,7 @@ function fail(message: string): never {
   process.exit(2)
 }
 
-const KNOWN_TARGETS: readonly TargetName[] = [...TARGET_NAMES, ...PER_CORE_TARGET_NAMES]
+const KNOWN_TARGETS: readonly TargetName[] = [...TARGET_NAMES, ...PER_CORE_TARGET_NAMES, ...REDIS_FLOOR_TARGET_NAMES]
 
 const DIAGNOSTICS = ['heap', 'publish-cost', 'unicast-tail', 'idle-cost'] as const
 const USAGE = `usage: node dist/src/cli.js <${[...SCENARIOS, 'all', 'report', ...DIAGNOSTICS].join('|')}>

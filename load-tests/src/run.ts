@@ -11,7 +11,7 @@ import { PLANS, type Plan, type Scale } from './scenarios/plans.js'
 import { runResume } from './scenarios/resume.js'
 import { runSoak } from './scenarios/soak.js'
 import { runUnicast } from './scenarios/unicast.js'
-import { PER_CORE_TARGET_NAMES, TARGET_NAMES, type TargetName } from './targets/index.js'
+import { PER_CORE_TARGET_NAMES, REDIS_FLOOR_TARGET_NAMES, TARGET_NAMES, type TargetName } from './targets/index.js'
 
 export interface RunOptions {
   readonly scale: Scale
@@ -27,11 +27,13 @@ export interface RunOptions {
  * Which targets each scenario compares; the multi-node and soak scenarios are Herald's own. The
  * bare floor keeps no history, so a resume storm would only show what the naive server shows.
  * Broadcast also runs Herald and Nchan with a process per core: one process's fan-out to 10k
- * streams is serial, so its p99 is bounded by one core, whatever the machine has.
+ * streams is serial, so its p99 is bounded by one core, whatever the machine has. Unicast also
+ * runs the bare floor fed by Redis, so Herald's tail can be set against what Redis, the
+ * publisher and one write per message leave on the same cores.
  */
 const SCENARIO_TARGETS: Record<ScenarioName, readonly TargetName[]> = {
   idle: TARGET_NAMES,
-  unicast: TARGET_NAMES,
+  unicast: [...TARGET_NAMES, ...REDIS_FLOOR_TARGET_NAMES],
   broadcast: [...TARGET_NAMES, ...PER_CORE_TARGET_NAMES],
   resume: TARGET_NAMES.filter((name) => name !== 'bare-node'),
   nodes: ['herald'],

@@ -22,7 +22,12 @@ import type { ResumeResult } from '../dist/src/scenarios/resume.js'
 import type { SoakResult } from '../dist/src/scenarios/soak.js'
 import type { RateSeriesResult } from '../dist/src/scenarios/unicast.js'
 import { runUnicastTail, unicastTailTable } from '../dist/src/scenarios/unicast-tail.js'
-import { PER_CORE_TARGET_NAMES, startTarget, TARGET_NAMES } from '../dist/src/targets/index.js'
+import {
+  PER_CORE_TARGET_NAMES,
+  REDIS_FLOOR_TARGET_NAMES,
+  startTarget,
+  TARGET_NAMES,
+} from '../dist/src/targets/index.js'
 
 let dir: string
 beforeAll(async () => {
@@ -67,10 +72,13 @@ describe('load harness smoke', () => {
     }
   })
 
-  it('unicast: every published message arrives exactly once, in order, on every target', async () => {
+  it('unicast: every published message arrives exactly once, in order, on every target and the Redis-fed floor', async () => {
     const file = await smoke<RateSeriesResult>('unicast')
-    expect(file.runs).toHaveLength(TARGET_NAMES.length)
+    expect(file.runs.map((r) => r.target)).toEqual([...TARGET_NAMES, ...REDIS_FLOOR_TARGET_NAMES])
     for (const run of file.runs) expectExactSteps(run, 1)
+    // The floor is fed through its own Redis, whose CPU is measured apart from the server's, as Herald's is.
+    const floor = file.runs.find((r) => r.target === 'bare-node-redis')!
+    for (const step of floor.steps) expect(Object.keys(step.cpuMicrosPerDelivery)).toContain('redis')
   })
 
   it('broadcast: each message reaches every stream, on every target and on the per-core ones', async () => {

@@ -3,24 +3,68 @@
  * history, no limits, no metrics, no Redis; just what every event stream costs the runtime.
  * Streams are kept in a Map of key to sockets; once a response's head is out, each event goes
  * to the socket as one HTTP/1.1 chunk, framed once and shared by every receiver (the cheapest
- * write Node offers); one timer sends a heartbeat to every stream every 15 s, as Herald does.
+ * write Node offers); one timer sends a heartbeat every 15 s to every stream that carried
+ * nothing since the last one, as Herald does. (Heartbeating streams that just carried events
+ * too made a burst of 10,000 writes every 15 s, which put 94-150 ms into unicast steps.)
  *
  * It is a measuring stick, not a peer a team would deploy: the gap between it and Herald is what
  * Herald's own work costs, and the gap between it and Nchan is what Node costs.
- * PORT (and HEARTBEAT_MS) from the environment; prints `listening <port>`.
+ *
+ * With REDIS_URL it is the floor under a gateway fed by Redis instead: each key's first stream
+ * SSUBSCRIBEs the key's Herald shard channel (`herald:{u:<user>}:c`), and each announcement
+ * that `herald_publish_batch` sends there is written to the key's sockets as one chunk, with no
+ * position check, resume, probes or metrics. Published through the Herald publisher, its
+ * unicast differs from Herald's in the gateway's own work only.
+ * PORT (and HEARTBEAT_MS, REDIS_URL) from the environment; prints `listening <port>`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import { createRedisClient, parseRedisTarget, pubsubChannel } from '@herald/publisher'
 
 const HEARTBEAT_MS = Number(process.env['HEARTBEAT_MS'] ?? 15_000)
 const MAX_BODY_BYTES = 64 * 1024
-const streams = new Map<string, Set<Socket>>()
+/** A stream's socket, and whether it carried anything since the last heartbeat tick. */
+interface Stream {
+  readonly socket: Socket
+  spoke: boolean
+}
+const streams = new Map<string, Set<Stream>>()
 let nextId = 0
+const subscriber = redisSubscriber(process.env['REDIS_URL'])
 
-/** `text` as one complete chunk of the chunked coding, ready for any socket. */
+/** Announcements `<id>\n<type>\n<data>` on `herald:{<key>}:c`, written to the key's sockets. */
+function redisSubscriber(url: string | undefined) {
+  if (url === undefined) return undefined
+  const target = parseRedisTarget(url)
+  if (typeof target === 'string') throw new Error(`REDIS_URL ${target}`)
+  const client = createRedisClient(target)
+  client.on('smessage', (channel: string, message: string) => {
+    const targets = streams.get(channel.slice(10, -3))
+    if (targets === undefined) return
+    const typeEnd = message.indexOf('\n', message.indexOf('\n') + 1)
+    const id = message.slice(0, message.indexOf('\n'))
+    const text = `id: ${id}\ndata: ${message.slice(typeEnd + 1)}\n\n`
+    // A string for one socket, as Herald writes a unicast event: no Buffer to allocate.
+    send(targets, targets.size === 1 ? chunkText(text) : chunk(text))
+  })
+  return client
+}
+
+function send(targets: Set<Stream>, event: Buffer | string): void {
+  for (const stream of targets) {
+    stream.socket.write(event)
+    stream.spoke = true
+  }
+}
+
+/** `text` as one complete chunk of the chunked coding. */
+function chunkText(text: string): string {
+  return `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`
+}
+
+/** {@link chunkText} encoded once, ready for any number of sockets. */
 function chunk(text: string): Buffer {
-  const length = Buffer.byteLength(text)
-  return Buffer.from(`${length.toString(16)}\r\n${text}\r\n`)
+  return Buffer.from(chunkText(text))
 }
 
 const READY = chunk('event: ready\ndata: {}\n\n')
@@ -36,14 +80,29 @@ function openStream(url: URL, response: ServerResponse): void {
   response.flushHeaders()
   const socket = response.socket
   if (socket === null) return
-  const set = streams.get(key) ?? new Set<Socket>()
+  const set = streams.get(key) ?? new Set<Stream>()
   streams.set(key, set)
-  set.add(socket)
-  socket.write(READY)
+  const stream: Stream = { socket, spoke: false }
+  set.add(stream)
   response.once('close', () => {
-    set.delete(socket)
-    if (set.size === 0) streams.delete(key)
+    set.delete(stream)
+    if (set.size > 0) return
+    streams.delete(key)
+    subscriber?.sunsubscribe(pubsubChannel(redisKey(url))).catch(() => {})
   })
+  if (subscriber === undefined || set.size > 1) socket.write(READY)
+  // Ready once Redis delivers the channel, as Herald's herald.ready is.
+  else
+    subscriber.ssubscribe(pubsubChannel(redisKey(url))).then(
+      () => socket.write(READY),
+      () => response.destroy(),
+    )
+}
+
+/** Herald's channel key for the stream: `u:<user>` or `t:<topic>`. */
+function redisKey(url: URL): string {
+  const topic = url.searchParams.get('topic')
+  return topic === null ? `u:${url.searchParams.get('user')}` : `t:${topic}`
 }
 
 function publish(request: IncomingMessage, response: ServerResponse): void {
@@ -70,7 +129,7 @@ function publish(request: IncomingMessage, response: ServerResponse): void {
     const id = String(++nextId)
     const event = chunk(`id: ${id}\ndata: ${JSON.stringify(body.data)}\n\n`)
     const targets = streams.get(key)
-    if (targets !== undefined) for (const socket of targets) socket.write(event)
+    if (targets !== undefined) send(targets, event)
     response.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":"${id}"}`)
   })
 }
@@ -83,7 +142,11 @@ const server = createServer((request, response) => {
 })
 
 setInterval(() => {
-  for (const set of streams.values()) for (const socket of set) socket.write(HEARTBEAT)
+  for (const set of streams.values())
+    for (const stream of set) {
+      if (!stream.spoke) stream.socket.write(HEARTBEAT)
+      stream.spoke = false
+    }
 }, HEARTBEAT_MS).unref()
 
 server.listen({ host: '127.0.0.1', port: Number(process.env['PORT'] ?? 0), backlog: 4096 }, () => {

@@ -98,9 +98,7 @@ export async function startHerald(options: TargetOptions, { proxy = true } = {})
         ...(nginx === undefined && ports.length > 1 ? { port: ports[minted++ % ports.length]! } : {}),
       }
     },
-    async publish(items: readonly PublishItem[]) {
-      await publisher.publishBatch(items.map((item) => ({ target: item.channel, data: JSON.parse(item.data) })))
-    },
+    publish: (items) => publishThroughRedis(publisher, items),
     async v8Memory() {
       const text = await (await fetch(`http://127.0.0.1:${ports[0]}/metrics`)).text()
       const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
@@ -131,4 +129,9 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n')}
 ${site}
 }
 `
+}
+
+/** The harness's items as an app publishes them: objects, through the SDK's pipelined batches. */
+export async function publishThroughRedis(publisher: HeraldPublisher, items: readonly PublishItem[]): Promise<void> {
+  await publisher.publishBatch(items.map((item) => ({ target: item.channel, data: JSON.parse(item.data) })))
 }

@@ -46,7 +46,16 @@ export const TARGET_NAMES = ['herald', 'nchan-memory', 'nchan-redis', 'naive-hon
  * Measured beside the single-process targets, never instead of them.
  */
 export const PER_CORE_TARGET_NAMES = ['herald-per-core', 'nchan-memory-per-core'] as const
-export type TargetName = (typeof TARGET_NAMES)[number] | (typeof PER_CORE_TARGET_NAMES)[number]
+/**
+ * The bare `node:http` floor fed by Redis: Herald's shard channels and publisher, and no gateway
+ * work beyond one write per announcement. Measured in unicast beside Herald, as the floor under
+ * any gateway that Redis feeds on this machine.
+ */
+export const REDIS_FLOOR_TARGET_NAMES = ['bare-node-redis'] as const
+export type TargetName =
+  | (typeof TARGET_NAMES)[number]
+  | (typeof PER_CORE_TARGET_NAMES)[number]
+  | (typeof REDIS_FLOOR_TARGET_NAMES)[number]
 
 export interface TargetOptions {
   /** Streams the server must be able to hold. */
