@@ -25,9 +25,18 @@ describe('stream ids', () => {
       '1-2 ',
       '1.5-2',
       '99999999999999999-1',
+      '9999999999999999-1',
+      '1-9007199254740992',
+      '1--2',
+      '١-2',
     ]) {
       expect(parseStreamId(text), text).toBeUndefined()
     }
+  })
+
+  it('takes the largest safe parts and leading zeros, as the regular expression it replaced did', () => {
+    expect(parseStreamId('9007199254740991-0')).toEqual({ ms: Number.MAX_SAFE_INTEGER, seq: 0 })
+    expect(parseStreamId('0001-0002')).toEqual({ ms: 1, seq: 2 })
   })
 
   it('orders by time, then by sequence', () => {
