@@ -36,7 +36,7 @@ import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
-import { ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
+import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
 import { SubscriptionBatcher } from './subscription-batcher.js'
 
 export class RedisBroker implements Broker {
@@ -296,7 +296,9 @@ export class RedisBroker implements Broker {
   }
 
   #onMessage(channel: string, message: string): void {
-    if (this.#probes.delivered(channel, message, Date.now(), this.probe.onLatency)) {
+    if (isProbeChannel(channel)) {
+      // Never an entry; a probe channel no longer tracked (an earlier topology's) is ignored.
+      if (!this.#probes.delivered(channel, message, Date.now(), this.probe.onLatency)) return
       if (this.#probeOverdue && this.#probes.stale(Date.now()).length === 0) {
         this.#probeOverdue = false
         this.logger.info('pubsub probe delivering again')

@@ -1,11 +1,21 @@
+import { pubsubChannel } from '@herald/publisher'
 import calculateSlot from 'cluster-key-slot'
 import { describe, expect, it } from 'vitest'
-import { ProbeLedger, shardProbeChannels } from './shard-probes.js'
+import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
 
 /** A slots map of three masters owning equal ranges, as ioredis's `Cluster.slots` holds it. */
 function threeMasters(names: readonly string[]): string[][] {
   return Array.from({ length: 16384 }, (_, slot) => [names[Math.floor((slot * 3) / 16384)]!, 'replica'])
 }
+
+describe('isProbeChannel', () => {
+  it('tells probe channels from user and topic channels, whatever the names', () => {
+    expect(isProbeChannel(probeChannel('a1b2'))).toBe(true)
+    expect(isProbeChannel(probeChannel('a1b2', '7'))).toBe(true)
+    for (const key of ['u:alice', 't:news', 'u:probe:x', 't:probe:'])
+      expect(isProbeChannel(pubsubChannel(key)), key).toBe(false)
+  })
+})
 
 describe('shardProbeChannels', () => {
   it('gives each master one channel hashed into its slots', () => {

@@ -8,9 +8,20 @@
 
 import calculateSlot from 'cluster-key-slot'
 
+const PROBE_CHANNEL_START = 'herald:{probe:'
+
 /** A probe channel of this process; `tag` picks its hash slot. */
 export function probeChannel(prefix: string, tag = ''): string {
-  return `herald:{probe:${prefix}${tag === '' ? '' : `:${tag}`}}:c`
+  return `${PROBE_CHANNEL_START}${prefix}${tag === '' ? '' : `:${tag}`}}:c`
+}
+
+/**
+ * Whether a Pub/Sub channel is a probe's, of this process or another: a prefix check, so a
+ * delivery costs no lookup in the probe table (user and topic channels start `herald:{u:`
+ * and `herald:{t:`).
+ */
+export function isProbeChannel(channel: string): boolean {
+  return channel.startsWith(PROBE_CHANNEL_START)
 }
 
 /**

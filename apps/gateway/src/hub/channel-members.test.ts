@@ -62,4 +62,19 @@ describe('ChannelMembers', () => {
     expect(listed).toEqual(['a', 'b', 'c'])
     expect(members.size).toBe(0)
   })
+  it('counts the members a test holds for, one or many, passing its argument through', () => {
+    const members = new ChannelMembers<string>()
+    const seen: string[] = []
+    const test = (member: string, slot: number, prefix: string) => {
+      seen.push(`${prefix}${member}${slot}`)
+      return member !== 'b'
+    }
+    expect(members.count(test, '>')).toBe(0)
+    members.set('a', 1)
+    expect(members.count(test, '>')).toBe(1)
+    members.set('b', 0)
+    members.set('c', 2)
+    expect(members.count(test, '#')).toBe(2)
+    expect(seen).toEqual(['>a1', '#a1', '#b0', '#c2'])
+  })
 })

@@ -45,6 +45,19 @@ export class ChannelMembers<Member> {
     else if (this.#only !== undefined) visit(this.#onlySlot, this.#only)
   }
 
+  /**
+   * Calls `test` on every member in the order they joined; returns how many it held for. `arg`
+   * is passed through, so a caller on the hot path needs no closure for the usual one member.
+   */
+  count<A>(test: (member: Member, slot: number, arg: A) => boolean, arg: A): number {
+    if (this.#many === undefined) return this.#only !== undefined && test(this.#only, this.#onlySlot, arg) ? 1 : 0
+    let held = 0
+    this.#many.forEach((slot, member) => {
+      if (test(member, slot, arg)) held++
+    })
+    return held
+  }
+
   /** A copy, safe to iterate while members leave. */
   list(): Member[] {
     if (this.#many !== undefined) return [...this.#many.keys()]

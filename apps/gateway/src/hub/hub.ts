@@ -24,6 +24,11 @@ interface ChannelListeners {
   held: HistoryEntry[] | undefined
 }
 
+/** One function for every fan-out, rather than a closure per entry. */
+function deliverTo(connection: SseConnection, slot: number, framed: FramedEntry): boolean {
+  return connection.deliver(slot, framed)
+}
+
 export class Hub implements BrokerSink {
   readonly #channels = new Map<string, ChannelListeners>()
   readonly #connections = new Set<SseConnection>()
@@ -156,11 +161,7 @@ export class Hub implements BrokerSink {
       return
     }
     const framed = new FramedEntry(listeners.channel, entry, position, listeners.members.size > 1)
-    let delivered = 0
-    listeners.members.forEach((slot, connection) => {
-      if (connection.deliver(slot, framed)) delivered++
-    })
-    this.metrics.recordDelivery(delivered, entry.publishedAtMs)
+    this.metrics.recordDelivery(listeners.members.count(deliverTo, framed), entry.publishedAtMs)
   }
 
   /** Every local connection, live: for the heartbeat sweep and shutdown. */

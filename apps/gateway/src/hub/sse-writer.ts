@@ -39,7 +39,8 @@ export class SseWriter {
 
   /** Bytes accepted but not yet handed to the kernel. */
   get pendingBytes(): number {
-    return this.response.writableLength
+    // Events go straight to the socket, so the response holds nothing of its own to add.
+    return this.#socket?.writableLength ?? this.response.writableLength
   }
 
   get needsDrain(): boolean {
