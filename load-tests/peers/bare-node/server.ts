@@ -19,7 +19,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { createRedisClient, parseRedisTarget, pubsubChannel } from '@herald/publisher'
+import { channelKeyOfPubsub, createRedisClient, parseRedisTarget, pubsubChannel } from '@herald/publisher'
 
 const HEARTBEAT_MS = Number(process.env['HEARTBEAT_MS'] ?? 15_000)
 const MAX_BODY_BYTES = 64 * 1024
@@ -39,11 +39,12 @@ function redisSubscriber(url: string | undefined) {
   if (typeof target === 'string') throw new Error(`REDIS_URL ${target}`)
   const client = createRedisClient(target)
   client.on('smessage', (channel: string, message: string) => {
-    const targets = streams.get(channel.slice(10, -3))
+    // The map is keyed by the bare user or topic name: the channel key without its `u:`/`t:`.
+    const targets = streams.get(channelKeyOfPubsub(channel)?.slice(2) ?? '')
     if (targets === undefined) return
-    const typeEnd = message.indexOf('\n', message.indexOf('\n') + 1)
-    const id = message.slice(0, message.indexOf('\n'))
-    const text = `id: ${id}\ndata: ${message.slice(typeEnd + 1)}\n\n`
+    const idEnd = message.indexOf('\n')
+    const typeEnd = message.indexOf('\n', idEnd + 1)
+    const text = `id: ${message.slice(0, idEnd)}\ndata: ${message.slice(typeEnd + 1)}\n\n`
     // A string for one socket, as Herald writes a unicast event: no Buffer to allocate.
     send(targets, targets.size === 1 ? chunkText(text) : chunk(text))
   })
@@ -84,16 +85,17 @@ function openStream(url: URL, response: ServerResponse): void {
   streams.set(key, set)
   const stream: Stream = { socket, spoke: false }
   set.add(stream)
+  const channel = pubsubChannel(redisKey(url))
   response.once('close', () => {
     set.delete(stream)
     if (set.size > 0) return
     streams.delete(key)
-    subscriber?.sunsubscribe(pubsubChannel(redisKey(url))).catch(() => {})
+    subscriber?.sunsubscribe(channel).catch(() => {})
   })
   if (subscriber === undefined || set.size > 1) socket.write(READY)
   // Ready once Redis delivers the channel, as Herald's herald.ready is.
   else
-    subscriber.ssubscribe(pubsubChannel(redisKey(url))).then(
+    subscriber.ssubscribe(channel).then(
       () => socket.write(READY),
       () => response.destroy(),
     )
