@@ -2,11 +2,12 @@
  * Prometheus metrics on a registry of Herald's own (never the global one, so
  * embedding Herald or running two gateways in one test process is safe).
  * Hot-path updates are batched: one counter increment per fan-out, not per
- * connection.
+ * connection, into the allocation-free metrics of hot-metrics.ts.
  */
 
 import type { UnavailableReason } from '@herald/protocol'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { HotCounter, HotHistogram } from './hot-metrics.js'
 
 /** Why a stream was turned away: a temporary unavailability, or a bad request. */
 export type RejectReason = UnavailableReason | 'auth' | 'forbidden' | 'bad_request'
@@ -16,8 +17,8 @@ export class Metrics {
   readonly #connectionsOpened: Counter
   readonly #connectionsRejected: Counter<'reason'>
   readonly #published: Counter
-  readonly #delivered: Counter
-  readonly #deliveryLatency: Histogram
+  readonly #delivered: HotCounter
+  readonly #deliveryLatency: HotHistogram
   readonly #resumes: Counter<'outcome'>
   readonly #slowConsumers: Counter
   readonly #probeLatency: Histogram
@@ -68,17 +69,17 @@ export class Metrics {
       help: 'Messages published through this node',
       registers,
     })
-    this.#delivered = new Counter({
-      name: 'herald_messages_delivered_total',
-      help: 'Messages written to SSE connections',
-      registers,
-    })
-    this.#deliveryLatency = new Histogram({
-      name: 'herald_delivery_latency_seconds',
-      help: 'From publish (broker clock) to the write to the sockets of this node',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    })
+    this.#delivered = new HotCounter(
+      'herald_messages_delivered_total',
+      'Messages written to SSE connections',
+      this.registry,
+    )
+    this.#deliveryLatency = new HotHistogram(
+      'herald_delivery_latency_seconds',
+      'From publish (broker clock) to the write to the sockets of this node',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      this.registry,
+    )
     this.#resumes = new Counter({
       name: 'herald_resumes_total',
       help: 'Connections that sent a resume position, by outcome (exact or reset)',
