@@ -32,6 +32,17 @@ describe('HotHistogram and HotCounter', () => {
     expect(await hot.metrics()).toContain('c_total 33\n')
   })
 
+  it('drops a value that is not a finite number, keeping the sum and count as they were', async () => {
+    const registry = new Registry()
+    const histogram = new HotHistogram('h', 'h', BOUNDS, registry)
+    histogram.observe(0.002)
+    histogram.observe(Number.NaN)
+    histogram.observe(Number.POSITIVE_INFINITY)
+    const text = await registry.metrics()
+    expect(text).toContain('h_sum 0.002\n')
+    expect(text).toContain('h_count 1\n')
+  })
+
   it('sorts the bounds it is given', async () => {
     const registry = new Registry()
     const histogram = new HotHistogram('h', 'h', [1, 0.1], registry)

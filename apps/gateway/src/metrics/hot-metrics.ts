@@ -78,7 +78,9 @@ export class HotHistogram extends HotMetric {
     this.#bucketCounts = new Float64Array(this.#upperBounds.length + 1)
   }
 
+  /** A value that is not a finite number is dropped: it would turn the sum into NaN for good. */
   observe(value: number): void {
+    if (!Number.isFinite(value)) return
     const bounds = this.#upperBounds
     // Linear: with about ten bounds and most values in the first few, it beats a binary search.
     let bucket = 0
