@@ -3,8 +3,10 @@
  * `exp` and `sub` are required, algorithms are allowlisted per key type, and
  * `iss`/`aud` are checked when configured. With a JWKS URL, jose caches the
  * key set and refetches it when a token names an unknown `kid`, so key
- * rotation needs no restart. Every failure becomes a {@link HeraldError} with
- * its own code; messages never include the token.
+ * rotation needs no restart. A plain HMAC token has its signature checked by
+ * node:crypto (hmac-fast-path.ts) and its claims by jose; any other goes to
+ * jose whole. Every failure becomes a {@link HeraldError} with its own code;
+ * messages never include the token.
  */
 
 import { webcrypto } from 'node:crypto'
@@ -12,6 +14,7 @@ import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose'
 import type { GatewayConfig } from '../config/config.js'
 import { HeraldError, type HeraldErrorCode } from '../errors/herald-error.js'
+import { createHmacFastPath } from './hmac-fast-path.js'
 import { VerifiedTokenCache } from './verified-token-cache.js'
 
 export interface Principal {
@@ -95,7 +98,8 @@ function selectVerify(jwt: GatewayConfig['jwt'], options: JWTVerifyOptions): (to
         }
         return cryptoKey
       }
-      return async (token) => (await jwtVerify(token, keyFor, options)).payload
+      const plain = createHmacFastPath(key.secret, key.algorithms, options)
+      return async (token) => plain(token) ?? (await jwtVerify(token, keyFor, options)).payload
     }
     case 'public-key':
       return async (token) => (await jwtVerify(token, key.key, options)).payload
