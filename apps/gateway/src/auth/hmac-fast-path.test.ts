@@ -78,6 +78,7 @@ const CASES: Array<[name: string, token: () => Promise<string>, takesFastPath: b
     false,
   ],
   ['four segments', async () => `${await sign({})}.extra`, false],
+  ['a signature with a non-ASCII character', async () => `${(await sign({})).slice(0, -1)}é`, false],
   [
     'a valid token with its signature segment emptied',
     async () => `${(await sign({})).split('.').slice(0, 2).join('.')}.`,

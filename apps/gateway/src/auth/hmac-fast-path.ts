@@ -51,10 +51,9 @@ export function createHmacFastPath(
     const expected = createHmac(hash, key)
       .update(token.slice(0, signatureStart - 1))
       .digest('base64url')
-    const given = token.slice(signatureStart)
-    if (given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
-      return undefined
-    }
+    // Bytes, not characters: a non-ASCII character would make equal-length strings unequal buffers.
+    const given = Buffer.from(token.slice(signatureStart))
+    if (given.length !== expected.length || !timingSafeEqual(given, Buffer.from(expected))) return undefined
     const payload = token.slice(headerEnd + 1, signatureStart - 1)
     return UnsecuredJWT.decode(`${UNSECURED_HEADER}.${payload}.`, claims).payload
   }
