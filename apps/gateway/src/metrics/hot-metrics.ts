@@ -70,7 +70,6 @@ export class HotHistogram extends HotMetric {
   /** Per bucket, not cumulative; the last slot is above every bound (+Inf). */
   readonly #bucketCounts: Float64Array
   #sum = 0
-  #count = 0
 
   constructor(name: string, help: string, upperBounds: readonly number[], registry: Registry) {
     super(name, help, registry)
@@ -87,7 +86,6 @@ export class HotHistogram extends HotMetric {
     while (bucket < bounds.length && value > bounds[bucket]!) bucket++
     this.#bucketCounts[bucket]! += 1
     this.#sum += value
-    this.#count += 1
   }
 
   protected samples(): MetricSample[] {
@@ -98,10 +96,12 @@ export class HotHistogram extends HotMetric {
       cumulative += this.#bucketCounts[bucket]!
       samples.push({ value: cumulative, labels: { le }, metricName: bucketName })
     })
+    // The count is every bucket's, the one above every bound included: no running total kept for it.
+    const count = cumulative + this.#bucketCounts[this.#upperBounds.length]!
     samples.push(
-      { value: this.#count, labels: { le: '+Inf' }, metricName: bucketName },
+      { value: count, labels: { le: '+Inf' }, metricName: bucketName },
       { value: this.#sum, labels: {}, metricName: `${this.name}_sum` },
-      { value: this.#count, labels: {}, metricName: `${this.name}_count` },
+      { value: count, labels: {}, metricName: `${this.name}_count` },
     )
     return samples
   }
@@ -109,6 +109,5 @@ export class HotHistogram extends HotMetric {
   reset(): void {
     this.#bucketCounts.fill(0)
     this.#sum = 0
-    this.#count = 0
   }
 }
