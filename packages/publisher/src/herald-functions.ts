@@ -20,7 +20,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 2
+export const FUNCTION_LIBRARY_VERSION = 3
 
 export const HERALD_FUNCTIONS = `#!lua name=${FUNCTION_LIBRARY_NAME}
 -- Herald Redis contract v${FUNCTION_LIBRARY_VERSION}. See docs/redis-contract.md.
@@ -66,9 +66,11 @@ local function publish_problem(stream, idempotency, event_type, data)
   if stream == nil or not string.match(stream, STREAM_KEY) then
     return 'HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s'
   end
-  local base = string.sub(stream, 1, -2)
-  if idempotency ~= nil and (string.sub(idempotency, 1, #base + 2) ~= base .. 'i:' or #idempotency == #base + 2) then
-    return 'HERALD_ERR_KEY', 'the idempotency key must be ' .. base .. 'i:<key>'
+  if idempotency ~= nil then
+    local base = string.sub(stream, 1, -2)
+    if string.sub(idempotency, 1, #base + 2) ~= base .. 'i:' or #idempotency == #base + 2 then
+      return 'HERALD_ERR_KEY', 'the idempotency key must be ' .. base .. 'i:<key>'
+    end
   end
   if #event_type > 128 or string.find(event_type, '%c') or string.sub(event_type, 1, 7) == 'herald.' then
     return 'HERALD_ERR_TYPE', 'type must be at most 128 characters, without control characters, not starting with herald.'
@@ -79,37 +81,52 @@ local function publish_problem(stream, idempotency, event_type, data)
   return nil
 end
 
+-- One call's limits, worked out once: as numbers for arithmetic, and as text for the commands
+-- (redis.call formats a Lua number with printf on every call).
+local function publish_limits(maxlen, ttl, idempotency_ttl)
+  local m = positive(maxlen, DEFAULT_MAXLEN)
+  local t = positive(ttl, DEFAULT_TTL)
+  return {
+    maxlen = m,
+    -- Trim in batches of up to an eighth of maxlen (at most 1000): amortised O(1) per publish.
+    trim_above = m + math.min(math.max(1, math.floor(m / 8)), 1000),
+    ttl = t,
+    ttl_text = tostring(t),
+    idempotency_ttl_text = tostring(positive(idempotency_ttl, DEFAULT_IDEMPOTENCY_TTL)),
+  }
+end
+
 -- Appends one checked message and announces it; returns its id (the first id, for a repeated idempotency key).
-local function append(stream, idempotency, event_type, data, maxlen, ttl, idempotency_ttl)
+local function append(stream, idempotency, event_type, data, limits)
   if idempotency ~= nil then
     local seen = redis.call('GET', idempotency)
     if seen then return seen end
   end
 
-  local id
-  if redis.call('EXISTS', stream) == 0 then
+  -- NOMKSTREAM appends only to a stream that exists (nil otherwise): one call, where
+  -- asking EXISTS first would be two for every message.
+  local id = redis.call('XADD', stream, 'NOMKSTREAM', '*', 'd', data, 't', event_type)
+  if not id then
     -- A new stream starts at <now>-1, above any <now>-0 tail handed out while it did
     -- not exist, and counts positions older than the idle TTL as deleted: a stream of
     -- this name may have existed and expired.
     local now = now_ms()
     id = redis.call('XADD', stream, now .. '-1', 'd', data, 't', event_type)
-    redis.call('XSETID', stream, id, 'ENTRIESADDED', 1, 'MAXDELETEDID', math.max(0, now - ttl * 1000) .. '-0')
+    redis.call('XSETID', stream, id, 'ENTRIESADDED', 1, 'MAXDELETEDID', math.max(0, now - limits.ttl * 1000) .. '-0')
   else
-    id = redis.call('XADD', stream, '*', 'd', data, 't', event_type)
-    -- Trim in batches (amortised O(1) per publish), exactly, and record the newest
-    -- deleted id: Redis does not track it for trims, and resume needs it to tell
-    -- an exact position from one whose successors are gone.
-    local slack = math.min(math.max(1, math.floor(maxlen / 8)), 1000)
-    if redis.call('XLEN', stream) > maxlen + slack then
-      redis.call('XTRIM', stream, 'MAXLEN', maxlen + 1)
+    -- Trim in batches, exactly, and record the newest deleted id: Redis does not
+    -- track it for trims, and resume needs it to tell an exact position from one
+    -- whose successors are gone.
+    if redis.call('XLEN', stream) > limits.trim_above then
+      redis.call('XTRIM', stream, 'MAXLEN', limits.maxlen + 1)
       local boundary = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1][1]
-      redis.call('XTRIM', stream, 'MAXLEN', maxlen)
+      redis.call('XTRIM', stream, 'MAXLEN', limits.maxlen)
       redis.call('XSETID', stream, id, 'MAXDELETEDID', boundary)
     end
   end
-  redis.call('EXPIRE', stream, ttl)
+  redis.call('EXPIRE', stream, limits.ttl_text)
   if idempotency ~= nil then
-    redis.call('SET', idempotency, id, 'EX', idempotency_ttl)
+    redis.call('SET', idempotency, id, 'EX', limits.idempotency_ttl_text)
   end
   redis.call('SPUBLISH', string.sub(stream, 1, -2) .. 'c', id .. '\\n' .. event_type .. '\\n' .. data)
   return id
@@ -121,8 +138,7 @@ local function herald_publish(keys, args)
   local stream, idempotency, event_type, data = keys[1], keys[2], args[1] or '', args[2]
   local code, message = publish_problem(stream, idempotency, event_type, data)
   if code then return fail(code, message) end
-  return append(stream, idempotency, event_type, data,
-    positive(args[3], DEFAULT_MAXLEN), positive(args[4], DEFAULT_TTL), positive(args[5], DEFAULT_IDEMPOTENCY_TTL))
+  return append(stream, idempotency, event_type, data, publish_limits(args[3], args[4], args[5]))
 end
 
 -- KEYS each message's stream key, followed by its idempotency key if it has one.
@@ -132,16 +148,15 @@ end
 -- (one command for the client to build and Redis to dispatch, not one per message).
 -- Returns their ids in order.
 local function herald_publish_batch(keys, args)
-  local maxlen = positive(args[1], DEFAULT_MAXLEN)
-  local ttl = positive(args[2], DEFAULT_TTL)
-  local idempotency_ttl = positive(args[3], DEFAULT_IDEMPOTENCY_TTL)
   if (#args - 3) % 3 ~= 0 then
     return fail('HERALD_ERR_ARGS', 'after maxlen, ttl and idempotency ttl, each message takes three arguments')
   end
-  local messages = {}
+  -- Where each message's keys start: numbers in one table, not a table per message.
+  local key_at = {}
   local k = 1
   for i = 4, #args, 3 do
-    local stream = keys[k]
+    local n = #key_at + 1
+    key_at[n] = k
     local idempotency = nil
     if args[i] == '1' then
       idempotency = keys[k + 1]
@@ -149,16 +164,17 @@ local function herald_publish_batch(keys, args)
     else
       k = k + 1
     end
-    local code, message = publish_problem(stream, idempotency, args[i + 1], args[i + 2])
-    if code then return fail(code, 'message ' .. #messages + 1 .. ': ' .. message) end
-    messages[#messages + 1] = {stream, idempotency, args[i + 1], args[i + 2]}
+    local code, message = publish_problem(keys[key_at[n]], idempotency, args[i + 1], args[i + 2])
+    if code then return fail(code, 'message ' .. n .. ': ' .. message) end
   end
   if k ~= #keys + 1 then
     return fail('HERALD_ERR_ARGS', 'the keys do not match the messages: one stream key each, plus its idempotency key')
   end
+  local limits = publish_limits(args[1], args[2], args[3])
   local ids = {}
-  for i, m in ipairs(messages) do
-    ids[i] = append(m[1], m[2], m[3], m[4], maxlen, ttl, idempotency_ttl)
+  for n, at in ipairs(key_at) do
+    local i = 1 + 3 * n
+    ids[n] = append(keys[at], args[i] == '1' and keys[at + 1] or nil, args[i + 1], args[i + 2], limits)
   end
   return ids
 end

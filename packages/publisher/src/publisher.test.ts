@@ -101,6 +101,23 @@ describe('HeraldPublisher on a real Redis', () => {
     expect(await redis.cli('XLEN', streamKey('t:billing'))).toBe('1')
   })
 
+  it('gives the stream its idle TTL and the idempotency key its own, refreshed by every publish', async () => {
+    const custom = new HeraldPublisher({ redis: redis.url, historyTtlSeconds: 5_000, idempotencyTtlSeconds: 300 })
+    try {
+      await custom.publish({ user: 'heidi' }, undefined, 1, { idempotencyKey: 'k-1' })
+      await redis.cli('EXPIRE', streamKey('u:heidi'), 10)
+      await custom.publishBatch([{ target: { user: 'heidi' }, data: 2 }])
+      const streamTtl = Number(await redis.cli('TTL', streamKey('u:heidi')))
+      const keyTtl = Number(await redis.cli('TTL', idempotencyKey('u:heidi', 'k-1')))
+      expect(streamTtl).toBeGreaterThan(4_990)
+      expect(streamTtl).toBeLessThanOrEqual(5_000)
+      expect(keyTtl).toBeGreaterThan(290)
+      expect(keyTtl).toBeLessThanOrEqual(300)
+    } finally {
+      await custom.close()
+    }
+  })
+
   it('publishes an idempotency key once within one batch, too', async () => {
     const message = { target: { topic: 'orders' }, data: 'shipped', idempotencyKey: 'order-9' }
     const [first, again] = await publisher.publishBatch([message, message])
