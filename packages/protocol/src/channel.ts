@@ -17,11 +17,20 @@ export interface Channel {
 }
 
 export function userChannel(userId: string): Channel {
-  return { kind: 'user', name: userId, key: `u:${userId}`, tag: `u${fnv1a32Hex(userId)}` }
+  return { kind: 'user', name: userId, key: userChannelKey(userId), tag: `u${fnv1a32Hex(userId)}` }
 }
 
 export function topicChannel(topic: string): Channel {
-  return { kind: 'topic', name: topic, key: `t:${topic}`, tag: `t${fnv1a32Hex(topic)}` }
+  return { kind: 'topic', name: topic, key: topicChannelKey(topic), tag: `t${fnv1a32Hex(topic)}` }
+}
+
+/** A user's channel key alone: what publishing needs, without hashing a tag it never uses. */
+export function userChannelKey(userId: string): string {
+  return `u:${userId}`
+}
+
+export function topicChannelKey(topic: string): string {
+  return `t:${topic}`
 }
 
 /** Rebuilds a channel from its key; `undefined` for a key of no known kind. */

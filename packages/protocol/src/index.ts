@@ -9,7 +9,9 @@ export {
   channelFromKey,
   fnv1a32Hex,
   topicChannel,
+  topicChannelKey,
   userChannel,
+  userChannelKey,
 } from './channel.js'
 export {
   frameEvent,

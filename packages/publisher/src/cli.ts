@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from 'node:util'
-import { topicChannel, userChannel } from '@herald/protocol'
+import { topicChannelKey, userChannelKey } from '@herald/protocol'
 import { callHeraldFunction } from './functions.js'
 import { pubsubChannel, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function tail(redisUrl: string, target: Target, history: number): Promise<number> {
-  const channelKey = 'user' in target ? userChannel(target.user).key : topicChannel(target.topic).key
+  const channelKey = 'user' in target ? userChannelKey(target.user) : topicChannelKey(target.topic)
   const parsed = parseRedisTarget(redisUrl)
   if (typeof parsed === 'string') throw new UsageError(`--redis ${parsed}`)
   const subscriber = createRedisClient(parsed)

@@ -11,8 +11,8 @@ import {
   isValidTopic,
   isValidUserId,
   MAX_IDEMPOTENCY_KEY_LENGTH,
-  topicChannel,
-  userChannel,
+  topicChannelKey,
+  userChannelKey,
 } from '@herald/protocol'
 import type { PublishRequest } from '../broker/broker.js'
 import { HeraldError } from '../errors/herald-error.js'
@@ -60,12 +60,12 @@ function parseMessage(value: unknown, path: string): PublishRequest {
     if (typeof user !== 'string' || !isValidUserId(user)) {
       throw invalid(at('user'), 'must be 1 to 128 characters from A-Z a-z 0-9 . _ : @ + = | -')
     }
-    channelKey = userChannel(user).key
+    channelKey = userChannelKey(user)
   } else {
     if (typeof topic !== 'string' || !isValidTopic(topic)) {
       throw invalid(at('topic'), 'must be 1 to 128 characters from A-Z a-z 0-9 . _ : @ + = | / -')
     }
-    channelKey = topicChannel(topic).key
+    channelKey = topicChannelKey(topic)
   }
   if (type !== undefined) {
     if (typeof type !== 'string') throw invalid(at('type'), 'must be a string')
