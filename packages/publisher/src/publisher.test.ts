@@ -101,6 +101,13 @@ describe('HeraldPublisher on a real Redis', () => {
     expect(await redis.cli('XLEN', streamKey('t:billing'))).toBe('1')
   })
 
+  it('answers an empty batch without a call to Redis', async () => {
+    const fcalls = async () => Number(/cmdstat_fcall:calls=(\d+)/.exec(await redis.cli('INFO', 'commandstats'))?.[1])
+    const before = await fcalls()
+    expect(await publisher.publishBatch([])).toEqual([])
+    expect(await fcalls()).toBe(before)
+  })
+
   it('gives the stream its idle TTL and the idempotency key its own, refreshed by every publish', async () => {
     const custom = new HeraldPublisher({ redis: redis.url, historyTtlSeconds: 5_000, idempotencyTtlSeconds: 300 })
     try {

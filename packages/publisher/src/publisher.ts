@@ -97,6 +97,7 @@ export class HeraldPublisher {
 
   /** Publishes messages that are already validated and encoded. */
   async publishEncoded(messages: readonly EncodedMessage[]): Promise<string[]> {
+    if (messages.length === 0) return []
     let ids: string[]
     try {
       const cluster = 'nodes' in this.#redis
