@@ -13,6 +13,7 @@ import type { WindowResult } from '../dist/src/harness/measure.js'
 import { writeReport } from '../dist/src/report/report.js'
 import type { ResultFile, ScenarioName } from '../dist/src/report/results.js'
 import { runScenario } from '../dist/src/run.js'
+import { functionInstructionsTable, runFunctionInstructions } from '../dist/src/scenarios/function-instructions.js'
 import { heapTable, runHeap } from '../dist/src/scenarios/heap.js'
 import type { IdleResult } from '../dist/src/scenarios/idle.js'
 import { idleCostTable, runIdleCost } from '../dist/src/scenarios/idle-cost.js'
@@ -177,6 +178,19 @@ describe('load harness smoke', () => {
       expect(row.publisherMicrosPerMessage).toBeGreaterThan(0)
     }
     expect(publishCostTable(rows).split('\n')).toHaveLength(2 + rows.length)
+  })
+
+  it('function-instructions: counts what each Herald function executes in Redis, per call and per message', async () => {
+    const params = PLANS.smoke.functionInstructions
+    const rows = await runFunctionInstructions(params)
+    expect(rows.map((row) => row.call.split(',')[0])).toEqual(['herald_publish_batch', 'herald_publish', 'herald_read'])
+    for (const row of rows) {
+      expect(row.calls).toBe(params.calls)
+      // A call that did nothing in Lua would cost a few hundred instructions, not thousands.
+      expect(row.instructionsPerMessage).toBeGreaterThan(2_000)
+      expect(row.instructionsPerCall).toBeGreaterThanOrEqual(row.instructionsPerMessage)
+    }
+    expect(functionInstructionsTable(rows).split('\n')).toHaveLength(2 + rows.length)
   })
 
   it("unicast-tail: the gateway's histogram counts every delivery the clients received", async () => {

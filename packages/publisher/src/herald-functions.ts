@@ -91,8 +91,8 @@ local function publish_limits(maxlen, ttl, idempotency_ttl)
     -- Trim in batches of up to an eighth of maxlen (at most 1000): amortised O(1) per publish.
     trim_above = m + math.min(math.max(1, math.floor(m / 8)), 1000),
     ttl = t,
-    ttl_text = tostring(t),
-    idempotency_ttl_text = tostring(positive(idempotency_ttl, DEFAULT_IDEMPOTENCY_TTL)),
+    ttl_text = string.format('%d', t),
+    idempotency_ttl_text = string.format('%d', positive(idempotency_ttl, DEFAULT_IDEMPOTENCY_TTL)),
   }
 end
 
