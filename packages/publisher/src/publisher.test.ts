@@ -112,7 +112,7 @@ describe('HeraldPublisher on a real Redis', () => {
     const custom = new HeraldPublisher({ redis: redis.url, historyTtlSeconds: 5_000, idempotencyTtlSeconds: 300 })
     try {
       await custom.publish({ user: 'heidi' }, undefined, 1, { idempotencyKey: 'k-1' })
-      await redis.cli('EXPIRE', streamKey('u:heidi'), 10)
+      await redis.cli('EXPIRE', streamKey('u:heidi'), '10')
       await custom.publishBatch([{ target: { user: 'heidi' }, data: 2 }])
       const streamTtl = Number(await redis.cli('TTL', streamKey('u:heidi')))
       const keyTtl = Number(await redis.cli('TTL', idempotencyKey('u:heidi', 'k-1')))
