@@ -48,9 +48,15 @@ local function is_before(a_ms, a_seq, b_ms, b_seq)
   return a_ms < b_ms or (a_ms == b_ms and a_seq < b_seq)
 end
 
+-- Limits above this count as this: Redis takes a number from Lua as printf's %.14g, which
+-- writes 1e+14 for larger ones, and an integer format past 2^63 would turn negative (an EXPIRE
+-- that deletes the stream). 10^12 seconds is 31,700 years.
+local MAX_LIMIT = 1000000000000
+
 local function positive(value, default)
   local n = tonumber(value)
   if n == nil or n < 1 then return default end
+  if n > MAX_LIMIT then return MAX_LIMIT end
   return math.floor(n)
 end
 

@@ -2,6 +2,7 @@ import { isAfter, parseStreamId } from '@herald/protocol'
 import { type RedisServer, startRedis, startRedisCluster } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadHeraldFunctions } from './functions.js'
 import { idempotencyKey, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
 import { batchesOf, type EncodedMessage, encodeMessage, HeraldPublisher } from './publisher.js'
@@ -122,6 +123,22 @@ describe('HeraldPublisher on a real Redis', () => {
       expect(keyTtl).toBeLessThanOrEqual(300)
     } finally {
       await custom.close()
+    }
+  })
+
+  it('caps a limit too large for Redis instead of expiring the stream at once', async () => {
+    const client = new Redis(redis.url)
+    try {
+      await loadHeraldFunctions(client)
+      const stream = streamKey('u:ivan')
+      const limits = ['1e20', '1e20', '1e20']
+      await client.call('FCALL', 'herald_publish', 2, stream, idempotencyKey('u:ivan', 'k'), '', '1', ...limits)
+      await client.call('FCALL', 'herald_publish_batch', 1, stream, ...limits, 0, '', '2')
+      expect(await redis.cli('XLEN', stream)).toBe('2')
+      expect(Number(await redis.cli('TTL', stream))).toBeGreaterThan(999_999_999_000)
+      expect(Number(await redis.cli('TTL', idempotencyKey('u:ivan', 'k')))).toBeGreaterThan(999_999_999_000)
+    } finally {
+      client.disconnect()
     }
   })
 
