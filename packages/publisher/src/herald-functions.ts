@@ -21,6 +21,12 @@
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
 export const FUNCTION_LIBRARY_VERSION = 3
+/**
+ * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
+ * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
+ * past 2^63 would turn negative (an EXPIRE that deletes the stream). 10^12 s is 31,700 years.
+ */
+export const MAX_FUNCTION_LIMIT = 1_000_000_000_000
 
 export const HERALD_FUNCTIONS = `#!lua name=${FUNCTION_LIBRARY_NAME}
 -- Herald Redis contract v${FUNCTION_LIBRARY_VERSION}. See docs/redis-contract.md.
@@ -48,10 +54,8 @@ local function is_before(a_ms, a_seq, b_ms, b_seq)
   return a_ms < b_ms or (a_ms == b_ms and a_seq < b_seq)
 end
 
--- Limits above this count as this: Redis takes a number from Lua as printf's %.14g, which
--- writes 1e+14 for larger ones, and an integer format past 2^63 would turn negative (an EXPIRE
--- that deletes the stream). 10^12 seconds is 31,700 years.
-local MAX_LIMIT = 1000000000000
+-- Limits above this count as this (MAX_FUNCTION_LIMIT in herald-functions.ts says why).
+local MAX_LIMIT = ${MAX_FUNCTION_LIMIT}
 
 local function positive(value, default)
   local n = tonumber(value)

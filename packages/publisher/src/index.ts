@@ -3,7 +3,12 @@
  */
 
 export { callHeraldFunction, isFunctionMissing, loadHeraldFunctions, type RedisClient } from './functions.js'
-export { FUNCTION_LIBRARY_NAME, FUNCTION_LIBRARY_VERSION, HERALD_FUNCTIONS } from './herald-functions.js'
+export {
+  FUNCTION_LIBRARY_NAME,
+  FUNCTION_LIBRARY_VERSION,
+  HERALD_FUNCTIONS,
+  MAX_FUNCTION_LIMIT,
+} from './herald-functions.js'
 export { channelKeyOfPubsub, idempotencyKey, pubsubChannel, streamKey } from './keys.js'
 export { PublishError, type PublishErrorCode } from './publish-error.js'
 export {

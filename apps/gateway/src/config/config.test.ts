@@ -72,6 +72,13 @@ describe('loadConfig', () => {
     ])
   })
 
+  it('refuses TTLs past what the Redis functions take as given', () => {
+    expect(problemsOf({ ...valid, HISTORY_TTL_SECONDS: '1000000000001', IDEMPOTENCY_TTL_SECONDS: '1e9' })).toEqual([
+      'HISTORY_TTL_SECONDS: must be a whole number from 60 to 1000000000000, got "1000000000001"',
+      'IDEMPOTENCY_TTL_SECONDS: must be a whole number from 1 to 1000000000000, got "1e9"',
+    ])
+  })
+
   it('validates the verification key', () => {
     expect(problemsOf({ ...valid, JWT_SECRET: 'short' })).toEqual(['JWT_SECRET: must be at least 32 bytes for HS256'])
     expect(problemsOf({ ...valid, JWT_JWKS_URL: 'https://a/jwks' })[0]).toMatch(

@@ -5,7 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { parseRedisTarget, type RedisTarget } from '@herald/publisher'
+import { MAX_FUNCTION_LIMIT, parseRedisTarget, type RedisTarget } from '@herald/publisher'
 import type { ConfigError } from '../errors/herald-error.js'
 import { createEnvReader } from './env-reader.js'
 import { connectionBudgetFromFileLimit, readOpenFileLimit } from './open-file-limit.js'
@@ -170,8 +170,12 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     }),
     retryMs: read.integer('RETRY_MS', { default: 3_000, min: 100, max: 600_000 }),
     historyMaxLen: read.integer('HISTORY_MAX_LEN', { default: 1_000, min: 1, max: 1_000_000 }),
-    historyTtlSeconds: read.integer('HISTORY_TTL_SECONDS', { default: 7 * 86_400, min: 60 }),
-    idempotencyTtlSeconds: read.integer('IDEMPOTENCY_TTL_SECONDS', { default: 86_400, min: 1 }),
+    historyTtlSeconds: read.integer('HISTORY_TTL_SECONDS', { default: 7 * 86_400, min: 60, max: MAX_FUNCTION_LIMIT }),
+    idempotencyTtlSeconds: read.integer('IDEMPOTENCY_TTL_SECONDS', {
+      default: 86_400,
+      min: 1,
+      max: MAX_FUNCTION_LIMIT,
+    }),
     maxPendingBytes: read.integer('MAX_PENDING_BYTES', { default: 1024 * 1024, min: 1024 }),
     publishMaxBodyBytes: read.integer('PUBLISH_MAX_BODY_BYTES', { default: 256 * 1024, min: 1024 }),
     tokenExpiryJitterMs: read.integer('TOKEN_EXPIRY_JITTER_MS', { default: 30_000, min: 0 }),
