@@ -115,12 +115,21 @@ export async function runFunctionInstructions(params: FunctionInstructionsParams
     ],
     { stdio: 'ignore' },
   )
-  const exited = new Promise<void>((resolve) => redis.once('exit', () => resolve()))
+  const exited = new Promise<void>((resolve) => {
+    redis.once('exit', () => resolve())
+    redis.once('error', () => resolve())
+  })
+  const notStarted = new Promise<never>((_, reject) =>
+    redis.once('error', (error) =>
+      reject(new Error(`cannot run valgrind (Debian package valgrind): ${error.message}`)),
+    ),
+  )
+  notStarted.catch(() => {})
   let client: RedisClient | undefined
   let publisher: HeraldPublisher | undefined
   try {
     // Under valgrind Redis starts about 50 times slower than usual.
-    await untilAccepting(port, 60_000)
+    await Promise.race([untilAccepting(port, 60_000), notStarted])
     client = createRedisClient({ kind: 'standalone', url: `redis://127.0.0.1:${port}` })
     publisher = new HeraldPublisher({ redis: client })
     await loadHeraldFunctions(client)
