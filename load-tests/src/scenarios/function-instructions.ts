@@ -1,13 +1,14 @@
 /**
  * What Herald's Redis functions cost Redis, in instructions. redis-server runs under
  * `valgrind --tool=callgrind`, which counts the instructions executed instead of timing them,
- * so the figures repeat exactly for the same Redis binary, library and calls, however busy the
- * machine is: a change to the Lua library can be judged by one run of each version, where CPU
- * time on this shared host needs many alternating rounds. Each way of calling runs in a phase
+ * so the figures repeat within about 0.3 % for the same Redis binary, library and calls (Redis's
+ * own timers run in between), however busy the machine is: a change to the Lua library can be
+ * judged by one run of each version, where CPU time on this shared host needs many alternating
+ * rounds. Redis runs under valgrind through the harness's `wrapper`. Each way of calling runs in a phase
  * of its own, and `callgrind_control --dump` closes a phase (a dump also zeroes the counters).
  * A diagnostic: it prints, and writes no result file.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,7 +21,7 @@ import {
   type RedisClient,
   streamKey,
 } from '@herald/publisher'
-import { freePort, untilAccepting } from '@herald/redis-harness'
+import { type RedisServer, startRedis } from '@herald/redis-harness'
 
 const run = promisify(execFile)
 
@@ -104,40 +105,23 @@ function phases({ calls, messagesPerCall, users }: FunctionInstructionsParams): 
 
 export async function runFunctionInstructions(params: FunctionInstructionsParams): Promise<FunctionInstructionsRow[]> {
   const dir = await mkdtemp(join(tmpdir(), 'herald-callgrind-'))
-  const port = await freePort()
-  const redis = spawn(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
-      'redis-server',
-      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    ],
-    { stdio: 'ignore' },
-  )
-  const exited = new Promise<void>((resolve) => {
-    redis.once('exit', () => resolve())
-    redis.once('error', () => resolve())
-  })
-  const notStarted = new Promise<never>((_, reject) =>
-    redis.once('error', (error) =>
-      reject(new Error(`cannot run valgrind (Debian package valgrind): ${error.message}`)),
-    ),
-  )
-  notStarted.catch(() => {})
+  let redis: RedisServer | undefined
   let client: RedisClient | undefined
-  let publisher: HeraldPublisher | undefined
   try {
-    // Under valgrind Redis starts about 50 times slower than usual.
-    await Promise.race([untilAccepting(port, 60_000), notStarted])
-    client = createRedisClient({ kind: 'standalone', url: `redis://127.0.0.1:${port}` })
-    publisher = new HeraldPublisher({ redis: client })
+    redis = await startRedis({
+      wrapper: ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(dir, 'callgrind.out')}`],
+      // Under valgrind Redis starts about 50 times slower than usual.
+      readyTimeoutMs: 60_000,
+    })
+    const pid = String(redis.pid)
+    client = createRedisClient({ kind: 'standalone', url: redis.url })
+    const publisher = new HeraldPublisher({ redis: client })
     await loadHeraldFunctions(client)
     const rows: FunctionInstructionsRow[] = []
     for (const [index, phase] of phases(params).entries()) {
-      await run('callgrind_control', ['--zero', String(redis.pid)])
+      await run('callgrind_control', ['--zero', pid])
       await phase.run(client, publisher)
-      const file = await dump(redis, `phase-${index}`, dir)
+      const file = await dump(pid, `phase-${index}`, dir)
       const instructions = await inclusiveInstructions(file, phase.command)
       rows.push({
         call: phase.call,
@@ -150,16 +134,15 @@ export async function runFunctionInstructions(params: FunctionInstructionsParams
     return rows
   } finally {
     client?.disconnect()
-    redis.kill('SIGTERM')
-    await exited
+    await redis?.stop()
     await rm(dir, { recursive: true, force: true })
   }
 }
 
 /** Dumps callgrind's counters since the last zero; resolves to the file the dump wrote. */
-async function dump(redis: ChildProcess, name: string, dir: string): Promise<string> {
+async function dump(pid: string, name: string, dir: string): Promise<string> {
   const before = await readdir(dir)
-  await run('callgrind_control', [`--dump=${name}`, String(redis.pid)])
+  await run('callgrind_control', [`--dump=${name}`, pid])
   const written = (await readdir(dir)).filter((file) => file.startsWith('callgrind.out') && !before.includes(file))
   // The dump names its trigger in its header, and ends with its totals once complete.
   for (const file of written) {

@@ -19,6 +19,8 @@ export interface SpawnOptions {
   /** Used in error messages, e.g. `redis 127.0.0.1:6390`. */
   readonly label: string
   readonly args: readonly string[]
+  /** A command redis-server runs under, with its flags (valgrind, say); it must exec redis-server in its own process. */
+  readonly wrapper?: readonly string[]
   readonly cwd: string
   /** A log line that means the process is serving. */
   readonly ready: RegExp
@@ -39,7 +41,9 @@ export interface RedisProcess {
 
 /** Spawn redis-server with `args`; resolves once a log line matches `ready`, rejects if it exits first. */
 export async function spawnRedis(options: SpawnOptions): Promise<RedisProcess> {
-  const child = spawn('redis-server', [...options.args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const [file = 'redis-server', ...prefix] = options.wrapper ?? []
+  const args = options.wrapper?.length ? [...prefix, 'redis-server', ...options.args] : options.args
+  const child = spawn(file, [...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   const log: string[] = []
   const lineWaiters = new Set<(line: string) => void>()
   let exitInfo: string | undefined
@@ -53,9 +57,7 @@ export async function spawnRedis(options: SpawnOptions): Promise<RedisProcess> {
   // 'close' comes after 'exit' once stdout and stderr are drained, so the log holds the last words.
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()))
   const spawnFailure = new Promise<never>((_, reject) => {
-    child.once('error', (error) =>
-      reject(new Error(`cannot spawn redis-server for ${options.label}: ${error.message}`)),
-    )
+    child.once('error', (error) => reject(new Error(`cannot spawn ${file} for ${options.label}: ${error.message}`)))
   })
   spawnFailure.catch(() => {})
   if (child.pid !== undefined) trackPid(child.pid)

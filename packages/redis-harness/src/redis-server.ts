@@ -52,6 +52,9 @@ export interface ServerSpec {
   files?(layout: ServerLayout): Record<string, string>
   /** Log line meaning ready (default "Ready to accept connections"). */
   readonly ready?: RegExp
+  /** A command to run redis-server under (see SpawnOptions), and how long it may take to be ready. */
+  readonly wrapper?: readonly string[]
+  readonly readyTimeoutMs?: number
 }
 
 /** The flags every data-bearing node gets: loopback only, no persistence, foreground, logs on stdout. */
@@ -136,6 +139,8 @@ class ManagedRedisServer implements RedisServer {
       args: this.#spec.argv(this.#layout),
       cwd: this.#layout.dir,
       ready: this.#spec.ready ?? /Ready to accept connections/,
+      ...(this.#spec.wrapper === undefined ? {} : { wrapper: this.#spec.wrapper }),
+      ...(this.#spec.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: this.#spec.readyTimeoutMs }),
     })
   }
 

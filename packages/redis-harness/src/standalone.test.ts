@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from './free-port.js'
 import type { RedisServer } from './redis-server.js'
@@ -55,5 +58,27 @@ describe('startRedis', () => {
 
     await server.restart()
     expect(await server.cli('PING')).toBe('PONG')
+  })
+})
+
+describe('startRedis with a wrapper', () => {
+  it('runs redis-server under the wrapper command, in the process the harness tracks', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-wrapper-'))
+    const marker = join(dir, 'pid')
+    // The wrapper records its own pid, then becomes redis-server in that same process.
+    const wrapped = await startRedis({ wrapper: ['sh', '-c', `echo $$ > ${marker}; exec "$0" "$@"`] })
+    try {
+      expect(await wrapped.cli('PING')).toBe('PONG')
+      expect((await readFile(marker, 'utf8')).trim()).toBe(String(wrapped.pid))
+    } finally {
+      await wrapped.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('names a wrapper that cannot be run', async () => {
+    await expect(startRedis({ wrapper: ['herald-no-such-wrapper'] })).rejects.toThrow(
+      /cannot spawn herald-no-such-wrapper/,
+    )
   })
 })

@@ -7,10 +7,19 @@ import { dataNodeArgs, launchServer, type RedisServer } from './redis-server.js'
 export interface StartRedisOptions {
   /** Extra redis-server arguments, appended last so they override the harness's defaults. */
   readonly args?: readonly string[]
+  /** A command to run redis-server under, with its flags, e.g. valgrind; it must exec redis-server in-process. */
+  readonly wrapper?: readonly string[]
+  /** How long the server may take to say it is ready (default 15 s; a wrapper like valgrind is slower). */
+  readonly readyTimeoutMs?: number
 }
 
 /** One standalone redis-server: `--save "" --appendonly no`, bound to 127.0.0.1, its own temp dir, logs captured. */
 export function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const extra = options.args ?? []
-  return launchServer({ kind: 'standalone', argv: (layout) => [...dataNodeArgs(layout), ...extra] })
+  return launchServer({
+    kind: 'standalone',
+    argv: (layout) => [...dataNodeArgs(layout), ...extra],
+    ...(options.wrapper === undefined ? {} : { wrapper: options.wrapper }),
+    ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+  })
 }
