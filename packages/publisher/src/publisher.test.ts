@@ -77,6 +77,15 @@ describe('HeraldPublisher on a real Redis', () => {
     await redis.stop()
   })
 
+  it('connects with RESP2 (ioredis 6 asks for RESP3 unless told)', async () => {
+    const client = createRedisClient(parseRedisTarget(redis.url) as RedisTarget)
+    try {
+      expect(await client.call('CLIENT', 'INFO')).toMatch(/ resp=2\b/)
+    } finally {
+      await client.quit()
+    }
+  })
+
   it('appends to the stream and returns the entry id', async () => {
     const id = await publisher.publish({ user: 'alice' }, 'invoice.paid', { invoice: 42 })
     expect(id).toMatch(/^\d+-\d+$/)
@@ -224,6 +233,7 @@ describe('HeraldPublisher on a Redis Cluster', () => {
           [ids[12 + i], `"${user}/2"`],
         ])
       }
+      expect(await reader.call('CLIENT', 'INFO')).toMatch(/ resp=2\b/)
       const holders = await Promise.all(cluster.masters.map((master) => master.cli('DBSIZE')))
       expect(holders.filter((size) => Number(size) > 0).length).toBeGreaterThan(1)
       // The cluster has no replicas, so no publish can be confirmed as replicated.

@@ -76,8 +76,16 @@ export interface ClientOptions {
   readonly connectionName?: string
 }
 
+/**
+ * RESP2, not ioredis 6's default RESP3. Herald keeps Pub/Sub on a connection of its own, so RESP3's
+ * push messages buy it nothing, and ioredis decodes a sharded message about 7 % faster in RESP2
+ * (`pnpm --filter @herald/load-tests subscribe-cost`; load-tests/README.md, "fourth session").
+ */
+const WIRE_PROTOCOL = 2
+
 /** A standalone, Sentinel or Cluster client for the target; Cluster clients use sharded subscribers. */
-export function createRedisClient(target: RedisTarget, options: ClientOptions = {}): RedisClient {
+export function createRedisClient(target: RedisTarget, clientOptions: ClientOptions = {}): RedisClient {
+  const options = { ...clientOptions, protocol: WIRE_PROTOCOL } as const
   switch (target.kind) {
     case 'standalone':
       return new Redis(target.url, options)
