@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * The harness's command line:
- *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap|publish-cost|function-instructions|unicast-tail|idle-cost>
+ *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap|publish-cost|subscribe-cost|function-instructions|unicast-tail|idle-cost>
  *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile] [--with-soak] [--out DIR]
  * `all` runs every scenario side by side (soak excluded unless --with-soak) and rewrites RESULTS.md.
  * `heap` prints where an idle stream's heap goes, for Herald and the bare node:http floor;
  * `publish-cost` prints what publishing through Redis costs per message, batched and not;
+ * `subscribe-cost` prints what receiving a sharded Pub/Sub message costs a subscriber, Herald's and ioredis's default;
  * `function-instructions` prints the instructions Redis executes in each Herald function, under callgrind;
  * `unicast-tail` prints, per unicast step, the clients' latency beside the gateway's own;
  * `idle-cost` prints what Node servers spend with no streams and with idle streams, per heartbeat.
@@ -21,6 +22,7 @@ import { heapTable, runHeap } from './scenarios/heap.js'
 import { idleCostTable, runIdleCost } from './scenarios/idle-cost.js'
 import { PLANS, type Scale } from './scenarios/plans.js'
 import { publishCostTable, runPublishCost } from './scenarios/publish-cost.js'
+import { runSubscribeCost, subscribeCostTable } from './scenarios/subscribe-cost.js'
 import { runUnicastTail, unicastTailTable } from './scenarios/unicast-tail.js'
 import { PER_CORE_TARGET_NAMES, REDIS_FLOOR_TARGET_NAMES, TARGET_NAMES, type TargetName } from './targets/index.js'
 
@@ -34,7 +36,14 @@ function fail(message: string): never {
 
 const KNOWN_TARGETS: readonly TargetName[] = [...TARGET_NAMES, ...PER_CORE_TARGET_NAMES, ...REDIS_FLOOR_TARGET_NAMES]
 
-const DIAGNOSTICS = ['heap', 'publish-cost', 'function-instructions', 'unicast-tail', 'idle-cost'] as const
+const DIAGNOSTICS = [
+  'heap',
+  'publish-cost',
+  'subscribe-cost',
+  'function-instructions',
+  'unicast-tail',
+  'idle-cost',
+] as const
 const USAGE = `usage: node dist/src/cli.js <${[...SCENARIOS, 'all', 'report', ...DIAGNOSTICS].join('|')}>
   [--scale smoke|medium|full] [--targets ${KNOWN_TARGETS.join(',')}] [--minutes N] [--profile] [--with-soak] [--out DIR]`
 
@@ -111,6 +120,8 @@ if (command === 'report') {
   console.log(idleCostTable(results))
 } else if (command === 'publish-cost') {
   console.log(publishCostTable(await runPublishCost(PLANS[scale].publishCost)))
+} else if (command === 'subscribe-cost') {
+  console.log(subscribeCostTable(await runSubscribeCost(PLANS[scale].subscribeCost)))
 } else if (command === 'function-instructions') {
   console.log(functionInstructionsTable(await runFunctionInstructions(PLANS[scale].functionInstructions)))
 } else if (command === 'unicast-tail') {

@@ -21,6 +21,7 @@ import { PLANS } from '../dist/src/scenarios/plans.js'
 import { publishCostTable, runPublishCost } from '../dist/src/scenarios/publish-cost.js'
 import type { ResumeResult } from '../dist/src/scenarios/resume.js'
 import type { SoakResult } from '../dist/src/scenarios/soak.js'
+import { runSubscribeCost, subscribeCostTable } from '../dist/src/scenarios/subscribe-cost.js'
 import type { RateSeriesResult } from '../dist/src/scenarios/unicast.js'
 import { runUnicastTail, unicastTailTable } from '../dist/src/scenarios/unicast-tail.js'
 import {
@@ -178,6 +179,17 @@ describe('load harness smoke', () => {
       expect(row.publisherMicrosPerMessage).toBeGreaterThan(0)
     }
     expect(publishCostTable(rows).split('\n')).toHaveLength(2 + rows.length)
+  })
+
+  it("subscribe-cost: both subscribers receive every round's every message", async () => {
+    const params = PLANS.smoke.subscribeCost
+    const rows = await runSubscribeCost(params)
+    expect(rows.map((row) => `${row.way} ${row.round}`).sort()).toEqual(['herald 1', 'ioredis-default 1'])
+    for (const row of rows) {
+      expect(row.received).toBe(params.messages)
+      expect(row.userMicrosPerMessage).toBeGreaterThan(0)
+    }
+    expect(subscribeCostTable(rows).split('\n')).toHaveLength(2 + rows.length)
   })
 
   it('function-instructions: counts what each Herald function executes in Redis, per call and per message', async () => {

@@ -10,6 +10,7 @@ import type { IdleCostParams } from './idle-cost.js'
 import type { PublishCostParams } from './publish-cost.js'
 import type { ResumeParams } from './resume.js'
 import type { SoakParams } from './soak.js'
+import type { SubscribeCostParams } from './subscribe-cost.js'
 import type { UnicastParams } from './unicast.js'
 import type { UnicastTailParams } from './unicast-tail.js'
 
@@ -26,6 +27,8 @@ export interface Plan {
   readonly heap: HeapParams
   /** The publishing-cost diagnostic. */
   readonly publishCost: PublishCostParams
+  /** The subscribe-cost diagnostic. */
+  readonly subscribeCost: SubscribeCostParams
   /** The Redis functions' instruction counts (Redis under callgrind, about 50 times slower). */
   readonly functionInstructions: FunctionInstructionsParams
   /** The unicast-tail diagnostic (Herald only). */
@@ -52,6 +55,7 @@ export const PLANS: Record<Scale, Plan> = {
     },
     heap: { from: 10, to: 30 },
     publishCost: { messages: 200, pacedMessages: 50, batch: 50, users: 20, rounds: 1 },
+    subscribeCost: { messages: 200, users: 20, batch: 50, rounds: 1 },
     functionInstructions: { calls: 4, messagesPerCall: 5, users: 2 },
     unicastTail: { connections: 20, rates: [100], stepSeconds: 1 },
     idleCost: { connections: 20, heartbeatIntervalMs: 250, settleSeconds: 0.25, windowSeconds: 1 },
@@ -73,6 +77,7 @@ export const PLANS: Record<Scale, Plan> = {
     },
     heap: { from: 500, to: 2_000 },
     publishCost: { messages: 20_000, pacedMessages: 2_000, batch: 50, users: 2_000, rounds: 2 },
+    subscribeCost: { messages: 50_000, users: 2_000, batch: 50, rounds: 2 },
     functionInstructions: { calls: 200, messagesPerCall: 30, users: 50 },
     unicastTail: { connections: 2_000, rates: [5_000, 10_000], stepSeconds: 3 },
     idleCost: { connections: 2_000, heartbeatIntervalMs: 15_000, settleSeconds: 12, windowSeconds: 30 },
@@ -113,6 +118,7 @@ export const PLANS: Record<Scale, Plan> = {
     },
     heap: { from: 1_000, to: 4_000 },
     publishCost: { messages: 100_000, pacedMessages: 5_000, batch: 50, users: 10_000, rounds: 3 },
+    subscribeCost: { messages: 300_000, users: 10_000, batch: 50, rounds: 3 },
     functionInstructions: { calls: 1_000, messagesPerCall: 30, users: 100 },
     // The first step after 10k connects absorbs their aftermath; the rates of interest follow it.
     unicastTail: { connections: 10_000, rates: [10_000, 10_000, 20_000, 30_000, 30_000], stepSeconds: 5 },
