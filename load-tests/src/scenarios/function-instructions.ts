@@ -22,6 +22,7 @@ import {
   streamKey,
 } from '@herald/publisher'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { markdownTable } from '../report/markdown-table.js'
 
 const run = promisify(execFile)
 
@@ -163,11 +164,8 @@ async function inclusiveInstructions(file: string, fn: string): Promise<number> 
 }
 
 export function functionInstructionsTable(rows: readonly FunctionInstructionsRow[]): string {
-  return [
-    '| call | calls | messages | instructions a call | instructions a message |',
-    '|---|---|---|---|---|',
-    ...rows.map(
-      (r) => `| ${r.call} | ${r.calls} | ${r.messages} | ${r.instructionsPerCall} | ${r.instructionsPerMessage} |`,
-    ),
-  ].join('\n')
+  return markdownTable(
+    ['call', 'calls', 'messages', 'instructions a call', 'instructions a message'],
+    rows.map((r) => [r.call, r.calls, r.messages, r.instructionsPerCall, r.instructionsPerMessage]),
+  )
 }

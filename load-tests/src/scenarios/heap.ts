@@ -10,6 +10,7 @@ import { get } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { heapByConstructor, type PerStreamRow, perStream } from '../harness/heap-snapshot.js'
+import { markdownTable } from '../report/markdown-table.js'
 import type { Target, TargetName } from '../targets/index.js'
 import { subscriptions, withSession } from './session.js'
 
@@ -87,12 +88,11 @@ export function heapTable(results: readonly HeapResult[], minBytes = 8): string 
     return row === undefined ? '0' : `${row.bytes.toFixed(0)} (${row.count.toFixed(1)})`
   }
   const largest = (name: string) => Math.max(...results.map((r) => r.rows.find((row) => row.name === name)?.bytes ?? 0))
-  return [
-    `| kind | ${results.map((r) => `${r.target}: bytes (objects) per stream`).join(' | ')} |`,
-    `|---|${results.map(() => '---|').join('')}`,
-    ...[...names]
-      .sort((a, b) => largest(b) - largest(a))
-      .map((name) => `| ${name} | ${results.map((r) => cell(r, name)).join(' | ')} |`),
-    `| **total** | ${results.map((r) => `**${r.bytesPerStream.toFixed(0)}**`).join(' | ')} |`,
-  ].join('\n')
+  return markdownTable(
+    ['kind', ...results.map((r) => `${r.target}: bytes (objects) per stream`)],
+    [
+      ...[...names].sort((a, b) => largest(b) - largest(a)).map((name) => [name, ...results.map((r) => cell(r, name))]),
+      ['**total**', ...results.map((r) => `**${r.bytesPerStream.toFixed(0)}**`)],
+    ],
+  )
 }

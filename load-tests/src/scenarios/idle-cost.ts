@@ -10,6 +10,7 @@
  * writes no result file.
  */
 import { cpuBetween, type ProcessGroup, snapshot } from '../harness/proc-sampler.js'
+import { markdownTable } from '../report/markdown-table.js'
 import type { TargetName } from '../targets/index.js'
 import { sleep, subscriptions, withSession } from './session.js'
 
@@ -89,12 +90,24 @@ export function idleCostTable(results: readonly IdleCostResult[]): string {
     Object.entries(rate.total)
       .map(([group, ms]) => `${group} ${ms} (${rate.kernel[group]})`)
       .join(', ')
-  return [
-    '| target | idle streams | heartbeat every | CPU with no streams, ms/s (kernel) | CPU with the idle streams, ms/s (kernel) | heartbeats/s | server CPU µs per heartbeat (kernel) |',
-    '|---|---|---|---|---|---|---|',
-    ...results.map(
-      (r) =>
-        `| ${r.target} | ${r.connections} | ${r.heartbeatIntervalMs / 1000} s | ${groups(r.empty)} | ${groups(r.idle)} | ${r.heartbeatsPerSecond} | ${r.microsPerHeartbeat} (${r.kernelMicrosPerHeartbeat}) |`,
-    ),
-  ].join('\n')
+  return markdownTable(
+    [
+      'target',
+      'idle streams',
+      'heartbeat every',
+      'CPU with no streams, ms/s (kernel)',
+      'CPU with the idle streams, ms/s (kernel)',
+      'heartbeats/s',
+      'server CPU µs per heartbeat (kernel)',
+    ],
+    results.map((r) => [
+      r.target,
+      r.connections,
+      `${r.heartbeatIntervalMs / 1000} s`,
+      groups(r.empty),
+      groups(r.idle),
+      r.heartbeatsPerSecond,
+      `${r.microsPerHeartbeat} (${r.kernelMicrosPerHeartbeat})`,
+    ]),
+  )
 }

@@ -19,6 +19,7 @@ import {
 } from '@herald/publisher'
 import { startRedis } from '@herald/redis-harness'
 import { cpuBetween, snapshot } from '../harness/proc-sampler.js'
+import { markdownTable } from '../report/markdown-table.js'
 import { sleep } from './session.js'
 
 export interface PublishCostParams {
@@ -113,12 +114,15 @@ export async function runPublishCost(params: PublishCostParams): Promise<Publish
 }
 
 export function publishCostTable(rows: readonly PublishCostRow[]): string {
-  return [
-    '| way | round | messages | publisher CPU µs/message | Redis CPU µs/message | wall µs/message |',
-    '|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.way} | ${r.round} | ${r.messages} | ${r.publisherMicrosPerMessage} | ${r.redisMicrosPerMessage} | ${r.wallMicrosPerMessage} |`,
-    ),
-  ].join('\n')
+  return markdownTable(
+    ['way', 'round', 'messages', 'publisher CPU µs/message', 'Redis CPU µs/message', 'wall µs/message'],
+    rows.map((r) => [
+      r.way,
+      r.round,
+      r.messages,
+      r.publisherMicrosPerMessage,
+      r.redisMicrosPerMessage,
+      r.wallMicrosPerMessage,
+    ]),
+  )
 }

@@ -10,6 +10,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { encodeMessage, HeraldPublisher, type Message, pubsubChannel } from '@herald/publisher'
 import { startRedis } from '@herald/redis-harness'
+import { markdownTable } from '../report/markdown-table.js'
 import type { SubscriberCommand, SubscriberReply, SubscriberWay } from './subscriber-process.js'
 
 export interface SubscribeCostParams {
@@ -120,12 +121,8 @@ function nextReply<T extends SubscriberReply['type']>(
 }
 
 export function subscribeCostTable(rows: readonly SubscribeCostRow[]): string {
-  return [
-    '| subscriber | round | messages | received | user CPU µs/message | kernel CPU µs/message |',
-    '|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.way} | ${r.round} | ${r.messages} | ${r.received} | ${r.userMicrosPerMessage} | ${r.systemMicrosPerMessage} |`,
-    ),
-  ].join('\n')
+  return markdownTable(
+    ['subscriber', 'round', 'messages', 'received', 'user CPU µs/message', 'kernel CPU µs/message'],
+    rows.map((r) => [r.way, r.round, r.messages, r.received, r.userMicrosPerMessage, r.systemMicrosPerMessage]),
+  )
 }

@@ -8,6 +8,7 @@
  */
 import { measureWindow } from '../harness/measure.js'
 import { type HistogramRead, histogramBetween, readHistogram, shareAbove } from '../harness/prometheus-text.js'
+import { markdownTable } from '../report/markdown-table.js'
 import { subscriptions, withSession } from './session.js'
 import { unicastSender } from './unicast.js'
 
@@ -72,12 +73,20 @@ export function runUnicastTail(params: UnicastTailParams): Promise<UnicastTailRo
 }
 
 export function unicastTailTable(rows: readonly UnicastTailRow[]): string {
-  return [
-    '| msg/s | deliveries | clients p50 / p99 ms | gateway: over 5 / 10 / 25 ms after XADD | gateway GCs (ms in all, over 10 ms) |',
-    '|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.rate} | ${r.deliveries} | ${r.clientP50Ms} / ${r.clientP99Ms} | ${r.gatewayOver5Ms} / ${r.gatewayOver10Ms} / ${r.gatewayOver25Ms} % | ${r.gcCount} (${r.gcMs}, ${r.gcOver10Ms}) |`,
-    ),
-  ].join('\n')
+  return markdownTable(
+    [
+      'msg/s',
+      'deliveries',
+      'clients p50 / p99 ms',
+      'gateway: over 5 / 10 / 25 ms after XADD',
+      'gateway GCs (ms in all, over 10 ms)',
+    ],
+    rows.map((r) => [
+      r.rate,
+      r.deliveries,
+      `${r.clientP50Ms} / ${r.clientP99Ms}`,
+      `${r.gatewayOver5Ms} / ${r.gatewayOver10Ms} / ${r.gatewayOver25Ms} %`,
+      `${r.gcCount} (${r.gcMs}, ${r.gcOver10Ms})`,
+    ]),
+  )
 }
