@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   commandsOf,
   MAX_CHANNELS_PER_COMMAND,
+  MAX_GATHER_MS,
   SubscriptionBatcher,
   type SubscriptionChange,
 } from './subscription-batcher.js'
@@ -25,7 +26,13 @@ function manual(groupOf?: (channel: string) => number | string) {
       flush = run
     },
   )
-  return { batcher, sent, replies, turn: () => flush?.() }
+  /** Runs the turn the batcher asked for, if it asked for one. */
+  const turn = () => {
+    const run = flush
+    flush = undefined
+    run?.()
+  }
+  return { batcher, sent, replies, turn }
 }
 
 describe('commandsOf', () => {
@@ -84,17 +91,79 @@ describe('SubscriptionBatcher', () => {
     await expect(left).resolves.toBeUndefined()
   })
 
-  it('starts a new batch for requests after a turn', async () => {
+  it('while a command is in flight, gathers the next changes until it is answered', async () => {
+    const { batcher, sent, replies, turn } = manual()
+    const first = batcher.request('subscribe', 'a')
+    turn()
+    const later = [
+      batcher.request('subscribe', 'b'),
+      batcher.request('unsubscribe', 'a'),
+      batcher.request('subscribe', 'c'),
+    ]
+    turn()
+    expect(sent).toEqual(['subscribe a'])
+    replies[0]!.resolve()
+    await first
+    turn()
+    expect(sent).toEqual(['subscribe a', 'subscribe b', 'unsubscribe a', 'subscribe c'])
+    for (const reply of replies.slice(1)) reply.resolve()
+    await Promise.all(later)
+  })
+
+  it('sends the gathered changes after a failed command too', async () => {
     const { batcher, sent, replies, turn } = manual()
     const first = batcher.request('subscribe', 'a')
     turn()
     const second = batcher.request('subscribe', 'b')
+    replies[0]!.reject(new Error('Connection is closed.'))
+    await expect(first).rejects.toThrow('Connection is closed.')
     turn()
     expect(sent).toEqual(['subscribe a', 'subscribe b'])
-    for (const reply of replies) reply.resolve()
-    await Promise.all([first, second])
+    replies[1]!.resolve()
+    await second
   })
 
+  it('waits for every command in flight, not just the first', async () => {
+    const { batcher, sent, replies, turn } = manual((channel) => channel[0]!)
+    const first = [batcher.request('subscribe', 'x1'), batcher.request('subscribe', 'y1')]
+    turn()
+    const second = batcher.request('subscribe', 'x2')
+    replies[0]!.resolve()
+    await first[0]
+    turn()
+    expect(sent).toEqual(['subscribe x1', 'subscribe y1'])
+    replies[1]!.resolve()
+    await first[1]
+    turn()
+    expect(sent).toEqual(['subscribe x1', 'subscribe y1', 'subscribe x2'])
+    replies[2]!.resolve()
+    await second
+  })
+})
+
+describe('SubscriptionBatcher behind a command that is never answered', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it(`sends what gathered after ${MAX_GATHER_MS} ms`, () => {
+    vi.useFakeTimers()
+    const { batcher, sent, turn } = manual()
+    void batcher.request('subscribe', 'a')
+    turn()
+    void batcher.request('subscribe', 'b')
+    void batcher.request('subscribe', 'c')
+    vi.advanceTimersByTime(MAX_GATHER_MS - 1)
+    expect(sent).toEqual(['subscribe a'])
+    vi.advanceTimersByTime(1)
+    expect(sent).toEqual(['subscribe a', 'subscribe b c'])
+    void batcher.request('subscribe', 'd')
+    vi.advanceTimersByTime(MAX_GATHER_MS)
+    expect(sent).toEqual(['subscribe a', 'subscribe b c', 'subscribe d'])
+  })
+})
+
+describe('SubscriptionBatcher on the event loop', () => {
   it('flushes on the next turn of the event loop by default', async () => {
     const sent: string[] = []
     const batcher = new SubscriptionBatcher(async (kind, channels) => {
