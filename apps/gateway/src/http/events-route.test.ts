@@ -1,5 +1,9 @@
+import { once } from 'node:events'
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RawSseStream, RecordingEventSource, startTestGateway, type TestGateway } from '../../test/harness.js'
+import { eventsRoute } from './events-route.js'
 
 describe('GET /v1/events', () => {
   let gateway: TestGateway
@@ -85,6 +89,44 @@ describe('GET /v1/events', () => {
     const delivered = (x: RawSseStream) => x.events.filter((e) => e.type === 'message').map((e) => e.data)
     await Promise.all([viaCookie, viaQuery].map((s) => s.until((x) => delivered(x).length > 0, 5000, 'the event')))
     expect([delivered(viaCookie), delivered(viaQuery)]).toEqual([['1'], ['1']])
+  })
+
+  it("keeps no token in an open stream's request, whichever way the token came", async () => {
+    // The route on a server of the test's own, beside the gateway's, so the test sees each request object.
+    const requests: IncomingMessage[] = []
+    const route = eventsRoute(gateway.services)
+    const server = createServer((request, response) => {
+      requests.push(request)
+      route(request, response)
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`
+    try {
+      const token = await gateway.token('dora')
+      const streams = [
+        track(new RawSseStream(url, { Authorization: `Bearer ${token}` })),
+        track(new RawSseStream(url, { Cookie: `theme=dark; herald_token=${token}` })),
+        track(new RawSseStream(`${url}?access_token=${token}&lastEventId=`)),
+      ]
+      await Promise.all(streams.map((s) => s.until((x) => x.ids.length > 0, 5000, 'a position')))
+      expect(requests).toHaveLength(3)
+      for (const request of requests) {
+        expect(request.url).toBe('/v1/events')
+        expect(request.rawHeaders.join('\n')).not.toContain(token)
+        expect(request.rawHeaders.join('\n')).not.toContain(token.slice(0, 20))
+        expect(JSON.stringify(request.headers)).not.toContain(token.slice(0, 20))
+      }
+      // Still streams: the next event reaches every one of them.
+      await gateway.publish({ user: 'dora', data: 7 })
+      await Promise.all(
+        streams.map((s) => s.until((x) => x.events.some((e) => e.type === 'message'), 5000, 'the event')),
+      )
+    } finally {
+      for (const stream of open.splice(0)) stream.close()
+      server.closeAllConnections()
+      server.close()
+    }
   })
 
   it('delivers granted topics and refuses others with 403 or 400 JSON', async () => {

@@ -21,7 +21,7 @@ import { SseConnection, type SseConnectionOptions } from '../hub/sse-connection.
 import { logRequest } from './access-log.js'
 import { corsHeaders } from './cors.js'
 import { errorReply } from './error-reply.js'
-import { headerValue } from './raw-headers.js'
+import { blankHeaderValues, CREDENTIAL_HEADERS, headerValue } from './raw-headers.js'
 import type { GatewayServices } from './services.js'
 import { SHED_STATUS_HEADER, SSE_HEADERS, shedReply } from './shed.js'
 import { channelsFor, requestedPosition } from './subscription-request.js'
@@ -110,6 +110,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
 
     response.writeHead(200, { ...SSE_HEADERS, ...cors })
     const connection = new SseConnection(response, principal.userId, channels, streamOptions)
+    forgetCredentials(request)
     metrics.connectionOpened()
     services.expiry.add(
       connection,
@@ -154,4 +155,18 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       })
       .then((status) => logRequest(logger, 'GET', EVENTS_PATH, search, status, started))
   }
+}
+
+/**
+ * Node keeps a request for as long as its response is open, hours for a stream, with its
+ * headers (raw and parsed) and URL: the token the stream was opened with (a header, the
+ * cookie or `access_token` in the query) would stay in memory with it. Nothing reads them
+ * once the stream is open.
+ */
+function forgetCredentials(request: IncomingMessage): void {
+  blankHeaderValues(request.rawHeaders, CREDENTIAL_HEADERS)
+  // Node has parsed `headers` already, for its own check of Host, with the same value strings.
+  const parsed = request.headers
+  for (const name of CREDENTIAL_HEADERS) if (parsed[name] !== undefined) parsed[name] = ''
+  request.url = EVENTS_PATH
 }

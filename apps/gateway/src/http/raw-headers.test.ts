@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { headerValue } from './raw-headers.js'
+import { blankHeaderValues, CREDENTIAL_HEADERS, headerValue } from './raw-headers.js'
 
 describe('headerValue', () => {
   const raw = ['Host', 'gw', 'AUTHORIZATION', 'Bearer a', 'Cookie', 'x=1', 'authorization', 'Bearer b', 'cookie', 'y=2']
@@ -17,5 +17,14 @@ describe('headerValue', () => {
     expect(headerValue(raw, 'last-event-id')).toBeUndefined()
     expect(headerValue(['Last-Event-ID', ''], 'last-event-id')).toBe('')
     expect(headerValue([], 'host')).toBeUndefined()
+  })
+})
+
+describe('blankHeaderValues', () => {
+  it('blanks every value of the named headers, whatever their case, and keeps the rest', () => {
+    const raw = ['Host', 'gw', 'AUTHORIZATION', 'Bearer a', 'Cookie', 'herald_token=t', 'Accept', 'text/event-stream']
+    blankHeaderValues(raw, CREDENTIAL_HEADERS)
+    expect(raw).toEqual(['Host', 'gw', 'AUTHORIZATION', '', 'Cookie', '', 'Accept', 'text/event-stream'])
+    expect(headerValue(raw, 'authorization')).toBe('')
   })
 })

@@ -1,11 +1,14 @@
 /**
  * Header values read straight from Node's `rawHeaders` (name, value, name,
- * value, ...). `IncomingMessage.headers` builds an object on first use and
- * keeps it as long as the request lives, which for an SSE stream is hours:
- * reading the few headers the stream route needs from the raw list keeps
- * nothing extra per stream. Pure, so Node's duplicate-header rules are
- * tested without sockets.
+ * value, ...), with Node's rules for repeated headers. Written to spare each
+ * stream the `IncomingMessage.headers` object, but Node 20's own Host check
+ * builds that object for every HTTP/1.1 request anyway (seen in a heap
+ * snapshot). What remains is one pure function for the rules, tested
+ * without sockets, and the credential blanking below.
  */
+
+/** Headers that can carry a subscriber's token (`Authorization: Bearer`, the `herald_token` cookie). */
+export const CREDENTIAL_HEADERS: readonly string[] = ['authorization', 'cookie']
 
 /**
  * The value of the header `name` (lower case). A repeated header keeps its first value, as
@@ -21,4 +24,15 @@ export function headerValue(rawHeaders: readonly string[], name: string): string
     else break
   }
   return value
+}
+
+/**
+ * Blanks, in place, the values of the headers named in `names` (lower case). A stream's request
+ * lives as long as the stream, and Node keeps its raw headers with it: without this, every
+ * stream would hold its token (a credential, and hundreds of bytes) in memory for hours.
+ */
+export function blankHeaderValues(rawHeaders: string[], names: readonly string[]): void {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (names.includes(rawHeaders[i]!.toLowerCase())) rawHeaders[i + 1] = ''
+  }
 }
