@@ -93,7 +93,7 @@ export class SubscriptionBatcher {
     this.schedule(() => this.flush())
   }
 
-  /** The last command in flight answered: what gathered behind it goes out. */
+  /** A command was answered; once none is in flight, what gathered behind them goes out. */
   #answered(): void {
     this.#inFlight -= 1
     if (this.#inFlight === 0 && this.#pending.length > 0) this.#queueFlush()
