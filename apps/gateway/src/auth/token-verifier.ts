@@ -15,7 +15,7 @@ import { createRemoteJWKSet, type JWTPayload, type JWTVerifyOptions, jwtVerify }
 import type { GatewayConfig } from '../config/config.js'
 import { HeraldError, type HeraldErrorCode } from '../errors/herald-error.js'
 import { createHmacFastPath } from './hmac-fast-path.js'
-import { VerifiedTokenCache } from './verified-token-cache.js'
+import { tokenKey, VerifiedTokenCache } from './verified-token-cache.js'
 
 export interface Principal {
   readonly userId: string
@@ -32,7 +32,7 @@ const NO_TOPIC_GRANTS: readonly string[] = Object.freeze([])
 /** Longer tokens are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192
 
-/** Verified tokens kept for reconnects: about 0.3 KB each, so at most ~30 MB. */
+/** Verified tokens kept for reconnects: about 0.2 KB each whatever the token's length, so at most ~20 MB. */
 const VERIFIED_TOKEN_CACHE_ENTRIES = 100_000
 /** How long a key withdrawn from a JWKS can keep admitting tokens verified before. */
 const VERIFIED_TOKEN_MAX_AGE_MS = 5 * 60_000
@@ -65,7 +65,8 @@ export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
     if (token.length > MAX_TOKEN_LENGTH) {
       throw new HeraldError('HERALD_ERR_TOKEN_MALFORMED', `token is longer than ${MAX_TOKEN_LENGTH} characters`)
     }
-    const cached = verified.get(token, Date.now())
+    const key = tokenKey(token)
+    const cached = verified.get(key, Date.now())
     if (cached !== undefined) return cached
     let payload: JWTPayload
     try {
@@ -74,7 +75,7 @@ export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
       throw toHeraldError(error)
     }
     const principal = toPrincipal(payload, jwt.clockToleranceSeconds)
-    verified.set(token, principal, Date.now())
+    verified.set(key, principal, Date.now())
     return principal
   }
 }

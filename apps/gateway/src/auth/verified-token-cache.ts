@@ -18,8 +18,11 @@
 import { createHash } from 'node:crypto'
 import type { Principal } from './token-verifier.js'
 
-/** The token's SHA-256 as a 32-character one-byte string ('binary' is latin1): the smallest string key. */
-function keyOf(token: string): string {
+/**
+ * A token's cache key: its SHA-256 as a 32-character one-byte string ('binary' is latin1), the
+ * smallest string key. Computed once per token check, by the caller, for both `get` and `set`.
+ */
+export function tokenKey(token: string): string {
   return createHash('sha256').update(token).digest('binary')
 }
 
@@ -40,8 +43,8 @@ export class VerifiedTokenCache {
     return this.#entries.size
   }
 
-  get(token: string, nowMs: number): Principal | undefined {
-    const key = keyOf(token)
+  /** `key` is the token's {@link tokenKey}, never the token. */
+  get(key: string, nowMs: number): Principal | undefined {
     const cached = this.#entries.get(key)
     if (cached === undefined) return undefined
     if (nowMs < cached.validUntilMs) return cached
@@ -49,11 +52,10 @@ export class VerifiedTokenCache {
     return undefined
   }
 
-  set(token: string, principal: Principal, nowMs: number): void {
+  set(key: string, principal: Principal, nowMs: number): void {
     if (this.maxEntries <= 0) return
     const validUntilMs = Math.min(principal.expiresAtMs, nowMs + this.maxAgeMs)
     if (validUntilMs <= nowMs) return
-    const key = keyOf(token)
     this.#entries.delete(key)
     if (this.#entries.size >= this.maxEntries) {
       // Maps iterate in insertion order: the first key is the oldest entry.

@@ -17,8 +17,7 @@ export const CREDENTIAL_HEADERS: readonly string[] = ['authorization', 'cookie']
 export function headerValue(rawHeaders: readonly string[], name: string): string | undefined {
   let value: string | undefined
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const field = rawHeaders[i]!
-    if (field.length !== name.length || field.toLowerCase() !== name) continue
+    if (!isNamed(rawHeaders[i]!, name)) continue
     if (value === undefined) value = rawHeaders[i + 1]!
     else if (name === 'cookie') value = `${value}; ${rawHeaders[i + 1]!}`
     else break
@@ -33,6 +32,12 @@ export function headerValue(rawHeaders: readonly string[], name: string): string
  */
 export function blankHeaderValues(rawHeaders: string[], names: readonly string[]): void {
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (names.includes(rawHeaders[i]!.toLowerCase())) rawHeaders[i + 1] = ''
+    const field = rawHeaders[i]!
+    if (names.some((name) => isNamed(field, name))) rawHeaders[i + 1] = ''
   }
+}
+
+/** Whether a raw header `field` is `name` (lower case); lengths first, so most fields are never lower-cased. */
+function isNamed(field: string, name: string): boolean {
+  return field.length === name.length && field.toLowerCase() === name
 }
