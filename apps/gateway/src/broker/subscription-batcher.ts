@@ -51,7 +51,6 @@ export class SubscriptionBatcher {
     private readonly groupOf: (channel: string) => number | string = () => '',
     /** When the gathered changes go out; the next turn of the event loop, after this one's I/O. */
     private readonly schedule: (flush: () => void) => void = (flush) => setImmediate(flush),
-    private readonly maxGatherMs = MAX_GATHER_MS,
   ) {}
 
   /** Resolves once Redis confirmed the command that carried this change; rejects if it failed. */
@@ -60,7 +59,7 @@ export class SubscriptionBatcher {
       this.#pending.push({ change, channel, resolve, reject })
       if (this.#flushQueued) return
       if (this.#inFlight === 0) this.#queueFlush()
-      else this.#gatherTimer ??= setTimeout(() => this.flush(), this.maxGatherMs).unref()
+      else this.#gatherTimer ??= setTimeout(() => this.flush(), MAX_GATHER_MS).unref()
     })
   }
 
