@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The harness's command line:
- *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap|publish-cost|subscribe-cost|function-instructions|unicast-tail|idle-cost>
+ *   node dist/src/cli.js <idle|unicast|broadcast|resume|nodes|soak|all|report|heap|publish-cost|subscribe-cost|function-instructions|unicast-tail|idle-cost|host-stalls>
  *     [--scale smoke|medium|full] [--targets herald,nchan-memory,...] [--minutes N] [--profile] [--with-soak] [--out DIR]
  * `all` runs every scenario side by side (soak excluded unless --with-soak) and rewrites RESULTS.md.
  * `heap` prints where an idle stream's heap goes, for Herald and the bare node:http floor;
@@ -9,10 +9,12 @@
  * `subscribe-cost` prints what receiving a sharded Pub/Sub message costs a subscriber, Herald's and ioredis's default;
  * `function-instructions` prints the instructions Redis executes in each Herald function, under callgrind;
  * `unicast-tail` prints, per unicast step, the clients' latency beside the gateway's own;
- * `idle-cost` prints what Node servers spend with no streams and with idle streams, per heartbeat.
+ * `idle-cost` prints what Node servers spend with no streams and with idle streams, per heartbeat;
+ * `host-stalls` prints what a busy loop per core loses to pauses the host does not count as steal.
  */
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { hostStallsTable, measureHostStalls } from './harness/host-stalls.js'
 import { loadAverage } from './harness/machine.js'
 import { writeReport } from './report/report.js'
 import { RESULTS_DIR, SCENARIOS, type ScenarioName } from './report/results.js'
@@ -43,6 +45,7 @@ const DIAGNOSTICS = [
   'function-instructions',
   'unicast-tail',
   'idle-cost',
+  'host-stalls',
 ] as const
 const USAGE = `usage: node dist/src/cli.js <${[...SCENARIOS, 'all', 'report', ...DIAGNOSTICS].join('|')}>
   [--scale smoke|medium|full] [--targets ${KNOWN_TARGETS.join(',')}] [--minutes N] [--profile] [--with-soak] [--out DIR]`
@@ -126,6 +129,8 @@ if (command === 'report') {
   console.log(functionInstructionsTable(await runFunctionInstructions(PLANS[scale].functionInstructions)))
 } else if (command === 'unicast-tail') {
   console.log(unicastTailTable(await runUnicastTail(PLANS[scale].unicastTail)))
+} else if (command === 'host-stalls') {
+  console.log(hostStallsTable(await measureHostStalls(PLANS[scale].hostStallSeconds)))
 } else if (command === 'all') {
   if (loadAverage() > 0.7) {
     options.log(

@@ -3,6 +3,7 @@
  * file. A target that fails is recorded with its error; the others still run.
  */
 import { readCpuTimes, stealPercent } from './harness/cpu-steal.js'
+import { measureHostStalls } from './harness/host-stalls.js'
 import { loadAverage, settleLoadAverage } from './harness/machine.js'
 import { machineFacts, type ResultFile, type ScenarioName, writeResult } from './report/results.js'
 import { runBroadcast } from './scenarios/broadcast.js'
@@ -72,10 +73,14 @@ function cpuStealOver(before: ReturnType<typeof readCpuTimes>): Pick<ResultFile,
 
 export async function runScenario(scenario: ScenarioName, options: RunOptions): Promise<ResultFile> {
   const log = options.log ?? (() => {})
-  const params = paramsOf(scenario, PLANS[options.scale], options)
+  const plan = PLANS[options.scale]
+  const params = paramsOf(scenario, plan, options)
   const targets = SCENARIO_TARGETS[scenario].filter((t) => options.targets?.includes(t) ?? true)
   if (options.scale === 'full') log(`${scenario}: waiting for the load average to settle (at most 2 min)`)
   const before = options.scale === 'full' ? await settleLoadAverage(QUIET_LOAD_AVERAGE, 120_000) : loadAverage()
+  // After the settle, whose reading the probes' own load would spoil; before the steal window.
+  const stallsBefore = await measureHostStalls(plan.hostStallSeconds)
+  log(`${scenario}: host stalls ${JSON.stringify(stallsBefore)}`)
   const cpuBefore = readCpuTimes()
   const runs: unknown[] = []
   const failures: ResultFile['failures'] = []
@@ -92,14 +97,20 @@ export async function runScenario(scenario: ScenarioName, options: RunOptions): 
       log(`${scenario} → ${target} FAILED: ${(error as Error).message}`)
     }
   }
+  // Both read before the probes, whose own load is not the run's.
+  const loadAfter = loadAverage()
+  const steal = cpuStealOver(cpuBefore)
+  const stallsAfter = await measureHostStalls(plan.hostStallSeconds)
+  log(`${scenario}: host stalls ${JSON.stringify(stallsAfter)}`)
   const file: ResultFile = {
     scenario,
     command: options.command,
     scale: options.scale,
     date: new Date().toISOString(),
     machine: machineFacts(),
-    loadAverage: { before, after: loadAverage() },
-    ...cpuStealOver(cpuBefore),
+    loadAverage: { before, after: loadAfter },
+    ...steal,
+    hostStalls: { before: stallsBefore, after: stallsAfter },
     params,
     runs,
     failures,

@@ -46,6 +46,13 @@ async function smoke<R>(scenario: ScenarioName): Promise<ResultFile<R>> {
   expect(file.machine.cores).toBeGreaterThan(0)
   // Read from /proc/stat on Linux, where the harness runs.
   expect(file.cpuStealPercent).toBeGreaterThanOrEqual(0)
+  // A probe per core ran for its whole time before the run and after it.
+  for (const stalls of [file.hostStalls!.before, file.hostStalls!.after]) {
+    expect(stalls.probes).toBe(availableParallelism())
+    expect(stalls.seconds).toBeGreaterThanOrEqual(PLANS.smoke.hostStallSeconds)
+    expect(stalls.lostPercent).toBeGreaterThanOrEqual(0)
+    expect(stalls.lostPercent).toBeLessThan(100)
+  }
   return file
 }
 

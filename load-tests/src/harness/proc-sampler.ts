@@ -4,7 +4,7 @@
  * Linux only.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
 
@@ -23,19 +23,43 @@ export interface GroupSample {
 
 export type Snapshot = Record<string, GroupSample>
 
+/** A process's command name and CPU from its /proc/<pid>/stat line. */
+export function parseProcStat(stat: string): { name: string; cpuSeconds: number; kernelSeconds: number } {
+  // The command name is parenthesised and may contain spaces; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const kernelSeconds = Number(fields[12]) / CLOCK_TICKS
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    cpuSeconds: Number(fields[11]) / CLOCK_TICKS + kernelSeconds,
+    kernelSeconds,
+  }
+}
+
 function readProcess(pid: number): GroupSample | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    // Fields after the parenthesised command name, which may contain spaces; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const kernelSeconds = Number(fields[12]) / CLOCK_TICKS
-    const cpuSeconds = Number(fields[11]) / CLOCK_TICKS + kernelSeconds
+    const { cpuSeconds, kernelSeconds } = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))
     const status = readFileSync(`/proc/${pid}/status`, 'latin1')
     const rss = /VmRSS:\s+(\d+) kB/.exec(status)
     return { cpuSeconds, kernelSeconds, rssBytes: rss === null ? 0 : Number(rss[1]) * 1024 }
   } catch {
     return undefined
   }
+}
+
+/** Every process's command name and CPU seconds so far, by pid: what the machine as a whole is doing. */
+export function everyProcessCpu(): Map<number, { name: string; cpuSeconds: number }> {
+  const processes = new Map<number, { name: string; cpuSeconds: number }>()
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid)) continue
+    try {
+      const { name, cpuSeconds } = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))
+      processes.set(pid, { name, cpuSeconds })
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return processes
 }
 
 /** The pid and its direct children (e.g. nginx's master and its workers). */

@@ -50,4 +50,26 @@ describe('header', () => {
     expect(header([quiet, stolen])).toContain('CPU steal 12.5 %')
     expect(header([quiet, stolen])).toContain('Not the comparison run')
   })
+
+  it("shows each run's host stalls before and after, and explains them only when a run has them", () => {
+    const stalls = (lostPercent: number, longestMs: number, otherWorkPercent: number, busiest: string) => ({
+      probes: 2,
+      seconds: 5,
+      lostPercent,
+      pausesPerSecond: 9,
+      longestMs,
+      otherWorkPercent,
+      busiestOthers: [busiest, 'redis-server 10 ms'],
+    })
+    const probed = {
+      ...run('unicast', 'AMD EPYC'),
+      hostStalls: { before: stalls(0.9, 6.4, 0.1, 'kdamond.0 20 ms'), after: stalls(1.2, 8.6, 0.3, 'beam.smp 30 ms') },
+    }
+    const text = header([probed])
+    expect(text).toContain(
+      "a busy core lost 0.9 / 1.2 % in pauses, the longest 6.4 / 8.6 ms, while the machine's other processes used 0.1 / 0.3 % (busiest: kdamond.0 20 ms, redis-server 10 ms / beam.smp 30 ms, redis-server 10 ms)",
+    )
+    expect(text).toContain('"Host stalls" is what a busy loop')
+    expect(header([run('idle', 'AMD EPYC')])).not.toContain('Host stalls')
+  })
 })

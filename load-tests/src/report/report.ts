@@ -50,6 +50,14 @@ function describeMachine(m: ResultFile['machine']): string {
 /** More CPU steal than this and the run's CPU figures are not the machine's own. */
 const MAX_QUIET_STEAL_PERCENT = 5
 
+/** What the host-stall probes lost just before and just after a run, for its line under "Runs". */
+function hostStallsText(f: ResultFile): string {
+  const stalls = f.hostStalls
+  if (stalls === undefined) return ''
+  const { before, after } = stalls
+  return `, host stalls before / after: a busy core lost ${before.lostPercent} / ${after.lostPercent} % in pauses, the longest ${before.longestMs} / ${after.longestMs} ms, while the machine's other processes used ${before.otherWorkPercent} / ${after.otherWorkPercent} % (busiest: ${before.busiestOthers.join(', ')} / ${after.busiestOthers.join(', ')})`
+}
+
 export function header(files: ResultFile[]): string {
   const machines = files.map((f) => describeMachine(f.machine))
   // Runs from different machines are only compared within a scenario, so each run names its own.
@@ -65,7 +73,7 @@ export function header(files: ResultFile[]): string {
     '- **Runs:**',
     ...files.map(
       (f, i) =>
-        `  - \`${f.scenario}\`: \`${f.command}\` (scale ${f.scale}), ${f.date}, 1-min load average ${f.loadAverage.before} → ${f.loadAverage.after}${f.cpuStealPercent === undefined ? '' : `, CPU steal ${f.cpuStealPercent} %`}${oneMachine ? '' : `; ${machines[i]}`}${f.failures.length > 0 ? `; failed: ${f.failures.map((x) => `${x.target} (${x.error})`).join('; ')}` : ''}`,
+        `  - \`${f.scenario}\`: \`${f.command}\` (scale ${f.scale}), ${f.date}, 1-min load average ${f.loadAverage.before} → ${f.loadAverage.after}${f.cpuStealPercent === undefined ? '' : `, CPU steal ${f.cpuStealPercent} %`}${hostStallsText(f)}${oneMachine ? '' : `; ${machines[i]}`}${f.failures.length > 0 ? `; failed: ${f.failures.map((x) => `${x.target} (${x.error})`).join('; ')}` : ''}`,
     ),
     '',
     // The soak has its own verdict and scale; the banner is about the side-by-side figures.
@@ -81,6 +89,12 @@ export function header(files: ResultFile[]): string {
       : []),
     'Server CPU per delivery is utime+stime of the server processes (from /proc) over the window, divided by the deliveries the clients received; "of it in the kernel" is the stime part, which on loopback includes the receiving side\'s TCP stack run inside the sender\'s write. `client` is the load workers and `publisher` the harness process that publishes (through Redis for Herald, pipelined HTTP for the peers); both share the same 2 cores.',
     '',
+    ...(files.some((f) => f.hostStalls !== undefined)
+      ? [
+          '"Host stalls" is what a busy loop on each core lost in pauses of 0.5 ms or more, measured for a few seconds just before and just after each scenario (`src/harness/host-stalls.ts`), beside the CPU every other process of the machine used meanwhile, on the same scale. A loss well above that is the host\'s, which need not show as steal. Pauses of that size are what a p99 in milliseconds is made of.',
+          '',
+        ]
+      : []),
   ]
   return lines.join('\n')
 }

@@ -5,6 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { HostStalls } from '../harness/host-stalls.js'
 import { type MachineFacts, machineFacts } from '../harness/machine.js'
 
 export const RESULTS_DIR = fileURLToPath(new URL('../../../results/', import.meta.url))
@@ -22,6 +23,8 @@ export interface ResultFile<R = unknown> {
   readonly loadAverage: { readonly before: number; readonly after: number }
   /** CPU time the hypervisor gave to other guests during the run, in % (absent in older files). */
   readonly cpuStealPercent?: number
+  /** What a busy probe per core lost to pauses just before and just after the run (absent in older files). */
+  readonly hostStalls?: { readonly before: HostStalls; readonly after: HostStalls }
   readonly params: unknown
   readonly runs: R[]
   /** Targets whose run failed, with the error. */

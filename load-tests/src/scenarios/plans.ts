@@ -35,6 +35,8 @@ export interface Plan {
   readonly unicastTail: UnicastTailParams
   /** The idle-cost diagnostic (Node servers). */
   readonly idleCost: IdleCostParams
+  /** How long the host-stall probes run, before and after each scenario and in the `host-stalls` diagnostic. */
+  readonly hostStallSeconds: number
 }
 
 export const PLANS: Record<Scale, Plan> = {
@@ -59,6 +61,7 @@ export const PLANS: Record<Scale, Plan> = {
     functionInstructions: { calls: 4, messagesPerCall: 5, users: 2 },
     unicastTail: { connections: 20, rates: [100], stepSeconds: 1 },
     idleCost: { connections: 20, heartbeatIntervalMs: 250, settleSeconds: 0.25, windowSeconds: 1 },
+    hostStallSeconds: 0.3,
   },
   medium: {
     idle: { connections: 4_000, steps: 4, settleMs: 12_000 },
@@ -81,6 +84,7 @@ export const PLANS: Record<Scale, Plan> = {
     functionInstructions: { calls: 200, messagesPerCall: 30, users: 50 },
     unicastTail: { connections: 2_000, rates: [5_000, 10_000], stepSeconds: 3 },
     idleCost: { connections: 2_000, heartbeatIntervalMs: 15_000, settleSeconds: 12, windowSeconds: 30 },
+    hostStallSeconds: 3,
   },
   full: {
     idle: { connections: 19_000, steps: 5, settleMs: 12_000 },
@@ -123,5 +127,6 @@ export const PLANS: Record<Scale, Plan> = {
     // The first step after 10k connects absorbs their aftermath; the rates of interest follow it.
     unicastTail: { connections: 10_000, rates: [10_000, 10_000, 20_000, 30_000, 30_000], stepSeconds: 5 },
     idleCost: { connections: 10_000, heartbeatIntervalMs: 15_000, settleSeconds: 15, windowSeconds: 60 },
+    hostStallSeconds: 5,
   },
 }
