@@ -86,6 +86,7 @@ function runProbe(seconds: number, onStart: (pid: number) => void): Promise<Prob
     if (child.pid !== undefined) onStart(child.pid)
     const timer = setTimeout(() => child.kill('SIGKILL'), seconds * 1000 + 30_000)
     child.once('message', (report: ProbeReport) => resolve(report))
+    child.once('error', reject)
     child.once('exit', (code, signal) => {
       clearTimeout(timer)
       // After a report this settles nothing; without one, the probe failed.
