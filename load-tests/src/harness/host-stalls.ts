@@ -1,10 +1,10 @@
 /**
  * Host stalls: the time a busy process loses to pauses, and who took it. A p99 in milliseconds
  * is made of pauses of that size, and a load average or a steal column cannot show them: on
- * these virtual machines /proc/stat read 0 % steal while a busy loop on each core lost about 1 %
- * of its time in pauses of up to 9 ms (2026-12-03). So each result records them: one busy probe
- * per core (`stall-probe.ts`) for a few seconds, just before and just after the scenario, with
- * the CPU every other process of the machine used meanwhile (the machine's own services: a
+ * these virtual machines /proc/stat read 0 % steal while a busy loop on each core lost 0.5–5 %
+ * of its time in pauses of up to tens of ms (2026-12-03). So each result records them: one busy
+ * probe per core (`stall-probe.ts`) for a few seconds, just before and just after the scenario,
+ * with the CPU every other process of the machine used meanwhile (the machine's own services: a
  * message broker, a database, a memory-monitoring kernel thread). A loss well above that other
  * work is the host's. Summing is pure; `measureHostStalls` forks the probes and reads /proc.
  */
