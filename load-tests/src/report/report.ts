@@ -4,6 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { MIN_PAUSE_MS } from '../harness/host-stalls.js'
 import type { WindowResult } from '../harness/measure.js'
 import type { IdleResult } from '../scenarios/idle.js'
 import type { ResumeResult } from '../scenarios/resume.js'
@@ -91,7 +92,7 @@ export function header(files: ResultFile[]): string {
     '',
     ...(files.some((f) => f.hostStalls !== undefined)
       ? [
-          '"Host stalls" is what a busy loop on each core lost in pauses of 0.5 ms or more, measured for a few seconds just before and just after each scenario (`src/harness/host-stalls.ts`), beside the CPU every other process of the machine used meanwhile, on the same scale. A loss well above that is the host\'s, which need not show as steal. Pauses of that size are what a p99 in milliseconds is made of.',
+          `"Host stalls" is what a busy loop on each core lost in pauses of ${MIN_PAUSE_MS} ms or more, measured for a few seconds just before and just after each scenario (\`src/harness/host-stalls.ts\`), beside the CPU every other process of the machine used meanwhile, on the same scale. A loss well above that is the host's, which need not show as steal. Pauses of that size are what a p99 in milliseconds is made of.`,
           '',
         ]
       : []),
