@@ -34,6 +34,16 @@ describe('HeartbeatSweep', () => {
     expect(new Set([...streams].map((s) => s.beats))).toEqual(new Set([4]))
   })
 
+  it('gives a quiet stream one heartbeat per interval when there are fewer streams than ticks in a pass', () => {
+    for (const count of [1, 3, 149]) {
+      const streams = streamsOf(count)
+      const sweep = new HeartbeatSweep(15_000, streams) // 150 ticks a pass
+      const ticksPerInterval = 15_000 / sweep.tickMs
+      for (let tick = 0; tick < 4 * ticksPerInterval; tick++) sweep.tick()
+      expect(new Set([...streams].map((s) => s.beats))).toEqual(new Set([4]))
+    }
+  })
+
   it('writes nothing to a stream that keeps writing', () => {
     const streams = streamsOf(10)
     const busy = [...streams][3]!

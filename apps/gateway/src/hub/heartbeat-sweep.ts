@@ -24,6 +24,13 @@ export class HeartbeatSweep {
   readonly tickMs: number
   readonly #ticksPerPass: number
   #cursor: Iterator<Heartbeating> | undefined
+  /**
+   * Visits owed, carried between ticks. A tick's share is `streams / ticksPerPass`, which is
+   * below one stream when there are fewer streams than ticks: rounding each tick's share up
+   * instead would finish a pass of 3 streams in 3 ticks and heartbeat a quiet stream every
+   * 100 ms rather than once per interval.
+   */
+  #owed = 0
 
   /** `streams` is read live: the sweep sees streams that join or leave between and during passes. */
   constructor(
@@ -37,7 +44,9 @@ export class HeartbeatSweep {
 
   /** One tick's share of the pass: the streams in order from where the last tick stopped. */
   tick(): void {
-    let budget = Math.ceil(this.streams.size / this.#ticksPerPass)
+    this.#owed += this.streams.size / this.#ticksPerPass
+    let budget = Math.floor(this.#owed)
+    this.#owed -= budget
     let restarted = false
     while (budget > 0) {
       this.#cursor ??= this.streams.values()
