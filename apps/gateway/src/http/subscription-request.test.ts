@@ -32,6 +32,17 @@ describe('channelsFor', () => {
     expect(codeOf(() => channelsFor(principal, 'n{e}ws', 8))).toBe('HERALD_ERR_TOPIC_INVALID')
     expect(codeOf(() => channelsFor(principal, 'news,org/1/a', 1))).toBe('HERALD_ERR_TOPIC_INVALID')
   })
+
+  it('refuses two topics whose resume tags collide, naming both, since their tokens could never resume', () => {
+    // FNV-1a maps both names to 6d463a9a.
+    const grants = { ...principal, topicGrants: ['c/*'] }
+    expect(topicChannel('c/36wu').tag).toBe(topicChannel('c/ewfa').tag)
+    expect(() => channelsFor(grants, 'c/36wu,c/ewfa', 8)).toThrow(
+      /"c\/36wu" and "c\/ewfa" share the resume tag t6d463a9a/,
+    )
+    expect(codeOf(() => channelsFor(grants, 'c/36wu,c/ewfa', 8))).toBe('HERALD_ERR_TOPIC_INVALID')
+    expect(channelsFor(grants, 'c/36wu', 8)).toHaveLength(2)
+  })
 })
 
 describe('requestedPosition', () => {

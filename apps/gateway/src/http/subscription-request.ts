@@ -34,7 +34,19 @@ export function channelsFor(principal: Principal, topicsParam: string | undefine
     if (!isTopicGranted(topic, principal.topicGrants)) {
       throw new HeraldError('HERALD_ERR_TOPIC_FORBIDDEN', `topics: the token does not grant ${JSON.stringify(topic)}`)
     }
-    channels.push(topicChannel(topic))
+    const channel = topicChannel(topic)
+    // A resume token names channels by a 32-bit hash, and a token that names one twice is
+    // malformed: two topics with one tag would get tokens this gateway then refuses, so the
+    // stream could never resume. By chance that is about 1 in 10^7 streams of 32 topics, but
+    // names can be chosen to collide; refusing up front says why, where resets would not.
+    const twin = channels.find((other) => other.tag === channel.tag)
+    if (twin !== undefined) {
+      throw new HeraldError(
+        'HERALD_ERR_TOPIC_INVALID',
+        `topics: ${JSON.stringify(twin.name)} and ${JSON.stringify(topic)} share the resume tag ${channel.tag} and cannot be on one stream; subscribe to one of them on another`,
+      )
+    }
+    channels.push(channel)
   }
   return channels
 }
