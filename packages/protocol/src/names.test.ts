@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { eventTypeProblem, isTopicGranted, isValidTopic, isValidTopicGrant, isValidUserId } from './names.js'
+import {
+  eventTypeProblem,
+  isTopicGranted,
+  isValidIdempotencyKey,
+  isValidTopic,
+  isValidTopicGrant,
+  isValidUserId,
+} from './names.js'
 
 describe('names', () => {
   it('accepts common user id shapes', () => {
@@ -46,5 +53,36 @@ describe('names', () => {
     expect(eventTypeProblem('a\u2028b')).toMatch(/control/)
     expect(eventTypeProblem('')).toMatch(/1 to 128/)
     expect(eventTypeProblem('herald.reset')).toMatch(/reserved/)
+  })
+
+  it('refuses event types with unpaired surrogates, and counts the 128 in UTF-8 bytes as Redis does', () => {
+    expect(eventTypeProblem('party.\ud83c\udf89')).toBeUndefined()
+    for (const type of ['a\ud800', '\udfff', 'a\udc00\ud800b']) expect(eventTypeProblem(type)).toMatch(/surrogate/)
+    expect(eventTypeProblem('é'.repeat(64))).toBeUndefined()
+    expect(eventTypeProblem('é'.repeat(65))).toMatch(/128 bytes/)
+    expect(eventTypeProblem('€'.repeat(43))).toMatch(/128 bytes/)
+    expect(eventTypeProblem('\ud83c\udf89'.repeat(32))).toBeUndefined()
+    expect(eventTypeProblem(`${'\ud83c\udf89'.repeat(32)}x`)).toMatch(/128 bytes/)
+  })
+
+  it('accepts idempotency keys of any well-formed text, up to 200 characters', () => {
+    for (const key of ['order-1', 'q\ufffd', 'é', '\ud83c\udf89', 'k'.repeat(200)]) {
+      expect(isValidIdempotencyKey(key), JSON.stringify(key)).toBe(true)
+    }
+  })
+
+  it('refuses idempotency keys that UTF-8 would turn into another key (unpaired surrogates)', () => {
+    // Encoded for Redis, each of these would become "q\ufffd".
+    for (const key of ['q\ud800', 'q\udfff', '\udc00\ud83c', '', 'a\nb', 'k'.repeat(201)]) {
+      expect(isValidIdempotencyKey(key), JSON.stringify(key)).toBe(false)
+    }
+  })
+
+  it('refuses unpaired surrogates in user ids, topics and grants', () => {
+    for (const name of ['a\ud800', '\udfff', 'a\ud83c\udf89']) {
+      expect(isValidUserId(name), JSON.stringify(name)).toBe(false)
+      expect(isValidTopic(name), JSON.stringify(name)).toBe(false)
+      expect(isValidTopicGrant(`${name}*`), JSON.stringify(name)).toBe(false)
+    }
   })
 })

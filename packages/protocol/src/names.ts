@@ -12,6 +12,10 @@ const TOPIC_GRANT = /^(?:[A-Za-z0-9._:@+=|/-]{1,128}\*?|\*)$/
 // Control characters (C0, DEL, C1) and the Unicode line separators.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+// An unpaired UTF-16 surrogate: with the `u` flag a valid pair is one code point, so only a lone
+// half matches. UTF-8 has no encoding for one; it reaches Redis as U+FFFD, so "q\ud800" and
+// "q\ufffd" would name the same key there while the embedded broker kept them apart.
+const LONE_SURROGATE = /\p{Cs}/u
 
 /** Event types starting with this are Herald's own (`herald.reset`, ...). */
 export const RESERVED_TYPE_PREFIX = 'herald.'
@@ -29,12 +33,19 @@ export function isValidTopicGrant(value: string): boolean {
   return TOPIC_GRANT.test(value)
 }
 
+/** Whether `value` is well-formed UTF-16 (no unpaired surrogate), so it survives encoding as UTF-8. */
+function isWellFormedText(value: string): boolean {
+  return !LONE_SURROGATE.test(value)
+}
+
 /** Why a publisher-supplied event type is refused, or `undefined` if it is fine. */
 export function eventTypeProblem(value: string): string | undefined {
-  if (value.length === 0 || value.length > MAX_TYPE_LENGTH) {
-    return `type must be 1 to ${MAX_TYPE_LENGTH} characters`
+  // Redis's functions count the type's UTF-8 bytes, so the limit is in bytes for both brokers.
+  if (value.length === 0 || value.length > MAX_TYPE_LENGTH || utf8Length(value) > MAX_TYPE_LENGTH) {
+    return `type must be 1 to ${MAX_TYPE_LENGTH} characters (${MAX_TYPE_LENGTH} bytes of UTF-8)`
   }
   if (CONTROL.test(value)) return 'type must not contain control characters or line breaks'
+  if (!isWellFormedText(value)) return 'type must not contain unpaired UTF-16 surrogates'
   if (value.startsWith(RESERVED_TYPE_PREFIX)) {
     return `types starting with "${RESERVED_TYPE_PREFIX}" are reserved for Herald`
   }
@@ -43,9 +54,22 @@ export function eventTypeProblem(value: string): string | undefined {
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
-/** 1 to 200 characters with no control characters. */
+/** 1 to 200 characters with no control characters and no unpaired surrogates. */
 export function isValidIdempotencyKey(value: string): boolean {
-  return value.length > 0 && value.length <= MAX_IDEMPOTENCY_KEY_LENGTH && !CONTROL.test(value)
+  return (
+    value.length > 0 && value.length <= MAX_IDEMPOTENCY_KEY_LENGTH && !CONTROL.test(value) && isWellFormedText(value)
+  )
+}
+
+/** How many bytes of UTF-8 well-formed text takes, without encoding it. */
+function utf8Length(value: string): number {
+  let bytes = value.length
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i)
+    // A surrogate pair is 2 units and 4 bytes; other units above U+007F take 2 or 3 bytes.
+    if (unit >= 0x80) bytes += unit < 0x800 ? 1 : unit >= 0xd800 && unit <= 0xdbff ? 0 : 2
+  }
+  return bytes
 }
 
 /** Whether `topic` is covered by a grant list; a trailing `*` grants a prefix. */

@@ -9,6 +9,7 @@ export {
   HERALD_FUNCTIONS,
   MAX_FUNCTION_LIMIT,
 } from './herald-functions.js'
+export { dataProblem } from './json-data.js'
 export { channelKeyOfPubsub, idempotencyKey, pubsubChannel, streamKey } from './keys.js'
 export { PublishError, type PublishErrorCode } from './publish-error.js'
 export {

@@ -3,7 +3,11 @@
  */
 
 export type PublishErrorCode =
-  /** The message breaks a rule (name, type, data); nothing was sent. */
+  /**
+   * The message breaks a rule (name, type, data); nothing was sent. Also Redis's functions
+   * refusing a message (HERALD_ERR_DATA, ...): that call appended nothing, though the other
+   * calls of a publish split over several (over 100 messages, or a cluster's slots) may have.
+   */
   | 'HERALD_ERR_INVALID'
   /** Redis did not take the publish; it may be down or failing over. */
   | 'HERALD_ERR_REDIS'

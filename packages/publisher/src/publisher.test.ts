@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadHeraldFunctions } from './functions.js'
 import { idempotencyKey, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
-import { batchesOf, type EncodedMessage, encodeMessage, HeraldPublisher } from './publisher.js'
+import { batchesOf, type EncodedMessage, encodeMessage, HeraldPublisher, type Message } from './publisher.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -41,6 +41,50 @@ describe('encodeMessage', () => {
     for (const message of refusals) {
       expect(() => encodeMessage(message), JSON.stringify(message)).toThrowError(PublishError)
     }
+  })
+
+  const refusalOf = (message: Message): string => {
+    try {
+      encodeMessage(message)
+    } catch (error) {
+      expect(error).toBeInstanceOf(PublishError)
+      expect((error as PublishError).code).toBe('HERALD_ERR_INVALID')
+      return (error as PublishError).message
+    }
+    throw new Error(`expected a refusal of ${JSON.stringify(message)}`)
+  }
+
+  it('refuses unpaired surrogates in data keys and strings at any depth, in the type and in the idempotency key', () => {
+    const user = { user: 'a' }
+    for (const data of ['\ud800', 'x\udfff', { '\udc00': 1 }, [{ a: ['ok', 'b\ud83c'] }], '\\\ud800']) {
+      expect(refusalOf({ target: user, data }), JSON.stringify(data)).toMatch(/^data must not contain unpaired/)
+    }
+    expect(refusalOf({ target: user, type: 'a\ud800', data: 1 })).toMatch(/^type must not contain unpaired/)
+    // UTF-8 would make all three "q\ufffd" in Redis: one idempotency key for three messages.
+    expect(refusalOf({ target: user, data: 1, idempotencyKey: 'q\ud800' })).toMatch(/^idempotencyKey/)
+    expect(refusalOf({ target: user, data: 1, idempotencyKey: 'q\udfff' })).toMatch(/^idempotencyKey/)
+    expect(encodeMessage({ target: user, data: 1, idempotencyKey: 'q\ufffd' }).idempotencyKey).toBe('q\ufffd')
+  })
+
+  it('keeps valid surrogate pairs and text that merely looks like an escape', () => {
+    const data = { '\ud83c\udf89': ['\ud83c\udf89', '\\ud800', '\\\\ud800', 'a\\udfff'] }
+    expect(JSON.parse(encodeMessage({ target: { user: 'a' }, data }).data)).toEqual(data)
+  })
+
+  it('refuses NaN and Infinity, which JSON.stringify would silently turn into null', () => {
+    for (const data of [Number.NaN, Infinity, { a: [1, -Infinity] }, { toJSON: () => ({ n: Number.NaN }) }]) {
+      expect(refusalOf({ target: { user: 'a' }, data }), String(data)).toMatch(/^data must not contain NaN or Infinity/)
+    }
+    expect(encodeMessage({ target: { user: 'a' }, data: { a: null, at: new Date(0) } }).data).toBe(
+      '{"a":null,"at":"1970-01-01T00:00:00.000Z"}',
+    )
+  })
+
+  it('refuses data JSON cannot hold (a cycle, a BigInt) with HERALD_ERR_INVALID', () => {
+    const cycle: { self?: unknown } = {}
+    cycle.self = cycle
+    expect(refusalOf({ target: { user: 'a' }, data: cycle })).toMatch(/^data must be JSON-serialisable/)
+    expect(refusalOf({ target: { user: 'a' }, data: 1n })).toMatch(/^data must be JSON-serialisable/)
   })
 })
 
@@ -192,6 +236,41 @@ describe('HeraldPublisher on a real Redis', () => {
     } finally {
       client.disconnect()
     }
+  })
+
+  it('names the message of a batch that breaks a rule, and sends nothing', async () => {
+    const messages: Message[] = [
+      { target: { user: 'judy' }, data: 1 },
+      { target: { user: 'judy' }, data: '\ud800' },
+    ]
+    await expect(publisher.publishBatch(messages)).rejects.toThrow(/^messages\[1\]: data must not contain unpaired/)
+    expect(await redis.cli('EXISTS', streamKey('u:judy'))).toBe('0')
+  })
+
+  it("answers a refusal by Redis's functions with HERALD_ERR_INVALID, naming the message in the whole publish", async () => {
+    // Encoded without encodeMessage, as the gateway's broker does: the functions are the last check.
+    const message = (data: string): EncodedMessage => ({
+      channelKey: 'u:ken',
+      type: undefined,
+      data,
+      idempotencyKey: undefined,
+    })
+    const refusal = async (messages: EncodedMessage[]) => {
+      try {
+        await publisher.publishEncoded(messages)
+      } catch (error) {
+        expect(error).toBeInstanceOf(PublishError)
+        expect((error as PublishError).code).toBe('HERALD_ERR_INVALID')
+        return (error as PublishError).message
+      }
+      throw new Error('expected a refusal')
+    }
+    expect(await refusal([message('"\\ud800"')])).toBe(
+      'messages[0]: Redis refused the message (HERALD_ERR_DATA): data must be JSON',
+    )
+    // 150 messages take two calls; the second call's 21st is the publish's 120th.
+    const many = Array.from({ length: 150 }, (_, n) => message(n === 120 ? 'not json' : String(n)))
+    expect(await refusal(many)).toMatch(/^messages\[120\]: Redis refused the message \(HERALD_ERR_DATA\)/)
   })
 
   it('loads the function library again when Redis has lost it', async () => {

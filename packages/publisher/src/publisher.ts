@@ -17,6 +17,7 @@ import {
   userChannelKey,
 } from '@herald/protocol'
 import { callHeraldFunction, type RedisClient } from './functions.js'
+import { dataProblem } from './json-data.js'
 import { idempotencyKey, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
 import { createRedisClient, parseRedisTarget } from './redis-target.js'
@@ -92,7 +93,18 @@ export class HeraldPublisher {
 
   /** Publishes many messages, pipelined; resolves to their ids in order. */
   async publishBatch(messages: readonly Message[]): Promise<string[]> {
-    return this.publishEncoded(messages.map(encodeMessage))
+    if (messages.length === 1) return this.publishEncoded([encodeMessage(messages[0]!)])
+    return this.publishEncoded(
+      messages.map((message, index) => {
+        try {
+          return encodeMessage(message)
+        } catch (error) {
+          // Name the message, as the gateway does, so a batch's caller can find it.
+          if (error instanceof PublishError) throw new PublishError(error.code, `messages[${index}]: ${error.message}`)
+          throw error
+        }
+      }),
+    )
   }
 
   /** Publishes messages that are already validated and encoded. */
@@ -107,10 +119,7 @@ export class HeraldPublisher {
           ? await this.#publishBatch(messages)
           : await this.#publishInBatches(messages, cluster)
     } catch (error) {
-      if (error instanceof PublishError) throw error
-      throw new PublishError('HERALD_ERR_REDIS', `Redis did not accept the publish: ${(error as Error).message}`, {
-        cause: error,
-      })
+      throw publishFailure(error)
     }
     const wait = this.options.waitForReplicas
     if (wait !== undefined) {
@@ -143,7 +152,12 @@ export class HeraldPublisher {
     const ids: string[] = new Array(messages.length)
     await Promise.all(
       batchesOf(messages, cluster).map(async (batch) => {
-        const batchIds = await this.#publishBatch(batch.map((index) => messages[index]!))
+        let batchIds: string[]
+        try {
+          batchIds = await this.#publishBatch(batch.map((index) => messages[index]!))
+        } catch (error) {
+          throw publishFailure(error, batch)
+        }
         batch.forEach((index, i) => {
           ids[index] = batchIds[i]!
         })
@@ -164,6 +178,33 @@ export class HeraldPublisher {
     // Redis answers with an array of bulk strings, which ioredis hands over as strings.
     return (await callHeraldFunction(this.#redis, false, 'herald_publish_batch', keys, args)) as string[]
   }
+}
+
+/**
+ * How Herald's functions refuse a message (docs/redis-contract.md): the caller's fault, not
+ * Redis's, and the refusing call appended nothing. `message <n>` counts from 1 within the call.
+ */
+const FUNCTION_REFUSAL = /^(HERALD_ERR_(?:KEY|TYPE|DATA|ARGS)) (?:message (\d+): )?/
+
+/**
+ * A failed publish as a PublishError: a refusal by the functions is HERALD_ERR_INVALID, naming
+ * the message by its index in the publish (`indexes` maps a call's messages to those), and
+ * anything else is HERALD_ERR_REDIS.
+ */
+function publishFailure(error: unknown, indexes?: readonly number[]): PublishError {
+  if (error instanceof PublishError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  const refusal = FUNCTION_REFUSAL.exec(message)
+  if (refusal === null) {
+    return new PublishError('HERALD_ERR_REDIS', `Redis did not accept the publish: ${message}`, { cause: error })
+  }
+  const n = refusal[2] === undefined ? undefined : Number(refusal[2]) - 1
+  const at = n === undefined ? '' : `messages[${indexes?.[n] ?? n}]: `
+  return new PublishError(
+    'HERALD_ERR_INVALID',
+    `${at}Redis refused the message (${refusal[1]}): ${message.slice(refusal[0].length)}`,
+    { cause: error },
+  )
 }
 
 /** Messages per `herald_publish_batch` call: long enough to share its cost, short enough not to hold Redis up (~1 ms). */
@@ -207,10 +248,18 @@ export function encodeMessage(message: Message): EncodedMessage {
   if (message.idempotencyKey !== undefined && !isValidIdempotencyKey(message.idempotencyKey)) {
     throw new PublishError(
       'HERALD_ERR_INVALID',
-      'idempotencyKey must be 1 to 200 characters without control characters',
+      'idempotencyKey must be 1 to 200 characters without control characters or unpaired UTF-16 surrogates',
     )
   }
-  const encoded = JSON.stringify(data)
+  let encoded: string | undefined
+  try {
+    encoded = JSON.stringify(data)
+  } catch (error) {
+    // A cycle or a BigInt: the caller's data, not a failure to publish.
+    throw new PublishError('HERALD_ERR_INVALID', `data must be JSON-serialisable: ${(error as Error).message}`)
+  }
   if (encoded === undefined) throw new PublishError('HERALD_ERR_INVALID', 'data must be JSON-serialisable')
+  const dataIssue = dataProblem(data, encoded)
+  if (dataIssue !== undefined) throw new PublishError('HERALD_ERR_INVALID', `data ${dataIssue}`)
   return { channelKey, type, data: encoded, idempotencyKey: message.idempotencyKey }
 }

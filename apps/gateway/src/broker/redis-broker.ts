@@ -16,6 +16,9 @@
  * not delivered, or a suspension does not end, for a few probe intervals, the
  * subscriber client is thrown away and rebuilt (fresh topology), every channel
  * resubscribed and caught up from the Streams.
+ *
+ * A publish waits for Redis at most PUBLISH_TIMEOUT_MS: a Redis that is stopped
+ * or wedged keeps its sockets open, and nothing else would end the wait.
  */
 
 import { randomBytes } from 'node:crypto'
@@ -34,6 +37,7 @@ import {
 import calculateSlot from 'cluster-key-slot'
 import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
+import { HeraldError } from '../errors/herald-error.js'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
@@ -64,6 +68,7 @@ export class RedisBroker implements Broker {
     private readonly options: BrokerOptions,
     private readonly logger: Logger,
     private readonly probe: PubsubProbeOptions = { intervalMs: 5000, onLatency: () => {}, onRebuild: () => {} },
+    private readonly publishTimeoutMs: number = PUBLISH_TIMEOUT_MS,
   ) {
     // Commands fail fast while Redis is away (publishes get a clear 503, new streams are shed)
     // instead of piling up in an offline queue.
@@ -110,8 +115,32 @@ export class RedisBroker implements Broker {
     await loadHeraldFunctions(this.#commands)
   }
 
+  /**
+   * Fails after publishTimeoutMs without an answer. The calls stay in flight (Redis may
+   * still apply them when it wakes), so the error says so; a retry with the same
+   * idempotency key cannot publish twice.
+   */
   async publish(requests: readonly PublishRequest[]): Promise<string[]> {
-    return this.#publisher.publishEncoded(requests)
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new HeraldError(
+              'HERALD_ERR_BROKER_UNAVAILABLE',
+              `Redis did not answer within ${this.publishTimeoutMs} ms; the publish may still be applied, ` +
+                'so retry with the same idempotencyKey',
+            ),
+          ),
+        this.publishTimeoutMs,
+      )
+    })
+    try {
+      // race handles both outcomes, so a publish that fails after the timeout is no unhandled rejection.
+      return await Promise.race([this.#publisher.publishEncoded(requests), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   async subscribe(channelKey: string): Promise<void> {
@@ -367,6 +396,11 @@ export class RedisBroker implements Broker {
   }
 }
 
+/**
+ * How long a publish waits for Redis: well under a publisher's own HTTP timeout, so it gets a
+ * 503 rather than retrying blind, and well over a healthy publish of a full batch (milliseconds).
+ */
+const PUBLISH_TIMEOUT_MS = 3_000
 /** How long startup waits for Redis before going on unready. */
 const STARTUP_WAIT_MS = 5_000
 /** Probe intervals without a delivery after which a shard counts as not delivering (readiness fails). */

@@ -72,4 +72,38 @@ describe('parsePublishBody', () => {
     for (let i = 0; i < 40; i++) deep = [deep]
     expect(rejection({ user: 'a', data: deep })).toMatch(/^data: must not nest deeper/)
   })
+
+  it('refuses unpaired surrogates in data keys and strings at any depth, naming the message', () => {
+    // JSON.parse turns the escape "\ud800" into a lone surrogate, which UTF-8 (and Redis) cannot hold.
+    const lone = [
+      '{"user":"a","data":"\\ud800"}',
+      '{"user":"a","data":{"\\udfff":1}}',
+      '{"user":"a","data":[[{"k":["ok","x\\udc00y"]}]]}',
+      '{"user":"a","data":"\\udc00\\ud800"}',
+    ]
+    for (const text of lone) expect(rejection(JSON.parse(text)), text).toMatch(/^data: must not contain unpaired/)
+    const batch = JSON.parse('{"messages":[{"user":"a","data":1},{"user":"a","data":{"x":"\\ud800"}}]}')
+    expect(rejection(batch)).toMatch(/^messages\[1\]\.data: must not contain unpaired/)
+    expect(rejection(JSON.parse('{"user":"a","data":1,"type":"a\\ud800"}'))).toMatch(/^type: .*unpaired/)
+  })
+
+  it('keeps surrogate pairs and text that only looks like an escape', () => {
+    const data = JSON.parse('{"\\ud83c\\udf89":["\\ud83c\\udf89","\\\\ud800","\\\\\\\\ud800"]}')
+    expect(JSON.parse(parsePublishBody({ user: 'a', data }).requests[0]!.data)).toEqual(data)
+  })
+
+  it('refuses idempotency keys that UTF-8 would merge into one (unpaired surrogates)', () => {
+    for (const key of ['q\ud800', 'q\udfff']) {
+      expect(rejection({ user: 'a', data: 1, idempotencyKey: key })).toMatch(/^idempotencyKey: .*surrogates/)
+    }
+    expect(parsePublishBody({ user: 'a', data: 1, idempotencyKey: 'q\ufffd' }).requests[0]!.idempotencyKey).toBe(
+      'q\ufffd',
+    )
+  })
+
+  it('refuses numbers JSON.parse reads as Infinity instead of storing null', () => {
+    expect(rejection(JSON.parse('{"user":"a","data":1e400}'))).toMatch(/^data: must not contain NaN or Infinity/)
+    expect(rejection(JSON.parse('{"user":"a","data":{"n":[null,-1e999]}}'))).toMatch(/^data: .*Infinity/)
+    expect(parsePublishBody({ user: 'a', data: [null, 1e308] }).requests[0]!.data).toBe('[null,1e+308]')
+  })
 })

@@ -14,6 +14,7 @@ import {
   topicChannelKey,
   userChannelKey,
 } from '@herald/protocol'
+import { dataProblem } from '@herald/publisher'
 import type { PublishRequest } from '../broker/broker.js'
 import { HeraldError } from '../errors/herald-error.js'
 
@@ -77,11 +78,19 @@ function parseMessage(value: unknown, path: string): PublishRequest {
     throw invalid(at('data'), `must not nest deeper than ${MAX_DATA_DEPTH} levels`)
   if (idempotencyKey !== undefined) {
     if (typeof idempotencyKey !== 'string' || !isValidIdempotencyKey(idempotencyKey)) {
-      throw invalid(at('idempotencyKey'), `must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable characters`)
+      throw invalid(
+        at('idempotencyKey'),
+        `must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable characters, without unpaired UTF-16 surrogates`,
+      )
     }
   }
   // Re-serialised, so the stored payload is compact JSON with no raw line breaks.
-  return { channelKey, type, data: JSON.stringify(data), idempotencyKey }
+  const json = JSON.stringify(data)
+  // The SDK's rules, so both brokers store (or refuse) the same: a lone surrogate, which JSON
+  // escapes allow, would be refused by Redis's functions; 1e400 would be stored as null.
+  const problem = dataProblem(data, json)
+  if (problem !== undefined) throw invalid(at('data'), problem)
+  return { channelKey, type, data: json, idempotencyKey }
 }
 
 function withinDepth(value: unknown, remaining: number): boolean {

@@ -1,5 +1,9 @@
+import { Writable } from 'node:stream'
+import { streamKey } from '@herald/publisher'
+import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { postJson, RecordingEventSource, startTestGateway, TEST_API_KEY, type TestGateway } from '../../test/harness.js'
+import { createLogger } from '../log/logger.js'
 
 describe('POST /v1/publish', () => {
   let gateway: TestGateway
@@ -126,5 +130,87 @@ describe('POST /v1/publish', () => {
     await client.waitForEvents(2)
     expect(client.payloads()).toEqual(['charge', 'marker'])
     client.close()
+  })
+})
+
+describe('POST /v1/publish on Redis and on the embedded broker alike', () => {
+  let redis: RedisServer
+  let onRedis: TestGateway
+  let embedded: TestGateway
+  const warnings: string[] = []
+  beforeAll(async () => {
+    redis = await startRedis()
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        warnings.push(String(chunk))
+        done()
+      },
+    })
+    onRedis = await startTestGateway({ REDIS_URL: redis.url }, { logger: createLogger('warn', sink) })
+    embedded = await startTestGateway()
+  })
+  afterAll(async () => {
+    await Promise.all([onRedis?.close(), embedded?.close()])
+    await redis?.stop()
+  })
+
+  /** Bodies as JSON text: `\ud800` is an escape JSON allows, and JSON.parse makes a lone surrogate of it. */
+  const publishText = (gateway: TestGateway, text: string) =>
+    fetch(`${gateway.url}/v1/publish`, {
+      method: 'POST',
+      body: text,
+      headers: { Authorization: `Bearer ${TEST_API_KEY}`, 'Content-Type': 'application/json' },
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))
+
+  it('answers unpaired surrogates and 1e400 with 400 naming the field, and appends nothing', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['{"user":"s3","data":"\\ud800"}', /^data: must not contain unpaired/],
+      ['{"user":"s3","data":{"\\udfff":1}}', /^data: must not contain unpaired/],
+      ['{"messages":[{"user":"s3","data":1},{"user":"s3","data":["\\udc00"]}]}', /^messages\[1\]\.data: /],
+      ['{"user":"s3","type":"t\\ud800","data":1}', /^type: .*unpaired/],
+      ['{"user":"s3","data":1,"idempotencyKey":"q\\ud800"}', /^idempotencyKey: .*surrogates/],
+      ['{"user":"s3","data":1e400}', /^data: must not contain NaN or Infinity/],
+    ]
+    for (const gateway of [onRedis, embedded]) {
+      for (const [text, message] of cases) {
+        const result = await publishText(gateway, text)
+        expect(result.status, text).toBe(400)
+        expect(result.body.error.code, text).toBe('HERALD_ERR_BODY_INVALID')
+        expect(result.body.error.message, text).toMatch(message)
+      }
+    }
+    expect(await redis.cli('EXISTS', streamKey('u:s3'))).toBe('0')
+  })
+
+  it('keeps non-ASCII idempotency keys apart on Redis, as on the embedded broker', async () => {
+    for (const gateway of [onRedis, embedded]) {
+      const ids = new Set<string>()
+      for (const key of ['q\ufffd', 'q\u00e9', 'q\ud83c\udf89']) {
+        const result = await gateway.publish({ user: 'idem-text', data: key, idempotencyKey: key })
+        expect(result.status, key).toBe(200)
+        ids.add(result.body.id)
+      }
+      expect(ids.size).toBe(3)
+    }
+  })
+
+  it('answers 503 while Redis does not answer instead of waiting for it, and logs it without the payload', async () => {
+    const pid = redis.pid!
+    const message = { user: 'stopped', data: 'payload-not-for-logs', idempotencyKey: 'stop-1' }
+    process.kill(pid, 'SIGSTOP')
+    try {
+      const result = await onRedis.publish(message)
+      expect(result.status).toBe(503)
+      expect(result.body.error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
+      expect(result.body.error.message).toMatch(/may still be applied/)
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    expect(warnings.some((line) => line.includes('publish failed'))).toBe(true)
+    expect(warnings.join('\n')).not.toMatch(/payload-not-for-logs|stop-1/)
+    // The timed-out publish reached Redis once it woke; the retry with its key appends nothing more.
+    const retry = await onRedis.publish(message)
+    expect(retry.status).toBe(200)
+    expect(await redis.cli('XLEN', streamKey('u:stopped'))).toBe('1')
   })
 })

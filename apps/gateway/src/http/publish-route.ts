@@ -2,8 +2,13 @@
  * `POST /v1/publish`: append and announce one message or a batch. The body
  * is read as bytes and decoded as strict UTF-8 (invalid bytes are a 400, not
  * silently replaced), parsed, validated, then handed to the broker.
+ *
+ * A broker failure is a 503 (nothing was published, or, if Redis timed out, maybe it
+ * was: an idempotency key makes the retry safe), and is logged. A message Redis's
+ * functions refuse is the caller's fault and a 400, like the validation it backs up.
  */
 
+import { PublishError } from '@herald/publisher'
 import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HeraldError } from '../errors/herald-error.js'
@@ -48,6 +53,17 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
   try {
     ids = await services.broker.publish(requests)
   } catch (error) {
+    if (error instanceof PublishError && error.code === 'HERALD_ERR_INVALID') {
+      throw new HeraldError('HERALD_ERR_BODY_INVALID', `the broker refused a message: ${error.message}`, {
+        cause: error,
+      })
+    }
+    // The message only: a Redis reply error carries the command, and with it the payloads.
+    services.logger.warn(
+      { err: error instanceof Error ? error.message : String(error), messages: requests.length },
+      'publish failed: the broker did not accept it',
+    )
+    if (error instanceof HeraldError) throw error
     throw new HeraldError('HERALD_ERR_BROKER_UNAVAILABLE', 'the broker did not accept the publish', { cause: error })
   }
   services.metrics.published(ids.length)
