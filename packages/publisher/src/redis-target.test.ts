@@ -32,4 +32,24 @@ describe('parseRedisTarget', () => {
     expect(parseRedisTarget('redis+cluster://a:1,b')).toMatch(/host:port/)
     expect(parseRedisTarget('redis+cluster://a:99999')).toMatch(/host:port/)
   })
+
+  it('refuses a malformed %-escape with a message, not a throw, and never echoes the password', () => {
+    for (const url of [
+      'redis+sentinel://h:1/%ZZ',
+      'redis+cluster://u:s3cr%t@h:1',
+      'redis+sentinel://u%E0:pw@h:1/master',
+      'redis://u:s3cr%t@h:1',
+      'rediss://:s3cr%t@h:1/0',
+    ]) {
+      const problem = parseRedisTarget(url)
+      expect(problem, url).toMatch(/malformed %-escape/)
+      expect(problem, url).not.toMatch(/s3cr/)
+    }
+  })
+
+  it('refuses a redis:// URL without a host instead of connecting to localhost', () => {
+    for (const url of ['redis://', 'rediss://', 'redis:///0']) {
+      expect(parseRedisTarget(url), url).toMatch(/needs a host/)
+    }
+  })
 })

@@ -33,13 +33,20 @@ export type RedisTarget =
 
 const MULTI_HOST = /^(redis\+sentinel|redis\+cluster):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+?)(?:\/([^/?#]*))?$/
 
-/** Parses REDIS_URL; returns a message on failure, never logging the URL (it may hold a password). */
+/** Parses REDIS_URL; returns a message on failure, never echoing the URL (it may hold a password). */
 export function parseRedisTarget(text: string): RedisTarget | string {
   if (/^rediss?:\/\//.test(text)) {
+    let url: URL
     try {
-      new URL(text)
+      url = new URL(text)
     } catch {
       return 'is not a valid redis:// URL'
+    }
+    // ioredis would quietly connect to localhost:6379 instead.
+    if (url.hostname === '') return 'needs a host, e.g. redis://redis.internal:6379'
+    // ioredis decodes these and would throw "URI malformed" from inside the connection.
+    if (decodeComponent(url.username) === undefined || decodeComponent(url.password) === undefined) {
+      return MALFORMED_ESCAPE
     }
     return { kind: 'standalone', url: text }
   }
@@ -48,16 +55,33 @@ export function parseRedisTarget(text: string): RedisTarget | string {
   const [, scheme, username, password, hostList, name] = match
   const hosts = hostList!.split(',').map(parseHostPort)
   if (hosts.some((h) => h === undefined)) return 'hosts must be host:port, comma-separated'
+  const user = username ? decodeComponent(username) : ''
+  const pass = password ? decodeComponent(password) : ''
+  if (user === undefined || pass === undefined) return MALFORMED_ESCAPE
   const credentials = {
-    ...(username ? { username: decodeURIComponent(username) } : {}),
-    ...(password ? { password: decodeURIComponent(password) } : {}),
+    ...(user ? { username: user } : {}),
+    ...(pass ? { password: pass } : {}),
   }
   if (scheme === 'redis+sentinel') {
     if (!name)
       return 'redis+sentinel:// needs the master name as its path, e.g. redis+sentinel://h1:26379,h2:26379/mymaster'
-    return { kind: 'sentinel', sentinels: hosts as HostPort[], masterName: decodeURIComponent(name), ...credentials }
+    const masterName = decodeComponent(name)
+    if (masterName === undefined) return MALFORMED_ESCAPE
+    return { kind: 'sentinel', sentinels: hosts as HostPort[], masterName, ...credentials }
   }
   return { kind: 'cluster', nodes: hosts as HostPort[], ...credentials }
+}
+
+/** Says where to look without quoting the part, which may be the password. */
+const MALFORMED_ESCAPE = 'has a malformed %-escape in its user name, password or master name (write a literal % as %25)'
+
+/** `decodeURIComponent`, or `undefined` where it would throw on a malformed escape like `%ZZ`. */
+function decodeComponent(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return undefined
+  }
 }
 
 function parseHostPort(text: string): HostPort | undefined {

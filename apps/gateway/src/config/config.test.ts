@@ -129,6 +129,22 @@ describe('loadConfig', () => {
       url: 'redis://127.0.0.1:6390',
     })
   })
+
+  it('names REDIS_URL, among the other problems, for a malformed %-escape or a missing host', () => {
+    for (const url of [
+      'redis+sentinel://h:1/%ZZ',
+      'redis+cluster://u:s3cr%t@h:1',
+      'redis://u:s3cr%t@h:1',
+      'redis://',
+    ]) {
+      const problems = problemsOf({ ...valid, REDIS_URL: url, PORT: 'eighty' })
+      expect(problems, url).toHaveLength(2)
+      expect(problems, url).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^PORT:/), expect.stringMatching(/^REDIS_URL: /)]),
+      )
+      expect(problems.join('\n'), url).not.toMatch(/s3cr/)
+    }
+  })
 })
 
 describe('open-file limit', () => {
