@@ -16,6 +16,13 @@ describe('findToken', () => {
     expect(findToken({ ...none, authorization: 'Basic dXNlcjpwdw==', query: 'q' })).toBe('q')
   })
 
+  it('takes the first non-empty herald_token cookie, so an emptied duplicate does not hide a live one', () => {
+    expect(findToken({ ...none, cookie: 'herald_token=; herald_token=c' })).toBe('c')
+    expect(findToken({ ...none, cookie: 'herald_token=c1; a=1; herald_token=c2' })).toBe('c1')
+    expect(findToken({ ...none, cookie: 'herald_token= ; other=x; herald_token=c', query: 'q' })).toBe('c')
+    expect(findToken({ ...none, cookie: 'herald_token=; herald_token=', query: 'q' })).toBe('q')
+  })
+
   it('finds nothing when no carrier holds a token', () => {
     expect(findToken(none)).toBeUndefined()
     expect(findToken({ authorization: 'Bearer', cookie: 'herald_token=', query: '' })).toBeUndefined()

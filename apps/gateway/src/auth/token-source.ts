@@ -17,16 +17,23 @@ export function findToken(carriers: TokenCarriers): string | undefined {
   const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(carriers.authorization ?? '')
   if (bearer?.[1] !== undefined) return bearer[1]
   const fromCookie = readCookie(carriers.cookie, TOKEN_COOKIE)
-  if (fromCookie !== undefined && fromCookie !== '') return fromCookie
+  if (fromCookie !== undefined) return fromCookie
   if (carriers.query !== undefined && carriers.query !== '') return carriers.query
   return undefined
 }
 
+/**
+ * The first non-empty value of the cookie `name`. A browser sends one cookie per path and
+ * domain it was set for, so the same name can come twice; an emptied one (a logout on one
+ * path) must not hide a live one set elsewhere.
+ */
 function readCookie(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=')
-    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim()
+    if (eq <= 0 || pair.slice(0, eq).trim() !== name) continue
+    const value = pair.slice(eq + 1).trim()
+    if (value !== '') return value
   }
   return undefined
 }

@@ -1,8 +1,21 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import http from 'node:http'
+import { Writable } from 'node:stream'
 import { exportJWK, type JWK, SignJWT } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listenOnFreePort, RawSseStream, signToken, startTestGateway, type TestGateway } from '../../test/harness.js'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import {
+  listenOnFreePort,
+  RawSseStream,
+  signToken,
+  startTestGateway,
+  TEST_API_KEY,
+  TEST_SECRET,
+  type TestGateway,
+} from '../../test/harness.js'
+import { loadConfig } from '../config/config.js'
+import { HeraldError } from '../errors/herald-error.js'
+import { createLogger } from '../log/logger.js'
+import { createTokenVerifier, type TokenVerifier } from './token-verifier.js'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 const future = () => Math.floor(Date.now() / 1000) + 3600
@@ -191,5 +204,161 @@ describe('subscriber tokens with JWT_JWKS_URL', () => {
       status: 401,
       code: 'HERALD_ERR_TOKEN_SIGNATURE',
     })
+  })
+})
+
+describe('subscriber tokens when the JWKS cannot be fetched', () => {
+  const keys = rsaKeys()
+  let published: JWK
+  /** How the key-set server answers: the key set, or one way of failing. */
+  let answer: 'ok' | '500' | '404' | 'invalid JSON' | '{"keys":"x"}' = 'ok'
+  const jwksServer = http.createServer((_request, response) => {
+    if (answer === '500' || answer === '404') {
+      response.writeHead(Number(answer), { 'Content-Type': 'text/plain' })
+      response.end('no keys here')
+      return
+    }
+    response.writeHead(200, { 'Content-Type': 'application/json' })
+    if (answer === 'invalid JSON') response.end('{"keys": [')
+    else if (answer === '{"keys":"x"}') response.end(answer)
+    else response.end(JSON.stringify({ keys: [published] }))
+  })
+  let jwksUrl: string
+  let logged: string[] = []
+
+  const sign = (kid: string, sub = 'alice') =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setSubject(sub)
+      .setExpirationTime('1h')
+      .sign(keys.privateKey)
+
+  /** A verifier of its own, so each test starts with no key set fetched and nothing cached. */
+  function verifier(url = jwksUrl): TokenVerifier {
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logged.push(String(chunk))
+        done()
+      },
+    })
+    const config = loadConfig({
+      env: { JWT_JWKS_URL: url, JWT_JWKS_COOLDOWN_MS: '0', PUBLISH_API_KEY: TEST_API_KEY },
+      argv: [],
+    })
+    return createTokenVerifier(config.jwt, createLogger('info', sink))
+  }
+
+  async function codeOf(verification: Promise<unknown>): Promise<string> {
+    const error = await verification.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(HeraldError)
+    return (error as HeraldError).code
+  }
+
+  beforeAll(async () => {
+    published = { ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }
+    jwksUrl = `${await listenOnFreePort(jwksServer)}/jwks.json`
+  })
+  afterEach(() => {
+    answer = 'ok'
+    logged = []
+  })
+  afterAll(() => {
+    jwksServer.close()
+  })
+
+  it.each(['500', '404', 'invalid JSON', '{"keys":"x"}'] as const)(
+    'reports keys unavailable for a valid token while the JWKS answers %s, and verifies it once it answers 200',
+    async (failure) => {
+      const verify = verifier()
+      const token = await sign('k1')
+      answer = failure
+      expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+      answer = 'ok'
+      expect((await verify(token)).userId).toBe('alice')
+    },
+  )
+
+  it('reports keys unavailable when nothing listens at the JWKS URL', async () => {
+    const closed = http.createServer()
+    const url = await listenOnFreePort(closed)
+    await new Promise((resolve) => closed.close(resolve))
+    expect(await codeOf(verifier(`${url}/jwks.json`)(await sign('k1')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+  })
+
+  it('reports keys unavailable for an unknown kid while the refetch fails, and still accepts known keys', async () => {
+    const verify = verifier()
+    expect((await verify(await sign('k1', 'alice'))).userId).toBe('alice')
+    answer = '500'
+    expect(await codeOf(verify(await sign('k2')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
+    answer = 'ok'
+    expect(await codeOf(verify(await sign('k2')))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
+  })
+
+  it('still refuses malformed tokens as malformed while the JWKS fails', async () => {
+    const verify = verifier()
+    answer = '500'
+    const [header, , signature] = (await sign('k1')).split('.')
+    for (const token of [
+      'not-a-token',
+      `${header}.${b64('x').slice(0, 5)}.${signature}`,
+      `${header}.${b64(['not', 'claims'])}.${signature}`,
+      `${header}.${b64({ sub: 'alice', exp: future() })}.@@@`,
+    ]) {
+      expect(await codeOf(verify(token))).toBe('HERALD_ERR_TOKEN_MALFORMED')
+    }
+  })
+
+  it('logs a warning once per outage, never the token, and a line when the keys are back', async () => {
+    const verify = verifier()
+    const tokens = await Promise.all(['a', 'b', 'c'].map((sub) => sign('k1', sub)))
+    answer = '500'
+    for (const token of tokens) expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    answer = 'ok'
+    await verify(tokens[0]!)
+    const lines = logged.map((line) => JSON.parse(line))
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 40, jwks: jwksUrl, msg: expect.stringMatching(/could not be fetched/) }),
+      expect.objectContaining({ level: 30, jwks: jwksUrl, refused: 2, msg: expect.stringMatching(/fetched again/) }),
+    ])
+    for (const token of tokens) expect(logged.join('')).not.toContain(token.split('.')[2])
+  })
+
+  it('sheds a stream with keys_unavailable (200, not 401) while the JWKS fails, and streams once it is back', async () => {
+    const gateway = await startTestGateway({ JWT_SECRET: '', JWT_JWKS_URL: jwksUrl, JWT_JWKS_COOLDOWN_MS: '0' })
+    try {
+      const token = await sign('k1')
+      answer = '500'
+      const shed = new RawSseStream(gateway.eventsUrl(), { Authorization: `Bearer ${token}` })
+      await shed.ended
+      expect(shed.status).toBe(200)
+      expect(shed.events).toEqual([expect.objectContaining({ type: 'herald.unavailable' })])
+      expect(JSON.parse(shed.events[0]!.data)).toMatchObject({ reason: 'keys_unavailable' })
+      answer = 'ok'
+      const live = new RawSseStream(gateway.eventsUrl(), { Authorization: `Bearer ${token}` })
+      await live.until((s) => s.events.some((e) => e.type === 'herald.ready'), 5000, 'herald.ready')
+      expect(live.status).toBe(200)
+      live.close()
+    } finally {
+      await gateway.close()
+    }
+  })
+})
+
+describe('tokens with a critical header extension', () => {
+  let gateway: TestGateway
+  beforeAll(async () => {
+    gateway = await startTestGateway()
+  })
+  afterAll(() => gateway.close())
+
+  it('refuses an unrecognised crit extension as malformed, not as a wrong algorithm', async () => {
+    // Signed by hand: jose will not sign a header with an extension it does not know either.
+    const signingInput = `${b64({ alg: 'HS256', crit: ['exp-ext'], 'exp-ext': true })}.${b64({ sub: 'alice', exp: future() })}`
+    const token = `${signingInput}.${createHmac('sha256', TEST_SECRET).update(signingInput).digest('base64url')}`
+    expect(await attempt(gateway, token)).toEqual({ status: 401, code: 'HERALD_ERR_TOKEN_MALFORMED' })
   })
 })

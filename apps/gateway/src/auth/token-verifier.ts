@@ -3,7 +3,9 @@
  * `exp` and `sub` are required, algorithms are allowlisted per key type, and
  * `iss`/`aud` are checked when configured. With a JWKS URL, jose caches the
  * key set and refetches it when a token names an unknown `kid`, so key
- * rotation needs no restart. A plain HMAC token has its signature checked by
+ * rotation needs no restart; when the set cannot be fetched at all, that is
+ * `HERALD_ERR_KEYS_UNAVAILABLE` (the stream is shed, not refused), never a
+ * fault of the token, and it is logged once per outage (key-set-outage.ts). A plain HMAC token has its signature checked by
  * node:crypto (hmac-fast-path.ts) and its claims by jose; any other goes to
  * jose whole. Every failure becomes a {@link HeraldError} with its own code;
  * messages never include the token.
@@ -11,10 +13,20 @@
 
 import { webcrypto } from 'node:crypto'
 import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
-import { createRemoteJWKSet, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose'
+import {
+  base64url,
+  createRemoteJWKSet,
+  decodeJwt,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  jwtVerify,
+} from 'jose'
+import type { Logger } from 'pino'
 import type { GatewayConfig } from '../config/config.js'
 import { HeraldError, type HeraldErrorCode } from '../errors/herald-error.js'
 import { createHmacFastPath } from './hmac-fast-path.js'
+import { KeySetOutageLog } from './key-set-outage.js'
 import { tokenKey, VerifiedTokenCache } from './verified-token-cache.js'
 
 export interface Principal {
@@ -41,17 +53,29 @@ const JOSE_CODES: Readonly<Record<string, HeraldErrorCode>> = {
   ERR_JWT_EXPIRED: 'HERALD_ERR_TOKEN_EXPIRED',
   ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'HERALD_ERR_TOKEN_SIGNATURE',
   ERR_JOSE_ALG_NOT_ALLOWED: 'HERALD_ERR_TOKEN_ALGORITHM',
-  ERR_JOSE_NOT_SUPPORTED: 'HERALD_ERR_TOKEN_ALGORITHM',
+  // Outside key resolution, only an unrecognised `crit` extension raises this: the allowlist
+  // refuses every algorithm jose does not support before it could.
+  ERR_JOSE_NOT_SUPPORTED: 'HERALD_ERR_TOKEN_MALFORMED',
   ERR_JWT_CLAIM_VALIDATION_FAILED: 'HERALD_ERR_TOKEN_CLAIM',
   ERR_JWKS_NO_MATCHING_KEY: 'HERALD_ERR_TOKEN_KEY_UNKNOWN',
   ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'HERALD_ERR_TOKEN_KEY_UNKNOWN',
   ERR_JWS_INVALID: 'HERALD_ERR_TOKEN_MALFORMED',
   ERR_JWT_INVALID: 'HERALD_ERR_TOKEN_MALFORMED',
-  ERR_JWKS_TIMEOUT: 'HERALD_ERR_KEYS_UNAVAILABLE',
-  ERR_JWKS_INVALID: 'HERALD_ERR_KEYS_UNAVAILABLE',
 }
 
-export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
+/**
+ * What the key set's lookup blames on the token. Anything else raised while a key is resolved
+ * means there is no usable key set: jose's fetch raises a plain JOSEError for a non-200 answer
+ * or a body that is not JSON, JWKSTimeout, JWKSInvalid for a body that is not a key set, and
+ * whatever fetch rejects with when the network fails.
+ */
+const TOKEN_KEY_LOOKUP_CODES: ReadonlySet<string> = new Set([
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+])
+
+/** `logger` hears when the JWKS cannot be fetched; never about tokens. */
+export function createTokenVerifier(jwt: GatewayConfig['jwt'], logger?: Logger): TokenVerifier {
   const options: JWTVerifyOptions = {
     algorithms: [...jwt.key.algorithms],
     requiredClaims: ['exp', 'sub'],
@@ -59,7 +83,7 @@ export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
     ...(jwt.issuer === undefined ? {} : { issuer: jwt.issuer }),
     ...(jwt.audience === undefined ? {} : { audience: jwt.audience }),
   }
-  const verify = selectVerify(jwt, options)
+  const verify = selectVerify(jwt, options, logger)
   const verified = new VerifiedTokenCache(VERIFIED_TOKEN_CACHE_ENTRIES, VERIFIED_TOKEN_MAX_AGE_MS)
   return async (token) => {
     if (token.length > MAX_TOKEN_LENGTH) {
@@ -80,7 +104,11 @@ export function createTokenVerifier(jwt: GatewayConfig['jwt']): TokenVerifier {
   }
 }
 
-function selectVerify(jwt: GatewayConfig['jwt'], options: JWTVerifyOptions): (token: string) => Promise<JWTPayload> {
+function selectVerify(
+  jwt: GatewayConfig['jwt'],
+  options: JWTVerifyOptions,
+  logger: Logger | undefined,
+): (token: string) => Promise<JWTPayload> {
   const { key } = jwt
   switch (key.kind) {
     case 'secret': {
@@ -109,7 +137,36 @@ function selectVerify(jwt: GatewayConfig['jwt'], options: JWTVerifyOptions): (to
         cooldownDuration: jwt.jwksCooldownMs,
         cacheMaxAge: 600_000,
       })
-      return async (token) => (await jwtVerify(token, keySet, options)).payload
+      const outage = new KeySetOutageLog(logger, key.url)
+      // jose resolves the key once the token's header has parsed and passed its checks: apart
+      // from a `kid` the set lacks, whatever fails here is the key set's, not the token's.
+      const keyFor: JWTVerifyGetKey = async (header, token) => {
+        let found: Awaited<ReturnType<typeof keySet>>
+        try {
+          found = await keySet(header, token)
+        } catch (error) {
+          if (TOKEN_KEY_LOOKUP_CODES.has(joseCodeOf(error) ?? '')) throw error
+          outage.failed(error, Date.now())
+          throw new HeraldError('HERALD_ERR_KEYS_UNAVAILABLE', describe('HERALD_ERR_KEYS_UNAVAILABLE'), {
+            cause: error,
+          })
+        }
+        outage.succeeded()
+        return found
+      }
+      return async (token) => {
+        try {
+          return (await jwtVerify(token, keyFor, options)).payload
+        } catch (error) {
+          // jose decodes the payload and signature only after it has the key, so without keys a
+          // token broken there would be shed, and come back, instead of being refused.
+          if (error instanceof HeraldError && error.code === 'HERALD_ERR_KEYS_UNAVAILABLE') {
+            decodeJwt(token)
+            base64url.decode(token.slice(token.lastIndexOf('.') + 1))
+          }
+          throw error
+        }
+      }
     }
   }
 }
@@ -141,23 +198,24 @@ function toPrincipal(payload: JWTPayload, clockToleranceSeconds: number): Princi
 
 function toHeraldError(error: unknown): HeraldError {
   if (error instanceof HeraldError) return error
-  const joseCode = (error as { code?: unknown } | null)?.code
-  const code = typeof joseCode === 'string' ? JOSE_CODES[joseCode] : undefined
+  const joseCode = joseCodeOf(error)
+  const code = joseCode === undefined ? undefined : JOSE_CODES[joseCode]
   if (code !== undefined) {
     const claim = (error as { claim?: unknown }).claim
     const message =
       code === 'HERALD_ERR_TOKEN_CLAIM' && typeof claim === 'string'
         ? `claim "${claim}" failed validation`
-        : describe(code)
+        : joseCode === 'ERR_JOSE_NOT_SUPPORTED'
+          ? 'token header requires an extension (crit) that is not supported'
+          : describe(code)
     return new HeraldError(code, message)
   }
-  // A JWKS fetch that failed at the network level: not the client's fault.
-  if (error instanceof TypeError && /fetch/i.test(error.message)) {
-    return new HeraldError('HERALD_ERR_KEYS_UNAVAILABLE', describe('HERALD_ERR_KEYS_UNAVAILABLE'), {
-      cause: error,
-    })
-  }
   return new HeraldError('HERALD_ERR_TOKEN_MALFORMED', describe('HERALD_ERR_TOKEN_MALFORMED'))
+}
+
+function joseCodeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
 }
 
 function describe(code: HeraldErrorCode): string {

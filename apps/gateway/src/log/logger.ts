@@ -35,7 +35,14 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   )
 }
 
-/** A URL safe to log: the path, and the query with every credential-bearing parameter censored. */
+/** Parameter names that can carry a credential; `access_token` is the one the gateway reads. */
+const CREDENTIAL_PARAMETER = /token|key|secret|password|auth/i
+
+/**
+ * A URL safe to log: the path, and the query with the value of every credential-bearing
+ * parameter censored. Names are matched as the server reads them (URLSearchParams:
+ * percent-decoded, `+` as a space), since `acc%65ss_token` is read as `access_token`.
+ */
 export function redactUrl(url: string): string {
   const question = url.indexOf('?')
   if (question < 0) return url
@@ -44,8 +51,15 @@ export function redactUrl(url: string): string {
     .split('&')
     .map((pair) => {
       const name = pair.split('=', 1)[0] ?? ''
-      return /token|key|secret|password|auth/i.test(name) ? `${name}=[redacted]` : pair
+      return CREDENTIAL_PARAMETER.test(decodeName(name)) ? `${name}=[redacted]` : pair
     })
     .join('&')
   return `${url.slice(0, question)}?${query}`
+}
+
+/** A raw parameter name decoded by URLSearchParams itself, so malformed `%` sequences fare as they do there. */
+function decodeName(raw: string): string {
+  if (!raw.includes('%') && !raw.includes('+')) return raw
+  for (const name of new URLSearchParams(raw).keys()) return name
+  return raw
 }

@@ -1,0 +1,63 @@
+/**
+ * Tells the operator when the JWKS cannot be fetched. While it cannot, every
+ * stream that needs a key is turned away with `keys_unavailable`, and nothing
+ * else in the logs would say why; but a line per refused token would flood
+ * them during an outage. So: one warning when an outage starts, a reminder at
+ * most once a minute while it lasts (with how many verifications it refused
+ * since the last line), and one line when a key comes from the set again.
+ */
+
+import type { Logger } from 'pino'
+
+/** How often a lasting outage is logged again. */
+export const KEY_SET_OUTAGE_REMINDER_MS = 60_000
+
+export class KeySetOutageLog {
+  /** Where the key set lives, without credentials a URL might carry (userinfo, query). */
+  readonly #jwks: string
+  #failing = false
+  #refused = 0
+  #lastWarnedMs = Number.NEGATIVE_INFINITY
+
+  constructor(
+    private readonly logger: Logger | undefined,
+    url: URL,
+    private readonly reminderMs = KEY_SET_OUTAGE_REMINDER_MS,
+  ) {
+    this.#jwks = `${url.origin}${url.pathname}`
+  }
+
+  get failing(): boolean {
+    return this.#failing
+  }
+
+  /** A verification found no usable key set; `error` is what the fetch raised (never the token). */
+  failed(error: unknown, nowMs: number): void {
+    this.#refused++
+    if (this.#failing && nowMs - this.#lastWarnedMs < this.reminderMs) return
+    this.logger?.warn(
+      { jwks: this.#jwks, err: describe(error), refused: this.#refused },
+      this.#failing
+        ? 'verification keys still cannot be fetched; streams get keys_unavailable'
+        : 'verification keys could not be fetched; streams get keys_unavailable until they can',
+    )
+    this.#failing = true
+    this.#refused = 0
+    this.#lastWarnedMs = nowMs
+  }
+
+  /** A key came from the set; ends an outage, if there was one. */
+  succeeded(): void {
+    if (!this.#failing) return
+    this.#failing = false
+    this.logger?.info({ jwks: this.#jwks, refused: this.#refused }, 'verification keys can be fetched again')
+    this.#refused = 0
+  }
+}
+
+/** The error's message and, for a network failure, its cause's code (`ECONNREFUSED`, ...). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const cause = (error as { cause?: { code?: unknown } }).cause
+  return typeof cause?.code === 'string' ? `${error.message} (${cause.code})` : error.message
+}
