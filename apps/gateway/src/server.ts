@@ -1,10 +1,11 @@
 /**
  * Starting and stopping a gateway: build the services from a config, listen,
- * run the two shared timers (heartbeats and token expiry), and shut down in
- * order: stop accepting, close streams, close the broker.
+ * hand each request to its route, run the two shared timers (heartbeats and
+ * token expiry), and shut down in order: stop accepting, close streams, close
+ * the broker.
  */
 
-import { createServer } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import type { Logger } from 'pino'
@@ -13,8 +14,14 @@ import type { Broker } from './broker/broker.js'
 import { MemoryBroker } from './broker/memory-broker.js'
 import { RedisBroker } from './broker/redis-broker.js'
 import type { GatewayConfig } from './config/config.js'
-import { createApp } from './http/app.js'
-import { eventsRoute, isEventsRequest } from './http/events-route.js'
+import { HeraldError } from './errors/herald-error.js'
+import { logRequest } from './http/access-log.js'
+import { createApp, PUBLISH_PATH } from './http/app.js'
+import { corsHeaders } from './http/cors.js'
+import { errorReply } from './http/error-reply.js'
+import { EVENTS_PATH, eventsRoute } from './http/events-route.js'
+import { headerValue } from './http/raw-headers.js'
+import { readTarget } from './http/request-target.js'
 import type { GatewayServices } from './http/services.js'
 import { ConnectionBudget } from './hub/connection-budget.js'
 import { drainSchedule } from './hub/drain.js'
@@ -69,15 +76,40 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     expiry: new ExpiryWheel<SseConnection>(),
     metrics,
     logger,
-    verifyToken: createTokenVerifier(config.jwt),
+    verifyToken: createTokenVerifier(config.jwt, logger),
     lifecycle: { draining: false },
   }
   // The event stream is served on Node's objects directly; Hono routes everything else.
   const events = eventsRoute(services)
   const app = getRequestListener(createApp(services).fetch)
-  const server = createServer((request, response) =>
-    isEventsRequest(request) ? events(request, response) : app(request, response),
-  )
+  // Set once listening, before any request arrives.
+  let origin = ''
+  const dispatch = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void => {
+    const started = performance.now()
+    const target = readTarget(request)
+    if (target instanceof HeraldError) {
+      const reply = errorReply(target, logger)
+      const cors = corsHeaders(headerValue(request.rawHeaders, 'origin'), config.corsAllowedOrigins)
+      response.writeHead(reply.status, { 'Content-Type': 'application/json', ...cors })
+      response.end(JSON.stringify(reply.body))
+      logRequest(logger, request.method ?? '', request.url ?? '', '', reply.status, started)
+      return
+    }
+    // The publish route sends its own 100 once the key and the size have passed (app.ts): a
+    // client with a wrong key learns it before sending the body.
+    if (expectsContinue && !(request.method === 'POST' && target.path === PUBLISH_PATH)) response.writeContinue()
+    if (request.method === 'GET' && target.path === EVENTS_PATH) {
+      if (target.absolute) request.url = target.path + target.search
+      events(request, response)
+      return
+    }
+    // Hono sees the path and query under the listening address, whatever Host said (see readTarget).
+    request.url = origin + target.path + target.search
+    app(request, response)
+  }
+  // Host is checked by readTarget, so that a request without one gets a JSON answer too.
+  const server = createServer({ requireHostHeader: false }, (request, response) => dispatch(request, response, false))
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => dispatch(request, response, true))
   server.keepAliveTimeout = 65_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -98,6 +130,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`
+  origin = url
   logger.info({ url, broker: broker.kind, maxConnections: config.maxConnections }, 'gateway listening')
 
   let closing: Promise<void> | undefined

@@ -5,9 +5,9 @@
  * key set and refetches it when a token names an unknown `kid`, so key
  * rotation needs no restart; when the set cannot be fetched at all, that is
  * `HERALD_ERR_KEYS_UNAVAILABLE` (the stream is shed, not refused), never a
- * fault of the token, and it is logged once per outage (key-set-outage.ts). A plain HMAC token has its signature checked by
- * node:crypto (hmac-fast-path.ts) and its claims by jose; any other goes to
- * jose whole. Every failure becomes a {@link HeraldError} with its own code;
+ * fault of the token, and it is logged once per outage (key-set-outage.ts).
+ * A plain HMAC token has its signature checked by node:crypto
+ * (hmac-fast-path.ts) and its claims by jose; any other goes to jose whole. Every failure becomes a {@link HeraldError} with its own code;
  * messages never include the token.
  */
 

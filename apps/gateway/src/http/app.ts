@@ -1,15 +1,16 @@
 /**
  * The Hono application: middleware, every route but the event stream (which
- * the server hands to `eventsRoute` before Hono sees it), and the error
- * mapping of `errorReply`.
+ * the server hands to `eventsRoute` before Hono sees it), the answers for the
+ * other methods on their paths, and the error mapping of `errorReply`.
  */
 
 import type { HttpBindings } from '@hono/node-server'
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
+import type { RouterRoute } from 'hono/types'
 import { devRoutes } from '../dev/dev-routes.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { accessLog } from './access-log.js'
-import { corsMiddleware } from './cors.js'
+import { corsMiddleware, preflightHeaders } from './cors.js'
 import { errorReply } from './error-reply.js'
 import { EVENTS_PATH } from './events-route.js'
 import { probesRoute } from './probes-route.js'
@@ -17,25 +18,40 @@ import { requirePublishKey } from './publish-auth.js'
 import { handlePublish, publishBodyLimit } from './publish-route.js'
 import type { GatewayServices } from './services.js'
 
-export function createApp(services: GatewayServices): Hono<{ Bindings: HttpBindings }> {
+export const PUBLISH_PATH = '/v1/publish'
+
+type Env = { Bindings: HttpBindings }
+
+export function createApp(services: GatewayServices): Hono<Env> {
   const { config, logger } = services
-  const app = new Hono<{ Bindings: HttpBindings }>()
+  // Routes match on the path as sent, as the server matches the stream's (see `requestTarget`).
+  const app = new Hono<Env>({ getPath: pathAsSent })
   app.use(accessLog(logger))
   app.use(corsMiddleware(config.corsAllowedOrigins))
   app.route('/', probesRoute(services))
-  app.post('/v1/publish', requirePublishKey(config.publishApiKeys), publishBodyLimit(config.publishMaxBodyBytes), (c) =>
-    handlePublish(c, services),
+  app.post(
+    PUBLISH_PATH,
+    requirePublishKey(config.publishApiKeys),
+    publishBodyLimit(config.publishMaxBodyBytes),
+    continueOnceAccepted,
+    (c) => handlePublish(c, services),
   )
   if (config.dev) app.route('/', devRoutes(services))
-  // The stream's GET never reaches Hono (the server hands it to eventsRoute); any other method
-  // on the API's paths is a client mistake worth naming, not a missing route.
-  for (const [path, allowed] of [
-    [EVENTS_PATH, 'GET'],
-    ['/v1/publish', 'POST'],
-  ] as const) {
+
+  // Any other method on a path that exists is a client mistake worth naming, not a missing
+  // route: 405 with Allow. OPTIONS is one of them unless CORS is configured; then it answers
+  // the preflight. The stream's GET never reaches Hono (the server hands it to eventsRoute).
+  const cors = config.corsAllowedOrigins.size > 0
+  const paths = methodsByPath(app.routes)
+  paths.set(EVENTS_PATH, ['GET'])
+  for (const [path, methods] of paths) {
+    const allow = (cors ? [...methods, 'OPTIONS'] : methods).join(', ')
     app.all(path, (c) => {
-      c.header('Allow', allowed)
-      throw new HeraldError('HERALD_ERR_METHOD_NOT_ALLOWED', `${path} takes ${allowed}, not ${c.req.method}`)
+      c.header('Allow', allow)
+      if (cors && c.req.method === 'OPTIONS') {
+        return c.body(null, 204, preflightHeaders(c.req.header('origin'), config.corsAllowedOrigins, methods))
+      }
+      throw new HeraldError('HERALD_ERR_METHOD_NOT_ALLOWED', `${path} takes ${allow}, not ${c.req.method}`)
     })
   }
 
@@ -47,4 +63,41 @@ export function createApp(services: GatewayServices): Hono<{ Bindings: HttpBindi
     return c.json(reply.body, reply.status)
   })
   return app
+}
+
+/** The methods each path's routes take, middleware aside; Hono answers HEAD wherever it answers GET. */
+function methodsByPath(routes: readonly RouterRoute[]): Map<string, string[]> {
+  const paths = new Map<string, string[]>()
+  for (const { path, method } of routes) {
+    if (method === 'ALL') continue
+    const methods = paths.get(path) ?? []
+    for (const taken of method === 'GET' ? ['GET', 'HEAD'] : [method]) if (!methods.includes(taken)) methods.push(taken)
+    paths.set(path, methods)
+  }
+  return paths
+}
+
+/**
+ * The path of the URL Hono is given, not percent-decoded (Hono's own `getPath` decodes it). The
+ * server builds that URL from a path it has checked reads the same to a URL parser.
+ */
+function pathAsSent(request: Request): string {
+  const url = request.url
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  const query = url.indexOf('?', start)
+  return query < 0 ? url.slice(start) : url.slice(start, query)
+}
+
+/** Node's reading of Expect, for the requests it holds back `100 Continue` for. */
+const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i
+
+/**
+ * Sends the `100 Continue` the server held back for a publish, now that its key and declared
+ * size have passed; a refused publish is answered before its client sends the body.
+ */
+const continueOnceAccepted: MiddlewareHandler<Env> = async (c, next) => {
+  const { incoming, outgoing } = c.env
+  if (incoming.httpVersionMinor === 1 && CONTINUE.test(c.req.header('expect') ?? '') && !outgoing.headersSent)
+    outgoing.writeContinue()
+  await next()
 }

@@ -1,17 +1,34 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RawSseStream, startTestGateway, type TestGateway } from '../../test/harness.js'
-import { corsHeaders } from './cors.js'
+import { corsHeaders, preflightHeaders } from './cors.js'
 
 describe('corsHeaders', () => {
-  it('echoes only allowlisted origins, with credentials', () => {
+  it('echoes only allowlisted origins, with credentials, and varies on Origin for every other', () => {
     const allowed = new Set(['https://app.example.com'])
     expect(corsHeaders('https://app.example.com', allowed)).toEqual({
       'Access-Control-Allow-Origin': 'https://app.example.com',
       'Access-Control-Allow-Credentials': 'true',
       Vary: 'Origin',
     })
-    expect(corsHeaders('https://evil.example', allowed)).toEqual({})
-    expect(corsHeaders(undefined, allowed)).toEqual({})
+    expect(corsHeaders('https://evil.example', allowed)).toEqual({ Vary: 'Origin' })
+    expect(corsHeaders(undefined, allowed)).toEqual({ Vary: 'Origin' })
+  })
+
+  it('adds nothing without an allowlist', () => {
+    expect(corsHeaders('https://app.example.com', new Set())).toEqual({})
+  })
+})
+
+describe('preflightHeaders', () => {
+  it("grants an allowlisted origin the path's methods and the client's headers, and no one else anything", () => {
+    const allowed = new Set(['https://app.example.com'])
+    expect(preflightHeaders('https://app.example.com', allowed, ['POST'])).toEqual({
+      'Access-Control-Allow-Methods': 'POST',
+      'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID',
+      'Access-Control-Max-Age': '600',
+    })
+    expect(preflightHeaders('https://evil.example', allowed, ['POST'])).toEqual({})
+    expect(preflightHeaders(undefined, allowed, ['POST'])).toEqual({})
   })
 })
 
@@ -52,20 +69,91 @@ describe('CORS on a live gateway', () => {
     }
   })
 
+  it('sends Allow-Credentials only alongside an allowed origin, on every route', async () => {
+    const requests: Array<[string, RequestInit]> = [
+      ['/healthz', {}],
+      ['/nope', {}],
+      ['/v1/publish', { method: 'POST' }],
+      ['/v1/publish', { method: 'GET' }],
+      ['/v1/events', {}],
+    ]
+    for (const [path, init] of requests) {
+      for (const origin of ['https://app.example.com', 'https://evil.example', undefined]) {
+        const response = await fetch(`${gateway.url}${path}`, {
+          ...init,
+          headers: origin === undefined ? {} : { Origin: origin },
+        })
+        await response.body?.cancel()
+        const allowed = origin === 'https://app.example.com'
+        const what = `${init.method ?? 'GET'} ${path} from ${origin}`
+        expect(response.headers.get('access-control-allow-origin'), what).toBe(allowed ? origin : null)
+        expect(response.headers.get('access-control-allow-credentials'), what).toBe(allowed ? 'true' : null)
+        expect(response.headers.get('vary'), what).toMatch(/Origin/)
+      }
+    }
+  })
+
+  const preflight = (path: string, origin: string, method = 'GET') =>
+    fetch(`${gateway.url}${path}`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': method,
+        'Access-Control-Request-Headers': 'authorization,last-event-id',
+      },
+    })
+
   it('answers preflight only for allowed origins', async () => {
-    const preflight = (origin: string) =>
-      fetch(`${gateway.url}/v1/events`, {
-        method: 'OPTIONS',
-        headers: {
-          Origin: origin,
-          'Access-Control-Request-Method': 'GET',
-          'Access-Control-Request-Headers': 'authorization,last-event-id',
-        },
-      })
-    const allowed = await preflight('https://app.example.com')
+    const allowed = await preflight('/v1/events', 'https://app.example.com')
+    expect(allowed.status).toBe(204)
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true')
+    expect(allowed.headers.get('access-control-allow-methods')).toBe('GET')
     expect(allowed.headers.get('access-control-allow-headers')).toMatch(/Last-Event-ID/i)
-    const denied = await preflight('https://evil.example')
+    expect(allowed.headers.get('allow')).toBe('GET, OPTIONS')
+    const denied = await preflight('/v1/events', 'https://evil.example')
     expect(denied.headers.get('access-control-allow-origin')).toBeNull()
+    expect(denied.headers.get('access-control-allow-credentials')).toBeNull()
+    expect(denied.headers.get('access-control-allow-methods')).toBeNull()
+  })
+
+  it("answers preflight only on paths that exist, with each path's own methods", async () => {
+    const publish = await preflight('/v1/publish', 'https://app.example.com', 'POST')
+    expect(publish.status).toBe(204)
+    expect(publish.headers.get('access-control-allow-methods')).toBe('POST')
+    expect(publish.headers.get('allow')).toBe('POST, OPTIONS')
+
+    const missing = await preflight('/nope', 'https://app.example.com')
+    expect(missing.status).toBe(404)
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('HERALD_ERR_NOT_FOUND')
+    expect(missing.headers.get('access-control-allow-methods')).toBeNull()
+  })
+})
+
+describe('CORS on a gateway without an allowlist', () => {
+  let gateway: TestGateway
+  beforeAll(async () => {
+    gateway = await startTestGateway()
+  })
+  afterAll(() => gateway.close())
+
+  it('sends no CORS headers, and answers OPTIONS with 405 or 404 like any other method', async () => {
+    const headers = { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'GET' }
+    for (const [path, status, allow] of [
+      ['/v1/events', 405, 'GET'],
+      ['/v1/publish', 405, 'POST'],
+      ['/healthz', 405, 'GET, HEAD'],
+      ['/nope', 404, null],
+    ] as const) {
+      const response = await fetch(`${gateway.url}${path}`, { method: 'OPTIONS', headers })
+      expect(response.status, path).toBe(status)
+      expect(response.headers.get('allow'), path).toBe(allow)
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/)
+      expect(response.headers.get('access-control-allow-origin')).toBeNull()
+      expect(response.headers.get('access-control-allow-credentials')).toBeNull()
+    }
+    const plain = await fetch(`${gateway.url}/healthz`, { headers: { Origin: 'https://app.example.com' } })
+    expect(plain.headers.get('access-control-allow-credentials')).toBeNull()
+    expect(plain.headers.get('vary')).toBeNull()
   })
 })

@@ -2,24 +2,47 @@
  * CORS with an allowlist of exact origins. Only an allowed origin is echoed
  * back, and only then are credentials (the herald_token cookie) allowed, so a
  * page on any other origin cannot read a user's stream with their cookie.
- * The SSE route writes its own headers, so the same rule is a pure function too.
+ * The SSE route writes its own headers, so the rules are pure functions; the
+ * app answers preflights on the paths that exist (see app.ts).
  */
 
 import type { MiddlewareHandler } from 'hono'
-import { cors } from 'hono/cors'
 
-/** Headers for a response to `origin`, or none when it is not allowed. */
+/** The headers a cross-origin `fetch` may send: the token, a JSON body, and a resume position. */
+const ALLOWED_HEADERS = 'Authorization, Content-Type, Last-Event-ID'
+const PREFLIGHT_MAX_AGE_SECONDS = '600'
+
+/**
+ * Headers for a response to `origin`: none without an allowlist; with one, `Vary: Origin`
+ * (the answer depends on it, so caches must key on it), and the origin with credentials
+ * when it is allowed.
+ */
 export function corsHeaders(origin: string | undefined, allowed: ReadonlySet<string>): Record<string, string> {
-  if (origin === undefined || !allowed.has(origin)) return {}
+  if (allowed.size === 0) return {}
+  if (origin === undefined || !allowed.has(origin)) return { Vary: 'Origin' }
   return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' }
 }
 
+/** What a preflight from `origin` may do on a path taking `methods`: nothing unless it is allowed. */
+export function preflightHeaders(
+  origin: string | undefined,
+  allowed: ReadonlySet<string>,
+  methods: readonly string[],
+): Record<string, string> {
+  if (origin === undefined || !allowed.has(origin)) return {}
+  return {
+    'Access-Control-Allow-Methods': methods.join(', '),
+    'Access-Control-Allow-Headers': ALLOWED_HEADERS,
+    'Access-Control-Max-Age': PREFLIGHT_MAX_AGE_SECONDS,
+  }
+}
+
+/** Adds `corsHeaders` to every answer of the app, errors and preflights included. */
 export function corsMiddleware(allowed: ReadonlySet<string>): MiddlewareHandler {
-  return cors({
-    origin: (origin) => (allowed.has(origin) ? origin : null),
-    credentials: true,
-    allowMethods: ['GET', 'POST', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
-    maxAge: 600,
-  })
+  return async (c, next) => {
+    await next()
+    if (allowed.size === 0) return
+    for (const [name, value] of Object.entries(corsHeaders(c.req.header('origin'), allowed)))
+      c.header(name, value, { append: name === 'Vary' })
+  }
 }

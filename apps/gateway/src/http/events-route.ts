@@ -31,16 +31,6 @@ export const EVENTS_PATH = '/v1/events'
 /** Live entries a connection may hold while it replays history. */
 const MAX_QUEUED_WHILE_RESUMING = 10_000
 
-/** Whether the request is for the stream route; everything else goes to Hono. */
-export function isEventsRequest(request: IncomingMessage): boolean {
-  const url = request.url ?? ''
-  return (
-    request.method === 'GET' &&
-    url.startsWith(EVENTS_PATH) &&
-    (url.length === EVENTS_PATH.length || url[EVENTS_PATH.length] === '?')
-  )
-}
-
 export type EventsHandler = (request: IncomingMessage, response: ServerResponse) => void
 
 export function eventsRoute(services: GatewayServices): EventsHandler {
@@ -165,7 +155,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
  */
 function forgetCredentials(request: IncomingMessage): void {
   blankHeaderValues(request.rawHeaders, CREDENTIAL_HEADERS)
-  // Node has parsed `headers` already, for its own check of Host, with the same value strings.
+  // Node has parsed `headers` already, for its own check of Expect, with the same value strings.
   const parsed = request.headers
   for (const name of CREDENTIAL_HEADERS) if (parsed[name] !== undefined) parsed[name] = ''
   request.url = EVENTS_PATH

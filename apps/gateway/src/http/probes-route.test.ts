@@ -19,6 +19,19 @@ describe('probes', () => {
     expect(await (await fetch(`${gateway.url}/readyz`)).json()).toEqual({ status: 'ready' })
   })
 
+  it('answers HEAD like GET, and another method with 405 and Allow: GET, HEAD', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      const head = await fetch(`${gateway.url}${path}`, { method: 'HEAD' })
+      expect([head.status, await head.text()], `HEAD ${path}`).toEqual([200, ''])
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+        const response = await fetch(`${gateway.url}${path}`, { method })
+        expect(response.status, `${method} ${path}`).toBe(405)
+        expect(response.headers.get('allow')).toBe('GET, HEAD')
+        expect(((await response.json()) as any).error.code).toBe('HERALD_ERR_METHOD_NOT_ALLOWED')
+      }
+    }
+  })
+
   it('exposes Prometheus metrics whose values follow what the node does', async () => {
     const response = await fetch(`${gateway.url}/metrics`)
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { blankHeaderValues, CREDENTIAL_HEADERS, headerValue } from './raw-headers.js'
+import { blankHeaderValues, CREDENTIAL_HEADERS, headerValue, headerValues } from './raw-headers.js'
 
 describe('headerValue', () => {
   const raw = ['Host', 'gw', 'AUTHORIZATION', 'Bearer a', 'Cookie', 'x=1', 'authorization', 'Bearer b', 'cookie', 'y=2']
@@ -17,6 +17,13 @@ describe('headerValue', () => {
     expect(headerValue(raw, 'last-event-id')).toBeUndefined()
     expect(headerValue(['Last-Event-ID', ''], 'last-event-id')).toBe('')
     expect(headerValue([], 'host')).toBeUndefined()
+  })
+})
+
+describe('headerValues', () => {
+  it('lists every value of a header in order, whatever the case of its name', () => {
+    expect(headerValues(['Host', 'a', 'Accept', '*/*', 'HOST', 'b'], 'host')).toEqual(['a', 'b'])
+    expect(headerValues(['Accept', '*/*'], 'host')).toEqual([])
   })
 })
 

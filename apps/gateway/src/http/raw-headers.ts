@@ -1,9 +1,9 @@
 /**
  * Header values read straight from Node's `rawHeaders` (name, value, name,
  * value, ...), with Node's rules for repeated headers. Written to spare each
- * stream the `IncomingMessage.headers` object, but Node 20's own Host check
- * builds that object for every HTTP/1.1 request anyway (seen in a heap
- * snapshot). What remains is one pure function for the rules, tested
+ * stream the `IncomingMessage.headers` object, but Node 20 builds that object
+ * for every HTTP/1.1 request anyway: its own check of Expect reads
+ * `headers.expect`. What remains is pure functions for the rules, tested
  * without sockets, and the credential blanking below.
  */
 
@@ -23,6 +23,13 @@ export function headerValue(rawHeaders: readonly string[], name: string): string
     else break
   }
   return value
+}
+
+/** Every value of the header `name` (lower case), in order: for rules about repeats, like one Host only. */
+export function headerValues(rawHeaders: readonly string[], name: string): string[] {
+  const values: string[] = []
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (isNamed(rawHeaders[i]!, name)) values.push(rawHeaders[i + 1]!)
+  return values
 }
 
 /**

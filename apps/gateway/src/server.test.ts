@@ -1,0 +1,156 @@
+import net from 'node:net'
+import { Writable } from 'node:stream'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestGateway, TEST_API_KEY, type TestGateway, withTimeout } from '../test/harness.js'
+import { createLogger } from './log/logger.js'
+
+/** The whole answer to `bytes` on a fresh connection, once the server closes it or `done` holds. */
+function exchange(url: string, bytes: string | Buffer, done: (text: string) => boolean = () => false): Promise<string> {
+  const { hostname, port } = new URL(url)
+  return withTimeout(
+    new Promise<string>((resolve, reject) => {
+      let text = ''
+      const socket = net.connect(Number(port), hostname, () => socket.write(bytes))
+      socket.setEncoding('latin1')
+      socket.on('data', (chunk: string) => {
+        text += chunk
+        if (done(text)) {
+          socket.destroy()
+          resolve(text)
+        }
+      })
+      socket.on('close', () => resolve(text))
+      socket.on('error', reject)
+    }),
+    5000,
+    () => `no answer to ${JSON.stringify(String(bytes))}`,
+  )
+}
+
+/** Status and JSON error code of a raw answer (chunked or not). */
+function parse(answer: string): { status: number; headers: string; code: string | undefined } {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1])
+  const split = answer.indexOf('\r\n\r\n')
+  const headers = answer.slice(0, split).toLowerCase()
+  const body = answer.slice(split + 4)
+  const json = /\{.*\}/.exec(body)?.[0]
+  return { status, headers, code: json === undefined ? undefined : JSON.parse(json).error?.code }
+}
+
+describe('which requests a gateway serves', () => {
+  let gateway: TestGateway
+  const logged: string[] = []
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logged.push(String(chunk))
+        done()
+      },
+    })
+    gateway = await startTestGateway({}, { logger: createLogger('debug', sink) })
+  })
+  afterAll(() => gateway.close())
+
+  const get = (target: string, headers: string) =>
+    exchange(gateway.url, `GET ${target} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`).then(parse)
+
+  it('serves an HTTP/1.0 request without Host, a probe and the stream alike', async () => {
+    const probe = parse(await exchange(gateway.url, 'GET /healthz HTTP/1.0\r\n\r\n'))
+    expect(probe.status).toBe(200)
+    expect(probe.headers).toContain('content-type: application/json')
+    const stream = parse(await exchange(gateway.url, 'GET /v1/events HTTP/1.0\r\n\r\n'))
+    expect([stream.status, stream.code]).toEqual([401, 'HERALD_ERR_TOKEN_MISSING'])
+  })
+
+  it('answers a missing, repeated or malformed Host with 400 and a JSON code, on every route, and logs it', async () => {
+    const before = logged.length
+    for (const path of ['/healthz', '/v1/events', '/nope']) {
+      for (const headers of [
+        '',
+        'Host: a b\r\n',
+        'Host: x:99999\r\n',
+        'Host: [::1\r\n',
+        'Host: a\xff\r\n',
+        'Host: a\r\nHost: b\r\n',
+      ]) {
+        const answer = parse(await exchange(gateway.url, `GET ${path} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`))
+        expect([answer.status, answer.code], `${path} ${JSON.stringify(headers)}`).toEqual([
+          400,
+          'HERALD_ERR_BAD_REQUEST',
+        ])
+        expect(answer.headers).toContain('content-type: application/json')
+      }
+    }
+    const lines = logged.slice(before).map((line) => JSON.parse(line))
+    expect(lines.filter((line) => line.msg === 'request' && line.status === 400)).toHaveLength(18)
+  })
+
+  it('takes any well-formed Host, which plays no part in routing', async () => {
+    for (const host of ['gateway.internal', 'GW.example:8080', '10.0.0.7:80', '[::1]:8080', '', 'a_b.svc']) {
+      expect((await get('/healthz', `Host: ${host}\r\n`)).status, host).toBe(200)
+    }
+  })
+
+  it('routes the absolute form and percent-encoded paths the same way on the stream and on every other route', async () => {
+    const token = await gateway.token('alice')
+    const stream = await exchange(
+      gateway.url,
+      `GET http://evil.example/v1/events?access_token=${token} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      (text) => text.includes('event: herald.ready'),
+    )
+    expect(stream).toMatch(/^HTTP\/1\.1 200 /)
+    expect(stream).toContain('Content-Type: text/event-stream')
+    expect((await get('http://evil.example/healthz', 'Host: x\r\n')).status).toBe(200)
+    expect((await get('http://evil.example/v1/events', 'Host: x\r\n')).code).toBe('HERALD_ERR_TOKEN_MISSING')
+
+    for (const method of ['GET', 'POST', 'HEAD']) {
+      const answer = parse(
+        await exchange(
+          gateway.url,
+          `${method} /v1/%65vents HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+        ),
+      )
+      expect(answer.status, method).toBe(404)
+      if (method !== 'HEAD') expect(answer.code).toBe('HERALD_ERR_NOT_FOUND')
+    }
+    expect(await get('/heal%74hz', 'Host: x\r\n')).toMatchObject({ status: 404, code: 'HERALD_ERR_NOT_FOUND' })
+    expect(await get('/v1/x/../events', 'Host: x\r\n')).toMatchObject({ status: 400, code: 'HERALD_ERR_BAD_REQUEST' })
+    expect(await get('/v1\\events', 'Host: x\r\n')).toMatchObject({ status: 400, code: 'HERALD_ERR_BAD_REQUEST' })
+  })
+
+  it('invites a publish body with 100 Continue only once the key and the size have passed', async () => {
+    const body = JSON.stringify({ user: 'alice', data: 1 })
+    const head = (key: string) =>
+      `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`
+
+    const refused = await exchange(gateway.url, head('wrong-key'))
+    expect(refused).not.toContain('100 Continue')
+    expect(parse(refused)).toMatchObject({ status: 401, code: 'HERALD_ERR_PUBLISH_KEY_INVALID' })
+    const tooLarge = await exchange(
+      gateway.url,
+      head(TEST_API_KEY).replace(/Content-Length: \d+/, 'Content-Length: 9999999'),
+    )
+    expect(tooLarge).not.toContain('100 Continue')
+    expect(parse(tooLarge)).toMatchObject({ status: 413, code: 'HERALD_ERR_BODY_TOO_LARGE' })
+
+    const { hostname, port } = new URL(gateway.url)
+    const socket = net.connect(Number(port), hostname, () => socket.write(head(TEST_API_KEY)))
+    socket.setEncoding('latin1')
+    let text = ''
+    const answered = withTimeout(
+      new Promise<string>((resolve) => {
+        socket.on('data', (chunk: string) => {
+          text += chunk
+          // The body goes only once invited, as a client that honours Expect would send it.
+          if (text === 'HTTP/1.1 100 Continue\r\n\r\n') socket.write(body)
+        })
+        socket.on('close', () => resolve(text))
+      }),
+      5000,
+      () => `publish not answered: ${JSON.stringify(text)}`,
+    )
+    const accepted = await answered
+    expect(accepted.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ')).toBe(true)
+  })
+})
