@@ -44,4 +44,10 @@ describe('ChannelHistory', () => {
     expect(history.readAfter(id('39999-5'), 10)).toEqual({ outcome: 'trimmed' })
     expect(history.readAfter(id('40000-0'), 10)).toEqual({ outcome: 'entries', entries: [] })
   })
+
+  it('treats positions from before its history began as trimmed, even inside the idle TTL', () => {
+    const history = new ChannelHistory(100_000, 60_000, 90_000)
+    expect(history.readAfter(id('89999-7'), 10)).toEqual({ outcome: 'trimmed' })
+    expect(history.readAfter(id('90000-0'), 10)).toEqual({ outcome: 'entries', entries: [] })
+  })
 })

@@ -23,10 +23,12 @@ export class ChannelHistory {
    * A new channel at `nowMs`. Its first id is at least `<now>-1`, above any
    * `<now>-0` tail handed out before it existed. Anything older than the idle
    * TTL counts as deleted: a channel of that name may have existed and expired.
+   * So does anything older than `historySinceMs`, when the broker's history
+   * began: a channel of that name may have had entries the broker has lost.
    */
-  constructor(nowMs: number, ttlMs: number) {
+  constructor(nowMs: number, ttlMs: number, historySinceMs = 0) {
     this.#last = { ms: nowMs, seq: 0 }
-    this.#maxDeleted = { ms: Math.max(0, nowMs - ttlMs), seq: 0 }
+    this.#maxDeleted = { ms: Math.max(0, nowMs - ttlMs, Math.min(historySinceMs, nowMs)), seq: 0 }
     this.#lastWriteMs = nowMs
   }
 

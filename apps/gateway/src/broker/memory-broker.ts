@@ -20,6 +20,12 @@ export class MemoryBroker implements Broker {
   #sink: BrokerSink | undefined
   #sweep: NodeJS.Timeout | undefined
   #clockMs = 0
+  /**
+   * When this broker's history began. Positions before it came from an earlier process (a
+   * tab resuming after a restart), whose history is gone: they count as trimmed, never as
+   * "nothing to replay".
+   */
+  readonly #historySinceMs = this.#now()
 
   constructor(private readonly options: BrokerOptions) {}
 
@@ -44,7 +50,7 @@ export class MemoryBroker implements Broker {
     }
     let history = this.#channels.get(request.channelKey)
     if (history === undefined) {
-      history = new ChannelHistory(now, this.options.historyTtlSeconds * 1000)
+      history = new ChannelHistory(now, this.options.historyTtlSeconds * 1000, this.#historySinceMs)
       this.#channels.set(request.channelKey, history)
     }
     const entry = history.append(request.type, request.data, now, this.options.historyMaxLen)
@@ -68,11 +74,13 @@ export class MemoryBroker implements Broker {
   async readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead> {
     const history = this.#channels.get(channelKey)
     if (history !== undefined) return history.readAfter(after, limit)
-    // No history: nothing to replay unless the position is from the future,
-    // or so old that a channel of this name may have expired since.
+    // No history: nothing to replay unless the position is from the future, or so old that
+    // a channel of this name may have expired since, or from before this broker's history.
     const now = this.#now()
     if (after.ms > now) return { outcome: 'unknown' }
-    if (after.ms < now - this.options.historyTtlSeconds * 1000) return { outcome: 'trimmed' }
+    if (after.ms < now - this.options.historyTtlSeconds * 1000 || after.ms < this.#historySinceMs) {
+      return { outcome: 'trimmed' }
+    }
     return { outcome: 'entries', entries: [] }
   }
 
