@@ -7,6 +7,15 @@ describe('toBellItem', () => {
     expect(item).toEqual({ id: 'u1:1-0', type: 'invoice.paid', title: 'Paid', body: '#42', at: 5, read: false })
   })
 
+  it('takes the receive time for a sentAt no Date can hold, so rendering the bell cannot throw', () => {
+    for (const sentAt of [1e300, -1e300, 8.64e15 + 1, '5']) {
+      const item = toBellItem({ type: 't', id: 'x', data: { title: 'evil', sentAt } }, 9)
+      expect(item.at, String(sentAt)).toBe(9)
+      expect(() => new Date(item.at).toISOString()).not.toThrow()
+    }
+    expect(toBellItem({ type: 't', id: 'x', data: { sentAt: -8.64e15 } }, 9).at).toBe(-8.64e15)
+  })
+
   it('falls back to the type and the payload text', () => {
     expect(toBellItem({ type: 'ping', id: 'x', data: { n: 1 } }, 9)).toMatchObject({
       title: 'ping',

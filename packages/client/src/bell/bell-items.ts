@@ -24,9 +24,20 @@ export function toBellItem(notification: HeraldNotification, nowMs: number): Bel
     type: notification.type,
     title: typeof fields['title'] === 'string' ? fields['title'] : notification.type,
     body: typeof fields['body'] === 'string' ? fields['body'] : text,
-    at: typeof fields['sentAt'] === 'number' ? fields['sentAt'] : nowMs,
+    at: isDateMs(fields['sentAt']) ? fields['sentAt'] : nowMs,
     read: false,
   }
+}
+
+/** The largest time a Date holds, in ms either side of 1970. */
+const MAX_DATE_MS = 8.64e15
+
+/**
+ * Whether `value` is a time a Date can hold: publishers may send any finite number, and
+ * `new Date(1e300).toISOString()` throws, which would break every render of the bell.
+ */
+function isDateMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_DATE_MS
 }
 
 /** "just now", "5 min ago" and so on. */
