@@ -44,11 +44,19 @@ describe('the herald CLI', () => {
       ['publish', '--user', 'a b', '--data', '1'],
       ['publish', '--data', '1'],
       ['frobnicate', '--user', 'a'],
+      ['tail', '--user', 'alice', '--history', 'abc'],
     ]) {
       const result = await herald(args, { REDIS_URL: redis.url })
       expect(result.code, args.join(' ')).toBe(2)
       expect(result.stderr).toMatch(/^herald: /)
     }
+  })
+
+  it('loads the functions for raw FCALL publishers', async () => {
+    await redis.cli('FUNCTION', 'FLUSH')
+    const result = await herald(['load-functions'], { REDIS_URL: redis.url })
+    expect(result).toMatchObject({ code: 0, stdout: 'herald functions v4 loaded\n' })
+    expect(await redis.cli('FCALL', 'herald_publish', '1', streamKey('u:olga'), '', '1')).toMatch(/^\d+-1$/)
   })
 
   it('fails with exit code 1 when Redis is unreachable', async () => {

@@ -7,15 +7,17 @@
 
 import { parseArgs } from 'node:util'
 import { topicChannelKey, userChannelKey } from '@herald/protocol'
-import { callHeraldFunction } from './functions.js'
+import { callHeraldFunction, loadHeraldFunctions } from './functions.js'
+import { FUNCTION_LIBRARY_VERSION } from './herald-functions.js'
 import { pubsubChannel, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
 import { HeraldPublisher, type Target } from './publisher.js'
-import { createRedisClient, parseRedisTarget } from './redis-target.js'
+import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 
 const HELP = `Usage:
   herald publish (--user <id> | --topic <name>) [--type <type>] --data <json> [--idempotency-key <key>]
   herald tail (--user <id> | --topic <name>) [--history <n>]
+  herald load-functions
   herald --help
 
 Options:
@@ -25,6 +27,8 @@ Options:
 
 publish prints the new entry id. tail prints one JSON line per entry:
   {"id": "...", "type": "...", "data": ...}
+load-functions loads Herald's Redis functions on every master that lacks them, for
+backends that publish with a raw FCALL before any gateway has started.
 `
 
 const OPTIONS = {
@@ -48,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
     return values.help === true ? 0 : 2
   }
   const redisUrl = values.redis ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+  if (command === 'load-functions') return loadFunctions(redisUrl)
   const target = targetOf(values.user, values.topic)
   if (command === 'publish') {
     if (values.data === undefined) throw new UsageError('--data is required')
@@ -66,14 +71,38 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0
   }
-  if (command === 'tail') return tail(redisUrl, target, Number(values.history ?? 0))
+  if (command === 'tail') return tail(redisUrl, target, historyCount(values.history))
   throw new UsageError(`unknown command ${command}`)
+}
+
+function historyCount(text: string | undefined): number {
+  if (text === undefined) return 0
+  if (!/^\d{1,6}$/.test(text)) throw new UsageError('--history must be a whole number from 0 to 999999')
+  return Number(text)
+}
+
+async function loadFunctions(redisUrl: string): Promise<number> {
+  const client = createRedisClient(redisTargetOf(redisUrl), { maxRetriesPerRequest: 1 })
+  try {
+    // A cluster client knows its masters once it is ready; a command waits for that.
+    await client.call('PING')
+    await loadHeraldFunctions(client)
+    process.stdout.write(`herald functions v${FUNCTION_LIBRARY_VERSION} loaded\n`)
+    return 0
+  } finally {
+    client.disconnect()
+  }
+}
+
+function redisTargetOf(redisUrl: string): RedisTarget {
+  const parsed = parseRedisTarget(redisUrl)
+  if (typeof parsed === 'string') throw new UsageError(`--redis ${parsed}`)
+  return parsed
 }
 
 async function tail(redisUrl: string, target: Target, history: number): Promise<number> {
   const channelKey = 'user' in target ? userChannelKey(target.user) : topicChannelKey(target.topic)
-  const parsed = parseRedisTarget(redisUrl)
-  if (typeof parsed === 'string') throw new UsageError(`--redis ${parsed}`)
+  const parsed = redisTargetOf(redisUrl)
   const subscriber = createRedisClient(parsed)
   const print = (id: string, type: string, data: string) =>
     process.stdout.write(`${JSON.stringify({ id, type: type === '' ? null : type, data: JSON.parse(data) })}\n`)

@@ -5,14 +5,55 @@
  */
 
 import type { Cluster, Redis } from 'ioredis'
-import { HERALD_FUNCTIONS } from './herald-functions.js'
+import {
+  FUNCTION_LIBRARY_NAME,
+  FUNCTION_LIBRARY_VERSION,
+  heraldFunctions,
+  parseHeraldFunctions,
+} from './herald-functions.js'
 
 export type RedisClient = Redis | Cluster
 
-/** Loads (or replaces) the library on every master: Redis Cluster keeps functions per node. */
+/** Loads the library on every master that lacks this version of it: Redis Cluster keeps functions per node. */
 export async function loadHeraldFunctions(client: RedisClient): Promise<void> {
   const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis]
-  await Promise.all(nodes.map((node) => node.call('FUNCTION', 'LOAD', 'REPLACE', HERALD_FUNCTIONS)))
+  await Promise.all(nodes.map(installOn))
+}
+
+/**
+ * Brings one node's library to this version. A node without it gets one whose dataset began
+ * now, by the node's clock; an older version is replaced keeping its dataset start; a newer one
+ * is left alone, so an older publisher starting never undoes an upgrade.
+ */
+async function installOn(node: Redis): Promise<void> {
+  // Two loaders racing on an empty node: the loser finds the winner's library on its next look.
+  for (let attempt = 1; ; attempt++) {
+    const code = installedCode(await node.call('FUNCTION', 'LIST', 'LIBRARYNAME', FUNCTION_LIBRARY_NAME, 'WITHCODE'))
+    const installed = code === undefined ? undefined : parseHeraldFunctions(code)
+    if (code === undefined || installed === undefined) {
+      const [seconds, micros] = (await node.call('TIME')) as [string, string]
+      const sinceMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+      try {
+        await node.call('FUNCTION', 'LOAD', ...(code === undefined ? [] : ['REPLACE']), heraldFunctions(sinceMs))
+        return
+      } catch (error) {
+        if (attempt < 3 && error instanceof Error && /already exists/i.test(error.message)) continue
+        throw error
+      }
+    }
+    if (installed.version > FUNCTION_LIBRARY_VERSION) return
+    const wanted = heraldFunctions(installed.datasetSinceMs)
+    if (code !== wanted) await node.call('FUNCTION', 'LOAD', 'REPLACE', wanted)
+    return
+  }
+}
+
+/** The code of the library from a `FUNCTION LIST … WITHCODE` reply (RESP2: flat name/value lists). */
+function installedCode(reply: unknown): string | undefined {
+  const library = (reply as unknown[][])[0]
+  if (library === undefined) return undefined
+  const at = library.indexOf('library_code')
+  return at < 0 ? undefined : String(library[at + 1])
 }
 
 export function isFunctionMissing(error: unknown): boolean {

@@ -1,10 +1,16 @@
 /**
- * Herald's Redis contract as a Redis Functions library (Redis >= 7). Loading
- * it once (`FUNCTION LOAD REPLACE`) lets any client in any language publish
- * with a plain `FCALL`; docs/redis-contract.md documents every key and
- * argument. Gateways and this SDK load it at startup and again whenever
- * Redis answers "Function not found" (for example after a restart without
- * persistence).
+ * Herald's Redis contract as a Redis Functions library (Redis >= 7). Once it is
+ * loaded, any client in any language publishes with a plain `FCALL`;
+ * docs/redis-contract.md documents every key and argument. Gateways and this
+ * SDK load it (functions.ts) at startup and again whenever Redis answers
+ * "Function not found", for example after a restart without persistence.
+ *
+ * The loader writes into the code when the library came into an empty dataset
+ * (`DATASET_SINCE_MS`): Redis keeps functions with the data, so a library that
+ * is gone means the data went with it, and a position from before that moment
+ * may have had successors that are lost. Redis itself knows its start only to
+ * the second (`INFO` uptime), too coarse to tell its first positions from the
+ * last ones of the dataset it replaced.
  *
  * - `herald_publish` appends to the channel's Stream (trimmed in batches to
  *   MAXLEN, recording the newest deleted id; idle TTL) and announces on its shard channel with SPUBLISH, atomically,
@@ -20,7 +26,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 3
+export const FUNCTION_LIBRARY_VERSION = 4
 /**
  * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
  * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
@@ -28,8 +34,33 @@ export const FUNCTION_LIBRARY_VERSION = 3
  */
 export const MAX_FUNCTION_LIMIT = 1_000_000_000_000
 
-export const HERALD_FUNCTIONS = `#!lua name=${FUNCTION_LIBRARY_NAME}
+/**
+ * The library's code, for a dataset that began at `datasetSinceMs` (the Redis clock, in ms);
+ * 0 when that is not known (a library that replaced version 3, which did not record it).
+ */
+export function heraldFunctions(datasetSinceMs: number): string {
+  if (!Number.isSafeInteger(datasetSinceMs) || datasetSinceMs < 0) {
+    throw new RangeError(`datasetSinceMs must be a whole number of ms, not ${datasetSinceMs}`)
+  }
+  return LIBRARY_HEAD + datasetSinceMs + LIBRARY_BODY
+}
+
+/** The version and dataset start of a library's code, as `heraldFunctions` wrote them, if it is Herald's. */
+export function parseHeraldFunctions(code: string): { version: number; datasetSinceMs: number } | undefined {
+  const version = /^-- Herald Redis contract v(\d+)\./m.exec(code)
+  if (version === null) return undefined
+  const since = /^local DATASET_SINCE_MS = (\d+)$/m.exec(code)
+  return { version: Number(version[1]), datasetSinceMs: since === null ? 0 : Number(since[1]) }
+}
+
+const LIBRARY_HEAD = `#!lua name=${FUNCTION_LIBRARY_NAME}
 -- Herald Redis contract v${FUNCTION_LIBRARY_VERSION}. See docs/redis-contract.md.
+
+-- When this library was loaded into an empty dataset, by the Redis clock in ms (0: not known).
+-- Every position this dataset hands out is at or after it.
+local DATASET_SINCE_MS = `
+
+const LIBRARY_BODY = `
 
 local STREAM_KEY = '^herald:{[ut]:[^{}]+}:s$'
 local DEFAULT_MAXLEN = 1000
@@ -40,9 +71,10 @@ local function fail(code, message)
   return redis.error_reply(code .. ' ' .. message)
 end
 
+-- Never before the dataset began, even if the clock was set back since: positions stay at or after it.
 local function now_ms()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return math.max(DATASET_SINCE_MS, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 end
 
 local function parse_id(id)
@@ -199,8 +231,11 @@ local function herald_tail(keys, args)
   return info_field(redis.call('XINFO', 'STREAM', stream), 'last-generated-id')
 end
 
--- KEYS[1] stream; ARGV after (<ms>-<seq>), count, ttl seconds.
+-- KEYS[1] stream; ARGV after (<ms>-<seq>), count, ttl seconds, and optionally 'catch-up'.
 -- Returns {'entries', id, type, data, id, type, data, ...}, {'trimmed'} or {'unknown'}.
+-- A position from before the dataset began is 'trimmed': what came after it may be gone with
+-- the old dataset. With 'catch-up', the caller vouches that it followed the channel live until
+-- the old dataset went away (a gateway resubscribing), so only the rest of the rules apply.
 local function herald_read(keys, args)
   local stream = keys[1]
   if stream == nil or not string.match(stream, STREAM_KEY) then
@@ -210,6 +245,7 @@ local function herald_read(keys, args)
   if after_ms == nil then return fail('HERALD_ERR_ID', 'after must be <ms>-<seq>') end
   local count = positive(args[2], 200)
   local ttl = positive(args[3], DEFAULT_TTL)
+  if after_ms < DATASET_SINCE_MS and args[4] ~= 'catch-up' then return {'trimmed'} end
   if redis.call('EXISTS', stream) == 0 then
     local now = now_ms()
     if after_ms > now then return {'unknown'} end

@@ -6,8 +6,9 @@ export { callHeraldFunction, isFunctionMissing, loadHeraldFunctions, type RedisC
 export {
   FUNCTION_LIBRARY_NAME,
   FUNCTION_LIBRARY_VERSION,
-  HERALD_FUNCTIONS,
+  heraldFunctions,
   MAX_FUNCTION_LIMIT,
+  parseHeraldFunctions,
 } from './herald-functions.js'
 export { dataProblem } from './json-data.js'
 export { channelKeyOfPubsub, idempotencyKey, pubsubChannel, streamKey } from './keys.js'

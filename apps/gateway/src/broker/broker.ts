@@ -10,8 +10,9 @@
  *   newest entry's id, or for a channel with no history `<now>-0` (a new
  *   channel's first entry is at least `<now>-1`).
  * - `readAfter` answers `trimmed` when anything after the position has been
- *   deleted (trimmed, or expired with the idle channel), and `unknown` when
- *   the position is ahead of anything the channel has issued.
+ *   deleted (trimmed, or expired with the idle channel), or may have been lost
+ *   with the dataset the broker had before (a restart without persistence),
+ *   and `unknown` when the position is ahead of anything the channel has issued.
  */
 
 import type { StreamId } from '@herald/protocol'
@@ -33,6 +34,14 @@ export interface PublishRequest {
   /** Publishing the same key to the same channel again returns the first id and appends nothing. */
   readonly idempotencyKey: string | undefined
 }
+
+/**
+ * Why history is read. A `resume` (a client's position) from before the broker's dataset
+ * began is `trimmed`: entries after it may be lost. A `catch-up` is the hub catching open
+ * streams up after live delivery came back; it followed every channel live until the old
+ * dataset went away, so only trimming and expiry count.
+ */
+export type ReadPurpose = 'resume' | 'catch-up'
 
 export type HistoryRead =
   | { readonly outcome: 'entries'; readonly entries: readonly HistoryEntry[] }
@@ -58,7 +67,7 @@ export interface Broker {
   unsubscribe(channelKey: string): Promise<void>
   tail(channelKey: string): Promise<string>
   /** Up to `limit` entries strictly after `after`, oldest first. Fewer than `limit` means the tail was reached. */
-  readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead>
+  readAfter(channelKey: string, after: StreamId, limit: number, purpose: ReadPurpose): Promise<HistoryRead>
   /** Whether publishing and delivery work right now. */
   isAvailable(): boolean
   close(): Promise<void>

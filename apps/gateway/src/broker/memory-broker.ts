@@ -71,6 +71,7 @@ export class MemoryBroker implements Broker {
     return this.#channels.get(channelKey)?.tail() ?? `${this.#now()}-0`
   }
 
+  /** Live delivery never stops here, so the hub never catches up: every read is a resume. */
   async readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead> {
     const history = this.#channels.get(channelKey)
     if (history !== undefined) return history.readAfter(after, limit)

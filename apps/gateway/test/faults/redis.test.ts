@@ -1,13 +1,14 @@
 /**
  * Faults of a standalone Redis under two gateway processes: the subscriber
- * connections killed, Redis killed and restarted empty, Redis down for a while,
- * and Pub/Sub silently paused. Every published message is counted.
+ * connections killed, Redis killed and restarted empty (with tabs open, and
+ * with a tab away), Redis down for a while, and Pub/Sub silently paused.
+ * Every published message is counted.
  */
 
 import { HeraldPublisher } from '@herald/publisher'
-import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { RawSseStream, type RecordingEventSource, signToken } from '../harness.js'
+import { RawSseStream, RecordingEventSource, signToken } from '../harness.js'
 import { type GatewayNode, startNodes, stopNodes } from '../redis-nodes.js'
 import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
 import { DeliveryLedger, expectExact, openTabs, publishCounted, publishThroughFaults, settle } from './scenario.js'
@@ -75,6 +76,34 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
       publishToEveryUser,
     )
     expectExact(await settle(ledger, clients))
+  })
+
+  it('tells a tab away across a restart without persistence that its history is gone; open tabs go on exactly', async () => {
+    await start('redis: a tab away across an empty restart')
+    const away = new RecordingEventSource(nodes[0]!.eventsUrl(), { token: await signToken('erin') })
+    clients.push(away)
+    await away.waitForReady()
+    await publisher.publish({ user: 'erin' }, undefined, 'seen')
+    await away.waitForEvents(1)
+    away.close()
+    await publisher.publish({ user: 'erin' }, undefined, 'missed, then lost with the restart')
+    await redis.kill()
+    await redis.restart()
+    let attempts = 0
+    await publishCounted(ledger, 20, 1000, publishToEveryUser, async (_n, error) => {
+      if (++attempts > 100) throw error
+    })
+    // The open tabs lost nothing: their node followed them live until Redis went away.
+    expectExact(await settle(ledger, clients.slice(0, -1)))
+    for (const client of clients.slice(0, -1)) expect(client.readies).toBe(1)
+    await pollUntil('node 1 ready', async () => ((await fetch(`${nodes[1]!.url}/readyz`)).ok ? true : undefined))
+    const back = new RecordingEventSource(nodes[1]!.eventsUrl(), {
+      token: await signToken('erin'),
+      lastEventId: away.events[0]!.lastEventId,
+    })
+    clients.push(back)
+    await back.waitForEvents(1, 'herald.reset')
+    expect(back.events.map((event) => [event.type, event.data])).toEqual([['herald.reset', '{"reason":"trimmed"}']])
   })
 
   it('while Redis is down, fails publishes fast, sheds new streams and keeps open ones, which catch up', async () => {

@@ -1,0 +1,128 @@
+import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { callHeraldFunction, loadHeraldFunctions } from './functions.js'
+import { FUNCTION_LIBRARY_VERSION, heraldFunctions, parseHeraldFunctions } from './herald-functions.js'
+import { streamKey } from './keys.js'
+
+describe('heraldFunctions and parseHeraldFunctions', () => {
+  it('write and read back the version and the dataset start', () => {
+    expect(parseHeraldFunctions(heraldFunctions(1_795_281_201_123))).toEqual({
+      version: FUNCTION_LIBRARY_VERSION,
+      datasetSinceMs: 1_795_281_201_123,
+    })
+    // Version 3 recorded no dataset start.
+    expect(parseHeraldFunctions('#!lua name=herald\n-- Herald Redis contract v3. See docs.\n')).toEqual({
+      version: 3,
+      datasetSinceMs: 0,
+    })
+    expect(parseHeraldFunctions('#!lua name=herald\nreturn 1\n')).toBeUndefined()
+    expect(() => heraldFunctions(-1)).toThrow(RangeError)
+    expect(() => heraldFunctions(1.5)).toThrow(RangeError)
+  })
+})
+
+describe('loading the functions', () => {
+  let redis: RedisServer
+  let client: Redis
+  const installed = async () => {
+    const reply = (await client.call('FUNCTION', 'LIST', 'LIBRARYNAME', 'herald', 'WITHCODE')) as unknown[][]
+    const library = reply[0]!
+    return String(library[library.indexOf('library_code') + 1])
+  }
+  const redisNow = async () => {
+    const [seconds, micros] = (await client.call('TIME')) as [string, string]
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+  }
+
+  beforeAll(async () => {
+    redis = await startRedis()
+    client = new Redis(redis.url)
+  })
+  afterAll(async () => {
+    client.disconnect()
+    await redis.stop()
+  })
+  beforeEach(() => client.call('FUNCTION', 'FLUSH'))
+
+  it('records when the library came into an empty node, by its clock', async () => {
+    const before = await redisNow()
+    await loadHeraldFunctions(client)
+    const after = await redisNow()
+    const { version, datasetSinceMs } = parseHeraldFunctions(await installed())!
+    expect(version).toBe(FUNCTION_LIBRARY_VERSION)
+    expect(datasetSinceMs).toBeGreaterThanOrEqual(before)
+    expect(datasetSinceMs).toBeLessThanOrEqual(after)
+  })
+
+  it('leaves its own version alone, so the dataset start stays put across loads', async () => {
+    await loadHeraldFunctions(client)
+    const first = await installed()
+    await loadHeraldFunctions(client)
+    expect(await installed()).toBe(first)
+  })
+
+  it('upgrades an older version keeping its dataset start, and never downgrades a newer one', async () => {
+    const older = heraldFunctions(123).replace(`contract v${FUNCTION_LIBRARY_VERSION}.`, 'contract v3.')
+    await client.call('FUNCTION', 'LOAD', older)
+    await loadHeraldFunctions(client)
+    expect(await installed()).toBe(heraldFunctions(123))
+
+    const newer = heraldFunctions(456).replace(`contract v${FUNCTION_LIBRARY_VERSION}.`, 'contract v99.')
+    await client.call('FUNCTION', 'LOAD', 'REPLACE', newer)
+    await loadHeraldFunctions(client)
+    expect(await installed()).toBe(newer)
+  })
+
+  it('lets loaders racing on an empty node agree on one library', async () => {
+    const loaders = Array.from({ length: 5 }, () => new Redis(redis.url))
+    try {
+      await Promise.all(loaders.map((loader) => loadHeraldFunctions(loader)))
+      const code = await installed()
+      expect(parseHeraldFunctions(code)?.version).toBe(FUNCTION_LIBRARY_VERSION)
+      await Promise.all(loaders.map((loader) => loadHeraldFunctions(loader)))
+      expect(await installed()).toBe(code)
+    } finally {
+      for (const loader of loaders) loader.disconnect()
+    }
+  })
+})
+
+describe('herald_read across a Redis restart without persistence', () => {
+  let redis: RedisServer
+  let client: Redis
+  const stream = streamKey('u:quinn')
+  const publish = async (data: string) =>
+    String(await callHeraldFunction(client, false, 'herald_publish', [stream], ['', data]))
+  const read = (after: string, mode?: 'catch-up') =>
+    callHeraldFunction(client, true, 'herald_read', [stream], [after, 10, 3600, ...(mode === undefined ? [] : [mode])])
+
+  beforeEach(async () => {
+    redis = await startRedis()
+    client = new Redis(redis.url)
+  })
+  afterEach(async () => {
+    client.disconnect()
+    await redis.stop()
+  })
+
+  it('answers trimmed for a position of the lost dataset, unless a gateway catching up vouches for it', async () => {
+    const seen = await publish('"seen"')
+    await publish('"missed: lost in the restart"')
+    await redis.kill()
+    await redis.restart()
+    // The stream is gone, and so is the library: the next call loads it with a new dataset start.
+    expect(await read(seen)).toEqual(['trimmed'])
+    expect(await read(seen, 'catch-up')).toEqual(['entries'])
+    // Recreated since: still trimmed for a tab; a catching-up gateway gets what is new.
+    const fresh = await publish('"after the restart"')
+    expect(await read(seen)).toEqual(['trimmed'])
+    expect(await read(seen, 'catch-up')).toEqual(['entries', fresh, '', '"after the restart"'])
+    // Positions of the new dataset resume exactly.
+    const tail = String(await callHeraldFunction(client, true, 'herald_tail', [streamKey('u:rosa')], []))
+    expect(await callHeraldFunction(client, true, 'herald_read', [streamKey('u:rosa')], [tail, 10, 3600])).toEqual([
+      'entries',
+    ])
+    expect(await read(fresh)).toEqual(['entries'])
+  })
+})
