@@ -137,6 +137,49 @@ describe('resume with Last-Event-ID', () => {
     expect(again.events.map((e) => [e.type, JSON.parse(e.data)])).toEqual([['message', 'later']])
   })
 
+  it('announces herald.reset where the gap is when history is trimmed during the replay, and counts what came before', async () => {
+    gateway = await startTestGateway({ HISTORY_MAX_LEN: '300' })
+    const { broker } = gateway.services
+    const publishMany = (count: number, from: number) =>
+      broker.publish(
+        range(from, from + count).map((n) => ({
+          channelKey: 'u:ivan',
+          type: undefined,
+          data: String(n),
+          idempotencyKey: undefined,
+        })),
+      )
+    const first = await connect('ivan')
+    await first.waitForReady()
+    await gateway.publish({ user: 'ivan', data: 'seen' })
+    await first.waitForEvents(1)
+    first.close()
+    await publishMany(250, 0)
+    // A burst lands between the replay's first page (200 entries) and its second, and
+    // trims the history past the first page.
+    const readAfter = broker.readAfter.bind(broker)
+    let reads = 0
+    broker.readAfter = async (...args) => {
+      if (++reads === 2) await publishMany(400, 250)
+      return readAfter(...args)
+    }
+    const token = await gateway.token('ivan')
+    const resumed = new RecordingEventSource(gateway.eventsUrl(), {
+      token,
+      lastEventId: first.events[0]!.lastEventId,
+      types: ['herald.ready'],
+    })
+    clients.push(resumed)
+    await resumed.waitForEvents(1, 'herald.ready')
+    await gateway.publish({ user: 'ivan', data: 'after' })
+    await resumed.waitForEvents(203)
+    expect(resumed.payloads()).toEqual([...range(0, 200), 'after'])
+    expect(resumed.events.slice(200, 202).map((e) => [e.type, JSON.parse(e.data)])).toEqual([
+      ['herald.reset', { reason: 'trimmed' }],
+      ['herald.ready', { resume: 'reset', replayed: 200 }],
+    ])
+  })
+
   it('starts with herald.reset {reason: "unknown"} for a position of another user or from the future', async () => {
     gateway = await startTestGateway()
     const other = await connect('frank')

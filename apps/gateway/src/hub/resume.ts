@@ -4,7 +4,9 @@
  * its queue), so: read each channel's history after its position, write it
  * merged in time order, then go live; the connection drops the queued
  * entries it has already replayed. If any channel cannot be resumed exactly,
- * nothing is replayed: the stream starts with `herald.reset` at the tails.
+ * nothing is replayed: the stream starts with `herald.reset` at the tails. If
+ * history is trimmed while the replay is under way, the reset comes where the
+ * gap is, after the entries replayed so far, and `replayed` counts them.
  */
 
 import {
@@ -80,17 +82,17 @@ export async function resumeConnection(
   )
 
   const cursors = resumed.map((slot, i) => toCursor(slot, firstPages[i]!))
-  const replayed = await replayMerged(connection, broker, cursors)
-  if (typeof replayed === 'string') return reset(connection, broker, replayed)
+  const { replayed, gap } = await replayMerged(connection, broker, cursors)
+  if (gap !== undefined) return reset(connection, broker, gap, replayed)
   return { outcome: 'exact', replayed }
 }
 
-/** Writes all cursors' entries oldest first across channels; a reason string if history vanished mid-way. */
+/** Writes all cursors' entries oldest first across channels, and why it stopped short if history vanished mid-way. */
 async function replayMerged(
   connection: SseConnection,
   broker: Broker,
   cursors: Cursor[],
-): Promise<number | ResetReason> {
+): Promise<{ replayed: number; gap?: ResetReason }> {
   let replayed = 0
   for (;;) {
     let next: { cursor: Cursor; entry: HistoryEntry; position: StreamId } | undefined
@@ -99,7 +101,7 @@ async function replayMerged(
         if (!cursor.more) continue
         const last = parseStreamId(cursor.entries[cursor.entries.length - 1]!.id)!
         const page = await broker.readAfter(connection.channels[cursor.slot]!.key, last, REPLAY_PAGE_SIZE, 'resume')
-        if (page.outcome !== 'entries') return page.outcome
+        if (page.outcome !== 'entries') return { replayed, gap: page.outcome }
         Object.assign(cursor, toCursor(cursor.slot, page))
         if (cursor.entries.length === 0) continue
       }
@@ -111,7 +113,7 @@ async function replayMerged(
       }
       if (next === undefined || compareStreamIds(position, next.position) < 0) next = { cursor, entry, position }
     }
-    if (next === undefined || connection.state === 'closed') return replayed
+    if (next === undefined || connection.state === 'closed') return { replayed }
     next.cursor.index++
     const channel = connection.channels[next.cursor.slot]!
     await connection.replay(next.cursor.slot, new FramedEntry(channel, next.entry, next.position, false))
@@ -133,12 +135,17 @@ async function startAtTails(connection: SseConnection, broker: Broker, slots: re
   })
 }
 
-async function reset(connection: SseConnection, broker: Broker, reason: ResetReason): Promise<ResumeResult> {
+async function reset(
+  connection: SseConnection,
+  broker: Broker,
+  reason: ResetReason,
+  replayed = 0,
+): Promise<ResumeResult> {
   await startAtTails(
     connection,
     broker,
     connection.channels.map((_, slot) => slot),
   )
   connection.writeText(frameEvent(RESET_EVENT, JSON.stringify({ reason }), connection.resumeToken()))
-  return { outcome: 'reset', reason, replayed: 0 }
+  return { outcome: 'reset', reason, replayed }
 }
