@@ -31,6 +31,9 @@ export const EVENTS_PATH = '/v1/events'
 /** Live entries a connection may hold while it replays history. */
 const MAX_QUEUED_WHILE_RESUMING = 10_000
 
+/** How often a stream still being set up checks that the broker is still there. */
+const SETUP_WATCH_MS = 1_000
+
 export type EventsHandler = (request: IncomingMessage, response: ServerResponse) => void
 
 export function eventsRoute(services: GatewayServices): EventsHandler {
@@ -111,10 +114,28 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     return 200
   }
 
+  /**
+   * A Redis that stops answering but keeps its connections (stopped, or its host stalled) would
+   * hold a stream in setup for as long as it lasts, without `herald.ready`. Once the broker is
+   * found unavailable (the Pub/Sub probe is overdue), such a stream is turned away as a new one
+   * would be: `herald.unavailable` with a jittered `retry:` and no `id:`, so the client keeps
+   * its position and comes back later.
+   */
+  function watchSetup(connection: SseConnection): NodeJS.Timeout {
+    return setInterval(() => {
+      if (connection.state !== 'resuming' || broker.isAvailable()) return
+      metrics.connectionRejected('broker_unavailable')
+      connection.writeText(shedReply('broker_unavailable', config.retryMs).body)
+      connection.close('broker_unavailable')
+    }, SETUP_WATCH_MS).unref()
+  }
+
   async function bringLive(connection: SseConnection, requested: RequestedPosition): Promise<void> {
+    const watch = watchSetup(connection)
     try {
       await services.hub.attach(connection)
       const result = await resumeConnection(connection, broker, requested)
+      if (connection.state === 'closed') return
       if (result.outcome !== 'fresh') metrics.resumed(result.outcome)
       const ready = JSON.stringify({ resume: result.outcome, replayed: result.replayed })
       connection.writeText(frameEvent(READY_EVENT, ready, connection.resumeToken()))
@@ -123,6 +144,8 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       // Headers are sent; the client reconnects from the last id it received.
       logger.warn({ err: error }, 'stream setup failed; closing so the client retries')
       connection.close('error')
+    } finally {
+      clearInterval(watch)
     }
   }
 

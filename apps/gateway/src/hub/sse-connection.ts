@@ -32,7 +32,14 @@ const HEARTBEAT = Buffer.from(HEARTBEAT_FRAME)
 const HEARTBEAT_CHUNK = frameChunk(HEARTBEAT)
 
 export type ConnectionState = 'resuming' | 'live' | 'closed'
-export type CloseReason = 'client' | 'slow_consumer' | 'token_expired' | 'shutdown' | 'error' | 'history_gap'
+export type CloseReason =
+  | 'client'
+  | 'slow_consumer'
+  | 'token_expired'
+  | 'shutdown'
+  | 'error'
+  | 'history_gap'
+  | 'broker_unavailable'
 
 /** One object shared by every stream a route opens, so a stream keeps no options or closures of its own. */
 export interface SseConnectionOptions {

@@ -8,7 +8,7 @@
 import { HeraldPublisher } from '@herald/publisher'
 import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { RawSseStream, RecordingEventSource, signToken } from '../harness.js'
+import { RawSseStream, RecordingEventSource, signToken, withTimeout } from '../harness.js'
 import { type GatewayNode, startNodes, stopNodes } from '../redis-nodes.js'
 import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
 import { DeliveryLedger, expectExact, openTabs, publishCounted, publishThroughFaults, settle } from './scenario.js'
@@ -134,6 +134,27 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     expectExact(await settle(ledger, clients))
     // Still the streams opened before the outage: none had to reconnect.
     for (const client of clients) expect(client.readies).toBe(1)
+  })
+
+  it('turns away a stream caught in setup by a stopped Redis once the probe is overdue, keeping its position', async () => {
+    // Probes every second: the stream is accepted well before the probe is overdue.
+    const [node] = await startNodes(redis.url, 1, { PUBSUB_PROBE_INTERVAL_MS: '1000' })
+    try {
+      expect((await fetch(`${node!.url}/readyz`)).status).toBe(200)
+      process.kill(redis.pid!, 'SIGSTOP')
+      const stream = new RawSseStream(node!.eventsUrl(), { Authorization: `Bearer ${await signToken('erin')}` })
+      await withTimeout(stream.ended, 20_000, () => `stream still open: ${JSON.stringify(stream.text)}`)
+      expect(stream.status).toBe(200)
+      // Accepted (the first retry: is the stream's own), then turned away with a jittered one.
+      expect(stream.retries).toHaveLength(2)
+      expect(stream.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
+        ['herald.unavailable', 'broker_unavailable'],
+      ])
+      expect(stream.ids).toEqual([])
+    } finally {
+      if (redis.pid !== undefined) process.kill(redis.pid, 'SIGCONT')
+      await stopNodes([node!])
+    }
   })
 
   it('fails readiness when Pub/Sub stops delivering while every connection stays up', async () => {
