@@ -17,6 +17,7 @@ import type { Principal } from '../auth/token-verifier.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { closeTimeForExpiry } from '../hub/expiry-wheel.js'
 import { type RequestedPosition, resumeConnection } from '../hub/resume.js'
+import { SetupWatch } from '../hub/setup-watch.js'
 import { SseConnection, type SseConnectionOptions } from '../hub/sse-connection.js'
 import { logRequest } from './access-log.js'
 import { corsHeaders } from './cors.js'
@@ -114,24 +115,19 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     return 200
   }
 
-  /**
-   * A Redis that stops answering but keeps its connections (stopped, or its host stalled) would
-   * hold a stream in setup for as long as it lasts, without `herald.ready`. Once the broker is
-   * found unavailable (the Pub/Sub probe is overdue), such a stream is turned away as a new one
-   * would be: `herald.unavailable` with a jittered `retry:` and no `id:`, so the client keeps
-   * its position and comes back later.
-   */
-  function watchSetup(connection: SseConnection): NodeJS.Timeout {
-    return setInterval(() => {
-      if (connection.state !== 'resuming' || broker.isAvailable()) return
-      metrics.connectionRejected('broker_unavailable')
-      connection.writeText(shedReply('broker_unavailable', config.retryMs).body)
-      connection.close('broker_unavailable')
-    }, SETUP_WATCH_MS).unref()
-  }
+  // A stream in setup that the broker stalls (the Pub/Sub probe is overdue) is turned away as a
+  // new one would be: `herald.unavailable` with a jittered `retry:` and no `id:`, so the client
+  // keeps its position and comes back later.
+  const settingUp = new SetupWatch<SseConnection>(SETUP_WATCH_MS, broker.isAvailable.bind(broker), (connection) => {
+    // One the client left meanwhile waits for its setup to end, and is no rejection.
+    if (connection.state === 'closed') return
+    metrics.connectionRejected('broker_unavailable')
+    connection.writeText(shedReply('broker_unavailable', config.retryMs).body)
+    connection.close('broker_unavailable')
+  })
 
   async function bringLive(connection: SseConnection, requested: RequestedPosition): Promise<void> {
-    const watch = watchSetup(connection)
+    settingUp.add(connection)
     try {
       await services.hub.attach(connection)
       const result = await resumeConnection(connection, broker, requested)
@@ -145,7 +141,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       logger.warn({ err: error }, 'stream setup failed; closing so the client retries')
       connection.close('error')
     } finally {
-      clearInterval(watch)
+      settingUp.delete(connection)
     }
   }
 
