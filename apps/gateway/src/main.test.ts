@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   type GatewayProcess,
@@ -33,6 +34,7 @@ describe('node dist/main.js', () => {
   it('in --dev, prints the demo URL and serves the demo, token minting and a working stream', async () => {
     gateway = spawnGateway({ PORT: '0' }, ['--dev'])
     const [, base] = await gateway.waitForOutput(/Demo: +(http:\/\/127\.0\.0\.1:\d+)\/demo/)
+    expect(gateway.output()).toContain(`Listening: ${new URL(base!).host} (loopback only)`)
     expect(gateway.output()).toMatch(/PUBLISH_API_KEY=\S{16,}/)
     const demo = await fetch(`${base}/demo`)
     expect(demo.status).toBe(200)
@@ -58,6 +60,20 @@ describe('node dist/main.js', () => {
     await client.waitForEvents(1, 'demo.message')
     expect(client.payloads('demo.message')).toEqual([{ title: 'hi' }])
     client.close()
+  })
+
+  it('in --dev, refuses to start on a HOST that is not loopback, naming HOST', async () => {
+    gateway = spawnGateway({ PORT: '0', HOST: '0.0.0.0' }, ['--dev'])
+    const outcome = await Promise.race([gateway.exited, gateway.waitForOutput(/Demo:/).then(() => 'started')])
+    expect(outcome).toBe(78)
+    expect(gateway.output()).toMatch(/HOST: --dev .* 0\.0\.0\.0 is not loopback \(set DEV_ALLOW_REMOTE=true/)
+  })
+
+  it('in --dev with DEV_ALLOW_REMOTE=true, prints the address it actually listens on, and warns', async () => {
+    gateway = spawnGateway({ PORT: '0', HOST: '0.0.0.0', DEV_ALLOW_REMOTE: 'true' }, ['--dev'])
+    const [, port] = await gateway.waitForOutput(/Listening: 0\.0\.0\.0:(\d+)\n/)
+    expect(gateway.output()).toMatch(/WARNING: +reachable from other machines \(DEV_ALLOW_REMOTE=true\)/)
+    expect((await fetch(`http://127.0.0.1:${port}/demo`)).status).toBe(200)
   })
 
   it('without --dev, has no demo page, no token minting and no keyless publish', async () => {
@@ -122,6 +138,57 @@ describe('node dist/main.js', () => {
     for (const hint of hints) expect(hint).toBeGreaterThanOrEqual(1000)
     expect(new Set(hints).size).toBeGreaterThan(1)
     expect(await gateway.exited).toBe(0)
+  })
+
+  it('exits on SIGTERM after the reader of its stdout has gone (EPIPE, as under `herald | head -1`)', async () => {
+    gateway = (await startGatewayProcess()).process
+    const stdout = gateway.child.stdout!
+    stdout.destroy()
+    await once(stdout, 'close')
+    gateway.child.kill('SIGTERM')
+    expect(await gateway.exited).toBe(0)
+  })
+
+  it('keeps answering probes while it drains, refuses new streams, then exits', async () => {
+    // Two streams over a long window: the second is not closed before half of it has
+    // passed, so the drain is still running while the probes below are answered.
+    const started = await startGatewayProcess({ DRAIN_WINDOW_MS: '600000', RETRY_MS: '1000' })
+    gateway = started.process
+    const base = started.url
+    const streams = await Promise.all(
+      ['u1', 'u2'].map(async (user) => {
+        const stream = new RawSseStream(`${base}/v1/events`, { Authorization: `Bearer ${await signToken(user)}` })
+        await stream.until((s) => s.events.some((e) => e.type === 'herald.ready'), 5000, 'ready')
+        return stream
+      }),
+    )
+    gateway.child.kill('SIGTERM')
+    await gateway.waitForOutput(/"connections":2,"windowMs":600000,"msg":"draining"/)
+
+    const ready = await fetch(`${base}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(await ready.json()).toEqual({ status: 'not_ready', reasons: ['draining'] })
+    expect((await fetch(`${base}/healthz`)).status).toBe(200)
+    const metrics = await fetch(`${base}/metrics`)
+    expect(metrics.status).toBe(200)
+    expect(await metrics.text()).toMatch(/^herald_connections [12]$/m)
+    for (const wants503 of [false, true]) {
+      const refused = new RawSseStream(`${base}/v1/events`, {
+        Authorization: `Bearer ${await signToken('u3')}`,
+        ...(wants503 ? { 'X-Herald-Shed-Status': '503' } : {}),
+      })
+      await refused.ended
+      expect(refused.status).toBe(wants503 ? 503 : 200)
+      expect(refused.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
+        ['herald.unavailable', 'draining'],
+      ])
+    }
+    expect(streams.filter((stream) => !stream.isEnded).length).toBeGreaterThan(0)
+
+    // Once its last stream is gone the drain has nothing left to do, and the process exits.
+    for (const stream of streams) stream.close()
+    expect(await gateway.exited).toBe(0)
+    expect(gateway.output()).toMatch(/gateway stopped/)
   })
 
   it('starts unready, instead of hanging, when Redis is unreachable', async () => {

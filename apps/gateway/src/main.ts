@@ -7,9 +7,23 @@
 
 import { ConfigProblems, loadConfig } from './config/config.js'
 import { printDevBanner } from './dev/dev-banner.js'
+import { createLogger, StdoutLog } from './log/logger.js'
 import { startGateway } from './server.js'
 
 const EX_CONFIG = 78
+
+// A reader of stdout that has gone (`herald --dev | head -1`) must not take the node down:
+// what is written to it from now on is lost, and that is all. The logs handle it in StdoutLog.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error
+})
+
+const stdoutLog = new StdoutLog()
+
+/** Exits once the log lines written so far are out (or stdout is gone), not with one in flight. */
+function exitAfterLogs(code: number): void {
+  void stdoutLog.written().then(() => process.exit(code))
+}
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>
@@ -22,7 +36,7 @@ async function main(): Promise<void> {
     }
     throw error
   }
-  const starting = startGateway(config)
+  const starting = startGateway(config, { logger: createLogger(config.logLevel, stdoutLog) })
   // Handlers go in before startup completes: a signal that arrives while the node is
   // starting must not kill it with the default action. SIGTERM (Kubernetes, systemd)
   // drains; SIGINT (Ctrl-C) stops at once.
@@ -30,17 +44,17 @@ async function main(): Promise<void> {
     starting
       .then((gateway) => gateway[how]())
       .then(
-        () => process.exit(0),
-        () => process.exit(1),
+        () => exitAfterLogs(0),
+        () => exitAfterLogs(1),
       )
   }
   process.once('SIGTERM', stopWith('drain'))
   process.once('SIGINT', stopWith('close'))
   const gateway = await starting
-  if (config.dev) printDevBanner(config, gateway.url)
+  if (config.dev) printDevBanner(config, gateway.url, gateway.address)
 }
 
 main().catch((error: unknown) => {
   process.stderr.write(`herald: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
-  process.exit(1)
+  exitAfterLogs(1)
 })

@@ -1,8 +1,8 @@
 /**
  * Starting and stopping a gateway: build the services from a config, listen,
  * hand each request to its route, run the two shared timers (heartbeats and
- * token expiry), and shut down in order: stop accepting, close streams, close
- * the broker.
+ * token expiry), and shut down in order: turn new streams away, close streams,
+ * stop accepting, close the broker.
  */
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -37,14 +37,19 @@ import { Metrics } from './metrics/metrics.js'
 const LISTEN_BACKLOG = 4096
 const EXPIRY_SWEEP_MS = 1000
 const SHUTDOWN_GRACE_MS = 1000
+/** How often a drain looks whether every stream has gone already. */
+const DRAIN_CHECK_MS = 100
 
 export interface Gateway {
-  /** `http://host:port`, with the port actually bound. */
+  /** `http://host:port`, with the port actually bound; a wildcard address reads as 127.0.0.1. */
   readonly url: string
+  /** The address and port actually bound, as `host:port` (`0.0.0.0:8080`, `[::1]:8080`). */
+  readonly address: string
   readonly services: GatewayServices
   /**
-   * Graceful shutdown: readiness fails, the listener stops accepting, streams are
-   * closed spread over the drain window with jittered retry hints, then `close()`.
+   * Graceful shutdown: readiness fails and new streams are turned away, while the listener
+   * stays open for probes and those refusals; streams are closed spread over the drain
+   * window with jittered retry hints (the drain ends early once none is left), then `close()`.
    */
   drain(): Promise<void>
   close(): Promise<void>
@@ -63,6 +68,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const metrics = new Metrics(
     () => hub?.connectionCount ?? 0,
     () => broker?.isAvailable() ?? false,
+    config.maxConnections,
   )
   broker = options.broker ?? createBroker(config, logger, metrics)
   hub = new Hub(broker, metrics, logger)
@@ -122,14 +128,16 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const heartbeats = new HeartbeatSweep(config.heartbeatIntervalMs, services.hub.connections)
   const heartbeat = setInterval(() => heartbeats.tick(), heartbeats.tickMs)
   const expirySweep = setInterval(() => {
-    for (const connection of services.expiry.takeDue(Date.now())) connection.close('token_expired')
+    // Whatever falls due before the next sweep goes now: a stream closes a little early, never late.
+    for (const connection of services.expiry.takeDue(Date.now() + EXPIRY_SWEEP_MS)) connection.close('token_expired')
   }, EXPIRY_SWEEP_MS)
   heartbeat.unref()
   expirySweep.unref()
 
-  const address = server.address() as AddressInfo
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`
+  const bound = server.address() as AddressInfo
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
+  const address = `${host}:${bound.port}`
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound.port}`
   origin = url
   logger.info({ url, broker: broker.kind, maxConnections: config.maxConnections }, 'gateway listening')
 
@@ -154,28 +162,38 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   let draining: Promise<void> | undefined
   const drain = () => {
     draining ??= (async () => {
+      // The listener stays open until close(): during the drain the orchestrator still probes
+      // (/readyz now fails with `draining`, /healthz answers) and new streams are turned away
+      // with `herald.unavailable` (a proxy retries another node) instead of refused connections.
       services.lifecycle.draining = true
-      server.close()
       const connections = [...services.hub.connections]
       logger.info({ connections: connections.length, windowMs: config.drainWindowMs }, 'draining')
       const steps = drainSchedule(connections.length, config.drainWindowMs, config.retryMs, Math.random)
-      await Promise.all(
-        connections.map(
-          (connection, i) =>
-            new Promise<void>((resolve) => {
-              const step = steps[i]!
-              setTimeout(() => {
-                connection.closeWithRetry('shutdown', step.retryMs)
-                resolve()
-              }, step.atMs)
-            }),
-        ),
-      )
+      await new Promise<void>((resolve) => {
+        let left = connections.length
+        const timers = connections.map((connection, i) => {
+          const step = steps[i]!
+          return setTimeout(() => {
+            connection.closeWithRetry('shutdown', step.retryMs)
+            if (--left === 0) finish()
+          }, step.atMs)
+        })
+        // Streams whose clients have left need no slot: once none is open, the drain is done.
+        const watch = setInterval(() => {
+          if (services.hub.connectionCount === 0) finish()
+        }, DRAIN_CHECK_MS)
+        function finish(): void {
+          clearInterval(watch)
+          for (const timer of timers) clearTimeout(timer)
+          resolve()
+        }
+        if (left === 0) finish()
+      })
       await close()
     })()
     return draining
   }
-  return { url, services, drain, close }
+  return { url, address, services, drain, close }
 }
 
 function createBroker(config: GatewayConfig, logger: Logger, metrics: Metrics): Broker {

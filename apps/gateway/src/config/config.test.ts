@@ -49,9 +49,35 @@ describe('loadConfig', () => {
   })
 
   it('keeps configured values in dev mode and generates nothing then', () => {
-    const config = loadConfig({ env: { ...valid, HOST: '0.0.0.0' }, argv: ['--dev'] })
-    expect(config.host).toBe('0.0.0.0')
+    const config = loadConfig({ env: { ...valid, HOST: '127.0.0.2', PORT: '9000' }, argv: ['--dev'] })
+    expect(config).toMatchObject({ host: '127.0.0.2', port: 9000 })
     expect(config.generated).toEqual({})
+  })
+
+  it('in dev mode, refuses a HOST that is not loopback unless DEV_ALLOW_REMOTE=true', () => {
+    for (const host of ['0.0.0.0', '::', '10.0.0.7', 'gateway.internal', '::ffff:10.0.0.7']) {
+      expect(problemsOf({ HOST: host }, ['--dev']), host).toEqual([
+        `HOST: --dev serves keyless publishing and token minting, so it listens on loopback only; ${host} is not loopback (set DEV_ALLOW_REMOTE=true to listen there anyway)`,
+      ])
+    }
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      'localhost',
+      'LOCALHOST',
+    ]) {
+      expect(loadConfig({ env: { HOST: host }, argv: ['--dev'] }).host, host).toBe(host)
+    }
+    const remote = loadConfig({ env: { HOST: '0.0.0.0', DEV_ALLOW_REMOTE: 'true' }, argv: ['--dev'] })
+    expect(remote).toMatchObject({ host: '0.0.0.0', devAllowRemote: true })
+    expect(problemsOf({ HOST: '0.0.0.0', DEV_ALLOW_REMOTE: 'yes' }, ['--dev'])[0]).toMatch(
+      /^DEV_ALLOW_REMOTE: must be true or false, got "yes"/,
+    )
+    // Outside dev mode any HOST goes, and the override means nothing.
+    expect(loadConfig({ env: { ...valid, HOST: '0.0.0.0' }, argv: [] }).host).toBe('0.0.0.0')
   })
 
   it('names every malformed variable at once', () => {

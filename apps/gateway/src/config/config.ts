@@ -5,6 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
+import { BlockList, isIPv4, isIPv6 } from 'node:net'
 import { MAX_FUNCTION_LIMIT, parseRedisTarget, type RedisTarget } from '@herald/publisher'
 import type { ConfigError } from '../errors/herald-error.js'
 import { createEnvReader } from './env-reader.js'
@@ -18,6 +19,8 @@ export interface GatewayConfig {
   readonly dev: boolean
   readonly port: number
   readonly host: string
+  /** `--dev` on a HOST that is not loopback, allowed by DEV_ALLOW_REMOTE=true. */
+  readonly devAllowRemote: boolean
   /** `undefined` runs the embedded in-memory broker (a single node). */
   readonly redis: RedisTarget | undefined
   readonly jwt: {
@@ -133,13 +136,25 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     }
   }
 
+  // Dev mode mints tokens for anyone and publishes without a key: it listens on loopback
+  // only, unless told explicitly that other machines may reach it.
+  const host = read.string('HOST') ?? (dev ? '127.0.0.1' : '0.0.0.0')
+  const devAllowRemote = dev && read.boolean('DEV_ALLOW_REMOTE', false)
+  if (dev && !devAllowRemote && !isLoopback(host)) {
+    read.problem(
+      'HOST',
+      `--dev serves keyless publishing and token minting, so it listens on loopback only; ${host} is not loopback (set DEV_ALLOW_REMOTE=true to listen there anyway)`,
+    )
+  }
+
   const logLevel = (read.string('LOG_LEVEL') ?? 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel)) read.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
 
   const config: GatewayConfig = {
     dev,
     port: read.integer('PORT', { default: 8080, min: 0, max: 65_535 }),
-    host: read.string('HOST') ?? (dev ? '127.0.0.1' : '0.0.0.0'),
+    host,
+    devAllowRemote,
     redis: typeof redis === 'string' ? undefined : redis,
     jwt: {
       key: key ?? { kind: 'secret', secret: new Uint8Array(), algorithms: [] },
@@ -189,4 +204,17 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
   }
   if (read.problems.length > 0) throw new ConfigProblems(read.problems)
   return Object.freeze(config)
+}
+
+const LOOPBACK = new BlockList()
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
+LOOPBACK.addAddress('::1', 'ipv6')
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6')
+
+/** Whether binding to `host` keeps the listener on this machine: `localhost`, 127.0.0.0/8 or ::1. */
+export function isLoopback(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true
+  if (isIPv4(host)) return LOOPBACK.check(host, 'ipv4')
+  if (isIPv6(host)) return LOOPBACK.check(host, 'ipv6')
+  return false
 }

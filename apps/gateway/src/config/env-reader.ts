@@ -32,6 +32,15 @@ export function createEnvReader(env: Environment) {
         .map((item) => item.trim())
         .filter((item) => item !== '')
     },
+    /** `true` or `false` (any case); unset is `fallback`. */
+    boolean(name: string, fallback: boolean): boolean {
+      const text = string(name)
+      if (text === undefined) return fallback
+      const value = text.toLowerCase()
+      if (value === 'true' || value === 'false') return value === 'true'
+      problem(name, `must be true or false, got ${JSON.stringify(text)}`)
+      return fallback
+    },
     integer(name: string, rule: IntegerRule): number {
       const text = string(name)
       if (text === undefined) return rule.default

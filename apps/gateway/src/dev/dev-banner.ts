@@ -1,16 +1,24 @@
 /**
- * The banner `--dev` prints on stdout: the demo URL and the secrets it
- * generated. Printed directly, never through the logger, so secrets cannot
- * end up in log pipelines; and only in dev mode.
+ * The banner `--dev` prints on stdout: the address it listens on, the demo
+ * URL and the secrets it generated. Printed directly, never through the
+ * logger, so secrets cannot end up in log pipelines; and only in dev mode.
  */
 
-import type { GatewayConfig } from '../config/config.js'
+import { type GatewayConfig, isLoopback } from '../config/config.js'
 
-export function printDevBanner(config: GatewayConfig, url: string): void {
+/** `address` is the one actually bound (`host:port`); `url` is how to reach it from this machine. */
+export function printDevBanner(config: GatewayConfig, url: string, address: string): void {
   const lines = [
     '',
     '  Herald is running in dev mode (embedded broker, not for production).',
     '',
+    ...(isLoopback(hostOf(address))
+      ? [`  Listening: ${address} (loopback only)`]
+      : [
+          `  Listening: ${address}`,
+          '  WARNING:  reachable from other machines (DEV_ALLOW_REMOTE=true): anyone who can connect',
+          '            can mint tokens and publish without a key.',
+        ]),
     `  Demo:     ${url}/demo`,
     `  Events:   ${url}/v1/events`,
     `  Publish:  curl -X POST ${url}/v1/publish -H 'Authorization: Bearer <PUBLISH_API_KEY>' \\`,
@@ -21,4 +29,10 @@ export function printDevBanner(config: GatewayConfig, url: string): void {
   if (config.generated.publishApiKey !== undefined) lines.push(`  PUBLISH_API_KEY=${config.generated.publishApiKey}`)
   lines.push('')
   process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+/** The host of `host:port`, without the brackets of an IPv6 address. */
+function hostOf(address: string): string {
+  const host = address.slice(0, address.lastIndexOf(':'))
+  return host.startsWith('[') ? host.slice(1, -1) : host
 }

@@ -1,10 +1,11 @@
 /**
  * One log line per request: method, path with credentials censored, status
- * and duration. Probes log at debug so they do not drown real traffic.
+ * and duration. Probes log at debug so they do not drown real traffic; a
+ * caller that knows better (a stream turned away) gives the level itself.
  */
 
 import type { MiddlewareHandler } from 'hono'
-import type { Logger } from 'pino'
+import type { Level, Logger } from 'pino'
 import { redactUrl } from '../log/logger.js'
 
 const PROBES = new Set(['/healthz', '/readyz', '/metrics'])
@@ -26,8 +27,8 @@ export function logRequest(
   search: string,
   status: number,
   startedMs: number,
+  level: Level = PROBES.has(path) ? 'debug' : status >= 500 ? 'error' : 'info',
 ): void {
-  const level = PROBES.has(path) ? 'debug' : status >= 500 ? 'error' : 'info'
   logger[level](
     { method, url: redactUrl(path + search), status, ms: Math.round(performance.now() - startedMs) },
     'request',

@@ -19,6 +19,7 @@ import { closeTimeForExpiry } from '../hub/expiry-wheel.js'
 import { type RequestedPosition, resumeConnection } from '../hub/resume.js'
 import { SetupWatch } from '../hub/setup-watch.js'
 import { SseConnection, type SseConnectionOptions } from '../hub/sse-connection.js'
+import { SHED_LOG_BURST, SHED_LOG_WINDOW_MS, ShedLogLimit } from '../log/shed-log-limit.js'
 import { logRequest } from './access-log.js'
 import { corsHeaders } from './cors.js'
 import { errorReply } from './error-reply.js'
@@ -52,7 +53,16 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     },
   }
 
-  /** Everything up to the stream: either opens it, or answers and ends the response. */
+  // A shed is the node working as designed, not an error, and sheds come in storms (a reconnect
+  // wave after a restart): a warning each, at most a burst of them per window.
+  const shedLog = new ShedLogLimit(SHED_LOG_BURST, SHED_LOG_WINDOW_MS, (held) =>
+    logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more streams were shed than logged'),
+  )
+
+  /**
+   * Everything up to the stream: either opens it, or answers and ends the response. Resolves
+   * to the status, negated for a shed, so the access log can tell one from a failure.
+   */
   async function serve(
     request: IncomingMessage,
     response: ServerResponse,
@@ -65,7 +75,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       const shed = shedReply(reason, config.retryMs, header(SHED_STATUS_HEADER) === '503')
       response.writeHead(shed.status, { ...shed.headers, ...cors })
       response.end(shed.body)
-      return shed.status
+      return -shed.status
     }
     if (services.lifecycle.draining) return reject('draining')
     const token = findToken({
@@ -162,7 +172,10 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
         response.end(JSON.stringify(reply.body))
         return reply.status
       })
-      .then((status) => logRequest(logger, 'GET', EVENTS_PATH, search, status, started))
+      .then((status) => {
+        if (status > 0) logRequest(logger, 'GET', EVENTS_PATH, search, status, started)
+        else if (shedLog.take()) logRequest(logger, 'GET', EVENTS_PATH, search, -status, started, 'warn')
+      })
   }
 }
 

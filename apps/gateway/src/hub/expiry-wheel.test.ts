@@ -5,17 +5,19 @@ const item = (name: string) => ({ name, expirySecond: 0 })
 const names = (items: Array<Expiring & { name: string }>) => items.map((i) => i.name).sort()
 
 describe('ExpiryWheel', () => {
-  it('returns items once their deadline second has passed, each once', () => {
+  it('returns items once the second of their deadline has begun, never later, each once', () => {
     const wheel = new ExpiryWheel<ReturnType<typeof item>>()
-    const [a, b, c] = [item('a'), item('b'), item('c')]
+    const [a, b, c, d] = [item('a'), item('b'), item('c'), item('d')]
     wheel.add(a, 1_500)
-    wheel.add(b, 2_000)
-    wheel.add(c, 9_000)
-    expect(wheel.takeDue(1_999)).toEqual([])
-    expect(names(wheel.takeDue(2_000))).toEqual(['a', 'b'])
+    wheel.add(b, 1_999)
+    wheel.add(c, 2_000)
+    wheel.add(d, 9_000)
+    expect(wheel.takeDue(999)).toEqual([])
+    expect(names(wheel.takeDue(1_000))).toEqual(['a', 'b'])
+    expect(names(wheel.takeDue(2_000))).toEqual(['c'])
     expect(wheel.takeDue(2_000)).toEqual([])
     expect(wheel.size).toBe(1)
-    expect([a.expirySecond, b.expirySecond, c.expirySecond]).toEqual([0, 0, 9])
+    expect([a.expirySecond, c.expirySecond, d.expirySecond]).toEqual([0, 0, 9])
   })
 
   it('forgets removed items and moves re-added ones', () => {
@@ -27,7 +29,7 @@ describe('ExpiryWheel', () => {
     wheel.add(b, 1_000)
     wheel.add(b, 5_000)
     expect(wheel.size).toBe(1)
-    expect(wheel.takeDue(4_000)).toEqual([])
+    expect(wheel.takeDue(4_999)).toEqual([])
     expect(names(wheel.takeDue(5_000))).toEqual(['b'])
     expect(wheel.size).toBe(0)
   })

@@ -1,6 +1,9 @@
 /**
  * Deadlines for many items on one timer: items are kept in one-second
- * buckets and collected by a periodic sweep, instead of one timer each.
+ * buckets and collected by a periodic sweep, instead of one timer each. A
+ * bucket falls due when its second begins, and a sweep asks for what falls
+ * due before the next one: so an item goes at most a second plus a sweep
+ * period early, and never late, as a token's expiry needs.
  * Each item carries its own bucket, so the wheel keeps one set entry per
  * item and no item-to-bucket map. Used for token expiry; pure, so it is
  * tested without waiting.
@@ -22,7 +25,7 @@ export class ExpiryWheel<T extends Expiring> {
   add(item: T, deadlineMs: number): void {
     this.remove(item)
     // Never 0, which means "not held": deadlines before 1970 fall due at the first sweep anyway.
-    const bucket = Math.max(1, Math.ceil(deadlineMs / 1000))
+    const bucket = Math.max(1, Math.floor(deadlineMs / 1000))
     let items = this.#buckets.get(bucket)
     if (items === undefined) {
       items = new Set()
@@ -43,10 +46,10 @@ export class ExpiryWheel<T extends Expiring> {
     if (items?.size === 0) this.#buckets.delete(bucket)
   }
 
-  /** Removes and returns every item whose deadline has passed. */
-  takeDue(nowMs: number): T[] {
+  /** Removes and returns every item whose deadline's second has begun by `untilMs`. */
+  takeDue(untilMs: number): T[] {
     const due: T[] = []
-    const current = Math.floor(nowMs / 1000)
+    const current = Math.floor(untilMs / 1000)
     for (const [bucket, items] of this.#buckets) {
       if (bucket > current) continue
       this.#buckets.delete(bucket)

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { RawSseStream, startTestGateway, withTimeout } from '../../test/harness.js'
 import { createLogger, redactUrl } from './logger.js'
+import { SHED_LOG_BURST, ShedLogLimit } from './shed-log-limit.js'
 
 describe('redactUrl', () => {
   it('censors credential-bearing query parameters and keeps the rest', () => {
@@ -87,5 +88,65 @@ describe('the access log of a stream', () => {
     } finally {
       await gateway.close()
     }
+  })
+})
+
+describe('the log of a shed stream', () => {
+  it('is a warning, not an error, and a storm of them is rate-limited', async () => {
+    const lines: any[] = []
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)))
+        done()
+      },
+    })
+    const gateway = await startTestGateway({}, { logger: createLogger('info', sink) })
+    try {
+      // Draining sheds every stream; nginx asks for a 503 with X-Herald-Shed-Status, browsers get 200.
+      gateway.services.lifecycle.draining = true
+      const storm = 3 * SHED_LOG_BURST
+      for (let i = 0; i < storm; i++) {
+        const status = i % 2 === 0 ? 503 : 200
+        const headers: Record<string, string> = status === 503 ? { 'X-Herald-Shed-Status': '503' } : {}
+        const response = await fetch(gateway.eventsUrl(), { headers })
+        expect(response.status).toBe(status)
+        expect(response.headers.get('x-herald-unavailable')).toBe('draining')
+        await response.text()
+      }
+      const sheds = lines.filter((line) => line.msg === 'request' && line.url.startsWith('/v1/events'))
+      expect(lines.filter((line) => line.level >= 50)).toEqual([])
+      expect(sheds.length).toBeGreaterThan(0)
+      for (const line of sheds) expect(line).toMatchObject({ level: 40, status: expect.any(Number) })
+      expect(new Set(sheds.map((line) => line.status))).toEqual(new Set([503, 200]))
+      // A window's worth are logged; the storm ends well within two windows.
+      expect(sheds.length).toBeLessThanOrEqual(2 * SHED_LOG_BURST)
+      expect(sheds.length).toBeLessThan(storm)
+    } finally {
+      gateway.services.lifecycle.draining = false
+      await gateway.close()
+    }
+  })
+})
+
+describe('ShedLogLimit', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('lets a burst through per window and reports how many it held back when the window ends', () => {
+    vi.useFakeTimers()
+    const reported: number[] = []
+    const limit = new ShedLogLimit(3, 10_000, (suppressed) => reported.push(suppressed))
+    expect(Array.from({ length: 5 }, () => limit.take())).toEqual([true, true, true, false, false])
+    expect(reported).toEqual([])
+    vi.advanceTimersByTime(10_000)
+    expect(reported).toEqual([2])
+    expect(Array.from({ length: 4 }, () => limit.take())).toEqual([true, true, true, false])
+    vi.advanceTimersByTime(10_000)
+    expect(reported).toEqual([2, 1])
+    // A quiet window reports nothing.
+    expect(limit.take()).toBe(true)
+    vi.advanceTimersByTime(60_000)
+    expect(reported).toEqual([2, 1])
   })
 })

@@ -24,8 +24,14 @@ export class Metrics {
   readonly #probeLatency: Histogram
   readonly #subscriberRebuilds: Counter
 
-  constructor(currentConnections: () => number, brokerUp: () => boolean) {
+  constructor(currentConnections: () => number, brokerUp: () => boolean, maxConnections: number) {
     const registers = [this.registry]
+    // The budget beside the count, so an alert compares the two instead of a copied number.
+    new Gauge({
+      name: 'herald_connections_max',
+      help: 'SSE connections this node accepts at most (MAX_CONNECTIONS)',
+      registers,
+    }).set(maxConnections)
     new Gauge({
       name: 'herald_redis_up',
       help: 'Whether the broker (Redis, or the embedded one) is connected and delivering (1) or not (0)',

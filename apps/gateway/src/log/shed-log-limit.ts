@@ -1,0 +1,45 @@
+/**
+ * A cap on how many lines of one kind are logged per window. Sheds (streams
+ * turned away: full, draining, broker or keys unavailable) are expected
+ * operation and come in storms, thousands a second during a reconnect wave:
+ * logging each would cost the node I/O exactly when it has none to spare.
+ * A burst per window is logged; the rest are counted, and the count is
+ * reported once the window ends.
+ */
+
+/** Shed request lines logged per window; the rest are counted in one line per window. */
+export const SHED_LOG_BURST = 10
+export const SHED_LOG_WINDOW_MS = 10_000
+
+export class ShedLogLimit {
+  #windowEndMs = 0
+  #taken = 0
+  #held = 0
+
+  constructor(
+    readonly burst: number,
+    readonly windowMs: number,
+    private readonly reportHeld: (held: number) => void,
+  ) {}
+
+  /** Whether this line may be logged; if not, it is counted for the window's report. */
+  take(): boolean {
+    const now = Date.now()
+    if (now >= this.#windowEndMs) {
+      this.#windowEndMs = now + this.windowMs
+      this.#taken = 0
+    }
+    if (this.#taken < this.burst) {
+      this.#taken++
+      return true
+    }
+    if (this.#held++ === 0) {
+      setTimeout(() => {
+        const held = this.#held
+        this.#held = 0
+        this.reportHeld(held)
+      }, this.#windowEndMs - now).unref()
+    }
+    return false
+  }
+}
