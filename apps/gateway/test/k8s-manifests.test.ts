@@ -8,6 +8,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
+import { NEAR_CAPACITY } from '../src/http/probes-route.js'
 
 const run = promisify(execFile)
 const K8S = new URL('../../../k8s/', import.meta.url).pathname
@@ -31,6 +32,12 @@ async function build(path: string): Promise<any[]> {
 }
 
 const byKind = (objects: any[], kind: string) => objects.find((o) => o.kind === kind)
+
+/** A Kubernetes CPU quantity ("1", "500m", "0.5") in cores. */
+function cpuCores(quantity: string | number): number {
+  const text = String(quantity)
+  return text.endsWith('m') ? Number(text.slice(0, -1)) / 1000 : Number(text)
+}
 
 describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
   it('builds with kustomize and validates against the schemas', async () => {
@@ -73,6 +80,22 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(preStopSeconds * 1000 + drainMs)
     // Heartbeats must arrive well within the nginx read timeout of 60 s.
     expect(Number(byKind(objects, 'ConfigMap').data.HEARTBEAT_INTERVAL_MS)).toBeLessThan(60_000)
+  })
+
+  it('gives each pod one core and an explicit connection budget, which the HPA stays below', async () => {
+    const objects = await build(path)
+    const container = byKind(objects, 'Deployment').spec.template.spec.containers[0]
+    // The open-file limit a node would budget from is the container runtime's, not ours: set it.
+    const env = new Map<string, string>(container.env.map((e: any) => [e.name, e.value]))
+    const maxConnections = Number(env.get('MAX_CONNECTIONS'))
+    expect(Number.isSafeInteger(maxConnections) && maxConnections > 0, String(env.get('MAX_CONNECTIONS'))).toBe(true)
+    // A node is one process on one core (README, Deploying): at most one CPU per pod.
+    expect(cpuCores(container.resources.limits.cpu)).toBe(1)
+    expect(cpuCores(container.resources.requests.cpu)).toBeLessThanOrEqual(1)
+    // The HPA adds pods before nodes turn unready near their budget.
+    const hpa = byKind(objects, 'HorizontalPodAutoscaler')
+    const perPod = Number(hpa.spec.metrics.find((m: any) => m.type === 'Pods').pods.target.averageValue)
+    expect(perPod).toBeLessThan(maxConnections * NEAR_CAPACITY)
   })
 
   it('scales on connections per pod and CPU, and selects the pods it deploys', async () => {

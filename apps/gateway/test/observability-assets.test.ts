@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
 import { startTestGateway, type TestGateway } from './harness.js'
 
 const run = promisify(execFile)
@@ -47,5 +49,46 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
     const used = new Set<string>(rules.flatMap((rule: any) => String(rule.expr).match(METRIC) ?? []))
     expect(used.size).toBeGreaterThan(5)
     for (const name of used) expect(exported, name).toContain(name)
+  })
+
+  it('raises HeraldNodeNearCapacity at 90 % of the budget each node exports, whatever that budget is', async () => {
+    expect(exported).toContain('herald_connections_max')
+    const dir = await mkdtemp(join(tmpdir(), 'herald-alerts-'))
+    const series = (instance: string, open: number, max: number) => [
+      { series: `herald_connections{instance="${instance}"}`, values: `${open}x15` },
+      { series: `herald_connections_max{instance="${instance}"}`, values: `${max}x15` },
+    ]
+    const tests = {
+      rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          // 17,500 of 19,000 is over 90 %; the same count of 20,000 is not; 1,900 of 2,000 is.
+          input_series: [...series('a', 17_500, 19_000), ...series('b', 17_500, 20_000), ...series('c', 1_900, 2_000)],
+          alert_rule_test: [
+            {
+              eval_time: '12m',
+              alertname: 'HeraldNodeNearCapacity',
+              exp_alerts: ['a', 'c'].map((instance) => ({
+                exp_labels: { severity: 'warning', instance },
+                exp_annotations: {
+                  summary: `Herald node ${instance} is near its connection budget`,
+                  description:
+                    'Over 90% of its MAX_CONNECTIONS open streams on one node for 10 minutes; check the HPA.',
+                },
+              })),
+            },
+          ],
+        },
+      ],
+    }
+    try {
+      await writeFile(join(dir, 'tests.yaml'), stringify(tests))
+      const { stdout } = await run('promtool', ['test', 'rules', join(dir, 'tests.yaml')])
+      expect(stdout).toMatch(/SUCCESS/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
