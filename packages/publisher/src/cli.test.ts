@@ -8,10 +8,14 @@ const CLI = new URL('../dist/cli.js', import.meta.url).pathname
 function herald(
   args: string[],
   env: Record<string, string> = {},
+  // A CLI that never exits is killed after this long, so a hang fails the test instead of leaking.
+  killAfterMs = 0,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr })
+    const options = { env: { ...process.env, ...env }, timeout: killAfterMs }
+    execFile(process.execPath, [CLI, ...args], options, (error, stdout, stderr) => {
+      // A process killed by a signal has no exit code: -1, never 0.
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr })
     })
   })
 }
@@ -63,6 +67,22 @@ describe('the herald CLI', () => {
     const result = await herald(['publish', '--user', 'alice', '--data', '1', '--redis', 'redis://127.0.0.1:1'])
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/Redis did not accept the publish/)
+  })
+
+  it('fails tail and load-functions with exit code 1 and one line on stderr when Redis cannot be reached', async () => {
+    for (const url of ['redis://127.0.0.1:1', 'redis+sentinel://127.0.0.1:1/mymaster', 'redis+cluster://127.0.0.1:1']) {
+      for (const command of [['tail', '--user', 'alice'], ['load-functions']]) {
+        const result = await herald([...command, '--redis', url], {}, 30_000)
+        expect(result.code, `${command[0]} ${url}`).toBe(1)
+        expect(result.stderr, `${command[0]} ${url}`).toMatch(/^herald: cannot connect to Redis: [^\n]+\n$/)
+      }
+    }
+  })
+
+  it('refuses a redis URL that selects a database other than 0 as a usage error', async () => {
+    const result = await herald(['tail', '--user', 'alice', '--redis', `${redis.url}/3`], {}, 30_000)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/^herald: --redis .*database 0/)
   })
 
   it('tails a user: history first, then live entries', async () => {

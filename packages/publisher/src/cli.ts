@@ -7,7 +7,8 @@
 
 import { parseArgs } from 'node:util'
 import { topicChannelKey, userChannelKey } from '@herald/protocol'
-import { callHeraldFunction, loadHeraldFunctions } from './functions.js'
+import { whenConnected } from './connection-ready.js'
+import { callHeraldFunction, loadHeraldFunctions, type RedisClient } from './functions.js'
 import { FUNCTION_LIBRARY_VERSION } from './herald-functions.js'
 import { pubsubChannel, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
@@ -84,8 +85,8 @@ function historyCount(text: string | undefined): number {
 async function loadFunctions(redisUrl: string): Promise<number> {
   const client = createRedisClient(redisTargetOf(redisUrl), { maxRetriesPerRequest: 1 })
   try {
-    // A cluster client knows its masters once it is ready; a command waits for that.
-    await client.call('PING')
+    // A cluster client knows its masters once it is ready.
+    await connect(client)
     await loadHeraldFunctions(client)
     process.stdout.write(`herald functions v${FUNCTION_LIBRARY_VERSION} loaded\n`)
     return 0
@@ -104,6 +105,20 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
   const channelKey = 'user' in target ? userChannelKey(target.user) : topicChannelKey(target.topic)
   const parsed = redisTargetOf(redisUrl)
   const subscriber = createRedisClient(parsed)
+  await connect(subscriber)
+  // Once connected, ioredis reconnects and resubscribes by itself; say once per outage that
+  // entries published meanwhile are not shown.
+  let reported = false
+  subscriber.on('ready', () => {
+    reported = false
+  })
+  subscriber.on('error', (error: Error) => {
+    if (reported) return
+    reported = true
+    process.stderr.write(
+      `herald: lost Redis (${error.message}); reconnecting, entries published meanwhile are not shown\n`,
+    )
+  })
   const print = (id: string, type: string, data: string) =>
     process.stdout.write(`${JSON.stringify({ id, type: type === '' ? null : type, data: JSON.parse(data) })}\n`)
   subscriber.on('smessage', (_channel: string, message: string) => {
@@ -112,15 +127,33 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
   })
   await subscriber.ssubscribe(pubsubChannel(channelKey))
   if (history > 0) {
-    const reader = createRedisClient(parsed)
-    const tailId = String(await callHeraldFunction(reader, true, 'herald_tail', [streamKey(channelKey)], []))
-    const entries = (await reader.xrevrange(streamKey(channelKey), tailId, '-', 'COUNT', history)).reverse()
-    for (const [id, fields] of entries) print(id, fieldOf(fields, 't'), fieldOf(fields, 'd'))
-    await reader.quit()
+    const reader = createRedisClient(parsed, { maxRetriesPerRequest: 1 })
+    try {
+      await connect(reader)
+      const tailId = String(await callHeraldFunction(reader, true, 'herald_tail', [streamKey(channelKey)], []))
+      const entries = (await reader.xrevrange(streamKey(channelKey), tailId, '-', 'COUNT', history)).reverse()
+      for (const [id, fields] of entries) print(id, fieldOf(fields, 't'), fieldOf(fields, 'd'))
+    } finally {
+      reader.disconnect()
+    }
   }
   await new Promise<void>((resolve) => process.once('SIGINT', resolve))
   await subscriber.quit()
   return 0
+}
+
+/**
+ * Waits for the client to connect. One that cannot is a one-line failure (exit 1): ioredis
+ * would otherwise retry for ever, printing "Unhandled error event" each time.
+ */
+async function connect(client: RedisClient): Promise<void> {
+  client.on('error', () => {})
+  try {
+    await whenConnected(client, 1)
+  } catch (error) {
+    client.disconnect()
+    throw new Error(`cannot connect to Redis: ${error instanceof Error ? error.message : String(error)}`)
+  }
 }
 
 function fieldOf(fields: string[], name: string): string {

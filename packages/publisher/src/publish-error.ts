@@ -9,8 +9,13 @@ export type PublishErrorCode =
    * calls of a publish split over several (over 100 messages, or a cluster's slots) may have.
    */
   | 'HERALD_ERR_INVALID'
-  /** Redis did not take the publish; it may be down or failing over. */
+  /**
+   * Redis did not take the publish; it may be down or failing over. After the publisher's
+   * `timeoutMs` the message says whether the publish was sent (and so may still be applied).
+   */
   | 'HERALD_ERR_REDIS'
+  /** The publish came after `close()`; nothing was sent. */
+  | 'HERALD_ERR_CLOSED'
   /** Redis took the publish but fewer replicas than asked acknowledged it in time. */
   | 'HERALD_ERR_NOT_REPLICATED'
 

@@ -1,11 +1,20 @@
+import type { AddressInfo, Socket } from 'node:net'
+import { createServer } from 'node:net'
 import { isAfter, parseStreamId } from '@herald/protocol'
-import { type RedisServer, startRedis, startRedisCluster } from '@herald/redis-harness'
+import { pollUntil, type RedisServer, startRedis, startRedisCluster, startRedisSentinel } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadHeraldFunctions } from './functions.js'
 import { idempotencyKey, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
-import { batchesOf, type EncodedMessage, encodeMessage, HeraldPublisher, type Message } from './publisher.js'
+import {
+  batchesOf,
+  type EncodedMessage,
+  encodeMessage,
+  HeraldPublisher,
+  type Message,
+  type PublisherOptions,
+} from './publisher.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -288,6 +297,139 @@ describe('HeraldPublisher on a real Redis', () => {
     const unreachable = new HeraldPublisher({ redis: 'redis://127.0.0.1:1' })
     expect(await codeOf(unreachable.publish({ user: 'erin' }, undefined, 1))).toBe('HERALD_ERR_REDIS')
     await unreachable.close()
+  })
+
+  it('fails with HERALD_ERR_REDIS through Sentinel and Cluster too while nothing answers', async () => {
+    for (const url of ['redis+sentinel://127.0.0.1:1/mymaster', 'redis+cluster://127.0.0.1:1']) {
+      const unreachable = new HeraldPublisher({ redis: url })
+      expect(await codeOf(unreachable.publish({ user: 'erin' }, undefined, 1)), url).toBe('HERALD_ERR_REDIS')
+      await unreachable.close()
+    }
+  })
+
+  it('fails with HERALD_ERR_REDIS after timeoutMs when a server accepts the connection but never answers', async () => {
+    // A socket that is never answered: no error, no ready, only the deadline can end the wait.
+    const sockets: Socket[] = []
+    const silent = createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as AddressInfo
+    const publisher = new HeraldPublisher({ redis: `redis://127.0.0.1:${port}`, timeoutMs: 200 })
+    try {
+      expect(await codeOf(publisher.publish({ user: 'erin' }, undefined, 1))).toBe('HERALD_ERR_REDIS')
+    } finally {
+      await publisher.close()
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    }
+  })
+
+  it('fails a publish that Redis holds past timeoutMs with HERALD_ERR_REDIS, saying it may still be applied', async () => {
+    const held = new HeraldPublisher({ redis: redis.url, timeoutMs: 200 })
+    try {
+      await held.publish({ user: 'paused' }, undefined, 0)
+      await redis.cli('CLIENT', 'PAUSE', '30000', 'WRITE')
+      const failure = held.publish({ user: 'paused' }, undefined, 1)
+      expect(await codeOf(failure)).toBe('HERALD_ERR_REDIS')
+      await expect(failure).rejects.toThrow(/may still be applied/)
+    } finally {
+      await redis.cli('CLIENT', 'UNPAUSE')
+      await held.close()
+    }
+  })
+
+  it('close() lets publishes in flight finish, then quits; later publishes fail with HERALD_ERR_CLOSED', async () => {
+    const closing = new HeraldPublisher({ redis: redis.url })
+    const count = 50
+    const publishes = Array.from({ length: count }, (_, n) => closing.publish({ user: 'closer' }, undefined, n))
+    await closing.close()
+    const ids = await Promise.all(publishes)
+    expect(ids.every((id) => /^\d+-\d+$/.test(id))).toBe(true)
+    expect(await redis.cli('XLEN', streamKey('u:closer'))).toBe(String(count))
+    expect(await codeOf(closing.publish({ user: 'closer' }, undefined, 'late'))).toBe('HERALD_ERR_CLOSED')
+    expect(await redis.cli('XLEN', streamKey('u:closer'))).toBe(String(count))
+  })
+
+  it('refuses waitForReplicas and timeoutMs values Redis would reject, before connecting', () => {
+    const bad = [-1, Number.NaN, 1.5, 1e20, Number.POSITIVE_INFINITY]
+    const refusalOf = (options: Partial<PublisherOptions>): string => {
+      try {
+        new HeraldPublisher({ redis: 'redis://127.0.0.1:1', ...options }).close()
+      } catch (error) {
+        expect(error).toBeInstanceOf(PublishError)
+        expect((error as PublishError).code).toBe('HERALD_ERR_INVALID')
+        return (error as PublishError).message
+      }
+      return 'accepted'
+    }
+    for (const value of [...bad, 0]) {
+      expect(refusalOf({ waitForReplicas: { replicas: 1, timeoutMs: value } }), `timeoutMs ${value}`).toMatch(
+        /^waitForReplicas\.timeoutMs must be/,
+      )
+      expect(refusalOf({ timeoutMs: value }), `timeoutMs ${value}`).toMatch(/^timeoutMs must be/)
+    }
+    for (const value of [...bad, 0]) {
+      expect(refusalOf({ waitForReplicas: { replicas: value, timeoutMs: 100 } }), `replicas ${value}`).toMatch(
+        /^waitForReplicas\.replicas must be/,
+      )
+    }
+  })
+})
+
+describe('HeraldPublisher with waitForReplicas on a replicated Redis', () => {
+  let master: RedisServer
+  let replica: RedisServer
+  beforeAll(async () => {
+    master = await startRedis()
+    replica = await startRedis()
+    await replica.cli('REPLICAOF', master.host, String(master.port))
+    await pollUntil('the replica to be in sync', async () =>
+      /master_link_status:up/.test(await replica.cli('INFO', 'replication')) ? true : undefined,
+    )
+  })
+  afterAll(async () => {
+    await replica.stop()
+    await master.stop()
+  })
+
+  it('confirms publishes in flight together with one shared WAIT, sent after all their calls', async () => {
+    const publisher = new HeraldPublisher({ redis: master.url, waitForReplicas: { replicas: 1, timeoutMs: 10_000 } })
+    const waits = async () =>
+      Number(/cmdstat_wait:calls=(\d+)/.exec(await master.cli('INFO', 'commandstats'))?.[1] ?? 0)
+    try {
+      await publisher.publish({ user: 'warm' }, undefined, 0)
+      const before = await waits()
+      const count = 50
+      const ids = await Promise.all(
+        Array.from({ length: count }, (_, n) => publisher.publish({ user: `replicated${n % 5}` }, undefined, n)),
+      )
+      expect(ids).toHaveLength(count)
+      // Confirmed means on the replica: the shared WAIT covered every publish's call.
+      const onReplica = await Promise.all(
+        Array.from({ length: 5 }, (_, u) => replica.cli('XLEN', streamKey(`u:replicated${u}`))),
+      )
+      expect(onReplica.map(Number)).toEqual([10, 10, 10, 10, 10])
+      // One WAIT per publish would be 50; publishes answered together share theirs.
+      expect((await waits()) - before).toBeLessThan(count / 5)
+    } finally {
+      await publisher.close()
+    }
+  })
+})
+
+describe('HeraldPublisher through Sentinel', () => {
+  it('waits for the master Sentinel names, without queueing, and has publishes confirmed by its replica', async () => {
+    const setup = await startRedisSentinel()
+    const publisher = new HeraldPublisher({ redis: setup.url, waitForReplicas: { replicas: 1, timeoutMs: 10_000 } })
+    try {
+      // Published before the connection is up: these wait for it instead of failing.
+      const ids = await Promise.all([1, 2, 3].map((n) => publisher.publish({ user: 'sam' }, undefined, n)))
+      expect(ids).toHaveLength(3)
+      const [, replica] = setup.servers
+      expect(await replica!.cli('XLEN', streamKey('u:sam'))).toBe('3')
+    } finally {
+      await publisher.close()
+      await setup.stop()
+    }
   })
 })
 

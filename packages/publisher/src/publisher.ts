@@ -6,6 +6,11 @@
  * auto-pipelining, per node in a cluster). With `waitForReplicas`, a publish resolves only
  * once Redis `WAIT` confirms that many replicas have it, so a failover
  * cannot lose a message the caller was told is safe.
+ *
+ * Every publish settles within `timeoutMs` (plus the `WAIT` timeout): a Redis that is stopped
+ * or wedged keeps its socket open, and a Sentinel or Cluster client retries for ever. On its
+ * own connection the publisher also never queues a call while Redis is away: a publish waits
+ * for the connection and fails once it has failed twice, for all three topologies alike.
  */
 
 import {
@@ -16,11 +21,14 @@ import {
   topicChannelKey,
   userChannelKey,
 } from '@herald/protocol'
+import { whenConnected } from './connection-ready.js'
 import { callHeraldFunction, type RedisClient } from './functions.js'
 import { dataProblem } from './json-data.js'
 import { idempotencyKey, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
+import { MAX_TIMER_MS, timingProblem } from './publisher-options.js'
 import { createRedisClient, parseRedisTarget } from './redis-target.js'
+import { ReplicaWait } from './replica-wait.js'
 
 export type Target = { readonly user: string } | { readonly topic: string }
 
@@ -45,27 +53,51 @@ export interface EncodedMessage {
 export interface PublisherOptions {
   /**
    * A Redis URL (`redis://`, `redis+sentinel://h:p,h:p/name`, `redis+cluster://h:p,h:p`),
-   * or an ioredis client the caller owns.
+   * or an ioredis client the caller owns (whose connection and queueing policy are the caller's).
    */
   readonly redis: string | RedisClient
   readonly historyMaxLen?: number
   readonly historyTtlSeconds?: number
   readonly idempotencyTtlSeconds?: number
-  /** Wait until this many replicas acknowledge each publish (Redis `WAIT`), or fail. */
+  /**
+   * How long a publish may wait for Redis before it fails with `HERALD_ERR_REDIS` (default 5000 ms;
+   * `waitForReplicas.timeoutMs` comes on top).
+   */
+  readonly timeoutMs?: number
+  /** Wait until this many replicas acknowledge each publish (Redis `WAIT`), or fail. Whole numbers, both at least 1. */
   readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number }
 }
+
+/** How long a publish waits for Redis by default. */
+const DEFAULT_TIMEOUT_MS = 5_000
+/** Failed connection attempts a publish waits through on the publisher's own connection: one retry. */
+const CONNECT_FAILURES = 2
 
 export class HeraldPublisher {
   readonly #redis: RedisClient
   readonly #ownsConnection: boolean
   readonly #limits: readonly [number, number, number]
+  readonly #timeoutMs: number
+  readonly #replicaWait: ReplicaWait | undefined
+  /** Publishes not settled yet, which close() lets finish. */
+  readonly #inFlight = new Set<Promise<unknown>>()
+  /** The wait for the connection that publishes arriving while it is down share. */
+  #connecting: Promise<void> | undefined
+  #closing: Promise<void> | undefined
 
-  constructor(private readonly options: PublisherOptions) {
+  constructor(options: PublisherOptions) {
+    const problem = timingProblem(options)
+    if (problem !== undefined) throw new PublishError('HERALD_ERR_INVALID', problem)
     if (typeof options.redis === 'string') {
       const target = parseRedisTarget(options.redis)
       if (typeof target === 'string') throw new PublishError('HERALD_ERR_INVALID', `redis URL ${target}`)
-      // One retry, then fail: publishes do not pile up in memory while Redis is unreachable.
-      this.#redis = createRedisClient(target, { enableAutoPipelining: true, maxRetriesPerRequest: 1 })
+      // No offline queue: a publish is sent on a ready connection or not at all, so one that
+      // failed while Redis was away is never applied later behind the caller's back.
+      this.#redis = createRedisClient(target, {
+        enableAutoPipelining: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+      })
       // Connection errors reach callers through their publishes; no unhandled 'error' events.
       this.#redis.on('error', () => {})
       this.#ownsConnection = true
@@ -78,6 +110,9 @@ export class HeraldPublisher {
       options.historyTtlSeconds ?? 604_800,
       options.idempotencyTtlSeconds ?? 86_400,
     ]
+    const wait = options.waitForReplicas
+    this.#replicaWait = wait && new ReplicaWait(this.#redis, wait.replicas, wait.timeoutMs)
+    this.#timeoutMs = Math.min(MAX_TIMER_MS, (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + (wait?.timeoutMs ?? 0))
   }
 
   /** Publishes one message; resolves to its entry id. */
@@ -108,10 +143,67 @@ export class HeraldPublisher {
   }
 
   /** Publishes messages that are already validated and encoded. */
-  async publishEncoded(messages: readonly EncodedMessage[]): Promise<string[]> {
-    if (messages.length === 0) return []
+  publishEncoded(messages: readonly EncodedMessage[]): Promise<string[]> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(new PublishError('HERALD_ERR_CLOSED', 'the publisher is closed; nothing was sent'))
+    }
+    if (messages.length === 0) return Promise.resolve([])
+    const publish = this.#withDeadline(messages)
+    this.#inFlight.add(publish)
+    const forget = () => this.#inFlight.delete(publish)
+    publish.then(forget, forget)
+    return publish
+  }
+
+  /**
+   * Waits for publishes in flight to settle (each within its timeout), then closes the
+   * connection if the publisher opened it. Publishes after this fail with HERALD_ERR_CLOSED.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    await Promise.allSettled(this.#inFlight)
+    if (!this.#ownsConnection) return
+    // QUIT lets Redis answer what it was sent first; a connection that is not up has nothing to answer.
+    if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect())
+    else this.#redis.disconnect()
+  }
+
+  /** The publish, failed with HERALD_ERR_REDIS if it takes longer than the timeout. */
+  async #withDeadline(messages: readonly EncodedMessage[]): Promise<string[]> {
+    const progress = { sent: false, expired: false }
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        progress.expired = true
+        reject(
+          new PublishError(
+            'HERALD_ERR_REDIS',
+            progress.sent
+              ? `Redis did not answer within ${this.#timeoutMs} ms; the publish may still be applied, so retry with the same idempotencyKey`
+              : `Redis was not reachable within ${this.#timeoutMs} ms; nothing was sent`,
+          ),
+        )
+      }, this.#timeoutMs)
+    })
+    try {
+      // race handles both outcomes, so a publish that fails after the deadline is no unhandled rejection.
+      return await Promise.race([this.#publish(messages, progress), deadline])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async #publish(messages: readonly EncodedMessage[], progress: { sent: boolean; expired: boolean }) {
     let ids: string[]
     try {
+      if (this.#ownsConnection) await this.#connected()
+      // Its caller has been told it failed: sending it now would publish behind their back.
+      if (progress.expired) return []
+      progress.sent = true
       const cluster = 'nodes' in this.#redis
       // The common case, one call's worth on one node, skips the regrouping.
       ids =
@@ -121,9 +213,11 @@ export class HeraldPublisher {
     } catch (error) {
       throw publishFailure(error)
     }
-    const wait = this.options.waitForReplicas
+    const wait = this.#replicaWait
     if (wait !== undefined) {
-      const acknowledged = await this.#waitForReplicas(wait.replicas, wait.timeoutMs)
+      const acknowledged = await wait.acknowledged().catch((error: unknown) => {
+        throw publishFailure(error)
+      })
       if (acknowledged < wait.replicas) {
         throw new PublishError(
           'HERALD_ERR_NOT_REPLICATED',
@@ -134,18 +228,13 @@ export class HeraldPublisher {
     return ids
   }
 
-  /**
-   * `WAIT` covers the writes of the connection it is sent on. A cluster client holds one
-   * connection per master, so each master is asked; the weakest answer counts.
-   */
-  async #waitForReplicas(replicas: number, timeoutMs: number): Promise<number> {
-    const connections = 'nodes' in this.#redis ? this.#redis.nodes('master') : [this.#redis]
-    const answers = await Promise.all(connections.map((connection) => connection.call('WAIT', replicas, timeoutMs)))
-    return Math.min(...answers.map(Number))
-  }
-
-  async close(): Promise<void> {
-    if (this.#ownsConnection) await this.#redis.quit().catch(() => undefined)
+  /** Resolves once the publisher's own connection is ready; publishes arriving meanwhile share the wait. */
+  #connected(): Promise<void> {
+    if (this.#redis.status === 'ready') return Promise.resolve()
+    this.#connecting ??= whenConnected(this.#redis, CONNECT_FAILURES).finally(() => {
+      this.#connecting = undefined
+    })
+    return this.#connecting
   }
 
   async #publishInBatches(messages: readonly EncodedMessage[], cluster: boolean): Promise<string[]> {

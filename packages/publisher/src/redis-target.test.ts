@@ -47,6 +47,17 @@ describe('parseRedisTarget', () => {
     }
   })
 
+  it('refuses a database other than 0, whose Pub/Sub other deployments on the server would share', () => {
+    for (const url of ['redis://h:6379/3', 'rediss://:pw@h:6379/15', 'redis://h:6379/?db=2', 'redis://h:6379/x']) {
+      const problem = parseRedisTarget(url)
+      expect(problem, url).toMatch(/^must use database 0 .*Pub\/Sub/)
+      expect(problem, url).not.toMatch(/pw/)
+    }
+    for (const url of ['redis://h:6379', 'redis://h:6379/', 'redis://h:6379/0', 'redis://h:6379?db=0']) {
+      expect(parseRedisTarget(url), url).toEqual({ kind: 'standalone', url })
+    }
+  })
+
   it('refuses a redis:// URL without a host instead of connecting to localhost', () => {
     for (const url of ['redis://', 'rediss://', 'redis:///0']) {
       expect(parseRedisTarget(url), url).toMatch(/needs a host/)

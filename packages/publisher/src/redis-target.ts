@@ -2,7 +2,7 @@
  * Where Redis is, from one URL for the three topologies, and the ioredis
  * client for it. Shared by the SDK, the CLI and the gateway (REDIS_URL).
  *
- *   redis://[user:pass@]host:port[/db]            standalone (also rediss:// for TLS)
+ *   redis://[user:pass@]host:port[/0]             standalone (also rediss:// for TLS)
  *   redis+sentinel://[user:pass@]h1:p1,h2:p2/<master name>
  *   redis+cluster://[user:pass@]h1:p1,h2:p2       Redis Cluster (seed nodes)
  */
@@ -48,6 +48,9 @@ export function parseRedisTarget(text: string): RedisTarget | string {
     if (decodeComponent(url.username) === undefined || decodeComponent(url.password) === undefined) {
       return MALFORMED_ESCAPE
     }
+    // ioredis reads the database from the path, else from ?db=.
+    const db = url.pathname.length > 1 ? url.pathname.slice(1) : url.searchParams.get('db')
+    if (db !== null && db !== '0') return OTHER_DATABASE
     return { kind: 'standalone', url: text }
   }
   const match = MULTI_HOST.exec(text)
@@ -71,6 +74,14 @@ export function parseRedisTarget(text: string): RedisTarget | string {
   }
   return { kind: 'cluster', nodes: hosts as HostPort[], ...credentials }
 }
+
+/**
+ * Streams live in the database selected, but Pub/Sub and sharded Pub/Sub ignore databases: two
+ * deployments told apart only by database would each deliver the other's live notifications.
+ */
+const OTHER_DATABASE =
+  'must use database 0 (no /<db> path or ?db=): Redis Pub/Sub is shared by all databases, so deployments ' +
+  "on one Redis with different databases would receive each other's notifications; give each its own Redis"
 
 /** Says where to look without quoting the part, which may be the password. */
 const MALFORMED_ESCAPE = 'has a malformed %-escape in its user name, password or master name (write a literal % as %25)'

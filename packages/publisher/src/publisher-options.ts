@@ -1,0 +1,34 @@
+/**
+ * Checking the publisher's timing options up front: Redis would refuse a negative, fractional
+ * or out-of-range `WAIT` argument only at the first publish, with its own words, and a timer
+ * past 2^31 - 1 ms fires at once.
+ */
+
+/** The longest delay a Node timer can hold. */
+export const MAX_TIMER_MS = 2_147_483_647
+
+export interface TimingOptions {
+  readonly timeoutMs?: number | undefined
+  readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number } | undefined
+}
+
+/** What is wrong with the options, or undefined. */
+export function timingProblem(options: TimingOptions): string | undefined {
+  if (options.timeoutMs !== undefined && !isWhole(options.timeoutMs, 1, MAX_TIMER_MS)) {
+    return `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`
+  }
+  const wait = options.waitForReplicas
+  if (wait === undefined) return undefined
+  if (!isWhole(wait.replicas, 1, Number.MAX_SAFE_INTEGER)) {
+    return 'waitForReplicas.replicas must be a whole number from 1 (leave waitForReplicas out not to wait)'
+  }
+  // WAIT's own 0, "block for ever", would hold the publish and the connection with it.
+  if (!isWhole(wait.timeoutMs, 1, MAX_TIMER_MS)) {
+    return `waitForReplicas.timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`
+  }
+  return undefined
+}
+
+function isWhole(value: unknown, min: number, max: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+}
