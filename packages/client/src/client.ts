@@ -3,7 +3,8 @@
  * connection (see tab-share.ts), turns frames into typed notifications,
  * drops anything already delivered (position-tracker.ts), remembers the last
  * id across reloads (last-id-store.ts) and tells the app when it must
- * refetch (`herald.reset`).
+ * refetch (`herald.reset`). Followers hear everything the leader's connection
+ * reports, its refusal included, so every tab's handlers run.
  */
 
 import { READY_EVENT, RESET_EVENT, type ResetReason, UNAVAILABLE_EVENT } from '@herald/protocol'
@@ -66,6 +67,7 @@ export type TabRole = 'leader' | 'follower' | 'alone'
 type RelayMessage =
   | { readonly kind: 'event'; readonly type: string; readonly data: string; readonly id: string }
   | { readonly kind: 'state'; readonly state: ConnectionState }
+  | { readonly kind: 'error'; readonly error: HeraldClientError }
   | { readonly kind: 'hello' }
 
 const BUILT_IN_TYPES = ['message', READY_EVENT, RESET_EVENT, UNAVAILABLE_EVENT]
@@ -87,6 +89,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #connection: StreamConnection | undefined
   #share: TabShare<RelayMessage> | undefined
   #closed = false
+  /** The refusal that stopped the shared connection, reported once per tab and repeated to tabs that open later. */
+  #refusal: HeraldClientError | undefined
   #pendingToken: Promise<string> | undefined
   #startToken: { readonly value: string; readonly obtainedAtMs: number } | undefined
 
@@ -142,7 +146,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     return this.#roles.add(handler)
   }
 
-  /** The gateway refused the stream for good (a forbidden topic, a bad request); the client has stopped. */
+  /** The gateway refused the stream for good (a forbidden topic, a bad request); the client has stopped. Every tab hears it. */
   onError(handler: (error: HeraldClientError) => void): () => void {
     return this.#errors.add(handler)
   }
@@ -215,7 +219,11 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         this.#setState(state)
         this.#share?.post({ kind: 'state', state })
       },
-      onRefused: ({ status, code, message }) => this.#errors.emit({ status, code, message }),
+      onRefused: ({ status, code, message }) => {
+        const error = { status, code, message }
+        this.#refused(error)
+        this.#share?.post({ kind: 'error', error })
+      },
     })
     this.#connection = connection
     connection.start()
@@ -226,7 +234,20 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     if (message.kind === 'event') this.#handle(message.type, message.data, message.id)
     else if (message.kind === 'state') {
       if (this.#role === 'follower') this.#setState(message.state)
-    } else if (this.#role === 'leader') this.#share?.post({ kind: 'state', state: this.#state })
+    } else if (message.kind === 'error') {
+      if (this.#role === 'follower') this.#refused(message.error)
+    } else if (this.#role === 'leader') {
+      // A new tab: tell it where the connection stands, and why it stopped if it did.
+      this.#share?.post({ kind: 'state', state: this.#state })
+      if (this.#refusal !== undefined) this.#share?.post({ kind: 'error', error: this.#refusal })
+    }
+  }
+
+  /** Reports a refusal, once: the leader repeats it to every tab that opens later, which all tabs hear. */
+  #refused(error: HeraldClientError): void {
+    if (this.#refusal !== undefined) return
+    this.#refusal = error
+    this.#errors.emit(error)
   }
 
   /** Applies one event, from the stream or from the leader; false if it was already seen. */

@@ -124,6 +124,44 @@ describe('StreamConnection', () => {
     expect(refused.at(-1)).toBe('HERALD_ERR_TOPIC_FORBIDDEN')
   })
 
+  it('uses a token that looks expired by its clock for one stream, and leaves its expiry to the server', async () => {
+    const { transport, calls } = scriptedTransport()
+    // The client's clock is ten minutes ahead of the server's: every fresh token looks expired.
+    const skewedToken = async () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 300, n: ++tokens })
+    start(transport, { getToken: skewedToken })
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onEvent(READY)
+    await vi.advanceTimersByTimeAsync(600_000)
+    expect(tokens).toBe(1)
+    expect(calls).toHaveLength(1)
+    expect(states).toEqual(['connecting', 'open'])
+    // The server closes the stream at the token's real expiry: the next attempt brings a new token.
+    calls[0]!.end({ kind: 'ended' })
+    while (calls.length === 1) await vi.advanceTimersByTimeAsync(10)
+    expect(tokens).toBe(2)
+    expect(calls[1]!.attempt.token).not.toBe(calls[0]!.attempt.token)
+  })
+
+  it('fetches tokens that keep arriving expired less and less often, up to maxRetryMs apart', async () => {
+    const { transport, calls } = scriptedTransport()
+    const fetchedAt: number[] = []
+    const staleToken = async () => {
+      fetchedAt.push(Date.now())
+      return fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 60, n: ++tokens })
+    }
+    start(transport, { getToken: staleToken })
+    await vi.advanceTimersByTimeAsync(0)
+    // Each stream goes live and ends at once, as a server would close it for a token about to expire.
+    for (let i = 0; i < 8; i++) {
+      while (calls.length === i) await vi.advanceTimersByTimeAsync(10)
+      calls[i]!.sink.onEvent(READY)
+      calls[i]!.end({ kind: 'ended' })
+    }
+    const gaps = fetchedAt.slice(1).map((at, i) => at - fetchedAt[i]!)
+    expect(gaps).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000])
+    expect(tokens).toBe(8)
+  })
+
   it('replaces the token a fifth of its lifetime before expiry, reopening at once without a reconnect state', async () => {
     const { transport, calls } = scriptedTransport()
     const lifetimeS = 100

@@ -4,7 +4,10 @@
  * lost. Waits follow the server: `herald.unavailable` carries how long to
  * wait, `retry:` sets the base of the jittered exponential backoff. The
  * token is replaced before it expires: the new one is fetched while the old
- * stream still runs, then the stream is reopened from the last id.
+ * stream still runs, then the stream is reopened from the last id. A token
+ * that looks expired on arrival (a clock ahead of the server's, a stale token
+ * source) is used for one stream, the server being the judge; when such tokens
+ * keep coming, they are fetched with the same backoff as connections.
  */
 
 import { type ParsedEvent, READY_EVENT, UNAVAILABLE_EVENT, type UnavailableEventData } from '@herald/protocol'
@@ -36,12 +39,18 @@ export interface StreamConnectionOptions {
 
 interface HeldToken {
   readonly value: string
-  readonly refreshAtMs: number
+  /** When to replace it; undefined when it looked expired on arrival, so it serves one stream. */
+  readonly refreshAtMs: number | undefined
 }
 
 export class StreamConnection {
   #stopped = false
   #token: HeldToken | undefined
+  /** The token the last stream was opened with. */
+  #streamed: HeldToken | undefined
+  /** Tokens in a row that looked expired on arrival, and when the last of them was fetched. */
+  #expiredOnArrival = 0
+  #lastFetchMs = 0
   #controller: AbortController | undefined
   #handle: StreamHandle | undefined
   #wake: (() => void) | undefined
@@ -53,7 +62,7 @@ export class StreamConnection {
 
   constructor(private readonly options: StreamConnectionOptions) {
     if (options.initialToken !== undefined)
-      this.#token = held(options.initialToken.value, options.initialToken.obtainedAtMs)
+      this.#token = this.#obtained(options.initialToken.value, options.initialToken.obtainedAtMs)
   }
 
   start(): void {
@@ -107,7 +116,7 @@ export class StreamConnection {
         attempt = 0
         authFailures = 0
       }
-      const delay = this.#unavailableMs ?? backoffDelay(this.#policy(), attempt)
+      const delay = Math.max(this.#unavailableMs ?? backoffDelay(this.#policy(), attempt), this.#tokenBackoff())
       attempt++
       await this.#wait(delay)
     }
@@ -119,6 +128,7 @@ export class StreamConnection {
     this.#controller = controller
     this.#unavailableMs = undefined
     this.#wentLive = false
+    this.#streamed = token
     this.#scheduleRefresh(token)
     const handle = this.options.transport(
       {
@@ -155,20 +165,43 @@ export class StreamConnection {
   }
 
   async #currentToken(): Promise<HeldToken> {
-    if (this.#token !== undefined && Date.now() < this.#token.refreshAtMs) return this.#token
+    const token = this.#token
+    if (token !== undefined) {
+      const usable = token.refreshAtMs === undefined ? token !== this.#streamed : Date.now() < token.refreshAtMs
+      if (usable) return token
+    }
     this.#token = await this.#fetchToken()
     return this.#token
   }
 
   async #fetchToken(): Promise<HeldToken> {
     const obtainedAt = Date.now()
-    return held(await this.options.getToken(), obtainedAt)
+    return this.#obtained(await this.options.getToken(), obtainedAt)
+  }
+
+  #obtained(value: string, obtainedAtMs: number): HeldToken {
+    const token = held(value, obtainedAtMs)
+    this.#expiredOnArrival = token.refreshAtMs === undefined ? this.#expiredOnArrival + 1 : 0
+    this.#lastFetchMs = obtainedAtMs
+    return token
+  }
+
+  /**
+   * How much longer to wait before the next attempt, which fetches a token, while tokens keep
+   * arriving expired: the backoff grows with how many came in a row, counted from the last fetch,
+   * so one that served a long stream costs no extra wait.
+   */
+  #tokenBackoff(): number {
+    if (this.#expiredOnArrival === 0) return 0
+    const next = this.#lastFetchMs + backoffDelay(this.#policy(), this.#expiredOnArrival - 1)
+    return Math.max(0, next - Date.now())
   }
 
   /** Before the token expires: get the next one while the stream runs, then reopen from the last id. */
   #scheduleRefresh(token: HeldToken): void {
     clearTimeout(this.#refreshTimer)
-    if (!Number.isFinite(token.refreshAtMs)) return
+    // A token the client's clock cannot time is left to the server, which ends the stream at its expiry.
+    if (token.refreshAtMs === undefined || !Number.isFinite(token.refreshAtMs)) return
     this.#refreshTimer = setTimeout(
       async () => {
         const next = await this.#fetchToken().catch(() => undefined)

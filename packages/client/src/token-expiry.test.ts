@@ -26,7 +26,13 @@ describe('refreshAt', () => {
     expect(refreshAt(3_600_000, 0)).toBe(3_540_000)
   })
 
-  it('refreshes at once when the token has already expired', () => {
-    expect(refreshAt(1000, 5000)).toBe(1000)
+  it('gives no refresh time for a token that looks expired, or all but, when it arrives', () => {
+    // Expired by the client's clock (ahead of the server's, or a stale token): refreshing would only fetch another.
+    expect(refreshAt(1000, 5000)).toBeUndefined()
+    expect(refreshAt(5000, 5000)).toBeUndefined()
+    // Due within a second of arriving: untimeable too, or the client would refresh many times a second.
+    expect(refreshAt(6000, 5000)).toBeUndefined()
+    expect(refreshAt(6249, 5000)).toBeUndefined()
+    expect(refreshAt(6250, 5000)).toBe(6000)
   })
 })

@@ -4,9 +4,16 @@
  * for a new one. The gateway closes a stream up to a tenth of the token's
  * lifetime (at most TOKEN_EXPIRY_JITTER_MS) before `exp`; refreshing a fifth
  * of the lifetime early (at most a minute) keeps the client ahead of that.
+ *
+ * A token that is due for refresh as soon as it arrives cannot be timed by
+ * this clock: the client's clock is ahead of the server's, or the token
+ * source hands out stale tokens. Refreshing it would only fetch another like
+ * it, so it has no refresh time and the server judges its expiry.
  */
 
 const MAX_MARGIN_MS = 60_000
+/** A token due for refresh sooner than this after it arrived is treated as untimeable. */
+const MIN_TOKEN_USE_MS = 1000
 
 export interface TokenClaims {
   readonly sub?: string
@@ -34,8 +41,12 @@ export function readTokenClaims(token: string): TokenClaims {
   }
 }
 
-/** When to fetch a new token for one that expires at `expiresAtMs` and was obtained at `obtainedAtMs`. */
-export function refreshAt(expiresAtMs: number, obtainedAtMs: number): number {
+/**
+ * When to fetch a new token for one that expires at `expiresAtMs` and was obtained at
+ * `obtainedAtMs`; undefined when that is less than a second after it arrived (see above).
+ */
+export function refreshAt(expiresAtMs: number, obtainedAtMs: number): number | undefined {
   const lifetime = Math.max(0, expiresAtMs - obtainedAtMs)
-  return expiresAtMs - Math.min(MAX_MARGIN_MS, lifetime / 5)
+  const at = expiresAtMs - Math.min(MAX_MARGIN_MS, lifetime / 5)
+  return at - obtainedAtMs < MIN_TOKEN_USE_MS ? undefined : at
 }
