@@ -74,6 +74,16 @@ describe('loading the functions', () => {
     expect(await installed()).toBe(newer)
   })
 
+  it('sends one load for all the calls that find the library missing at once', async () => {
+    await client.config('RESETSTAT')
+    const stream = streamKey('u:storm')
+    const tails = Array.from({ length: 20 }, () => callHeraldFunction(client, true, 'herald_tail', [stream], []))
+    for (const tail of await Promise.all(tails)) expect(tail).toMatch(/^\d+-0$/)
+    const stats = (await client.info('commandstats')) as string
+    expect(/cmdstat_function\|list:calls=(\d+)/.exec(stats)?.[1]).toBe('1')
+    expect(/cmdstat_function\|load:calls=(\d+)/.exec(stats)?.[1]).toBe('1')
+  })
+
   it('lets loaders racing on an empty node agree on one library', async () => {
     const loaders = Array.from({ length: 5 }, () => new Redis(redis.url))
     try {

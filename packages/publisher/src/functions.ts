@@ -14,10 +14,27 @@ import {
 
 export type RedisClient = Redis | Cluster
 
-/** Loads the library on every master that lacks this version of it: Redis Cluster keeps functions per node. */
-export async function loadHeraldFunctions(client: RedisClient): Promise<void> {
-  const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis]
-  await Promise.all(nodes.map(installOn))
+/** Loads in progress, per client: after a restart every call in flight finds the library missing at once. */
+const loading = new WeakMap<RedisClient, Promise<void>>()
+
+/**
+ * Loads the library on every master that lacks this version of it: Redis Cluster keeps
+ * functions per node. Callers on one client while a load runs share it, so a resume storm
+ * that meets a restarted Redis sends one load, not one per stream.
+ */
+export function loadHeraldFunctions(client: RedisClient): Promise<void> {
+  let load = loading.get(client)
+  if (load === undefined) {
+    const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis]
+    load = Promise.all(nodes.map(installOn)).then(() => undefined)
+    const settled = load
+    const forget = () => {
+      if (loading.get(client) === settled) loading.delete(client)
+    }
+    load.then(forget, forget)
+    loading.set(client, load)
+  }
+  return load
 }
 
 /**
