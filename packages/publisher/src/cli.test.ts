@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import net from 'node:net'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { streamKey } from './keys.js'
@@ -67,6 +68,26 @@ describe('the herald CLI', () => {
     const result = await herald(['publish', '--user', 'alice', '--data', '1', '--redis', 'redis://127.0.0.1:1'])
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/Redis did not accept the publish/)
+  })
+
+  it('gives up on a server that takes the connection but never answers, after --timeout', async () => {
+    const silent = net.createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const url = `redis://127.0.0.1:${(silent.address() as net.AddressInfo).port}`
+    try {
+      for (const command of [
+        ['tail', '--user', 'alice'],
+        ['load-functions'],
+        ['publish', '--user', 'a', '--data', '1'],
+      ]) {
+        const result = await herald([...command, '--redis', url, '--timeout', '300'])
+        expect(result.code, command[0]).toBe(1)
+        expect(result.stderr, command[0]).toMatch(/^herald: [^\n]*(within 300 ms|not reachable)[^\n]*\n$/)
+      }
+      expect((await herald(['load-functions', '--timeout', '0'])).code).toBe(2)
+    } finally {
+      silent.close()
+    }
   })
 
   it('fails tail and load-functions with exit code 1 and one line on stderr when Redis cannot be reached', async () => {

@@ -25,6 +25,7 @@ Options:
   --redis <url>   redis://, redis+sentinel://h:p,h:p/<master> or redis+cluster://h:p,h:p
                   (default: $REDIS_URL, else redis://127.0.0.1:6379)
   --history <n>   with tail: print the last n entries before following (default 0)
+  --timeout <ms>  how long to wait for Redis to answer before giving up (default 10000)
 
 publish prints the new entry id. tail prints one JSON line per entry:
   {"id": "...", "type": "...", "data": ...}
@@ -40,10 +41,14 @@ const OPTIONS = {
   'idempotency-key': { type: 'string' },
   redis: { type: 'string' },
   history: { type: 'string' },
+  timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
 class UsageError extends Error {}
+
+/** How long the CLI waits for Redis to answer a connection or a command before it gives up (exit 1); --timeout. */
+let answerTimeoutMs = 10_000
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true })
@@ -53,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
     return values.help === true ? 0 : 2
   }
   const redisUrl = values.redis ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+  if (values.timeout !== undefined) answerTimeoutMs = wholeNumber('--timeout', values.timeout, 1, 600_000)
   if (command === 'load-functions') return loadFunctions(redisUrl)
   const target = targetOf(values.user, values.topic)
   if (command === 'publish') {
@@ -63,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     } catch {
       throw new UsageError('--data must be JSON')
     }
-    const publisher = new HeraldPublisher({ redis: redisUrl })
+    const publisher = new HeraldPublisher({ redis: redisUrl, timeoutMs: answerTimeoutMs })
     try {
       const options = values['idempotency-key'] === undefined ? {} : { idempotencyKey: values['idempotency-key'] }
       process.stdout.write(`${await publisher.publish(target, values.type, data, options)}\n`)
@@ -77,9 +83,13 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function historyCount(text: string | undefined): number {
-  if (text === undefined) return 0
-  if (!/^\d{1,6}$/.test(text)) throw new UsageError('--history must be a whole number from 0 to 999999')
-  return Number(text)
+  return text === undefined ? 0 : wholeNumber('--history', text, 0, 999_999)
+}
+
+function wholeNumber(option: string, text: string, min: number, max: number): number {
+  const value = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN
+  if (!(value >= min && value <= max)) throw new UsageError(`${option} must be a whole number from ${min} to ${max}`)
+  return value
 }
 
 async function loadFunctions(redisUrl: string): Promise<number> {
@@ -87,7 +97,7 @@ async function loadFunctions(redisUrl: string): Promise<number> {
   try {
     // A cluster client knows its masters once it is ready.
     await connect(client)
-    await loadHeraldFunctions(client)
+    await answeredInTime(loadHeraldFunctions(client))
     process.stdout.write(`herald functions v${FUNCTION_LIBRARY_VERSION} loaded\n`)
     return 0
   } finally {
@@ -106,6 +116,8 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
   const parsed = redisTargetOf(redisUrl)
   const subscriber = createRedisClient(parsed)
   await connect(subscriber)
+  // The subscription and the history read must be answered; live entries may take any time.
+  const subscribed = subscriber.ssubscribe(pubsubChannel(channelKey))
   // Once connected, ioredis reconnects and resubscribes by itself; say once per outage that
   // entries published meanwhile are not shown.
   let reported = false
@@ -125,13 +137,17 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
     const [id = '', type = ''] = message.split('\n', 2)
     print(id, type, message.slice(id.length + type.length + 2))
   })
-  await subscriber.ssubscribe(pubsubChannel(channelKey))
+  await answeredInTime(subscribed)
   if (history > 0) {
     const reader = createRedisClient(parsed, { maxRetriesPerRequest: 1 })
     try {
       await connect(reader)
-      const tailId = String(await callHeraldFunction(reader, true, 'herald_tail', [streamKey(channelKey)], []))
-      const entries = (await reader.xrevrange(streamKey(channelKey), tailId, '-', 'COUNT', history)).reverse()
+      const entries = await answeredInTime(
+        callHeraldFunction(reader, true, 'herald_tail', [streamKey(channelKey)], []).then((tailId) =>
+          reader.xrevrange(streamKey(channelKey), String(tailId), '-', 'COUNT', history),
+        ),
+      )
+      entries.reverse()
       for (const [id, fields] of entries) print(id, fieldOf(fields, 't'), fieldOf(fields, 'd'))
     } finally {
       reader.disconnect()
@@ -149,10 +165,24 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
 async function connect(client: RedisClient): Promise<void> {
   client.on('error', () => {})
   try {
-    await whenConnected(client, 1)
+    // A server that takes the connection but never answers would never make it ready.
+    await answeredInTime(whenConnected(client, 1))
   } catch (error) {
     client.disconnect()
     throw new Error(`cannot connect to Redis: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+/** The command's answer, or a failure once Redis has not answered for answerTimeoutMs. */
+async function answeredInTime<T>(command: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${answerTimeoutMs} ms`)), answerTimeoutMs)
+  })
+  try {
+    return await Promise.race([command, deadline])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
