@@ -36,6 +36,23 @@ describe('redactUrl', () => {
     )
   })
 
+  it('censors a token hidden in a name, behind a semicolon, or under any name', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl'
+    for (const query of [
+      `access_token=${jwt}&access_token%3D${jwt}`,
+      `access_token%3D${jwt}`,
+      `x=1;access_token=${jwt}`,
+      `lastEventId=${jwt}`,
+      `t=${jwt.replace('J', '%4A')}`,
+    ]) {
+      const logged = redactUrl(`/v1/events?${query}`)
+      expect(logged, query).not.toContain('c2lnbmF0dXJl')
+      expect(logged, query).not.toContain('eyJzdWIi')
+    }
+    expect(redactUrl(`/v1/events?topics=a&access_token%3D${jwt}`)).toBe('/v1/events?topics=a&[redacted]')
+    expect(redactUrl(`/v1/events?x=1;access_token=${jwt}&y=2`)).toBe('/v1/events?[redacted]&y=2')
+  })
+
   it('keeps parameters that carry no credential readable, encoded or not', () => {
     const url = '/v1/events?topics=org%2F42%2Fbilling,news&lastEventId=a%2Bb&t%6Fpics=x&+=y&&z'
     expect(redactUrl(url)).toBe(url)

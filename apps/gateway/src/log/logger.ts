@@ -85,6 +85,9 @@ const CREDENTIAL_PARAMETER = /token|key|secret|password|auth/i
  * A URL safe to log: the path, and the query with the value of every credential-bearing
  * parameter censored. Names are matched as the server reads them (URLSearchParams:
  * percent-decoded, `+` as a space), since `acc%65ss_token` is read as `access_token`.
+ * Malformed queries are read the strict way: a `;` may separate parameters for some
+ * parser on the way, a name can hide a token (`access_token%3D<jwt>`), and a JWT is
+ * censored wherever it is; such a pair is censored whole.
  */
 export function redactUrl(url: string): string {
   const question = url.indexOf('?')
@@ -92,12 +95,33 @@ export function redactUrl(url: string): string {
   const query = url
     .slice(question + 1)
     .split('&')
-    .map((pair) => {
-      const name = pair.split('=', 1)[0] ?? ''
-      return CREDENTIAL_PARAMETER.test(decodeName(name)) ? `${name}=[redacted]` : pair
-    })
+    .map((pair) => (carriesCredential(pair) ? redactedPair(pair) : pair))
     .join('&')
   return `${url.slice(0, question)}?${query}`
+}
+
+/** Three base64url segments starting as a JSON header does: a JWT, under any name. */
+const JWT_LIKE = /eyJ[\w-]{4,}\.[\w-]{4,}/
+
+function carriesCredential(pair: string): boolean {
+  if (pair.split(';').some((part) => CREDENTIAL_PARAMETER.test(decodeName(part.split('=', 1)[0] ?? '')))) return true
+  return JWT_LIKE.test(pair) || (pair.includes('%') && JWT_LIKE.test(decodeLoosely(pair)))
+}
+
+/** `name=[redacted]` while the name itself is plain; the whole pair when the name could hold a secret. */
+function redactedPair(pair: string): string {
+  const name = pair.split('=', 1)[0] ?? ''
+  const decoded = decodeName(name)
+  const plain = !pair.includes(';') && decoded.length <= 64 && !decoded.includes('=') && !JWT_LIKE.test(decoded)
+  return plain ? `${name}=[redacted]` : '[redacted]'
+}
+
+function decodeLoosely(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '))
+  } catch {
+    return text
+  }
 }
 
 /** A raw parameter name decoded by URLSearchParams itself, so malformed `%` sequences fare as they do there. */
