@@ -25,10 +25,10 @@ import { readTarget } from './http/request-target.js'
 import type { GatewayServices } from './http/services.js'
 import { ConnectionBudget } from './hub/connection-budget.js'
 import { drainSchedule } from './hub/drain.js'
-import { ExpiryWheel } from './hub/expiry-wheel.js'
 import { HeartbeatSweep } from './hub/heartbeat-sweep.js'
 import { Hub } from './hub/hub.js'
 import type { SseConnection } from './hub/sse-connection.js'
+import { StreamExpiry } from './hub/stream-expiry.js'
 import { TokenBucket } from './hub/token-bucket.js'
 import { createLogger } from './log/logger.js'
 import { Metrics } from './metrics/metrics.js'
@@ -79,7 +79,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     hub,
     budget: new ConnectionBudget(config.maxConnections, config.maxConnectionsPerUser),
     connectionRate: new TokenBucket(config.connectionRatePerSecond, config.connectionRateBurst, Date.now()),
-    expiry: new ExpiryWheel<SseConnection>(),
+    expiry: new StreamExpiry<SseConnection>(EXPIRY_SWEEP_MS, (connection) => connection.close('token_expired')),
     metrics,
     logger,
     verifyToken: createTokenVerifier(config.jwt, logger),
@@ -127,12 +127,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
 
   const heartbeats = new HeartbeatSweep(config.heartbeatIntervalMs, services.hub.connections)
   const heartbeat = setInterval(() => heartbeats.tick(), heartbeats.tickMs)
-  const expirySweep = setInterval(() => {
-    // Whatever falls due before the next sweep goes now: a stream closes a little early, never late.
-    for (const connection of services.expiry.takeDue(Date.now() + EXPIRY_SWEEP_MS)) connection.close('token_expired')
-  }, EXPIRY_SWEEP_MS)
   heartbeat.unref()
-  expirySweep.unref()
 
   const bound = server.address() as AddressInfo
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
@@ -146,7 +141,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     closing ??= (async () => {
       services.lifecycle.draining = true
       clearInterval(heartbeat)
-      clearInterval(expirySweep)
+      services.expiry.close()
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const connection of [...services.hub.connections]) connection.close('shutdown')
       server.closeIdleConnections()

@@ -8,9 +8,9 @@ import type { TokenVerifier } from '../auth/token-verifier.js'
 import type { Broker } from '../broker/broker.js'
 import type { GatewayConfig } from '../config/config.js'
 import type { ConnectionBudget } from '../hub/connection-budget.js'
-import type { ExpiryWheel } from '../hub/expiry-wheel.js'
 import type { Hub } from '../hub/hub.js'
 import type { SseConnection } from '../hub/sse-connection.js'
+import type { StreamExpiry } from '../hub/stream-expiry.js'
 import type { TokenBucket } from '../hub/token-bucket.js'
 import type { Metrics } from '../metrics/metrics.js'
 
@@ -25,7 +25,7 @@ export interface GatewayServices {
   readonly hub: Hub
   readonly budget: ConnectionBudget
   readonly connectionRate: TokenBucket
-  readonly expiry: ExpiryWheel<SseConnection>
+  readonly expiry: StreamExpiry<SseConnection>
   readonly metrics: Metrics
   readonly logger: Logger
   readonly verifyToken: TokenVerifier

@@ -2,8 +2,9 @@
  * Deadlines for many items on one timer: items are kept in one-second
  * buckets and collected by a periodic sweep, instead of one timer each. A
  * bucket falls due when its second begins, and a sweep asks for what falls
- * due before the next one: so an item goes at most a second plus a sweep
- * period early, and never late, as a token's expiry needs.
+ * due before the next one: so an item added at least a sweep period ahead of
+ * its deadline goes at most a second plus a period early, and never late, as a
+ * token's expiry needs (stream-expiry.ts gives nearer deadlines timers).
  * Each item carries its own bucket, so the wheel keeps one set entry per
  * item and no item-to-bucket map. Used for token expiry; pure, so it is
  * tested without waiting.
