@@ -8,7 +8,10 @@
  *   status and error code.
  * - `eventsource`: for browsers without streaming fetch. The token has to go
  *   in `access_token` and the position in `lastEventId`, and a refusal is
- *   only an `error`. EventSource dispatches only the types listened for.
+ *   only an `error`, without its status: so an attempt that fails before it
+ *   opens asks the gateway once more with a plain request, and reads the
+ *   refusal from its answer (a 401 then gets a new token, a 403 stops the
+ *   client). EventSource dispatches only the types listened for.
  */
 
 import { type ParsedEvent, SseParser } from '@herald/protocol'
@@ -68,7 +71,7 @@ async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promis
   } catch {
     return attempt.signal.aborted ? { kind: 'aborted' } : { kind: 'failed' }
   }
-  if (response.status >= 400 && response.status < 500) return refusal(response)
+  if (isRefusal(response.status)) return refusal(response)
   if (response.status !== 200 || response.body === null) {
     await response.body?.cancel().catch(() => {})
     return { kind: 'failed' }
@@ -85,6 +88,10 @@ async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promis
   } catch {
     return attempt.signal.aborted ? { kind: 'aborted' } : { kind: 'ended' }
   }
+}
+
+function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500
 }
 
 async function refusal(response: Response): Promise<StreamEnd> {
@@ -118,7 +125,11 @@ export const eventSourceTransport: Transport = (attempt, sink) => {
     sink.onOpen()
   })
   // EventSource would reconnect by itself, but not with a fresh token or our backoff.
-  source.addEventListener('error', () => finish(opened ? { kind: 'ended' } : { kind: 'failed' }))
+  source.addEventListener('error', () => {
+    if (opened) return finish({ kind: 'ended' })
+    source.close()
+    void whyNotOpened(url, attempt.signal).then(finish)
+  })
   const listen = (type: string) => {
     if (listening.has(type)) return
     listening.add(type)
@@ -130,4 +141,21 @@ export const eventSourceTransport: Transport = (attempt, sink) => {
   for (const type of attempt.types) listen(type)
   if (attempt.signal.aborted) onAbort()
   return { done, listen }
+}
+
+/**
+ * EventSource reports a refused stream as a bare `error`. The same request as a plain fetch
+ * shows the status and the gateway's error: a refusal for the reconnect loop to act on, or a
+ * failure to back off from (a stream it opens instead is cancelled at once).
+ */
+async function whyNotOpened(url: URL, signal: AbortSignal): Promise<StreamEnd> {
+  if (typeof fetch !== 'function') return { kind: 'failed' }
+  try {
+    const response = await fetch(url, { headers: { Accept: 'text/event-stream' }, signal, cache: 'no-store' })
+    if (isRefusal(response.status)) return await refusal(response)
+    await response.body?.cancel().catch(() => {})
+    return { kind: 'failed' }
+  } catch {
+    return signal.aborted ? { kind: 'aborted' } : { kind: 'failed' }
+  }
 }

@@ -40,6 +40,7 @@ import * as Herald from '/demo/herald-client.js'
 window.received = []
 window.resets = []
 window.states = []
+window.errors = []
 window.startClient = (options) => {
   const client = new Herald.HeraldClient({
     url: '/v1/events',
@@ -51,6 +52,7 @@ window.startClient = (options) => {
   client.onNotification((n) => window.received.push(n.data))
   client.onReset((r) => window.resets.push(r.reason))
   client.onStateChange((s) => window.states.push(s))
+  client.onError((e) => window.errors.push(e))
   window.client = client
 }
 </script>
@@ -61,6 +63,7 @@ declare global {
     received: unknown[]
     resets: ResetReason[]
     states: string[]
+    errors: Array<{ status: number; code: string; message: string }>
     startClient(options?: Record<string, unknown>): void
     client: {
       role: string | undefined
