@@ -31,6 +31,7 @@ import type { SseConnection } from './hub/sse-connection.js'
 import { StreamExpiry } from './hub/stream-expiry.js'
 import { TokenBucket } from './hub/token-bucket.js'
 import { createLogger } from './log/logger.js'
+import { SHED_LOG_BURST, SHED_LOG_WINDOW_MS, ShedLogLimit } from './log/shed-log-limit.js'
 import { Metrics } from './metrics/metrics.js'
 
 /** Large enough for reconnect storms; the kernel caps it at somaxconn. */
@@ -82,6 +83,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     expiry: new StreamExpiry<SseConnection>(EXPIRY_SWEEP_MS, (connection) => connection.close('token_expired')),
     metrics,
     logger,
+    // Sheds come in storms (a reconnect wave after a restart): a burst of lines per window.
+    shedLog: new ShedLogLimit(SHED_LOG_BURST, SHED_LOG_WINDOW_MS, (held) =>
+      logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more streams were shed than logged'),
+    ),
     verifyToken: createTokenVerifier(config.jwt, logger),
     lifecycle: { draining: false },
   }
@@ -142,6 +147,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       services.lifecycle.draining = true
       clearInterval(heartbeat)
       services.expiry.close()
+      services.shedLog.flush()
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const connection of [...services.hub.connections]) connection.close('shutdown')
       server.closeIdleConnections()

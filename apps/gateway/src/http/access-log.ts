@@ -28,9 +28,10 @@ export function logRequest(
   status: number,
   startedMs: number,
   level: Level = PROBES.has(path) ? 'debug' : status >= 500 ? 'error' : 'info',
+  fields: Record<string, unknown> = {},
 ): void {
   logger[level](
-    { method, url: redactUrl(path + search), status, ms: Math.round(performance.now() - startedMs) },
+    { method, url: redactUrl(path + search), status, ms: Math.round(performance.now() - startedMs), ...fields },
     'request',
   )
 }

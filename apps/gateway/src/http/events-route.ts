@@ -19,7 +19,6 @@ import { closeTimeForExpiry } from '../hub/expiry-wheel.js'
 import { type RequestedPosition, resumeConnection } from '../hub/resume.js'
 import { SetupWatch } from '../hub/setup-watch.js'
 import { SseConnection, type SseConnectionOptions } from '../hub/sse-connection.js'
-import { SHED_LOG_BURST, SHED_LOG_WINDOW_MS, ShedLogLimit } from '../log/shed-log-limit.js'
 import { logRequest } from './access-log.js'
 import { corsHeaders } from './cors.js'
 import { errorReply } from './error-reply.js'
@@ -38,6 +37,12 @@ const SETUP_WATCH_MS = 1_000
 
 export type EventsHandler = (request: IncomingMessage, response: ServerResponse) => void
 
+/** A stream turned away, and why. */
+interface Shed {
+  readonly status: number
+  readonly reason: UnavailableReason
+}
+
 export function eventsRoute(services: GatewayServices): EventsHandler {
   const { config, broker, budget, metrics, logger } = services
 
@@ -53,29 +58,23 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     },
   }
 
-  // A shed is the node working as designed, not an error, and sheds come in storms (a reconnect
-  // wave after a restart): a warning each, at most a burst of them per window.
-  const shedLog = new ShedLogLimit(SHED_LOG_BURST, SHED_LOG_WINDOW_MS, (held) =>
-    logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more streams were shed than logged'),
-  )
-
   /**
    * Everything up to the stream: either opens it, or answers and ends the response. Resolves
-   * to the status, negated for a shed, so the access log can tell one from a failure.
+   * to the status, or to the shed, which the access log tells from a failure.
    */
   async function serve(
     request: IncomingMessage,
     response: ServerResponse,
     query: URLSearchParams,
     cors: Record<string, string>,
-  ): Promise<number> {
+  ): Promise<number | Shed> {
     const header = (name: string) => headerValue(request.rawHeaders, name)
-    const reject = (reason: UnavailableReason): number => {
+    const reject = (reason: UnavailableReason): Shed => {
       metrics.connectionRejected(reason)
       const shed = shedReply(reason, config.retryMs, header(SHED_STATUS_HEADER) === '503')
       response.writeHead(shed.status, { ...shed.headers, ...cors })
       response.end(shed.body)
-      return -shed.status
+      return { status: shed.status, reason }
     }
     if (services.lifecycle.draining) return reject('draining')
     const token = findToken({
@@ -172,9 +171,12 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
         response.end(JSON.stringify(reply.body))
         return reply.status
       })
-      .then((status) => {
-        if (status > 0) logRequest(logger, 'GET', EVENTS_PATH, search, status, started)
-        else if (shedLog.take()) logRequest(logger, 'GET', EVENTS_PATH, search, -status, started, 'warn')
+      .then((outcome) => {
+        if (typeof outcome === 'number') logRequest(logger, 'GET', EVENTS_PATH, search, outcome, started)
+        // The node working as designed, not an error; and sheds come in storms.
+        else if (services.shedLog.take()) {
+          logRequest(logger, 'GET', EVENTS_PATH, search, outcome.status, started, 'warn', { shed: outcome.reason })
+        }
       })
   }
 }

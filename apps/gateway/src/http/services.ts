@@ -12,6 +12,7 @@ import type { Hub } from '../hub/hub.js'
 import type { SseConnection } from '../hub/sse-connection.js'
 import type { StreamExpiry } from '../hub/stream-expiry.js'
 import type { TokenBucket } from '../hub/token-bucket.js'
+import type { ShedLogLimit } from '../log/shed-log-limit.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 export interface Lifecycle {
@@ -28,6 +29,8 @@ export interface GatewayServices {
   readonly expiry: StreamExpiry<SseConnection>
   readonly metrics: Metrics
   readonly logger: Logger
+  /** Streams turned away are logged through this, a burst per window. */
+  readonly shedLog: ShedLogLimit
   readonly verifyToken: TokenVerifier
   readonly lifecycle: Lifecycle
 }

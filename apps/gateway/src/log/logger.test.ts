@@ -133,7 +133,7 @@ describe('the log of a shed stream', () => {
       const sheds = lines.filter((line) => line.msg === 'request' && line.url.startsWith('/v1/events'))
       expect(lines.filter((line) => line.level >= 50)).toEqual([])
       expect(sheds.length).toBeGreaterThan(0)
-      for (const line of sheds) expect(line).toMatchObject({ level: 40, status: expect.any(Number) })
+      for (const line of sheds) expect(line).toMatchObject({ level: 40, status: expect.any(Number), shed: 'draining' })
       expect(new Set(sheds.map((line) => line.status))).toEqual(new Set([503, 200]))
       // A window's worth are logged; the storm ends well within two windows.
       expect(sheds.length).toBeLessThanOrEqual(2 * SHED_LOG_BURST)
@@ -142,6 +142,10 @@ describe('the log of a shed stream', () => {
       gateway.services.lifecycle.draining = false
       await gateway.close()
     }
+    // A node that stops before the window ends still says how many it held back.
+    const held = lines.filter((line) => line.msg === 'more streams were shed than logged')
+    const logged = lines.filter((line) => line.msg === 'request' && line.url.startsWith('/v1/events')).length
+    expect(held.reduce((sum, line) => sum + line.held, 0) + logged).toBe(3 * SHED_LOG_BURST)
   })
 })
 

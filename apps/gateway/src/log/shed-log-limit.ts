@@ -15,6 +15,7 @@ export class ShedLogLimit {
   #windowEndMs = 0
   #taken = 0
   #held = 0
+  #report: NodeJS.Timeout | undefined
 
   constructor(
     readonly burst: number,
@@ -33,13 +34,17 @@ export class ShedLogLimit {
       this.#taken++
       return true
     }
-    if (this.#held++ === 0) {
-      setTimeout(() => {
-        const held = this.#held
-        this.#held = 0
-        this.reportHeld(held)
-      }, this.#windowEndMs - now).unref()
-    }
+    if (this.#held++ === 0) this.#report = setTimeout(() => this.flush(), this.#windowEndMs - now).unref()
     return false
+  }
+
+  /** Reports what is held now, as a node that stops before the window ends must. */
+  flush(): void {
+    clearTimeout(this.#report)
+    this.#report = undefined
+    const held = this.#held
+    if (held === 0) return
+    this.#held = 0
+    this.reportHeld(held)
   }
 }
