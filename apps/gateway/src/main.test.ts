@@ -60,6 +60,19 @@ describe('node dist/main.js', () => {
     await client.waitForEvents(1, 'demo.message')
     expect(client.payloads('demo.message')).toEqual([{ title: 'hi' }])
     client.close()
+
+    for (const [body, message] of [
+      ['notjson', 'body: must be a JSON object like {"user": "alice"}'],
+      ['[1]', 'body: must be a JSON object like {"user": "alice"}'],
+      ['{"user": "a b"}', 'user: must be a valid user id'],
+    ]) {
+      const refused = await fetch(`${base}/dev/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body,
+      })
+      expect([refused.status, ((await refused.json()) as any).error.message], body).toEqual([400, message])
+    }
   })
 
   it('in --dev, refuses to start on a HOST that is not loopback, naming HOST', async () => {

@@ -16,6 +16,9 @@ import { renderDemoPage } from './demo-page.js'
 
 const MAX_TTL_SECONDS = 24 * 3600
 
+/** What a body that is not JSON reads as. */
+const NOT_JSON = Symbol('not JSON')
+
 export function devRoutes(services: GatewayServices): Hono {
   const app = new Hono()
   const { key, issuer, audience } = services.config.jwt
@@ -36,10 +39,13 @@ export function devRoutes(services: GatewayServices): Hono {
         'token minting needs JWT_SECRET; this gateway verifies with a public key',
       )
     }
-    const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
-    const user = body?.['user']
-    const topics = body?.['topics'] ?? []
-    const ttlSeconds = body?.['ttlSeconds'] ?? 3600
+    const body = (await c.req.json().catch(() => NOT_JSON)) as Record<string, unknown> | typeof NOT_JSON
+    if (body === NOT_JSON || typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: must be a JSON object like {"user": "alice"}')
+    }
+    const user = body['user']
+    const topics = body['topics'] ?? []
+    const ttlSeconds = body['ttlSeconds'] ?? 3600
     if (typeof user !== 'string' || !isValidUserId(user))
       throw new HeraldError('HERALD_ERR_BODY_INVALID', 'user: must be a valid user id')
     if (!Array.isArray(topics) || !topics.every((t) => typeof t === 'string' && isValidTopicGrant(t))) {
