@@ -65,7 +65,7 @@ describe('node dist/main.js', () => {
       ['notjson', 'body: must be a JSON object like {"user": "alice"}'],
       ['[1]', 'body: must be a JSON object like {"user": "alice"}'],
       ['{"user": "a b"}', 'user: must be a valid user id'],
-    ]) {
+    ] as const) {
       const refused = await fetch(`${base}/dev/token`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },

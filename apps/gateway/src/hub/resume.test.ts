@@ -180,6 +180,35 @@ describe('resume with Last-Event-ID', () => {
     ])
   })
 
+  it('replays a history larger than the socket buffer without piling listeners on the response', async () => {
+    gateway = await startTestGateway({ HISTORY_MAX_LEN: '400' })
+    const warnings: Error[] = []
+    const onWarning = (warning: Error) => warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      const first = await connect('judy')
+      await first.waitForReady()
+      await gateway.publish({ user: 'judy', data: 'seen' })
+      await first.waitForEvents(1)
+      first.close()
+      const padding = 'x'.repeat(3000)
+      await gateway.services.broker.publish(
+        range(0, 300).map((n) => ({
+          channelKey: 'u:judy',
+          type: undefined,
+          data: JSON.stringify({ n, padding }),
+          idempotencyKey: undefined,
+        })),
+      )
+      const resumed = await connect('judy', { lastEventId: first.events[0]!.lastEventId })
+      await resumed.waitForEvents(300)
+      expect(resumed.payloads().map((p) => (p as { n: number }).n)).toEqual(range(0, 300))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+  })
+
   it('starts with herald.reset {reason: "unknown"} for a position of another user or from the future', async () => {
     gateway = await startTestGateway()
     const other = await connect('frank')

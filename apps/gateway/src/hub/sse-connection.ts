@@ -144,7 +144,17 @@ export class SseConnection implements Heartbeating, Expiring {
     if (this.#state !== 'closed' && this.#writer.needsDrain) {
       // A long replay goes out as the client takes it, not all at once.
       this.#writer.release()
-      await Promise.race([once(this.#writer.drainEmitter, 'drain'), once(this.#writer.response, 'close')])
+      // The listener that loses the race goes too: one left per pause would pile up on the response.
+      const settled = new AbortController()
+      const { signal } = settled
+      try {
+        await Promise.race([
+          once(this.#writer.drainEmitter, 'drain', { signal }),
+          once(this.#writer.response, 'close', { signal }),
+        ])
+      } finally {
+        settled.abort()
+      }
       if (this.#state === 'resuming') this.#writer.hold()
     }
   }
