@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import net from 'node:net'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FUNCTION_LIBRARY_VERSION, heraldFunctions } from './herald-functions.js'
 import { streamKey } from './keys.js'
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname
@@ -62,6 +63,12 @@ describe('the herald CLI', () => {
     const result = await herald(['load-functions'], { REDIS_URL: redis.url })
     expect(result).toMatchObject({ code: 0, stdout: 'herald functions v4 loaded\n' })
     expect(await redis.cli('FCALL', 'herald_publish', '1', streamKey('u:olga'), '', '1')).toMatch(/^\d+-1$/)
+    const newer = heraldFunctions(1).replace(`contract v${FUNCTION_LIBRARY_VERSION}.`, 'contract v99.')
+    await redis.cli('FUNCTION', 'LOAD', 'REPLACE', newer)
+    expect(await herald(['load-functions'], { REDIS_URL: redis.url })).toMatchObject({
+      code: 0,
+      stdout: `herald functions v99 already loaded, newer than this CLI's v${FUNCTION_LIBRARY_VERSION}: left as it is\n`,
+    })
   })
 
   it('fails with exit code 1 when Redis is unreachable', async () => {

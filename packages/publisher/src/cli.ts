@@ -14,6 +14,7 @@ import { pubsubChannel, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
 import { HeraldPublisher, type Target } from './publisher.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
+import { settledWithin } from './settled-within.js'
 
 const HELP = `Usage:
   herald publish (--user <id> | --topic <name>) [--type <type>] --data <json> [--idempotency-key <key>]
@@ -97,8 +98,13 @@ async function loadFunctions(redisUrl: string): Promise<number> {
   try {
     // A cluster client knows its masters once it is ready.
     await connect(client)
-    await answeredInTime(loadHeraldFunctions(client))
-    process.stdout.write(`herald functions v${FUNCTION_LIBRARY_VERSION} loaded\n`)
+    const versions = await answeredInTime(loadHeraldFunctions(client))
+    const newer = Math.max(...versions)
+    process.stdout.write(
+      newer > FUNCTION_LIBRARY_VERSION
+        ? `herald functions v${newer} already loaded, newer than this CLI's v${FUNCTION_LIBRARY_VERSION}: left as it is\n`
+        : `herald functions v${FUNCTION_LIBRARY_VERSION} loaded\n`,
+    )
     return 0
   } finally {
     client.disconnect()
@@ -173,17 +179,14 @@ async function connect(client: RedisClient): Promise<void> {
   }
 }
 
-/** The command's answer, or a failure once Redis has not answered for answerTimeoutMs. */
+/** The command's answer, or a failure once Redis has not answered for --timeout ms. */
 async function answeredInTime<T>(command: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${answerTimeoutMs} ms`)), answerTimeoutMs)
-  })
-  try {
-    return await Promise.race([command, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
+  const answered = await settledWithin(
+    command.then((value) => ({ value })),
+    answerTimeoutMs,
+  )
+  if (answered === undefined) throw new Error(`Redis did not answer within ${answerTimeoutMs} ms`)
+  return answered.value
 }
 
 function fieldOf(fields: string[], name: string): string {

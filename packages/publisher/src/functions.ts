@@ -15,18 +15,19 @@ import {
 export type RedisClient = Redis | Cluster
 
 /** Loads in progress, per client: after a restart every call in flight finds the library missing at once. */
-const loading = new WeakMap<RedisClient, Promise<void>>()
+const loading = new WeakMap<RedisClient, Promise<number[]>>()
 
 /**
  * Loads the library on every master that lacks this version of it: Redis Cluster keeps
  * functions per node. Callers on one client while a load runs share it, so a resume storm
- * that meets a restarted Redis sends one load, not one per stream.
+ * that meets a restarted Redis sends one load, not one per stream. Resolves to the version
+ * each master holds afterwards: this one, or a newer one left in place.
  */
-export function loadHeraldFunctions(client: RedisClient): Promise<void> {
+export function loadHeraldFunctions(client: RedisClient): Promise<number[]> {
   let load = loading.get(client)
   if (load === undefined) {
     const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis]
-    load = Promise.all(nodes.map(installOn)).then(() => undefined)
+    load = Promise.all(nodes.map(installOn))
     const settled = load
     const forget = () => {
       if (loading.get(client) === settled) loading.delete(client)
@@ -42,7 +43,7 @@ export function loadHeraldFunctions(client: RedisClient): Promise<void> {
  * now, by the node's clock; an older version is replaced keeping its dataset start; a newer one
  * is left alone, so an older publisher starting never undoes an upgrade.
  */
-async function installOn(node: Redis): Promise<void> {
+async function installOn(node: Redis): Promise<number> {
   // Two loaders racing on an empty node: the loser finds the winner's library on its next look.
   for (let attempt = 1; ; attempt++) {
     const code = installedCode(await node.call('FUNCTION', 'LIST', 'LIBRARYNAME', FUNCTION_LIBRARY_NAME, 'WITHCODE'))
@@ -52,16 +53,16 @@ async function installOn(node: Redis): Promise<void> {
       const sinceMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
       try {
         await node.call('FUNCTION', 'LOAD', ...(code === undefined ? [] : ['REPLACE']), heraldFunctions(sinceMs))
-        return
+        return FUNCTION_LIBRARY_VERSION
       } catch (error) {
         if (attempt < 3 && error instanceof Error && /already exists/i.test(error.message)) continue
         throw error
       }
     }
-    if (installed.version > FUNCTION_LIBRARY_VERSION) return
+    if (installed.version > FUNCTION_LIBRARY_VERSION) return installed.version
     const wanted = heraldFunctions(installed.datasetSinceMs)
     if (code !== wanted) await node.call('FUNCTION', 'LOAD', 'REPLACE', wanted)
-    return
+    return FUNCTION_LIBRARY_VERSION
   }
 }
 

@@ -9,7 +9,7 @@ export const MAX_TIMER_MS = 2_147_483_647
 
 export interface TimingOptions {
   readonly timeoutMs?: number | undefined
-  readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number } | undefined
+  readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number } | null | undefined
 }
 
 /** What is wrong with the options, or undefined. */
@@ -18,7 +18,8 @@ export function timingProblem(options: TimingOptions): string | undefined {
     return `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`
   }
   const wait = options.waitForReplicas
-  if (wait === undefined) return undefined
+  // null, from JavaScript callers, means not waiting, as leaving it out does.
+  if (wait === undefined || wait === null) return undefined
   if (!isWhole(wait.replicas, 1, Number.MAX_SAFE_INTEGER)) {
     return 'waitForReplicas.replicas must be a whole number from 1 (leave waitForReplicas out not to wait)'
   }

@@ -349,6 +349,27 @@ describe('HeraldPublisher on a real Redis', () => {
     expect(await redis.cli('XLEN', streamKey('u:closer'))).toBe(String(count))
   })
 
+  it('close() gives up on a Redis that stopped answering after timeoutMs, instead of waiting for it', async () => {
+    const stopped = await startRedis()
+    const publisher = new HeraldPublisher({ redis: stopped.url, timeoutMs: 300 })
+    try {
+      await publisher.publish({ user: 'stuck' }, undefined, 1)
+      process.kill(stopped.pid!, 'SIGSTOP')
+      expect(await codeOf(publisher.publish({ user: 'stuck' }, undefined, 2))).toBe('HERALD_ERR_REDIS')
+      // Resolves while Redis is still stopped: the QUIT it sends is never answered.
+      await publisher.close()
+    } finally {
+      process.kill(stopped.pid!, 'SIGCONT')
+      await stopped.stop()
+    }
+  })
+
+  it('takes waitForReplicas: null, from JavaScript callers, as not waiting', async () => {
+    const plain = new HeraldPublisher({ redis: redis.url, waitForReplicas: null })
+    expect(await plain.publish({ user: 'nullish' }, undefined, 1)).toMatch(/^\d+-\d+$/)
+    await plain.close()
+  })
+
   it('refuses waitForReplicas and timeoutMs values Redis would reject, before connecting', () => {
     const bad = [-1, Number.NaN, 1.5, 1e20, Number.POSITIVE_INFINITY]
     const refusalOf = (options: Partial<PublisherOptions>): string => {

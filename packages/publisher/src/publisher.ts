@@ -29,6 +29,7 @@ import { PublishError } from './publish-error.js'
 import { MAX_TIMER_MS, timingProblem } from './publisher-options.js'
 import { createRedisClient, parseRedisTarget } from './redis-target.js'
 import { ReplicaWait } from './replica-wait.js'
+import { settledWithin } from './settled-within.js'
 
 export type Target = { readonly user: string } | { readonly topic: string }
 
@@ -65,7 +66,7 @@ export interface PublisherOptions {
    */
   readonly timeoutMs?: number
   /** Wait until this many replicas acknowledge each publish (Redis `WAIT`), or fail. Whole numbers, both at least 1. */
-  readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number }
+  readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number } | null
 }
 
 /** How long a publish waits for Redis by default. */
@@ -111,7 +112,7 @@ export class HeraldPublisher {
       options.idempotencyTtlSeconds ?? 86_400,
     ]
     const wait = options.waitForReplicas
-    this.#replicaWait = wait && new ReplicaWait(this.#redis, wait.replicas, wait.timeoutMs)
+    this.#replicaWait = wait ? new ReplicaWait(this.#redis, wait.replicas, wait.timeoutMs) : undefined
     this.#timeoutMs = Math.min(MAX_TIMER_MS, (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + (wait?.timeoutMs ?? 0))
   }
 
@@ -167,9 +168,16 @@ export class HeraldPublisher {
   async #close(): Promise<void> {
     await Promise.allSettled(this.#inFlight)
     if (!this.#ownsConnection) return
-    // QUIT lets Redis answer what it was sent first; a connection that is not up has nothing to answer.
-    if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect())
-    else this.#redis.disconnect()
+    // QUIT lets Redis answer what it was sent first; a connection that is not up has nothing to
+    // answer, and a Redis that does not answer QUIT in time (stopped, wedged) is not waited for.
+    const quit =
+      this.#redis.status === 'ready'
+        ? this.#redis.quit().then(
+            () => true,
+            () => false,
+          )
+        : undefined
+    if (quit === undefined || (await settledWithin(quit, this.#timeoutMs)) !== true) this.#redis.disconnect()
   }
 
   /** The publish, failed with HERALD_ERR_REDIS if it takes longer than the timeout. */

@@ -48,13 +48,30 @@ describe('parseRedisTarget', () => {
   })
 
   it('refuses a database other than 0, whose Pub/Sub other deployments on the server would share', () => {
-    for (const url of ['redis://h:6379/3', 'rediss://:pw@h:6379/15', 'redis://h:6379/?db=2', 'redis://h:6379/x']) {
+    for (const url of [
+      'redis://h:6379/3',
+      'rediss://:pw@h:6379/15',
+      'redis://h:6379/?db=2',
+      'redis://h:6379/x',
+      // ioredis takes the last db=.
+      'redis://h:6379?db=0&db=3',
+    ]) {
       const problem = parseRedisTarget(url)
       expect(problem, url).toMatch(/^must use database 0 .*Pub\/Sub/)
       expect(problem, url).not.toMatch(/pw/)
     }
     for (const url of ['redis://h:6379', 'redis://h:6379/', 'redis://h:6379/0', 'redis://h:6379?db=0']) {
       expect(parseRedisTarget(url), url).toEqual({ kind: 'standalone', url })
+    }
+  })
+
+  it('says what a Sentinel or Cluster URL looks like when one carries a database or a query', () => {
+    for (const url of [
+      'redis+sentinel://h:26379/mm?db=3',
+      'redis+sentinel://h:26379/mm/3',
+      'redis+cluster://h:7000/3',
+    ]) {
+      expect(parseRedisTarget(url), url).toMatch(/^must be redis\+sentinel:\/\/.*with no database or query/)
     }
   })
 

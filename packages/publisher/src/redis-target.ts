@@ -48,14 +48,20 @@ export function parseRedisTarget(text: string): RedisTarget | string {
     if (decodeComponent(url.username) === undefined || decodeComponent(url.password) === undefined) {
       return MALFORMED_ESCAPE
     }
-    // ioredis reads the database from the path, else from ?db=.
-    const db = url.pathname.length > 1 ? url.pathname.slice(1) : url.searchParams.get('db')
-    if (db !== null && db !== '0') return OTHER_DATABASE
+    // ioredis reads the database from the path, else from the last ?db=: any other than 0 is refused.
+    const databases = [...(url.pathname.length > 1 ? [url.pathname.slice(1)] : []), ...url.searchParams.getAll('db')]
+    if (databases.some((db) => db !== '0')) return OTHER_DATABASE
     return { kind: 'standalone', url: text }
   }
   const match = MULTI_HOST.exec(text)
-  if (match === null) return 'must start with redis://, rediss://, redis+sentinel:// or redis+cluster://'
+  if (match === null) {
+    return /^redis\+(sentinel|cluster):\/\//.test(text)
+      ? MULTI_HOST_SHAPE
+      : 'must start with redis://, rediss://, redis+sentinel:// or redis+cluster://'
+  }
   const [, scheme, username, password, hostList, name] = match
+  // A cluster has no databases but 0, and no master name.
+  if (scheme === 'redis+cluster' && name) return MULTI_HOST_SHAPE
   const hosts = hostList!.split(',').map(parseHostPort)
   if (hosts.some((h) => h === undefined)) return 'hosts must be host:port, comma-separated'
   const user = username ? decodeComponent(username) : ''
@@ -82,6 +88,10 @@ export function parseRedisTarget(text: string): RedisTarget | string {
 const OTHER_DATABASE =
   'must use database 0 (no /<db> path or ?db=): Redis Pub/Sub is shared by all databases, so deployments ' +
   "on one Redis with different databases would receive each other's notifications; give each its own Redis"
+
+const MULTI_HOST_SHAPE =
+  'must be redis+sentinel://[user:pass@]h1:p1,h2:p2/<master name> or redis+cluster://[user:pass@]h1:p1,h2:p2, ' +
+  'with no database or query (Herald uses database 0)'
 
 /** Says where to look without quoting the part, which may be the password. */
 const MALFORMED_ESCAPE = 'has a malformed %-escape in its user name, password or master name (write a literal % as %25)'
