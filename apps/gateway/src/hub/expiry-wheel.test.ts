@@ -1,27 +1,34 @@
 import { describe, expect, it } from 'vitest'
-import { closeTimeForExpiry, type Expiring, ExpiryWheel } from './expiry-wheel.js'
+import { closeTimeForExpiry, ExpiryWheel } from './expiry-wheel.js'
 
-const item = (name: string) => ({ name, expirySecond: 0 })
-const names = (items: Array<Expiring & { name: string }>) => items.map((i) => i.name).sort()
+const item = (name: string) => ({ name, expiryMs: 0 })
+type Item = ReturnType<typeof item>
+
+/** What one sweep hands over, as `name@deadline`, sorted. */
+function due(wheel: ExpiryWheel<Item>, untilMs: number): string[] {
+  const taken: string[] = []
+  wheel.takeDue(untilMs, (i, deadlineMs) => taken.push(`${i.name}@${deadlineMs}`))
+  return taken.sort()
+}
 
 describe('ExpiryWheel', () => {
-  it('returns items once the second of their deadline has begun, never later, each once', () => {
-    const wheel = new ExpiryWheel<ReturnType<typeof item>>()
+  it('hands items over with their exact deadlines once the second of the deadline has begun, each once', () => {
+    const wheel = new ExpiryWheel<Item>()
     const [a, b, c, d] = [item('a'), item('b'), item('c'), item('d')]
     wheel.add(a, 1_500)
     wheel.add(b, 1_999)
     wheel.add(c, 2_000)
     wheel.add(d, 9_000)
-    expect(wheel.takeDue(999)).toEqual([])
-    expect(names(wheel.takeDue(1_000))).toEqual(['a', 'b'])
-    expect(names(wheel.takeDue(2_000))).toEqual(['c'])
-    expect(wheel.takeDue(2_000)).toEqual([])
+    expect(due(wheel, 999)).toEqual([])
+    expect(due(wheel, 1_000)).toEqual(['a@1500', 'b@1999'])
+    expect(due(wheel, 2_000)).toEqual(['c@2000'])
+    expect(due(wheel, 2_000)).toEqual([])
     expect(wheel.size).toBe(1)
-    expect([a.expirySecond, c.expirySecond, d.expirySecond]).toEqual([0, 0, 9])
+    expect([a.expiryMs, c.expiryMs, d.expiryMs]).toEqual([0, 0, 9_000])
   })
 
   it('forgets removed items and moves re-added ones', () => {
-    const wheel = new ExpiryWheel<ReturnType<typeof item>>()
+    const wheel = new ExpiryWheel<Item>()
     const [a, b] = [item('a'), item('b')]
     wheel.add(a, 1_000)
     wheel.remove(a)
@@ -29,17 +36,16 @@ describe('ExpiryWheel', () => {
     wheel.add(b, 1_000)
     wheel.add(b, 5_000)
     expect(wheel.size).toBe(1)
-    expect(wheel.takeDue(4_999)).toEqual([])
-    expect(names(wheel.takeDue(5_000))).toEqual(['b'])
+    expect(due(wheel, 4_999)).toEqual([])
+    expect(due(wheel, 5_000)).toEqual(['b@5000'])
     expect(wheel.size).toBe(0)
   })
 
   it('holds an item whose deadline is at or before the epoch, and hands it out at once', () => {
-    const wheel = new ExpiryWheel<ReturnType<typeof item>>()
-    const early = item('early')
-    wheel.add(early, 0)
+    const wheel = new ExpiryWheel<Item>()
+    wheel.add(item('early'), 0)
     expect(wheel.size).toBe(1)
-    expect(names(wheel.takeDue(1_000))).toEqual(['early'])
+    expect(due(wheel, 1_000)).toEqual(['early@1'])
   })
 })
 

@@ -73,8 +73,8 @@ export class SseConnection implements Heartbeating, Expiring {
   readonly #writer: SseWriter
   /** Whether anything was written since the heartbeat sweep last looked. */
   #wroteSinceSweep = false
-  /** The token-expiry wheel's bucket for this stream; 0 while outside it. */
-  expirySecond = 0
+  /** When the token-expiry wheel closes this stream; 0 while outside it. */
+  expiryMs = 0
 
   /** Takes over `response` once its status and headers are set, and sends them. */
   constructor(
