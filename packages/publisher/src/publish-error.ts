@@ -21,12 +21,15 @@ export type PublishErrorCode =
 
 export class PublishError extends Error {
   override readonly name = 'PublishError'
+  /** Failed by the publisher's own `timeoutMs`, not by Redis: the message says whether it was sent. */
+  readonly timedOut: boolean
 
   constructor(
     readonly code: PublishErrorCode,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { readonly timedOut?: boolean },
   ) {
     super(message, options)
+    this.timedOut = options?.timedOut ?? false
   }
 }

@@ -183,26 +183,19 @@ export class HeraldPublisher {
   /** The publish, failed with HERALD_ERR_REDIS if it takes longer than the timeout. */
   async #withDeadline(messages: readonly EncodedMessage[]): Promise<string[]> {
     const progress = { sent: false, expired: false }
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        progress.expired = true
-        reject(
-          new PublishError(
-            'HERALD_ERR_REDIS',
-            progress.sent
-              ? `Redis did not answer within ${this.#timeoutMs} ms; the publish may still be applied, so retry with the same idempotencyKey`
-              : `Redis was not reachable within ${this.#timeoutMs} ms; nothing was sent`,
-          ),
-        )
-      }, this.#timeoutMs)
-    })
-    try {
-      // race handles both outcomes, so a publish that fails after the deadline is no unhandled rejection.
-      return await Promise.race([this.#publish(messages, progress), deadline])
-    } finally {
-      clearTimeout(timer)
-    }
+    const published = await settledWithin(
+      this.#publish(messages, progress).then((ids) => ({ ids })),
+      this.#timeoutMs,
+    )
+    if (published !== undefined) return published.ids
+    progress.expired = true
+    throw new PublishError(
+      'HERALD_ERR_REDIS',
+      progress.sent
+        ? `Redis did not answer within ${this.#timeoutMs} ms; the publish may still be applied, so retry with the same idempotencyKey`
+        : `Redis was not reachable within ${this.#timeoutMs} ms; nothing was sent`,
+      { timedOut: true },
+    )
   }
 
   async #publish(messages: readonly EncodedMessage[], progress: { sent: boolean; expired: boolean }) {

@@ -29,6 +29,7 @@ import {
   createRedisClient,
   HeraldPublisher,
   loadHeraldFunctions,
+  PublishError,
   pubsubChannel,
   type RedisClient,
   type RedisTarget,
@@ -76,7 +77,7 @@ export class RedisBroker implements Broker {
     private readonly options: BrokerOptions,
     private readonly logger: Logger,
     private readonly probe: PubsubProbeOptions = { intervalMs: 5000, onLatency: () => {}, onRebuild: () => {} },
-    private readonly publishTimeoutMs: number = PUBLISH_TIMEOUT_MS,
+    publishTimeoutMs: number = PUBLISH_TIMEOUT_MS,
   ) {
     // Commands fail fast while Redis is away (publishes get a clear 503, new streams are shed)
     // instead of piling up in an offline queue.
@@ -104,6 +105,7 @@ export class RedisBroker implements Broker {
       historyMaxLen: options.historyMaxLen,
       historyTtlSeconds: options.historyTtlSeconds,
       idempotencyTtlSeconds: options.idempotencyTtlSeconds,
+      timeoutMs: publishTimeoutMs,
     })
   }
 
@@ -124,30 +126,18 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * Fails after publishTimeoutMs without an answer. The calls stay in flight (Redis may
-   * still apply them when it wakes), so the error says so; a retry with the same
-   * idempotency key cannot publish twice.
+   * Fails after publishTimeoutMs without an answer (the publisher's own deadline). The calls
+   * stay in flight (Redis may still apply them when it wakes), and the error says whether they
+   * were sent; a retry with the same idempotency key cannot publish twice.
    */
   async publish(requests: readonly PublishRequest[]): Promise<string[]> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new HeraldError(
-              'HERALD_ERR_BROKER_UNAVAILABLE',
-              `Redis did not answer within ${this.publishTimeoutMs} ms; the publish may still be applied, ` +
-                'so retry with the same idempotencyKey',
-            ),
-          ),
-        this.publishTimeoutMs,
-      )
-    })
     try {
-      // race handles both outcomes, so a publish that fails after the timeout is no unhandled rejection.
-      return await Promise.race([this.#publisher.publishEncoded(requests), timeout])
-    } finally {
-      clearTimeout(timer)
+      return await this.#publisher.publishEncoded(requests)
+    } catch (error) {
+      if (error instanceof PublishError && error.timedOut) {
+        throw new HeraldError('HERALD_ERR_BROKER_UNAVAILABLE', error.message, { cause: error })
+      }
+      throw error
     }
   }
 
