@@ -8,8 +8,8 @@
  *   status and error code.
  * - `eventsource`: for browsers without streaming fetch. The token has to go
  *   in `access_token` and the position in `lastEventId`, and a refusal is
- *   only an `error`, without its status: so an attempt that fails before it
- *   opens asks the gateway once more with a plain request, and reads the
+ *   only an `error`, without its status: so an attempt the gateway answered
+ *   with another status asks once more with a plain request, and reads the
  *   refusal from its answer (a 401 then gets a new token, a 403 stops the
  *   client). EventSource dispatches only the types listened for.
  */
@@ -127,7 +127,12 @@ export const eventSourceTransport: Transport = (attempt, sink) => {
   // EventSource would reconnect by itself, but not with a fresh token or our backoff.
   source.addEventListener('error', () => {
     if (opened) return finish({ kind: 'ended' })
+    // CLOSED means the gateway answered, with a status other than 200; a network failure leaves
+    // EventSource CONNECTING. Only an answer is worth asking about: asking a gateway that just
+    // came back would open (and count) a stream of its own.
+    const answered = source.readyState === source.CLOSED
     source.close()
+    if (!answered) return finish({ kind: 'failed' })
     void whyNotOpened(url, attempt.signal).then(finish)
   })
   const listen = (type: string) => {
