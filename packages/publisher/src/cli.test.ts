@@ -61,7 +61,7 @@ describe('the herald CLI', () => {
   it('loads the functions for raw FCALL publishers', async () => {
     await redis.cli('FUNCTION', 'FLUSH')
     const result = await herald(['load-functions'], { REDIS_URL: redis.url })
-    expect(result).toMatchObject({ code: 0, stdout: 'herald functions v4 loaded\n' })
+    expect(result).toMatchObject({ code: 0, stdout: `herald functions v${FUNCTION_LIBRARY_VERSION} loaded\n` })
     expect(await redis.cli('FCALL', 'herald_publish', '1', streamKey('u:olga'), '', '1')).toMatch(/^\d+-1$/)
     const newer = heraldFunctions(1).replace(`contract v${FUNCTION_LIBRARY_VERSION}.`, 'contract v99.')
     await redis.cli('FUNCTION', 'LOAD', 'REPLACE', newer)

@@ -26,7 +26,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 4
+export const FUNCTION_LIBRARY_VERSION = 5
 /**
  * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
  * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
@@ -231,11 +231,12 @@ local function herald_tail(keys, args)
   return info_field(redis.call('XINFO', 'STREAM', stream), 'last-generated-id')
 end
 
--- KEYS[1] stream; ARGV after (<ms>-<seq>), count, ttl seconds, and optionally 'catch-up'.
+-- KEYS[1] stream; ARGV after (<ms>-<seq>), count, ttl seconds.
 -- Returns {'entries', id, type, data, id, type, data, ...}, {'trimmed'} or {'unknown'}.
 -- A position from before the dataset began is 'trimmed': what came after it may be gone with
--- the old dataset. With 'catch-up', the caller vouches that it followed the channel live until
--- the old dataset went away (a gateway resubscribing), so only the rest of the rules apply.
+-- the old dataset. That holds for a gateway that followed the channel live as well: Redis
+-- answers a publish before it writes the message to subscribers, so a crash between the two
+-- loses an acknowledged message that no subscriber saw.
 local function herald_read(keys, args)
   local stream = keys[1]
   if stream == nil or not string.match(stream, STREAM_KEY) then
@@ -245,7 +246,7 @@ local function herald_read(keys, args)
   if after_ms == nil then return fail('HERALD_ERR_ID', 'after must be <ms>-<seq>') end
   local count = positive(args[2], 200)
   local ttl = positive(args[3], DEFAULT_TTL)
-  if after_ms < DATASET_SINCE_MS and args[4] ~= 'catch-up' then return {'trimmed'} end
+  if after_ms < DATASET_SINCE_MS then return {'trimmed'} end
   if redis.call('EXISTS', stream) == 0 then
     local now = now_ms()
     if after_ms > now then return {'unknown'} end

@@ -65,7 +65,7 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       const parsed = ids.map(id)
       expect(parsed[0]!.ms <= parsed[1]!.ms && parsed[1]!.ms <= parsed[2]!.ms).toBe(true)
       expect(new Set(ids).size).toBe(3)
-      const read = await broker.readAfter(channel, origin, 10, 'resume')
+      const read = await broker.readAfter(channel, origin, 10)
       expect(read.outcome === 'entries' && read.entries.map((e) => JSON.parse(e.data))).toEqual([1, 2, 3])
     })
 
@@ -102,7 +102,7 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       const channel = unique('u')
       const emptyTail = id(await broker.tail(channel))
       const [first] = await broker.publish([message(channel, 1)])
-      const read = await broker.readAfter(channel, emptyTail, 10, 'resume')
+      const read = await broker.readAfter(channel, emptyTail, 10)
       expect(read.outcome === 'entries' && read.entries.map((e) => e.id)).toEqual([first])
       expect(await broker.tail(channel)).toBe(first)
     })
@@ -114,7 +114,7 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       const ids = await broker.publish(Array.from({ length: 25 }, (_, n) => message(channel, n)))
       const seen: string[] = []
       for (;;) {
-        const page = await broker.readAfter(channel, after, 10, 'resume')
+        const page = await broker.readAfter(channel, after, 10)
         if (page.outcome !== 'entries') throw new Error(page.outcome)
         seen.push(...page.entries.map((e) => e.id))
         if (page.entries.length < 10) break
@@ -127,8 +127,8 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       const broker = await start({ historyMaxLen: 10 })
       const channel = unique('u')
       const ids = await broker.publish(Array.from({ length: 200 }, (_, n) => message(channel, n)))
-      expect(await broker.readAfter(channel, id(ids[0]!), 10, 'resume')).toEqual({ outcome: 'trimmed' })
-      const recent = await broker.readAfter(channel, id(ids[195]!), 10, 'resume')
+      expect(await broker.readAfter(channel, id(ids[0]!), 10)).toEqual({ outcome: 'trimmed' })
+      const recent = await broker.readAfter(channel, id(ids[195]!), 10)
       expect(recent.outcome === 'entries' && recent.entries.map((e) => e.id)).toEqual(ids.slice(196))
     })
 
@@ -136,8 +136,8 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       const broker = await start()
       const channel = unique('u')
       await broker.publish([message(channel, 1)])
-      expect(await broker.readAfter(channel, id('0-0'), 10, 'resume')).toEqual({ outcome: 'trimmed' })
-      expect(await broker.readAfter(unique('u'), id('1-0'), 10, 'resume')).toEqual({ outcome: 'trimmed' })
+      expect(await broker.readAfter(channel, id('0-0'), 10)).toEqual({ outcome: 'trimmed' })
+      expect(await broker.readAfter(unique('u'), id('1-0'), 10)).toEqual({ outcome: 'trimmed' })
     })
 
     it('answers unknown for a position ahead of the channel', async () => {
@@ -145,8 +145,8 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       const channel = unique('u')
       const [only] = await broker.publish([message(channel, 1)])
       const ahead = { ms: id(only!).ms + 60_000, seq: 0 }
-      expect(await broker.readAfter(channel, ahead, 10, 'resume')).toEqual({ outcome: 'unknown' })
-      expect(await broker.readAfter(unique('u'), { ms: Date.now() + 3_600_000, seq: 0 }, 10, 'resume')).toEqual({
+      expect(await broker.readAfter(channel, ahead, 10)).toEqual({ outcome: 'unknown' })
+      expect(await broker.readAfter(unique('u'), { ms: Date.now() + 3_600_000, seq: 0 }, 10)).toEqual({
         outcome: 'unknown',
       })
     })
@@ -159,7 +159,7 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       const [again, other] = await broker.publish([message(channel, 'twice', 'k1'), message(channel, 'new', 'k2')])
       expect(again).toBe(first)
       expect(other).not.toBe(first)
-      const read = await broker.readAfter(channel, origin, 10, 'resume')
+      const read = await broker.readAfter(channel, origin, 10)
       expect(read.outcome === 'entries' && read.entries.map((e) => JSON.parse(e.data))).toEqual(['once', 'new'])
     })
 
@@ -174,7 +174,7 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       })
       await broker.publish([{ channelKey: channel, type: 'invoice.paid', data, idempotencyKey: undefined }])
       await broker.publish([{ channelKey: channel, type: undefined, data: '"plain"', idempotencyKey: undefined }])
-      const read = await broker.readAfter(channel, origin, 10, 'resume')
+      const read = await broker.readAfter(channel, origin, 10)
       expect(read.outcome === 'entries' && read.entries.map((e) => [e.type, e.data])).toEqual([
         ['invoice.paid', data],
         [undefined, '"plain"'],

@@ -35,14 +35,6 @@ export interface PublishRequest {
   readonly idempotencyKey: string | undefined
 }
 
-/**
- * Why history is read. A `resume` (a client's position) from before the broker's dataset
- * began is `trimmed`: entries after it may be lost. A `catch-up` is the hub catching open
- * streams up after live delivery came back; it followed every channel live until the old
- * dataset went away, so only trimming and expiry count.
- */
-export type ReadPurpose = 'resume' | 'catch-up'
-
 export type HistoryRead =
   | { readonly outcome: 'entries'; readonly entries: readonly HistoryEntry[] }
   | { readonly outcome: 'trimmed' }
@@ -67,7 +59,7 @@ export interface Broker {
   unsubscribe(channelKey: string): Promise<void>
   tail(channelKey: string): Promise<string>
   /** Up to `limit` entries strictly after `after`, oldest first. Fewer than `limit` means the tail was reached. */
-  readAfter(channelKey: string, after: StreamId, limit: number, purpose: ReadPurpose): Promise<HistoryRead>
+  readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead>
   /** Whether publishing and delivery work right now. */
   isAvailable(): boolean
   close(): Promise<void>

@@ -40,15 +40,7 @@ import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { HeraldError } from '../errors/herald-error.js'
 import { parseAnnouncement } from './announcement.js'
-import type {
-  Broker,
-  BrokerOptions,
-  BrokerSink,
-  HistoryEntry,
-  HistoryRead,
-  PublishRequest,
-  ReadPurpose,
-} from './broker.js'
+import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
 import { SubscriptionBatcher } from './subscription-batcher.js'
 
@@ -160,15 +152,13 @@ export class RedisBroker implements Broker {
     return String(await callHeraldFunction(this.#commands, true, 'herald_tail', [streamKey(channelKey)], []))
   }
 
-  async readAfter(channelKey: string, after: StreamId, limit: number, purpose: ReadPurpose): Promise<HistoryRead> {
-    const args = [`${after.ms}-${after.seq}`, limit, this.options.historyTtlSeconds]
-    if (purpose === 'catch-up') args.push('catch-up')
+  async readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead> {
     const reply = (await callHeraldFunction(
       this.#commands,
       true,
       'herald_read',
       [streamKey(channelKey)],
-      args,
+      [`${after.ms}-${after.seq}`, limit, this.options.historyTtlSeconds],
     )) as string[]
     if (reply[0] === 'trimmed' || reply[0] === 'unknown') return { outcome: reply[0] }
     const entries: HistoryEntry[] = []

@@ -131,7 +131,7 @@ export class Hub implements BrokerSink {
     })
     try {
       while (from !== undefined) {
-        const page = await this.broker.readAfter(listeners.channel.key, from, REPLAY_PAGE_SIZE, 'catch-up')
+        const page = await this.broker.readAfter(listeners.channel.key, from, REPLAY_PAGE_SIZE)
         if (page.outcome !== 'entries') {
           this.logger.warn({ outcome: page.outcome }, 'history does not cover the outage; streams will resume')
           for (const connection of listeners.members.list()) connection.close('history_gap')

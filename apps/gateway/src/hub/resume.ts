@@ -63,9 +63,7 @@ export async function resumeConnection(
   if (resumed.length === 0) return reset(connection, broker, 'unknown')
 
   const firstPages = await Promise.all(
-    resumed.map((slot) =>
-      broker.readAfter(channels[slot]!.key, positions.get(channels[slot]!.tag)!, REPLAY_PAGE_SIZE, 'resume'),
-    ),
+    resumed.map((slot) => broker.readAfter(channels[slot]!.key, positions.get(channels[slot]!.tag)!, REPLAY_PAGE_SIZE)),
   )
   const failed = firstPages.find((page) => page.outcome !== 'entries')
   if (failed !== undefined) return reset(connection, broker, failed.outcome)
@@ -100,7 +98,7 @@ async function replayMerged(
       if (cursor.index === cursor.entries.length) {
         if (!cursor.more) continue
         const last = parseStreamId(cursor.entries[cursor.entries.length - 1]!.id)!
-        const page = await broker.readAfter(connection.channels[cursor.slot]!.key, last, REPLAY_PAGE_SIZE, 'resume')
+        const page = await broker.readAfter(connection.channels[cursor.slot]!.key, last, REPLAY_PAGE_SIZE)
         if (page.outcome !== 'entries') return { replayed, gap: page.outcome }
         Object.assign(cursor, toCursor(cursor.slot, page))
         if (cursor.entries.length === 0) continue
