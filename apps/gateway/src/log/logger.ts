@@ -6,6 +6,9 @@
 
 import { type DestinationStream, type Logger, pino } from 'pino'
 import type { LogLevel } from '../config/config.js'
+import { StdoutLog } from './stdout-log.js'
+
+export { StdoutLog } from './stdout-log.js'
 
 const REDACTED_PATHS = [
   'token',
@@ -33,49 +36,6 @@ export function createLogger(level: LogLevel, destination: DestinationStream = n
     },
     destination,
   )
-}
-
-/**
- * Standard output, written asynchronously (pino's default destination), and a way to wait
- * until the lines written so far are out.
- *
- * When stdout's reader has gone (`herald | head -1`), writes fail with EPIPE and pino drops
- * every later line, as it should. But a line still in flight at `process.exit` is flushed
- * synchronously by an exit hook that retries a failed write forever (sonic-boom), so the
- * process never exits: wait for {@link StdoutLog.written} before exiting.
- */
-export class StdoutLog implements DestinationStream {
-  readonly #destination = pino.destination({ dest: 1, sync: false })
-  #busy = false
-  #gone = false
-  #waiting: Array<() => void> = []
-
-  constructor() {
-    this.#destination.on('drain', () => this.#settle())
-    this.#destination.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error
-      // pino's own listener has already made every later write a no-op.
-      this.#gone = true
-      this.#settle()
-    })
-  }
-
-  write(line: string): void {
-    if (this.#gone) return
-    this.#busy = true
-    this.#destination.write(line)
-  }
-
-  /** Resolves once nothing is in flight: every line written so far is out, or stdout is gone. */
-  written(): Promise<void> {
-    if (!this.#busy) return Promise.resolve()
-    return new Promise((resolve) => this.#waiting.push(resolve))
-  }
-
-  #settle(): void {
-    this.#busy = false
-    for (const resolve of this.#waiting.splice(0)) resolve()
-  }
 }
 
 /** Parameter names that can carry a credential; `access_token` is the one the gateway reads. */
