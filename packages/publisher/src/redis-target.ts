@@ -9,6 +9,7 @@
 
 import { Cluster, Redis } from 'ioredis'
 import type { RedisClient } from './functions.js'
+import { HeraldSentinelConnector } from './sentinel-connector.js'
 
 export interface HostPort {
   readonly host: string
@@ -139,6 +140,8 @@ export function createRedisClient(target: RedisTarget, clientOptions: ClientOpti
         ...options,
         sentinels: [...target.sentinels],
         name: target.masterName,
+        // A closed client must not hold its process for 2 s after a failed Sentinel lookup.
+        Connector: HeraldSentinelConnector,
         // Follow a failover at once instead of waiting for the old master to refuse writes.
         failoverDetector: true,
         reconnectOnError: (error) => error.message.startsWith('READONLY'),
