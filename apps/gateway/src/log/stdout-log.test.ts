@@ -14,10 +14,10 @@ const LOGGER = new URL('../../dist/log/logger.js', import.meta.url).href
 const FILL = 'const line = "x".repeat(1000); for (let i = 0; i < 2000; i++) log.info({ i, line }, "filler")'
 
 /** Runs `body` with `log`, a pino logger on StdoutLog; `go()` resolves when the parent writes to stdin. */
-function spawnLogging(body: string): ChildProcess {
+function spawnLogging(body: string, maxHeldBytes?: number): ChildProcess {
   const script = `
     import { createLogger, StdoutLog } from ${JSON.stringify(LOGGER)}
-    const stdoutLog = new StdoutLog()
+    const stdoutLog = new StdoutLog(${maxHeldBytes ?? ''})
     const log = createLogger('info', stdoutLog)
     const go = () => new Promise((resolve) => process.stdin.once('data', resolve))
     ${body}
@@ -101,5 +101,36 @@ describe('StdoutLog, in a process of its own', () => {
     const stderr = collect(child.stderr!)
     child.stdout!.pause()
     expect(await exitCode(child, stderr)).toBe(0)
+  })
+
+  it('holds at most its limit while nobody reads stdout, and says how many lines it dropped', async () => {
+    child = spawnLogging(
+      `
+      ${FILL}
+      await go()
+      await stdoutLog.written()
+      process.exit(0)
+    `,
+      256 * 1024,
+    )
+    const stderr = collect(child.stderr!)
+    child.stdout!.pause()
+    // Everything is logged (and most of it held back or dropped) before stdout is read.
+    child.stdin!.write('go')
+    const stdout = collect(child.stdout!)
+    child.stdout!.resume()
+    expect(await exitCode(child, stderr)).toBe(0)
+    const lines = stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    const fillers = lines.filter((line) => line.msg === 'filler')
+    const dropped = lines.filter((line) => line.msg === 'log lines dropped: stdout was not read')
+    expect(dropped).toHaveLength(1)
+    expect(dropped[0].level).toBe(40)
+    // Every line is accounted for: written, in order, or counted as dropped.
+    expect(fillers.length + dropped[0].dropped).toBe(2000)
+    expect(fillers.map((line) => line.i)).toEqual([...fillers.keys()])
+    expect(fillers.length).toBeLessThan(2000)
   })
 })

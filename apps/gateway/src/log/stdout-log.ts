@@ -6,7 +6,9 @@
  * opens a pipe or socket stdout non-blocking, so a full pipe answers EAGAIN at once instead
  * of blocking the loop:
  * - its reader gone (`herald | head -1`, EPIPE): that line and every later one are dropped;
- * - nobody reading it (EAGAIN): lines wait, and are retried until it is read again;
+ * - nobody reading it (EAGAIN): lines wait, and are retried until it is read again; past
+ *   MAX_HELD_BYTES new lines are dropped instead, so a stalled log reader cannot exhaust the
+ *   gateway's memory, and a warning says how many once stdout is read again;
  * - at exit, clean or a crash: what still waits is written, for at most EXIT_WRITE_MS.
  *
  * Not pino's asynchronous destination (sonic-boom): at exit it writes what it holds in a loop
@@ -23,6 +25,8 @@ const RETRY_MS = 20
 export const EXIT_WRITE_MS = 1_000
 /** The longest `written()` waits on a full stdout: a shutdown must end. */
 export const WRITTEN_WAIT_MS = 2_000
+/** The most a full stdout may hold back; lines past it are counted and dropped. */
+export const MAX_HELD_BYTES = 16 * 1024 * 1024
 
 /** Logs with lines still to write: written at exit, when the event loop is gone. */
 const holding = new Set<StdoutLog>()
@@ -36,15 +40,29 @@ export class StdoutLog implements DestinationStream {
   readonly #fd = process.stdout.fd
   /** Lines not written yet, oldest first. */
   #lines: string[] = []
+  /** Characters in #lines and #chunk: an estimate of the bytes held back, kept cheap. */
+  #held = 0
+  /** Lines dropped since stdout last took everything. */
+  #dropped = 0
   /** What is left of the chunk being written, after a partial write or EAGAIN. */
   #chunk = Buffer.alloc(0)
   #scheduled = false
   #retry: NodeJS.Timeout | undefined
   #gone = false
   #waiting: Array<() => void> = []
+  readonly #maxHeldBytes: number
+
+  constructor(maxHeldBytes = MAX_HELD_BYTES) {
+    this.#maxHeldBytes = maxHeldBytes
+  }
 
   write(line: string): void {
     if (this.#gone) return
+    if (this.#held + line.length > this.#maxHeldBytes) {
+      this.#dropped++
+      return
+    }
+    this.#held += line.length
     this.#lines.push(line)
     holding.add(this)
     if (this.#scheduled || this.#retry !== undefined) return
@@ -76,11 +94,15 @@ export class StdoutLog implements DestinationStream {
     this.#retry = undefined
     while (!this.#gone) {
       if (this.#chunk.length === 0) {
+        this.#held = 0
+        if (this.#dropped > 0) this.#lines.push(droppedLine(this.#dropped))
+        this.#dropped = 0
         if (this.#lines.length === 0) {
           this.#settle()
           return
         }
         this.#chunk = Buffer.from(this.#lines.join(''))
+        this.#held = this.#chunk.length
         this.#lines = []
       }
       try {
@@ -116,6 +138,11 @@ export class StdoutLog implements DestinationStream {
     holding.delete(this)
     for (const resolve of this.#waiting.splice(0)) resolve()
   }
+}
+
+/** A pino-shaped warning (level 40) that `count` lines were dropped while stdout was full. */
+function droppedLine(count: number): string {
+  return `${JSON.stringify({ level: 40, time: Date.now(), service: 'herald-gateway', dropped: count, msg: 'log lines dropped: stdout was not read' })}\n`
 }
 
 /** Blocks for `ms`: at exit there is no event loop to wait on. */
