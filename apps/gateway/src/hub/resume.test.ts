@@ -209,6 +209,26 @@ describe('resume with Last-Event-ID', () => {
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
   })
 
+  it('replays and delivers entries larger than MAX_PENDING_BYTES to a client that reads them', async () => {
+    // The smallest bound the config takes, and entries of 100 kB: each is over it on its own.
+    gateway = await startTestGateway({ MAX_PENDING_BYTES: '1024' })
+    const first = await connect('kate')
+    await first.waitForReady()
+    await gateway.publish({ user: 'kate', data: 'seen' })
+    await first.waitForEvents(1)
+    first.close()
+    const large = (n: number) => ({ n, padding: 'x'.repeat(100_000) })
+    for (const n of range(0, 3)) expect((await gateway.publish({ user: 'kate', data: large(n) })).status).toBe(200)
+    const resumed = await connect('kate', { lastEventId: first.events[0]!.lastEventId })
+    await resumed.waitForEvents(3)
+    await resumed.waitForReady()
+    expect((await gateway.publish({ user: 'kate', data: large(3) })).status).toBe(200)
+    await resumed.waitForEvents(4)
+    expect(resumed.payloads()).toEqual(range(0, 4).map(large))
+    expect(resumed.readies).toBe(1)
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
+  })
+
   it('starts with herald.reset {reason: "unknown"} for a position of another user or from the future', async () => {
     gateway = await startTestGateway()
     const other = await connect('frank')

@@ -4,10 +4,12 @@
  * stream objects). It keeps one position per channel and drops anything at or
  * before it, so replay, live delivery and catch-up can overlap safely.
  *
- * Live writes are never awaited: Node buffers them, and once a connection's
- * unsent bytes pass `maxPendingBytes` the consumer is too slow and is cut
- * off. It resumes from its Last-Event-ID, so nothing is lost, and one slow
- * tab cannot grow the process's memory without bound.
+ * Live writes are never awaited: Node buffers them, and a connection that
+ * still holds more than `maxPendingBytes` unsent when the next write comes is
+ * too slow and is cut off. It resumes from its Last-Event-ID, so nothing is
+ * lost, and one slow tab holds at most that bound plus one event. Checked
+ * before a write, not after: one event larger than the bound is not a slow
+ * consumer, and a resume holds what it replays until it releases it.
  */
 
 import { once } from 'node:events'
@@ -121,10 +123,9 @@ export class SseConnection implements Heartbeating, Expiring {
 
   /** Writes protocol text outside the message path: the preamble, position and reset frames. */
   writeText(text: string): void {
-    if (!this.#canWrite) return
+    if (!this.#canWrite || this.#cutIfBehind()) return
     this.#writer.writeText(text)
     this.#wroteSinceSweep = true
-    this.#checkPending()
   }
 
   /** A live entry from the hub. Held while resuming; dropped if already delivered. */
@@ -166,7 +167,11 @@ export class SseConnection implements Heartbeating, Expiring {
     const queued = this.#queue ?? []
     this.#queue = undefined
     let delivered = 0
-    for (const { slot, framed } of queued) if (this.#send(slot, framed)) delivered++
+    for (const { slot, framed } of queued) {
+      if (this.#send(slot, framed)) delivered++
+      // Past the socket's mark, held bytes would count against the bound as a slow client's do.
+      if (this.#writer.needsDrain) this.#writer.release()
+    }
     this.#writer.release()
     return delivered
   }
@@ -177,10 +182,9 @@ export class SseConnection implements Heartbeating, Expiring {
       this.#wroteSinceSweep = false
       return
     }
-    if (!this.#canWrite) return
+    if (!this.#canWrite || this.#cutIfBehind()) return
     this.#writer.writeFramed(HEARTBEAT, HEARTBEAT_CHUNK)
     this.#wroteSinceSweep = true
-    this.#checkPending()
   }
 
   /** Ends the stream after a `retry:` hint, so the client comes back after `retryMs`. */
@@ -207,6 +211,7 @@ export class SseConnection implements Heartbeating, Expiring {
     const lastMs = positions[2 * slot]!
     // Anything at or before what this stream already has is a duplicate (replay, catch-up).
     if (ms < lastMs || (ms === lastMs && seq <= positions[2 * slot + 1]!)) return false
+    if (this.#cutIfBehind()) return false
     positions[2 * slot] = ms
     positions[2 * slot + 1] = seq
     this.#wroteSinceSweep = true
@@ -219,7 +224,6 @@ export class SseConnection implements Heartbeating, Expiring {
       const idLine = frameIdAndEnd(encodeResumeToken(components))
       this.#writer.writeWithId(framed.bodyText, framed.bodyByteLength, idLine)
     }
-    this.#checkPending()
     return true
   }
 
@@ -227,8 +231,11 @@ export class SseConnection implements Heartbeating, Expiring {
     return this.#state !== 'closed' && this.#writer.writable
   }
 
-  #checkPending(): void {
-    if (this.#writer.pendingBytes > this.options.maxPendingBytes) this.close('slow_consumer')
+  /** Closes a consumer that has not taken what it was sent before (see the header); true if it did. */
+  #cutIfBehind(): boolean {
+    if (this.#writer.pendingBytes <= this.options.maxPendingBytes) return false
+    this.close('slow_consumer')
+    return true
   }
 
   static #onResponseClose(this: StreamResponse): void {
