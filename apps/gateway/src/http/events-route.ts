@@ -141,10 +141,10 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       await services.hub.attach(connection)
       const result = await resumeConnection(connection, broker, requested)
       if (connection.state === 'closed') return
-      if (result.outcome !== 'fresh') metrics.resumed(result.outcome)
+      if (result.outcome !== 'fresh') metrics.resumed(result.outcome, result.replayed)
       const ready = JSON.stringify({ resume: result.outcome, replayed: result.replayed })
       connection.writeText(frameEvent(READY_EVENT, ready, connection.resumeToken()))
-      connection.goLive()
+      metrics.recordHeldDelivery(connection.goLive())
     } catch (error) {
       // Headers are sent; the client reconnects from the last id it received.
       logger.warn({ err: error }, 'stream setup failed; closing so the client retries')

@@ -44,6 +44,7 @@ describe('probes', () => {
       'herald_delivery_latency_seconds_bucket',
       'herald_connections_rejected_total',
       'herald_resumes_total',
+      'herald_messages_replayed_total',
       'herald_slow_consumer_disconnects_total',
       'herald_redis_up 1',
       'herald_pubsub_probe_latency_seconds_bucket',
@@ -61,6 +62,7 @@ describe('probes', () => {
     expect(await metric('herald_connections_opened_total')).toBeGreaterThanOrEqual(1)
     const latencyBefore = await metric('herald_delivery_latency_seconds_count')
     const publishedBefore = await metric('herald_messages_published_total')
+    const deliveredBefore = await metric('herald_messages_delivered_total')
     await gateway.publish({
       messages: [
         { user: 'm', data: 1 },
@@ -69,9 +71,22 @@ describe('probes', () => {
     })
     await client.waitForEvents(2)
     expect(await metric('herald_messages_published_total')).toBe(publishedBefore + 2)
-    expect(await metric('herald_messages_delivered_total')).toBeGreaterThanOrEqual(2)
+    expect(await metric('herald_messages_delivered_total')).toBe(deliveredBefore + 2)
     expect(await metric('herald_delivery_latency_seconds_count')).toBe(latencyBefore + 2)
     client.close()
+
+    // Away for three messages: the resume replays them, counted apart from live deliveries.
+    const replayedBefore = await metric('herald_messages_replayed_total')
+    for (const n of [3, 4, 5]) await gateway.publish({ user: 'm', data: n })
+    const back = new RecordingEventSource(gateway.eventsUrl(), {
+      token: await gateway.token('m'),
+      lastEventId: client.events[1]!.lastEventId,
+    })
+    await back.waitForReady()
+    expect(back.payloads()).toEqual([3, 4, 5])
+    expect(await metric('herald_messages_replayed_total')).toBe(replayedBefore + 3)
+    expect(await metric('herald_messages_delivered_total')).toBe(deliveredBefore + 2)
+    back.close()
 
     const refused = new RawSseStream(gateway.eventsUrl({ access_token: 'bad' }))
     await refused.ended

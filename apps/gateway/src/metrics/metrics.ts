@@ -20,6 +20,7 @@ export class Metrics {
   readonly #delivered: HotCounter
   readonly #deliveryLatency: HotHistogram
   readonly #resumes: Counter<'outcome'>
+  readonly #replayed: Counter
   readonly #slowConsumers: Counter
   readonly #probeLatency: Histogram
   readonly #subscriberRebuilds: Counter
@@ -77,9 +78,14 @@ export class Metrics {
     })
     this.#delivered = new HotCounter(
       'herald_messages_delivered_total',
-      'Messages written to SSE connections',
+      'Live messages written to SSE connections (replayed ones: herald_messages_replayed_total)',
       this.registry,
     )
+    this.#replayed = new Counter({
+      name: 'herald_messages_replayed_total',
+      help: 'Messages from history written to SSE connections that resumed',
+      registers,
+    })
     this.#deliveryLatency = new HotHistogram(
       'herald_delivery_latency_seconds',
       'From publish (broker clock) to the write to the sockets of this node',
@@ -121,8 +127,14 @@ export class Metrics {
     this.#deliveryLatency.observe(Math.max(0, Date.now() - publishedAtMs) / 1000)
   }
 
-  resumed(outcome: 'exact' | 'reset'): void {
+  /** Live entries held while a stream resumed, written as it went live: delivered, but with no latency of their own. */
+  recordHeldDelivery(delivered: number): void {
+    this.#delivered.inc(delivered)
+  }
+
+  resumed(outcome: 'exact' | 'reset', replayed: number): void {
     this.#resumes.inc({ outcome })
+    this.#replayed.inc(replayed)
   }
 
   pubsubProbe(seconds: number): void {
