@@ -1,7 +1,7 @@
 import http2 from 'node:http2'
 import { type ParsedEvent, SseParser } from '@herald/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RecordingEventSource, signToken } from './harness.js'
+import { postJson, RecordingEventSource, signToken, TEST_API_KEY } from './harness.js'
 import { type NginxFleet, startNginxFleet } from './nginx.js'
 import { metric } from './redis-nodes.js'
 
@@ -71,5 +71,16 @@ describe('gateways behind the shipped nginx config', () => {
       ['herald.ready', expect.any(String)],
       ['over.h2', '{"ok":true}'],
     ])
+  })
+
+  it("answers a publish body over the gateway's limit with the gateway's JSON error, not nginx's page", async () => {
+    fleet = await startNginxFleet([{}])
+    const reply = await postJson(
+      `${fleet.nginx.url}/v1/publish`,
+      { user: 'big', data: 'x'.repeat(300_000) },
+      TEST_API_KEY,
+    )
+    expect(reply.status).toBe(413)
+    expect(reply.body.error.code).toBe('HERALD_ERR_BODY_TOO_LARGE')
   })
 })
