@@ -207,6 +207,86 @@ describe('subscriber tokens with JWT_JWKS_URL', () => {
   })
 })
 
+describe('tokens without a kid while the JWKS holds two keys of their algorithm (rotation)', () => {
+  const [current, next, outsider] = [rsaKeys(), rsaKeys(), rsaKeys()]
+  const published: JWK[] = []
+  let fetches = 0
+  const jwksServer = http.createServer((_request, response) => {
+    fetches++
+    response.writeHead(200, { 'Content-Type': 'application/json' })
+    response.end(JSON.stringify({ keys: published }))
+  })
+  let jwksUrl: string
+
+  const sign = (keys: ReturnType<typeof rsaKeys>, claims: { kid?: string; sub?: string; exp?: number } = {}) =>
+    new SignJWT({})
+      .setProtectedHeader(claims.kid === undefined ? { alg: 'RS256' } : { alg: 'RS256', kid: claims.kid })
+      .setSubject(claims.sub ?? 'alice')
+      .setExpirationTime(claims.exp ?? '1h')
+      .sign(keys.privateKey)
+
+  /** A verifier of its own, so nothing verified by one test is cached for the next. */
+  function verifier(): TokenVerifier {
+    const config = loadConfig({
+      env: { JWT_JWKS_URL: jwksUrl, JWT_JWKS_COOLDOWN_MS: '0', PUBLISH_API_KEY: TEST_API_KEY },
+      argv: [],
+    })
+    return createTokenVerifier(config.jwt)
+  }
+
+  async function codeOf(verification: Promise<unknown>): Promise<string> {
+    const error = await verification.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(HeraldError)
+    return (error as HeraldError).code
+  }
+
+  beforeAll(async () => {
+    published.push(
+      { ...(await exportJWK(current.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' },
+      { ...(await exportJWK(next.publicKey)), kid: 'k2', alg: 'RS256', use: 'sig' },
+    )
+    jwksUrl = `${await listenOnFreePort(jwksServer)}/jwks.json`
+  })
+  afterAll(() => {
+    jwksServer.close()
+  })
+
+  it('accepts a token signed by either key, whichever comes first in the set', async () => {
+    const verify = verifier()
+    expect((await verify(await sign(next, { sub: 'bob' }))).userId).toBe('bob')
+    expect((await verify(await sign(current, { sub: 'carol' }))).userId).toBe('carol')
+  })
+
+  it('streams for a token signed by the second key (200, not 401)', async () => {
+    const gateway = await startTestGateway({ JWT_SECRET: '', JWT_JWKS_URL: jwksUrl, JWT_JWKS_COOLDOWN_MS: '0' })
+    try {
+      expect(await attempt(gateway, await sign(next))).toEqual({ status: 200 })
+    } finally {
+      await gateway.close()
+    }
+  })
+
+  it('refuses a token signed by a key outside the set as a bad signature', async () => {
+    expect(await codeOf(verifier()(await sign(outsider)))).toBe('HERALD_ERR_TOKEN_SIGNATURE')
+  })
+
+  it('still checks the claims of a token one of the keys signed', async () => {
+    const expired = await sign(next, { exp: Math.floor(Date.now() / 1000) - 3600 })
+    expect(await codeOf(verifier()(expired))).toBe('HERALD_ERR_TOKEN_EXPIRED')
+  })
+
+  it('still refuses a kid the set lacks as an unknown key, after refetching the set', async () => {
+    const verify = verifier()
+    expect((await verify(await sign(current, { kid: 'k1' }))).userId).toBe('alice')
+    const before = fetches
+    expect(await codeOf(verify(await sign(outsider, { kid: 'k3' })))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
+    expect(fetches).toBe(before + 1)
+  })
+})
+
 describe('subscriber tokens when the JWKS cannot be fetched', () => {
   const keys = rsaKeys()
   let published: JWK

@@ -3,7 +3,8 @@
  * `exp` and `sub` are required, algorithms are allowlisted per key type, and
  * `iss`/`aud` are checked when configured. With a JWKS URL, jose caches the
  * key set and refetches it when a token names an unknown `kid`, so key
- * rotation needs no restart; when the set cannot be fetched at all, that is
+ * rotation needs no restart; a token without a `kid` is tried against each key
+ * of its algorithm in the set; when the set cannot be fetched at all, that is
  * `HERALD_ERR_KEYS_UNAVAILABLE` (the stream is shed, not refused), never a
  * fault of the token, and it is logged once per outage (key-set-outage.ts).
  * A plain HMAC token has its signature checked by node:crypto
@@ -17,6 +18,7 @@ import {
   base64url,
   createRemoteJWKSet,
   decodeJwt,
+  errors,
   type JWTPayload,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
@@ -58,16 +60,17 @@ const JOSE_CODES: Readonly<Record<string, HeraldErrorCode>> = {
   ERR_JOSE_NOT_SUPPORTED: 'HERALD_ERR_TOKEN_MALFORMED',
   ERR_JWT_CLAIM_VALIDATION_FAILED: 'HERALD_ERR_TOKEN_CLAIM',
   ERR_JWKS_NO_MATCHING_KEY: 'HERALD_ERR_TOKEN_KEY_UNKNOWN',
-  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'HERALD_ERR_TOKEN_KEY_UNKNOWN',
+  // ERR_JWKS_MULTIPLE_MATCHING_KEYS never gets here: the candidates are tried (verifyWithAnyOf).
   ERR_JWS_INVALID: 'HERALD_ERR_TOKEN_MALFORMED',
   ERR_JWT_INVALID: 'HERALD_ERR_TOKEN_MALFORMED',
 }
 
 /**
- * What the key set's lookup blames on the token. Anything else raised while a key is resolved
- * means there is no usable key set: jose's fetch raises a plain JOSEError for a non-200 answer
- * or a body that is not JSON, JWKSTimeout, JWKSInvalid for a body that is not a key set, and
- * whatever fetch rejects with when the network fails.
+ * What the key set's lookup raises with a usable set: a `kid` it lacks (the token's fault) and
+ * several keys that could have signed the token (each is tried). Anything else raised while a
+ * key is resolved means there is no usable key set: jose's fetch raises a plain JOSEError for
+ * a non-200 answer or a body that is not JSON, JWKSTimeout, JWKSInvalid for a body that is not
+ * a key set, and whatever fetch rejects with when the network fails.
  */
 const TOKEN_KEY_LOOKUP_CODES: ReadonlySet<string> = new Set([
   'ERR_JWKS_NO_MATCHING_KEY',
@@ -145,6 +148,8 @@ function selectVerify(
         try {
           found = await keySet(header, token)
         } catch (error) {
+          // Several matching keys means the set was there and usable: it ends an outage too.
+          if (error instanceof errors.JWKSMultipleMatchingKeys) outage.succeeded()
           if (TOKEN_KEY_LOOKUP_CODES.has(joseCodeOf(error) ?? '')) throw error
           outage.failed(error, Date.now())
           throw new HeraldError('HERALD_ERR_KEYS_UNAVAILABLE', describe('HERALD_ERR_KEYS_UNAVAILABLE'), {
@@ -158,6 +163,7 @@ function selectVerify(
         try {
           return (await jwtVerify(token, keyFor, options)).payload
         } catch (error) {
+          if (error instanceof errors.JWKSMultipleMatchingKeys) return verifyWithAnyOf(error, token, options)
           // jose decodes the payload and signature only after it has the key, so without keys a
           // token broken there would be shed, and come back, instead of being refused.
           if (error instanceof HeraldError && error.code === 'HERALD_ERR_KEYS_UNAVAILABLE') {
@@ -169,6 +175,30 @@ function selectVerify(
       }
     }
   }
+}
+
+/**
+ * A token without a `kid` matches every key of its algorithm, so while a rotation publishes two
+ * RS256 keys jose cannot pick one and hands over the candidates instead. That the set holds
+ * several is not the token's fault: it verifies if any of them signed it, and otherwise it is a
+ * bad signature, as when the set holds one key. That costs a signature check per candidate, and
+ * a key set holds a few keys.
+ */
+async function verifyWithAnyOf(
+  candidates: errors.JWKSMultipleMatchingKeys,
+  token: string,
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
+  for await (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, options)).payload
+    } catch (error) {
+      // Only the signature check depends on the key: any other failure (claims, an undecodable
+      // signature or payload) would recur with every key, so it is the token's answer.
+      if (joseCodeOf(error) !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw error
+    }
+  }
+  throw new errors.JWSSignatureVerificationFailed()
 }
 
 function toPrincipal(payload: JWTPayload, clockToleranceSeconds: number): Principal {
