@@ -76,8 +76,12 @@ describe('loadConfig', () => {
     expect(problemsOf({ HOST: '0.0.0.0', DEV_ALLOW_REMOTE: 'yes' }, ['--dev'])[0]).toMatch(
       /^DEV_ALLOW_REMOTE: must be true or false, got "yes"/,
     )
-    // Outside dev mode any HOST goes, and the override means nothing.
+    // Outside dev mode any HOST goes, and the override means nothing, but must still be readable.
     expect(loadConfig({ env: { ...valid, HOST: '0.0.0.0' }, argv: [] }).host).toBe('0.0.0.0')
+    expect(loadConfig({ env: { ...valid, DEV_ALLOW_REMOTE: 'true' }, argv: [] }).devAllowRemote).toBe(false)
+    expect(problemsOf({ ...valid, DEV_ALLOW_REMOTE: 'yes' }, [])).toEqual([
+      expect.stringMatching(/^DEV_ALLOW_REMOTE: must be true or false, got "yes"/),
+    ])
   })
 
   it('names every malformed variable at once', () => {

@@ -139,7 +139,8 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
   // Dev mode mints tokens for anyone and publishes without a key: it listens on loopback
   // only, unless told explicitly that other machines may reach it.
   const host = read.string('HOST') ?? (dev ? '127.0.0.1' : '0.0.0.0')
-  const devAllowRemote = dev && read.boolean('DEV_ALLOW_REMOTE', false)
+  // Read (and checked) outside dev mode too: a malformed value is a mistake either way.
+  const devAllowRemote = read.boolean('DEV_ALLOW_REMOTE', false) && dev
   if (dev && !devAllowRemote && !isLoopback(host)) {
     read.problem(
       'HOST',
