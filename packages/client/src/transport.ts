@@ -11,7 +11,11 @@
  *   only an `error`, without its status: so an attempt the gateway answered
  *   with another status asks once more with a plain request, and reads the
  *   refusal from its answer (a 401 then gets a new token, a 403 stops the
- *   client). EventSource dispatches only the types listened for.
+ *   client). EventSource dispatches only the types listened for, and dispatches a
+ *   server event named `error` or `open` to the same listeners as its own: those
+ *   are told apart (the server's is a MessageEvent, with data), so such an event,
+ *   which publishers may no longer send but an older one might have, is a
+ *   notification like any other type, as it is over fetch.
  */
 
 import { type ParsedEvent, SseParser } from '@herald/protocol'
@@ -120,12 +124,14 @@ export const eventSourceTransport: Transport = (attempt, sink) => {
   })
   const onAbort = () => finish({ kind: 'aborted' })
   attempt.signal.addEventListener('abort', onAbort)
-  source.addEventListener('open', () => {
+  source.addEventListener('open', (event) => {
+    if (isServerEvent(event)) return
     opened = true
     sink.onOpen()
   })
   // EventSource would reconnect by itself, but not with a fresh token or our backoff.
-  source.addEventListener('error', () => {
+  source.addEventListener('error', (event) => {
+    if (isServerEvent(event)) return
     if (opened) return finish({ kind: 'ended' })
     // CLOSED means the gateway answered, with a status other than 200; a network failure leaves
     // EventSource CONNECTING. Only an answer is worth asking about: asking a gateway that just
@@ -139,13 +145,23 @@ export const eventSourceTransport: Transport = (attempt, sink) => {
     if (listening.has(type)) return
     listening.add(type)
     source.addEventListener(type, (event) => {
-      const message = event as MessageEvent<string>
-      sink.onEvent({ type, data: message.data, lastEventId: message.lastEventId })
+      // For `error` and `open`, EventSource's own events come here too.
+      if (!isServerEvent(event)) return
+      sink.onEvent({ type, data: event.data, lastEventId: event.lastEventId })
     })
   }
   for (const type of attempt.types) listen(type)
   if (attempt.signal.aborted) onAbort()
   return { done, listen }
+}
+
+/**
+ * Whether an EventSource event came from the stream: the server's events are MessageEvents,
+ * EventSource's own `open` and `error` are plain Events. Checked by shape rather than class, so
+ * an EventSource polyfill whose events are not the global MessageEvent's still passes.
+ */
+function isServerEvent(event: Event): event is MessageEvent<string> {
+  return 'data' in event && typeof event.data === 'string'
 }
 
 /**

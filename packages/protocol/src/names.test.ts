@@ -55,6 +55,16 @@ describe('names', () => {
     expect(eventTypeProblem('herald.reset')).toMatch(/reserved/)
   })
 
+  it("refuses the types a native EventSource dispatches as its own events, and allows SSE's default", () => {
+    expect(eventTypeProblem('error')).toMatch(/EventSource reserves/)
+    expect(eventTypeProblem('open')).toMatch(/EventSource reserves/)
+    // `message` is what an untyped event arrives as, in EventSource and in Herald's parser alike.
+    expect(eventTypeProblem('message')).toBeUndefined()
+    // Event types are case-sensitive, and only the exact names are EventSource's.
+    for (const type of ['Error', 'OPEN', 'error.x', 'app.error', 'opened'])
+      expect(eventTypeProblem(type)).toBeUndefined()
+  })
+
   it('refuses event types with unpaired surrogates, and counts the 128 in UTF-8 bytes as Redis does', () => {
     expect(eventTypeProblem('party.\ud83c\udf89')).toBeUndefined()
     for (const type of ['a\ud800', '\udfff', 'a\udc00\ud800b']) expect(eventTypeProblem(type)).toMatch(/surrogate/)

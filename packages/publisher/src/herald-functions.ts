@@ -117,6 +117,10 @@ local function publish_problem(stream, idempotency, event_type, data)
   if #event_type > 128 or string.find(event_type, '%c') or string.sub(event_type, 1, 7) == 'herald.' then
     return 'HERALD_ERR_TYPE', 'type must be at most 128 characters, without control characters, not starting with herald.'
   end
+  -- A native EventSource dispatches these as its own events: a connection failure, an open.
+  if event_type == 'error' or event_type == 'open' then
+    return 'HERALD_ERR_TYPE', 'type must not be error or open: EventSource reserves them for its own events'
+  end
   if data == nil or data == '' or not pcall(cjson.decode, data) then
     return 'HERALD_ERR_DATA', 'data must be JSON'
   end
