@@ -58,6 +58,54 @@ describe('the herald CLI', () => {
     }
   })
 
+  it('refuses every malformed option with exit code 2, which is usage, not the 1 of a Redis failure', async () => {
+    for (const args of [
+      // ERR_PARSE_ARGS_INVALID_OPTION_VALUE: a missing, ambiguous or unwanted value.
+      ['publish', '--user', 'malformed', '--data'],
+      ['publish', '--user', 'malformed', '--data', '--type', 'x'],
+      ['publish', '--user', 'malformed', '--data', '1', '--help=yes'],
+      // ERR_PARSE_ARGS_UNKNOWN_OPTION.
+      ['publish', '--user', 'malformed', '--data', '1', '--frob'],
+      ['publish', '--user', 'malformed', '--data', '1', '-x'],
+    ]) {
+      const result = await herald(args, { REDIS_URL: redis.url })
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stderr, args.join(' ')).toMatch(/^herald: (Option|Unknown option) '-/)
+    }
+    expect(await redis.cli('EXISTS', streamKey('u:malformed'))).toBe('0')
+  })
+
+  it('names an unknown command before checking its options, and refuses arguments a command does not take', async () => {
+    for (const [args, reason] of [
+      [['frob'], 'unknown command "frob" (expected publish, tail or load-functions)'],
+      [['frob', '--user', 'a'], 'unknown command "frob" (expected publish, tail or load-functions)'],
+      [['publish', 'extra', '--user', 'extra', '--data', '1'], 'unexpected argument "extra"'],
+      [['tail', '--user', 'extra', 'more'], 'unexpected argument "more"'],
+      [['load-functions', 'now'], 'unexpected argument "now"'],
+      [['tail', '--user', 'extra', '--data', '1'], 'tail does not take --data'],
+      [['load-functions', '--user', 'extra'], 'load-functions does not take --user'],
+      [['publish', '--user', 'extra', '--data', '1', '--history', '3'], 'publish does not take --history'],
+    ] as const) {
+      // A tail that took its arguments would run until killed.
+      const result = await herald([...args], { REDIS_URL: redis.url }, 20_000)
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stderr, args.join(' ')).toMatch(new RegExp(`^herald: ${reason.replace(/[()]/g, '\\$&')}\n`))
+    }
+    expect(await redis.cli('EXISTS', streamKey('u:extra'))).toBe('0')
+  })
+
+  it('refuses data nested deeper than the gateway takes, with exit code 2', async () => {
+    const deep = `${'['.repeat(33)}${']'.repeat(33)}`
+    const result = await herald(['publish', '--user', 'deep', '--data', deep], { REDIS_URL: redis.url })
+    expect(result).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^herald: data must not nest deeper than 32 levels\n/),
+    })
+    expect(await redis.cli('EXISTS', streamKey('u:deep'))).toBe('0')
+    const fine = `${'['.repeat(32)}${']'.repeat(32)}`
+    expect((await herald(['publish', '--user', 'deep', '--data', fine], { REDIS_URL: redis.url })).code).toBe(0)
+  })
+
   it('loads the functions for raw FCALL publishers', async () => {
     await redis.cli('FUNCTION', 'FLUSH')
     const result = await herald(['load-functions'], { REDIS_URL: redis.url })

@@ -46,18 +46,36 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const
 
+/** The options each command takes besides --redis, --timeout and --help; any other is refused. */
+const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  publish: ['user', 'topic', 'type', 'data', 'idempotency-key'],
+  tail: ['user', 'topic', 'history'],
+  'load-functions': [],
+}
+
+/** PublishError codes for what the caller gave, not for Redis: exit 2. */
+const CALLER_ERRORS: ReadonlySet<string> = new Set(['HERALD_ERR_INVALID', 'HERALD_ERR_DATA_TOO_LARGE'])
+
 class UsageError extends Error {}
 
 /** How long the CLI waits for Redis to answer a connection or a command before it gives up (exit 1); --timeout. */
 let answerTimeoutMs = 10_000
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true })
+  const { values, positionals } = parsed(argv)
   const command = positionals[0]
   if (values.help === true || command === undefined) {
     process.stdout.write(HELP)
     return values.help === true ? 0 : 2
   }
+  // The command first: `herald frob` is an unknown command, not a missing --user.
+  const own = Object.hasOwn(COMMAND_OPTIONS, command) ? COMMAND_OPTIONS[command] : undefined
+  if (own === undefined) {
+    throw new UsageError(`unknown command ${JSON.stringify(command)} (expected publish, tail or load-functions)`)
+  }
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`)
+  const foreign = Object.keys(values).find((name) => !own.includes(name) && !['redis', 'timeout'].includes(name))
+  if (foreign !== undefined) throw new UsageError(`${command} does not take --${foreign}`)
   const redisUrl = values.redis ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
   if (values.timeout !== undefined) answerTimeoutMs = wholeNumber('--timeout', values.timeout, 1, 600_000)
   if (command === 'load-functions') return loadFunctions(redisUrl)
@@ -79,8 +97,18 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0
   }
-  if (command === 'tail') return tail(redisUrl, target, historyCount(values.history))
-  throw new UsageError(`unknown command ${command}`)
+  return tail(redisUrl, target, historyCount(values.history))
+}
+
+/** The arguments parsed; any malformed option (every ERR_PARSE_ARGS_* of parseArgs) is a usage error. */
+function parsed(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true })
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) throw new UsageError((error as Error).message)
+    throw error
+  }
 }
 
 function historyCount(text: string | undefined): number {
@@ -202,11 +230,11 @@ function targetOf(user: string | undefined, topic: string | undefined): Target {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || (error instanceof PublishError && error.code === 'HERALD_ERR_INVALID')) {
+    if (error instanceof UsageError || (error instanceof PublishError && CALLER_ERRORS.has(error.code))) {
       process.stderr.write(`herald: ${error.message}\n\n${HELP}`)
       process.exit(2)
     }
     process.stderr.write(`herald: ${error instanceof Error ? error.message : String(error)}\n`)
-    process.exit(error instanceof TypeError && /parseArgs|Unknown option/i.test(String(error)) ? 2 : 1)
+    process.exit(1)
   },
 )

@@ -52,3 +52,43 @@ function hasNonFiniteNumber(value: unknown): boolean {
   }
   return false
 }
+
+/**
+ * How deep data may nest, counting objects and arrays: the gateway's `POST /v1/publish` refuses
+ * deeper data (`MAX_DATA_DEPTH` in its publish-body.ts), so the SDK refuses it too.
+ */
+export const MAX_DATA_DEPTH = 32
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+/**
+ * Whether JSON text nests objects and arrays more than `max` levels deep (`[[1]]` is two), as
+ * parsing it would. Brackets in keys and strings do not count; strings are skipped with indexOf.
+ */
+export function nestsDeeperThan(json: string, max: number): boolean {
+  // Going deeper takes more than `max` opening brackets and as many closing ones.
+  if (json.length <= 2 * max + 1) return false
+  let depth = 0
+  for (let i = 0; i < json.length; i++) {
+    const unit = json.charCodeAt(i)
+    if (unit === QUOTE) i = closingQuote(json, i)
+    else if (unit === 0x5b || unit === 0x7b) {
+      if (++depth > max) return true
+    } else if (unit === 0x5d || unit === 0x7d) depth--
+  }
+  return false
+}
+
+/** The index of the quote that closes the string opened at `open`: the first not escaped. */
+function closingQuote(json: string, open: number): number {
+  let quote = json.indexOf('"', open + 1)
+  for (;;) {
+    // Text JSON.stringify made always closes its strings; other text ends here.
+    if (quote < 0) return json.length
+    let backslashes = 0
+    while (json.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes++
+    if (backslashes % 2 === 0) return quote
+    quote = json.indexOf('"', quote + 1)
+  }
+}

@@ -4,11 +4,17 @@
 
 export type PublishErrorCode =
   /**
-   * The message breaks a rule (name, type, data); nothing was sent. Also Redis's functions
-   * refusing a message (HERALD_ERR_DATA, ...): that call appended nothing, though the other
-   * calls of a publish split over several (over 100 messages, or a cluster's slots) may have.
+   * The message breaks a rule (target, name, type, data, idempotency key), or the call does
+   * (not an array of messages, options of the wrong kind); nothing was sent. Also Redis's
+   * functions refusing a message (HERALD_ERR_DATA, ...): that call appended nothing, though the
+   * other calls of a publish split over several (over 100 messages, or a cluster's slots) may have.
    */
   | 'HERALD_ERR_INVALID'
+  /**
+   * The message's data, as JSON, is larger than the publisher's `maxDataBytes` (256 KiB by
+   * default, the gateway's default publish body limit); nothing was sent.
+   */
+  | 'HERALD_ERR_DATA_TOO_LARGE'
   /**
    * Redis did not take the publish; it may be down or failing over. After the publisher's
    * `timeoutMs` the message says whether the publish was sent (and so may still be applied).

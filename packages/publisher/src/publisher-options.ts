@@ -1,19 +1,32 @@
 /**
- * Checking the publisher's timing options up front: Redis would refuse a negative, fractional
- * or out-of-range `WAIT` argument only at the first publish, with its own words, and a timer
- * past 2^31 - 1 ms fires at once.
+ * Checking the publisher's options up front: Redis would refuse a negative, fractional
+ * or out-of-range `WAIT` argument only at the first publish, with its own words, a timer
+ * past 2^31 - 1 ms fires at once, and a `NaN` data limit would refuse nothing.
  */
 
 /** The longest delay a Node timer can hold. */
 export const MAX_TIMER_MS = 2_147_483_647
 
-export interface TimingOptions {
+/**
+ * The largest JSON data a publish takes by default, in bytes of UTF-8: the gateway's default
+ * `PUBLISH_MAX_BODY_BYTES`. Every entry is kept in the history and replayed to resuming clients.
+ */
+export const DEFAULT_MAX_DATA_BYTES = 262_144
+
+/** The highest `maxDataBytes`: 512 MiB, Redis's largest string (`proto-max-bulk-len`). */
+export const MAX_DATA_BYTES_LIMIT = 536_870_912
+
+export interface CheckedOptions {
   readonly timeoutMs?: number | undefined
   readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number } | null | undefined
+  readonly maxDataBytes?: number | undefined
 }
 
 /** What is wrong with the options, or undefined. */
-export function timingProblem(options: TimingOptions): string | undefined {
+export function optionsProblem(options: CheckedOptions): string | undefined {
+  if (options.maxDataBytes !== undefined && !isWhole(options.maxDataBytes, 1, MAX_DATA_BYTES_LIMIT)) {
+    return `maxDataBytes must be a whole number of bytes from 1 to ${MAX_DATA_BYTES_LIMIT}`
+  }
   if (options.timeoutMs !== undefined && !isWhole(options.timeoutMs, 1, MAX_TIMER_MS)) {
     return `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`
   }

@@ -23,10 +23,10 @@ import {
 } from '@herald/protocol'
 import { whenConnected } from './connection-ready.js'
 import { callHeraldFunction, type RedisClient } from './functions.js'
-import { dataProblem } from './json-data.js'
+import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 import { idempotencyKey, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
-import { MAX_TIMER_MS, timingProblem } from './publisher-options.js'
+import { DEFAULT_MAX_DATA_BYTES, MAX_TIMER_MS, optionsProblem } from './publisher-options.js'
 import { createRedisClient, parseRedisTarget } from './redis-target.js'
 import { ReplicaWait } from './replica-wait.js'
 import { settledWithin } from './settled-within.js'
@@ -35,11 +35,15 @@ export type Target = { readonly user: string } | { readonly topic: string }
 
 export interface Message {
   readonly target: Target
-  readonly type?: string | undefined
-  /** Any JSON-serialisable value. */
+  /** No type: leave it out, or null. */
+  readonly type?: string | null | undefined
+  /** Any JSON-serialisable value, nested at most 32 levels, at most `maxDataBytes` as JSON. */
   readonly data: unknown
-  /** Publishing the same key to the same target again returns the first id and appends nothing. */
-  readonly idempotencyKey?: string | undefined
+  /**
+   * Publishing the same key to the same target again returns the first id and appends nothing.
+   * No key: leave it out, or null.
+   */
+  readonly idempotencyKey?: string | null | undefined
 }
 
 /** A message already validated and encoded: what the gateway's broker passes. */
@@ -67,6 +71,11 @@ export interface PublisherOptions {
   readonly timeoutMs?: number
   /** Wait until this many replicas acknowledge each publish (Redis `WAIT`), or fail. Whole numbers, both at least 1. */
   readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number } | null
+  /**
+   * The largest data a message may have, in bytes of UTF-8 JSON (default 262144, 256 KiB: the
+   * gateway's default publish body limit); larger fails with `HERALD_ERR_DATA_TOO_LARGE`.
+   */
+  readonly maxDataBytes?: number
 }
 
 /** How long a publish waits for Redis by default. */
@@ -79,6 +88,7 @@ export class HeraldPublisher {
   readonly #ownsConnection: boolean
   readonly #limits: readonly [number, number, number]
   readonly #timeoutMs: number
+  readonly #maxDataBytes: number
   readonly #replicaWait: ReplicaWait | undefined
   /** Publishes not settled yet, which close() lets finish. */
   readonly #inFlight = new Set<Promise<unknown>>()
@@ -87,8 +97,17 @@ export class HeraldPublisher {
   #closing: Promise<void> | undefined
 
   constructor(options: PublisherOptions) {
-    const problem = timingProblem(options)
+    if (options === null || typeof options !== 'object') {
+      throw new PublishError('HERALD_ERR_INVALID', `options must be an object ({ redis, ... }), not ${kindOf(options)}`)
+    }
+    const problem = optionsProblem(options)
     if (problem !== undefined) throw new PublishError('HERALD_ERR_INVALID', problem)
+    if (typeof options.redis !== 'string' && (typeof options.redis !== 'object' || options.redis === null)) {
+      throw new PublishError(
+        'HERALD_ERR_INVALID',
+        `redis must be a Redis URL or an ioredis client, not ${kindOf(options.redis)}`,
+      )
+    }
     if (typeof options.redis === 'string') {
       const target = parseRedisTarget(options.redis)
       if (typeof target === 'string') throw new PublishError('HERALD_ERR_INVALID', `redis URL ${target}`)
@@ -114,26 +133,40 @@ export class HeraldPublisher {
     const wait = options.waitForReplicas
     this.#replicaWait = wait ? new ReplicaWait(this.#redis, wait.replicas, wait.timeoutMs) : undefined
     this.#timeoutMs = Math.min(MAX_TIMER_MS, (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + (wait?.timeoutMs ?? 0))
+    this.#maxDataBytes = options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES
   }
 
-  /** Publishes one message; resolves to its entry id. */
+  /** Publishes one message; resolves to its entry id. `type` and `options` may be null for none. */
   async publish(
     target: Target,
-    type: string | undefined,
+    type: string | null | undefined,
     data: unknown,
-    options: { idempotencyKey?: string } = {},
+    options: { idempotencyKey?: string | null | undefined } | null = {},
   ): Promise<string> {
-    const [id] = await this.publishBatch([{ target, type, data, idempotencyKey: options.idempotencyKey }])
+    if (options !== null && typeof options !== 'object') {
+      throw new PublishError(
+        'HERALD_ERR_INVALID',
+        `options must be an object ({ idempotencyKey }), not ${kindOf(options)}`,
+      )
+    }
+    const [id] = await this.publishBatch([{ target, type, data, idempotencyKey: options?.idempotencyKey }])
     return id!
   }
 
   /** Publishes many messages, pipelined; resolves to their ids in order. */
   async publishBatch(messages: readonly Message[]): Promise<string[]> {
-    if (messages.length === 1) return this.publishEncoded([encodeMessage(messages[0]!)])
+    if (!Array.isArray(messages)) {
+      throw new PublishError(
+        'HERALD_ERR_INVALID',
+        `messages must be an array of messages ({ target, type, data, idempotencyKey }), not ${kindOf(messages)}`,
+      )
+    }
+    const limit = this.#maxDataBytes
+    if (messages.length === 1) return this.publishEncoded([encodeMessage(messages[0]!, limit)])
     return this.publishEncoded(
       messages.map((message, index) => {
         try {
-          return encodeMessage(message)
+          return encodeMessage(message, limit)
         } catch (error) {
           // Name the message, as the gateway does, so a batch's caller can find it.
           if (error instanceof PublishError) throw new PublishError(error.code, `messages[${index}]: ${error.message}`)
@@ -320,22 +353,33 @@ export function batchesOf(messages: readonly EncodedMessage[], cluster: boolean)
   return batches
 }
 
-/** Validates a message against Herald's rules and encodes it; throws `HERALD_ERR_INVALID`. */
-export function encodeMessage(message: Message): EncodedMessage {
-  const { target, type, data } = message
-  let channelKey: string
-  if ('user' in target) {
-    if (!isValidUserId(target.user))
-      throw new PublishError('HERALD_ERR_INVALID', `invalid user id ${JSON.stringify(target.user)}`)
-    channelKey = userChannelKey(target.user)
-  } else {
-    if (!isValidTopic(target.topic))
-      throw new PublishError('HERALD_ERR_INVALID', `invalid topic ${JSON.stringify(target.topic)}`)
-    channelKey = topicChannelKey(target.topic)
+/**
+ * Validates a message against Herald's rules and encodes it; throws `HERALD_ERR_INVALID`, or
+ * `HERALD_ERR_DATA_TOO_LARGE` for data over `maxDataBytes` bytes of UTF-8 JSON (default 262144).
+ * A null type or idempotency key is none, as leaving it out is.
+ */
+export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_MAX_DATA_BYTES): EncodedMessage {
+  if (message === null || typeof message !== 'object') {
+    throw new PublishError(
+      'HERALD_ERR_INVALID',
+      `a message must be an object ({ target, type, data, idempotencyKey }), not ${kindOf(message)}`,
+    )
   }
-  const problem = type === undefined ? undefined : eventTypeProblem(type)
-  if (problem !== undefined) throw new PublishError('HERALD_ERR_INVALID', problem)
-  if (message.idempotencyKey !== undefined && !isValidIdempotencyKey(message.idempotencyKey)) {
+  const { data } = message
+  const channelKey = channelKeyOf(message.target)
+  const type = message.type ?? undefined
+  if (type !== undefined) {
+    if (typeof type !== 'string') {
+      throw new PublishError(
+        'HERALD_ERR_INVALID',
+        `type must be a string (or undefined or null for none), not ${kindOf(type)}`,
+      )
+    }
+    const problem = eventTypeProblem(type)
+    if (problem !== undefined) throw new PublishError('HERALD_ERR_INVALID', problem)
+  }
+  const key = message.idempotencyKey ?? undefined
+  if (key !== undefined && (typeof key !== 'string' || !isValidIdempotencyKey(key))) {
     throw new PublishError(
       'HERALD_ERR_INVALID',
       'idempotencyKey must be 1 to 200 characters without control characters or unpaired UTF-16 surrogates',
@@ -349,7 +393,58 @@ export function encodeMessage(message: Message): EncodedMessage {
     throw new PublishError('HERALD_ERR_INVALID', `data must be JSON-serialisable: ${(error as Error).message}`)
   }
   if (encoded === undefined) throw new PublishError('HERALD_ERR_INVALID', 'data must be JSON-serialisable')
+  // Every character is 1 to 3 bytes of UTF-8 (a surrogate pair, 2 characters, is 4), so only
+  // text between the two bounds needs counting.
+  if (
+    encoded.length > maxDataBytes ||
+    (encoded.length * 3 > maxDataBytes && Buffer.byteLength(encoded) > maxDataBytes)
+  ) {
+    throw new PublishError(
+      'HERALD_ERR_DATA_TOO_LARGE',
+      `data is larger than ${maxDataBytes} bytes (${Buffer.byteLength(encoded)} bytes of JSON); publish less, or raise maxDataBytes`,
+    )
+  }
+  // The gateway's HTTP publish refuses deeper data, with the same words.
+  if (nestsDeeperThan(encoded, MAX_DATA_DEPTH)) {
+    throw new PublishError('HERALD_ERR_INVALID', `data must not nest deeper than ${MAX_DATA_DEPTH} levels`)
+  }
   const dataIssue = dataProblem(data, encoded)
   if (dataIssue !== undefined) throw new PublishError('HERALD_ERR_INVALID', `data ${dataIssue}`)
-  return { channelKey, type, data: encoded, idempotencyKey: message.idempotencyKey }
+  return { channelKey, type, data: encoded, idempotencyKey: key }
+}
+
+/** The channel key of a target, which must have exactly one of a valid `user` and a valid `topic`. */
+function channelKeyOf(target: Target): string {
+  if (target === null || typeof target !== 'object' || Array.isArray(target)) {
+    throw new PublishError(
+      'HERALD_ERR_INVALID',
+      `target must be { user: string } or { topic: string }, not ${kindOf(target)}`,
+    )
+  }
+  // As the gateway's HTTP publish: a field that is there but null is there.
+  const { user, topic } = target as { user?: unknown; topic?: unknown }
+  const hasUser = user !== undefined
+  if (hasUser === (topic !== undefined)) {
+    throw new PublishError('HERALD_ERR_INVALID', 'target must have exactly one of user and topic')
+  }
+  const [field, name] = hasUser ? ['user', user] : ['topic', topic]
+  // A regular expression would read 42 as "42" and ['alice'] as "alice".
+  if (typeof name !== 'string') {
+    throw new PublishError('HERALD_ERR_INVALID', `target.${field} must be a string, not ${kindOf(name)}`)
+  }
+  if (hasUser) {
+    if (!isValidUserId(name)) throw new PublishError('HERALD_ERR_INVALID', `invalid user id ${JSON.stringify(name)}`)
+    return userChannelKey(name)
+  }
+  if (!isValidTopic(name)) throw new PublishError('HERALD_ERR_INVALID', `invalid topic ${JSON.stringify(name)}`)
+  return topicChannelKey(name)
+}
+
+/** What a value is, for a message about a value of the wrong kind: `null`, `an array`, `a number`. */
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value)
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value !== 'object') return `a ${typeof value}`
+  const name: unknown = (value as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name !== 'string' || name === 'Object' ? 'an object' : `a ${name}`
 }

@@ -1,0 +1,199 @@
+import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { streamKey } from './keys.js'
+import { PublishError } from './publish-error.js'
+import { encodeMessage, HeraldPublisher, type Message, type PublisherOptions } from './publisher.js'
+
+/** `levels` objects or arrays nested in one another, with `leaf` innermost. */
+function nested(levels: number, leaf: unknown = 1): unknown {
+  let data = leaf
+  for (let level = 0; level < levels; level++) data = level % 2 === 0 ? [data] : { a: data }
+  return data
+}
+
+/** The PublishError `attempt` threw or rejected with, as `code: message`; fails on anything else. */
+async function refusalOf(attempt: () => unknown): Promise<string> {
+  try {
+    await attempt()
+  } catch (error) {
+    expect(error, String(error)).toBeInstanceOf(PublishError)
+    return `${(error as PublishError).code}: ${(error as PublishError).message}`
+  }
+  return 'accepted'
+}
+
+describe('encodeMessage: the limits of the gateway HTTP publish', () => {
+  const user = { user: 'a' }
+
+  it('refuses data nested deeper than 32 levels, as POST /v1/publish does', async () => {
+    expect(encodeMessage({ target: user, data: nested(32) }).data).toBe(JSON.stringify(nested(32)))
+    expect(encodeMessage({ target: user, data: nested(31, {}) }).data).toMatch(/\{\}/)
+    for (const data of [nested(33), nested(32, []), nested(40), { deep: nested(32) }, { toJSON: () => nested(33) }]) {
+      expect(await refusalOf(() => encodeMessage({ target: user, data }))).toBe(
+        'HERALD_ERR_INVALID: data must not nest deeper than 32 levels',
+      )
+    }
+    // Only the brackets of objects and arrays count, not those in keys and strings.
+    const brackets = '[{'.repeat(40)
+    const data = { [brackets]: [brackets, `\\"${brackets}`, `"\\${brackets}`, '\\', '"'], '\\': nested(30) }
+    expect(JSON.parse(encodeMessage({ target: user, data }).data)).toEqual(data)
+  })
+
+  it('refuses data whose JSON takes more than maxDataBytes bytes of UTF-8 (256 KiB by default)', async () => {
+    // JSON.stringify adds the two quotes.
+    const text = (bytes: number) => 'x'.repeat(bytes - 2)
+    expect(encodeMessage({ target: user, data: text(262_144) }).data).toHaveLength(262_144)
+    expect(await refusalOf(() => encodeMessage({ target: user, data: text(262_145) }))).toBe(
+      'HERALD_ERR_DATA_TOO_LARGE: data is larger than 262144 bytes (262145 bytes of JSON); publish less, or raise maxDataBytes',
+    )
+    expect(await refusalOf(() => encodeMessage({ target: user, data: { blob: 'y'.repeat(2 << 20) } }))).toMatch(
+      /^HERALD_ERR_DATA_TOO_LARGE: data is larger than 262144 bytes \(2097163 bytes of JSON\)/,
+    )
+    // Bytes, not characters: "é" is two bytes of UTF-8, an emoji four.
+    expect(encodeMessage({ target: user, data: 'é'.repeat(4) }, 10).data).toBe('"éééé"')
+    expect(await refusalOf(() => encodeMessage({ target: user, data: 'é'.repeat(5) }, 10))).toMatch(
+      /^HERALD_ERR_DATA_TOO_LARGE: data is larger than 10 bytes \(12 bytes/,
+    )
+    expect(await refusalOf(() => encodeMessage({ target: user, data: '\ud83c\udf89'.repeat(3) }, 10))).toMatch(
+      /\(14 bytes/,
+    )
+  })
+})
+
+describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError', () => {
+  let redis: RedisServer
+  let publisher: HeraldPublisher
+  beforeAll(async () => {
+    redis = await startRedis()
+    publisher = new HeraldPublisher({ redis: redis.url })
+  })
+  afterAll(async () => {
+    await publisher.close()
+    await redis.stop()
+  })
+
+  /** Calls with argument types TypeScript would refuse, as JavaScript callers can make them. */
+  const loose = () =>
+    publisher as unknown as Record<'publish' | 'publishBatch', (...args: unknown[]) => Promise<unknown>>
+
+  it('refuses a missing or malformed target', async () => {
+    const targets: Array<[unknown, RegExp]> = [
+      [null, /^target must be \{ user: string \} or \{ topic: string \}, not null$/],
+      [undefined, /^target must be .*, not undefined$/],
+      ['alice', /^target must be .*, not a string$/],
+      [[{ user: 'alice' }], /^target must be .*, not an array$/],
+      [{}, /^target must have exactly one of user and topic$/],
+      [{ user: 'alice', topic: 'news' }, /^target must have exactly one of user and topic$/],
+      [{ user: 42 }, /^target\.user must be a string, not a number$/],
+      // A regex test would read ['alice'] as "alice".
+      [{ user: ['alice'] }, /^target\.user must be a string, not an array$/],
+      [{ topic: null }, /^target\.topic must be a string, not null$/],
+      [{ user: 'alice', topic: null }, /^target must have exactly one of user and topic$/],
+      [{ user: 'a b' }, /^invalid user id "a b"$/],
+    ]
+    for (const [target, message] of targets) {
+      const refusal = await refusalOf(() => loose().publish(target, undefined, 1))
+      expect(refusal, JSON.stringify(target)).toMatch(/^HERALD_ERR_INVALID: /)
+      expect(refusal.slice('HERALD_ERR_INVALID: '.length), JSON.stringify(target)).toMatch(message)
+    }
+    expect(await redis.cli('KEYS', 'herald:*')).toBe('')
+  })
+
+  it('refuses a batch that is not an array of messages, naming the message', async () => {
+    for (const messages of [{}, null, undefined, 'ab', 7, new Set([{ target: { user: 'a' }, data: 1 }])]) {
+      expect(await refusalOf(() => loose().publishBatch(messages)), String(messages)).toMatch(
+        /^HERALD_ERR_INVALID: messages must be an array of messages \(\{ target, type, data, idempotencyKey \}\), not /,
+      )
+    }
+    expect(await refusalOf(() => loose().publishBatch([{ target: { user: 'a' }, data: 1 }, null]))).toBe(
+      'HERALD_ERR_INVALID: messages[1]: a message must be an object ({ target, type, data, idempotencyKey }), not null',
+    )
+    expect(await refusalOf(() => loose().publishBatch(['x']))).toMatch(/^HERALD_ERR_INVALID: a message must be an obj/)
+    expect(await redis.cli('KEYS', 'herald:*')).toBe('')
+  })
+
+  it('refuses a type, an idempotency key or options of the wrong kind', async () => {
+    const user = { user: 'a' }
+    expect(await refusalOf(() => loose().publish(user, 42, 1))).toBe(
+      'HERALD_ERR_INVALID: type must be a string (or undefined or null for none), not a number',
+    )
+    expect(await refusalOf(() => loose().publish(user, undefined, 1, { idempotencyKey: 42 }))).toMatch(
+      /^HERALD_ERR_INVALID: idempotencyKey must be 1 to 200 characters/,
+    )
+    expect(await refusalOf(() => loose().publish(user, undefined, 1, 'key'))).toBe(
+      'HERALD_ERR_INVALID: options must be an object ({ idempotencyKey }), not a string',
+    )
+    expect(await redis.cli('KEYS', 'herald:*')).toBe('')
+  })
+
+  it('takes a null type, idempotency key or options, from JavaScript callers, as leaving them out', async () => {
+    const untyped = await publisher.publish({ user: 'nullish' }, undefined, 1)
+    const nullType = await loose().publish({ user: 'nullish' }, null, 2, null)
+    const batch = await loose().publishBatch([
+      { target: { user: 'nullish' }, type: null, data: 3, idempotencyKey: null },
+    ])
+    const [batched] = batch as string[]
+    // redis-cli's output loses the last empty type.
+    expect(await redis.cli('XRANGE', streamKey('u:nullish'), '-', '+')).toBe(
+      [untyped, 'd', '1', 't', '', nullType, 'd', '2', 't', '', batched, 'd', '3', 't'].join('\n'),
+    )
+    expect(await redis.cli('KEYS', 'herald:*:i:*')).toBe('')
+  })
+
+  it('refuses oversized or too deeply nested data before anything reaches Redis', async () => {
+    expect(await refusalOf(() => publisher.publish({ user: 'big' }, undefined, { blob: 'x'.repeat(2 << 20) }))).toMatch(
+      /^HERALD_ERR_DATA_TOO_LARGE: data is larger than 262144 bytes/,
+    )
+    expect(await refusalOf(() => publisher.publish({ user: 'big' }, undefined, nested(40)))).toBe(
+      'HERALD_ERR_INVALID: data must not nest deeper than 32 levels',
+    )
+    const batch: Message[] = [
+      { target: { user: 'big' }, data: 1 },
+      { target: { user: 'big' }, data: 'x'.repeat(300_000) },
+    ]
+    expect(await refusalOf(() => publisher.publishBatch(batch))).toMatch(
+      /^HERALD_ERR_DATA_TOO_LARGE: messages\[1\]: data is larger than 262144 bytes/,
+    )
+    expect(await redis.cli('EXISTS', streamKey('u:big'))).toBe('0')
+  })
+
+  it('publishes up to maxDataBytes, and refuses past it', async () => {
+    const small = new HeraldPublisher({ redis: redis.url, maxDataBytes: 10 })
+    const large = new HeraldPublisher({ redis: redis.url, maxDataBytes: 1 << 20 })
+    try {
+      expect(await small.publish({ user: 'sized' }, undefined, '12345678')).toMatch(/^\d+-\d+$/)
+      expect(await refusalOf(() => small.publish({ user: 'sized' }, undefined, '123456789'))).toMatch(
+        /^HERALD_ERR_DATA_TOO_LARGE: data is larger than 10 bytes \(11 bytes of JSON\)/,
+      )
+      expect(await large.publish({ user: 'sized' }, undefined, 'x'.repeat(500_000))).toMatch(/^\d+-\d+$/)
+      expect(await redis.cli('XLEN', streamKey('u:sized'))).toBe('2')
+    } finally {
+      await Promise.all([small.close(), large.close()])
+    }
+  })
+
+  it('refuses maxDataBytes values that are not a whole number of bytes, before connecting', async () => {
+    for (const value of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 29 + 1, '1000', null]) {
+      const options = { redis: 'redis://127.0.0.1:1', maxDataBytes: value } as unknown as PublisherOptions
+      expect(await refusalOf(() => new HeraldPublisher(options).close()), String(value)).toBe(
+        'HERALD_ERR_INVALID: maxDataBytes must be a whole number of bytes from 1 to 536870912',
+      )
+    }
+    await new HeraldPublisher({ redis: 'redis://127.0.0.1:1', maxDataBytes: 536_870_912 }).close()
+  })
+
+  it('refuses missing options, or a missing redis, with a PublishError', async () => {
+    for (const options of [undefined, null, 'redis://127.0.0.1:1']) {
+      expect(
+        await refusalOf(() => new HeraldPublisher(options as unknown as PublisherOptions)),
+        String(options),
+      ).toMatch(/^HERALD_ERR_INVALID: options must be an object \(\{ redis, \.\.\. \}\), not /)
+    }
+    for (const redis of [undefined, null, 6379]) {
+      const options = { redis } as unknown as PublisherOptions
+      expect(await refusalOf(() => new HeraldPublisher(options)), String(redis)).toBe(
+        `HERALD_ERR_INVALID: redis must be a Redis URL or an ioredis client, not ${redis === 6379 ? 'a number' : redis}`,
+      )
+    }
+  })
+})
