@@ -20,12 +20,6 @@ const LONE_SURROGATE = /\p{Cs}/u
 /** Event types starting with this are Herald's own (`herald.reset`, ...). */
 export const RESERVED_TYPE_PREFIX = 'herald.'
 export const MAX_TYPE_LENGTH = 128
-/**
- * Types a native EventSource dispatches as its own events: a notification named `error` would
- * reach an `error` listener as if the connection had failed, and one named `open` as if it had
- * opened. `message` stays allowed: it is what every client calls an event without a type.
- */
-const EVENT_SOURCE_TYPES: readonly string[] = ['error', 'open']
 
 export function isValidUserId(value: string): boolean {
   return USER_ID.test(value)
@@ -55,7 +49,9 @@ export function eventTypeProblem(value: string): string | undefined {
   if (value.startsWith(RESERVED_TYPE_PREFIX)) {
     return `types starting with "${RESERVED_TYPE_PREFIX}" are reserved for Herald`
   }
-  if (EVENT_SOURCE_TYPES.includes(value)) {
+  // A native EventSource dispatches these as its own events (a failed connection, an open) to
+  // the same listeners. `message` stays allowed: it is what every client calls an untyped event.
+  if (value === 'error' || value === 'open') {
     return 'type must not be "error" or "open": EventSource reserves them for its own events'
   }
   return undefined

@@ -427,9 +427,10 @@ function channelKeyOf(target: Target): string {
   if (hasUser === (topic !== undefined)) {
     throw new PublishError('HERALD_ERR_INVALID', 'target must have exactly one of user and topic')
   }
-  const [field, name] = hasUser ? ['user', user] : ['topic', topic]
+  const name = hasUser ? user : topic
   // A regular expression would read 42 as "42" and ['alice'] as "alice".
   if (typeof name !== 'string') {
+    const field = hasUser ? 'user' : 'topic'
     throw new PublishError('HERALD_ERR_INVALID', `target.${field} must be a string, not ${kindOf(name)}`)
   }
   if (hasUser) {
