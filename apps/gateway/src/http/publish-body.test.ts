@@ -2,9 +2,16 @@ import { describe, expect, it } from 'vitest'
 import { HeraldError } from '../errors/herald-error.js'
 import { MAX_BATCH, parsePublishBody } from './publish-body.js'
 
+/** Parses `body` sent as JSON text. */
+const parse = (body: unknown) => parsePublishBody(JSON.stringify(body))
+
 function rejection(body: unknown): string {
+  return rejectionOfText(JSON.stringify(body))
+}
+
+function rejectionOfText(text: string): string {
   try {
-    parsePublishBody(body)
+    parsePublishBody(text)
   } catch (error) {
     expect(error).toBeInstanceOf(HeraldError)
     expect((error as HeraldError).code).toBe('HERALD_ERR_BODY_INVALID')
@@ -15,7 +22,7 @@ function rejection(body: unknown): string {
 
 describe('parsePublishBody', () => {
   it('maps a user message to its channel with compact JSON data', () => {
-    expect(parsePublishBody({ user: 'alice', type: 'invoice.paid', data: { a: [1, 'x\ny'] } })).toEqual({
+    expect(parse({ user: 'alice', type: 'invoice.paid', data: { a: [1, 'x\ny'] } })).toEqual({
       batch: false,
       requests: [
         {
@@ -29,7 +36,7 @@ describe('parsePublishBody', () => {
   })
 
   it('accepts a batch and keeps its order', () => {
-    const parsed = parsePublishBody({
+    const parsed = parse({
       messages: [
         { topic: 'news', data: 1 },
         { user: 'bob', data: null, idempotencyKey: 'k' },
@@ -81,29 +88,67 @@ describe('parsePublishBody', () => {
       '{"user":"a","data":[[{"k":["ok","x\\udc00y"]}]]}',
       '{"user":"a","data":"\\udc00\\ud800"}',
     ]
-    for (const text of lone) expect(rejection(JSON.parse(text)), text).toMatch(/^data: must not contain unpaired/)
-    const batch = JSON.parse('{"messages":[{"user":"a","data":1},{"user":"a","data":{"x":"\\ud800"}}]}')
-    expect(rejection(batch)).toMatch(/^messages\[1\]\.data: must not contain unpaired/)
-    expect(rejection(JSON.parse('{"user":"a","data":1,"type":"a\\ud800"}'))).toMatch(/^type: .*unpaired/)
+    for (const text of lone) expect(rejectionOfText(text), text).toMatch(/^data: must not contain unpaired/)
+    const batch = '{"messages":[{"user":"a","data":1},{"user":"a","data":{"x":"\\ud800"}}]}'
+    expect(rejectionOfText(batch)).toMatch(/^messages\[1\]\.data: must not contain unpaired/)
+    expect(rejectionOfText('{"user":"a","data":1,"type":"a\\ud800"}')).toMatch(/^type: .*unpaired/)
   })
 
   it('keeps surrogate pairs and text that only looks like an escape', () => {
-    const data = JSON.parse('{"\\ud83c\\udf89":["\\ud83c\\udf89","\\\\ud800","\\\\\\\\ud800"]}')
-    expect(JSON.parse(parsePublishBody({ user: 'a', data }).requests[0]!.data)).toEqual(data)
+    const text = '{"\\ud83c\\udf89":["\\uD83C\\uDF89","\\\\ud800","\\\\\\\\ud800","\\\\\\ud83c\\udf89"]}'
+    const data = JSON.parse(text)
+    expect(JSON.parse(parse({ user: 'a', data }).requests[0]!.data)).toEqual(data)
+    // As written, escapes and all.
+    expect(parsePublishBody(`{"user":"a","data":${text}}`).requests[0]!.data).toBe(text)
+  })
+
+  it('refuses a lone surrogate in the value of a duplicate key, which JSON.parse drops but the text keeps', () => {
+    expect(rejectionOfText('{"user":"a","data":{"k":"\\ud800","k":"ok"}}')).toMatch(/^data: must not contain unpaired/)
+    expect(rejectionOfText('{"user":"a","data":["\\uDC00"]}')).toMatch(/^data: must not contain unpaired/)
+    expect(rejectionOfText('{"messages":[{"user":"a","data":1},{"user":"a","data":{"k":"\\uD800x","k":1}}]}')).toMatch(
+      /^messages\[1\]\.data: must not contain unpaired/,
+    )
+  })
+
+  it('stores data as its source text, compact, so numbers keep every digit', () => {
+    const data = (text: string) => parsePublishBody(text).requests.map((r) => r.data)
+    expect(data('{"user":"uni","data":{"id":12345678901234567890,"neg":-0}}')).toEqual([
+      '{"id":12345678901234567890,"neg":-0}',
+    ])
+    expect(data('{"user":"a","data":[1.0,1e2,-1.5E+10,0.1000]}')).toEqual(['[1.0,1e2,-1.5E+10,0.1000]'])
+    expect(data('{\n\t"data" : {\r\n "a b" : [ 1 , "x \\" y" ] } ,\n "user":"a"}\n')).toEqual(['{"a b":[1,"x \\" y"]}'])
+    // The last of duplicate keys, as JSON.parse keeps; an escaped key name counts too.
+    expect(data('{"user":"a","data":1,"data":12345678901234567890}')).toEqual(['12345678901234567890'])
+    expect(data('{"user":"a","data":1,"d\\u0061ta":2.50}')).toEqual(['2.50'])
+    expect(
+      data(
+        '{"messages":[{"user":"a","data":1.0},{"data":[],"topic":"t","data":{"n":9007199254740993}},' +
+          '{"user":"b","data":"\\u00e9\\n"}],"messages":[{"user":"a","data":10.0},{"user":"b","data":-0}]}',
+      ),
+    ).toEqual(['10.0', '-0'])
+  })
+
+  it('answers text JSON.parse refuses as invalid JSON', () => {
+    for (const text of ['', '{', '{"user":"a","data":1,}', '\ufeff{"user":"a","data":1}']) {
+      expect(rejectionOfText(text), text).toBe('body: is not valid JSON')
+    }
   })
 
   it('refuses idempotency keys that UTF-8 would merge into one (unpaired surrogates)', () => {
     for (const key of ['q\ud800', 'q\udfff']) {
       expect(rejection({ user: 'a', data: 1, idempotencyKey: key })).toMatch(/^idempotencyKey: .*surrogates/)
     }
-    expect(parsePublishBody({ user: 'a', data: 1, idempotencyKey: 'q\ufffd' }).requests[0]!.idempotencyKey).toBe(
-      'q\ufffd',
-    )
+    expect(parse({ user: 'a', data: 1, idempotencyKey: 'q\ufffd' }).requests[0]!.idempotencyKey).toBe('q\ufffd')
   })
 
   it('refuses numbers JSON.parse reads as Infinity instead of storing null', () => {
-    expect(rejection(JSON.parse('{"user":"a","data":1e400}'))).toMatch(/^data: must not contain NaN or Infinity/)
-    expect(rejection(JSON.parse('{"user":"a","data":{"n":[null,-1e999]}}'))).toMatch(/^data: .*Infinity/)
-    expect(parsePublishBody({ user: 'a', data: [null, 1e308] }).requests[0]!.data).toBe('[null,1e+308]')
+    expect(rejectionOfText('{"user":"a","data":1e400}')).toMatch(/^data: must not contain NaN or Infinity/)
+    expect(rejectionOfText('{"user":"a","data":{"n":[null,-1e999]}}')).toMatch(/^data: .*Infinity/)
+    expect(parse({ user: 'a', data: [null, 1e308] }).requests[0]!.data).toBe('[null,1e+308]')
+    // Without an exponent: 309 digits can overflow, 308 cannot.
+    expect(rejectionOfText(`{"user":"a","data":[-${'9'.repeat(309)}]}`)).toMatch(/^data: .*Infinity/)
+    expect(rejectionOfText(`{"user":"a","data":{"n":1${'0'.repeat(400)}.5}}`)).toMatch(/^data: .*Infinity/)
+    const long = `[1${'0'.repeat(307)}.${'0'.repeat(400)}1,"${'9'.repeat(400)}"]`
+    expect(parsePublishBody(`{"user":"a","data":${long}}`).requests[0]!.data).toBe(long)
   })
 })

@@ -3,6 +3,11 @@
  * is unit-tested. Strict on purpose: unknown fields are refused (a typo like
  * `usr` must not silently publish nowhere), and every error names the path
  * of the offending field.
+ *
+ * The body is validated as JSON.parse reads it, but each message's data is
+ * stored as its source text, made compact: re-serialising it would round
+ * 64-bit ids (12345678901234567890 → 12345678901234567000) and turn -0 into 0,
+ * 1.0 into 1 and 1e2 into 100.
  */
 
 import {
@@ -17,11 +22,20 @@ import {
 import { dataProblem } from '@herald/publisher'
 import type { PublishRequest } from '../broker/broker.js'
 import { HeraldError } from '../errors/herald-error.js'
+import { hasLoneSurrogateEscape, itemMemberTexts, memberText } from './raw-json.js'
 
 export const MAX_BATCH = 1000
 export const MAX_DATA_DEPTH = 32
 
 const MESSAGE_FIELDS = new Set(['user', 'topic', 'type', 'data', 'idempotencyKey'])
+/**
+ * Source text that could hold what dataProblem refuses. A lone surrogate needs a `\u`
+ * escape: strict UTF-8 decoding makes none. A number that JSON.parse reads as Infinity
+ * needs an exponent or at least 309 digits. Matches in strings only cost the full check.
+ */
+const MIGHT_HIDE_PROBLEM = /\\u|[0-9][eE]|(?:^|[^0-9])[0-9]{309}/
+/** dataProblem's answer for a lone surrogate, worded the same wherever it is found. */
+const LONE_SURROGATE_PROBLEM = dataProblem('\ud800', '"\\ud800"')!
 
 export interface ParsedPublish {
   readonly requests: PublishRequest[]
@@ -29,7 +43,14 @@ export interface ParsedPublish {
   readonly batch: boolean
 }
 
-export function parsePublishBody(body: unknown): ParsedPublish {
+/** `text` is the body, decoded (without a byte order mark). */
+export function parsePublishBody(text: string): ParsedPublish {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    throw invalid('body', 'is not valid JSON')
+  }
   if (!isPlainObject(body)) throw invalid('body', 'must be a JSON object')
   if ('messages' in body) {
     const extra = Object.keys(body).filter((key) => key !== 'messages')
@@ -38,15 +59,17 @@ export function parsePublishBody(body: unknown): ParsedPublish {
     if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH) {
       throw invalid('messages', `must be an array of 1 to ${MAX_BATCH} messages`)
     }
+    const sources = itemMemberTexts(text, 'messages', 'data')
     return {
-      requests: messages.map((message, i) => parseMessage(message, `messages[${i}]`)),
+      requests: messages.map((message, i) => parseMessage(message, `messages[${i}]`, sources?.[i])),
       batch: true,
     }
   }
-  return { requests: [parseMessage(body, '')], batch: false }
+  return { requests: [parseMessage(body, '', memberText(text, 'data'))], batch: false }
 }
 
-function parseMessage(value: unknown, path: string): PublishRequest {
+/** `source` is the compact source text of the message's data. */
+function parseMessage(value: unknown, path: string, source: string | undefined): PublishRequest {
   const at = (field: string) => (path === '' ? field : `${path}.${field}`)
   if (!isPlainObject(value)) throw invalid(path, 'must be a JSON object')
   for (const key of Object.keys(value)) {
@@ -84,13 +107,19 @@ function parseMessage(value: unknown, path: string): PublishRequest {
       )
     }
   }
-  // Re-serialised, so the stored payload is compact JSON with no raw line breaks.
-  const json = JSON.stringify(data)
   // The SDK's rules, so both brokers store (or refuse) the same: a lone surrogate, which JSON
   // escapes allow, would be refused by Redis's functions; 1e400 would be stored as null.
-  const problem = dataProblem(data, json)
-  if (problem !== undefined) throw invalid(at('data'), problem)
-  return { channelKey, type, data: json, idempotencyKey }
+  // Checked as the SDK does, on JSON.stringify's text, only if the source could hide either:
+  // that skips re-serialising the usual payload.
+  if (source === undefined || MIGHT_HIDE_PROBLEM.test(source)) {
+    const problem = dataProblem(data, JSON.stringify(data))
+    if (problem !== undefined) throw invalid(at('data'), problem)
+    // The source also holds the values of duplicate keys JSON.parse dropped, which Redis reads too.
+    if (source !== undefined && hasLoneSurrogateEscape(source)) throw invalid(at('data'), LONE_SURROGATE_PROBLEM)
+  }
+  // The source text, compact, so numbers keep every digit. It is always found in a body
+  // JSON.parse accepted; re-serialised data is only a fallback.
+  return { channelKey, type, data: source ?? JSON.stringify(data), idempotencyKey }
 }
 
 function withinDepth(value: unknown, remaining: number): boolean {

@@ -51,6 +51,26 @@ describe('POST /v1/publish', () => {
     client.close()
   })
 
+  it('delivers data as its publisher wrote it: 64-bit ids, -0, 1.0 and 1e2 keep their text', async () => {
+    const client = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('uni') })
+    await client.waitForReady()
+    // Sent as text: JSON.stringify in the test would round the id before the gateway saw it.
+    const single = await gateway.publish('{"user":"uni","data":{"id":12345678901234567890,"neg":-0}}')
+    expect(single.status).toBe(200)
+    const batch = await gateway.publish(
+      '{\n  "messages": [\n    {"user": "uni", "data": [ 1.0, 1e2, {"s": " a \\" b\\\\ "} ] },\n' +
+        '    {"data": 9007199254740993, "user": "uni", "data": {"last": -1.50E+10}}\n  ]\n}\n',
+    )
+    expect(batch.status).toBe(200)
+    await client.waitForEvents(3)
+    expect(client.events.map((e) => e.data)).toEqual([
+      '{"id":12345678901234567890,"neg":-0}',
+      '[1.0,1e2,{"s":" a \\" b\\\\ "}]',
+      '{"last":-1.50E+10}',
+    ])
+    client.close()
+  })
+
   it('accepts either of two keys during rotation', async () => {
     expect((await gateway.publish({ user: 'a', data: 1 }, 'second-key-for-rotation')).status).toBe(200)
   })
@@ -180,6 +200,26 @@ describe('POST /v1/publish on Redis and on the embedded broker alike', () => {
       }
     }
     expect(await redis.cli('EXISTS', streamKey('u:s3'))).toBe('0')
+  })
+
+  it('delivers data as written on Redis too, escapes and all, and refuses a lone surrogate behind a duplicate key', async () => {
+    const data = [
+      '{"id":12345678901234567890,"neg":-0,"f":[1.0,1e2,1E+2,1e-400]}',
+      '["\\ud83c\\udf89","\\uD83C\\uDF89","\\u00e9\\/","\\\\ud800",{"k":1,"k":2}]',
+    ]
+    for (const gateway of [onRedis, embedded]) {
+      const client = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('exact') })
+      await client.waitForReady()
+      for (const text of data) {
+        const result = await publishText(gateway, `{"user":"exact", "data": ${text.replaceAll(',', ' ,\n ')}}`)
+        expect(result.status, text).toBe(200)
+      }
+      const shadowed = await publishText(gateway, '{"user":"exact","data":{"k":"\\ud800","k":"ok"}}')
+      expect(shadowed.body.error.message).toMatch(/^data: must not contain unpaired/)
+      await client.waitForEvents(data.length)
+      expect(client.events.map((e) => e.data)).toEqual(data)
+      client.close()
+    }
   })
 
   it('keeps non-ASCII idempotency keys apart on Redis, as on the embedded broker', async () => {

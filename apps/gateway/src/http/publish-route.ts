@@ -1,7 +1,8 @@
 /**
  * `POST /v1/publish`: append and announce one message or a batch. The body
  * is read as bytes and decoded as strict UTF-8 (invalid bytes are a 400, not
- * silently replaced), parsed, validated, then handed to the broker.
+ * silently replaced), parsed, validated, then handed to the broker. Each message's
+ * data is passed on as the publisher wrote it (see publish-body.ts).
  *
  * A broker failure is a 503 (nothing was published, or, if Redis timed out, maybe it
  * was: an idempotency key makes the retry safe), and is logged. A message Redis's
@@ -39,13 +40,7 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
     if (error instanceof HeraldError) throw error
     throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: is not valid UTF-8')
   }
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch {
-    throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: is not valid JSON')
-  }
-  const { requests, batch } = parsePublishBody(body)
+  const { requests, batch } = parsePublishBody(text)
   if (!services.broker.isAvailable()) {
     throw new HeraldError('HERALD_ERR_BROKER_UNAVAILABLE', 'the broker is unavailable; nothing was published')
   }

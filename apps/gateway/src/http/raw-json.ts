@@ -1,0 +1,237 @@
+/**
+ * Source text of values inside JSON text, so that a publish's `data` reaches
+ * subscribers as its publisher wrote it. JSON.parse then JSON.stringify would
+ * round 12345678901234567890 to 12345678901234567000 and turn -0 into 0, 1.0
+ * into 1 and 1e2 into 100; Node 20's JSON.parse cannot hand out source text.
+ *
+ * The text must be JSON that JSON.parse accepted: nothing is checked, brackets
+ * are only counted. One pass over the text, with no allocation per character:
+ * values are copied as slices of it, made compact by leaving out the whitespace
+ * between tokens (SSE data stays one line: a JSON string cannot hold a raw line
+ * break). Strings, escapes included, and numbers are copied as written.
+ *
+ * A member that appears twice counts once, with its last value, as JSON.parse does.
+ */
+
+// Characters are read as `text[i]`: past the end it is undefined, which matches none of these,
+// so no loop needs a bounds check of its own.
+const QUOTE = '"'
+const BACKSLASH = '\\'
+const COMMA = ','
+const OPEN_BRACE = '{'
+const CLOSE_BRACE = '}'
+const OPEN_BRACKET = '['
+const CLOSE_BRACKET = ']'
+/** A byte order mark, which the UTF-8 decoder strips; skipped here too, if one is left. */
+const BOM = '\ufeff'
+
+/** The compact source text of a JSON value. */
+export function compactJson(text: string): string {
+  const scanner = new Scanner(text)
+  scanner.skipSpace()
+  return scanner.value(true)
+}
+
+/**
+ * The compact source text of member `name` of the object `text` holds (its last
+ * one), or `undefined` if the text is not an object or has no such member.
+ */
+export function memberText(text: string, name: string): string | undefined {
+  const scanner = new Scanner(text)
+  scanner.skipSpace()
+  return scanner.at(OPEN_BRACE) ? scanner.member(name, () => scanner.value(true)) : undefined
+}
+
+/**
+ * For the array that is member `arrayName` of the object `text` holds (its last
+ * one), the compact source text of member `name` of each item, `undefined` for
+ * an item that is not an object or has no such member. `undefined` if there is
+ * no such array.
+ */
+export function itemMemberTexts(text: string, arrayName: string, name: string): Array<string | undefined> | undefined {
+  const scanner = new Scanner(text)
+  scanner.skipSpace()
+  if (!scanner.at(OPEN_BRACE)) return undefined
+  return scanner.member(arrayName, () => {
+    if (scanner.at(OPEN_BRACKET)) return scanner.itemMembers(name)
+    scanner.value(false)
+    return undefined
+  })
+}
+
+class Scanner {
+  readonly #text: string
+  #pos = 0
+
+  constructor(text: string) {
+    this.#text = text
+    if (text[0] === BOM) this.#pos = 1
+  }
+
+  at(char: string): boolean {
+    return this.#text[this.#pos] === char
+  }
+
+  skipSpace(): void {
+    const text = this.#text
+    let i = this.#pos
+    while (isSpace(text[i])) i++
+    this.#pos = i
+  }
+
+  /**
+   * Moves past the value that starts here. With `compact`, returns its text
+   * without the whitespace between tokens (else the empty string).
+   */
+  value(compact: boolean): string {
+    const text = this.#text
+    const start = this.#pos
+    const first = text[start]
+    if (first === QUOTE) {
+      this.#pos = stringEnd(text, start)
+      return compact ? text.slice(start, this.#pos) : ''
+    }
+    let i = start
+    if (first === OPEN_BRACE || first === OPEN_BRACKET) {
+      // Compact text so far, up to `copied`; the rest is copied in slices at each gap.
+      let out = ''
+      let copied = start
+      let depth = 0
+      while (i < text.length) {
+        const char = text[i]
+        if (char === QUOTE) {
+          i = stringEnd(text, i)
+          continue
+        }
+        if (char === OPEN_BRACE || char === OPEN_BRACKET) depth++
+        else if (char === CLOSE_BRACE || char === CLOSE_BRACKET) {
+          if (--depth === 0) {
+            i++
+            break
+          }
+        } else if (compact && isSpace(char)) {
+          out += text.slice(copied, i)
+          do i++
+          while (isSpace(text[i]))
+          copied = i
+          continue
+        }
+        i++
+      }
+      this.#pos = i
+      if (!compact) return ''
+      return copied === start ? text.slice(start, i) : out + text.slice(copied, i)
+    }
+    // A number, true, false or null: up to the next delimiter.
+    while (i < text.length) {
+      const char = text[i]
+      if (char === COMMA || char === CLOSE_BRACE || char === CLOSE_BRACKET || isSpace(char)) break
+      i++
+    }
+    this.#pos = i
+    return compact ? text.slice(start, i) : ''
+  }
+
+  /**
+   * Walks the object that starts here, to past its end. For each member named
+   * `name`, `read` reads its value (from its first character to past its end);
+   * returns what it read for the last one, or `undefined` if there is none.
+   */
+  member<T>(name: string, read: () => T): T | undefined {
+    const text = this.#text
+    let found: T | undefined
+    this.#pos++ // {
+    this.skipSpace()
+    if (this.at(CLOSE_BRACE)) {
+      this.#pos++
+      return undefined
+    }
+    while (this.#pos < text.length) {
+      this.skipSpace()
+      const keyStart = this.#pos
+      const keyEnd = stringEnd(text, keyStart)
+      this.#pos = keyEnd
+      this.skipSpace()
+      this.#pos++ // :
+      this.skipSpace()
+      if (keyIs(text, keyStart, keyEnd, name)) found = read()
+      else this.value(false)
+      this.skipSpace()
+      if (text[this.#pos++] !== COMMA) break // }
+    }
+    return found
+  }
+
+  /** Walks the array that starts here, to past its end: for each item, its member `name`'s text. */
+  itemMembers(name: string): Array<string | undefined> {
+    const text = this.#text
+    const texts: Array<string | undefined> = []
+    const read = () => this.value(true)
+    this.#pos++ // [
+    this.skipSpace()
+    if (this.at(CLOSE_BRACKET)) {
+      this.#pos++
+      return texts
+    }
+    while (this.#pos < text.length) {
+      this.skipSpace()
+      if (this.at(OPEN_BRACE)) texts.push(this.member(name, read))
+      else {
+        this.value(false)
+        texts.push(undefined)
+      }
+      this.skipSpace()
+      if (text[this.#pos++] !== COMMA) break // ]
+    }
+    return texts
+  }
+}
+
+/** JSON's whitespace; undefined (past the end) is not. */
+function isSpace(char: string | undefined): boolean {
+  return char === ' ' || char === '\n' || char === '\r' || char === '\t'
+}
+
+/** Past the closing quote of the string whose opening quote is at `start`. */
+function stringEnd(text: string, start: number): number {
+  let from = start + 1
+  for (;;) {
+    const quote = text.indexOf('"', from)
+    if (quote < 0) return text.length
+    // Escaped if an odd number of backslashes comes before it. Each run is counted once.
+    let before = quote - 1
+    while (text[before] === BACKSLASH) before--
+    if ((quote - 1 - before) % 2 === 0) return quote + 1
+    from = quote + 1
+  }
+}
+
+/** Whether the key whose quoted text is `text[start, end)` is `name` (which needs no escapes). */
+function keyIs(text: string, start: number, end: number, name: string): boolean {
+  const length = end - start - 2
+  if (length === name.length) return text.startsWith(name, start + 1)
+  // Escapes make the text longer than the key (`"d\u0061ta"` is "data"); rare, so decoded here.
+  if (length < name.length) return false
+  for (let i = start + 1; i < end - 1; i++) {
+    if (text[i] === BACKSLASH) return JSON.parse(text.slice(start, end)) === name
+  }
+  return false
+}
+
+/**
+ * A `\u` escape for half of a UTF-16 surrogate pair without the other half next to it, in
+ * either case (`\uD800`); or any other escape, matched so that the text is read escape by
+ * escape (`\\ud800` is a backslash, then `ud800`). Valid JSON has backslashes only in strings.
+ */
+const SURROGATE_ESCAPE = /\\(?:ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|(ud[89a-f][0-9a-f]{2})|.)/gi
+
+/**
+ * Whether a string or key in the JSON text holds an unpaired surrogate written as an escape
+ * (a raw one cannot come out of strict UTF-8 decoding). Unlike a check of the parsed value,
+ * this also sees the values of duplicate keys, which JSON.parse drops but the text keeps.
+ */
+export function hasLoneSurrogateEscape(text: string): boolean {
+  if (!text.includes('\\u')) return false
+  for (const match of text.matchAll(SURROGATE_ESCAPE)) if (match[1] !== undefined) return true
+  return false
+}
