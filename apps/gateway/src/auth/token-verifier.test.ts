@@ -234,15 +234,6 @@ describe('tokens without a kid while the JWKS holds two keys of their algorithm 
     return createTokenVerifier(config.jwt)
   }
 
-  async function codeOf(verification: Promise<unknown>): Promise<string> {
-    const error = await verification.then(
-      () => undefined,
-      (e: unknown) => e,
-    )
-    expect(error).toBeInstanceOf(HeraldError)
-    return (error as HeraldError).code
-  }
-
   beforeAll(async () => {
     published.push(
       { ...(await exportJWK(current.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' },
@@ -326,15 +317,6 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
       argv: [],
     })
     return createTokenVerifier(config.jwt, createLogger('info', sink))
-  }
-
-  async function codeOf(verification: Promise<unknown>): Promise<string> {
-    const error = await verification.then(
-      () => undefined,
-      (e: unknown) => e,
-    )
-    expect(error).toBeInstanceOf(HeraldError)
-    return (error as HeraldError).code
   }
 
   beforeAll(async () => {
@@ -442,3 +424,13 @@ describe('tokens with a critical header extension', () => {
     expect(await attempt(gateway, token)).toEqual({ status: 401, code: 'HERALD_ERR_TOKEN_MALFORMED' })
   })
 })
+
+/** The HeraldError code a verification fails with. */
+async function codeOf(verification: Promise<unknown>): Promise<string> {
+  const error = await verification.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(HeraldError)
+  return (error as HeraldError).code
+}
