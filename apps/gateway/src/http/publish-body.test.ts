@@ -102,6 +102,17 @@ describe('parsePublishBody', () => {
     expect(parsePublishBody(`{"user":"a","data":${text}}`).requests[0]!.data).toBe(text)
   })
 
+  it('refuses data nested too deep in the value of a duplicate key, which JSON.parse drops but the text keeps', () => {
+    const deep = `${'['.repeat(40)}${']'.repeat(40)}`
+    expect(rejectionOfText(`{"user":"a","data":{"x":${deep},"x":0}}`)).toMatch(/^data: must not nest deeper than 32/)
+    expect(rejectionOfText(`{"messages":[{"user":"a","data":1},{"user":"a","data":{"x":${deep},"x":0}}]}`)).toMatch(
+      /^messages\[1\]\.data: must not nest deeper than 32/,
+    )
+    // Exactly 32 levels, the last one inside a duplicate, still goes.
+    const limit = `${'['.repeat(31)}${']'.repeat(31)}`
+    expect(parsePublishBody(`{"user":"a","data":{"x":${limit},"x":0}}`).requests[0]!.data).toBe(`{"x":${limit},"x":0}`)
+  })
+
   it('refuses a lone surrogate in the value of a duplicate key, which JSON.parse drops but the text keeps', () => {
     expect(rejectionOfText('{"user":"a","data":{"k":"\\ud800","k":"ok"}}')).toMatch(/^data: must not contain unpaired/)
     expect(rejectionOfText('{"user":"a","data":["\\uDC00"]}')).toMatch(/^data: must not contain unpaired/)

@@ -19,13 +19,12 @@ import {
   topicChannelKey,
   userChannelKey,
 } from '@herald/protocol'
-import { dataProblem } from '@herald/publisher'
+import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from '@herald/publisher'
 import type { PublishRequest } from '../broker/broker.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { hasLoneSurrogateEscape, itemMemberTexts, memberText } from './raw-json.js'
 
 export const MAX_BATCH = 1000
-export const MAX_DATA_DEPTH = 32
 
 const MESSAGE_FIELDS = new Set(['user', 'topic', 'type', 'data', 'idempotencyKey'])
 /**
@@ -97,8 +96,14 @@ function parseMessage(value: unknown, path: string, source: string | undefined):
     if (problem !== undefined) throw invalid(at('type'), problem)
   }
   if (!('data' in value)) throw invalid(at('data'), 'is required (any JSON value)')
-  if (!withinDepth(data, MAX_DATA_DEPTH))
+  // The source text, compact, so numbers keep every digit. It is always found in a body
+  // JSON.parse accepted; re-serialised data is only a fallback.
+  const stored = source ?? JSON.stringify(data)
+  // Counted on the text that is stored, as the SDK counts: it also holds the values of duplicate
+  // keys that JSON.parse dropped, which Redis's cjson reads (and refuses past 1,000 levels).
+  if (nestsDeeperThan(stored, MAX_DATA_DEPTH)) {
     throw invalid(at('data'), `must not nest deeper than ${MAX_DATA_DEPTH} levels`)
+  }
   if (idempotencyKey !== undefined) {
     if (typeof idempotencyKey !== 'string' || !isValidIdempotencyKey(idempotencyKey)) {
       throw invalid(
@@ -117,16 +122,7 @@ function parseMessage(value: unknown, path: string, source: string | undefined):
     // The source also holds the values of duplicate keys JSON.parse dropped, which Redis reads too.
     if (source !== undefined && hasLoneSurrogateEscape(source)) throw invalid(at('data'), LONE_SURROGATE_PROBLEM)
   }
-  // The source text, compact, so numbers keep every digit. It is always found in a body
-  // JSON.parse accepted; re-serialised data is only a fallback.
-  return { channelKey, type, data: source ?? JSON.stringify(data), idempotencyKey }
-}
-
-function withinDepth(value: unknown, remaining: number): boolean {
-  if (value === null || typeof value !== 'object') return true
-  if (remaining === 0) return false
-  const children = Array.isArray(value) ? value : Object.values(value)
-  return children.every((child) => withinDepth(child, remaining - 1))
+  return { channelKey, type, data: stored, idempotencyKey }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
