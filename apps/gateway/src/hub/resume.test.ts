@@ -229,6 +229,31 @@ describe('resume with Last-Event-ID', () => {
     expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
   })
 
+  it('replays many small entries under a MAX_PENDING_BYTES below the socket buffer mark', async () => {
+    // 40 entries of about 300 bytes each against a 2 kB bound: the replay holds less than the
+    // socket's 16 kB mark, so it must hand what it holds to the kernel before the bound is reached.
+    gateway = await startTestGateway({ MAX_PENDING_BYTES: '2048' })
+    const first = await connect('lena')
+    await first.waitForReady()
+    await gateway.publish({ user: 'lena', data: 'seen' })
+    await first.waitForEvents(1)
+    first.close()
+    const entry = (n: number) => ({ n, padding: 'x'.repeat(250) })
+    await gateway.services.broker.publish(
+      range(0, 40).map((n) => ({
+        channelKey: 'u:lena',
+        type: undefined,
+        data: JSON.stringify(entry(n)),
+        idempotencyKey: undefined,
+      })),
+    )
+    const resumed = await connect('lena', { lastEventId: first.events[0]!.lastEventId })
+    await resumed.waitForReady()
+    expect(resumed.payloads()).toEqual(range(0, 40).map(entry))
+    expect(resumed.readies).toBe(1)
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
+  })
+
   it('starts with herald.reset {reason: "unknown"} for a position of another user or from the future', async () => {
     gateway = await startTestGateway()
     const other = await connect('frank')

@@ -157,6 +157,11 @@ export class SseConnection implements Heartbeating, Expiring {
         settled.abort()
       }
       if (this.#state === 'resuming') this.#writer.hold()
+    } else if (this.#state !== 'closed' && this.#holdsTooMuch) {
+      // A bound below the socket's mark: what is held goes to the kernel now, since held bytes
+      // count against the bound as unsent ones do. A socket that takes it all needs no drain.
+      this.#writer.release()
+      if (this.#state === 'resuming') this.#writer.hold()
     }
   }
 
@@ -169,8 +174,8 @@ export class SseConnection implements Heartbeating, Expiring {
     let delivered = 0
     for (const { slot, framed } of queued) {
       if (this.#send(slot, framed)) delivered++
-      // Past the socket's mark, held bytes would count against the bound as a slow client's do.
-      if (this.#writer.needsDrain) this.#writer.release()
+      // Past the socket's mark or the bound, held bytes would count as a slow client's do.
+      if (this.#writer.needsDrain || this.#holdsTooMuch) this.#writer.release()
     }
     this.#writer.release()
     return delivered
@@ -225,6 +230,11 @@ export class SseConnection implements Heartbeating, Expiring {
       this.#writer.writeWithId(framed.bodyText, framed.bodyByteLength, idLine)
     }
     return true
+  }
+
+  /** Whether as much is held as the slow-consumer bound allows (a bound below the socket's mark). */
+  get #holdsTooMuch(): boolean {
+    return this.#writer.pendingBytes >= this.options.maxPendingBytes
   }
 
   get #canWrite(): boolean {
