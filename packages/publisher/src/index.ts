@@ -10,7 +10,7 @@ export {
   MAX_FUNCTION_LIMIT,
   parseHeraldFunctions,
 } from './herald-functions.js'
-export { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
+export { closingQuote, dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 export { channelKeyOfPubsub, idempotencyKey, pubsubChannel, streamKey } from './keys.js'
 export { PublishError, type PublishErrorCode } from './publish-error.js'
 export {

@@ -92,8 +92,12 @@ function openingBrackets(json: string, enough: number): number {
   return count
 }
 
-/** The index of the quote that closes the string opened at `open`: the first not escaped. */
-function closingQuote(json: string, open: number): number {
+/**
+ * The index of the quote that closes the JSON string whose opening quote is at `open`: the
+ * first one not escaped (an odd run of backslashes before a quote escapes it), or the text's
+ * length if none does. Also serves the gateway's scan of publish bodies (raw-json.ts).
+ */
+export function closingQuote(json: string, open: number): number {
   let quote = json.indexOf('"', open + 1)
   for (;;) {
     // Text JSON.stringify made always closes its strings; other text ends here.

@@ -13,6 +13,8 @@
  * A member that appears twice counts once, with its last value, as JSON.parse does.
  */
 
+import { closingQuote } from '@herald/publisher'
+
 // Characters are read as `text[i]`: past the end it is undefined, which matches none of these,
 // so no loop needs a bounds check of its own.
 const QUOTE = '"'
@@ -194,16 +196,7 @@ function isSpace(char: string | undefined): boolean {
 
 /** Past the closing quote of the string whose opening quote is at `start`. */
 function stringEnd(text: string, start: number): number {
-  let from = start + 1
-  for (;;) {
-    const quote = text.indexOf('"', from)
-    if (quote < 0) return text.length
-    // Escaped if an odd number of backslashes comes before it. Each run is counted once.
-    let before = quote - 1
-    while (text[before] === BACKSLASH) before--
-    if ((quote - 1 - before) % 2 === 0) return quote + 1
-    from = quote + 1
-  }
+  return closingQuote(text, start) + 1
 }
 
 /** Whether the key whose quoted text is `text[start, end)` is `name` (which needs no escapes). */
