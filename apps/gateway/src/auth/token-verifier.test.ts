@@ -43,6 +43,38 @@ function rsaKeys(): { privateKey: KeyObject; publicKey: KeyObject; pem: string }
   }
 }
 
+type RsaKeys = ReturnType<typeof rsaKeys>
+
+/** An RS256 token for `sub` (alice), with `kid` in its header only if given. */
+function signRs256(keys: RsaKeys, claims: { kid?: string; sub?: string; exp?: number } = {}): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader(claims.kid === undefined ? { alg: 'RS256' } : { alg: 'RS256', kid: claims.kid })
+    .setSubject(claims.sub ?? 'alice')
+    .setExpirationTime(claims.exp ?? '1h')
+    .sign(keys.privateKey)
+}
+
+/** The public half of `keys` as a JWKS entry. */
+async function jwkOf(keys: RsaKeys, kid: string): Promise<JWK> {
+  return { ...(await exportJWK(keys.publicKey)), kid, alg: 'RS256', use: 'sig' }
+}
+
+/** A JWKS endpoint that serves `keys` as they are at each fetch, and counts the fetches. */
+function servedKeySet(): { keys: JWK[]; fetches: number; listen(): Promise<string>; close(): void } {
+  const server = http.createServer((_request, response) => {
+    served.fetches++
+    response.writeHead(200, { 'Content-Type': 'application/json' })
+    response.end(JSON.stringify({ keys: served.keys }))
+  })
+  const served = {
+    keys: [] as JWK[],
+    fetches: 0,
+    listen: async () => `${await listenOnFreePort(server)}/jwks.json`,
+    close: () => void server.close(),
+  }
+  return served
+}
+
 describe('subscriber tokens with JWT_SECRET', () => {
   let gateway: TestGateway
   beforeAll(async () => {
@@ -149,40 +181,28 @@ describe('subscriber tokens with JWT_PUBLIC_KEY', () => {
 
 describe('subscriber tokens with JWT_JWKS_URL', () => {
   const [first, second] = [rsaKeys(), rsaKeys()]
-  const published: JWK[] = []
-  let fetches = 0
-  const jwksServer = http.createServer((_request, response) => {
-    fetches++
-    response.writeHead(200, { 'Content-Type': 'application/json' })
-    response.end(JSON.stringify({ keys: published }))
-  })
+  const keySet = servedKeySet()
   let gateway: TestGateway
-  const sign = (keys: ReturnType<typeof rsaKeys>, kid: string) =>
-    new SignJWT({})
-      .setProtectedHeader({ alg: 'RS256', kid })
-      .setSubject('alice')
-      .setExpirationTime('1h')
-      .sign(keys.privateKey)
+  const sign = (keys: RsaKeys, kid: string) => signRs256(keys, { kid })
 
   beforeAll(async () => {
-    published.push({ ...(await exportJWK(first.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' })
-    const url = await listenOnFreePort(jwksServer)
+    keySet.keys.push(await jwkOf(first, 'k1'))
     gateway = await startTestGateway({
       JWT_SECRET: '',
-      JWT_JWKS_URL: `${url}/jwks.json`,
+      JWT_JWKS_URL: await keySet.listen(),
       JWT_JWKS_COOLDOWN_MS: '0',
     })
   })
   afterAll(async () => {
     await gateway.close()
-    jwksServer.close()
+    keySet.close()
   })
 
   it('verifies with the key named by kid, and caches the key set', async () => {
     expect(await attempt(gateway, await sign(first, 'k1'))).toEqual({ status: 200 })
-    const before = fetches
+    const before = keySet.fetches
     expect(await attempt(gateway, await sign(first, 'k1'))).toEqual({ status: 200 })
-    expect(fetches).toBe(before)
+    expect(keySet.fetches).toBe(before)
   })
 
   it('refuses an unknown kid with 401, then accepts it once the key set has it (rotation)', async () => {
@@ -191,7 +211,7 @@ describe('subscriber tokens with JWT_JWKS_URL', () => {
       status: 401,
       code: 'HERALD_ERR_TOKEN_KEY_UNKNOWN',
     })
-    published.push({ ...(await exportJWK(second.publicKey)), kid: 'k2', alg: 'RS256', use: 'sig' })
+    keySet.keys.push(await jwkOf(second, 'k2'))
     expect(await attempt(gateway, rotated)).toEqual({ status: 200 })
   })
 
@@ -209,21 +229,9 @@ describe('subscriber tokens with JWT_JWKS_URL', () => {
 
 describe('tokens without a kid while the JWKS holds two keys of their algorithm (rotation)', () => {
   const [current, next, outsider] = [rsaKeys(), rsaKeys(), rsaKeys()]
-  const published: JWK[] = []
-  let fetches = 0
-  const jwksServer = http.createServer((_request, response) => {
-    fetches++
-    response.writeHead(200, { 'Content-Type': 'application/json' })
-    response.end(JSON.stringify({ keys: published }))
-  })
+  const keySet = servedKeySet()
   let jwksUrl: string
-
-  const sign = (keys: ReturnType<typeof rsaKeys>, claims: { kid?: string; sub?: string; exp?: number } = {}) =>
-    new SignJWT({})
-      .setProtectedHeader(claims.kid === undefined ? { alg: 'RS256' } : { alg: 'RS256', kid: claims.kid })
-      .setSubject(claims.sub ?? 'alice')
-      .setExpirationTime(claims.exp ?? '1h')
-      .sign(keys.privateKey)
+  const sign = signRs256
 
   /** A verifier of its own, so nothing verified by one test is cached for the next. */
   function verifier(): TokenVerifier {
@@ -235,15 +243,10 @@ describe('tokens without a kid while the JWKS holds two keys of their algorithm 
   }
 
   beforeAll(async () => {
-    published.push(
-      { ...(await exportJWK(current.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' },
-      { ...(await exportJWK(next.publicKey)), kid: 'k2', alg: 'RS256', use: 'sig' },
-    )
-    jwksUrl = `${await listenOnFreePort(jwksServer)}/jwks.json`
+    keySet.keys.push(await jwkOf(current, 'k1'), await jwkOf(next, 'k2'))
+    jwksUrl = await keySet.listen()
   })
-  afterAll(() => {
-    jwksServer.close()
-  })
+  afterAll(() => keySet.close())
 
   it('accepts a token signed by either key, whichever comes first in the set', async () => {
     const verify = verifier()
@@ -272,9 +275,9 @@ describe('tokens without a kid while the JWKS holds two keys of their algorithm 
   it('still refuses a kid the set lacks as an unknown key, after refetching the set', async () => {
     const verify = verifier()
     expect((await verify(await sign(current, { kid: 'k1' }))).userId).toBe('alice')
-    const before = fetches
+    const before = keySet.fetches
     expect(await codeOf(verify(await sign(outsider, { kid: 'k3' })))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
-    expect(fetches).toBe(before + 1)
+    expect(keySet.fetches).toBe(before + 1)
   })
 })
 
@@ -297,12 +300,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   let jwksUrl: string
   let logged: string[] = []
 
-  const sign = (kid: string, sub = 'alice') =>
-    new SignJWT({})
-      .setProtectedHeader({ alg: 'RS256', kid })
-      .setSubject(sub)
-      .setExpirationTime('1h')
-      .sign(keys.privateKey)
+  const sign = (kid: string, sub = 'alice') => signRs256(keys, { kid, sub })
 
   /** A verifier of its own, so each test starts with no key set fetched and nothing cached. */
   function verifier(url = jwksUrl): TokenVerifier {
@@ -320,7 +318,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   }
 
   beforeAll(async () => {
-    published = { ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }
+    published = await jwkOf(keys, 'k1')
     jwksUrl = `${await listenOnFreePort(jwksServer)}/jwks.json`
   })
   afterEach(() => {
