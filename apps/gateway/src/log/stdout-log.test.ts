@@ -41,6 +41,12 @@ async function exitCode(child: ChildProcess, stderr: () => string): Promise<numb
   return code
 }
 
+/** The count of lines the exit says on stderr it could not write to stdout. */
+function unwrittenAtExit(stderr: string): number {
+  const match = /stdout was not read at exit; (\d+) log lines were not written/.exec(stderr)
+  return match ? Number(match[1]) : 0
+}
+
 describe('StdoutLog, in a process of its own', () => {
   let child: ChildProcess | undefined
   afterEach(() => {
@@ -90,6 +96,7 @@ describe('StdoutLog, in a process of its own', () => {
     child.stdout!.pause()
     expect(await exitCode(child, stderr)).toBe(1)
     expect(stderr()).toContain('boom')
+    expect(unwrittenAtExit(stderr())).toBeGreaterThan(0)
   })
 
   it('ends a shutdown that waits for the logs while nobody reads stdout (EAGAIN)', async () => {
@@ -99,8 +106,18 @@ describe('StdoutLog, in a process of its own', () => {
       process.exit(0)
     `)
     const stderr = collect(child.stderr!)
+    // Collected from the start but paused: the pipe fills, and nothing read ahead is lost.
+    const stdout = collect(child.stdout!)
     child.stdout!.pause()
     expect(await exitCode(child, stderr)).toBe(0)
+    child.stdout!.resume()
+    await once(child.stdout!, 'end')
+    // Every line is accounted for: read whole from the pipe, or counted on stderr as not written.
+    const whole = stdout()
+      .split('\n')
+      .filter((line) => line.startsWith('{') && line.endsWith('}'))
+    expect(whole.map((line) => JSON.parse(line).i)).toEqual([...whole.keys()])
+    expect(whole.length + unwrittenAtExit(stderr())).toBe(2000)
   })
 
   it('holds at most its limit while nobody reads stdout, and says how many lines it dropped', async () => {

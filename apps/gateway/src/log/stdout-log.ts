@@ -9,7 +9,8 @@
  * - nobody reading it (EAGAIN): lines wait, and are retried until it is read again; past
  *   MAX_HELD_BYTES new lines are dropped instead, so a stalled log reader cannot exhaust the
  *   gateway's memory, and a warning says how many once stdout is read again;
- * - at exit, clean or a crash: what still waits is written, for at most EXIT_WRITE_MS.
+ * - at exit, clean or a crash: what still waits is written, for at most EXIT_WRITE_MS; what
+ *   is left then is counted on stderr, since stdout cannot take even that line.
  *
  * Not pino's asynchronous destination (sonic-boom): at exit it writes what it holds in a loop
  * that retries a failed write for ever, EPIPE and EAGAIN alike, so a crash with a line in hand
@@ -70,7 +71,10 @@ export class StdoutLog implements DestinationStream {
     setImmediate(() => this.#writeOut(0))
   }
 
-  /** Resolves once every line written so far is out, stdout is gone, or `withinMs` has passed. */
+  /**
+   * Resolves once every line written so far is out, stdout is gone, or `withinMs` has passed.
+   * Its timer is not unref'd: a shutdown that waits on it goes on to exit with its own code.
+   */
   written(withinMs = WRITTEN_WAIT_MS): Promise<void> {
     if (!holding.has(this)) return Promise.resolve()
     return new Promise((resolve) => {
@@ -119,10 +123,25 @@ export class StdoutLog implements DestinationStream {
         if (Date.now() >= deadline) {
           // Unref'd: a process that is otherwise done exits, and the exit hook has the last word.
           if (deadline === 0) this.#retry = setTimeout(() => this.#writeOut(0), RETRY_MS).unref()
+          else this.#reportUnwritten()
           return
         }
         pause(10)
       }
+    }
+  }
+
+  /**
+   * At exit, past the deadline: says on stderr how many lines stdout never got. A line already
+   * partly written counts too; its reader sees it cut off.
+   */
+  #reportUnwritten(): void {
+    let count = this.#lines.length + this.#dropped
+    for (let at = this.#chunk.indexOf(10); at >= 0; at = this.#chunk.indexOf(10, at + 1)) count++
+    try {
+      writeSync(2, `herald: stdout was not read at exit; ${count} log lines were not written\n`)
+    } catch {
+      // Stderr is as stuck or gone: there is nowhere left to say it.
     }
   }
 
