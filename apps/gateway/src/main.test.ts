@@ -31,6 +31,15 @@ describe('node dist/main.js', () => {
     expect(gateway.output()).toMatch(/MAX_CONNECTIONS_PER_USER: must be a whole number/)
   })
 
+  it.each([
+    ['192.0.2.1', /HOST: cannot listen on 192\.0\.2\.1:0 \(EADDRNOTAVAIL\): not an address of this machine/],
+    ['nohost.invalid', /HOST: cannot listen on nohost\.invalid:0 \(ENOTFOUND\): no such host/],
+  ])('treats HOST=%s, which it cannot listen on, as configuration (exit 78, naming HOST)', async (host, message) => {
+    gateway = spawnGateway({ JWT_SECRET: TEST_SECRET, PUBLISH_API_KEY: TEST_API_KEY, PORT: '0', HOST: host })
+    expect(await gateway.exited).toBe(78)
+    expect(gateway.output()).toMatch(message)
+  })
+
   it('in --dev, prints the demo URL and serves the demo, token minting and a working stream', async () => {
     gateway = spawnGateway({ PORT: '0' }, ['--dev'])
     const [, base] = await gateway.waitForOutput(/Demo: +(http:\/\/127\.0\.0\.1:\d+)\/demo/)

@@ -55,6 +55,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof ConfigProblems) {
+    process.stderr.write(`herald: ${error.message}\n`)
+    exitAfterLogs(EX_CONFIG)
+    return
+  }
   process.stderr.write(`herald: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
   exitAfterLogs(1)
 })

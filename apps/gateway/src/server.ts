@@ -13,8 +13,8 @@ import { createTokenVerifier } from './auth/token-verifier.js'
 import type { Broker } from './broker/broker.js'
 import { MemoryBroker } from './broker/memory-broker.js'
 import { RedisBroker } from './broker/redis-broker.js'
-import type { GatewayConfig } from './config/config.js'
-import { HeraldError } from './errors/herald-error.js'
+import { ConfigProblems, type GatewayConfig } from './config/config.js'
+import { ConfigError, HeraldError } from './errors/herald-error.js'
 import { logRequest } from './http/access-log.js'
 import { createApp, PUBLISH_PATH } from './http/app.js'
 import { corsHeaders } from './http/cors.js'
@@ -123,9 +123,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => dispatch(request, response, true))
   server.keepAliveTimeout = 65_000
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
+    const fail = (error: NodeJS.ErrnoException) => reject(listenProblem(error, config))
+    server.once('error', fail)
     server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
-      server.off('error', reject)
+      server.off('error', fail)
       resolve()
     })
   })
@@ -209,4 +210,19 @@ function createBroker(config: GatewayConfig, logger: Logger, metrics: Metrics): 
     onLatency: (seconds) => metrics.pubsubProbe(seconds),
     onRebuild: () => metrics.subscriberRebuilt(),
   })
+}
+
+/**
+ * A listen failure that no restart can fix, because HOST or PORT asks for what this machine
+ * does not have, is a configuration problem (exit 78 from main.ts); anything else, such as a
+ * port still held by the node being replaced (EADDRINUSE), stays an error worth retrying.
+ */
+function listenProblem(error: NodeJS.ErrnoException, config: GatewayConfig): Error {
+  const because = `cannot listen on ${config.host}:${config.port} (${error.code})`
+  if (error.code === 'ENOTFOUND') return new ConfigProblems([new ConfigError('HOST', `${because}: no such host`)])
+  if (error.code === 'EADDRNOTAVAIL')
+    return new ConfigProblems([new ConfigError('HOST', `${because}: not an address of this machine`)])
+  if (error.code === 'EACCES')
+    return new ConfigProblems([new ConfigError('PORT', `${because}: a port below 1024 needs privileges`)])
+  return error
 }
