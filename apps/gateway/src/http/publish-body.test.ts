@@ -49,6 +49,13 @@ describe('parsePublishBody', () => {
     ])
   })
 
+  it('takes a null type or idempotency key as none, as the SDK does, but not a null user or topic', () => {
+    const [request] = parse({ user: 'a', data: 1, type: null, idempotencyKey: null }).requests
+    expect([request!.type, request!.idempotencyKey]).toEqual([undefined, undefined])
+    expect(rejection({ user: null, data: 1 })).toMatch(/^user: must be/)
+    expect(rejection({ topic: null, data: 1 })).toMatch(/^topic: must be/)
+  })
+
   it('names the offending field in every rejection', () => {
     expect(rejection(null)).toMatch(/^body: must be a JSON object/)
     expect(rejection([])).toMatch(/^body/)

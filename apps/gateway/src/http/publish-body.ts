@@ -75,7 +75,11 @@ function parseMessage(value: unknown, path: string, source: string | undefined):
     if (!MESSAGE_FIELDS.has(key))
       throw invalid(at(key), 'unknown field (expected user or topic, type, data, idempotencyKey)')
   }
-  const { user, topic, type, data, idempotencyKey } = value
+  const { user, topic, data, type: givenType, idempotencyKey: givenKey } = value
+  // An optional field given as null is left out, as in the SDK: serialisers that write absent
+  // optional fields as null (Go pointers, Python None) publish as if they had omitted them.
+  const type = givenType ?? undefined
+  const idempotencyKey = givenKey ?? undefined
   if ((user === undefined) === (topic === undefined))
     throw invalid(at('user'), 'give exactly one of "user" and "topic"')
   let channelKey: string
