@@ -93,6 +93,10 @@ export class SseConnection implements Heartbeating, Expiring {
     // `on` spares the once-wrapper each stream would keep too.
     ;(response as StreamResponse)[STREAM] = this
     response.on('close', SseConnection.#onResponseClose)
+    // A stream pipelined behind another response on the same connection has no socket of its
+    // own yet, and Node never closes such a response when the connection goes: only the socket
+    // hears it. Rare (browsers do not pipeline), so a closure of its own is fine.
+    if (response.socket === null) response.req.socket.once('close', () => this.#closed())
     // The client may have left while the request was being authenticated.
     if (response.destroyed) queueMicrotask(() => this.#closed())
   }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import net from 'node:net'
 import { SseParser } from '@herald/protocol'
+import { pollUntil } from '@herald/redis-harness'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestGateway, type TestGateway } from '../../test/harness.js'
 import { SseWriter } from './sse-writer.js'
@@ -146,6 +147,21 @@ describe('SSE writer on the wire', () => {
     expect(events!.head).toMatch(/content-type: text\/event-stream/i)
     expect(eventsOf(events!.body).map((e) => e.data)).toEqual(['{"resume":"fresh","replayed":0}', '1'])
   })
+
+  it('closes a stream pipelined behind another stream when their socket goes, freeing its slot', async () => {
+    const request = async (user: string) =>
+      `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await gateway.token(user)}\r\n\r\n`
+    const stream = open((await request('pipe-a')) + (await request('pipe-b')))
+    await stream.until((text) => text.includes('herald.ready'))
+    // The second stream is set up too, its response queued behind the first (hub state, no event).
+    const { hub } = gateway.services
+    await pollUntil('both streams open', async () => (hub.connectionCount === 2 ? true : undefined))
+    stream.socket.destroy()
+    await pollUntil('both streams closed', async () => (hub.connectionCount === 0 ? true : undefined), {
+      timeoutMs: 5_000,
+    })
+    expect(gateway.services.budget.total).toBe(0)
+  })
 })
 
 describe('SSE writer on a bare node:http server', () => {
@@ -199,6 +215,34 @@ describe('SSE writer on a bare node:http server', () => {
     const client = net.connect(port, '127.0.0.1', () => client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
     client.once('data', () => client.end())
     expect(await state).toEqual({ writable: false, destroyed: false })
+    client.destroy()
+  })
+
+  it('destroys an ended response that its client does not read, after the grace', async () => {
+    const GRACE_MS = 200
+    let ended!: (state: { afterMs: number; destroyed: boolean; unsent: number }) => void
+    const state = new Promise<{ afterMs: number; destroyed: boolean; unsent: number }>((resolve) => {
+      ended = resolve
+    })
+    const port = await serveOpenStream((writer, socket) => {
+      writer.release()
+      // More than the client's and the kernel's buffers take while the client reads nothing.
+      const event = `data: ${'x'.repeat(64 * 1024)}\n\n`
+      for (let i = 0; i < 256; i++) writer.writeText(event)
+      const endedAt = performance.now()
+      writer.end(GRACE_MS)
+      const unsent = socket.writableLength
+      writer.response.once('close', () =>
+        ended({ afterMs: performance.now() - endedAt, destroyed: socket.destroyed, unsent }),
+      )
+    })
+    const client = net.connect(port, '127.0.0.1', () => client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
+    client.pause()
+    const { afterMs, destroyed, unsent } = await state
+    // The end could not reach the client; the socket went at the grace, with what it held.
+    expect(unsent).toBeGreaterThan(0)
+    expect(destroyed).toBe(true)
+    expect(afterMs).toBeGreaterThanOrEqual(GRACE_MS - 1)
     client.destroy()
   })
 })

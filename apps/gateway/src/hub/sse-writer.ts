@@ -16,6 +16,9 @@ import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { CRLF, chunkHeader } from './http-chunk.js'
 
+/** How long an ended response may take to reach its client before its socket is destroyed. */
+export const END_GRACE_MS = 5_000
+
 export class SseWriter {
   /** Set when events go straight to the socket as self-framed chunks. */
   readonly #socket: Socket | undefined
@@ -105,8 +108,18 @@ export class SseWriter {
     ;(this.#socket ?? this.response).uncork()
   }
 
-  end(): void {
-    this.response.end()
+  /**
+   * Ends the response. One that cannot finish, because its client reads nothing and the socket
+   * is full, is destroyed after `graceMs`: its stream has already given back its slot, and
+   * Node has no write timeout, so the socket and its unsent bytes would stay for good.
+   */
+  end(graceMs = END_GRACE_MS): void {
+    const response = this.response
+    response.end()
+    if (response.writableFinished) return
+    const timer = setTimeout(() => response.destroy(), graceMs).unref()
+    response.once('close', () => clearTimeout(timer))
+    response.once('finish', () => clearTimeout(timer))
   }
 
   destroy(): void {
