@@ -11,6 +11,7 @@ import {
   TEST_API_KEY,
   TEST_SECRET,
   type TestGateway,
+  withTimeout,
 } from '../../test/harness.js'
 import { loadConfig } from '../config/config.js'
 import { HeraldError } from '../errors/herald-error.js'
@@ -59,10 +60,18 @@ async function jwkOf(keys: RsaKeys, kid: string): Promise<JWK> {
   return { ...(await exportJWK(keys.publicKey)), kid, alg: 'RS256', use: 'sig' }
 }
 
-/** A JWKS endpoint that serves `keys` as they are at each fetch, and counts the fetches. */
-function servedKeySet(): { keys: JWK[]; fetches: number; listen(): Promise<string>; close(): void } {
-  const server = http.createServer((_request, response) => {
+/**
+ * A JWKS endpoint that serves `keys` as they are at each fetch, and counts the fetches. `hold()`
+ * keeps the next answers back until `open()`; `requested` resolves once one is asked for.
+ */
+function servedKeySet() {
+  let gate: { requested: () => void; opened: Promise<void> } | undefined
+  const server = http.createServer(async (_request, response) => {
     served.fetches++
+    if (gate !== undefined) {
+      gate.requested()
+      await gate.opened
+    }
     response.writeHead(200, { 'Content-Type': 'application/json' })
     response.end(JSON.stringify({ keys: served.keys }))
   })
@@ -71,6 +80,24 @@ function servedKeySet(): { keys: JWK[]; fetches: number; listen(): Promise<strin
     fetches: 0,
     listen: async () => `${await listenOnFreePort(server)}/jwks.json`,
     close: () => void server.close(),
+    hold(): { requested: Promise<void>; open(): void } {
+      let open!: () => void
+      let requested!: () => void
+      const opened = new Promise<void>((resolve) => {
+        open = resolve
+      })
+      const asked = new Promise<void>((resolve) => {
+        requested = resolve
+      })
+      gate = { requested, opened }
+      return {
+        requested: asked,
+        open: () => {
+          gate = undefined
+          open()
+        },
+      }
+    },
   }
   return served
 }
@@ -278,6 +305,39 @@ describe('tokens without a kid while the JWKS holds two keys of their algorithm 
     const before = keySet.fetches
     expect(await codeOf(verify(await sign(outsider, { kid: 'k3' })))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
     expect(keySet.fetches).toBe(before + 1)
+  })
+})
+
+describe('a stream whose token is being verified when the node starts to drain', () => {
+  it('is turned away as draining, not opened and then cut without a retry hint', async () => {
+    const [current, next] = [rsaKeys(), rsaKeys()]
+    const keySet = servedKeySet()
+    keySet.keys.push(await jwkOf(current, 'k1'))
+    const gateway = await startTestGateway({
+      JWT_SECRET: '',
+      JWT_JWKS_URL: await keySet.listen(),
+      JWT_JWKS_COOLDOWN_MS: '0',
+    })
+    try {
+      // A kid the gateway has not seen: verifying the token waits on a refetch, held here.
+      keySet.keys.push(await jwkOf(next, 'k2'))
+      const held = keySet.hold()
+      const stream = new RawSseStream(gateway.eventsUrl(), {
+        Authorization: `Bearer ${await signRs256(next, { kid: 'k2' })}`,
+      })
+      await held.requested
+      const drained = gateway.drain()
+      held.open()
+      await withTimeout(stream.ended, 5_000, () => `stream still open: ${JSON.stringify(stream.text)}`)
+      expect(stream.status).toBe(200)
+      expect(stream.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
+        ['herald.unavailable', 'draining'],
+      ])
+      await drained
+    } finally {
+      await gateway.close()
+      keySet.close()
+    }
   })
 })
 

@@ -106,6 +106,9 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       throw error
     }
     const requested = requestedPosition(header('last-event-id'), query.get('lastEventId') ?? undefined)
+    // Again: a drain may have begun while the token was being verified (a JWKS fetch), and a
+    // stream opened now would be cut by the final close without a retry hint.
+    if (services.lifecycle.draining) return reject('draining')
     if (!broker.isAvailable()) return reject('broker_unavailable')
     if (!services.connectionRate.tryTake(Date.now())) return reject('rate_limited')
     const verdict = budget.tryAcquire(principal.userId)
