@@ -42,6 +42,18 @@ describe('a closed publisher', () => {
     expect(result.code, result.stderr).toBe(0)
   })
 
+  it('lets the process exit after publishing through healthy Sentinels', async () => {
+    // The failover detector's connections to the Sentinels outlive a QUIT to the master.
+    const setup = await startRedisSentinel()
+    try {
+      const result = await publishAndClose(setup.url)
+      expect(result.stdout.trim()).toBe('published')
+      expect(result.code, result.stderr).toBe(0)
+    } finally {
+      await setup.stop()
+    }
+  })
+
   it('lets the process exit after failing to reach the master the Sentinels name', async () => {
     // Real Sentinels with both data servers gone: they go on naming the old master, which refuses.
     const setup = await startRedisSentinel()

@@ -28,3 +28,4 @@ export {
   parseRedisTarget,
   type RedisTarget,
 } from './redis-target.js'
+export { quitWithin, settledWithin } from './settled-within.js'

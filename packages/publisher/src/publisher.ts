@@ -29,7 +29,7 @@ import { PublishError } from './publish-error.js'
 import { DEFAULT_MAX_DATA_BYTES, MAX_TIMER_MS, optionsProblem } from './publisher-options.js'
 import { createRedisClient, parseRedisTarget } from './redis-target.js'
 import { ReplicaWait } from './replica-wait.js'
-import { settledWithin } from './settled-within.js'
+import { quitWithin, settledWithin } from './settled-within.js'
 
 export type Target = { readonly user: string } | { readonly topic: string }
 
@@ -200,17 +200,7 @@ export class HeraldPublisher {
 
   async #close(): Promise<void> {
     await Promise.allSettled(this.#inFlight)
-    if (!this.#ownsConnection) return
-    // QUIT lets Redis answer what it was sent first; a connection that is not up has nothing to
-    // answer, and a Redis that does not answer QUIT in time (stopped, wedged) is not waited for.
-    const quit =
-      this.#redis.status === 'ready'
-        ? this.#redis.quit().then(
-            () => true,
-            () => false,
-          )
-        : undefined
-    if (quit === undefined || (await settledWithin(quit, this.#timeoutMs)) !== true) this.#redis.disconnect()
+    if (this.#ownsConnection) await quitWithin(this.#redis, this.#timeoutMs)
   }
 
   /** The publish, failed with HERALD_ERR_REDIS if it takes longer than the timeout. */

@@ -3,6 +3,8 @@
  * an answer may never come, and ioredis has no limit of its own on most waits.
  */
 
+import type { Cluster, Redis } from 'ioredis'
+
 /** The promise's outcome if it settles within `ms`, else `undefined` (the promise itself runs on). */
 export async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined
@@ -14,4 +16,27 @@ export async function settledWithin<T>(promise: Promise<T>, ms: number): Promise
   } finally {
     clearTimeout(timer)
   }
+}
+
+/**
+ * Closes a client: QUIT lets Redis answer what it was sent first; a connection that is not up
+ * has nothing to answer, and a Redis that does not answer QUIT within `ms` (stopped, wedged) is
+ * not waited for: the connection is dropped. A client found through Sentinels is disconnected
+ * after its QUIT too: QUIT ends the connection to the master, but not the failover detector's
+ * subscriptions to the Sentinels, which would keep the process alive for good.
+ */
+export async function quitWithin(client: Redis | Cluster, ms: number): Promise<void> {
+  const quit =
+    client.status === 'ready'
+      ? client.quit().then(
+          () => true,
+          () => false,
+        )
+      : undefined
+  const quitInTime = quit !== undefined && (await settledWithin(quit, ms)) === true
+  if (!quitInTime || foundThroughSentinels(client)) client.disconnect()
+}
+
+function foundThroughSentinels(client: Redis | Cluster): boolean {
+  return !client.isCluster && ((client as Redis).options.sentinels?.length ?? 0) > 0
 }

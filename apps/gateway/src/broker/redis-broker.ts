@@ -31,6 +31,7 @@ import {
   loadHeraldFunctions,
   PublishError,
   pubsubChannel,
+  quitWithin,
   type RedisClient,
   type RedisTarget,
   streamKey,
@@ -193,7 +194,9 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     clearInterval(this.#probeTimer)
     this.#sink = undefined
-    await Promise.all([this.#commands.quit().catch(() => undefined), this.#subscriber.quit().catch(() => undefined)])
+    // A stopped Redis (SIGSTOP, a wedged host) keeps its sockets and never answers QUIT: a
+    // shutdown must still end within the orchestrator's grace period.
+    await Promise.all([quitWithin(this.#commands, CLOSE_WAIT_MS), quitWithin(this.#subscriber, CLOSE_WAIT_MS)])
   }
 
   /** A subscriber client whose events count only while it is the current one. */
@@ -391,6 +394,8 @@ export class RedisBroker implements Broker {
  * 503 rather than retrying blind, and well over a healthy publish of a full batch (milliseconds).
  */
 const PUBLISH_TIMEOUT_MS = 3_000
+/** How long a shutdown waits for Redis to answer QUIT before it drops the connections. */
+const CLOSE_WAIT_MS = 1_000
 /** How long startup waits for Redis before going on unready. */
 const STARTUP_WAIT_MS = 5_000
 /** Probe intervals without a delivery after which a shard counts as not delivering (readiness fails). */

@@ -187,6 +187,26 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     }
   })
 
+  it('ends a drain while Redis is stopped, without waiting on it to answer QUIT', async () => {
+    const stopped = await startRedis()
+    redis = stopped
+    const [node] = await startNodes(stopped.url, 1)
+    try {
+      const stream = new RawSseStream(node!.eventsUrl(), { Authorization: `Bearer ${await signToken('fay')}` })
+      await stream.until((s) => s.events.some((e) => e.type === 'herald.ready'))
+      // Stopped, not dead: its sockets stay open and nothing it is sent is ever answered.
+      process.kill(stopped.pid!, 'SIGSTOP')
+      node!.process.child.kill('SIGTERM')
+      const code = await withTimeout(node!.process.exited, 15_000, () => `the node to exit: ${node!.process.output()}`)
+      expect(code).toBe(0)
+      await stream.ended
+      expect(stream.retries.length).toBeGreaterThanOrEqual(2)
+    } finally {
+      if (stopped.pid !== undefined) process.kill(stopped.pid, 'SIGCONT')
+      await stopNodes([node!])
+    }
+  })
+
   it('fails readiness when Pub/Sub stops delivering while every connection stays up', async () => {
     const redis = await up()
     const node = nodes[0]!
