@@ -141,7 +141,7 @@ describe('node dist/main.js', () => {
     expect(gateway.output()).toMatch(/gateway stopped/)
   })
 
-  it('drains on SIGTERM: every stream ends with a jittered retry hint, then the process exits 0', async () => {
+  it('drains on SIGTERM, a second one included: every stream ends with a jittered retry hint, then the process exits 0', async () => {
     const started = await startGatewayProcess({ RETRY_MS: '1000', DRAIN_WINDOW_MS: '1000' })
     gateway = started.process
     const base = started.url
@@ -154,6 +154,8 @@ describe('node dist/main.js', () => {
     )
     gateway.child.kill('SIGTERM')
     await gateway.waitForOutput(/"connections":8,"windowMs":1000,"msg":"draining"/)
+    // An impatient supervisor's second SIGTERM must not end the drain with the default action.
+    gateway.child.kill('SIGTERM')
     await Promise.all(streams.map((stream) => stream.ended))
     const hints = streams.map((stream) => stream.retries.at(-1)!)
     for (const stream of streams) expect(stream.retries).toHaveLength(2)

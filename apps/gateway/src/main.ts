@@ -1,65 +1,17 @@
 #!/usr/bin/env node
 /**
- * The gateway's entry point: `node apps/gateway/dist/main.js [--dev]`.
- * Configuration errors end the process with exit code 78 (EX_CONFIG) and a
- * message naming each bad variable. SIGTERM drains, SIGINT stops at once.
+ * The gateway's entry point: `node apps/gateway/dist/main.js [--dev]` (gateway-process.ts).
+ *
+ * Loading the gateway's modules takes a few hundred milliseconds. A SIGTERM or SIGINT in that
+ * time would kill the process with the default action, so this module keeps them before
+ * loading anything, and the gateway acts on them once it runs.
  */
 
-import { ConfigProblems, loadConfig } from './config/config.js'
-import { printDevBanner } from './dev/dev-banner.js'
-import { createLogger, StdoutLog } from './log/logger.js'
-import { startGateway } from './server.js'
-
-const EX_CONFIG = 78
-
-// A reader of stdout that has gone (`herald --dev | head -1`) must not take the node down:
-// what is written to it from now on is lost, and that is all. The logs handle it in StdoutLog.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error
-})
-
-const stdoutLog = new StdoutLog()
-
-/** Exits once the log lines written so far are out (or stdout is gone), not with one in flight. */
-function exitAfterLogs(code: number): void {
-  void stdoutLog.written().then(() => process.exit(code))
+const earlySignals: NodeJS.Signals[] = []
+const keep = (signal: NodeJS.Signals): void => {
+  earlySignals.push(signal)
 }
-
-async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>
-  try {
-    config = loadConfig({ env: process.env, argv: process.argv.slice(2) })
-  } catch (error) {
-    if (error instanceof ConfigProblems) {
-      process.stderr.write(`herald: ${error.message}\n`)
-      process.exit(EX_CONFIG)
-    }
-    throw error
-  }
-  const starting = startGateway(config, { logger: createLogger(config.logLevel, stdoutLog) })
-  // Handlers go in before startup completes: a signal that arrives while the node is
-  // starting must not kill it with the default action. SIGTERM (Kubernetes, systemd)
-  // drains; SIGINT (Ctrl-C) stops at once.
-  const stopWith = (how: 'drain' | 'close') => () => {
-    starting
-      .then((gateway) => gateway[how]())
-      .then(
-        () => exitAfterLogs(0),
-        () => exitAfterLogs(1),
-      )
-  }
-  process.once('SIGTERM', stopWith('drain'))
-  process.once('SIGINT', stopWith('close'))
-  const gateway = await starting
-  if (config.dev) printDevBanner(config, gateway.url, gateway.address)
-}
-
-main().catch((error: unknown) => {
-  if (error instanceof ConfigProblems) {
-    process.stderr.write(`herald: ${error.message}\n`)
-    exitAfterLogs(EX_CONFIG)
-    return
-  }
-  process.stderr.write(`herald: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
-  exitAfterLogs(1)
-})
+process.on('SIGTERM', keep).on('SIGINT', keep)
+const { runGateway } = await import('./gateway-process.js')
+runGateway(earlySignals)
+process.off('SIGTERM', keep).off('SIGINT', keep)
