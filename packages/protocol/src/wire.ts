@@ -31,6 +31,11 @@ export interface ReadyEventData {
   readonly resume: 'fresh' | 'exact' | 'reset'
   /** Messages replayed from history before going live. */
   readonly replayed: number
+  /**
+   * The node's heartbeat interval: the longest the stream stays silent. Absent from gateways
+   * older than this field; a client then cannot tell a dead stream from a quiet one.
+   */
+  readonly heartbeatMs?: number
 }
 
 export interface ResetEventData {

@@ -145,7 +145,9 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       const result = await resumeConnection(connection, broker, requested)
       if (connection.state === 'closed') return
       if (result.outcome !== 'fresh') metrics.resumed(result.outcome, result.replayed)
-      const ready = JSON.stringify({ resume: result.outcome, replayed: result.replayed })
+      // heartbeatMs: the longest silence this stream will have, so a client can tell a stream
+      // that went quiet (a half-open connection, a proxy that dropped its upstream) from an idle one.
+      const ready = `{"resume":"${result.outcome}","replayed":${result.replayed},"heartbeatMs":${config.heartbeatIntervalMs}}`
       connection.writeText(frameEvent(READY_EVENT, ready, connection.resumeToken()))
       metrics.recordHeldDelivery(connection.goLive())
     } catch (error) {

@@ -176,7 +176,7 @@ describe('resume with Last-Event-ID', () => {
     expect(resumed.payloads()).toEqual([...range(0, 200), 'after'])
     expect(resumed.events.slice(200, 202).map((e) => [e.type, JSON.parse(e.data)])).toEqual([
       ['herald.reset', { reason: 'trimmed' }],
-      ['herald.ready', { resume: 'reset', replayed: 200 }],
+      ['herald.ready', { resume: 'reset', replayed: 200, heartbeatMs: 15000 }],
     ])
   })
 
