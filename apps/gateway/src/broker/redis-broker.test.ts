@@ -67,6 +67,43 @@ describe('redis broker subscriptions', () => {
       await server.stop()
     }
   })
+
+  it('undoes an SSUBSCRIBE that ioredis resends after a reconnect, for a channel no stream wants any more', async () => {
+    const server = await startRedis()
+    let suspended!: () => void
+    const suspension = new Promise<void>((resolve) => {
+      suspended = resolve
+    })
+    const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
+    try {
+      await broker.start({ deliver: () => {}, suspend: () => suspended(), resync: async () => {} })
+      const channel = pubsubChannel('u:gone')
+      // Stopped: the SSUBSCRIBE is sent and never answered, so it is in flight when the connection drops.
+      process.kill(server.pid!, 'SIGSTOP')
+      const subscribing = broker.subscribe('u:gone').then(
+        () => 'subscribed',
+        () => 'failed',
+      )
+      await server.restart()
+      // The stream that wanted it leaves while the subscriber reconnects: nothing to unsubscribe from yet.
+      await suspension
+      await broker.unsubscribe('u:gone')
+      // ioredis resends the SSUBSCRIBE once connected again, and it is answered.
+      expect(await subscribing).toBe('subscribed')
+      const admin = new Redis(server.url)
+      try {
+        await pollUntil('the resent subscription undone', async () => {
+          const [, subscribers] = (await admin.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number]
+          return subscribers === 0 ? true : undefined
+        })
+      } finally {
+        admin.disconnect()
+      }
+    } finally {
+      await broker.close()
+      await server.stop()
+    }
+  })
 })
 
 const BROKER_OPTIONS = { historyMaxLen: 100, historyTtlSeconds: 3600, idempotencyTtlSeconds: 60 }

@@ -50,7 +50,13 @@ export class RedisBroker implements Broker {
   readonly #commands: RedisClient
   #subscriber: RedisClient
   readonly #publisher: HeraldPublisher
-  readonly #channels = new Set<string>()
+  /**
+   * The channels this node wants, each with the number of the subscribe that last asked for it:
+   * a subscribe that fails late (its connection was replaced) must not drop a channel that a
+   * later subscribe has taken since.
+   */
+  readonly #channels = new Map<string, number>()
+  #subscribes = 0
   /** The streams' SSUBSCRIBEs and SUNSUBSCRIBEs, a turn's worth per command (per slot in a cluster). */
   readonly #subscriptions: SubscriptionBatcher
   #sink: BrokerSink | undefined
@@ -87,7 +93,7 @@ export class RedisBroker implements Broker {
     this.#subscriptions = new SubscriptionBatcher(
       (change, channels) => {
         const subscriber = this.#subscriber
-        if (change === 'subscribe') return subscriber.ssubscribe(...channels)
+        if (change === 'subscribe') return subscriber.ssubscribe(...channels).then(() => this.#dropUnwanted(channels))
         // A subscriber that is not ready has no subscriptions to drop: its resubscribe skips these.
         return subscriber.status === 'ready' ? subscriber.sunsubscribe(...channels) : Promise.resolve()
       },
@@ -135,11 +141,12 @@ export class RedisBroker implements Broker {
   }
 
   async subscribe(channelKey: string): Promise<void> {
-    this.#channels.add(channelKey)
+    const subscribe = ++this.#subscribes
+    this.#channels.set(channelKey, subscribe)
     try {
       await this.#subscriptions.request('subscribe', pubsubChannel(channelKey))
     } catch (error) {
-      this.#channels.delete(channelKey)
+      if (this.#channels.get(channelKey) === subscribe) this.#channels.delete(channelKey)
       throw error
     }
   }
@@ -251,6 +258,22 @@ export class RedisBroker implements Broker {
       ])
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; the probe check will rebuild')
+    }
+  }
+
+  /**
+   * An SSUBSCRIBE answered for channels nobody here wants any more is undone. ioredis resends a
+   * command that was in flight when its connection dropped, after the reconnect; the stream that
+   * asked was closed by the suspension meanwhile, and its SUNSUBSCRIBE skipped (not connected).
+   * Left alone, Redis would send this node that channel's traffic for nobody.
+   */
+  #dropUnwanted(channels: readonly string[]): void {
+    for (const channel of channels) {
+      const channelKey = channelKeyOfPubsub(channel)
+      if (channelKey === undefined || this.#channels.has(channelKey)) continue
+      this.#subscriptions.request('unsubscribe', channel).catch(() => {
+        // Disconnected again: the next resubscribe subscribes only what is wanted.
+      })
     }
   }
 
@@ -372,7 +395,7 @@ export class RedisBroker implements Broker {
       await whenReady(subscriber)
       this.#trackShardProbes(subscriber)
       // One SSUBSCRIBE per channel: in a cluster, one command's channels must share a slot.
-      const channels = [...[...this.#channels].map(pubsubChannel), ...this.#probes.channels()]
+      const channels = [...[...this.#channels.keys()].map(pubsubChannel), ...this.#probes.channels()]
       await Promise.all(channels.map((channel) => subscriber.ssubscribe(channel)))
       await whenReady(this.#commands)
       // Lost again (or replaced) meanwhile: what that loss missed waits for the next ready.
