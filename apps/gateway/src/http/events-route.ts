@@ -130,13 +130,16 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
   // A stream in setup that the broker stalls (the Pub/Sub probe is overdue) is turned away as a
   // new one would be: `herald.unavailable` with a jittered `retry:` and no `id:`, so the client
   // keeps its position and comes back later.
-  const settingUp = new SetupWatch<SseConnection>(SETUP_WATCH_MS, broker.isAvailable.bind(broker), (connection) => {
+  const settingUp = new SetupWatch<SseConnection>(SETUP_WATCH_MS, broker.isAvailable.bind(broker), turnAway)
+
+  /** Ends a stream in setup as a shed one: the client keeps its position and comes back later. */
+  function turnAway(connection: SseConnection): void {
     // One the client left meanwhile waits for its setup to end, and is no rejection.
     if (connection.state === 'closed') return
     metrics.connectionRejected('broker_unavailable')
     connection.writeText(shedReply('broker_unavailable', config.retryMs).body)
     connection.close('broker_unavailable')
-  })
+  }
 
   async function bringLive(connection: SseConnection, requested: RequestedPosition): Promise<void> {
     settingUp.add(connection)
@@ -151,9 +154,11 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       connection.writeText(frameEvent(READY_EVENT, ready, connection.resumeToken()))
       metrics.recordHeldDelivery(connection.goLive())
     } catch (error) {
-      // Headers are sent; the client reconnects from the last id it received.
-      logger.warn({ err: error }, 'stream setup failed; closing so the client retries')
-      connection.close('error')
+      // The head is still held, so a dropped connection would reach the client as an empty
+      // reply (a network error to it). Turned away instead, it comes back after a jittered
+      // retry from its last id, which covers whatever was replayed before the failure.
+      logger.warn({ err: error }, 'stream setup failed; turning the stream away so the client retries')
+      turnAway(connection)
     } finally {
       settingUp.delete(connection)
     }

@@ -187,6 +187,28 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     }
   })
 
+  it('turns away a stream whose setup Redis refuses, with a 200 and herald.unavailable rather than no answer', async () => {
+    const refusing = await startRedis()
+    redis = refusing
+    // A user that may do everything but SSUBSCRIBE: each stream's subscription is refused.
+    await refusing.cli('ACL', 'SETUSER', 'gateway', 'on', '>gateway-password', '~*', '&*', '+@all', '-ssubscribe')
+    const url = new URL(refusing.url)
+    url.username = 'gateway'
+    url.password = 'gateway-password'
+    const [node] = await startNodes(url.href, 1)
+    try {
+      const stream = new RawSseStream(node!.eventsUrl(), { Authorization: `Bearer ${await signToken('gil')}` })
+      await withTimeout(stream.ended, 10_000, () => `stream still open: ${JSON.stringify(stream.text)}`)
+      expect(stream.status).toBe(200)
+      expect(stream.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
+        ['herald.unavailable', 'broker_unavailable'],
+      ])
+      expect(stream.ids).toEqual([])
+    } finally {
+      await stopNodes([node!])
+    }
+  })
+
   it('ends a drain while Redis is stopped, without waiting on it to answer QUIT', async () => {
     const stopped = await startRedis()
     redis = stopped
