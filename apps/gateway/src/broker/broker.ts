@@ -62,6 +62,12 @@ export interface Broker {
   readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead>
   /** Whether publishing and delivery work right now. */
   isAvailable(): boolean
+  /**
+   * Whether a publish can be stored right now. Weaker than isAvailable: while this node's own
+   * subscriber recovers, what it publishes is still stored, delivered by the other nodes, and
+   * caught up here from history.
+   */
+  canPublish(): boolean
   close(): Promise<void>
 }
 

@@ -89,6 +89,10 @@ export class MemoryBroker implements Broker {
     return true
   }
 
+  canPublish(): boolean {
+    return true
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#sweep)
     this.#sink = undefined

@@ -197,6 +197,9 @@ export class RedisBroker implements Broker {
       this.#probes.stale(Date.now()).length === 0
     )
   }
+  canPublish(): boolean {
+    return this.#commands.status === 'ready'
+  }
 
   async close(): Promise<void> {
     clearInterval(this.#probeTimer)

@@ -41,7 +41,7 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
     throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: is not valid UTF-8')
   }
   const { requests, batch } = parsePublishBody(text)
-  if (!services.broker.isAvailable()) {
+  if (!services.broker.canPublish()) {
     throw new HeraldError('HERALD_ERR_BROKER_UNAVAILABLE', 'the broker is unavailable; nothing was published')
   }
   let ids: string[]
@@ -59,7 +59,13 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
       'publish failed: the broker did not accept it',
     )
     if (error instanceof HeraldError) throw error
-    throw new HeraldError('HERALD_ERR_BROKER_UNAVAILABLE', 'the broker did not accept the publish', { cause: error })
+    // Redis keeps what a function wrote before it failed, and a batch may fail part way: say so,
+    // so that a retry carries the same idempotency keys instead of publishing anything twice.
+    throw new HeraldError(
+      'HERALD_ERR_BROKER_UNAVAILABLE',
+      'the broker failed the publish, and part of it may be stored: retry with the same idempotencyKey',
+      { cause: error },
+    )
   }
   services.metrics.published(ids.length)
   return batch ? c.json({ ids }) : c.json({ id: ids[0] })

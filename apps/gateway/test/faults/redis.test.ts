@@ -5,7 +5,7 @@
  * and Pub/Sub silently paused. Every published message is counted.
  */
 
-import { HeraldPublisher } from '@herald/publisher'
+import { HeraldPublisher, streamKey } from '@herald/publisher'
 import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RawSseStream, RecordingEventSource, signToken, withTimeout } from '../harness.js'
@@ -187,15 +187,19 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     }
   })
 
-  it('turns away a stream whose setup Redis refuses, with a 200 and herald.unavailable rather than no answer', async () => {
+  /** A Redis whose `gateway` user may do everything but SSUBSCRIBE; resolves to that user's URL. */
+  async function redisRefusingSubscriptions(): Promise<string> {
     const refusing = await startRedis()
     redis = refusing
-    // A user that may do everything but SSUBSCRIBE: each stream's subscription is refused.
     await refusing.cli('ACL', 'SETUSER', 'gateway', 'on', '>gateway-password', '~*', '&*', '+@all', '-ssubscribe')
     const url = new URL(refusing.url)
     url.username = 'gateway'
     url.password = 'gateway-password'
-    const [node] = await startNodes(url.href, 1)
+    return url.href
+  }
+
+  it('turns away a stream whose setup Redis refuses, with a 200 and herald.unavailable rather than no answer', async () => {
+    const [node] = await startNodes(await redisRefusingSubscriptions(), 1)
     try {
       const stream = new RawSseStream(node!.eventsUrl(), { Authorization: `Bearer ${await signToken('gil')}` })
       await withTimeout(stream.ended, 10_000, () => `stream still open: ${JSON.stringify(stream.text)}`)
@@ -204,6 +208,19 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
         ['herald.unavailable', 'broker_unavailable'],
       ])
       expect(stream.ids).toEqual([])
+    } finally {
+      await stopNodes([node!])
+    }
+  })
+
+  it('stores publishes while its own subscriber is down, for the other nodes and the catch-up', async () => {
+    const [node] = await startNodes(await redisRefusingSubscriptions(), 1, { PUBSUB_PROBE_INTERVAL_MS: '200' })
+    try {
+      await node!.process.waitForOutput(/pubsub probe overdue/)
+      expect((await fetch(`${node!.url}/readyz`)).status).toBe(503)
+      const published = await node!.publish({ user: 'hal', data: 1 })
+      expect(published.status).toBe(200)
+      expect(await redis!.cli('XLEN', streamKey('u:hal'))).toBe('1')
     } finally {
       await stopNodes([node!])
     }
