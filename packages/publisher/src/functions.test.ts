@@ -137,3 +137,36 @@ describe('herald_read across a Redis restart without persistence', () => {
     expect(await read(fresh)).toEqual(['entries'])
   })
 })
+
+describe('publishing as a Redis user that may not announce', () => {
+  it('refuses before writing anything, so a retry with the idempotency key publishes it whole', async () => {
+    const redis = await startRedis()
+    const admin = new Redis(redis.url)
+    // Keys, but no channels: what Redis 7 gives a new ACL user unless told otherwise.
+    await admin.call('ACL', 'SETUSER', 'publisher', 'on', '>publisher-password', '~*', 'resetchannels', '+@all')
+    const publisher = new Redis({ port: redis.port, username: 'publisher', password: 'publisher-password' })
+    const stream = streamKey('u:ida')
+    const idempotency = `${stream.slice(0, -1)}i:k1`
+    const publish = () => callHeraldFunction(publisher, false, 'herald_publish', [stream, idempotency], ['', '1'])
+    try {
+      await loadHeraldFunctions(admin)
+      await expect(publish()).rejects.toThrow(/HERALD_ERR_NOPERM .*may not SPUBLISH to herald:\{u:ida\}:c/)
+      expect(await admin.xlen(stream)).toBe(0)
+      expect(await admin.exists(idempotency)).toBe(0)
+      // Granted the channels, the retry publishes and announces it: nothing was half-done.
+      await admin.call('ACL', 'SETUSER', 'publisher', '&herald:*')
+      const subscriber = new Redis(redis.url)
+      const announced = new Promise<string>((resolve) =>
+        subscriber.on('smessage', (_channel, message) => resolve(message)),
+      )
+      await subscriber.ssubscribe(`${stream.slice(0, -1)}c`)
+      const id = String(await publish())
+      expect(await announced).toBe(`${id}\n\n1`)
+      subscriber.disconnect()
+    } finally {
+      publisher.disconnect()
+      admin.disconnect()
+      await redis.stop()
+    }
+  })
+})

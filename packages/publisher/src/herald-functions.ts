@@ -26,7 +26,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 5
+export const FUNCTION_LIBRARY_VERSION = 6
 /**
  * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
  * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
@@ -123,6 +123,14 @@ local function publish_problem(stream, idempotency, event_type, data)
   end
   if data == nil or data == '' or not pcall(cjson.decode, data) then
     return 'HERALD_ERR_DATA', 'data must be JSON'
+  end
+  -- Before anything is written: Redis keeps a function's writes when a later command fails, so
+  -- an announcement this user may not make (Redis 7 gives a new ACL user no channels) would leave
+  -- the entry stored and announced to no one, and a retry with its idempotency key would answer
+  -- the stored id, announcing nothing again.
+  local channel = string.sub(stream, 1, -2) .. 'c'
+  if not redis.acl_check_cmd('SPUBLISH', channel, data) then
+    return 'HERALD_ERR_NOPERM', 'this Redis user may not SPUBLISH to ' .. channel .. ' (grant it &herald:*)'
   end
   return nil
 end
