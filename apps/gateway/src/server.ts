@@ -203,6 +203,7 @@ function createBroker(config: GatewayConfig, logger: Logger, metrics: Metrics): 
     historyMaxLen: config.historyMaxLen,
     historyTtlSeconds: config.historyTtlSeconds,
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+    waitForReplicas: config.publishWaitForReplicas,
   }
   if (config.redis === undefined) return new MemoryBroker(options)
   return new RedisBroker(config.redis, options, logger, {

@@ -75,4 +75,6 @@ export interface BrokerOptions {
   readonly historyMaxLen: number
   readonly historyTtlSeconds: number
   readonly idempotencyTtlSeconds: number
+  /** Redis only: a publish succeeds once this many replicas have it (WAIT), so it survives a failover. */
+  readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number } | undefined
 }

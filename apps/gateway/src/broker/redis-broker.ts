@@ -105,6 +105,7 @@ export class RedisBroker implements Broker {
       historyTtlSeconds: options.historyTtlSeconds,
       idempotencyTtlSeconds: options.idempotencyTtlSeconds,
       timeoutMs: publishTimeoutMs,
+      waitForReplicas: options.waitForReplicas ?? null,
     })
   }
 

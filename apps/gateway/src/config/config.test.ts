@@ -34,6 +34,19 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true)
   })
 
+  it('waits for replicas only with Redis, and only when asked', () => {
+    expect(loadConfig({ env: valid, argv: [] }).publishWaitForReplicas).toBeUndefined()
+    const redis = { ...valid, REDIS_URL: 'redis://127.0.0.1:6390' }
+    expect(loadConfig({ env: { ...redis, PUBLISH_WAIT_REPLICAS: '1' }, argv: [] }).publishWaitForReplicas).toEqual({
+      replicas: 1,
+      timeoutMs: 500,
+    })
+    expect(problemsOf({ ...valid, PUBLISH_WAIT_REPLICAS: '1' })).toEqual([
+      'PUBLISH_WAIT_REPLICAS: needs REDIS_URL: the embedded broker has no replicas',
+    ])
+    expect(problemsOf({ ...redis, PUBLISH_WAIT_REPLICAS: '-1', PUBLISH_WAIT_TIMEOUT_MS: '0' })).toHaveLength(2)
+  })
+
   it('never starts open: without --dev a missing key and API key are named', () => {
     const problems = problemsOf({})
     expect(problems.some((p) => p.startsWith('JWT_SECRET: required'))).toBe(true)

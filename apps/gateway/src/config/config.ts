@@ -50,6 +50,8 @@ export interface GatewayConfig {
   readonly connectionRateBurst: number
   /** On SIGTERM, streams are closed spread over this window. */
   readonly drainWindowMs: number
+  /** With Redis: a publish is answered once this many replicas have it, within the timeout. */
+  readonly publishWaitForReplicas: { readonly replicas: number; readonly timeoutMs: number } | undefined
   /** How often the Redis broker proves Pub/Sub delivery with a message to itself. */
   readonly pubsubProbeIntervalMs: number
   /** Exact origins (scheme://host[:port]) allowed to read responses cross-origin, with credentials. */
@@ -126,6 +128,11 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
   const redis = redisUrl === undefined ? undefined : parseRedisTarget(redisUrl)
   if (typeof redis === 'string') read.problem('REDIS_URL', redis)
 
+  const publishWaitReplicas = read.integer('PUBLISH_WAIT_REPLICAS', { default: 0, min: 0, max: 100 })
+  const publishWaitTimeoutMs = read.integer('PUBLISH_WAIT_TIMEOUT_MS', { default: 500, min: 1, max: 60_000 })
+  if (publishWaitReplicas > 0 && redisUrl === undefined)
+    read.problem('PUBLISH_WAIT_REPLICAS', 'needs REDIS_URL: the embedded broker has no replicas')
+
   const corsOrigins = read.list('CORS_ALLOWED_ORIGINS')
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s*]+$/.test(origin)) {
@@ -198,6 +205,8 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     connectionRatePerSecond: read.integer('CONNECTION_RATE_PER_SECOND', { default: 2_500, min: 1 }),
     connectionRateBurst: read.integer('CONNECTION_RATE_BURST', { default: 5_000, min: 1 }),
     drainWindowMs: read.integer('DRAIN_WINDOW_MS', { default: 10_000, min: 0, max: 600_000 }),
+    publishWaitForReplicas:
+      publishWaitReplicas > 0 ? { replicas: publishWaitReplicas, timeoutMs: publishWaitTimeoutMs } : undefined,
     pubsubProbeIntervalMs: read.integer('PUBSUB_PROBE_INTERVAL_MS', { default: 5_000, min: 100, max: 300_000 }),
     corsAllowedOrigins: new Set(corsOrigins),
     logLevel,

@@ -48,6 +48,13 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
   try {
     ids = await services.broker.publish(requests)
   } catch (error) {
+    if (error instanceof PublishError && error.code === 'HERALD_ERR_NOT_REPLICATED') {
+      throw new HeraldError(
+        'HERALD_ERR_NOT_REPLICATED',
+        'stored, but too few replicas confirmed it in time, so a failover could lose it: retry with the same idempotencyKey',
+        { cause: error },
+      )
+    }
     if (error instanceof PublishError && error.code === 'HERALD_ERR_INVALID') {
       throw new HeraldError('HERALD_ERR_BODY_INVALID', `the broker refused a message: ${error.message}`, {
         cause: error,

@@ -1,0 +1,61 @@
+/**
+ * PUBLISH_WAIT_REPLICAS against a real master and replica: a publish answered 200 is on the
+ * replica, so a failover keeps it; one the replica does not confirm in time is a 503 that says
+ * so, and its retry with the same idempotency key answers the same id.
+ */
+
+import { streamKey } from '@herald/publisher'
+import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
+
+describe('publishing with PUBLISH_WAIT_REPLICAS', () => {
+  let master: RedisServer
+  let replica: RedisServer
+  let node: GatewayNode
+  beforeAll(async () => {
+    master = await startRedis()
+    replica = await startRedis()
+    await replica.cli('REPLICAOF', master.host, String(master.port))
+    await pollUntil('the replica to be in sync', async () =>
+      /master_link_status:up/.test(await replica.cli('INFO', 'replication')) ? true : undefined,
+    )
+    ;[node] = (await startNodes(master.url, 1, { PUBLISH_WAIT_REPLICAS: '1', PUBLISH_WAIT_TIMEOUT_MS: '300' })) as [
+      GatewayNode,
+    ]
+  })
+  afterAll(async () => {
+    await stopNodes([node])
+    await replica.stop()
+    await master.stop()
+  })
+
+  const publish = async (body: unknown) => {
+    const response = await node.publish(body)
+    return { status: response.status, body: (await response.json()) as any }
+  }
+
+  it('answers 200 once the replica has the message', async () => {
+    const published = await publish({ user: 'ivy', data: 1 })
+    expect(published.status).toBe(200)
+    // WAIT returned: the replica applied it before the answer, no polling needed.
+    expect(await replica.cli('XLEN', streamKey('u:ivy'))).toBe('1')
+  })
+
+  it('answers 503 HERALD_ERR_NOT_REPLICATED when the replica does not confirm, and a retry gives the same id', async () => {
+    process.kill(replica.pid!, 'SIGSTOP')
+    let refused: { status: number; body: any }
+    try {
+      refused = await publish({ user: 'jon', data: 1, idempotencyKey: 'k1' })
+    } finally {
+      process.kill(replica.pid!, 'SIGCONT')
+    }
+    expect(refused.status).toBe(503)
+    expect(refused.body.error.code).toBe('HERALD_ERR_NOT_REPLICATED')
+    // Stored on the master all the same: the retry finds it by its key and publishes nothing twice.
+    expect(await master.cli('XLEN', streamKey('u:jon'))).toBe('1')
+    const retried = await publish({ user: 'jon', data: 1, idempotencyKey: 'k1' })
+    expect(retried.status).toBe(200)
+    expect(await master.cli('XLEN', streamKey('u:jon'))).toBe('1')
+  })
+})
