@@ -192,7 +192,10 @@ describe('node dist/main.js', () => {
     const ready = await fetch(`${base}/readyz`)
     expect(ready.status).toBe(503)
     expect(await ready.json()).toEqual({ status: 'not_ready', reasons: ['draining'] })
-    expect((await fetch(`${base}/healthz`)).status).toBe(200)
+    const health = await fetch(`${base}/healthz`)
+    expect(health.status).toBe(200)
+    // Keep-alive connections to a draining node are retired as they are used, not cut mid-request.
+    expect(health.headers.get('connection')).toBe('close')
     const metrics = await fetch(`${base}/metrics`)
     expect(metrics.status).toBe(200)
     expect(await metrics.text()).toMatch(/^herald_connections [12]$/m)

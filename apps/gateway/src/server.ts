@@ -114,6 +114,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       events(request, response)
       return
     }
+    // A draining node is about to close its connections: it says so on every answer, so a proxy
+    // that keeps connections to it (nginx's keepalive) retires this one, instead of sending a
+    // publish down it as the node closes it, which nginx does not retry and answers with a 502.
+    if (services.lifecycle.draining) response.shouldKeepAlive = false
     // Hono sees the path and query under the listening address, whatever Host said (see readTarget).
     request.url = origin + target.path + target.search
     app(request, response)
