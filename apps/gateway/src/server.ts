@@ -14,6 +14,7 @@ import type { Broker } from './broker/broker.js'
 import { MemoryBroker } from './broker/memory-broker.js'
 import { RedisBroker } from './broker/redis-broker.js'
 import { ConfigProblems, type GatewayConfig } from './config/config.js'
+import { fileLimitProblem } from './config/open-file-limit.js'
 import { ConfigError, HeraldError } from './errors/herald-error.js'
 import { logRequest } from './http/access-log.js'
 import { createApp, PUBLISH_PATH } from './http/app.js'
@@ -145,6 +146,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound.port}`
   origin = url
   logger.info({ url, broker: broker.kind, maxConnections: config.maxConnections }, 'gateway listening')
+  const fileLimit = fileLimitProblem(config.maxConnections, config.openFileLimit)
+  if (fileLimit !== undefined) logger.warn(fileLimit)
 
   let closing: Promise<void> | undefined
   const close = () => {

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { ConfigProblems, type Environment, loadConfig } from './config.js'
-import { connectionBudgetFromFileLimit, readOpenFileLimit } from './open-file-limit.js'
+import { connectionBudgetFromFileLimit, fileLimitProblem, readOpenFileLimit } from './open-file-limit.js'
 
 const valid = { JWT_SECRET: 'x'.repeat(32), PUBLISH_API_KEY: 'k'.repeat(16) }
 
@@ -197,5 +197,8 @@ describe('open-file limit', () => {
     expect(connectionBudgetFromFileLimit(20_000)).toBe(19_000)
     expect(connectionBudgetFromFileLimit(1024)).toBe(960)
     expect(connectionBudgetFromFileLimit(undefined)).toBe(10_000)
+    expect(fileLimitProblem(19_000, 20_000)).toBeUndefined()
+    expect(fileLimitProblem(19_000, undefined)).toBeUndefined()
+    expect(fileLimitProblem(19_000, 512)).toMatch(/^MAX_CONNECTIONS 19000 leaves too few of the 512 open files/)
   })
 })

@@ -32,6 +32,8 @@ export interface GatewayConfig {
     /** Leeway for `exp` and `nbf` against this node's clock, for issuers whose clocks drift. */
     readonly clockToleranceSeconds: number
   }
+  /** The process's open-file limit, when it has one: each stream holds a descriptor. */
+  readonly openFileLimit: number | undefined
   /** Any of these authorises a publish; two at once allow rotation. */
   readonly publishApiKeys: readonly string[]
   readonly maxConnections: number
@@ -124,6 +126,8 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     if (apiKey.length < 16) read.problem('PUBLISH_API_KEY', 'each key must be at least 16 characters')
   }
 
+  const openFileLimit = sources.openFileLimit ?? readOpenFileLimit()
+
   const redisUrl = read.string('REDIS_URL')
   const redis = redisUrl === undefined ? undefined : parseRedisTarget(redisUrl)
   if (typeof redis === 'string') read.problem('REDIS_URL', redis)
@@ -176,8 +180,9 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       clockToleranceSeconds: read.integer('JWT_CLOCK_TOLERANCE_SECONDS', { default: 5, min: 0, max: 300 }),
     },
     publishApiKeys,
+    openFileLimit,
     maxConnections: read.integer('MAX_CONNECTIONS', {
-      default: connectionBudgetFromFileLimit(sources.openFileLimit ?? readOpenFileLimit()),
+      default: connectionBudgetFromFileLimit(openFileLimit),
       min: 1,
     }),
     maxConnectionsPerUser: read.integer('MAX_CONNECTIONS_PER_USER', { default: 20, min: 1 }),

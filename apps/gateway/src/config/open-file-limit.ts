@@ -27,3 +27,14 @@ export function connectionBudgetFromFileLimit(limit: number | undefined): number
   const headroom = Math.max(64, Math.ceil(limit * 0.05))
   return Math.max(1, limit - headroom)
 }
+
+/**
+ * Why `maxConnections` cannot be held under `limit`, or `undefined` if it can. Past the limit,
+ * accepting a connection fails in the kernel: those streams are reset, not shed, and readiness
+ * never reports `near_capacity`. A warning, not a refusal: a deliberate budget (a load test)
+ * may run closer to the limit than the default headroom.
+ */
+export function fileLimitProblem(maxConnections: number, limit: number | undefined): string | undefined {
+  if (limit === undefined || maxConnections <= connectionBudgetFromFileLimit(limit)) return undefined
+  return `MAX_CONNECTIONS ${maxConnections} leaves too few of the ${limit} open files this process may have: streams past about ${limit} are reset instead of shed; raise the limit (ulimit -n, LimitNOFILE) or lower MAX_CONNECTIONS`
+}
