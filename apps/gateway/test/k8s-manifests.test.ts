@@ -1,14 +1,21 @@
 import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
 import { promisify } from 'node:util'
+import { type ParsedEvent, SseParser } from '@herald/protocol'
+import { parseRedisTarget } from '@herald/publisher'
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1'
 import { Deployment } from 'kubernetes-models/apps/v1'
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2'
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
+import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
+import { ConfigProblems, loadConfig } from '../src/config/config.js'
 import { NEAR_CAPACITY } from '../src/http/probes-route.js'
+import { startNginxSite } from './nginx.js'
 
 const run = promisify(execFile)
 const K8S = new URL('../../../k8s/', import.meta.url).pathname
@@ -23,15 +30,65 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'networking.k8s.io/v1/Ingress': Ingress,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
 }
 
 async function build(path: string): Promise<any[]> {
-  const { stdout } = await run('kubectl', ['kustomize', `${K8S}${path}`])
+  return buildDir(`${K8S}${path}`)
+}
+
+async function buildDir(dir: string): Promise<any[]> {
+  const { stdout } = await run('kubectl', ['kustomize', dir])
   return parseAllDocuments(stdout).map((document) => document.toJS())
 }
 
-const byKind = (objects: any[], kind: string) => objects.find((o) => o.kind === kind)
+/** Streams docs/capacity.md plans for (1M concurrent users open about 1.3M streams). */
+const PLANNED_STREAMS = 1_300_000
+
+/** The TCP ports the gateway connects to for this REDIS_URL. */
+function redisPorts(redisUrl: string): number[] {
+  const target = parseRedisTarget(redisUrl)
+  if (typeof target === 'string') throw new Error(target)
+  if (target.kind === 'standalone') return [Number(new URL(target.url).port || 6379)]
+  // Sentinel hands out the master's address; the base's hosts use the default port 6379.
+  if (target.kind === 'sentinel') return [...target.sentinels.map((s) => s.port), 6379]
+  return target.nodes.map((node) => node.port)
+}
+
+/** Whether some egress rule of the policy lets TCP out to `port` (to any destination). */
+const egressOpens = (policy: any, port: number) =>
+  policy.spec.egress.some((rule: any) =>
+    (rule.ports ?? []).some(
+      (p: any) => (p.protocol ?? 'TCP') === 'TCP' && p.port <= port && port <= (p.endPort ?? p.port),
+    ),
+  )
+
+/** The gateway's object of a kind (a build may also hold the edge's Deployment, Service, …). */
+const GATEWAY_NAMES: Record<string, string> = { ConfigMap: 'herald-config', Secret: 'herald-secrets' }
+const byKind = (objects: any[], kind: string) =>
+  byName(objects, kind, GATEWAY_NAMES[kind] ?? 'herald-gateway') ?? objects.find((o) => o.kind === kind)
+const byName = (objects: any[], kind: string, name: string) =>
+  objects.find((o) => o.kind === kind && o.metadata.name === name)
+
+/** Whether a label selector's matchLabels (or a Service's plain selector) selects pods labelled `labels`. */
+const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+  Object.entries(selector).every(([key, value]) => labels[key] === value)
+
+/** The environment the gateway container gets: ConfigMap, then Secret, then the Deployment's own env. */
+function containerEnv(objects: any[]): Record<string, string> {
+  const container = byKind(objects, 'Deployment').spec.template.spec.containers[0]
+  const secret = byKind(objects, 'Secret')
+  const decoded = Object.fromEntries(
+    Object.entries(secret.data ?? {}).map(([name, value]) => [name, Buffer.from(String(value), 'base64').toString()]),
+  )
+  return {
+    ...byKind(objects, 'ConfigMap').data,
+    ...decoded,
+    ...secret.stringData,
+    ...Object.fromEntries(container.env.map((e: any) => [e.name, e.value])),
+  }
+}
 
 /** A Kubernetes CPU quantity ("1", "500m", "0.5") in cores. */
 function cpuCores(quantity: string | number): number {
@@ -112,5 +169,168 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
       expect(podLabels, kind).toMatchObject(selector)
     }
     expect(byKind(objects, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' })
+  })
+
+  it('lets the HPA grow the fleet to the streams docs/capacity.md plans for', async () => {
+    const hpa = byKind(await build(path), 'HorizontalPodAutoscaler')
+    const perPod = Number(hpa.spec.metrics.find((m: any) => m.type === 'Pods').pods.target.averageValue)
+    expect(hpa.spec.maxReplicas * perPod).toBeGreaterThanOrEqual(PLANNED_STREAMS)
+  })
+
+  it('opens egress to every Redis port its REDIS_URL names', async () => {
+    const objects = await build(path)
+    const policy = byKind(objects, 'NetworkPolicy')
+    for (const port of redisPorts(containerEnv(objects)['REDIS_URL']!))
+      expect(egressOpens(policy, port), String(port)).toBe(true)
+  })
+
+  it('ships secret placeholders the gateway refuses, and otherwise a configuration it takes', async () => {
+    const env = containerEnv(await build(path))
+    // Applied as is, the gateway must not start with a key anyone can read here.
+    let thrown: unknown
+    try {
+      loadConfig({ env, argv: [], openFileLimit: 1_048_576 })
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(ConfigProblems)
+    const variables = (thrown as ConfigProblems).problems.map((problem) => problem.variable).sort()
+    expect(variables).toEqual(['JWT_SECRET', 'PUBLISH_API_KEY'])
+    // With the two filled in, everything else in the manifests is valid configuration.
+    const filled = { ...env, JWT_SECRET: 'a'.repeat(32), PUBLISH_API_KEY: 'b'.repeat(16) }
+    expect(() => loadConfig({ env: filled, argv: [], openFileLimit: 1_048_576 })).not.toThrow()
+  })
+})
+
+const INGRESS_NGINX = 'nginx.ingress.kubernetes.io/'
+
+describe("k8s/README.md's NetworkPolicy patch for a Redis Cluster", () => {
+  it('opens every port of a redis+cluster:// REDIS_URL on 7000-7005, which the base does not', async () => {
+    const readme = await readFile(`${K8S}README.md`, 'utf8')
+    const patch = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('endPort'))
+    expect(patch, 'the README shows the patch').toBeDefined()
+    const dir = await mkdtemp(join(tmpdir(), 'herald-k8s-'))
+    try {
+      // kustomize takes only relative paths to other kustomizations.
+      const overlay = relative(dir, `${K8S}overlays/example`)
+      const redisUrl = 'redis+cluster://redis-0.redis:7000,redis-1.redis:7001,redis-5.redis:7005'
+      await writeFile(
+        join(dir, 'kustomization.yaml'),
+        `resources:\n  - ${overlay}\n${patch}  - target:\n      kind: Secret\n      name: herald-secrets\n    patch: |-\n      - op: replace\n        path: /stringData/REDIS_URL\n        value: ${redisUrl}\n`,
+      )
+      const objects = await buildDir(dir)
+      expect(containerEnv(objects)['REDIS_URL']).toBe(redisUrl)
+      const patched = byKind(objects, 'NetworkPolicy')
+      const unpatched = byKind(await build('overlays/example'), 'NetworkPolicy')
+      for (const port of redisPorts(redisUrl)) {
+        expect(egressOpens(patched, port), String(port)).toBe(true)
+        expect(egressOpens(unpatched, port), String(port)).toBe(false)
+      }
+      // DNS and HTTPS (the JWKS) stay open.
+      for (const port of [53, 443]) expect(egressOpens(patched, port)).toBe(true)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway pod can take', () => {
+  it('builds with kustomize on its own and validates against the schemas', async () => {
+    const objects = await build('ingress-nginx')
+    expect(objects.map((o) => o.kind).sort()).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'Ingress',
+      'Ingress',
+      'NetworkPolicy',
+      'Service',
+    ])
+    for (const object of objects)
+      expect(() => new MODELS[`${object.apiVersion}/${object.kind}`]!(object).validate()).not.toThrow()
+  })
+
+  it('sends the edge its own 502/503/504 on /v1/events to the fallback, and publish errors through', async () => {
+    // Redis down: every pod's /readyz fails, all leave the Service at once, and ingress-nginx
+    // would answer the stream 503, which ends a native EventSource for good.
+    const objects = await build('overlays/example')
+    const gatewayService = byKind(objects, 'Service')
+    const events = byName(objects, 'Ingress', 'herald-events')
+    const annotations = events.metadata.annotations
+    expect(annotations[`${INGRESS_NGINX}custom-http-errors`].split(',').sort()).toEqual(['502', '503', '504'])
+    expect(annotations[`${INGRESS_NGINX}proxy-buffering`]).toBe('off')
+    const heartbeatMs = Number(byKind(objects, 'ConfigMap').data.HEARTBEAT_INTERVAL_MS)
+    expect(Number(annotations[`${INGRESS_NGINX}proxy-read-timeout`]) * 1000).toBeGreaterThan(heartbeatMs)
+    expect(events.spec.rules[0].http.paths).toEqual([
+      {
+        path: '/v1/events',
+        pathType: 'Exact',
+        backend: { service: { name: gatewayService.metadata.name, port: { name: 'http' } } },
+      },
+    ])
+
+    // default-backend names a Service of this build that selects the fallback's pods, and
+    // none of the gateway's selectors take those pods.
+    const fallbackService = byName(objects, 'Service', annotations[`${INGRESS_NGINX}default-backend`])
+    expect(fallbackService, 'the default-backend Service').toBeDefined()
+    const fallback = objects.filter(
+      (o) => o.kind === 'Deployment' && selects(fallbackService.spec.selector, o.spec.template.metadata.labels),
+    )
+    expect(fallback.map((o) => o.metadata.name)).toEqual(['herald-edge-fallback'])
+    const fallbackPods = fallback[0].spec.template.metadata.labels
+    expect(selects(fallbackService.spec.selector, byKind(objects, 'Deployment').spec.template.metadata.labels)).toBe(
+      false,
+    )
+    for (const kind of ['Service', 'PodDisruptionBudget', 'NetworkPolicy']) {
+      const object = byKind(objects, kind)
+      expect(
+        selects(
+          object.spec.selector?.matchLabels ?? object.spec.selector ?? object.spec.podSelector.matchLabels,
+          fallbackPods,
+        ),
+        kind,
+      ).toBe(false)
+    }
+
+    // Everything else goes to the gateways with no error interception: their JSON errors pass.
+    const rest = byName(objects, 'Ingress', 'herald')
+    expect(rest.metadata.annotations?.[`${INGRESS_NGINX}custom-http-errors`]).toBeUndefined()
+    expect(rest.spec.rules[0].http.paths[0]).toMatchObject({ path: '/', pathType: 'Prefix' })
+    expect(rest.spec.rules[0].host).toBe(events.spec.rules[0].host)
+  })
+
+  it("the fallback's shipped config answers a stream 200 with a retry hint, however ingress-nginx sends it", async () => {
+    const objects = await build('overlays/example')
+    const deployment = byName(objects, 'Deployment', 'herald-edge-fallback')
+    const container = deployment.spec.template.spec.containers[0]
+    const configMapName = deployment.spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name
+    const [site] = Object.values(byName(objects, 'ConfigMap', configMapName).data) as string[]
+    const server = await startNginxSite(site!, String(container.ports[0].containerPort))
+    try {
+      // With no ready endpoints, ingress-nginx proxies the request itself to the default
+      // backend; for a 502/503/504 it sends `/` with the original URI and status in headers.
+      const requests: Array<[string, Record<string, string>]> = [
+        ['/v1/events?topics=news', {}],
+        ['/', { 'x-code': '503', 'x-original-uri': '/v1/events', 'x-format': 'text/event-stream' }],
+      ]
+      for (const [path, headers] of requests) {
+        const response = await fetch(`${server.url}${path}`, { headers })
+        expect(response.status, path).toBe(200)
+        expect(response.headers.get('content-type')).toBe('text/event-stream')
+        expect(response.headers.get('cache-control')).toBe('no-cache')
+        const events: ParsedEvent[] = []
+        const retries: number[] = []
+        const parser = new SseParser({ onEvent: (e) => events.push(e), onRetry: (ms) => retries.push(ms) })
+        parser.push(await response.text())
+        expect(events.map((e) => e.type)).toEqual(['herald.unavailable'])
+        const data = JSON.parse(events[0]!.data)
+        expect(data.reason).toBe('broker_unavailable')
+        expect(retries).toEqual([data.retryMs])
+        expect(data.retryMs).toBeGreaterThanOrEqual(3000)
+      }
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
+      expect(container.readinessProbe.httpGet.path).toBe('/healthz')
+    } finally {
+      await server.stop()
+    }
   })
 })

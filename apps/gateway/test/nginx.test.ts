@@ -1,9 +1,9 @@
 import http2 from 'node:http2'
 import { type ParsedEvent, SseParser } from '@herald/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
-import { postJson, RecordingEventSource, signToken, TEST_API_KEY } from './harness.js'
-import { type NginxFleet, startNginxFleet } from './nginx.js'
-import { metric } from './redis-nodes.js'
+import { postJson, RawSseStream, RecordingEventSource, signToken, TEST_API_KEY } from './harness.js'
+import { type NginxFleet, startNginxFleet, startUnansweringHost } from './nginx.js'
+import { metric, stopNodes } from './redis-nodes.js'
 
 const range = (count: number) => Array.from({ length: count }, (_, n) => n)
 
@@ -82,5 +82,111 @@ describe('gateways behind the shipped nginx config', () => {
     )
     expect(reply.status).toBe(413)
     expect(reply.body.error.code).toBe('HERALD_ERR_BODY_TOO_LARGE')
+  })
+
+  it('takes a hung node out of rotation after the first stream that times out there', async () => {
+    // A stopped process: the kernel still accepts its connections, nothing answers. The
+    // stream read timeout is scaled from 60 s to 2 s so this runs in seconds (heartbeats
+    // scaled to match, so healthy streams stay inside it); the upstreams are as shipped.
+    fleet = await startNginxFleet([{ HEARTBEAT_INTERVAL_MS: '250' }, { HEARTBEAT_INTERVAL_MS: '250' }], {
+      replace: { 'proxy_read_timeout 60s;': 'proxy_read_timeout 2s;' },
+    })
+    const hung = fleet.nodes[0]!.process.child
+    hung.kill('SIGSTOP')
+    try {
+      // One at a time, so least_conn decides each with the previous stream open. A stream that
+      // meets the hung node times out after 2 s and nginx retries it on the live one.
+      for (const user of range(4).map((i) => `hung${i}`)) await (await fleet.connect(user)).waitForReady()
+      const hungPort = new URL(fleet.nodes[0]!.url).port
+      const timedOut = (await fleet.nginx.errorLog())
+        .split('\n')
+        .filter((line) => line.includes('upstream timed out') && line.includes(`127.0.0.1:${hungPort}/v1/events`))
+      // Without max_fails the hung node, with no streams left, would have the fewest
+      // connections and be tried first for every stream: 4 timeouts.
+      expect(timedOut).toHaveLength(1)
+      expect(await metric(fleet.nodes[1]!, 'herald_connections')).toBe(4)
+    } finally {
+      hung.kill('SIGCONT')
+    }
+  })
+
+  it('says the gateways are unavailable, not full, when no node answers a stream', async () => {
+    fleet = await startNginxFleet([{}, {}])
+    await stopNodes(fleet.nodes)
+    const stream = new RawSseStream(`${fleet.nginx.url}/v1/events`, { authorization: `Bearer ${await signToken('x')}` })
+    await stream.ended
+    expect(stream.status).toBe(200)
+    expect(stream.headers['content-type']).toBe('text/event-stream')
+    expect(stream.headers['x-herald-unavailable']).toBe('broker_unavailable')
+    expect(stream.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
+      ['herald.unavailable', 'broker_unavailable'],
+    ])
+  })
+
+  it("answers a publish in JSON when nginx itself cannot reach a gateway, and passes a gateway's own 503 through", async () => {
+    fleet = await startNginxFleet([{}])
+    // The gateway's own 503: Redis is gone, the node still answers.
+    await fleet.redis.kill()
+    const fromGateway = await fetch(`${fleet.nginx.url}/v1/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'u', data: 1 }),
+    })
+    expect(fromGateway.status).toBe(503)
+    const gatewayBody: any = await fromGateway.json()
+    expect(gatewayBody.error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
+    // The gateway's words, not the proxy's: nginx did not replace the body.
+    expect(gatewayBody.error.message).toMatch(/^the broker /)
+    expect(fromGateway.headers.get('cache-control')).toBeNull()
+
+    // nginx's own 502: no gateway listens any more.
+    await stopNodes(fleet.nodes)
+    const fromNginx = await fetch(`${fleet.nginx.url}/v1/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'u', data: 1 }),
+    })
+    expect(fromNginx.status).toBe(503)
+    expect(fromNginx.headers.get('content-type')).toBe('application/json')
+    expect(Number(fromNginx.headers.get('retry-after'))).toBeGreaterThan(0)
+    const nginxBody: any = await fromNginx.json()
+    expect(nginxBody.error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
+    expect(nginxBody.error.message).toMatch(/idempotencyKey/)
+  })
+
+  it('answers a body past its own limit with JSON 413, not an HTML page', async () => {
+    fleet = await startNginxFleet([{}])
+    const reply = await fetch(`${fleet.nginx.url}/v1/publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'big', data: 'x'.repeat(2_000_000) }),
+    })
+    expect(reply.status).toBe(413)
+    expect(reply.headers.get('content-type')).toBe('application/json')
+    expect(((await reply.json()) as any).error.code).toBe('HERALD_ERR_BODY_TOO_LARGE')
+  })
+
+  it('skips a host that does not answer the TCP handshake within 2 s', async () => {
+    const gone = await startUnansweringHost()
+    try {
+      fleet = await startNginxFleet([{}], { extraUpstreams: [gone.address] })
+      // least_conn breaks the tie between idle servers in order: the first publish and the
+      // first stream try the unanswering host first, wait for the connect timeout, and move on.
+      // nginx's default connect timeout (60 s) would keep both waiting past this test's bound.
+      const published = await fetch(`${fleet.nginx.url}/v1/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'u', data: 1 }),
+        signal: AbortSignal.timeout(10_000),
+      })
+      expect(published.status).toBe(200)
+      await (await fleet.connect('gone')).waitForReady(1, 10_000)
+      const log = await fleet.nginx.errorLog()
+      const connectTimeouts = log.split('\n').filter((line) => /timed out.*while connecting to upstream/.test(line))
+      expect(connectTimeouts.length, log).toBeGreaterThanOrEqual(1)
+      expect(connectTimeouts.every((line) => line.includes(gone.address))).toBe(true)
+    } finally {
+      await gone.stop()
+    }
   })
 })

@@ -1,11 +1,14 @@
 /**
  * Real nginx for the tests, running the shipped infra/nginx/herald.conf with only
- * its listen addresses and certificate paths replaced, and a fleet of gateway
- * processes on one Redis behind it.
+ * its listen addresses and certificate paths replaced, behind the upstreams of the
+ * shipped infra/nginx/upstream.conf.example with only their server addresses
+ * replaced, and a fleet of gateway processes on one Redis behind it.
  */
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -16,6 +19,40 @@ import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
 
 const run = promisify(execFile)
 const SHIPPED_CONFIG = new URL('../../../infra/nginx/herald.conf', import.meta.url).pathname
+const SHIPPED_UPSTREAMS = new URL('../../../infra/nginx/upstream.conf.example', import.meta.url).pathname
+
+/**
+ * The shipped upstream blocks with their example servers replaced by `addresses`, each
+ * keeping the parameters (max_fails, fail_timeout) its block gives its servers: those
+ * parameters are part of what the tests check.
+ */
+export function templateUpstreams(shipped: string, addresses: readonly string[]): string {
+  let blocks = 0
+  const text = shipped.replace(/^upstream (\w+) \{\n([\s\S]*?)^\}/gm, (_block, name: string, body: string) => {
+    blocks++
+    const servers = [...body.matchAll(/^(\s*)server \S+((?: [^;]*)?);\n/gm)]
+    if (servers.length === 0) throw new Error(`upstream ${name} in upstream.conf.example has no servers`)
+    const [indent, params] = [servers[0]![1]!, servers[0]![2]!]
+    const ours = addresses.map((address) => `${indent}server ${address}${params};\n`).join('')
+    let first = true
+    const rest = body.replace(/^\s*server \S+(?: [^;]*)?;\n/gm, () => {
+      const replacement = first ? ours : ''
+      first = false
+      return replacement
+    })
+    return `upstream ${name} {\n${rest}}`
+  })
+  if (blocks === 0) throw new Error('upstream.conf.example changed shape; update test/nginx.ts')
+  return text
+}
+
+export interface NginxOptions {
+  /**
+   * Exact snippets of herald.conf and their replacements, to scale its timeouts down so a
+   * test of them runs in seconds. Each must occur in the shipped file.
+   */
+  readonly replace?: Readonly<Record<string, string>>
+}
 
 export interface Nginx {
   /** Plain HTTP/1.1 entry point. */
@@ -23,10 +60,12 @@ export interface Nginx {
   /** HTTP/2 over TLS entry point (self-signed certificate). */
   readonly tlsUrl: string
   reload(): Promise<void>
+  /** nginx's error log so far (warn and above): one line per upstream failure, written as it happens. */
+  errorLog(): Promise<string>
   stop(): Promise<void>
 }
 
-export async function startNginx(upstreams: readonly string[]): Promise<Nginx> {
+export async function startNginx(upstreams: readonly string[], options: NginxOptions = {}): Promise<Nginx> {
   const dir = await mkdtemp(join(tmpdir(), 'herald-nginx-'))
   const [port, tlsPort] = [await freePort(), await freePort()]
   await run('openssl', [
@@ -45,13 +84,44 @@ export async function startNginx(upstreams: readonly string[]): Promise<Nginx> {
     join(dir, 'herald.crt'),
   ])
   const shipped = await readFile(SHIPPED_CONFIG, 'utf8')
-  const site = shipped
+  let site = shipped
     .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;`)
     .replace('listen 80;', `listen 127.0.0.1:${port};`)
     .replace('/etc/nginx/tls/herald.crt', join(dir, 'herald.crt'))
     .replace('/etc/nginx/tls/herald.key', join(dir, 'herald.key'))
   if (site === shipped) throw new Error('the shipped nginx config changed shape; update test/nginx.ts')
+  for (const [from, to] of Object.entries(options.replace ?? {})) {
+    if (!site.includes(from)) throw new Error(`herald.conf no longer contains ${JSON.stringify(from)}`)
+    site = site.replaceAll(from, to)
+  }
   await writeFile(join(dir, 'herald.conf'), site)
+  await writeFile(join(dir, 'upstream.conf'), templateUpstreams(await readFile(SHIPPED_UPSTREAMS, 'utf8'), upstreams))
+  const server = await runNginx(dir, port, [join(dir, 'upstream.conf'), join(dir, 'herald.conf')])
+  return {
+    url: `http://127.0.0.1:${port}`,
+    tlsUrl: `https://127.0.0.1:${tlsPort}`,
+    reload: server.reload,
+    errorLog: server.errorLog,
+    stop: server.stop,
+  }
+}
+
+/**
+ * Any other shipped nginx site (such as k8s's edge fallback), with its one `listen` directive,
+ * `listen`, moved to a free loopback port. Resolves to its base URL and a stop function.
+ */
+export async function startNginxSite(site: string, listen: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-nginx-site-'))
+  const port = await freePort()
+  const directive = `listen ${listen};`
+  if (!site.includes(directive)) throw new Error(`the site has no ${JSON.stringify(directive)}`)
+  await writeFile(join(dir, 'site.conf'), site.replace(directive, `listen 127.0.0.1:${port};`))
+  const server = await runNginx(dir, port, [join(dir, 'site.conf')])
+  return { url: `http://127.0.0.1:${port}`, stop: server.stop }
+}
+
+/** nginx in the foreground with its state in `dir`, including `includes` inside `http { }`, once it accepts on `port`. */
+async function runNginx(dir: string, port: number, includes: readonly string[]) {
   await writeFile(
     join(dir, 'nginx.conf'),
     `daemon off;
@@ -63,12 +133,7 @@ http {
   access_log off;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream herald_gateways {
-    least_conn;
-${upstreams.map((u) => `    server ${u} max_fails=0;`).join('\n')}
-    keepalive 16;
-  }
-  include ${join(dir, 'herald.conf')};
+${includes.map((path) => `  include ${path};`).join('\n')}
 }
 `,
   )
@@ -77,11 +142,10 @@ ${upstreams.map((u) => `    server ${u} max_fails=0;`).join('\n')}
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   await untilAccepting(port)
   return {
-    url: `http://127.0.0.1:${port}`,
-    tlsUrl: `https://127.0.0.1:${tlsPort}`,
     async reload() {
       await run('nginx', [...args, '-s', 'reload'])
     },
+    errorLog: () => readFile(join(dir, 'error.log'), 'utf8'),
     async stop() {
       child.kill('SIGTERM')
       await exited
@@ -100,13 +164,23 @@ export interface NginxFleet {
   stop(): Promise<void>
 }
 
-/** One Redis, a gateway process per entry of `envs` (with a short drain window), and nginx in front. */
-export async function startNginxFleet(envs: ReadonlyArray<Record<string, string>>): Promise<NginxFleet> {
+/**
+ * One Redis, a gateway process per entry of `envs` (with a short drain window), and nginx in
+ * front. `extraUpstreams` are listed in the upstreams before the gateways, for servers that
+ * stand in for broken hosts.
+ */
+export async function startNginxFleet(
+  envs: ReadonlyArray<Record<string, string>>,
+  options: NginxOptions & { readonly extraUpstreams?: readonly string[] } = {},
+): Promise<NginxFleet> {
   const redis = await startRedis()
   const nodes = (
     await Promise.all(envs.map((env) => startNodes(redis.url, 1, { DRAIN_WINDOW_MS: '500', ...env })))
   ).flat()
-  const nginx = await startNginx(nodes.map((node) => new URL(node.url).host))
+  const nginx = await startNginx(
+    [...(options.extraUpstreams ?? []), ...nodes.map((node) => new URL(node.url).host)],
+    options,
+  )
   const publisher = new HeraldPublisher({ redis: redis.url })
   const clients: RecordingEventSource[] = []
   return {
@@ -125,6 +199,44 @@ export async function startNginxFleet(envs: ReadonlyArray<Record<string, string>
       await nginx.stop()
       await stopNodes(nodes)
       await redis.stop()
+    },
+  }
+}
+
+/**
+ * A host that never completes a TCP handshake, as a machine that is gone looks from
+ * nginx: a listener with a one-connection accept queue in a stopped process, the queue
+ * filled, so the kernel drops every further SYN.
+ */
+export async function startUnansweringHost(): Promise<{ readonly address: string; stop(): Promise<void> }> {
+  // backlog 1: the kernel queues two connections (it refuses once more than the backlog wait).
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () {
+        process.stdout.write(this.address().port + '\\n')
+      })`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer]
+  const port = Number(line.toString('utf8').trim())
+  child.kill('SIGSTOP')
+  const fillers = await Promise.all(
+    [0, 1].map(async () => {
+      const socket = connect(port, '127.0.0.1')
+      await once(socket, 'connect')
+      return socket
+    }),
+  )
+  return {
+    address: `127.0.0.1:${port}`,
+    async stop() {
+      for (const socket of fillers) socket.destroy()
+      child.kill('SIGKILL')
+      await exited
     },
   }
 }

@@ -24,6 +24,20 @@ async function exportedSeries(gateway: TestGateway): Promise<Set<string>> {
   return names
 }
 
+/** Runs `promtool test rules` on these unit tests of the shipped rules; fails the test on any failure. */
+async function expectPromtoolTestsPass(tests: object): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-alerts-'))
+  try {
+    await writeFile(join(dir, 'tests.yaml'), stringify(tests))
+    const { stdout } = await run('promtool', ['test', 'rules', join(dir, 'tests.yaml')]).catch((error) => {
+      throw new Error(`promtool test rules failed:\n${error.stdout}${error.stderr}`)
+    })
+    expect(stdout).toMatch(/SUCCESS/)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
 describe('Grafana dashboard and Prometheus alert rules', () => {
   let gateway: TestGateway
   let exported: Set<string>
@@ -53,7 +67,6 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
 
   it('raises HeraldNodeNearCapacity at 90 % of the budget each node exports, whatever that budget is', async () => {
     expect(exported).toContain('herald_connections_max')
-    const dir = await mkdtemp(join(tmpdir(), 'herald-alerts-'))
     const series = (instance: string, open: number, max: number) => [
       { series: `herald_connections{instance="${instance}"}`, values: `${open}x15` },
       { series: `herald_connections_max{instance="${instance}"}`, values: `${max}x15` },
@@ -83,12 +96,59 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
         },
       ],
     }
-    try {
-      await writeFile(join(dir, 'tests.yaml'), stringify(tests))
-      const { stdout } = await run('promtool', ['test', 'rules', join(dir, 'tests.yaml')])
-      expect(stdout).toMatch(/SUCCESS/)
-    } finally {
-      await rm(dir, { recursive: true, force: true })
+    await expectPromtoolTestsPass(tests)
+  })
+
+  it('alerts on gateways that cannot be scraped, which export nothing to alert on themselves', async () => {
+    // The job the Prometheus Operator gives the targets of k8s/base's ServiceMonitor: the name of
+    // the Service it selects (it sets no jobLabel).
+    const k8s = new URL('../../../k8s/base/', import.meta.url).pathname
+    expect(parse(await readFile(`${k8s}servicemonitor.yaml`, 'utf8')).spec.jobLabel).toBeUndefined()
+    const job: string = parse(await readFile(`${k8s}service.yaml`, 'utf8')).metadata.name
+    const node = (instance: string, up: string, connections: string) => [
+      { series: `up{job="${job}",instance="${instance}"}`, values: up },
+      { series: `herald_connections{job="${job}",instance="${instance}"}`, values: connections },
+    ]
+    const down = (instance: string) => ({
+      exp_labels: { severity: 'warning', job, instance },
+      exp_annotations: {
+        summary: `Herald node ${instance} cannot be scraped`,
+        description: `Scraping ${instance} has failed for 2 minutes: the gateway is down, hung or not listening. Its streams have moved or are retrying; check the pod.`,
+      },
+    })
+    const absent = {
+      exp_labels: { severity: 'critical' },
+      exp_annotations: {
+        summary: 'No Herald gateway is reporting',
+        description:
+          "No gateway has reported herald_connections for 2 minutes: all of them are down or cannot be scraped. Browsers get only the proxy's retry hint, and publishes fail.",
+      },
     }
+    await expectPromtoolTestsPass({
+      rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          // Node a stops answering scrapes at minute 3 (its series go stale); b stays up.
+          interval: '1m',
+          input_series: [...node('a', '1 1 1 0x12', '5 5 5 stale'), ...node('b', '1x15', '5x15')],
+          alert_rule_test: [
+            { eval_time: '4m', alertname: 'HeraldGatewayDown', exp_alerts: [] },
+            { eval_time: '8m', alertname: 'HeraldGatewayDown', exp_alerts: [down('a')] },
+            { eval_time: '8m', alertname: 'HeraldGatewaysAbsent', exp_alerts: [] },
+          ],
+        },
+        {
+          // Every node stops at minute 2: no herald_* series at all, so nothing else can fire.
+          interval: '1m',
+          input_series: [...node('a', '1 1 0x12', '5 5 stale'), ...node('b', '1 1 0x12', '5 5 stale')],
+          alert_rule_test: [
+            { eval_time: '8m', alertname: 'HeraldGatewayDown', exp_alerts: [down('a'), down('b')] },
+            { eval_time: '8m', alertname: 'HeraldGatewaysAbsent', exp_alerts: [absent] },
+            { eval_time: '8m', alertname: 'HeraldPubSubNotDelivering', exp_alerts: [] },
+          ],
+        },
+      ],
+    })
   })
 })
