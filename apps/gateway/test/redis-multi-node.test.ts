@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { startRedis } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
+import { RawSseStream, signToken } from './harness.js'
 import { type GatewayNode, publishSequence, useFleet } from './redis-nodes.js'
 
 const run = promisify(execFile)
@@ -73,6 +74,28 @@ describe('two gateway processes on one Redis', () => {
     await onB.waitForEvents(total - seenOnA.length)
     expect([...seenOnA, ...(onB.payloads() as number[])]).toEqual(range(total))
     expect(onB.count('herald.reset')).toBe(0)
+  })
+
+  it('replays past an entry whose id the resume format cannot hold (a raw XADD), not stopping there', async () => {
+    const node = fleet.nodes[0]!
+    const authorization = { Authorization: `Bearer ${await signToken('xena')}` }
+    const fresh = new RawSseStream(node.eventsUrl(), authorization)
+    await fresh.until((s) => s.events.some((e) => e.type === 'herald.ready'))
+    fresh.close()
+    const tag = fresh.events.at(-1)!.lastEventId.split(':')[0]
+    // Written around Herald, with ids of its own choosing: the middle one's sequence has 20 digits.
+    const base = Date.now() + 60_000
+    const ids = [`${base}-1`, `${base}-12345678901234567890`, `${base + 1}-1`]
+    for (const [n, id] of ids.entries()) {
+      await fleet.redis.cli('XADD', 'herald:{u:xena}:s', id, 'd', String(n), 't', '')
+    }
+    const resumed = new RawSseStream(node.eventsUrl(), { ...authorization, 'Last-Event-ID': `${tag}:${ids[0]}` })
+    await resumed.until((s) => s.events.some((e) => e.type === 'herald.ready'))
+    resumed.close()
+    expect(resumed.events.map((e) => [e.type, e.data])).toEqual([
+      ['message', '2'],
+      ['herald.ready', JSON.stringify({ resume: 'exact', replayed: 1, heartbeatMs: 15_000 })],
+    ])
   })
 
   it('proves Pub/Sub delivery with its probe and reports Redis up', async () => {

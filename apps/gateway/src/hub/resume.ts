@@ -95,20 +95,25 @@ async function replayMerged(
   for (;;) {
     let next: { cursor: Cursor; entry: HistoryEntry; position: StreamId } | undefined
     for (const cursor of cursors) {
-      if (cursor.index === cursor.entries.length) {
-        if (!cursor.more) continue
-        const last = parseStreamId(cursor.entries[cursor.entries.length - 1]!.id)!
-        const page = await broker.readAfter(connection.channels[cursor.slot]!.key, last, REPLAY_PAGE_SIZE)
-        if (page.outcome !== 'entries') return { replayed, gap: page.outcome }
-        Object.assign(cursor, toCursor(cursor.slot, page))
-        if (cursor.entries.length === 0) continue
+      // An id this format cannot hold (a raw XADD's, past 16 digits) is skipped within its
+      // channel: the channel's later entries still take part in this round.
+      let position: StreamId | undefined
+      while (position === undefined) {
+        if (cursor.index === cursor.entries.length) {
+          if (!cursor.more) break
+          const last = parseStreamId(cursor.entries[cursor.entries.length - 1]!.id)
+          // Nothing to page on from; such an id is outside the contract (redis-contract.md).
+          if (last === undefined) break
+          const page = await broker.readAfter(connection.channels[cursor.slot]!.key, last, REPLAY_PAGE_SIZE)
+          if (page.outcome !== 'entries') return { replayed, gap: page.outcome }
+          Object.assign(cursor, toCursor(cursor.slot, page))
+          if (cursor.entries.length === 0) break
+        }
+        position = parseStreamId(cursor.entries[cursor.index]!.id)
+        if (position === undefined) cursor.index++
       }
+      if (position === undefined) continue
       const entry = cursor.entries[cursor.index]!
-      const position = parseStreamId(entry.id)
-      if (position === undefined) {
-        cursor.index++
-        continue
-      }
       if (next === undefined || compareStreamIds(position, next.position) < 0) next = { cursor, entry, position }
     }
     if (next === undefined || connection.state === 'closed') return { replayed }
