@@ -293,6 +293,26 @@ describe('HeraldPublisher on a real Redis', () => {
     await waiting.close()
   })
 
+  it('fails with HERALD_ERR_NOT_REPLICATED, not as unpublished, when the WAIT itself fails', async () => {
+    // A user that may publish but not WAIT: the calls succeed, their confirmation cannot.
+    await redis.cli('ACL', 'SETUSER', 'no-wait', 'on', '>no-wait-password', '~*', '&*', '+@all', '-wait')
+    const url = new URL(redis.url)
+    url.username = 'no-wait'
+    url.password = 'no-wait-password'
+    const waiting = new HeraldPublisher({ redis: url.href, waitForReplicas: { replicas: 1, timeoutMs: 100 } })
+    try {
+      const failure = await waiting.publish({ user: 'dora' }, undefined, 1).catch((error: PublishError) => error)
+      expect(failure).toBeInstanceOf(PublishError)
+      expect((failure as PublishError).code).toBe('HERALD_ERR_NOT_REPLICATED')
+      expect((failure as PublishError).message).toMatch(
+        /^published, but Redis could not confirm its replication: NOPERM/,
+      )
+      expect(await redis.cli('XLEN', streamKey('u:dora'))).toBe('1')
+    } finally {
+      await waiting.close()
+    }
+  })
+
   it('fails fast with HERALD_ERR_REDIS while Redis is unreachable', async () => {
     const unreachable = new HeraldPublisher({ redis: 'redis://127.0.0.1:1' })
     expect(await codeOf(unreachable.publish({ user: 'erin' }, undefined, 1))).toBe('HERALD_ERR_REDIS')

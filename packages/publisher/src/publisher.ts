@@ -240,7 +240,14 @@ export class HeraldPublisher {
     const wait = this.#replicaWait
     if (wait !== undefined) {
       const acknowledged = await wait.acknowledged().catch((error: unknown) => {
-        throw publishFailure(error)
+        // The calls were answered: the publish is stored and announced, only its replication is
+        // unconfirmed (a WAIT refused, or sent to a master a failover has just demoted).
+        const message = error instanceof Error ? error.message : String(error)
+        throw new PublishError(
+          'HERALD_ERR_NOT_REPLICATED',
+          `published, but Redis could not confirm its replication: ${message}`,
+          { cause: error },
+        )
       })
       if (acknowledged < wait.replicas) {
         throw new PublishError(
