@@ -5,7 +5,7 @@
  */
 
 import { streamKey } from '@herald/publisher'
-import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
+import { type RedisServer, startRedis, startReplicaOf } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
 
@@ -15,11 +15,7 @@ describe('publishing with PUBLISH_WAIT_REPLICAS', () => {
   let node: GatewayNode
   beforeAll(async () => {
     master = await startRedis()
-    replica = await startRedis()
-    await replica.cli('REPLICAOF', master.host, String(master.port))
-    await pollUntil('the replica to be in sync', async () =>
-      /master_link_status:up/.test(await replica.cli('INFO', 'replication')) ? true : undefined,
-    )
+    replica = await startReplicaOf(master)
     ;[node] = (await startNodes(master.url, 1, { PUBLISH_WAIT_REPLICAS: '1', PUBLISH_WAIT_TIMEOUT_MS: '300' })) as [
       GatewayNode,
     ]

@@ -1,7 +1,13 @@
 import type { AddressInfo, Socket } from 'node:net'
 import { createServer } from 'node:net'
 import { isAfter, parseStreamId } from '@herald/protocol'
-import { pollUntil, type RedisServer, startRedis, startRedisCluster, startRedisSentinel } from '@herald/redis-harness'
+import {
+  type RedisServer,
+  startRedis,
+  startRedisCluster,
+  startRedisSentinel,
+  startReplicaOf,
+} from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadHeraldFunctions } from './functions.js'
@@ -421,11 +427,7 @@ describe('HeraldPublisher with waitForReplicas on a replicated Redis', () => {
   let replica: RedisServer
   beforeAll(async () => {
     master = await startRedis()
-    replica = await startRedis()
-    await replica.cli('REPLICAOF', master.host, String(master.port))
-    await pollUntil('the replica to be in sync', async () =>
-      /master_link_status:up/.test(await replica.cli('INFO', 'replication')) ? true : undefined,
-    )
+    replica = await startReplicaOf(master)
   })
   afterAll(async () => {
     await replica.stop()

@@ -2,6 +2,7 @@
  * A single standalone redis-server per call, for tests of the plain Redis broker and for
  * kill/restart scenarios (a killed server comes back empty because nothing is persisted).
  */
+import { pollUntil } from './poll.js'
 import { dataNodeArgs, launchServer, type RedisServer } from './redis-server.js'
 
 export interface StartRedisOptions {
@@ -22,4 +23,14 @@ export function startRedis(options: StartRedisOptions = {}): Promise<RedisServer
     ...(options.wrapper === undefined ? {} : { wrapper: options.wrapper }),
     ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
   })
+}
+
+/** A standalone redis-server replicating `master`, once its link is up and the initial sync done. */
+export async function startReplicaOf(master: RedisServer): Promise<RedisServer> {
+  const replica = await startRedis()
+  await replica.cli('REPLICAOF', master.host, String(master.port))
+  await pollUntil('the replica to be in sync', async () =>
+    /master_link_status:up/.test(await replica.cli('INFO', 'replication')) ? true : undefined,
+  )
+  return replica
 }
