@@ -8,13 +8,14 @@
  *
  * Accessibility: a real button whose label carries the unread count,
  * `aria-expanded`/`aria-controls` for the panel, Escape closes and returns
- * focus, and new notifications are announced politely. It fires
+ * focus (wherever focus is while the panel is open: a click on its text moves it to the body), and new notifications are announced politely. It fires
  * `herald-notification` and `herald-reset` (bubbling, composed) so the app
  * can react, e.g. refetch its list after a reset.
  */
 
 import { HeraldClient, type HeraldNotification } from '../client.js'
 import type { ConnectionState } from '../stream-connection.js'
+import { BellInbox } from './bell-inbox.js'
 import { type BellItem, timeAgo, toBellItem } from './bell-items.js'
 import { BELL_MARKUP, BELL_STYLE } from './bell-template.js'
 
@@ -29,7 +30,7 @@ export class HeraldBellElement extends HTMLElement {
   #client: BellSource | undefined
   #ownClient: HeraldClient | undefined
   #unsubscribe: Array<() => void> = []
-  #items: BellItem[] = []
+  readonly #inbox = new BellInbox()
   #clientScheduled = false
   readonly #root: ShadowRoot
   readonly #button: HTMLButtonElement
@@ -56,12 +57,6 @@ export class HeraldBellElement extends HTMLElement {
     this.#markRead = $('.mark-read')
     this.#button.addEventListener('click', () => this.toggle())
     this.#markRead.addEventListener('click', () => this.markAllRead())
-    this.#root.addEventListener('keydown', (event) => {
-      if ((event as KeyboardEvent).key === 'Escape' && this.open) {
-        this.toggle(false)
-        this.#button.focus()
-      }
-    })
   }
 
   /** The client feeding the bell. Setting it replaces one created from attributes. */
@@ -78,13 +73,14 @@ export class HeraldBellElement extends HTMLElement {
     return !this.#panel.hidden
   }
 
+  /** Unread notifications, counting those beyond `max-items`. */
   get unread(): number {
-    return this.#items.filter((item) => !item.read).length
+    return this.#inbox.unread
   }
 
   /** The notifications shown, newest first. */
   get items(): readonly Readonly<BellItem>[] {
-    return this.#items
+    return this.#inbox.items
   }
 
   toggle(open = !this.open): void {
@@ -93,11 +89,12 @@ export class HeraldBellElement extends HTMLElement {
     if (open) {
       this.#render()
       document.addEventListener('click', this.#onOutsideClick)
-    } else document.removeEventListener('click', this.#onOutsideClick)
+      document.addEventListener('keydown', this.#onKeydown)
+    } else this.#stopListeningToDocument()
   }
 
   markAllRead(): void {
-    for (const item of this.#items) item.read = true
+    this.#inbox.markAllRead()
     this.#render()
   }
 
@@ -113,7 +110,7 @@ export class HeraldBellElement extends HTMLElement {
   }
 
   disconnectedCallback(): void {
-    document.removeEventListener('click', this.#onOutsideClick)
+    this.#stopListeningToDocument()
     this.#closeOwnClient()
   }
 
@@ -170,7 +167,7 @@ export class HeraldBellElement extends HTMLElement {
   #add(notification: HeraldNotification): void {
     const item = toBellItem(notification, Date.now())
     const max = Number(this.getAttribute('max-items') ?? DEFAULT_MAX_ITEMS) || DEFAULT_MAX_ITEMS
-    this.#items = [item, ...this.#items].slice(0, max)
+    this.#inbox.add(item, max)
     this.#live.textContent = `New notification: ${item.title}`
     this.#render()
     this.dispatchEvent(new CustomEvent('herald-notification', { detail: notification, bubbles: true, composed: true }))
@@ -186,14 +183,26 @@ export class HeraldBellElement extends HTMLElement {
     this.#badge.hidden = unread === 0
     this.#button.setAttribute('aria-label', `Notifications, ${unread} unread`)
     this.#markRead.disabled = unread === 0
-    this.#empty.hidden = this.#items.length > 0
+    this.#empty.hidden = this.#inbox.items.length > 0
     if (!this.open) return
     const now = Date.now()
-    this.#list.replaceChildren(...this.#items.map((item) => renderItem(item, now)))
+    this.#list.replaceChildren(...this.#inbox.items.map((item) => renderItem(item, now)))
+  }
+
+  #stopListeningToDocument(): void {
+    document.removeEventListener('click', this.#onOutsideClick)
+    document.removeEventListener('keydown', this.#onKeydown)
   }
 
   readonly #onOutsideClick = (event: Event): void => {
     if (!event.composedPath().includes(this)) this.toggle(false)
+  }
+
+  /** On the document, not the shadow root: a click on the panel's text leaves focus on the body. */
+  readonly #onKeydown = (event: KeyboardEvent): void => {
+    if (event.key !== 'Escape') return
+    this.toggle(false)
+    this.#button.focus()
   }
 }
 

@@ -1,0 +1,34 @@
+/**
+ * What the bell holds: the newest `max` items, and how many notifications
+ * are unread. The count is kept apart from the list, which is capped: a
+ * hundred unread notifications in a list of fifty are still a hundred (99+).
+ * Marking all read clears both.
+ */
+
+import type { BellItem } from './bell-items.js'
+
+export class BellInbox {
+  #items: BellItem[] = []
+  #unread = 0
+
+  /** Newest first. */
+  get items(): readonly BellItem[] {
+    return this.#items
+  }
+
+  get unread(): number {
+    return this.#unread
+  }
+
+  /** Adds the newest item, dropping the oldest beyond `max`. */
+  add(item: BellItem, max: number): void {
+    this.#items.unshift(item)
+    if (this.#items.length > max) this.#items.length = max
+    if (!item.read) this.#unread++
+  }
+
+  markAllRead(): void {
+    for (const item of this.#items) item.read = true
+    this.#unread = 0
+  }
+}
