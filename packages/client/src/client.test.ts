@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { HeraldClient, type HeraldClientError } from './client.js'
+import { HeraldClient, type HeraldClientError, type HeraldClientOptions } from './client.js'
+import { fakeGateway } from './test/fake-gateway.js'
 import { fakeJwt } from './test/fake-jwt.js'
 import { FakeLockManager } from './test/fake-locks.js'
 
@@ -62,5 +63,122 @@ describe('HeraldClient across tabs', () => {
     expect([first.client.role, late.client.role]).toEqual(['leader', 'follower'])
     expect(late.client.state).toBe('closed')
     expect(requests).toBe(1)
+  })
+})
+
+/** One tab, connecting through a fake gateway whose streams open and go live at once. */
+describe('HeraldClient and getToken', () => {
+  let clients: HeraldClient[]
+  let gateway: ReturnType<typeof fakeGateway>
+
+  beforeEach(() => {
+    clients = []
+    gateway = fakeGateway()
+    vi.stubGlobal('fetch', gateway.fetch)
+  })
+  afterEach(() => {
+    for (const client of clients) client.close()
+    vi.unstubAllGlobals()
+  })
+
+  const token = (sub: string, n = 0) => fakeJwt({ sub, exp: Math.floor(Date.now() / 1000) + 3600, n })
+
+  function open(getToken: HeraldClientOptions['getToken'], options: Partial<HeraldClientOptions> = {}) {
+    const client = new HeraldClient({
+      url: 'https://gw.example/v1/events',
+      getToken,
+      transport: 'fetch',
+      shareAcrossTabs: false,
+      storage: null,
+      initialRetryMs: 10,
+      maxRetryMs: 20,
+      ...options,
+    })
+    clients.push(client)
+    return client
+  }
+
+  const opened = (client: HeraldClient) =>
+    new Promise<void>((resolve) => {
+      if (client.state === 'open') resolve()
+      client.onStateChange((state) => state === 'open' && resolve())
+    })
+
+  it('calls getToken again when a call never settles, once it has timed out', async () => {
+    let calls = 0
+    const client = open(() => (++calls === 1 ? new Promise<string>(() => {}) : token('alice')), { tokenTimeoutMs: 50 })
+    await opened(client)
+    expect(calls).toBe(2)
+    expect(gateway.streams).toHaveLength(1)
+  })
+
+  it('retries a getToken that returns something other than a string, and reports it', async () => {
+    const reported: unknown[] = []
+    vi.stubGlobal('reportError', (error: unknown) => reported.push(error))
+    const answers: unknown[] = [null, 42, { token: token('alice') }, token('alice')]
+    let calls = 0
+    const client = open(() => answers[Math.min(calls++, 3)] as string)
+    await opened(client)
+    expect(gateway.streams).toHaveLength(1)
+    expect(reported.map((e) => (e as TypeError).message)).toEqual([
+      'getToken must return a string (a JWT), got null',
+      'getToken must return a string (a JWT), got number',
+      'getToken must return a string (a JWT), got object',
+    ])
+  })
+
+  it('stops with HERALD_ERR_USER_CHANGED instead of streaming with a token for another user', async () => {
+    const storage = new Map<string, string>()
+    let calls = 0
+    // The first stream is refused (401): the client asks for a new token, which is Bob's.
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (gateway.streams.length > 0) return gateway.fetch(input, init)
+      gateway.streams.push({ authorization: null, lastEventId: null })
+      return new Response('{"error":{"code":"HERALD_ERR_TOKEN_INVALID","message":"bad"}}', { status: 401 })
+    })
+    const client = open(() => (++calls === 1 ? token('alice') : token('bob')), {
+      storage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v) },
+    })
+    const error = await new Promise<HeraldClientError>((resolve) => client.onError(resolve))
+    expect(error).toMatchObject({ status: 0, code: 'HERALD_ERR_USER_CHANGED' })
+    await vi.waitFor(() => expect(client.state).toBe('closed'))
+    expect(calls).toBe(2)
+    expect(gateway.streams).toHaveLength(1)
+    expect([...storage.keys()]).toEqual([])
+  })
+})
+
+describe('HeraldClient closing the leading tab', () => {
+  beforeEach(() => {
+    vi.stubGlobal('navigator', { locks: new FakeLockManager() })
+    vi.stubGlobal('fetch', fakeGateway().fetch)
+  })
+  afterEach(() => {
+    vi.unstubAllGlobals()
+  })
+
+  it('ends without an error: the final closed state is not posted to the closed channel', async () => {
+    const errors: unknown[] = []
+    const onRejection = (error: unknown) => errors.push(error)
+    process.on('unhandledRejection', onRejection)
+    try {
+      const client = new HeraldClient({
+        url: 'https://gw.example/v1/events',
+        getToken: () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 }),
+        transport: 'fetch',
+        storage: null,
+      })
+      await vi.waitFor(() => expect(client.state).toBe('open'))
+      expect(client.role).toBe('leader')
+      const states: string[] = []
+      client.onStateChange((state) => states.push(state))
+      client.close()
+      // The connection's loop ends on a later turn and reports `closed` then.
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(errors).toEqual([])
+      expect(states).toEqual(['closed'])
+    } finally {
+      process.off('unhandledRejection', onRejection)
+    }
   })
 })

@@ -5,16 +5,25 @@
  * id across reloads (last-id-store.ts) and tells the app when it must
  * refetch (`herald.reset`). Followers hear everything the leader's connection
  * reports, its refusal included, so every tab's handlers run.
+ *
+ * Each tab also keeps its own position (sessionStorage, which survives a
+ * reload of that tab). A tab that joins a leader, by opening, reloading or at
+ * a handover, says in its `hello` where it stopped and applies relayed events
+ * only once the leader has answered (`welcome`): if it was behind, the leader
+ * first reopens its stream from the tab's position (catch-up.ts), so what was
+ * published while the tab was away reaches it, and every tab drops the rest.
  */
 
 import { READY_EVENT, RESET_EVENT, type ResetReason, UNAVAILABLE_EVENT } from '@herald/protocol'
 import { type BackoffPolicy, backoffDelay } from './backoff.js'
-import { defaultStorage, type KeyValueStorage, LastIdStore } from './last-id-store.js'
+import { earliestPosition, isBehind } from './catch-up.js'
+import { defaultSessionStorage, defaultStorage, type KeyValueStorage, LastIdStore } from './last-id-store.js'
 import { Listeners } from './listeners.js'
 import { PositionTracker } from './position-tracker.js'
 import { type ConnectionState, parseJson, StreamConnection } from './stream-connection.js'
 import { canShareAcrossTabs, shareAcrossTabs, type TabShare } from './tab-share.js'
 import { readTokenClaims } from './token-expiry.js'
+import { TokenSource } from './token-source.js'
 import { canStreamFetch, eventSourceTransport, fetchTransport, type TransportName } from './transport.js'
 
 export type { ConnectionState } from './stream-connection.js'
@@ -24,6 +33,8 @@ export interface HeraldClientOptions {
   readonly url: string
   /** Returns a token (a JWT); called at start, before the token expires, and after a 401. */
   readonly getToken: () => string | Promise<string>
+  /** How long one getToken call may take before it counts as failed and is retried (default 15 s). */
+  readonly tokenTimeoutMs?: number
   /** Topics to receive besides the user's own channel; each must be granted by the token. */
   readonly topics?: readonly string[]
   /**
@@ -39,7 +50,10 @@ export interface HeraldClientOptions {
   readonly initialRetryMs?: number
   /** The longest wait between attempts (default 30 s). */
   readonly maxRetryMs?: number
-  /** Where the last event id survives reloads (default localStorage; null to keep none). */
+  /**
+   * Where the last event id survives reloads (default localStorage; null to keep none). Each tab
+   * also keeps its own in sessionStorage, unless this is null.
+   */
   readonly storage?: KeyValueStorage | null
 }
 
@@ -56,6 +70,7 @@ export interface HeraldReset {
 }
 
 export interface HeraldClientError {
+  /** The gateway's HTTP status; 0 when the client stopped by itself (HERALD_ERR_USER_CHANGED). */
   readonly status: number
   readonly code: string
   readonly message: string
@@ -65,12 +80,27 @@ export type TabRole = 'leader' | 'follower' | 'alone'
 
 /** What tabs send each other. */
 type RelayMessage =
-  | { readonly kind: 'event'; readonly type: string; readonly data: string; readonly id: string }
+  /** An event the leader (`leader`, its tab id) got from its stream. */
+  | {
+      readonly kind: 'event'
+      readonly leader: string
+      readonly type: string
+      readonly data: string
+      readonly id: string
+    }
   | { readonly kind: 'state'; readonly state: ConnectionState }
   | { readonly kind: 'error'; readonly error: HeraldClientError }
-  | { readonly kind: 'hello' }
+  /** A tab joins: where it stopped. It applies relayed events once the leader answers with `welcome`. */
+  | { readonly kind: 'hello'; readonly tab: string; readonly lastId: string }
+  | { readonly kind: 'welcome'; readonly tab: string; readonly leader: string }
+  /** A tab took the lead: every other tab joins it again. */
+  | { readonly kind: 'leading'; readonly tab: string }
 
 const BUILT_IN_TYPES = ['message', READY_EVENT, RESET_EVENT, UNAVAILABLE_EVENT]
+const DEFAULT_TOKEN_TIMEOUT_MS = 15_000
+
+/** A token for another user than the client started with: it must not be used for this client's stream. */
+export const USER_CHANGED_ERROR = 'HERALD_ERR_USER_CHANGED'
 
 export class HeraldClient<Events extends Record<string, unknown> = Record<string, unknown>> {
   readonly #options: HeraldClientOptions
@@ -82,8 +112,24 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   readonly #states = new Listeners<ConnectionState>()
   readonly #roles = new Listeners<TabRole>()
   readonly #errors = new Listeners<HeraldClientError>()
+  readonly #tokens: TokenSource
+  /** The browser's position, shared by its tabs: where a tab without its own starts. */
   #store: LastIdStore | undefined
+  /** This tab's own position: where it resumes after a reload. */
+  #tabStore: LastIdStore | undefined
   #lastId = ''
+  /** The subject of the first token; every later token must name the same. */
+  #user: string | undefined
+  /** Identifies this tab in hellos and relays. */
+  readonly #tabId = Math.random().toString(36).slice(2)
+  /** Whether this tab applies relayed events: the leader answered its hello. */
+  #joined = false
+  /** The tab being joined, once known: until it welcomes this tab, only its relays wait. */
+  #joining: string | undefined
+  /** Leader: where the next stream starts instead of the last id, so a tab that was behind catches up. */
+  #catchUpFrom: string | undefined
+  /** Leader: the position the events relayed so far have reached. */
+  #relayed = ''
   #state: ConnectionState = 'connecting'
   #role: TabRole | undefined
   #connection: StreamConnection | undefined
@@ -91,11 +137,15 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #closed = false
   /** The refusal that stopped the shared connection, reported once per tab and repeated to tabs that open later. */
   #refusal: HeraldClientError | undefined
-  #pendingToken: Promise<string> | undefined
   #startToken: { readonly value: string; readonly obtainedAtMs: number } | undefined
 
   constructor(options: HeraldClientOptions) {
     this.#options = options
+    this.#tokens = new TokenSource(
+      () => this.#options.getToken(),
+      options.tokenTimeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS,
+      reportError,
+    )
     const url = new URL(options.url, globalThis.location?.href)
     if (options.topics !== undefined && options.topics.length > 0)
       url.searchParams.set('topics', options.topics.join(','))
@@ -165,18 +215,19 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     let token: string | undefined
     for (let attempt = 0; token === undefined; attempt++) {
       obtainedAtMs = Date.now()
-      token = await this.#token().catch(() => undefined)
+      token = await this.#tokens.next().catch(() => undefined)
       if (this.#closed) return
       if (token === undefined)
         await new Promise((resolve) => setTimeout(resolve, backoffDelay(this.#retryPolicy(), attempt)))
     }
     this.#startToken = { value: token, obtainedAtMs }
-    const user = readTokenClaims(token).sub ?? ''
-    if (this.#closed) return
-    const scope = `${this.#url}|${user}`
-    const storage = this.#options.storage === undefined ? defaultStorage() : (this.#options.storage ?? undefined)
-    this.#store = new LastIdStore(storage, scope)
-    this.#lastId = this.#store.get()
+    this.#user = readTokenClaims(token).sub ?? ''
+    const scope = `${this.#url}|${this.#user}`
+    const { storage } = this.#options
+    this.#store = new LastIdStore(storage === undefined ? defaultStorage() : (storage ?? undefined), scope)
+    this.#tabStore = new LastIdStore(storage === null ? undefined : defaultSessionStorage(), scope)
+    // After a reload, where this tab stopped: the browser's position may be past it.
+    this.#lastId = this.#tabStore.get() || this.#store.get()
     this.#tracker.reset(this.#lastId)
     if (this.#options.shareAcrossTabs === false || !canShareAcrossTabs()) {
       this.#setRole('alone')
@@ -187,14 +238,23 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#share = shareAcrossTabs<RelayMessage>(`herald:${scope}`, {
       lead: () => {
         this.#setRole('leader')
+        this.#share?.post({ kind: 'leading', tab: this.#tabId })
         return this.#lead()
       },
       receive: (message) => this.#receive(message),
     })
-    this.#share.post({ kind: 'hello' })
+    this.#hello()
+  }
+
+  /** Joins the leader: relayed events wait for its welcome, which comes after any catch-up is under way. */
+  #hello(): void {
+    this.#joined = false
+    this.#share?.post({ kind: 'hello', tab: this.#tabId, lastId: this.#lastId })
   }
 
   #lead(): () => void {
+    this.#joined = true
+    this.#relayed = this.#lastId
     const transport =
       (this.#options.transport ?? 'auto') === 'auto'
         ? canStreamFetch()
@@ -204,43 +264,113 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     const connection = new StreamConnection({
       url: this.#url,
       transport: transport === 'eventsource' ? eventSourceTransport : fetchTransport,
-      getToken: () => this.#token(),
+      getToken: () => this.#tokenForSameUser(),
       ...(this.#startToken === undefined ? {} : { initialToken: this.#startToken }),
       initialRetryMs: this.#retryPolicy().baseMs,
       maxRetryMs: this.#retryPolicy().maxMs,
-      lastEventId: () => this.#lastId,
+      lastEventId: () => {
+        this.#relayed = this.#catchUpFrom ?? this.#lastId
+        return this.#relayed
+      },
       types: () => [...BUILT_IN_TYPES, ...(this.#options.types ?? []), ...this.#typed.keys()],
       onEvent: (event) => {
-        if (this.#handle(event.type, event.data, event.lastEventId)) {
-          this.#share?.post({ kind: 'event', type: event.type, data: event.data, id: event.lastEventId })
-        }
+        const { type, data, lastEventId: id } = event
+        if (type === UNAVAILABLE_EVENT) return
+        // The catch-up replay is over once the stream is live.
+        if (type === READY_EVENT) this.#catchUpFrom = undefined
+        this.#handle(type, data, id)
+        // Relayed even when this tab had it: during a catch-up, the tab that was behind has not.
+        if (id !== '') this.#relayed = id
+        this.#share?.post({ kind: 'event', leader: this.#tabId, type, data, id })
       },
       onState: (state) => {
         this.#setState(state)
         this.#share?.post({ kind: 'state', state })
       },
-      onRefused: ({ status, code, message }) => {
-        const error = { status, code, message }
-        this.#refused(error)
-        this.#share?.post({ kind: 'error', error })
-      },
+      onRefused: ({ status, code, message }) => this.#stopFor({ status, code, message }),
     })
     this.#connection = connection
     connection.start()
     return () => connection.stop()
   }
 
-  #receive(message: RelayMessage): void {
-    if (message.kind === 'event') this.#handle(message.type, message.data, message.id)
-    else if (message.kind === 'state') {
-      if (this.#role === 'follower') this.#setState(message.state)
-    } else if (message.kind === 'error') {
-      if (this.#role === 'follower') this.#refused(message.error)
-    } else if (this.#role === 'leader') {
-      // A new tab: tell it where the connection stands, and why it stopped if it did.
-      this.#share?.post({ kind: 'state', state: this.#state })
-      if (this.#refusal !== undefined) this.#share?.post({ kind: 'error', error: this.#refusal })
+  /** Stops the connection for good and tells every tab why. */
+  #stopFor(error: HeraldClientError): void {
+    this.#connection?.stop()
+    this.#refused(error)
+    this.#share?.post({ kind: 'error', error })
+  }
+
+  /**
+   * A token for the connection. The stored position and the tab group belong to the user the
+   * client started with: a token for someone else (the app's session changed user) is not used,
+   * and the client stops rather than show one user's notifications in another's page.
+   */
+  async #tokenForSameUser(): Promise<string> {
+    const token = await this.#tokens.next()
+    if ((readTokenClaims(token).sub ?? '') !== this.#user) {
+      this.#stopFor({
+        status: 0,
+        code: USER_CHANGED_ERROR,
+        message: 'getToken returned a token for another user than the client started with; the client stopped',
+      })
+      throw new Error(USER_CHANGED_ERROR)
     }
+    return token
+  }
+
+  #receive(message: RelayMessage): void {
+    switch (message.kind) {
+      case 'event':
+        // Until the leader welcomes this tab, a catch-up may still replay what came before its
+        // relays. The last relays of a leader that left are applied (this tab has had the others),
+        // and so is a reset, as the positions after it may be lower than this tab's.
+        if (
+          this.#joined ||
+          (this.#joining !== undefined && message.leader !== this.#joining) ||
+          message.type === RESET_EVENT
+        )
+          this.#handle(message.type, message.data, message.id)
+        return
+      case 'state':
+        if (this.#role === 'follower') this.#setState(message.state)
+        return
+      case 'error':
+        if (this.#role === 'follower') this.#refused(message.error)
+        return
+      case 'welcome':
+        // A welcome from a leader that has since left does not count.
+        if (message.tab === this.#tabId && (this.#joining === undefined || message.leader === this.#joining))
+          this.#joined = true
+        return
+      case 'leading':
+        // The new leader streams from its own position, which may be past this tab's.
+        if (this.#role !== 'follower') return
+        this.#joining = message.tab
+        this.#hello()
+        return
+      case 'hello':
+        if (this.#role === 'leader') this.#welcome(message.tab, message.lastId)
+        return
+    }
+  }
+
+  /**
+   * Leader: a tab joins. If it lacks something this tab has or has relayed, stream again from its
+   * position first (or from where the relays are, if earlier, for a tab still catching up).
+   */
+  #welcome(tab: string, lastId: string): void {
+    const behind = isBehind(lastId, this.#lastId) || isBehind(lastId, this.#relayed)
+    if (behind) {
+      this.#catchUpFrom = earliestPosition(lastId, this.#relayed)
+      this.#relayed = this.#catchUpFrom
+    }
+    // Everything relayed after this comes from a stream that starts at or before the tab's position.
+    this.#share?.post({ kind: 'welcome', tab, leader: this.#tabId })
+    if (behind) this.#connection?.reopen()
+    // Where the connection stands, and why it stopped if it did.
+    this.#share?.post({ kind: 'state', state: this.#state })
+    if (this.#refusal !== undefined) this.#share?.post({ kind: 'error', error: this.#refusal })
   }
 
   /** Reports a refusal, once: the leader repeats it to every tab that opens later, which all tabs hear. */
@@ -250,43 +380,32 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#errors.emit(error)
   }
 
-  /** Applies one event, from the stream or from the leader; false if it was already seen. */
-  #handle(type: string, data: string, id: string): boolean {
-    if (type === UNAVAILABLE_EVENT) return false
+  /** Applies one event, from the stream or from the leader, unless this tab already had it. */
+  #handle(type: string, data: string, id: string): void {
+    if (type === UNAVAILABLE_EVENT) return
     if (type === READY_EVENT) {
-      this.#tracker.advance(id)
-      this.#remember(id)
-      return true
+      if (this.#tracker.advance(id)) this.#remember(id)
+      return
     }
     if (type === RESET_EVENT) {
       this.#tracker.reset(id)
       this.#remember(id)
       const reason = (parseJson(data) as Partial<HeraldReset> | undefined)?.reason ?? 'unknown'
       this.#resets.emit({ reason })
-      return true
+      return
     }
-    if (id !== '' && !this.#tracker.advance(id)) return false
+    if (id !== '' && !this.#tracker.advance(id)) return
     this.#remember(id)
     const notification: HeraldNotification = { type, data: parseJson(data), id }
     this.#typed.get(type)?.emit(notification)
     this.#notifications.emit(notification)
-    return true
   }
 
   #remember(id: string): void {
     if (id === '') return
     this.#lastId = id
+    this.#tabStore?.set(id)
     if (this.#role !== 'follower') this.#store?.set(id)
-  }
-
-  #token(): Promise<string> {
-    // Concurrent callers (start and the first connect) share one request.
-    this.#pendingToken ??= Promise.resolve()
-      .then(() => this.#options.getToken())
-      .finally(() => {
-        this.#pendingToken = undefined
-      })
-    return this.#pendingToken
   }
 
   #retryPolicy(): BackoffPolicy {
@@ -304,4 +423,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#role = role
     this.#roles.emit(role)
   }
+}
+
+/** Reports an app bug (a getToken returning a non-string) as an uncaught error would be, without throwing. */
+function reportError(error: Error): void {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(error)
+  else console.error(error)
 }

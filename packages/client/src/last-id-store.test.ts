@@ -11,8 +11,8 @@ describe('LastIdStore', () => {
     const storage = memoryStorage()
     const alice = new LastIdStore(storage, 'https://gw/v1/events|alice|')
     const bob = new LastIdStore(storage, 'https://gw/v1/events|bob|')
-    alice.set('u1:1-0')
-    expect(new LastIdStore(storage, 'https://gw/v1/events|alice|').get()).toBe('u1:1-0')
+    alice.set('u00000001:1-0')
+    expect(new LastIdStore(storage, 'https://gw/v1/events|alice|').get()).toBe('u00000001:1-0')
     expect(bob.get()).toBe('')
   })
 
@@ -26,8 +26,25 @@ describe('LastIdStore', () => {
       },
     }
     for (const store of [new LastIdStore(undefined, 's'), new LastIdStore(throwing, 's')]) {
-      store.set('u1:1-0')
+      store.set('u00000001:1-0')
       expect(store.get()).toBe('')
     }
+  })
+
+  it('ignores a stored value that is not a resume token, such as one fetch cannot send as a header', () => {
+    const storage = memoryStorage()
+    const store = new LastIdStore(storage, 's')
+    for (const bad of [
+      'u1234abcd:1-0\u00e9\u20ac',
+      'x\ny',
+      'u1234abcd:1-0\n',
+      'hello',
+      'u1234abcd:1-0,u1234abcd:2-0',
+    ]) {
+      storage.map.set('herald:last-event-id:s', bad)
+      expect(store.get(), JSON.stringify(bad)).toBe('')
+    }
+    storage.map.set('herald:last-event-id:s', 'u1234abcd:1-0,t0000abcd:17-3')
+    expect(store.get()).toBe('u1234abcd:1-0,t0000abcd:17-3')
   })
 })

@@ -4,8 +4,13 @@
  * Keyed by gateway URL, user and topics: another user on the same browser,
  * or another subscription, never resumes from someone else's position.
  * Storage can be missing or throw (privacy modes, quotas); the client then
- * still works, it only forgets across reloads.
+ * still works, it only forgets across reloads. What storage holds is not
+ * trusted: a value that is not a resume token (written by hand, by another
+ * script, or cut short) is ignored, so the client connects fresh instead of
+ * failing every attempt on a header fetch cannot send.
  */
+
+import { decodeResumeToken } from '@herald/protocol'
 
 export interface KeyValueStorage {
   getItem(key: string): string | null
@@ -22,12 +27,15 @@ export class LastIdStore {
     this.#key = `herald:last-event-id:${scope}`
   }
 
+  /** The stored resume token, or '' when there is none or it breaks the token grammar. */
   get(): string {
+    let stored: string | null | undefined
     try {
-      return this.storage?.getItem(this.#key) ?? ''
+      stored = this.storage?.getItem(this.#key)
     } catch {
       return ''
     }
+    return typeof stored === 'string' && decodeResumeToken(stored) !== undefined ? stored : ''
   }
 
   set(id: string): void {
@@ -43,6 +51,15 @@ export class LastIdStore {
 export function defaultStorage(): KeyValueStorage | undefined {
   try {
     return globalThis.localStorage ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The tab's sessionStorage when it can be used: it survives a reload of that tab only. */
+export function defaultSessionStorage(): KeyValueStorage | undefined {
+  try {
+    return globalThis.sessionStorage ?? undefined
   } catch {
     return undefined
   }

@@ -10,7 +10,7 @@ interface Call {
 }
 
 /** A transport the test drives by hand: each attempt waits until the test ends it. */
-function scriptedTransport(): { transport: Transport; calls: Call[] } {
+function scriptedTransport(seesHeartbeats = true): { transport: Transport; calls: Call[] } {
   const calls: Call[] = []
   const transport: Transport = (attempt, sink) => {
     let end: (end: StreamEnd) => void = () => {}
@@ -19,7 +19,7 @@ function scriptedTransport(): { transport: Transport; calls: Call[] } {
       attempt.signal.addEventListener('abort', () => resolve({ kind: 'aborted' }))
     })
     calls.push({ attempt, sink, end })
-    return { done, listen() {} }
+    return { done, seesHeartbeats, listen() {} }
   }
   return { transport, calls }
 }
@@ -178,5 +178,63 @@ describe('StreamConnection', () => {
     expect(calls[0]!.attempt.signal.aborted).toBe(true)
     expect(calls[1]!.attempt.token).not.toBe(calls[0]!.attempt.token)
     expect(states).toEqual(['connecting', 'open'])
+  })
+
+  describe('silence watchdog', () => {
+    const readyWithHeartbeat = (heartbeatMs: number) => ({
+      type: 'herald.ready',
+      data: `{"resume":"exact","replayed":0,"heartbeatMs":${heartbeatMs}}`,
+      lastEventId: 'u1:1-0',
+    })
+
+    it('ends a stream that stays silent past twice the heartbeat plus 5 s, and resumes from the last id', async () => {
+      const { transport, calls } = scriptedTransport()
+      start(transport)
+      await vi.advanceTimersByTimeAsync(0)
+      calls[0]!.sink.onEvent(readyWithHeartbeat(1000))
+      // Heartbeats keep it alive for as long as they come.
+      for (let i = 0; i < 20; i++) {
+        await vi.advanceTimersByTimeAsync(1000)
+        calls[0]!.sink.onActivity()
+      }
+      expect(calls[0]!.attempt.signal.aborted).toBe(false)
+      // Then nothing: the limit is 2 × 1000 + 5000 ms.
+      await vi.advanceTimersByTimeAsync(6999)
+      expect(calls[0]!.attempt.signal.aborted).toBe(false)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(calls[0]!.attempt.signal.aborted).toBe(true)
+      while (calls.length === 1) await vi.advanceTimersByTimeAsync(10)
+      expect(calls[1]!.attempt.lastEventId).toBe('u1:1-0')
+      expect(states).toEqual(['connecting', 'open', 'reconnecting'])
+    })
+
+    it('runs no watchdog when ready names no heartbeat (an older gateway), or over EventSource, which hides heartbeats', async () => {
+      for (const [ready, seesHeartbeats] of [
+        [READY, true],
+        [readyWithHeartbeat(1000), false],
+      ] as const) {
+        const { transport, calls } = scriptedTransport(seesHeartbeats)
+        start(transport)
+        await vi.advanceTimersByTimeAsync(0)
+        calls[0]!.sink.onEvent(ready)
+        await vi.advanceTimersByTimeAsync(600_000)
+        expect(calls).toHaveLength(1)
+        expect(calls[0]!.attempt.signal.aborted).toBe(false)
+        connection?.stop()
+      }
+    })
+
+    it('stops watching when the stream ends', async () => {
+      const { transport, calls } = scriptedTransport()
+      start(transport)
+      await vi.advanceTimersByTimeAsync(0)
+      calls[0]!.sink.onEvent(readyWithHeartbeat(1000))
+      calls[0]!.end({ kind: 'ended' })
+      while (calls.length === 1) await vi.advanceTimersByTimeAsync(10)
+      // The next stream has not gone live: no limit applies yet, however long it takes.
+      await vi.advanceTimersByTimeAsync(60_000)
+      expect(calls).toHaveLength(2)
+      expect(calls[1]!.attempt.signal.aborted).toBe(false)
+    })
   })
 })

@@ -8,10 +8,15 @@
  * that looks expired on arrival (a clock ahead of the server's, a stale token
  * source) is used for one stream, the server being the judge; when such tokens
  * keep coming, they are fetched with the same backoff as connections.
+ *
+ * A stream that goes silent without closing is dropped and resumed too: once
+ * `herald.ready` names the gateway's heartbeat interval, nothing arriving for
+ * twice that plus five seconds ends the stream (silence-watchdog.ts).
  */
 
 import { type ParsedEvent, READY_EVENT, UNAVAILABLE_EVENT, type UnavailableEventData } from '@herald/protocol'
 import { backoffDelay } from './backoff.js'
+import { SilenceWatchdog, silenceLimitMs } from './silence-watchdog.js'
 import { readTokenClaims, refreshAt } from './token-expiry.js'
 import type { StreamEnd, StreamHandle, Transport } from './transport.js'
 
@@ -59,6 +64,9 @@ export class StreamConnection {
   #unavailableMs: number | undefined
   #wentLive = false
   #rotating = false
+  /** Whether the current stream's transport sees heartbeats, so silence means a dead stream. */
+  #seesHeartbeats = false
+  readonly #watchdog = new SilenceWatchdog(() => this.#controller?.abort())
 
   constructor(private readonly options: StreamConnectionOptions) {
     if (options.initialToken !== undefined)
@@ -72,8 +80,20 @@ export class StreamConnection {
   stop(): void {
     this.#stopped = true
     clearTimeout(this.#refreshTimer)
+    this.#watchdog.stop()
     this.#controller?.abort()
     this.#wake?.()
+  }
+
+  /**
+   * Ends the current stream and opens the next at once, reading `lastEventId` again, without a
+   * reconnecting state: for when the position to stream from moved back. Between streams (backing
+   * off, fetching a token) there is nothing to end: the next attempt reads the position anyway.
+   */
+  reopen(): void {
+    if (this.#stopped || this.#handle === undefined) return
+    this.#rotating = true
+    this.#controller?.abort()
   }
 
   /** Listens for a type on the open stream too (EventSource only dispatches known types). */
@@ -143,12 +163,15 @@ export class StreamConnection {
         onRetry: (ms) => {
           this.#serverRetryMs = ms
         },
+        onActivity: () => this.#watchdog.activity(),
         onEvent: (event) => this.#onEvent(event),
       },
     )
     this.#handle = handle
+    this.#seesHeartbeats = handle.seesHeartbeats
     const end = await handle.done
     this.#handle = undefined
+    this.#watchdog.stop()
     clearTimeout(this.#refreshTimer)
     return end
   }
@@ -156,6 +179,10 @@ export class StreamConnection {
   #onEvent(event: ParsedEvent): void {
     if (event.type === READY_EVENT) {
       this.#wentLive = true
+      // A gateway that does not say how often it sends heartbeats (an older one) gets no watchdog.
+      const heartbeatMs = (parseJson(event.data) as { heartbeatMs?: unknown } | undefined)?.heartbeatMs
+      if (this.#seesHeartbeats && typeof heartbeatMs === 'number' && heartbeatMs > 0 && Number.isFinite(heartbeatMs))
+        this.#watchdog.start(silenceLimitMs(heartbeatMs))
       this.options.onState('open')
     } else if (event.type === UNAVAILABLE_EVENT) {
       const data = parseJson(event.data) as Partial<UnavailableEventData> | undefined

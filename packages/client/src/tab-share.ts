@@ -9,7 +9,7 @@
  */
 
 export interface TabShare<M> {
-  /** Sends to every other tab in the scope. */
+  /** Sends to every other tab in the scope; does nothing once closed. */
   post(message: M): void
   close(): void
 }
@@ -31,6 +31,7 @@ export function shareAcrossTabs<M>(name: string, handlers: TabShareHandlers<M>):
   const abort = new AbortController()
   let release: (() => void) | undefined
   let stopLeading: (() => void) | undefined
+  let closed = false
   navigator.locks
     .request(name, { mode: 'exclusive', signal: abort.signal }, () => {
       stopLeading = handlers.lead()
@@ -41,8 +42,13 @@ export function shareAcrossTabs<M>(name: string, handlers: TabShareHandlers<M>):
     // Rejects with AbortError when the tab closes the client before it led.
     .catch(() => {})
   return {
-    post: (message) => channel.postMessage(message),
+    post(message) {
+      // The connection reports its end (`closed`) after the close that stopped it: nobody is left to tell.
+      if (!closed) channel.postMessage(message)
+    },
     close() {
+      if (closed) return
+      closed = true
       abort.abort()
       stopLeading?.()
       release?.()

@@ -31,6 +31,8 @@ export interface StreamAttempt {
 
 export interface StreamSink {
   onOpen(): void
+  /** Bytes arrived: an event, a heartbeat comment, anything. Called per chunk, so it must be cheap. */
+  onActivity(): void
   onEvent(event: ParsedEvent): void
   onRetry(delayMs: number): void
 }
@@ -46,6 +48,11 @@ export type StreamEnd =
 
 export interface StreamHandle {
   readonly done: Promise<StreamEnd>
+  /**
+   * Whether the transport sees the gateway's heartbeat comments. EventSource hides them, so over
+   * it a quiet stream cannot be told from a dead one, and no silence watchdog runs.
+   */
+  readonly seesHeartbeats: boolean
   /** Starts listening for another event type on a stream that is already open. */
   listen(type: string): void
 }
@@ -64,7 +71,11 @@ export function canStreamFetch(): boolean {
   )
 }
 
-export const fetchTransport: Transport = (attempt, sink) => ({ done: streamWithFetch(attempt, sink), listen() {} })
+export const fetchTransport: Transport = (attempt, sink) => ({
+  done: streamWithFetch(attempt, sink),
+  seesHeartbeats: true,
+  listen() {},
+})
 
 async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promise<StreamEnd> {
   const headers: Record<string, string> = { Accept: 'text/event-stream', Authorization: `Bearer ${attempt.token}` }
@@ -87,6 +98,7 @@ async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promis
     for (;;) {
       const { done, value } = await reader.read()
       if (done) return { kind: 'ended' }
+      sink.onActivity()
       parser.push(value)
     }
   } catch {
@@ -147,12 +159,13 @@ export const eventSourceTransport: Transport = (attempt, sink) => {
     source.addEventListener(type, (event) => {
       // For `error` and `open`, EventSource's own events come here too.
       if (!isServerEvent(event)) return
+      sink.onActivity()
       sink.onEvent({ type, data: event.data, lastEventId: event.lastEventId })
     })
   }
   for (const type of attempt.types) listen(type)
   if (attempt.signal.aborted) onAbort()
-  return { done, listen }
+  return { done, seesHeartbeats: false, listen }
 }
 
 /**

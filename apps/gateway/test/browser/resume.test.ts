@@ -2,7 +2,8 @@
  * Resuming in real Chromium, over both transports: across a gateway restart
  * (real redis-server, so history outlives the node; publishes while it is
  * down) and across a page reload (the last id kept in localStorage). Every
- * notification is counted: nothing lost, nothing twice.
+ * notification is counted: nothing lost, nothing twice. A stored id that is
+ * not a resume token (one fetch cannot even send as a header) is ignored.
  */
 
 import { HeraldPublisher } from '@herald/publisher'
@@ -99,4 +100,29 @@ describe.each(['fetch', 'eventsource'])('@herald/client resuming over %s, in Chr
     expect(await waitForReceived(tab, 3)).toEqual([3, 4, 5])
     expect(await gatewayMetric(base, 'herald_resumes_total{outcome="exact"}')).toBe(1)
   })
+
+  it.each(['u1234abcd:1-0\u00e9\u20ac', 'x\ny'])(
+    'ignores a stored id that is not a resume token (%j), and connects fresh',
+    async (stored) => {
+      const user = `bad-stored-${transport}`
+      gateway = await startNode(0)
+      const base = gateway.url
+      context = await newTestContext(browser, base, () => signToken(user))
+      const tab = await context.newPage()
+      await tab.goto(`${base}${TEST_PAGE_PATH}`)
+      await tab.waitForFunction(() => typeof window.startClient === 'function')
+      await tab.evaluate(
+        ([key, value]) => localStorage.setItem(key!, value!),
+        [`herald:last-event-id:${base}/v1/events|${user}`, stored],
+      )
+      await tab.evaluate((o) => window.startClient(o), clientOptions)
+      await waitForState(tab, 'open')
+      for (const n of sequence(2)) await publish(user, n)
+      expect(await waitForReceived(tab, 2)).toEqual(sequence(2))
+      // Fresh: no position was sent, so none was resumed or reset.
+      expect(await gatewayMetric(base, 'herald_resumes_total{outcome="exact"}')).toBe(0)
+      expect(await gatewayMetric(base, 'herald_resumes_total{outcome="reset"}')).toBe(0)
+      expect(await tab.evaluate(() => window.resets)).toEqual([])
+    },
+  )
 })

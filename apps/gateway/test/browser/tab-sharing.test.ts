@@ -1,7 +1,9 @@
 /**
  * One connection per browser, in real Chromium: tabs elect a leader with Web
  * Locks, the leader relays over BroadcastChannel, and every tab counts every
- * notification. "One connection" is read from the gateway's own metrics.
+ * notification. "One connection" is read from the gateway's own metrics. A
+ * tab that reloads while another leads gets what was published while it was
+ * away, from its own position (kept in sessionStorage).
  */
 
 import type { Browser, BrowserContext, Page } from 'playwright-core'
@@ -13,6 +15,7 @@ import {
   newTestContext,
   openClientTab,
   sequence,
+  TEST_PAGE_PATH,
   waitForReceived,
   waitForState,
 } from './chromium.js'
@@ -114,4 +117,44 @@ describe('@herald/client across tabs, in Chromium', () => {
     // Each new token replaced the stream before the old one expired: the app saw no interruption.
     expect(await tab.evaluate(() => window.states)).toEqual(['open'])
   })
+
+  /** Takes the tab away from the page (as a slow reload does), and returns a function that brings it back. */
+  async function leave(tab: Page): Promise<() => Promise<void>> {
+    await tab.goto('about:blank')
+    return async () => {
+      await tab.goto(`${gateway.url}${TEST_PAGE_PATH}`)
+      await tab.waitForFunction(() => typeof window.startClient === 'function')
+      await tab.evaluate(() => window.startClient())
+      await waitForState(tab, 'open')
+    }
+  }
+
+  it.each(['follower', 'leader'])(
+    'a %s tab that reloads gets what was published while it was away, once, and the others lose nothing',
+    async (role) => {
+      await start()
+      const tabs = [await openClientTab(context!, gateway.url), await openClientTab(context!, gateway.url)]
+      await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
+      const leader = await leaderOf(tabs)
+      const away = role === 'leader' ? leader : tabs.find((tab) => tab !== leader)!
+      const stay = tabs.find((tab) => tab !== away)!
+      for (const n of sequence(3)) await publish(n)
+      for (const tab of tabs) await waitForReceived(tab, 3)
+
+      const comeBack = await leave(away)
+      for (const n of [3, 4, 5, 6, 7]) await publish(n)
+      await waitForReceived(stay, 8)
+      await comeBack()
+      expect(await away.evaluate(() => window.client.role)).toBe('follower')
+      for (const n of [8, 9]) await publish(n)
+
+      expect(await waitForReceived(away, 7)).toEqual([3, 4, 5, 6, 7, 8, 9])
+      expect(await waitForReceived(stay, 10)).toEqual(sequence(10))
+      // Nothing more arrives late: one more publish is the only new notification in each tab.
+      await publish(10)
+      expect(await waitForReceived(away, 8)).toEqual([3, 4, 5, 6, 7, 8, 9, 10])
+      expect(await waitForReceived(stay, 11)).toEqual(sequence(11))
+      for (const tab of tabs) expect(await tab.evaluate(() => window.resets)).toEqual([])
+    },
+  )
 })

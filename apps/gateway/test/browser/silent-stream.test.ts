@@ -1,0 +1,102 @@
+/**
+ * A stream that goes silent without closing, in Chromium: a half-open
+ * connection, or a proxy that lost its upstream and keeps the browser's
+ * socket. A proxy in front of the gateway stops forwarding the open stream's
+ * bytes and keeps its socket; the client notices the missing heartbeats
+ * (the limit is twice the gateway's heartbeat interval, from `herald.ready`,
+ * plus 5 s) and resumes from its last id, losing nothing.
+ */
+
+import { once } from 'node:events'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Browser, BrowserContext } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { signToken, startTestGateway, type TestGateway } from '../harness.js'
+import { launchChromium, newTestContext, openClientTab, sequence, waitForReceived, waitForState } from './chromium.js'
+
+interface SilencingProxy {
+  readonly url: string
+  /** The Last-Event-ID of each /v1/events request, in order ('' when absent). */
+  readonly streams: string[]
+  /** Stops forwarding the bytes of every open response, keeping the browser's socket open. */
+  silenceOpenStreams(): void
+  close(): Promise<void>
+}
+
+async function startSilencingProxy(target: string): Promise<SilencingProxy> {
+  const streams: string[] = []
+  const open = new Set<{ silenced: boolean }>()
+  const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/v1/events')) streams.push(String(req.headers['last-event-id'] ?? ''))
+    const upstream = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      const flow = { silenced: false }
+      open.add(flow)
+      res.writeHead(answer.statusCode ?? 502, answer.headers)
+      answer.on('data', (chunk: Buffer) => flow.silenced || res.write(chunk))
+      answer.on('end', () => flow.silenced || res.end())
+      res.on('close', () => {
+        open.delete(flow)
+        answer.destroy()
+      })
+    })
+    upstream.on('error', () => res.destroy())
+    req.pipe(upstream)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    streams,
+    silenceOpenStreams() {
+      for (const flow of open) flow.silenced = true
+    },
+    async close() {
+      server.closeAllConnections()
+      server.close()
+      await once(server, 'close')
+    },
+  }
+}
+
+describe('@herald/client on a stream that goes silent, in Chromium', () => {
+  let browser: Browser
+  let gateway: TestGateway
+  let proxy: SilencingProxy
+  let context: BrowserContext | undefined
+
+  beforeAll(async () => {
+    // A 200 ms heartbeat: the client gives up on a silent stream after 2 × 200 + 5000 ms.
+    ;[browser, gateway] = await Promise.all([
+      launchChromium(),
+      startTestGateway({ HEARTBEAT_INTERVAL_MS: '200' }, {}, ['--dev']),
+    ])
+    proxy = await startSilencingProxy(gateway.url)
+  })
+  afterAll(async () => {
+    await context?.close()
+    await browser.close()
+    await proxy.close()
+    await gateway.close()
+  })
+
+  it('drops a stream that stops carrying bytes, heartbeats included, and resumes from the last id', async () => {
+    const user = 'quiet'
+    const publish = async (n: number) =>
+      expect((await gateway.publish({ user, type: 'seq', data: n })).status).toBe(200)
+    context = await newTestContext(browser, proxy.url, () => signToken(user))
+    const tab = await openClientTab(context, proxy.url, { transport: 'fetch' })
+    await waitForState(tab, 'open')
+    for (const n of sequence(3)) await publish(n)
+    await waitForReceived(tab, 3)
+    const lastId = await tab.evaluate(() => window.client.lastEventId)
+
+    proxy.silenceOpenStreams()
+    for (const n of [3, 4]) await publish(n)
+
+    expect(await waitForReceived(tab, 5, 20_000)).toEqual(sequence(5))
+    expect(proxy.streams).toEqual(['', lastId])
+    expect(await tab.evaluate(() => window.states)).toEqual(['open', 'reconnecting', 'open'])
+    expect(await tab.evaluate(() => window.resets)).toEqual([])
+  })
+})
