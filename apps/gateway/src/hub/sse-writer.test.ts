@@ -130,7 +130,10 @@ describe('SSE writer on the wire', () => {
 
     const [response] = stream.responses()
     expect(response!.head).not.toMatch(/transfer-encoding/i)
-    expect(eventsOf(response!.body).map((e) => e.data)).toEqual(['{"resume":"fresh","replayed":0,"heartbeatMs":15000}', '"über"'])
+    expect(eventsOf(response!.body).map((e) => e.data)).toEqual([
+      '{"resume":"fresh","replayed":0,"heartbeatMs":15000}',
+      '"über"',
+    ])
   })
 
   it('answers a stream pipelined behind another request in order, on the same socket', async () => {
@@ -145,7 +148,10 @@ describe('SSE writer on the wire', () => {
     const [health, events] = stream.responses()
     expect(health!.head).toMatch(/^HTTP\/1\.1 200/)
     expect(events!.head).toMatch(/content-type: text\/event-stream/i)
-    expect(eventsOf(events!.body).map((e) => e.data)).toEqual(['{"resume":"fresh","replayed":0,"heartbeatMs":15000}', '1'])
+    expect(eventsOf(events!.body).map((e) => e.data)).toEqual([
+      '{"resume":"fresh","replayed":0,"heartbeatMs":15000}',
+      '1',
+    ])
   })
 
   it('closes a stream pipelined behind another stream when their socket goes, freeing its slot', async () => {
