@@ -42,17 +42,12 @@ export interface ShedReply {
   readonly body: string
 }
 
-/**
- * `user_limit` is answered 200 even to a proxy that asks for a status: a user at its own limit is
- * not the node failing, and a 503 would count against the node in the proxy (nginx's max_fails),
- * taking it out of rotation for every other user's new streams.
- */
 export function shedReply(reason: UnavailableReason, retryMs: number, proxyWantsStatus = false): ShedReply {
   const delayMs = shedDelayMs(reason, retryMs)
   // No `id:` line: an empty id would wipe the client's Last-Event-ID and lose its position.
   const body = `${frameRetry(delayMs)}${frameEventBody(UNAVAILABLE_EVENT, JSON.stringify({ reason, retryMs: delayMs }))}\n`
   return {
-    status: proxyWantsStatus && reason !== 'user_limit' ? 503 : 200,
+    status: proxyWantsStatus ? 503 : 200,
     headers: {
       ...SSE_HEADERS,
       'Retry-After': String(Math.ceil(delayMs / 1000)),
