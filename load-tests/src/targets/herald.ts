@@ -121,13 +121,6 @@ function heraldNginxConfig(port: number, dir: string, upstreams: readonly number
   return `${nginxPreamble(dir, 19_900)}
 http {
   ${httpTempPaths(dir)}
-  # As infra/nginx/upstream.conf.example: new streams skip a node that failed one for 10 s.
-  upstream herald_streams {
-    least_conn;
-    zone herald_streams 64k;
-${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`).join('\n')}
-    keepalive 16;
-  }
   upstream herald_gateways {
     least_conn;
     zone herald_gateways 64k;
