@@ -5,8 +5,9 @@
  */
 
 import { streamKey } from '@herald/publisher'
-import { type RedisServer, startRedis, startReplicaOf } from '@herald/redis-harness'
+import { pollUntil, type RedisServer, startRedis, startReplicaOf } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RawSseStream, signToken } from './harness.js'
 import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
 
 describe('publishing with PUBLISH_WAIT_REPLICAS', () => {
@@ -53,5 +54,32 @@ describe('publishing with PUBLISH_WAIT_REPLICAS', () => {
     const retried = await publish({ user: 'jon', data: 1, idempotencyKey: 'k1' })
     expect(retried.status).toBe(200)
     expect(await master.cli('XLEN', streamKey('u:jon'))).toBe('1')
+  })
+
+  it('sets streams up while a publish waits on replicas that do not answer', async () => {
+    const [patient] = (await startNodes(master.url, 1, {
+      PUBLISH_WAIT_REPLICAS: '1',
+      PUBLISH_WAIT_TIMEOUT_MS: '10000',
+    })) as [GatewayNode]
+    process.kill(replica.pid!, 'SIGSTOP')
+    try {
+      let settled = false
+      const publishing = patient.publish({ user: 'kim', data: 1 }).finally(() => {
+        settled = true
+      })
+      // Redis holds every later command on a connection while its WAIT blocks (state, no event).
+      await pollUntil('the publish to be waiting on replicas', async () =>
+        (await master.cli('CLIENT', 'LIST')).includes('cmd=wait') ? true : undefined,
+      )
+      const stream = new RawSseStream(patient.eventsUrl(), { Authorization: `Bearer ${await signToken('lee')}` })
+      await stream.until((s) => s.events.some((e) => e.type === 'herald.ready'))
+      stream.close()
+      expect(settled).toBe(false)
+      process.kill(replica.pid!, 'SIGCONT')
+      expect((await publishing).status).toBe(200)
+    } finally {
+      process.kill(replica.pid!, 'SIGCONT')
+      await stopNodes([patient])
+    }
   })
 })

@@ -48,6 +48,12 @@ import { SubscriptionBatcher } from './subscription-batcher.js'
 export class RedisBroker implements Broker {
   readonly kind = 'redis'
   readonly #commands: RedisClient
+  /**
+   * Where publishes go: the commands connection, or with waitForReplicas one of their own,
+   * because Redis holds every later command on a connection while its WAIT blocks, and stream
+   * setup, resume and catch-up reads must not queue behind a failover's WAIT timeouts.
+   */
+  readonly #publishing: RedisClient
   #subscriber: RedisClient
   readonly #publisher: HeraldPublisher
   /**
@@ -80,12 +86,13 @@ export class RedisBroker implements Broker {
   ) {
     // Commands fail fast while Redis is away (publishes get a clear 503, new streams are shed)
     // instead of piling up in an offline queue.
-    this.#commands = createRedisClient(target, {
-      enableOfflineQueue: false,
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-    })
+    const commandOptions = { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 1 }
+    this.#commands = createRedisClient(target, commandOptions)
     this.#commands.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
+    this.#publishing =
+      options.waitForReplicas === undefined ? this.#commands : createRedisClient(target, commandOptions)
+    // Its errors are the commands connection's too, and logged there.
+    if (this.#publishing !== this.#commands) this.#publishing.on('error', () => {})
     this.#probes = new ProbeLedger(STALE_AFTER_INTERVALS * probe.intervalMs, REBUILD_AFTER_INTERVALS * probe.intervalMs)
     // A cluster's probes wait for its slots map; see #trackShardProbes.
     if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], Date.now())
@@ -100,7 +107,7 @@ export class RedisBroker implements Broker {
       target.kind === 'cluster' ? calculateSlot : undefined,
     )
     this.#publisher = new HeraldPublisher({
-      redis: this.#commands,
+      redis: this.#publishing,
       historyMaxLen: options.historyMaxLen,
       historyTtlSeconds: options.historyTtlSeconds,
       idempotencyTtlSeconds: options.idempotencyTtlSeconds,
@@ -199,7 +206,7 @@ export class RedisBroker implements Broker {
     )
   }
   canPublish(): boolean {
-    return this.#commands.status === 'ready'
+    return this.#publishing.status === 'ready'
   }
 
   async close(): Promise<void> {
@@ -207,7 +214,8 @@ export class RedisBroker implements Broker {
     this.#sink = undefined
     // A stopped Redis (SIGSTOP, a wedged host) keeps its sockets and never answers QUIT: a
     // shutdown must still end within the orchestrator's grace period.
-    await Promise.all([quitWithin(this.#commands, CLOSE_WAIT_MS), quitWithin(this.#subscriber, CLOSE_WAIT_MS)])
+    const clients = new Set([this.#commands, this.#publishing, this.#subscriber])
+    await Promise.all([...clients].map((client) => quitWithin(client, CLOSE_WAIT_MS)))
   }
 
   /** A subscriber client whose events count only while it is the current one. */
