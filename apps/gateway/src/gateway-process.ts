@@ -48,12 +48,15 @@ async function main(earlySignals: readonly NodeJS.Signals[]): Promise<void> {
   // starting must not kill it with the default action. SIGTERM (Kubernetes, systemd)
   // drains; SIGINT (Ctrl-C) stops at once.
   const stopWith = (how: 'drain' | 'close') => () => {
-    starting
-      .then((gateway) => gateway[how]())
-      .then(
-        () => exitAfterLogs(0),
-        () => exitAfterLogs(1),
-      )
+    starting.then(
+      (gateway) =>
+        gateway[how]().then(
+          () => exitAfterLogs(0),
+          () => exitAfterLogs(1),
+        ),
+      // A start that failed is runGateway's to report, with its own exit code (78 for a HOST).
+      () => undefined,
+    )
   }
   // A second SIGTERM (an impatient supervisor) must not cut the drain short with the default
   // action; a SIGINT still stops at once, and a second SIGINT is the default: kill.
