@@ -77,6 +77,8 @@ export class SseConnection implements Heartbeating, Expiring {
   #wroteSinceSweep = false
   /** When the token-expiry wheel closes this stream; 0 while outside it. */
   expiryMs = 0
+  /** Only for a stream pipelined behind another: drops its listener on the shared socket. */
+  #releaseSocketListener: (() => void) | undefined
 
   /** Takes over `response` once its status and headers are set, and sends them. */
   constructor(
@@ -96,7 +98,13 @@ export class SseConnection implements Heartbeating, Expiring {
     // A stream pipelined behind another response on the same connection has no socket of its
     // own yet, and Node never closes such a response when the connection goes: only the socket
     // hears it. Rare (browsers do not pipeline), so a closure of its own is fine.
-    if (response.socket === null) response.req.socket.once('close', () => this.#closed())
+    if (response.socket === null) {
+      const socket = response.req.socket
+      const onSocketClose = () => this.#closed()
+      socket.once('close', onSocketClose)
+      // Gone once the stream closes: many streams queued on one connection would pile them up.
+      this.#releaseSocketListener = () => socket.off('close', onSocketClose)
+    }
     // The client may have left while the request was being authenticated.
     if (response.destroyed) queueMicrotask(() => this.#closed())
   }
@@ -262,6 +270,7 @@ export class SseConnection implements Heartbeating, Expiring {
     if (this.#state === 'closed') return
     this.#state = 'closed'
     this.#queue = undefined
+    this.#releaseSocketListener?.()
     this.options.onClose(this, this.#closeReason)
   }
 }

@@ -154,6 +154,32 @@ describe('SSE writer on the wire', () => {
     ])
   })
 
+  it('drops the listener each stream pipelined behind another puts on their socket, once it closes', async () => {
+    const warnings: Error[] = []
+    const onWarning = (warning: Error) => warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      const request = async (user: string) =>
+        `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await gateway.token(user)}\r\n\r\n`
+      const stream = open(await request('queue-0'))
+      await stream.until((text) => text.includes('herald.ready'))
+      const { hub } = gateway.services
+      // One after another behind the first, each closed (as its token would) before the next comes.
+      for (let i = 1; i <= 12; i++) {
+        stream.socket.write(await request(`queue-${i}`))
+        const queued = await pollUntil(`stream ${i} queued`, async () =>
+          [...hub.connections].find((connection) => connection.userId === `queue-${i}`),
+        )
+        queued.close('token_expired')
+      }
+      // Node warns past 10 listeners for one event on one emitter, on the next tick.
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning')
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
   it('closes a stream pipelined behind another stream when their socket goes, freeing its slot', async () => {
     const request = async (user: string) =>
       `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await gateway.token(user)}\r\n\r\n`
@@ -250,5 +276,28 @@ describe('SSE writer on a bare node:http server', () => {
     expect(destroyed).toBe(true)
     expect(afterMs).toBeGreaterThanOrEqual(GRACE_MS - 1)
     client.destroy()
+  })
+
+  it('starts the grace of an ended response pipelined behind another only once its turn comes', async () => {
+    server = createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' })
+      if (request.url === '/first') {
+        response.write('first ')
+        // Ends well after the queued stream's grace would have run out from its own end.
+        setTimeout(() => response.end('ends'), 100)
+      } else if (request.url === '/queued') {
+        const writer = new SseWriter(response)
+        writer.writeText('queued')
+        writer.end(10)
+      } else response.end('last')
+    })
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as net.AddressInfo).port
+    const request = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`
+    const stream = new RawHttpStream(port, request('/first') + request('/queued') + request('/last'))
+    // All three answered in order on the one socket: the queued stream's grace did not cut it.
+    await stream.until((text) => text.includes('last'))
+    expect(stream.responses().map((response) => response.body)).toEqual(['first ends', 'queued', 'last'])
+    stream.socket.destroy()
   })
 })

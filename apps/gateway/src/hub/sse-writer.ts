@@ -117,9 +117,15 @@ export class SseWriter {
     const response = this.response
     response.end()
     if (response.writableFinished) return
-    const timer = setTimeout(() => response.destroy(), graceMs).unref()
-    response.once('close', () => clearTimeout(timer))
-    response.once('finish', () => clearTimeout(timer))
+    // A response pipelined behind another has no socket yet: its grace starts with its turn,
+    // since destroying it now would destroy the shared socket once that turn came.
+    const armGrace = () => {
+      const timer = setTimeout(() => response.destroy(), graceMs).unref()
+      response.once('close', () => clearTimeout(timer))
+      response.once('finish', () => clearTimeout(timer))
+    }
+    if (response.socket === null) response.once('socket', armGrace)
+    else armGrace()
   }
 
   destroy(): void {
