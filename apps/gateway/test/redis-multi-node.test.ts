@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { startRedis } from '@herald/redis-harness'
+import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { RawSseStream, signToken } from './harness.js'
 import { type GatewayNode, publishSequence, useFleet } from './redis-nodes.js'
@@ -83,19 +84,28 @@ describe('two gateway processes on one Redis', () => {
     await fresh.until((s) => s.events.some((e) => e.type === 'herald.ready'))
     fresh.close()
     const tag = fresh.events.at(-1)!.lastEventId.split(':')[0]
-    // Written around Herald, with ids of its own choosing: the middle one's sequence has 20 digits.
+    // Written around Herald, with ids of its own choosing. One has a 20-digit sequence, and it
+    // comes last on a full page of the replay (200 entries after the position resumed from).
     const base = Date.now() + 60_000
-    const ids = [`${base}-1`, `${base}-12345678901234567890`, `${base + 1}-1`]
-    for (const [n, id] of ids.entries()) {
-      await fleet.redis.cli('XADD', 'herald:{u:xena}:s', id, 'd', String(n), 't', '')
+    const ids = [
+      ...range(200).map((n) => `${base}-${n + 1}`),
+      `${base}-12345678901234567890`,
+      ...range(5).map((n) => `${base + 1}-${n + 1}`),
+    ]
+    const redis = new Redis(fleet.redis.url)
+    try {
+      const writes = redis.pipeline()
+      for (const [n, id] of ids.entries()) writes.xadd('herald:{u:xena}:s', id, 'd', String(n), 't', '')
+      await writes.exec()
+    } finally {
+      redis.disconnect()
     }
     const resumed = new RawSseStream(node.eventsUrl(), { ...authorization, 'Last-Event-ID': `${tag}:${ids[0]}` })
     await resumed.until((s) => s.events.some((e) => e.type === 'herald.ready'))
     resumed.close()
-    expect(resumed.events.map((e) => [e.type, e.data])).toEqual([
-      ['message', '2'],
-      ['herald.ready', JSON.stringify({ resume: 'exact', replayed: 1, heartbeatMs: 15_000 })],
-    ])
+    const expected = [...range(199).map((n) => String(n + 1)), ...range(5).map((n) => String(n + 201))]
+    expect(resumed.events.filter((e) => e.type === 'message').map((e) => e.data)).toEqual(expected)
+    expect(JSON.parse(resumed.events.at(-1)!.data)).toMatchObject({ resume: 'exact', replayed: 204 })
   })
 
   it('proves Pub/Sub delivery with its probe and reports Redis up', async () => {

@@ -11,7 +11,7 @@ import type { Broker, BrokerSink, HistoryEntry } from '../broker/broker.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { ChannelMembers } from './channel-members.js'
 import { FramedEntry } from './framed-entry.js'
-import { REPLAY_PAGE_SIZE } from './resume.js'
+import { lastPosition, REPLAY_PAGE_SIZE } from './resume.js'
 import type { SseConnection } from './sse-connection.js'
 
 interface ChannelListeners {
@@ -140,8 +140,7 @@ export class Hub implements BrokerSink {
           break
         }
         for (const entry of page.entries) this.#fanOut(listeners, entry)
-        from =
-          page.entries.length < REPLAY_PAGE_SIZE ? undefined : parseStreamId(page.entries[page.entries.length - 1]!.id)
+        from = page.entries.length < REPLAY_PAGE_SIZE ? undefined : lastPosition(page.entries)
       }
     } catch (error) {
       // Without the history read, releasing the held entries would skip what came before them.

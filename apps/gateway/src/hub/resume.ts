@@ -101,8 +101,8 @@ async function replayMerged(
       while (position === undefined) {
         if (cursor.index === cursor.entries.length) {
           if (!cursor.more) break
-          const last = parseStreamId(cursor.entries[cursor.entries.length - 1]!.id)
-          // Nothing to page on from; such an id is outside the contract (redis-contract.md).
+          const last = lastPosition(cursor.entries)
+          // A page of nothing but such ids: nothing to page on from (redis-contract.md).
           if (last === undefined) break
           const page = await broker.readAfter(connection.channels[cursor.slot]!.key, last, REPLAY_PAGE_SIZE)
           if (page.outcome !== 'entries') return { replayed, gap: page.outcome }
@@ -122,6 +122,19 @@ async function replayMerged(
     await connection.replay(next.cursor.slot, new FramedEntry(channel, next.entry, next.position, false))
     replayed++
   }
+}
+
+/**
+ * Where to read the next page from: the page's last entry whose id the resume format holds.
+ * One that does not (a raw XADD's, past 16 digits) is read again after it and skipped again,
+ * rather than ending the channel's history there.
+ */
+export function lastPosition(entries: readonly HistoryEntry[]): StreamId | undefined {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const position = parseStreamId(entries[i]!.id)
+    if (position !== undefined) return position
+  }
+  return undefined
 }
 
 function toCursor(slot: number, page: HistoryRead): Cursor {
