@@ -55,6 +55,21 @@ describe('HeraldClient across tabs', () => {
     expect(requests).toBe(1)
   })
 
+  it('does not stream again when a tab that heard the refusal takes over from the leader', async () => {
+    const [first, second] = [openTab(), openTab()]
+    await Promise.all([first.error, second.error])
+    expect([first.client.role, second.client.role]).toEqual(['leader', 'follower'])
+    const tookOver = new Promise<void>((resolve) =>
+      second.client.onRoleChange((role) => {
+        if (role === 'leader') resolve()
+      }),
+    )
+    first.client.close()
+    await tookOver
+    expect(second.client.state).toBe('closed')
+    expect(requests).toBe(1)
+  })
+
   it('tells a tab that opens after the refusal, which the leader remembers', async () => {
     const first = openTab()
     await first.error

@@ -238,6 +238,9 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#share = shareAcrossTabs<RelayMessage>(`herald:${scope}`, {
       lead: () => {
         this.#setRole('leader')
+        // Stopped for good (a refusal, a token for another user): taking over must not start a
+        // stream again. The tab still leads, so tabs that open later hear why it stopped.
+        if (this.#refusal !== undefined) return () => {}
         this.#share?.post({ kind: 'leading', tab: this.#tabId })
         return this.#lead()
       },
@@ -377,6 +380,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #refused(error: HeraldClientError): void {
     if (this.#refusal !== undefined) return
     this.#refusal = error
+    // Every tab's connection has stopped for good, not only the leader's.
+    this.#setState('closed')
     this.#errors.emit(error)
   }
 
