@@ -222,7 +222,7 @@ function createBroker(config: GatewayConfig, logger: Logger, metrics: Metrics): 
 
 /**
  * A listen failure that no restart can fix, because HOST or PORT asks for what this machine
- * does not have, is a configuration problem (exit 78 from main.ts); anything else, such as a
+ * does not have, is a configuration problem (exit 78, gateway-process.ts); anything else, such as a
  * port still held by the node being replaced (EADDRINUSE), stays an error worth retrying.
  */
 function listenProblem(error: NodeJS.ErrnoException, config: GatewayConfig): Error {
