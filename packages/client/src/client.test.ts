@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { HeraldClient, type HeraldClientError, type HeraldClientOptions } from './client.js'
-import { fakeGateway } from './test/fake-gateway.js'
+import { type ControlledStream, controlledGateway, fakeGateway } from './test/fake-gateway.js'
 import { fakeJwt } from './test/fake-jwt.js'
 import { FakeLockManager } from './test/fake-locks.js'
 
@@ -195,5 +195,123 @@ describe('HeraldClient closing the leading tab', () => {
     } finally {
       process.off('unhandledRejection', onRejection)
     }
+  })
+})
+
+/**
+ * Tabs whose gateway streams send only what the test pushes, so the order of what each tab
+ * gets, and the position each stream opens from, show how a tab that joins behind catches up.
+ */
+describe('HeraldClient catching up a tab that joins behind', () => {
+  let gateway: ReturnType<typeof controlledGateway>
+  let clients: HeraldClient[]
+
+  const at = (n: number) => `u00000001:${n}-0`
+  const event = (n: number) => `event: seq\ndata: ${n}\nid: ${at(n)}\n\n`
+  const ready = (n: number) => `event: herald.ready\ndata: {"resume":"exact","replayed":0}\nid: ${at(n)}\n\n`
+
+  beforeEach(() => {
+    clients = []
+    gateway = controlledGateway()
+    vi.stubGlobal('navigator', { locks: new FakeLockManager() })
+    vi.stubGlobal('fetch', gateway.fetch)
+  })
+  afterEach(() => {
+    for (const client of clients) client.close()
+    vi.unstubAllGlobals()
+  })
+
+  /** A tab, with the position its storage holds (none: it starts fresh), and what it receives. */
+  function openTab(position?: string): { client: HeraldClient; received: unknown[] } {
+    const token = fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 })
+    const storage = position === undefined ? null : { getItem: () => position, setItem: () => {} }
+    const client = new HeraldClient({
+      url: 'https://gw.example/v1/events',
+      getToken: () => token,
+      transport: 'fetch',
+      storage,
+    })
+    clients.push(client)
+    const received: unknown[] = []
+    client.onNotification((notification) => received.push(notification.data))
+    return { client, received }
+  }
+
+  async function nextStream(count: number): Promise<ControlledStream> {
+    await vi.waitFor(() => expect(gateway.streams).toHaveLength(count))
+    return gateway.streams[count - 1]!
+  }
+
+  it('streams to that tab alone from its position, and it applies the shared events held meanwhile after', async () => {
+    const leader = openTab()
+    const shared = await nextStream(1)
+    shared.push(ready(1) + event(2) + event(3))
+    await vi.waitFor(() => expect(leader.received).toEqual([2, 3]))
+
+    const behind = openTab(at(1))
+    const catchUp = await nextStream(2)
+    expect(catchUp.lastEventId).toBe(at(1))
+    // Live on the shared stream before the catch-up brings 2 and 3: applied first, it would
+    // move the tab past them.
+    shared.push(event(4))
+    await vi.waitFor(() => expect(leader.received).toEqual([2, 3, 4]))
+    catchUp.push(event(2) + event(3) + ready(3))
+
+    await vi.waitFor(() => expect(behind.received).toEqual([2, 3, 4]))
+    // The catch-up ends once live; the shared stream was never reopened.
+    await vi.waitFor(() => expect(catchUp.aborted).toBe(true))
+    expect(shared.aborted).toBe(false)
+    expect(gateway.streams).toHaveLength(2)
+    shared.push(event(5))
+    await vi.waitFor(() => expect(behind.received).toEqual([2, 3, 4, 5]))
+    expect(leader.received).toEqual([2, 3, 4, 5])
+  })
+
+  it('resets only the tab whose position is past history', async () => {
+    const leader = openTab()
+    const shared = await nextStream(1)
+    shared.push(ready(5))
+    const resets: string[] = []
+    leader.client.onReset((reset) => resets.push(`leader:${reset.reason}`))
+    const behind = openTab(at(1))
+    behind.client.onReset((reset) => resets.push(`behind:${reset.reason}`))
+    const catchUp = await nextStream(2)
+    catchUp.push(`event: herald.reset\ndata: {"reason":"trimmed"}\nid: ${at(5)}\n\n${ready(5)}`)
+    shared.push(event(6))
+    await vi.waitFor(() => expect(behind.received).toEqual([6]))
+    expect(leader.received).toEqual([6])
+    expect(resets).toEqual(['behind:trimmed'])
+  })
+
+  it('a tab still catching up when its leader leaves is caught up by the next from where it got to', async () => {
+    const first = openTab()
+    const shared = await nextStream(1)
+    shared.push(ready(1) + event(2) + event(3))
+    const current = openTab()
+    await vi.waitFor(() => expect(current.client.state).toBe('open'))
+    await vi.waitFor(() => expect(first.received).toEqual([2, 3]))
+
+    const behind = openTab(at(1))
+    const catchUp = await nextStream(2)
+    catchUp.push(event(2))
+    await vi.waitFor(() => expect(behind.received).toEqual([2]))
+    shared.push(event(4))
+    await vi.waitFor(() => expect(current.received).toEqual([4]))
+
+    // The next leader (first in line) streams from its own position, and catches the tab up
+    // from 2, where its catch-up got to: the 4 it held does not count.
+    first.client.close()
+    await nextStream(4)
+    expect(gateway.streams).toHaveLength(4)
+    const [next, secondCatchUp] = [at(4), at(2)].map((position) => {
+      const opened = gateway.streams.slice(2).filter((stream) => stream.lastEventId === position)
+      expect(opened).toHaveLength(1)
+      return opened[0]!
+    }) as [ControlledStream, ControlledStream]
+    next.push(ready(4))
+    secondCatchUp.push(event(3) + event(4) + ready(4))
+    next.push(event(5))
+    await vi.waitFor(() => expect(behind.received).toEqual([2, 3, 4, 5]))
+    await vi.waitFor(() => expect(current.received).toEqual([4, 5]))
   })
 })
