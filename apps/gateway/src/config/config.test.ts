@@ -133,6 +133,17 @@ describe('loadConfig', () => {
     expect(problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_JWKS_URL: 'ftp://x' })[0]).toMatch(/^JWT_JWKS_URL/)
   })
 
+  it('refuses a key that could never verify a token, without echoing the secret in it', () => {
+    const withPassword = problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_JWKS_URL: 'https://u:pw-42@a/jwks' })
+    expect(withPassword).toEqual(['JWT_JWKS_URL: must not carry a user name or password (fetch refuses such URLs)'])
+    const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString()
+    expect(problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_PUBLIC_KEY: rsa1024 })).toEqual([
+      'JWT_PUBLIC_KEY: is a 1024-bit RSA key; RSA keys must have at least 2048 bits',
+    ])
+  })
+
   it('derives allowed algorithms from the public key type', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' })
       .publicKey.export({ type: 'spki', format: 'pem' })

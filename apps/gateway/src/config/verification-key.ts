@@ -21,6 +21,8 @@ const EC_BY_CURVE: Readonly<Record<string, string>> = {
 const ASYMMETRIC = [...RSA, 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']
 /** HS256 keys shorter than the hash output are brute-forceable (RFC 7518 §3.2). */
 const MIN_SECRET_BYTES = 32
+/** RFC 7518 §3.3, and jose refuses smaller RSA keys. */
+export const MIN_RSA_BITS = 2048
 
 interface KeySources {
   readonly secret: string | undefined
@@ -53,6 +55,11 @@ export function parseVerificationKey(
       problem('JWT_JWKS_URL', 'must be an http(s) URL')
       return undefined
     }
+    // fetch refuses a URL with credentials, so every key lookup would fail, for good.
+    if (url.username !== '' || url.password !== '') {
+      problem('JWT_JWKS_URL', 'must not carry a user name or password (fetch refuses such URLs)')
+      return undefined
+    }
     return { kind: 'jwks', url, algorithms: ASYMMETRIC }
   }
   return undefined
@@ -71,6 +78,12 @@ function parsePublicKey(
     return undefined
   }
   const type = key.asymmetricKeyType
+  // jose refuses to verify with a smaller RSA key: every token would be turned away.
+  const modulusLength = key.asymmetricKeyDetails?.modulusLength
+  if ((type === 'rsa' || type === 'rsa-pss') && modulusLength !== undefined && modulusLength < MIN_RSA_BITS) {
+    problem('JWT_PUBLIC_KEY', `is a ${modulusLength}-bit RSA key; RSA keys must have at least ${MIN_RSA_BITS} bits`)
+    return undefined
+  }
   if (type === 'rsa') return { kind: 'public-key', key, algorithms: RSA }
   if (type === 'rsa-pss') return { kind: 'public-key', key, algorithms: ['PS256', 'PS384', 'PS512'] }
   if (type === 'ed25519') return { kind: 'public-key', key, algorithms: ['EdDSA', 'Ed25519'] }
