@@ -26,7 +26,7 @@ describe('KeySetOutageLog', () => {
     expect(lines).toEqual([expect.objectContaining({ level: 40, refused: 1, err: refused.message })])
     outage.failed(refused, KEY_SET_OUTAGE_REMINDER_MS)
     expect(lines).toHaveLength(2)
-    expect(lines[1]).toMatchObject({ level: 40, refused: 3, msg: expect.stringMatching(/still cannot be fetched/) })
+    expect(lines[1]).toMatchObject({ level: 40, refused: 3, msg: expect.stringMatching(/still unavailable/) })
   })
 
   it('logs the end of an outage once, and nothing for keys that never failed', () => {
@@ -38,7 +38,7 @@ describe('KeySetOutageLog', () => {
     outage.succeeded()
     outage.succeeded()
     expect(lines.map((line) => line['level'])).toEqual([40, 30])
-    expect(lines[1]).toMatchObject({ refused: 1, msg: expect.stringMatching(/fetched again/) })
+    expect(lines[1]).toMatchObject({ refused: 1, msg: expect.stringMatching(/available again/) })
     expect(outage.failing).toBe(false)
     // The next outage is a new one, and warns at once.
     outage.failed(refused, 2)

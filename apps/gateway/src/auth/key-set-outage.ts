@@ -1,10 +1,12 @@
 /**
- * Tells the operator when the JWKS cannot be fetched. While it cannot, every
- * stream that needs a key is turned away with `keys_unavailable`, and nothing
- * else in the logs would say why; but a line per refused token would flood
- * them during an outage. So: one warning when an outage starts, a reminder at
- * most once a minute while it lasts (with how many verifications it refused
- * since the last line), and one line when a key comes from the set again.
+ * Tells the operator when the JWKS gives no usable key: it cannot be fetched,
+ * or jose will not verify with its key (an RSA key under 2048 bits). While it
+ * does not, every stream that needs a key is turned away with
+ * `keys_unavailable`, and nothing else in the logs would say why; but a line
+ * per refused token would flood them during an outage. So: one warning when an
+ * outage starts, a reminder at most once a minute while it lasts (with how
+ * many verifications it refused since the last line), and one line when the
+ * set is fetched again.
  */
 
 import type { Logger } from 'pino'
@@ -31,26 +33,26 @@ export class KeySetOutageLog {
     return this.#failing
   }
 
-  /** A verification found no usable key set; `error` is what the fetch raised (never the token). */
+  /** A verification found no usable key; `error` is what the fetch or jose raised (never the token). */
   failed(error: unknown, nowMs: number): void {
     this.#refused++
     if (this.#failing && nowMs - this.#lastWarnedMs < this.reminderMs) return
     this.logger?.warn(
       { jwks: this.#jwks, err: describe(error), refused: this.#refused },
       this.#failing
-        ? 'verification keys still cannot be fetched; streams get keys_unavailable'
-        : 'verification keys could not be fetched; streams get keys_unavailable until they can',
+        ? 'verification keys are still unavailable (err says why); streams get keys_unavailable'
+        : 'verification keys are unavailable (err says why); streams get keys_unavailable until they are back',
     )
     this.#failing = true
     this.#refused = 0
     this.#lastWarnedMs = nowMs
   }
 
-  /** A key came from the set; ends an outage, if there was one. */
+  /** The set was fetched and usable; ends an outage, if there was one. */
   succeeded(): void {
     if (!this.#failing) return
     this.#failing = false
-    this.logger?.info({ jwks: this.#jwks, refused: this.#refused }, 'verification keys can be fetched again')
+    this.logger?.info({ jwks: this.#jwks, refused: this.#refused }, 'verification keys are available again')
     this.#refused = 0
   }
 }

@@ -1,8 +1,8 @@
-import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { createHmac, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import http from 'node:http'
 import { Writable } from 'node:stream'
 import { exportJWK, type JWK, SignJWT } from 'jose'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   listenOnFreePort,
   RawSseStream,
@@ -16,7 +16,7 @@ import {
 import { loadConfig } from '../config/config.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { createLogger } from '../log/logger.js'
-import { createTokenVerifier, type TokenVerifier } from './token-verifier.js'
+import { createTokenVerifier, JWKS_MAX_AGE_MS, type TokenVerifier } from './token-verifier.js'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 const future = () => Math.floor(Date.now() / 1000) + 3600
@@ -355,15 +355,17 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     response.writeHead(200, { 'Content-Type': 'application/json' })
     if (answer === 'invalid JSON') response.end('{"keys": [')
     else if (answer === '{"keys":"x"}') response.end(answer)
-    else response.end(JSON.stringify({ keys: [published] }))
+    else response.end(JSON.stringify({ keys: [published, ...alsoPublished] }))
   })
+  /** Keys served besides k1, for a test's rotation. */
+  let alsoPublished: JWK[] = []
   let jwksUrl: string
   let logged: string[] = []
 
   const sign = (kid: string, sub = 'alice') => signRs256(keys, { kid, sub })
 
   /** A verifier of its own, so each test starts with no key set fetched and nothing cached. */
-  function verifier(url = jwksUrl): TokenVerifier {
+  function verifier(url = jwksUrl, cooldownMs = 0): TokenVerifier {
     const sink = new Writable({
       write(chunk, _encoding, done) {
         logged.push(String(chunk))
@@ -371,7 +373,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
       },
     })
     const config = loadConfig({
-      env: { JWT_JWKS_URL: url, JWT_JWKS_COOLDOWN_MS: '0', PUBLISH_API_KEY: TEST_API_KEY },
+      env: { JWT_JWKS_URL: url, JWT_JWKS_COOLDOWN_MS: String(cooldownMs), PUBLISH_API_KEY: TEST_API_KEY },
       argv: [],
     })
     return createTokenVerifier(config.jwt, createLogger('info', sink))
@@ -383,7 +385,9 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   })
   afterEach(() => {
     answer = 'ok'
+    alsoPublished = []
     logged = []
+    vi.useRealTimers()
   })
   afterAll(() => {
     jwksServer.close()
@@ -441,10 +445,77 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     await verify(tokens[0]!)
     const lines = logged.map((line) => JSON.parse(line))
     expect(lines).toEqual([
-      expect.objectContaining({ level: 40, jwks: jwksUrl, msg: expect.stringMatching(/could not be fetched/) }),
-      expect.objectContaining({ level: 30, jwks: jwksUrl, refused: 2, msg: expect.stringMatching(/fetched again/) }),
+      expect.objectContaining({ level: 40, jwks: jwksUrl, msg: expect.stringMatching(/are unavailable/) }),
+      expect.objectContaining({ level: 30, jwks: jwksUrl, refused: 2, msg: expect.stringMatching(/available again/) }),
     ])
     for (const token of tokens) expect(logged.join('')).not.toContain(token.split('.')[2])
+  })
+
+  it('does not log the end of an outage for a key from the cached set while fetches still fail', async () => {
+    const verify = verifier()
+    expect((await verify(await sign('k1', 'alice'))).userId).toBe('alice')
+    answer = '500'
+    expect(await codeOf(verify(await sign('k2')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
+    expect(await codeOf(verify(await sign('k2', 'carol')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    answer = 'ok'
+    expect(await codeOf(verify(await sign('k2', 'dave')))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
+    const lines = logged.map((line) => JSON.parse(line))
+    expect(lines.map((line) => [line.level, line.refused])).toEqual([
+      [40, 1],
+      [30, 1],
+    ])
+  })
+
+  it('sheds a kid the set lacked when it was fetched within the cooldown, and verifies it once it is fetched again', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const verify = verifier(jwksUrl, 30_000)
+    expect((await verify(await sign('k1'))).userId).toBe('alice')
+    // A key published since the last fetch, which the cooldown keeps the node from seeing yet:
+    // a 401 would stop a native EventSource for good, though the token is good.
+    const rotated = rsaKeys()
+    alsoPublished = [await jwkOf(rotated, 'k2')]
+    const token = await signRs256(rotated, { kid: 'k2', sub: 'bob' })
+    expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    vi.setSystemTime(Date.now() + 30_001)
+    expect((await verify(token)).userId).toBe('bob')
+    // Past the cooldown, a kid the set lacks is fetched for, and then refused.
+    vi.setSystemTime(Date.now() + 30_001)
+    expect(await codeOf(verify(await sign('k3')))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
+    // An outage was never logged: the set was there all along.
+    expect(logged).toEqual([])
+  })
+
+  it('stops admitting tokens of a key withdrawn from the set within JWKS_MAX_AGE_MS, new and verified alike', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const verify = verifier()
+    const withdrawn = rsaKeys()
+    alsoPublished = [await jwkOf(withdrawn, 'k2')]
+    const verified = await signRs256(withdrawn, { kid: 'k2', sub: 'alice' })
+    expect((await verify(verified)).userId).toBe('alice')
+    alsoPublished = []
+    expect(JWKS_MAX_AGE_MS).toBe(5 * 60_000)
+    vi.setSystemTime(Date.now() + JWKS_MAX_AGE_MS + 1)
+    expect(await codeOf(verify(await signRs256(withdrawn, { kid: 'k2', sub: 'bob' })))).toBe(
+      'HERALD_ERR_TOKEN_KEY_UNKNOWN',
+    )
+    expect(await codeOf(verify(verified))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
+  })
+
+  it('sheds tokens signed by an RSA key under 2048 bits in the set, and logs why', async () => {
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 })
+    const smallKeys = { ...small, pem: '' }
+    alsoPublished = [await jwkOf(smallKeys, 'k2')]
+    const verify = verifier()
+    // jose will not sign with such a key either: signed by node:crypto.
+    const signingInput = `${b64({ alg: 'RS256', kid: 'k2' })}.${b64({ sub: 'alice', exp: future() })}`
+    const signature = createSign('RSA-SHA256').update(signingInput).sign(small.privateKey).toString('base64url')
+    expect(await codeOf(verify(`${signingInput}.${signature}`))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    expect(logged.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: 40, err: expect.stringMatching(/2048/) }),
+    ])
+    // A token of a usable key still verifies.
+    expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
   })
 
   it('sheds a stream with keys_unavailable (200, not 401) while the JWKS fails, and streams once it is back', async () => {

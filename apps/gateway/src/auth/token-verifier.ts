@@ -17,6 +17,7 @@ import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
 import {
   base64url,
   createRemoteJWKSet,
+  customFetch,
   decodeJwt,
   errors,
   type JWTPayload,
@@ -50,6 +51,8 @@ export const MAX_TOKEN_LENGTH = 8192
 const VERIFIED_TOKEN_CACHE_ENTRIES = 100_000
 /** How long a key withdrawn from a JWKS can keep admitting tokens verified before. */
 const VERIFIED_TOKEN_MAX_AGE_MS = 5 * 60_000
+/** How long a fetched JWKS is used before it is fetched again: how long a withdrawn key still admits new tokens. */
+export const JWKS_MAX_AGE_MS = 5 * 60_000
 
 const JOSE_CODES: Readonly<Record<string, HeraldErrorCode>> = {
   ERR_JWT_EXPIRED: 'HERALD_ERR_TOKEN_EXPIRED',
@@ -136,41 +139,66 @@ function selectVerify(
     case 'public-key':
       return async (token) => (await jwtVerify(token, key.key, options)).payload
     case 'jwks': {
+      // Counted, so a lookup can tell a key set it fetched from the one it had cached.
+      let fetches = 0
       const keySet = createRemoteJWKSet(key.url, {
         cooldownDuration: jwt.jwksCooldownMs,
-        cacheMaxAge: 600_000,
+        cacheMaxAge: JWKS_MAX_AGE_MS,
+        [customFetch]: (url: string, init: RequestInit) => {
+          fetches++
+          return fetch(url, init)
+        },
       })
       const outage = new KeySetOutageLog(logger, key.url)
+      const unavailable = (cause: unknown) =>
+        new HeraldError('HERALD_ERR_KEYS_UNAVAILABLE', describe('HERALD_ERR_KEYS_UNAVAILABLE'), { cause })
       // jose resolves the key once the token's header has parsed and passed its checks: apart
       // from a `kid` the set lacks, whatever fails here is the key set's, not the token's.
       const keyFor: JWTVerifyGetKey = async (header, token) => {
+        const fetchesBefore = fetches
         let found: Awaited<ReturnType<typeof keySet>>
         try {
           found = await keySet(header, token)
         } catch (error) {
-          // Several matching keys means the set was there and usable: it ends an outage too.
-          if (error instanceof errors.JWKSMultipleMatchingKeys) outage.succeeded()
-          if (TOKEN_KEY_LOOKUP_CODES.has(joseCodeOf(error) ?? '')) throw error
-          outage.failed(error, Date.now())
-          throw new HeraldError('HERALD_ERR_KEYS_UNAVAILABLE', describe('HERALD_ERR_KEYS_UNAVAILABLE'), {
-            cause: error,
-          })
+          if (!TOKEN_KEY_LOOKUP_CODES.has(joseCodeOf(error) ?? '')) {
+            outage.failed(error, Date.now())
+            throw unavailable(error)
+          }
+          // The set was there and usable: a fetch for this lookup ends an outage.
+          if (fetches !== fetchesBefore) outage.succeeded()
+          // Fetched within the cooldown, so not again for this token: a key published since may
+          // have signed it. Shed, it comes back once the set can be fetched; a 401 would stop a
+          // native EventSource for good, and anyone can start the cooldown with a made-up kid.
+          else if (error instanceof errors.JWKSNoMatchingKey && keySet.coolingDown) throw unavailable(error)
+          throw error
         }
-        outage.succeeded()
+        // A key from the set as it was cached says nothing of whether it can be fetched now.
+        if (fetches !== fetchesBefore) outage.succeeded()
         return found
       }
       return async (token) => {
         try {
-          return (await jwtVerify(token, keyFor, options)).payload
+          try {
+            return (await jwtVerify(token, keyFor, options)).payload
+          } catch (error) {
+            if (error instanceof errors.JWKSMultipleMatchingKeys) return await verifyWithAnyOf(error, token, options)
+            throw error
+          }
         } catch (error) {
-          if (error instanceof errors.JWKSMultipleMatchingKeys) return verifyWithAnyOf(error, token, options)
+          let failure = error
+          // jose raises a TypeError for a key it will not verify with (an RSA key under 2048
+          // bits): the key set's fault, not the token's, which may be good.
+          if (error instanceof TypeError) {
+            outage.failed(error, Date.now())
+            failure = unavailable(error)
+          }
           // jose decodes the payload and signature only after it has the key, so without keys a
           // token broken there would be shed, and come back, instead of being refused.
-          if (error instanceof HeraldError && error.code === 'HERALD_ERR_KEYS_UNAVAILABLE') {
+          if (failure instanceof HeraldError && failure.code === 'HERALD_ERR_KEYS_UNAVAILABLE') {
             decodeJwt(token)
             base64url.decode(token.slice(token.lastIndexOf('.') + 1))
           }
-          throw error
+          throw failure
         }
       }
     }
@@ -259,7 +287,7 @@ function describe(code: HeraldErrorCode): string {
     case 'HERALD_ERR_TOKEN_KEY_UNKNOWN':
       return 'token names a key id (kid) that is not in the key set'
     case 'HERALD_ERR_KEYS_UNAVAILABLE':
-      return 'verification keys could not be fetched; try again shortly'
+      return 'no usable verification key could be had (the key set could not be fetched, or its key cannot be used); try again shortly'
     default:
       return 'token is not a well-formed JWT'
   }
