@@ -137,7 +137,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   })
 
   const heartbeats = new HeartbeatSweep(config.heartbeatIntervalMs, services.hub.connections)
-  const heartbeat = setInterval(() => heartbeats.tick(), heartbeats.tickMs)
+  let lastSweepMs = performance.now()
+  const heartbeat = setInterval(() => {
+    const now = performance.now()
+    heartbeats.tick(now - lastSweepMs)
+    lastSweepMs = now
+  }, heartbeats.tickMs)
   heartbeat.unref()
 
   const bound = server.address() as AddressInfo

@@ -79,4 +79,13 @@ describe('HeartbeatSweep', () => {
     for (const stream of streams) streams.delete(stream)
     expect(() => sweep.tick()).not.toThrow()
   })
+  it('follows the time that passed, so timers that fire late do not stretch the interval', () => {
+    const streams = streamsOf(100)
+    const sweep = new HeartbeatSweep(15_000, streams)
+    // Every tick 10 % late, for 3.75 intervals of wall time: a heartbeat on the first visit, then
+    // one per interval. Counting ticks instead, the last pass would not have come yet.
+    const lateTickMs = sweep.tickMs * 1.1
+    for (let elapsed = lateTickMs; elapsed <= 3.75 * 15_000; elapsed += lateTickMs) sweep.tick(lateTickMs)
+    expect(new Set([...streams].map((s) => s.beats))).toEqual(new Set([4]))
+  })
 })
