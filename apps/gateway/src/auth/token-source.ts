@@ -10,7 +10,8 @@ export const TOKEN_QUERY_PARAMETER = 'access_token'
 export interface TokenCarriers {
   readonly authorization: string | undefined
   readonly cookie: string | undefined
-  readonly query: string | undefined
+  /** Every `access_token` in the query, in order: the first non-empty one counts, as for the cookie. */
+  readonly query: readonly string[]
 }
 
 export function findToken(carriers: TokenCarriers): string | undefined {
@@ -18,8 +19,7 @@ export function findToken(carriers: TokenCarriers): string | undefined {
   if (bearer?.[1] !== undefined) return bearer[1]
   const fromCookie = readCookie(carriers.cookie, TOKEN_COOKIE)
   if (fromCookie !== undefined) return fromCookie
-  if (carriers.query !== undefined && carriers.query !== '') return carriers.query
-  return undefined
+  return carriers.query.find((value) => value !== '')
 }
 
 /**
@@ -32,8 +32,13 @@ function readCookie(header: string | undefined, name: string): string | undefine
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=')
     if (eq <= 0 || pair.slice(0, eq).trim() !== name) continue
-    const value = pair.slice(eq + 1).trim()
+    const value = unquote(pair.slice(eq + 1).trim())
     if (value !== '') return value
   }
   return undefined
+}
+
+/** RFC 6265 lets a cookie value come in double quotes, which some frameworks write; they are not part of it. */
+function unquote(value: string): string {
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value
 }

@@ -162,6 +162,18 @@ describe('GET /v1/events', () => {
     expect(invalid.json().error.code).toBe('HERALD_ERR_TOPIC_INVALID')
   })
 
+  it('joins topics given as repeated parameters, and takes the first non-empty access_token', async () => {
+    const token = await gateway.token('fay', { topics: ['news', 'sport'] })
+    const url = `${gateway.url}/v1/events?topics=news&topics=&topics=sport&access_token=&access_token=${token}`
+    const client = track(new RecordingEventSource(url, {}))
+    await client.waitForReady()
+    await gateway.publish({ topic: 'news', data: 'n1' })
+    await gateway.publish({ topic: 'sport', data: 's1' })
+    await client.waitForEvents(2)
+    expect(client.payloads()).toEqual(['n1', 's1'])
+    expect(client.events[1]!.lastEventId.split(',')).toHaveLength(3)
+  })
+
   it('keeps CR and LF in payloads as data: they can never start a field or an event', async () => {
     const client = track(
       new RecordingEventSource(gateway.eventsUrl(), {

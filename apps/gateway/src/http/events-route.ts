@@ -12,7 +12,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Channel, frameEvent, frameRetry, READY_EVENT, type UnavailableReason } from '@herald/protocol'
-import { findToken } from '../auth/token-source.js'
+import { findToken, TOKEN_QUERY_PARAMETER } from '../auth/token-source.js'
 import type { Principal } from '../auth/token-verifier.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { closeTimeForExpiry } from '../hub/expiry-wheel.js'
@@ -80,7 +80,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     const token = findToken({
       authorization: header('authorization'),
       cookie: header('cookie'),
-      query: query.get('access_token') ?? undefined,
+      query: query.getAll(TOKEN_QUERY_PARAMETER),
     })
     if (token === undefined) {
       metrics.connectionRejected('auth')
@@ -100,7 +100,15 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     }
     let channels: Channel[]
     try {
-      channels = channelsFor(principal, query.get('topics') ?? undefined, config.maxTopicsPerConnection)
+      // Repeated, as a client that adds one parameter per topic sends them, the lists join.
+      channels = channelsFor(
+        principal,
+        query
+          .getAll('topics')
+          .filter((topics) => topics !== '')
+          .join(','),
+        config.maxTopicsPerConnection,
+      )
     } catch (error) {
       metrics.connectionRejected((error as HeraldError).status === 403 ? 'forbidden' : 'bad_request')
       throw error
