@@ -2,8 +2,8 @@
  * Comparing positions (resume tokens) channel by channel, for a leading tab
  * that a tab joins. The joining tab (opened, reloaded, or at a handover) says
  * in its hello where it stopped; if that is behind the leader on any channel,
- * the leader streams to that tab from the earlier of the two positions until
- * the stream is live, and the tab's position tracker drops what it already has.
+ * the leader reopens its stream from the earlier of the two positions, and
+ * every tab's position tracker drops what it already has.
  */
 
 import { decodeResumeToken, encodeResumeToken, formatStreamId, isAfter, resumeComponent } from '@herald/protocol'

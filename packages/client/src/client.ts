@@ -9,12 +9,9 @@
  * Each tab also keeps its own position (sessionStorage, which survives a
  * reload of that tab). A tab that joins a leader, by opening, reloading or at
  * a handover, says in its `hello` where it stopped and applies relayed events
- * only once the leader has answered (`welcome`). If it was behind (catch-up.ts),
- * the leader opens a second, short stream from the tab's position and relays
- * it to that tab alone until it is live (`caught-up`); the tab applies the
- * shared relays it held meanwhile after it. The shared stream is never moved
- * back, so the other tabs lose nothing, and a position beyond history resets
- * only the tab that held it.
+ * only once the leader has answered (`welcome`): if it was behind, the leader
+ * first reopens its stream from the tab's position (catch-up.ts), so what was
+ * published while the tab was away reaches it, and every tab drops the rest.
  */
 
 import { READY_EVENT, RESET_EVENT, type ResetReason, UNAVAILABLE_EVENT } from '@herald/protocol'
@@ -23,7 +20,7 @@ import { earliestPosition, isBehind } from './catch-up.js'
 import { defaultSessionStorage, defaultStorage, type KeyValueStorage, LastIdStore } from './last-id-store.js'
 import { Listeners } from './listeners.js'
 import { PositionTracker } from './position-tracker.js'
-import { type ConnectionState, parseJson, StreamConnection, type StreamConnectionOptions } from './stream-connection.js'
+import { type ConnectionState, parseJson, StreamConnection } from './stream-connection.js'
 import { canShareAcrossTabs, shareAcrossTabs, type TabShare } from './tab-share.js'
 import { readTokenClaims } from './token-expiry.js'
 import { TokenSource } from './token-source.js'
@@ -83,14 +80,10 @@ export type TabRole = 'leader' | 'follower' | 'alone'
 
 /** What tabs send each other. */
 type RelayMessage =
-  /**
-   * An event the leader (`leader`, its tab id) got from its stream; with `to`, from the
-   * catch-up stream of that one tab.
-   */
+  /** An event the leader (`leader`, its tab id) got from its stream. */
   | {
       readonly kind: 'event'
       readonly leader: string
-      readonly to?: string
       readonly type: string
       readonly data: string
       readonly id: string
@@ -99,9 +92,7 @@ type RelayMessage =
   | { readonly kind: 'error'; readonly error: HeraldClientError }
   /** A tab joins: where it stopped. It applies relayed events once the leader answers with `welcome`. */
   | { readonly kind: 'hello'; readonly tab: string; readonly lastId: string }
-  /** With `catchUp`, the tab holds the shared relays until its catch-up stream is live (`caught-up`). */
-  | { readonly kind: 'welcome'; readonly tab: string; readonly leader: string; readonly catchUp: boolean }
-  | { readonly kind: 'caught-up'; readonly tab: string; readonly leader: string }
+  | { readonly kind: 'welcome'; readonly tab: string; readonly leader: string }
   /** A tab took the lead: every other tab joins it again. */
   | { readonly kind: 'leading'; readonly tab: string }
 
@@ -135,10 +126,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #joined = false
   /** The tab being joined, once known: until it welcomes this tab, only its relays wait. */
   #joining: string | undefined
-  /** While this tab catches up: the shared relays, applied once its catch-up stream is live. */
-  #heldRelays: { type: string; data: string; id: string }[] | undefined
-  /** Leader: the catch-up stream of each tab that joined behind, until it is live. */
-  readonly #catchUps = new Map<string, StreamConnection>()
+  /** Leader: where the next stream starts instead of the last id, so a tab that was behind catches up. */
+  #catchUpFrom: string | undefined
+  /** Leader: the position the events relayed so far have reached. */
+  #relayed = ''
   #state: ConnectionState = 'connecting'
   #role: TabRole | undefined
   #connection: StreamConnection | undefined
@@ -215,7 +206,6 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#closed = true
     this.#share?.close()
     this.#connection?.stop()
-    this.#stopCatchUps()
     this.#setState('closed')
   }
 
@@ -259,108 +249,52 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#hello()
   }
 
-  /**
-   * Joins the leader: relayed events wait for its welcome, which comes before any catch-up
-   * relay. What was held for an earlier leader's catch-up goes: the new one covers it.
-   */
+  /** Joins the leader: relayed events wait for its welcome, which comes after any catch-up is under way. */
   #hello(): void {
     this.#joined = false
-    // Still catching up: this tab's position is where the catch-up got to, and the next leader
-    // catches it up from there. Applying the old leader's late relays would move it past the rest.
-    if (this.#heldRelays !== undefined) this.#heldRelays = []
     this.#share?.post({ kind: 'hello', tab: this.#tabId, lastId: this.#lastId })
   }
 
   #lead(): () => void {
     this.#joined = true
-    this.#heldRelays = undefined
-    const connection = this.#stream(
-      () => this.#lastId,
-      (type, data, id) => {
-        this.#handle(type, data, id)
-        this.#share?.post({ kind: 'event', leader: this.#tabId, type, data, id })
-      },
-      {
-        onState: (state) => {
-          this.#setState(state)
-          this.#share?.post({ kind: 'state', state })
-        },
-        onRefused: ({ status, code, message }) => this.#stopFor({ status, code, message }),
-      },
-    )
-    this.#connection = connection
-    connection.start()
-    return () => {
-      connection.stop()
-      this.#stopCatchUps()
-    }
-  }
-
-  /** A connection to the gateway from `from()`, passing on each event but `herald.unavailable`. */
-  #stream(
-    from: () => string,
-    onEvent: (type: string, data: string, id: string) => void,
-    handlers: Pick<StreamConnectionOptions, 'onState' | 'onRefused'>,
-  ): StreamConnection {
+    this.#relayed = this.#lastId
     const transport =
       (this.#options.transport ?? 'auto') === 'auto'
         ? canStreamFetch()
           ? 'fetch'
           : 'eventsource'
         : this.#options.transport
-    return new StreamConnection({
+    const connection = new StreamConnection({
       url: this.#url,
       transport: transport === 'eventsource' ? eventSourceTransport : fetchTransport,
       getToken: () => this.#tokenForSameUser(),
       ...(this.#startToken === undefined ? {} : { initialToken: this.#startToken }),
       initialRetryMs: this.#retryPolicy().baseMs,
       maxRetryMs: this.#retryPolicy().maxMs,
-      lastEventId: from,
+      lastEventId: () => {
+        this.#relayed = this.#catchUpFrom ?? this.#lastId
+        return this.#relayed
+      },
       types: () => [...BUILT_IN_TYPES, ...(this.#options.types ?? []), ...this.#typed.keys()],
-      onEvent: ({ type, data, lastEventId: id }) => {
-        if (type !== UNAVAILABLE_EVENT) onEvent(type, data, id)
+      onEvent: (event) => {
+        const { type, data, lastEventId: id } = event
+        if (type === UNAVAILABLE_EVENT) return
+        // The catch-up replay is over once the stream is live.
+        if (type === READY_EVENT) this.#catchUpFrom = undefined
+        this.#handle(type, data, id)
+        // Relayed even when this tab had it: during a catch-up, the tab that was behind has not.
+        if (id !== '') this.#relayed = id
+        this.#share?.post({ kind: 'event', leader: this.#tabId, type, data, id })
       },
-      ...handlers,
+      onState: (state) => {
+        this.#setState(state)
+        this.#share?.post({ kind: 'state', state })
+      },
+      onRefused: ({ status, code, message }) => this.#stopFor({ status, code, message }),
     })
-  }
-
-  /**
-   * Leader: streams from a tab's position to that tab alone, until the stream is live; then the
-   * shared relays cover the rest. A retry resumes from the last relayed id, as the shared stream
-   * does. A refusal (which the shared stream would get too) ends it with a reset, so the tab is
-   * told what it misses rather than wait.
-   */
-  #catchUp(tab: string, from: string): void {
-    this.#catchUps.get(tab)?.stop()
-    let position = from
-    const leader = this.#tabId
-    const done = () => {
-      connection.stop()
-      if (this.#catchUps.get(tab) === connection) this.#catchUps.delete(tab)
-      this.#share?.post({ kind: 'caught-up', tab, leader })
-    }
-    const connection = this.#stream(
-      () => position,
-      (type, data, id) => {
-        if (id !== '') position = id
-        this.#share?.post({ kind: 'event', leader, to: tab, type, data, id })
-        if (type === READY_EVENT) done()
-      },
-      {
-        onState: () => {},
-        onRefused: () => {
-          this.#share?.post({ kind: 'event', leader, to: tab, type: RESET_EVENT, data: '{"reason":"unknown"}', id: '' })
-          done()
-        },
-      },
-    )
-    this.#catchUps.set(tab, connection)
+    this.#connection = connection
     connection.start()
-  }
-
-  #stopCatchUps(): void {
-    for (const connection of this.#catchUps.values()) connection.stop()
-    this.#catchUps.clear()
+    return () => connection.stop()
   }
 
   /** Stops the connection for good and tells every tab why. */
@@ -391,32 +325,15 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #receive(message: RelayMessage): void {
     switch (message.kind) {
       case 'event':
-        // A catch-up relay is for one tab, and comes in order: applied as it arrives.
-        if (message.to !== undefined) {
-          if (message.to === this.#tabId) this.#handle(message.type, message.data, message.id)
-          return
-        }
-        // Shared relays wait while this tab catches up: applied first, they would move its
-        // positions past what the catch-up has yet to bring. Only the welcoming leader's count.
-        if (this.#heldRelays !== undefined) {
-          if (this.#joined && message.leader === this.#joining) this.#heldRelays.push(message)
-          return
-        }
-        // Until the leader welcomes this tab, what it relays may be ahead of this tab's position;
-        // the welcome says whether a catch-up brings what lies between. The last relays of a
-        // leader that left are applied (this tab has had the others), and so is a reset, as the
-        // positions after it may be lower than this tab's.
+        // Until the leader welcomes this tab, a catch-up may still replay what came before its
+        // relays. The last relays of a leader that left are applied (this tab has had the others),
+        // and so is a reset, as the positions after it may be lower than this tab's.
         if (
           this.#joined ||
           (this.#joining !== undefined && message.leader !== this.#joining) ||
           message.type === RESET_EVENT
         )
           this.#handle(message.type, message.data, message.id)
-        return
-      case 'caught-up':
-        if (message.tab !== this.#tabId || message.leader !== this.#joining) return
-        for (const held of this.#heldRelays ?? []) this.#handle(held.type, held.data, held.id)
-        this.#heldRelays = undefined
         return
       case 'state':
         if (this.#role === 'follower') this.#setState(message.state)
@@ -426,11 +343,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         return
       case 'welcome':
         // A welcome from a leader that has since left does not count.
-        if (message.tab !== this.#tabId || (this.#joining !== undefined && message.leader !== this.#joining)) return
-        this.#joining = message.leader
-        this.#joined = true
-        // Not behind this leader: its stream covers this tab from here, whatever an earlier one held.
-        this.#heldRelays = message.catchUp ? [] : undefined
+        if (message.tab === this.#tabId && (this.#joining === undefined || message.leader === this.#joining))
+          this.#joined = true
         return
       case 'leading':
         // The new leader streams from its own position, which may be past this tab's.
@@ -444,13 +358,19 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     }
   }
 
-  /** Leader: a tab joins. If it lacks something this tab has relayed, it gets a catch-up stream of its own. */
+  /**
+   * Leader: a tab joins. If it lacks something this tab has or has relayed, stream again from its
+   * position first (or from where the relays are, if earlier, for a tab still catching up).
+   */
   #welcome(tab: string, lastId: string): void {
-    const behind = this.#refusal === undefined && isBehind(lastId, this.#lastId)
-    // The catch-up relays come after this, so the tab knows to hold the shared ones meanwhile.
-    this.#share?.post({ kind: 'welcome', tab, leader: this.#tabId, catchUp: behind })
-    // A channel the tab does not name (a topic its page did not know yet) starts where this tab is.
-    if (behind) this.#catchUp(tab, earliestPosition(lastId, this.#lastId))
+    const behind = isBehind(lastId, this.#lastId) || isBehind(lastId, this.#relayed)
+    if (behind) {
+      this.#catchUpFrom = earliestPosition(lastId, this.#relayed)
+      this.#relayed = this.#catchUpFrom
+    }
+    // Everything relayed after this comes from a stream that starts at or before the tab's position.
+    this.#share?.post({ kind: 'welcome', tab, leader: this.#tabId })
+    if (behind) this.#connection?.reopen()
     // Where the connection stands, and why it stopped if it did.
     this.#share?.post({ kind: 'state', state: this.#state })
     if (this.#refusal !== undefined) this.#share?.post({ kind: 'error', error: this.#refusal })
