@@ -26,7 +26,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 6
+export const FUNCTION_LIBRARY_VERSION = 7
 /**
  * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
  * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
@@ -60,7 +60,19 @@ const LIBRARY_HEAD = `#!lua name=${FUNCTION_LIBRARY_NAME}
 -- Every position this dataset hands out is at or after it.
 local DATASET_SINCE_MS = `
 
-const LIBRARY_BODY = `
+// Raw: the Lua below is as Redis reads it, backslashes and all.
+const LIBRARY_BODY = String.raw`
+
+-- Upvalues, not globals: a function's globals go through the sandbox's metatable on every
+-- use. Bound at the first call, as a library sees none of them while it loads.
+local find, sub, byte, match, gsub, gmatch, call
+local json_decode, decode_invalid_numbers, decode_max_depth
+local function bind()
+  if find ~= nil then return end
+  find, sub, byte, match, gsub, gmatch = string.find, string.sub, string.byte, string.match, string.gsub, string.gmatch
+  json_decode, decode_invalid_numbers, decode_max_depth = cjson.decode, cjson.decode_invalid_numbers, cjson.decode_max_depth
+  call = redis.call
+end
 
 local STREAM_KEY = '^herald:{[ut]:[^{}]+}:s$'
 local DEFAULT_MAXLEN = 1000
@@ -73,12 +85,12 @@ end
 
 -- Never before the dataset began, even if the clock was set back since: positions stay at or after it.
 local function now_ms()
-  local t = redis.call('TIME')
+  local t = call('TIME')
   return math.max(DATASET_SINCE_MS, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 end
 
 local function parse_id(id)
-  local ms, seq = string.match(id or '', '^(%d+)-(%d+)$')
+  local ms, seq = match(id or '', '^(%d+)-(%d+)$')
   return tonumber(ms), tonumber(seq)
 end
 
@@ -103,32 +115,190 @@ local function info_field(info, name)
   return nil
 end
 
--- Why a message cannot be published, as (code, message), or nil if it can.
-local function publish_problem(stream, idempotency, event_type, data)
-  if stream == nil or not string.match(stream, STREAM_KEY) then
-    return 'HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s'
-  end
-  if idempotency ~= nil then
-    local base = string.sub(stream, 1, -2)
-    if string.sub(idempotency, 1, #base + 2) ~= base .. 'i:' or #idempotency == #base + 2 then
-      return 'HERALD_ERR_KEY', 'the idempotency key must be ' .. base .. 'i:<key>'
+-- The rules for names that gateways, the SDK and POST /v1/publish keep (names.ts in
+-- @herald/protocol): a message to a channel no subscriber can name would be stored and reach
+-- no one.
+local USER_STREAM = '^herald:{u:([A-Za-z0-9._:@+=|%-]+)}:s$'
+local TOPIC_STREAM = '^herald:{t:([A-Za-z0-9._:@+=|/%-]+)}:s$'
+local MAX_NAME_LENGTH = 128
+local MAX_TYPE_BYTES = 128
+local MAX_IDEMPOTENCY_KEY_CHARACTERS = 200
+local MAX_DATA_DEPTH = 32
+
+-- Whether text is well-formed UTF-8: no stray or missing continuation bytes, overlong forms,
+-- surrogates or code points past U+10FFFF. Redis keeps bytes; a browser would show U+FFFD.
+-- Each well-formed sequence becomes an ASCII stand-in, so no two bytes that a replaced
+-- sequence kept apart can pair up; what is left must be ASCII. (Twice as fast as a loop over
+-- the characters in Lua.)
+local function is_utf8(text)
+  if find(text, '^[%z\1-\127]*$') then return true end
+  text = gsub(text, '[\194-\223][\128-\191]', '.')
+  text = gsub(text, '[\225-\236\238\239][\128-\191][\128-\191]', '.')
+  text = gsub(text, '\224[\160-\191][\128-\191]', '.')
+  text = gsub(text, '\237[\128-\159][\128-\191]', '.')
+  text = gsub(text, '\240[\144-\191][\128-\191][\128-\191]', '.')
+  text = gsub(text, '[\241-\243][\128-\191][\128-\191][\128-\191]', '.')
+  text = gsub(text, '\244[\128-\143][\128-\191][\128-\191]', '.')
+  return find(text, '^[%z\1-\127]*$') ~= nil
+end
+
+-- Whether text is UTF-8 without control characters (C0, DEL, C1) or Unicode line separators;
+-- printable ASCII, as nearly all types and keys are, is settled by one anchored scan.
+local function is_plain_text(text)
+  if find(text, '^[ -~]*$') then return true end
+  return is_utf8(text) and not find(text, '[%z\1-\31\127]') and not find(text, '\194[\128-\159]')
+    and not find(text, '\226\128[\168\169]')
+end
+
+-- JSON (RFC 8259), strictly, for text that cjson would misjudge (is_json below says which).
+-- Each function takes the text and a position, and returns the position after what it read,
+-- or nil.
+local function skip_space(text, i)
+  return find(text, '[^ \t\n\r]', i) or #text + 1
+end
+
+local function json_string(text, i)
+  i = i + 1
+  while true do
+    local at = find(text, '[%z\1-\31"\\]', i)
+    if at == nil then return nil end
+    local found = byte(text, at)
+    if found == 34 then return at + 1 end
+    if found ~= 92 then return nil end
+    local escape = sub(text, at + 1, at + 1)
+    if escape == 'u' then
+      local code = tonumber(match(text, '^%x%x%x%x', at + 2) or '', 16)
+      if code == nil or (code >= 0xDC00 and code <= 0xDFFF) then return nil end
+      i = at + 6
+      -- A high surrogate needs its low half: alone, it has no UTF-8 form.
+      if code >= 0xD800 and code <= 0xDBFF then
+        local low = tonumber(match(text, '^\\u(%x%x%x%x)', i) or '', 16)
+        if low == nil or low < 0xDC00 or low > 0xDFFF then return nil end
+        i = i + 6
+      end
+    elseif escape ~= '' and find('"\\/bfnrt', escape, 1, true) then
+      i = at + 2
+    else
+      return nil
     end
   end
-  if #event_type > 128 or string.find(event_type, '%c') or string.sub(event_type, 1, 7) == 'herald.' then
-    return 'HERALD_ERR_TYPE', 'type must be at most 128 characters, without control characters, not starting with herald.'
+end
+
+-- A JSON number: no leading zeros (007), no bare dot (1. or .5), no sign but minus, and
+-- finite (1e400 parses as Infinity everywhere: a value nobody published).
+local function is_number(token)
+  local int, rest = match(token, '^(-?%d+)(.*)$')
+  if int == nil or find(int, '^-?0%d') then return false end
+  if rest ~= '' and not find(rest, '^%.%d+$') and not find(rest, '^%.%d+[eE][+-]?%d+$')
+    and not find(rest, '^[eE][+-]?%d+$') then
+    return false
+  end
+  local value = tonumber(token)
+  return value ~= nil and value ~= math.huge and value ~= -math.huge
+end
+
+local function json_number(text, i)
+  local last = select(2, find(text, '^[-+.%deE]+', i))
+  if last == nil or not is_number(sub(text, i, last)) then return nil end
+  return last + 1
+end
+
+local LITERALS = { t = 'true', f = 'false', n = 'null' }
+local function json_value(text, i, depth)
+  i = skip_space(text, i)
+  local first = sub(text, i, i)
+  if first == '"' then return json_string(text, i) end
+  if first == '{' or first == '[' then
+    if depth >= MAX_DATA_DEPTH then return nil end
+    local close = first == '{' and '}' or ']'
+    i = skip_space(text, i + 1)
+    if sub(text, i, i) == close then return i + 1 end
+    while true do
+      if first == '{' then
+        if sub(text, i, i) ~= '"' then return nil end
+        i = json_string(text, i)
+        if i == nil then return nil end
+        i = skip_space(text, i)
+        if sub(text, i, i) ~= ':' then return nil end
+        i = i + 1
+      end
+      i = json_value(text, i, depth + 1)
+      if i == nil then return nil end
+      i = skip_space(text, i)
+      local after = sub(text, i, i)
+      if after == close then return i + 1 end
+      if after ~= ',' then return nil end
+      i = skip_space(text, i + 1)
+    end
+  end
+  local literal = LITERALS[first]
+  if literal ~= nil then
+    if sub(text, i, i + #literal - 1) ~= literal then return nil end
+    return i + #literal
+  end
+  return json_number(text, i)
+end
+
+-- Runs a check with cjson's leniencies off: it takes NaN, Infinity, hex and leading zeros
+-- (decode_invalid_numbers) and nesting 1000 deep. Set back as found after, since other
+-- libraries share this Lua state. Once a call, not once a message: each of these four C calls
+-- costs Redis more than a message's own checks (docs/redis-contract.md). Nothing in a check
+-- raises an error, so nothing can skip the setting back.
+local function strictly(check, a, b, c, d)
+  local invalid_numbers, max_depth = decode_invalid_numbers(), decode_max_depth()
+  decode_invalid_numbers(false)
+  decode_max_depth(MAX_DATA_DEPTH)
+  local code, message = check(a, b, c, d)
+  decode_invalid_numbers(invalid_numbers)
+  decode_max_depth(max_depth)
+  return code, message
+end
+
+local function is_json(text)
+  -- cjson also takes control characters raw in strings, and does not look at UTF-8. Most
+  -- payloads are printable ASCII; text with a control character (a line break, in JSON written
+  -- for people) gets the strict parse above, and text past ASCII has its UTF-8 checked. (An
+  -- anchored pattern scans the text once, at about 3 ns a byte; an unanchored one restarts at
+  -- every byte, at about 15.)
+  if find(text, '^[ -~]*$') then return pcall(json_decode, text) end
+  if find(text, '^[^%z\1-\31]*$') then return pcall(json_decode, text) and is_utf8(text) end
+  local after = json_value(text, 1, 0)
+  return after ~= nil and skip_space(text, after) == #text + 1 and is_utf8(text)
+end
+
+-- Why a message cannot be published, as (code, message), or nil if it can. Run strictly.
+local function publish_problem(stream, idempotency, event_type, data)
+  local name = stream and (match(stream, USER_STREAM) or match(stream, TOPIC_STREAM))
+  if name == nil or #name > MAX_NAME_LENGTH then
+    return 'HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s, with a user id '
+      .. 'of 1 to 128 characters from A-Z a-z 0-9 . _ : @ + = | - (a topic may also have /)'
+  end
+  if idempotency ~= nil then
+    local base = sub(stream, 1, -2)
+    local key = sub(idempotency, #base + 3)
+    local _, continuation_bytes = gsub(key, '[\128-\191]', '')
+    if sub(idempotency, 1, #base + 2) ~= base .. 'i:' or key == ''
+      or #key - continuation_bytes > MAX_IDEMPOTENCY_KEY_CHARACTERS or not is_plain_text(key) then
+      return 'HERALD_ERR_KEY', 'the idempotency key must be ' .. base .. 'i:<key>, with a key of 1 to 200 '
+        .. 'characters of UTF-8 without control characters'
+    end
+  end
+  if #event_type > MAX_TYPE_BYTES or not is_plain_text(event_type) or sub(event_type, 1, 7) == 'herald.' then
+    return 'HERALD_ERR_TYPE', 'type must be at most 128 bytes of UTF-8, without control characters or line '
+      .. 'separators, not starting with herald.'
   end
   -- A native EventSource dispatches these as its own events: a connection failure, an open.
   if event_type == 'error' or event_type == 'open' then
     return 'HERALD_ERR_TYPE', 'type must not be error or open: EventSource reserves them for its own events'
   end
-  if data == nil or data == '' or not pcall(cjson.decode, data) then
-    return 'HERALD_ERR_DATA', 'data must be JSON'
+  if data == nil or not is_json(data) then
+    return 'HERALD_ERR_DATA', 'data must be JSON (RFC 8259, in UTF-8, at most 32 levels deep)'
   end
   -- Before anything is written: Redis keeps a function's writes when a later command fails, so
   -- an announcement this user may not make (Redis 7 gives a new ACL user no channels) would leave
   -- the entry stored and announced to no one, and a retry with its idempotency key would answer
   -- the stored id, announcing nothing again.
-  local channel = string.sub(stream, 1, -2) .. 'c'
+  local channel = sub(stream, 1, -2) .. 'c'
   if not redis.acl_check_cmd('SPUBLISH', channel, data) then
     return 'HERALD_ERR_NOPERM', 'this Redis user may not SPUBLISH to ' .. channel .. ' (grant it &herald:*)'
   end
@@ -153,46 +323,76 @@ end
 -- Appends one checked message and announces it; returns its id (the first id, for a repeated idempotency key).
 local function append(stream, idempotency, event_type, data, limits)
   if idempotency ~= nil then
-    local seen = redis.call('GET', idempotency)
+    local seen = call('GET', idempotency)
     if seen then return seen end
   end
 
   -- NOMKSTREAM appends only to a stream that exists (nil otherwise): one call, where
   -- asking EXISTS first would be two for every message.
-  local id = redis.call('XADD', stream, 'NOMKSTREAM', '*', 'd', data, 't', event_type)
+  local id = call('XADD', stream, 'NOMKSTREAM', '*', 'd', data, 't', event_type)
   if not id then
     -- A new stream starts at <now>-1, above any <now>-0 tail handed out while it did
     -- not exist, and counts positions older than the idle TTL as deleted: a stream of
     -- this name may have existed and expired.
     local now = now_ms()
-    id = redis.call('XADD', stream, now .. '-1', 'd', data, 't', event_type)
-    redis.call('XSETID', stream, id, 'ENTRIESADDED', 1, 'MAXDELETEDID', math.max(0, now - limits.ttl * 1000) .. '-0')
+    id = call('XADD', stream, now .. '-1', 'd', data, 't', event_type)
+    call('XSETID', stream, id, 'ENTRIESADDED', 1, 'MAXDELETEDID', math.max(0, now - limits.ttl * 1000) .. '-0')
   else
     -- Trim in batches, exactly, and record the newest deleted id: Redis does not
     -- track it for trims, and resume needs it to tell an exact position from one
     -- whose successors are gone.
-    if redis.call('XLEN', stream) > limits.trim_above then
-      redis.call('XTRIM', stream, 'MAXLEN', limits.maxlen + 1)
-      local boundary = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1][1]
-      redis.call('XTRIM', stream, 'MAXLEN', limits.maxlen)
-      redis.call('XSETID', stream, id, 'MAXDELETEDID', boundary)
+    if call('XLEN', stream) > limits.trim_above then
+      call('XTRIM', stream, 'MAXLEN', limits.maxlen + 1)
+      local boundary = call('XRANGE', stream, '-', '+', 'COUNT', 1)[1][1]
+      call('XTRIM', stream, 'MAXLEN', limits.maxlen)
+      call('XSETID', stream, id, 'MAXDELETEDID', boundary)
     end
   end
-  redis.call('EXPIRE', stream, limits.ttl_text)
+  call('EXPIRE', stream, limits.ttl_text)
   if idempotency ~= nil then
-    redis.call('SET', idempotency, id, 'EX', limits.idempotency_ttl_text)
+    call('SET', idempotency, id, 'EX', limits.idempotency_ttl_text)
   end
-  redis.call('SPUBLISH', string.sub(stream, 1, -2) .. 'c', id .. '\\n' .. event_type .. '\\n' .. data)
+  call('SPUBLISH', sub(stream, 1, -2) .. 'c', id .. '\n' .. event_type .. '\n' .. data)
   return id
 end
 
 -- KEYS[1] stream, KEYS[2] idempotency key (optional)
 -- ARGV type, data (JSON), maxlen, ttl seconds, idempotency ttl seconds
 local function herald_publish(keys, args)
+  bind()
   local stream, idempotency, event_type, data = keys[1], keys[2], args[1] or '', args[2]
-  local code, message = publish_problem(stream, idempotency, event_type, data)
+  local code, message = strictly(publish_problem, stream, idempotency, event_type, data)
   if code then return fail(code, message) end
   return append(stream, idempotency, event_type, data, publish_limits(args[3], args[4], args[5]))
+end
+
+-- Why a herald_publish_batch call cannot be published, as (code, message), or nil if it can;
+-- fills key_at with where each message's keys start. Run strictly.
+local function batch_problem(keys, args, key_at)
+  if (#args - 3) % 3 ~= 0 then
+    return 'HERALD_ERR_ARGS', 'after maxlen, ttl and idempotency ttl, each message takes three arguments'
+  end
+  local k = 1
+  for i = 4, #args, 3 do
+    local n = #key_at + 1
+    key_at[n] = k
+    local idempotency = nil
+    if args[i] ~= '0' and args[i] ~= '1' then
+      return 'HERALD_ERR_ARGS', 'message ' .. n .. ': has-idempotency-key must be 0 or 1'
+    end
+    if args[i] == '1' then
+      idempotency = keys[k + 1]
+      k = k + 2
+    else
+      k = k + 1
+    end
+    local code, message = publish_problem(keys[key_at[n]], idempotency, args[i + 1], args[i + 2])
+    if code then return code, 'message ' .. n .. ': ' .. message end
+  end
+  if k ~= #keys + 1 then
+    return 'HERALD_ERR_ARGS', 'the keys do not match the messages: one stream key each, plus its idempotency key'
+  end
+  return nil
 end
 
 -- KEYS each message's stream key, followed by its idempotency key if it has one.
@@ -202,28 +402,11 @@ end
 -- (one command for the client to build and Redis to dispatch, not one per message).
 -- Returns their ids in order.
 local function herald_publish_batch(keys, args)
-  if (#args - 3) % 3 ~= 0 then
-    return fail('HERALD_ERR_ARGS', 'after maxlen, ttl and idempotency ttl, each message takes three arguments')
-  end
+  bind()
   -- Where each message's keys start: numbers in one table, not a table per message.
   local key_at = {}
-  local k = 1
-  for i = 4, #args, 3 do
-    local n = #key_at + 1
-    key_at[n] = k
-    local idempotency = nil
-    if args[i] == '1' then
-      idempotency = keys[k + 1]
-      k = k + 2
-    else
-      k = k + 1
-    end
-    local code, message = publish_problem(keys[key_at[n]], idempotency, args[i + 1], args[i + 2])
-    if code then return fail(code, 'message ' .. n .. ': ' .. message) end
-  end
-  if k ~= #keys + 1 then
-    return fail('HERALD_ERR_ARGS', 'the keys do not match the messages: one stream key each, plus its idempotency key')
-  end
+  local code, message = strictly(batch_problem, keys, args, key_at)
+  if code then return fail(code, message) end
   local limits = publish_limits(args[1], args[2], args[3])
   local ids = {}
   for n, at in ipairs(key_at) do
@@ -235,12 +418,13 @@ end
 
 -- KEYS[1] stream. Returns the position a new subscriber goes live from.
 local function herald_tail(keys, args)
+  bind()
   local stream = keys[1]
-  if stream == nil or not string.match(stream, STREAM_KEY) then
+  if stream == nil or not match(stream, STREAM_KEY) then
     return fail('HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s')
   end
-  if redis.call('EXISTS', stream) == 0 then return now_ms() .. '-0' end
-  return info_field(redis.call('XINFO', 'STREAM', stream), 'last-generated-id')
+  if call('EXISTS', stream) == 0 then return now_ms() .. '-0' end
+  return info_field(call('XINFO', 'STREAM', stream), 'last-generated-id')
 end
 
 -- KEYS[1] stream; ARGV after (<ms>-<seq>), count, ttl seconds.
@@ -250,8 +434,9 @@ end
 -- answers a publish before it writes the message to subscribers, so a crash between the two
 -- loses an acknowledged message that no subscriber saw.
 local function herald_read(keys, args)
+  bind()
   local stream = keys[1]
-  if stream == nil or not string.match(stream, STREAM_KEY) then
+  if stream == nil or not match(stream, STREAM_KEY) then
     return fail('HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s')
   end
   local after_ms, after_seq = parse_id(args[1])
@@ -259,19 +444,19 @@ local function herald_read(keys, args)
   local count = positive(args[2], 200)
   local ttl = positive(args[3], DEFAULT_TTL)
   if after_ms < DATASET_SINCE_MS then return {'trimmed'} end
-  if redis.call('EXISTS', stream) == 0 then
+  if call('EXISTS', stream) == 0 then
     local now = now_ms()
     if after_ms > now then return {'unknown'} end
     if after_ms < now - ttl * 1000 then return {'trimmed'} end
     return {'entries'}
   end
-  local info = redis.call('XINFO', 'STREAM', stream)
+  local info = call('XINFO', 'STREAM', stream)
   local last_ms, last_seq = parse_id(info_field(info, 'last-generated-id'))
   local deleted_ms, deleted_seq = parse_id(info_field(info, 'max-deleted-entry-id'))
   if is_before(last_ms, last_seq, after_ms, after_seq) then return {'unknown'} end
   if is_before(after_ms, after_seq, deleted_ms, deleted_seq) then return {'trimmed'} end
   local reply = {'entries'}
-  for _, entry in ipairs(redis.call('XRANGE', stream, '(' .. args[1], '+', 'COUNT', count)) do
+  for _, entry in ipairs(call('XRANGE', stream, '(' .. args[1], '+', 'COUNT', count)) do
     local fields = entry[2]
     local event_type, data = '', ''
     for i = 1, #fields, 2 do

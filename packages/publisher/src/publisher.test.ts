@@ -281,7 +281,7 @@ describe('HeraldPublisher on a real Redis', () => {
       throw new Error('expected a refusal')
     }
     expect(await refusal([message('"\\ud800"')])).toBe(
-      'messages[0]: Redis refused the message (HERALD_ERR_DATA): data must be JSON',
+      'messages[0]: Redis refused the message (HERALD_ERR_DATA): data must be JSON (RFC 8259, in UTF-8, at most 32 levels deep)',
     )
     // 150 messages take two calls; the second call's 21st is the publish's 120th.
     const many = Array.from({ length: 150 }, (_, n) => message(n === 120 ? 'not json' : String(n)))

@@ -1,0 +1,225 @@
+/**
+ * The functions are the contract for publishers in any language, so they must refuse what the
+ * SDK and `POST /v1/publish` refuse: data that is not strict JSON, names no subscriber can ask
+ * for, types and idempotency keys that break the rules of names.ts. Checked against a real
+ * Redis, data against JSON.parse (RFC 8259) over a generated corpus.
+ */
+
+import { eventTypeProblem, isValidIdempotencyKey, isValidTopic, isValidUserId } from '@herald/protocol'
+import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadHeraldFunctions } from './functions.js'
+import { MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
+import { idempotencyKey, streamKey } from './keys.js'
+
+/** What JSON.parse makes of the text, and the rules the SDK adds: finite numbers, no lone surrogates, 32 levels. */
+function isPublishableJson(text: string): boolean {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return false
+  }
+  const clean = (item: unknown): boolean => {
+    if (typeof item === 'number') return Number.isFinite(item)
+    if (typeof item === 'string') return !/\p{Cs}/u.test(item)
+    if (item === null || typeof item !== 'object') return true
+    return Object.entries(item).every(([key, child]) => !/\p{Cs}/u.test(key) && clean(child))
+  }
+  return clean(value) && !nestsDeeperThan(text, MAX_DATA_DEPTH)
+}
+
+/** A deterministic generator, so a failure names a case that comes back. */
+function random(seed: number): () => number {
+  let state = seed
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31
+    return state / 2 ** 31
+  }
+}
+
+const PIECES = [
+  '{',
+  '}',
+  '[',
+  ']',
+  ':',
+  ',',
+  '"',
+  '"k"',
+  '"v"',
+  '\\',
+  '\\n',
+  '\\u00e9',
+  '\\ud83d\\ude00',
+  '\\ud800',
+  '\\x',
+  '0',
+  '1',
+  '7',
+  '-',
+  '+',
+  '.',
+  'e',
+  'E',
+  ' ',
+  '\t',
+  '\n',
+  'true',
+  'false',
+  'null',
+  'nul',
+  'NaN',
+  'Infinity',
+  '0x1F',
+  '1e400',
+  'é',
+  '\u0001',
+  '\u007f',
+]
+
+describe("the functions' rules", () => {
+  let redis: RedisServer
+  let client: Redis
+  const publish = (stream: string, type: string | Buffer, data: string | Buffer, idempotency?: string) =>
+    client
+      .call(
+        'FCALL',
+        'herald_publish',
+        idempotency === undefined ? 1 : 2,
+        stream,
+        ...(idempotency === undefined ? [] : [idempotency]),
+        type,
+        data,
+      )
+      .then(
+        () => 'ok',
+        (error: Error) => error.message.split(' ')[0]!,
+      )
+
+  beforeAll(async () => {
+    redis = await startRedis()
+    client = new Redis(redis.url)
+    await loadHeraldFunctions(client)
+  })
+  afterAll(async () => {
+    client.disconnect()
+    await redis.stop()
+  })
+
+  it('take data exactly when JSON.parse does, with finite numbers, no lone surrogates and 32 levels at most', async () => {
+    const next = random(7)
+    const corpus = new Set<string>([
+      '1',
+      '-0',
+      '1.0E+2',
+      '1e-400',
+      '"a\\tb"',
+      '{"a":[1,{"b":null}]}',
+      ' [ 1 , 2 ] ',
+      '"\\/"',
+      'NaN',
+      'Infinity',
+      '-Infinity',
+      'inf',
+      '0x1F',
+      '007',
+      '+5',
+      '1.',
+      '[\n1.]',
+      '[1.5,\n2]',
+      '{"é":"\\u00e9"}',
+      '.5',
+      '1e400',
+      '-1e400',
+      '"a\tb"',
+      '"a\nb"',
+      '[1,]',
+      '{"a":1,}',
+      "'a'",
+      '"\\ud800"',
+      '"\\udc00"',
+      '"\\ud800\\u0041"',
+      '"\\u12"',
+      'tru',
+      `${'['.repeat(32)}${']'.repeat(32)}`,
+      `${'['.repeat(33)}${']'.repeat(33)}`,
+      '"é"',
+      '"\u2028"',
+      '',
+    ])
+    while (corpus.size < 1500) {
+      const length = 1 + Math.floor(next() * 6)
+      corpus.add(Array.from({ length }, () => PIECES[Math.floor(next() * PIECES.length)]).join(''))
+    }
+    const stream = streamKey('u:corpus')
+    const answers = await Promise.all([...corpus].map((text) => publish(stream, '', text)))
+    // The two corners the functions leave to cjson in printable ASCII (docs/redis-contract.md):
+    // a number ending in a dot, and one too large for a double.
+    const corner = (text: string) => /^[\x20-\x7e]*$/.test(text) && /\d\.(?!\d)|[eE][+-]?\d{3}/.test(text)
+    const wrong = [...corpus].filter((text, n) => !corner(text) && (answers[n] === 'ok') !== isPublishableJson(text))
+    expect(answers[[...corpus].indexOf('1.')]).toBe('ok')
+    expect(answers[[...corpus].indexOf('[\n1.]')]).toBe('HERALD_ERR_DATA')
+    expect(wrong).toEqual([])
+    expect(answers.filter((answer) => answer !== 'ok').every((answer) => answer === 'HERALD_ERR_DATA')).toBe(true)
+  })
+
+  it('refuse data that is not UTF-8, which a browser would show as U+FFFD', async () => {
+    const stream = streamKey('u:bytes')
+    for (const bytes of [
+      [0x22, 0xc3, 0x28, 0x22],
+      [0x22, 0xed, 0xa0, 0x80, 0x22],
+      [0x22, 0xc0, 0xaf, 0x22],
+      [0x22, 0xf8, 0x22],
+    ]) {
+      expect(await publish(stream, '', Buffer.from(bytes))).toBe('HERALD_ERR_DATA')
+    }
+    expect(await publish(stream, '', Buffer.from('"日本語 😀"'))).toBe('ok')
+  })
+
+  it('take the channel names, types and idempotency keys the SDK takes, and no others', async () => {
+    const users = ['alice', 'a.b_c:d@e+f=g|h-i', 'x'.repeat(128), 'x'.repeat(129), 'Alice Smith', 'a/b', 'josé', 'a,b']
+    for (const user of users) {
+      expect([user, await publish(streamKey(`u:${user}`), '', '1')]).toEqual([
+        user,
+        isValidUserId(user) ? 'ok' : 'HERALD_ERR_KEY',
+      ])
+    }
+    for (const topic of ['news', 'org/42/billing', 'news,sports', 'org/*', 't'.repeat(129), 'a b']) {
+      expect([topic, await publish(streamKey(`t:${topic}`), '', '1')]).toEqual([
+        topic,
+        isValidTopic(topic) ? 'ok' : 'HERALD_ERR_KEY',
+      ])
+    }
+    const types = [
+      'note',
+      'x'.repeat(128),
+      'x'.repeat(129),
+      '日本語'.repeat(14),
+      '日本語'.repeat(15),
+      'a\u0085b',
+      'a\u2028b',
+      'a\tb',
+      'a\u007fb',
+      'herald.x',
+      'error',
+    ]
+    for (const type of types) {
+      const expected = eventTypeProblem(type) === undefined ? 'ok' : 'HERALD_ERR_TYPE'
+      expect([type, await publish(streamKey('u:types'), type, '1')]).toEqual([type, expected])
+    }
+    expect(await publish(streamKey('u:types'), Buffer.from([0xfe, 0xff]), '1')).toBe('HERALD_ERR_TYPE')
+    for (const key of ['k', 'k'.repeat(200), 'k'.repeat(201), 'é'.repeat(200), 'é'.repeat(201), 'a\tb', 'a\u0085b']) {
+      const expected = isValidIdempotencyKey(key) ? 'ok' : 'HERALD_ERR_KEY'
+      expect([key, await publish(streamKey('u:keys'), '', '1', idempotencyKey('u:keys', key))]).toEqual([key, expected])
+    }
+  })
+
+  it('refuse a batch whose has-idempotency-key flag is neither 0 nor 1', async () => {
+    const reply = await client
+      .call('FCALL', 'herald_publish_batch', 1, streamKey('u:flags'), 10, 60, 60, 'yes', '', '1')
+      .catch((error: Error) => error.message)
+    expect(reply).toMatch(/^HERALD_ERR_ARGS message 1:/)
+  })
+})
