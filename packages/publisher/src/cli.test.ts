@@ -94,6 +94,15 @@ describe('the herald CLI', () => {
     expect(await redis.cli('EXISTS', streamKey('u:extra'))).toBe('0')
   })
 
+  it('publishes --data as written, so a 64-bit id keeps its digits', async () => {
+    const data = '{ "orderId": 12345678901234567890, "price": 1.10, "zero": -0 }'
+    const result = await herald(['publish', '--user', 'exact', '--data', data], { REDIS_URL: redis.url })
+    expect(result.code).toBe(0)
+    expect(await redis.cli('XRANGE', streamKey('u:exact'), '-', '+')).toContain(
+      '{"orderId":12345678901234567890,"price":1.10,"zero":-0}',
+    )
+  })
+
   it('refuses data nested deeper than the gateway takes, with exit code 2', async () => {
     const deep = `${'['.repeat(33)}${']'.repeat(33)}`
     const result = await herald(['publish', '--user', 'deep', '--data', deep], { REDIS_URL: redis.url })
@@ -161,8 +170,10 @@ describe('the herald CLI', () => {
     expect(result.stderr).toMatch(/^herald: --redis .*database 0/)
   })
 
-  it('tails a user: history first, then live entries', async () => {
+  it('tails a user: history first, then live entries, their data as stored', async () => {
     await herald(['publish', '--user', 'tailed', '--data', '"before"'], { REDIS_URL: redis.url })
+    // Stored by a raw client before the functions refused such data: shown, not fatal.
+    await redis.cli('XADD', streamKey('u:tailed'), '*', 'd', 'NaN', 't', 'raw')
     const { spawn } = await import('node:child_process')
     const child = spawn(process.execPath, [CLI, 'tail', '--user', 'tailed', '--history', '5'], {
       env: { ...process.env, REDIS_URL: redis.url },
@@ -182,16 +193,17 @@ describe('the herald CLI', () => {
         waiter()
       })
     await lines(1)
-    await herald(['publish', '--user', 'tailed', '--type', 'later', '--data', '{"n":1}'], { REDIS_URL: redis.url })
     await lines(2)
+    const exact = '{"n":12345678901234567890}'
+    await herald(['publish', '--user', 'tailed', '--type', 'later', '--data', exact], { REDIS_URL: redis.url })
+    await lines(3)
     child.kill('SIGINT')
-    const parsed = output
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line))
-    expect(parsed.map((p) => [p.type, p.data])).toEqual([
-      [null, 'before'],
-      ['later', { n: 1 }],
+    const printed = output.trim().split('\n')
+    expect(printed[2]).toMatch(/,"data":\{"n":12345678901234567890\}\}$/)
+    expect(printed.map((line) => JSON.parse(line)).map((p) => [p.type, p.data, p.invalidData])).toEqual([
+      [null, 'before', undefined],
+      ['raw', null, 'NaN'],
+      ['later', JSON.parse(exact), undefined],
     ])
   })
 })

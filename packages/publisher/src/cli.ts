@@ -13,6 +13,7 @@ import { FUNCTION_LIBRARY_VERSION } from './herald-functions.js'
 import { pubsubChannel, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
 import { HeraldPublisher, type Target } from './publisher.js'
+import { compactJson, JsonText } from './raw-json.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 import { settledWithin } from './settled-within.js'
 
@@ -82,11 +83,12 @@ async function main(argv: string[]): Promise<number> {
   const target = targetOf(values.user, values.topic)
   if (command === 'publish') {
     if (values.data === undefined) throw new UsageError('--data is required')
-    let data: unknown
+    // As written: JSON.parse then JSON.stringify would round 12345678901234567890.
+    let data: JsonText
     try {
-      data = JSON.parse(values.data)
-    } catch {
-      throw new UsageError('--data must be JSON')
+      data = new JsonText(values.data)
+    } catch (error) {
+      throw new UsageError((error as Error).message)
     }
     const publisher = new HeraldPublisher({ redis: redisUrl, timeoutMs: answerTimeoutMs })
     try {
@@ -165,8 +167,7 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
       `herald: lost Redis (${error.message}); reconnecting, entries published meanwhile are not shown\n`,
     )
   })
-  const print = (id: string, type: string, data: string) =>
-    process.stdout.write(`${JSON.stringify({ id, type: type === '' ? null : type, data: JSON.parse(data) })}\n`)
+  const print = (id: string, type: string, data: string) => process.stdout.write(`${entryLine(id, type, data)}\n`)
   subscriber.on('smessage', (_channel: string, message: string) => {
     const [id = '', type = ''] = message.split('\n', 2)
     print(id, type, message.slice(id.length + type.length + 2))
@@ -238,3 +239,18 @@ main(process.argv.slice(2)).then(
     process.exit(1)
   },
 )
+
+/**
+ * An entry as one JSON line, its data as stored (compact): JSON.parse then JSON.stringify would
+ * round 12345678901234567890. Data that is not JSON (stored by a raw client before the functions
+ * refused it) goes as a string, in `invalidData`, rather than stop the tail.
+ */
+function entryLine(id: string, type: string, data: string): string {
+  const head = `{"id":${JSON.stringify(id)},"type":${type === '' ? 'null' : JSON.stringify(type)}`
+  try {
+    JSON.parse(data)
+  } catch {
+    return `${head},"data":null,"invalidData":${JSON.stringify(data)}}`
+  }
+  return `${head},"data":${compactJson(data)}}`
+}

@@ -22,6 +22,14 @@ export {
   type Target,
 } from './publisher.js'
 export {
+  compactJson,
+  hasLoneSurrogateEscape,
+  itemMemberTexts,
+  JsonText,
+  memberText,
+  sourceDataProblem,
+} from './raw-json.js'
+export {
   type ClientOptions,
   createRedisClient,
   type HostPort,

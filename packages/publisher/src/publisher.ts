@@ -27,6 +27,7 @@ import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 import { idempotencyKey, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
 import { DEFAULT_MAX_DATA_BYTES, MAX_TIMER_MS, optionsProblem } from './publisher-options.js'
+import { JsonText } from './raw-json.js'
 import { createRedisClient, parseRedisTarget } from './redis-target.js'
 import { ReplicaWait } from './replica-wait.js'
 import { quitWithin, settledWithin } from './settled-within.js'
@@ -382,9 +383,11 @@ export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_M
       'idempotencyKey must be 1 to 200 characters without control characters or unpaired UTF-16 surrogates',
     )
   }
+  // Checked when it was made.
+  const checked = data instanceof JsonText
   let encoded: string | undefined
   try {
-    encoded = JSON.stringify(data)
+    encoded = checked ? data.text : JSON.stringify(data)
   } catch (error) {
     // A cycle or a BigInt: the caller's data, not a failure to publish.
     throw new PublishError('HERALD_ERR_INVALID', `data must be JSON-serialisable: ${(error as Error).message}`)
@@ -401,6 +404,7 @@ export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_M
       `data is larger than ${maxDataBytes} bytes (${Buffer.byteLength(encoded)} bytes of JSON); publish less, or raise maxDataBytes`,
     )
   }
+  if (checked) return { channelKey, type, data: encoded, idempotencyKey: key }
   // The gateway's HTTP publish refuses deeper data, with the same words.
   if (nestsDeeperThan(encoded, MAX_DATA_DEPTH)) {
     throw new PublishError('HERALD_ERR_INVALID', `data must not nest deeper than ${MAX_DATA_DEPTH} levels`)

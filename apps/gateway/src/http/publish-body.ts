@@ -19,23 +19,13 @@ import {
   topicChannelKey,
   userChannelKey,
 } from '@herald/protocol'
-import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from '@herald/publisher'
+import { itemMemberTexts, memberText, sourceDataProblem } from '@herald/publisher'
 import type { PublishRequest } from '../broker/broker.js'
 import { HeraldError } from '../errors/herald-error.js'
-import { hasLoneSurrogateEscape, itemMemberTexts, memberText } from './raw-json.js'
 
 export const MAX_BATCH = 1000
 
 const MESSAGE_FIELDS = new Set(['user', 'topic', 'type', 'data', 'idempotencyKey'])
-/**
- * Source text that could hold what dataProblem refuses. A lone surrogate needs a `\u`
- * escape: strict UTF-8 decoding makes none. A number that JSON.parse reads as Infinity
- * needs an exponent or at least 309 digits. Matches in strings only cost the full check.
- */
-const MIGHT_HIDE_PROBLEM = /\\u|[0-9][eE]|(?:^|[^0-9])[0-9]{309}/
-/** dataProblem's answer for a lone surrogate, worded the same wherever it is found. */
-const LONE_SURROGATE_PROBLEM = dataProblem('\ud800', '"\\ud800"')!
-
 export interface ParsedPublish {
   readonly requests: PublishRequest[]
   /** A `{"messages": [...]}` body, answered with `{"ids": [...]}`. */
@@ -103,11 +93,6 @@ function parseMessage(value: unknown, path: string, source: string | undefined):
   // The source text, compact, so numbers keep every digit. It is always found in a body
   // JSON.parse accepted; re-serialised data is only a fallback.
   const stored = source ?? JSON.stringify(data)
-  // Counted on the text that is stored, as the SDK counts: it also holds the values of duplicate
-  // keys that JSON.parse dropped, which Redis's cjson reads (and refuses past 1,000 levels).
-  if (nestsDeeperThan(stored, MAX_DATA_DEPTH)) {
-    throw invalid(at('data'), `must not nest deeper than ${MAX_DATA_DEPTH} levels`)
-  }
   if (idempotencyKey !== undefined) {
     if (typeof idempotencyKey !== 'string' || !isValidIdempotencyKey(idempotencyKey)) {
       throw invalid(
@@ -118,14 +103,8 @@ function parseMessage(value: unknown, path: string, source: string | undefined):
   }
   // The SDK's rules, so both brokers store (or refuse) the same: a lone surrogate, which JSON
   // escapes allow, would be refused by Redis's functions; 1e400 would be stored as null.
-  // Checked as the SDK does, on JSON.stringify's text, only if the source could hide either:
-  // that skips re-serialising the usual payload.
-  if (source === undefined || MIGHT_HIDE_PROBLEM.test(source)) {
-    const problem = dataProblem(data, JSON.stringify(data))
-    if (problem !== undefined) throw invalid(at('data'), problem)
-    // The source also holds the values of duplicate keys JSON.parse dropped, which Redis reads too.
-    if (source !== undefined && hasLoneSurrogateEscape(source)) throw invalid(at('data'), LONE_SURROGATE_PROBLEM)
-  }
+  const problem = sourceDataProblem(data, stored)
+  if (problem !== undefined) throw invalid(at('data'), problem)
   return { channelKey, type, data: stored, idempotencyKey }
 }
 

@@ -13,7 +13,8 @@
  * A member that appears twice counts once, with its last value, as JSON.parse does.
  */
 
-import { closingQuote } from '@herald/publisher'
+import { closingQuote, dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
+import { PublishError } from './publish-error.js'
 
 // Characters are read as `text[i]`: past the end it is undefined, which matches none of these,
 // so no loop needs a bounds check of its own.
@@ -227,4 +228,52 @@ export function hasLoneSurrogateEscape(text: string): boolean {
   if (!text.includes('\\u')) return false
   for (const match of text.matchAll(SURROGATE_ESCAPE)) if (match[1] !== undefined) return true
   return false
+}
+
+/**
+ * Source text that could hold what dataProblem refuses. A lone surrogate needs a `\u`
+ * escape: strict UTF-8 decoding makes none. A number that JSON.parse reads as Infinity
+ * needs an exponent or at least 309 digits. Matches in strings only cost the full check.
+ */
+const MIGHT_HIDE_PROBLEM = /\\u|[0-9][eE]|(?:^|[^0-9])[0-9]{309}/
+/** dataProblem's answer for a lone surrogate, worded the same wherever it is found. */
+const LONE_SURROGATE_PROBLEM = dataProblem('\ud800', '"\\ud800"')!
+
+/**
+ * Why data written as JSON text (a publish body's `data`, the CLI's `--data`) cannot be
+ * published as written, or `undefined` if it can; `data` is what JSON.parse made of `source`.
+ * The answer completes a sentence about the data, as dataProblem's does. The SDK's rules, so
+ * both brokers store (or refuse) the same, checked on the text that is stored: it also holds
+ * the values of duplicate keys that JSON.parse dropped, which Redis's functions read. Only
+ * source that could hide a problem is re-serialised for the full check.
+ */
+export function sourceDataProblem(data: unknown, source: string): string | undefined {
+  if (nestsDeeperThan(source, MAX_DATA_DEPTH)) return `must not nest deeper than ${MAX_DATA_DEPTH} levels`
+  if (!MIGHT_HIDE_PROBLEM.test(source)) return undefined
+  return (
+    dataProblem(data, JSON.stringify(data)) ?? (hasLoneSurrogateEscape(source) ? LONE_SURROGATE_PROBLEM : undefined)
+  )
+}
+
+/**
+ * Data given as JSON text, published as written, only compact: numbers keep every digit, where
+ * JSON.parse then JSON.stringify would round 12345678901234567890 and turn 1.0 into 1. For JSON
+ * that arrives as text (the CLI's `--data`, a payload passed through). Checked when made, by the
+ * rules all data is checked by.
+ */
+export class JsonText {
+  /** The compact text that is published. */
+  readonly text: string
+
+  constructor(source: string) {
+    let value: unknown
+    try {
+      value = JSON.parse(source)
+    } catch (error) {
+      throw new PublishError('HERALD_ERR_INVALID', `data must be JSON text: ${(error as Error).message}`)
+    }
+    this.text = compactJson(source)
+    const problem = sourceDataProblem(value, this.text)
+    if (problem !== undefined) throw new PublishError('HERALD_ERR_INVALID', `data ${problem}`)
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compactJson, hasLoneSurrogateEscape, itemMemberTexts, memberText } from './raw-json.js'
+import { compactJson, hasLoneSurrogateEscape, itemMemberTexts, JsonText, memberText } from './raw-json.js'
 
 describe('compactJson', () => {
   it('keeps numbers exactly as written', () => {
@@ -177,5 +177,20 @@ describe('hasLoneSurrogateEscape', () => {
       expect(hasLoneSurrogateEscape(text), text).toBe(false)
     }
     expect(hasLoneSurrogateEscape('"\\\\\\ud800"')).toBe(true)
+  })
+})
+
+describe('JsonText', () => {
+  it('publishes JSON text as written, compact, and encodeMessage passes it through', async () => {
+    const { encodeMessage } = await import('./publisher.js')
+    const data = new JsonText('{ "id": 12345678901234567890, "price": 1.10 }')
+    expect(data.text).toBe('{"id":12345678901234567890,"price":1.10}')
+    expect(encodeMessage({ target: { user: 'a' }, data }).data).toBe(data.text)
+  })
+
+  it('refuses what the rules for data refuse, with HERALD_ERR_INVALID', () => {
+    for (const text of ['not json', '1e400', '"\\ud800"', `${'['.repeat(33)}${']'.repeat(33)}`]) {
+      expect(() => new JsonText(text), text).toThrow(expect.objectContaining({ code: 'HERALD_ERR_INVALID' }))
+    }
   })
 })
