@@ -104,7 +104,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       const cors = corsHeaders(headerValue(request.rawHeaders, 'origin'), config.corsAllowedOrigins)
       response.writeHead(reply.status, { 'Content-Type': 'application/json', ...cors })
       response.end(JSON.stringify(reply.body))
-      logRequest(logger, request.method ?? '', request.url ?? '', '', reply.status, started)
+      logRequest(logger, request.method ?? '', request.url ?? '', '', reply.status, started, {
+        code: reply.body.error.code,
+      })
       return
     }
     // The publish route sends its own 100 once the key and the size have passed (app.ts): a

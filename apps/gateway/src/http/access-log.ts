@@ -10,16 +10,32 @@ import { redactUrl } from '../log/logger.js'
 
 const PROBES = new Set(['/healthz', '/readyz', '/metrics'])
 
-export function accessLog(logger: Logger): MiddlewareHandler {
+/** What the error handler leaves for the access log: the answer's HERALD_ERR_* code. */
+export type AccessLogEnv = { Variables: { errorCode: string | undefined } }
+
+export function accessLog(logger: Logger): MiddlewareHandler<AccessLogEnv> {
   return async (c, next) => {
     const started = performance.now()
     await next()
     const url = new URL(c.req.url)
-    logRequest(logger, c.req.method, url.pathname, url.search, c.res.status, started)
+    const code = c.get('errorCode')
+    logRequest(
+      logger,
+      c.req.method,
+      url.pathname,
+      url.search,
+      c.res.status,
+      started,
+      code === undefined ? {} : { code },
+    )
   }
 }
 
-/** The line itself, shared with the stream route that is served ahead of Hono. */
+/**
+ * The line itself, shared with the stream route that is served ahead of Hono. An error answer
+ * carries its `code`, so log queries can tell a 401 for an expired token from one for a bad
+ * signature, as clients can.
+ */
 export function logRequest(
   logger: Logger,
   method: string,
@@ -27,8 +43,8 @@ export function logRequest(
   search: string,
   status: number,
   startedMs: number,
-  level: Level = PROBES.has(path) ? 'debug' : status >= 500 ? 'error' : 'info',
   fields: Record<string, unknown> = {},
+  level: Level = PROBES.has(path) ? 'debug' : status >= 500 ? 'error' : 'info',
 ): void {
   logger[level](
     { method, url: redactUrl(path + search), status, ms: Math.round(performance.now() - startedMs), ...fields },

@@ -9,7 +9,7 @@ import { Hono, type MiddlewareHandler } from 'hono'
 import type { RouterRoute } from 'hono/types'
 import { devRoutes } from '../dev/dev-routes.js'
 import { HeraldError } from '../errors/herald-error.js'
-import { accessLog } from './access-log.js'
+import { type AccessLogEnv, accessLog } from './access-log.js'
 import { corsMiddleware, preflightHeaders } from './cors.js'
 import { errorReply } from './error-reply.js'
 import { EVENTS_PATH } from './events-route.js'
@@ -20,7 +20,7 @@ import type { GatewayServices } from './services.js'
 
 export const PUBLISH_PATH = '/v1/publish'
 
-type Env = { Bindings: HttpBindings }
+type Env = { Bindings: HttpBindings } & AccessLogEnv
 
 export function createApp(services: GatewayServices): Hono<Env> {
   const { config, logger } = services
@@ -55,11 +55,13 @@ export function createApp(services: GatewayServices): Hono<Env> {
     })
   }
 
-  app.notFound((c) =>
-    c.json(new HeraldError('HERALD_ERR_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`).toJSON(), 404),
-  )
+  app.notFound((c) => {
+    c.set('errorCode', 'HERALD_ERR_NOT_FOUND')
+    return c.json(new HeraldError('HERALD_ERR_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`).toJSON(), 404)
+  })
   app.onError((error, c) => {
     const reply = errorReply(error, logger)
+    c.set('errorCode', reply.body.error.code)
     return c.json(reply.body, reply.status)
   })
   return app

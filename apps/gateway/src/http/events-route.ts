@@ -187,13 +187,15 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
         const reply = errorReply(error, logger)
         response.writeHead(reply.status, { 'Content-Type': 'application/json', ...cors })
         response.end(JSON.stringify(reply.body))
-        return reply.status
+        return { status: reply.status, code: reply.body.error.code }
       })
       .then((outcome) => {
         if (typeof outcome === 'number') logRequest(logger, 'GET', EVENTS_PATH, search, outcome, started)
+        else if ('code' in outcome)
+          logRequest(logger, 'GET', EVENTS_PATH, search, outcome.status, started, { code: outcome.code })
         // The node working as designed, not an error; and sheds come in storms.
         else if (services.shedLog.take()) {
-          logRequest(logger, 'GET', EVENTS_PATH, search, outcome.status, started, 'warn', { shed: outcome.reason })
+          logRequest(logger, 'GET', EVENTS_PATH, search, outcome.status, started, { shed: outcome.reason }, 'warn')
         }
       })
   }

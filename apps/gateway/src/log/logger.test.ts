@@ -5,6 +5,16 @@ import { createLogger, redactUrl } from './logger.js'
 import { SHED_LOG_BURST, ShedLogLimit } from './shed-log-limit.js'
 
 describe('redactUrl', () => {
+  it('censors a token carried in the path, by a client that encoded its ? or used ; parameters', () => {
+    const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln'
+    expect(redactUrl(`/v1/events%3Faccess_token=${token}`)).toBe('/v1/events[redacted]')
+    expect(redactUrl(`/v1/events;access_token=${token}&topics=a`)).toBe('/v1/events[redacted]')
+    expect(redactUrl(`/v1/events;api_key=opaque-secret`)).toBe('/v1/events[redacted]')
+    expect(redactUrl(`/${token}?topics=a`)).toBe('[redacted]?topics=a')
+    expect(redactUrl('/v1/events;v=1')).toBe('/v1/events;v=1')
+    expect(redactUrl('/v1/tokens/42')).toBe('/v1/tokens/42')
+  })
+
   it('censors credential-bearing query parameters and keeps the rest', () => {
     expect(redactUrl('/v1/events?topics=a,b&access_token=eyJ.secret.sig&lastEventId=x')).toBe(
       '/v1/events?topics=a,b&access_token=[redacted]&lastEventId=x',
@@ -102,6 +112,36 @@ describe('the access log of a stream', () => {
       const line = JSON.parse(await withTimeout(requestLogged, 5000, () => lines.join('')))
       expect(line).toMatchObject({ status: 200, url: '/v1/events?topics=&acc%65ss_t%6Fken=[redacted]' })
       for (const part of token.split('.')) expect(lines.join('')).not.toContain(part)
+    } finally {
+      await gateway.close()
+    }
+  })
+})
+
+describe('the access log of an error answer', () => {
+  it('names the HERALD_ERR_* code, on each way a request is served, and never a token in the path', async () => {
+    const lines: any[] = []
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)))
+        done()
+      },
+    })
+    const gateway = await startTestGateway({}, { logger: createLogger('info', sink) })
+    try {
+      const token = await gateway.token('alice')
+      const expired = await gateway.token('alice', { expiresIn: -60 })
+      await fetch(`${gateway.url}/v1/events`, { headers: { Authorization: `Bearer ${expired}` } })
+      await fetch(`${gateway.url}/v1/publish`, { method: 'POST', body: '{}' })
+      await fetch(`${gateway.url}/v1/events%3Faccess_token=${token}`)
+      const requests = lines.filter((line) => line.msg === 'request')
+      expect(requests.map((line) => [line.status, line.code])).toEqual([
+        [401, 'HERALD_ERR_TOKEN_EXPIRED'],
+        [401, 'HERALD_ERR_PUBLISH_KEY_MISSING'],
+        [404, 'HERALD_ERR_NOT_FOUND'],
+      ])
+      expect(requests[2].url).toBe('/v1/events[redacted]')
+      for (const part of token.split('.')) expect(JSON.stringify(lines)).not.toContain(part)
     } finally {
       await gateway.close()
     }

@@ -51,13 +51,25 @@ const CREDENTIAL_PARAMETER = /token|key|secret|password|auth/i
  */
 export function redactUrl(url: string): string {
   const question = url.indexOf('?')
-  if (question < 0) return url
+  if (question < 0) return redactedPath(url)
   const query = url
     .slice(question + 1)
     .split('&')
     .map((pair) => (carriesCredential(pair) ? redactedPair(pair) : pair))
     .join('&')
-  return `${url.slice(0, question)}?${query}`
+  return `${redactedPath(url.slice(0, question))}?${query}`
+}
+
+/**
+ * The path, unless it carries a token: a client that encoded its `?` (`/v1/events%3Faccess_token=…`)
+ * or used `;` parameters sends one in the path, answered 404. Then only what comes before the
+ * parameters is kept.
+ */
+function redactedPath(path: string): string {
+  const decoded = path.includes('%') ? decodeLoosely(path) : path
+  if (!JWT_LIKE.test(decoded) && !(/[;?=]/.test(decoded) && CREDENTIAL_PARAMETER.test(decoded))) return path
+  const cut = path.search(/[;=%]/)
+  return `${cut < 0 ? '' : path.slice(0, cut)}[redacted]`
 }
 
 /** Three base64url segments starting as a JSON header does: a JWT, under any name. */
