@@ -39,7 +39,13 @@ describe('publishing with PUBLISH_WAIT_REPLICAS', () => {
     expect(await replica.cli('XLEN', streamKey('u:ivy'))).toBe('1')
   })
 
+  const publishedTotal = async () => {
+    const text = await (await fetch(`${node.url}/metrics`)).text()
+    return Number(/^herald_messages_published_total (\d+)$/m.exec(text)![1])
+  }
+
   it('answers 503 HERALD_ERR_NOT_REPLICATED when the replica does not confirm, and a retry gives the same id', async () => {
+    const publishedBefore = await publishedTotal()
     process.kill(replica.pid!, 'SIGSTOP')
     let refused: { status: number; body: any }
     try {
@@ -51,6 +57,8 @@ describe('publishing with PUBLISH_WAIT_REPLICAS', () => {
     expect(refused.body.error.code).toBe('HERALD_ERR_NOT_REPLICATED')
     // Stored on the master all the same: the retry finds it by its key and publishes nothing twice.
     expect(await master.cli('XLEN', streamKey('u:jon'))).toBe('1')
+    // Stored and announced, so published, as the metric says.
+    expect(await publishedTotal()).toBe(publishedBefore + 1)
     const retried = await publish({ user: 'jon', data: 1, idempotencyKey: 'k1' })
     expect(retried.status).toBe(200)
     expect(await master.cli('XLEN', streamKey('u:jon'))).toBe('1')

@@ -49,6 +49,8 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
     ids = await services.broker.publish(requests)
   } catch (error) {
     if (error instanceof PublishError && error.code === 'HERALD_ERR_NOT_REPLICATED') {
+      // Stored and announced: published, only not confirmed by replicas.
+      services.metrics.published(requests.length)
       throw new HeraldError(
         'HERALD_ERR_NOT_REPLICATED',
         'stored, but too few replicas confirmed it in time, so a failover could lose it: retry with the same idempotencyKey',

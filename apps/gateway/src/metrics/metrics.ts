@@ -73,7 +73,7 @@ export class Metrics {
     })
     this.#published = new Counter({
       name: 'herald_messages_published_total',
-      help: 'Messages published through this node',
+      help: 'Messages this node published, stored ones answered NOT_REPLICATED included; a repeated idempotency key counts again',
       registers,
     })
     this.#delivered = new HotCounter(
