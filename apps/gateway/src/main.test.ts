@@ -235,4 +235,15 @@ describe('node dist/main.js', () => {
     expect(published.status).toBe(503)
     expect(((await published.json()) as any).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
   })
+  it('logs an unreachable cluster in a burst a window, as JSON only, with no listener piling up per retry', async () => {
+    // A cluster client retries about ten times a second; each retry announced its subscribers
+    // ready, and each announcement left a listener (Node warned past 10, on stderr, not JSON).
+    const started = await startGatewayProcess({ REDIS_URL: 'redis+cluster://127.0.0.1:1', LOG_LEVEL: 'info' })
+    gateway = started.process
+    await gateway.waitForOutput(/more redis connection errors than logged/, 20_000)
+    const lines = gateway.output().trim().split('\n')
+    expect(lines.filter((line) => !line.startsWith('{'))).toEqual([])
+    const errors = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'redis connection error')
+    expect(errors.length).toBeLessThanOrEqual(3)
+  })
 })

@@ -31,8 +31,8 @@ import { Hub } from './hub/hub.js'
 import type { SseConnection } from './hub/sse-connection.js'
 import { StreamExpiry } from './hub/stream-expiry.js'
 import { TokenBucket } from './hub/token-bucket.js'
+import { LogBurstLimit, SHED_LOG_BURST, SHED_LOG_WINDOW_MS } from './log/log-burst-limit.js'
 import { createLogger } from './log/logger.js'
-import { SHED_LOG_BURST, SHED_LOG_WINDOW_MS, ShedLogLimit } from './log/shed-log-limit.js'
 import { Metrics } from './metrics/metrics.js'
 
 /** Large enough for reconnect storms; the kernel caps it at somaxconn. */
@@ -85,7 +85,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     metrics,
     logger,
     // Sheds come in storms (a reconnect wave after a restart): a burst of lines per window.
-    shedLog: new ShedLogLimit(SHED_LOG_BURST, SHED_LOG_WINDOW_MS, (held) =>
+    shedLog: new LogBurstLimit(SHED_LOG_BURST, SHED_LOG_WINDOW_MS, (held) =>
       logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more streams were shed than logged'),
     ),
     verifyToken: createTokenVerifier(config.jwt, logger),

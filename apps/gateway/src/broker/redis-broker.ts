@@ -40,6 +40,7 @@ import calculateSlot from 'cluster-key-slot'
 import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { HeraldError } from '../errors/herald-error.js'
+import { LogBurstLimit, REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS } from '../log/log-burst-limit.js'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
@@ -76,6 +77,12 @@ export class RedisBroker implements Broker {
   readonly #probes: ProbeLedger
   #probeTimer: NodeJS.Timeout | undefined
   #probeOverdue = false
+  /** The subscriber a resubscribe is waiting on: its readiness comes again on every retry of a cluster client. */
+  #resubscribing: RedisClient | undefined
+  /** Connection errors repeat as fast as a client retries: a burst per window, then a count. */
+  readonly #errorLog = new LogBurstLimit(REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS, (held) =>
+    this.logger.warn({ held, windowMs: REDIS_ERROR_LOG_WINDOW_MS }, 'more redis connection errors than logged'),
+  )
 
   constructor(
     private readonly target: RedisTarget,
@@ -88,7 +95,7 @@ export class RedisBroker implements Broker {
     // instead of piling up in an offline queue.
     const commandOptions = { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 1 }
     this.#commands = createRedisClient(target, commandOptions)
-    this.#commands.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
+    this.#commands.on('error', (error: Error) => this.#connectionError(error))
     this.#publishing =
       options.waitForReplicas === undefined ? this.#commands : createRedisClient(target, commandOptions)
     // Its errors are the commands connection's too, and logged there.
@@ -209,8 +216,13 @@ export class RedisBroker implements Broker {
     return this.#publishing.status === 'ready'
   }
 
+  #connectionError(error: Error): void {
+    if (this.#errorLog.take()) this.logger.warn({ err: error.message }, 'redis connection error')
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#probeTimer)
+    this.#errorLog.flush()
     this.#sink = undefined
     // A stopped Redis (SIGSTOP, a wedged host) keeps its sockets and never answers QUIT: a
     // shutdown must still end within the orchestrator's grace period.
@@ -245,7 +257,7 @@ export class RedisBroker implements Broker {
       on('close', () => this.#onSubscriberLost())
       on('ready', () => this.#onSubscriberReady())
     }
-    subscriber.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'redis connection error'))
+    subscriber.on('error', (error: Error) => this.#connectionError(error))
     return subscriber
   }
 
@@ -396,8 +408,13 @@ export class RedisBroker implements Broker {
       void this.#subscribeProbes()
       return
     }
-    if (!this.#suspended) return
-    void this.#resubscribeAndResync()
+    // A cluster client announces its subscribers ready on every retry, well before it is
+    // ready itself: one resubscribe waits for it, not one (and one listener) per retry.
+    if (!this.#suspended || this.#resubscribing === this.#subscriber) return
+    this.#resubscribing = this.#subscriber
+    void this.#resubscribeAndResync().finally(() => {
+      if (this.#resubscribing === this.#subscriber) this.#resubscribing = undefined
+    })
   }
 
   async #resubscribeAndResync(): Promise<void> {

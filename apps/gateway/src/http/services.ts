@@ -12,7 +12,7 @@ import type { Hub } from '../hub/hub.js'
 import type { SseConnection } from '../hub/sse-connection.js'
 import type { StreamExpiry } from '../hub/stream-expiry.js'
 import type { TokenBucket } from '../hub/token-bucket.js'
-import type { ShedLogLimit } from '../log/shed-log-limit.js'
+import type { LogBurstLimit } from '../log/log-burst-limit.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 export interface Lifecycle {
@@ -30,7 +30,7 @@ export interface GatewayServices {
   readonly metrics: Metrics
   readonly logger: Logger
   /** Streams turned away are logged through this, a burst per window. */
-  readonly shedLog: ShedLogLimit
+  readonly shedLog: LogBurstLimit
   readonly verifyToken: TokenVerifier
   readonly lifecycle: Lifecycle
 }

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { RawSseStream, startTestGateway, withTimeout } from '../../test/harness.js'
+import { LogBurstLimit, SHED_LOG_BURST } from './log-burst-limit.js'
 import { createLogger, redactUrl } from './logger.js'
-import { SHED_LOG_BURST, ShedLogLimit } from './shed-log-limit.js'
 
 describe('redactUrl', () => {
   it('censors a token carried in the path, by a client that encoded its ? or used ; parameters', () => {
@@ -189,7 +189,7 @@ describe('the log of a shed stream', () => {
   })
 })
 
-describe('ShedLogLimit', () => {
+describe('LogBurstLimit', () => {
   afterEach(() => {
     vi.useRealTimers()
   })
@@ -197,7 +197,7 @@ describe('ShedLogLimit', () => {
   it('lets a burst through per window and reports how many it held back when the window ends', () => {
     vi.useFakeTimers()
     const reported: number[] = []
-    const limit = new ShedLogLimit(3, 10_000, (suppressed) => reported.push(suppressed))
+    const limit = new LogBurstLimit(3, 10_000, (suppressed) => reported.push(suppressed))
     expect(Array.from({ length: 5 }, () => limit.take())).toEqual([true, true, true, false, false])
     expect(reported).toEqual([])
     vi.advanceTimersByTime(10_000)

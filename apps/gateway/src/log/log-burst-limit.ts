@@ -1,17 +1,22 @@
 /**
- * A cap on how many lines of one kind are logged per window. Sheds (streams
- * turned away: full, draining, broker or keys unavailable) are expected
- * operation and come in storms, thousands a second during a reconnect wave:
- * logging each would cost the node I/O exactly when it has none to spare.
- * A burst per window is logged; the rest are counted, and the count is
- * reported once the window ends.
+ * A cap on how many lines of one kind are logged per window, for lines that
+ * come in storms. Sheds (streams turned away: full, draining, broker or keys
+ * unavailable) are expected operation, thousands a second during a reconnect
+ * wave; Redis connection errors repeat as fast as a client retries (a cluster
+ * client refreshes its slots about ten times a second while no node answers).
+ * Logging each would cost the node I/O exactly when it has none to spare. A
+ * burst per window is logged; the rest are counted, and the count is reported
+ * once the window ends.
  */
 
 /** Shed request lines logged per window; the rest are counted in one line per window. */
 export const SHED_LOG_BURST = 10
 export const SHED_LOG_WINDOW_MS = 10_000
+/** Redis connection errors logged per window, per client. */
+export const REDIS_ERROR_LOG_BURST = 3
+export const REDIS_ERROR_LOG_WINDOW_MS = 10_000
 
-export class ShedLogLimit {
+export class LogBurstLimit {
   #windowEndMs = 0
   #taken = 0
   #held = 0
