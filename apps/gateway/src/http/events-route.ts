@@ -125,7 +125,6 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     response.writeHead(200, { ...SSE_HEADERS, ...cors })
     const connection = new SseConnection(response, principal.userId, channels, streamOptions)
     forgetCredentials(request)
-    metrics.connectionOpened()
     services.expiry.add(
       connection,
       closeTimeForExpiry(principal.expiresAtMs, Date.now(), config.tokenExpiryJitterMs, Math.random),
@@ -145,6 +144,8 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     // One the client left meanwhile waits for its setup to end, and is no rejection.
     if (connection.state === 'closed') return
     metrics.connectionRejected('broker_unavailable')
+    // Its request line said 200 when the stream opened; this says it was shed after all.
+    if (services.shedLog.take()) logger.warn({ shed: 'broker_unavailable' }, 'stream turned away during setup')
     connection.writeText(shedReply('broker_unavailable', config.retryMs).body)
     connection.close('broker_unavailable')
   }
@@ -160,6 +161,8 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       // that went quiet (a half-open connection, a proxy that dropped its upstream) from an idle one.
       const ready = `{"resume":"${result.outcome}","replayed":${result.replayed},"heartbeatMs":${config.heartbeatIntervalMs}}`
       connection.writeText(frameEvent(READY_EVENT, ready, connection.resumeToken()))
+      // Opened once live: a stream turned away during setup counts as rejected, and only so.
+      metrics.connectionOpened()
       metrics.recordHeldDelivery(connection.goLive())
     } catch (error) {
       // The head is still held, so a dropped connection would reach the client as an empty

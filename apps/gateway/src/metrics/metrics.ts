@@ -62,7 +62,7 @@ export class Metrics {
     })
     this.#connectionsOpened = new Counter({
       name: 'herald_connections_opened_total',
-      help: 'SSE connections opened',
+      help: 'SSE streams opened: gone live (herald.ready sent); one turned away during setup is a rejection only',
       registers,
     })
     this.#connectionsRejected = new Counter({

@@ -181,6 +181,11 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
         ['herald.unavailable', 'broker_unavailable'],
       ])
       expect(stream.ids).toEqual([])
+      // A rejection, and not also an opened stream; and a shed line in the log.
+      const metrics = await (await fetch(`${node!.url}/metrics`)).text()
+      expect(metrics).toMatch(/^herald_connections_rejected_total\{reason="broker_unavailable"\} 1$/m)
+      expect(metrics).toMatch(/^herald_connections_opened_total 0$/m)
+      expect(node!.process.output()).toMatch(/"shed":"broker_unavailable".*"msg":"stream turned away during setup"/)
     } finally {
       if (stopped.pid !== undefined) process.kill(stopped.pid, 'SIGCONT')
       await stopNodes([node!])
