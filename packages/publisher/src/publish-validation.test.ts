@@ -108,7 +108,9 @@ describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError
     expect(await refusalOf(() => loose().publishBatch([{ target: { user: 'a' }, data: 1 }, null]))).toBe(
       'HERALD_ERR_INVALID: messages[1]: a message must be an object ({ target, type, data, idempotencyKey }), not null',
     )
-    expect(await refusalOf(() => loose().publishBatch(['x']))).toMatch(/^HERALD_ERR_INVALID: a message must be an obj/)
+    expect(await refusalOf(() => loose().publishBatch(['x']))).toMatch(
+      /^HERALD_ERR_INVALID: messages\[0\]: a message must be an obj/,
+    )
     expect(await redis.cli('KEYS', 'herald:*')).toBe('')
   })
 
@@ -180,6 +182,18 @@ describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError
       )
     }
     await new HeraldPublisher({ redis: 'redis://127.0.0.1:1', maxDataBytes: 536_870_912 }).close()
+  })
+
+  it('refuses history and idempotency limits that are not whole numbers from 1, before connecting', async () => {
+    for (const name of ['historyMaxLen', 'historyTtlSeconds', 'idempotencyTtlSeconds']) {
+      for (const value of [0, -5, 1.5, Number.NaN, 1e13, '100']) {
+        const options = { redis: 'redis://127.0.0.1:1', [name]: value } as unknown as PublisherOptions
+        expect(await refusalOf(() => new HeraldPublisher(options).close()), `${name} ${value}`).toBe(
+          `HERALD_ERR_INVALID: ${name} must be a whole number from 1 to 1000000000000`,
+        )
+      }
+    }
+    await new HeraldPublisher({ redis: 'redis://127.0.0.1:1', historyMaxLen: 1, historyTtlSeconds: 1e12 }).close()
   })
 
   it('refuses missing options, or a missing redis, with a PublishError', async () => {

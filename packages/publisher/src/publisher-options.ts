@@ -4,6 +4,8 @@
  * past 2^31 - 1 ms fires at once, and a `NaN` data limit would refuse nothing.
  */
 
+import { MAX_FUNCTION_LIMIT } from './herald-functions.js'
+
 /** The longest delay a Node timer can hold. */
 export const MAX_TIMER_MS = 2_147_483_647
 
@@ -17,6 +19,9 @@ export const DEFAULT_MAX_DATA_BYTES = 262_144
 export const MAX_DATA_BYTES_LIMIT = 536_870_912
 
 export interface CheckedOptions {
+  readonly historyMaxLen?: number | undefined
+  readonly historyTtlSeconds?: number | undefined
+  readonly idempotencyTtlSeconds?: number | undefined
   readonly timeoutMs?: number | undefined
   readonly waitForReplicas?: { readonly replicas: number; readonly timeoutMs: number } | null | undefined
   readonly maxDataBytes?: number | undefined
@@ -26,6 +31,13 @@ export interface CheckedOptions {
 export function optionsProblem(options: CheckedOptions): string | undefined {
   if (options.maxDataBytes !== undefined && !isWhole(options.maxDataBytes, 1, MAX_DATA_BYTES_LIMIT)) {
     return `maxDataBytes must be a whole number of bytes from 1 to ${MAX_DATA_BYTES_LIMIT}`
+  }
+  // Redis's functions would take 0 as the default and 1.5 as 1, without a word.
+  for (const name of ['historyMaxLen', 'historyTtlSeconds', 'idempotencyTtlSeconds'] as const) {
+    const value = options[name]
+    if (value !== undefined && !isWhole(value, 1, MAX_FUNCTION_LIMIT)) {
+      return `${name} must be a whole number from 1 to ${MAX_FUNCTION_LIMIT}`
+    }
   }
   if (options.timeoutMs !== undefined && !isWhole(options.timeoutMs, 1, MAX_TIMER_MS)) {
     return `timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`

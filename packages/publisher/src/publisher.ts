@@ -150,7 +150,8 @@ export class HeraldPublisher {
         `options must be an object ({ idempotencyKey }), not ${kindOf(options)}`,
       )
     }
-    const [id] = await this.publishBatch([{ target, type, data, idempotencyKey: options?.idempotencyKey }])
+    const message = { target, type, data, idempotencyKey: options?.idempotencyKey }
+    const [id] = await this.publishEncoded([encodeMessage(message, this.#maxDataBytes)])
     return id!
   }
 
@@ -163,7 +164,6 @@ export class HeraldPublisher {
       )
     }
     const limit = this.#maxDataBytes
-    if (messages.length === 1) return this.publishEncoded([encodeMessage(messages[0]!, limit)])
     return this.publishEncoded(
       messages.map((message, index) => {
         try {
