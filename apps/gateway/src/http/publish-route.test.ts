@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream'
+import { gzipSync } from 'node:zlib'
 import { streamKey } from '@herald/publisher'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -126,6 +127,17 @@ describe('POST /v1/publish', () => {
       body: { error: { code: 'HERALD_ERR_BODY_INVALID', message: 'body: is not valid UTF-8' } },
     })
     expect((await raw('{}', { ...auth, 'Content-Type': 'text/plain' })).body.error.code).toBe('HERALD_ERR_MEDIA_TYPE')
+    const gzipped = new Uint8Array(gzipSync('{"user":"a","data":1}'))
+    expect(await raw(gzipped, { ...auth, 'Content-Encoding': 'gzip' })).toEqual({
+      status: 415,
+      body: {
+        error: {
+          code: 'HERALD_ERR_MEDIA_TYPE',
+          message: 'send the body uncompressed: Content-Encoding gzip is not supported',
+        },
+      },
+    })
+    expect((await raw('{"user":"a","data":1}', { ...auth, 'Content-Encoding': 'identity' })).status).toBe(200)
   })
 
   it('answers a body over the limit with 413', async () => {

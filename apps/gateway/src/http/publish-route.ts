@@ -33,6 +33,14 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
   if (!/^application\/json\s*(;|$)/i.test(contentType)) {
     throw new HeraldError('HERALD_ERR_MEDIA_TYPE', 'send the body as Content-Type: application/json')
   }
+  // A compressed body would otherwise be read as text, and refused as invalid UTF-8.
+  const encoding = c.req.header('content-encoding')
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    throw new HeraldError(
+      'HERALD_ERR_MEDIA_TYPE',
+      `send the body uncompressed: Content-Encoding ${encoding} is not supported`,
+    )
+  }
   let text: string
   try {
     text = strictUtf8.decode(await c.req.arrayBuffer())
