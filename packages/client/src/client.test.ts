@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { HeraldClient, type HeraldClientError, type HeraldClientOptions } from './client.js'
-import { fakeGateway } from './test/fake-gateway.js'
+import { type ControlledStream, controlledGateway, fakeGateway } from './test/fake-gateway.js'
 import { fakeJwt } from './test/fake-jwt.js'
 import { FakeLockManager } from './test/fake-locks.js'
 
@@ -195,5 +195,86 @@ describe('HeraldClient closing the leading tab', () => {
     } finally {
       process.off('unhandledRejection', onRejection)
     }
+  })
+})
+
+/**
+ * Tabs whose gateway streams send only what the test pushes, so the position each stream opens
+ * from, and what each tab gets, show how a tab that joins behind is caught up.
+ */
+describe('HeraldClient catching up a tab that joins behind', () => {
+  let gateway: ReturnType<typeof controlledGateway>
+  let clients: HeraldClient[]
+
+  const at = (n: number) => `u00000001:${n}-0`
+  const event = (n: number) => `event: seq\ndata: ${n}\nid: ${at(n)}\n\n`
+  const ready = (n: number) => `event: herald.ready\ndata: {"resume":"exact","replayed":0}\nid: ${at(n)}\n\n`
+  const reset = (n: number) => `event: herald.reset\ndata: {"reason":"trimmed"}\nid: ${at(n)}\n\n`
+
+  beforeEach(() => {
+    clients = []
+    gateway = controlledGateway()
+    vi.stubGlobal('navigator', { locks: new FakeLockManager() })
+    vi.stubGlobal('fetch', gateway.fetch)
+  })
+  afterEach(() => {
+    for (const client of clients) client.close()
+    vi.unstubAllGlobals()
+  })
+
+  /** A tab, with the position its storage holds (none: it starts fresh), what it receives and its resets. */
+  function openTab(position?: string) {
+    const token = fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 })
+    const storage = position === undefined ? null : { getItem: () => position, setItem: () => {} }
+    const client = new HeraldClient({
+      url: 'https://gw.example/v1/events',
+      getToken: () => token,
+      transport: 'fetch',
+      storage,
+    })
+    clients.push(client)
+    const received: unknown[] = []
+    const resets: string[] = []
+    client.onNotification((notification) => received.push(notification.data))
+    client.onReset((r) => resets.push(r.reason))
+    return { client, received, resets }
+  }
+
+  async function nextStream(count: number): Promise<ControlledStream> {
+    await vi.waitFor(() => expect(gateway.streams.length).toBeGreaterThanOrEqual(count))
+    return gateway.streams[count - 1]!
+  }
+
+  it('replays from the position of a tab that joins behind, and every tab drops what it has', async () => {
+    const leader = openTab()
+    const shared = await nextStream(1)
+    shared.push(ready(1) + event(2) + event(3))
+    await vi.waitFor(() => expect(leader.received).toEqual([2, 3]))
+    const behind = openTab(at(1))
+    const catchUp = await nextStream(2)
+    expect(catchUp.lastEventId).toBe(at(1))
+    catchUp.push(event(2) + event(3) + ready(3) + event(4))
+    await vi.waitFor(() => expect(behind.received).toEqual([2, 3, 4]))
+    expect(leader.received).toEqual([2, 3, 4])
+  })
+
+  it('resets only the tab whose position history no longer holds, and streams the others on from theirs', async () => {
+    const leader = openTab()
+    const shared = await nextStream(1)
+    shared.push(ready(5) + event(6))
+    await vi.waitFor(() => expect(leader.received).toEqual([6]))
+    const behind = openTab(at(1))
+    const catchUp = await nextStream(2)
+    expect(catchUp.lastEventId).toBe(at(1))
+    // History starts after 1: reset at the tail, 9. 7 to 9 came while the stream reopened.
+    catchUp.push(reset(9) + ready(9))
+    const back = await nextStream(3)
+    expect(back.lastEventId).toBe(at(6))
+    back.push(event(7) + event(8) + event(9) + ready(9) + event(10))
+    await vi.waitFor(() => expect(leader.received).toEqual([6, 7, 8, 9, 10]))
+    await vi.waitFor(() => expect(behind.received).toEqual([10]))
+    expect(leader.resets).toEqual([])
+    expect(behind.resets).toEqual(['trimmed'])
+    expect(gateway.streams).toHaveLength(3)
   })
 })

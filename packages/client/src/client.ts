@@ -11,7 +11,9 @@
  * a handover, says in its `hello` where it stopped and applies relayed events
  * only once the leader has answered (`welcome`): if it was behind, the leader
  * first reopens its stream from the tab's position (catch-up.ts), so what was
- * published while the tab was away reaches it, and every tab drops the rest.
+ * published while the tab was away reaches it, and every tab drops the rest. If
+ * history no longer holds that position, the reset goes to the tabs that were
+ * behind alone, and the stream goes back to the leader's own position.
  */
 
 import { READY_EVENT, RESET_EVENT, type ResetReason, UNAVAILABLE_EVENT } from '@herald/protocol'
@@ -80,10 +82,11 @@ export type TabRole = 'leader' | 'follower' | 'alone'
 
 /** What tabs send each other. */
 type RelayMessage =
-  /** An event the leader (`leader`, its tab id) got from its stream. */
+  /** An event the leader (`leader`, its tab id) got from its stream; with `to`, for that tab alone. */
   | {
       readonly kind: 'event'
       readonly leader: string
+      readonly to?: string
       readonly type: string
       readonly data: string
       readonly id: string
@@ -130,6 +133,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #catchUpFrom: string | undefined
   /** Leader: the position the events relayed so far have reached. */
   #relayed = ''
+  /** Leader: the tabs the catch-up under way is for. */
+  readonly #catchingUp = new Set<string>()
+  /** Leader: the stream is being replaced, so what it still brings is dropped. */
+  #discarding = false
   #state: ConnectionState = 'connecting'
   #role: TabRole | undefined
   #connection: StreamConnection | undefined
@@ -272,15 +279,23 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
       initialRetryMs: this.#retryPolicy().baseMs,
       maxRetryMs: this.#retryPolicy().maxMs,
       lastEventId: () => {
+        this.#discarding = false
         this.#relayed = this.#catchUpFrom ?? this.#lastId
         return this.#relayed
       },
       types: () => [...BUILT_IN_TYPES, ...(this.#options.types ?? []), ...this.#typed.keys()],
       onEvent: (event) => {
         const { type, data, lastEventId: id } = event
-        if (type === UNAVAILABLE_EVENT) return
+        if (type === UNAVAILABLE_EVENT || this.#discarding) return
+        if (type === RESET_EVENT && this.#catchUpFrom !== undefined) {
+          this.#catchUpBeyondHistory(data, id)
+          return
+        }
         // The catch-up replay is over once the stream is live.
-        if (type === READY_EVENT) this.#catchUpFrom = undefined
+        if (type === READY_EVENT) {
+          this.#catchUpFrom = undefined
+          this.#catchingUp.clear()
+        }
         this.#handle(type, data, id)
         // Relayed even when this tab had it: during a catch-up, the tab that was behind has not.
         if (id !== '') this.#relayed = id
@@ -295,6 +310,22 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#connection = connection
     connection.start()
     return () => connection.stop()
+  }
+
+  /**
+   * Leader: the position a catch-up started from is no longer in history. The reset is for the
+   * tabs that were behind, not for this one or the others, which are current: the stream goes
+   * back to this tab's own position, which history still holds, so they get what was published
+   * while it was away, exactly. Until then, what the replaced stream still brings (its
+   * `herald.ready`, at the tail) is dropped.
+   */
+  #catchUpBeyondHistory(data: string, id: string): void {
+    for (const tab of this.#catchingUp)
+      this.#share?.post({ kind: 'event', leader: this.#tabId, to: tab, type: RESET_EVENT, data, id })
+    this.#catchingUp.clear()
+    this.#catchUpFrom = undefined
+    this.#discarding = true
+    this.#connection?.reopen()
   }
 
   /** Stops the connection for good and tells every tab why. */
@@ -325,6 +356,11 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #receive(message: RelayMessage): void {
     switch (message.kind) {
       case 'event':
+        // A reset for the tabs whose catch-up history no longer covers.
+        if (message.to !== undefined) {
+          if (message.to === this.#tabId) this.#handle(message.type, message.data, message.id)
+          return
+        }
         // Until the leader welcomes this tab, a catch-up may still replay what came before its
         // relays. The last relays of a leader that left are applied (this tab has had the others),
         // and so is a reset, as the positions after it may be lower than this tab's.
@@ -367,6 +403,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     if (behind) {
       this.#catchUpFrom = earliestPosition(lastId, this.#relayed)
       this.#relayed = this.#catchUpFrom
+      this.#catchingUp.add(tab)
     }
     // Everything relayed after this comes from a stream that starts at or before the tab's position.
     this.#share?.post({ kind: 'welcome', tab, leader: this.#tabId })

@@ -38,8 +38,8 @@ describe('@herald/client across tabs, in Chromium', () => {
     await gateway.close()
   })
 
-  async function start(tokenLifetime = '1h'): Promise<void> {
-    gateway = await startTestGateway({ TOKEN_EXPIRY_JITTER_MS: '0' }, {}, ['--dev'])
+  async function start(tokenLifetime = '1h', env: Record<string, string> = {}): Promise<void> {
+    gateway = await startTestGateway({ TOKEN_EXPIRY_JITTER_MS: '0', ...env }, {}, ['--dev'])
     minted = 0
     context = await newTestContext(browser, gateway.url, () => {
       minted++
@@ -155,6 +155,52 @@ describe('@herald/client across tabs, in Chromium', () => {
       expect(await waitForReceived(away, 8)).toEqual([3, 4, 5, 6, 7, 8, 9, 10])
       expect(await waitForReceived(stay, 11)).toEqual(sequence(11))
       for (const tab of tabs) expect(await tab.evaluate(() => window.resets)).toEqual([])
+    },
+  )
+
+  it.each(['follower', 'leader'])(
+    'a %s tab that comes back past the history is reset alone, and the others lose nothing',
+    async (role) => {
+      await start('1h', { HISTORY_MAX_LEN: '20' })
+      const tabs = [await openClientTab(context!, gateway.url), await openClientTab(context!, gateway.url)]
+      await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
+      const leader = await leaderOf(tabs)
+      const away = role === 'leader' ? leader : tabs.find((tab) => tab !== leader)!
+      const stay = tabs.find((tab) => tab !== away)!
+      for (const n of sequence(3)) await publish(n)
+      for (const tab of tabs) await waitForReceived(tab, 3)
+
+      const comeBack = await leave(away)
+      let published = 3
+      // Far more than the 20 entries the history keeps: the tab's position is gone.
+      while (published < 60) await publish(published++)
+      const whileAway = published
+      await waitForReceived(stay, published)
+      // Publishing goes on while the tab comes back, each as soon as the tab that stayed has the
+      // one before: a stream that moved back to the position of the tab that came back would
+      // reset the tab that stayed, and lose for it what came meanwhile.
+      let publishing = true
+      const background = (async () => {
+        while (publishing) {
+          await publish(published++)
+          await waitForReceived(stay, published)
+        }
+      })()
+      await comeBack()
+      await away.waitForFunction(() => window.resets.length > 0, undefined, { polling: 20, timeout: 15_000 })
+      publishing = false
+      await background
+      await publish(published++)
+
+      expect(await waitForReceived(stay, published)).toEqual(sequence(published))
+      expect(await stay.evaluate(() => window.resets)).toEqual([])
+      expect(await away.evaluate(() => window.resets)).toEqual(['trimmed'])
+      // After its reset, the tab that came back gets every later notification once, in order.
+      const received = (await away.evaluate(() => window.received)) as number[]
+      expect(received.at(-1)).toBe(published - 1)
+      const first = received[0]!
+      expect(received).toEqual(Array.from({ length: received.length }, (_, i) => first + i))
+      expect(first).toBeGreaterThanOrEqual(whileAway)
     },
   )
 })

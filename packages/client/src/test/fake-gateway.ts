@@ -30,3 +30,42 @@ export function fakeGateway(): { fetch: typeof fetch; streams: FakeStream[] } {
   }
   return { fetch: fakeFetch as typeof fetch, streams }
 }
+
+export interface ControlledStream extends FakeStream {
+  /** Sends SSE text on this stream. */
+  push(text: string): void
+  readonly aborted: boolean
+}
+
+/**
+ * A `fetch` whose streams send only what the test pushes: for following, frame by frame,
+ * which stream a client opens from which position, and what it does with each event.
+ */
+export function controlledGateway(): { fetch: typeof fetch; streams: ControlledStream[] } {
+  const streams: ControlledStream[] = []
+  const encoder = new TextEncoder()
+  const controlledFetch = async (_input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const headers = new Headers(init?.headers)
+    let controller: ReadableStreamDefaultController<Uint8Array> | undefined
+    let aborted = false
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        controller = c
+        init?.signal?.addEventListener('abort', () => {
+          aborted = true
+          c.error(new DOMException('aborted', 'AbortError'))
+        })
+      },
+    })
+    streams.push({
+      authorization: headers.get('authorization'),
+      lastEventId: headers.get('last-event-id'),
+      push: (text) => controller?.enqueue(encoder.encode(text)),
+      get aborted() {
+        return aborted
+      },
+    })
+    return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } })
+  }
+  return { fetch: controlledFetch as typeof fetch, streams }
+}
