@@ -8,7 +8,14 @@ import http from 'node:http'
 import { isValidIdempotencyKey, isValidTopic, isValidTopicGrant, isValidUserId } from '@herald/protocol'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signToken, startTestGateway, TEST_API_KEY, TEST_SECRET, type TestGateway } from './harness.js'
+import {
+  RecordingEventSource,
+  signToken,
+  startTestGateway,
+  TEST_API_KEY,
+  TEST_SECRET,
+  type TestGateway,
+} from './harness.js'
 
 interface Answer {
   readonly status: number
@@ -489,5 +496,34 @@ describe('names that could reach a Redis key', () => {
     const idempotent = cases.filter(([name, status]) => name.startsWith('publish idempotencyKey') && status === 200)
     expect(Number(await redis.cli('XLEN', 'herald:{u:victim}:s'))).toBe(1 + idempotent.length)
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200)
+  })
+})
+
+describe('an announcement that Redis did not make', () => {
+  let redis: RedisServer
+  let gateway: TestGateway
+  beforeAll(async () => {
+    redis = await startRedis()
+    gateway = await startTestGateway({ REDIS_URL: redis.url })
+  })
+  afterAll(async () => {
+    await gateway.close()
+    await redis.stop()
+  })
+
+  it('with an id years ahead is dropped, so it cannot silence the streams listening', async () => {
+    const token = await gateway.token('zed')
+    const client = new RecordingEventSource(gateway.eventsUrl(), { token })
+    try {
+      await client.waitForReady()
+      expect((await gateway.publish({ user: 'zed', data: 'one' })).status).toBe(200)
+      // Raw, as a buggy publisher with the documented &herald:* grant could send it.
+      await redis.cli('SPUBLISH', 'herald:{u:zed}:c', '9999999999999-0\n\n"forged"')
+      expect((await gateway.publish({ user: 'zed', data: 'two' })).status).toBe(200)
+      await client.waitForEvents(2)
+      expect(client.payloads()).toEqual(['one', 'two'])
+    } finally {
+      client.close()
+    }
   })
 })

@@ -24,6 +24,13 @@ interface ChannelListeners {
   held: HistoryEntry[] | undefined
 }
 
+/**
+ * How far past this node's clock an entry's id may be. Redis makes ids from its own clock, so an
+ * id a year ahead was not made by Redis: announced raw (SPUBLISH), it would move every listening
+ * stream's position past everything published after it, and silence them for good.
+ */
+const MAX_ID_AHEAD_MS = 366 * 24 * 3600 * 1000
+
 /** One function for every fan-out, rather than a closure per entry. */
 function deliverTo(connection: SseConnection, slot: number, framed: FramedEntry): boolean {
   return connection.deliver(slot, framed)
@@ -159,6 +166,10 @@ export class Hub implements BrokerSink {
     const position = parseStreamId(entry.id)
     if (position === undefined) {
       this.logger.warn({ entryId: entry.id }, 'dropped a broker entry with a malformed id')
+      return
+    }
+    if (position.ms > Date.now() + MAX_ID_AHEAD_MS) {
+      this.logger.warn({ entryId: entry.id }, 'dropped a broker entry whose id is over a year ahead of this clock')
       return
     }
     const framed = new FramedEntry(listeners.channel, entry, position, listeners.members.size > 1)
