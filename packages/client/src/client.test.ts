@@ -223,14 +223,16 @@ describe('HeraldClient catching up a tab that joins behind', () => {
   })
 
   /** A tab, with the position its storage holds (none: it starts fresh), what it receives and its resets. */
-  function openTab(position?: string) {
+  function openTab(position?: string, getToken?: () => string | Promise<string>) {
     const token = fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 })
     const storage = position === undefined ? null : { getItem: () => position, setItem: () => {} }
     const client = new HeraldClient({
       url: 'https://gw.example/v1/events',
-      getToken: () => token,
+      getToken: getToken ?? (() => token),
       transport: 'fetch',
       storage,
+      initialRetryMs: 10,
+      maxRetryMs: 20,
     })
     clients.push(client)
     const received: unknown[] = []
@@ -276,5 +278,66 @@ describe('HeraldClient catching up a tab that joins behind', () => {
     expect(leader.resets).toEqual([])
     expect(behind.resets).toEqual(['trimmed'])
     expect(gateway.streams).toHaveLength(3)
+  })
+  it('sends that reset as a message of its own kind, which tabs of an older bundle ignore', async () => {
+    const leader = openTab()
+    ;(await nextStream(1)).push(ready(5) + event(6))
+    await vi.waitFor(() => expect(leader.received).toEqual([6]))
+    const relayed: Array<{ kind: string; type?: string }> = []
+    const listener = new BroadcastChannel('herald:https://gw.example/v1/events|alice')
+    listener.onmessage = (message) => relayed.push(message.data)
+    try {
+      const behind = openTab(at(1))
+      ;(await nextStream(2)).push(reset(9) + ready(9))
+      await vi.waitFor(() => expect(behind.resets).toEqual(['trimmed']))
+      expect(relayed.filter((message) => message.kind === 'event' && message.type === 'herald.reset')).toEqual([])
+      expect(relayed.filter((message) => message.kind === 'reset')).toHaveLength(1)
+    } finally {
+      listener.close()
+    }
+  })
+
+  it('compares a tab that joins before the stream reopens with its own position, not the one past history', async () => {
+    // Tokens that look expired: each stream fetches one, so the test can hold the reopen back.
+    let release: (() => void) | undefined
+    let holding = false
+    const expired = () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 10 })
+    const leader = openTab(undefined, () =>
+      holding ? new Promise<string>((resolve) => (release = () => resolve(expired()))) : expired(),
+    )
+    ;(await nextStream(1)).push(ready(5) + event(6))
+    await vi.waitFor(() => expect(leader.received).toEqual([6]))
+    const behind = openTab(at(1))
+    const catchUp = await nextStream(2)
+    holding = true
+    catchUp.push(reset(9) + ready(9))
+    await vi.waitFor(() => expect(behind.resets).toEqual(['trimmed']))
+    await vi.waitFor(() => expect(release).toBeDefined())
+    // Joins while the leader waits for its token: behind the leader (6), within history.
+    const welcomes: unknown[] = []
+    const listener = new BroadcastChannel('herald:https://gw.example/v1/events|alice')
+    listener.onmessage = (message) => {
+      if (message.data.kind === 'welcome') welcomes.push(message.data)
+    }
+    try {
+      openTab(at(4))
+      await vi.waitFor(() => expect(welcomes).toHaveLength(1))
+    } finally {
+      listener.close()
+    }
+    release!()
+    expect((await nextStream(3)).lastEventId).toBe(at(4))
+  })
+
+  it('goes on from what it relayed when a catch-up stream drops, not from where it started', async () => {
+    const leader = openTab()
+    ;(await nextStream(1)).push(ready(5) + event(6))
+    await vi.waitFor(() => expect(leader.received).toEqual([6]))
+    const behind = openTab(at(1))
+    const catchUp = await nextStream(2)
+    catchUp.push(event(2) + event(3) + event(4) + event(5) + event(6))
+    await vi.waitFor(() => expect(behind.received).toEqual([2, 3, 4, 5, 6]))
+    catchUp.end()
+    expect((await nextStream(3)).lastEventId).toBe(at(6))
   })
 })

@@ -82,15 +82,19 @@ export type TabRole = 'leader' | 'follower' | 'alone'
 
 /** What tabs send each other. */
 type RelayMessage =
-  /** An event the leader (`leader`, its tab id) got from its stream; with `to`, for that tab alone. */
+  /** An event the leader (`leader`, its tab id) got from its stream. */
   | {
       readonly kind: 'event'
       readonly leader: string
-      readonly to?: string
       readonly type: string
       readonly data: string
       readonly id: string
     }
+  /**
+   * A `herald.reset` for one tab alone, whose catch-up history no longer covers. A kind of its
+   * own: a tab of an older bundle applies every relayed reset, and ignores kinds it does not know.
+   */
+  | { readonly kind: 'reset'; readonly to: string; readonly data: string; readonly id: string }
   | { readonly kind: 'state'; readonly state: ConnectionState }
   | { readonly kind: 'error'; readonly error: HeraldClientError }
   /** A tab joins: where it stopped. It applies relayed events once the leader answers with `welcome`. */
@@ -298,7 +302,11 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         }
         this.#handle(type, data, id)
         // Relayed even when this tab had it: during a catch-up, the tab that was behind has not.
-        if (id !== '') this.#relayed = id
+        if (id !== '') {
+          this.#relayed = id
+          // A catch-up that reconnects goes on from what it relayed, not from its start again.
+          if (this.#catchUpFrom !== undefined) this.#catchUpFrom = id
+        }
         this.#share?.post({ kind: 'event', leader: this.#tabId, type, data, id })
       },
       onState: (state) => {
@@ -320,9 +328,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
    * `herald.ready`, at the tail) is dropped.
    */
   #catchUpBeyondHistory(data: string, id: string): void {
-    for (const tab of this.#catchingUp)
-      this.#share?.post({ kind: 'event', leader: this.#tabId, to: tab, type: RESET_EVENT, data, id })
+    for (const tab of this.#catchingUp) this.#share?.post({ kind: 'reset', to: tab, data, id })
     this.#catchingUp.clear()
+    // A tab that joins before the next stream opens is compared with where this tab is.
+    this.#relayed = this.#lastId
     this.#catchUpFrom = undefined
     this.#discarding = true
     this.#connection?.reopen()
@@ -356,11 +365,6 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #receive(message: RelayMessage): void {
     switch (message.kind) {
       case 'event':
-        // A reset for the tabs whose catch-up history no longer covers.
-        if (message.to !== undefined) {
-          if (message.to === this.#tabId) this.#handle(message.type, message.data, message.id)
-          return
-        }
         // Until the leader welcomes this tab, a catch-up may still replay what came before its
         // relays. The last relays of a leader that left are applied (this tab has had the others),
         // and so is a reset, as the positions after it may be lower than this tab's.
@@ -370,6 +374,9 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
           message.type === RESET_EVENT
         )
           this.#handle(message.type, message.data, message.id)
+        return
+      case 'reset':
+        if (message.to === this.#tabId) this.#handle(RESET_EVENT, message.data, message.id)
         return
       case 'state':
         if (this.#role === 'follower') this.#setState(message.state)

@@ -34,6 +34,8 @@ export function fakeGateway(): { fetch: typeof fetch; streams: FakeStream[] } {
 export interface ControlledStream extends FakeStream {
   /** Sends SSE text on this stream. */
   push(text: string): void
+  /** Ends the stream, as a server that closes it does. */
+  end(): void
   readonly aborted: boolean
 }
 
@@ -61,6 +63,7 @@ export function controlledGateway(): { fetch: typeof fetch; streams: ControlledS
       authorization: headers.get('authorization'),
       lastEventId: headers.get('last-event-id'),
       push: (text) => controller?.enqueue(encoder.encode(text)),
+      end: () => controller?.close(),
       get aborted() {
         return aborted
       },
