@@ -1,8 +1,10 @@
+import net from 'node:net'
 import { pubsubChannel, type RedisTarget } from '@herald/publisher'
 import { pollUntil, startRedis, startRedisCluster, startRedisSentinel } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { withTimeout } from '../../test/harness.js'
 import { describeBrokerContract } from './broker.contract.js'
 import { RedisBroker } from './redis-broker.js'
 
@@ -101,6 +103,87 @@ describe('redis broker subscriptions', () => {
       }
     } finally {
       await broker.close()
+      await server.stop()
+    }
+  })
+})
+
+/**
+ * A TCP relay to Redis whose links can be cut, and which can hold back the first SSUBSCRIBE
+ * a client sends: for losing a connection again while a resubscribe waits on its answer.
+ */
+async function startRelay(port: number) {
+  const links = new Set<{ client: net.Socket; upstream: net.Socket }>()
+  let holdSsubscribe: ((link: { client: net.Socket; upstream: net.Socket }) => void) | undefined
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1')
+    const link = { client, upstream }
+    links.add(link)
+    client.on('data', (chunk) => {
+      const hold = holdSsubscribe
+      if (hold !== undefined && /ssubscribe/i.test(chunk.toString('latin1'))) {
+        holdSsubscribe = undefined
+        hold(link)
+        return
+      }
+      upstream.write(chunk)
+    })
+    upstream.on('data', (chunk) => client.write(chunk))
+    const drop = () => {
+      links.delete(link)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('close', drop)
+    upstream.on('close', drop)
+    client.on('error', () => {})
+    upstream.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cutAll(): void {
+      for (const link of links) link.client.destroy()
+    },
+    /** Resolves with the link of the next client to send an SSUBSCRIBE, which is not passed on. */
+    nextSsubscribe(): Promise<{ client: net.Socket; upstream: net.Socket }> {
+      return new Promise((resolve) => {
+        holdSsubscribe = resolve
+      })
+    },
+    close(): void {
+      this.cutAll()
+      server.close()
+    },
+  }
+}
+
+describe('redis broker recovery', () => {
+  it('resyncs after a second loss while the resubscribe of the first waits, without waiting for a rebuild', async () => {
+    const server = await startRedis()
+    const relay = await startRelay(Number(new URL(server.url).port))
+    let suspensions = 0
+    let resynced!: () => void
+    const resync = new Promise<void>((resolve) => {
+      resynced = resolve
+    })
+    // Probes a minute apart: a rebuild of a stuck subscriber would take five minutes.
+    const probe = { intervalMs: 60_000, onLatency: () => {}, onRebuild: () => {} }
+    const broker = new RedisBroker({ kind: 'standalone', url: relay.url }, BROKER_OPTIONS, silent, probe)
+    try {
+      await broker.start({ deliver: () => {}, suspend: () => suspensions++, resync: async () => resynced() })
+      await broker.subscribe('u:again')
+      const held = relay.nextSsubscribe()
+      relay.cutAll()
+      // The resubscribe's SSUBSCRIBE is held, and its connection lost: ioredis resends it on the
+      // next connection, so that resubscribe waits on through a second loss.
+      const link = await held
+      link.client.destroy()
+      await withTimeout(resync, 20_000, () => `no resync; suspended ${suspensions} times`)
+      expect(suspensions).toBeGreaterThanOrEqual(1)
+    } finally {
+      await broker.close()
+      relay.close()
       await server.stop()
     }
   })

@@ -79,6 +79,8 @@ export class RedisBroker implements Broker {
   #probeOverdue = false
   /** The subscriber a resubscribe is waiting on: its readiness comes again on every retry of a cluster client. */
   #resubscribing: RedisClient | undefined
+  /** It became ready again while that resubscribe ran: one that gave up (a new loss) runs again. */
+  #readyAgain = false
   /** Connection errors repeat as fast as a client retries: a burst per window, then a count. */
   readonly #errorLog = new LogBurstLimit(REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS, (held) =>
     this.logger.warn({ held, windowMs: REDIS_ERROR_LOG_WINDOW_MS }, 'more redis connection errors than logged'),
@@ -408,12 +410,21 @@ export class RedisBroker implements Broker {
       void this.#subscribeProbes()
       return
     }
+    if (!this.#suspended) return
     // A cluster client announces its subscribers ready on every retry, well before it is
-    // ready itself: one resubscribe waits for it, not one (and one listener) per retry.
-    if (!this.#suspended || this.#resubscribing === this.#subscriber) return
-    this.#resubscribing = this.#subscriber
+    // ready itself: one resubscribe waits for it, not one (and one listener) per retry. A
+    // readiness that comes meanwhile is remembered: the running one gives up after a new loss.
+    if (this.#resubscribing === this.#subscriber) {
+      this.#readyAgain = true
+      return
+    }
+    const subscriber = this.#subscriber
+    this.#resubscribing = subscriber
+    this.#readyAgain = false
     void this.#resubscribeAndResync().finally(() => {
-      if (this.#resubscribing === this.#subscriber) this.#resubscribing = undefined
+      if (this.#resubscribing !== subscriber) return
+      this.#resubscribing = undefined
+      if (this.#readyAgain && subscriber === this.#subscriber) this.#onSubscriberReady()
     })
   }
 
