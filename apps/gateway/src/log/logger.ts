@@ -61,15 +61,16 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * The path, unless it carries a token: a client that encoded its `?` (`/v1/events%3Faccess_token=…`)
- * or used `;` parameters sends one in the path, answered 404. Then only what comes before the
- * parameters is kept.
+ * The path, unless it carries a token: a client that encoded its `?` (`/v1/events%3Faccess_token=…`),
+ * used `;` parameters or put the token in a segment sends one in the path, answered 404. Then
+ * only the segments before the first that could hold it are kept.
  */
 function redactedPath(path: string): string {
   const decoded = path.includes('%') ? decodeLoosely(path) : path
   if (!JWT_LIKE.test(decoded) && !(/[;?=]/.test(decoded) && CREDENTIAL_PARAMETER.test(decoded))) return path
-  const cut = path.search(/[;=%]/)
-  return `${cut < 0 ? '' : path.slice(0, cut)}[redacted]`
+  const starts = [path.search(/[;=%]/), path.search(JWT_LIKE)].filter((at) => at >= 0)
+  const cut = starts.length === 0 ? 0 : Math.min(...starts)
+  return `${path.slice(0, path.lastIndexOf('/', cut - 1) + 1)}[redacted]`
 }
 
 /** Three base64url segments starting as a JSON header does: a JWT, under any name. */
