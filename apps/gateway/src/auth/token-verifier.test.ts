@@ -355,10 +355,11 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     response.writeHead(200, { 'Content-Type': 'application/json' })
     if (answer === 'invalid JSON') response.end('{"keys": [')
     else if (answer === '{"keys":"x"}') response.end(answer)
-    else response.end(JSON.stringify({ keys: [published, ...alsoPublished] }))
+    else response.end(JSON.stringify({ keys: ahead ? [...alsoPublished, published] : [published, ...alsoPublished] }))
   })
-  /** Keys served besides k1, for a test's rotation. */
+  /** Keys served besides k1, for a test's rotation; `ahead` serves them before it. */
   let alsoPublished: JWK[] = []
+  let ahead = false
   let jwksUrl: string
   let logged: string[] = []
 
@@ -386,6 +387,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   afterEach(() => {
     answer = 'ok'
     alsoPublished = []
+    ahead = false
     logged = []
     vi.useRealTimers()
   })
@@ -502,7 +504,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     expect(await codeOf(verify(verified))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
   })
 
-  it('sheds tokens signed by an RSA key under 2048 bits in the set, and logs why', async () => {
+  it('sheds tokens signed by an RSA key under 2048 bits in the set, and logs why once', async () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 })
     const smallKeys = { ...small, pem: '' }
     alsoPublished = [await jwkOf(smallKeys, 'k2')]
@@ -510,12 +512,40 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     // jose will not sign with such a key either: signed by node:crypto.
     const signingInput = `${b64({ alg: 'RS256', kid: 'k2' })}.${b64({ sub: 'alice', exp: future() })}`
     const signature = createSign('RSA-SHA256').update(signingInput).sign(small.privateKey).toString('base64url')
-    expect(await codeOf(verify(`${signingInput}.${signature}`))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    const weak = `${signingInput}.${signature}`
+    expect(await codeOf(verify(weak))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    // A made-up kid makes the node fetch the set again; the weak key is still there. No outage
+    // ends or starts: the set can be fetched, one of its keys cannot be used.
+    expect(await codeOf(verify(await sign('k9')))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
+    expect(await codeOf(verify(weak))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
     expect(logged.map((line) => JSON.parse(line))).toEqual([
-      expect.objectContaining({ level: 40, err: expect.stringMatching(/2048/) }),
+      expect.objectContaining({ level: 40, kid: 'k2', err: expect.stringMatching(/2048/) }),
     ])
     // A token of a usable key still verifies.
     expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
+  })
+
+  it('verifies a token without a kid by the key that signed it, whatever unusable key comes first', async () => {
+    const small = { ...generateKeyPairSync('rsa', { modulusLength: 1024 }), pem: '' }
+    alsoPublished = [await jwkOf(small, 'k2')]
+    ahead = true
+    const verify = verifier()
+    expect((await verify(await signRs256(keys, { sub: 'carol' }))).userId).toBe('carol')
+    // Signed by no usable key: the unusable one may have signed it, so it is shed, not refused.
+    expect(await codeOf(verify(await signRs256(rsaKeys(), { sub: 'dan' })))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+  })
+
+  it('does not end an outage for a verification from the cache beside a fetch that fails', async () => {
+    const verify = verifier()
+    expect((await verify(await sign('k1', 'alice'))).userId).toBe('alice')
+    answer = '500'
+    expect(await codeOf(verify(await sign('k2')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    const [cached, unknown] = await Promise.all([sign('k1', 'fred'), sign('k2', 'erin')])
+    // The lookup from the cache starts first, and ends while the other's refetch is under way.
+    const [fromCache, fromFetch] = await Promise.allSettled([verify(cached), verify(unknown)])
+    expect(fromFetch.status).toBe('rejected')
+    expect(fromCache.status).toBe('fulfilled')
+    expect(logged.map((line) => JSON.parse(line).level)).toEqual([40])
   })
 
   it('sheds a stream with keys_unavailable (200, not 401) while the JWKS fails, and streams once it is back', async () => {

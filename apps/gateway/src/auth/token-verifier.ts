@@ -19,6 +19,7 @@ import {
   createRemoteJWKSet,
   customFetch,
   decodeJwt,
+  decodeProtectedHeader,
   errors,
   type JWTPayload,
   type JWTVerifyGetKey,
@@ -139,44 +140,57 @@ function selectVerify(
     case 'public-key':
       return async (token) => (await jwtVerify(token, key.key, options)).payload
     case 'jwks': {
-      // Counted, so a lookup can tell a key set it fetched from the one it had cached.
-      let fetches = 0
+      // Key sets fetched and read whole: a verification during which this moved saw the set
+      // as it is now, not as it was cached. Failed fetches do not count, so one that fails
+      // beside a verification from the cache cannot end an outage.
+      let fetched = 0
       const keySet = createRemoteJWKSet(key.url, {
         cooldownDuration: jwt.jwksCooldownMs,
         cacheMaxAge: JWKS_MAX_AGE_MS,
-        [customFetch]: (url: string, init: RequestInit) => {
-          fetches++
-          return fetch(url, init)
+        [customFetch]: async (url: string, init: RequestInit) => {
+          const response = await fetch(url, init)
+          if (response.status === 200 && (await isKeySet(response.clone()))) fetched++
+          return response
         },
       })
       const outage = new KeySetOutageLog(logger, key.url)
+      // A key jose will not verify with is logged once per key id: it stays in the set until the
+      // issuer removes it, and an outage log would end and start again with every other token.
+      const unusableKeys = new Set<string>()
+      const unusable = (error: TypeError, token: string) => {
+        const kid = String(decodeProtectedHeader(token).kid ?? '')
+        if (unusableKeys.has(kid)) return
+        unusableKeys.add(kid)
+        logger?.warn(
+          { jwks: `${key.url.origin}${key.url.pathname}`, kid, err: error.message },
+          'a key of the set cannot be used; streams whose tokens it signed get keys_unavailable',
+        )
+      }
       const unavailable = (cause: unknown) =>
         new HeraldError('HERALD_ERR_KEYS_UNAVAILABLE', describe('HERALD_ERR_KEYS_UNAVAILABLE'), { cause })
       // jose resolves the key once the token's header has parsed and passed its checks: apart
       // from a `kid` the set lacks, whatever fails here is the key set's, not the token's.
       const keyFor: JWTVerifyGetKey = async (header, token) => {
-        const fetchesBefore = fetches
-        let found: Awaited<ReturnType<typeof keySet>>
+        const fetchedBefore = fetched
         try {
-          found = await keySet(header, token)
+          return await keySet(header, token)
         } catch (error) {
           if (!TOKEN_KEY_LOOKUP_CODES.has(joseCodeOf(error) ?? '')) {
             outage.failed(error, Date.now())
             throw unavailable(error)
           }
-          // The set was there and usable: a fetch for this lookup ends an outage.
-          if (fetches !== fetchesBefore) outage.succeeded()
           // Fetched within the cooldown, so not again for this token: a key published since may
           // have signed it. Shed, it comes back once the set can be fetched; a 401 would stop a
           // native EventSource for good, and anyone can start the cooldown with a made-up kid.
-          else if (error instanceof errors.JWKSNoMatchingKey && keySet.coolingDown) throw unavailable(error)
+          if (error instanceof errors.JWKSNoMatchingKey && fetched === fetchedBefore && keySet.coolingDown) {
+            throw unavailable(error)
+          }
           throw error
         }
-        // A key from the set as it was cached says nothing of whether it can be fetched now.
-        if (fetches !== fetchesBefore) outage.succeeded()
-        return found
       }
       return async (token) => {
+        const fetchedBefore = fetched
+        let fetchFailed = false
         try {
           try {
             return (await jwtVerify(token, keyFor, options)).payload
@@ -189,19 +203,35 @@ function selectVerify(
           // jose raises a TypeError for a key it will not verify with (an RSA key under 2048
           // bits): the key set's fault, not the token's, which may be good.
           if (error instanceof TypeError) {
-            outage.failed(error, Date.now())
+            unusable(error, token)
             failure = unavailable(error)
           }
-          // jose decodes the payload and signature only after it has the key, so without keys a
-          // token broken there would be shed, and come back, instead of being refused.
           if (failure instanceof HeraldError && failure.code === 'HERALD_ERR_KEYS_UNAVAILABLE') {
+            const cause = failure.cause
+            fetchFailed = !(cause instanceof TypeError) && !(cause instanceof errors.JWKSNoMatchingKey)
+            // jose decodes the payload and signature only after it has the key, so without keys
+            // a token broken there would be shed, and come back, instead of being refused.
             decodeJwt(token)
             base64url.decode(token.slice(token.lastIndexOf('.') + 1))
           }
           throw failure
+        } finally {
+          // A set fetched during this verification and usable for it ends an outage; one from the
+          // cache says nothing of whether it can be fetched now.
+          if (!fetchFailed && fetched !== fetchedBefore) outage.succeeded()
         }
       }
     }
+  }
+}
+
+/** Whether a JWKS response's body is a key set, as jose will read it. */
+async function isKeySet(response: Response): Promise<boolean> {
+  try {
+    const body = (await response.json()) as { keys?: unknown } | null
+    return Array.isArray(body?.keys)
+  } catch {
+    return false
   }
 }
 
@@ -217,16 +247,23 @@ async function verifyWithAnyOf(
   token: string,
   options: JWTVerifyOptions,
 ): Promise<JWTPayload> {
+  // A key jose will not verify with (a TypeError: an RSA key under 2048 bits) may be the one
+  // that signed it: if no other key does, the token may be good, and the answer is the set's.
+  let unusable: TypeError | undefined
   for await (const key of candidates) {
     try {
       return (await jwtVerify(token, key, options)).payload
     } catch (error) {
+      if (error instanceof TypeError) {
+        unusable = error
+        continue
+      }
       // Only the signature check depends on the key: any other failure (claims, an undecodable
       // signature or payload) would recur with every key, so it is the token's answer.
       if (joseCodeOf(error) !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw error
     }
   }
-  throw new errors.JWSSignatureVerificationFailed()
+  throw unusable ?? new errors.JWSSignatureVerificationFailed()
 }
 
 function toPrincipal(payload: JWTPayload, clockToleranceSeconds: number): Principal {
