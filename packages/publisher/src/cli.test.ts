@@ -194,6 +194,8 @@ describe('the herald CLI', () => {
       })
     await lines(1)
     await lines(2)
+    // Not an announcement of an entry: not printed.
+    await redis.cli('SPUBLISH', 'herald:{u:tailed}:c', 'garbage')
     const exact = '{"n":12345678901234567890}'
     await herald(['publish', '--user', 'tailed', '--type', 'later', '--data', exact], { REDIS_URL: redis.url })
     await lines(3)

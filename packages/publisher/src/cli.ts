@@ -170,6 +170,8 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
   const print = (id: string, type: string, data: string) => process.stdout.write(`${entryLine(id, type, data)}\n`)
   subscriber.on('smessage', (_channel: string, message: string) => {
     const [id = '', type = ''] = message.split('\n', 2)
+    // Only announcements of entries: anything else on the channel was not published through Herald.
+    if (!ENTRY_ID.test(id) || message.length < id.length + type.length + 2) return
     print(id, type, message.slice(id.length + type.length + 2))
   })
   await answeredInTime(subscribed)
@@ -239,6 +241,8 @@ main(process.argv.slice(2)).then(
     process.exit(1)
   },
 )
+
+const ENTRY_ID = /^\d{1,16}-\d{1,16}$/
 
 /**
  * An entry as one JSON line, its data as stored (compact): JSON.parse then JSON.stringify would

@@ -189,7 +189,7 @@ describe('JsonText', () => {
   })
 
   it('refuses what the rules for data refuse, with HERALD_ERR_INVALID', () => {
-    for (const text of ['not json', '1e400', '"\\ud800"', `${'['.repeat(33)}${']'.repeat(33)}`]) {
+    for (const text of ['not json', '1e400', '"\\ud800"', '"x\ud800y"', `${'['.repeat(33)}${']'.repeat(33)}`]) {
       expect(() => new JsonText(text), text).toThrow(expect.objectContaining({ code: 'HERALD_ERR_INVALID' }))
     }
   })

@@ -266,6 +266,8 @@ export class JsonText {
   readonly text: string
 
   constructor(source: string) {
+    // A raw one, not an escape: it has no UTF-8 form, and Redis would store U+FFFD for it.
+    if (/\p{Cs}/u.test(source)) throw new PublishError('HERALD_ERR_INVALID', `data ${LONE_SURROGATE_PROBLEM}`)
     let value: unknown
     try {
       value = JSON.parse(source)

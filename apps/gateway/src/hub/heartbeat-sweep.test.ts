@@ -88,4 +88,13 @@ describe('HeartbeatSweep', () => {
     for (let elapsed = lateTickMs; elapsed <= 3.75 * 15_000; elapsed += lateTickMs) sweep.tick(lateTickMs)
     expect(new Set([...streams].map((s) => s.beats))).toEqual(new Set([4]))
   })
+  it('makes up for at most four ticks after a stall, not the whole stall at once', () => {
+    const streams = streamsOf(10_000)
+    const sweep = new HeartbeatSweep(15_000, streams)
+    sweep.tick(8_000)
+    // A tick's share is 10,000 / 150 streams: four of them, not the 160 the stall owed.
+    const visited = [...streams].filter((stream) => stream.beats > 0).length
+    expect(visited).toBeLessThanOrEqual(Math.ceil((4 * 10_000) / 150))
+    expect(visited).toBeGreaterThan(0)
+  })
 })

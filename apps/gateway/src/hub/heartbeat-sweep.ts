@@ -17,6 +17,8 @@
 
 /** How often the sweep runs. Short enough that each run writes only a few streams. */
 export const HEARTBEAT_TICK_MS = 50
+/** The most ticks' share one tick makes up for. */
+const MAX_TICKS_OWED = 4
 
 export interface Heartbeating {
   /** Writes a heartbeat unless the stream wrote since the last call. */
@@ -50,7 +52,10 @@ export class HeartbeatSweep {
    * the last tick stopped.
    */
   tick(elapsedMs = this.tickMs): void {
-    this.#owed += (this.streams.size * elapsedMs) / (this.tickMs * this.#ticksPerPass)
+    // After a stall (a blocked event loop, a paused process), at most four ticks' share: what
+    // the whole stall owed, at once, would be the burst of writes the sweep exists to avoid.
+    const counted = Math.min(elapsedMs, MAX_TICKS_OWED * this.tickMs)
+    this.#owed += (this.streams.size * counted) / (this.tickMs * this.#ticksPerPass)
     let budget = Math.floor(this.#owed)
     this.#owed -= budget
     let restarted = false
