@@ -1,7 +1,7 @@
 /**
- * Tells the operator when the JWKS gives no usable key: it cannot be fetched,
- * or jose will not verify with its key (an RSA key under 2048 bits). While it
- * does not, every stream that needs a key is turned away with
+ * Tells the operator when the JWKS cannot be fetched (a key jose will not
+ * verify with is logged apart, once per key id: token-verifier.ts). While it
+ * cannot, every stream that needs a key is turned away with
  * `keys_unavailable`, and nothing else in the logs would say why; but a line
  * per refused token would flood them during an outage. So: one warning when an
  * outage starts, a reminder at most once a minute while it lasts (with how

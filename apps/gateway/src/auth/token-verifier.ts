@@ -168,6 +168,8 @@ function selectVerify(
       }
       const unavailable = (cause: unknown) =>
         new HeraldError('HERALD_ERR_KEYS_UNAVAILABLE', describe('HERALD_ERR_KEYS_UNAVAILABLE'), { cause })
+      /** What keyFor threw because the set could not be had (a network error is a TypeError too). */
+      const fetchFailures = new WeakSet<object>()
       // jose resolves the key once the token's header has parsed and passed its checks: apart
       // from a `kid` the set lacks, whatever fails here is the key set's, not the token's.
       const keyFor: JWTVerifyGetKey = async (header, token) => {
@@ -177,7 +179,9 @@ function selectVerify(
         } catch (error) {
           if (!TOKEN_KEY_LOOKUP_CODES.has(joseCodeOf(error) ?? '')) {
             outage.failed(error, Date.now())
-            throw unavailable(error)
+            const failure = unavailable(error)
+            fetchFailures.add(failure)
+            throw failure
           }
           // Fetched within the cooldown, so not again for this token: a key published since may
           // have signed it. Shed, it comes back once the set can be fetched; a 401 would stop a
@@ -207,8 +211,7 @@ function selectVerify(
             failure = unavailable(error)
           }
           if (failure instanceof HeraldError && failure.code === 'HERALD_ERR_KEYS_UNAVAILABLE') {
-            const cause = failure.cause
-            fetchFailed = !(cause instanceof TypeError) && !(cause instanceof errors.JWKSNoMatchingKey)
+            fetchFailed = fetchFailures.has(failure)
             // jose decodes the payload and signature only after it has the key, so without keys
             // a token broken there would be shed, and come back, instead of being refused.
             decodeJwt(token)
@@ -225,14 +228,18 @@ function selectVerify(
   }
 }
 
-/** Whether a JWKS response's body is a key set, as jose will read it. */
+/** Whether a JWKS response's body is a key set, as jose will read it: `keys`, an array of objects. */
 async function isKeySet(response: Response): Promise<boolean> {
   try {
     const body = (await response.json()) as { keys?: unknown } | null
-    return Array.isArray(body?.keys)
+    return Array.isArray(body?.keys) && body.keys.every(isPlainObject)
   } catch {
     return false
   }
+}
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /**
