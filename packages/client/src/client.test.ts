@@ -340,4 +340,26 @@ describe('HeraldClient catching up a tab that joins behind', () => {
     catchUp.end()
     expect((await nextStream(3)).lastEventId).toBe(at(6))
   })
+  it('resets every tab, as an older bundle did, when a tab of that bundle is among those behind', async () => {
+    const leader = openTab()
+    ;(await nextStream(1)).push(ready(5) + event(6))
+    await vi.waitFor(() => expect(leader.received).toEqual([6]))
+    const current = openTab()
+    await vi.waitFor(() => expect(current.client.state).toBe('open'))
+    // A tab of the older bundle: its hello does not say it applies addressed resets.
+    const old = new BroadcastChannel('herald:https://gw.example/v1/events|alice')
+    const relayed: Array<{ kind: string; type?: string }> = []
+    old.onmessage = (message) => relayed.push(message.data)
+    try {
+      old.postMessage({ kind: 'hello', tab: 'old-tab', lastId: at(1) })
+      const catchUp = await nextStream(2)
+      expect(catchUp.lastEventId).toBe(at(1))
+      catchUp.push(reset(9) + ready(9) + event(10))
+      await vi.waitFor(() => expect(current.received).toEqual([10]))
+      expect(relayed.filter((message) => message.kind === 'event' && message.type === 'herald.reset')).toHaveLength(1)
+      expect([leader.resets, current.resets]).toEqual([['trimmed'], ['trimmed']])
+    } finally {
+      old.close()
+    }
+  })
 })

@@ -98,7 +98,8 @@ type RelayMessage =
   | { readonly kind: 'state'; readonly state: ConnectionState }
   | { readonly kind: 'error'; readonly error: HeraldClientError }
   /** A tab joins: where it stopped. It applies relayed events once the leader answers with `welcome`. */
-  | { readonly kind: 'hello'; readonly tab: string; readonly lastId: string }
+  /** `resets`: the tab applies a `reset` addressed to it (a tab of an older bundle does not say so). */
+  | { readonly kind: 'hello'; readonly tab: string; readonly lastId: string; readonly resets?: true }
   | { readonly kind: 'welcome'; readonly tab: string; readonly leader: string }
   /** A tab took the lead: every other tab joins it again. */
   | { readonly kind: 'leading'; readonly tab: string }
@@ -137,8 +138,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #catchUpFrom: string | undefined
   /** Leader: the position the events relayed so far have reached. */
   #relayed = ''
-  /** Leader: the tabs the catch-up under way is for. */
-  readonly #catchingUp = new Set<string>()
+  /** Leader: the tabs the catch-up under way is for, and whether each applies a reset addressed to it. */
+  readonly #catchingUp = new Map<string, boolean>()
   /** Leader: the stream is being replaced, so what it still brings is dropped. */
   #discarding = false
   #state: ConnectionState = 'connecting'
@@ -263,7 +264,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   /** Joins the leader: relayed events wait for its welcome, which comes after any catch-up is under way. */
   #hello(): void {
     this.#joined = false
-    this.#share?.post({ kind: 'hello', tab: this.#tabId, lastId: this.#lastId })
+    this.#share?.post({ kind: 'hello', tab: this.#tabId, lastId: this.#lastId, resets: true })
   }
 
   #lead(): () => void {
@@ -291,7 +292,13 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
       onEvent: (event) => {
         const { type, data, lastEventId: id } = event
         if (type === UNAVAILABLE_EVENT || this.#discarding) return
-        if (type === RESET_EVENT && this.#catchUpFrom !== undefined) {
+        // A tab of an older bundle among them would never hear an addressed reset: then every
+        // tab is reset, as that bundle did it.
+        if (
+          type === RESET_EVENT &&
+          this.#catchUpFrom !== undefined &&
+          ![...this.#catchingUp.values()].includes(false)
+        ) {
           this.#catchUpBeyondHistory(data, id)
           return
         }
@@ -328,7 +335,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
    * `herald.ready`, at the tail) is dropped.
    */
   #catchUpBeyondHistory(data: string, id: string): void {
-    for (const tab of this.#catchingUp) this.#share?.post({ kind: 'reset', to: tab, data, id })
+    for (const tab of this.#catchingUp.keys()) this.#share?.post({ kind: 'reset', to: tab, data, id })
     this.#catchingUp.clear()
     // A tab that joins before the next stream opens is compared with where this tab is.
     this.#relayed = this.#lastId
@@ -396,7 +403,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         this.#hello()
         return
       case 'hello':
-        if (this.#role === 'leader') this.#welcome(message.tab, message.lastId)
+        if (this.#role === 'leader') this.#welcome(message.tab, message.lastId, message.resets === true)
         return
     }
   }
@@ -405,12 +412,12 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
    * Leader: a tab joins. If it lacks something this tab has or has relayed, stream again from its
    * position first (or from where the relays are, if earlier, for a tab still catching up).
    */
-  #welcome(tab: string, lastId: string): void {
+  #welcome(tab: string, lastId: string, resets: boolean): void {
     const behind = isBehind(lastId, this.#lastId) || isBehind(lastId, this.#relayed)
     if (behind) {
       this.#catchUpFrom = earliestPosition(lastId, this.#relayed)
       this.#relayed = this.#catchUpFrom
-      this.#catchingUp.add(tab)
+      this.#catchingUp.set(tab, resets)
     }
     // Everything relayed after this comes from a stream that starts at or before the tab's position.
     this.#share?.post({ kind: 'welcome', tab, leader: this.#tabId })
