@@ -430,7 +430,7 @@ const KEY_INJECTIONS = [
   '../victim',
 ]
 
-describe('names that could reach a Redis key', () => {
+describe('what reaches Redis: names, and announcements Redis did not make', () => {
   let redis: RedisServer
   let gateway: TestGateway
   beforeAll(async () => {
@@ -496,19 +496,6 @@ describe('names that could reach a Redis key', () => {
     const idempotent = cases.filter(([name, status]) => name.startsWith('publish idempotencyKey') && status === 200)
     expect(Number(await redis.cli('XLEN', 'herald:{u:victim}:s'))).toBe(1 + idempotent.length)
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200)
-  })
-})
-
-describe('an announcement that Redis did not make', () => {
-  let redis: RedisServer
-  let gateway: TestGateway
-  beforeAll(async () => {
-    redis = await startRedis()
-    gateway = await startTestGateway({ REDIS_URL: redis.url })
-  })
-  afterAll(async () => {
-    await gateway.close()
-    await redis.stop()
   })
 
   it('with an id years ahead is dropped, so it cannot silence the streams listening', async () => {

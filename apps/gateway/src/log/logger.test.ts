@@ -4,6 +4,18 @@ import { RawSseStream, startTestGateway, withTimeout } from '../../test/harness.
 import { LogBurstLimit, SHED_LOG_BURST } from './log-burst-limit.js'
 import { createLogger, redactUrl } from './logger.js'
 
+/** A test gateway whose log lines, parsed, collect in `lines`. */
+async function gatewayLoggingLines() {
+  const lines: any[] = []
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)))
+      done()
+    },
+  })
+  return { lines, gateway: await startTestGateway({}, { logger: createLogger('info', sink) }) }
+}
+
 describe('redactUrl', () => {
   it('censors a token carried in the path, by a client that encoded its ? or used ; parameters', () => {
     const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln'
@@ -124,14 +136,7 @@ describe('the access log of a stream', () => {
 
 describe('the access log of an error answer', () => {
   it('names the HERALD_ERR_* code, on each way a request is served, and never a token in the path', async () => {
-    const lines: any[] = []
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(JSON.parse(String(chunk)))
-        done()
-      },
-    })
-    const gateway = await startTestGateway({}, { logger: createLogger('info', sink) })
+    const { lines, gateway } = await gatewayLoggingLines()
     try {
       const token = await gateway.token('alice')
       const expired = await gateway.token('alice', { expiresIn: -60 })
@@ -154,14 +159,7 @@ describe('the access log of an error answer', () => {
 
 describe('the log of a shed stream', () => {
   it('is a warning, not an error, and a storm of them is rate-limited', async () => {
-    const lines: any[] = []
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(JSON.parse(String(chunk)))
-        done()
-      },
-    })
-    const gateway = await startTestGateway({}, { logger: createLogger('info', sink) })
+    const { lines, gateway } = await gatewayLoggingLines()
     try {
       // Draining sheds every stream; nginx asks for a 503 with X-Herald-Shed-Status, browsers get 200.
       gateway.services.lifecycle.draining = true

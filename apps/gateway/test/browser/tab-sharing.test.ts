@@ -129,17 +129,23 @@ describe('@herald/client across tabs, in Chromium', () => {
     }
   }
 
+  /** Two open tabs that have both received 0, 1 and 2; `away` is the one with `role`. */
+  async function twoTabsWithThree(role: string): Promise<{ tabs: Page[]; away: Page; stay: Page }> {
+    const tabs = [await openClientTab(context!, gateway.url), await openClientTab(context!, gateway.url)]
+    await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
+    const leader = await leaderOf(tabs)
+    const away = role === 'leader' ? leader : tabs.find((tab) => tab !== leader)!
+    const stay = tabs.find((tab) => tab !== away)!
+    for (const n of sequence(3)) await publish(n)
+    for (const tab of tabs) await waitForReceived(tab, 3)
+    return { tabs, away, stay }
+  }
+
   it.each(['follower', 'leader'])(
     'a %s tab that reloads gets what was published while it was away, once, and the others lose nothing',
     async (role) => {
       await start()
-      const tabs = [await openClientTab(context!, gateway.url), await openClientTab(context!, gateway.url)]
-      await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
-      const leader = await leaderOf(tabs)
-      const away = role === 'leader' ? leader : tabs.find((tab) => tab !== leader)!
-      const stay = tabs.find((tab) => tab !== away)!
-      for (const n of sequence(3)) await publish(n)
-      for (const tab of tabs) await waitForReceived(tab, 3)
+      const { tabs, away, stay } = await twoTabsWithThree(role)
 
       const comeBack = await leave(away)
       for (const n of [3, 4, 5, 6, 7]) await publish(n)
@@ -162,13 +168,7 @@ describe('@herald/client across tabs, in Chromium', () => {
     'a %s tab that comes back past the history is reset alone, and the others lose nothing',
     async (role) => {
       await start('1h', { HISTORY_MAX_LEN: '20' })
-      const tabs = [await openClientTab(context!, gateway.url), await openClientTab(context!, gateway.url)]
-      await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
-      const leader = await leaderOf(tabs)
-      const away = role === 'leader' ? leader : tabs.find((tab) => tab !== leader)!
-      const stay = tabs.find((tab) => tab !== away)!
-      for (const n of sequence(3)) await publish(n)
-      for (const tab of tabs) await waitForReceived(tab, 3)
+      const { away, stay } = await twoTabsWithThree(role)
 
       const comeBack = await leave(away)
       let published = 3
