@@ -32,5 +32,10 @@ export async function startReplicaOf(master: RedisServer): Promise<RedisServer> 
   await pollUntil('the replica to be in sync', async () =>
     /master_link_status:up/.test(await replica.cli('INFO', 'replication')) ? true : undefined,
   )
+  // The replica's side of the link is up before the master counts it online for WAIT: a first
+  // publish that waits on replicas would time out against one still finishing its sync.
+  await pollUntil('the master to count the replica online', async () =>
+    /^slave0:.*state=online/m.test(await master.cli('INFO', 'replication')) ? true : undefined,
+  )
   return replica
 }
