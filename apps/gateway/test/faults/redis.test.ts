@@ -185,7 +185,7 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
       const metrics = await (await fetch(`${node!.url}/metrics`)).text()
       expect(metrics).toMatch(/^herald_connections_rejected_total\{reason="broker_unavailable"\} 1$/m)
       expect(metrics).toMatch(/^herald_connections_opened_total 0$/m)
-      expect(node!.process.output()).toMatch(/"shed":"broker_unavailable".*"msg":"stream turned away during setup"/)
+      await node!.process.waitForOutput(/"shed":"broker_unavailable".*"msg":"stream turned away during setup"/, 10_000)
     } finally {
       if (stopped.pid !== undefined) process.kill(stopped.pid, 'SIGCONT')
       await stopNodes([node!])
