@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from 'node:util'
-import { topicChannelKey, userChannelKey } from '@herald/protocol'
+import { parseStreamId, topicChannelKey, userChannelKey } from '@herald/protocol'
 import { whenConnected } from './connection-ready.js'
 import { callHeraldFunction, loadHeraldFunctions, type RedisClient } from './functions.js'
 import { FUNCTION_LIBRARY_VERSION } from './herald-functions.js'
@@ -171,7 +171,7 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
   subscriber.on('smessage', (_channel: string, message: string) => {
     const [id = '', type = ''] = message.split('\n', 2)
     // Only announcements of entries: anything else on the channel was not published through Herald.
-    if (!ENTRY_ID.test(id) || message.length < id.length + type.length + 2) return
+    if (parseStreamId(id) === undefined || message.length < id.length + type.length + 2) return
     print(id, type, message.slice(id.length + type.length + 2))
   })
   await answeredInTime(subscribed)
@@ -241,8 +241,6 @@ main(process.argv.slice(2)).then(
     process.exit(1)
   },
 )
-
-const ENTRY_ID = /^\d{1,16}-\d{1,16}$/
 
 /**
  * An entry as one JSON line, its data as stored (compact): JSON.parse then JSON.stringify would

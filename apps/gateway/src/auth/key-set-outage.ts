@@ -33,7 +33,7 @@ export class KeySetOutageLog {
     return this.#failing
   }
 
-  /** A verification found no usable key; `error` is what the fetch or jose raised (never the token). */
+  /** A verification found no key set; `error` is what the fetch raised (never the token). */
   failed(error: unknown, nowMs: number): void {
     this.#refused++
     if (this.#failing && nowMs - this.#lastWarnedMs < this.reminderMs) return
