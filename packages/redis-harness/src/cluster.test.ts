@@ -38,6 +38,26 @@ describe('startRedisCluster', () => {
     expect(owners.filter((count) => count > 0)).toHaveLength(3)
   })
 
+  it('moves a slot and its keys to another master, running a callback while it migrates', async () => {
+    const slot = Number(await cluster.masters[0]!.cli('CLUSTER', 'KEYSLOT', 'moved'))
+    await cluster.masters[0]!.cli('-c', 'SET', 'moved', 'before')
+    const owner = async () => {
+      for (const master of cluster.masters) if ((await master.cli('GET', 'moved')) === 'before') return master
+      return undefined
+    }
+    const from = await owner()
+    const to = cluster.masters.find((master) => master !== from)!
+    let redirected = ''
+    await cluster.moveSlot(slot, to, async () => {
+      // Moved over already: the old owner redirects, the new one answers only after ASKING.
+      redirected = await from!.cli('GET', 'moved')
+    })
+    expect(redirected).toMatch(/ASK/)
+    expect(await to.cli('GET', 'moved')).toBe('before')
+    expect(await from!.cli('GET', 'moved')).toMatch(/MOVED \d+ 127\.0\.0\.1:/)
+    expect(await from!.cli('CLUSTER', 'COUNTKEYSINSLOT', String(slot))).toBe('0')
+  })
+
   it('stops every node idempotently', async () => {
     await Promise.all([cluster.stop(), cluster.stop()])
     for (const node of cluster.masters) expect(node.pid).toBeUndefined()

@@ -37,6 +37,16 @@ export interface RedisCluster {
    * master reports itself a replica).
    */
   failover(master: RedisServer, how: 'takeover' | 'kill'): Promise<RedisServer>
+  /**
+   * Moves `slot` to master `to` the way `redis-cli --cluster reshard` does: `to` imports it, its
+   * owner marks it migrating, the keys go over with `MIGRATE`, then every master is told the new
+   * owner. While the slot is migrating (after its keys moved over), `whileMigrating` runs: a
+   * command on a key of the slot then goes to `to` by an `ASK` redirection. Resolves once every
+   * master names `to` as the slot's owner.
+   */
+  moveSlot(slot: number, to: RedisServer, whileMigrating?: () => Promise<unknown>): Promise<void>
+  /** The running master that serves `slot`, by its own account. */
+  slotOwner(slot: number): Promise<RedisServer>
   /** Stop every node and remove their dirs. Idempotent. */
   stop(): Promise<void>
 }
@@ -100,6 +110,45 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
     return replica
   }
 
+  const slotOwner = async (slot: number) => {
+    const candidates = running()
+    const owners = await Promise.all(candidates.map(async (server) => (await ownedSlots(server)).has(slot)))
+    const owner = candidates.find((_, i) => owners[i])
+    if (owner === undefined) throw new Error(`no running master owns slot ${slot}`)
+    return owner
+  }
+
+  const moveSlot = async (slot: number, to: RedisServer, whileMigrating?: () => Promise<unknown>) => {
+    const from = await slotOwner(slot)
+    if (from === to) return
+    const [fromId, toId] = await Promise.all([from.cli('CLUSTER', 'MYID'), to.cli('CLUSTER', 'MYID')])
+    await expectOk(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId)
+    await expectOk(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId)
+    const migrateKeys = async () => {
+      for (;;) {
+        const keys = (await from.cli('CLUSTER', 'GETKEYSINSLOT', String(slot), '1000')).split('\n').filter(Boolean)
+        if (keys.length === 0) return
+        // NOKEY: the keys expired meanwhile.
+        const reply = await from.cli('MIGRATE', to.host, String(to.port), '', '0', '5000', 'KEYS', ...keys)
+        if (reply !== 'OK' && reply !== 'NOKEY') throw new Error(`MIGRATE to :${to.port}: ${reply}`)
+      }
+    }
+    await migrateKeys()
+    await whileMigrating?.()
+    await migrateKeys()
+    // The new owner first, as redis-cli does, so the slot is never left without one. Replicas
+    // learn it by gossip (they refuse SETSLOT).
+    const others = running().filter((server) => server !== to && server !== from)
+    for (const server of [to, from]) await expectOk(server, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', toId)
+    for (const server of others) {
+      if ((await role(server)) === 'master') await expectOk(server, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', toId)
+    }
+    await pollUntil(`every node to name :${to.port} the owner of slot ${slot}`, async () => {
+      for (const server of running()) if ((await slotOwnerPort(server, slot)) !== to.port) return undefined
+      return true
+    })
+  }
+
   let stopping: Promise<void> | undefined
   return {
     nodes: masters.map((node) => ({ host: node.host, port: node.port })),
@@ -107,6 +156,8 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
     replicas,
     url: `redis+cluster://${masters.map((node) => `${node.host}:${node.port}`).join(',')}`,
     failover,
+    moveSlot,
+    slotOwner,
     stop: () => {
       stopping ??= stopAll(servers)
       return stopping
@@ -173,6 +224,38 @@ async function clusterRoles(node: RedisServer): Promise<Map<number, { id: string
     if (id !== undefined && Number.isInteger(port)) roles.set(port, { id, master: master === '-' ? undefined : master })
   }
   return roles
+}
+
+/** Runs a command that answers OK; redis-cli exits 0 on an error reply, so the reply is checked. */
+async function expectOk(server: RedisServer, ...args: string[]): Promise<void> {
+  const reply = await server.cli(...args)
+  if (reply !== 'OK') throw new Error(`${args.join(' ')} on :${server.port}: ${reply}`)
+}
+
+/** The slots `node` itself serves, from the `myself` line of its `CLUSTER NODES`. */
+async function ownedSlots(node: RedisServer): Promise<Set<number>> {
+  const myself = (await node.cli('CLUSTER', 'NODES')).split('\n').find((line) => line.includes('myself'))
+  const slots = new Set<number>()
+  // <id> <address> <flags> <master> <ping> <pong> <epoch> <link> <slot or range>... ([slot->-id] while migrating)
+  for (const range of myself?.trim().split(' ').slice(8) ?? []) {
+    if (range.startsWith('[')) continue
+    const [start, end = start] = range.split('-').map(Number)
+    for (let slot = start!; slot <= end!; slot++) slots.add(slot)
+  }
+  return slots
+}
+
+/** The port of the master `node` believes serves `slot`, from its `CLUSTER SLOTS`. */
+async function slotOwnerPort(node: RedisServer, slot: number): Promise<number | undefined> {
+  // redis-cli prints each range as start, end, then host, port, id per node, a line each.
+  const lines = (await node.cli('CLUSTER', 'SLOTS')).split('\n')
+  for (let i = 0; i + 4 < lines.length; i++) {
+    const start = Number(lines[i])
+    const end = Number(lines[i + 1])
+    if (Number.isInteger(start) && Number.isInteger(end) && start <= slot && slot <= end && lines[i + 2] === LOOPBACK)
+      return Number(lines[i + 3])
+  }
+  return undefined
 }
 
 async function role(server: RedisServer): Promise<string | undefined> {

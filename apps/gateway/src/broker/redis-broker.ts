@@ -44,6 +44,7 @@ import { LogBurstLimit, REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS } from 
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
+import { anySlotMoved, type SlotMasters, slotMasters } from './slot-masters.js'
 import { SubscriptionBatcher } from './subscription-batcher.js'
 
 export class RedisBroker implements Broker {
@@ -79,6 +80,8 @@ export class RedisBroker implements Broker {
   #probeOverdue = false
   /** The subscriber a resubscribe is waiting on: its readiness comes again on every retry of a cluster client. */
   #resubscribing: RedisClient | undefined
+  /** The cluster subscriber's slots map as of its last refresh, to tell which slots moved. */
+  #slotMasters: SlotMasters = []
   /** It became ready again while that resubscribe ran: one that gave up (a new loss) runs again. */
   #readyAgain = false
   /** Connection errors repeat as fast as a client retries: a burst per window, then a count. */
@@ -273,6 +276,7 @@ export class RedisBroker implements Broker {
   /** The slots map changed: probe the new masters too (a suspension's resubscribe will, if one is on). */
   async #onTopology(): Promise<void> {
     const subscriber = this.#subscriber
+    if (subscriber instanceof Cluster) this.#followSlotMoves(subscriber)
     const before = this.#probes.channels()
     this.#trackShardProbes(subscriber)
     if (!this.#subscriberWasReady || this.#suspended) return
@@ -285,6 +289,26 @@ export class RedisBroker implements Broker {
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; the probe check will rebuild')
     }
+  }
+
+  /**
+   * A slot that changed master (resharding, a failover) took its channels' subscriptions along: the
+   * old master dropped them, and what was announced on the new one until this client subscribes
+   * there (ioredis does, right after this refresh), or during the move by ASK redirection, reached
+   * no one here. It is held and caught up from the Streams like a lost subscriber: the readiness
+   * that ioredis announces after this refresh resubscribes every channel and resyncs.
+   */
+  #followSlotMoves(subscriber: Cluster): void {
+    const before = this.#slotMasters
+    const after = slotMasters(subscriber.slots)
+    this.#slotMasters = after
+    if (before.length === 0) return
+    if (anySlotMoved(before, after, this.#channelSlots()))
+      this.#onSubscriberLost('redis cluster slots moved; holding live delivery until their channels are caught up')
+  }
+
+  *#channelSlots(): Generator<number> {
+    for (const channelKey of this.#channels.keys()) yield calculateSlot(pubsubChannel(channelKey))
   }
 
   /**
@@ -385,13 +409,13 @@ export class RedisBroker implements Broker {
     this.#sink?.deliver(channelKey, entry)
   }
 
-  #onSubscriberLost(): void {
+  #onSubscriberLost(why = 'redis subscriber lost; holding live delivery until it is back'): void {
     if (!this.#subscriberWasReady) return
     if (this.#suspended) {
       this.#losses += 1
       return
     }
-    this.logger.warn({ channels: this.#channels.size }, 'redis subscriber lost; holding live delivery until it is back')
+    this.logger.warn({ channels: this.#channels.size }, why)
     this.#suspend()
   }
 

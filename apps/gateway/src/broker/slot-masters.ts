@@ -1,0 +1,20 @@
+/**
+ * Which master serves each hash slot of a Redis Cluster, and which slots changed
+ * master between two slots maps. A slot that moves (resharding, or a failover)
+ * takes its shard channels with it: the old master drops their subscriptions,
+ * and until the subscriber follows the slot, announcements made on the new
+ * master reach no one here. Pure logic over ioredis's `Cluster.slots`.
+ */
+
+/** Per slot, the node key (`host:port`) of its master; ioredis lists the master first. */
+export type SlotMasters = readonly (string | undefined)[]
+
+export function slotMasters(slots: readonly (readonly string[] | undefined)[]): SlotMasters {
+  return Array.from(slots, (nodes) => nodes?.[0])
+}
+
+/** Whether any of `slotsInUse` is served by another master in `after` than in `before`. */
+export function anySlotMoved(before: SlotMasters, after: SlotMasters, slotsInUse: Iterable<number>): boolean {
+  for (const slot of slotsInUse) if (before[slot] !== after[slot]) return true
+  return false
+}
