@@ -14,7 +14,6 @@ import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { ConfigProblems, loadConfig } from '../src/config/config.js'
-import { NEAR_CAPACITY } from '../src/http/probes-route.js'
 import { startNginxSite } from './nginx.js'
 
 const run = promisify(execFile)
@@ -45,6 +44,8 @@ async function buildDir(dir: string): Promise<any[]> {
 
 /** Streams docs/capacity.md plans for (1M concurrent users open about 1.3M streams). */
 const PLANNED_STREAMS = 1_300_000
+/** The HPA target stays at most this share of a pod's budget: the rest is room for the streams of a lost pod. */
+const HPA_MAX_SHARE_OF_BUDGET = 0.75
 
 /** The TCP ports the gateway connects to for this REDIS_URL. */
 function redisPorts(redisUrl: string): number[] {
@@ -149,15 +150,19 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
     // A node is one process on one core (README, Deploying): at most one CPU per pod.
     expect(cpuCores(container.resources.limits.cpu)).toBe(1)
     expect(cpuCores(container.resources.requests.cpu)).toBeLessThanOrEqual(1)
-    // The HPA adds pods before nodes turn unready near their budget.
+    // The HPA adds pods while nodes still have room for the streams of a lost pod.
     const hpa = byKind(objects, 'HorizontalPodAutoscaler')
     const perPod = Number(hpa.spec.metrics.find((m: any) => m.type === 'Pods').pods.target.averageValue)
-    expect(perPod).toBeLessThan(maxConnections * NEAR_CAPACITY)
+    expect(perPod).toBeLessThan(maxConnections * HPA_MAX_SHARE_OF_BUDGET)
   })
 
   it('scales on connections per pod and CPU, and selects the pods it deploys', async () => {
     const objects = await build(path)
     const hpa = byKind(objects, 'HorizontalPodAutoscaler')
+    // The HPA owns the count: one in the Deployment would reset the fleet on every apply.
+    expect(byKind(objects, 'Deployment').spec.replicas).toBeUndefined()
+    // A fleet unready for an outage can still be drained off its nodes.
+    expect(byKind(objects, 'PodDisruptionBudget').spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow')
     expect(hpa.spec.metrics.map((m: any) => m.pods?.metric.name ?? m.resource?.name)).toEqual([
       'herald_connections',
       'cpu',
@@ -249,14 +254,14 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
       expect(() => new MODELS[`${object.apiVersion}/${object.kind}`]!(object).validate()).not.toThrow()
   })
 
-  it('sends the edge its own 502/503/504 on /v1/events to the fallback, and publish errors through', async () => {
+  it('sends the edge its own 500/502/503/504 on /v1/events to the fallback, and publish errors through', async () => {
     // Redis down: every pod's /readyz fails, all leave the Service at once, and ingress-nginx
     // would answer the stream 503, which ends a native EventSource for good.
     const objects = await build('overlays/example')
     const gatewayService = byKind(objects, 'Service')
     const events = byName(objects, 'Ingress', 'herald-events')
     const annotations = events.metadata.annotations
-    expect(annotations[`${INGRESS_NGINX}custom-http-errors`].split(',').sort()).toEqual(['502', '503', '504'])
+    expect(annotations[`${INGRESS_NGINX}custom-http-errors`].split(',').sort()).toEqual(['500', '502', '503', '504'])
     expect(annotations[`${INGRESS_NGINX}proxy-buffering`]).toBe('off')
     const heartbeatMs = Number(byKind(objects, 'ConfigMap').data.HEARTBEAT_INTERVAL_MS)
     expect(Number(annotations[`${INGRESS_NGINX}proxy-read-timeout`]) * 1000).toBeGreaterThan(heartbeatMs)
@@ -291,10 +296,11 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
       ).toBe(false)
     }
 
-    // Everything else goes to the gateways with no error interception: their JSON errors pass.
+    // Publishing goes to the gateways with no error interception: their JSON errors pass. Nothing
+    // else is public: not /metrics, not the probes.
     const rest = byName(objects, 'Ingress', 'herald')
     expect(rest.metadata.annotations?.[`${INGRESS_NGINX}custom-http-errors`]).toBeUndefined()
-    expect(rest.spec.rules[0].http.paths[0]).toMatchObject({ path: '/', pathType: 'Prefix' })
+    expect(rest.spec.rules[0].http.paths.map((p: any) => [p.path, p.pathType])).toEqual([['/v1/publish', 'Exact']])
     expect(rest.spec.rules[0].host).toBe(events.spec.rules[0].host)
   })
 

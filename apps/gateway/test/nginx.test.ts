@@ -1,5 +1,6 @@
 import http2 from 'node:http2'
 import { type ParsedEvent, SseParser } from '@herald/protocol'
+import { pollUntil } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
 import { postJson, RawSseStream, RecordingEventSource, signToken, TEST_API_KEY } from './harness.js'
 import { type NginxFleet, startNginxFleet, startUnansweringHost } from './nginx.js'
@@ -162,5 +163,54 @@ describe('gateways behind the shipped nginx config', () => {
     } finally {
       await gone.stop()
     }
+  })
+
+  it('answers a stream 200 with a retry hint, not 500, when nginx has no connection left to reach a gateway', async () => {
+    // Few connections: two listening sockets, then two per proxied stream (the browser's and the
+    // upstream's). A stream accepted when only its own slot is left finds none for its upstream;
+    // one that arrives when none is left is dropped at accept, which a browser retries. Streams
+    // are opened until nginx logs the first case.
+    fleet = await startNginxFleet([{}], { workerConnections: 16 })
+    const streams: RawSseStream[] = []
+    const upstreamRefused = /worker_connections are not enough while connecting to upstream/
+    try {
+      while (!upstreamRefused.test(await fleet.nginx.errorLog())) {
+        if (streams.length === 30) throw new Error(`no stream met the limit: ${await fleet.nginx.errorLog()}`)
+        const token = await signToken(`user${streams.length}`)
+        const stream = new RawSseStream(`${fleet.nginx.url}/v1/events`, { authorization: `Bearer ${token}` })
+        streams.push(stream)
+        await stream.until((s) => s.status !== 0 || s.isEnded, 10_000, 'a response or a closed connection')
+        if (stream.status === 200) await stream.until((s) => s.events.length > 0, 10_000, 'a first event')
+      }
+      const answered = streams.filter((s) => s.status !== 0)
+      expect(answered.map((s) => s.status)).toEqual(answered.map(() => 200))
+      const turnedAway = answered.filter((s) => s.events[0]?.type === 'herald.unavailable')
+      expect(turnedAway.length).toBeGreaterThan(0)
+      for (const stream of turnedAway) expect(JSON.parse(stream.events[0]!.data).reason).toBe('broker_unavailable')
+    } finally {
+      for (const stream of streams) stream.close()
+    }
+  })
+
+  it('keeps tokens out of its access log, and the metrics and its version from the public', async () => {
+    fleet = await startNginxFleet([{}])
+    const token = await signToken('logged')
+    const stream = new RawSseStream(`${fleet.nginx.url}/v1/events?access_token=${token}`)
+    await stream.until((s) => s.events.some((e) => e.type === 'herald.ready'), 10_000, 'herald.ready')
+    stream.close()
+    const log = await pollUntil('the stream in the access log', async () => {
+      const text = await fleet.nginx.accessLog()
+      return text.includes('/v1/events') ? text : undefined
+    })
+    expect(log).toMatch(/"GET \/v1\/events HTTP\/1\.1"/)
+    expect(log).not.toContain(token)
+    expect(log).not.toContain('access_token')
+
+    const metrics = await fetch(`${fleet.nginx.url}/metrics`)
+    expect(metrics.status).toBe(404)
+    expect(await metrics.text()).not.toMatch(/herald_/)
+    expect(metrics.headers.get('server')).toBe('nginx')
+    // The gateways still serve them to Prometheus directly.
+    expect(await metric(fleet.nodes[0]!, 'herald_connections')).toBeGreaterThanOrEqual(0)
   })
 })

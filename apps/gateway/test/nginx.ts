@@ -52,6 +52,8 @@ export interface NginxOptions {
    * test of them runs in seconds. Each must occur in the shipped file.
    */
   readonly replace?: Readonly<Record<string, string>>
+  /** nginx's `worker_connections` (default 4096), to test what it does when it runs out. */
+  readonly workerConnections?: number
 }
 
 export interface Nginx {
@@ -62,6 +64,8 @@ export interface Nginx {
   reload(): Promise<void>
   /** nginx's error log so far (warn and above): one line per upstream failure, written as it happens. */
   errorLog(): Promise<string>
+  /** The shipped access log so far. */
+  accessLog(): Promise<string>
   stop(): Promise<void>
 }
 
@@ -89,6 +93,7 @@ export async function startNginx(upstreams: readonly string[], options: NginxOpt
     .replace('listen 80;', `listen 127.0.0.1:${port};`)
     .replace('/etc/nginx/tls/herald.crt', join(dir, 'herald.crt'))
     .replace('/etc/nginx/tls/herald.key', join(dir, 'herald.key'))
+    .replace('/var/log/nginx/herald-access.log', join(dir, 'access.log'))
   if (site === shipped) throw new Error('the shipped nginx config changed shape; update test/nginx.ts')
   for (const [from, to] of Object.entries(options.replace ?? {})) {
     if (!site.includes(from)) throw new Error(`herald.conf no longer contains ${JSON.stringify(from)}`)
@@ -96,12 +101,18 @@ export async function startNginx(upstreams: readonly string[], options: NginxOpt
   }
   await writeFile(join(dir, 'herald.conf'), site)
   await writeFile(join(dir, 'upstream.conf'), templateUpstreams(await readFile(SHIPPED_UPSTREAMS, 'utf8'), upstreams))
-  const server = await runNginx(dir, port, [join(dir, 'upstream.conf'), join(dir, 'herald.conf')])
+  const server = await runNginx(
+    dir,
+    port,
+    [join(dir, 'upstream.conf'), join(dir, 'herald.conf')],
+    options.workerConnections,
+  )
   return {
     url: `http://127.0.0.1:${port}`,
     tlsUrl: `https://127.0.0.1:${tlsPort}`,
     reload: server.reload,
     errorLog: server.errorLog,
+    accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),
     stop: server.stop,
   }
 }
@@ -121,14 +132,14 @@ export async function startNginxSite(site: string, listen: string): Promise<{ ur
 }
 
 /** nginx in the foreground with its state in `dir`, including `includes` inside `http { }`, once it accepts on `port`. */
-async function runNginx(dir: string, port: number, includes: readonly string[]) {
+async function runNginx(dir: string, port: number, includes: readonly string[], workerConnections = 4096) {
   await writeFile(
     join(dir, 'nginx.conf'),
     `daemon off;
 worker_processes 1;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 4096; }
+events { worker_connections ${workerConnections}; }
 http {
   access_log off;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;

@@ -30,8 +30,8 @@ export function connectionBudgetFromFileLimit(limit: number | undefined): number
 
 /**
  * Why `maxConnections` cannot be held under `limit`, or `undefined` if it can. Past the limit,
- * accepting a connection fails in the kernel: those streams are reset, not shed, and readiness
- * never reports `near_capacity`. A warning, not a refusal: a deliberate budget (a load test)
+ * accepting a connection fails in the kernel: those streams are reset, not shed with
+ * `over_capacity`. A warning, not a refusal: a deliberate budget (a load test)
  * may run closer to the limit than the default headroom.
  */
 export function fileLimitProblem(maxConnections: number, limit: number | undefined): string | undefined {

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RawSseStream, RecordingEventSource, startTestGateway, type TestGateway } from '../../test/harness.js'
+import {
+  postJson,
+  RawSseStream,
+  RecordingEventSource,
+  startTestGateway,
+  TEST_API_KEY,
+  type TestGateway,
+} from '../../test/harness.js'
 
 describe('probes', () => {
   let gateway: TestGateway
@@ -93,13 +100,22 @@ describe('probes', () => {
     expect(await metric('herald_connections_rejected_total')).toBeGreaterThanOrEqual(1)
   })
 
-  it('fails /readyz near the connection budget', async () => {
-    const small = await startTestGateway({ MAX_CONNECTIONS: '2' })
-    const client = new RecordingEventSource(small.eventsUrl(), { token: await small.token('near') })
+  it('stays ready at its connection budget, where it still publishes and turns new streams away itself', async () => {
+    const small = await startTestGateway({ MAX_CONNECTIONS: '1' })
+    const client = new RecordingEventSource(small.eventsUrl(), { token: await small.token('full') })
     await client.waitForReady()
     const ready = await fetch(`${small.url}/readyz`)
-    expect(ready.status).toBe(503)
-    expect(await ready.json()).toEqual({ status: 'not_ready', reasons: ['near_capacity'] })
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({ status: 'ready' })
+    const published = await postJson(`${small.url}/v1/publish`, { user: 'full', data: 1 }, TEST_API_KEY)
+    expect(published.status).toBe(200)
+    await client.waitForEvents(1, 'message')
+    const turnedAway = new RawSseStream(small.eventsUrl({ access_token: await small.token('other') }))
+    await turnedAway.ended
+    expect(turnedAway.status).toBe(200)
+    expect(turnedAway.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
+      ['herald.unavailable', 'over_capacity'],
+    ])
     client.close()
     await small.close()
   })

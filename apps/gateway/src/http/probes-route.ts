@@ -1,14 +1,16 @@
 /**
  * Probes: `/healthz` (the process answers), `/readyz` (send it traffic: not
- * draining, broker delivering, below 95% of its connection budget) and
- * `/metrics` (Prometheus text).
+ * draining, broker delivering) and `/metrics` (Prometheus text).
+ *
+ * Readiness does not follow the connection budget. A load balancer gates all of a
+ * node's traffic on it, publishes included: a fleet whose every node is near its
+ * budget would lose its publishing path, and with it delivery to every open
+ * stream. A full node turns new streams away itself (200 `over_capacity`, or 503
+ * to a proxy that asks for it), and the HPA scales on the stream count.
  */
 
 import { Hono } from 'hono'
 import type { GatewayServices } from './services.js'
-
-/** The share of MAX_CONNECTIONS at which readiness turns off. */
-export const NEAR_CAPACITY = 0.95
 
 export function probesRoute(services: GatewayServices): Hono {
   const app = new Hono()
@@ -17,9 +19,6 @@ export function probesRoute(services: GatewayServices): Hono {
     const reasons: string[] = []
     if (services.lifecycle.draining) reasons.push('draining')
     if (!services.broker.isAvailable()) reasons.push('broker_unavailable')
-    // Near the budget, stop attracting new streams; the node keeps serving those it has.
-    if (services.budget.total >= Math.floor(services.config.maxConnections * NEAR_CAPACITY))
-      reasons.push('near_capacity')
     return reasons.length === 0 ? c.json({ status: 'ready' }) : c.json({ status: 'not_ready', reasons }, 503)
   })
   app.get('/metrics', async (c) => {
