@@ -94,6 +94,33 @@ describe('the herald CLI', () => {
     expect(await redis.cli('EXISTS', streamKey('u:extra'))).toBe('0')
   })
 
+  it('trims history as the gateways do, by their HISTORY_MAX_LEN, and refuses a bad one with exit code 2', async () => {
+    const key = streamKey('u:long')
+    // 1,500 entries, as gateways told HISTORY_MAX_LEN=5000 keep them.
+    await redis.cli('EVAL', "for n = 1, 1500 do redis.call('XADD', KEYS[1], '*', 'd', n) end", '1', key)
+    const kept = await herald(['publish', '--user', 'long', '--data', '1'], {
+      REDIS_URL: redis.url,
+      HISTORY_MAX_LEN: '5000',
+    })
+    expect(kept.code, kept.stderr).toBe(0)
+    expect(Number(await redis.cli('XLEN', key))).toBe(1501)
+    // Unset, the default of 1000 (trimmed approximately, as MAXLEN ~ does).
+    await herald(['publish', '--user', 'long', '--data', '2'], { REDIS_URL: redis.url })
+    expect(Number(await redis.cli('XLEN', key))).toBeLessThan(1200)
+    for (const [name, value] of [
+      ['HISTORY_MAX_LEN', '0'],
+      ['HISTORY_TTL_SECONDS', '59'],
+      ['IDEMPOTENCY_TTL_SECONDS', 'x'],
+    ]) {
+      const refused = await herald(['publish', '--user', 'long', '--data', '3'], {
+        REDIS_URL: redis.url,
+        [name!]: value!,
+      })
+      expect(refused.code, `${name}=${value}`).toBe(2)
+      expect(refused.stderr).toMatch(new RegExp(`^herald: ${name} must be a whole number from \\d+ to \\d+`))
+    }
+  })
+
   it('publishes --data as written, so a 64-bit id keeps its digits', async () => {
     const data = '{ "orderId": 12345678901234567890, "price": 1.10, "zero": -0 }'
     const result = await herald(['publish', '--user', 'exact', '--data', data], { REDIS_URL: redis.url })

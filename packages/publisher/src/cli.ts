@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 /**
  * `herald`: publish and watch Herald notifications from a shell, through
- * Redis. Reads REDIS_URL (or --redis). Exit codes: 0 ok, 1 Redis failure,
- * 2 usage or validation error.
+ * Redis. Reads REDIS_URL (or --redis), and the gateways' history settings
+ * from their own variables. Exit codes: 0 ok, 1 Redis failure, 2 usage or
+ * validation error.
  */
 
 import { parseArgs } from 'node:util'
 import { parseStreamId, topicChannelKey, userChannelKey } from '@herald/protocol'
 import { whenConnected } from './connection-ready.js'
 import { callHeraldFunction, loadHeraldFunctions, type RedisClient } from './functions.js'
-import { FUNCTION_LIBRARY_VERSION } from './herald-functions.js'
+import { FUNCTION_LIBRARY_VERSION, MAX_FUNCTION_LIMIT } from './herald-functions.js'
 import { pubsubChannel, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
 import { HeraldPublisher, type Target } from './publisher.js'
@@ -33,6 +34,10 @@ publish prints the new entry id. tail prints one JSON line per entry:
   {"id": "...", "type": "...", "data": ...}
 load-functions loads Herald's Redis functions on every master that lacks them, for
 backends that publish with a raw FCALL before any gateway has started.
+
+publish trims and expires history as the gateways do, from the same variables; set them
+as the gateways have them: HISTORY_MAX_LEN (default 1000), HISTORY_TTL_SECONDS (604800),
+IDEMPOTENCY_TTL_SECONDS (86400).
 `
 
 const OPTIONS = {
@@ -90,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
-    const publisher = new HeraldPublisher({ redis: redisUrl, timeoutMs: answerTimeoutMs })
+    const publisher = new HeraldPublisher({ redis: redisUrl, timeoutMs: answerTimeoutMs, ...historySettings() })
     try {
       const options = values['idempotency-key'] === undefined ? {} : { idempotencyKey: values['idempotency-key'] }
       process.stdout.write(`${await publisher.publish(target, values.type, data, options)}\n`)
@@ -117,8 +122,26 @@ function historyCount(text: string | undefined): number {
   return text === undefined ? 0 : wholeNumber('--history', text, 0, 999_999)
 }
 
+/**
+ * The gateways' HISTORY_MAX_LEN, HISTORY_TTL_SECONDS and IDEMPOTENCY_TTL_SECONDS, with their
+ * ranges: each publish trims its stream and sets its expiry, so a publisher on other settings
+ * than the gateways' would cut history they promise to keep (1000 entries by default).
+ */
+function historySettings(): { historyMaxLen?: number; historyTtlSeconds?: number; idempotencyTtlSeconds?: number } {
+  const setting = (name: string, min: number, max: number) => {
+    const text = process.env[name]
+    return text === undefined || text === '' ? undefined : wholeNumber(name, text, min, max)
+  }
+  const settings = {
+    historyMaxLen: setting('HISTORY_MAX_LEN', 1, 1_000_000),
+    historyTtlSeconds: setting('HISTORY_TTL_SECONDS', 60, MAX_FUNCTION_LIMIT),
+    idempotencyTtlSeconds: setting('IDEMPOTENCY_TTL_SECONDS', 1, MAX_FUNCTION_LIMIT),
+  }
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined))
+}
+
 function wholeNumber(option: string, text: string, min: number, max: number): number {
-  const value = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN
+  const value = /^\d{1,13}$/.test(text) ? Number(text) : Number.NaN
   if (!(value >= min && value <= max)) throw new UsageError(`${option} must be a whole number from ${min} to ${max}`)
   return value
 }
