@@ -111,10 +111,10 @@ export class Hub implements BrokerSink {
     this.#suspensions += 1
     for (const listeners of this.#channels.values()) listeners.held ??= []
     // A stream still resuming read its history before the outage and has no live
-    // position to catch up from; it reconnects and resumes again. Ended, not destroyed:
-    // its head is still held, and a destroyed one reaches the client as an empty reply.
-    for (const connection of this.#connections)
-      if (connection.state === 'resuming') connection.close('broker_unavailable')
+    // position to catch up from; it is turned away as a new stream would be, and comes back
+    // after a jittered retry to resume again. Ended, not destroyed: its head is still held,
+    // and a destroyed one reaches the client as an empty reply.
+    for (const connection of this.#connections) if (connection.state === 'resuming') connection.turnAway()
   }
 
   /**

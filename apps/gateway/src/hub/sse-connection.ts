@@ -50,6 +50,11 @@ export interface SseConnectionOptions {
   readonly maxQueuedWhileResuming: number
   /** Called once when a stream closes, whoever closed it: whoever opened it releases what it holds. */
   readonly onClose: (connection: SseConnection, reason: CloseReason) => void
+  /**
+   * Ends a stream still in setup as a shed one, `herald.unavailable` with a jittered `retry:`,
+   * since the broker can no longer set it up: the route's own rule, so it counts and logs it.
+   */
+  readonly turnAway: (connection: SseConnection) => void
 }
 
 /** Where a response keeps its stream, so one shared close listener serves every stream. */
@@ -202,6 +207,11 @@ export class SseConnection implements Heartbeating, Expiring {
     if (!this.#canWrite || this.#cutIfBehind()) return
     this.#writer.writeFramed(HEARTBEAT, HEARTBEAT_CHUNK)
     this.#wroteSinceSweep = true
+  }
+
+  /** Ends a stream in setup as a shed one (`herald.unavailable`), by its route's rule. */
+  turnAway(): void {
+    this.options.turnAway(this)
   }
 
   /** Ends the stream after a `retry:` hint, so the client comes back after `retryMs`. */
