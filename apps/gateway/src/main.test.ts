@@ -44,6 +44,7 @@ describe('node dist/main.js', () => {
     gateway = spawnGateway({ PORT: '0' }, ['--dev'])
     const [, base] = await gateway.waitForOutput(/Demo: +(http:\/\/127\.0\.0\.1:\d+)\/demo/)
     expect(gateway.output()).toContain(`Listening: ${new URL(base!).host} (loopback only)`)
+    expect(gateway.output()).toContain('dev mode (embedded broker, not for production)')
     expect(gateway.output()).toMatch(/PUBLISH_API_KEY=\S{16,}/)
     const demo = await fetch(`${base}/demo`)
     expect(demo.status).toBe(200)
@@ -82,6 +83,13 @@ describe('node dist/main.js', () => {
       })
       expect([refused.status, ((await refused.json()) as any).error.message], body).toEqual([400, message])
     }
+  })
+
+  it('in --dev with REDIS_URL, says it runs on Redis, not the embedded broker', async () => {
+    gateway = spawnGateway({ PORT: '0', REDIS_URL: 'redis://127.0.0.1:1' }, ['--dev'])
+    await gateway.waitForOutput(/Demo: +http:/)
+    expect(gateway.output()).toContain('dev mode (Redis, standalone, not for production)')
+    expect(gateway.output()).not.toContain('embedded broker')
   })
 
   it('in --dev, refuses to start on a HOST that is not loopback, naming HOST', async () => {

@@ -10,7 +10,7 @@ import { type GatewayConfig, isLoopback } from '../config/config.js'
 export function printDevBanner(config: GatewayConfig, url: string, address: string): void {
   const lines = [
     '',
-    '  Herald is running in dev mode (embedded broker, not for production).',
+    `  Herald is running in dev mode (${config.redis === undefined ? 'embedded broker' : `Redis, ${config.redis.kind}`}, not for production).`,
     '',
     ...(isLoopback(hostOf(address))
       ? [`  Listening: ${address} (loopback only)`]
