@@ -43,6 +43,7 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
           onReceived?.()
         },
         suspend: () => {},
+        hold: () => {},
         resync: async () => {},
       })
       open.push(broker)

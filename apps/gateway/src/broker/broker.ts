@@ -45,8 +45,10 @@ export interface BrokerSink {
   deliver(channelKey: string, entry: HistoryEntry): void
   /** Live delivery stopped (the subscriber connection dropped): entries may be missed from here on. */
   suspend(): void
-  /** Live delivery is back and resubscribed: catch every channel up from history. */
-  resync(): Promise<void>
+  /** Live delivery of these channels stopped (their slot moved to another master): hold them. */
+  hold(channelKeys: readonly string[]): void
+  /** Live delivery is back and resubscribed: catch these channels (by default every one) up from history. */
+  resync(channelKeys?: readonly string[]): Promise<void>
 }
 
 export interface Broker {

@@ -8,7 +8,7 @@ describeBrokerContract('memory', async (options) => new MemoryBroker(options))
 
 describe('memory broker after a restart', () => {
   const options = { historyMaxLen: 100, historyTtlSeconds: 3600, idempotencyTtlSeconds: 60 }
-  const sink = { deliver: () => {}, suspend: () => {}, resync: async () => {} }
+  const sink = { deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} }
   const publish = (broker: MemoryBroker, channelKey: string) =>
     broker.publish([{ channelKey, type: undefined, data: '1', idempotencyKey: undefined }])
 

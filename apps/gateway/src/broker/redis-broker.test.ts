@@ -46,7 +46,7 @@ describe('redis broker subscriptions', () => {
     const admin = new Redis(server.url)
     const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
     try {
-      await broker.start({ deliver: () => {}, suspend: () => {}, resync: async () => {} })
+      await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} })
       const channels = Array.from({ length: 50 }, (_, n) => `u:storm-${n}`)
       // The broker's own probe subscription is made once it is ready; counting starts after it.
       await pollUntil('probe subscribed', async () => {
@@ -78,7 +78,7 @@ describe('redis broker subscriptions', () => {
     })
     const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
     try {
-      await broker.start({ deliver: () => {}, suspend: () => suspended(), resync: async () => {} })
+      await broker.start({ deliver: () => {}, suspend: () => suspended(), hold: () => {}, resync: async () => {} })
       const channel = pubsubChannel('u:gone')
       // Stopped: the SSUBSCRIBE is sent and never answered, so it is in flight when the connection drops.
       process.kill(server.pid!, 'SIGSTOP')
@@ -171,7 +171,12 @@ describe('redis broker recovery', () => {
     const probe = { intervalMs: 60_000, onLatency: () => {}, onRebuild: () => {} }
     const broker = new RedisBroker({ kind: 'standalone', url: relay.url }, BROKER_OPTIONS, silent, probe)
     try {
-      await broker.start({ deliver: () => {}, suspend: () => suspensions++, resync: async () => resynced() })
+      await broker.start({
+        deliver: () => {},
+        suspend: () => suspensions++,
+        hold: () => {},
+        resync: async () => resynced(),
+      })
       await broker.subscribe('u:again')
       const held = relay.nextSsubscribe()
       relay.cutAll()

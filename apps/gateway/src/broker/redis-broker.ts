@@ -43,8 +43,9 @@ import { HeraldError } from '../errors/herald-error.js'
 import { LogBurstLimit, REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS } from '../log/log-burst-limit.js'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
+import { MovedChannels } from './moved-channels.js'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
-import { anySlotMoved, type SlotMasters, slotMasters } from './slot-masters.js'
+import { movedChannels, type SlotMasters, slotMasters } from './slot-masters.js'
 import { SubscriptionBatcher } from './subscription-batcher.js'
 
 export class RedisBroker implements Broker {
@@ -82,6 +83,16 @@ export class RedisBroker implements Broker {
   #resubscribing: RedisClient | undefined
   /** The cluster subscriber's slots map as of its last refresh, to tell which slots moved. */
   #slotMasters: SlotMasters = []
+  /** Channels whose slot moved, held until they are subscribed on the new master and caught up. */
+  readonly #moved = new MovedChannels({
+    subscribe: async (channelKeys) => {
+      const subscriber = this.#subscriber
+      if (subscriber.status !== 'ready') throw new Error(`the subscriber is ${subscriber.status}`)
+      await Promise.all(channelKeys.map((key) => subscriber.ssubscribe(pubsubChannel(key))))
+    },
+    resync: async (channelKeys) => this.#sink?.resync(channelKeys),
+    wanted: (channelKey) => this.#channels.has(channelKey),
+  })
   /** It became ready again while that resubscribe ran: one that gave up (a new loss) runs again. */
   #readyAgain = false
   /** Connection errors repeat as fast as a client retries: a burst per window, then a count. */
@@ -293,22 +304,36 @@ export class RedisBroker implements Broker {
 
   /**
    * A slot that changed master (resharding, a failover) took its channels' subscriptions along: the
-   * old master dropped them, and what was announced on the new one until this client subscribes
-   * there (ioredis does, right after this refresh), or during the move by ASK redirection, reached
-   * no one here. It is held and caught up from the Streams like a lost subscriber: the readiness
-   * that ioredis announces after this refresh resubscribes every channel and resyncs.
+   * old master dropped them, and what was announced on the new one before this client subscribes
+   * there, or during the move by ASK redirection, reached no one here. Those channels alone are
+   * held; the readiness ioredis announces once it has followed the new map (after this refresh)
+   * subscribes them on the new master and catches them up from the Streams. The others go on
+   * live and the node stays ready. A refresh during a suspension counts as a loss again: the
+   * resubscribe under way may have used the old map, and its next round covers every channel.
    */
   #followSlotMoves(subscriber: Cluster): void {
     const before = this.#slotMasters
     const after = slotMasters(subscriber.slots)
     this.#slotMasters = after
-    if (before.length === 0) return
-    if (anySlotMoved(before, after, this.#channelSlots()))
-      this.#onSubscriberLost('redis cluster slots moved; holding live delivery until their channels are caught up')
+    if (before.length === 0 || !this.#subscriberWasReady) return
+    const moved = movedChannels(before, after, this.#channels.keys(), (key) => calculateSlot(pubsubChannel(key)))
+    if (moved.length === 0) return
+    if (this.#suspended) {
+      this.#losses += 1
+      return
+    }
+    this.logger.info({ channels: moved.length }, 'redis cluster slots moved; holding their channels until caught up')
+    this.#sink?.hold(moved)
+    this.#moved.add(moved, Date.now())
   }
 
-  *#channelSlots(): Generator<number> {
-    for (const channelKey of this.#channels.keys()) yield calculateSlot(pubsubChannel(channelKey))
+  async #catchUpMovedChannels(): Promise<void> {
+    const failed = await this.#moved.catchUp()
+    if (failed !== undefined)
+      this.logger.warn(
+        { err: failed.message },
+        'moved channels not resubscribed yet; trying again at the next readiness',
+      )
   }
 
   /**
@@ -361,6 +386,10 @@ export class RedisBroker implements Broker {
 
   #rebuildIfStuck(now: number): void {
     if (!this.#subscriberWasReady) return
+    if (!this.#suspended && this.#moved.heldForMs(now) >= REBUILD_AFTER_INTERVALS * this.probe.intervalMs) {
+      this.#onSubscriberLost('channels of moved slots still held; resubscribing every channel')
+      return
+    }
     if (this.#suspended) {
       // Only while Redis answers on every shard: during a failover a rebuilt client would find the
       // dead master in the slots map and retry it just the same.
@@ -421,6 +450,8 @@ export class RedisBroker implements Broker {
 
   #suspend(): void {
     this.#losses += 1
+    // The resync after a suspension catches every channel up, the moved ones included.
+    this.#moved.clear()
     // A rebuild restarts the clock, so a subscriber gets as long to come back as the first one had.
     this.#suspendedAtMs = Date.now()
     if (this.#suspended) return
@@ -434,7 +465,10 @@ export class RedisBroker implements Broker {
       void this.#subscribeProbes()
       return
     }
-    if (!this.#suspended) return
+    if (!this.#suspended) {
+      void this.#catchUpMovedChannels()
+      return
+    }
     // A cluster client announces its subscribers ready on every retry, well before it is
     // ready itself: one resubscribe waits for it, not one (and one listener) per retry. A
     // readiness that comes meanwhile is remembered: the running one gives up after a new loss.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { anySlotMoved, slotMasters } from './slot-masters.js'
+import { movedChannels, slotMasters } from './slot-masters.js'
 
 describe('slotMasters', () => {
   it('takes the master, listed first, of each slot, and leaves unassigned slots undefined', () => {
@@ -8,25 +8,21 @@ describe('slotMasters', () => {
   })
 })
 
-describe('anySlotMoved', () => {
+describe('movedChannels', () => {
   const before = slotMasters([['a:1'], ['a:1'], ['b:2']])
+  const slotOf = (channel: string) => Number(channel.slice(1))
 
-  it('is true when a slot in use changed master', () => {
+  it('names the channels whose slot changed master, and only those', () => {
     const after = slotMasters([['a:1'], ['c:3'], ['b:2']])
-    expect(anySlotMoved(before, after, [1])).toBe(true)
-  })
-
-  it('ignores slots no channel uses', () => {
-    const after = slotMasters([['a:1'], ['c:3'], ['b:2']])
-    expect(anySlotMoved(before, after, [0, 2])).toBe(false)
+    expect(movedChannels(before, after, ['s0', 's1', 's2'], slotOf)).toEqual(['s1'])
   })
 
   it('counts a slot that lost its master, or gained one, as moved', () => {
-    expect(anySlotMoved(before, slotMasters([undefined, ['a:1'], ['b:2']]), [0])).toBe(true)
-    expect(anySlotMoved(slotMasters([undefined]), slotMasters([['a:1']]), [0])).toBe(true)
+    expect(movedChannels(before, slotMasters([undefined, ['a:1'], ['b:2']]), ['s0'], slotOf)).toEqual(['s0'])
+    expect(movedChannels(slotMasters([undefined]), slotMasters([['a:1']]), ['s0'], slotOf)).toEqual(['s0'])
   })
 
-  it('is false when nothing changed', () => {
-    expect(anySlotMoved(before, slotMasters([['a:1'], ['a:1'], ['b:2']]), [0, 1, 2])).toBe(false)
+  it('is empty when nothing changed', () => {
+    expect(movedChannels(before, slotMasters([['a:1'], ['a:1'], ['b:2']]), ['s0', 's1', 's2'], slotOf)).toEqual([])
   })
 })

@@ -13,8 +13,17 @@ export function slotMasters(slots: readonly (readonly string[] | undefined)[]): 
   return Array.from(slots, (nodes) => nodes?.[0])
 }
 
-/** Whether any of `slotsInUse` is served by another master in `after` than in `before`. */
-export function anySlotMoved(before: SlotMasters, after: SlotMasters, slotsInUse: Iterable<number>): boolean {
-  for (const slot of slotsInUse) if (before[slot] !== after[slot]) return true
-  return false
+/** The channels whose slot is served by another master in `after` than in `before`. */
+export function movedChannels(
+  before: SlotMasters,
+  after: SlotMasters,
+  channels: Iterable<string>,
+  slotOf: (channel: string) => number,
+): string[] {
+  const moved: string[] = []
+  for (const channel of channels) {
+    const slot = slotOf(channel)
+    if (before[slot] !== after[slot]) moved.push(channel)
+  }
+  return moved
 }

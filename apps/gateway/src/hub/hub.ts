@@ -22,6 +22,8 @@ interface ChannelListeners {
   subscribed: Promise<void> | undefined
   /** While live delivery is suspended, entries wait here until the channel has caught up. */
   held: HistoryEntry[] | undefined
+  /** The hold they wait for: a catch-up releases them only if no newer hold came since it began. */
+  holdStamp: number
 }
 
 /**
@@ -39,8 +41,8 @@ function deliverTo(connection: SseConnection, slot: number, framed: FramedEntry)
 export class Hub implements BrokerSink {
   readonly #channels = new Map<string, ChannelListeners>()
   readonly #connections = new Set<SseConnection>()
-  /** Counts suspensions, so a catch-up that a new suspension overtook keeps holding. */
-  #suspensions = 0
+  /** Counts holds, so a catch-up that a new hold of its channel overtook keeps holding. */
+  #holds = 0
 
   constructor(
     private readonly broker: Broker,
@@ -63,7 +65,7 @@ export class Hub implements BrokerSink {
       let listeners = this.#channels.get(channel.key)
       if (listeners === undefined) {
         const subscribed = this.broker.subscribe(channel.key)
-        listeners = { channel, members: new ChannelMembers(), subscribed, held: undefined }
+        listeners = { channel, members: new ChannelMembers(), subscribed, held: undefined, holdStamp: 0 }
         this.#channels.set(channel.key, listeners)
         // A failed subscription fails every waiting attach; the next attach tries again.
         const created = listeners
@@ -108,13 +110,37 @@ export class Hub implements BrokerSink {
   }
 
   suspend(): void {
-    this.#suspensions += 1
-    for (const listeners of this.#channels.values()) listeners.held ??= []
+    this.#hold(this.#channels.values())
     // A stream still resuming read its history before the outage and has no live
     // position to catch up from; it is turned away as a new stream would be, and comes back
     // after a jittered retry to resume again. Ended, not destroyed: its head is still held,
     // and a destroyed one reaches the client as an empty reply.
     for (const connection of this.#connections) if (connection.state === 'resuming') connection.turnAway()
+  }
+
+  /** Holds some channels only, as `suspend` holds all; the streams still resuming on them are turned away. */
+  hold(channelKeys: readonly string[]): void {
+    const held = this.#listenersOf(channelKeys)
+    this.#hold(held)
+    for (const listeners of held)
+      for (const connection of listeners.members.list()) if (connection.state === 'resuming') connection.turnAway()
+  }
+
+  #hold(channels: Iterable<ChannelListeners>): void {
+    const stamp = ++this.#holds
+    for (const listeners of channels) {
+      listeners.held ??= []
+      listeners.holdStamp = stamp
+    }
+  }
+
+  #listenersOf(channelKeys: readonly string[]): ChannelListeners[] {
+    const found: ChannelListeners[] = []
+    for (const key of channelKeys) {
+      const listeners = this.#channels.get(key)
+      if (listeners !== undefined) found.push(listeners)
+    }
+    return found
   }
 
   /**
@@ -123,16 +149,17 @@ export class Hub implements BrokerSink {
    * already have. A channel whose history no longer reaches back closes its
    * streams: they reconnect and resume, exactly or with herald.reset.
    *
-   * Suspended again meanwhile (the subscriber dropped once more), a channel keeps
-   * holding after its catch-up: releasing would let live entries past a new gap
-   * move the positions on, and the next resync would not see it.
+   * Held again meanwhile (the subscriber dropped once more, or the channel's slot
+   * moved again), a channel keeps holding after its catch-up: releasing would let
+   * live entries past a new gap move the positions on, and the next resync would
+   * not see it.
    */
-  async resync(): Promise<void> {
-    const suspension = this.#suspensions
-    await Promise.all([...this.#channels.values()].map((listeners) => this.#catchUp(listeners, suspension)))
+  async resync(channelKeys?: readonly string[]): Promise<void> {
+    const channels = channelKeys === undefined ? [...this.#channels.values()] : this.#listenersOf(channelKeys)
+    await Promise.all(channels.map((listeners) => this.#catchUp(listeners, listeners.holdStamp)))
   }
 
-  async #catchUp(listeners: ChannelListeners, suspension: number): Promise<void> {
+  async #catchUp(listeners: ChannelListeners, holdStamp: number): Promise<void> {
     let from: StreamId | undefined
     listeners.members.forEach((slot, connection) => {
       const position = connection.positionAt(slot)
@@ -154,7 +181,7 @@ export class Hub implements BrokerSink {
       this.logger.warn({ err: (error as Error).message }, 'catch-up read failed; streams will resume')
       for (const connection of listeners.members.list()) connection.close('error')
     } finally {
-      if (suspension === this.#suspensions) {
+      if (holdStamp === listeners.holdStamp) {
         const held = listeners.held ?? []
         listeners.held = undefined
         for (const entry of held) this.#fanOut(listeners, entry)

@@ -5,8 +5,9 @@
  * and by killing it) while publishing. Every published message is counted.
  */
 
+import { execFile } from 'node:child_process'
 import { HeraldPublisher } from '@herald/publisher'
-import { pollUntil, type RedisCluster, startRedisCluster } from '@herald/redis-harness'
+import { pollUntil, type RedisCluster, type RedisServer, startRedisCluster } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RecordingEventSource } from '../harness.js'
 import { type GatewayNode, metric, startNodes, stopNodes } from '../redis-nodes.js'
@@ -105,7 +106,41 @@ describe('faults of a Redis Cluster while publishing', { timeout: SCENARIO_TIMEO
       },
     )
     expectExact(await settle(ledger, clients))
+    expectOnlyMovedChannelsHeld()
   })
+
+  it("keeps the rest live and the nodes ready while a reshard moves a master's slots: every message once, in order", async () => {
+    const ledger = new DeliveryLedger('cluster: a master resharded away')
+    await start(ledger, 0)
+    // One master's slots but its last, one by one, as redis-cli moves them (lowest first): the users
+    // on it move. (Moving its last slot too takes the master out of the slots map, and ioredis
+    // drops its subscriber: a lost subscriber, caught up like any other.)
+    const [from, to] = cluster.masters as [RedisServer, RedisServer]
+    const [fromId, toId] = await Promise.all([from.cli('CLUSTER', 'MYID'), to.cli('CLUSTER', 'MYID')])
+    const slots = (await ownSlotCount(from)) - 1
+    await publishThroughFaults(
+      ledger,
+      atScale(3000, 9000),
+      300,
+      1,
+      () => reshard(from, fromId, toId, slots),
+      (n) => Promise.all(USERS.map((user) => publisher!.publish({ user }, null, n, null))),
+    )
+    expectExact(await settle(ledger, clients))
+    expectOnlyMovedChannelsHeld()
+  })
+
+  /** Each node held the moved channels alone: it never suspended everything nor rebuilt its subscriber. */
+  function expectOnlyMovedChannelsHeld(): void {
+    for (const node of nodes) {
+      const output = node.process.output()
+      expect(output).toMatch(/redis cluster slots moved; holding their channels until caught up/)
+      const warnings = output.split('\n').filter((line) => line.includes('"level":40'))
+      expect(output, warnings.join('\n')).not.toMatch(
+        /holding live delivery until it is back|subscriber stuck|resubscribing every channel/,
+      )
+    }
+  }
 
   it('loses nothing replicated when a master fails over to its replica, and never leaves a silent gap', async () => {
     const ledger = new DeliveryLedger('cluster: master failover')
@@ -125,6 +160,26 @@ describe('faults of a Redis Cluster while publishing', { timeout: SCENARIO_TIMEO
     expectNoSilentLoss(await settle(ledger, clients, 60_000), ledger)
   })
 })
+
+/** `redis-cli --cluster reshard`, moving `slots` slots from `fromId` to `toId`; rejects if it fails. */
+function reshard(node: RedisServer, fromId: string, toId: string, slots: number): Promise<void> {
+  const args = ['--cluster', 'reshard', `${node.host}:${node.port}`, '--cluster-from', fromId, '--cluster-to', toId]
+  args.push('--cluster-slots', String(slots), '--cluster-yes')
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', args, { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout) => {
+      if (error) reject(new Error(`redis-cli ${args.join(' ')}: ${error.message} ${stdout.slice(-500)}`))
+      else resolve()
+    })
+  })
+}
+
+/** How many slots the node answering `CLUSTER NODES` serves. */
+async function ownSlotCount(node: RedisServer): Promise<number> {
+  const ranges = ownSlotRanges(await node.cli('CLUSTER', 'NODES'))
+  let count = 0
+  for (let i = 0; i < ranges.length; i += 2) count += Number(ranges[i + 1]) - Number(ranges[i]) + 1
+  return count
+}
 
 /** The slot ranges the node answering `CLUSTER NODES` serves, as `start end` pairs for `CLUSTER *SLOTSRANGE`. */
 function ownSlotRanges(clusterNodes: string): string[] {
