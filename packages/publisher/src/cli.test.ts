@@ -98,9 +98,10 @@ describe('the herald CLI', () => {
     const key = streamKey('u:long')
     // 1,500 entries, as gateways told HISTORY_MAX_LEN=5000 keep them.
     await redis.cli('EVAL', "for n = 1, 1500 do redis.call('XADD', KEYS[1], '*', 'd', n) end", '1', key)
+    // Padded as a value pasted from a ConfigMap may be: read as the gateway reads it.
     const kept = await herald(['publish', '--user', 'long', '--data', '1'], {
       REDIS_URL: redis.url,
-      HISTORY_MAX_LEN: '5000',
+      HISTORY_MAX_LEN: ' 5000 ',
     })
     expect(kept.code, kept.stderr).toBe(0)
     expect(Number(await redis.cli('XLEN', key))).toBe(1501)

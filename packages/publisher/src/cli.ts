@@ -129,7 +129,8 @@ function historyCount(text: string | undefined): number {
  */
 function historySettings(): { historyMaxLen?: number; historyTtlSeconds?: number; idempotencyTtlSeconds?: number } {
   const setting = (name: string, min: number, max: number) => {
-    const text = process.env[name]
+    // As the gateway reads them: trimmed, and blank counts as unset.
+    const text = process.env[name]?.trim()
     return text === undefined || text === '' ? undefined : wholeNumber(name, text, min, max)
   }
   const settings = {
