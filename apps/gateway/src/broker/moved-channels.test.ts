@@ -24,7 +24,7 @@ describe('MovedChannels', () => {
     const moved = new MovedChannels(steps)
     moved.add(['a', 'b'], 1000)
     expect(moved.heldForMs(1500)).toBe(500)
-    expect(await moved.catchUp()).toBeUndefined()
+    expect(await moved.catchUp()).toEqual({ caughtUp: 2 })
     expect(calls).toEqual(['subscribe a,b', 'resync a,b'])
     expect(moved.heldForMs(9000)).toBe(0)
   })
@@ -48,10 +48,10 @@ describe('MovedChannels', () => {
     const moved = new MovedChannels(steps)
     moved.add(['a'], 1000)
     steps.refuse = true
-    expect((await moved.catchUp())?.message).toBe('MOVED')
+    expect((await moved.catchUp()).failed?.message).toBe('MOVED')
     expect(moved.heldForMs(7000)).toBe(6000)
     steps.refuse = false
-    expect(await moved.catchUp()).toBeUndefined()
+    expect(await moved.catchUp()).toEqual({ caughtUp: 1 })
     expect(calls).toEqual(['subscribe a', 'subscribe a', 'resync a'])
   })
 
@@ -60,8 +60,8 @@ describe('MovedChannels', () => {
     const moved = new MovedChannels(steps)
     moved.add(['a', 'gone'], 1000)
     const first = moved.catchUp()
-    expect(await moved.catchUp()).toBeUndefined()
-    await first
+    expect(await moved.catchUp()).toEqual({ caughtUp: 0 })
+    expect(await first).toEqual({ caughtUp: 1 })
     expect(calls).toEqual(['subscribe a', 'resync a'])
   })
 
@@ -70,5 +70,51 @@ describe('MovedChannels', () => {
     moved.add(['a'], 1000)
     moved.clear()
     expect(moved.heldForMs(5000)).toBe(0)
+  })
+
+  it('counts the time held while a round runs, so a round that never settles still escalates', async () => {
+    const { steps } = recordingSteps()
+    const moved = new MovedChannels({ ...steps, subscribe: () => new Promise<void>(() => {}) })
+    moved.add(['a'], 1000)
+    void moved.catchUp()
+    expect(moved.heldForMs(30_000)).toBe(29_000)
+  })
+
+  it('stops a round that a full resubscribe overtook: no resync releases its channels early', async () => {
+    const { steps, calls } = recordingSteps()
+    let subscribed: () => void = () => {}
+    const moved = new MovedChannels({
+      ...steps,
+      subscribe: (keys) => {
+        calls.push(`subscribe ${keys.join(',')}`)
+        return new Promise<void>((resolve) => {
+          subscribed = resolve
+        })
+      },
+    })
+    moved.add(['a'], 1000)
+    const round = moved.catchUp()
+    moved.clear()
+    subscribed()
+    expect(await round).toEqual({ caughtUp: 0 })
+    expect(calls).toEqual(['subscribe a'])
+  })
+
+  it('does not put back the channels of a round that failed after a clear', async () => {
+    const { steps } = recordingSteps()
+    let fail: (error: Error) => void = () => {}
+    const moved = new MovedChannels({
+      ...steps,
+      subscribe: () =>
+        new Promise<void>((_, reject) => {
+          fail = reject
+        }),
+    })
+    moved.add(['a'], 1000)
+    const round = moved.catchUp()
+    moved.clear()
+    fail(new Error('Connection is closed.'))
+    expect((await round).failed?.message).toBe('Connection is closed.')
+    expect(moved.heldForMs(100_000)).toBe(0)
   })
 })

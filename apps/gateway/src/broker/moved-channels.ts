@@ -5,7 +5,9 @@
  * channel moved so far, while the other channels stay live and the node ready.
  * A catch-up that fails (ioredis still routing by the old map, or a connection
  * lost) leaves its channels for the next readiness; the broker escalates to a
- * full resubscribe if they stay held too long.
+ * full resubscribe if channels stay held too long. A full resubscribe clears
+ * this, and a round under way then stops: releasing its channels would end
+ * their part of the suspension early.
  */
 
 export interface MovedChannelSteps {
@@ -17,34 +19,45 @@ export interface MovedChannelSteps {
   wanted(channelKey: string): boolean
 }
 
+/** What a catch-up did: the channels it caught up, and the error that stopped it, if one did. */
+export interface MovedCatchUp {
+  readonly caughtUp: number
+  readonly failed?: Error
+}
+
 export class MovedChannels {
   readonly #pending = new Set<string>()
-  /** When the oldest channel still pending was held, or 0. */
+  /** When the oldest channel not caught up yet (pending, or in a round) was held; 0 if none. */
   #heldSinceMs = 0
   #running = false
+  /** Bumped by `clear`, so a round that a full resubscribe overtook stops. */
+  #generation = 0
 
   constructor(private readonly steps: MovedChannelSteps) {}
 
   add(channelKeys: readonly string[], nowMs: number): void {
-    if (this.#pending.size === 0) this.#heldSinceMs = nowMs
+    if (this.#heldSinceMs === 0) this.#heldSinceMs = nowMs
     for (const key of channelKeys) this.#pending.add(key)
   }
 
-  /** How long the oldest pending channel has been held, at `nowMs`; 0 when none is. */
+  /** How long the oldest channel not caught up yet has been held, at `nowMs`; 0 when none is. */
   heldForMs(nowMs: number): number {
-    return this.#pending.size === 0 || this.#running ? 0 : nowMs - this.#heldSinceMs
+    return this.#heldSinceMs === 0 ? 0 : nowMs - this.#heldSinceMs
   }
 
-  /** Forgets the pending channels: a full resync catches them up with the rest. */
+  /** Forgets every channel, and stops a round under way: a full resync catches them up with the rest. */
   clear(): void {
     this.#pending.clear()
     this.#heldSinceMs = 0
+    this.#generation += 1
   }
 
-  /** Subscribes and catches up every pending channel; resolves to the error of a failed round, if any. */
-  async catchUp(): Promise<Error | undefined> {
-    if (this.#running) return undefined
+  /** Subscribes and catches up every pending channel, round after round. */
+  async catchUp(): Promise<MovedCatchUp> {
+    if (this.#running) return { caughtUp: 0 }
     this.#running = true
+    const generation = this.#generation
+    let caughtUp = 0
     try {
       while (this.#pending.size > 0) {
         const channelKeys = [...this.#pending].filter((key) => this.steps.wanted(key))
@@ -53,13 +66,15 @@ export class MovedChannels {
           // Subscribed on the new master before the read: what is announced in between is not lost.
           await this.steps.subscribe(channelKeys)
         } catch (error) {
-          for (const key of channelKeys) this.#pending.add(key)
-          return error as Error
+          if (generation === this.#generation) for (const key of channelKeys) this.#pending.add(key)
+          return { caughtUp, failed: error as Error }
         }
+        if (generation !== this.#generation) return { caughtUp }
         await this.steps.resync(channelKeys)
+        caughtUp += channelKeys.length
       }
-      this.#heldSinceMs = 0
-      return undefined
+      if (generation === this.#generation) this.#heldSinceMs = 0
+      return { caughtUp }
     } finally {
       this.#running = false
     }

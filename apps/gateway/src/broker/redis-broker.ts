@@ -328,7 +328,9 @@ export class RedisBroker implements Broker {
   }
 
   async #catchUpMovedChannels(): Promise<void> {
-    const failed = await this.#moved.catchUp()
+    const heldMs = this.#moved.heldForMs(Date.now())
+    const { caughtUp, failed } = await this.#moved.catchUp()
+    if (caughtUp > 0) this.logger.info({ channels: caughtUp, heldMs }, 'channels of moved slots caught up from streams')
     if (failed !== undefined)
       this.logger.warn(
         { err: failed.message },
