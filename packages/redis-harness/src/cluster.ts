@@ -233,7 +233,7 @@ async function expectOk(server: RedisServer, ...args: string[]): Promise<void> {
 }
 
 /** The slots `node` itself serves, from the `myself` line of its `CLUSTER NODES`. */
-async function ownedSlots(node: RedisServer): Promise<Set<number>> {
+export async function ownedSlots(node: RedisServer): Promise<Set<number>> {
   const myself = (await node.cli('CLUSTER', 'NODES')).split('\n').find((line) => line.includes('myself'))
   const slots = new Set<number>()
   // <id> <address> <flags> <master> <ping> <pong> <epoch> <link> <slot or range>... ([slot->-id] while migrating)

@@ -4,7 +4,7 @@
  * and fail over. Every process is killed when the test process exits.
  */
 export type { RedisCluster, StartRedisClusterOptions } from './cluster.js'
-export { startRedisCluster } from './cluster.js'
+export { ownedSlots, startRedisCluster } from './cluster.js'
 export { freePort } from './free-port.js'
 export { type PollOptions, pollUntil } from './poll.js'
 export type { RedisServer } from './redis-server.js'

@@ -56,7 +56,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       if (reason === 'slow_consumer') metrics.slowConsumerDisconnected()
       logger.debug({ reason, channels: connection.channels.length }, 'stream closed')
     },
-    turnAway: (connection) => turnAway(connection),
+    turnAway,
   }
 
   /**

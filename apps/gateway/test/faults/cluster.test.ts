@@ -7,7 +7,7 @@
 
 import { execFile } from 'node:child_process'
 import { HeraldPublisher } from '@herald/publisher'
-import { pollUntil, type RedisCluster, type RedisServer, startRedisCluster } from '@herald/redis-harness'
+import { ownedSlots, pollUntil, type RedisCluster, type RedisServer, startRedisCluster } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RecordingEventSource } from '../harness.js'
 import { type GatewayNode, metric, startNodes, stopNodes } from '../redis-nodes.js'
@@ -117,7 +117,7 @@ describe('faults of a Redis Cluster while publishing', { timeout: SCENARIO_TIMEO
     // drops its subscriber: a lost subscriber, caught up like any other.)
     const [from, to] = cluster.masters as [RedisServer, RedisServer]
     const [fromId, toId] = await Promise.all([from.cli('CLUSTER', 'MYID'), to.cli('CLUSTER', 'MYID')])
-    const slots = (await ownSlotCount(from)) - 1
+    const slots = (await ownedSlots(from)).size - 1
     await publishThroughFaults(
       ledger,
       atScale(3000, 9000),
@@ -171,14 +171,6 @@ function reshard(node: RedisServer, fromId: string, toId: string, slots: number)
       else resolve()
     })
   })
-}
-
-/** How many slots the node answering `CLUSTER NODES` serves. */
-async function ownSlotCount(node: RedisServer): Promise<number> {
-  const ranges = ownSlotRanges(await node.cli('CLUSTER', 'NODES'))
-  let count = 0
-  for (let i = 0; i < ranges.length; i += 2) count += Number(ranges[i + 1]) - Number(ranges[i]) + 1
-  return count
 }
 
 /** The slot ranges the node answering `CLUSTER NODES` serves, as `start end` pairs for `CLUSTER *SLOTSRANGE`. */
