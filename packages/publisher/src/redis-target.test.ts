@@ -1,5 +1,8 @@
+import { once } from 'node:events'
+import { pollUntil, type RedisServer, startRedisCluster } from '@herald/redis-harness'
+import type { Cluster } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { parseRedisTarget } from './redis-target.js'
+import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 
 describe('parseRedisTarget', () => {
   it('reads the three topologies', () => {
@@ -81,3 +84,55 @@ describe('parseRedisTarget', () => {
     }
   })
 })
+
+describe("a Cluster client's sharded subscribers (ioredis, patched)", () => {
+  it("after a slot moves, subscribes only that slot's channels again, each once, and every channel still delivers", async () => {
+    const cluster = await startRedisCluster()
+    const target = parseRedisTarget(cluster.url) as RedisTarget
+    const subscriber = createRedisClient(target) as Cluster
+    const publisher = createRedisClient(target) as Cluster
+    try {
+      // Channels on every master; the first one's slot moves.
+      const channels = Array.from({ length: 300 }, (_, i) => `channel-${i}`)
+      const received = new Set<string>()
+      subscriber.on('smessage', (channel: string) => received.add(channel))
+      await Promise.all(channels.map((channel) => subscriber.ssubscribe(channel)))
+      const [moving] = channels as [string]
+      // Subscribed again, as a caller catching a channel up after a loss does.
+      await subscriber.ssubscribe(moving)
+      const slots = await Promise.all(channels.map((channel) => publisher.call('CLUSTER', 'KEYSLOT', channel)))
+      const slot = Number(slots[0])
+      const inSlot = channels.filter((_, i) => Number(slots[i]) === slot)
+
+      const before = await ssubscribeCalls(cluster.masters)
+      const from = await cluster.slotOwner(slot)
+      const to = cluster.masters.find((master) => master !== from)!
+      const followed = once(subscriber, 'subscribersReady')
+      await cluster.moveSlot(slot, to)
+      await pollUntil('the client to see the new owner', async () => {
+        subscriber.refreshSlotsCache()
+        return subscriber.slots[slot]?.[0] === `127.0.0.1:${to.port}` ? true : undefined
+      })
+      await followed
+
+      await Promise.all(channels.map((channel) => publisher.spublish(channel, 'after the move')))
+      await pollUntil('a message on every channel', async () => (received.size === channels.length ? true : undefined))
+      // One SSUBSCRIBE for the moved slot's channels; before the patch, every channel's slot again.
+      expect((await ssubscribeCalls(cluster.masters)) - before).toBe(1)
+      // The group's list of the moved slot names each channel once, however often it was subscribed.
+      const group = (subscriber as unknown as { shardedSubscribers: { channels: Map<number, string[]> } })
+        .shardedSubscribers
+      expect(group.channels.get(slot)).toEqual(inSlot)
+    } finally {
+      subscriber.disconnect()
+      publisher.disconnect()
+      await cluster.stop()
+    }
+  })
+})
+
+/** SSUBSCRIBE commands the masters have run, from `INFO commandstats`. */
+async function ssubscribeCalls(masters: readonly RedisServer[]): Promise<number> {
+  const stats = await Promise.all(masters.map((master) => master.cli('INFO', 'commandstats')))
+  return stats.reduce((sum, text) => sum + Number(/cmdstat_ssubscribe:calls=(\d+)/.exec(text)?.[1] ?? 0), 0)
+}
