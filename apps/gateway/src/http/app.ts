@@ -32,8 +32,8 @@ export function createApp(services: GatewayServices): Hono<Env> {
   app.post(
     PUBLISH_PATH,
     requirePublishKey(config.publishApiKeys),
+    continueOnceAccepted(config.publishMaxBodyBytes),
     publishBodyLimit(config.publishMaxBodyBytes),
-    continueOnceAccepted,
     (c) => handlePublish(c, services),
   )
   if (config.dev) app.route('/', devRoutes(services))
@@ -94,12 +94,23 @@ function pathAsSent(request: Request): string {
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i
 
 /**
- * Sends the `100 Continue` the server held back for a publish, now that its key and declared
- * size have passed; a refused publish is answered before its client sends the body.
+ * Sends the `100 Continue` the server held back for a publish, now that its key has passed
+ * and its declared size, if it declares one, is within bounds (the body limit then refuses it
+ * before its client sends the body). Before the body limit: a chunked body is read there,
+ * and a client that honours Expect sends none until invited.
  */
-const continueOnceAccepted: MiddlewareHandler<Env> = async (c, next) => {
-  const { incoming, outgoing } = c.env
-  if (incoming.httpVersionMinor === 1 && CONTINUE.test(c.req.header('expect') ?? '') && !outgoing.headersSent)
-    outgoing.writeContinue()
-  await next()
+function continueOnceAccepted(maxBodyBytes: number): MiddlewareHandler<Env> {
+  return async (c, next) => {
+    const { incoming, outgoing } = c.env
+    const declared = incoming.headers['content-length']
+    const withinBounds = declared === undefined || Number(declared) <= maxBodyBytes
+    if (
+      withinBounds &&
+      incoming.httpVersionMinor === 1 &&
+      CONTINUE.test(c.req.header('expect') ?? '') &&
+      !outgoing.headersSent
+    )
+      outgoing.writeContinue()
+    await next()
+  }
 }

@@ -2,7 +2,8 @@
  * What a client sees for an error, whichever way its request was served (the
  * Hono app, or the stream route ahead of it): JSON `{"error": {"code",
  * "message"}}` with the status its code maps to. Anything unexpected is
- * logged and answered with HERALD_ERR_INTERNAL, never a stack trace.
+ * logged and answered with HERALD_ERR_INTERNAL, never a stack trace; a body the
+ * client stopped sending is its own 400, not an internal error.
  */
 
 import { HTTPException } from 'hono/http-exception'
@@ -14,13 +15,23 @@ export interface ErrorReply {
   readonly body: ReturnType<HeraldError['toJSON']>
 }
 
+/**
+ * Reading a request body failed because the client went away before it ended (Node's
+ * IncomingMessage fails the read with 'aborted', ECONNRESET): the client's doing, not a bug.
+ */
+export function isClientAbort(error: unknown): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ECONNRESET' && error.message === 'aborted'
+}
+
 export function errorReply(error: unknown, logger: Logger): ErrorReply {
   const known =
     error instanceof HeraldError
       ? error
       : error instanceof HTTPException && error.status < 500
         ? new HeraldError('HERALD_ERR_BAD_REQUEST', error.message || 'bad request')
-        : undefined
+        : isClientAbort(error)
+          ? new HeraldError('HERALD_ERR_BODY_INCOMPLETE', 'the client closed its connection before the body ended')
+          : undefined
   if (known !== undefined) return { status: known.status, body: known.toJSON() }
   logger.error({ err: error }, 'unhandled error')
   const internal = new HeraldError('HERALD_ERR_INTERNAL', 'internal error')

@@ -41,11 +41,12 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
       `send the body uncompressed: Content-Encoding ${encoding} is not supported`,
     )
   }
+  // Read, then decode: a read that fails (the client went away mid-body) is not invalid UTF-8.
+  const bytes = await c.req.arrayBuffer()
   let text: string
   try {
-    text = strictUtf8.decode(await c.req.arrayBuffer())
-  } catch (error) {
-    if (error instanceof HeraldError) throw error
+    text = strictUtf8.decode(bytes)
+  } catch {
     throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: is not valid UTF-8')
   }
   const { requests, batch } = parsePublishBody(text)
