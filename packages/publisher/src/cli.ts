@@ -82,7 +82,8 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`)
   const foreign = Object.keys(values).find((name) => !own.includes(name) && !['redis', 'timeout'].includes(name))
   if (foreign !== undefined) throw new UsageError(`${command} does not take --${foreign}`)
-  const redisUrl = values.redis ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+  // As the gateway reads REDIS_URL: trimmed, and blank counts as unset.
+  const redisUrl = values.redis ?? (process.env['REDIS_URL']?.trim() || 'redis://127.0.0.1:6379')
   if (values.timeout !== undefined) answerTimeoutMs = wholeNumber('--timeout', values.timeout, 1, 600_000)
   if (command === 'load-functions') return loadFunctions(redisUrl)
   const target = targetOf(values.user, values.topic)

@@ -78,6 +78,19 @@ describe('parseRedisTarget', () => {
     }
   })
 
+  it('refuses query parameters but ?db=0, which ioredis would read as client options, naming them only', () => {
+    expect(parseRedisTarget('redis://127.0.0.1:6379/0?db=0')).toEqual({
+      kind: 'standalone',
+      url: 'redis://127.0.0.1:6379/0?db=0',
+    })
+    expect(parseRedisTarget('redis://127.0.0.1:6379/0?keyPrefix=zz:')).toBe(
+      'takes no query parameters but ?db=0, got "keyPrefix"',
+    )
+    const problem = parseRedisTarget('rediss://h:6379?password=s3cret&family=6&password=x')
+    expect(problem).toBe('takes no query parameters but ?db=0, got "password", "family"')
+    expect(problem).not.toMatch(/s3cret/)
+  })
+
   it('refuses a redis:// URL without a host instead of connecting to localhost', () => {
     for (const url of ['redis://', 'rediss://', 'redis:///0']) {
       expect(parseRedisTarget(url), url).toMatch(/needs a host/)

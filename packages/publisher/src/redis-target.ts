@@ -52,6 +52,11 @@ export function parseRedisTarget(text: string): RedisTarget | string {
     // ioredis reads the database from the path, else from the last ?db=: any other than 0 is refused.
     const databases = [...(url.pathname.length > 1 ? [url.pathname.slice(1)] : []), ...url.searchParams.getAll('db')]
     if (databases.some((db) => db !== '0')) return OTHER_DATABASE
+    // ioredis reads every other query parameter as a client option (keyPrefix, password, tls...),
+    // over Herald's own: a keyPrefix, say, moves every key the Redis functions check.
+    const options = [...new Set(url.searchParams.keys())].filter((name) => name !== 'db')
+    if (options.length > 0)
+      return `takes no query parameters but ?db=0, got ${options.map((name) => JSON.stringify(name)).join(', ')}`
     return { kind: 'standalone', url: text }
   }
   const match = MULTI_HOST.exec(text)
