@@ -113,6 +113,8 @@ describe('loadConfig', () => {
       'HEARTBEAT_INTERVAL_MS',
       'HISTORY_MAX_LEN',
     ])
+    // Any case, as DEV_ALLOW_REMOTE takes TRUE.
+    expect(loadConfig({ env: { ...valid, LOG_LEVEL: 'DEBUG' }, argv: [] }).logLevel).toBe('debug')
   })
 
   it('refuses TTLs past what the Redis functions take as given', () => {
@@ -164,6 +166,9 @@ describe('loadConfig', () => {
       /at most two/,
     )
     expect(problemsOf({ ...valid, PUBLISH_API_KEY: 'short' })[0]).toMatch(/at least 16/)
+    // Neither could ever match an Authorization header.
+    for (const key of ['aaaa aaaa aaaa aaaa', 'ключключключключ'])
+      expect(problemsOf({ ...valid, PUBLISH_API_KEY: key })[0]).toMatch(/^PUBLISH_API_KEY: .*printable ASCII/)
   })
 
   it('accepts exact CORS origins only', () => {
@@ -173,6 +178,18 @@ describe('loadConfig', () => {
     ).toEqual(new Set(['https://a.example', 'http://localhost:3000']))
     expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: 'https://*.example' })[0]).toMatch(/^CORS_ALLOWED_ORIGINS/)
     expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: 'https://a.example/path' })[0]).toMatch(/^CORS_ALLOWED_ORIGINS/)
+    // Origins no browser sends, which would never match: refused, with the form it would send.
+    for (const [origin, sent] of [
+      ['https://App.Example.com', 'https://app.example.com'],
+      ['https://b.example.com:443', 'https://b.example.com'],
+      ['https://a.example.com?x', 'https://a.example.com'],
+    ])
+      expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: origin! })[0]).toMatch(
+        new RegExp(`^CORS_ALLOWED_ORIGINS: .*; a browser sends ${sent}$`),
+      )
+    expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: 'https://a.example.com:99999' })[0]).toMatch(
+      /^CORS_ALLOWED_ORIGINS: "https:\/\/a.example.com:99999" is not an exact origin like https:\/\/app.example.com$/,
+    )
   })
 
   it('refuses unknown arguments and an unreadable REDIS_URL', () => {

@@ -124,6 +124,9 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
   if (publishApiKeys.length > 2) read.problem('PUBLISH_API_KEY', 'at most two keys, comma-separated, for rotation')
   for (const apiKey of publishApiKeys) {
     if (apiKey.length < 16) read.problem('PUBLISH_API_KEY', 'each key must be at least 16 characters')
+    // Sent as `Authorization: Bearer <key>`: a space ends it, and a header carries bytes, not UTF-8.
+    if (!/^[\x21-\x7e]*$/.test(apiKey))
+      read.problem('PUBLISH_API_KEY', 'each key must be printable ASCII without spaces, as an HTTP header carries it')
   }
 
   const openFileLimit = sources.openFileLimit ?? readOpenFileLimit()
@@ -139,10 +142,13 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
 
   const corsOrigins = read.list('CORS_ALLOWED_ORIGINS')
   for (const origin of corsOrigins) {
-    if (!/^https?:\/\/[^/\s*]+$/.test(origin)) {
+    // Compared with the Origin header as browsers send it: lower-case host, no default port.
+    const sent = browserOrigin(origin)
+    if (!/^https?:\/\/[^/\s*]+$/.test(origin) || sent !== origin) {
       read.problem(
         'CORS_ALLOWED_ORIGINS',
-        `${JSON.stringify(origin)} is not an exact origin like https://app.example.com`,
+        `${JSON.stringify(origin)} is not an exact origin like https://app.example.com` +
+          (sent === undefined ? '' : `; a browser sends ${sent}`),
       )
     }
   }
@@ -159,7 +165,7 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     )
   }
 
-  const logLevel = (read.string('LOG_LEVEL') ?? 'info') as LogLevel
+  const logLevel = (read.string('LOG_LEVEL')?.toLowerCase() ?? 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel)) read.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
 
   const config: GatewayConfig = {
@@ -232,4 +238,14 @@ export function isLoopback(host: string): boolean {
   if (isIPv4(host)) return LOOPBACK.check(host, 'ipv4')
   if (isIPv6(host)) return LOOPBACK.check(host, 'ipv6')
   return false
+}
+
+/** The origin a browser would send for `text`, if it is an http(s) URL at all. */
+function browserOrigin(text: string): string | undefined {
+  try {
+    const { origin } = new URL(text)
+    return origin.startsWith('http') ? origin : undefined
+  } catch {
+    return undefined
+  }
 }
