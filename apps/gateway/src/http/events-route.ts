@@ -114,7 +114,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       metrics.connectionRejected((error as HeraldError).status === 403 ? 'forbidden' : 'bad_request')
       throw error
     }
-    const requested = requestedPosition(header('last-event-id'), query.get('lastEventId') ?? undefined)
+    const requested = requestedPosition(header('last-event-id'), query.getAll('lastEventId'))
     // Again: a drain may have begun while the token was being verified (a JWKS fetch), and a
     // stream opened now would be cut by the final close without a retry hint.
     if (services.lifecycle.draining) return reject('draining')

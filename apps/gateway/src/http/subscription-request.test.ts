@@ -47,11 +47,16 @@ describe('channelsFor', () => {
 
 describe('requestedPosition', () => {
   it('prefers the header, treats empty as fresh and garbage as malformed', () => {
-    expect(requestedPosition(undefined, undefined)).toEqual({ kind: 'fresh' })
-    expect(requestedPosition('', '')).toEqual({ kind: 'fresh' })
-    expect(requestedPosition('garbage', undefined)).toEqual({ kind: 'malformed' })
-    const fromHeader = requestedPosition('u00000001:5-0', 'garbage')
+    expect(requestedPosition(undefined, [])).toEqual({ kind: 'fresh' })
+    expect(requestedPosition('', [''])).toEqual({ kind: 'fresh' })
+    expect(requestedPosition('garbage', [])).toEqual({ kind: 'malformed' })
+    const fromHeader = requestedPosition('u00000001:5-0', ['garbage'])
     expect(fromHeader.kind === 'positions' && [...fromHeader.positions.keys()]).toEqual(['u00000001'])
-    expect(requestedPosition(undefined, 'u00000001:5-0').kind).toBe('positions')
+    expect(requestedPosition(undefined, ['u00000001:5-0']).kind).toBe('positions')
+  })
+
+  it('takes the first non-empty lastEventId of several, so an empty one ahead cannot skip what was missed', () => {
+    const resumed = requestedPosition(undefined, ['', 'u00000001:5-0', 'u00000001:9-0'])
+    expect(resumed.kind === 'positions' && resumed.positions.get('u00000001')).toEqual({ ms: 5, seq: 0 })
   })
 })
