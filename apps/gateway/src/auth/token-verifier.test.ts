@@ -155,6 +155,17 @@ describe('subscriber tokens with JWT_SECRET', () => {
     ['no sub', async () => signToken('', valid), 'HERALD_ERR_TOKEN_CLAIM'],
     ['an invalid sub', async () => signToken('a{b}c', valid), 'HERALD_ERR_TOKEN_CLAIM'],
     [
+      // JSON reads 1e400 as Infinity: such a token would never expire, nor its stream close.
+      'one whose exp overflows to infinity',
+      async () => {
+        const signingInput = `${b64({ alg: 'HS256' })}.${Buffer.from(
+          `{"sub":"alice","iss":"${valid.iss}","aud":"${valid.aud}","exp":1e400}`,
+        ).toString('base64url')}`
+        return `${signingInput}.${createHmac('sha256', TEST_SECRET).update(signingInput).digest('base64url')}`
+      },
+      'HERALD_ERR_TOKEN_CLAIM',
+    ],
+    [
       'a topics claim that is not a list of grants',
       async () => signToken('alice', { ...valid, topics: 'news' }),
       'HERALD_ERR_TOKEN_CLAIM',

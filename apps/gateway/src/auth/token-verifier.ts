@@ -275,6 +275,10 @@ async function verifyWithAnyOf(
 
 function toPrincipal(payload: JWTPayload, clockToleranceSeconds: number): Principal {
   const { sub, exp } = payload
+  // JSON reads an exp like 1e400 as Infinity, which every check passes: a token that never expires.
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) {
+    throw new HeraldError('HERALD_ERR_TOKEN_CLAIM', 'exp must be a finite NumericDate (seconds since the epoch)')
+  }
   if (typeof sub !== 'string' || !isValidUserId(sub)) {
     throw new HeraldError(
       'HERALD_ERR_TOKEN_CLAIM',
@@ -294,7 +298,7 @@ function toPrincipal(payload: JWTPayload, clockToleranceSeconds: number): Princi
     userId: sub,
     // Most tokens grant no topics; they share one empty list instead of caching one each.
     topicGrants: topics.length === 0 ? NO_TOPIC_GRANTS : topics,
-    expiresAtMs: ((exp as number) + clockToleranceSeconds) * 1000,
+    expiresAtMs: (exp + clockToleranceSeconds) * 1000,
   }
 }
 
