@@ -169,7 +169,12 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       // The head is still held, so a dropped connection would reach the client as an empty
       // reply (a network error to it). Turned away instead, it comes back after a jittered
       // retry from its last id, which covers whatever was replayed before the failure.
-      logger.warn({ err: error }, 'stream setup failed; turning the stream away so the client retries')
+      // The message only, as for a failed publish: a Redis error carries its command, and with it
+      // the user's stream key.
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'stream setup failed; turning the stream away so the client retries',
+      )
       turnAway(connection)
     } finally {
       settingUp.delete(connection)

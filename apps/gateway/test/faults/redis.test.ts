@@ -213,6 +213,9 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
         ['herald.unavailable', 'broker_unavailable'],
       ])
       expect(stream.ids).toEqual([])
+      // Logged with Redis's message, not the command it refused, which names the user's channel.
+      await node!.process.waitForOutput(/stream setup failed/)
+      expect(node!.process.output()).not.toMatch(/\{u:gil\}/)
     } finally {
       await stopNodes([node!])
     }
