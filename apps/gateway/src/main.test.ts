@@ -75,6 +75,7 @@ describe('node dist/main.js', () => {
       ['notjson', 'body: must be a JSON object like {"user": "alice"}'],
       ['[1]', 'body: must be a JSON object like {"user": "alice"}'],
       ['{"user": "a b"}', 'user: must be a valid user id'],
+      ['{"user": "a", "topic": ["news"]}', 'topic: unknown field (expected user, topics, ttlSeconds)'],
     ] as const) {
       const refused = await fetch(`${base}/dev/token`, {
         method: 'POST',
@@ -83,6 +84,12 @@ describe('node dist/main.js', () => {
       })
       expect([refused.status, ((await refused.json()) as any).error.message], body).toEqual([400, message])
     }
+    const huge = await fetch(`${base}/dev/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: 'a', pad: 'x'.repeat(100_000) }),
+    })
+    expect([huge.status, ((await huge.json()) as any).error.code]).toEqual([413, 'HERALD_ERR_BODY_TOO_LARGE'])
   })
 
   it('in --dev with REDIS_URL, says it runs on Redis, not the embedded broker', async () => {

@@ -15,6 +15,10 @@ import { loadClientBundles } from './client-bundles.js'
 import { renderDemoPage } from './demo-page.js'
 
 const MAX_TTL_SECONDS = 24 * 3600
+/** What a token request may carry: a typo (`topic`) is named, not silently dropped. */
+const TOKEN_FIELDS = new Set(['user', 'topics', 'ttlSeconds'])
+/** A token request is a few hundred bytes; larger is a mistake. */
+const MAX_TOKEN_REQUEST_BYTES = 16 * 1024
 
 /** What a body that is not JSON reads as. */
 const NOT_JSON = Symbol('not JSON')
@@ -32,7 +36,7 @@ export function devRoutes(services: GatewayServices): Hono {
   app.get('/favicon.ico', (c) => c.body(null, 204))
   app.post('/dev/publish', publishBodyLimit(services.config.publishMaxBodyBytes), (c) => handlePublish(c, services))
 
-  app.post('/dev/token', async (c) => {
+  app.post('/dev/token', publishBodyLimit(MAX_TOKEN_REQUEST_BYTES), async (c) => {
     if (key.kind !== 'secret') {
       throw new HeraldError(
         'HERALD_ERR_NOT_FOUND',
@@ -43,6 +47,9 @@ export function devRoutes(services: GatewayServices): Hono {
     if (body === NOT_JSON || typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: must be a JSON object like {"user": "alice"}')
     }
+    const unknown = Object.keys(body).find((field) => !TOKEN_FIELDS.has(field))
+    if (unknown !== undefined)
+      throw new HeraldError('HERALD_ERR_BODY_INVALID', `${unknown}: unknown field (expected user, topics, ttlSeconds)`)
     const user = body['user']
     const topics = body['topics'] ?? []
     const ttlSeconds = body['ttlSeconds'] ?? 3600
