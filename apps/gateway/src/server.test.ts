@@ -118,6 +118,31 @@ describe('which requests a gateway serves', () => {
     expect(await get('/v1\\events', 'Host: x\r\n')).toMatchObject({ status: 400, code: 'HERALD_ERR_BAD_REQUEST' })
   })
 
+  it('answers what Node refuses before any route (unparsable, oversized headers, an unknown Expect) as JSON errors, and logs them', async () => {
+    const answers = {
+      headersTooLarge: await exchange(
+        gateway.url,
+        `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`,
+      ),
+      bothLengths: await exchange(
+        gateway.url,
+        'POST /v1/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      ),
+      garbage: await exchange(gateway.url, 'HELLO THERE\r\n\r\n'),
+      expectation: await exchange(gateway.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n'),
+    }
+    const seen = Object.fromEntries(Object.entries(answers).map(([name, text]) => [name, parse(text)]))
+    expect(seen).toMatchObject({
+      headersTooLarge: { status: 431, code: 'HERALD_ERR_HEADERS_TOO_LARGE' },
+      bothLengths: { status: 400, code: 'HERALD_ERR_BAD_REQUEST' },
+      garbage: { status: 400, code: 'HERALD_ERR_BAD_REQUEST' },
+      expectation: { status: 417, code: 'HERALD_ERR_EXPECTATION_FAILED' },
+    })
+    for (const answer of Object.values(seen)) expect(answer.headers).toContain('content-type: application/json')
+    for (const code of ['HERALD_ERR_HEADERS_TOO_LARGE', 'HERALD_ERR_EXPECTATION_FAILED'])
+      expect(logged.join('')).toContain(`"code":"${code}"`)
+  })
+
   it('invites a publish body with 100 Continue only once the key and the size have passed', async () => {
     const body = JSON.stringify({ user: 'alice', data: 1 })
     const head = (key: string) =>

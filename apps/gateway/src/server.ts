@@ -7,6 +7,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { createTokenVerifier } from './auth/token-verifier.js'
@@ -24,6 +25,7 @@ import { EVENTS_PATH, eventsRoute } from './http/events-route.js'
 import { headerValue } from './http/raw-headers.js'
 import { readTarget } from './http/request-target.js'
 import type { GatewayServices } from './http/services.js'
+import { answerUnmetExpectation, answerUnparsedRequest } from './http/unparsed-request.js'
 import { ConnectionBudget } from './hub/connection-budget.js'
 import { drainSchedule } from './hub/drain.js'
 import { HeartbeatSweep } from './hub/heartbeat-sweep.js'
@@ -128,6 +130,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   // Host is checked by readTarget, so that a request without one gets a JSON answer too.
   const server = createServer({ requireHostHeader: false }, (request, response) => dispatch(request, response, false))
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => dispatch(request, response, true))
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) =>
+    answerUnmetExpectation(request, response, logger),
+  )
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+    answerUnparsedRequest(error, socket, logger),
+  )
   server.keepAliveTimeout = 65_000
   await new Promise<void>((resolve, reject) => {
     const fail = (error: NodeJS.ErrnoException) => reject(listenProblem(error, config))

@@ -1,0 +1,52 @@
+/**
+ * The answers Node itself gives before any route runs, as Herald's JSON errors: a request it
+ * cannot parse (headers over its 16 KiB limit, both Transfer-Encoding and Content-Length, a
+ * malformed request line), one that took too long to send its headers, and an `Expect` other
+ * than `100-continue`. Node's defaults are bare status lines; clients and logs match on codes.
+ */
+
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import { HeraldError } from '../errors/herald-error.js'
+import { logRequest } from './access-log.js'
+
+/** What Node's parser reported; only the code matters here. */
+function errorFor(code: string | undefined): HeraldError {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new HeraldError('HERALD_ERR_HEADERS_TOO_LARGE', 'the request headers are larger than 16 KiB')
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new HeraldError('HERALD_ERR_REQUEST_TIMEOUT', 'the request took too long to arrive')
+    default:
+      return new HeraldError('HERALD_ERR_BAD_REQUEST', 'the request is not valid HTTP/1.1')
+  }
+}
+
+/** For the server's 'clientError': answers on the socket itself, since there is no response object. */
+export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+  const started = performance.now()
+  // As Node's own handler: only on a connection that has written nothing (no response under way),
+  // and not to a client that is already gone.
+  const written = (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0
+  if (error.code === 'ECONNRESET' || !socket.writable || written > 0) {
+    socket.destroy()
+    return
+  }
+  const herald = errorFor(error.code)
+  const body = JSON.stringify(herald.toJSON())
+  socket.end(
+    `HTTP/1.1 ${herald.status} ${STATUS_CODES[herald.status]}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  )
+  logRequest(logger, '', '', '', herald.status, started, { code: herald.code })
+}
+
+/** For the server's 'checkExpectation': an Expect this server cannot meet. */
+export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse, logger: Logger): void {
+  const started = performance.now()
+  const herald = new HeraldError('HERALD_ERR_EXPECTATION_FAILED', 'Expect takes only 100-continue')
+  response.writeHead(herald.status, { 'Content-Type': 'application/json', Connection: 'close' })
+  response.end(JSON.stringify(herald.toJSON()))
+  logRequest(logger, request.method ?? '', request.url ?? '', '', herald.status, started, { code: herald.code })
+}
