@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The bin pnpm links at install time, before `pnpm build` has made dist/: it runs the built gateway.
+import '../dist/main.js'
