@@ -22,11 +22,20 @@ export function createApiKeyMatcher(keys: readonly string[]): (presented: string
 export function requirePublishKey(keys: readonly string[]): MiddlewareHandler {
   const matches = createApiKeyMatcher(keys)
   return async (c, next) => {
-    const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(c.req.header('authorization') ?? '')?.[1]
-    if (bearer === undefined) {
+    const authorization = c.req.header('authorization')
+    if (authorization === undefined || authorization.trim() === '') {
       throw new HeraldError(
         'HERALD_ERR_PUBLISH_KEY_MISSING',
         'send the publish API key as "Authorization: Bearer <key>"',
+      )
+    }
+    // Repeated headers arrive joined by ", ", so two keys (or a key and more text) land here too:
+    // a key was sent, in a form no key can match.
+    const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1]
+    if (bearer === undefined) {
+      throw new HeraldError(
+        'HERALD_ERR_PUBLISH_KEY_INVALID',
+        'send exactly one "Authorization: Bearer <key>" header, with nothing after the key',
       )
     }
     if (!matches(bearer)) throw new HeraldError('HERALD_ERR_PUBLISH_KEY_INVALID', 'publish API key is not valid')

@@ -90,6 +90,26 @@ describe('POST /v1/publish', () => {
     expect(asSubscriber.body.error.code).toBe('HERALD_ERR_PUBLISH_KEY_INVALID')
   })
 
+  it('refuses two Authorization headers, or text after the key, as an invalid key that names the form', async () => {
+    const body = JSON.stringify({ user: 'a', data: 1 })
+    for (const authorization of [
+      [`Bearer ${TEST_API_KEY}`, `Bearer ${TEST_API_KEY}`],
+      [`Bearer ${TEST_API_KEY} extra`],
+      ['Basic dXNlcjpwYXNz'],
+    ]) {
+      const headers = new Headers({ 'Content-Type': 'application/json' })
+      for (const value of authorization) headers.append('Authorization', value)
+      const answer = await fetch(`${gateway.url}/v1/publish`, { method: 'POST', headers, body })
+      expect([answer.status, ((await answer.json()) as any).error], authorization.join(' | ')).toEqual([
+        401,
+        {
+          code: 'HERALD_ERR_PUBLISH_KEY_INVALID',
+          message: expect.stringMatching(/exactly one "Authorization: Bearer <key>"/),
+        },
+      ])
+    }
+  })
+
   it('answers a bad body with 400 naming the field', async () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ data: 1 }, /exactly one of "user" and "topic"/],
