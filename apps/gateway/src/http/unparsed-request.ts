@@ -26,10 +26,10 @@ function errorFor(code: string | undefined): HeraldError {
 /** For the server's 'clientError': answers on the socket itself, since there is no response object. */
 export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
   const started = performance.now()
-  // As Node's own handler: only on a connection that has written nothing (no response under way),
-  // and not to a client that is already gone.
-  const written = (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0
-  if (error.code === 'ECONNRESET' || !socket.writable || written > 0) {
+  // As Node's own handler: not to a client that is already gone, nor into a response under way on
+  // this keep-alive connection whose head went out already (the answer would corrupt it).
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
     socket.destroy()
     return
   }
