@@ -42,7 +42,7 @@ function isWellFormedText(value: string): boolean {
 export function eventTypeProblem(value: string): string | undefined {
   // Redis's functions count the type's UTF-8 bytes, so the limit is in bytes for both brokers.
   if (value.length === 0 || value.length > MAX_TYPE_LENGTH || utf8Length(value) > MAX_TYPE_LENGTH) {
-    return `type must be 1 to ${MAX_TYPE_LENGTH} characters (${MAX_TYPE_LENGTH} bytes of UTF-8)`
+    return `type must be 1 to ${MAX_TYPE_LENGTH} bytes of UTF-8`
   }
   if (CONTROL.test(value)) return 'type must not contain control characters or line breaks'
   if (!isWellFormedText(value)) return 'type must not contain unpaired UTF-16 surrogates'
