@@ -2,6 +2,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { createServer } from 'node:net'
 import { isAfter, parseStreamId } from '@herald/protocol'
 import {
+  pollUntil,
   type RedisServer,
   startRedis,
   startRedisCluster,
@@ -477,6 +478,43 @@ describe('HeraldPublisher through Sentinel', () => {
 })
 
 describe('HeraldPublisher on a Redis Cluster', () => {
+  it('publishes with an idempotency key through a slot migration, which Redis refuses with TRYAGAIN until it ends', async () => {
+    const cluster = await startRedisCluster()
+    const publisher = new HeraldPublisher({ redis: cluster.url })
+    const tryAgains = async () => {
+      const stats = await Promise.all(cluster.masters.map((master) => master.cli('INFO', 'errorstats')))
+      return stats.reduce((sum, text) => sum + Number(/errorstat_TRYAGAIN:count=(\d+)/.exec(text)?.[1] ?? 0), 0)
+    }
+    try {
+      const key = streamKey('u:mover')
+      await publisher.publish({ user: 'mover' }, undefined, 0)
+      const slot = Number(await cluster.masters[0]!.cli('CLUSTER', 'KEYSLOT', key))
+      const from = await cluster.slotOwner(slot)
+      let outcome: Promise<{ id: string } | { error: unknown }> | undefined
+      await cluster.moveSlot(slot, cluster.masters.find((master) => master !== from)!, async () => {
+        // The stream has moved, its idempotency key exists nowhere: the new owner refuses the call
+        // until the slot is its own. Held that way past the 17 refusals ioredis's own retries make.
+        let settled = false
+        outcome = publisher.publish({ user: 'mover' }, undefined, 1, { idempotencyKey: 'k1' }).then(
+          (id) => ({ id }),
+          (error: unknown) => ({ error }),
+        )
+        void outcome.then(() => {
+          settled = true
+        })
+        await pollUntil('TRYAGAIN past ioredis retries, or the publish settled', async () =>
+          settled || (await tryAgains()) > 20 ? true : undefined,
+        )
+      })
+      expect(await outcome).toEqual({ id: expect.any(String) })
+      const entries = (await (await cluster.slotOwner(slot)).cli('XRANGE', key, '-', '+')).split('\n')
+      expect(entries.filter((line) => line === '1')).toHaveLength(1)
+    } finally {
+      await publisher.close()
+      await cluster.stop()
+    }
+  })
+
   it('publishes across slots and asks every master for WAIT', async () => {
     const cluster = await startRedisCluster()
     const { url } = cluster

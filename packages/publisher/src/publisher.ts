@@ -13,6 +13,7 @@
  * for the connection and fails once it has failed twice, for all three topologies alike.
  */
 
+import { setTimeout as delay } from 'node:timers/promises'
 import {
   eventTypeProblem,
   isValidIdempotencyKey,
@@ -234,7 +235,7 @@ export class HeraldPublisher {
       ids =
         !cluster && messages.length <= MAX_MESSAGES_PER_CALL
           ? await this.#publishBatch(messages)
-          : await this.#publishInBatches(messages, cluster)
+          : await this.#publishInBatches(messages, cluster, progress)
     } catch (error) {
       throw publishFailure(error)
     }
@@ -269,13 +270,20 @@ export class HeraldPublisher {
     return this.#connecting
   }
 
-  async #publishInBatches(messages: readonly EncodedMessage[], cluster: boolean): Promise<string[]> {
+  async #publishInBatches(
+    messages: readonly EncodedMessage[],
+    cluster: boolean,
+    progress: { readonly expired: boolean },
+  ): Promise<string[]> {
     const ids: string[] = new Array(messages.length)
     await Promise.all(
       batchesOf(messages, cluster).map(async (batch) => {
         let batchIds: string[]
         try {
-          batchIds = await this.#publishBatch(batch.map((index) => messages[index]!))
+          batchIds = await this.#publishThroughMigration(
+            batch.map((index) => messages[index]!),
+            progress,
+          )
         } catch (error) {
           throw publishFailure(error, batch)
         }
@@ -285,6 +293,27 @@ export class HeraldPublisher {
       }),
     )
     return ids
+  }
+
+  /**
+   * One batch, sent again while a Cluster slot migration refuses it. During the move, a call that
+   * touches a key neither master holds yet (an idempotency key, a new stream) is redirected (ASK)
+   * by one and refused (TRYAGAIN) by the other, and neither runs any of it, so sending it again
+   * cannot publish twice. ioredis itself gives up after 16 redirections; a slot with many keys can
+   * take longer to move, so this goes on, backing off, until the publish's deadline.
+   */
+  async #publishThroughMigration(
+    messages: readonly EncodedMessage[],
+    progress: { readonly expired: boolean },
+  ): Promise<string[]> {
+    for (let pauseMs = MIGRATION_FIRST_PAUSE_MS; ; pauseMs = Math.min(2 * pauseMs, MIGRATION_MAX_PAUSE_MS)) {
+      try {
+        return await this.#publishBatch(messages)
+      } catch (error) {
+        if (!(error instanceof Error && REFUSED_BY_MIGRATION.test(error.message)) || progress.expired) throw error
+      }
+      await delay(pauseMs)
+    }
   }
 
   /** One `herald_publish_batch` call: what it costs ioredis and Redis is per call far more than per message. */
@@ -330,6 +359,13 @@ function publishFailure(error: unknown, indexes?: readonly number[]): PublishErr
 
 /** Messages per `herald_publish_batch` call: long enough to share its cost, short enough not to hold Redis up (~1 ms). */
 const MAX_MESSAGES_PER_CALL = 100
+
+/** A refusal that ran nothing: TRYAGAIN, or ioredis out of redirections (each one a refusal). */
+const REFUSED_BY_MIGRATION = /\bTRYAGAIN\b|^Too many Cluster redirections/
+
+/** The pauses between attempts of a batch a slot migration refuses: doubling, capped. */
+const MIGRATION_FIRST_PAUSE_MS = 50
+const MIGRATION_MAX_PAUSE_MS = 400
 
 /**
  * The calls a publish takes, as indexes into `messages`, each in publishing order. In a

@@ -87,7 +87,7 @@ describe('faults of a Redis Cluster while publishing', { timeout: SCENARIO_TIMEO
     // While the slot migrates, a publish reaches the new owner by an ASK redirection, and with it
     // the announcement, which no node hears until its subscriber follows the slot there. Messages
     // carry no idempotency key: with one, a publish would touch a key not yet in the new owner,
-    // which Redis refuses (TRYAGAIN) until the move ends.
+    // which Redis refuses (TRYAGAIN) until the move ends, and the move waits for publishes here.
     await publishThroughFaults(
       ledger,
       atScale(600, 3000),
