@@ -100,6 +100,20 @@ describe('StreamConnection', () => {
     expect(states).toEqual(['connecting', 'reconnecting', 'reconnecting', 'reconnecting', 'open', 'reconnecting'])
   })
 
+  it('waits as long as a Retry-After asks (up to maxRetryMs) before trying again', async () => {
+    const { transport, calls } = scriptedTransport()
+    start(transport)
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.end({ kind: 'failed', retryAfterMs: 8000 })
+    await vi.advanceTimersByTimeAsync(7999)
+    expect(calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(calls).toHaveLength(2)
+    calls[1]!.end({ kind: 'failed', retryAfterMs: 86_400_000 })
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(calls).toHaveLength(3)
+  })
+
   it('gets a fresh token after a 401, gives up after three in a row, and reports a 403 at once', async () => {
     const { transport, calls } = scriptedTransport()
     const refused: string[] = []

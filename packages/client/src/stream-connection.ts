@@ -136,7 +136,13 @@ export class StreamConnection {
         attempt = 0
         authFailures = 0
       }
-      const delay = Math.max(this.#unavailableMs ?? backoffDelay(this.#policy(), attempt), this.#tokenBackoff())
+      // A Retry-After counts up to maxRetryMs: a day's wait would look like a client that stopped.
+      const askedMs = end.kind === 'failed' ? Math.min(end.retryAfterMs ?? 0, options.maxRetryMs) : 0
+      const delay = Math.max(
+        this.#unavailableMs ?? backoffDelay(this.#policy(), attempt),
+        askedMs,
+        this.#tokenBackoff(),
+      )
       attempt++
       await this.#wait(delay)
     }

@@ -40,9 +40,12 @@ export interface StreamSink {
 export type StreamEnd =
   /** The stream was open and ended: the server closed it (token expiry, shutdown) or the network dropped. */
   | { readonly kind: 'ended' }
-  /** No stream: the request failed or the server could not be reached. */
-  | { readonly kind: 'failed' }
-  /** The gateway refused the request with a 4xx. */
+  /**
+   * No stream: the request failed, the server could not be reached, or it answered "not now"
+   * (a 5xx, or 408, 425 or 429), with the wait its `Retry-After` asked for, if any.
+   */
+  | { readonly kind: 'failed'; readonly retryAfterMs?: number }
+  /** The gateway refused the request with a 4xx that retrying cannot fix (401 gets a new token). */
   | { readonly kind: 'refused'; readonly status: number; readonly code: string; readonly message: string }
   | { readonly kind: 'aborted' }
 
@@ -89,7 +92,7 @@ async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promis
   if (isRefusal(response.status)) return refusal(response)
   if (response.status !== 200 || response.body === null) {
     await response.body?.cancel().catch(() => {})
-    return { kind: 'failed' }
+    return failedAnswer(response)
   }
   sink.onOpen()
   const parser = new SseParser({ onEvent: (event) => sink.onEvent(event), onRetry: (ms) => sink.onRetry(ms) })
@@ -106,8 +109,28 @@ async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promis
   }
 }
 
+/**
+ * 4xx answers that mean "not now" rather than "never": a rate-limiting proxy's 429, a load
+ * balancer's 408. Retried after a backoff like a failure, not the end of every tab's stream.
+ */
+const NOT_NOW = new Set([408, 425, 429])
+
 function isRefusal(status: number): boolean {
-  return status >= 400 && status < 500
+  return status >= 400 && status < 500 && !NOT_NOW.has(status)
+}
+
+/** A failed answer, with the wait its `Retry-After` asks for (seconds, or an HTTP date), if it names one. */
+function failedAnswer(response: Response): StreamEnd {
+  const retryAfterMs = retryAfter(response.headers.get('retry-after'), Date.now())
+  return retryAfterMs === undefined ? { kind: 'failed' } : { kind: 'failed', retryAfterMs }
+}
+
+export function retryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined
+  const text = value.trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  const at = Date.parse(text)
+  return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined
 }
 
 async function refusal(response: Response): Promise<StreamEnd> {
@@ -188,7 +211,7 @@ async function whyNotOpened(url: URL, signal: AbortSignal): Promise<StreamEnd> {
     const response = await fetch(url, { headers: { Accept: 'text/event-stream' }, signal, cache: 'no-store' })
     if (isRefusal(response.status)) return await refusal(response)
     await response.body?.cancel().catch(() => {})
-    return { kind: 'failed' }
+    return failedAnswer(response)
   } catch {
     return signal.aborted ? { kind: 'aborted' } : { kind: 'failed' }
   }

@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { fetchTransport, retryAfter, type StreamEnd, type StreamSink } from './transport.js'
+
+const sink: StreamSink = { onOpen() {}, onActivity() {}, onEvent() {}, onRetry() {} }
+
+/** What the fetch transport makes of one answer from the gateway (or a proxy in front of it). */
+async function endFor(response: Response): Promise<StreamEnd> {
+  vi.stubGlobal('fetch', async () => response)
+  const attempt = {
+    url: 'https://gw.example/v1/events',
+    token: 't',
+    lastEventId: '',
+    signal: new AbortController().signal,
+    types: [],
+  }
+  return fetchTransport(attempt, sink).done
+}
+
+const json = (status: number, headers: Record<string, string> = {}) =>
+  new Response('{"error":{"code":"X","message":"m"}}', {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  })
+
+describe('fetchTransport', () => {
+  afterEach(() => vi.unstubAllGlobals())
+
+  it("retries what says 'not now' (408, 425, 429, 5xx), with the wait Retry-After asks for", async () => {
+    expect(await endFor(json(429, { 'Retry-After': '3' }))).toEqual({ kind: 'failed', retryAfterMs: 3000 })
+    expect(await endFor(json(408))).toEqual({ kind: 'failed' })
+    expect(await endFor(json(425))).toEqual({ kind: 'failed' })
+    expect(await endFor(json(503, { 'Retry-After': '7' }))).toEqual({ kind: 'failed', retryAfterMs: 7000 })
+  })
+
+  it('stops on a refusal retrying cannot fix, with the gateway code, and reads 401 as one for a new token', async () => {
+    for (const status of [400, 401, 403, 404])
+      expect(await endFor(json(status))).toEqual({ kind: 'refused', status, code: 'X', message: 'm' })
+  })
+})
+
+describe('retryAfter', () => {
+  it('reads seconds or an HTTP date, and nothing else', () => {
+    const now = Date.parse('2026-12-04T12:00:00Z')
+    expect(retryAfter(' 120 ', now)).toBe(120_000)
+    expect(retryAfter('Fri, 04 Dec 2026 12:00:05 GMT', now)).toBe(5000)
+    expect(retryAfter('Fri, 04 Dec 2026 11:00:00 GMT', now)).toBe(0)
+    expect(retryAfter('soon', now)).toBeUndefined()
+    expect(retryAfter(null, now)).toBeUndefined()
+  })
+})
