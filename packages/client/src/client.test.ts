@@ -142,6 +142,51 @@ describe('HeraldClient and getToken', () => {
     ])
   })
 
+  it('starts with the first token whose subject it can read, not stopping as if the user changed', async () => {
+    // An endpoint not ready yet: an empty answer, then an error page as text, then the token.
+    const answers = ['', 'garbage.not.ajwt', token('alice')]
+    let calls = 0
+    const errors: HeraldClientError[] = []
+    const client = open(() => answers[Math.min(calls++, 2)]!)
+    client.onError((error) => errors.push(error))
+    await opened(client)
+    expect(errors).toEqual([])
+    expect(calls).toBe(3)
+    expect(gateway.streams).toHaveLength(1)
+    expect(gateway.streams[0]!.authorization).toBe(`Bearer ${answers[2]}`)
+  })
+
+  it('stops with HERALD_ERR_TOKEN_UNREADABLE after four tokens in a row whose subject it cannot read', async () => {
+    let calls = 0
+    const client = open(() => {
+      calls++
+      return 'garbage.not.ajwt'
+    })
+    const error = await new Promise<HeraldClientError>((resolve) => client.onError(resolve))
+    expect(error).toMatchObject({ status: 0, code: 'HERALD_ERR_TOKEN_UNREADABLE' })
+    expect(client.state).toBe('closed')
+    expect(calls).toBe(4)
+    expect(gateway.streams).toHaveLength(0)
+  })
+
+  it('leaves a later token whose subject it cannot read to the gateway, rather than stop as if the user changed', async () => {
+    // The first two streams are refused (401); the token fetched after the first is unreadable.
+    let refusals = 0
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (refusals === 2) return gateway.fetch(input, init)
+      refusals++
+      return new Response('{"error":{"code":"HERALD_ERR_TOKEN_MALFORMED","message":"bad"}}', { status: 401 })
+    })
+    const answers = [token('alice', 1), 'garbage.not.ajwt', token('alice', 2)]
+    let calls = 0
+    const errors: HeraldClientError[] = []
+    const client = open(() => answers[Math.min(calls++, 2)]!)
+    client.onError((error) => errors.push(error))
+    await opened(client)
+    expect(errors).toEqual([])
+    expect(calls).toBe(3)
+  })
+
   it('stops with HERALD_ERR_USER_CHANGED instead of streaming with a token for another user', async () => {
     const storage = new Map<string, string>()
     let calls = 0

@@ -109,6 +109,10 @@ const DEFAULT_TOKEN_TIMEOUT_MS = 15_000
 
 /** A token for another user than the client started with: it must not be used for this client's stream. */
 export const USER_CHANGED_ERROR = 'HERALD_ERR_USER_CHANGED'
+/** The code of the error the client stops with when getToken keeps returning tokens without a readable `sub`. */
+export const TOKEN_UNREADABLE_ERROR = 'HERALD_ERR_TOKEN_UNREADABLE'
+/** Unreadable tokens in a row at start before the client stops: as many as the 401s it takes. */
+const MAX_UNREADABLE_TOKENS = 4
 
 export class HeraldClient<Events extends Record<string, unknown> = Record<string, unknown>> {
   readonly #options: HeraldClientOptions
@@ -223,17 +227,29 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
 
   async #start(): Promise<void> {
     // The token's subject scopes the stored position and the tab group, so users never share either.
+    // A token whose subject cannot be read (an endpoint not ready yet, an error page returned as
+    // text) scopes nothing: it counts as a failed call, and only a run of them stops the client.
     let obtainedAtMs = Date.now()
     let token: string | undefined
-    for (let attempt = 0; token === undefined; attempt++) {
+    let user: string | undefined
+    for (let attempt = 0, unreadable = 0; user === undefined; attempt++) {
       obtainedAtMs = Date.now()
       token = await this.#tokens.next().catch(() => undefined)
       if (this.#closed) return
-      if (token === undefined)
+      user = token === undefined ? undefined : readTokenClaims(token).sub
+      if (token !== undefined && user === undefined && ++unreadable >= MAX_UNREADABLE_TOKENS) {
+        this.#stopFor({
+          status: 0,
+          code: TOKEN_UNREADABLE_ERROR,
+          message: `getToken returned ${unreadable} tokens in a row whose subject (sub) could not be read; the client stopped`,
+        })
+        return
+      }
+      if (user === undefined)
         await new Promise((resolve) => setTimeout(resolve, backoffDelay(this.#retryPolicy(), attempt)))
     }
-    this.#startToken = { value: token, obtainedAtMs }
-    this.#user = readTokenClaims(token).sub ?? ''
+    this.#startToken = { value: token!, obtainedAtMs }
+    this.#user = user
     const scope = `${this.#url}|${this.#user}`
     const { storage } = this.#options
     this.#store = new LastIdStore(storage === undefined ? defaultStorage() : (storage ?? undefined), scope)
@@ -358,7 +374,9 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
    */
   async #tokenForSameUser(): Promise<string> {
     const token = await this.#tokens.next()
-    if ((readTokenClaims(token).sub ?? '') !== this.#user) {
+    // One whose subject cannot be read is no other user's: the gateway judges it (a 401, then another token).
+    const { sub } = readTokenClaims(token)
+    if (sub !== undefined && sub !== this.#user) {
       this.#stopFor({
         status: 0,
         code: USER_CHANGED_ERROR,
