@@ -113,6 +113,15 @@ describe('HeraldClient and getToken', () => {
     return client
   }
 
+  /** A client whose getToken gives `answers` in turn (the last from then on), and the errors it reports. */
+  function openAnswering(answers: readonly string[]) {
+    let calls = 0
+    const errors: HeraldClientError[] = []
+    const client = open(() => answers[Math.min(calls++, answers.length - 1)]!)
+    client.onError((error) => errors.push(error))
+    return { client, errors, calls: () => calls }
+  }
+
   const opened = (client: HeraldClient) =>
     new Promise<void>((resolve) => {
       if (client.state === 'open') resolve()
@@ -145,27 +154,19 @@ describe('HeraldClient and getToken', () => {
   it('starts with the first token whose subject it can read, not stopping as if the user changed', async () => {
     // An endpoint not ready yet: an empty answer, then an error page as text, then the token.
     const answers = ['', 'garbage.not.ajwt', token('alice')]
-    let calls = 0
-    const errors: HeraldClientError[] = []
-    const client = open(() => answers[Math.min(calls++, 2)]!)
-    client.onError((error) => errors.push(error))
+    const { client, errors, calls } = openAnswering(answers)
     await opened(client)
     expect(errors).toEqual([])
-    expect(calls).toBe(3)
+    expect(calls()).toBe(3)
     expect(gateway.streams).toHaveLength(1)
     expect(gateway.streams[0]!.authorization).toBe(`Bearer ${answers[2]}`)
   })
 
   it('stops with HERALD_ERR_TOKEN_UNREADABLE after four tokens in a row whose subject it cannot read', async () => {
-    let calls = 0
-    const client = open(() => {
-      calls++
-      return 'garbage.not.ajwt'
-    })
-    const error = await new Promise<HeraldClientError>((resolve) => client.onError(resolve))
-    expect(error).toMatchObject({ status: 0, code: 'HERALD_ERR_TOKEN_UNREADABLE' })
-    expect(client.state).toBe('closed')
-    expect(calls).toBe(4)
+    const { client, errors, calls } = openAnswering(['garbage.not.ajwt'])
+    await vi.waitFor(() => expect(client.state).toBe('closed'))
+    expect(errors).toEqual([expect.objectContaining({ status: 0, code: 'HERALD_ERR_TOKEN_UNREADABLE' })])
+    expect(calls()).toBe(4)
     expect(gateway.streams).toHaveLength(0)
   })
 
@@ -177,14 +178,10 @@ describe('HeraldClient and getToken', () => {
       refusals++
       return new Response('{"error":{"code":"HERALD_ERR_TOKEN_MALFORMED","message":"bad"}}', { status: 401 })
     })
-    const answers = [token('alice', 1), 'garbage.not.ajwt', token('alice', 2)]
-    let calls = 0
-    const errors: HeraldClientError[] = []
-    const client = open(() => answers[Math.min(calls++, 2)]!)
-    client.onError((error) => errors.push(error))
+    const { client, errors, calls } = openAnswering([token('alice', 1), 'garbage.not.ajwt', token('alice', 2)])
     await opened(client)
     expect(errors).toEqual([])
-    expect(calls).toBe(3)
+    expect(calls()).toBe(3)
   })
 
   it('stops with HERALD_ERR_USER_CHANGED instead of streaming with a token for another user', async () => {
