@@ -26,10 +26,12 @@ function errorFor(code: string | undefined): HeraldError {
 /** For the server's 'clientError': answers on the socket itself, since there is no response object. */
 export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
   const started = performance.now()
-  // As Node's own handler: not to a client that is already gone, nor into a response under way on
-  // this keep-alive connection whose head went out already (the answer would corrupt it).
+  // Not to a client that is already gone (a reset, or the connection closed in the middle of a
+  // request: its route logs that request, as an incomplete body), nor, as Node's own handler, into
+  // a response whose head went out already on this keep-alive connection (it would corrupt it).
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
-  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+  const clientGone = error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE'
+  if (clientGone || !socket.writable || inFlight?.headersSent === true) {
     socket.destroy()
     return
   }
@@ -39,7 +41,10 @@ export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Dupl
     `HTTP/1.1 ${herald.status} ${STATUS_CODES[herald.status]}\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   )
-  logRequest(logger, '', '', '', herald.status, started, { code: herald.code })
+  // A request a route is serving (its body broke off mid-way) gets that route's line; this one is for
+  // requests no route saw.
+  if (inFlight === undefined || inFlight === null)
+    logRequest(logger, '', '', '', herald.status, started, { code: herald.code })
 }
 
 /** For the server's 'checkExpectation': an Expect this server cannot meet. */
