@@ -73,6 +73,14 @@ describe('<herald-bell>, in Chromium', () => {
     expect(await panel.isHidden()).toBe(true)
   })
 
+  it('announces a burst once, with its count and its latest, rather than only the last as if it came alone', async () => {
+    await notify(3)
+    const live = await page.locator('#bell').evaluate((bell) => bell.shadowRoot!.querySelector('.live')!.textContent)
+    // Earlier tests' notifications may fall in the same burst: the count covers at least these three.
+    const count = /^(\d+) new notifications, the latest: Note \d+$/.exec(live ?? '')?.[1]
+    expect(Number(count), String(live)).toBeGreaterThanOrEqual(3)
+  })
+
   it('closes on Escape after a click on a notification moved focus out of the bell', async () => {
     await bellButton().click()
     const panel = page.getByRole('region', { name: 'Notifications' })

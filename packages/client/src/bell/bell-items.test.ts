@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { timeAgo, toBellItem } from './bell-items.js'
+import { announcement, timeAgo, toBellItem } from './bell-items.js'
 
 describe('toBellItem', () => {
   it('reads title, body and sentAt from the payload', () => {
@@ -26,6 +26,13 @@ describe('toBellItem', () => {
       title: 'message',
       body: 'hello',
     })
+  })
+})
+
+describe('announcement', () => {
+  it('names a lone notification, and counts a burst, naming its latest', () => {
+    expect(announcement(1, 'Invoice paid')).toBe('New notification: Invoice paid')
+    expect(announcement(3, 'Invoice paid')).toBe('3 new notifications, the latest: Invoice paid')
   })
 })
 

@@ -49,3 +49,15 @@ export function timeAgo(atMs: number, nowMs: number): string {
   if (s < 86_400) return `${Math.floor(s / 3600)} h ago`
   return new Date(atMs).toLocaleString()
 }
+
+/**
+ * How close together notifications count as one burst for the live region. A polite region is
+ * read when the screen reader is idle, and only as it reads then: announcing each of a burst
+ * in turn would leave only the last, as if it had come alone.
+ */
+export const ANNOUNCE_BURST_MS = 2000
+
+/** What the live region says for `count` notifications of one burst, the latest titled `title`. */
+export function announcement(count: number, title: string): string {
+  return count === 1 ? `New notification: ${title}` : `${count} new notifications, the latest: ${title}`
+}

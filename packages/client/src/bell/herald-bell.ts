@@ -16,7 +16,7 @@
 import { HeraldClient, type HeraldNotification } from '../client.js'
 import type { ConnectionState } from '../stream-connection.js'
 import { BellInbox } from './bell-inbox.js'
-import { type BellItem, timeAgo, toBellItem } from './bell-items.js'
+import { ANNOUNCE_BURST_MS, announcement, type BellItem, timeAgo, toBellItem } from './bell-items.js'
 import { BELL_MARKUP, BELL_STYLE } from './bell-template.js'
 
 /** What the bell needs from a client; any HeraldClient has it. */
@@ -40,6 +40,9 @@ export class HeraldBellElement extends HTMLElement {
   readonly #empty: HTMLElement
   readonly #notice: HTMLElement
   readonly #live: HTMLElement
+  /** The notifications of the burst the live region announces, and when it began. */
+  #burst = 0
+  #burstStartMs = Number.NEGATIVE_INFINITY
   readonly #markRead: HTMLButtonElement
 
   constructor() {
@@ -168,7 +171,13 @@ export class HeraldBellElement extends HTMLElement {
     const item = toBellItem(notification, Date.now())
     const max = Number(this.getAttribute('max-items') ?? DEFAULT_MAX_ITEMS) || DEFAULT_MAX_ITEMS
     this.#inbox.add(item, max)
-    this.#live.textContent = `New notification: ${item.title}`
+    const now = Date.now()
+    if (now - this.#burstStartMs >= ANNOUNCE_BURST_MS) {
+      this.#burstStartMs = now
+      this.#burst = 0
+    }
+    this.#burst++
+    this.#live.textContent = announcement(this.#burst, item.title)
     this.#render()
     this.dispatchEvent(new CustomEvent('herald-notification', { detail: notification, bubbles: true, composed: true }))
   }
