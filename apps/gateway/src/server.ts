@@ -20,7 +20,7 @@ import { ConfigError, HeraldError } from './errors/herald-error.js'
 import { logRequest } from './http/access-log.js'
 import { createApp, PUBLISH_PATH } from './http/app.js'
 import { corsHeaders } from './http/cors.js'
-import { errorReply } from './http/error-reply.js'
+import { errorReply, writeErrorReply } from './http/error-reply.js'
 import { EVENTS_PATH, eventsRoute } from './http/events-route.js'
 import { headerValue } from './http/raw-headers.js'
 import { readTarget } from './http/request-target.js'
@@ -104,8 +104,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     if (target instanceof HeraldError) {
       const reply = errorReply(target, logger)
       const cors = corsHeaders(headerValue(request.rawHeaders, 'origin'), config.corsAllowedOrigins)
-      response.writeHead(reply.status, { 'Content-Type': 'application/json', ...cors })
-      response.end(JSON.stringify(reply.body))
+      writeErrorReply(response, reply, cors)
       logRequest(logger, request.method ?? '', request.url ?? '', '', reply.status, started, {
         code: reply.body.error.code,
       })

@@ -6,6 +6,7 @@
  * client stopped sending is its own 400, not an internal error.
  */
 
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { HTTPException } from 'hono/http-exception'
 import type { Logger } from 'pino'
 import { HeraldError } from '../errors/herald-error.js'
@@ -36,4 +37,10 @@ export function errorReply(error: unknown, logger: Logger): ErrorReply {
   logger.error({ err: error }, 'unhandled error')
   const internal = new HeraldError('HERALD_ERR_INTERNAL', 'internal error')
   return { status: internal.status, body: internal.toJSON() }
+}
+
+/** Sends `reply` on a Node response, for the paths served outside Hono (the stream route, Node's own refusals). */
+export function writeErrorReply(response: ServerResponse, reply: ErrorReply, headers: OutgoingHttpHeaders = {}): void {
+  response.writeHead(reply.status, { 'Content-Type': 'application/json', ...headers })
+  response.end(JSON.stringify(reply.body))
 }

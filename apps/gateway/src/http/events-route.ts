@@ -21,7 +21,7 @@ import { SetupWatch } from '../hub/setup-watch.js'
 import { SseConnection, type SseConnectionOptions } from '../hub/sse-connection.js'
 import { logRequest } from './access-log.js'
 import { corsHeaders } from './cors.js'
-import { errorReply } from './error-reply.js'
+import { errorReply, writeErrorReply } from './error-reply.js'
 import { blankHeaderValues, CREDENTIAL_HEADERS, headerValue } from './raw-headers.js'
 import type { GatewayServices } from './services.js'
 import { SHED_STATUS_HEADER, SSE_HEADERS, shedReply } from './shed.js'
@@ -194,8 +194,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
           return 500
         }
         const reply = errorReply(error, logger)
-        response.writeHead(reply.status, { 'Content-Type': 'application/json', ...cors })
-        response.end(JSON.stringify(reply.body))
+        writeErrorReply(response, reply, cors)
         return { status: reply.status, code: reply.body.error.code }
       })
       .then((outcome) => {

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { HeraldError } from '../errors/herald-error.js'
 import { logRequest } from './access-log.js'
+import { errorReply, writeErrorReply } from './error-reply.js'
 
 /** What Node's parser reported; only the code matters here. */
 function errorFor(code: string | undefined): HeraldError {
@@ -50,8 +51,9 @@ export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Dupl
 /** For the server's 'checkExpectation': an Expect this server cannot meet. */
 export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse, logger: Logger): void {
   const started = performance.now()
-  const herald = new HeraldError('HERALD_ERR_EXPECTATION_FAILED', 'Expect takes only 100-continue')
-  response.writeHead(herald.status, { 'Content-Type': 'application/json', Connection: 'close' })
-  response.end(JSON.stringify(herald.toJSON()))
-  logRequest(logger, request.method ?? '', request.url ?? '', '', herald.status, started, { code: herald.code })
+  const reply = errorReply(new HeraldError('HERALD_ERR_EXPECTATION_FAILED', 'Expect takes only 100-continue'), logger)
+  writeErrorReply(response, reply, { Connection: 'close' })
+  logRequest(logger, request.method ?? '', request.url ?? '', '', reply.status, started, {
+    code: reply.body.error.code,
+  })
 }
