@@ -47,6 +47,17 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...redis, PUBLISH_WAIT_REPLICAS: '-1', PUBLISH_WAIT_TIMEOUT_MS: '0' })).toHaveLength(2)
   })
 
+  it('refuses a replica timeout that waits for nothing', () => {
+    const redis = { ...valid, REDIS_URL: 'redis://127.0.0.1:6390' }
+    const refused = ['PUBLISH_WAIT_TIMEOUT_MS: has no effect unless PUBLISH_WAIT_REPLICAS is above 0']
+    expect(problemsOf({ ...redis, PUBLISH_WAIT_TIMEOUT_MS: '2000' })).toEqual(refused)
+    expect(problemsOf({ ...redis, PUBLISH_WAIT_REPLICAS: '0', PUBLISH_WAIT_TIMEOUT_MS: '2000' })).toEqual(refused)
+    expect(
+      loadConfig({ env: { ...redis, PUBLISH_WAIT_REPLICAS: '2', PUBLISH_WAIT_TIMEOUT_MS: '2000' }, argv: [] })
+        .publishWaitForReplicas,
+    ).toEqual({ replicas: 2, timeoutMs: 2000 })
+  })
+
   it('never starts open: without --dev a missing key and API key are named', () => {
     const problems = problemsOf({})
     expect(problems.some((p) => p.startsWith('JWT_SECRET: required'))).toBe(true)

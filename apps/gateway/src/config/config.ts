@@ -139,6 +139,10 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
   const publishWaitTimeoutMs = read.integer('PUBLISH_WAIT_TIMEOUT_MS', { default: 500, min: 1, max: 60_000 })
   if (publishWaitReplicas > 0 && redisUrl === undefined)
     read.problem('PUBLISH_WAIT_REPLICAS', 'needs REDIS_URL: the embedded broker has no replicas')
+  // A timeout set alone waits for nothing; whoever set it meant a wait they would not get.
+  const replicasRefused = read.problems.some((problem) => problem.variable === 'PUBLISH_WAIT_REPLICAS')
+  if (read.string('PUBLISH_WAIT_TIMEOUT_MS') !== undefined && publishWaitReplicas === 0 && !replicasRefused)
+    read.problem('PUBLISH_WAIT_TIMEOUT_MS', 'has no effect unless PUBLISH_WAIT_REPLICAS is above 0')
 
   const corsOrigins = read.list('CORS_ALLOWED_ORIGINS')
   for (const origin of corsOrigins) {
