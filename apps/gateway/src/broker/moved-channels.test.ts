@@ -55,6 +55,36 @@ describe('MovedChannels', () => {
     expect(calls).toEqual(['subscribe a', 'subscribe a', 'resync a'])
   })
 
+  it('asks for a retry only after a failed round, never while one runs or once it succeeded', async () => {
+    const { steps, calls } = recordingSteps()
+    let subscribed: () => void = () => {}
+    const moved = new MovedChannels({
+      ...steps,
+      subscribe: async (keys) => {
+        if (!steps.refuse) await new Promise<void>((resolve) => (subscribed = resolve))
+        return steps.subscribe(keys)
+      },
+    })
+    moved.add(['a'], 1000)
+    // Held, but the readiness after the slots change has not come yet: nothing failed.
+    expect(moved.retryDue()).toBe(false)
+    steps.refuse = true
+    await moved.catchUp()
+    expect(moved.retryDue()).toBe(true)
+    steps.refuse = false
+    const retry = moved.catchUp()
+    expect(moved.retryDue()).toBe(false)
+    subscribed()
+    expect(await retry).toEqual({ caughtUp: 1 })
+    expect(moved.retryDue()).toBe(false)
+    expect(calls).toEqual(['subscribe a', 'subscribe a', 'resync a'])
+    steps.refuse = true
+    moved.add(['b'], 2000)
+    await moved.catchUp()
+    moved.clear()
+    expect(moved.retryDue()).toBe(false)
+  })
+
   it('runs one catch-up at a time, and skips channels no stream wants any more', async () => {
     const { steps, calls } = recordingSteps((key) => key !== 'gone')
     const moved = new MovedChannels(steps)

@@ -4,8 +4,9 @@
  * moves slot after slot for minutes: one catch-up runs at a time and takes every
  * channel moved so far, while the other channels stay live and the node ready.
  * A catch-up that fails (ioredis still routing by the old map, or a connection
- * lost) leaves its channels for the next readiness; the broker escalates to a
- * full resubscribe if channels stay held too long. A full resubscribe clears
+ * lost) leaves its channels for the next readiness or probe tick, whichever
+ * comes first; the broker rebuilds its subscriber if channels stay
+ * held too long. A full resubscribe clears
  * this, and a round under way then stops: releasing its channels would end
  * their part of the suspension early.
  */
@@ -30,6 +31,8 @@ export class MovedChannels {
   /** When the oldest channel not caught up yet (pending, or in a round) was held; 0 if none. */
   #heldSinceMs = 0
   #running = false
+  /** Whether the last round stopped on a failed subscribe, so no readiness may come to retry it. */
+  #failed = false
   /** Bumped by `clear`, so a round that a full resubscribe overtook stops. */
   #generation = 0
 
@@ -49,13 +52,25 @@ export class MovedChannels {
   clear(): void {
     this.#pending.clear()
     this.#heldSinceMs = 0
+    this.#failed = false
     this.#generation += 1
+  }
+
+  /**
+   * Whether a catch-up should be tried again now: the last one failed and left channels held.
+   * A failure that came after ioredis's last readiness (its map followed, then a connection
+   * dropped a command) gets no new readiness, and waiting for the escalation would hold those
+   * channels for minutes and then resubscribe every channel of the node.
+   */
+  retryDue(): boolean {
+    return this.#failed && !this.#running && this.#pending.size > 0
   }
 
   /** Subscribes and catches up every pending channel, round after round. */
   async catchUp(): Promise<MovedCatchUp> {
     if (this.#running) return { caughtUp: 0 }
     this.#running = true
+    this.#failed = false
     const generation = this.#generation
     let caughtUp = 0
     try {
@@ -66,7 +81,10 @@ export class MovedChannels {
           // Subscribed on the new master before the read: what is announced in between is not lost.
           await this.steps.subscribe(channelKeys)
         } catch (error) {
-          if (generation === this.#generation) for (const key of channelKeys) this.#pending.add(key)
+          if (generation === this.#generation) {
+            for (const key of channelKeys) this.#pending.add(key)
+            this.#failed = true
+          }
           return { caughtUp, failed: error as Error }
         }
         if (generation !== this.#generation) return { caughtUp }

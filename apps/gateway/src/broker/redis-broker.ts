@@ -334,7 +334,7 @@ export class RedisBroker implements Broker {
     if (failed !== undefined)
       this.logger.warn(
         { err: failed.message },
-        'moved channels not resubscribed yet; trying again at the next readiness',
+        'moved channels not resubscribed yet; trying again at the next readiness or probe tick',
       )
   }
 
@@ -367,10 +367,11 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** Every interval: rebuild a subscriber that is stuck, then publish the next probes. */
+  /** Every interval: rebuild a subscriber that is stuck, retry a failed catch-up of moved channels, then publish the next probes. */
   #probeTick(): void {
     const now = Date.now()
     this.#rebuildIfStuck(now)
+    if (!this.#suspended && this.#moved.retryDue()) void this.#catchUpMovedChannels()
     if (!this.#probeOverdue && this.#probes.stale(now).length > 0) {
       this.#probeOverdue = true
       this.logger.warn('pubsub probe overdue: delivery has stopped; readiness fails until it is back')
@@ -388,8 +389,12 @@ export class RedisBroker implements Broker {
 
   #rebuildIfStuck(now: number): void {
     if (!this.#subscriberWasReady) return
-    if (!this.#suspended && this.#moved.heldForMs(now) >= REBUILD_AFTER_INTERVALS * this.probe.intervalMs) {
-      this.#onSubscriberLost('channels of moved slots still held; resubscribing every channel')
+    const movedHeldMs = this.#moved.heldForMs(now)
+    if (!this.#suspended && movedHeldMs >= REBUILD_AFTER_INTERVALS * this.probe.intervalMs) {
+      // Retried every tick and still refused: this client's routing is not to be trusted, and a
+      // connection that is up announces no readiness, so a suspension alone would wait for the
+      // rebuild below. A fresh client's first ready resubscribes every channel and catches up.
+      this.#rebuildSubscriber({ movedHeldMs })
       return
     }
     if (this.#suspended) {

@@ -49,7 +49,7 @@ export class Metrics {
     })
     this.#subscriberRebuilds = new Counter({
       name: 'herald_redis_subscriber_rebuilds_total',
-      help: 'Times the Redis subscriber was found stuck (a shard not delivering, a reconnect not ending) and rebuilt',
+      help: 'Times the Redis subscriber was found stuck (a shard not delivering, a reconnect not ending, channels of a moved slot not subscribable) and rebuilt',
       registers,
     })
     new Gauge({
