@@ -39,7 +39,14 @@ async function build(path: string): Promise<any[]> {
 
 async function buildDir(dir: string): Promise<any[]> {
   const { stdout } = await run('kubectl', ['kustomize', dir])
-  return parseAllDocuments(stdout).map((document) => document.toJS())
+  const objects = parseAllDocuments(stdout).map((document) => document.toJS())
+  // kustomize wraps a generated Secret's long base64 values over lines, which the API server
+  // decodes as one (Go's base64 skips newlines) and the schema's "byte" format does not.
+  for (const object of objects)
+    if (object.kind === 'Secret')
+      for (const [name, value] of Object.entries(object.data ?? {}))
+        object.data[name] = String(value).replace(/\s/g, '')
+  return objects
 }
 
 /** Streams docs/capacity.md plans for (1M concurrent users open about 1.3M streams). */
@@ -69,8 +76,10 @@ const egressOpens = (policy: any, port: number) =>
 const GATEWAY_NAMES: Record<string, string> = { ConfigMap: 'herald-config', Secret: 'herald-secrets' }
 const byKind = (objects: any[], kind: string) =>
   byName(objects, kind, GATEWAY_NAMES[kind] ?? 'herald-gateway') ?? objects.find((o) => o.kind === kind)
+/** The object of that kind and name, or of the name a kustomize generator gave it (`<name>-<hash>`). */
 const byName = (objects: any[], kind: string, name: string) =>
-  objects.find((o) => o.kind === kind && o.metadata.name === name)
+  objects.find((o) => o.kind === kind && o.metadata.name === name) ??
+  objects.find((o) => o.kind === kind && new RegExp(`^${name}-[a-z0-9]{10}$`).test(o.metadata.name))
 
 /** Whether a label selector's matchLabels (or a Service's plain selector) selects pods labelled `labels`. */
 const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
@@ -116,6 +125,43 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
       const Model = MODELS[`${object.apiVersion}/${object.kind}`]
       expect(Model, `${object.apiVersion} ${object.kind}`).toBeDefined()
       expect(() => new Model!(object).validate(), `${object.kind} ${object.metadata.name}`).not.toThrow()
+    }
+  })
+
+  it('rolls the pods when a configuration or secret value changes: the pod template names the new contents', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-k8s-'))
+    try {
+      const envFrom = (objects: any[]) =>
+        byKind(objects, 'Deployment').spec.template.spec.containers[0].envFrom.map(
+          (source: any) => (source.configMapRef ?? source.secretRef).name,
+        )
+      const names = (objects: any[]) =>
+        [byKind(objects, 'ConfigMap'), byKind(objects, 'Secret')].map((o) => o.metadata.name)
+      const shipped = await build(path)
+      expect(envFrom(shipped)).toEqual(names(shipped))
+      const changed = async (kind: string, name: string, literal: string) => {
+        await writeFile(
+          join(dir, 'kustomization.yaml'),
+          `resources:\n  - ${relative(dir, K8S + path)}\n${kind}:\n  - name: ${name}\n    behavior: merge\n    literals:\n      - ${literal}\n`,
+        )
+        return buildDir(dir)
+      }
+      const [configChanged, secretChanged] = [
+        await changed('configMapGenerator', 'herald-config', 'DRAIN_WINDOW_MS=25000'),
+        await changed('secretGenerator', 'herald-secrets', 'PUBLISH_API_KEY=rotated-key-0123456789'),
+      ]
+      expect(containerEnv(configChanged)['DRAIN_WINDOW_MS']).toBe('25000')
+      expect(containerEnv(secretChanged)['PUBLISH_API_KEY']).toBe('rotated-key-0123456789')
+      for (const [objects, index] of [
+        [configChanged, 0],
+        [secretChanged, 1],
+      ] as const) {
+        expect(envFrom(objects)).toEqual(names(objects))
+        expect(envFrom(objects)[index]).not.toBe(envFrom(shipped)[index])
+        expect(envFrom(objects)[1 - index]).toBe(envFrom(shipped)[1 - index])
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 
@@ -221,7 +267,7 @@ describe("k8s/README.md's NetworkPolicy patch for a Redis Cluster", () => {
       const redisUrl = 'redis+cluster://redis-0.redis:7000,redis-1.redis:7001,redis-5.redis:7005'
       await writeFile(
         join(dir, 'kustomization.yaml'),
-        `resources:\n  - ${overlay}\n${patch}  - target:\n      kind: Secret\n      name: herald-secrets\n    patch: |-\n      - op: replace\n        path: /stringData/REDIS_URL\n        value: ${redisUrl}\n`,
+        `resources:\n  - ${overlay}\nsecretGenerator:\n  - name: herald-secrets\n    behavior: merge\n    literals:\n      - REDIS_URL=${redisUrl}\n${patch}`,
       )
       const objects = await buildDir(dir)
       expect(containerEnv(objects)['REDIS_URL']).toBe(redisUrl)
