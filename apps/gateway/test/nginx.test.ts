@@ -166,11 +166,11 @@ describe('gateways behind the shipped nginx config', () => {
   })
 
   it('answers a stream 200 with a retry hint, not 500, when nginx has no connection left to reach a gateway', async () => {
-    // Few connections: two listening sockets, then two per proxied stream (the browser's and the
-    // upstream's). A stream accepted when only its own slot is left finds none for its upstream;
-    // one that arrives when none is left is dropped at accept, which a browser retries. Streams
-    // are opened until nginx logs the first case.
-    fleet = await startNginxFleet([{}], { workerConnections: 16 })
+    // Few connections: three listening sockets (HTTPS, the tests' plain HTTP, the redirect), then
+    // two per proxied stream (the browser's and the upstream's). A stream accepted when only its
+    // own slot is left finds none for its upstream; one that arrives when none is left is dropped
+    // at accept, which a browser retries. Streams are opened until nginx logs the first case.
+    fleet = await startNginxFleet([{}], { workerConnections: 17 })
     const streams: RawSseStream[] = []
     const upstreamRefused = /worker_connections are not enough while connecting to upstream/
     try {
@@ -212,5 +212,30 @@ describe('gateways behind the shipped nginx config', () => {
     expect(metrics.headers.get('server')).toBe('nginx')
     // The gateways still serve them to Prometheus directly.
     expect(await metric(fleet.nodes[0]!, 'herald_connections')).toBeGreaterThanOrEqual(0)
+  })
+
+  it('answers plain HTTP only with a redirect to HTTPS: no stream, no publish', async () => {
+    fleet = await startNginxFleet([{}])
+    const token = await signToken('cleartext')
+    const asked = [
+      fetch(`${fleet.nginx.redirectUrl}/v1/events?access_token=${token}`, { redirect: 'manual' }),
+      fetch(`${fleet.nginx.redirectUrl}/v1/publish`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { Authorization: `Bearer ${TEST_API_KEY}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user: 'cleartext', data: 1 }),
+      }),
+    ]
+    const host = new URL(fleet.nginx.redirectUrl).host
+    for (const [response, path] of [
+      [await asked[0]!, `/v1/events?access_token=${token}`],
+      [await asked[1]!, '/v1/publish'],
+    ] as const) {
+      expect(response.status).toBe(308)
+      expect(response.headers.get('location')).toBe(`https://${host.split(':')[0]}${path}`)
+      expect(response.headers.get('server')).toBe('nginx')
+    }
+    expect(await metric(fleet.nodes[0]!, 'herald_connections')).toBe(0)
+    expect(await metric(fleet.nodes[0]!, 'herald_messages_published_total')).toBe(0)
   })
 })

@@ -57,8 +57,10 @@ export interface NginxOptions {
 }
 
 export interface Nginx {
-  /** Plain HTTP/1.1 entry point. */
+  /** Plain HTTP/1.1 to the HTTPS server's routes (a loopback listener the tests add). */
   readonly url: string
+  /** The shipped plain-HTTP server, which only redirects to HTTPS. */
+  readonly redirectUrl: string
   /** HTTP/2 over TLS entry point (self-signed certificate). */
   readonly tlsUrl: string
   reload(): Promise<void>
@@ -71,7 +73,7 @@ export interface Nginx {
 
 export async function startNginx(upstreams: readonly string[], options: NginxOptions = {}): Promise<Nginx> {
   const dir = await mkdtemp(join(tmpdir(), 'herald-nginx-'))
-  const [port, tlsPort] = [await freePort(), await freePort()]
+  const [port, tlsPort, redirectPort] = [await freePort(), await freePort(), await freePort()]
   await run('openssl', [
     'req',
     '-x509',
@@ -89,8 +91,10 @@ export async function startNginx(upstreams: readonly string[], options: NginxOpt
   ])
   const shipped = await readFile(SHIPPED_CONFIG, 'utf8')
   let site = shipped
-    .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;`)
-    .replace('listen 80;', `listen 127.0.0.1:${port};`)
+    // The HTTPS server also listens in plain HTTP on loopback, so most tests skip TLS; the
+    // shipped plain-HTTP server, which only redirects, gets a port of its own.
+    .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;\n    listen 127.0.0.1:${port};`)
+    .replace('listen 80;', `listen 127.0.0.1:${redirectPort};`)
     .replace('/etc/nginx/tls/herald.crt', join(dir, 'herald.crt'))
     .replace('/etc/nginx/tls/herald.key', join(dir, 'herald.key'))
     .replace('/var/log/nginx/herald-access.log', join(dir, 'access.log'))
@@ -110,6 +114,7 @@ export async function startNginx(upstreams: readonly string[], options: NginxOpt
   return {
     url: `http://127.0.0.1:${port}`,
     tlsUrl: `https://127.0.0.1:${tlsPort}`,
+    redirectUrl: `http://127.0.0.1:${redirectPort}`,
     reload: server.reload,
     errorLog: server.errorLog,
     accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),

@@ -115,9 +115,11 @@ export async function startHerald(options: TargetOptions, { proxy = true } = {})
 /** The shipped nginx site for Herald, listening on the harness's port, in front of these gateways. */
 function heraldNginxConfig(port: number, dir: string, upstreams: readonly number[]): string {
   const site = readFileSync(SHIPPED_NGINX, 'utf8')
-    .replace('listen 443 ssl http2;', '')
+    // Plain HTTP on loopback, as the peers are measured: the HTTPS server without TLS, and
+    // without the plain-HTTP server that only redirects.
+    .replace(/^server \{\n    listen 80;[^}]*\}\n/m, '')
+    .replace('listen 443 ssl http2;', `listen 127.0.0.1:${port} backlog=4096;`)
     .replace(/ssl_certificate\S* [^;]+;/g, '')
-    .replace('listen 80;', `listen 127.0.0.1:${port} backlog=4096;`)
   return `${nginxPreamble(dir, 19_900)}
 http {
   ${httpTempPaths(dir)}
