@@ -291,6 +291,7 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
     expect(objects.map((o) => o.kind).sort()).toEqual([
       'ConfigMap',
       'Deployment',
+      'HorizontalPodAutoscaler',
       'Ingress',
       'Ingress',
       'NetworkPolicy',
@@ -342,10 +343,12 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
       ).toBe(false)
     }
 
-    // Publishing goes to the gateways with no error interception: their JSON errors pass. Nothing
-    // else is public: not /metrics, not the probes.
+    // Publishing goes to the gateways with no error interception: their JSON errors pass, and
+    // only a publish no ready pod can take goes to the fallback. Nothing else is public: not
+    // /metrics, not the probes.
     const rest = byName(objects, 'Ingress', 'herald')
     expect(rest.metadata.annotations?.[`${INGRESS_NGINX}custom-http-errors`]).toBeUndefined()
+    expect(rest.metadata.annotations[`${INGRESS_NGINX}default-backend`]).toBe(fallbackService.metadata.name)
     expect(rest.spec.rules[0].http.paths.map((p: any) => [p.path, p.pathType])).toEqual([['/v1/publish', 'Exact']])
     expect(rest.spec.rules[0].host).toBe(events.spec.rules[0].host)
   })
@@ -355,8 +358,8 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
     const deployment = byName(objects, 'Deployment', 'herald-edge-fallback')
     const container = deployment.spec.template.spec.containers[0]
     const configMapName = deployment.spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name
-    const [site] = Object.values(byName(objects, 'ConfigMap', configMapName).data) as string[]
-    const server = await startNginxSite(site!, String(container.ports[0].containerPort))
+    const site = byName(objects, 'ConfigMap', configMapName).data['fallback.conf']
+    const server = await startNginxSite(site, String(container.ports[0].containerPort))
     try {
       // With no ready endpoints, ingress-nginx proxies the request itself to the default
       // backend; for a 502/503/504 it sends `/` with the original URI and status in headers.
@@ -379,10 +382,53 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
         expect(retries).toEqual([data.retryMs])
         expect(data.retryMs).toBeGreaterThanOrEqual(3000)
       }
+      // A publish reaches it only when no gateway pod is ready: the gateways' own JSON 503.
+      const publish = await fetch(`${server.url}/v1/publish`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user: 'u1', data: 1 }),
+      })
+      expect(publish.status).toBe(503)
+      expect(publish.headers.get('content-type')).toBe('application/json')
+      expect(publish.headers.get('retry-after')).toBe('5')
+      expect((await publish.json()).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
+
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
       expect(container.readinessProbe.httpGet.path).toBe('/healthz')
     } finally {
       await server.stop()
     }
+  })
+
+  it('runs the fallback as one nginx worker a pod, its count owned by an HPA on CPU', async () => {
+    // The image's `worker_processes auto` counts the node's CPUs, not the pod's limit.
+    const objects = await build('overlays/example')
+    const deployment = byName(objects, 'Deployment', 'herald-edge-fallback')
+    const container = deployment.spec.template.spec.containers[0]
+    expect(deployment.spec.replicas).toBeUndefined()
+    expect(cpuCores(container.resources.limits.cpu)).toBe(1)
+    const mounts = Object.fromEntries(container.volumeMounts.map((m: any) => [m.mountPath, m.subPath]))
+    expect(mounts['/etc/nginx/nginx.conf']).toBe('fallback-nginx.conf')
+    expect(mounts['/etc/nginx/conf.d/fallback.conf']).toBe('fallback.conf')
+    const configMapName = deployment.spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name
+    const main: string = byName(objects, 'ConfigMap', configMapName).data['fallback-nginx.conf']
+    expect(main).toMatch(/^worker_processes 1;$/m)
+    // nginx takes it, with the site where the Deployment mounts it.
+    const dir = await mkdtemp(join(tmpdir(), 'herald-fallback-'))
+    try {
+      const site = byName(objects, 'ConfigMap', configMapName).data['fallback.conf']
+      await writeFile(join(dir, 'fallback.conf'), site)
+      await writeFile(
+        join(dir, 'nginx.conf'),
+        main.replaceAll('/tmp/', `${dir}/`).replace('/etc/nginx/conf.d/fallback.conf', join(dir, 'fallback.conf')),
+      )
+      await run('nginx', ['-t', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+    const hpa = byName(objects, 'HorizontalPodAutoscaler', 'herald-edge-fallback')
+    expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'herald-edge-fallback' })
+    expect(hpa.spec.metrics.map((m: any) => m.resource.name)).toEqual(['cpu'])
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2)
   })
 })
