@@ -99,6 +99,40 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
     await expectPromtoolTestsPass(tests)
   })
 
+  it("raises HeraldEventLoopLag for a lagging gateway, not for another Node.js app's same metric", async () => {
+    const lag = (instance: string, seconds: number, herald: boolean) => [
+      { series: `nodejs_eventloop_lag_p99_seconds{instance="${instance}"}`, values: `${seconds}x15` },
+      ...(herald ? [{ series: `herald_connections_max{instance="${instance}"}`, values: '19000x15' }] : []),
+    ]
+    await expectPromtoolTestsPass({
+      rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          // a: a lagging gateway; b: a quiet one; other: some other prom-client app, lagging.
+          input_series: [...lag('a', 0.5, true), ...lag('b', 0.1, true), ...lag('other', 0.9, false)],
+          alert_rule_test: [
+            {
+              eval_time: '10m',
+              alertname: 'HeraldEventLoopLag',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', instance: 'a' },
+                  exp_annotations: {
+                    summary: 'Event loop lag on a',
+                    description:
+                      'p99 event-loop lag 100 ms above the sampling period: the node is CPU-bound; scale out.',
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    })
+  })
+
   it('alerts on gateways that cannot be scraped, which export nothing to alert on themselves', async () => {
     // The job the Prometheus Operator gives the targets of k8s/base's ServiceMonitor: the name of
     // the Service it selects (it sets no jobLabel).
