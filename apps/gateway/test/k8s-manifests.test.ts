@@ -255,6 +255,21 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
 
 const INGRESS_NGINX = 'nginx.ingress.kubernetes.io/'
 
+describe('k8s/base NetworkPolicy', () => {
+  it('admits the ingress controller, Prometheus and publishers from labelled namespaces, on the HTTP port only', async () => {
+    const policy = byKind(await build('base'), 'NetworkPolicy')
+    const port = Number(byKind(await build('base'), 'ConfigMap').data.PORT)
+    expect(policy.spec.ingress).toHaveLength(1)
+    const [rule] = policy.spec.ingress
+    expect(rule.ports).toEqual([{ port, protocol: 'TCP' }])
+    expect(rule.from.map((peer: any) => peer.namespaceSelector.matchLabels)).toEqual([
+      { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+      { 'kubernetes.io/metadata.name': 'monitoring' },
+      { 'herald/publisher': 'true' },
+    ])
+  })
+})
+
 describe("k8s/README.md's NetworkPolicy patch for a Redis Cluster", () => {
   it('opens every port of a redis+cluster:// REDIS_URL on 7000-7005, which the base does not', async () => {
     const readme = await readFile(`${K8S}README.md`, 'utf8')
