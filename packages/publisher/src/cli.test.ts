@@ -101,7 +101,8 @@ describe('the herald CLI', () => {
     // Padded as a value pasted from a ConfigMap may be: read as the gateway reads it.
     const kept = await herald(['publish', '--user', 'long', '--data', '1'], {
       REDIS_URL: ` ${redis.url}\n`,
-      HISTORY_MAX_LEN: ' 5000 ',
+      // Zero-padded, which the gateway takes too.
+      HISTORY_MAX_LEN: ' 00000000000005000 ',
     })
     expect(kept.code, kept.stderr).toBe(0)
     expect(Number(await redis.cli('XLEN', key))).toBe(1501)
