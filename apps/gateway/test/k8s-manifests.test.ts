@@ -406,7 +406,7 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
       expect(publish.status).toBe(503)
       expect(publish.headers.get('content-type')).toBe('application/json')
       expect(publish.headers.get('retry-after')).toBe('5')
-      expect((await publish.json()).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
+      expect(((await publish.json()) as { error: { code: string } }).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
 
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
       expect(container.readinessProbe.httpGet.path).toBe('/healthz')

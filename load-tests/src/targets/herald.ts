@@ -117,7 +117,7 @@ function heraldNginxConfig(port: number, dir: string, upstreams: readonly number
   const site = readFileSync(SHIPPED_NGINX, 'utf8')
     // Plain HTTP on loopback, as the peers are measured: the HTTPS server without TLS, and
     // without the plain-HTTP server that only redirects.
-    .replace(/^server \{\n    listen 80;[^}]*\}\n/m, '')
+    .replace(/^server \{\n {4}listen 80;[^}]*\}\n/m, '')
     .replace('listen 443 ssl http2;', `listen 127.0.0.1:${port} backlog=4096;`)
     .replace(/ssl_certificate\S* [^;]+;/g, '')
   return `${nginxPreamble(dir, 19_900)}

@@ -145,7 +145,8 @@ function historySettings(): { historyMaxLen?: number; historyTtlSeconds?: number
 /** As the gateway reads a whole number: any digits (zero-padded too), then its range. */
 function wholeNumber(option: string, text: string, min: number, max: number): number {
   const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`${option} must be a whole number from ${min} to ${max}`)
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new UsageError(`${option} must be a whole number from ${min} to ${max}`)
   return value
 }
 
