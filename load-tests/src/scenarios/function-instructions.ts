@@ -18,6 +18,7 @@ import {
   createRedisClient,
   HeraldPublisher,
   loadHeraldFunctions,
+  PUBLISHING_CLIENT_OPTIONS,
   type RedisClient,
   streamKey,
 } from '@herald/publisher'
@@ -115,7 +116,7 @@ export async function runFunctionInstructions(params: FunctionInstructionsParams
       readyTimeoutMs: 60_000,
     })
     const pid = String(redis.pid)
-    client = createRedisClient({ kind: 'standalone', url: redis.url })
+    client = createRedisClient({ kind: 'standalone', url: redis.url }, PUBLISHING_CLIENT_OPTIONS)
     const publisher = new HeraldPublisher({ redis: client })
     await loadHeraldFunctions(client)
     const rows: FunctionInstructionsRow[] = []

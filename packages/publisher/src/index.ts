@@ -18,6 +18,7 @@ export {
   encodeMessage,
   HeraldPublisher,
   type Message,
+  PUBLISHING_CLIENT_OPTIONS,
   type PublisherOptions,
   type Target,
 } from './publisher.js'

@@ -206,7 +206,7 @@ describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError
     for (const redis of [undefined, null, 6379]) {
       const options = { redis } as unknown as PublisherOptions
       expect(await refusalOf(() => new HeraldPublisher(options)), String(redis)).toBe(
-        `HERALD_ERR_INVALID: redis must be a Redis URL or an ioredis client, not ${redis === 6379 ? 'a number' : redis}`,
+        `HERALD_ERR_INVALID: redis must be a Redis URL string or an ioredis client, not ${redis === 6379 ? 'a number' : redis}`,
       )
     }
   })

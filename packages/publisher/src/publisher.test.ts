@@ -1,5 +1,5 @@
 import type { AddressInfo, Socket } from 'node:net'
-import { createServer } from 'node:net'
+import { createConnection, createServer } from 'node:net'
 import { isAfter, parseStreamId } from '@herald/protocol'
 import {
   pollUntil,
@@ -9,7 +9,7 @@ import {
   startRedisSentinel,
   startReplicaOf,
 } from '@herald/redis-harness'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadHeraldFunctions } from './functions.js'
 import { idempotencyKey, streamKey } from './keys.js'
@@ -20,9 +20,21 @@ import {
   encodeMessage,
   HeraldPublisher,
   type Message,
+  PUBLISHING_CLIENT_OPTIONS,
   type PublisherOptions,
 } from './publisher.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
+
+/** `CODE: message` of the PublishError that `attempt` throws or rejects with. */
+async function refusalOf(attempt: () => unknown): Promise<string> {
+  try {
+    await attempt()
+  } catch (error) {
+    expect(error, String(error)).toBeInstanceOf(PublishError)
+    return `${(error as PublishError).code}: ${(error as PublishError).message}`
+  }
+  return 'accepted'
+}
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -357,10 +369,102 @@ describe('HeraldPublisher on a real Redis', () => {
       await redis.cli('CLIENT', 'PAUSE', '30000', 'WRITE')
       const failure = held.publish({ user: 'paused' }, undefined, 1)
       expect(await codeOf(failure)).toBe('HERALD_ERR_REDIS')
-      await expect(failure).rejects.toThrow(/may still be applied/)
+      await expect(failure).rejects.toThrow(/may have been applied/)
     } finally {
       await redis.cli('CLIENT', 'UNPAUSE')
       await held.close()
+    }
+  })
+
+  it('never resends a publish whose reply the dropped connection lost: it fails at once, applied once', async () => {
+    // A proxy in front of Redis that drops the connection instead of passing one reply on: Redis
+    // ran the publish, and its caller cannot know. ioredis by default resends it on reconnect.
+    let dropNextReply = false
+    const proxy = createServer((client) => {
+      const server = createConnection(redis.port, '127.0.0.1')
+      client.on('error', () => {})
+      server.on('error', () => {})
+      client.on('data', (chunk) => server.write(chunk))
+      server.on('data', (chunk) => {
+        if (!dropNextReply) return void client.write(chunk)
+        dropNextReply = false
+        client.destroy()
+      })
+      client.on('close', () => server.destroy())
+      server.on('close', () => client.destroy())
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const { port } = proxy.address() as AddressInfo
+    // A deadline far away: the failure must come from the closed connection, not from it.
+    const behindProxy = new HeraldPublisher({ redis: `redis://127.0.0.1:${port}`, timeoutMs: 60_000 })
+    try {
+      await behindProxy.publish({ user: 'once' }, undefined, 'warm')
+      dropNextReply = true
+      const lost = behindProxy.publish({ user: 'once' }, 'order.paid', { order: 1 })
+      await expect(lost).rejects.toThrow(
+        /connection to Redis closed before it answered; the publish may have been applied/,
+      )
+      expect(((await lost.catch((error) => error)) as PublishError).timedOut).toBe(false)
+      // Reconnected: the next publish goes through, and the lost one was stored once, not twice.
+      await pollUntil('a publish after the reconnect', () =>
+        behindProxy.publish({ user: 'once' }, undefined, 'after').then(
+          (id) => id,
+          () => undefined,
+        ),
+      )
+      const entries = (await redis.cli('XRANGE', streamKey('u:once'), '-', '+')).split('\n')
+      expect(entries.filter((line) => line === '{"order":1}')).toHaveLength(1)
+    } finally {
+      await behindProxy.close()
+      proxy.close()
+    }
+  })
+
+  it('says a failed batch may have been applied in part: a call keeps what it appended before a failure', async () => {
+    // A key of the wrong type fails the call at its second message, after the first was appended.
+    await redis.cli('SET', streamKey('u:wrongtype'), 'not a stream')
+    const failure = publisher.publishBatch([
+      { target: { user: 'parted' }, data: 1 },
+      { target: { user: 'wrongtype' }, data: 2 },
+    ])
+    await expect(failure).rejects.toThrow(
+      /^Redis failed the publish \(.*WRONGTYPE.*\); the publish may have been applied, whole or in part/,
+    )
+    expect(await redis.cli('XLEN', streamKey('u:parted'))).toBe('1')
+  })
+
+  it('takes an ioredis client only if it never resends a command in flight; anything else is refused', async () => {
+    const resending = new Redis(redis.url, { lazyConnect: true })
+    const pipelining = new Redis(redis.url, {
+      lazyConnect: true,
+      ...PUBLISHING_CLIENT_OPTIONS,
+      enableAutoPipelining: true,
+    })
+    const cluster = new Cluster([{ host: '127.0.0.1', port: redis.port }], { lazyConnect: true })
+    const refusals = [new URL(redis.url), { host: '127.0.0.1', port: redis.port }, resending, pipelining, cluster].map(
+      (value) => refusalOf(() => new HeraldPublisher({ redis: value as unknown as Redis })),
+    )
+    const resendRefusal = expect.stringMatching(
+      /^HERALD_ERR_INVALID: an ioredis client must be created with autoResendUnfulfilledCommands: false/,
+    )
+    expect(await Promise.all(refusals)).toEqual([
+      'HERALD_ERR_INVALID: redis must be a Redis URL string or an ioredis client, not a URL',
+      'HERALD_ERR_INVALID: redis must be a Redis URL string or an ioredis client, not an object',
+      resendRefusal,
+      resendRefusal,
+      resendRefusal,
+    ])
+    for (const refused of [resending, pipelining, cluster]) refused.disconnect()
+    const client = new Redis(redis.url, PUBLISHING_CLIENT_OPTIONS)
+    await new Promise((resolve) => client.once('ready', resolve))
+    try {
+      const own = new HeraldPublisher({ redis: client })
+      expect(await own.publish({ user: 'own' }, undefined, 1)).toMatch(/^\d+-\d+$/)
+      await own.close()
+      // Not the publisher's to close.
+      expect(client.status).toBe('ready')
+    } finally {
+      client.disconnect()
     }
   })
 

@@ -123,6 +123,11 @@ export interface ClientOptions {
   readonly enableOfflineQueue?: boolean
   readonly enableAutoPipelining?: boolean
   readonly maxRetriesPerRequest?: number
+  /**
+   * Off for every connection that publishes: ioredis resends the commands that were in flight
+   * when a connection dropped, and a publish Redis ran before the drop would run twice.
+   */
+  readonly autoResendUnfulfilledCommands?: boolean
   readonly autoResubscribe?: boolean
   readonly connectionName?: string
 }

@@ -29,6 +29,7 @@ import {
   createRedisClient,
   HeraldPublisher,
   loadHeraldFunctions,
+  PUBLISHING_CLIENT_OPTIONS,
   PublishError,
   pubsubChannel,
   quitWithin,
@@ -52,9 +53,9 @@ export class RedisBroker implements Broker {
   readonly kind = 'redis'
   readonly #commands: RedisClient
   /**
-   * Where publishes go: the commands connection, or with waitForReplicas one of their own,
-   * because Redis holds every later command on a connection while its WAIT blocks, and stream
-   * setup, resume and catch-up reads must not queue behind a failover's WAIT timeouts.
+   * Where publishes go: a connection of their own, which never resends a command in flight
+   * when it drops, and where a WAIT (waitForReplicas) blocks no stream setup, resume or
+   * catch-up read: Redis holds every later command on a connection while its WAIT blocks.
    */
   readonly #publishing: RedisClient
   #subscriber: RedisClient
@@ -112,10 +113,11 @@ export class RedisBroker implements Broker {
     const commandOptions = { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 1 }
     this.#commands = createRedisClient(target, commandOptions)
     this.#commands.on('error', (error: Error) => this.#connectionError(error))
-    this.#publishing =
-      options.waitForReplicas === undefined ? this.#commands : createRedisClient(target, commandOptions)
+    // Publishes have a connection of their own that never resends a command in flight when it
+    // drops (ioredis's default): Redis may have run it, and a resent publish runs twice.
+    this.#publishing = createRedisClient(target, PUBLISHING_CLIENT_OPTIONS)
     // Its errors are the commands connection's too, and logged there.
-    if (this.#publishing !== this.#commands) this.#publishing.on('error', () => {})
+    this.#publishing.on('error', () => {})
     this.#probes = new ProbeLedger(STALE_AFTER_INTERVALS * probe.intervalMs, REBUILD_AFTER_INTERVALS * probe.intervalMs)
     // A cluster's probes wait for its slots map; see #trackShardProbes.
     if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], Date.now())
@@ -156,15 +158,16 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * Fails after publishTimeoutMs without an answer (the publisher's own deadline). The calls
-   * stay in flight (Redis may still apply them when it wakes), and the error says whether they
-   * were sent; a retry with the same idempotency key cannot publish twice.
+   * Fails after publishTimeoutMs without an answer (the publisher's own deadline), or when Redis
+   * fails it. The publisher's message says whether nothing was sent or the publish may have been
+   * applied (the calls stay in flight, and Redis may still apply them when it wakes); a retry
+   * with the same idempotency key cannot publish twice.
    */
   async publish(requests: readonly PublishRequest[]): Promise<string[]> {
     try {
       return await this.#publisher.publishEncoded(requests)
     } catch (error) {
-      if (error instanceof PublishError && error.timedOut) {
+      if (error instanceof PublishError && error.code === 'HERALD_ERR_REDIS') {
         throw new HeraldError('HERALD_ERR_BROKER_UNAVAILABLE', error.message, { cause: error })
       }
       throw error

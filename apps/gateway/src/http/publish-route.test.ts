@@ -274,7 +274,7 @@ describe('POST /v1/publish on Redis and on the embedded broker alike', () => {
       const result = await onRedis.publish(message)
       expect(result.status).toBe(503)
       expect(result.body.error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
-      expect(result.body.error.message).toMatch(/may still be applied/)
+      expect(result.body.error.message).toMatch(/may have been applied/)
     } finally {
       process.kill(pid, 'SIGCONT')
     }
