@@ -357,7 +357,10 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   let published: JWK
   /** How the key-set server answers: the key set, or one way of failing. */
   let answer: 'ok' | '500' | '404' | 'invalid JSON' | '{"keys":"x"}' = 'ok'
+  /** Key set requests the server has had. */
+  let requests = 0
   const jwksServer = http.createServer((_request, response) => {
+    requests++
     if (answer === '500' || answer === '404') {
       response.writeHead(Number(answer), { 'Content-Type': 'text/plain' })
       response.end('no keys here')
@@ -397,6 +400,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   })
   afterEach(() => {
     answer = 'ok'
+    requests = 0
     alsoPublished = []
     ahead = false
     logged = []
@@ -433,6 +437,39 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
     answer = 'ok'
     expect(await codeOf(verify(await sign('k2')))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
+  })
+
+  it('fetches no more than a backoff allows while fetches fail, whatever the tokens: 1 s, then twice as long', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const verify = verifier(jwksUrl, 30_000)
+    answer = '500'
+    // No set yet: every token would need one. Then forged kids, each a refetch to jose.
+    const tokens = await Promise.all(Array.from({ length: 20 }, (_, n) => sign(n % 2 === 0 ? 'k1' : `forged-${n}`)))
+    const shedAll = async () => {
+      for (const token of tokens) expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    }
+    await shedAll()
+    expect(requests).toBe(1)
+    vi.setSystemTime(Date.now() + 999)
+    await shedAll()
+    expect(requests).toBe(1)
+    vi.setSystemTime(Date.now() + 1)
+    await shedAll()
+    expect(requests).toBe(2)
+    vi.setSystemTime(Date.now() + 1999)
+    await shedAll()
+    expect(requests).toBe(2)
+    // The set is back: fetched once the wait is over, and a known key verifies again.
+    answer = 'ok'
+    vi.setSystemTime(Date.now() + 1)
+    expect((await verify(tokens[0]!)).userId).toBe('alice')
+    expect(requests).toBe(3)
+    // With the set cached, the IdP failing again: known keys go on, forged kids fetch no more.
+    answer = '500'
+    vi.setSystemTime(Date.now() + 30_001)
+    await Promise.all(tokens.map((token) => verify(token).catch(() => undefined)))
+    expect((await verify(tokens[2]!)).userId).toBe('alice')
+    expect(requests).toBe(4)
   })
 
   it('still refuses malformed tokens as malformed while the JWKS fails', async () => {

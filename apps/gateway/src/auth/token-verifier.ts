@@ -31,6 +31,7 @@ import type { GatewayConfig } from '../config/config.js'
 import { HeraldError, type HeraldErrorCode } from '../errors/herald-error.js'
 import { createHmacFastPath } from './hmac-fast-path.js'
 import { KeySetOutageLog } from './key-set-outage.js'
+import { RetryBackoff } from './retry-backoff.js'
 import { tokenKey, VerifiedTokenCache } from './verified-token-cache.js'
 
 export interface Principal {
@@ -54,6 +55,8 @@ const VERIFIED_TOKEN_CACHE_ENTRIES = 100_000
 const VERIFIED_TOKEN_MAX_AGE_MS = 5 * 60_000
 /** How long a fetched JWKS is used before it is fetched again: how long a withdrawn key still admits new tokens. */
 export const JWKS_MAX_AGE_MS = 5 * 60_000
+/** How long key set fetches wait after a first failure (at most JWT_JWKS_COOLDOWN_MS). */
+const FIRST_FETCH_RETRY_MS = 1000
 
 const JOSE_CODES: Readonly<Record<string, HeraldErrorCode>> = {
   ERR_JWT_EXPIRED: 'HERALD_ERR_TOKEN_EXPIRED',
@@ -144,13 +147,26 @@ function selectVerify(
       // as it is now, not as it was cached. Failed fetches do not count, so one that fails
       // beside a verification from the cache cannot end an outage.
       let fetched = 0
+      // jose's cooldown runs from the last fetch that succeeded: while fetches fail, every token
+      // with a kid it lacks (anyone can make one up), or every token at all before a first set,
+      // would fetch again. So after a failure, fetches wait, 1 s, then twice as long each time,
+      // up to the cooldown; verifications the cached set can answer go on meanwhile.
+      const fetchBackoff = new RetryBackoff(Math.min(FIRST_FETCH_RETRY_MS, jwt.jwksCooldownMs), jwt.jwksCooldownMs)
       const keySet = createRemoteJWKSet(key.url, {
         cooldownDuration: jwt.jwksCooldownMs,
         cacheMaxAge: JWKS_MAX_AGE_MS,
         [customFetch]: async (url: string, init: RequestInit) => {
-          const response = await fetch(url, init)
-          if (response.status === 200 && (await isKeySet(response.clone()))) fetched++
-          return response
+          if (!fetchBackoff.ready(Date.now())) throw new Error('the last key set fetch failed; not fetching again yet')
+          try {
+            const response = await fetch(url, init)
+            const usable = response.status === 200 && (await isKeySet(response.clone()))
+            if (usable) fetched++
+            fetchBackoff.outcome(usable, Date.now())
+            return response
+          } catch (error) {
+            fetchBackoff.outcome(false, Date.now())
+            throw error
+          }
         },
       })
       const outage = new KeySetOutageLog(logger, key.url)
