@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import http from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   type GatewayProcess,
@@ -90,6 +91,43 @@ describe('node dist/main.js', () => {
       body: JSON.stringify({ user: 'a', pad: 'x'.repeat(100_000) }),
     })
     expect([huge.status, ((await huge.json()) as any).error.code]).toEqual([413, 'HERALD_ERR_BODY_TOO_LARGE'])
+    const plain = await fetch(`${base}/dev/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' },
+      body: '{"user":"a"}',
+    })
+    expect([plain.status, ((await plain.json()) as any).error.code]).toEqual([415, 'HERALD_ERR_MEDIA_TYPE'])
+  })
+
+  it('in --dev, answers token minting and keyless publishing only for a loopback Host (DNS rebinding)', async () => {
+    gateway = spawnGateway({ PORT: '0' }, ['--dev'])
+    const [, port] = await gateway.waitForOutput(/Demo: +http:\/\/127\.0\.0\.1:(\d+)\/demo/)
+    // A page of attacker.example, its name rebound to 127.0.0.1, is same-origin with the
+    // gateway; its requests still carry its own Host, which fetch() will not set and http will.
+    const post = (host: string, path: string, body: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const headers = { Host: host, 'Content-Type': 'application/json' }
+        const request = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers }, (response) => {
+          let text = ''
+          response.setEncoding('utf8')
+          response.on('data', (chunk: string) => {
+            text += chunk
+          })
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }))
+        })
+        request.on('error', reject)
+        request.end(body)
+      })
+    for (const path of ['/dev/token', '/dev/publish']) {
+      const body = path === '/dev/token' ? '{"user":"victim","topics":["*"]}' : '{"user":"victim","data":1}'
+      const refused = await post(`attacker.example:${port}`, path, body)
+      expect(refused.status, path).toBe(403)
+      expect(JSON.parse(refused.body).error.code).toBe('HERALD_ERR_HOST_FORBIDDEN')
+      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `app.localhost:${port}`]) {
+        expect((await post(host, path, body)).status, `${host} ${path}`).not.toBe(403)
+      }
+    }
+    expect(gateway.output()).not.toContain('victim')
   })
 
   it('in --dev with REDIS_URL, says it runs on Redis, not the embedded broker', async () => {

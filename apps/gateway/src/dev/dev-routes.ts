@@ -8,8 +8,9 @@
 import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
 import { Hono } from 'hono'
 import { SignJWT } from 'jose'
+import { isLoopback } from '../config/config.js'
 import { HeraldError } from '../errors/herald-error.js'
-import { handlePublish, publishBodyLimit } from '../http/publish-route.js'
+import { handlePublish, publishBodyLimit, requireJsonBody } from '../http/publish-route.js'
 import type { GatewayServices } from '../http/services.js'
 import { loadClientBundles } from './client-bundles.js'
 import { renderDemoPage } from './demo-page.js'
@@ -34,6 +35,18 @@ export function devRoutes(services: GatewayServices): Hono {
     app.get(path, (c) => c.body(source, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }))
   }
   app.get('/favicon.ico', (c) => c.body(null, 204))
+  // A page of any site can reach a gateway on loopback by DNS rebinding: its own name, made to
+  // resolve to 127.0.0.1, puts it on the gateway's origin. Its requests still name that site in
+  // Host, so minting tokens and keyless publishing answer only a loopback Host.
+  app.use('/dev/*', async (c, next) => {
+    if (!services.config.devAllowRemote && !isLoopbackHost(c.req.header('host'))) {
+      throw new HeraldError(
+        'HERALD_ERR_HOST_FORBIDDEN',
+        'dev routes answer only requests to localhost, 127.0.0.1 or [::1] (set DEV_ALLOW_REMOTE=true to allow others)',
+      )
+    }
+    await next()
+  })
   app.post('/dev/publish', publishBodyLimit(services.config.publishMaxBodyBytes), (c) => handlePublish(c, services))
 
   app.post('/dev/token', publishBodyLimit(MAX_TOKEN_REQUEST_BYTES), async (c) => {
@@ -43,6 +56,7 @@ export function devRoutes(services: GatewayServices): Hono {
         'token minting needs JWT_SECRET; this gateway verifies with a public key',
       )
     }
+    requireJsonBody(c)
     const body = (await c.req.json().catch(() => NOT_JSON)) as Record<string, unknown> | typeof NOT_JSON
     if (body === NOT_JSON || typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: must be a JSON object like {"user": "alice"}')
@@ -80,4 +94,11 @@ export function devRoutes(services: GatewayServices): Hono {
     return c.json({ token: await jwt.sign(key.secret), expiresAt: expiresAt * 1000 })
   })
   return app
+}
+
+/** Whether a Host header names this machine: a loopback address or `localhost`, with any port. */
+function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '')
+  return isLoopback(name) || name.toLowerCase().endsWith('.localhost')
 }

@@ -28,11 +28,15 @@ export function publishBodyLimit(maxBytes: number) {
 }
 
 /** Shared by `/v1/publish` and the dev-only `/dev/publish`. */
-export async function handlePublish(c: Context, services: GatewayServices): Promise<Response> {
-  const contentType = c.req.header('content-type') ?? ''
-  if (!/^application\/json\s*(;|$)/i.test(contentType)) {
+/** Refuses a body not sent as JSON with 415, before it is read. */
+export function requireJsonBody(c: Context): void {
+  if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
     throw new HeraldError('HERALD_ERR_MEDIA_TYPE', 'send the body as Content-Type: application/json')
   }
+}
+
+export async function handlePublish(c: Context, services: GatewayServices): Promise<Response> {
+  requireJsonBody(c)
   // A compressed body would otherwise be read as text, and refused as invalid UTF-8.
   const encoding = c.req.header('content-encoding')
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
