@@ -1,9 +1,11 @@
+import { readFile } from 'node:fs/promises'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { callHeraldFunction, loadHeraldFunctions } from './functions.js'
 import { FUNCTION_LIBRARY_VERSION, heraldFunctions, parseHeraldFunctions } from './herald-functions.js'
 import { streamKey } from './keys.js'
+import { HeraldPublisher } from './publisher.js'
 
 describe('heraldFunctions and parseHeraldFunctions', () => {
   it('write and read back the version and the dataset start', () => {
@@ -165,6 +167,40 @@ describe('publishing as a Redis user that may not announce', () => {
       subscriber.disconnect()
     } finally {
       publisher.disconnect()
+      admin.disconnect()
+      await redis.stop()
+    }
+  })
+})
+
+describe("docs/redis-contract.md's least-privilege publisher user", () => {
+  it('publishes, loading the library itself, with no command refused and no warning', async () => {
+    const contract = await readFile(new URL('../../../docs/redis-contract.md', import.meta.url), 'utf8')
+    const recipe = /^ACL SETUSER herald-publisher .*$/m.exec(contract)?.[0]
+    expect(recipe, 'the recipe in docs/redis-contract.md').toBeDefined()
+    const redis = await startRedis()
+    const admin = new Redis(redis.url)
+    const warnings: unknown[] = []
+    const warn = vi.spyOn(console, 'warn').mockImplementation((...args) => void warnings.push(args))
+    try {
+      await admin.call(...(recipe!.replace('>password', '>publisher-password').split(' ') as [string, ...string[]]))
+      const publisher = new HeraldPublisher({
+        redis: `redis://herald-publisher:publisher-password@127.0.0.1:${redis.port}`,
+        waitForReplicas: null,
+        // Short, so that publishing trims.
+        historyMaxLen: 8,
+      })
+      await publisher.publish({ user: 'least' }, 'note', { n: 1 }, { idempotencyKey: 'k' })
+      await publisher.publishBatch([
+        { target: { topic: 'news' }, data: 2 },
+        ...Array.from({ length: 20 }, (_, n) => ({ target: { user: 'least' }, data: n })),
+      ])
+      await publisher.close()
+      expect(await admin.call('ACL', 'LOG')).toEqual([])
+      expect(await admin.xlen(streamKey('u:least'))).toBeLessThan(10)
+      expect(warnings).toEqual([])
+    } finally {
+      warn.mockRestore()
       admin.disconnect()
       await redis.stop()
     }

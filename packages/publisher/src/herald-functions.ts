@@ -298,7 +298,8 @@ local function publish_problem(stream, idempotency, event_type, data)
   -- the stored id, announcing nothing again.
   local channel = sub(stream, 1, -2) .. 'c'
   if not redis.acl_check_cmd('SPUBLISH', channel, data) then
-    return 'HERALD_ERR_NOPERM', 'this Redis user may not SPUBLISH to ' .. channel .. ' (grant it &herald:*)'
+    return 'HERALD_ERR_NOPERM', 'this Redis user may not SPUBLISH to ' .. channel
+      .. ' (grant it the command, +spublish, and the channels, &herald:*)'
   end
   return nil
 end
