@@ -117,6 +117,9 @@ export async function runFunctionInstructions(params: FunctionInstructionsParams
     })
     const pid = String(redis.pid)
     client = createRedisClient({ kind: 'standalone', url: redis.url }, PUBLISHING_CLIENT_OPTIONS)
+    // Without an offline queue, nothing is sent before the connection is ready.
+    const connecting = client
+    await new Promise((resolve) => connecting.once('ready', resolve))
     const publisher = new HeraldPublisher({ redis: client })
     await loadHeraldFunctions(client)
     const rows: FunctionInstructionsRow[] = []
