@@ -1,25 +1,14 @@
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { streamKey } from './keys.js'
-import { PublishError } from './publish-error.js'
 import { encodeMessage, HeraldPublisher, type Message, type PublisherOptions } from './publisher.js'
+import { refusalOf } from './test/refusal.js'
 
 /** `levels` objects or arrays nested in one another, with `leaf` innermost. */
 function nested(levels: number, leaf: unknown = 1): unknown {
   let data = leaf
   for (let level = 0; level < levels; level++) data = level % 2 === 0 ? [data] : { a: data }
   return data
-}
-
-/** The PublishError `attempt` threw or rejected with, as `code: message`; fails on anything else. */
-async function refusalOf(attempt: () => unknown): Promise<string> {
-  try {
-    await attempt()
-  } catch (error) {
-    expect(error, String(error)).toBeInstanceOf(PublishError)
-    return `${(error as PublishError).code}: ${(error as PublishError).message}`
-  }
-  return 'accepted'
 }
 
 describe('encodeMessage: the limits of the gateway HTTP publish', () => {

@@ -24,17 +24,7 @@ import {
   type PublisherOptions,
 } from './publisher.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
-
-/** `CODE: message` of the PublishError that `attempt` throws or rejects with. */
-async function refusalOf(attempt: () => unknown): Promise<string> {
-  try {
-    await attempt()
-  } catch (error) {
-    expect(error, String(error)).toBeInstanceOf(PublishError)
-    return `${(error as PublishError).code}: ${(error as PublishError).message}`
-  }
-  return 'accepted'
-}
+import { refusalOf } from './test/refusal.js'
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
