@@ -111,8 +111,6 @@ export class HeraldPublisher {
     if (typeof options.redis === 'string') {
       const target = parseRedisTarget(options.redis)
       if (typeof target === 'string') throw new PublishError('HERALD_ERR_INVALID', `redis URL ${target}`)
-      // No offline queue: a publish is sent on a ready connection or not at all, so one that
-      // failed while Redis was away is never applied later behind the caller's back.
       this.#redis = createRedisClient(target, PUBLISHING_CLIENT_OPTIONS)
       // Connection errors reach callers through their publishes; no unhandled 'error' events.
       this.#redis.on('error', () => {})

@@ -5,10 +5,9 @@
  * channel moved so far, while the other channels stay live and the node ready.
  * A catch-up that fails (ioredis still routing by the old map, or a connection
  * lost) leaves its channels for the next readiness or probe tick, whichever
- * comes first; the broker rebuilds its subscriber if channels stay
- * held too long. A full resubscribe clears
- * this, and a round under way then stops: releasing its channels would end
- * their part of the suspension early.
+ * comes first; the broker rebuilds its subscriber if channels stay held too
+ * long. A full resubscribe clears this, and a round under way then stops:
+ * releasing its channels would end their part of the suspension early.
  */
 
 export interface MovedChannelSteps {
@@ -60,7 +59,7 @@ export class MovedChannels {
    * Whether a catch-up should be tried again now: the last one failed and left channels held.
    * A failure that came after ioredis's last readiness (its map followed, then a connection
    * dropped a command) gets no new readiness, and waiting for the escalation would hold those
-   * channels for minutes and then resubscribe every channel of the node.
+   * channels for five probe intervals and then rebuild the subscriber for every channel.
    */
   retryDue(): boolean {
     return this.#failed && !this.#running && this.#pending.size > 0

@@ -22,7 +22,8 @@ export interface RequestTarget {
  * HTTP/1.1 request, repeated or malformed, as RFC 9112 (section 3.2) has servers refuse, or a
  * target that is not a plain path. Behind nginx, Host is the `$host` nginx has checked, and
  * clients send a DNS name or an address, so this refuses only what no client should send.
- * Host plays no other part: a gateway serves one site, behind a proxy that already picked it,
+ * Host plays no other part (but in dev mode, whose /dev/ routes answer only a loopback Host:
+ * dev/dev-routes.ts): a gateway serves one site, behind a proxy that already picked it,
  * so routes match on the path alone and Hono's URL takes the listening address as its origin;
  * a Host can neither steer a request nor end up in a URL. An HTTP/1.0 request without Host
  * (older load balancers' health checks send them) is served like any other.
