@@ -6,7 +6,6 @@
  */
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Logger } from 'pino'
@@ -22,6 +21,7 @@ import { createApp, PUBLISH_PATH } from './http/app.js'
 import { corsHeaders } from './http/cors.js'
 import { errorReply, writeErrorReply } from './http/error-reply.js'
 import { EVENTS_PATH, eventsRoute } from './http/events-route.js'
+import { listenOnPort } from './http/listen-sockets.js'
 import { headerValue } from './http/raw-headers.js'
 import { readTarget } from './http/request-target.js'
 import type { GatewayServices } from './http/services.js'
@@ -37,8 +37,6 @@ import { LogBurstLimit, SHED_LOG_BURST, SHED_LOG_WINDOW_MS } from './log/log-bur
 import { createLogger } from './log/logger.js'
 import { Metrics } from './metrics/metrics.js'
 
-/** Large enough for reconnect storms; the kernel caps it at somaxconn. */
-const LISTEN_BACKLOG = 4096
 const EXPIRY_SWEEP_MS = 1000
 const SHUTDOWN_GRACE_MS = 1000
 /** How often a drain looks whether every stream has gone already. */
@@ -126,23 +124,24 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     request.url = origin + target.path + target.search
     app(request, response)
   }
-  // Host is checked by readTarget, so that a request without one gets a JSON answer too.
-  const server = createServer({ requireHostHeader: false }, (request, response) => dispatch(request, response, false))
-  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => dispatch(request, response, true))
-  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) =>
-    answerUnmetExpectation(request, response, logger),
-  )
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
-    answerUnparsedRequest(error, socket, logger),
-  )
-  server.keepAliveTimeout = 65_000
-  await new Promise<void>((resolve, reject) => {
-    const fail = (error: NodeJS.ErrnoException) => reject(listenProblem(error, config))
-    server.once('error', fail)
-    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
-      server.off('error', fail)
-      resolve()
-    })
+  // One HTTP server per listening socket (listen-sockets.ts), all serving the same routes.
+  const servers = Array.from({ length: config.listenSockets }, () => {
+    // Host is checked by readTarget, so that a request without one gets a JSON answer too.
+    const server = createServer({ requireHostHeader: false }, (request, response) => dispatch(request, response, false))
+    server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) =>
+      dispatch(request, response, true),
+    )
+    server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) =>
+      answerUnmetExpectation(request, response, logger),
+    )
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+      answerUnparsedRequest(error, socket, logger),
+    )
+    server.keepAliveTimeout = 65_000
+    return server
+  })
+  const bound = await listenOnPort(servers, config).catch((error: NodeJS.ErrnoException) => {
+    throw listenProblem(error, config)
   })
 
   const heartbeats = new HeartbeatSweep(config.heartbeatIntervalMs, services.hub.connections)
@@ -154,12 +153,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   }, heartbeats.tickMs)
   heartbeat.unref()
 
-  const bound = server.address() as AddressInfo
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
   const address = `${host}:${bound.port}`
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound.port}`
   origin = url
-  logger.info({ url, broker: broker.kind, maxConnections: config.maxConnections }, 'gateway listening')
+  logger.info(
+    { url, broker: broker.kind, maxConnections: config.maxConnections, listenSockets: config.listenSockets },
+    'gateway listening',
+  )
   const fileLimit = fileLimitProblem(config.maxConnections, config.openFileLimit)
   if (fileLimit !== undefined) logger.warn(fileLimit)
 
@@ -170,11 +171,15 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       clearInterval(heartbeat)
       services.expiry.close()
       services.shedLog.flush()
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      const stopped = Promise.all(
+        servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      )
       for (const connection of [...services.hub.connections]) connection.close('shutdown')
-      server.closeIdleConnections()
+      for (const server of servers) server.closeIdleConnections()
       // Requests still in flight get a moment to finish; keep-alive sockets do not hold shutdown up.
-      const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS)
+      const grace = setTimeout(() => {
+        for (const server of servers) server.closeAllConnections()
+      }, SHUTDOWN_GRACE_MS)
       await stopped
       clearTimeout(grace)
       await broker.close()

@@ -289,10 +289,14 @@ export interface GatewayProcess {
   stop(): Promise<number | null>
 }
 
-/** Runs the built gateway, `node dist/main.js`, as a user would. */
-export function spawnGateway(env: Record<string, string>, args: string[] = []): GatewayProcess {
+/** Runs the built gateway, `node dist/main.js`, as a user would; on this Node.js unless told another. */
+export function spawnGateway(
+  env: Record<string, string>,
+  args: string[] = [],
+  node = process.execPath,
+): GatewayProcess {
   const main = new URL('../dist/main.js', import.meta.url).pathname
-  const child = spawn(process.execPath, [main, ...args], {
+  const child = spawn(node, [main, ...args], {
     // A short drain window keeps test shutdowns quick; tests of draining set their own.
     env: { PATH: process.env['PATH'] ?? '', DRAIN_WINDOW_MS: '300', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -337,15 +341,20 @@ export function spawnGateway(env: Record<string, string>, args: string[] = []): 
 /** The built gateway with working test configuration (plus `env`), once it is listening. */
 export async function startGatewayProcess(
   env: Record<string, string> = {},
+  node = globalThis.process.execPath,
 ): Promise<{ process: GatewayProcess; url: string }> {
-  const process = spawnGateway({
-    JWT_SECRET: TEST_SECRET,
-    PUBLISH_API_KEY: TEST_API_KEY,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    RETRY_MS: '100',
-    ...env,
-  })
+  const process = spawnGateway(
+    {
+      JWT_SECRET: TEST_SECRET,
+      PUBLISH_API_KEY: TEST_API_KEY,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      RETRY_MS: '100',
+      ...env,
+    },
+    [],
+    node,
+  )
   const url = (await process.waitForOutput(/"url":"(http:\/\/[^"]+)"/, 30_000))[1]!
   return { process, url }
 }

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       maxConnections: 19_000,
       publishApiKeys: [valid.PUBLISH_API_KEY],
       logLevel: 'info',
+      listenSockets: 1,
     })
     expect(config.jwt.key.kind).toBe('secret')
     expect(config.jwt.key.algorithms).toEqual(['HS256', 'HS384', 'HS512'])
@@ -201,6 +202,31 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: 'https://a.example.com:99999' })[0]).toMatch(
       /^CORS_ALLOWED_ORIGINS: "https:\/\/a.example.com:99999" is not an exact origin like https:\/\/app.example.com$/,
     )
+  })
+
+  it('opens several listening sockets only where SO_REUSEPORT listeners exist', () => {
+    const on = (nodeVersion: string, platform = 'linux') => ({
+      env: { ...valid, LISTEN_SOCKETS: '4' },
+      argv: [],
+      openFileLimit: 20_000,
+      runtime: { nodeVersion, platform },
+    })
+    expect(loadConfig(on('v22.12.0')).listenSockets).toBe(4)
+    expect(loadConfig(on('v24.1.0')).listenSockets).toBe(4)
+    expect(() => loadConfig(on('v20.19.0'))).toThrow(
+      'LISTEN_SOCKETS: above 1 needs Node.js 22.12 or later (SO_REUSEPORT listeners); this is v20.19.0',
+    )
+    expect(() => loadConfig(on('v22.11.0'))).toThrow('needs Node.js 22.12 or later')
+    expect(() => loadConfig(on('v23.0.0'))).toThrow('needs Node.js 22.12 or later')
+    expect(() => loadConfig(on('v24.1.0', 'darwin'))).toThrow(
+      'LISTEN_SOCKETS: above 1 needs SO_REUSEPORT, which Node.js does not offer on darwin',
+    )
+    // One socket is what every runtime has.
+    const one = { ...on('v20.19.0', 'darwin'), env: { ...valid, LISTEN_SOCKETS: '1' } }
+    expect(loadConfig(one).listenSockets).toBe(1)
+    expect(problemsOf({ ...valid, LISTEN_SOCKETS: '0' })).toEqual([
+      'LISTEN_SOCKETS: must be a whole number from 1 to 64, got "0"',
+    ])
   })
 
   it('refuses unknown arguments and an unreadable REDIS_URL', () => {

@@ -10,6 +10,7 @@ import { MAX_FUNCTION_LIMIT, parseRedisTarget, type RedisTarget } from '@herald/
 import type { ConfigError } from '../errors/herald-error.js'
 import { createEnvReader } from './env-reader.js'
 import { connectionBudgetFromFileLimit, readOpenFileLimit } from './open-file-limit.js'
+import { reusePortUnsupported } from './reuse-port.js'
 import { parseVerificationKey, type VerificationKeyConfig } from './verification-key.js'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -19,6 +20,8 @@ export interface GatewayConfig {
   readonly dev: boolean
   readonly port: number
   readonly host: string
+  /** Listening sockets sharing PORT through SO_REUSEPORT, each with its own accept queue. */
+  readonly listenSockets: number
   /** `--dev` on a HOST that is not loopback, allowed by DEV_ALLOW_REMOTE=true. */
   readonly devAllowRemote: boolean
   /** `undefined` runs the embedded in-memory broker (a single node). */
@@ -70,6 +73,8 @@ export interface ConfigSources {
   readonly argv: readonly string[]
   /** Injected so tests do not depend on the machine's limits. */
   readonly openFileLimit?: number | undefined
+  /** Injected so tests can name a runtime other than the one they run on. */
+  readonly runtime?: { readonly nodeVersion: string; readonly platform: string }
 }
 
 export class ConfigProblems extends Error {
@@ -169,6 +174,11 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     )
   }
 
+  const listenSockets = read.integer('LISTEN_SOCKETS', { default: 1, min: 1, max: 64 })
+  const runtime = sources.runtime ?? { nodeVersion: process.version, platform: process.platform }
+  const noReusePort = reusePortUnsupported(runtime.nodeVersion, runtime.platform)
+  if (listenSockets > 1 && noReusePort !== undefined) read.problem('LISTEN_SOCKETS', `above 1 ${noReusePort}`)
+
   const logLevel = (read.string('LOG_LEVEL')?.toLowerCase() ?? 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel)) read.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
 
@@ -176,6 +186,7 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     dev,
     port: read.integer('PORT', { default: 8080, min: 0, max: 65_535 }),
     host,
+    listenSockets,
     devAllowRemote,
     redis: typeof redis === 'string' ? undefined : redis,
     jwt: {
