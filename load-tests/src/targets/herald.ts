@@ -61,6 +61,8 @@ export async function startHerald(options: TargetOptions, { proxy = true } = {})
             CONNECTION_RATE_PER_SECOND: '20000',
             CONNECTION_RATE_BURST: '20000',
             DRAIN_WINDOW_MS: '0',
+            // Several SO_REUSEPORT sockets (Node.js >= 22.12), when the harness is run with it set.
+            ...(process.env['LISTEN_SOCKETS'] === undefined ? {} : { LISTEN_SOCKETS: process.env['LISTEN_SOCKETS'] }),
             ...heartbeatEnv('HEARTBEAT_INTERVAL_MS', options),
           },
           ready: 'at-once',
