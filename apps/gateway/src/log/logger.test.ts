@@ -224,4 +224,17 @@ describe('LogBurstLimit', () => {
     vi.advanceTimersByTime(60_000)
     expect(reported).toEqual([2, 1])
   })
+
+  it('reports the count of a window before the first line of the next, though its timer runs late', () => {
+    vi.useFakeTimers()
+    const order: string[] = []
+    const limit = new LogBurstLimit(1, 10_000, (held) => order.push(`held ${held}`))
+    for (let i = 0; i < 3; i++) if (limit.take()) order.push('line')
+    // The window is over, but the timer that reports it has not run (the clock moved, no timers ran).
+    vi.setSystemTime(Date.now() + 10_000)
+    if (limit.take()) order.push('line')
+    expect(order).toEqual(['line', 'held 2', 'line'])
+    vi.runAllTimers()
+    expect(order).toEqual(['line', 'held 2', 'line'])
+  })
 })
