@@ -96,6 +96,8 @@ export class RedisBroker implements Broker {
   })
   /** It became ready again while that resubscribe ran: one that gave up (a new loss) runs again. */
   #readyAgain = false
+  /** A lost probe asked for a fresh slots map (a reshard may have moved its slot); reset once none is lost. */
+  #lostProbesRefreshed = false
   /** Connection errors repeat as fast as a client retries: a burst per window, then a count. */
   readonly #errorLog = new LogBurstLimit(REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS, (held) =>
     this.logger.warn({ held, windowMs: REDIS_ERROR_LOG_WINDOW_MS }, 'more redis connection errors than logged'),
@@ -409,7 +411,25 @@ export class RedisBroker implements Broker {
       return
     }
     const lost = this.#probes.lost(now)
-    if (lost.length > 0) this.#rebuildSubscriber({ probesLost: lost.length, probes: this.#probes.channels().length })
+    if (lost.length === 0) {
+      this.#lostProbesRefreshed = false
+      return
+    }
+    // In a reshard a probe's own slot can move: Redis drops the subscription with the slot, and the
+    // probe lands on the new owner, where nothing listens, until a slots map shows the move and
+    // moves the probe to a slot its master still has (#onTopology). So a Cluster's lost probe gets
+    // a fresh map first; one still lost at the next tick means the subscriber is stuck.
+    const subscriber = this.#subscriber
+    if (subscriber instanceof Cluster && !this.#lostProbesRefreshed) {
+      this.#lostProbesRefreshed = true
+      this.logger.info(
+        { probesLost: lost.length },
+        'pubsub probe lost; reading the slots map before judging the subscriber',
+      )
+      subscriber.refreshSlotsCache()
+      return
+    }
+    this.#rebuildSubscriber({ probesLost: lost.length, probes: this.#probes.channels().length })
   }
 
   /**
