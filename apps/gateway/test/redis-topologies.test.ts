@@ -49,12 +49,18 @@ function describeDeliveryAndResume(name: string, start: () => Promise<RedisUnder
       }
     })
 
-    it('stays ready: each node sees its own Pub/Sub probe come back', async () => {
+    it('stays ready and quiet: each node sees its own Pub/Sub probe come back, and warned of nothing', async () => {
       // The tests above ran for many probe intervals; a node whose probe never arrives is unready by now.
       for (const node of fleet.nodes) {
         expect((await fetch(`${node.url}/readyz`)).status).toBe(200)
         const metrics = await (await fetch(`${node.url}/metrics`)).text()
         expect(Number(/^herald_pubsub_probe_latency_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(3)
+        // Nothing went wrong, from startup on: a warning here would teach operators to ignore them.
+        const warnings = node.process
+          .output()
+          .split('\n')
+          .filter((line) => /"level":(40|50|60)/.test(line))
+        expect(warnings).toEqual([])
       }
     })
   })

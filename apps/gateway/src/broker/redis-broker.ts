@@ -295,7 +295,9 @@ export class RedisBroker implements Broker {
     if (subscriber instanceof Cluster) this.#followSlotMoves(subscriber)
     const before = this.#probes.channels()
     this.#trackShardProbes(subscriber)
-    if (!this.#subscriberWasReady || this.#suspended) return
+    // A cluster reads its first map while connecting, after its subscribers announced themselves
+    // ready: #subscribeProbes subscribes every probe once it is ready, as a resubscribe does.
+    if (!this.#subscriberWasReady || this.#suspended || subscriber.status !== 'ready') return
     const after = this.#probes.channels()
     try {
       await Promise.all([
