@@ -44,6 +44,7 @@ import { HeraldError } from '../errors/herald-error.js'
 import { LogBurstLimit, REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS } from '../log/log-burst-limit.js'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
+import { LostProbeJudge } from './lost-probe-judge.js'
 import { MovedChannels } from './moved-channels.js'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
 import { movedChannels, type SlotMasters, slotMasters } from './slot-masters.js'
@@ -96,8 +97,8 @@ export class RedisBroker implements Broker {
   })
   /** It became ready again while that resubscribe ran: one that gave up (a new loss) runs again. */
   #readyAgain = false
-  /** A lost probe asked for a fresh slots map (a reshard may have moved its slot); reset once none is lost. */
-  #lostProbesRefreshed = false
+  /** Whether a lost probe rebuilds the subscriber now or waits for a fresh slots map first. */
+  readonly #lostProbes = new LostProbeJudge()
   /** Connection errors repeat as fast as a client retries: a burst per window, then a count. */
   readonly #errorLog = new LogBurstLimit(REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS, (held) =>
     this.logger.warn({ held, windowMs: REDIS_ERROR_LOG_WINDOW_MS }, 'more redis connection errors than logged'),
@@ -413,25 +414,27 @@ export class RedisBroker implements Broker {
       return
     }
     const lost = this.#probes.lost(now)
-    if (lost.length === 0) {
-      this.#lostProbesRefreshed = false
-      return
-    }
-    // In a reshard a probe's own slot can move: Redis drops the subscription with the slot, and the
-    // probe lands on the new owner, where nothing listens, until a slots map shows the move and
-    // moves the probe to a slot its master still has (#onTopology). So a Cluster's lost probe gets
-    // a fresh map first; one still lost at the next tick means the subscriber is stuck.
     const subscriber = this.#subscriber
-    if (subscriber instanceof Cluster && !this.#lostProbesRefreshed) {
-      this.#lostProbesRefreshed = true
+    const action = this.#lostProbes.next(
+      lost.length > 0,
+      this.#probes.everyDeliveredAtMs(),
+      subscriber instanceof Cluster,
+    )
+    if (action === 'read-slots' && subscriber instanceof Cluster) {
       this.logger.info(
         { probesLost: lost.length },
         'pubsub probe lost; reading the slots map before judging the subscriber',
       )
-      subscriber.refreshSlotsCache()
-      return
+      // The map's 'refresh' (#onTopology) moves a probe whose slot moved before this runs.
+      subscriber.refreshSlotsCache(() => {
+        if (subscriber !== this.#subscriber) return
+        this.#probes.forgetUndelivered()
+        this.#lostProbes.slotsRead(Date.now())
+      })
     }
-    this.#rebuildSubscriber({ probesLost: lost.length, probes: this.#probes.channels().length })
+    if (action === 'kept') this.logger.info('pubsub probes delivering after the slots map was read; subscriber kept')
+    if (action === 'rebuild')
+      this.#rebuildSubscriber({ probesLost: lost.length, probes: this.#probes.channels().length })
   }
 
   /**
@@ -445,6 +448,7 @@ export class RedisBroker implements Broker {
       'redis subscriber stuck; rebuilding it, then resubscribing and catching up from streams',
     )
     this.probe.onRebuild()
+    this.#lostProbes.reset()
     this.#suspend()
     const broken = this.#subscriber
     this.#subscriber = this.#createSubscriber()

@@ -98,4 +98,30 @@ describe('ProbeLedger', () => {
     expect(ledger.stale(500)).toEqual([])
     expect(ledger.lost(5000)).toEqual([])
   })
+
+  it('forgets what did not arrive, so a loss must show again, and keeps staleness', () => {
+    const ledger = new ProbeLedger(300, 500)
+    ledger.track(['p'], 0)
+    const early = ledger.message(0)
+    ledger.acknowledged('p', early)
+    ledger.forgetUndelivered()
+    expect(ledger.lost(5000)).toEqual([])
+    expect(ledger.stale(400)).toEqual(['p'])
+    // A publish from before the forgetting, acknowledged after it, does not count either.
+    ledger.acknowledged('p', early)
+    expect(ledger.lost(5000)).toEqual([])
+    ledger.acknowledged('p', ledger.message(1000))
+    expect(ledger.lost(1499)).toEqual([])
+    expect(ledger.lost(1500)).toEqual(['p'])
+  })
+
+  it('tells when the probe that delivered longest ago last delivered', () => {
+    const ledger = new ProbeLedger(300, 500)
+    expect(ledger.everyDeliveredAtMs()).toBe(Number.NEGATIVE_INFINITY)
+    ledger.track(['p', 'q'], 100)
+    ledger.delivered('p', ledger.message(150), 200, noLatency)
+    expect(ledger.everyDeliveredAtMs()).toBe(100)
+    ledger.delivered('q', ledger.message(250), 300, noLatency)
+    expect(ledger.everyDeliveredAtMs()).toBe(200)
+  })
 })

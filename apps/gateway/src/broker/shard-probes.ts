@@ -99,6 +99,24 @@ export class ProbeLedger {
     }
   }
 
+  /**
+   * Forgets the publishes so far that have not arrived: a loss must be shown again by later ones
+   * (after the slots map was read, LostProbeJudge). Staleness, and with it readiness, is kept.
+   */
+  forgetUndelivered(): void {
+    for (const state of this.#probes.values()) {
+      state.undelivered = undefined
+      state.lastDeliveredSeq = this.#seq
+    }
+  }
+
+  /** When the probe that delivered longest ago last delivered (a new probe counts from when it was tracked). */
+  everyDeliveredAtMs(): number {
+    let oldest = Number.POSITIVE_INFINITY
+    for (const state of this.#probes.values()) oldest = Math.min(oldest, state.deliveredAtMs)
+    return this.#probes.size === 0 ? Number.NEGATIVE_INFINITY : oldest
+  }
+
   /** The message to publish on every probe channel now. */
   message(nowMs: number): string {
     this.#seq += 1
