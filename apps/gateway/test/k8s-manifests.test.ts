@@ -235,12 +235,13 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
       expect(egressOpens(policy, port), String(port)).toBe(true)
   })
 
-  it('ships secret placeholders the gateway refuses, and otherwise a configuration it takes', async () => {
+  it("ships secret placeholders the gateway refuses, and otherwise a configuration it takes on the image's Node.js", async () => {
     const env = containerEnv(await build(path))
+    const runtime = await imageRuntime()
     // Applied as is, the gateway must not start with a key anyone can read here.
     let thrown: unknown
     try {
-      loadConfig({ env, argv: [], openFileLimit: 1_048_576 })
+      loadConfig({ env, argv: [], openFileLimit: 1_048_576, runtime })
     } catch (error) {
       thrown = error
     }
@@ -249,9 +250,20 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
     expect(variables).toEqual(['JWT_SECRET', 'PUBLISH_API_KEY'])
     // With the two filled in, everything else in the manifests is valid configuration.
     const filled = { ...env, JWT_SECRET: 'a'.repeat(32), PUBLISH_API_KEY: 'b'.repeat(16) }
-    expect(() => loadConfig({ env: filled, argv: [], openFileLimit: 1_048_576 })).not.toThrow()
+    expect(() => loadConfig({ env: filled, argv: [], openFileLimit: 1_048_576, runtime })).not.toThrow()
   })
 })
+
+/**
+ * The runtime the shipped image gives the gateway, from the Dockerfile's last `FROM node:<major>-…`:
+ * the earliest release of that major, since the tag follows its newest.
+ */
+async function imageRuntime(): Promise<{ nodeVersion: string; platform: string }> {
+  const dockerfile = await readFile(new URL('../Dockerfile', import.meta.url), 'utf8')
+  const major = [...dockerfile.matchAll(/^FROM node:(\d+)-/gm)].at(-1)?.[1]
+  if (major === undefined) throw new Error('no FROM node:<major>-… line in apps/gateway/Dockerfile')
+  return { nodeVersion: `v${major}.0.0`, platform: 'linux' }
+}
 
 const INGRESS_NGINX = 'nginx.ingress.kubernetes.io/'
 
