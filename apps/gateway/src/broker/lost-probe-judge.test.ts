@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { LostProbeJudge } from './lost-probe-judge.js'
 
+/** A judge that saw a loss and has had the slots map read, at 1000 ms. */
+function judgeAfterRead(): LostProbeJudge {
+  const judge = new LostProbeJudge()
+  expect(judge.next(true, 0, true)).toBe('read-slots')
+  judge.slotsRead(1000)
+  return judge
+}
+
 describe('LostProbeJudge', () => {
   it('rebuilds at once on a loss when there is no slots map to read (standalone, Sentinel)', () => {
     expect(new LostProbeJudge().next(true, 0, false)).toBe('rebuild')
@@ -14,9 +22,7 @@ describe('LostProbeJudge', () => {
   })
 
   it('rebuilds when a loss is proven again after the map was read', () => {
-    const judge = new LostProbeJudge()
-    judge.next(true, 0, true)
-    judge.slotsRead(1000)
+    const judge = judgeAfterRead()
     // The broker forgot the earlier loss: ticks without one, and no delivery, until it shows again.
     expect(judge.next(false, 500, true)).toBe('none')
     expect(judge.next(true, 500, true)).toBe('rebuild')
@@ -25,9 +31,7 @@ describe('LostProbeJudge', () => {
   })
 
   it('starts over once every probe delivered after the read: the loss was the slot move', () => {
-    const judge = new LostProbeJudge()
-    judge.next(true, 0, true)
-    judge.slotsRead(1000)
+    const judge = judgeAfterRead()
     expect(judge.next(false, 999, true)).toBe('none')
     expect(judge.next(false, 1000, true)).toBe('kept')
     expect(judge.next(false, 2000, true)).toBe('none')
