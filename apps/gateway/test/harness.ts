@@ -341,7 +341,7 @@ export function spawnGateway(
 /** The built gateway with working test configuration (plus `env`), once it is listening. */
 export async function startGatewayProcess(
   env: Record<string, string> = {},
-  node = globalThis.process.execPath,
+  node?: string,
 ): Promise<{ process: GatewayProcess; url: string }> {
   const process = spawnGateway(
     {

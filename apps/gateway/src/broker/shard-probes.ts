@@ -92,11 +92,8 @@ export class ProbeLedger {
 
   /** Every probe counts as just delivered (a fresh subscription), and nothing as lost. */
   restart(nowMs: number): void {
-    for (const state of this.#probes.values()) {
-      state.deliveredAtMs = nowMs
-      state.undelivered = undefined
-      state.lastDeliveredSeq = this.#seq
-    }
+    for (const state of this.#probes.values()) state.deliveredAtMs = nowMs
+    this.forgetUndelivered()
   }
 
   /**
