@@ -1,5 +1,5 @@
 import type { AddressInfo, Socket } from 'node:net'
-import { createConnection, createServer } from 'node:net'
+import { createServer } from 'node:net'
 import { isAfter, parseStreamId } from '@herald/protocol'
 import {
   pollUntil,
@@ -25,6 +25,7 @@ import {
 } from './publisher.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 import { refusalOf } from './test/refusal.js'
+import { replyDroppingProxy } from './test/reply-dropping-proxy.js'
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -367,29 +368,15 @@ describe('HeraldPublisher on a real Redis', () => {
   })
 
   it('never resends a publish whose reply the dropped connection lost: it fails at once, applied once', async () => {
-    // A proxy in front of Redis that drops the connection instead of passing one reply on: Redis
-    // ran the publish, and its caller cannot know. ioredis by default resends it on reconnect.
-    let dropNextReply = false
-    const proxy = createServer((client) => {
-      const server = createConnection(redis.port, '127.0.0.1')
-      client.on('error', () => {})
-      server.on('error', () => {})
-      client.on('data', (chunk) => server.write(chunk))
-      server.on('data', (chunk) => {
-        if (!dropNextReply) return void client.write(chunk)
-        dropNextReply = false
-        client.destroy()
-      })
-      client.on('close', () => server.destroy())
-      server.on('close', () => client.destroy())
-    })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-    const { port } = proxy.address() as AddressInfo
+    // ioredis by default resends the call on the new connection.
+    const drop = { armed: false }
+    const proxy = await replyDroppingProxy(redis.port, drop)
+    const { port } = proxy
     // A deadline far away: the failure must come from the closed connection, not from it.
     const behindProxy = new HeraldPublisher({ redis: `redis://127.0.0.1:${port}`, timeoutMs: 60_000 })
     try {
       await behindProxy.publish({ user: 'once' }, undefined, 'warm')
-      dropNextReply = true
+      drop.armed = true
       const lost = behindProxy.publish({ user: 'once' }, 'order.paid', { order: 1 })
       await expect(lost).rejects.toThrow(
         /connection to Redis closed before it answered; the publish may have been applied/,
@@ -430,21 +417,33 @@ describe('HeraldPublisher on a real Redis', () => {
       ...PUBLISHING_CLIENT_OPTIONS,
       enableAutoPipelining: true,
     })
-    const cluster = new Cluster([{ host: '127.0.0.1', port: redis.port }], { lazyConnect: true })
-    const refusals = [new URL(redis.url), { host: '127.0.0.1', port: redis.port }, resending, pipelining, cluster].map(
-      (value) => refusalOf(() => new HeraldPublisher({ redis: value as unknown as Redis })),
-    )
+    const nodes = [{ host: '127.0.0.1', port: redis.port }]
+    const cluster = new Cluster(nodes, { lazyConnect: true })
+    // A Cluster resends a command whose node connection closed, whatever its nodes are told.
+    const clusterResending = new Cluster(nodes, { lazyConnect: true, redisOptions: PUBLISHING_CLIENT_OPTIONS })
+    const refusals = [
+      new URL(redis.url),
+      { host: '127.0.0.1', port: redis.port },
+      resending,
+      pipelining,
+      cluster,
+      clusterResending,
+    ].map((value) => refusalOf(() => new HeraldPublisher({ redis: value as unknown as Redis })))
     const resendRefusal = expect.stringMatching(
       /^HERALD_ERR_INVALID: an ioredis client must be created with autoResendUnfulfilledCommands: false/,
+    )
+    const clusterRefusal = expect.stringMatching(
+      /^HERALD_ERR_INVALID: an ioredis Cluster must be created with retryDelayOnFailover: 0, without enableAutoPipelining, and with redisOptions: PUBLISHING_CLIENT_OPTIONS/,
     )
     expect(await Promise.all(refusals)).toEqual([
       'HERALD_ERR_INVALID: redis must be a Redis URL string or an ioredis client, not a URL',
       'HERALD_ERR_INVALID: redis must be a Redis URL string or an ioredis client, not an object',
       resendRefusal,
       resendRefusal,
-      resendRefusal,
+      clusterRefusal,
+      clusterRefusal,
     ])
-    for (const refused of [resending, pipelining, cluster]) refused.disconnect()
+    for (const refused of [resending, pipelining, cluster, clusterResending]) refused.disconnect()
     const client = new Redis(redis.url, PUBLISHING_CLIENT_OPTIONS)
     await new Promise((resolve) => client.once('ready', resolve))
     try {
@@ -605,6 +604,50 @@ describe('HeraldPublisher on a Redis Cluster', () => {
       expect(entries.filter((line) => line === '1')).toHaveLength(1)
     } finally {
       await publisher.close()
+      await cluster.stop()
+    }
+  })
+
+  it('never resends a publish whose reply a dropped node connection lost: it fails at once, applied once', async () => {
+    // ioredis's Cluster by default sends it again 100 ms later (retryDelayOnFailover) and reports
+    // the second id as the publish's: two entries. Each master is reached through a proxy, with
+    // the options the publisher gives a Cluster it creates from a URL.
+    const cluster = await startRedisCluster()
+    const drop = { armed: false }
+    const proxies = await Promise.all(cluster.nodes.map((node) => replyDroppingProxy(node.port, drop)))
+    const natMap = Object.fromEntries(
+      cluster.nodes.map((node, i) => [`${node.host}:${node.port}`, { host: '127.0.0.1', port: proxies[i]!.port }]),
+    )
+    const fromUrl = createRedisClient(
+      parseRedisTarget(cluster.url) as RedisTarget,
+      PUBLISHING_CLIENT_OPTIONS,
+    ) as Cluster
+    fromUrl.disconnect()
+    const client = new Cluster(Object.values(natMap), { ...fromUrl.options, natMap })
+    await new Promise((resolve) => client.once('ready', resolve))
+    // A deadline far away: the failure must come from the closed connection, not from it.
+    const behindProxies = new HeraldPublisher({ redis: client, timeoutMs: 60_000 })
+    try {
+      await behindProxies.publish({ user: 'once' }, undefined, 'warm')
+      drop.armed = true
+      const lost = behindProxies.publish({ user: 'once' }, 'order.paid', { order: 1 })
+      await expect(lost).rejects.toThrow(/the publish may have been applied/)
+      expect(((await lost.catch((error) => error)) as PublishError).timedOut).toBe(false)
+      expect(drop.armed).toBe(false)
+      await pollUntil('a publish after the reconnect', () =>
+        behindProxies.publish({ user: 'once' }, undefined, 'after').then(
+          (id) => id,
+          () => undefined,
+        ),
+      )
+      const key = streamKey('u:once')
+      const owner = await cluster.slotOwner(Number(await cluster.masters[0]!.cli('CLUSTER', 'KEYSLOT', key)))
+      const entries = (await owner.cli('XRANGE', key, '-', '+')).split('\n')
+      expect(entries.filter((line) => line === '{"order":1}')).toHaveLength(1)
+    } finally {
+      await behindProxies.close()
+      client.disconnect()
+      for (const proxy of proxies) proxy.close()
       await cluster.stop()
     }
   })

@@ -120,7 +120,8 @@ export class HeraldPublisher {
       this.#ownsConnection = false
     }
     // A standalone or Sentinel connection that drops fails what it had sent at once: ioredis
-    // neither resends nor rejects it, and the deadline would keep the caller waiting.
+    // neither resends nor rejects it, and the deadline would keep the caller waiting. (A Cluster
+    // node's connection ends instead, and ioredis rejects what it had sent: retryDelayOnFailover 0.)
     if (!this.#redis.isCluster) this.#redis.on('close', this.#connectionClosed)
     this.#limits = [
       options.historyMaxLen ?? 1000,
@@ -539,7 +540,7 @@ function redisClientProblem(redis: unknown): string | undefined {
     call?: unknown
     status?: unknown
     isCluster?: unknown
-    options?: ConnectionOptions & { redisOptions?: ConnectionOptions }
+    options?: ConnectionOptions & { redisOptions?: ConnectionOptions; retryDelayOnFailover?: unknown }
   } | null
   if (
     typeof client !== 'object' ||
@@ -548,12 +549,25 @@ function redisClientProblem(redis: unknown): string | undefined {
     typeof client.status !== 'string'
   )
     return `redis must be a Redis URL string or an ioredis client, not ${kindOf(redis)}`
-  const connection = client.isCluster === true ? client.options?.redisOptions : client.options
-  if (connection?.autoResendUnfulfilledCommands !== false || client.options?.enableAutoPipelining === true)
+  const resends =
+    'by default ioredis sends a publish in flight again after a reconnect, though Redis may have run it already'
+  if (client.isCluster === true) {
+    const { options } = client
+    if (
+      options?.redisOptions?.autoResendUnfulfilledCommands !== false ||
+      options.enableAutoPipelining === true ||
+      options.retryDelayOnFailover !== 0
+    )
+      return (
+        'an ioredis Cluster must be created with retryDelayOnFailover: 0, without enableAutoPipelining, and with ' +
+        `redisOptions: PUBLISHING_CLIENT_OPTIONS: ${resends}`
+      )
+    return undefined
+  }
+  if (client.options?.autoResendUnfulfilledCommands !== false || client.options?.enableAutoPipelining === true)
     return (
-      'an ioredis client must be created with autoResendUnfulfilledCommands: false (in redisOptions for a Cluster) ' +
-      'and without enableAutoPipelining (PUBLISHING_CLIENT_OPTIONS has both): by default ioredis sends a publish ' +
-      'in flight again after a reconnect, though Redis may have run it already'
+      'an ioredis client must be created with autoResendUnfulfilledCommands: false and without ' +
+      `enableAutoPipelining (PUBLISHING_CLIENT_OPTIONS has both): ${resends}`
     )
   return undefined
 }

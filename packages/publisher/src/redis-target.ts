@@ -161,10 +161,21 @@ export function createRedisClient(target: RedisTarget, clientOptions: ClientOpti
     case 'cluster':
       return new Cluster([...target.nodes], {
         shardedSubscribers: true,
-        enableOfflineQueue: options.enableOfflineQueue ?? true,
         // Never auto-pipelined: ioredis 6.0.0 then stops following MOVED after a second failover
         // and keeps sending a moved slot's commands to its old node (test/faults/cluster.test.ts).
         enableAutoPipelining: false,
+        ...(options.autoResendUnfulfilledCommands === false
+          ? {
+              // A Cluster sends a command again retryDelayOnFailover after its node's connection
+              // closed, whatever the nodes' autoResendUnfulfilledCommands says: Redis may have run
+              // it. A client that must not resend fails it at once instead...
+              retryDelayOnFailover: 0,
+              // ...which would also fail, with the same error, a command for a node whose
+              // connection is still being made, unless the Cluster queues it (a publisher waits
+              // for the Cluster to be ready before it sends anything).
+              enableOfflineQueue: true,
+            }
+          : { enableOfflineQueue: options.enableOfflineQueue ?? true }),
         redisOptions: {
           ...options,
           ...(target.username === undefined ? {} : { username: target.username }),
