@@ -623,7 +623,9 @@ describe('HeraldPublisher on a Redis Cluster', () => {
       PUBLISHING_CLIENT_OPTIONS,
     ) as Cluster
     fromUrl.disconnect()
-    const client = new Cluster(Object.values(natMap), { ...fromUrl.options, natMap })
+    const client = new Cluster(Object.values(natMap), { ...fromUrl.options, natMap } as ConstructorParameters<
+      typeof Cluster
+    >[1])
     await new Promise((resolve) => client.once('ready', resolve))
     // A deadline far away: the failure must come from the closed connection, not from it.
     const behindProxies = new HeraldPublisher({ redis: client, timeoutMs: 60_000 })
