@@ -43,7 +43,7 @@ export function runGateway(earlySignals: readonly NodeJS.Signals[]): void {
 
 async function main(earlySignals: readonly NodeJS.Signals[]): Promise<void> {
   const config = loadConfig({ env: process.env, argv: process.argv.slice(2) })
-  const starting = startGateway(config, { logger: createLogger(config.logLevel, stdoutLog) })
+  const starting = startGateway(config, { logger: createLogger(config.logLevel, stdoutLog, config.secrets) })
   // Handlers go in before startup completes: a signal that arrives while the node is
   // starting must not kill it with the default action. SIGTERM (Kubernetes, systemd)
   // drains; SIGINT (Ctrl-C) stops at once.

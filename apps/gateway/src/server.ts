@@ -64,7 +64,7 @@ export interface StartOptions {
 }
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
-  const logger = options.logger ?? createLogger(config.logLevel)
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.secrets)
   let hub: Hub | undefined
   let broker: Broker | undefined
   const metrics = new Metrics(

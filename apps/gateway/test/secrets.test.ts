@@ -76,6 +76,19 @@ describe('logs', () => {
         await postJson(`${url}/v1/publish`, { user: 'alice', data: { key } }, key)
       }
       await postJson(`${url}/v1/publish`, `{"user":"alice","data":"${NEXT_API_KEY}"`, NEXT_API_KEY)
+      // Keys and the secret where no credential belongs, under names that do not say so, and
+      // spelt with an escape: the access log writes the URL it was sent.
+      const misplaced = [
+        `/v1/publish?k=${TEST_API_KEY}`,
+        `/${NEXT_API_KEY}`,
+        `/v1/events?x=Bearer+${TEST_API_KEY}`,
+        `/v1/events?topics=%${NEXT_API_KEY.charCodeAt(0).toString(16)}${NEXT_API_KEY.slice(1)}`,
+        `/healthz?s=${encodeURIComponent(TEST_SECRET)}`,
+      ]
+      for (const path of misplaced) {
+        for (const method of ['GET', 'POST'])
+          expect((await fetch(`${url}${path}`, { method })).status).toBeLessThan(500)
+      }
       // Redis going away and coming back makes the node log its connection errors.
       await redis.kill()
       await process.waitForOutput(/redis subscriber lost/)
@@ -90,6 +103,8 @@ describe('logs', () => {
     expect(logs).toMatch(/access_token=\[redacted\]/)
     expect(logs).toMatch(/"status":401/)
     expect(logs).toMatch(/"url":"\/v1\/publish","status":200/)
+    expect(logs).toContain('"url":"/v1/publish?k=[redacted]"')
+    expect(logs).toContain('"url":"/[redacted]"')
     for (const secret of [
       ...tokens,
       ...tokens.map((t) => t.split('.')[2]!),

@@ -39,6 +39,8 @@ export interface GatewayConfig {
   readonly openFileLimit: number | undefined
   /** Any of these authorises a publish; two at once allow rotation. */
   readonly publishApiKeys: readonly string[]
+  /** What the logger censors by value wherever it appears: the publish keys and the JWT secret. */
+  readonly secrets: readonly string[]
   readonly maxConnections: number
   readonly maxConnectionsPerUser: number
   readonly maxTopicsPerConnection: number
@@ -201,6 +203,7 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       clockToleranceSeconds: read.integer('JWT_CLOCK_TOLERANCE_SECONDS', { default: 5, min: 0, max: 300 }),
     },
     publishApiKeys,
+    secrets: jwtSecret === undefined ? publishApiKeys : [...publishApiKeys, jwtSecret],
     openFileLimit,
     maxConnections: read.integer('MAX_CONNECTIONS', {
       default: connectionBudgetFromFileLimit(openFileLimit),

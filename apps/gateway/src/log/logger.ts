@@ -6,6 +6,7 @@
 
 import { type DestinationStream, type Logger, pino } from 'pino'
 import type { LogLevel } from '../config/config.js'
+import { censorFields, decodeLoosely, secretCensor } from './secret-censor.js'
 import { StdoutLog } from './stdout-log.js'
 
 export { StdoutLog } from './stdout-log.js'
@@ -27,12 +28,19 @@ const REDACTED_PATHS = [
   '*.secret',
 ]
 
-export function createLogger(level: LogLevel, destination: DestinationStream = new StdoutLog()): Logger {
+/** `secrets` are censored by value in every string field of every line (secret-censor.ts). */
+export function createLogger(
+  level: LogLevel,
+  destination: DestinationStream = new StdoutLog(),
+  secrets: readonly string[] = [],
+): Logger {
+  const censor = secretCensor(secrets)
   return pino(
     {
       level,
       base: { service: 'herald-gateway' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      ...(censor === undefined ? {} : { formatters: { log: (fields) => censorFields(fields, censor) } }),
     },
     destination,
   )
@@ -92,14 +100,6 @@ function redactedPair(pair: string): string {
   const decoded = decodeName(name)
   const plain = !pair.includes(';') && decoded.length <= 64 && !decoded.includes('=') && !JWT_LIKE.test(decoded)
   return plain ? `${name}=[redacted]` : '[redacted]'
-}
-
-function decodeLoosely(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '))
-  } catch {
-    return text
-  }
 }
 
 /** A raw parameter name decoded by URLSearchParams itself, so malformed `%` sequences fare as they do there. */
