@@ -143,6 +143,23 @@ describe('which requests a gateway serves', () => {
       expect(logged.join('')).toContain(`"code":"${code}"`)
   })
 
+  it('answers CONNECT as any method a path does not take, and closes: Node drops it unanswered by default', async () => {
+    const connect = async (target: string) =>
+      parse(await exchange(gateway.url, `CONNECT ${target} HTTP/1.1\r\nHost: 127.0.0.1:6379\r\n\r\n`))
+    expect(await connect('/v1/publish')).toMatchObject({ status: 405, code: 'HERALD_ERR_METHOD_NOT_ALLOWED' })
+    expect((await connect('/v1/publish')).headers).toContain('allow: post')
+    expect(await connect('/v1/events')).toMatchObject({ status: 405, code: 'HERALD_ERR_METHOD_NOT_ALLOWED' })
+    expect(await connect('127.0.0.1:6379')).toMatchObject({ status: 400, code: 'HERALD_ERR_BAD_REQUEST' })
+    expect(logged.join('')).toContain('"method":"CONNECT","url":"127.0.0.1:6379","status":400')
+  })
+
+  it('refuses a request line of any HTTP version but 1.0 and 1.1 with 400, as the README says', async () => {
+    for (const version of ['2.0', '1.2', '0.9']) {
+      const answer = parse(await exchange(gateway.url, `GET /healthz HTTP/${version}\r\nHost: x\r\n\r\n`))
+      expect(answer, version).toMatchObject({ status: 400, code: 'HERALD_ERR_BAD_REQUEST' })
+    }
+  })
+
   it('invites a publish body with 100 Continue only once the key and the size have passed', async () => {
     const body = JSON.stringify({ user: 'alice', data: 1 })
     const head = (key: string) =>

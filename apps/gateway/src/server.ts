@@ -5,7 +5,8 @@
  * stop accepting, close the broker.
  */
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Logger } from 'pino'
@@ -137,6 +138,16 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
       answerUnparsedRequest(error, socket, logger),
     )
+    // Node gives a CONNECT to 'connect' listeners only, and without one drops the socket
+    // unanswered and unlogged. Herald is no proxy: it answers CONNECT as any other method a path
+    // does not take (405, or 400 for a host:port target), on a response of its own, and closes.
+    server.on('connect', (request: IncomingMessage, socket: Socket) => {
+      const response = new ServerResponse(request)
+      response.shouldKeepAlive = false
+      response.assignSocket(socket)
+      response.on('finish', () => socket.end())
+      dispatch(request, response, false)
+    })
     server.keepAliveTimeout = 65_000
     return server
   })

@@ -29,6 +29,10 @@ export interface RequestTarget {
  * (older load balancers' health checks send them) is served like any other.
  */
 export function readTarget(request: IncomingMessage): RequestTarget | HeraldError {
+  // Node's parser refuses other versions, but takes `HTTP/2.0` (for the HTTP/2 preface) and
+  // would serve it as HTTP/1.1: it is an HTTP/2 client, or none, that sends it.
+  if (request.httpVersionMajor !== 1)
+    return new HeraldError('HERALD_ERR_BAD_REQUEST', 'the request is not valid HTTP/1.1')
   const hosts = headerValues(request.rawHeaders, 'host')
   const host = hosts[0]
   if (hosts.length > 1) return new HeraldError('HERALD_ERR_BAD_REQUEST', 'send one Host header, not several')
