@@ -213,6 +213,45 @@ describe("the functions' rules", () => {
     expect(await client.exists(stream)).toBe(0)
   })
 
+  it('take a limit of nan as not a number, so as its default: nothing half-written, history trimmed', async () => {
+    for (const nan of ['nan', 'NaN', '-nan']) {
+      const stream = streamKey(`u:nan${nan}`)
+      const key = idempotencyKey(`u:nan${nan}`, 'k')
+      const call = (maxlen: string, ttl: string, keyTtl: string) =>
+        client.call('FCALL', 'herald_publish', 2, stream, key, '', '1', maxlen, ttl, keyTtl)
+      const id = await call('10', nan, '60')
+      expect(await call('10', '60', nan)).toBe(id)
+      expect([await client.xlen(stream), (await client.ttl(stream)) > 60, await client.ttl(key)]).toEqual([1, true, 60])
+      const other = streamKey(`u:nan${nan}2`)
+      await client.call(
+        'FCALL',
+        'herald_publish',
+        2,
+        other,
+        idempotencyKey(`u:nan${nan}2`, 'k'),
+        '',
+        '1',
+        '10',
+        '60',
+        nan,
+      )
+      expect(await client.ttl(idempotencyKey(`u:nan${nan}2`, 'k'))).toBeGreaterThan(60)
+    }
+    // maxlen nan is the default, 1,000, trimmed in batches of 125.
+    const trimmed = streamKey('u:nanmaxlen')
+    const batch = Array.from({ length: 1200 }, () => ['0', '', '1']).flat()
+    await client.call('FCALL', 'herald_publish_batch', 1200, ...Array(1200).fill(trimmed), 'nan', '60', '60', ...batch)
+    expect(await client.xlen(trimmed)).toBeLessThanOrEqual(1125)
+    const read = (after: string, count: string) =>
+      client.call('FCALL_RO', 'herald_read', 1, trimmed, after, count, '60').catch((error: Error) => error.message)
+    const [first] = (await client.xrange(trimmed, '-', '+', 'COUNT', 1))[0]!
+    expect(((await read(first, 'nan')) as string[]).length).toBe(1 + 3 * 200)
+    const [ms] = first.split('-')
+    expect(await read(`${ms}-99999999999999999999`, '10')).toMatch(/^HERALD_ERR_ID /)
+    // The largest part Redis takes is a position like any other.
+    expect(((await read(`${ms}-18446744073709551615`, '10')) as string[])[0]).toBe('entries')
+  })
+
   it('refuse a batch whose has-idempotency-key flag is neither 0 nor 1', async () => {
     const reply = await client
       .call('FCALL', 'herald_publish_batch', 1, streamKey('u:flags'), 10, 60, 60, 'yes', '', '1')

@@ -26,7 +26,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 7
+export const FUNCTION_LIBRARY_VERSION = 8
 /**
  * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
  * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
@@ -94,6 +94,13 @@ local function parse_id(id)
   return tonumber(ms), tonumber(seq)
 end
 
+-- Whether digits fit a part of a stream id, 2^64 - 1 at most: XRANGE refuses more with an
+-- error of its own.
+local MAX_ID_PART = '18446744073709551615'
+local function is_id_part(digits)
+  return #digits < #MAX_ID_PART or (#digits == #MAX_ID_PART and digits <= MAX_ID_PART)
+end
+
 local function is_before(a_ms, a_seq, b_ms, b_seq)
   return a_ms < b_ms or (a_ms == b_ms and a_seq < b_seq)
 end
@@ -103,7 +110,9 @@ local MAX_LIMIT = ${MAX_FUNCTION_LIMIT}
 
 local function positive(value, default)
   local n = tonumber(value)
-  if n == nil or n < 1 then return default end
+  -- tonumber('nan') is NaN, which no comparison excludes: EXPIRE and SET then failed after the
+  -- XADD, and a NaN maxlen never trimmed.
+  if n == nil or n ~= n or n < 1 then return default end
   if n > MAX_LIMIT then return MAX_LIMIT end
   return math.floor(n)
 end
@@ -441,8 +450,11 @@ local function herald_read(keys, args)
   if stream == nil or not match(stream, STREAM_KEY) then
     return fail('HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s')
   end
-  local after_ms, after_seq = parse_id(args[1])
-  if after_ms == nil then return fail('HERALD_ERR_ID', 'after must be <ms>-<seq>') end
+  local ms_digits, seq_digits = match(args[1] or '', '^(%d+)-(%d+)$')
+  if ms_digits == nil or not is_id_part(ms_digits) or not is_id_part(seq_digits) then
+    return fail('HERALD_ERR_ID', 'after must be <ms>-<seq>, each part at most 2^64 - 1')
+  end
+  local after_ms, after_seq = tonumber(ms_digits), tonumber(seq_digits)
   local count = positive(args[2], 200)
   local ttl = positive(args[3], DEFAULT_TTL)
   if after_ms < DATASET_SINCE_MS then return {'trimmed'} end
