@@ -6,6 +6,7 @@ import { callHeraldFunction, loadHeraldFunctions } from './functions.js'
 import { FUNCTION_LIBRARY_VERSION, heraldFunctions, parseHeraldFunctions } from './herald-functions.js'
 import { streamKey } from './keys.js'
 import { HeraldPublisher } from './publisher.js'
+import { refusalOf } from './test/refusal.js'
 
 describe('heraldFunctions and parseHeraldFunctions', () => {
   it('write and read back the version and the dataset start', () => {
@@ -153,6 +154,12 @@ describe('publishing as a Redis user that may not announce', () => {
     try {
       await loadHeraldFunctions(admin)
       await expect(publish()).rejects.toThrow(/HERALD_ERR_NOPERM .*may not SPUBLISH to herald:\{u:ida\}:c/)
+      // The SDK says so, and does not invite a retry as though the publish might have been applied.
+      const sdk = new HeraldPublisher({ redis: `redis://publisher:publisher-password@127.0.0.1:${redis.port}` })
+      expect(await refusalOf(() => sdk.publish({ user: 'ida' }, undefined, 1))).toMatch(
+        /^HERALD_ERR_REDIS: Redis refused the publish \(HERALD_ERR_NOPERM .*\); the call it refused wrote nothing$/,
+      )
+      await sdk.close()
       expect(await admin.xlen(stream)).toBe(0)
       expect(await admin.exists(idempotency)).toBe(0)
       // Granted the channels, the retry publishes and announces it: nothing was half-done.

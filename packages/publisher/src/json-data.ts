@@ -47,6 +47,8 @@ function hasNonFiniteNumber(value: unknown): boolean {
     const replaced: unknown = toJSON.call(value)
     return replaced !== value && hasNonFiniteNumber(replaced)
   }
+  // A Number object has no own properties; JSON.stringify writes its value (`new Number(NaN)` as null).
+  if (value instanceof Number) return !Number.isFinite(value.valueOf())
   for (const child of Array.isArray(value) ? value : Object.values(value)) {
     if (hasNonFiniteNumber(child)) return true
   }

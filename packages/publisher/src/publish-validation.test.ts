@@ -2,6 +2,7 @@ import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { streamKey } from './keys.js'
 import { encodeMessage, HeraldPublisher, type Message, type PublisherOptions } from './publisher.js'
+import { JsonText } from './raw-json.js'
 import { refusalOf } from './test/refusal.js'
 
 /** `levels` objects or arrays nested in one another, with `leaf` innermost. */
@@ -100,6 +101,57 @@ describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError
     expect(await refusalOf(() => loose().publishBatch(['x']))).toMatch(
       /^HERALD_ERR_INVALID: messages\[0\]: a message must be an obj/,
     )
+    // A hole in a sparse array is a message that is not there, in a call of one or of several.
+    const message = { target: { user: 'a' }, data: 1 }
+    const holed = Array.from({ length: 200 }, () => message)
+    delete holed[150]
+    for (const [messages, at] of [
+      [[, message], 0],
+      [holed, 150],
+    ] as const) {
+      expect(await refusalOf(() => loose().publishBatch(messages))).toBe(
+        `HERALD_ERR_INVALID: messages[${at}]: a message must be an object ({ target, type, data, idempotencyKey }), not undefined`,
+      )
+    }
+    expect(await redis.cli('KEYS', 'herald:*')).toBe('')
+  })
+
+  it('refuses data that is not what JSON.stringify would write as it is, whatever it is or throws', async () => {
+    const user = { user: 'a' }
+    const refusals = {
+      boxedNaN: await refusalOf(() => publisher.publish(user, undefined, { price: new Number(Number.NaN) })),
+      boxedInfinity: await refusalOf(() => publisher.publish(user, undefined, [new Number(Number.POSITIVE_INFINITY)])),
+      throwsNull: await refusalOf(() =>
+        publisher.publish(user, undefined, {
+          toJSON() {
+            throw null
+          },
+        }),
+      ),
+      // Read fine by JSON.stringify, then throwing when the check reads it again.
+      throwsOnSecondRead: await refusalOf(() => {
+        let reads = 0
+        return publisher.publish(user, undefined, {
+          get price() {
+            if (++reads > 1) throw new Error('read twice')
+            return null
+          },
+        })
+      }),
+    }
+    expect(refusals).toEqual({
+      boxedNaN:
+        'HERALD_ERR_INVALID: data must not contain NaN or Infinity (JSON has no such numbers; 1e400 is Infinity)',
+      boxedInfinity:
+        'HERALD_ERR_INVALID: data must not contain NaN or Infinity (JSON has no such numbers; 1e400 is Infinity)',
+      throwsNull: 'HERALD_ERR_INVALID: data must be JSON-serialisable: null',
+      throwsOnSecondRead: 'HERALD_ERR_INVALID: data must be JSON-serialisable: read twice',
+    })
+    for (const text of [null, 123, undefined]) {
+      expect(await refusalOf(() => new JsonText(text as unknown as string))).toBe(
+        `HERALD_ERR_INVALID: data must be JSON text, a string, not ${String(text) === '123' ? 'a number' : String(text)}`,
+      )
+    }
     expect(await redis.cli('KEYS', 'herald:*')).toBe('')
   })
 

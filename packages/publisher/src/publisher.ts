@@ -23,6 +23,7 @@ import {
   userChannelKey,
 } from '@herald/protocol'
 import { whenConnected } from './connection-ready.js'
+import { kindOf, messageOf } from './describe-value.js'
 import { callHeraldFunction, type RedisClient } from './functions.js'
 import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 import { idempotencyKey, streamKey } from './keys.js'
@@ -161,8 +162,9 @@ export class HeraldPublisher {
       )
     }
     const limit = this.#maxDataBytes
+    // Array.from, not map: map skips the holes of a sparse array, which would publish nothing there.
     return this.publishEncoded(
-      messages.map((message, index) => {
+      Array.from(messages, (message, index) => {
         try {
           return encodeMessage(message, limit)
         } catch (error) {
@@ -264,7 +266,7 @@ export class HeraldPublisher {
       const acknowledged = await wait.acknowledged().catch((error: unknown) => {
         // The calls were answered: the publish is stored and announced, only its replication is
         // unconfirmed (a WAIT refused, or sent to a master a failover has just demoted).
-        const message = error instanceof Error ? error.message : String(error)
+        const message = messageOf(error)
         throw new PublishError(
           'HERALD_ERR_NOT_REPLICATED',
           `published, but Redis could not confirm its replication: ${message}`,
@@ -388,8 +390,18 @@ const NOT_WRITTEN = /^(?:Stream isn't writeable|Cluster isn't ready)/
  */
 function publishFailure(error: unknown, indexes?: readonly number[], sent = true): PublishError {
   if (error instanceof PublishError) return error
-  const message = error instanceof Error ? error.message : String(error)
+  const message = messageOf(error)
   const refusal = FUNCTION_REFUSAL.exec(message)
+  // The Redis user's grants, not the message: the functions check them before writing anything.
+  if (message.startsWith('HERALD_ERR_NOPERM ')) {
+    return new PublishError(
+      'HERALD_ERR_REDIS',
+      `Redis refused the publish (${message}); the call it refused wrote nothing`,
+      {
+        cause: error,
+      },
+    )
+  }
   if (refusal === null) {
     const written = sent && !NOT_WRITTEN.test(message)
     return new PublishError(
@@ -478,7 +490,7 @@ export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_M
     encoded = checked ? data.text : JSON.stringify(data)
   } catch (error) {
     // A cycle or a BigInt: the caller's data, not a failure to publish.
-    throw new PublishError('HERALD_ERR_INVALID', `data must be JSON-serialisable: ${(error as Error).message}`)
+    throw new PublishError('HERALD_ERR_INVALID', `data must be JSON-serialisable: ${messageOf(error)}`)
   }
   if (encoded === undefined) throw new PublishError('HERALD_ERR_INVALID', 'data must be JSON-serialisable')
   // Every character is 1 to 3 bytes of UTF-8 (a surrogate pair, 2 characters, is 4), so only
@@ -497,13 +509,19 @@ export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_M
   if (nestsDeeperThan(encoded, MAX_DATA_DEPTH)) {
     throw new PublishError('HERALD_ERR_INVALID', `data must not nest deeper than ${MAX_DATA_DEPTH} levels`)
   }
-  const dataIssue = dataProblem(data, encoded)
+  let dataIssue: string | undefined
+  try {
+    dataIssue = dataProblem(data, encoded)
+  } catch (error) {
+    // The check reads the data again: a getter or toJSON that throws only now.
+    throw new PublishError('HERALD_ERR_INVALID', `data must be JSON-serialisable: ${messageOf(error)}`)
+  }
   if (dataIssue !== undefined) throw new PublishError('HERALD_ERR_INVALID', `data ${dataIssue}`)
   return { channelKey, type, data: encoded, idempotencyKey: key }
 }
 
 /** The channel key of a target, which must have exactly one of a valid `user` and a valid `topic`. */
-function channelKeyOf(target: Target): string {
+export function channelKeyOf(target: Target): string {
   if (target === null || typeof target !== 'object' || Array.isArray(target)) {
     throw new PublishError(
       'HERALD_ERR_INVALID',
@@ -538,6 +556,7 @@ function redisClientProblem(redis: unknown): string | undefined {
   type ConnectionOptions = { autoResendUnfulfilledCommands?: unknown; enableAutoPipelining?: unknown }
   const client = redis as {
     call?: unknown
+    on?: unknown
     status?: unknown
     isCluster?: unknown
     options?: ConnectionOptions & { redisOptions?: ConnectionOptions; retryDelayOnFailover?: unknown }
@@ -546,6 +565,7 @@ function redisClientProblem(redis: unknown): string | undefined {
     typeof client !== 'object' ||
     client === null ||
     typeof client.call !== 'function' ||
+    typeof client.on !== 'function' ||
     typeof client.status !== 'string'
   )
     return `redis must be a Redis URL string or an ioredis client, not ${kindOf(redis)}`
@@ -570,13 +590,4 @@ function redisClientProblem(redis: unknown): string | undefined {
       `enableAutoPipelining (PUBLISHING_CLIENT_OPTIONS has both): ${resends}`
     )
   return undefined
-}
-
-/** What a value is, for a message about a value of the wrong kind: `null`, `an array`, `a number`. */
-function kindOf(value: unknown): string {
-  if (value === null || value === undefined) return String(value)
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value !== 'object') return `a ${typeof value}`
-  const name: unknown = (value as { constructor?: { name?: unknown } }).constructor?.name
-  return typeof name !== 'string' || name === 'Object' ? 'an object' : `a ${name}`
 }

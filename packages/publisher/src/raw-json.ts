@@ -13,6 +13,7 @@
  * A member that appears twice counts once, with its last value, as JSON.parse does.
  */
 
+import { kindOf } from './describe-value.js'
 import { closingQuote, dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 import { PublishError } from './publish-error.js'
 
@@ -266,6 +267,9 @@ export class JsonText {
   readonly text: string
 
   constructor(source: string) {
+    if (typeof source !== 'string') {
+      throw new PublishError('HERALD_ERR_INVALID', `data must be JSON text, a string, not ${kindOf(source)}`)
+    }
     // A raw one, not an escape: it has no UTF-8 form, and Redis would store U+FFFD for it.
     if (/\p{Cs}/u.test(source)) throw new PublishError('HERALD_ERR_INVALID', `data ${LONE_SURROGATE_PROBLEM}`)
     let value: unknown
