@@ -51,6 +51,10 @@ describe('the herald CLI', () => {
       ['publish', '--data', '1'],
       ['frobnicate', '--user', 'a'],
       ['tail', '--user', 'alice', '--history', 'abc'],
+      // A name no publish takes is a channel nothing reaches: tailed, it would wait for ever.
+      ['tail', '--user', 'a b'],
+      ['tail', '--topic', 'x,y', '--history', '3'],
+      ['tail', '--user', ''],
     ]) {
       const result = await herald(args, { REDIS_URL: redis.url })
       expect(result.code, args.join(' ')).toBe(2)

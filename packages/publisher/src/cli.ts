@@ -7,13 +7,14 @@
  */
 
 import { parseArgs } from 'node:util'
-import { parseStreamId, topicChannelKey, userChannelKey } from '@herald/protocol'
+import { parseStreamId } from '@herald/protocol'
 import { whenConnected } from './connection-ready.js'
+import { messageOf } from './describe-value.js'
 import { callHeraldFunction, loadHeraldFunctions, type RedisClient } from './functions.js'
 import { FUNCTION_LIBRARY_VERSION, MAX_FUNCTION_LIMIT } from './herald-functions.js'
 import { pubsubChannel, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
-import { HeraldPublisher, type Target } from './publisher.js'
+import { channelKeyOf, HeraldPublisher, type Target } from './publisher.js'
 import { compactJson, JsonText } from './raw-json.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 import { settledWithin } from './settled-within.js'
@@ -175,7 +176,8 @@ function redisTargetOf(redisUrl: string): RedisTarget {
 }
 
 async function tail(redisUrl: string, target: Target, history: number): Promise<number> {
-  const channelKey = 'user' in target ? userChannelKey(target.user) : topicChannelKey(target.topic)
+  // The names a publish takes: any other is a channel no publish can reach, tailed for ever.
+  const channelKey = channelKeyOf(target)
   const parsed = redisTargetOf(redisUrl)
   const subscriber = createRedisClient(parsed)
   await connect(subscriber)
@@ -233,7 +235,7 @@ async function connect(client: RedisClient): Promise<void> {
     await answeredInTime(whenConnected(client, 1))
   } catch (error) {
     client.disconnect()
-    throw new Error(`cannot connect to Redis: ${error instanceof Error ? error.message : String(error)}`)
+    throw new Error(`cannot connect to Redis: ${messageOf(error)}`)
   }
 }
 
@@ -264,7 +266,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`herald: ${error.message}\n\n${HELP}`)
       process.exit(2)
     }
-    process.stderr.write(`herald: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.stderr.write(`herald: ${messageOf(error)}\n`)
     process.exit(1)
   },
 )

@@ -50,6 +50,24 @@ describe('parseRedisTarget', () => {
     }
   })
 
+  it('refuses an @ or / left unescaped in the credentials of a multi-host URL, instead of misreading the hosts', () => {
+    for (const url of [
+      'redis+cluster://u:SEC@RET@127.0.0.1:6379',
+      'redis+sentinel://admin:s3cr/et@127.0.0.1:26379',
+      'redis+sentinel://u:s3cr@et@h:1,h:2/mymaster',
+    ]) {
+      const problem = parseRedisTarget(url)
+      expect(problem, url).toMatch(/^has an @ outside its user:password@ part: write @ and \/ .* as %40 and %2F$/)
+      expect(problem, url).not.toMatch(/SEC|RET|s3cr/)
+    }
+    expect(parseRedisTarget('redis+cluster://u:SEC%40RET@127.0.0.1:6379')).toEqual({
+      kind: 'cluster',
+      nodes: [{ host: '127.0.0.1', port: 6379 }],
+      username: 'u',
+      password: 'SEC@RET',
+    })
+  })
+
   it('refuses a database other than 0, whose Pub/Sub other deployments on the server would share', () => {
     for (const url of [
       'redis://h:6379/3',

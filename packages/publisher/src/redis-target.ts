@@ -66,6 +66,8 @@ export function parseRedisTarget(text: string): RedisTarget | string {
       : 'must start with redis://, rediss://, redis+sentinel:// or redis+cluster://'
   }
   const [, scheme, username, password, hostList, name] = match
+  // `u:p@ss@h:6379` would read as host `ss@h`, `u:p/w@h:6379` as host `u` and master `w@h:6379`.
+  if (hostList!.includes('@') || name?.includes('@')) return UNESCAPED_CREDENTIALS
   // A cluster has no databases but 0, and no master name.
   if (scheme === 'redis+cluster' && name) return MULTI_HOST_SHAPE
   const hosts = hostList!.split(',').map(parseHostPort)
@@ -98,6 +100,9 @@ const OTHER_DATABASE =
 const MULTI_HOST_SHAPE =
   'must be redis+sentinel://[user:pass@]h1:p1,h2:p2/<master name> or redis+cluster://[user:pass@]h1:p1,h2:p2, ' +
   'with no database or query (Herald uses database 0)'
+
+const UNESCAPED_CREDENTIALS =
+  'has an @ outside its user:password@ part: write @ and / in the user name or password as %40 and %2F'
 
 /** Says where to look without quoting the part, which may be the password. */
 const MALFORMED_ESCAPE = 'has a malformed %-escape in its user name, password or master name (write a literal % as %25)'
