@@ -105,8 +105,10 @@ describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError
     const message = { target: { user: 'a' }, data: 1 }
     const holed = Array.from({ length: 200 }, () => message)
     delete holed[150]
+    const leading = new Array(2)
+    leading[1] = message
     for (const [messages, at] of [
-      [[, message], 0],
+      [leading, 0],
       [holed, 150],
     ] as const) {
       expect(await refusalOf(() => loose().publishBatch(messages))).toBe(
