@@ -1,41 +1,8 @@
 import net from 'node:net'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestGateway, TEST_API_KEY, type TestGateway, withTimeout } from '../test/harness.js'
+import { exchange, parse, startTestGateway, TEST_API_KEY, type TestGateway, withTimeout } from '../test/harness.js'
 import { createLogger } from './log/logger.js'
-
-/** The whole answer to `bytes` on a fresh connection, once the server closes it or `done` holds. */
-function exchange(url: string, bytes: string | Buffer, done: (text: string) => boolean = () => false): Promise<string> {
-  const { hostname, port } = new URL(url)
-  return withTimeout(
-    new Promise<string>((resolve, reject) => {
-      let text = ''
-      const socket = net.connect(Number(port), hostname, () => socket.write(bytes))
-      socket.setEncoding('latin1')
-      socket.on('data', (chunk: string) => {
-        text += chunk
-        if (done(text)) {
-          socket.destroy()
-          resolve(text)
-        }
-      })
-      socket.on('close', () => resolve(text))
-      socket.on('error', reject)
-    }),
-    5000,
-    () => `no answer to ${JSON.stringify(String(bytes))}`,
-  )
-}
-
-/** Status and JSON error code of a raw answer (chunked or not). */
-function parse(answer: string): { status: number; headers: string; code: string | undefined } {
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1])
-  const split = answer.indexOf('\r\n\r\n')
-  const headers = answer.slice(0, split).toLowerCase()
-  const body = answer.slice(split + 4)
-  const json = /\{.*\}/.exec(body)?.[0]
-  return { status, headers, code: json === undefined ? undefined : JSON.parse(json).error?.code }
-}
 
 describe('which requests a gateway serves', () => {
   let gateway: TestGateway

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import http from 'node:http'
+import net from 'node:net'
 import { type ParsedEvent, SseParser } from '@herald/protocol'
 import { EventSource } from 'eventsource'
 import { type JWTPayload, SignJWT } from 'jose'
@@ -357,4 +358,41 @@ export async function startGatewayProcess(
   )
   const url = (await process.waitForOutput(/"url":"(http:\/\/[^"]+)"/, 30_000))[1]!
   return { process, url }
+}
+
+/** The whole answer to `bytes` on a fresh connection, once the server closes it or `done` holds. */
+export function exchange(
+  url: string,
+  bytes: string | Buffer,
+  done: (text: string) => boolean = () => false,
+): Promise<string> {
+  const { hostname, port } = new URL(url)
+  return withTimeout(
+    new Promise<string>((resolve, reject) => {
+      let text = ''
+      const socket = net.connect(Number(port), hostname, () => socket.write(bytes))
+      socket.setEncoding('latin1')
+      socket.on('data', (chunk: string) => {
+        text += chunk
+        if (done(text)) {
+          socket.destroy()
+          resolve(text)
+        }
+      })
+      socket.on('close', () => resolve(text))
+      socket.on('error', reject)
+    }),
+    5000,
+    () => `no answer to ${JSON.stringify(String(bytes))}`,
+  )
+}
+
+/** Status, headers (lower-cased) and JSON error code of a raw answer (chunked or not). */
+export function parse(answer: string): { status: number; headers: string; code: string | undefined } {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1])
+  const split = answer.indexOf('\r\n\r\n')
+  const headers = answer.slice(0, split).toLowerCase()
+  const body = answer.slice(split + 4)
+  const json = /\{.*\}/.exec(body)?.[0]
+  return { status, headers, code: json === undefined ? undefined : JSON.parse(json).error?.code }
 }
