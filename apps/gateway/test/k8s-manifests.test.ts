@@ -391,7 +391,7 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
       // With no ready endpoints, ingress-nginx proxies the request itself to the default
       // backend; for a 502/503/504 it sends `/` with the original URI and status in headers.
       const requests: Array<[string, Record<string, string>]> = [
-        ['/v1/events?topics=news', {}],
+        ['/v1/events?topics=news', { origin: 'https://app.example' }],
         ['/', { 'x-code': '503', 'x-original-uri': '/v1/events', 'x-format': 'text/event-stream' }],
       ]
       for (const [path, headers] of requests) {
@@ -399,6 +399,8 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
         expect(response.status, path).toBe(200)
         expect(response.headers.get('content-type')).toBe('text/event-stream')
         expect(response.headers.get('cache-control')).toBe('no-cache')
+        // Readable from the page's origin: it carries no one's data.
+        expect(response.headers.get('access-control-allow-origin')).toBe(headers['origin'] ?? null)
         const events: ParsedEvent[] = []
         const retries: number[] = []
         const parser = new SseParser({ onEvent: (e) => events.push(e), onRetry: (ms) => retries.push(ms) })

@@ -2,7 +2,7 @@ import http2 from 'node:http2'
 import { type ParsedEvent, SseParser } from '@herald/protocol'
 import { pollUntil } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
-import { postJson, RawSseStream, RecordingEventSource, signToken, TEST_API_KEY } from './harness.js'
+import { exchange, parse, postJson, RawSseStream, RecordingEventSource, signToken, TEST_API_KEY } from './harness.js'
 import { type NginxFleet, startNginxFleet, startUnansweringHost } from './nginx.js'
 import { metric, stopNodes } from './redis-nodes.js'
 
@@ -88,7 +88,10 @@ describe('gateways behind the shipped nginx config', () => {
   it('says the gateways are unavailable, not full, when no node answers a stream', async () => {
     fleet = await startNginxFleet([{}, {}])
     await stopNodes(fleet.nodes)
-    const stream = new RawSseStream(`${fleet.nginx.url}/v1/events`, { authorization: `Bearer ${await signToken('x')}` })
+    const stream = new RawSseStream(`${fleet.nginx.url}/v1/events`, {
+      authorization: `Bearer ${await signToken('x')}`,
+      origin: 'https://app.example',
+    })
     await stream.ended
     expect(stream.status).toBe(200)
     expect(stream.headers['content-type']).toBe('text/event-stream')
@@ -96,6 +99,62 @@ describe('gateways behind the shipped nginx config', () => {
     expect(stream.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
       ['herald.unavailable', 'broker_unavailable'],
     ])
+    // Readable from another origin: an EventSource that may not read it closes for good.
+    expect(stream.headers).toMatchObject({
+      'access-control-allow-origin': 'https://app.example',
+      'access-control-allow-credentials': 'true',
+      vary: 'Origin',
+    })
+  })
+
+  it('keeps the delay the last node gave when every node turns a stream away', async () => {
+    // A user at its limit comes back after ten times RETRY_MS (1 to 2 times that, jittered).
+    fleet = await startNginxFleet([0, 1].map(() => ({ MAX_CONNECTIONS_PER_USER: '1', RETRY_MS: '1000' })))
+    const token = await signToken('busy')
+    const held = fleet.nodes.map((node) => new RecordingEventSource(node.eventsUrl(), { token }))
+    await Promise.all(held.map((client) => client.waitForReady()))
+    const stream = new RawSseStream(`${fleet.nginx.url}/v1/events`, { authorization: `Bearer ${token}` })
+    await stream.ended
+    for (const client of held) client.close()
+    const [event] = stream.events
+    const { reason, retryMs } = JSON.parse(event!.data)
+    expect([stream.status, event!.type, reason]).toEqual([200, 'herald.unavailable', 'user_limit'])
+    expect(retryMs).toBeGreaterThanOrEqual(10_000)
+    expect(retryMs).toBeLessThanOrEqual(20_000)
+    expect(stream.retries).toEqual([retryMs])
+    expect(Number(stream.headers['retry-after']) * 1000).toBe(retryMs)
+  })
+
+  it("answers what nginx refuses itself in the gateways' JSON, and passes on the requests they take", async () => {
+    fleet = await startNginxFleet([{}])
+    const { url } = fleet.nginx
+    const raw = async (request: string) => parse(await exchange(url, request))
+    const refused = {
+      trace: await raw('TRACE /v1/events HTTP/1.1\r\nHost: x\r\n\r\n'),
+      connect: await raw('CONNECT /v1/publish HTTP/1.1\r\nHost: x\r\n\r\n'),
+      metrics: await raw('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    }
+    expect(refused).toMatchObject({
+      trace: { status: 405, code: 'HERALD_ERR_METHOD_NOT_ALLOWED' },
+      connect: { status: 405, code: 'HERALD_ERR_METHOD_NOT_ALLOWED' },
+      metrics: { status: 404, code: 'HERALD_ERR_NOT_FOUND' },
+    })
+    expect(refused.trace.headers).toContain('\r\nallow: get')
+    expect(refused.connect.headers).toContain('\r\nallow: post')
+    for (const answer of Object.values(refused)) expect(answer.headers).toContain('content-type: application/json')
+    const tooLarge = await fetch(`${url}/v1/events`, { method: 'POST', body: 'x'.repeat(2_000_000) })
+    expect([tooLarge.status, tooLarge.headers.get('content-type')]).toEqual([413, 'application/json'])
+
+    // An HTTP/1.0 probe without Host, as simple health checkers send it.
+    expect(await raw('GET /healthz HTTP/1.0\r\n\r\n')).toMatchObject({ status: 200 })
+    // A stream whose request line or a header line is over nginx's default 8 KiB a line, and
+    // under the gateways' 16 KiB in all: the gateway answers it, not nginx.
+    const token = await signToken('long')
+    const longQuery = new RawSseStream(`${url}/v1/events?access_token=${token}&pad=${'p'.repeat(9000)}`)
+    await longQuery.until((s) => s.events.some((e) => e.type === 'herald.ready'), 10_000, 'herald.ready')
+    longQuery.close()
+    const longHeader = await fetch(`${url}/v1/events`, { headers: { authorization: `Bearer ${'x'.repeat(10_000)}` } })
+    expect([longHeader.status, longHeader.headers.get('content-type')]).toEqual([401, 'application/json'])
   })
 
   it("answers a publish in JSON when nginx itself cannot reach a gateway, and passes a gateway's own 503 through", async () => {
