@@ -181,9 +181,13 @@ describe('publishing as a Redis user that may not announce', () => {
 })
 
 describe("docs/redis-contract.md's least-privilege publisher user", () => {
-  it('publishes, loading the library itself, with no command refused and no warning', async () => {
+  const publisherRecipe = async () => {
     const contract = await readFile(new URL('../../../docs/redis-contract.md', import.meta.url), 'utf8')
-    const recipe = /^ACL SETUSER herald-publisher .*$/m.exec(contract)?.[0]
+    return /^ACL SETUSER herald-publisher .*$/m.exec(contract)?.[0]
+  }
+
+  it('publishes, loading the library itself, with no command refused and no warning', async () => {
+    const recipe = await publisherRecipe()
     expect(recipe, 'the recipe in docs/redis-contract.md').toBeDefined()
     const redis = await startRedis()
     const admin = new Redis(redis.url)
@@ -208,6 +212,41 @@ describe("docs/redis-contract.md's least-privilege publisher user", () => {
       expect(warnings).toEqual([])
     } finally {
       warn.mockRestore()
+      admin.disconnect()
+      await redis.stop()
+    }
+  })
+
+  it('never trims, nor begins, a history it could not record deletions in: no resume skips an entry silently', async () => {
+    const recipe = (await publisherRecipe())!.replace('>password', '>publisher-password').split(' ')
+    const redis = await startRedis()
+    const admin = new Redis(redis.url)
+    const publisher = new Redis({ port: redis.port, username: 'herald-publisher', password: 'publisher-password' })
+    const publish = (stream: string, n: number) =>
+      callHeraldFunction(publisher, false, 'herald_publish', [stream], ['', String(n), '4', '60']).then(
+        () => 'ok',
+        (error: Error) => error.message,
+      )
+    try {
+      await loadHeraldFunctions(admin)
+      for (const missing of ['xtrim', 'xrange', 'xsetid']) {
+        await admin.call('ACL', 'SETUSER', 'herald-publisher', 'reset')
+        await admin.call(...([...recipe, `-${missing}`] as [string, ...string[]]))
+        // A new history: refused before anything is written.
+        const fresh = streamKey(`u:fresh${missing}`)
+        expect(await publish(fresh, 1)).toMatch(new RegExp(`^NOPERM this Redis user may not ${missing} `, 'i'))
+        expect(await admin.exists(fresh)).toBe(0)
+        // A history due for a trim: refused before the trim, which never happens unrecorded.
+        const stream = streamKey(`u:full${missing}`)
+        for (let n = 0; n < 5; n++) await admin.xadd(stream, '*', 'd', String(n), 't', '')
+        const [first] = (await admin.xrange(stream, '-', '+'))[0]!
+        expect(await publish(stream, 5)).toMatch(/^NOPERM /)
+        expect((await admin.xrange(stream, '-', '+'))[0]![0]).toBe(first)
+        const read = await callHeraldFunction(admin, true, 'herald_read', [stream], [first, 10, 60])
+        expect((read as string[])[0]).toBe('entries')
+      }
+    } finally {
+      publisher.disconnect()
       admin.disconnect()
       await redis.stop()
     }

@@ -328,6 +328,21 @@ local function publish_limits(maxlen, ttl, idempotency_ttl)
   }
 end
 
+-- Raises Redis's own NOPERM unless this Redis user may trim the stream and record what it
+-- deleted (XSETID): without the record, a resume from before the trim would skip the deleted
+-- entries with no herald.reset. Checked only where a publish deletes or begins a history, so
+-- it costs nothing per publish; a user missing another command fails loudly on every publish.
+local function may_record_deletions(stream)
+  local acl = redis.acl_check_cmd
+  local missing = (not acl('XTRIM', stream, 'MAXLEN', '1')) and 'XTRIM'
+    or (not acl('XRANGE', stream, '-', '+')) and 'XRANGE'
+    or (not acl('XSETID', stream, '0-1')) and 'XSETID'
+  if missing then
+    error({err = 'NOPERM this Redis user may not ' .. missing .. ' ' .. stream .. ', which Herald needs to trim a '
+      .. 'history and record what it deleted (docs/redis-contract.md lists what a publisher needs)'})
+  end
+end
+
 -- Appends one checked message and announces it; returns its id (the first id, for a repeated idempotency key).
 local function append(stream, idempotency, event_type, data, limits)
   if idempotency ~= nil then
@@ -343,6 +358,7 @@ local function append(stream, idempotency, event_type, data, limits)
     -- not exist, and counts positions older than the idle TTL as deleted: a stream of
     -- this name may have existed and expired.
     local now = now_ms()
+    may_record_deletions(stream)
     id = call('XADD', stream, now .. '-1', 'd', data, 't', event_type)
     call('XSETID', stream, id, 'ENTRIESADDED', 1, 'MAXDELETEDID', math.max(0, now - limits.ttl * 1000) .. '-0')
   else
@@ -350,6 +366,7 @@ local function append(stream, idempotency, event_type, data, limits)
     -- track it for trims, and resume needs it to tell an exact position from one
     -- whose successors are gone.
     if call('XLEN', stream) > limits.trim_above then
+      may_record_deletions(stream)
       call('XTRIM', stream, 'MAXLEN', limits.maxlen + 1)
       local boundary = call('XRANGE', stream, '-', '+', 'COUNT', 1)[1][1]
       call('XTRIM', stream, 'MAXLEN', limits.maxlen)
