@@ -231,7 +231,7 @@ describe("docs/redis-contract.md's least-privilege publisher user", () => {
       await loadHeraldFunctions(admin)
       for (const missing of ['xtrim', 'xrange', 'xsetid']) {
         await admin.call('ACL', 'SETUSER', 'herald-publisher', 'reset')
-        await admin.call(...([...recipe, `-${missing}`] as [string, ...string[]]))
+        await admin.call(recipe[0]!, ...recipe.slice(1), `-${missing}`)
         // A new history: refused before anything is written.
         const fresh = streamKey(`u:fresh${missing}`)
         expect(await publish(fresh, 1)).toMatch(new RegExp(`^NOPERM this Redis user may not ${missing} `, 'i'))
