@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay } from './backoff.js'
+import { askedDelayMs, backoffDelay } from './backoff.js'
 
 describe('backoffDelay', () => {
   const policy = { baseMs: 1000, maxMs: 30_000 }
@@ -21,5 +21,16 @@ describe('backoffDelay', () => {
     const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(policy, 2)))
     expect(delays.size).toBeGreaterThan(10)
     for (const delay of delays) expect(delay).toBeGreaterThanOrEqual(2000)
+  })
+})
+
+describe('askedDelayMs', () => {
+  it('waits what a server asked, from 100 ms to 10 minutes, and ignores what is not a finite number', () => {
+    expect([0, -5, 99, 100, 3000, 600_000, 1e10].map(askedDelayMs)).toEqual([
+      100, 100, 100, 100, 3000, 600_000, 600_000,
+    ])
+    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, '3000', null, undefined]) {
+      expect(askedDelayMs(value)).toBeUndefined()
+    }
   })
 })

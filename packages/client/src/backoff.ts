@@ -17,3 +17,18 @@ export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () 
   const step = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 30))
   return Math.round(step / 2 + random() * (step / 2))
 }
+
+/** The least wait a server's `retry:` or `retryMs` counts as: the gateway's own least `RETRY_MS`. */
+export const MIN_ASKED_DELAY_MS = 100
+/** The longest: a longer wait would look like a client that stopped (a timer past 2^31 ms fires at once). */
+export const MAX_ASKED_DELAY_MS = 600_000
+
+/**
+ * A delay a server asked for (`retry:`, or `retryMs` in `herald.unavailable`), as the client
+ * waits it: clamped from 100 ms to 10 minutes, so `retry: 0` from a misbehaving proxy cannot make
+ * every tab reconnect in a hot loop; `undefined` for anything that is not a finite number.
+ */
+export function askedDelayMs(value: unknown): number | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined
+  return Math.min(MAX_ASKED_DELAY_MS, Math.max(MIN_ASKED_DELAY_MS, value))
+}

@@ -79,6 +79,37 @@ describe('StreamConnection', () => {
     expect(calls[1]!.attempt.lastEventId).toBe('u1:1-0')
   })
 
+  it('never retries in a hot loop, nor waits for ever, whatever retry: or retryMs a server sends', async () => {
+    const { transport, calls } = scriptedTransport()
+    start(transport)
+    await vi.advanceTimersByTimeAsync(0)
+    // retry: 0 and ready, then the stream ends: the next attempt comes 100 ms later, not at once.
+    calls[0]!.sink.onRetry(0)
+    calls[0]!.sink.onEvent(READY)
+    calls[0]!.end({ kind: 'ended' })
+    await vi.advanceTimersByTimeAsync(99)
+    expect(calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(calls).toHaveLength(2)
+    // retryMs of -5, then of 1e10: 100 ms, then 10 minutes.
+    const unavailable = (retryMs: number) => ({
+      type: 'herald.unavailable',
+      data: `{"reason":"draining","retryMs":${retryMs}}`,
+      lastEventId: '',
+    })
+    for (const [i, retryMs, waitMs] of [
+      [1, -5, 100],
+      [2, 1e10, 600_000],
+    ] as const) {
+      calls[i]!.sink.onEvent(unavailable(retryMs))
+      calls[i]!.end({ kind: 'ended' })
+      await vi.advanceTimersByTimeAsync(waitMs - 1)
+      expect(calls).toHaveLength(i + 1)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(calls).toHaveLength(i + 2)
+    }
+  })
+
   it('backs off exponentially from the server retry, and starts over once a stream went live', async () => {
     const { transport, calls } = scriptedTransport()
     start(transport)

@@ -15,7 +15,7 @@
  */
 
 import { type ParsedEvent, READY_EVENT, UNAVAILABLE_EVENT, type UnavailableEventData } from '@herald/protocol'
-import { backoffDelay } from './backoff.js'
+import { askedDelayMs, backoffDelay } from './backoff.js'
 import { SilenceWatchdog, silenceLimitMs } from './silence-watchdog.js'
 import { readTokenClaims, refreshAt } from './token-expiry.js'
 import type { StreamEnd, StreamHandle, Transport } from './transport.js'
@@ -167,7 +167,7 @@ export class StreamConnection {
       {
         onOpen: () => {},
         onRetry: (ms) => {
-          this.#serverRetryMs = ms
+          this.#serverRetryMs = askedDelayMs(ms) ?? this.#serverRetryMs
         },
         onActivity: () => this.#watchdog.activity(),
         onEvent: (event) => this.#onEvent(event),
@@ -192,7 +192,7 @@ export class StreamConnection {
       this.options.onState('open')
     } else if (event.type === UNAVAILABLE_EVENT) {
       const data = parseJson(event.data) as Partial<UnavailableEventData> | undefined
-      if (typeof data?.retryMs === 'number') this.#unavailableMs = data.retryMs
+      this.#unavailableMs = askedDelayMs(data?.retryMs)
     }
     this.options.onEvent(event)
   }
