@@ -269,17 +269,24 @@ describe('StreamConnection', () => {
       }
     })
 
-    it('stops watching when the stream ends', async () => {
+    it('stops watching a stream when it ends, and watches the next, before it goes live, as for the default heartbeat', async () => {
       const { transport, calls } = scriptedTransport()
       start(transport)
       await vi.advanceTimersByTimeAsync(0)
       calls[0]!.sink.onEvent(readyWithHeartbeat(1000))
       calls[0]!.end({ kind: 'ended' })
       while (calls.length === 1) await vi.advanceTimersByTimeAsync(10)
-      // The next stream has not gone live: no limit applies yet, however long it takes.
-      await vi.advanceTimersByTimeAsync(60_000)
-      expect(calls).toHaveLength(2)
+      // The next stream has not gone live: the 1 s heartbeat's 7 s limit is gone with the first
+      // stream, and until herald.ready the default 15 s heartbeat's (35 s) applies, over either
+      // transport; bytes keep it alive.
+      await vi.advanceTimersByTimeAsync(30_000)
+      calls[1]!.sink.onActivity()
+      await vi.advanceTimersByTimeAsync(34_999)
       expect(calls[1]!.attempt.signal.aborted).toBe(false)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(calls[1]!.attempt.signal.aborted).toBe(true)
+      while (calls.length === 2) await vi.advanceTimersByTimeAsync(10)
+      expect(calls[2]!.attempt.lastEventId).toBe('u1:1-0')
     })
   })
 })

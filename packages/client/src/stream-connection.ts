@@ -11,7 +11,10 @@
  *
  * A stream that goes silent without closing is dropped and resumed too: once
  * `herald.ready` names the gateway's heartbeat interval, nothing arriving for
- * twice that plus five seconds ends the stream (silence-watchdog.ts).
+ * twice that plus five seconds ends the stream (silence-watchdog.ts). Before
+ * `herald.ready`, the default interval stands in: a request or a replay that a
+ * half-open connection or a proxy that lost its upstream left silent would
+ * otherwise wait for ever.
  */
 
 import { type ParsedEvent, READY_EVENT, UNAVAILABLE_EVENT, type UnavailableEventData } from '@herald/protocol'
@@ -19,6 +22,13 @@ import { askedDelayMs, backoffDelay } from './backoff.js'
 import { SilenceWatchdog, silenceLimitMs } from './silence-watchdog.js'
 import { readTokenClaims, refreshAt } from './token-expiry.js'
 import type { StreamEnd, StreamHandle, Transport } from './transport.js'
+
+/**
+ * The silence a stream may keep before `herald.ready`: as for the gateway's default heartbeat
+ * interval (15 s). A gateway answers within seconds, and turns a stream it cannot set up away
+ * with `herald.unavailable` once it finds its broker unavailable.
+ */
+const SETUP_SILENCE_LIMIT_MS = silenceLimitMs(15_000)
 
 /** Consecutive 401s, each with a fresh token, before the client gives up and reports the error. */
 const MAX_AUTH_FAILURES = 3
@@ -156,6 +166,7 @@ export class StreamConnection {
     this.#wentLive = false
     this.#streamed = token
     this.#scheduleRefresh(token)
+    this.#watchdog.start(SETUP_SILENCE_LIMIT_MS)
     const handle = this.options.transport(
       {
         url: this.options.url,
@@ -189,6 +200,7 @@ export class StreamConnection {
       const heartbeatMs = (parseJson(event.data) as { heartbeatMs?: unknown } | undefined)?.heartbeatMs
       if (this.#seesHeartbeats && typeof heartbeatMs === 'number' && heartbeatMs > 0 && Number.isFinite(heartbeatMs))
         this.#watchdog.start(silenceLimitMs(heartbeatMs))
+      else this.#watchdog.stop()
       this.options.onState('open')
     } else if (event.type === UNAVAILABLE_EVENT) {
       const data = parseJson(event.data) as Partial<UnavailableEventData> | undefined
