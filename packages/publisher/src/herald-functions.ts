@@ -89,16 +89,18 @@ local function now_ms()
   return math.max(DATASET_SINCE_MS, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 end
 
-local function parse_id(id)
-  local ms, seq = match(id or '', '^(%d+)-(%d+)$')
-  return tonumber(ms), tonumber(seq)
-end
-
 -- Whether digits fit a part of a stream id, 2^64 - 1 at most: XRANGE refuses more with an
 -- error of its own.
 local MAX_ID_PART = '18446744073709551615'
 local function is_id_part(digits)
   return #digits < #MAX_ID_PART or (#digits == #MAX_ID_PART and digits <= MAX_ID_PART)
+end
+
+-- A stream id's two parts as numbers, or nil for text that is not one Redis could hold.
+local function parse_id(id)
+  local ms, seq = match(id or '', '^(%d+)-(%d+)$')
+  if ms == nil or not is_id_part(ms) or not is_id_part(seq) then return nil end
+  return tonumber(ms), tonumber(seq)
 end
 
 local function is_before(a_ms, a_seq, b_ms, b_seq)
@@ -467,11 +469,8 @@ local function herald_read(keys, args)
   if stream == nil or not match(stream, STREAM_KEY) then
     return fail('HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s')
   end
-  local ms_digits, seq_digits = match(args[1] or '', '^(%d+)-(%d+)$')
-  if ms_digits == nil or not is_id_part(ms_digits) or not is_id_part(seq_digits) then
-    return fail('HERALD_ERR_ID', 'after must be <ms>-<seq>, each part at most 2^64 - 1')
-  end
-  local after_ms, after_seq = tonumber(ms_digits), tonumber(seq_digits)
+  local after_ms, after_seq = parse_id(args[1])
+  if after_ms == nil then return fail('HERALD_ERR_ID', 'after must be <ms>-<seq>, each part at most 2^64 - 1') end
   local count = positive(args[2], 200)
   local ttl = positive(args[3], DEFAULT_TTL)
   if after_ms < DATASET_SINCE_MS then return {'trimmed'} end
