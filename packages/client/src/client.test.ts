@@ -66,6 +66,8 @@ describe('HeraldClient across tabs', () => {
     )
     first.client.close()
     await tookOver
+    // The closed tab holds nothing any more, so it names no role.
+    expect(first.client.role).toBeUndefined()
     expect(second.client.state).toBe('closed')
     expect(requests).toBe(1)
   })

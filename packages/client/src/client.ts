@@ -173,7 +173,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     return this.#state
   }
 
-  /** Whether this tab holds the shared connection; undefined until it knows. */
+  /** Whether this tab holds the shared connection; undefined until it knows, and once closed. */
   get role(): TabRole | undefined {
     return this.#role
   }
@@ -220,6 +220,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   close(): void {
     if (this.#closed) return
     this.#closed = true
+    this.#role = undefined
     this.#share?.close()
     this.#connection?.stop()
     this.#setState('closed')
