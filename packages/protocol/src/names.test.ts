@@ -76,14 +76,15 @@ describe('names', () => {
   })
 
   it('accepts idempotency keys of any well-formed text, up to 200 characters', () => {
-    for (const key of ['order-1', 'q\ufffd', 'é', '\ud83c\udf89', 'k'.repeat(200)]) {
+    // Characters are code points, as Redis's functions count them: 200 emoji are 400 UTF-16 units.
+    for (const key of ['order-1', 'q\ufffd', 'é', '\ud83c\udf89', 'k'.repeat(200), '\ud83c\udf89'.repeat(200)]) {
       expect(isValidIdempotencyKey(key), JSON.stringify(key)).toBe(true)
     }
   })
 
   it('refuses idempotency keys that UTF-8 would turn into another key (unpaired surrogates)', () => {
     // Encoded for Redis, each of these would become "q\ufffd".
-    for (const key of ['q\ud800', 'q\udfff', '\udc00\ud83c', '', 'a\nb', 'k'.repeat(201)]) {
+    for (const key of ['q\ud800', 'q\udfff', '\udc00\ud83c', '', 'a\nb', 'k'.repeat(201), '\ud83c\udf89'.repeat(201)]) {
       expect(isValidIdempotencyKey(key), JSON.stringify(key)).toBe(false)
     }
   })

@@ -59,11 +59,28 @@ export function eventTypeProblem(value: string): string | undefined {
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
-/** 1 to 200 characters with no control characters and no unpaired surrogates. */
+/**
+ * 1 to 200 characters (code points, as Redis's functions count them, so an emoji is one) with
+ * no control characters and no unpaired surrogates.
+ */
 export function isValidIdempotencyKey(value: string): boolean {
   return (
-    value.length > 0 && value.length <= MAX_IDEMPOTENCY_KEY_LENGTH && !CONTROL.test(value) && isWellFormedText(value)
+    value.length > 0 &&
+    value.length <= 2 * MAX_IDEMPOTENCY_KEY_LENGTH &&
+    !CONTROL.test(value) &&
+    isWellFormedText(value) &&
+    codePointLength(value) <= MAX_IDEMPOTENCY_KEY_LENGTH
   )
+}
+
+/** How many code points well-formed text holds: a surrogate pair is one. */
+function codePointLength(value: string): number {
+  let points = value.length
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i)
+    if (unit >= 0xd800 && unit <= 0xdbff) points--
+  }
+  return points
 }
 
 /** How many bytes of UTF-8 well-formed text takes, without encoding it. */

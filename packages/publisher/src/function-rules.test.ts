@@ -198,7 +198,8 @@ describe("the functions' rules", () => {
       expect([type, await publish(streamKey('u:types'), type, '1')]).toEqual([type, expected])
     }
     expect(await publish(streamKey('u:types'), Buffer.from([0xfe, 0xff]), '1')).toBe('HERALD_ERR_TYPE')
-    for (const key of ['k', 'k'.repeat(200), 'k'.repeat(201), 'é'.repeat(200), 'é'.repeat(201), 'a\tb', 'a\u0085b']) {
+    const emoji = '\ud83c\udf89'
+    for (const key of ['k', 'k'.repeat(200), 'k'.repeat(201), 'é'.repeat(200), 'é'.repeat(201), emoji.repeat(200), emoji.repeat(201), 'a\tb', 'a\u0085b']) {
       const expected = isValidIdempotencyKey(key) ? 'ok' : 'HERALD_ERR_KEY'
       expect([key, await publish(streamKey('u:keys'), '', '1', idempotencyKey('u:keys', key))]).toEqual([key, expected])
     }

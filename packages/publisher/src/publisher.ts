@@ -480,7 +480,7 @@ export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_M
   if (key !== undefined && (typeof key !== 'string' || !isValidIdempotencyKey(key))) {
     throw new PublishError(
       'HERALD_ERR_INVALID',
-      'idempotencyKey must be 1 to 200 characters without control characters or unpaired UTF-16 surrogates',
+      'idempotencyKey must be 1 to 200 characters (code points) without control characters or unpaired UTF-16 surrogates',
     )
   }
   // Checked when it was made.

@@ -97,7 +97,7 @@ function parseMessage(value: unknown, path: string, source: string | undefined):
     if (typeof idempotencyKey !== 'string' || !isValidIdempotencyKey(idempotencyKey)) {
       throw invalid(
         at('idempotencyKey'),
-        `must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable characters, without unpaired UTF-16 surrogates`,
+        `must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters (code points), without control characters or unpaired UTF-16 surrogates`,
       )
     }
   }
