@@ -39,6 +39,7 @@ import { createLogger } from './log/logger.js'
 import { Metrics } from './metrics/metrics.js'
 
 const EXPIRY_SWEEP_MS = 1000
+/** What a shutdown gives requests in flight beyond the broker's publish deadline. */
 const SHUTDOWN_GRACE_MS = 1000
 /** How often a drain looks whether every stream has gone already. */
 const DRAIN_CHECK_MS = 100
@@ -97,6 +98,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const app = getRequestListener(createApp(services).fetch)
   // Set once listening, before any request arrives.
   let origin = ''
+  /** Requests other than streams that are not answered yet: a shutdown lets them finish. */
+  const answering = new Set<ServerResponse>()
   const dispatch = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void => {
     const started = performance.now()
     const target = readTarget(request)
@@ -121,6 +124,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     // that keeps connections to it (nginx's keepalive) retires this one, instead of sending a
     // publish down it as the node closes it, which nginx does not retry and answers with a 502.
     if (services.lifecycle.draining) response.shouldKeepAlive = false
+    answering.add(response)
+    response.once('close', () => answering.delete(response))
     // Hono sees the path and query under the listening address, whatever Host said (see readTarget).
     request.url = origin + target.path + target.search
     app(request, response)
@@ -187,10 +192,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       )
       for (const connection of [...services.hub.connections]) connection.close('shutdown')
       for (const server of servers) server.closeIdleConnections()
-      // Requests still in flight get a moment to finish; keep-alive sockets do not hold shutdown up.
+      // Requests in flight finish, and their connections close once answered rather than wait
+      // idle for the keep-alive timeout. A publish waiting on Redis gets its own answer (a 503
+      // that says whether it may be stored) before its socket is cut: cutting it first left the
+      // publisher with an empty reply while Redis went on to store the message.
+      for (const response of answering) if (!response.headersSent) response.shouldKeepAlive = false
       const grace = setTimeout(() => {
         for (const server of servers) server.closeAllConnections()
-      }, SHUTDOWN_GRACE_MS)
+      }, broker.publishDeadlineMs + SHUTDOWN_GRACE_MS)
       await stopped
       clearTimeout(grace)
       await broker.close()

@@ -180,8 +180,11 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
     expect(container.livenessProbe.httpGet.path).toBe('/healthz')
     expect(container.resources.requests).toBeDefined()
     const preStopSeconds = Number(container.lifecycle.preStop.exec.command[1])
-    const drainMs = Number(byKind(objects, 'ConfigMap').data.DRAIN_WINDOW_MS)
-    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(preStopSeconds * 1000 + drainMs)
+    const config = byKind(objects, 'ConfigMap').data
+    const drainMs = Number(config.DRAIN_WINDOW_MS)
+    // Then a publish in flight gets its answer: 3 s of publish deadline, the replicas' wait, 1 s of grace.
+    const lastPublishMs = 3_000 + Number(config.PUBLISH_WAIT_TIMEOUT_MS ?? 0) + 1_000
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(preStopSeconds * 1000 + drainMs + lastPublishMs)
     // Heartbeats must arrive well within the nginx read timeout of 60 s.
     expect(Number(byKind(objects, 'ConfigMap').data.HEARTBEAT_INTERVAL_MS)).toBeLessThan(60_000)
   })

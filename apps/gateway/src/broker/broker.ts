@@ -53,6 +53,8 @@ export interface BrokerSink {
 
 export interface Broker {
   readonly kind: 'memory' | 'redis'
+  /** The longest a publish can take to settle, answered or failed: what a shutdown waits for one. */
+  readonly publishDeadlineMs: number
   start(sink: BrokerSink): Promise<void>
   /** Appends and announces each request in order; resolves to their entry ids. */
   publish(requests: readonly PublishRequest[]): Promise<string[]>

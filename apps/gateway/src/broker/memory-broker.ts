@@ -13,6 +13,8 @@ const MAX_IDEMPOTENCY_KEYS = 100_000
 
 export class MemoryBroker implements Broker {
   readonly kind = 'memory'
+  /** A publish here settles in the same turn. */
+  readonly publishDeadlineMs = 0
   readonly #channels = new Map<string, ChannelHistory>()
   readonly #subscribed = new Set<string>()
   /** `channel\nkey` → entry id; insertion order doubles as age order. */

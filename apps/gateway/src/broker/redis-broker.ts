@@ -52,6 +52,8 @@ import { SubscriptionBatcher } from './subscription-batcher.js'
 
 export class RedisBroker implements Broker {
   readonly kind = 'redis'
+  /** The publisher's deadline, and the replicas' WAIT on top of it. */
+  readonly publishDeadlineMs: number
   readonly #commands: RedisClient
   /**
    * Where publishes go: a connection of their own, which never resends a command in flight
@@ -111,6 +113,7 @@ export class RedisBroker implements Broker {
     private readonly probe: PubsubProbeOptions = { intervalMs: 5000, onLatency: () => {}, onRebuild: () => {} },
     publishTimeoutMs: number = PUBLISH_TIMEOUT_MS,
   ) {
+    this.publishDeadlineMs = publishTimeoutMs + (options.waitForReplicas?.timeoutMs ?? 0)
     // Commands fail fast while Redis is away (publishes get a clear 503, new streams are shed)
     // instead of piling up in an offline queue.
     const commandOptions = { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 1 }

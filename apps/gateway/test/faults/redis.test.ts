@@ -262,6 +262,30 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     }
   })
 
+  it('answers a publish in flight when the node stops, instead of cutting it off unanswered', async () => {
+    const paused = await startRedis()
+    redis = paused
+    const [node] = await startNodes(paused.url, 1)
+    try {
+      // Writes wait in Redis unanswered, as on a master that stalls; the publish is in flight.
+      await paused.cli('CLIENT', 'PAUSE', '30000', 'WRITE')
+      const answer = node!.publish({ user: 'gus', data: 1, idempotencyKey: 'in-flight' })
+      await pollUntil('the publish to wait in Redis', async () =>
+        (await paused.cli('CLIENT', 'LIST')).includes('cmd=fcall') ? true : undefined,
+      )
+      node!.process.child.kill('SIGTERM')
+      const response = await answer
+      // Its own answer, which says the message may be stored, not an empty reply.
+      expect(response.status).toBe(503)
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
+      const code = await withTimeout(node!.process.exited, 15_000, () => `the node to exit: ${node!.process.output()}`)
+      expect(code).toBe(0)
+    } finally {
+      await paused.cli('CLIENT', 'UNPAUSE').catch(() => undefined)
+      await stopNodes([node!])
+    }
+  })
+
   it('fails readiness when Pub/Sub stops delivering while every connection stays up', async () => {
     const redis = await up()
     const node = nodes[0]!
