@@ -253,6 +253,51 @@ describe("the functions' rules", () => {
     expect(((await read(`${ms}-18446744073709551615`, '10')) as string[])[0]).toBe('entries')
   })
 
+  it('take a limit only as decimal digits: anything else takes its default, and a huge one counts as 10^12', async () => {
+    const DEFAULT_TTL = 604_800
+    const DEFAULT_KEY_TTL = 86_400
+    // tonumber reads all of these (1, 60, 100, 70, 70, 70, the cap); the contract calls none a whole number.
+    const notWhole = ['1.9', '0x3c', '1e2', ' 70', '70 ', '+70', 'inf', '-5', '0', '', '7a', '\u0667']
+    for (const [n, limit] of notWhole.entries()) {
+      const channel = `u:limit${n}`
+      const stream = streamKey(channel)
+      const key = idempotencyKey(channel, 'k')
+      for (let i = 0; i < 3; i++) {
+        await client.call(
+          'FCALL',
+          'herald_publish',
+          i === 0 ? 2 : 1,
+          stream,
+          ...(i === 0 ? [key] : []),
+          '',
+          '1',
+          limit,
+          limit,
+          limit,
+        )
+      }
+      // maxlen 1 would have trimmed the third publish.
+      expect([limit, await client.xlen(stream)]).toEqual([limit, 3])
+      expect([limit, (await client.ttl(stream)) > DEFAULT_TTL - 60]).toEqual([limit, true])
+      expect([limit, (await client.ttl(key)) > DEFAULT_KEY_TTL - 60]).toEqual([limit, true])
+      // A new stream starts at <ms>-1, so <ms>-0 is a position before all of it.
+      const [first] = (await client.xrange(stream, '-', '+', 'COUNT', 1))[0]!
+      const before = first.replace(/-1$/, '-0')
+      const read = (await client.call('FCALL_RO', 'herald_read', 1, stream, before, limit, limit)) as string[]
+      // count 1 would have read one entry; the default is 200.
+      expect([limit, read[0], read.length]).toEqual([limit, 'entries', 1 + 3 * 3])
+    }
+    // Digits count, leading zeros and all, and a huge number counts as 10^12.
+    const stream = streamKey('u:limitdigits')
+    const key = idempotencyKey('u:limitdigits', 'k')
+    await client.call('FCALL', 'herald_publish', 2, stream, key, '', '1', '0003', '0070', '99999999999999999999')
+    for (let i = 0; i < 4; i++) await client.call('FCALL', 'herald_publish', 1, stream, '', '1', '0003', '0070')
+    expect([await client.xlen(stream), await client.ttl(stream), await client.ttl(key)]).toEqual([3, 70, 1e12])
+    const [first] = (await client.xrange(stream, '-', '+', 'COUNT', 1))[0]!
+    const read = (await client.call('FCALL_RO', 'herald_read', 1, stream, first, '01', '60')) as string[]
+    expect(read.length).toBe(1 + 3)
+  })
+
   it('refuse a batch whose has-idempotency-key flag is neither 0 nor 1', async () => {
     const reply = await client
       .call('FCALL', 'herald_publish_batch', 1, streamKey('u:flags'), 10, 60, 60, 'yes', '', '1')

@@ -26,7 +26,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 8
+export const FUNCTION_LIBRARY_VERSION = 9
 /**
  * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
  * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
@@ -110,13 +110,16 @@ end
 -- Limits above this count as this (MAX_FUNCTION_LIMIT in herald-functions.ts says why).
 local MAX_LIMIT = ${MAX_FUNCTION_LIMIT}
 
+-- A limit counts only as decimal digits alone: tonumber also reads '1.9', '0x3c', '1e2', ' 70',
+-- 'inf' and 'nan' (NaN, which no comparison excludes: EXPIRE and SET failed after the XADD), all
+-- of which take the default, as the contract says. FCALL's arguments are strings, and the SDK
+-- and the gateways send whole numbers, which ioredis writes as digits.
 local function positive(value, default)
+  if value == nil or not find(value, '^%d+$') then return default end
   local n = tonumber(value)
-  -- tonumber('nan') is NaN, which no comparison excludes: EXPIRE and SET then failed after the
-  -- XADD, and a NaN maxlen never trimmed.
-  if n == nil or n ~= n or n < 1 then return default end
+  if n < 1 then return default end
   if n > MAX_LIMIT then return MAX_LIMIT end
-  return math.floor(n)
+  return n
 end
 
 local function info_field(info, name)

@@ -32,7 +32,7 @@ export function optionsProblem(options: CheckedOptions): string | undefined {
   if (options.maxDataBytes !== undefined && !isWhole(options.maxDataBytes, 1, MAX_DATA_BYTES_LIMIT)) {
     return `maxDataBytes must be a whole number of bytes from 1 to ${MAX_DATA_BYTES_LIMIT}`
   }
-  // Redis's functions would take 0 as the default and 1.5 as 1, without a word.
+  // Redis's functions would take 0 and 1.5 as the default, without a word.
   for (const name of ['historyMaxLen', 'historyTtlSeconds', 'idempotencyTtlSeconds'] as const) {
     const value = options[name]
     if (value !== undefined && !isWhole(value, 1, MAX_FUNCTION_LIMIT)) {
