@@ -205,6 +205,30 @@ describe("the functions' rules", () => {
     }
   })
 
+  it('read and tail only the channels a publish takes, by the same rule', async () => {
+    const answer = (call: Promise<unknown>) =>
+      call.then(
+        () => 'ok',
+        (error: Error) => error.message.split(' ')[0]!,
+      )
+    const keys = [
+      ...['alice', 'x'.repeat(128), 'x'.repeat(129), 'Alice Smith', 'a/b', 'josé', 'a,b', ''].map((user) => [
+        streamKey(`u:${user}`),
+        isValidUserId(user),
+      ]),
+      ...['org/42/billing', 'news,sports', 't'.repeat(129), 'a b'].map((topic) => [
+        streamKey(`t:${topic}`),
+        isValidTopic(topic),
+      ]),
+    ] as const
+    for (const [key, valid] of keys) {
+      const expected = valid ? 'ok' : 'HERALD_ERR_KEY'
+      const tail = await answer(client.call('FCALL_RO', 'herald_tail', 1, key))
+      const read = await answer(client.call('FCALL_RO', 'herald_read', 1, key, '1-0', '10', '60'))
+      expect([key, tail, read]).toEqual([key, expected, expected])
+    }
+  })
+
   it('refuse a herald_publish call with other than one or two keys', async () => {
     const stream = streamKey('u:numkeys')
     const reply = await client

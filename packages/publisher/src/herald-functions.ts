@@ -74,7 +74,6 @@ local function bind()
   call = redis.call
 end
 
-local STREAM_KEY = '^herald:{[ut]:[^{}]+}:s$'
 local DEFAULT_MAXLEN = 1000
 local DEFAULT_TTL = 604800
 local DEFAULT_IDEMPOTENCY_TTL = 86400
@@ -138,6 +137,14 @@ local MAX_NAME_LENGTH = 128
 local MAX_TYPE_BYTES = 128
 local MAX_IDEMPOTENCY_KEY_CHARACTERS = 200
 local MAX_DATA_DEPTH = 32
+
+-- Whether a stream key names a channel a subscriber can ask for: the one rule for every function.
+local STREAM_KEY_RULE = 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s, with a user id '
+  .. 'of 1 to 128 characters from A-Z a-z 0-9 . _ : @ + = | - (a topic may also have /)'
+local function is_stream_key(stream)
+  local name = stream and (match(stream, USER_STREAM) or match(stream, TOPIC_STREAM))
+  return name ~= nil and #name <= MAX_NAME_LENGTH
+end
 
 -- Whether text is well-formed UTF-8: no stray or missing continuation bytes, overlong forms,
 -- surrogates or code points past U+10FFFF. Redis keeps bytes; a browser would show U+FFFD.
@@ -280,11 +287,7 @@ end
 
 -- Why a message cannot be published, as (code, message), or nil if it can. Run strictly.
 local function publish_problem(stream, idempotency, event_type, data)
-  local name = stream and (match(stream, USER_STREAM) or match(stream, TOPIC_STREAM))
-  if name == nil or #name > MAX_NAME_LENGTH then
-    return 'HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s, with a user id '
-      .. 'of 1 to 128 characters from A-Z a-z 0-9 . _ : @ + = | - (a topic may also have /)'
-  end
+  if not is_stream_key(stream) then return 'HERALD_ERR_KEY', STREAM_KEY_RULE end
   if idempotency ~= nil then
     local base = sub(stream, 1, -2)
     local key = sub(idempotency, #base + 3)
@@ -453,9 +456,7 @@ end
 local function herald_tail(keys, args)
   bind()
   local stream = keys[1]
-  if stream == nil or not match(stream, STREAM_KEY) then
-    return fail('HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s')
-  end
+  if not is_stream_key(stream) then return fail('HERALD_ERR_KEY', STREAM_KEY_RULE) end
   if call('EXISTS', stream) == 0 then return now_ms() .. '-0' end
   return info_field(call('XINFO', 'STREAM', stream), 'last-generated-id')
 end
@@ -469,9 +470,7 @@ end
 local function herald_read(keys, args)
   bind()
   local stream = keys[1]
-  if stream == nil or not match(stream, STREAM_KEY) then
-    return fail('HERALD_ERR_KEY', 'the stream key must be herald:{u:<user>}:s or herald:{t:<topic>}:s')
-  end
+  if not is_stream_key(stream) then return fail('HERALD_ERR_KEY', STREAM_KEY_RULE) end
   local after_ms, after_seq = parse_id(args[1])
   if after_ms == nil then return fail('HERALD_ERR_ID', 'after must be <ms>-<seq>, each part at most 2^64 - 1') end
   local count = positive(args[2], 200)
