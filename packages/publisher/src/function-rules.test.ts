@@ -224,8 +224,10 @@ describe("the functions' rules", () => {
     for (const [key, valid] of keys) {
       const expected = valid ? 'ok' : 'HERALD_ERR_KEY'
       const tail = await answer(client.call('FCALL_RO', 'herald_tail', 1, key))
+      // One refused key refuses the whole call of herald_tails, wherever it stands.
+      const tails = await answer(client.call('FCALL_RO', 'herald_tails', 2, streamKey('u:ok'), key))
       const read = await answer(client.call('FCALL_RO', 'herald_read', 1, key, '1-0', '10', '60'))
-      expect([key, tail, read]).toEqual([key, expected, expected])
+      expect([key, tail, tails, read]).toEqual([key, expected, expected, expected])
     }
   })
 

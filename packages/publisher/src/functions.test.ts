@@ -87,6 +87,19 @@ describe('loading the functions', () => {
     expect(/cmdstat_function\|load:calls=(\d+)/.exec(stats)?.[1]).toBe('1')
   })
 
+  it("answers herald_tails with each stream's herald_tail, in the order of its keys", async () => {
+    const [published, missing] = [streamKey('u:tails-1'), streamKey('u:tails-2')]
+    const id = String(await callHeraldFunction(client, false, 'herald_publish', [published], ['', '1']))
+    const tails = (await callHeraldFunction(client, true, 'herald_tails', [missing, published], [])) as string[]
+    expect(tails).toHaveLength(2)
+    // A stream that does not exist starts at Redis's clock, as herald_tail answers it.
+    expect(tails[0]).toMatch(/^\d+-0$/)
+    expect(Number.parseInt(tails[0]!, 10)).toBeGreaterThanOrEqual(Number.parseInt(id, 10))
+    expect(tails[1]).toBe(id)
+    expect(await callHeraldFunction(client, true, 'herald_tail', [published], [])).toBe(id)
+    expect(await callHeraldFunction(client, true, 'herald_tails', [], [])).toEqual([])
+  })
+
   it('lets loaders racing on an empty node agree on one library', async () => {
     const loaders = Array.from({ length: 5 }, () => new Redis(redis.url))
     try {

@@ -19,9 +19,10 @@
  * - `herald_publish_batch` does the same for many messages in one call,
  *   checking all of them before appending any; in Redis Cluster, one call's
  *   keys must share a slot, so a batch there is one channel's messages.
- * - `herald_tail` and `herald_read` are read-only (`no-writes`): the
- *   position to go live from, and history after a position with an exact
- *   verdict (`trimmed` / `unknown`) decided atomically with the read.
+ * - `herald_tail`, `herald_tails` and `herald_read` are read-only (`no-writes`):
+ *   the position to go live from (of one stream, or of many in one call), and
+ *   history after a position with an exact verdict (`trimmed` / `unknown`)
+ *   decided atomically with the read.
  */
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
@@ -453,12 +454,28 @@ local function herald_publish_batch(keys, args)
 end
 
 -- KEYS[1] stream. Returns the position a new subscriber goes live from.
+local function tail_of(stream)
+  if call('EXISTS', stream) == 0 then return now_ms() .. '-0' end
+  return info_field(call('XINFO', 'STREAM', stream), 'last-generated-id')
+end
+
 local function herald_tail(keys, args)
   bind()
   local stream = keys[1]
   if not is_stream_key(stream) then return fail('HERALD_ERR_KEY', STREAM_KEY_RULE) end
-  if call('EXISTS', stream) == 0 then return now_ms() .. '-0' end
-  return info_field(call('XINFO', 'STREAM', stream), 'last-generated-id')
+  return tail_of(stream)
+end
+
+-- KEYS the streams. Each one's position to go live from, as herald_tail answers it, in one
+-- call: a gateway gathers the streams that open while a call is in flight into the next.
+local function herald_tails(keys, args)
+  bind()
+  for i = 1, #keys do
+    if not is_stream_key(keys[i]) then return fail('HERALD_ERR_KEY', STREAM_KEY_RULE) end
+  end
+  local tails = {}
+  for i = 1, #keys do tails[i] = tail_of(keys[i]) end
+  return tails
 end
 
 -- KEYS[1] stream; ARGV after (<ms>-<seq>), count, ttl seconds.
@@ -504,5 +521,6 @@ end
 redis.register_function('herald_publish', herald_publish)
 redis.register_function('herald_publish_batch', herald_publish_batch)
 redis.register_function{function_name = 'herald_tail', callback = herald_tail, flags = {'no-writes'}}
+redis.register_function{function_name = 'herald_tails', callback = herald_tails, flags = {'no-writes'}}
 redis.register_function{function_name = 'herald_read', callback = herald_read, flags = {'no-writes'}}
 `
