@@ -44,6 +44,7 @@ import { HeraldError } from '../errors/herald-error.js'
 import { LogBurstLimit, REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS } from '../log/log-burst-limit.js'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
+import { CommandGatherer, splitByGroup } from './command-gatherer.js'
 import { LostProbeJudge } from './lost-probe-judge.js'
 import { MovedChannels } from './moved-channels.js'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
@@ -72,6 +73,8 @@ export class RedisBroker implements Broker {
   #subscribes = 0
   /** The streams' SSUBSCRIBEs and SUNSUBSCRIBEs, a turn's worth per command (per slot in a cluster). */
   readonly #subscriptions: SubscriptionBatcher
+  /** Streams whose tail a new stream waits for, gathered into `herald_tails` calls. */
+  readonly #tails: CommandGatherer<string, string>
   #sink: BrokerSink | undefined
   #subscriberWasReady = false
   #suspended = false
@@ -137,6 +140,13 @@ export class RedisBroker implements Broker {
       },
       target.kind === 'cluster' ? calculateSlot : undefined,
     )
+    // A reconnect storm's fresh streams in a few calls: one call (and one set of ioredis's
+    // objects) per stream was about 1 KB of short-lived heap each, which V8 promoted in a burst.
+    this.#tails = new CommandGatherer<string, string>(
+      async (streams) =>
+        (await callHeraldFunction(this.#commands, true, 'herald_tails', streams, [])) as readonly string[],
+      (streams) => splitByGroup(streams, target.kind === 'cluster' ? calculateSlot : () => '', MAX_KEYS_PER_TAILS_CALL),
+    )
     this.#publisher = new HeraldPublisher({
       redis: this.#publishing,
       historyMaxLen: options.historyMaxLen,
@@ -196,8 +206,8 @@ export class RedisBroker implements Broker {
     await this.#subscriptions.request('unsubscribe', pubsubChannel(channelKey))
   }
 
-  async tail(channelKey: string): Promise<string> {
-    return String(await callHeraldFunction(this.#commands, true, 'herald_tail', [streamKey(channelKey)], []))
+  tail(channelKey: string): Promise<string> {
+    return this.#tails.request(streamKey(channelKey))
   }
 
   async readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead> {
@@ -554,6 +564,8 @@ export class RedisBroker implements Broker {
  * 503 rather than retrying blind, and well over a healthy publish of a full batch (milliseconds).
  */
 const PUBLISH_TIMEOUT_MS = 3_000
+/** Streams per `herald_tails` call: a storm's worth in a few calls, none that holds Redis up for long. */
+const MAX_KEYS_PER_TAILS_CALL = 500
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connections. */
 const CLOSE_WAIT_MS = 1_000
 /** How long startup waits for Redis before going on unready. */
