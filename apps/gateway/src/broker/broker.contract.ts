@@ -9,6 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Broker, BrokerOptions, HistoryEntry } from './broker.js'
 
 export type BrokerFactory = (options: BrokerOptions) => Promise<Broker>
+/**
+ * Lets `ms` pass on the broker's clock: a broker whose clock a test controls moves it, one on a
+ * clock outside the test (a Redis server's) waits for it.
+ */
+export type Elapse = (ms: number) => Promise<void>
 
 const id = (text: string): StreamId => parseStreamId(text)!
 const message = (channelKey: string, data: unknown, idempotencyKey?: string) => ({
@@ -18,7 +23,7 @@ const message = (channelKey: string, data: unknown, idempotencyKey?: string) => 
   idempotencyKey,
 })
 
-export function describeBrokerContract(name: string, createBroker: BrokerFactory): void {
+export function describeBrokerContract(name: string, createBroker: BrokerFactory, elapse: Elapse): void {
   describe(`broker contract: ${name}`, () => {
     let open: Broker[] = []
     const received: Array<[string, HistoryEntry]> = []
@@ -139,6 +144,26 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       await broker.publish([message(channel, 1)])
       expect(await broker.readAfter(channel, id('0-0'), 10)).toEqual({ outcome: 'trimmed' })
       expect(await broker.readAfter(unique('u'), id('1-0'), 10)).toEqual({ outcome: 'trimmed' })
+    })
+
+    it('expires a channel idle for longer than the TTL when it is next touched, not later', async () => {
+      // 1 s is the smallest TTL the Redis functions take.
+      const broker = await start({ historyTtlSeconds: 1 })
+      const [resumed, written, tailed] = [unique('u'), unique('u'), unique('u')]
+      const [r1, w1, t1] = await broker.publish([message(resumed, 1), message(written, 1), message(tailed, 1)])
+      await elapse(1_200)
+      // The entries after the position are gone: a resume must say so, not replay nothing.
+      expect(await broker.readAfter(resumed, id(r1!), 10)).toEqual({ outcome: 'trimmed' })
+      // A publish starts a fresh history, in which everything older than the TTL counts as deleted.
+      const [w2] = await broker.publish([message(written, 2)])
+      expect(await broker.readAfter(written, id(w1!), 10)).toEqual({ outcome: 'trimmed' })
+      expect(await broker.readAfter(written, id(w2!), 10)).toEqual({ outcome: 'entries', entries: [] })
+      // The tail is that of a channel with no history, and resumes exactly.
+      const tail = id(await broker.tail(tailed))
+      expect(tail.ms).toBeGreaterThanOrEqual(id(t1!).ms + 1_200)
+      const [t2] = await broker.publish([message(tailed, 2)])
+      const read = await broker.readAfter(tailed, tail, 10)
+      expect(read.outcome === 'entries' && read.entries.map((e) => e.id)).toEqual([t2])
     })
 
     it('answers unknown for a position ahead of the channel', async () => {

@@ -4,7 +4,15 @@ import { describe, expect, it } from 'vitest'
 import { describeBrokerContract } from './broker.contract.js'
 import { MemoryBroker } from './memory-broker.js'
 
-describeBrokerContract('memory', async (options) => new MemoryBroker(options))
+// The contract's brokers run this much ahead of the real clock, which is how time passes for them.
+let skewMs = 0
+describeBrokerContract(
+  'memory',
+  async (options) => new MemoryBroker(options, () => Date.now() + skewMs),
+  async (ms) => {
+    skewMs += ms
+  },
+)
 
 describe('memory broker after a restart', () => {
   const options = { historyMaxLen: 100, historyTtlSeconds: 3600, idempotencyTtlSeconds: 60 }
@@ -33,6 +41,31 @@ describe('memory broker after a restart', () => {
       expect(await later.readAfter('u:sam', tail, 10)).toMatchObject({ outcome: 'entries', entries: [{ id: after }] })
     } finally {
       await later.close()
+    }
+  })
+})
+
+describe('memory broker idle expiry', () => {
+  const sink = { deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} }
+
+  it('keeps a channel through the last millisecond of its TTL and expires it on the next, with no sweep', async () => {
+    let nowMs = 1_800_000_000_000
+    const broker = new MemoryBroker(
+      { historyMaxLen: 100, historyTtlSeconds: 60, idempotencyTtlSeconds: 60 },
+      () => nowMs,
+    )
+    await broker.start(sink)
+    try {
+      const [e1] = await broker.publish([
+        { channelKey: 'u:rita', type: undefined, data: '1', idempotencyKey: undefined },
+      ])
+      const before = { ms: nowMs, seq: 0 }
+      nowMs += 60_000
+      expect(await broker.readAfter('u:rita', before, 10)).toMatchObject({ outcome: 'entries', entries: [{ id: e1 }] })
+      nowMs += 1
+      expect(await broker.readAfter('u:rita', before, 10)).toEqual({ outcome: 'trimmed' })
+    } finally {
+      await broker.close()
     }
   })
 })

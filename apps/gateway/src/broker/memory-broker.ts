@@ -1,7 +1,9 @@
 /**
  * The embedded broker: history and fan-out inside the process, for a single
  * node started without REDIS_URL. Same contract as the Redis broker (see
- * broker.ts); idle channels and idempotency keys expire on a sweep.
+ * broker.ts). A channel idle for longer than the history TTL is expired the
+ * moment it is touched, as Redis expires its stream; the sweep only frees the
+ * memory of channels no one touches again. Idempotency keys expire the same way.
  */
 
 import type { StreamId } from '@herald/protocol'
@@ -22,14 +24,22 @@ export class MemoryBroker implements Broker {
   #sink: BrokerSink | undefined
   #sweep: NodeJS.Timeout | undefined
   #clockMs = 0
+  readonly #clock: () => number
   /**
    * When this broker's history began. Positions before it came from an earlier process (a
    * tab resuming after a restart), whose history is gone: they count as trimmed, never as
    * "nothing to replay".
    */
-  readonly #historySinceMs = this.#now()
+  readonly #historySinceMs: number
 
-  constructor(private readonly options: BrokerOptions) {}
+  /** `clock` gives the time in ms: `Date.now()`, read on each call, unless a test moves time itself. */
+  constructor(
+    private readonly options: BrokerOptions,
+    clock: () => number = () => Date.now(),
+  ) {
+    this.#clock = clock
+    this.#historySinceMs = this.#now()
+  }
 
   async start(sink: BrokerSink): Promise<void> {
     this.#sink = sink
@@ -50,7 +60,7 @@ export class MemoryBroker implements Broker {
       const seen = this.#idempotency.get(idempotencyKey)
       if (seen !== undefined && seen.expiresAtMs > now) return seen.id
     }
-    let history = this.#channels.get(request.channelKey)
+    let history = this.#history(request.channelKey, now)
     if (history === undefined) {
       history = new ChannelHistory(now, this.options.historyTtlSeconds * 1000, this.#historySinceMs)
       this.#channels.set(request.channelKey, history)
@@ -70,16 +80,17 @@ export class MemoryBroker implements Broker {
   }
 
   async tail(channelKey: string): Promise<string> {
-    return this.#channels.get(channelKey)?.tail() ?? `${this.#now()}-0`
+    const now = this.#now()
+    return this.#history(channelKey, now)?.tail() ?? `${now}-0`
   }
 
   /** Live delivery never stops here, so the hub never catches up: every read is a resume. */
   async readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead> {
-    const history = this.#channels.get(channelKey)
+    const now = this.#now()
+    const history = this.#history(channelKey, now)
     if (history !== undefined) return history.readAfter(after, limit)
     // No history: nothing to replay unless the position is from the future, or so old that
     // a channel of this name may have expired since, or from before this broker's history.
-    const now = this.#now()
     if (after.ms > now) return { outcome: 'unknown' }
     if (after.ms < now - this.options.historyTtlSeconds * 1000 || after.ms < this.#historySinceMs) {
       return { outcome: 'trimmed' }
@@ -100,16 +111,35 @@ export class MemoryBroker implements Broker {
     this.#sink = undefined
   }
 
-  /** Drops idle channels and expired idempotency keys. Public for tests. */
+  /**
+   * Drops idle channels and expired idempotency keys, to free their memory: what they hold is
+   * already gone for every caller, since each is expired when touched. Public for tests.
+   */
   sweep(): void {
     const now = this.#now()
-    const idleBefore = now - this.options.historyTtlSeconds * 1000
     for (const [key, history] of this.#channels) {
-      if (history.lastWriteMs < idleBefore) this.#channels.delete(key)
+      if (this.#isExpired(history, now)) this.#channels.delete(key)
     }
     for (const [key, seen] of this.#idempotency) {
       if (seen.expiresAtMs <= now) this.#idempotency.delete(key)
     }
+  }
+
+  /**
+   * The channel's history, or undefined when it has none: never written, or idle for longer than
+   * the TTL, which drops it here as the sweep would. Redis expires its stream the same way, so a
+   * channel past its TTL is gone when next touched, not up to a sweep interval later.
+   */
+  #history(channelKey: string, now: number): ChannelHistory | undefined {
+    const history = this.#channels.get(channelKey)
+    if (history === undefined || !this.#isExpired(history, now)) return history
+    this.#channels.delete(channelKey)
+    return undefined
+  }
+
+  /** Idle for longer than the TTL; Redis likewise keeps a key through its last millisecond. */
+  #isExpired(history: ChannelHistory, now: number): boolean {
+    return history.lastWriteMs < now - this.options.historyTtlSeconds * 1000
   }
 
   #remember(key: string, id: string, now: number): void {
@@ -123,7 +153,7 @@ export class MemoryBroker implements Broker {
 
   /** A clock that never goes backwards, so `<now>-0` tails stay below future ids. */
   #now(): number {
-    this.#clockMs = Math.max(this.#clockMs, Date.now())
+    this.#clockMs = Math.max(this.#clockMs, this.#clock())
     return this.#clockMs
   }
 }
