@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto'
 import type { StreamId } from '@herald/protocol'
 import {
   callHeraldFunction,
+  isFunctionMissing,
   channelKeyOfPubsub,
   createRedisClient,
   HeraldPublisher,
@@ -389,6 +390,20 @@ export class RedisBroker implements Broker {
   }
 
   /** Every interval: rebuild a subscriber that is stuck, retry a failed catch-up of moved channels, then publish the next probes. */
+  /**
+   * Loads the library again on a master that lost it (FUNCTION FLUSH, a node replaced without
+   * its data): this node's own calls would reload it when they fail, but a backend that
+   * publishes with FCALL directly, in any language, cannot, and would fail until one did.
+   */
+  #restoreMissingFunctions(): void {
+    const masters = this.#commands instanceof Cluster ? this.#commands.nodes('master') : [this.#commands]
+    for (const master of masters) {
+      master.call('FCALL_RO', 'herald_tails', 0).catch((error: unknown) => {
+        if (isFunctionMissing(error)) loadHeraldFunctions(this.#commands).catch(() => {})
+      })
+    }
+  }
+
   #probeTick(): void {
     const now = Date.now()
     this.#rebuildIfStuck(now)
@@ -397,6 +412,7 @@ export class RedisBroker implements Broker {
       this.#probeOverdue = true
       this.logger.warn('pubsub probe overdue: delivery has stopped; readiness fails until it is back')
     }
+    this.#restoreMissingFunctions()
     const message = this.#probes.message(now)
     for (const channel of this.#probes.channels()) {
       this.#commands.spublish(channel, message).then(

@@ -262,6 +262,22 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     }
   })
 
+  it('loads the functions library again after FUNCTION FLUSH, for backends that publish with FCALL', async () => {
+    const server = await up()
+    await server.cli('FUNCTION', 'FLUSH')
+    // A backend in another language cannot load the library; it retries until a node has.
+    const id = await pollUntil(
+      'a direct FCALL publish to succeed',
+      async () => {
+        const reply = await server.cli('FCALL', 'herald_publish', '1', streamKey('u:carol'), 'raw', '{"n":1}')
+        return /^\d+-\d+$/.test(reply) ? reply : undefined
+      },
+      { timeoutMs: 10_000 },
+    )
+    expect(await server.cli('XLEN', streamKey('u:carol'))).toBe('1')
+    expect(id).toMatch(/^\d+-\d+$/)
+  })
+
   it('answers a publish in flight when the node stops, instead of cutting it off unanswered', async () => {
     const paused = await startRedis()
     redis = paused
