@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import net from 'node:net'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -203,11 +204,52 @@ describe('the herald CLI', () => {
     expect(result.stderr).toMatch(/^herald: --redis .*database 0/)
   })
 
+  it("tails as docs/redis-contract.md's publisher user, given what the page says tail adds, with nothing refused", async () => {
+    const contract = await readFile(new URL('../../../docs/redis-contract.md', import.meta.url), 'utf8')
+    const recipes = contract.match(/^ACL SETUSER herald-publisher .*$/gm) ?? []
+    const forTail = recipes.find((recipe) => !recipe.includes(' on '))
+    expect(forTail, "docs/redis-contract.md's line for tail").toBeDefined()
+    for (const recipe of [recipes[0]!, forTail!])
+      await redis.cli(...recipe.replace('>password', '>tail-password').split(' '))
+    await herald(['publish', '--user', 'acl', '--data', '1'], { REDIS_URL: redis.url })
+    await redis.cli('ACL', 'LOG', 'RESET')
+    const child = spawn(process.execPath, [CLI, 'tail', '--user', 'acl', '--history', '5'], {
+      env: { ...process.env, REDIS_URL: `redis://herald-publisher:tail-password@127.0.0.1:${redis.port}` },
+    })
+    let output = ''
+    const printed = (lines: number) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (output.split('\n').length > lines) resolve()
+        }
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString()
+          check()
+        })
+        child.once('exit', () => reject(new Error(`tail exited: ${output}`)))
+        check()
+      })
+    try {
+      await printed(1)
+      await herald(['publish', '--user', 'acl', '--data', '2'], { REDIS_URL: redis.url })
+      await printed(2)
+    } finally {
+      child.kill('SIGINT')
+      await redis.cli('ACL', 'DELUSER', 'herald-publisher')
+    }
+    expect(
+      output
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).data),
+    ).toEqual([1, 2])
+    expect(await redis.cli('ACL', 'LOG')).toBe('')
+  })
+
   it('tails a user: history first, then live entries, their data as stored', async () => {
     await herald(['publish', '--user', 'tailed', '--data', '"before"'], { REDIS_URL: redis.url })
     // Stored by a raw client before the functions refused such data: shown, not fatal.
     await redis.cli('XADD', streamKey('u:tailed'), '*', 'd', 'NaN', 't', 'raw')
-    const { spawn } = await import('node:child_process')
     const child = spawn(process.execPath, [CLI, 'tail', '--user', 'tailed', '--history', '5'], {
       env: { ...process.env, REDIS_URL: redis.url },
     })
