@@ -324,6 +324,27 @@ describe("the functions' rules", () => {
     expect(read.length).toBe(1 + 3)
   })
 
+  it('let a stream grow to maxlen + b, b = min(max(1, maxlen / 8), 1000), then trim it to maxlen, as the contract says', async () => {
+    for (const [maxlen, b] of [
+      [8, 1],
+      [16, 2],
+      [40, 5],
+    ]) {
+      const stream = streamKey(`u:grow${maxlen}`)
+      const lengths: number[] = []
+      for (let n = 0; n < maxlen + b + 1; n++) {
+        await client.call('FCALL', 'herald_publish', 1, stream, '', '1', String(maxlen))
+        lengths.push(await client.xlen(stream))
+      }
+      expect(lengths).toEqual([...Array.from({ length: maxlen + b }, (_, n) => n + 1), maxlen])
+    }
+  })
+
+  it('answer a batch of no messages with an empty array', async () => {
+    expect(await client.call('FCALL', 'herald_publish_batch', 0)).toEqual([])
+    expect(await client.call('FCALL', 'herald_publish_batch', 0, '1000', '60', '60')).toEqual([])
+  })
+
   it('refuse a batch whose has-idempotency-key flag is neither 0 nor 1', async () => {
     const reply = await client
       .call('FCALL', 'herald_publish_batch', 1, streamKey('u:flags'), 10, 60, 60, 'yes', '', '1')

@@ -329,7 +329,8 @@ local function publish_limits(maxlen, ttl, idempotency_ttl)
   local t = positive(ttl, DEFAULT_TTL)
   return {
     maxlen = m,
-    -- Trim in batches of up to an eighth of maxlen (at most 1000): amortised O(1) per publish.
+    -- Let the stream grow b = maxlen / 8 (at least 1, at most 1000) past maxlen, then trim b + 1
+    -- entries at once, back to maxlen: amortised O(1) per publish.
     trim_above = m + math.min(math.max(1, math.floor(m / 8)), 1000),
     ttl = t,
     ttl_text = string.format('%d', t),
