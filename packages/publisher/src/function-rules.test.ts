@@ -211,16 +211,15 @@ describe("the functions' rules", () => {
         () => 'ok',
         (error: Error) => error.message.split(' ')[0]!,
       )
-    const keys = [
-      ...['alice', 'x'.repeat(128), 'x'.repeat(129), 'Alice Smith', 'a/b', 'josé', 'a,b', ''].map((user) => [
-        streamKey(`u:${user}`),
-        isValidUserId(user),
-      ]),
-      ...['org/42/billing', 'news,sports', 't'.repeat(129), 'a b'].map((topic) => [
+    const keys: Array<readonly [string, boolean]> = [
+      ...['alice', 'x'.repeat(128), 'x'.repeat(129), 'Alice Smith', 'a/b', 'josé', 'a,b', ''].map(
+        (user): [string, boolean] => [streamKey(`u:${user}`), isValidUserId(user)],
+      ),
+      ...['org/42/billing', 'news,sports', 't'.repeat(129), 'a b'].map((topic): [string, boolean] => [
         streamKey(`t:${topic}`),
         isValidTopic(topic),
       ]),
-    ] as const
+    ]
     for (const [key, valid] of keys) {
       const expected = valid ? 'ok' : 'HERALD_ERR_KEY'
       const tail = await answer(client.call('FCALL_RO', 'herald_tail', 1, key))
@@ -329,7 +328,7 @@ describe("the functions' rules", () => {
       [8, 1],
       [16, 2],
       [40, 5],
-    ]) {
+    ] as const) {
       const stream = streamKey(`u:grow${maxlen}`)
       const lengths: number[] = []
       for (let n = 0; n < maxlen + b + 1; n++) {
