@@ -203,7 +203,8 @@ describe('HeraldPublisher on a real Redis', () => {
     try {
       await loadHeraldFunctions(client)
       const stream = streamKey('u:ivan')
-      const limits = ['1e20', '1e20', '1e20']
+      // 10^20 in digits: a limit is digits alone (1e20 takes the default).
+      const limits = Array(3).fill(`1${'0'.repeat(20)}`)
       await client.call('FCALL', 'herald_publish', 2, stream, idempotencyKey('u:ivan', 'k'), '', '1', ...limits)
       await client.call('FCALL', 'herald_publish_batch', 1, stream, ...limits, 0, '', '2')
       expect(await redis.cli('XLEN', stream)).toBe('2')
