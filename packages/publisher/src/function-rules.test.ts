@@ -199,7 +199,17 @@ describe("the functions' rules", () => {
     }
     expect(await publish(streamKey('u:types'), Buffer.from([0xfe, 0xff]), '1')).toBe('HERALD_ERR_TYPE')
     const emoji = '\ud83c\udf89'
-    for (const key of ['k', 'k'.repeat(200), 'k'.repeat(201), 'é'.repeat(200), 'é'.repeat(201), emoji.repeat(200), emoji.repeat(201), 'a\tb', 'a\u0085b']) {
+    for (const key of [
+      'k',
+      'k'.repeat(200),
+      'k'.repeat(201),
+      'é'.repeat(200),
+      'é'.repeat(201),
+      emoji.repeat(200),
+      emoji.repeat(201),
+      'a\tb',
+      'a\u0085b',
+    ]) {
       const expected = isValidIdempotencyKey(key) ? 'ok' : 'HERALD_ERR_KEY'
       expect([key, await publish(streamKey('u:keys'), '', '1', idempotencyKey('u:keys', key))]).toEqual([key, expected])
     }

@@ -25,10 +25,10 @@ import { randomBytes } from 'node:crypto'
 import type { StreamId } from '@herald/protocol'
 import {
   callHeraldFunction,
-  isFunctionMissing,
   channelKeyOfPubsub,
   createRedisClient,
   HeraldPublisher,
+  isFunctionMissing,
   loadHeraldFunctions,
   PUBLISHING_CLIENT_OPTIONS,
   PublishError,
