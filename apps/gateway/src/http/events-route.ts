@@ -22,7 +22,7 @@ import { SseConnection, type SseConnectionOptions } from '../hub/sse-connection.
 import { logRequest } from './access-log.js'
 import { corsHeaders } from './cors.js'
 import { errorReply, writeErrorReply } from './error-reply.js'
-import { blankHeaderValues, CREDENTIAL_HEADERS, headerValue } from './raw-headers.js'
+import { blankHeaderValues, CREDENTIAL_HEADERS, headerValue, headerValues } from './raw-headers.js'
 import type { GatewayServices } from './services.js'
 import { SHED_STATUS_HEADER, SSE_HEADERS, shedReply } from './shed.js'
 import { channelsFor, requestedPosition } from './subscription-request.js'
@@ -114,7 +114,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       metrics.connectionRejected((error as HeraldError).status === 403 ? 'forbidden' : 'bad_request')
       throw error
     }
-    const requested = requestedPosition(header('last-event-id'), query.getAll('lastEventId'))
+    const requested = requestedPosition(headerValues(request.rawHeaders, 'last-event-id'), query.getAll('lastEventId'))
     // Again: a drain may have begun while the token was being verified (a JWKS fetch), and a
     // stream opened now would be cut by the final close without a retry hint.
     if (services.lifecycle.draining) return reject('draining')

@@ -47,16 +47,21 @@ describe('channelsFor', () => {
 
 describe('requestedPosition', () => {
   it('prefers the header, treats empty as fresh and garbage as malformed', () => {
-    expect(requestedPosition(undefined, [])).toEqual({ kind: 'fresh' })
-    expect(requestedPosition('', [''])).toEqual({ kind: 'fresh' })
-    expect(requestedPosition('garbage', [])).toEqual({ kind: 'malformed' })
-    const fromHeader = requestedPosition('u00000001:5-0', ['garbage'])
+    expect(requestedPosition([], [])).toEqual({ kind: 'fresh' })
+    expect(requestedPosition([''], [''])).toEqual({ kind: 'fresh' })
+    expect(requestedPosition(['garbage'], [])).toEqual({ kind: 'malformed' })
+    const fromHeader = requestedPosition(['u00000001:5-0'], ['garbage'])
     expect(fromHeader.kind === 'positions' && [...fromHeader.positions.keys()]).toEqual(['u00000001'])
-    expect(requestedPosition(undefined, ['u00000001:5-0']).kind).toBe('positions')
+    expect(requestedPosition([], ['u00000001:5-0']).kind).toBe('positions')
   })
 
   it('takes the first non-empty lastEventId of several, so an empty one ahead cannot skip what was missed', () => {
-    const resumed = requestedPosition(undefined, ['', 'u00000001:5-0', 'u00000001:9-0'])
+    const resumed = requestedPosition([], ['', 'u00000001:5-0', 'u00000001:9-0'])
+    expect(resumed.kind === 'positions' && resumed.positions.get('u00000001')).toEqual({ ms: 5, seq: 0 })
+  })
+
+  it('takes the first non-empty Last-Event-ID header of several, by the same rule', () => {
+    const resumed = requestedPosition(['', 'u00000001:5-0', 'u00000001:9-0'], ['u00000001:7-0'])
     expect(resumed.kind === 'positions' && resumed.positions.get('u00000001')).toEqual({ ms: 5, seq: 0 })
   })
 })

@@ -53,12 +53,13 @@ export function channelsFor(principal: Principal, topicsParam: string | undefine
 
 /**
  * `Last-Event-ID` wins over `lastEventId`; an empty value means a fresh start. Of repeated
- * `lastEventId` parameters the first non-empty one counts, as for `access_token`: an empty one
- * ahead of it must not turn a resume into a fresh start that skips what was missed.
+ * headers, and of repeated `lastEventId` parameters, the first non-empty one counts, as for
+ * `access_token`: an empty one ahead of it must not turn a resume into a fresh start that skips
+ * what was missed.
  */
-export function requestedPosition(header: string | undefined, query: readonly string[]): RequestedPosition {
-  const token = header !== undefined && header !== '' ? header : query.find((value) => value !== '')
-  if (token === undefined || token === '') return { kind: 'fresh' }
+export function requestedPosition(headers: readonly string[], query: readonly string[]): RequestedPosition {
+  const token = headers.find((value) => value !== '') ?? query.find((value) => value !== '')
+  if (token === undefined) return { kind: 'fresh' }
   const positions = decodeResumeToken(token)
   return positions === undefined ? { kind: 'malformed' } : { kind: 'positions', positions }
 }
