@@ -3,7 +3,15 @@ import { gzipSync } from 'node:zlib'
 import { streamKey } from '@herald/publisher'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { postJson, RecordingEventSource, startTestGateway, TEST_API_KEY, type TestGateway } from '../../test/harness.js'
+import {
+  exchange,
+  parse,
+  postJson,
+  RecordingEventSource,
+  startTestGateway,
+  TEST_API_KEY,
+  type TestGateway,
+} from '../../test/harness.js'
 import { createLogger } from '../log/logger.js'
 
 describe('POST /v1/publish', () => {
@@ -164,6 +172,18 @@ describe('POST /v1/publish', () => {
     const result = await gateway.publish({ user: 'a', data: 'x'.repeat(5000) })
     expect(result.status).toBe(413)
     expect(result.body.error.code).toBe('HERALD_ERR_BODY_TOO_LARGE')
+  })
+
+  it('closes the connection after a 413, and says so, since the body was left unread', async () => {
+    const { host } = new URL(gateway.url)
+    const request =
+      `POST /v1/publish HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${TEST_API_KEY}\r\n` +
+      'Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"user":"a","data":"'
+    // The whole answer arrives because the server closes the connection; keep-alive would hang here.
+    const answer = parse(await exchange(gateway.url, request))
+    expect(answer.status).toBe(413)
+    expect(answer.code).toBe('HERALD_ERR_BODY_TOO_LARGE')
+    expect(answer.headers).toMatch(/\r\nconnection: close\r\n/)
   })
 
   it('publishes a repeated idempotency key once', async () => {

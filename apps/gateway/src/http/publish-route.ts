@@ -21,7 +21,10 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 export function publishBodyLimit(maxBytes: number) {
   return bodyLimit({
     maxSize: maxBytes,
-    onError: () => {
+    onError: (c) => {
+      // The rest of the body is not read, so the connection cannot carry another request: say
+      // so, rather than answer keep-alive and close it under a client that would reuse it.
+      c.header('Connection', 'close')
       throw new HeraldError('HERALD_ERR_BODY_TOO_LARGE', `body is larger than ${maxBytes} bytes`)
     },
   })
