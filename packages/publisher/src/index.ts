@@ -24,6 +24,7 @@ export {
 } from './publisher.js'
 export {
   compactJson,
+  duplicateMember,
   hasLoneSurrogateEscape,
   itemMemberTexts,
   JsonText,

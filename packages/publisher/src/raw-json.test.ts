@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { compactJson, hasLoneSurrogateEscape, itemMemberTexts, JsonText, memberText } from './raw-json.js'
+import {
+  compactJson,
+  duplicateMember,
+  hasLoneSurrogateEscape,
+  itemMemberTexts,
+  JsonText,
+  memberText,
+} from './raw-json.js'
 
 describe('compactJson', () => {
   it('keeps numbers exactly as written', () => {
@@ -157,6 +164,26 @@ describe('itemMemberTexts', () => {
     expect(itemMemberTexts('{"messages":{"data":1}}', 'messages', 'data')).toBeUndefined()
     expect(itemMemberTexts('{"messages":[{"data":1}],"messages":"x"}', 'messages', 'data')).toBeUndefined()
     expect(itemMemberTexts('[]', 'messages', 'data')).toBeUndefined()
+  })
+})
+
+describe('duplicateMember', () => {
+  it('names a member the object holds twice, escapes decoded', () => {
+    expect(duplicateMember('{"user":"eve","data":1,"user":"bob"}', 'messages')).toBe('user')
+    expect(duplicateMember('{"us\\u0065r":"eve","user":"bob"}', 'messages')).toBe('user')
+    expect(duplicateMember('{"messages":[],"messages":[]}', 'messages')).toBe('messages')
+  })
+
+  it("names a member an item of the array holds twice, with the item's index", () => {
+    const batch = '{"messages":[{}, 1, {"user":"a","data":{"x":1,"x":2}}, {"topic":"t","data":1,"topic":"u"}]}'
+    expect(duplicateMember(batch, 'messages')).toBe('messages[3].topic')
+  })
+
+  it('leaves repeats inside values alone, and finds none in distinct members', () => {
+    expect(duplicateMember('{"user":"eve","data":{"a":1,"a":2},"type":"t"}', 'messages')).toBeUndefined()
+    expect(duplicateMember(' {"user" : "eve" , "data" : [ "user", "user" ] } ', 'messages')).toBeUndefined()
+    expect(duplicateMember('[1,1]', 'messages')).toBeUndefined()
+    expect(duplicateMember('{}', 'messages')).toBeUndefined()
   })
 })
 

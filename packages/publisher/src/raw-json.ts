@@ -63,6 +63,18 @@ export function itemMemberTexts(text: string, arrayName: string, name: string): 
   })
 }
 
+/**
+ * A member name the object `text` holds twice, or that an object item of its array member
+ * `arrayName` holds twice, as a path (`user`, `messages[2].user`); `undefined` if there is none.
+ * JSON.parse keeps the last of such members, while a proxy or validator in front of the gateway
+ * may read the first: the two would disagree on where a publish goes.
+ */
+export function duplicateMember(text: string, arrayName: string): string | undefined {
+  const scanner = new Scanner(text)
+  scanner.skipSpace()
+  return scanner.at(OPEN_BRACE) ? scanner.duplicateMember(arrayName) : undefined
+}
+
 class Scanner {
   readonly #text: string
   #pos = 0
@@ -166,6 +178,60 @@ class Scanner {
     return found
   }
 
+  /**
+   * Walks the object that starts here until a member name comes twice, and returns it; with
+   * `arrayName`, also looks into the object items of the array member of that name.
+   */
+  duplicateMember(arrayName?: string): string | undefined {
+    const text = this.#text
+    const names = new Set<string>()
+    this.#pos++ // {
+    this.skipSpace()
+    if (this.at(CLOSE_BRACE)) {
+      this.#pos++
+      return undefined
+    }
+    while (this.#pos < text.length) {
+      this.skipSpace()
+      const keyStart = this.#pos
+      const keyEnd = stringEnd(text, keyStart)
+      const name = keyName(text, keyStart, keyEnd)
+      if (names.has(name)) return name
+      names.add(name)
+      this.#pos = keyEnd
+      this.skipSpace()
+      this.#pos++ // :
+      this.skipSpace()
+      if (name === arrayName && this.at(OPEN_BRACKET)) {
+        const inItem = this.itemDuplicate()
+        if (inItem !== undefined) return `${name}${inItem}`
+      } else this.value(false)
+      this.skipSpace()
+      if (text[this.#pos++] !== COMMA) break // }
+    }
+    return undefined
+  }
+
+  /** Walks the array that starts here: the first member name an object item holds twice, as `[i].name`. */
+  itemDuplicate(): string | undefined {
+    const text = this.#text
+    this.#pos++ // [
+    for (let index = 0; this.#pos < text.length; index++) {
+      this.skipSpace()
+      if (this.at(CLOSE_BRACKET)) {
+        this.#pos++
+        return undefined
+      }
+      if (this.at(OPEN_BRACE)) {
+        const duplicate = this.duplicateMember()
+        if (duplicate !== undefined) return `[${index}].${duplicate}`
+      } else this.value(false)
+      this.skipSpace()
+      if (text[this.#pos++] !== COMMA) break // ]
+    }
+    return undefined
+  }
+
   /** Walks the array that starts here, to past its end: for each item, its member `name`'s text. */
   itemMembers(name: string): Array<string | undefined> {
     const text = this.#text
@@ -199,6 +265,12 @@ function isSpace(char: string | undefined): boolean {
 /** Past the closing quote of the string whose opening quote is at `start`. */
 function stringEnd(text: string, start: number): number {
   return closingQuote(text, start) + 1
+}
+
+/** The key whose quoted text is `text[start, end)`, decoded only if it holds an escape. */
+function keyName(text: string, start: number, end: number): string {
+  const key = text.slice(start + 1, end - 1)
+  return key.includes(BACKSLASH) ? (JSON.parse(text.slice(start, end)) as string) : key
 }
 
 /** Whether the key whose quoted text is `text[start, end)` is `name` (which needs no escapes). */

@@ -1,8 +1,8 @@
 /**
  * Validation of `POST /v1/publish` bodies, separate from HTTP so every rule
- * is unit-tested. Strict on purpose: unknown fields are refused (a typo like
- * `usr` must not silently publish nowhere), and every error names the path
- * of the offending field.
+ * is unit-tested. Strict on purpose: unknown and repeated fields are refused (a
+ * typo like `usr` must not silently publish nowhere), and every error names the
+ * path of the offending field.
  *
  * The body is validated as JSON.parse reads it, but each message's data is
  * stored as its source text, made compact: re-serialising it would round
@@ -19,7 +19,7 @@ import {
   topicChannelKey,
   userChannelKey,
 } from '@herald/protocol'
-import { itemMemberTexts, memberText, sourceDataProblem } from '@herald/publisher'
+import { duplicateMember, itemMemberTexts, memberText, sourceDataProblem } from '@herald/publisher'
 import type { PublishRequest } from '../broker/broker.js'
 import { HeraldError } from '../errors/herald-error.js'
 
@@ -41,6 +41,10 @@ export function parsePublishBody(text: string): ParsedPublish {
     throw invalid('body', 'is not valid JSON')
   }
   if (!isPlainObject(body)) throw invalid('body', 'must be a JSON object')
+  // JSON.parse keeps the last of repeated fields; a proxy or validator in front may read the
+  // first, and the two would disagree on where the message goes.
+  const repeated = duplicateMember(text, 'messages')
+  if (repeated !== undefined) throw invalid(repeated, 'is given more than once; give each field once')
   if ('messages' in body) {
     const extra = Object.keys(body).filter((key) => key !== 'messages')
     if (extra.length > 0) throw invalid(extra[0]!, 'unknown field next to "messages"')
