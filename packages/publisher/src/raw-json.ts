@@ -149,13 +149,13 @@ class Scanner {
   }
 
   /**
-   * Walks the object that starts here, to past its end. For each member named
-   * `name`, `read` reads its value (from its first character to past its end);
-   * returns what it read for the last one, or `undefined` if there is none.
+   * Walks the object that starts here. For each member, `visit` gets its key's quoted text as
+   * `text[keyStart, keyEnd)`, with the scanner at the value's first character, and must move
+   * past the value; a result other than `undefined` stops the walk and is returned. Otherwise
+   * the walk ends past the object's end.
    */
-  member<T>(name: string, read: () => T): T | undefined {
+  members<T>(visit: (keyStart: number, keyEnd: number) => T | undefined): T | undefined {
     const text = this.#text
-    let found: T | undefined
     this.#pos++ // {
     this.skipSpace()
     if (this.at(CLOSE_BRACE)) {
@@ -170,11 +170,48 @@ class Scanner {
       this.skipSpace()
       this.#pos++ // :
       this.skipSpace()
-      if (keyIs(text, keyStart, keyEnd, name)) found = read()
-      else this.value(false)
+      const result = visit(keyStart, keyEnd)
+      if (result !== undefined) return result
       this.skipSpace()
       if (text[this.#pos++] !== COMMA) break // }
     }
+    return undefined
+  }
+
+  /**
+   * Walks the array that starts here, as {@link members} walks an object: `visit` gets each
+   * item's index, with the scanner at its first character.
+   */
+  items<T>(visit: (index: number) => T | undefined): T | undefined {
+    const text = this.#text
+    this.#pos++ // [
+    this.skipSpace()
+    if (this.at(CLOSE_BRACKET)) {
+      this.#pos++
+      return undefined
+    }
+    for (let index = 0; this.#pos < text.length; index++) {
+      this.skipSpace()
+      const result = visit(index)
+      if (result !== undefined) return result
+      this.skipSpace()
+      if (text[this.#pos++] !== COMMA) break // ]
+    }
+    return undefined
+  }
+
+  /**
+   * Walks the object that starts here, to past its end. For each member named
+   * `name`, `read` reads its value (from its first character to past its end);
+   * returns what it read for the last one, or `undefined` if there is none.
+   */
+  member<T>(name: string, read: () => T): T | undefined {
+    let found: T | undefined
+    this.members((keyStart, keyEnd) => {
+      if (keyIs(this.#text, keyStart, keyEnd, name)) found = read()
+      else this.value(false)
+      return undefined
+    })
     return found
   }
 
@@ -183,76 +220,38 @@ class Scanner {
    * `arrayName`, also looks into the object items of the array member of that name.
    */
   duplicateMember(arrayName?: string): string | undefined {
-    const text = this.#text
     const names = new Set<string>()
-    this.#pos++ // {
-    this.skipSpace()
-    if (this.at(CLOSE_BRACE)) {
-      this.#pos++
-      return undefined
-    }
-    while (this.#pos < text.length) {
-      this.skipSpace()
-      const keyStart = this.#pos
-      const keyEnd = stringEnd(text, keyStart)
-      const name = keyName(text, keyStart, keyEnd)
+    return this.members((keyStart, keyEnd) => {
+      const name = keyName(this.#text, keyStart, keyEnd)
       if (names.has(name)) return name
       names.add(name)
-      this.#pos = keyEnd
-      this.skipSpace()
-      this.#pos++ // :
-      this.skipSpace()
       if (name === arrayName && this.at(OPEN_BRACKET)) {
-        const inItem = this.itemDuplicate()
+        const inItem = this.items((index) => {
+          if (!this.at(OPEN_BRACE)) {
+            this.value(false)
+            return undefined
+          }
+          const duplicate = this.duplicateMember()
+          return duplicate === undefined ? undefined : `[${index}].${duplicate}`
+        })
         if (inItem !== undefined) return `${name}${inItem}`
       } else this.value(false)
-      this.skipSpace()
-      if (text[this.#pos++] !== COMMA) break // }
-    }
-    return undefined
-  }
-
-  /** Walks the array that starts here: the first member name an object item holds twice, as `[i].name`. */
-  itemDuplicate(): string | undefined {
-    const text = this.#text
-    this.#pos++ // [
-    for (let index = 0; this.#pos < text.length; index++) {
-      this.skipSpace()
-      if (this.at(CLOSE_BRACKET)) {
-        this.#pos++
-        return undefined
-      }
-      if (this.at(OPEN_BRACE)) {
-        const duplicate = this.duplicateMember()
-        if (duplicate !== undefined) return `[${index}].${duplicate}`
-      } else this.value(false)
-      this.skipSpace()
-      if (text[this.#pos++] !== COMMA) break // ]
-    }
-    return undefined
+      return undefined
+    })
   }
 
   /** Walks the array that starts here, to past its end: for each item, its member `name`'s text. */
   itemMembers(name: string): Array<string | undefined> {
-    const text = this.#text
     const texts: Array<string | undefined> = []
     const read = () => this.value(true)
-    this.#pos++ // [
-    this.skipSpace()
-    if (this.at(CLOSE_BRACKET)) {
-      this.#pos++
-      return texts
-    }
-    while (this.#pos < text.length) {
-      this.skipSpace()
+    this.items(() => {
       if (this.at(OPEN_BRACE)) texts.push(this.member(name, read))
       else {
         this.value(false)
         texts.push(undefined)
       }
-      this.skipSpace()
-      if (text[this.#pos++] !== COMMA) break // ]
-    }
+      return undefined
+    })
     return texts
   }
 }
