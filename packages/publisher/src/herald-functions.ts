@@ -454,12 +454,13 @@ local function herald_publish_batch(keys, args)
   return ids
 end
 
--- KEYS[1] stream. Returns the position a new subscriber goes live from.
+-- The position a new subscriber of the stream goes live from.
 local function tail_of(stream)
   if call('EXISTS', stream) == 0 then return now_ms() .. '-0' end
   return info_field(call('XINFO', 'STREAM', stream), 'last-generated-id')
 end
 
+-- KEYS[1] stream. Returns the position a new subscriber goes live from.
 local function herald_tail(keys, args)
   bind()
   local stream = keys[1]

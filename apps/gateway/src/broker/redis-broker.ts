@@ -389,7 +389,6 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** Every interval: rebuild a subscriber that is stuck, retry a failed catch-up of moved channels, then publish the next probes. */
   /**
    * Loads the library again on a master that lost it (FUNCTION FLUSH, a node replaced without
    * its data): this node's own calls would reload it when they fail, but a backend that
@@ -404,6 +403,10 @@ export class RedisBroker implements Broker {
     }
   }
 
+  /**
+   * Every interval: rebuild a subscriber that is stuck, retry a failed catch-up of moved
+   * channels, put back a functions library that went missing, then publish the next probes.
+   */
   #probeTick(): void {
     const now = Date.now()
     this.#rebuildIfStuck(now)
