@@ -39,3 +39,17 @@ export class PublishError extends Error {
     this.timedOut = options?.timedOut ?? false
   }
 }
+
+/**
+ * The cause a PublishError keeps of what Redis or ioredis threw. ioredis attaches the failed
+ * command to its errors, arguments and all: an AUTH's are the user name and password, which a
+ * logger that prints causes (pino's errWithCause, util.inspect) would print. So an error that
+ * carries a command is kept as its name, message and stack alone.
+ */
+export function redisCause(error: unknown): unknown {
+  if (!(error instanceof Error) || !('command' in error)) return error
+  const cause = new Error(error.message)
+  cause.name = error.name
+  if (error.stack !== undefined) cause.stack = error.stack
+  return cause
+}

@@ -1,5 +1,6 @@
 import type { AddressInfo, Socket } from 'node:net'
 import { createServer } from 'node:net'
+import { inspect } from 'node:util'
 import { isAfter, parseStreamId } from '@herald/protocol'
 import {
   pollUntil,
@@ -422,6 +423,15 @@ describe('HeraldPublisher on a real Redis', () => {
     const cluster = new Cluster(nodes, { lazyConnect: true })
     // A Cluster resends a command whose node connection closed, whatever its nodes are told.
     const clusterResending = new Cluster(nodes, { lazyConnect: true, redisOptions: PUBLISHING_CLIENT_OPTIONS })
+    // Keys the gateways would never read: prefixed, or in another database.
+    const prefixed = new Redis(redis.url, { lazyConnect: true, ...PUBLISHING_CLIENT_OPTIONS, keyPrefix: 'app:' })
+    const otherDatabase = new Redis(redis.url, { lazyConnect: true, ...PUBLISHING_CLIENT_OPTIONS, db: 1 })
+    const clusterPrefixed = new Cluster(nodes, {
+      lazyConnect: true,
+      retryDelayOnFailover: 0,
+      keyPrefix: 'app:',
+      redisOptions: PUBLISHING_CLIENT_OPTIONS,
+    })
     const refusals = [
       new URL(redis.url),
       { host: '127.0.0.1', port: redis.port },
@@ -429,10 +439,15 @@ describe('HeraldPublisher on a real Redis', () => {
       pipelining,
       cluster,
       clusterResending,
+      prefixed,
+      otherDatabase,
+      clusterPrefixed,
     ].map((value) => refusalOf(() => new HeraldPublisher({ redis: value as unknown as Redis })))
     const resendRefusal = expect.stringMatching(
       /^HERALD_ERR_INVALID: an ioredis client must be created with autoResendUnfulfilledCommands: false/,
     )
+    const keysRefusal =
+      "HERALD_ERR_INVALID: an ioredis client must use database 0 without a keyPrefix: the gateways read Herald's keys there, by their own names"
     const clusterRefusal = expect.stringMatching(
       /^HERALD_ERR_INVALID: an ioredis Cluster must be created with retryDelayOnFailover: 0, without enableAutoPipelining, and with redisOptions: PUBLISHING_CLIENT_OPTIONS/,
     )
@@ -443,8 +458,12 @@ describe('HeraldPublisher on a real Redis', () => {
       resendRefusal,
       clusterRefusal,
       clusterRefusal,
+      keysRefusal,
+      keysRefusal,
+      keysRefusal,
     ])
-    for (const refused of [resending, pipelining, cluster, clusterResending]) refused.disconnect()
+    for (const refused of [resending, pipelining, cluster, clusterResending, prefixed, otherDatabase, clusterPrefixed])
+      refused.disconnect()
     const client = new Redis(redis.url, PUBLISHING_CLIENT_OPTIONS)
     await new Promise((resolve) => client.once('ready', resolve))
     try {
@@ -455,6 +474,77 @@ describe('HeraldPublisher on a real Redis', () => {
       expect(client.status).toBe('ready')
     } finally {
       client.disconnect()
+    }
+  })
+
+  it('publishes at once through a client it was given that is still connecting, or not yet (lazyConnect)', async () => {
+    const connecting = new Redis(redis.url, PUBLISHING_CLIENT_OPTIONS)
+    const lazy = new Redis(redis.url, { ...PUBLISHING_CLIENT_OPTIONS, lazyConnect: true })
+    try {
+      for (const client of [connecting, lazy]) {
+        expect(client.status).not.toBe('ready')
+        const publisher = new HeraldPublisher({ redis: client })
+        expect(await publisher.publish({ user: 'early' }, undefined, client.status)).toMatch(/^\d+-\d+$/)
+        await publisher.close()
+      }
+      expect(await redis.cli('XLEN', streamKey('u:early'))).toBe('2')
+    } finally {
+      connecting.disconnect()
+      lazy.disconnect()
+    }
+  })
+
+  it('keeps the password of a refused login out of the error and its cause', async () => {
+    const secret = 'not-this-password-8d1f'
+    await redis.cli('ACL', 'SETUSER', 'login-probe', 'on', '>the-right-password', '~*', '&*', '+@all')
+    const refused = new HeraldPublisher({ redis: `redis://login-probe:${secret}@127.0.0.1:${redis.port}` })
+    try {
+      const failure = await refused.publish({ user: 'secretive' }, undefined, 1).catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(PublishError)
+      expect((failure as PublishError).message).toMatch(/WRONGPASS/)
+      // What a logger printing causes would print (pino's errWithCause reads the same properties).
+      const printed = inspect(failure, { depth: Number.POSITIVE_INFINITY, showHidden: true })
+      expect(printed).toMatch(/WRONGPASS/)
+      expect(printed).not.toContain(secret)
+    } finally {
+      await refused.close()
+    }
+  })
+
+  it('says a publish wrote nothing when the Redis user may not FCALL at all', async () => {
+    await redis.cli('ACL', 'SETUSER', 'no-fcall', 'on', '>no-fcall-password', '~*', '&*', '+@all', '-fcall')
+    const refused = new HeraldPublisher({ redis: `redis://no-fcall:no-fcall-password@127.0.0.1:${redis.port}` })
+    try {
+      await expect(refused.publish({ user: 'unfcalled' }, undefined, 1)).rejects.toThrow(
+        /^Redis refused the publish \(NOPERM .*'fcall' command\); the call it refused wrote nothing$/,
+      )
+      expect(await redis.cli('EXISTS', streamKey('u:unfcalled'))).toBe('0')
+    } finally {
+      await refused.close()
+    }
+  })
+
+  it('fails with HERALD_ERR_NOT_REPLICATED, stored once, when the connection closes while its WAIT is pending', async () => {
+    const drop = { armed: false }
+    const proxy = await replyDroppingProxy(redis.port, drop, 'wait')
+    // No replica: the WAIT would block its full timeout, and the proxy cuts the connection first.
+    const waiting = new HeraldPublisher({
+      redis: `redis://127.0.0.1:${proxy.port}`,
+      waitForReplicas: { replicas: 1, timeoutMs: 60_000 },
+    })
+    try {
+      drop.armed = true
+      const failure = await waiting.publish({ user: 'unconfirmed' }, undefined, 1).catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(PublishError)
+      expect((failure as PublishError).code).toBe('HERALD_ERR_NOT_REPLICATED')
+      expect((failure as PublishError).message).toBe(
+        'published, but the connection to Redis closed before it confirmed the replication',
+      )
+      expect(drop.armed).toBe(false)
+      expect(await redis.cli('XLEN', streamKey('u:unconfirmed'))).toBe('1')
+    } finally {
+      await waiting.close()
+      proxy.close()
     }
   })
 

@@ -8,9 +8,9 @@
  * cannot lose a message the caller was told is safe.
  *
  * Every publish settles within `timeoutMs` (plus the `WAIT` timeout): a Redis that is stopped
- * or wedged keeps its socket open, and a Sentinel or Cluster client retries for ever. On its
- * own connection the publisher also never queues a call while Redis is away: a publish waits
- * for the connection and fails once it has failed twice, for all three topologies alike.
+ * or wedged keeps its socket open, and a Sentinel or Cluster client retries for ever. The
+ * publisher also never queues a call while Redis is away: a publish waits for the connection
+ * (its own or the caller's) and fails once it has failed twice, for all three topologies alike.
  */
 
 import { setTimeout as delay } from 'node:timers/promises'
@@ -27,7 +27,7 @@ import { kindOf, messageOf } from './describe-value.js'
 import { callHeraldFunction, type RedisClient } from './functions.js'
 import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 import { idempotencyKey, streamKey } from './keys.js'
-import { PublishError } from './publish-error.js'
+import { PublishError, redisCause } from './publish-error.js'
 import { DEFAULT_MAX_DATA_BYTES, MAX_TIMER_MS, optionsProblem } from './publisher-options.js'
 import { JsonText } from './raw-json.js'
 import { createRedisClient, parseRedisTarget } from './redis-target.js'
@@ -79,6 +79,16 @@ export interface PublisherOptions {
    * gateway's default publish body limit); larger fails with `HERALD_ERR_DATA_TOO_LARGE`.
    */
   readonly maxDataBytes?: number
+}
+
+/** How far a publish got, for the words of its failure. */
+interface PublishProgress {
+  /** Its calls were handed to the connection: Redis may have run them. */
+  sent: boolean
+  /** Redis answered its calls, and it waits only for the WAIT: it is stored. */
+  stored: boolean
+  /** Its caller has been told it failed. */
+  expired: boolean
 }
 
 /** How long a publish waits for Redis by default. */
@@ -213,7 +223,7 @@ export class HeraldPublisher {
    * connection closes after it was sent (no answer can come: ioredis does not resend it).
    */
   async #withDeadline(messages: readonly EncodedMessage[]): Promise<string[]> {
-    const progress = { sent: false, expired: false }
+    const progress: PublishProgress = { sent: false, stored: false, expired: false }
     let failSent = () => {}
     const lost = new Promise<'lost'>((resolve) => {
       failSent = () => {
@@ -230,12 +240,21 @@ export class HeraldPublisher {
     } finally {
       this.#onConnectionClosed.delete(failSent)
     }
+    if (published !== undefined && published !== 'lost') return published.ids
+    progress.expired = true
+    // Redis answered the calls, and only their WAIT is unanswered: stored, its replication unconfirmed.
+    if (progress.stored) {
+      throw new PublishError(
+        'HERALD_ERR_NOT_REPLICATED',
+        published === 'lost'
+          ? 'published, but the connection to Redis closed before it confirmed the replication'
+          : `published, but Redis did not confirm its replication within ${this.#timeoutMs} ms`,
+        { timedOut: published === undefined },
+      )
+    }
     if (published === 'lost') {
-      progress.expired = true
       throw new PublishError('HERALD_ERR_REDIS', `the connection to Redis closed before it answered; ${MAY_BE_APPLIED}`)
     }
-    if (published !== undefined) return published.ids
-    progress.expired = true
     throw new PublishError(
       'HERALD_ERR_REDIS',
       progress.sent
@@ -245,10 +264,12 @@ export class HeraldPublisher {
     )
   }
 
-  async #publish(messages: readonly EncodedMessage[], progress: { sent: boolean; expired: boolean }) {
+  async #publish(messages: readonly EncodedMessage[], progress: PublishProgress) {
     let ids: string[]
     try {
-      if (this.#ownsConnection) await this.#connected()
+      // A client the caller gave is waited for too: made with PUBLISHING_CLIENT_OPTIONS, it has
+      // no offline queue, so a publish sent while it still connects would fail at once.
+      await this.#connected()
       // Its caller has been told it failed: sending it now would publish behind their back.
       if (progress.expired) return []
       progress.sent = true
@@ -263,6 +284,7 @@ export class HeraldPublisher {
     }
     const wait = this.#replicaWait
     if (wait !== undefined) {
+      progress.stored = true
       const acknowledged = await wait.acknowledged().catch((error: unknown) => {
         // The calls were answered: the publish is stored and announced, only its replication is
         // unconfirmed (a WAIT refused, or sent to a master a failover has just demoted).
@@ -270,7 +292,7 @@ export class HeraldPublisher {
         throw new PublishError(
           'HERALD_ERR_NOT_REPLICATED',
           `published, but Redis could not confirm its replication: ${message}`,
-          { cause: error },
+          { cause: redisCause(error) },
         )
       })
       if (acknowledged < wait.replicas) {
@@ -283,9 +305,12 @@ export class HeraldPublisher {
     return ids
   }
 
-  /** Resolves once the publisher's own connection is ready; publishes arriving meanwhile share the wait. */
+  /** Resolves once the connection is ready; publishes arriving meanwhile share the wait. */
   #connected(): Promise<void> {
     if (this.#redis.status === 'ready') return Promise.resolve()
+    // A client made with lazyConnect connects on its first command, which without an offline
+    // queue fails instead: start it.
+    if (this.#redis.status === 'wait') this.#redis.connect().catch(() => {})
     this.#connecting ??= whenConnected(this.#redis, CONNECT_FAILURES).finally(() => {
       this.#connecting = undefined
     })
@@ -378,6 +403,9 @@ export const PUBLISHING_CLIENT_OPTIONS = {
 const MAY_BE_APPLIED =
   'the publish may have been applied, whole or in part, so retry it with the same idempotencyKey (one per message)'
 
+/** Redis's ACL refusing the FCALL itself: no function ran. */
+const FCALL_REFUSED = /^NOPERM .*'fcall' command/i
+
 /** ioredis's refusals of a command it never wrote: there was no connection to write it to. */
 const NOT_WRITTEN = /^(?:Stream isn't writeable|Cluster isn't ready)/
 
@@ -392,13 +420,14 @@ function publishFailure(error: unknown, indexes?: readonly number[], sent = true
   if (error instanceof PublishError) return error
   const message = messageOf(error)
   const refusal = FUNCTION_REFUSAL.exec(message)
-  // The Redis user's grants, not the message: the functions check them before writing anything.
-  if (message.startsWith('HERALD_ERR_NOPERM ')) {
+  // The Redis user's grants, not the message: the functions check them before writing anything,
+  // and a user that may not FCALL at all runs none of them.
+  if (message.startsWith('HERALD_ERR_NOPERM ') || FCALL_REFUSED.test(message)) {
     return new PublishError(
       'HERALD_ERR_REDIS',
       `Redis refused the publish (${message}); the call it refused wrote nothing`,
       {
-        cause: error,
+        cause: redisCause(error),
       },
     )
   }
@@ -409,7 +438,7 @@ function publishFailure(error: unknown, indexes?: readonly number[], sent = true
       written
         ? `Redis failed the publish (${message}); ${MAY_BE_APPLIED}`
         : `Redis was not connected (${message}); nothing was sent`,
-      { cause: error },
+      { cause: redisCause(error) },
     )
   }
   const n = refusal[2] === undefined ? undefined : Number(refusal[2]) - 1
@@ -417,7 +446,7 @@ function publishFailure(error: unknown, indexes?: readonly number[], sent = true
   return new PublishError(
     'HERALD_ERR_INVALID',
     `${at}Redis refused the message (${refusal[1]}): ${message.slice(refusal[0].length)}`,
-    { cause: error },
+    { cause: redisCause(error) },
   )
 }
 
@@ -553,7 +582,12 @@ export function channelKeyOf(target: Target): string {
  * was in flight when its connection dropped (ioredis's default) would run a publish twice.
  */
 function redisClientProblem(redis: unknown): string | undefined {
-  type ConnectionOptions = { autoResendUnfulfilledCommands?: unknown; enableAutoPipelining?: unknown }
+  type ConnectionOptions = {
+    autoResendUnfulfilledCommands?: unknown
+    enableAutoPipelining?: unknown
+    keyPrefix?: unknown
+    db?: unknown
+  }
   const client = redis as {
     call?: unknown
     on?: unknown
@@ -569,10 +603,18 @@ function redisClientProblem(redis: unknown): string | undefined {
     typeof client.status !== 'string'
   )
     return `redis must be a Redis URL string or an ioredis client, not ${kindOf(redis)}`
+  // What the Redis URL parser refuses too: Herald's keys are whole names in database 0, where
+  // the gateways read them (Pub/Sub spans databases, history does not).
+  const { options } = client
+  const prefixed = [options?.keyPrefix, options?.redisOptions?.keyPrefix].some(
+    (prefix) => prefix !== undefined && prefix !== '',
+  )
+  const database = options?.redisOptions?.db ?? options?.db
+  if (prefixed || (database !== undefined && database !== 0))
+    return "an ioredis client must use database 0 without a keyPrefix: the gateways read Herald's keys there, by their own names"
   const resends =
     'by default ioredis sends a publish in flight again after a reconnect, though Redis may have run it already'
   if (client.isCluster === true) {
-    const { options } = client
     if (
       options?.redisOptions?.autoResendUnfulfilledCommands !== false ||
       options.enableAutoPipelining === true ||
@@ -584,7 +626,7 @@ function redisClientProblem(redis: unknown): string | undefined {
       )
     return undefined
   }
-  if (client.options?.autoResendUnfulfilledCommands !== false || client.options?.enableAutoPipelining === true)
+  if (options?.autoResendUnfulfilledCommands !== false || options?.enableAutoPipelining === true)
     return (
       'an ioredis client must be created with autoResendUnfulfilledCommands: false and without ' +
       `enableAutoPipelining (PUBLISHING_CLIENT_OPTIONS has both): ${resends}`
