@@ -27,7 +27,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 9
+export const FUNCTION_LIBRARY_VERSION = 10
 /**
  * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
  * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
@@ -506,8 +506,24 @@ local function herald_read(keys, args)
   local deleted_ms, deleted_seq = parse_id(info_field(info, 'max-deleted-entry-id'))
   if is_before(last_ms, last_seq, after_ms, after_seq) then return {'unknown'} end
   if is_before(after_ms, after_seq, deleted_ms, deleted_seq) then return {'trimmed'} end
+  -- From the position itself, which a resume from an entry finds and skips: one more entry read.
+  local entries = call('XRANGE', stream, args[1], '+', 'COUNT', count + 1)
+  local from = 1
+  local found_ms, found_seq = parse_id(entries[1] and entries[1][1])
+  if found_ms == after_ms and found_seq == after_seq then
+    from = 2
+  else
+    -- A position past this history's first entry that is none of its entries was never in it:
+    -- another history wrote it, such as a master that a failover demoted before its last writes
+    -- reached the replica, and the client saw them live. What follows it here may repeat what
+    -- the client saw, or precede it and be skipped.
+    local first = info_field(info, 'first-entry')
+    local first_ms, first_seq = parse_id(first and first[1])
+    if first_ms ~= nil and is_before(first_ms, first_seq, after_ms, after_seq) then return {'unknown'} end
+  end
   local reply = {'entries'}
-  for _, entry in ipairs(call('XRANGE', stream, '(' .. args[1], '+', 'COUNT', count)) do
+  for at = from, math.min(#entries, from + count - 1) do
+    local entry = entries[at]
     local fields = entry[2]
     local event_type, data = '', ''
     for i = 1, #fields, 2 do

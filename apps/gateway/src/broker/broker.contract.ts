@@ -177,6 +177,33 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       })
     })
 
+    it('answers unknown for a position between two entries that is neither, and reads on from an entry', async () => {
+      const broker = await start()
+      const channel = unique('u')
+      const [first, second, third] = await broker.publish([
+        message(channel, 1),
+        message(channel, 2),
+        message(channel, 3),
+      ])
+      await elapse(5)
+      const [fourth] = await broker.publish([message(channel, 4)])
+      // What a client of a demoted master could hold: an id its new history never had.
+      const between = { ms: id(fourth!).ms - 1, seq: 7 }
+      expect(id(third!).ms).toBeLessThan(between.ms)
+      expect(await broker.readAfter(channel, between, 10)).toEqual({ outcome: 'unknown' })
+      expect(await broker.readAfter(channel, { ...id(first!), seq: id(first!).seq + 1000 }, 10)).toEqual({
+        outcome: 'unknown',
+      })
+      const idsAfter = async (position: string, limit: number) => {
+        const read = await broker.readAfter(channel, id(position), limit)
+        return read.outcome === 'entries' ? read.entries.map((entry) => entry.id) : read.outcome
+      }
+      expect(await idsAfter(first!, 10)).toEqual([second, third, fourth])
+      expect(await idsAfter(first!, 2)).toEqual([second, third])
+      expect(await idsAfter(third!, 1)).toEqual([fourth])
+      expect(await idsAfter(fourth!, 10)).toEqual([])
+    })
+
     it('returns the first id for a repeated idempotency key and appends nothing', async () => {
       const broker = await start()
       const channel = unique('u')

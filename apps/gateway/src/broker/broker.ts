@@ -12,7 +12,8 @@
  * - `readAfter` answers `trimmed` when anything after the position has been
  *   deleted (trimmed, or expired with the idle channel), or may have been lost
  *   with the dataset the broker had before (a restart without persistence),
- *   and `unknown` when the position is ahead of anything the channel has issued.
+ *   and `unknown` when the position is ahead of anything the channel has issued, or lies
+ *   between two of its entries without being one (another history issued it).
  */
 
 import type { StreamId } from '@herald/protocol'

@@ -63,6 +63,10 @@ export class ChannelHistory {
     if (isAfter(after, this.#last)) return { outcome: 'unknown' }
     if (isAfter(this.#maxDeleted, after)) return { outcome: 'trimmed' }
     const start = this.#firstIndexAfter(after)
+    // Past an entry but none itself: never a position of this history (the rule herald_read
+    // keeps, where a failover can hand a client ids of a history the new master never had).
+    const before = this.#entries[start - 1]?.position
+    if (before !== undefined && isAfter(after, before)) return { outcome: 'unknown' }
     const entries = this.#entries.slice(start, start + limit).map((stored) => stored.entry)
     return { outcome: 'entries', entries }
   }
