@@ -494,6 +494,7 @@ local function herald_read(keys, args)
   if after_ms == nil then return fail('HERALD_ERR_ID', 'after must be <ms>-<seq>, each part at most 2^64 - 1') end
   local count = positive(args[2], 200)
   local ttl = positive(args[3], DEFAULT_TTL)
+  local max_bytes = positive(args[4], nil)
   if after_ms < DATASET_SINCE_MS then return {'trimmed'} end
   if call('EXISTS', stream) == 0 then
     local now = now_ms()
@@ -522,12 +523,21 @@ local function herald_read(keys, args)
     if first_ms ~= nil and is_before(first_ms, first_seq, after_ms, after_seq) then return {'unknown'} end
   end
   local reply = {'entries'}
+  local bytes = 0
   for at = from, math.min(#entries, from + count - 1) do
     local entry = entries[at]
     local fields = entry[2]
     local event_type, data = '', ''
     for i = 1, #fields, 2 do
       if fields[i] == 't' then event_type = fields[i + 1] elseif fields[i] == 'd' then data = fields[i + 1] end
+    end
+    -- A page of at most max_bytes of data, but never empty: 'more' says it stopped short of
+    -- count there, so the history may go on. A reply is built whole in Redis's output buffer,
+    -- and a page of count entries of the largest data was 50 MB.
+    bytes = bytes + #data
+    if max_bytes ~= nil and bytes > max_bytes and #reply > 1 then
+      reply[1] = 'more'
+      break
     end
     reply[#reply + 1] = entry[1]
     reply[#reply + 1] = event_type

@@ -204,6 +204,27 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       expect(await idsAfter(fourth!, 10)).toEqual([])
     })
 
+    it('stops a page before the entry that takes its data past maxBytes, in bytes of UTF-8, never before the first', async () => {
+      const broker = await start()
+      const channel = unique('u')
+      const origin = id(await broker.tail(channel))
+      // 10 bytes of JSON each: "é" is two bytes of UTF-8, one UTF-16 unit.
+      const data = ['"aaaaaaaa"', '"éééé"', '"cccccccc"', '"dddddddd"']
+      const ids = await broker.publish(data.map((text) => ({ ...message(channel, 0), data: text })))
+      const page = async (after: StreamId, limit: number, maxBytes?: number) => {
+        const read = await broker.readAfter(channel, after, limit, maxBytes)
+        if (read.outcome !== 'entries') return read.outcome
+        return { ids: read.entries.map((entry) => entry.id), truncated: read.truncated ?? false }
+      }
+      expect(await page(origin, 10, 25)).toEqual({ ids: ids.slice(0, 2), truncated: true })
+      expect(await page(origin, 10, 20)).toEqual({ ids: ids.slice(0, 2), truncated: true })
+      expect(await page(origin, 10, 19)).toEqual({ ids: ids.slice(0, 1), truncated: true })
+      expect(await page(origin, 10, 1)).toEqual({ ids: ids.slice(0, 1), truncated: true })
+      expect(await page(id(ids[1]!), 10, 20)).toEqual({ ids: ids.slice(2), truncated: false })
+      expect(await page(origin, 3, 30)).toEqual({ ids: ids.slice(0, 3), truncated: false })
+      expect(await page(origin, 10)).toEqual({ ids, truncated: false })
+    })
+
     it('returns the first id for a repeated idempotency key and appends nothing', async () => {
       const broker = await start()
       const channel = unique('u')

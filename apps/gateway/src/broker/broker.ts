@@ -37,7 +37,12 @@ export interface PublishRequest {
 }
 
 export type HistoryRead =
-  | { readonly outcome: 'entries'; readonly entries: readonly HistoryEntry[] }
+  | {
+      readonly outcome: 'entries'
+      readonly entries: readonly HistoryEntry[]
+      /** Set when the page stopped at its byte bound, short of its limit: the history may go on. */
+      readonly truncated?: true
+    }
   | { readonly outcome: 'trimmed' }
   | { readonly outcome: 'unknown' }
 
@@ -63,8 +68,12 @@ export interface Broker {
   subscribe(channelKey: string): Promise<void>
   unsubscribe(channelKey: string): Promise<void>
   tail(channelKey: string): Promise<string>
-  /** Up to `limit` entries strictly after `after`, oldest first. Fewer than `limit` means the tail was reached. */
-  readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead>
+  /**
+   * Up to `limit` entries strictly after `after`, oldest first. Fewer than `limit` means the tail
+   * was reached, unless the page is `truncated`: it stops before the entry that would take its
+   * data past `maxBytes` (never before its first entry).
+   */
+  readAfter(channelKey: string, after: StreamId, limit: number, maxBytes?: number): Promise<HistoryRead>
   /** Whether publishing and delivery work right now. */
   isAvailable(): boolean
   /**

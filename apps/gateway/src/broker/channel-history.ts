@@ -59,7 +59,8 @@ export class ChannelHistory {
     return entry
   }
 
-  readAfter(after: StreamId, limit: number): HistoryRead {
+  /** As the broker's `readAfter`, with its byte bound counted in bytes of UTF-8, as Redis counts them. */
+  readAfter(after: StreamId, limit: number, maxBytes = Number.POSITIVE_INFINITY): HistoryRead {
     if (isAfter(after, this.#last)) return { outcome: 'unknown' }
     if (isAfter(this.#maxDeleted, after)) return { outcome: 'trimmed' }
     const start = this.#firstIndexAfter(after)
@@ -67,7 +68,15 @@ export class ChannelHistory {
     // keeps, where a failover can hand a client ids of a history the new master never had).
     const before = this.#entries[start - 1]?.position
     if (before !== undefined && isAfter(after, before)) return { outcome: 'unknown' }
-    const entries = this.#entries.slice(start, start + limit).map((stored) => stored.entry)
+    const end = Math.min(this.#entries.length, start + limit)
+    const entries: HistoryEntry[] = []
+    let bytes = 0
+    for (let index = start; index < end; index++) {
+      const { entry } = this.#entries[index]!
+      bytes += Buffer.byteLength(entry.data)
+      if (bytes > maxBytes && entries.length > 0) return { outcome: 'entries', entries, truncated: true }
+      entries.push(entry)
+    }
     return { outcome: 'entries', entries }
   }
 

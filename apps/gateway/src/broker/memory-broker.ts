@@ -85,10 +85,10 @@ export class MemoryBroker implements Broker {
   }
 
   /** Live delivery never stops here, so the hub never catches up: every read is a resume. */
-  async readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead> {
+  async readAfter(channelKey: string, after: StreamId, limit: number, maxBytes?: number): Promise<HistoryRead> {
     const now = this.#now()
     const history = this.#history(channelKey, now)
-    if (history !== undefined) return history.readAfter(after, limit)
+    if (history !== undefined) return history.readAfter(after, limit, maxBytes)
     // No history: nothing to replay unless the position is from the future, or so old that
     // a channel of this name may have expired since, or from before this broker's history.
     if (after.ms > now) return { outcome: 'unknown' }

@@ -211,13 +211,15 @@ export class RedisBroker implements Broker {
     return this.#tails.request(streamKey(channelKey))
   }
 
-  async readAfter(channelKey: string, after: StreamId, limit: number): Promise<HistoryRead> {
+  async readAfter(channelKey: string, after: StreamId, limit: number, maxBytes?: number): Promise<HistoryRead> {
+    const args = [`${after.ms}-${after.seq}`, limit, this.options.historyTtlSeconds]
+    if (maxBytes !== undefined) args.push(maxBytes)
     const reply = (await callHeraldFunction(
       this.#commands,
       true,
       'herald_read',
       [streamKey(channelKey)],
-      [`${after.ms}-${after.seq}`, limit, this.options.historyTtlSeconds],
+      args,
     )) as string[]
     if (reply[0] === 'trimmed' || reply[0] === 'unknown') return { outcome: reply[0] }
     const entries: HistoryEntry[] = []
@@ -231,7 +233,7 @@ export class RedisBroker implements Broker {
         publishedAtMs: Number.parseInt(id, 10),
       })
     }
-    return { outcome: 'entries', entries }
+    return reply[0] === 'more' ? { outcome: 'entries', entries, truncated: true } : { outcome: 'entries', entries }
   }
 
   /**

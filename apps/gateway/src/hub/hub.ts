@@ -11,7 +11,7 @@ import type { Broker, BrokerSink, HistoryEntry } from '../broker/broker.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { ChannelMembers } from './channel-members.js'
 import { FramedEntry } from './framed-entry.js'
-import { lastPosition, REPLAY_PAGE_SIZE } from './resume.js'
+import { hasMore, lastPosition, readPage } from './resume.js'
 import type { SseConnection } from './sse-connection.js'
 
 interface ChannelListeners {
@@ -167,14 +167,14 @@ export class Hub implements BrokerSink {
     })
     try {
       while (from !== undefined) {
-        const page = await this.broker.readAfter(listeners.channel.key, from, REPLAY_PAGE_SIZE)
+        const page = await readPage(this.broker, listeners.channel.key, from)
         if (page.outcome !== 'entries') {
           this.logger.warn({ outcome: page.outcome }, 'history does not cover the outage; streams will resume')
           for (const connection of listeners.members.list()) connection.close('history_gap')
           break
         }
         for (const entry of page.entries) this.#fanOut(listeners, entry)
-        from = page.entries.length < REPLAY_PAGE_SIZE ? undefined : lastPosition(page.entries)
+        from = hasMore(page) ? lastPosition(page.entries) : undefined
       }
     } catch (error) {
       // Without the history read, releasing the held entries would skip what came before them.

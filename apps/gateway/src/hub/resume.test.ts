@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { RecordingEventSource, startTestGateway, type TestGateway } from '../../test/harness.js'
+import { REPLAY_PAGE_BYTES } from './resume.js'
 
 /** Cuts every stream on the node from the server side, as a crash of the connection would. */
 function dropAllStreams(gateway: TestGateway): void {
@@ -207,6 +208,44 @@ describe('resume with Last-Event-ID', () => {
       process.off('warning', onWarning)
     }
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+  })
+
+  it('replays a large history in pages of at most REPLAY_PAGE_BYTES of data, every entry once, across channels', async () => {
+    gateway = await startTestGateway({ HISTORY_MAX_LEN: '1000' })
+    const { broker } = gateway.services
+    const first = await connect('mona', { topics: 'big', grants: ['big'] })
+    await first.waitForReady()
+    await gateway.publish({ user: 'mona', data: 'seen' })
+    await first.waitForEvents(1)
+    first.close()
+    // 2 x 150 entries of 5 kB: 1.5 MB, where one page of 200 entries was all of a channel's.
+    const padding = 'x'.repeat(5_000)
+    for (const channelKey of ['u:mona', 't:big']) {
+      await broker.publish(
+        range(0, 150).map((n) => ({
+          channelKey,
+          type: undefined,
+          data: JSON.stringify({ channelKey, n, padding }),
+          idempotencyKey: undefined,
+        })),
+      )
+    }
+    const readAfter = broker.readAfter.bind(broker)
+    const pageBytes: number[] = []
+    broker.readAfter = async (...args) => {
+      const page = await readAfter(...args)
+      if (page.outcome === 'entries') pageBytes.push(page.entries.reduce((sum, entry) => sum + entry.data.length, 0))
+      return page
+    }
+    const resumed = await connect('mona', { topics: 'big', grants: ['big'], lastEventId: first.events[0]!.lastEventId })
+    await resumed.waitForReady()
+    const replayed = resumed.payloads() as Array<{ channelKey: string; n: number }>
+    for (const channelKey of ['u:mona', 't:big']) {
+      expect(replayed.filter((p) => p.channelKey === channelKey).map((p) => p.n)).toEqual(range(0, 150))
+    }
+    expect(replayed).toHaveLength(300)
+    expect(pageBytes.length).toBeGreaterThan(2 * Math.ceil((150 * 5_000) / REPLAY_PAGE_BYTES) - 1)
+    expect(Math.max(...pageBytes)).toBeLessThanOrEqual(REPLAY_PAGE_BYTES)
   })
 
   it('replays and delivers entries larger than MAX_PENDING_BYTES to a client that reads them', async () => {

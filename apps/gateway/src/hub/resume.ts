@@ -33,7 +33,14 @@ export interface ResumeResult {
   readonly replayed: number
 }
 
+/**
+ * A history page: at most this many entries, and at most this many bytes of data (or one entry
+ * larger than that). A stream holds one page per channel while it replays, so a client that
+ * reads nothing holds 33 of them at most, not 33 of 200 entries of up to 256 KiB each, and the
+ * commands connection that carries the pages never waits behind a reply of 50 MB.
+ */
 export const REPLAY_PAGE_SIZE = 200
+export const REPLAY_PAGE_BYTES = 65_536
 
 /** One channel's replay: the current page and where it stands. */
 interface Cursor {
@@ -63,7 +70,7 @@ export async function resumeConnection(
   if (resumed.length === 0) return reset(connection, broker, 'unknown')
 
   const firstPages = await Promise.all(
-    resumed.map((slot) => broker.readAfter(channels[slot]!.key, positions.get(channels[slot]!.tag)!, REPLAY_PAGE_SIZE)),
+    resumed.map((slot) => readPage(broker, channels[slot]!.key, positions.get(channels[slot]!.tag)!)),
   )
   const failed = firstPages.find((page) => page.outcome !== 'entries')
   if (failed !== undefined) return reset(connection, broker, failed.outcome)
@@ -104,7 +111,7 @@ async function replayMerged(
           const last = lastPosition(cursor.entries)
           // A page of nothing but such ids: nothing to page on from (redis-contract.md).
           if (last === undefined) break
-          const page = await broker.readAfter(connection.channels[cursor.slot]!.key, last, REPLAY_PAGE_SIZE)
+          const page = await readPage(broker, connection.channels[cursor.slot]!.key, last)
           if (page.outcome !== 'entries') return { replayed, gap: page.outcome }
           Object.assign(cursor, toCursor(cursor.slot, page))
           if (cursor.entries.length === 0) break
@@ -137,9 +144,19 @@ export function lastPosition(entries: readonly HistoryEntry[]): StreamId | undef
   return undefined
 }
 
+/** One page of a channel's history after `after`. */
+export function readPage(broker: Broker, channelKey: string, after: StreamId): Promise<HistoryRead> {
+  return broker.readAfter(channelKey, after, REPLAY_PAGE_SIZE, REPLAY_PAGE_BYTES)
+}
+
+/** Whether a page read by {@link readPage} may have more history behind it. */
+export function hasMore(page: HistoryRead): boolean {
+  return page.outcome === 'entries' && (page.truncated === true || page.entries.length === REPLAY_PAGE_SIZE)
+}
+
 function toCursor(slot: number, page: HistoryRead): Cursor {
   const entries = page.outcome === 'entries' ? page.entries : []
-  return { slot, entries, index: 0, more: entries.length === REPLAY_PAGE_SIZE }
+  return { slot, entries, index: 0, more: hasMore(page) }
 }
 
 async function startAtTails(connection: SseConnection, broker: Broker, slots: readonly number[]): Promise<void> {
