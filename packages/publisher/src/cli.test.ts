@@ -5,6 +5,7 @@ import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FUNCTION_LIBRARY_VERSION, heraldFunctions } from './herald-functions.js'
 import { streamKey } from './keys.js'
+import { HeraldPublisher } from './publisher.js'
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname
 
@@ -244,6 +245,53 @@ describe('the herald CLI', () => {
         .map((line) => JSON.parse(line).data),
     ).toEqual([1, 2])
     expect(await redis.cli('ACL', 'LOG')).toBe('')
+  })
+
+  it('tails --history under load: the last entries from before it followed, then live ones, each once and in order', async () => {
+    const publisher = new HeraldPublisher({ redis: redis.url })
+    let published = 0
+    const publish = () => publisher.publish({ user: 'busy' }, 'n', published++)
+    for (let n = 0; n < 20; n++) await publish()
+    // Published all along, so entries are announced while tail starts and reads its history.
+    let publishing = true
+    const load = (async () => {
+      while (publishing) await Promise.all(Array.from({ length: 50 }, publish))
+    })()
+    const child = spawn(process.execPath, [CLI, 'tail', '--user', 'busy', '--history', '10'], {
+      env: { ...process.env, REDIS_URL: redis.url },
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    try {
+      while (output.split('\n').length < 1000) await new Promise((resolve) => setTimeout(resolve, 10))
+      publishing = false
+      await load
+      const last = `"data":${published - 1}}`
+      while (!output.includes(last)) await new Promise((resolve) => setTimeout(resolve, 10))
+    } finally {
+      publishing = false
+      child.kill('SIGINT')
+      await publisher.close()
+    }
+    const printed = output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: string; data: number })
+    expect(new Set(printed.map((entry) => entry.id)).size, 'every id once').toBe(printed.length)
+    // Compared as numbers, ms then seq: as text, 999-0 would sort after 1000-0.
+    const ids = printed.map((entry) => entry.id.split('-').map(BigInt) as [bigint, bigint])
+    for (let i = 1; i < ids.length; i++) {
+      const [[ms, seq], [lastMs, lastSeq]] = [ids[i]!, ids[i - 1]!]
+      expect(ms > lastMs || (ms === lastMs && seq > lastSeq), `${printed[i]!.id} after ${printed[i - 1]!.id}`).toBe(
+        true,
+      )
+    }
+    // The ten history entries, then every entry published since, none missed: a run that ends at the last.
+    const first = printed[0]!.data
+    expect(printed.map((entry) => entry.data)).toEqual(Array.from({ length: published - first }, (_, i) => first + i))
+    expect(printed.length).toBeGreaterThanOrEqual(1000)
   })
 
   it('tails a user: history first, then live entries, their data as stored', async () => {

@@ -7,7 +7,8 @@
  */
 
 import { parseArgs } from 'node:util'
-import { parseStreamId } from '@herald/protocol'
+import { isAfter, parseStreamId, type StreamId } from '@herald/protocol'
+import { Redis } from 'ioredis'
 import { whenConnected } from './connection-ready.js'
 import { messageOf } from './describe-value.js'
 import { callHeraldFunction, loadHeraldFunctions, type RedisClient } from './functions.js'
@@ -197,31 +198,70 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
     )
   })
   const print = (id: string, type: string, data: string) => process.stdout.write(`${entryLine(id, type, data)}\n`)
+  // Live entries wait here while the history is read: printed at once, they would come before
+  // it, and again inside it.
+  let waiting: [StreamId, string, string, string][] | undefined = history > 0 ? [] : undefined
+  // The last history entry printed: a live entry up to it was printed as history.
+  let printedUpTo: StreamId | undefined
+  const printLive = (position: StreamId, id: string, type: string, data: string) => {
+    if (printedUpTo === undefined || isAfter(position, printedUpTo)) print(id, type, data)
+  }
   subscriber.on('smessage', (_channel: string, message: string) => {
     const [id = '', type = ''] = message.split('\n', 2)
+    const position = parseStreamId(id)
     // Only announcements of entries: anything else on the channel was not published through Herald.
-    if (parseStreamId(id) === undefined || message.length < id.length + type.length + 2) return
-    print(id, type, message.slice(id.length + type.length + 2))
+    if (position === undefined || message.length < id.length + type.length + 2) return
+    const data = message.slice(id.length + type.length + 2)
+    if (waiting !== undefined) waiting.push([position, id, type, data])
+    else printLive(position, id, type, data)
   })
   await answeredInTime(subscribed)
-  if (history > 0) {
-    const reader = createRedisClient(parsed, { maxRetriesPerRequest: 1 })
-    try {
-      await connect(reader)
-      const entries = await answeredInTime(
-        callHeraldFunction(reader, true, 'herald_tail', [streamKey(channelKey)], []).then((tailId) =>
-          reader.xrevrange(streamKey(channelKey), String(tailId), '-', 'COUNT', history),
-        ),
-      )
-      entries.reverse()
-      for (const [id, fields] of entries) print(id, fieldOf(fields, 't'), fieldOf(fields, 'd'))
-    } finally {
-      reader.disconnect()
-    }
+  if (waiting !== undefined) {
+    const entries = await historyBefore(parsed, channelKey, history, subscriber, () => waiting?.[0]?.[1])
+    entries.reverse()
+    for (const [id, fields] of entries) print(id, fieldOf(fields, 't'), fieldOf(fields, 'd'))
+    const last = entries.at(-1)?.[0]
+    // An id past 2^53 ms (only a raw XADD writes one) is after every id an announcement can carry.
+    if (last !== undefined) printedUpTo = parseStreamId(last) ?? { ms: Number.POSITIVE_INFINITY, seq: 0 }
+    const live = waiting
+    waiting = undefined
+    for (const entry of live) printLive(...entry)
   }
   await new Promise<void>((resolve) => process.once('SIGINT', resolve))
   await subscriber.quit()
   return 0
+}
+
+/**
+ * The last `count` entries published before the subscription, oldest last, read on a second
+ * connection (a subscribed RESP2 connection takes no other command). The read ends before the
+ * first entry announced since the subscription (`firstAnnounced`): those are printed live, and
+ * a read up to the newest entry would count them among the last `count`, in place of entries
+ * from before. Redis answers a PING on the subscriber connection after the
+ * announcements it sent before, so an entry already in the stream at the herald_tail call has
+ * reached `firstAnnounced` by then. A Cluster client cannot ping its sharded subscriber: an
+ * entry announced meanwhile may be read as history, and is then not printed again.
+ */
+async function historyBefore(
+  target: RedisTarget,
+  channelKey: string,
+  count: number,
+  subscriber: RedisClient,
+  firstAnnounced: () => string | undefined,
+): Promise<[string, string[]][]> {
+  const reader = createRedisClient(target, { maxRetriesPerRequest: 1 })
+  try {
+    await connect(reader)
+    const stream = streamKey(channelKey)
+    const tailId = String(await answeredInTime(callHeraldFunction(reader, true, 'herald_tail', [stream], [])))
+    if (subscriber instanceof Redis) await answeredInTime(subscriber.ping())
+    const first = firstAnnounced()
+    return await answeredInTime(
+      reader.xrevrange(stream, first === undefined ? tailId : `(${first}`, '-', 'COUNT', count),
+    )
+  } finally {
+    reader.disconnect()
+  }
 }
 
 /**
