@@ -100,6 +100,24 @@ describe('the herald CLI', () => {
     expect(await redis.cli('EXISTS', streamKey('u:extra'))).toBe('0')
   })
 
+  it('refuses an option given twice with exit code 2 naming it, instead of the last one counting', async () => {
+    for (const [args, option] of [
+      [['publish', '--user', 'twice-a', '--data', '1', '--user', 'twice-b'], '--user'],
+      [['publish', '--user', 'twice-a', '--data=1', '--data', '2'], '--data'],
+      [['publish', '--user', 'twice-a', '--data', '1', '--redis', redis.url, '--redis', redis.url], '--redis'],
+      [['tail', '--user', 'twice-a', '--history', '1', '--history=2'], '--history'],
+      [['load-functions', '--timeout', '100', '--timeout', '200'], '--timeout'],
+    ] as const) {
+      // A tail that took its arguments would run until killed.
+      const result = await herald([...args], { REDIS_URL: redis.url }, 20_000)
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stderr, args.join(' ')).toMatch(
+        new RegExp(`^herald: ${option} is given more than once; give each option once\n`),
+      )
+    }
+    expect(await redis.cli('EXISTS', streamKey('u:twice-a'), streamKey('u:twice-b'))).toBe('0')
+  })
+
   it('trims history as the gateways do, by their HISTORY_MAX_LEN, and refuses a bad one with exit code 2', async () => {
     const key = streamKey('u:long')
     // 1,500 entries, as gateways told HISTORY_MAX_LEN=5000 keep them.

@@ -70,7 +70,7 @@ class UsageError extends Error {}
 let answerTimeoutMs = 10_000
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parsed(argv)
+  const { values, positionals, tokens } = parsed(argv)
   const command = positionals[0]
   if (values.help === true || command === undefined) {
     process.stdout.write(HELP)
@@ -84,6 +84,15 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`)
   const foreign = Object.keys(values).find((name) => !own.includes(name) && !['redis', 'timeout'].includes(name))
   if (foreign !== undefined) throw new UsageError(`${command} does not take --${foreign}`)
+  // parseArgs keeps the last of a repeated option, and a script that adds `--user b` to a line
+  // with `--user a` means one of them; which is a guess, so neither is taken (the HTTP publish
+  // refuses a repeated field alike).
+  const seen = new Set<string>()
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue
+    if (seen.has(token.name)) throw new UsageError(`--${token.name} is given more than once; give each option once`)
+    seen.add(token.name)
+  }
   // As the gateway reads REDIS_URL: trimmed, and blank counts as unset.
   const redisUrl = values.redis ?? (process.env['REDIS_URL']?.trim() || 'redis://127.0.0.1:6379')
   if (values.timeout !== undefined) answerTimeoutMs = wholeNumber('--timeout', values.timeout, 1, 600_000)
@@ -113,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
 /** The arguments parsed; any malformed option (every ERR_PARSE_ARGS_* of parseArgs) is a usage error. */
 function parsed(argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true })
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, tokens: true })
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) throw new UsageError((error as Error).message)
