@@ -14,13 +14,17 @@ function herald(
   env: Record<string, string> = {},
   // A CLI that never exits is killed after this long, so a hang fails the test instead of leaking.
   killAfterMs = 0,
+  stdin: string | Buffer = '',
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const options = { env: { ...process.env, ...env }, timeout: killAfterMs }
-    execFile(process.execPath, [CLI, ...args], options, (error, stdout, stderr) => {
+    const child = execFile(process.execPath, [CLI, ...args], options, (error, stdout, stderr) => {
       // A process killed by a signal has no exit code: -1, never 0.
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr })
     })
+    // A CLI that exits before reading all of it closes the pipe: not a failure of the test.
+    child.stdin?.on('error', () => {})
+    child.stdin?.end(stdin)
   })
 }
 
@@ -154,6 +158,30 @@ describe('the herald CLI', () => {
     expect(await redis.cli('XRANGE', streamKey('u:exact'), '-', '+')).toContain(
       '{"orderId":12345678901234567890,"price":1.10,"zero":-0}',
     )
+  })
+
+  it('reads --data - from stdin, for data larger than one argument may be (128 KiB on Linux)', async () => {
+    // 240 KiB of JSON, under the 256 KiB a publish takes: as an argument, E2BIG.
+    const data = `{"blob":"${'x'.repeat(240 * 1024)}"}`
+    const result = await herald(['publish', '--user', 'piped', '--data', '-'], { REDIS_URL: redis.url }, 0, `${data}\n`)
+    expect(result.code, result.stderr).toBe(0)
+    const id = result.stdout.trim()
+    expect(await redis.cli('XRANGE', streamKey('u:piped'), id, id)).toContain(data)
+    const tooLarge = `"${'x'.repeat(256 * 1024)}"`
+    const refused = await herald(['publish', '--user', 'piped', '--data=-'], { REDIS_URL: redis.url }, 0, tooLarge)
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/^herald: data is larger than 262144 bytes \(262146 bytes of JSON\)/)
+    for (const [stdin, reason] of [
+      ['', 'data must be JSON text'],
+      ['{"a":', 'data must be JSON text'],
+      // Not read as U+FFFD: published, that would be data nobody sent.
+      [Buffer.from([0x22, 0xff, 0x22]), 'data on stdin must be UTF-8'],
+    ] as const) {
+      const bad = await herald(['publish', '--user', 'piped', '--data', '-'], { REDIS_URL: redis.url }, 0, stdin)
+      expect(bad.code, String(stdin)).toBe(2)
+      expect(bad.stderr, String(stdin)).toMatch(new RegExp(`^herald: ${reason}`))
+    }
+    expect(await redis.cli('XLEN', streamKey('u:piped'))).toBe('1')
   })
 
   it('refuses data nested deeper than the gateway takes, with exit code 2', async () => {

@@ -29,6 +29,8 @@ const HELP = `Usage:
 Options:
   --redis <url>   redis://, redis+sentinel://h:p,h:p/<master> or redis+cluster://h:p,h:p
                   (default: $REDIS_URL, else redis://127.0.0.1:6379)
+  --data <json>   with publish: the entry's data; - reads it from stdin, for data over the
+                  128 KiB one argument may take on Linux
   --history <n>   with tail: print the last n entries before following (default 0)
   --timeout <ms>  how long to wait for Redis to answer before giving up (default 10000)
 
@@ -100,10 +102,13 @@ async function main(argv: string[]): Promise<number> {
   const target = targetOf(values.user, values.topic)
   if (command === 'publish') {
     if (values.data === undefined) throw new UsageError('--data is required')
+    // `-` is not JSON, so it can mean stdin: Linux takes at most 128 KiB in one argument, half
+    // of the 256 KiB a publish takes.
+    const text = values.data === '-' ? await stdinText() : values.data
     // As written: JSON.parse then JSON.stringify would round 12345678901234567890.
     let data: JsonText
     try {
-      data = new JsonText(values.data)
+      data = new JsonText(text)
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
@@ -127,6 +132,17 @@ function parsed(argv: string[]) {
     const code = (error as { code?: unknown } | null)?.code
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) throw new UsageError((error as Error).message)
     throw error
+  }
+}
+
+/** All of stdin, as UTF-8; anything else is refused rather than published with U+FFFD in it. */
+async function stdinText(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
+  } catch {
+    throw new UsageError('data on stdin must be UTF-8')
   }
 }
 
