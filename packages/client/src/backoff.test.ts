@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { askedDelayMs, backoffDelay } from './backoff.js'
+import { askedDelayMs, attemptAfterStream, backoffDelay } from './backoff.js'
 
 describe('backoffDelay', () => {
   const policy = { baseMs: 1000, maxMs: 30_000 }
@@ -21,6 +21,30 @@ describe('backoffDelay', () => {
     const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(policy, 2)))
     expect(delays.size).toBeGreaterThan(10)
     for (const delay of delays) expect(delay).toBeGreaterThanOrEqual(2000)
+  })
+
+  it('never waits less than 100 ms, however small the step: jitter must not halve the floor', () => {
+    expect(backoffDelay({ baseMs: 100, maxMs: 30_000 }, 0, () => 0)).toBe(100)
+    expect(backoffDelay({ baseMs: 100, maxMs: 30_000 }, 1, () => 0)).toBe(100)
+    expect(backoffDelay({ baseMs: 100, maxMs: 30_000 }, 2, () => 0)).toBe(200)
+    expect(backoffDelay({ baseMs: 10, maxMs: 30_000 }, 0, () => 1)).toBe(100)
+  })
+})
+
+describe('attemptAfterStream', () => {
+  const policy = { baseMs: 100, maxMs: 30_000 }
+
+  it('starts over once a stream stayed live as long as the step it would give up', () => {
+    expect(attemptAfterStream(policy, 0, 100)).toBe(0)
+    expect(attemptAfterStream(policy, 4, 1600)).toBe(0)
+    expect(attemptAfterStream(policy, 20, 30_000)).toBe(0)
+  })
+
+  it('keeps backing off after a stream that went live and ended at once, or never went live', () => {
+    expect(attemptAfterStream(policy, 3, 0)).toBe(3)
+    expect(attemptAfterStream(policy, 4, 1599)).toBe(4)
+    expect(attemptAfterStream(policy, 20, 29_999)).toBe(20)
+    expect(attemptAfterStream(policy, 2, undefined)).toBe(2)
   })
 })
 

@@ -2,7 +2,8 @@
  * How long to wait before the next connection attempt. Exponential from the
  * server's `retry:` hint up to a cap, with "equal jitter" (half fixed, half
  * random) so a fleet of browsers that lost the same node does not come back
- * in one wave, yet no client retries sooner than half its step.
+ * in one wave, yet no client retries sooner than half its step, nor sooner
+ * than the least delay a server may ask for.
  */
 
 export interface BackoffPolicy {
@@ -12,16 +13,35 @@ export interface BackoffPolicy {
   readonly maxMs: number
 }
 
-/** The delay before attempt `attempt` (0 for the first retry after a failure). */
-export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
-  const step = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 30))
-  return Math.round(step / 2 + random() * (step / 2))
-}
-
 /** The least wait a server's `retry:` or `retryMs` counts as: the gateway's own least `RETRY_MS`. */
 export const MIN_ASKED_DELAY_MS = 100
 /** The longest: a longer wait would look like a client that stopped (a timer past 2^31 ms fires at once). */
 export const MAX_ASKED_DELAY_MS = 600_000
+
+/** The un-jittered step of attempt `attempt`: the longest the wait before it may be. */
+export function backoffStep(policy: BackoffPolicy, attempt: number): number {
+  return Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 30))
+}
+
+/**
+ * The delay before attempt `attempt` (0 for the first retry after a failure). The jitter never
+ * takes it below 100 ms: half of a 100 ms step would let a proxy's `retry: 0` set a 50 ms loop.
+ */
+export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
+  const step = backoffStep(policy, attempt)
+  return Math.max(MIN_ASKED_DELAY_MS, Math.round(step / 2 + random() * (step / 2)))
+}
+
+/**
+ * The attempt to count from after a stream that ended by itself, `liveMs` after `herald.ready`
+ * (undefined if it never got there). The backoff starts over only once a stream stayed live at
+ * least as long as the step it would give up: then the client spends at least as long connected
+ * as waiting, and a stream that goes live and ends at once (an upstream that closes every
+ * stream) keeps backing off instead of reconnecting every 100 ms.
+ */
+export function attemptAfterStream(policy: BackoffPolicy, attempt: number, liveMs: number | undefined): number {
+  return liveMs !== undefined && liveMs >= backoffStep(policy, attempt) ? 0 : attempt
+}
 
 /**
  * A delay a server asked for (`retry:`, or `retryMs` in `herald.unavailable`), as the client

@@ -407,3 +407,36 @@ describe('HeraldClient catching up a tab that joins behind', () => {
     }
   })
 })
+
+/** An upstream that misbehaves: each stream says `retry: 0`, goes live and ends at once. */
+describe('HeraldClient against an upstream that ends every stream at once', () => {
+  afterEach(() => vi.unstubAllGlobals())
+
+  it('backs off as after failures instead of reconnecting every 100 ms or sooner', async () => {
+    let requests = 0
+    const encoder = new TextEncoder()
+    vi.stubGlobal('fetch', async () => {
+      requests++
+      const frames = 'retry: 0\n\nevent: herald.ready\ndata: {"resume":"fresh","replayed":0}\nid: u00000001:1-0\n\n'
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(encoder.encode(frames))
+          controller.close()
+        },
+      })
+      return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } })
+    })
+    const client = new HeraldClient({
+      url: 'https://gw.example/v1/events',
+      getToken: () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 }),
+      transport: 'fetch',
+      shareAcrossTabs: false,
+      storage: null,
+    })
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    client.close()
+    // Waits of 100, 100–200, 200–400, 400–800 ms: four or five streams (one more if timers run late), not 15 to 30.
+    expect(requests).toBeGreaterThanOrEqual(4)
+    expect(requests).toBeLessThanOrEqual(6)
+  })
+})

@@ -110,25 +110,60 @@ describe('StreamConnection', () => {
     }
   })
 
-  it('backs off exponentially from the server retry, and starts over once a stream went live', async () => {
+  it('backs off exponentially from the server retry, and starts over once a stream stayed live as long as the step', async () => {
     const { transport, calls } = scriptedTransport()
     start(transport)
     await vi.advanceTimersByTimeAsync(0)
     calls[0]!.sink.onRetry(200)
+    const gapAfter = async (i: number) => {
+      const before = Date.now()
+      while (calls.length === i + 1) await vi.advanceTimersByTimeAsync(10)
+      return Date.now() - before
+    }
     const gaps: number[] = []
     for (let i = 0; i < 3; i++) {
-      const before = Date.now()
       calls[i]!.end({ kind: 'failed' })
-      while (calls.length === i + 1) await vi.advanceTimersByTimeAsync(10)
-      gaps.push(Date.now() - before)
+      gaps.push(await gapAfter(i))
     }
-    expect(gaps).toEqual([200, 400, 800])
+    // Live, then ended at once: no reason to believe the upstream is well again.
     calls[3]!.sink.onEvent(READY)
     calls[3]!.end({ kind: 'ended' })
-    const before = Date.now()
-    while (calls.length === 4) await vi.advanceTimersByTimeAsync(10)
-    expect(Date.now() - before).toBe(200)
-    expect(states).toEqual(['connecting', 'reconnecting', 'reconnecting', 'reconnecting', 'open', 'reconnecting'])
+    gaps.push(await gapAfter(3))
+    // Live as long as the step it gives up (200 × 2^4): the next wait is the first step again.
+    calls[4]!.sink.onEvent(READY)
+    await vi.advanceTimersByTimeAsync(3200)
+    calls[4]!.end({ kind: 'ended' })
+    gaps.push(await gapAfter(4))
+    expect(gaps).toEqual([200, 400, 800, 1600, 200])
+    expect(states).toEqual([
+      'connecting',
+      'reconnecting',
+      'reconnecting',
+      'reconnecting',
+      'open',
+      'reconnecting',
+      'open',
+      'reconnecting',
+    ])
+  })
+
+  it('does not reconnect in a hot loop to an upstream that sends retry: 0 and ends each stream once live', async () => {
+    // Jitter at its lowest: the shortest waits a client can draw.
+    vi.spyOn(Math, 'random').mockReturnValue(0)
+    const { transport, calls } = scriptedTransport()
+    start(transport)
+    let answered = 0
+    for (let elapsed = 0; elapsed < 12_000; elapsed += 10) {
+      for (const call of calls.slice(answered)) {
+        call.sink.onRetry(0)
+        call.sink.onEvent(READY)
+        call.end({ kind: 'ended' })
+      }
+      answered = calls.length
+      await vi.advanceTimersByTimeAsync(10)
+    }
+    // 100, 100, 200, 400, ... ms apart, as after failed attempts: 8 streams in 12 s, not hundreds.
+    expect(calls).toHaveLength(8)
   })
 
   it('waits as long as a Retry-After asks (up to maxRetryMs) before trying again', async () => {

@@ -18,7 +18,7 @@
  */
 
 import { type ParsedEvent, READY_EVENT, UNAVAILABLE_EVENT, type UnavailableEventData } from '@herald/protocol'
-import { askedDelayMs, backoffDelay } from './backoff.js'
+import { askedDelayMs, attemptAfterStream, backoffDelay } from './backoff.js'
 import { SilenceWatchdog, silenceLimitMs } from './silence-watchdog.js'
 import { readTokenClaims, refreshAt } from './token-expiry.js'
 import type { StreamEnd, StreamHandle, Transport } from './transport.js'
@@ -72,7 +72,8 @@ export class StreamConnection {
   #refreshTimer: ReturnType<typeof setTimeout> | undefined
   #serverRetryMs: number | undefined
   #unavailableMs: number | undefined
-  #wentLive = false
+  /** When the current stream got `herald.ready`; undefined until it does. */
+  #liveSinceMs: number | undefined
   #rotating = false
   /** Whether the current stream's transport sees heartbeats, so silence means a dead stream. */
   #seesHeartbeats = false
@@ -142,9 +143,10 @@ export class StreamConnection {
         attempt = 0
         continue
       }
-      if (this.#wentLive) {
-        attempt = 0
+      // A stream that went live had its token accepted; one that stayed live a while starts the backoff over.
+      if (this.#liveSinceMs !== undefined) {
         authFailures = 0
+        attempt = attemptAfterStream(this.#policy(), attempt, Date.now() - this.#liveSinceMs)
       }
       // A Retry-After counts up to maxRetryMs: a day's wait would look like a client that stopped.
       const askedMs = end.kind === 'failed' ? Math.min(end.retryAfterMs ?? 0, options.maxRetryMs) : 0
@@ -163,7 +165,7 @@ export class StreamConnection {
     const controller = new AbortController()
     this.#controller = controller
     this.#unavailableMs = undefined
-    this.#wentLive = false
+    this.#liveSinceMs = undefined
     this.#streamed = token
     this.#scheduleRefresh(token)
     this.#watchdog.start(SETUP_SILENCE_LIMIT_MS)
@@ -195,7 +197,7 @@ export class StreamConnection {
 
   #onEvent(event: ParsedEvent): void {
     if (event.type === READY_EVENT) {
-      this.#wentLive = true
+      this.#liveSinceMs = Date.now()
       // A gateway that does not say how often it sends heartbeats (an older one) gets no watchdog.
       const heartbeatMs = (parseJson(event.data) as { heartbeatMs?: unknown } | undefined)?.heartbeatMs
       if (this.#seesHeartbeats && typeof heartbeatMs === 'number' && heartbeatMs > 0 && Number.isFinite(heartbeatMs))
