@@ -260,6 +260,36 @@ describe('StreamConnection', () => {
     expect(states).toEqual(['connecting', 'open'])
   })
 
+  it('reports reconnecting while there is no stream, even when a slow token refresh lands during the wait', async () => {
+    const { transport, calls } = scriptedTransport()
+    let release: (() => void) | undefined
+    start(transport, {
+      // 10 s tokens; the refresh at 8 s takes 4 s, past the expiry at which the server ends the stream.
+      getToken: async () => {
+        const n = ++tokens
+        if (n > 1) await new Promise<void>((resolve) => (release = resolve))
+        return fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 10, n })
+      },
+    })
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onRetry(3000)
+    calls[0]!.sink.onEvent(READY)
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(tokens).toBe(2)
+    calls[0]!.end({ kind: 'ended' })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(states).toEqual(['connecting', 'open', 'reconnecting'])
+    // The new token arrives while the client waits: the next stream is a reconnect, not a token swap.
+    await vi.advanceTimersByTimeAsync(2000)
+    release!()
+    while (calls.length === 1) await vi.advanceTimersByTimeAsync(10)
+    expect(tokens).toBe(2)
+    expect(calls[1]!.attempt.token).not.toBe(calls[0]!.attempt.token)
+    expect(states).toEqual(['connecting', 'open', 'reconnecting'])
+    calls[1]!.sink.onEvent(READY)
+    expect(states).toEqual(['connecting', 'open', 'reconnecting', 'open'])
+  })
+
   describe('silence watchdog', () => {
     const readyWithHeartbeat = (heartbeatMs: number) => ({
       type: 'herald.ready',

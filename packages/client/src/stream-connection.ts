@@ -116,12 +116,8 @@ export class StreamConnection {
     const { options } = this
     let attempt = 0
     let authFailures = 0
-    let first = true
+    options.onState('connecting')
     while (!this.#stopped) {
-      // A token rotation reopens the stream at once from the last id: to the app it stays open.
-      if (!this.#rotating) options.onState(first ? 'connecting' : 'reconnecting')
-      this.#rotating = false
-      first = false
       const token = await this.#currentToken().catch(() => undefined)
       if (this.#stopped) break
       if (token === undefined) {
@@ -130,6 +126,8 @@ export class StreamConnection {
       }
       const end = await this.#stream(token)
       if (this.#stopped) break
+      const rotated = this.#rotating
+      this.#rotating = false
       if (end.kind === 'refused') {
         // A 401 may be a token that expired or was revoked early: try fresh ones a few times.
         if (end.status === 401 && ++authFailures <= MAX_AUTH_FAILURES) this.#token = undefined
@@ -139,10 +137,13 @@ export class StreamConnection {
           break
         }
       }
-      if (this.#rotating) {
+      // A token rotation reopens the stream at once from the last id: to the app it stays open.
+      if (rotated) {
         attempt = 0
         continue
       }
+      // Said as the stream ends, not after the wait: there is no stream while the client waits.
+      options.onState('reconnecting')
       // A stream that went live had its token accepted; one that stayed live a while starts the backoff over.
       if (this.#liveSinceMs !== undefined) {
         authFailures = 0
@@ -255,6 +256,9 @@ export class StreamConnection {
         // On failure the stream runs on; the server closes it at expiry and the loop retries.
         if (next === undefined || this.#stopped || this.#token !== token) return
         this.#token = next
+        // Too late for a swap (the server ended the stream at expiry and the client waits to
+        // reconnect): the next attempt uses the token, and is a reconnect, not a rotation.
+        if (this.#handle === undefined || this.#streamed !== token) return
         this.#rotating = true
         this.#controller?.abort()
       },
