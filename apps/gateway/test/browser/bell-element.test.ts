@@ -1,12 +1,12 @@
 /**
  * `<herald-bell>` fed through its `client` property by a stand-in source, in
  * Chromium: what only a real browser shows, focus and keyboard, and the badge
- * past what the list keeps.
+ * past what the list keeps; then a bell switched to another user.
  */
 
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestGateway, type TestGateway } from '../harness.js'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { signToken, startTestGateway, type TestGateway } from '../harness.js'
 import { launchChromium } from './chromium.js'
 
 const BELL_PAGE = `<!doctype html><meta charset="utf-8">
@@ -93,5 +93,143 @@ describe('<herald-bell>, in Chromium', () => {
     // Closed, Escape is the page's again: pressing it does not reopen or move anything.
     await page.keyboard.press('Escape')
     expect(await panel.isHidden()).toBe(true)
+  })
+})
+
+/** Stand-in sources, one per user, that the page drives: `window.sources.alice.notify()`. */
+const SOURCES_SCRIPT = `
+window.makeSource = (user) => {
+  const notifications = new Set()
+  const resets = new Set()
+  let n = 0
+  return {
+    state: 'open',
+    onNotification: (listener) => (notifications.add(listener), () => notifications.delete(listener)),
+    onReset: (listener) => (resets.add(listener), () => resets.delete(listener)),
+    onStateChange: () => () => {},
+    close() {},
+    notify() {
+      n++
+      const notification = { type: 'note', id: 'u00000001:' + n + '-0', data: { title: user + ' note ' + n, body: 'For ' + user } }
+      for (const listener of notifications) listener(notification)
+    },
+    reset() {
+      for (const listener of resets) listener({ reason: 'history_trimmed' })
+    },
+  }
+}`
+
+const SWAP_PAGE = `<!doctype html><meta charset="utf-8">
+<script type="module">
+import '/demo/herald-bell.js'
+${SOURCES_SCRIPT}
+window.ready = true
+</script>
+<herald-bell id="bell"></herald-bell>`
+
+interface BellView {
+  unread: number
+  items: number
+  notice: string | null
+  live: string
+  titles: string[]
+}
+
+describe('<herald-bell> given another source, in Chromium', () => {
+  let browser: Browser
+  let gateway: TestGateway
+  let page: Page
+
+  beforeAll(async () => {
+    ;[browser, gateway] = await Promise.all([launchChromium(), startTestGateway({}, {}, ['--dev'])])
+    const context = await browser.newContext()
+    await context.route(`${gateway.url}/swap-page`, (route) =>
+      route.fulfill({ status: 200, contentType: 'text/html', body: SWAP_PAGE }),
+    )
+    for (const user of ['alice', 'bob'])
+      await context.route(`${gateway.url}/token-${user}`, async (route) =>
+        route.fulfill({
+          status: 200,
+          contentType: 'application/json',
+          body: JSON.stringify({ token: await signToken(user) }),
+        }),
+      )
+    page = await context.newPage()
+  })
+  afterAll(async () => {
+    await browser.close()
+    await gateway.close()
+  })
+
+  beforeEach(async () => {
+    await page.setViewportSize({ width: 1280, height: 720 })
+    await page.goto(`${gateway.url}/swap-page`)
+    await page.waitForFunction(() => (window as { ready?: boolean }).ready === true)
+  })
+
+  /** What the bell `id` shows: count, list (opened to render it), notice and announcement. */
+  const view = (id: string) =>
+    page.evaluate((id): BellView => {
+      const bell = document.getElementById(id) as HTMLElement & { unread: number; items: { title: string }[] }
+      const root = bell.shadowRoot!
+      const notice = root.querySelector<HTMLElement>('.notice')!
+      return {
+        unread: bell.unread,
+        items: root.querySelectorAll('li').length,
+        notice: notice.hidden ? null : notice.textContent,
+        live: root.querySelector('.live')!.textContent ?? '',
+        titles: bell.items.map((item) => item.title),
+      }
+    }, id)
+
+  it("starts empty when the app gives it another user's client: no list, count, notice or announcement", async () => {
+    await page.evaluate(() => {
+      const w = window as unknown as Record<string, any>
+      w.alice = w.makeSource('alice')
+      w.bob = w.makeSource('bob')
+      const bell = document.getElementById('bell') as HTMLElement & { client: unknown; toggle(open: boolean): void }
+      bell.client = w.alice
+      w.alice.notify()
+      w.alice.notify()
+      w.alice.reset()
+      bell.toggle(true)
+    })
+    expect(await view('bell')).toMatchObject({ unread: 2, items: 2, notice: 'Some notifications may be missing.' })
+    await page.evaluate(() => {
+      const w = window as unknown as Record<string, any>
+      ;(document.getElementById('bell') as HTMLElement & { client: unknown }).client = w.bob
+    })
+    expect(await view('bell')).toEqual({ unread: 0, items: 0, notice: null, live: '', titles: [] })
+    await page.evaluate(() => (window as unknown as Record<string, any>).bob.notify())
+    expect(await view('bell')).toMatchObject({ unread: 1, items: 1, titles: ['bob note 1'] })
+    // The same client again is no new source: the list stays.
+    await page.evaluate(() => {
+      const w = window as unknown as Record<string, any>
+      ;(document.getElementById('bell') as HTMLElement & { client: unknown }).client = w.bob
+    })
+    expect(await view('bell')).toMatchObject({ unread: 1, titles: ['bob note 1'] })
+  })
+
+  it('starts empty when its token-url changes to another user, and keeps its list when only moved in the page', async () => {
+    await page.evaluate((src) => {
+      const bell = document.getElementById('bell')!
+      bell.setAttribute('src', src)
+      bell.setAttribute('token-url', '/token-alice')
+    }, `${gateway.url}/v1/events`)
+    await page.locator('#bell[state="open"]').waitFor()
+    expect((await gateway.publish({ user: 'alice', type: 'note', data: { title: 'For alice' } })).status).toBe(200)
+    await page.getByRole('button', { name: 'Notifications, 1 unread' }).waitFor()
+    // Moved: the new client resumes after what the list has.
+    await page.evaluate(() => document.body.append(document.getElementById('bell')!))
+    await page.locator('#bell[state="open"]').waitFor()
+    expect(await view('bell')).toMatchObject({ unread: 1, titles: ['For alice'] })
+
+    // The bell makes its new client in a microtask, over by the next evaluate.
+    await page.evaluate(() => document.getElementById('bell')!.setAttribute('token-url', '/token-bob'))
+    expect(await view('bell')).toMatchObject({ unread: 0, items: 0, titles: [] })
+    await page.locator('#bell[state="open"]').waitFor()
+    expect((await gateway.publish({ user: 'bob', type: 'note', data: { title: 'For bob' } })).status).toBe(200)
+    await page.getByRole('button', { name: 'Notifications, 1 unread' }).waitFor()
+    expect((await view('bell')).titles).toEqual(['For bob'])
   })
 })

@@ -34,4 +34,14 @@ describe('BellInbox', () => {
     inbox.add(item(9), 2)
     expect(inbox.unread).toBe(1)
   })
+
+  it('forgets every item and the unread count on clear', () => {
+    const inbox = new BellInbox()
+    for (let n = 0; n < 5; n++) inbox.add(item(n), 3)
+    inbox.clear()
+    expect(inbox.items).toEqual([])
+    expect(inbox.unread).toBe(0)
+    inbox.add(item(5), 3)
+    expect(inbox.unread).toBe(1)
+  })
 })

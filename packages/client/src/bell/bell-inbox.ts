@@ -2,7 +2,7 @@
  * What the bell holds: the newest `max` items, and how many notifications
  * are unread. The count is kept apart from the list, which is capped: a
  * hundred unread notifications in a list of fifty are still a hundred (99+).
- * Marking all read clears both.
+ * Marking all read clears both; a new source (another user) empties both.
  */
 
 import type { BellItem } from './bell-items.js'
@@ -25,6 +25,12 @@ export class BellInbox {
     this.#items.unshift(item)
     if (this.#items.length > max) this.#items.length = max
     if (!item.read) this.#unread++
+  }
+
+  /** Forgets every item and the count: they belong to the source that brought them. */
+  clear(): void {
+    this.#items = []
+    this.#unread = 0
   }
 
   markAllRead(): void {

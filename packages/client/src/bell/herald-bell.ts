@@ -32,6 +32,11 @@ export class HeraldBellElement extends HTMLElement {
   #unsubscribe: Array<() => void> = []
   readonly #inbox = new BellInbox()
   #clientScheduled = false
+  /**
+   * What the list came from: the client the app set, or the attributes a client was made from.
+   * Another source may be another user, whose bell must not show the last one's notifications.
+   */
+  #feed: unknown
   readonly #root: ShadowRoot
   readonly #button: HTMLButtonElement
   readonly #badge: HTMLElement
@@ -69,6 +74,7 @@ export class HeraldBellElement extends HTMLElement {
 
   set client(client: BellSource | undefined) {
     this.#closeOwnClient()
+    this.#feedFrom(client)
     this.#attach(client)
   }
 
@@ -137,8 +143,10 @@ export class HeraldBellElement extends HTMLElement {
   #createClientFromAttributes(): void {
     const src = this.getAttribute('src')
     const tokenUrl = this.getAttribute('token-url')
-    if (src === null || tokenUrl === null) return
     const topics = (this.getAttribute('topics') ?? '').split(',').filter((t) => t !== '')
+    // The same attributes again (the bell moved in the page) keep the list; the new client resumes after it.
+    this.#feedFrom(JSON.stringify([src, tokenUrl, topics]))
+    if (src === null || tokenUrl === null) return
     this.#ownClient = new HeraldClient({ url: src, topics, getToken: () => fetchToken(tokenUrl) })
     this.#attach(this.#ownClient)
   }
@@ -158,6 +166,20 @@ export class HeraldBellElement extends HTMLElement {
         this.dispatchEvent(new CustomEvent('herald-reset', { detail: reset, bubbles: true, composed: true }))
       }),
     )
+  }
+
+  /** Starts the bell empty (list, count, notice, announcement) when its source changes. */
+  #feedFrom(feed: unknown): void {
+    if (feed === this.#feed) return
+    this.#feed = feed
+    this.#inbox.clear()
+    this.#notice.hidden = true
+    this.#notice.textContent = ''
+    this.#live.textContent = ''
+    this.#burst = 0
+    this.#burstStartMs = Number.NEGATIVE_INFINITY
+    this.#list.replaceChildren()
+    this.#render()
   }
 
   #closeOwnClient(): void {
