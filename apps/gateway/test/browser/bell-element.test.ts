@@ -1,7 +1,8 @@
 /**
  * `<herald-bell>` fed through its `client` property by a stand-in source, in
  * Chromium: what only a real browser shows, focus and keyboard, and the badge
- * past what the list keeps; then a bell switched to another user.
+ * past what the list keeps; then a bell switched to another user, and one
+ * inside a modal dialog.
  */
 
 import type { Browser, Page } from 'playwright-core'
@@ -125,7 +126,8 @@ import '/demo/herald-bell.js'
 ${SOURCES_SCRIPT}
 window.ready = true
 </script>
-<herald-bell id="bell"></herald-bell>`
+<herald-bell id="bell"></herald-bell>
+<dialog id="dialog"><p>Settings</p><herald-bell id="dialog-bell"></herald-bell></dialog>`
 
 interface BellView {
   unread: number
@@ -135,7 +137,7 @@ interface BellView {
   titles: string[]
 }
 
-describe('<herald-bell> given another source, in Chromium', () => {
+describe('<herald-bell> given another source, and in a dialog, in Chromium', () => {
   let browser: Browser
   let gateway: TestGateway
   let page: Page
@@ -231,5 +233,20 @@ describe('<herald-bell> given another source, in Chromium', () => {
     expect((await gateway.publish({ user: 'bob', type: 'note', data: { title: 'For bob' } })).status).toBe(200)
     await page.getByRole('button', { name: 'Notifications, 1 unread' }).waitFor()
     expect((await view('bell')).titles).toEqual(['For bob'])
+  })
+
+  it('closes only its panel on Escape inside a modal dialog, and gives focus back to its button', async () => {
+    await page.evaluate(() => (document.getElementById('dialog') as HTMLDialogElement).showModal())
+    const button = page.locator('#dialog-bell').getByRole('button', { name: /^Notifications/ })
+    await button.click()
+    expect(await button.getAttribute('aria-expanded')).toBe('true')
+    await page.keyboard.press('Escape')
+    expect(await page.evaluate(() => (document.getElementById('dialog') as HTMLDialogElement).open)).toBe(true)
+    expect(await button.getAttribute('aria-expanded')).toBe('false')
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('dialog-bell')
+    expect(await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.className)).toBe('bell')
+    // With the panel closed, Escape is the dialog's again.
+    await page.keyboard.press('Escape')
+    expect(await page.evaluate(() => (document.getElementById('dialog') as HTMLDialogElement).open)).toBe(false)
   })
 })

@@ -7,7 +7,7 @@
  * - or the `client` property, a HeraldClient the app already has.
  *
  * Accessibility: a real button whose label carries the unread count,
- * `aria-expanded`/`aria-controls` for the panel, Escape closes and returns
+ * `aria-expanded`/`aria-controls` for the panel, Escape closes it alone and returns
  * focus (wherever focus is while the panel is open: a click on its text moves it to the body), and new notifications are announced politely. It fires
  * `herald-notification` and `herald-reset` (bubbling, composed) so the app
  * can react, e.g. refetch its list after a reset.
@@ -232,6 +232,8 @@ export class HeraldBellElement extends HTMLElement {
   /** On the document, not the shadow root: a click on the panel's text leaves focus on the body. */
   readonly #onKeydown = (event: KeyboardEvent): void => {
     if (event.key !== 'Escape') return
+    // Handled: a <dialog> the bell is in must not close too (a canceled keydown sends no close request).
+    event.preventDefault()
     this.toggle(false)
     this.#button.focus()
   }
