@@ -1,8 +1,8 @@
 /**
  * `<herald-bell>` fed through its `client` property by a stand-in source, in
  * Chromium: what only a real browser shows, focus and keyboard, and the badge
- * past what the list keeps; then a bell switched to another user, and one
- * inside a modal dialog.
+ * past what the list keeps; then a bell switched to another user, inside a
+ * modal dialog, and near the viewport's edges.
  */
 
 import type { Browser, Page } from 'playwright-core'
@@ -137,7 +137,7 @@ interface BellView {
   titles: string[]
 }
 
-describe('<herald-bell> given another source, and in a dialog, in Chromium', () => {
+describe('<herald-bell> given another source, in a dialog, and near the edges, in Chromium', () => {
   let browser: Browser
   let gateway: TestGateway
   let page: Page
@@ -248,5 +248,38 @@ describe('<herald-bell> given another source, and in a dialog, in Chromium', () 
     // With the panel closed, Escape is the dialog's again.
     await page.keyboard.press('Escape')
     expect(await page.evaluate(() => (document.getElementById('dialog') as HTMLDialogElement).open)).toBe(false)
+  })
+
+  /** Places the bell (CSS for its host), opens its panel, and measures both against the viewport. */
+  const openAt = async (style: string) => {
+    await page.evaluate((style) => {
+      const bell = document.getElementById('bell') as HTMLElement & { toggle(open: boolean): void }
+      bell.toggle(false)
+      bell.style.cssText = style
+      bell.toggle(true)
+    }, style)
+    return page.evaluate(() => {
+      const bell = document.getElementById('bell')!
+      const panel = bell.shadowRoot!.querySelector('.panel')!.getBoundingClientRect()
+      return {
+        viewport: document.documentElement.clientWidth,
+        bellRight: bell.getBoundingClientRect().right,
+        left: panel.left,
+        right: panel.right,
+      }
+    })
+  }
+
+  it('opens its panel inside the viewport, wherever the bell is', async () => {
+    const nearRight = await openAt('position: absolute; top: 8px; right: 8px')
+    // In a top bar's right corner, the panel hangs from the bell's right edge, as before.
+    expect(nearRight.right).toBeCloseTo(nearRight.bellRight, 0)
+    const nearLeft = await openAt('position: absolute; top: 8px; left: 8px')
+    expect(nearLeft.left).toBeGreaterThanOrEqual(0)
+    expect(nearLeft.right).toBeLessThanOrEqual(nearLeft.viewport)
+    await page.setViewportSize({ width: 375, height: 700 })
+    const centredOnPhone = await openAt('position: absolute; top: 8px; left: 45%')
+    expect(centredOnPhone.left).toBeGreaterThanOrEqual(0)
+    expect(centredOnPhone.right).toBeLessThanOrEqual(centredOnPhone.viewport)
   })
 })

@@ -20,7 +20,7 @@ button { font: inherit; cursor: pointer }
 .panel { position: absolute; right: 0; top: calc(var(--herald-bell-size, 40px) + 10px); z-index: 1000;
   width: var(--herald-bell-panel-width, min(360px, calc(100vw - 24px))); max-height: 70vh; overflow: auto;
   background: var(--_bg); border: 1px solid var(--_line); border-radius: 12px;
-  box-shadow: 0 12px 32px rgba(15, 23, 42, 0.16); text-align: left }
+  box-shadow: 0 12px 32px rgba(15, 23, 42, 0.16); text-align: left; translate: var(--_nudge, 0px) 0 }
 .head { display: flex; align-items: center; justify-content: space-between; gap: 8px; padding: 10px 14px;
   border-bottom: 1px solid var(--_line); position: sticky; top: 0; background: var(--_bg) }
 h2 { margin: 0; font-size: 15px }

@@ -23,6 +23,8 @@ import { BELL_MARKUP, BELL_STYLE } from './bell-template.js'
 export type BellSource = Pick<HeraldClient, 'onNotification' | 'onReset' | 'onStateChange' | 'state'>
 
 const DEFAULT_MAX_ITEMS = 50
+/** The room left between a panel moved into the viewport and its side: as the default width leaves. */
+const PANEL_MARGIN_PX = 12
 
 export class HeraldBellElement extends HTMLElement {
   static readonly observedAttributes = ['src', 'token-url', 'topics']
@@ -96,6 +98,7 @@ export class HeraldBellElement extends HTMLElement {
     this.#panel.hidden = !open
     this.#button.setAttribute('aria-expanded', String(open))
     if (open) {
+      this.#place()
       this.#render()
       document.addEventListener('click', this.#onOutsideClick)
       document.addEventListener('keydown', this.#onKeydown)
@@ -218,6 +221,23 @@ export class HeraldBellElement extends HTMLElement {
     if (!this.open) return
     const now = Date.now()
     this.#list.replaceChildren(...this.#inbox.items.map((item) => renderItem(item, now)))
+  }
+
+  /**
+   * Keeps the opening panel in the viewport. It hangs from the bell's right edge, which suits a
+   * bell in a top bar's right corner; a bell near the left edge (or a narrow screen) would put it
+   * off-screen, so it is nudged right, never past the right edge unless it is wider than the
+   * viewport. A nudge, not new offsets: `::part(panel)` may place the panel otherwise, and the
+   * nudge corrects wherever that puts it.
+   */
+  #place(): void {
+    this.#panel.style.removeProperty('--_nudge')
+    const { left, right } = this.#panel.getBoundingClientRect()
+    const viewport = document.documentElement.clientWidth
+    // Only a panel that overflows moves, and then it keeps a margin from the side it overflowed.
+    let nudge = right > viewport ? viewport - PANEL_MARGIN_PX - right : 0
+    if (left + nudge < 0) nudge = PANEL_MARGIN_PX - left
+    if (nudge !== 0) this.#panel.style.setProperty('--_nudge', `${nudge}px`)
   }
 
   #stopListeningToDocument(): void {
