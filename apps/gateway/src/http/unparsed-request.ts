@@ -3,6 +3,7 @@
  * cannot parse (headers over its 16 KiB limit, both Transfer-Encoding and Content-Length, a
  * malformed request line), one that took too long to send its headers, and an `Expect` other
  * than `100-continue`. Node's defaults are bare status lines; clients and logs match on codes.
+ * A socket answered here is destroyed once the answer is out, as Node's own handler does.
  */
 
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
@@ -11,6 +12,12 @@ import type { Logger } from 'pino'
 import { HeraldError } from '../errors/herald-error.js'
 import { logRequest } from './access-log.js'
 import { errorReply, writeErrorReply } from './error-reply.js'
+
+/**
+ * How long an answer may take to leave before its socket is destroyed anyway: one a peer does
+ * not read stays queued while the peer's window is full, and the socket with it.
+ */
+export const UNPARSED_ANSWER_FLUSH_MS = 5_000
 
 /** What Node's parser reported; only the code matters here. */
 function errorFor(code: string | undefined): HeraldError {
@@ -38,9 +45,17 @@ export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Dupl
   }
   const herald = errorFor(error.code)
   const body = JSON.stringify(herald.toJSON())
+  // Ended only, the socket would stay open: Node's server sockets allow half-open connections,
+  // so after our FIN it waits for the peer's, and a peer that never reads nor closes would hold
+  // the file descriptor for good (a few hundred of them fill a node's fd limit). Destroyed once
+  // the answer has been handed to the kernel, which still delivers it; or after a while, if
+  // the peer never takes it.
+  const fallback = setTimeout(() => socket.destroy(), UNPARSED_ANSWER_FLUSH_MS).unref()
+  socket.once('close', () => clearTimeout(fallback))
   socket.end(
     `HTTP/1.1 ${herald.status} ${STATUS_CODES[herald.status]}\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   )
   // A request a route is serving (its body broke off mid-way) gets that route's line; this one is for
   // requests no route saw.
