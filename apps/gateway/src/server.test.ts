@@ -110,6 +110,37 @@ describe('which requests a gateway serves', () => {
       expect(logged.join('')).toContain(`"code":"${code}"`)
   })
 
+  it('closes the connection after a refusal whose declared body has not all arrived, instead of reading the rest', async () => {
+    // 10 MB declared, a few bytes sent, and no more: kept alive, the connection would wait for
+    // the rest until the request timeout. exchange resolves once the server closes it.
+    const body = 'Content-Length: 10000000\r\n\r\n{"a'
+    const refusals = {
+      stream: await exchange(gateway.url, `GET /v1/events HTTP/1.1\r\nHost: x\r\n${body}`),
+      forbidden: await exchange(
+        gateway.url,
+        `GET /v1/events?access_token=${await gateway.token('bob', { topics: ['x'] })}&topics=nope HTTP/1.1\r\nHost: x\r\n${body}`,
+      ),
+      publish: await exchange(
+        gateway.url,
+        `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\n${body}`,
+      ),
+      notFound: await exchange(gateway.url, `POST /nope HTTP/1.1\r\nHost: x\r\n${body}`),
+    }
+    const seen = Object.fromEntries(Object.entries(refusals).map(([name, text]) => [name, parse(text)]))
+    expect(seen).toMatchObject({
+      stream: { status: 401, code: 'HERALD_ERR_TOKEN_MISSING' },
+      forbidden: { status: 403, code: 'HERALD_ERR_TOPIC_FORBIDDEN' },
+      publish: { status: 401, code: 'HERALD_ERR_PUBLISH_KEY_INVALID' },
+      notFound: { status: 404, code: 'HERALD_ERR_NOT_FOUND' },
+    })
+    for (const answer of Object.values(seen)) expect(answer.headers).toContain('connection: close')
+    // Without a body, a refusal leaves the connection open for the next request.
+    for (const request of ['GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n', 'POST /nope HTTP/1.1\r\nHost: x\r\n\r\n']) {
+      const answer = await exchange(gateway.url, request, (text) => text.includes('}}'))
+      expect(parse(answer).headers, request).toContain('connection: keep-alive')
+    }
+  })
+
   it('answers CONNECT as any method a path does not take, and closes: Node drops it unanswered by default', async () => {
     const connect = async (target: string) =>
       parse(await exchange(gateway.url, `CONNECT ${target} HTTP/1.1\r\nHost: 127.0.0.1:6379\r\n\r\n`))

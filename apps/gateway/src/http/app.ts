@@ -11,7 +11,7 @@ import { devRoutes } from '../dev/dev-routes.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { type AccessLogEnv, accessLog } from './access-log.js'
 import { corsMiddleware, preflightHeaders } from './cors.js'
-import { errorReply } from './error-reply.js'
+import { closeIfBodyUnread, errorReply } from './error-reply.js'
 import { EVENTS_PATH } from './events-route.js'
 import { probesRoute } from './probes-route.js'
 import { requirePublishKey } from './publish-auth.js'
@@ -56,11 +56,14 @@ export function createApp(services: GatewayServices): Hono<Env> {
   }
 
   app.notFound((c) => {
+    closeIfBodyUnread(c.env.incoming, c.env.outgoing)
     c.set('errorCode', 'HERALD_ERR_NOT_FOUND')
     return c.json(new HeraldError('HERALD_ERR_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`).toJSON(), 404)
   })
   app.onError((error, c) => {
     const reply = errorReply(error, logger)
+    // A refusal before the body was read (a wrong key, a 405) need not wait for the rest of it.
+    closeIfBodyUnread(c.env.incoming, c.env.outgoing)
     c.set('errorCode', reply.body.error.code)
     return c.json(reply.body, reply.status)
   })

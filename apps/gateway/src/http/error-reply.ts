@@ -6,7 +6,7 @@
  * client stopped sending is its own 400, not an internal error.
  */
 
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { HTTPException } from 'hono/http-exception'
 import type { Logger } from 'pino'
 import { HeraldError } from '../errors/herald-error.js'
@@ -43,4 +43,20 @@ export function errorReply(error: unknown, logger: Logger): ErrorReply {
 export function writeErrorReply(response: ServerResponse, reply: ErrorReply, headers: OutgoingHttpHeaders = {}): void {
   response.writeHead(reply.status, { 'Content-Type': 'application/json', ...headers })
   response.end(JSON.stringify(reply.body))
+}
+
+/**
+ * A refusal answered before its request's body has all arrived (a stream's GET has no use for
+ * one) closes the connection once answered, with `Connection: close`. Kept alive, Node would go
+ * on reading the rest to reach the next request, and a client trickling a large declared body
+ * would hold the connection until the request timeout (300 s) for nothing.
+ */
+export function closeIfBodyUnread(request: IncomingMessage, response: ServerResponse): void {
+  // `complete` alone is not enough: a refusal made at once can run before Node's parser has
+  // marked even a request without a body complete.
+  const { headers } = request
+  const declaresBody =
+    headers['transfer-encoding'] !== undefined ||
+    (headers['content-length'] !== undefined && headers['content-length'] !== '0')
+  if (declaresBody && !request.complete) response.shouldKeepAlive = false
 }

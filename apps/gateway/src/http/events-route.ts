@@ -21,7 +21,7 @@ import { SetupWatch } from '../hub/setup-watch.js'
 import { SseConnection, type SseConnectionOptions } from '../hub/sse-connection.js'
 import { logRequest } from './access-log.js'
 import { corsHeaders } from './cors.js'
-import { errorReply, writeErrorReply } from './error-reply.js'
+import { closeIfBodyUnread, errorReply, writeErrorReply } from './error-reply.js'
 import { blankHeaderValues, CREDENTIAL_HEADERS, headerValue, headerValues } from './raw-headers.js'
 import type { GatewayServices } from './services.js'
 import { SHED_STATUS_HEADER, SSE_HEADERS, shedReply } from './shed.js'
@@ -73,6 +73,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     const reject = (reason: UnavailableReason): Shed => {
       metrics.connectionRejected(reason)
       const shed = shedReply(reason, config.retryMs, header(SHED_STATUS_HEADER) === '503')
+      closeIfBodyUnread(request, response)
       response.writeHead(shed.status, { ...shed.headers, ...cors })
       response.end(shed.body)
       return { status: shed.status, reason }
@@ -194,6 +195,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
           return 500
         }
         const reply = errorReply(error, logger)
+        closeIfBodyUnread(request, response)
         writeErrorReply(response, reply, cors)
         return { status: reply.status, code: reply.body.error.code }
       })
