@@ -288,6 +288,28 @@ describe('GET /v1/events in a reconnect storm', () => {
     expect(outcomes.sort()).toEqual(['rate_limited', 'rate_limited', 'ready', 'ready'])
     for (const s of streams) s.close()
   })
+
+  it("spends no rate token on a stream refused for the user's limit, so one user cannot shed everyone else", async () => {
+    gateway = await startTestGateway({
+      CONNECTION_RATE_PER_SECOND: '1',
+      CONNECTION_RATE_BURST: '2',
+      MAX_CONNECTIONS_PER_USER: '1',
+    })
+    const headers = async (user: string) => ({ Authorization: `Bearer ${await gateway.token(user)}` })
+    const held = new RawSseStream(gateway.eventsUrl(), await headers('mallory'))
+    await held.until((s) => s.ids.length > 0, 5000, 'the held stream open')
+    // More retries than the burst: each would otherwise take a token the next user needs.
+    for (let retry = 0; retry < 3; retry++) {
+      const again = new RawSseStream(gateway.eventsUrl(), await headers('mallory'))
+      await again.ended
+      expect(JSON.parse(again.events[0]!.data).reason, `retry ${retry}`).toBe('user_limit')
+    }
+    const victim = new RawSseStream(gateway.eventsUrl(), await headers('alice'))
+    await victim.until((s) => s.events.length > 0, 5000, 'a first event')
+    expect(victim.events[0]!.type).toBe('herald.ready')
+    victim.close()
+    held.close()
+  })
 })
 
 /** Connects again each time the node turns the stream away (as EventSource would), until it is accepted. */

@@ -120,9 +120,15 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     // stream opened now would be cut by the final close without a retry hint.
     if (services.lifecycle.draining) return reject('draining')
     if (!broker.isAvailable()) return reject('broker_unavailable')
-    if (!services.connectionRate.tryTake(Date.now())) return reject('rate_limited')
+    // The budget before the rate: a stream refused for the user's limit or a full node must not
+    // spend a token of the node-wide rate, or one user retrying at their limit (as EventSource
+    // does by itself) would keep every other user shed as rate_limited.
     const verdict = budget.tryAcquire(principal.userId)
     if (verdict !== 'ok') return reject(verdict)
+    if (!services.connectionRate.tryTake(Date.now())) {
+      budget.release(principal.userId)
+      return reject('rate_limited')
+    }
 
     response.writeHead(200, { ...SSE_HEADERS, ...cors })
     const connection = new SseConnection(response, principal.userId, channels, streamOptions)
