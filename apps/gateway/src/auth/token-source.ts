@@ -2,24 +2,52 @@
  * Where a subscriber's token comes from, in order: `Authorization: Bearer`,
  * the `herald_token` cookie, then the `access_token` query parameter (native
  * EventSource cannot set headers). Pure, so the order is unit-tested.
+ * An `Authorization` that could only be read one of several ways (sent twice,
+ * or a Bearer token with more after it) is refused as malformed, as the
+ * publish key is: a proxy in front that reads it another way would disagree
+ * on whose stream this is.
  */
+
+import { HeraldError } from '../errors/herald-error.js'
 
 export const TOKEN_COOKIE = 'herald_token'
 export const TOKEN_QUERY_PARAMETER = 'access_token'
 
 export interface TokenCarriers {
-  readonly authorization: string | undefined
+  /** Every `Authorization` header, in order. */
+  readonly authorization: readonly string[]
   readonly cookie: string | undefined
   /** Every `access_token` in the query, in order: the first non-empty one counts, as for the cookie. */
   readonly query: readonly string[]
 }
 
+/** Throws HERALD_ERR_TOKEN_MALFORMED for an `Authorization` that is repeated, or a Bearer one with more than a token. */
 export function findToken(carriers: TokenCarriers): string | undefined {
-  const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(carriers.authorization ?? '')
-  if (bearer?.[1] !== undefined) return bearer[1]
+  const bearer = readBearer(carriers.authorization)
+  if (bearer !== undefined) return bearer
   const fromCookie = readCookie(carriers.cookie, TOKEN_COOKIE)
   if (fromCookie !== undefined) return fromCookie
   return carriers.query.find((value) => value !== '')
+}
+
+/**
+ * The token of the one `Authorization: Bearer`. Other schemes are not Herald's (a proxy's Basic
+ * credentials, say) and a bare `Bearer` holds no token: the cookie or the query may.
+ */
+function readBearer(authorization: readonly string[]): string | undefined {
+  if (authorization.length > 1) {
+    throw new HeraldError('HERALD_ERR_TOKEN_MALFORMED', 'send one Authorization header, not several')
+  }
+  const value = authorization[0]
+  if (value === undefined || !/^Bearer(?:[ \t]|$)/i.test(value)) return undefined
+  const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value)?.[1]
+  if (bearer === undefined && value.slice(6).trim() !== '') {
+    throw new HeraldError(
+      'HERALD_ERR_TOKEN_MALFORMED',
+      'send "Authorization: Bearer <token>", with nothing after the token',
+    )
+  }
+  return bearer
 }
 
 /**

@@ -2,7 +2,14 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { RawSseStream, RecordingEventSource, startTestGateway, type TestGateway } from '../../test/harness.js'
+import {
+  exchange,
+  parse,
+  RawSseStream,
+  RecordingEventSource,
+  startTestGateway,
+  type TestGateway,
+} from '../../test/harness.js'
 import { eventsRoute } from './events-route.js'
 
 describe('GET /v1/events', () => {
@@ -90,6 +97,23 @@ describe('GET /v1/events', () => {
     const delivered = (x: RawSseStream) => x.events.filter((e) => e.type === 'message').map((e) => e.data)
     await Promise.all([viaCookie, viaQuery].map((s) => s.until((x) => delivered(x).length > 0, 5000, 'the event')))
     expect([delivered(viaCookie), delivered(viaQuery)]).toEqual([['1'], ['1']])
+  })
+
+  it('refuses two Authorization headers, or a Bearer token with more after it, as malformed, as the publish key is', async () => {
+    const token = await gateway.token('carol')
+    const refused = async (headers: string) =>
+      parse(await exchange(gateway.url, `GET /v1/events HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`))
+    for (const headers of [
+      `Authorization: Bearer ${token}\r\nAuthorization: Bearer ${token}\r\n`,
+      `Authorization: Bearer ${token}\r\nAuthorization: Basic dXNlcjpwdw==\r\n`,
+      `Authorization: Bearer ${token} extra\r\n`,
+      `Authorization: Bearer ${token} extra\r\nCookie: herald_token=${token}\r\n`,
+    ]) {
+      expect(await refused(headers), headers.replaceAll(token, '<token>')).toMatchObject({
+        status: 401,
+        code: 'HERALD_ERR_TOKEN_MALFORMED',
+      })
+    }
   })
 
   it("keeps no token in an open stream's request, whichever way the token came", async () => {

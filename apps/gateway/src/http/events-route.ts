@@ -79,11 +79,17 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       return { status: shed.status, reason }
     }
     if (services.lifecycle.draining) return reject('draining')
-    const token = findToken({
-      authorization: header('authorization'),
-      cookie: header('cookie'),
-      query: query.getAll(TOKEN_QUERY_PARAMETER),
-    })
+    let token: string | undefined
+    try {
+      token = findToken({
+        authorization: headerValues(request.rawHeaders, 'authorization'),
+        cookie: header('cookie'),
+        query: query.getAll(TOKEN_QUERY_PARAMETER),
+      })
+    } catch (error) {
+      metrics.connectionRejected('auth')
+      throw error
+    }
     if (token === undefined) {
       metrics.connectionRejected('auth')
       throw new HeraldError(
