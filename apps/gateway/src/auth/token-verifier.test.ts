@@ -356,7 +356,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   const keys = rsaKeys()
   let published: JWK
   /** How the key-set server answers: the key set, or one way of failing. */
-  let answer: 'ok' | '500' | '404' | 'invalid JSON' | '{"keys":"x"}' = 'ok'
+  let answer: 'ok' | '500' | '404' | 'invalid JSON' | '{"keys":"x"}' | 'over 1 MiB' | 'over 1 MiB, chunked' = 'ok'
   /** Key set requests the server has had. */
   let requests = 0
   const jwksServer = http.createServer((_request, response) => {
@@ -364,6 +364,20 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     if (answer === '500' || answer === '404') {
       response.writeHead(Number(answer), { 'Content-Type': 'text/plain' })
       response.end('no keys here')
+      return
+    }
+    if (answer === 'over 1 MiB' || answer === 'over 1 MiB, chunked') {
+      // A usable set, but padded past the bound with keys no token names.
+      const padding = Array.from({ length: 1100 }, (_, i) => ({ kty: 'oct', kid: `pad${i}`, k: 'A'.repeat(1000) }))
+      const body = JSON.stringify({ keys: [published, ...padding] })
+      if (answer === 'over 1 MiB') {
+        response.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) })
+        response.end(body)
+      } else {
+        response.writeHead(200, { 'Content-Type': 'application/json' })
+        for (let at = 0; at < body.length; at += 64 * 1024) response.write(body.slice(at, at + 64 * 1024))
+        response.end()
+      }
       return
     }
     response.writeHead(200, { 'Content-Type': 'application/json' })
@@ -419,6 +433,24 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
       expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
       answer = 'ok'
       expect((await verify(token)).userId).toBe('alice')
+    },
+  )
+
+  it.each(['over 1 MiB', 'over 1 MiB, chunked'] as const)(
+    'refuses a key set %s as a failed fetch: keys unavailable, logged once, and verified once it is back to size',
+    async (oversize) => {
+      const verify = verifier()
+      const tokens = await Promise.all(['a', 'b'].map((sub) => sign('k1', sub)))
+      answer = oversize
+      for (const token of tokens) expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+      const lines = logged.map((line) => JSON.parse(line))
+      expect(lines).toEqual([
+        expect.objectContaining({ level: 40, jwks: jwksUrl, err: 'the key set is larger than 1048576 bytes' }),
+      ])
+      answer = 'ok'
+      vi.useFakeTimers({ toFake: ['Date'] })
+      vi.setSystemTime(Date.now() + 60_000)
+      expect((await verify(tokens[0]!)).userId).toBe('a')
     },
   )
 

@@ -6,7 +6,9 @@
  * rotation needs no restart; a token without a `kid` is tried against each key
  * of its algorithm in the set; when the set cannot be fetched at all, that is
  * `HERALD_ERR_KEYS_UNAVAILABLE` (the stream is shed, not refused), never a
- * fault of the token, and it is logged once per outage (key-set-outage.ts).
+ * fault of the token, and it is logged once per outage (key-set-outage.ts);
+ * a set over 1 MiB, or one that takes over 5 s to arrive, counts as not
+ * fetched (key-set-fetch.ts).
  * A plain HMAC token has its signature checked by node:crypto
  * (hmac-fast-path.ts) and its claims by jose; any other goes to jose whole. Every failure becomes a {@link HeraldError} with its own code;
  * messages never include the token.
@@ -30,6 +32,7 @@ import type { Logger } from 'pino'
 import type { GatewayConfig } from '../config/config.js'
 import { HeraldError, type HeraldErrorCode } from '../errors/herald-error.js'
 import { createHmacFastPath } from './hmac-fast-path.js'
+import { fetchKeySet, KEY_SET_FETCH_TIMEOUT_MS } from './key-set-fetch.js'
 import { KeySetOutageLog } from './key-set-outage.js'
 import { RetryBackoff } from './retry-backoff.js'
 import { tokenKey, VerifiedTokenCache } from './verified-token-cache.js'
@@ -77,7 +80,8 @@ const JOSE_CODES: Readonly<Record<string, HeraldErrorCode>> = {
  * several keys that could have signed the token (each is tried). Anything else raised while a
  * key is resolved means there is no usable key set: jose's fetch raises a plain JOSEError for
  * a non-200 answer or a body that is not JSON, JWKSTimeout, JWKSInvalid for a body that is not
- * a key set, and whatever fetch rejects with when the network fails.
+ * a key set, and whatever fetch rejects with when the network fails (or fetchKeySet, for a
+ * body over its bound).
  */
 const TOKEN_KEY_LOOKUP_CODES: ReadonlySet<string> = new Set([
   'ERR_JWKS_NO_MATCHING_KEY',
@@ -155,11 +159,12 @@ function selectVerify(
       const keySet = createRemoteJWKSet(key.url, {
         cooldownDuration: jwt.jwksCooldownMs,
         cacheMaxAge: JWKS_MAX_AGE_MS,
+        // jose's signal, which fetchKeySet reads the body under: the bound covers the whole body.
+        timeoutDuration: KEY_SET_FETCH_TIMEOUT_MS,
         [customFetch]: async (url: string, init: RequestInit) => {
           if (!fetchBackoff.ready(Date.now())) throw new Error('the last key set fetch failed; not fetching again yet')
           try {
-            const response = await fetch(url, init)
-            const usable = response.status === 200 && (await isKeySet(response.clone()))
+            const { response, usable } = await fetchKeySet(url, init)
             if (usable) fetched++
             fetchBackoff.outcome(usable, Date.now())
             return response
@@ -242,20 +247,6 @@ function selectVerify(
       }
     }
   }
-}
-
-/** Whether a JWKS response's body is a key set, as jose will read it: `keys`, an array of objects. */
-async function isKeySet(response: Response): Promise<boolean> {
-  try {
-    const body = (await response.json()) as { keys?: unknown } | null
-    return Array.isArray(body?.keys) && body.keys.every(isPlainObject)
-  } catch {
-    return false
-  }
-}
-
-function isPlainObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /**
