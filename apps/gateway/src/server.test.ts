@@ -1,3 +1,5 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { once } from 'node:events'
 import net from 'node:net'
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -108,6 +110,49 @@ describe('which requests a gateway serves', () => {
     for (const answer of Object.values(seen)) expect(answer.headers).toContain('content-type: application/json')
     for (const code of ['HERALD_ERR_HEADERS_TOO_LARGE', 'HERALD_ERR_EXPECTATION_FAILED'])
       expect(logged.join('')).toContain(`"code":"${code}"`)
+  })
+
+  it("closes the gateway's side of a connection Node refuses, though its peer never reads nor closes", async () => {
+    const { port } = new URL(gateway.url)
+    // The gateway's own sockets, as Node accepts them: whether the fd is released shows there only.
+    const accepted = new Map<number, net.Socket>()
+    let onAccepted = () => {}
+    const onSocket = (message: unknown) => {
+      const { socket } = message as { socket: net.Socket }
+      if (socket.remotePort !== undefined) accepted.set(socket.remotePort, socket)
+      onAccepted()
+    }
+    /** The gateway's side of `peer`, once the gateway has accepted it. */
+    const gatewaySideOf = (peer: net.Socket) =>
+      new Promise<net.Socket>((resolve) => {
+        onAccepted = () => {
+          const socket = accepted.get(peer.localPort!)
+          if (socket !== undefined) resolve(socket)
+        }
+        onAccepted()
+      })
+    subscribe('net.server.socket', onSocket)
+    const peers: net.Socket[] = []
+    try {
+      for (const bytes of ['FOO / HTTP/1.1\r\nHost: x\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n']) {
+        const peer = net.connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true })
+        peer.on('error', () => {})
+        peers.push(peer)
+        await once(peer, 'connect')
+        peer.pause()
+        peer.write(bytes)
+        const gatewaySide = await withTimeout(gatewaySideOf(peer), 3000, () => 'the gateway accepting the socket')
+        if (gatewaySide.destroyed) continue
+        await withTimeout(
+          once(gatewaySide, 'close'),
+          3000,
+          () => `the gateway kept the socket after ${bytes.slice(0, 12)}`,
+        )
+      }
+    } finally {
+      unsubscribe('net.server.socket', onSocket)
+      for (const peer of peers) peer.destroy()
+    }
   })
 
   it('closes the connection after a refusal whose declared body has not all arrived, instead of reading the rest', async () => {
