@@ -8,6 +8,8 @@ import { streamKey } from './keys.js'
 import { HeraldPublisher } from './publisher.js'
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname
+/** The most of stdin the CLI reads for --data - (cli.ts). */
+const MAX_STDIN_BYTES = 16 * 1024 * 1024
 
 function herald(
   args: string[],
@@ -176,6 +178,8 @@ describe('the herald CLI', () => {
       ['{"a":', 'data must be JSON text'],
       // Not read as U+FFFD: published, that would be data nobody sent.
       [Buffer.from([0x22, 0xff, 0x22]), 'data on stdin must be UTF-8'],
+      // Read no further than this: endless input would be read until memory ran out.
+      [Buffer.alloc(MAX_STDIN_BYTES + 1, 0x20), `data on stdin is over ${MAX_STDIN_BYTES} bytes`],
     ] as const) {
       const bad = await herald(['publish', '--user', 'piped', '--data', '-'], { REDIS_URL: redis.url }, 0, stdin)
       expect(bad.code, String(stdin)).toBe(2)

@@ -135,10 +135,22 @@ function parsed(argv: string[]) {
   }
 }
 
+/**
+ * The most of stdin read for --data -: 64 times the largest data a publish takes, room for the
+ * whitespace of JSON written for people, which is published compact. Endless input
+ * (`< /dev/zero`) would otherwise be read until memory runs out.
+ */
+const MAX_STDIN_BYTES = 16 * 1024 * 1024
+
 /** All of stdin, as UTF-8; anything else is refused rather than published with U+FFFD in it. */
 async function stdinText(): Promise<string> {
   const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  let length = 0
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer)
+    length += (chunk as Buffer).length
+    if (length > MAX_STDIN_BYTES) throw new UsageError(`data on stdin is over ${MAX_STDIN_BYTES} bytes`)
+  }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
   } catch {
