@@ -109,6 +109,8 @@ export class RedisBroker implements Broker {
   readonly #errorLog = new LogBurstLimit(REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS, (held) =>
     this.logger.warn({ held, windowMs: REDIS_ERROR_LOG_WINDOW_MS }, 'more redis connection errors than logged'),
   )
+  /** close() has begun: a client that ends now was ended on purpose. */
+  #closing = false
 
   constructor(
     private readonly target: RedisTarget,
@@ -123,11 +125,13 @@ export class RedisBroker implements Broker {
     const commandOptions = { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 1 }
     this.#commands = createRedisClient(target, commandOptions)
     this.#commands.on('error', (error: Error) => this.#connectionError(error))
+    this.#reviveWhenEnded(this.#commands, 'commands')
     // Publishes have a connection of their own that never resends a command in flight when it
     // drops (ioredis's default): Redis may have run it, and a resent publish runs twice.
     this.#publishing = createRedisClient(target, PUBLISHING_CLIENT_OPTIONS)
     // Its errors are the commands connection's too, and logged there.
     this.#publishing.on('error', () => {})
+    this.#reviveWhenEnded(this.#publishing, 'publishing')
     this.#probes = new ProbeLedger(STALE_AFTER_INTERVALS * probe.intervalMs, REBUILD_AFTER_INTERVALS * probe.intervalMs)
     // A cluster's probes wait for its slots map; see #trackShardProbes.
     if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], Date.now())
@@ -164,7 +168,10 @@ export class RedisBroker implements Broker {
     // Wait a while for Redis, but do not hang startup on it: a node that cannot reach Redis
     // yet listens, answers /healthz, fails /readyz and sheds streams until Redis is there.
     const connected = await Promise.race([
-      Promise.all([whenReady(this.#commands), whenReady(this.#subscriber)]).then(() => true),
+      Promise.all([whenReady(this.#commands), whenReady(this.#subscriber)]).then(
+        () => true,
+        () => false,
+      ),
       new Promise<false>((resolve) => setTimeout(() => resolve(false), STARTUP_WAIT_MS).unref()),
     ])
     if (!connected) {
@@ -259,6 +266,7 @@ export class RedisBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    this.#closing = true
     clearInterval(this.#probeTimer)
     this.#errorLog.flush()
     this.#sink = undefined
@@ -296,7 +304,39 @@ export class RedisBroker implements Broker {
       on('ready', () => this.#onSubscriberReady())
     }
     subscriber.on('error', (error: Error) => this.#connectionError(error))
+    this.#reviveWhenEnded(subscriber, 'subscriber', () => subscriber === this.#subscriber)
     return subscriber
+  }
+
+  /**
+   * A client ends only when close() quits it, or when a rebuilt subscriber is dropped; one that
+   * ends otherwise would never reconnect (ioredis 6 ended a Sentinel client whose reconnect a
+   * failover interrupted), and this node would stay unready, or refuse every publish, for good.
+   * It is connected again after a pause, and logged once until it is ready again. A resubscribe
+   * that gave up on the commands connection meanwhile runs again once it is back.
+   */
+  #reviveWhenEnded(client: RedisClient, connection: string, current: () => boolean = () => true): void {
+    let logged = false
+    const states = ['connect', 'ready', 'close', 'reconnecting', 'end'] as const
+    for (const state of states)
+      client.on(state, () => this.logger.debug({ connection, state }, 'redis connection state'))
+    client.on('ready', () => {
+      if (!logged) return
+      logged = false
+      this.logger.info({ connection }, 'redis connection back after it had ended')
+      if (client === this.#commands && this.#suspended && this.#subscriber.status === 'ready') this.#onSubscriberReady()
+    })
+    client.on('end', () => {
+      if (this.#closing || !current()) return
+      if (!logged) this.logger.error({ connection }, 'redis connection ended without being closed; connecting it again')
+      logged = true
+      setTimeout(() => {
+        if (this.#closing || !current() || client.status !== 'end') return
+        client.connect().catch(() => {
+          // It ends again, and this runs again; or it reconnects by itself.
+        })
+      }, REVIVE_AFTER_MS).unref()
+    })
   }
 
   /** A cluster's probe channels, one per master of its current slots map; kept channels keep their state. */
@@ -575,7 +615,8 @@ export class RedisBroker implements Broker {
     } catch (error) {
       // The connection dropped again (or this client was replaced): its next 'ready' retries,
       // or the probe check rebuilds it.
-      if (subscriber === this.#subscriber) this.logger.warn({ err: (error as Error).message }, 'resubscribe failed')
+      if (subscriber === this.#subscriber && !this.#closing)
+        this.logger.warn({ err: (error as Error).message }, 'resubscribe failed')
     }
   }
 }
@@ -589,6 +630,8 @@ const PUBLISH_TIMEOUT_MS = 3_000
 const MAX_KEYS_PER_TAILS_CALL = 500
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connections. */
 const CLOSE_WAIT_MS = 1_000
+/** How long a client that ended without being closed waits before it connects again. */
+const REVIVE_AFTER_MS = 1_000
 /** How long startup waits for Redis before going on unready. */
 const STARTUP_WAIT_MS = 5_000
 /** Probe intervals without a delivery after which a shard counts as not delivering (readiness fails). */
@@ -603,7 +646,20 @@ export interface PubsubProbeOptions {
   readonly onRebuild: () => void
 }
 
+/** Resolves once the client is ready; rejects if it ends first (closed, or to be connected again). */
 function whenReady(client: RedisClient): Promise<void> {
   if (client.status === 'ready') return Promise.resolve()
-  return new Promise((resolve) => client.once('ready', () => resolve()))
+  if (client.status === 'end') return Promise.reject(new Error('the redis connection has ended'))
+  return new Promise((resolve, reject) => {
+    const ready = () => {
+      client.off('end', end)
+      resolve()
+    }
+    const end = () => {
+      client.off('ready', ready)
+      reject(new Error('the redis connection has ended'))
+    }
+    client.once('ready', ready)
+    client.once('end', end)
+  })
 }
