@@ -1,12 +1,14 @@
 /**
  * A Redis Sentinel failover (and, at full scale, failing back and forth) under two
- * gateway processes while publishing. Every published message is counted.
+ * gateway processes while publishing; and a failover announced while a gateway's
+ * connections are looking the master up. Every published message is counted.
  */
 
 import { HeraldPublisher } from '@herald/publisher'
-import { startRedisSentinel } from '@herald/redis-harness'
-import { describe, it } from 'vitest'
-import { startNodes, stopNodes } from '../redis-nodes.js'
+import { pollUntil, startRedisSentinel } from '@herald/redis-harness'
+import { Redis } from 'ioredis'
+import { describe, expect, it } from 'vitest'
+import { metric, startNodes, stopNodes } from '../redis-nodes.js'
 import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
 import { DeliveryLedger, expectNoSilentLoss, openTabs, publishThroughFaults, settle } from './scenario.js'
 
@@ -32,6 +34,72 @@ describe('a Sentinel failover during publishing', { timeout: SCENARIO_TIMEOUT_MS
       for (const client of clients) client.close()
       await publisher.close()
       await stopNodes(nodes)
+      await setup.stop()
+    }
+  })
+})
+
+describe('a Sentinel failover announced while the gateway looks the master up', {
+  timeout: SCENARIO_TIMEOUT_MS,
+}, () => {
+  it('reconnects every connection to the new master: ready again, and the open stream gets every message', async () => {
+    const ledger = new DeliveryLedger('sentinel: failover during the reconnect lookup')
+    const setup = await startRedisSentinel()
+    const [lookupSentinel, ...otherSentinels] = setup.sentinels
+    const [master, replica] = setup.servers
+    const [node] = await startNodes(setup.url, 1, { PUBSUB_PROBE_INTERVAL_MS: '100' })
+    // Told of the switch at the same time as the gateway's failover detectors.
+    const watcher = new Redis(otherSentinels[0]!.port, otherSentinels[0]!.host)
+    let switched = false
+    watcher.on('message', () => {
+      switched = true
+    })
+    const clients = await openTabs(ledger, [node!], ['grace'])
+    const publish = async (n: number) => {
+      for (;;) {
+        const response = await node!.publish({ user: 'grace', data: n, idempotencyKey: `m${n}` })
+        if (response.ok) return ledger.published(n)
+        ledger.retried(n)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+    try {
+      await watcher.subscribe('+switch-master')
+      // Each of the node's three connections has its failover detector subscribed on every Sentinel.
+      for (const sentinel of setup.sentinels) {
+        const wanted = sentinel === otherSentinels[0] ? 4 : 3
+        await pollUntil(`${wanted} +switch-master subscribers on :${sentinel.port}`, async () =>
+          (await sentinel.cli('CLIENT', 'LIST')).split('\n').filter((line) => / sub=1 /.test(line)).length >= wanted
+            ? true
+            : undefined,
+        )
+      }
+      for (let n = 0; n < 10; n++) await publish(n)
+      // The first Sentinel, which every reconnect asks first, stops answering: each lookup waits on it,
+      // and the other two fail the master over and announce it meanwhile.
+      process.kill(lookupSentinel!.pid!, 'SIGSTOP')
+      await master!.kill()
+      await pollUntil('the other Sentinels to fail over', async () => (switched ? true : undefined), {
+        timeoutMs: 30_000,
+      })
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      process.kill(lookupSentinel!.pid!, 'SIGCONT')
+      await pollUntil(
+        'the node ready again',
+        async () => ((await fetch(`${node!.url}/readyz`)).ok ? true : undefined),
+        { timeoutMs: 30_000 },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; node output: ${node!.process.output().slice(-3000)}`)
+      })
+      expect(await metric(node!, 'herald_redis_up')).toBe(1)
+      for (let n = 10; n < 20; n++) await publish(n)
+      expect(await replica!.cli('ROLE')).toMatch(/^master/)
+      expectNoSilentLoss(await settle(ledger, clients), ledger)
+    } finally {
+      if (lookupSentinel!.pid !== undefined) process.kill(lookupSentinel!.pid, 'SIGCONT')
+      for (const client of clients) client.close()
+      watcher.disconnect()
+      await stopNodes([node!])
       await setup.stop()
     }
   })
