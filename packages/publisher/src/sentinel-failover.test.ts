@@ -44,8 +44,16 @@ describe('a Sentinel client (createRedisClient)', () => {
       await pollUntil('the other Sentinels to fail over', async () => (switched ? true : undefined), {
         timeoutMs: 30_000,
       })
-      // +switch-master reached the client while its reconnect was parked in the lookup.
-      await new Promise((resolve) => setTimeout(resolve, 500))
+      // +switch-master reached the client while its reconnect was parked in the lookup: its failover
+      // detector let go of the Sentinels (fixed or not, it cleans up on a switch), the watcher stays.
+      for (const sentinel of otherSentinels) {
+        const watchers = sentinel === otherSentinels[0] ? 1 : 0
+        await pollUntil(`the failover detector to let go of :${sentinel.port}`, async () =>
+          (await sentinel.cli('CLIENT', 'LIST')).split('\n').filter((line) => / sub=1 /.test(line)).length <= watchers
+            ? true
+            : undefined,
+        )
+      }
       expect(client.status).toBe('connecting')
       process.kill(lookupSentinel!.pid!, 'SIGCONT')
       // Unfixed, the cancelled lookup threw "Connection is closed." here and the client ended for good.

@@ -82,7 +82,16 @@ describe('a Sentinel failover announced while the gateway looks the master up', 
       await pollUntil('the other Sentinels to fail over', async () => (switched ? true : undefined), {
         timeoutMs: 30_000,
       })
-      await new Promise((resolve) => setTimeout(resolve, 500))
+      // Each connection's failover detector heard it while the reconnects were parked in their
+      // lookups, and let go of the Sentinels (fixed or not, a detector cleans up on a switch).
+      for (const sentinel of otherSentinels) {
+        const watchers = sentinel === otherSentinels[0] ? 1 : 0
+        await pollUntil(`the failover detectors to let go of :${sentinel.port}`, async () =>
+          (await sentinel.cli('CLIENT', 'LIST')).split('\n').filter((line) => / sub=1 /.test(line)).length <= watchers
+            ? true
+            : undefined,
+        )
+      }
       process.kill(lookupSentinel!.pid!, 'SIGCONT')
       await pollUntil(
         'the node ready again',
