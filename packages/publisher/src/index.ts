@@ -2,6 +2,7 @@
  * @herald/publisher: publish Herald notifications through Redis from Node.
  */
 
+export { whenConnected } from './connection-ready.js'
 export { callHeraldFunction, isFunctionMissing, loadHeraldFunctions, type RedisClient } from './functions.js'
 export {
   FUNCTION_LIBRARY_NAME,

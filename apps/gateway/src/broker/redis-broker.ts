@@ -37,6 +37,7 @@ import {
   type RedisClient,
   type RedisTarget,
   streamKey,
+  whenConnected,
 } from '@herald/publisher'
 import calculateSlot from 'cluster-key-slot'
 import { Cluster } from 'ioredis'
@@ -648,18 +649,6 @@ export interface PubsubProbeOptions {
 
 /** Resolves once the client is ready; rejects if it ends first (closed, or to be connected again). */
 function whenReady(client: RedisClient): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve()
-  if (client.status === 'end') return Promise.reject(new Error('the redis connection has ended'))
-  return new Promise((resolve, reject) => {
-    const ready = () => {
-      client.off('end', end)
-      resolve()
-    }
-    const end = () => {
-      client.off('ready', ready)
-      reject(new Error('the redis connection has ended'))
-    }
-    client.once('ready', ready)
-    client.once('end', end)
-  })
+  // Connection errors do not count: ioredis retries, and this waits for as long as it does.
+  return whenConnected(client, Number.POSITIVE_INFINITY)
 }
