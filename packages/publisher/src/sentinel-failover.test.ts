@@ -4,7 +4,7 @@
  * reconnect's Sentinel lookup when `+switch-master` arrived during it, and the client ended for good.
  */
 
-import { pollUntil, startRedisSentinel } from '@herald/redis-harness'
+import { pollUntil, startRedisSentinel, untilSubscribedClients } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
@@ -31,12 +31,8 @@ describe('a Sentinel client (createRedisClient)', () => {
       await pollUntil('the client ready', async () => (client.status === 'ready' ? true : undefined))
       // The client's failover detector has subscribed on every Sentinel.
       for (const sentinel of setup.sentinels) {
-        await pollUntil(`the failover detector subscribed on :${sentinel.port}`, async () =>
-          (await sentinel.cli('CLIENT', 'LIST')).split('\n').filter((line) => / sub=1 /.test(line)).length >=
-          (sentinel === otherSentinels[0] ? 2 : 1)
-            ? true
-            : undefined,
-        )
+        const wanted = sentinel === otherSentinels[0] ? 2 : 1
+        await untilSubscribedClients(sentinel, (count) => count >= wanted, 'the failover detector subscribed')
       }
       // The first Sentinel, which a reconnect asks first, stops answering: the lookup waits on it.
       process.kill(lookupSentinel!.pid!, 'SIGSTOP')
@@ -48,11 +44,7 @@ describe('a Sentinel client (createRedisClient)', () => {
       // detector let go of the Sentinels (fixed or not, it cleans up on a switch), the watcher stays.
       for (const sentinel of otherSentinels) {
         const watchers = sentinel === otherSentinels[0] ? 1 : 0
-        await pollUntil(`the failover detector to let go of :${sentinel.port}`, async () =>
-          (await sentinel.cli('CLIENT', 'LIST')).split('\n').filter((line) => / sub=1 /.test(line)).length <= watchers
-            ? true
-            : undefined,
-        )
+        await untilSubscribedClients(sentinel, (count) => count <= watchers, 'the failover detector to let go')
       }
       expect(client.status).toBe('connecting')
       process.kill(lookupSentinel!.pid!, 'SIGCONT')

@@ -5,7 +5,7 @@
  */
 
 import { HeraldPublisher } from '@herald/publisher'
-import { pollUntil, startRedisSentinel } from '@herald/redis-harness'
+import { pollUntil, startRedisSentinel, untilSubscribedClients } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { metric, startNodes, stopNodes } from '../redis-nodes.js'
@@ -68,11 +68,7 @@ describe('a Sentinel failover announced while the gateway looks the master up', 
       // Each of the node's three connections has its failover detector subscribed on every Sentinel.
       for (const sentinel of setup.sentinels) {
         const wanted = sentinel === otherSentinels[0] ? 4 : 3
-        await pollUntil(`${wanted} +switch-master subscribers on :${sentinel.port}`, async () =>
-          (await sentinel.cli('CLIENT', 'LIST')).split('\n').filter((line) => / sub=1 /.test(line)).length >= wanted
-            ? true
-            : undefined,
-        )
+        await untilSubscribedClients(sentinel, (count) => count >= wanted, `${wanted} +switch-master subscribers`)
       }
       for (let n = 0; n < 10; n++) await publish(n)
       // The first Sentinel, which every reconnect asks first, stops answering: each lookup waits on it,
@@ -86,11 +82,7 @@ describe('a Sentinel failover announced while the gateway looks the master up', 
       // lookups, and let go of the Sentinels (fixed or not, a detector cleans up on a switch).
       for (const sentinel of otherSentinels) {
         const watchers = sentinel === otherSentinels[0] ? 1 : 0
-        await pollUntil(`the failover detectors to let go of :${sentinel.port}`, async () =>
-          (await sentinel.cli('CLIENT', 'LIST')).split('\n').filter((line) => / sub=1 /.test(line)).length <= watchers
-            ? true
-            : undefined,
-        )
+        await untilSubscribedClients(sentinel, (count) => count <= watchers, 'the failover detectors to let go')
       }
       process.kill(lookupSentinel!.pid!, 'SIGCONT')
       await pollUntil(
