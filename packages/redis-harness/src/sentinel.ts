@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { LOOPBACK, parseEntries, parseInfo } from './cli.js'
 import { pollUntil } from './poll.js'
 import { dataNodeArgs, launchServer, type RedisServer, type ServerLayout, stopAll } from './redis-server.js'
+import { untilSubscribedClients } from './subscribed-clients.js'
 
 const MASTER_NAME = 'herald-master'
 const SENTINEL_COUNT = 3
@@ -37,6 +38,14 @@ export interface RedisSentinelSetup {
    * master, if it is running, reports role:slave. Bounded by a 30 s timeout.
    */
   failover(): Promise<Address>
+  /**
+   * A failover announced while every Sentinel client's reconnect waits in its master lookup: the
+   * first sentinel (the one a reconnect asks first) is stopped with SIGSTOP, the master killed,
+   * and this resolves once the others name the replica master and no client is subscribed to
+   * them any more (a client's failover detector lets go of the sentinels when it hears the
+   * switch). The first sentinel stays stopped until `resume()`, or stop().
+   */
+  failOverDuringLookups(): Promise<{ resume(): void }>
   /** Stop the sentinels, then the servers, and remove their dirs. Idempotent. */
   stop(): Promise<void>
 }
@@ -48,7 +57,9 @@ export interface RedisSentinelSetup {
 export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
   const servers: RedisServer[] = []
   const sentinels: RedisServer[] = []
+  let resumeLookups = (): void => {}
   const stopEverything = async (): Promise<void> => {
+    resumeLookups()
     // Sentinels go first so they do not fail over a master that is merely being shut down.
     await stopAll(sentinels)
     await stopAll(servers)
@@ -130,6 +141,29 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
     )
   }
 
+  const failOverDuringLookups = async (): Promise<{ resume(): void }> => {
+    const [lookup, ...others] = sentinels
+    const [master, replica] = servers
+    if (lookup?.pid === undefined || master === undefined || replica === undefined)
+      throw new Error('failOverDuringLookups needs the first sentinel, the master and the replica running')
+    const pid = lookup.pid
+    process.kill(pid, 'SIGSTOP')
+    resumeLookups = () => {
+      resumeLookups = () => {}
+      process.kill(pid, 'SIGCONT')
+    }
+    await master.kill()
+    for (const sentinel of others) {
+      await pollUntil(
+        `sentinel :${sentinel.port} to name :${replica.port} master`,
+        async () => ((await masterAddress(sentinel)).port === replica.port ? true : undefined),
+        { timeoutMs: FAILOVER_TIMEOUT_MS },
+      )
+      await untilSubscribedClients(sentinel, (count) => count === 0, 'every failover detector to let go')
+    }
+    return { resume: () => resumeLookups() }
+  }
+
   let stopping: Promise<void> | undefined
   return {
     masterName: MASTER_NAME,
@@ -138,6 +172,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
     servers,
     currentMaster,
     failover,
+    failOverDuringLookups,
     stop: () => {
       stopping ??= stopEverything()
       return stopping

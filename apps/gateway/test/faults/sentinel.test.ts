@@ -6,7 +6,6 @@
 
 import { HeraldPublisher } from '@herald/publisher'
 import { pollUntil, startRedisSentinel, untilSubscribedClients } from '@herald/redis-harness'
-import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { metric, startNodes, stopNodes } from '../redis-nodes.js'
 import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
@@ -45,15 +44,8 @@ describe('a Sentinel failover announced while the gateway looks the master up', 
   it('reconnects every connection to the new master: ready again, and the open stream gets every message', async () => {
     const ledger = new DeliveryLedger('sentinel: failover during the reconnect lookup')
     const setup = await startRedisSentinel()
-    const [lookupSentinel, ...otherSentinels] = setup.sentinels
-    const [master, replica] = setup.servers
+    const [, replica] = setup.servers
     const [node] = await startNodes(setup.url, 1, { PUBSUB_PROBE_INTERVAL_MS: '100' })
-    // Told of the switch at the same time as the gateway's failover detectors.
-    const watcher = new Redis(otherSentinels[0]!.port, otherSentinels[0]!.host)
-    let switched = false
-    watcher.on('message', () => {
-      switched = true
-    })
     const clients = await openTabs(ledger, [node!], ['grace'])
     const publish = async (n: number) => {
       for (;;) {
@@ -64,27 +56,15 @@ describe('a Sentinel failover announced while the gateway looks the master up', 
       }
     }
     try {
-      await watcher.subscribe('+switch-master')
       // Each of the node's three connections has its failover detector subscribed on every Sentinel.
       for (const sentinel of setup.sentinels) {
-        const wanted = sentinel === otherSentinels[0] ? 4 : 3
-        await untilSubscribedClients(sentinel, (count) => count >= wanted, `${wanted} +switch-master subscribers`)
+        await untilSubscribedClients(sentinel, (count) => count >= 3, 'three +switch-master subscribers')
       }
       for (let n = 0; n < 10; n++) await publish(n)
-      // The first Sentinel, which every reconnect asks first, stops answering: each lookup waits on it,
-      // and the other two fail the master over and announce it meanwhile.
-      process.kill(lookupSentinel!.pid!, 'SIGSTOP')
-      await master!.kill()
-      await pollUntil('the other Sentinels to fail over', async () => (switched ? true : undefined), {
-        timeoutMs: 30_000,
-      })
-      // Each connection's failover detector heard it while the reconnects were parked in their
-      // lookups, and let go of the Sentinels (fixed or not, a detector cleans up on a switch).
-      for (const sentinel of otherSentinels) {
-        const watchers = sentinel === otherSentinels[0] ? 1 : 0
-        await untilSubscribedClients(sentinel, (count) => count <= watchers, 'the failover detectors to let go')
-      }
-      process.kill(lookupSentinel!.pid!, 'SIGCONT')
+      // Every reconnect's lookup waits on the stopped first Sentinel while the others fail the master
+      // over and announce it, and the node's failover detectors hear it.
+      const lookups = await setup.failOverDuringLookups()
+      lookups.resume()
       await pollUntil(
         'the node ready again',
         async () => ((await fetch(`${node!.url}/readyz`)).ok ? true : undefined),
@@ -97,9 +77,7 @@ describe('a Sentinel failover announced while the gateway looks the master up', 
       expect(await replica!.cli('ROLE')).toMatch(/^master/)
       expectNoSilentLoss(await settle(ledger, clients), ledger)
     } finally {
-      if (lookupSentinel!.pid !== undefined) process.kill(lookupSentinel!.pid, 'SIGCONT')
       for (const client of clients) client.close()
-      watcher.disconnect()
       await stopNodes([node!])
       await setup.stop()
     }
