@@ -269,7 +269,7 @@ export class HeraldPublisher {
     try {
       // A client the caller gave is waited for too: made with PUBLISHING_CLIENT_OPTIONS, it has
       // no offline queue, so a publish sent while it still connects would fail at once.
-      await this.#connected()
+      if (this.#redis.status !== 'ready') await this.#connected()
       // Its caller has been told it failed: sending it now would publish behind their back.
       if (progress.expired) return []
       progress.sent = true
@@ -305,9 +305,8 @@ export class HeraldPublisher {
     return ids
   }
 
-  /** Resolves once the connection is ready; publishes arriving meanwhile share the wait. */
+  /** Resolves once the connection, not ready now, is ready; publishes arriving meanwhile share the wait. */
   #connected(): Promise<void> {
-    if (this.#redis.status === 'ready') return Promise.resolve()
     // A client made with lazyConnect connects on its first command, which without an offline
     // queue fails instead: start it.
     if (this.#redis.status === 'wait') this.#redis.connect().catch(() => {})

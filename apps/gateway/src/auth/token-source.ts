@@ -30,6 +30,11 @@ export function findToken(carriers: TokenCarriers): string | undefined {
   return carriers.query.find((value) => value !== '')
 }
 
+/** The credential of `Bearer <credential>` with nothing after it, for a token or a publish key. */
+export function bearerCredential(authorization: string): string | undefined {
+  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1]
+}
+
 /**
  * The token of the one `Authorization: Bearer`. Other schemes are not Herald's (a proxy's Basic
  * credentials, say) and a bare `Bearer` holds no token: the cookie or the query may.
@@ -40,7 +45,7 @@ function readBearer(authorization: readonly string[]): string | undefined {
   }
   const value = authorization[0]
   if (value === undefined || !/^Bearer(?:[ \t]|$)/i.test(value)) return undefined
-  const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value)?.[1]
+  const bearer = bearerCredential(value)
   if (bearer === undefined && value.slice(6).trim() !== '') {
     throw new HeraldError(
       'HERALD_ERR_TOKEN_MALFORMED',

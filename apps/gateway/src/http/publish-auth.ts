@@ -7,6 +7,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
+import { bearerCredential } from '../auth/token-source.js'
 import { HeraldError } from '../errors/herald-error.js'
 
 export function createApiKeyMatcher(keys: readonly string[]): (presented: string) => boolean {
@@ -31,7 +32,7 @@ export function requirePublishKey(keys: readonly string[]): MiddlewareHandler {
     }
     // Repeated headers arrive joined by ", ", so two keys (or a key and more text) land here too:
     // a key was sent, in a form no key can match.
-    const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1]
+    const bearer = bearerCredential(authorization)
     if (bearer === undefined) {
       throw new HeraldError(
         'HERALD_ERR_PUBLISH_KEY_INVALID',
