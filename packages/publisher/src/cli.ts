@@ -12,10 +12,11 @@ import { Redis } from 'ioredis'
 import { whenConnected } from './connection-ready.js'
 import { messageOf } from './describe-value.js'
 import { callHeraldFunction, loadHeraldFunctions, type RedisClient } from './functions.js'
-import { FUNCTION_LIBRARY_VERSION, MAX_FUNCTION_LIMIT } from './herald-functions.js'
+import { FUNCTION_LIBRARY_VERSION } from './herald-functions.js'
 import { pubsubChannel, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
 import { channelKeyOf, HeraldPublisher, type Target } from './publisher.js'
+import { HISTORY_SETTING_RANGES } from './publisher-options.js'
 import { compactJson, JsonText } from './raw-json.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 import { settledWithin } from './settled-within.js'
@@ -173,10 +174,15 @@ function historySettings(): { historyMaxLen?: number; historyTtlSeconds?: number
     const text = process.env[name]?.trim()
     return text === undefined || text === '' ? undefined : wholeNumber(name, text, min, max)
   }
+  const ranges = HISTORY_SETTING_RANGES
   const settings = {
-    historyMaxLen: setting('HISTORY_MAX_LEN', 1, 1_000_000),
-    historyTtlSeconds: setting('HISTORY_TTL_SECONDS', 60, MAX_FUNCTION_LIMIT),
-    idempotencyTtlSeconds: setting('IDEMPOTENCY_TTL_SECONDS', 1, MAX_FUNCTION_LIMIT),
+    historyMaxLen: setting('HISTORY_MAX_LEN', ranges.historyMaxLen.min, ranges.historyMaxLen.max),
+    historyTtlSeconds: setting('HISTORY_TTL_SECONDS', ranges.historyTtlSeconds.min, ranges.historyTtlSeconds.max),
+    idempotencyTtlSeconds: setting(
+      'IDEMPOTENCY_TTL_SECONDS',
+      ranges.idempotencyTtlSeconds.min,
+      ranges.idempotencyTtlSeconds.max,
+    ),
   }
   return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined))
 }

@@ -23,6 +23,7 @@ export {
   type PublisherOptions,
   type Target,
 } from './publisher.js'
+export { HISTORY_SETTING_RANGES } from './publisher-options.js'
 export {
   compactJson,
   duplicateMember,

@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { BlockList, isIPv4, isIPv6 } from 'node:net'
-import { MAX_FUNCTION_LIMIT, parseRedisTarget, type RedisTarget } from '@herald/publisher'
+import { HISTORY_SETTING_RANGES, parseRedisTarget, type RedisTarget } from '@herald/publisher'
 import type { ConfigError } from '../errors/herald-error.js'
 import { createEnvReader } from './env-reader.js'
 import { connectionBudgetFromFileLimit, readOpenFileLimit } from './open-file-limit.js'
@@ -221,12 +221,15 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       max: 300_000,
     }),
     retryMs: read.integer('RETRY_MS', { default: 3_000, min: 100, max: 600_000 }),
-    historyMaxLen: read.integer('HISTORY_MAX_LEN', { default: 1_000, min: 1, max: 1_000_000 }),
-    historyTtlSeconds: read.integer('HISTORY_TTL_SECONDS', { default: 7 * 86_400, min: 60, max: MAX_FUNCTION_LIMIT }),
+    // The publisher SDK and CLI check the same ranges.
+    historyMaxLen: read.integer('HISTORY_MAX_LEN', { default: 1_000, ...HISTORY_SETTING_RANGES.historyMaxLen }),
+    historyTtlSeconds: read.integer('HISTORY_TTL_SECONDS', {
+      default: 7 * 86_400,
+      ...HISTORY_SETTING_RANGES.historyTtlSeconds,
+    }),
     idempotencyTtlSeconds: read.integer('IDEMPOTENCY_TTL_SECONDS', {
       default: 86_400,
-      min: 1,
-      max: MAX_FUNCTION_LIMIT,
+      ...HISTORY_SETTING_RANGES.idempotencyTtlSeconds,
     }),
     maxPendingBytes: read.integer('MAX_PENDING_BYTES', { default: 1024 * 1024, min: 1024 }),
     publishMaxBodyBytes: read.integer('PUBLISH_MAX_BODY_BYTES', { default: 256 * 1024, min: 1024 }),
