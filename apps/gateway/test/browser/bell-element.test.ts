@@ -282,4 +282,24 @@ describe('<herald-bell> given another source, in a dialog, and near the edges, i
     expect(centredOnPhone.left).toBeGreaterThanOrEqual(0)
     expect(centredOnPhone.right).toBeLessThanOrEqual(centredOnPhone.viewport)
   })
+
+  it('keeps its open panel inside the viewport when the viewport narrows', async () => {
+    await page.setViewportSize({ width: 1280, height: 700 })
+    const wide = await openAt('position: absolute; top: 8px; left: 45%')
+    // Hanging from the bell's right edge, as a wide window leaves it.
+    expect(wide.right).toBeCloseTo(wide.bellRight, 0)
+    // Listened for after the bell's own listener, so it settles once the bell has placed the panel.
+    const resized = page.evaluate(
+      () => new Promise((resolve) => window.addEventListener('resize', resolve, { once: true })),
+    )
+    await page.setViewportSize({ width: 375, height: 700 })
+    await resized
+    const narrow = await page.evaluate(() => {
+      const panel = document.getElementById('bell')!.shadowRoot!.querySelector('.panel')!.getBoundingClientRect()
+      return { viewport: document.documentElement.clientWidth, left: panel.left, right: panel.right }
+    })
+    expect(narrow.viewport).toBe(375)
+    expect(narrow.left).toBeGreaterThanOrEqual(0)
+    expect(narrow.right).toBeLessThanOrEqual(narrow.viewport)
+  })
 })

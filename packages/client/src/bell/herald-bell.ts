@@ -102,6 +102,8 @@ export class HeraldBellElement extends HTMLElement {
       this.#render()
       document.addEventListener('click', this.#onOutsideClick)
       document.addEventListener('keydown', this.#onKeydown)
+      // A phone turned, or a window narrowed, while the panel is open: placed again.
+      window.addEventListener('resize', this.#onResize)
     } else this.#stopListeningToDocument()
   }
 
@@ -224,7 +226,7 @@ export class HeraldBellElement extends HTMLElement {
   }
 
   /**
-   * Keeps the opening panel in the viewport. It hangs from the bell's right edge, which suits a
+   * Keeps the open panel in the viewport, when it opens and when the viewport resizes. It hangs from the bell's right edge, which suits a
    * bell in a top bar's right corner; a bell near the left edge (or a narrow screen) would put it
    * off-screen, so it is nudged right, never past the right edge unless it is wider than the
    * viewport. A nudge, not new offsets: `::part(panel)` may place the panel otherwise, and the
@@ -243,7 +245,10 @@ export class HeraldBellElement extends HTMLElement {
   #stopListeningToDocument(): void {
     document.removeEventListener('click', this.#onOutsideClick)
     document.removeEventListener('keydown', this.#onKeydown)
+    window.removeEventListener('resize', this.#onResize)
   }
+
+  readonly #onResize = (): void => this.#place()
 
   readonly #onOutsideClick = (event: Event): void => {
     if (!event.composedPath().includes(this)) this.toggle(false)
