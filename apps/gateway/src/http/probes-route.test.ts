@@ -95,9 +95,10 @@ describe('probes', () => {
     expect(await metric('herald_messages_delivered_total')).toBe(deliveredBefore + 2)
     back.close()
 
+    const refusedBefore = await metric('herald_connections_rejected_total{reason="auth"}')
     const refused = new RawSseStream(gateway.eventsUrl({ access_token: 'bad' }))
     await refused.ended
-    expect(await metric('herald_connections_rejected_total')).toBeGreaterThanOrEqual(1)
+    expect(await metric('herald_connections_rejected_total{reason="auth"}')).toBe(refusedBefore + 1)
   })
 
   it('stays ready at its connection budget, where it still publishes and turns new streams away itself', async () => {

@@ -12,6 +12,26 @@ import { HotCounter, HotHistogram } from './hot-metrics.js'
 /** Why a stream was turned away: a temporary unavailability, or a bad request. */
 export type RejectReason = UnavailableReason | 'auth' | 'forbidden' | 'bad_request'
 
+/**
+ * Every label value, each exported at 0 from the start: rate() and increase() see no rise from a
+ * series that appears at N, so a node's first storm of refusals would not show. A record, so a
+ * reason added to the type and not here fails to compile.
+ */
+const REJECT_REASONS: Record<RejectReason, null> = {
+  over_capacity: null,
+  user_limit: null,
+  rate_limited: null,
+  draining: null,
+  broker_unavailable: null,
+  keys_unavailable: null,
+  auth: null,
+  forbidden: null,
+  bad_request: null,
+}
+const RESUME_OUTCOMES: Record<ResumeOutcome, null> = { exact: null, reset: null }
+
+type ResumeOutcome = 'exact' | 'reset'
+
 export class Metrics {
   readonly registry = new Registry()
   readonly #connectionsOpened: Counter
@@ -71,6 +91,7 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     })
+    for (const reason of Object.keys(REJECT_REASONS)) this.#connectionsRejected.inc({ reason }, 0)
     this.#published = new Counter({
       name: 'herald_messages_published_total',
       help: 'Messages this node published, stored ones answered NOT_REPLICATED included; a repeated idempotency key counts again',
@@ -98,6 +119,7 @@ export class Metrics {
       labelNames: ['outcome'],
       registers,
     })
+    for (const outcome of Object.keys(RESUME_OUTCOMES)) this.#resumes.inc({ outcome }, 0)
     this.#slowConsumers = new Counter({
       name: 'herald_slow_consumer_disconnects_total',
       help: 'Connections cut off because their unsent bytes passed the bound',
@@ -132,7 +154,7 @@ export class Metrics {
     this.#delivered.inc(delivered)
   }
 
-  resumed(outcome: 'exact' | 'reset', replayed: number): void {
+  resumed(outcome: ResumeOutcome, replayed: number): void {
     this.#resumes.inc({ outcome })
     this.#replayed.inc(replayed)
   }
