@@ -31,6 +31,18 @@ describe('redactUrl', () => {
     expect(redactUrl('/v1/tokens/42')).toBe('/v1/tokens/42')
   })
 
+  it('censors a token whose dots were encoded twice, or next to a malformed escape', () => {
+    const [header, payload, signature] = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln'.split('.')
+    const twice = `${header}%252E${payload}%252E${signature}`
+    expect(redactUrl(`/v1/events?q=${twice}`)).toBe('/v1/events?q=[redacted]')
+    expect(redactUrl(`/v1/events?redirect=%252Fv1%252Fevents%253Faccess_token%253D${twice}`)).toBe(
+      '/v1/events?redirect=[redacted]',
+    )
+    expect(redactUrl(`/v1/events/${twice}`)).toBe('/v1/events/[redacted]')
+    expect(redactUrl(`/v1/events?q=%ZZ${header}%2E${payload}%2E${signature}`)).toBe('/v1/events?q=[redacted]')
+    expect(redactUrl('/v1/events?topics=a%252Fb')).toBe('/v1/events?topics=a%252Fb')
+  })
+
   it('finds a token where a run of base64url characters starts, after a long run without one', () => {
     const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln'
     // Anyone can send a request line of eyJ runs without a dot; matching it from every eyJ took

@@ -6,7 +6,7 @@
 
 import { type DestinationStream, type Logger, pino } from 'pino'
 import type { LogLevel } from '../config/config.js'
-import { censorFields, decodeLoosely, secretCensor } from './secret-censor.js'
+import { censorFields, decodedForms, secretCensor } from './secret-censor.js'
 import { StdoutLog } from './stdout-log.js'
 
 export { StdoutLog } from './stdout-log.js'
@@ -74,8 +74,9 @@ export function redactUrl(url: string): string {
  * only the segments before the first that could hold it are kept.
  */
 function redactedPath(path: string): string {
-  const decoded = path.includes('%') ? decodeLoosely(path) : path
-  if (!JWT_LIKE.test(decoded) && !(/[;?=]/.test(decoded) && CREDENTIAL_PARAMETER.test(decoded))) return path
+  const holdsCredential = (form: string) =>
+    JWT_LIKE.test(form) || (/[;?=]/.test(form) && CREDENTIAL_PARAMETER.test(form))
+  if (!holdsCredential(path) && !(path.includes('%') && decodedForms(path).some(holdsCredential))) return path
   const starts = [path.search(/[;=%]/), path.search(JWT_LIKE)].filter((at) => at >= 0)
   const cut = starts.length === 0 ? 0 : Math.min(...starts)
   return `${path.slice(0, path.lastIndexOf('/', cut - 1) + 1)}[redacted]`
@@ -91,7 +92,7 @@ const JWT_LIKE = /(?<![\w-])eyJ[\w-]{4,}\.[\w-]{4,}/
 
 function carriesCredential(pair: string): boolean {
   if (pair.split(';').some((part) => CREDENTIAL_PARAMETER.test(decodeName(part.split('=', 1)[0] ?? '')))) return true
-  return JWT_LIKE.test(pair) || (pair.includes('%') && JWT_LIKE.test(decodeLoosely(pair)))
+  return JWT_LIKE.test(pair) || (pair.includes('%') && decodedForms(pair).some((form) => JWT_LIKE.test(form)))
 }
 
 /** `name=[redacted]` while the name itself is plain; the whole pair when the name could hold a secret. */

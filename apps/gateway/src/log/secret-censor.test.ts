@@ -16,6 +16,9 @@ describe('secretCensor', () => {
   it('censors the whole text when only its decoded form holds a secret', () => {
     expect(censor(`/v1/events?x=Bearer+%70${KEY.slice(1)}`)).toBe('[redacted]')
     expect(censor(`/v1/events?x=${JWT_SECRET.replace('!', '%21')}`)).toBe('[redacted]')
+    // Encoded twice, or beside a malformed escape.
+    expect(censor(`/v1/events?x=%2570${KEY.slice(1)}`)).toBe('[redacted]')
+    expect(censor(`/v1/events?x=%E0%A4%A&y=%70${KEY.slice(1)}`)).toBe('[redacted]')
   })
 
   it('keeps text without a secret as it is, encoded or malformed', () => {

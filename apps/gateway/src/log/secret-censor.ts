@@ -18,8 +18,8 @@ export function secretCensor(secrets: readonly string[]): SecretCensor | undefin
     for (const secret of values) if (censored.includes(secret)) censored = censored.split(secret).join(CENSORED)
     if (!censored.includes('%') && !censored.includes('+')) return censored
     // `%6Bey`, or `+` read as a space: spelt apart, a key still reaches the server whole.
-    const decoded = decodeLoosely(censored)
-    return values.some((secret) => decoded.includes(secret)) ? CENSORED : censored
+    const forms = decodedForms(censored)
+    return forms.some((form) => values.some((secret) => form.includes(secret))) ? CENSORED : censored
   }
 }
 
@@ -37,11 +37,34 @@ export function censorFields(fields: Record<string, unknown>, censor: SecretCens
   return copy ?? fields
 }
 
-/** Percent-decoded, `+` as a space, as a query is read; the text as it is when it is malformed. */
-export function decodeLoosely(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '))
-  } catch {
-    return text
+/** How many times a logged text is decoded: a reader of the log decodes as often as it takes. */
+const MAX_DECODINGS = 4
+
+/**
+ * The text percent-decoded, `+` as a space, as a query is read; then decoded again while that
+ * changes it (at most {@link MAX_DECODINGS} times in all): a client that encoded twice (`%252E`)
+ * sends nothing the server reads as a credential, but the log would still hold one for anyone
+ * who decodes it.
+ */
+export function decodedForms(text: string): string[] {
+  const forms: string[] = []
+  let current = text
+  while (forms.length < MAX_DECODINGS && (current.includes('%') || current.includes('+'))) {
+    const next = decodeLoosely(current)
+    if (next === current) break
+    forms.push(next)
+    current = next
   }
+  return forms
+}
+
+/** Each run of `%XX` escapes decoded on its own, so one malformed escape hides none of the rest. */
+function decodeLoosely(text: string): string {
+  return text.replace(/\+/g, ' ').replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run)
+    } catch {
+      return run
+    }
+  })
 }
