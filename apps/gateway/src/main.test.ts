@@ -47,6 +47,11 @@ describe('node dist/main.js', () => {
     expect(gateway.output()).toContain(`Listening: ${new URL(base!).host} (loopback only)`)
     expect(gateway.output()).toContain('dev mode (embedded broker, not for production)')
     expect(gateway.output()).toMatch(/PUBLISH_API_KEY=\S{16,}/)
+    // The banner, secrets and all, is for the terminal (stderr); stdout is the log, JSON lines only.
+    await gateway.waitForOutput(/"msg":"gateway listening"/)
+    const logLines = gateway.stdout().split('\n').filter((line) => line !== '')
+    for (const line of logLines) expect(() => JSON.parse(line), line).not.toThrow()
+    expect(gateway.stdout()).not.toMatch(/JWT_SECRET=|PUBLISH_API_KEY=/)
     const demo = await fetch(`${base}/demo`)
     expect(demo.status).toBe(200)
     expect(await demo.text()).toContain('id="bell"')

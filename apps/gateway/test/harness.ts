@@ -283,6 +283,8 @@ export interface GatewayProcess {
   readonly child: ChildProcess
   /** Everything written to stdout and stderr so far. */
   output(): string
+  /** What was written to stdout alone so far: the log lines. */
+  stdout(): string
   /** Resolves with the exit code once the process has exited. */
   readonly exited: Promise<number | null>
   /** Resolves once stdout or stderr contains a match, with the match. */
@@ -303,17 +305,22 @@ export function spawnGateway(
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
+  let stdout = ''
   let listeners: Array<() => void> = []
   const onData = (chunk: Buffer) => {
     output += chunk.toString('utf8')
     for (const listener of listeners.splice(0)) listener()
   }
-  child.stdout!.on('data', onData)
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8')
+    onData(chunk)
+  })
   child.stderr!.on('data', onData)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   return {
     child,
     output: () => output,
+    stdout: () => stdout,
     exited,
     waitForOutput(pattern, timeoutMs = 15_000) {
       const found = new Promise<RegExpMatchArray>((resolve) => {

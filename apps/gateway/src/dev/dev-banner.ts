@@ -1,7 +1,8 @@
 /**
- * The banner `--dev` prints on stdout: the address it listens on, the demo
- * URL and the secrets it generated. Printed directly, never through the
- * logger, so secrets cannot end up in log pipelines; and only in dev mode.
+ * The banner `--dev` prints for the terminal: the address it listens on, the
+ * demo URL and the secrets it generated. On stderr, never through the logger
+ * or on stdout, which a log pipeline collects (JSON lines only), so the
+ * secrets stay out of it; and only in dev mode.
  */
 
 import { type GatewayConfig, isLoopback } from '../config/config.js'
@@ -28,7 +29,7 @@ export function printDevBanner(config: GatewayConfig, url: string, address: stri
   if (config.generated.jwtSecret !== undefined) lines.push(`  JWT_SECRET=${config.generated.jwtSecret}`)
   if (config.generated.publishApiKey !== undefined) lines.push(`  PUBLISH_API_KEY=${config.generated.publishApiKey}`)
   lines.push('')
-  process.stdout.write(`${lines.join('\n')}\n`)
+  process.stderr.write(`${lines.join('\n')}\n`)
 }
 
 /** The host of `host:port`, without the brackets of an IPv6 address. */
