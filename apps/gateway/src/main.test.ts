@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import http from 'node:http'
+import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   type GatewayProcess,
@@ -49,7 +50,10 @@ describe('node dist/main.js', () => {
     expect(gateway.output()).toMatch(/PUBLISH_API_KEY=\S{16,}/)
     // The banner, secrets and all, is for the terminal (stderr); stdout is the log, JSON lines only.
     await gateway.waitForOutput(/"msg":"gateway listening"/)
-    const logLines = gateway.stdout().split('\n').filter((line) => line !== '')
+    const logLines = gateway
+      .stdout()
+      .split('\n')
+      .filter((line) => line !== '')
     for (const line of logLines) expect(() => JSON.parse(line), line).not.toThrow()
     expect(gateway.stdout()).not.toMatch(/JWT_SECRET=|PUBLISH_API_KEY=/)
     const demo = await fetch(`${base}/demo`)
@@ -222,6 +226,41 @@ describe('node dist/main.js', () => {
     expect(await gateway.exited).toBe(0)
   })
 
+  it('closes the connection of each stream it drains, not only the stream, so a proxy sends no publish down it', async () => {
+    // Three streams over 3 s: the first is closed within the first second, the last after two.
+    const started = await startGatewayProcess({ DRAIN_WINDOW_MS: '3000', RETRY_MS: '1000' })
+    gateway = started.process
+    const { port } = new URL(started.url)
+    const sockets = await Promise.all(
+      ['u1', 'u2', 'u3'].map(async (user) => {
+        const socket = net.connect(Number(port), '127.0.0.1')
+        socket.setEncoding('utf8')
+        let text = ''
+        socket.on('data', (chunk: string) => {
+          text += chunk
+        })
+        const ended = once(socket, 'end').then(() => text)
+        socket.write(
+          `GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nAuthorization: Bearer ${await signToken(user)}\r\n\r\n`,
+        )
+        await new Promise<void>((resolve) => {
+          const ready = () => (text.includes('herald.ready') ? resolve() : socket.once('data', ready))
+          ready()
+        })
+        return { socket, ended, text: () => text }
+      }),
+    )
+    gateway.child.kill('SIGTERM')
+    // The first connection the node ends: its stream ended (the last chunk, after a retry hint)
+    // and then the socket, while the drain still has streams to close.
+    const first = await Promise.race(sockets.map((s, i) => s.ended.then((text) => ({ text, i }))))
+    expect(first.text).toMatch(/retry: \d+\n\n\r\n0\r\n\r\n$/)
+    const stillStreaming = sockets.filter((s) => !s.text().endsWith('0\r\n\r\n'))
+    expect(stillStreaming.length).toBeGreaterThan(0)
+    for (const { ended } of sockets) await ended
+    expect(await gateway.exited).toBe(0)
+  })
+
   it('exits on SIGTERM after the reader of its stdout has gone (EPIPE, as under `herald | head -1`)', async () => {
     gateway = (await startGatewayProcess()).process
     const stdout = gateway.child.stdout!
@@ -264,6 +303,8 @@ describe('node dist/main.js', () => {
       })
       await refused.ended
       expect(refused.status).toBe(wants503 ? 503 : 200)
+      // A proxy must not keep this connection for a publish: the node closes it as the drain ends.
+      expect(refused.headers.connection).toBe('close')
       expect(refused.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
         ['herald.unavailable', 'draining'],
       ])

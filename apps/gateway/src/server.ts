@@ -115,15 +115,16 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     // The publish route sends its own 100 once the key and the size have passed (app.ts): a
     // client with a wrong key learns it before sending the body.
     if (expectsContinue && !(request.method === 'POST' && target.path === PUBLISH_PATH)) response.writeContinue()
+    // A draining node is about to close its connections: it says so on every answer (a stream
+    // turned away as draining too), so a proxy that keeps connections to it (nginx's keepalive)
+    // retires this one, instead of sending a publish down it as the node closes it, which nginx
+    // does not retry and answers with a 502. Streams it drains end their connections (SseWriter).
+    if (services.lifecycle.draining) response.shouldKeepAlive = false
     if (request.method === 'GET' && target.path === EVENTS_PATH) {
       if (target.absolute) request.url = target.path + target.search
       events(request, response)
       return
     }
-    // A draining node is about to close its connections: it says so on every answer, so a proxy
-    // that keeps connections to it (nginx's keepalive) retires this one, instead of sending a
-    // publish down it as the node closes it, which nginx does not retry and answers with a 502.
-    if (services.lifecycle.draining) response.shouldKeepAlive = false
     answering.add(response)
     response.once('close', () => answering.delete(response))
     // Hono sees the path and query under the listening address, whatever Host said (see readTarget).
