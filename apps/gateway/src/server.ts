@@ -118,7 +118,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     // A draining node is about to close its connections: it says so on every answer (a stream
     // turned away as draining too), so a proxy that keeps connections to it (nginx's keepalive)
     // retires this one, instead of sending a publish down it as the node closes it, which nginx
-    // does not retry and answers with a 502. Streams it drains end their connections (SseWriter).
+    // does not retry and answers with a 502. A stream's own answer always says so (events-route.ts).
     if (services.lifecycle.draining) response.shouldKeepAlive = false
     if (request.method === 'GET' && target.path === EVENTS_PATH) {
       if (target.absolute) request.url = target.path + target.search

@@ -136,6 +136,10 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       return reject('rate_limited')
     }
 
+    // Connection: close. A stream's connection is worth nothing once the stream ends, and a proxy
+    // that pooled it (nginx's upstream keepalive) would send a publish down it: when the stream
+    // ended because its node is shutting down, the node resets it, and nginx does not retry a POST.
+    response.shouldKeepAlive = false
     response.writeHead(200, { ...SSE_HEADERS, ...cors })
     const connection = new SseConnection(response, principal.userId, channels, streamOptions)
     forgetCredentials(request)

@@ -226,9 +226,7 @@ export class SseConnection implements Heartbeating, Expiring {
     if (reason === 'slow_consumer' || reason === 'error') this.#writer.destroy()
     else {
       this.#writer.release()
-      // A node shutting down keeps no connection a proxy could reuse for a publish.
-      if (reason === 'shutdown') this.#writer.endConnection()
-      else this.#writer.end()
+      this.#writer.end()
     }
     this.#closed()
   }

@@ -128,19 +128,6 @@ export class SseWriter {
     else armGrace()
   }
 
-  /**
-   * Ends the response, and then its connection. A stream's head said `keep-alive` long before:
-   * a proxy (nginx's upstream keepalive) would keep the connection once the stream ended and
-   * send a publish down it, which a node shutting down resets, and nginx does not retry a POST.
-   */
-  endConnection(): void {
-    const socket = this.response.socket
-    this.end()
-    if (socket === null) return
-    if (this.response.writableFinished) socket.end()
-    else this.response.once('finish', () => socket.end())
-  }
-
   destroy(): void {
     this.response.destroy()
   }
