@@ -2,11 +2,12 @@
  * A slot that moves while the new master refuses the gateway's SSUBSCRIBE: the
  * catch-up fails after ioredis's last readiness, so nothing but the broker's own
  * probe tick can try it again. The refusal is an ACL on the gateway's Redis user
- * (channel permissions are per server in a cluster), which the test lifts.
+ * (channel permissions are per server in a cluster), which the test lifts. And a
+ * master that drops a slot's subscriptions without the slot moving at all.
  */
 
 import { HeraldPublisher } from '@herald/publisher'
-import { type RedisCluster, startRedisCluster } from '@herald/redis-harness'
+import { pollUntil, type RedisCluster, startRedisCluster } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RecordingEventSource, signToken } from './harness.js'
 import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
@@ -89,5 +90,43 @@ describe('a Redis Cluster slot moving to a master that first refuses the subscri
     await moving.waitForEvents(3)
     expect(moving.payloads()).toEqual(['before', 'while held', 'refused'])
     expect(moving.count('herald.reset')).toBe(0)
+  })
+
+  it("resubscribes a channel its master unsubscribed in place (SETSLOT NODE to the slot's own owner), and catches it up", async () => {
+    // Redis 7.0 reads SETSLOT <slot> NODE <owner> as delete and add: the slot's shard channels
+    // lose their subscribers, each told by an unsolicited SUNSUBSCRIBE, while the map stays as it
+    // was. redis-cli --cluster reshard ends each slot's move so, on every master.
+    const staying = await tab('u7')
+    await publisher.publish({ user: 'u7' }, undefined, 'before')
+    await staying.waitForEvents(1)
+    const slot = Number(await cluster.masters[0]!.cli('CLUSTER', 'KEYSLOT', '{u:u7}'))
+    const owner = await cluster.slotOwner(slot)
+    const dropped = node.process.waitForOutput(/redis dropped subscriptions/)
+    await owner.cli('CLUSTER', 'SETSLOT', String(slot), 'NODE', await owner.cli('CLUSTER', 'MYID'))
+    // Published at once: some before the gateway has subscribed again, caught up from the stream.
+    for (const n of [1, 2, 3, 4, 5]) await publisher.publish({ user: 'u7' }, undefined, n)
+    await staying.waitForEvents(6)
+    await dropped
+    expect(staying.payloads()).toEqual(['before', 1, 2, 3, 4, 5])
+    expect(staying.count('herald.reset')).toBe(0)
+    expect(staying.opens).toBe(1)
+    // And it stays subscribed: the next message arrives live.
+    await publisher.publish({ user: 'u7' }, undefined, 'after')
+    await staying.waitForEvents(7)
+    expect(staying.payloads().at(-1)).toBe('after')
+  })
+
+  it('subscribes a probe channel its master unsubscribed in place again, before the probe goes overdue', async () => {
+    const probeMaster = cluster.masters[0]!
+    const [probe] = (await probeMaster.cli('PUBSUB', 'SHARDCHANNELS', 'herald:{probe:*')).split('\n').filter(Boolean)
+    const slot = Number(await probeMaster.cli('CLUSTER', 'KEYSLOT', probe!))
+    const owner = await cluster.slotOwner(slot)
+    const subscribers = async () => Number((await owner.cli('PUBSUB', 'SHARDNUMSUB', probe!)).split('\n')[1])
+    expect(await subscribers()).toBe(1)
+    const logged = node.process.output().length
+    await owner.cli('CLUSTER', 'SETSLOT', String(slot), 'NODE', await owner.cli('CLUSTER', 'MYID'))
+    await pollUntil('the probe channel subscribed again', async () => ((await subscribers()) === 1 ? true : undefined))
+    // Back before its probe went stale (two 1 s intervals), not by the rebuild that follows that.
+    expect(node.process.output().slice(logged)).not.toMatch(/pubsub probe overdue|redis subscriber stuck/)
   })
 })

@@ -102,6 +102,10 @@ export class RedisBroker implements Broker {
     resync: async (channelKeys) => this.#sink?.resync(channelKeys),
     wanted: (channelKey) => this.#channels.has(channelKey),
   })
+  /** Channels a master unsubscribed in place since the last map refresh, held in #moved. */
+  #droppedInPlace = 0
+  /** Probe channels a master unsubscribed in place, subscribed again after the map refresh. */
+  readonly #droppedProbes = new Set<string>()
   /** It became ready again while that resubscribe ran: one that gave up (a new loss) runs again. */
   #readyAgain = false
   /** Whether a lost probe rebuilds the subscriber now or waits for a fresh slots map first. */
@@ -300,6 +304,9 @@ export class RedisBroker implements Broker {
       on('-subscriber', () => this.#onSubscriberLost())
       on('subscribersReady', () => this.#onSubscriberReady())
       on('refresh', () => void this.#onTopology())
+      subscriber.on('sunsubscribed', (channel: string) => {
+        if (subscriber === this.#subscriber) this.#onDroppedInPlace(channel)
+      })
     } else {
       on('close', () => this.#onSubscriberLost())
       on('ready', () => this.#onSubscriberReady())
@@ -347,10 +354,37 @@ export class RedisBroker implements Broker {
     if (channels.length > 0) this.#probes.track(channels, Date.now())
   }
 
+  /**
+   * A master dropped one of this node's subscriptions by itself, without the slot changing master:
+   * Redis 7.0 drops a slot's shard subscriptions whenever the slot is set, to its own owner too
+   * (`CLUSTER SETSLOT <slot> NODE`, which ends every slot's move in a reshard, on every master).
+   * The slots map then shows nothing to follow, so ioredis resubscribes nothing, and the channel
+   * went silent until its streams reconnected. It is held and caught up as a moved one, after
+   * the map refresh ioredis starts for it (#onTopology); a probe channel is subscribed again.
+   */
+  #onDroppedInPlace(channel: string): void {
+    if (this.#closing) return
+    if (this.#probes.channels().includes(channel)) {
+      this.#droppedProbes.add(channel)
+      return
+    }
+    const channelKey = channelKeyOfPubsub(channel)
+    if (channelKey === undefined || !this.#channels.has(channelKey)) return
+    // A suspension's next resubscribe round covers every channel.
+    if (this.#suspended) {
+      this.#losses += 1
+      return
+    }
+    this.#droppedInPlace += 1
+    this.#sink?.hold([channelKey])
+    this.#moved.add([channelKey], Date.now())
+  }
+
   /** The slots map changed: probe the new masters too (a suspension's resubscribe will, if one is on). */
   async #onTopology(): Promise<void> {
     const subscriber = this.#subscriber
     if (subscriber instanceof Cluster) this.#followSlotMoves(subscriber)
+    this.#resubscribeDroppedInPlace(subscriber)
     const before = this.#probes.channels()
     this.#trackShardProbes(subscriber)
     // A cluster reads its first map while connecting, after its subscribers announced themselves
@@ -390,6 +424,26 @@ export class RedisBroker implements Broker {
     this.logger.info({ channels: moved.length }, 'redis cluster slots moved; holding their channels until caught up')
     this.#sink?.hold(moved)
     this.#moved.add(moved, Date.now())
+  }
+
+  /** After the refresh that followed subscriptions dropped in place: those channels back, caught up. */
+  #resubscribeDroppedInPlace(subscriber: RedisClient): void {
+    if (this.#suspended || subscriber.status !== 'ready') return
+    if (this.#droppedInPlace > 0) {
+      this.logger.info(
+        { channels: this.#droppedInPlace },
+        'redis dropped subscriptions in place; holding their channels until caught up',
+      )
+      this.#droppedInPlace = 0
+      void this.#catchUpMovedChannels()
+    }
+    const probes = [...this.#droppedProbes].filter((channel) => this.#probes.channels().includes(channel))
+    this.#droppedProbes.clear()
+    for (const channel of probes) {
+      subscriber.ssubscribe(channel).catch((error: Error) => {
+        this.logger.warn({ err: error.message }, 'probe subscribe failed; the probe check will rebuild')
+      })
+    }
   }
 
   async #catchUpMovedChannels(): Promise<void> {
