@@ -75,7 +75,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     config.maxConnections,
   )
   broker = options.broker ?? createBroker(config, logger, metrics)
-  hub = new Hub(broker, metrics, logger)
+  hub = new Hub(broker, metrics, logger, config.retryMs)
   await broker.start(hub)
   const services: GatewayServices = {
     config,

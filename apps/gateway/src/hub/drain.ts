@@ -17,6 +17,14 @@ export function drainSchedule(count: number, windowMs: number, retryBaseMs: numb
   const spacing = count > 0 ? windowMs / count : 0
   return Array.from({ length: count }, (_, i) => ({
     atMs: Math.round(i * spacing + random() * spacing),
-    retryMs: Math.round(retryBaseMs * (1 + random())),
+    retryMs: jitteredRetryMs(retryBaseMs, random),
   }))
+}
+
+/**
+ * A reconnection delay in [base, 2 × base): streams closed together (a drain, a Redis that
+ * restarted empty) come back spread over a whole base delay instead of in one herd.
+ */
+export function jitteredRetryMs(retryBaseMs: number, random: () => number): number {
+  return Math.round(retryBaseMs * (1 + random()))
 }

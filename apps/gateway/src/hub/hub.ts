@@ -10,9 +10,10 @@ import type { Logger } from 'pino'
 import type { Broker, BrokerSink, HistoryEntry } from '../broker/broker.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { ChannelMembers } from './channel-members.js'
+import { jitteredRetryMs } from './drain.js'
 import { FramedEntry } from './framed-entry.js'
 import { hasMore, lastPosition, readPage } from './resume.js'
-import type { SseConnection } from './sse-connection.js'
+import type { CloseReason, SseConnection } from './sse-connection.js'
 
 interface ChannelListeners {
   readonly channel: Channel
@@ -48,6 +49,8 @@ export class Hub implements BrokerSink {
     private readonly broker: Broker,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** RETRY_MS: streams the hub closes together are told to come back after a jittered delay from it. */
+    private readonly retryMs: number,
   ) {}
 
   get connectionCount(): number {
@@ -159,6 +162,16 @@ export class Hub implements BrokerSink {
     await Promise.all(channels.map((listeners) => this.#catchUp(listeners, listeners.holdStamp)))
   }
 
+  /**
+   * Closes a channel's streams, each with its own jittered retry hint: an outage closes every
+   * stream of the node at once, and with the connect-time hint alone they would all come back
+   * within the same few hundred milliseconds.
+   */
+  #closeAllWithRetry(listeners: ChannelListeners, reason: CloseReason): void {
+    for (const connection of listeners.members.list())
+      connection.closeWithRetry(reason, jitteredRetryMs(this.retryMs, Math.random))
+  }
+
   async #catchUp(listeners: ChannelListeners, holdStamp: number): Promise<void> {
     let from: StreamId | undefined
     listeners.members.forEach((slot, connection) => {
@@ -170,7 +183,7 @@ export class Hub implements BrokerSink {
         const page = await readPage(this.broker, listeners.channel.key, from)
         if (page.outcome !== 'entries') {
           this.logger.warn({ outcome: page.outcome }, 'history does not cover the outage; streams will resume')
-          for (const connection of listeners.members.list()) connection.close('history_gap')
+          this.#closeAllWithRetry(listeners, 'history_gap')
           break
         }
         for (const entry of page.entries) this.#fanOut(listeners, entry)
@@ -179,7 +192,7 @@ export class Hub implements BrokerSink {
     } catch (error) {
       // Without the history read, releasing the held entries would skip what came before them.
       this.logger.warn({ err: (error as Error).message }, 'catch-up read failed; streams will resume')
-      for (const connection of listeners.members.list()) connection.close('error')
+      this.#closeAllWithRetry(listeners, 'broker_unavailable')
     } finally {
       if (holdStamp === listeners.holdStamp) {
         const held = listeners.held ?? []

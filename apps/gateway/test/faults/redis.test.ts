@@ -105,6 +105,16 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     await away.waitForEvents(1)
     away.close()
     await publisher!.publish({ user: 'erin' }, undefined, 'missed, then lost with the restart')
+    // Raw streams, to read the retry hint each is closed with (RETRY_MS is 100 on these nodes).
+    const hinted = await Promise.all(
+      ['gap1', 'gap2', 'gap3', 'gap4'].map(async (user) => {
+        const stream = new RawSseStream(nodes[0]!.eventsUrl(), { Authorization: `Bearer ${await signToken(user)}` })
+        await stream.until((s) => s.events.some((e) => e.type === 'herald.ready'), 5000, 'ready')
+        await publisher!.publish({ user }, undefined, 'before the restart')
+        await stream.until((s) => s.events.some((e) => e.type === 'message'), 5000, 'a message')
+        return stream
+      }),
+    )
     // Redis acknowledges a publish before it writes the message to subscribers, so a kill can
     // take an acknowledged message that no node saw: open tabs cannot be vouched for either.
     const count = atScale(600, 3000)
@@ -130,6 +140,13 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     expectNoSilentLoss(figures, ledger)
     // Each open tab was told once, by a resume after its node closed it, and had everything after.
     for (const client of clients) expect([client.readies, client.events.filter(isReset).length]).toEqual([2, 1])
+    // Closed together, told to come back apart: each its own hint in [RETRY_MS, 2 × RETRY_MS).
+    await Promise.all(hinted.map((stream) => stream.ended))
+    for (const stream of hinted) expect(stream.retries).toHaveLength(2)
+    const hints = hinted.map((stream) => stream.retries.at(-1)!)
+    for (const hint of hints) expect(hint).toBeGreaterThanOrEqual(100)
+    for (const hint of hints) expect(hint).toBeLessThan(200)
+    expect(new Set(hints).size).toBeGreaterThan(1)
 
     await pollUntil('node 1 ready', async () => ((await fetch(`${nodes[1]!.url}/readyz`)).ok ? true : undefined))
     const back = new RecordingEventSource(nodes[1]!.eventsUrl(), {
