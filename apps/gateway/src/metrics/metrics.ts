@@ -94,7 +94,7 @@ export class Metrics {
     for (const reason of Object.keys(REJECT_REASONS)) this.#connectionsRejected.inc({ reason }, 0)
     this.#published = new Counter({
       name: 'herald_messages_published_total',
-      help: 'Messages this node published, stored ones answered NOT_REPLICATED included; a repeated idempotency key counts again',
+      help: 'Messages this node published, stored ones answered NOT_REPLICATED included; a repeated idempotency key counts again; one answered 503 that Redis applied later does not count',
       registers,
     })
     this.#delivered = new HotCounter(
