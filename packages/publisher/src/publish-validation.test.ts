@@ -227,23 +227,16 @@ describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError
     await new HeraldPublisher({ redis: 'redis://127.0.0.1:1', maxDataBytes: 536_870_912 }).close()
   })
 
-  it('refuses history and idempotency limits outside the ranges the gateway takes, before connecting', async () => {
-    // The gateway's HISTORY_MAX_LEN, HISTORY_TTL_SECONDS and IDEMPOTENCY_TTL_SECONDS ranges.
-    const ranges = [
-      ['historyMaxLen', 1, 1_000_000],
-      ['historyTtlSeconds', 60, 1e12],
-      ['idempotencyTtlSeconds', 1, 1e12],
-    ] as const
-    for (const [name, min, max] of ranges) {
-      for (const value of [0, -5, 1.5, Number.NaN, min - 1, max + 1, '100']) {
+  it('refuses history and idempotency limits that are not whole numbers from 1, before connecting', async () => {
+    for (const name of ['historyMaxLen', 'historyTtlSeconds', 'idempotencyTtlSeconds']) {
+      for (const value of [0, -5, 1.5, Number.NaN, 1e13, '100']) {
         const options = { redis: 'redis://127.0.0.1:1', [name]: value } as unknown as PublisherOptions
         expect(await refusalOf(() => new HeraldPublisher(options).close()), `${name} ${value}`).toBe(
-          `HERALD_ERR_INVALID: ${name} must be a whole number from ${min} to ${max}`,
+          `HERALD_ERR_INVALID: ${name} must be a whole number from 1 to 1000000000000`,
         )
       }
-      await new HeraldPublisher({ redis: 'redis://127.0.0.1:1', [name]: min }).close()
-      await new HeraldPublisher({ redis: 'redis://127.0.0.1:1', [name]: max }).close()
     }
+    await new HeraldPublisher({ redis: 'redis://127.0.0.1:1', historyMaxLen: 1, historyTtlSeconds: 1e12 }).close()
   })
 
   it('refuses missing options, or a missing redis, with a PublishError', async () => {

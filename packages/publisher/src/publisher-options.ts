@@ -19,13 +19,12 @@ export const DEFAULT_MAX_DATA_BYTES = 262_144
 export const MAX_DATA_BYTES_LIMIT = 536_870_912
 
 /**
- * The ranges of the history settings, shared by the gateway's HISTORY_MAX_LEN, HISTORY_TTL_SECONDS
- * and IDEMPOTENCY_TTL_SECONDS, the CLI and these options: every publish trims its stream and sets
- * its expiry, so a publisher allowed a setting the gateways refuse would cut the history they keep.
+ * The ranges of the gateway's HISTORY_MAX_LEN, HISTORY_TTL_SECONDS and IDEMPOTENCY_TTL_SECONDS,
+ * which the CLI reads as the gateways do. The SDK's own options take what the Redis functions
+ * take (from 1): they must match the gateways' settings, which no range can check.
  */
 export const HISTORY_SETTING_RANGES = {
   historyMaxLen: { min: 1, max: 1_000_000 },
-  // Below a minute, a channel could expire between a client's reconnects.
   historyTtlSeconds: { min: 60, max: MAX_FUNCTION_LIMIT },
   idempotencyTtlSeconds: { min: 1, max: MAX_FUNCTION_LIMIT },
 } as const
@@ -45,10 +44,10 @@ export function optionsProblem(options: CheckedOptions): string | undefined {
     return `maxDataBytes must be a whole number of bytes from 1 to ${MAX_DATA_BYTES_LIMIT}`
   }
   // Redis's functions would take 0 and 1.5 as the default, without a word.
-  for (const [name, { min, max }] of Object.entries(HISTORY_SETTING_RANGES)) {
-    const value = options[name as keyof typeof HISTORY_SETTING_RANGES]
-    if (value !== undefined && !isWhole(value, min, max)) {
-      return `${name} must be a whole number from ${min} to ${max}`
+  for (const name of ['historyMaxLen', 'historyTtlSeconds', 'idempotencyTtlSeconds'] as const) {
+    const value = options[name]
+    if (value !== undefined && !isWhole(value, 1, MAX_FUNCTION_LIMIT)) {
+      return `${name} must be a whole number from 1 to ${MAX_FUNCTION_LIMIT}`
     }
   }
   if (options.timeoutMs !== undefined && !isWhole(options.timeoutMs, 1, MAX_TIMER_MS)) {
