@@ -158,6 +158,23 @@ describe('loadConfig', () => {
     ])
   })
 
+  it('refuses a private key as JWT_PUBLIC_KEY, without echoing it', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+    const pems = [
+      rsa.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      rsa.export({ type: 'pkcs1', format: 'pem' }).toString(),
+      ec.export({ type: 'sec1', format: 'pem' }).toString(),
+      // Encrypted: refused by its header, though it cannot be opened without the passphrase.
+      rsa.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }).toString(),
+    ]
+    for (const pem of [...pems, pems[0]!.replace(/\n/g, '\\n')]) {
+      const problems = problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_PUBLIC_KEY: pem })
+      expect(problems).toEqual(['JWT_PUBLIC_KEY: is a private key; give the public key only (openssl pkey -pubout)'])
+      expect(problems.join('\n')).not.toContain(pem.split('\n')[1]!)
+    }
+  })
+
   it('derives allowed algorithms from the public key type', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' })
       .publicKey.export({ type: 'spki', format: 'pem' })

@@ -4,7 +4,7 @@
  * HS/RS confusion: an RSA public key is never accepted as an HMAC secret.
  */
 
-import { createPublicKey, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 
 export type VerificationKeyConfig =
   | { readonly kind: 'secret'; readonly secret: Uint8Array; readonly algorithms: readonly string[] }
@@ -69,10 +69,18 @@ function parsePublicKey(
   pem: string,
   problem: (variable: string, message: string) => void,
 ): VerificationKeyConfig | undefined {
+  // Env files and Secrets often carry PEM with literal "\n".
+  const text = pem.replace(/\\n/g, '\n')
+  // createPublicKey takes a private key too, deriving its public half, which would leave the
+  // signing key in this process's environment (and anything that dumps it) unnoticed. The
+  // header catches an encrypted one, which createPrivateKey cannot open without its passphrase.
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text) || isPrivateKey(text)) {
+    problem('JWT_PUBLIC_KEY', 'is a private key; give the public key only (openssl pkey -pubout)')
+    return undefined
+  }
   let key: KeyObject
   try {
-    // Env files and Secrets often carry PEM with literal "\n".
-    key = createPublicKey(pem.replace(/\\n/g, '\n'))
+    key = createPublicKey(text)
   } catch {
     problem('JWT_PUBLIC_KEY', 'is not a PEM public key (expected "-----BEGIN PUBLIC KEY-----")')
     return undefined
@@ -94,6 +102,15 @@ function parsePublicKey(
   }
   problem('JWT_PUBLIC_KEY', `unsupported key type ${type ?? 'unknown'} (use RSA, EC P-256/384/521 or Ed25519)`)
   return undefined
+}
+
+function isPrivateKey(text: string): boolean {
+  try {
+    createPrivateKey(text)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function normaliseCurve(curve: string): string {
