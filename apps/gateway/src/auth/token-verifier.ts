@@ -236,7 +236,12 @@ function selectVerify(
             // jose decodes the payload and signature only after it has the key, so without keys
             // a token broken there would be shed, and come back, instead of being refused.
             decodeJwt(token)
-            base64url.decode(token.slice(token.lastIndexOf('.') + 1))
+            try {
+              base64url.decode(token.slice(token.lastIndexOf('.') + 1))
+            } catch {
+              // jose's decoder raises a plain TypeError, which toHeraldError leaves as internal.
+              throw new errors.JWSInvalid('the signature is not base64url')
+            }
           }
           throw failure
         } finally {
@@ -309,7 +314,13 @@ function toPrincipal(payload: JWTPayload, clockToleranceSeconds: number): Princi
   }
 }
 
-function toHeraldError(error: unknown): HeraldError {
+/**
+ * jose's token errors become the client's refusal; anything else (a TypeError from a key jose
+ * will not verify with, a crypto error) is this node's fault, not the token's, and is returned
+ * as it is, so the request answers 500 HERALD_ERR_INTERNAL and logs it with its stack. Reported
+ * as a malformed token, it would send clients away with a 401 and leave no trace of the cause.
+ */
+function toHeraldError(error: unknown): unknown {
   if (error instanceof HeraldError) return error
   const joseCode = joseCodeOf(error)
   const code = joseCode === undefined ? undefined : JOSE_CODES[joseCode]
@@ -323,7 +334,7 @@ function toHeraldError(error: unknown): HeraldError {
           : describe(code)
     return new HeraldError(code, message)
   }
-  return new HeraldError('HERALD_ERR_TOKEN_MALFORMED', describe('HERALD_ERR_TOKEN_MALFORMED'))
+  return error
 }
 
 function joseCodeOf(error: unknown): string | undefined {
