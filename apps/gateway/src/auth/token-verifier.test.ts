@@ -1,4 +1,4 @@
-import { createHmac, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { constants, createHmac, createSign, generateKeyPairSync, type KeyObject, sign as signWith } from 'node:crypto'
 import http from 'node:http'
 import { Writable } from 'node:stream'
 import { exportJWK, type JWK, SignJWT } from 'jose'
@@ -212,6 +212,68 @@ describe('subscriber tokens with JWT_PUBLIC_KEY', () => {
       .setExpirationTime('1h')
       .sign(rsaKeys().privateKey)
     expect(await attempt(gateway, token)).toEqual({
+      status: 401,
+      code: 'HERALD_ERR_TOKEN_SIGNATURE',
+    })
+  })
+})
+
+/**
+ * A PS token signed by node:crypto with the RSA-PSS key itself, as an issuer holding one would:
+ * jose cannot sign with such a key on Node 20 (it goes through a JWK, which Node cannot make).
+ */
+function signPss(privateKey: KeyObject, alg: string, claims: Record<string, unknown> = {}): string {
+  const bits = Number(alg.slice(2))
+  const signingInput = `${b64({ alg })}.${b64({ sub: 'alice', exp: future(), ...claims })}`
+  const signature = signWith(`sha${bits}`, Buffer.from(signingInput), {
+    key: privateKey,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: bits / 8,
+  })
+  return `${signingInput}.${signature.toString('base64url')}`
+}
+
+describe('subscriber tokens with an RSA-PSS JWT_PUBLIC_KEY', () => {
+  // Restricted to SHA-256 (for MGF1 too) and a salt of 32 bytes or more: PS256 only.
+  const restricted = generateKeyPairSync('rsa-pss', {
+    modulusLength: 2048,
+    hashAlgorithm: 'sha256',
+    mgf1HashAlgorithm: 'sha256',
+    // @types/node 20 types it as a string; Node wants the number of bytes.
+    saltLength: 32 as unknown as string,
+  })
+  const unrestricted = generateKeyPairSync('rsa-pss', { modulusLength: 2048 })
+  const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString()
+  let gateway: TestGateway
+  let open: TestGateway
+  beforeAll(async () => {
+    gateway = await startTestGateway({ JWT_SECRET: '', JWT_PUBLIC_KEY: pem(restricted.publicKey) })
+    open = await startTestGateway({ JWT_SECRET: '', JWT_PUBLIC_KEY: pem(unrestricted.publicKey) })
+  })
+  afterAll(async () => {
+    await gateway.close()
+    await open.close()
+  })
+
+  it('accepts a PS256 token signed by the private key', async () => {
+    expect(await attempt(gateway, signPss(restricted.privateKey, 'PS256'))).toEqual({ status: 200 })
+  })
+
+  it('accepts PS256, PS384 and PS512 from a key that restricts nothing', async () => {
+    for (const alg of ['PS256', 'PS384', 'PS512']) {
+      expect(await attempt(open, signPss(unrestricted.privateKey, alg)), alg).toEqual({ status: 200 })
+    }
+  })
+
+  it('refuses an algorithm the key does not allow, and a token signed by another key', async () => {
+    // The key allows SHA-256 only: a PS384 token is refused for its algorithm, whoever signed it.
+    for (const token of [
+      signPss(unrestricted.privateKey, 'PS384'),
+      `${b64({ alg: 'RS256' })}.${b64({ sub: 'alice', exp: future() })}.${createSign('RSA-SHA256').update('x').sign(rsaKeys().privateKey).toString('base64url')}`,
+    ]) {
+      expect(await attempt(gateway, token)).toEqual({ status: 401, code: 'HERALD_ERR_TOKEN_ALGORITHM' })
+    }
+    expect(await attempt(gateway, signPss(unrestricted.privateKey, 'PS256'))).toEqual({
       status: 401,
       code: 'HERALD_ERR_TOKEN_SIGNATURE',
     })

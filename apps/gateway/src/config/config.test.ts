@@ -186,6 +186,29 @@ describe('loadConfig', () => {
     expect(config.jwt.key.algorithms).toEqual(['ES384'])
   })
 
+  it('allows an RSA-PSS key the PS algorithms its restrictions meet, and refuses one none meets', () => {
+    const pss = (options: Record<string, unknown>) =>
+      generateKeyPairSync('rsa-pss', { modulusLength: 2048, ...options })
+        .publicKey.export({ type: 'spki', format: 'pem' })
+        .toString()
+    const algorithmsOf = (pem: string) =>
+      loadConfig({ env: { PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_PUBLIC_KEY: pem }, argv: [] }).jwt.key
+    expect(algorithmsOf(pss({})).algorithms).toEqual(['PS256', 'PS384', 'PS512'])
+    const sha384 = algorithmsOf(pss({ hashAlgorithm: 'sha384', mgf1HashAlgorithm: 'sha384', saltLength: 48 }))
+    expect(sha384.algorithms).toEqual(['PS384'])
+    // Handed to jose as the plain RSA key it is: jose cannot use an rsa-pss KeyObject on Node 20.
+    expect(sha384.kind === 'public-key' && sha384.key.asymmetricKeyType).toBe('rsa')
+    for (const options of [
+      { hashAlgorithm: 'sha1', mgf1HashAlgorithm: 'sha1', saltLength: 20 },
+      { hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha1', saltLength: 32 },
+      { hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha256', saltLength: 33 },
+    ]) {
+      expect(problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_PUBLIC_KEY: pss(options) })).toEqual([
+        expect.stringMatching(/^JWT_PUBLIC_KEY: is an RSA-PSS key restricted to .* which no JWT algorithm meets/),
+      ])
+    }
+  })
+
   it('accepts two publish keys for rotation, and no more', () => {
     expect(
       loadConfig({ env: { ...valid, PUBLISH_API_KEY: `${'a'.repeat(16)},${'b'.repeat(16)}` }, argv: [] })

@@ -93,7 +93,7 @@ function parsePublicKey(
     return undefined
   }
   if (type === 'rsa') return { kind: 'public-key', key, algorithms: RSA }
-  if (type === 'rsa-pss') return { kind: 'public-key', key, algorithms: ['PS256', 'PS384', 'PS512'] }
+  if (type === 'rsa-pss') return rsaPssKey(key, problem)
   if (type === 'ed25519') return { kind: 'public-key', key, algorithms: ['EdDSA', 'Ed25519'] }
   if (type === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve
@@ -102,6 +102,81 @@ function parsePublicKey(
   }
   problem('JWT_PUBLIC_KEY', `unsupported key type ${type ?? 'unknown'} (use RSA, EC P-256/384/521 or Ed25519)`)
   return undefined
+}
+
+/** The hash each PS algorithm uses, for the message and MGF1 alike, and its salt length (RFC 7518 §3.5). */
+const PSS_BY_HASH: Readonly<Record<string, { readonly algorithm: string; readonly saltLength: number }>> = {
+  sha256: { algorithm: 'PS256', saltLength: 32 },
+  sha384: { algorithm: 'PS384', saltLength: 48 },
+  sha512: { algorithm: 'PS512', saltLength: 64 },
+}
+
+/**
+ * An RSA-PSS key (OID id-RSASSA-PSS) cannot be handed to jose on Node 20: jose turns a KeyObject
+ * into a JWK there, which Node cannot do for rsa-pss (ERR_CRYPTO_JWK_UNSUPPORTED_KEY_TYPE), and
+ * Node 20's WebCrypto will not import such an SPKI either; every token would be refused. Its
+ * modulus and exponent are a plain RSA key, which jose verifies PS256/384/512 with. What the key
+ * restricts (hash, MGF1 hash, least salt length) is kept by allowing only the PS algorithm that
+ * meets it; a key no PS algorithm meets could never verify a token, and stops startup.
+ */
+function rsaPssKey(
+  key: KeyObject,
+  problem: (variable: string, message: string) => void,
+): VerificationKeyConfig | undefined {
+  const details = key.asymmetricKeyDetails ?? {}
+  const { hashAlgorithm, mgf1HashAlgorithm, saltLength } = details
+  let algorithms = ['PS256', 'PS384', 'PS512']
+  if (hashAlgorithm !== undefined || mgf1HashAlgorithm !== undefined || saltLength !== undefined) {
+    const pss = hashAlgorithm === undefined ? undefined : PSS_BY_HASH[hashAlgorithm]
+    if (
+      pss === undefined ||
+      (mgf1HashAlgorithm ?? hashAlgorithm) !== hashAlgorithm ||
+      (saltLength ?? 0) > pss.saltLength
+    ) {
+      problem(
+        'JWT_PUBLIC_KEY',
+        `is an RSA-PSS key restricted to hash ${hashAlgorithm ?? '?'}, MGF1 ${mgf1HashAlgorithm ?? '?'}, salt of at least ${saltLength ?? 0} bytes, which no JWT algorithm meets (PS256/384/512 use SHA-256/384/512 for both, with a salt as long as the hash)`,
+      )
+      return undefined
+    }
+    algorithms = [pss.algorithm]
+  }
+  let rsa: KeyObject
+  try {
+    rsa = createPublicKey({
+      key: rsaPublicKeyOf(key.export({ type: 'spki', format: 'der' })),
+      format: 'der',
+      type: 'pkcs1',
+    })
+  } catch {
+    problem('JWT_PUBLIC_KEY', 'is an RSA-PSS key whose SubjectPublicKeyInfo cannot be read')
+    return undefined
+  }
+  return { kind: 'public-key', key: rsa, algorithms }
+}
+
+/** The RSAPublicKey (PKCS#1) inside a SubjectPublicKeyInfo: SEQUENCE { AlgorithmIdentifier, BIT STRING }. */
+function rsaPublicKeyOf(spki: Buffer): Buffer {
+  const outer = derElement(spki, 0, 0x30)
+  const algorithm = derElement(spki, outer.start, 0x30)
+  const bits = derElement(spki, algorithm.end, 0x03)
+  // A BIT STRING's first byte counts the unused bits of its last byte: 0 for a DER structure.
+  if (spki[bits.start] !== 0) throw new Error('the key bits are not whole bytes')
+  return spki.subarray(bits.start + 1, bits.end)
+}
+
+function derElement(der: Buffer, offset: number, tag: number): { start: number; end: number } {
+  if (der[offset] !== tag) throw new Error(`expected DER tag ${tag} at ${offset}`)
+  let length = der[offset + 1] ?? 0
+  let start = offset + 2
+  if (length & 0x80) {
+    const octets = length & 0x7f
+    length = 0
+    for (let i = 0; i < octets; i++) length = length * 256 + (der[start + i] ?? 0)
+    start += octets
+  }
+  if (start + length > der.length) throw new Error('DER element runs past the end')
+  return { start, end: start + length }
 }
 
 function isPrivateKey(text: string): boolean {
