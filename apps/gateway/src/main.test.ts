@@ -36,6 +36,12 @@ describe('node dist/main.js', () => {
   it.each([
     ['192.0.2.1', /HOST: cannot listen on 192\.0\.2\.1:0 \(EADDRNOTAVAIL\): not an address of this machine/],
     ['nohost.invalid', /HOST: cannot listen on nohost\.invalid:0 \(ENOTFOUND\): no such host/],
+    // A link-local address without its zone, and a name longer than DNS's 253 characters: EINVAL.
+    ['fe80::1', /HOST: cannot listen on fe80::1:0 \(EINVAL\): not an address it can listen on/],
+    [
+      `${'a'.repeat(60)}.`.repeat(5),
+      /HOST: cannot listen on (a{60}\.){5}:0 \(EINVAL\): not an address it can listen on/,
+    ],
   ])('treats HOST=%s, which it cannot listen on, as configuration (exit 78, naming HOST)', async (host, message) => {
     gateway = spawnGateway({ JWT_SECRET: TEST_SECRET, PUBLISH_API_KEY: TEST_API_KEY, PORT: '0', HOST: host })
     expect(await gateway.exited).toBe(78)

@@ -270,6 +270,15 @@ function listenProblem(error: NodeJS.ErrnoException, config: GatewayConfig): Err
   if (error.code === 'ENOTFOUND') return new ConfigProblems([new ConfigError('HOST', `${because}: no such host`)])
   if (error.code === 'EADDRNOTAVAIL')
     return new ConfigProblems([new ConfigError('HOST', `${because}: not an address of this machine`)])
+  // A link-local IPv6 address without its zone (fe80::1), or a name longer than DNS allows:
+  // as much the operator's HOST as an unknown name is.
+  if (error.code === 'EINVAL')
+    return new ConfigProblems([
+      new ConfigError(
+        'HOST',
+        `${because}: not an address it can listen on (a link-local IPv6 one needs its zone, fe80::1%eth0)`,
+      ),
+    ])
   if (error.code === 'EACCES')
     return new ConfigProblems([new ConfigError('PORT', `${because}: a port below 1024 needs privileges`)])
   return error
