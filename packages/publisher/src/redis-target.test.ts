@@ -109,6 +109,17 @@ describe('parseRedisTarget', () => {
     expect(problem).not.toMatch(/s3cret/)
   })
 
+  it('refuses port 0 in a redis:// URL as the Sentinel and Cluster forms do, and reads no port as 6379', () => {
+    for (const url of ['redis://127.0.0.1:0', 'rediss://u:p@h:0000/0']) {
+      expect(parseRedisTarget(url), url).toBe('port must be 1-65535 (or left out for 6379)')
+    }
+    expect(parseRedisTarget('redis://h:99999')).toBe('is not a valid redis:// URL')
+    for (const url of ['redis://h', 'redis://h:1', 'redis://h:65535']) {
+      expect(parseRedisTarget(url), url).toEqual({ kind: 'standalone', url })
+    }
+    expect(parseRedisTarget('redis+sentinel://a:0/m')).toMatch(/host:port/)
+  })
+
   it('refuses a redis:// URL without a host instead of connecting to localhost', () => {
     for (const url of ['redis://', 'rediss://', 'redis:///0']) {
       expect(parseRedisTarget(url), url).toMatch(/needs a host/)

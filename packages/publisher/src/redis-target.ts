@@ -2,7 +2,7 @@
  * Where Redis is, from one URL for the three topologies, and the ioredis
  * client for it. Shared by the SDK, the CLI and the gateway (REDIS_URL).
  *
- *   redis://[user:pass@]host:port[/0]             standalone (also rediss:// for TLS)
+ *   redis://[user:pass@]host[:port][/0]           standalone (also rediss:// for TLS; port 6379 if left out)
  *   redis+sentinel://[user:pass@]h1:p1,h2:p2/<master name>
  *   redis+cluster://[user:pass@]h1:p1,h2:p2       Redis Cluster (seed nodes)
  */
@@ -45,6 +45,9 @@ export function parseRedisTarget(text: string): RedisTarget | string {
     }
     // ioredis would quietly connect to localhost:6379 instead.
     if (url.hostname === '') return 'needs a host, e.g. redis://redis.internal:6379'
+    // As parseHostPort checks the Sentinel and Cluster forms: port 0 would be retried for ever.
+    // URL has already refused one above 65535; no port at all means 6379, as redis:// URLs do.
+    if (url.port !== '' && Number(url.port) === 0) return 'port must be 1-65535 (or left out for 6379)'
     // ioredis decodes these and would throw "URI malformed" from inside the connection.
     if (decodeComponent(url.username) === undefined || decodeComponent(url.password) === undefined) {
       return MALFORMED_ESCAPE
