@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RawSseStream, startTestGateway, type TestGateway } from '../../test/harness.js'
-import { corsHeaders, preflightHeaders } from './cors.js'
+import { corsHeaders, EVENTS_EXPOSED_HEADERS, preflightHeaders } from './cors.js'
 
 describe('corsHeaders', () => {
   it('echoes only allowlisted origins, with credentials, and varies on Origin for every other', () => {
@@ -12,6 +12,17 @@ describe('corsHeaders', () => {
     })
     expect(corsHeaders('https://evil.example', allowed)).toEqual({ Vary: 'Origin' })
     expect(corsHeaders(undefined, allowed)).toEqual({ Vary: 'Origin' })
+  })
+
+  it('exposes the headers asked for to an allowlisted origin only', () => {
+    const allowed = new Set(['https://app.example.com'])
+    expect(corsHeaders('https://app.example.com', allowed, EVENTS_EXPOSED_HEADERS)).toEqual({
+      'Access-Control-Allow-Origin': 'https://app.example.com',
+      'Access-Control-Allow-Credentials': 'true',
+      'Access-Control-Expose-Headers': 'Retry-After, X-Herald-Unavailable',
+      Vary: 'Origin',
+    })
+    expect(corsHeaders('https://evil.example', allowed, EVENTS_EXPOSED_HEADERS)).toEqual({ Vary: 'Origin' })
   })
 
   it('adds nothing without an allowlist', () => {
@@ -127,6 +138,38 @@ describe('CORS on a live gateway', () => {
     expect(missing.status).toBe(404)
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('HERALD_ERR_NOT_FOUND')
     expect(missing.headers.get('access-control-allow-methods')).toBeNull()
+  })
+})
+
+describe("CORS on a shed stream's answer", () => {
+  let gateway: TestGateway
+  beforeAll(async () => {
+    gateway = await startTestGateway({ CORS_ALLOWED_ORIGINS: 'https://app.example.com', MAX_CONNECTIONS_PER_USER: '1' })
+  })
+  afterAll(() => gateway.close())
+
+  it('lets an allowed origin read Retry-After and X-Herald-Unavailable, which @herald/client waits by', async () => {
+    const token = await gateway.token('alice')
+    const first = new RawSseStream(gateway.eventsUrl(), { Authorization: `Bearer ${token}` })
+    await first.until((s) => s.status === 200, 5000, 'the first stream')
+    try {
+      for (const [origin, exposed] of [
+        ['https://app.example.com', 'Retry-After, X-Herald-Unavailable'],
+        ['https://evil.example', null],
+      ] as const) {
+        // A second stream of the user is shed; a proxy asking for it gets the 503 (shed.ts).
+        const response = await fetch(gateway.eventsUrl(), {
+          headers: { Origin: origin, Authorization: `Bearer ${token}`, 'X-Herald-Shed-Status': '503' },
+        })
+        await response.text()
+        expect(response.status).toBe(503)
+        expect(response.headers.get('x-herald-unavailable')).toBe('user_limit')
+        expect(response.headers.get('retry-after')).toMatch(/^\d+$/)
+        expect(response.headers.get('access-control-expose-headers')).toBe(exposed)
+      }
+    } finally {
+      first.close()
+    }
   })
 })
 

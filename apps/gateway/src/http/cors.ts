@@ -11,16 +11,31 @@ import type { MiddlewareHandler } from 'hono'
 /** The headers a cross-origin `fetch` may send: the token, a JSON body, and a resume position. */
 const ALLOWED_HEADERS = 'Authorization, Content-Type, Last-Event-ID'
 const PREFLIGHT_MAX_AGE_SECONDS = '600'
+/**
+ * What the events path's answers carry for a client to read beyond the CORS-safelisted ones: a
+ * shed stream's `Retry-After`, which @herald/client waits by, and its reason (docs/protocol.md).
+ * Without this, a browser hides them from a cross-origin page.
+ */
+export const EVENTS_EXPOSED_HEADERS = 'Retry-After, X-Herald-Unavailable'
 
 /**
  * Headers for a response to `origin`: none without an allowlist; with one, `Vary: Origin`
  * (the answer depends on it, so caches must key on it), and the origin with credentials
- * when it is allowed.
+ * (and the `exposed` headers, if any) when it is allowed.
  */
-export function corsHeaders(origin: string | undefined, allowed: ReadonlySet<string>): Record<string, string> {
+export function corsHeaders(
+  origin: string | undefined,
+  allowed: ReadonlySet<string>,
+  exposed?: string,
+): Record<string, string> {
   if (allowed.size === 0) return {}
   if (origin === undefined || !allowed.has(origin)) return { Vary: 'Origin' }
-  return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' }
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Allow-Credentials': 'true',
+    ...(exposed === undefined ? {} : { 'Access-Control-Expose-Headers': exposed }),
+    Vary: 'Origin',
+  }
 }
 
 /** What a preflight from `origin` may do on a path taking `methods`: nothing unless it is allowed. */

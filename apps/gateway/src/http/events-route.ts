@@ -20,7 +20,7 @@ import { type RequestedPosition, resumeConnection } from '../hub/resume.js'
 import { SetupWatch } from '../hub/setup-watch.js'
 import { SseConnection, type SseConnectionOptions } from '../hub/sse-connection.js'
 import { logRequest } from './access-log.js'
-import { corsHeaders } from './cors.js'
+import { corsHeaders, EVENTS_EXPOSED_HEADERS } from './cors.js'
 import { closeIfBodyUnread, errorReply, writeErrorReply } from './error-reply.js'
 import { blankHeaderValues, CREDENTIAL_HEADERS, headerValue, headerValues } from './raw-headers.js'
 import type { GatewayServices } from './services.js'
@@ -203,7 +203,11 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     const url = request.url ?? EVENTS_PATH
     const question = url.indexOf('?')
     const search = question < 0 ? '' : url.slice(question)
-    const cors = corsHeaders(headerValue(request.rawHeaders, 'origin'), config.corsAllowedOrigins)
+    const cors = corsHeaders(
+      headerValue(request.rawHeaders, 'origin'),
+      config.corsAllowedOrigins,
+      EVENTS_EXPOSED_HEADERS,
+    )
     serve(request, response, new URLSearchParams(search), cors)
       .catch((error: unknown) => {
         if (response.headersSent) {
