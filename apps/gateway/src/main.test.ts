@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
@@ -53,6 +54,7 @@ describe('node dist/main.js', () => {
     const [, base] = await gateway.waitForOutput(/Demo: +(http:\/\/127\.0\.0\.1:\d+)\/demo/)
     expect(gateway.output()).toContain(`Listening: ${new URL(base!).host} (loopback only)`)
     expect(gateway.output()).toContain('dev mode (embedded broker, not for production)')
+    expect(gateway.output()).toContain(`Tokens:   curl -X POST ${base}/dev/token`)
     expect(gateway.output()).toMatch(/PUBLISH_API_KEY=\S{16,}/)
     // The banner, secrets and all, is for the terminal (stderr); stdout is the log, JSON lines only.
     await gateway.waitForOutput(/"msg":"gateway listening"/)
@@ -143,6 +145,24 @@ describe('node dist/main.js', () => {
       }
     }
     expect(gateway.output()).not.toContain('victim')
+  })
+
+  it('in --dev with JWT_PUBLIC_KEY, prints no token minting line, since /dev/token answers 404 then', async () => {
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString()
+    gateway = spawnGateway({ PORT: '0', JWT_PUBLIC_KEY: pem }, ['--dev'])
+    const [, base] = await gateway.waitForOutput(/Demo: +(http:\/\/127\.0\.0\.1:\d+)\/demo/)
+    // The generated publish key is the banner's last line: by then the banner has all its lines.
+    await gateway.waitForOutput(/PUBLISH_API_KEY=\S+\n/)
+    expect(gateway.output()).toMatch(/Publish: +curl/)
+    expect(gateway.output()).not.toMatch(/Tokens:|\/dev\/token/)
+    const minted = await fetch(`${base}/dev/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"user":"demo"}',
+    })
+    expect(minted.status).toBe(404)
   })
 
   it('in --dev with REDIS_URL, says it runs on Redis, not the embedded broker', async () => {

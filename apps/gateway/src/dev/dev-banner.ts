@@ -6,9 +6,12 @@
  */
 
 import { type GatewayConfig, isLoopback } from '../config/config.js'
+import { mintsTokens } from './dev-routes.js'
 
 /** `address` is the one actually bound (`host:port`); `url` is how to reach it from this machine. */
 export function printDevBanner(config: GatewayConfig, url: string, address: string): void {
+  // The curl line only where it works: with a public key or a JWKS, /dev/token answers 404.
+  const minting = mintsTokens(config.jwt)
   const lines = [
     '',
     `  Herald is running in dev mode (${config.redis === undefined ? 'embedded broker' : `Redis, ${config.redis.kind}`}, not for production).`,
@@ -18,13 +21,15 @@ export function printDevBanner(config: GatewayConfig, url: string, address: stri
       : [
           `  Listening: ${address}`,
           '  WARNING:  reachable from other machines (DEV_ALLOW_REMOTE=true): anyone who can connect',
-          '            can mint tokens and publish without a key.',
+          `            can ${minting ? 'mint tokens and ' : ''}publish without a key.`,
         ]),
     `  Demo:     ${url}/demo`,
     `  Events:   ${url}/v1/events`,
     `  Publish:  curl -X POST ${url}/v1/publish -H 'Authorization: Bearer <PUBLISH_API_KEY>' \\`,
     `              -H 'Content-Type: application/json' -d '{"user":"demo","type":"hello","data":{"text":"hi"}}'`,
-    `  Tokens:   curl -X POST ${url}/dev/token -H 'Content-Type: application/json' -d '{"user":"demo"}'`,
+    ...(minting
+      ? [`  Tokens:   curl -X POST ${url}/dev/token -H 'Content-Type: application/json' -d '{"user":"demo"}'`]
+      : []),
   ]
   if (config.generated.jwtSecret !== undefined) lines.push(`  JWT_SECRET=${config.generated.jwtSecret}`)
   if (config.generated.publishApiKey !== undefined) lines.push(`  PUBLISH_API_KEY=${config.generated.publishApiKey}`)

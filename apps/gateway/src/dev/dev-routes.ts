@@ -8,7 +8,7 @@
 import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
 import { Hono } from 'hono'
 import { SignJWT } from 'jose'
-import { isLoopback } from '../config/config.js'
+import { type GatewayConfig, isLoopback } from '../config/config.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { handlePublish, publishBodyLimit, requireJsonBody } from '../http/publish-route.js'
 import type { GatewayServices } from '../http/services.js'
@@ -23,6 +23,14 @@ const MAX_TOKEN_REQUEST_BYTES = 16 * 1024
 
 /** What a body that is not JSON reads as. */
 const NOT_JSON = Symbol('not JSON')
+
+/**
+ * Whether `/dev/token` can mint tokens: only with a shared secret (given or generated). With
+ * JWT_PUBLIC_KEY or JWT_JWKS_URL the signing key is elsewhere, and the route answers 404.
+ */
+export function mintsTokens(jwt: GatewayConfig['jwt']): boolean {
+  return jwt.key.kind === 'secret'
+}
 
 export function devRoutes(services: GatewayServices): Hono {
   const app = new Hono()
@@ -50,6 +58,7 @@ export function devRoutes(services: GatewayServices): Hono {
   app.post('/dev/publish', publishBodyLimit(services.config.publishMaxBodyBytes), (c) => handlePublish(c, services))
 
   app.post('/dev/token', publishBodyLimit(MAX_TOKEN_REQUEST_BYTES), async (c) => {
+    // As mintsTokens says; tested on the key itself, which narrows it to the secret below.
     if (key.kind !== 'secret') {
       throw new HeraldError(
         'HERALD_ERR_NOT_FOUND',
