@@ -10,8 +10,9 @@
  * a set over 1 MiB, or one that takes over 5 s to arrive, counts as not
  * fetched (key-set-fetch.ts).
  * A plain HMAC token has its signature checked by node:crypto
- * (hmac-fast-path.ts) and its claims by jose; any other goes to jose whole. Every failure becomes a {@link HeraldError} with its own code;
- * messages never include the token.
+ * (hmac-fast-path.ts) and its claims by jose; any other goes to jose whole. Every fault of the token becomes a {@link HeraldError} with its own
+ * code, and messages never include the token; a failure of the node's own is left as it is, a
+ * 500 HERALD_ERR_INTERNAL that is logged (see toHeraldError).
  */
 
 import { webcrypto } from 'node:crypto'
