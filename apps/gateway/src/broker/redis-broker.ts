@@ -298,7 +298,13 @@ export class RedisBroker implements Broker {
     if (subscriber instanceof Cluster) {
       // Sharded subscribers are one connection per master; ioredis reports losing one as
       // '-node' or '-subscriber' and having resubscribed them all as 'subscribersReady'.
-      on('-node', () => this.#onSubscriberLost())
+      // Its connection pool, which only reads the slots map here, reports '-node' too, without
+      // a node key, when a map read drops a node: a master removed from the cluster
+      // (`redis-cli --cluster del-node`) is no lost subscriber, and no 'subscribersReady' would
+      // end the suspension it caused; the node was held, and unready, until its rebuild.
+      subscriber.on('-node', (_node: unknown, nodeKey?: string) => {
+        if (subscriber === this.#subscriber && nodeKey !== undefined) this.#onSubscriberLost()
+      })
       // A master handed over by CLUSTER FAILOVER stays up, so no '-node': its subscriber is just
       // replaced, and what was published while none listened must be caught up too.
       on('-subscriber', () => this.#onSubscriberLost())
