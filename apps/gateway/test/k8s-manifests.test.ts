@@ -413,6 +413,8 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
         expect(data.reason).toBe('broker_unavailable')
         expect(retries).toEqual([data.retryMs])
         expect(data.retryMs).toBeGreaterThanOrEqual(3000)
+        // The same delay in whole seconds, rounded up, as a gateway's answer has it.
+        expect(response.headers.get('retry-after')).toBe(String(Math.ceil(data.retryMs / 1000)))
       }
       // A publish reaches it only when no gateway pod is ready: the gateways' own JSON 503.
       const publish = await fetch(`${server.url}/v1/publish`, {

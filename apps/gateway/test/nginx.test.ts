@@ -99,6 +99,9 @@ describe('gateways behind the shipped nginx config', () => {
     expect(stream.events.map((e) => [e.type, JSON.parse(e.data).reason])).toEqual([
       ['herald.unavailable', 'broker_unavailable'],
     ])
+    // The delay as a gateway's answer has it too: whole seconds, rounded up.
+    const { retryMs } = JSON.parse(stream.events[0]!.data)
+    expect(stream.headers['retry-after']).toBe(String(Math.ceil(retryMs / 1000)))
     // Readable from another origin: an EventSource that may not read it closes for good.
     expect(stream.headers).toMatchObject({
       'access-control-allow-origin': 'https://app.example',
