@@ -5,7 +5,7 @@
  * modal dialog, and near the viewport's edges.
  */
 
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { signToken, startTestGateway, type TestGateway } from '../harness.js'
 import { launchChromium } from './chromium.js'
@@ -34,18 +34,23 @@ document.body.append(bell)
 window.ready = true
 </script>`
 
+/** Chromium and a dev gateway, with `body` served as the page at `path` on the gateway's origin. */
+async function servePage(path: string, body: string) {
+  const [browser, gateway] = await Promise.all([launchChromium(), startTestGateway({}, {}, ['--dev'])])
+  const context = await browser.newContext()
+  await context.route(`${gateway.url}${path}`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body }),
+  )
+  return { browser, gateway, context, page: await context.newPage() }
+}
+
 describe('<herald-bell>, in Chromium', () => {
   let browser: Browser
   let gateway: TestGateway
   let page: Page
 
   beforeAll(async () => {
-    ;[browser, gateway] = await Promise.all([launchChromium(), startTestGateway({}, {}, ['--dev'])])
-    const context = await browser.newContext()
-    await context.route(`${gateway.url}/bell-page`, (route) =>
-      route.fulfill({ status: 200, contentType: 'text/html', body: BELL_PAGE }),
-    )
-    page = await context.newPage()
+    ;({ browser, gateway, page } = await servePage('/bell-page', BELL_PAGE))
     await page.goto(`${gateway.url}/bell-page`)
     await page.waitForFunction(() => (window as { ready?: boolean }).ready === true)
   })
@@ -143,11 +148,8 @@ describe('<herald-bell> given another source, in a dialog, and near the edges, i
   let page: Page
 
   beforeAll(async () => {
-    ;[browser, gateway] = await Promise.all([launchChromium(), startTestGateway({}, {}, ['--dev'])])
-    const context = await browser.newContext()
-    await context.route(`${gateway.url}/swap-page`, (route) =>
-      route.fulfill({ status: 200, contentType: 'text/html', body: SWAP_PAGE }),
-    )
+    let context: BrowserContext
+    ;({ browser, gateway, context, page } = await servePage('/swap-page', SWAP_PAGE))
     for (const user of ['alice', 'bob'])
       await context.route(`${gateway.url}/token-${user}`, async (route) =>
         route.fulfill({
@@ -156,7 +158,6 @@ describe('<herald-bell> given another source, in a dialog, and near the edges, i
           body: JSON.stringify({ token: await signToken(user) }),
         }),
       )
-    page = await context.newPage()
   })
   afterAll(async () => {
     await browser.close()
@@ -284,15 +285,25 @@ describe('<herald-bell> given another source, in a dialog, and near the edges, i
   })
 
   it('keeps its open panel inside the viewport when the viewport narrows', async () => {
-    await page.setViewportSize({ width: 1280, height: 700 })
+    // At the 1280 px beforeEach gives the page.
     const wide = await openAt('position: absolute; top: 8px; left: 45%')
     // Hanging from the bell's right edge, as a wide window leaves it.
     expect(wide.right).toBeCloseTo(wide.bellRight, 0)
-    // Listened for after the bell's own listener, so it settles once the bell has placed the panel.
+    // Listened for after the bell's own listener, so it settles once the bell has placed the panel;
+    // and only the resize to 375 px, not a late one from an earlier size change.
     const resized = page.evaluate(
-      () => new Promise((resolve) => window.addEventListener('resize', resolve, { once: true })),
+      (width) =>
+        new Promise<void>((resolve) => {
+          const narrowed = () => {
+            if (document.documentElement.clientWidth !== width) return
+            window.removeEventListener('resize', narrowed)
+            resolve()
+          }
+          window.addEventListener('resize', narrowed)
+        }),
+      375,
     )
-    await page.setViewportSize({ width: 375, height: 700 })
+    await page.setViewportSize({ width: 375, height: 720 })
     await resized
     const narrow = await page.evaluate(() => {
       const panel = document.getElementById('bell')!.shadowRoot!.querySelector('.panel')!.getBoundingClientRect()
