@@ -17,6 +17,7 @@ import { loadConfig } from '../config/config.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { errorReply } from '../http/error-reply.js'
 import { createLogger } from '../log/logger.js'
+import { startGateway } from '../server.js'
 import { createTokenVerifier, JWKS_MAX_AGE_MS, type TokenVerifier } from './token-verifier.js'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -315,6 +316,36 @@ describe('a verification that fails for a reason of the node, not of the token',
         err: expect.objectContaining({ stack: expect.any(String) }),
       }),
     ])
+  })
+
+  it('is answered 500 and counted as an internal refusal, not as a bad token', async () => {
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 })
+    const config = loadConfig({
+      env: {
+        JWT_SECRET: TEST_SECRET,
+        PUBLISH_API_KEY: TEST_API_KEY,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+      },
+      argv: [],
+    })
+    const gateway = await startGateway({
+      ...config,
+      jwt: { ...config.jwt, key: { kind: 'public-key', key: small.publicKey, algorithms: ['RS256'] } },
+    })
+    try {
+      const signingInput = `${b64({ alg: 'RS256' })}.${b64({ sub: 'alice', exp: future() })}`
+      const token = `${signingInput}.${createSign('RSA-SHA256').update(signingInput).sign(small.privateKey).toString('base64url')}`
+      const stream = new RawSseStream(`${gateway.url}/v1/events`, { Authorization: `Bearer ${token}` })
+      await stream.ended
+      expect([stream.status, stream.json().error.code]).toEqual([500, 'HERALD_ERR_INTERNAL'])
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+      expect(metrics).toMatch(/^herald_connections_rejected_total\{reason="internal"\} 1$/m)
+      expect(metrics).toMatch(/^herald_connections_rejected_total\{reason="auth"\} 0$/m)
+    } finally {
+      await gateway.close()
+    }
   })
 })
 

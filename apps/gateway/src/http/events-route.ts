@@ -103,7 +103,9 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     } catch (error) {
       if (error instanceof HeraldError && error.code === 'HERALD_ERR_KEYS_UNAVAILABLE')
         return reject('keys_unavailable')
-      metrics.connectionRejected('auth')
+      // Not the token's fault (see token-verifier's toHeraldError): counted as `auth`, a node
+      // refusing every token would look like clients sending bad ones.
+      metrics.connectionRejected(error instanceof HeraldError ? 'auth' : 'internal')
       throw error
     }
     let channels: Channel[]

@@ -17,6 +17,7 @@ describe('Metrics', () => {
         'broker_unavailable',
         'draining',
         'forbidden',
+        'internal',
         'keys_unavailable',
         'over_capacity',
         'rate_limited',

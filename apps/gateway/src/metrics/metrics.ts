@@ -9,8 +9,11 @@ import type { UnavailableReason } from '@herald/protocol'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { HotCounter, HotHistogram } from './hot-metrics.js'
 
-/** Why a stream was turned away: a temporary unavailability, or a bad request. */
-export type RejectReason = UnavailableReason | 'auth' | 'forbidden' | 'bad_request'
+/**
+ * Why a stream was turned away: a temporary unavailability, a bad request, or a token the node
+ * failed to verify through a fault of its own (`internal`, answered 500 and logged).
+ */
+export type RejectReason = UnavailableReason | 'auth' | 'forbidden' | 'bad_request' | 'internal'
 
 /**
  * Every label value, each exported at 0 from the start: rate() and increase() see no rise from a
@@ -27,6 +30,7 @@ const REJECT_REASONS: Record<RejectReason, null> = {
   auth: null,
   forbidden: null,
   bad_request: null,
+  internal: null,
 }
 const RESUME_OUTCOMES: Record<ResumeOutcome, null> = { exact: null, reset: null }
 
