@@ -163,6 +163,9 @@ describe('node dist/main.js', () => {
       body: '{"user":"demo"}',
     })
     expect(minted.status).toBe(404)
+    expect((await minted.json()).error.message).toBe(
+      'token minting needs JWT_SECRET; this gateway verifies with JWT_PUBLIC_KEY, whose signing key it does not hold',
+    )
   })
 
   it('in --dev with REDIS_URL, says it runs on Redis, not the embedded broker', async () => {

@@ -62,7 +62,7 @@ export function devRoutes(services: GatewayServices): Hono {
     if (key.kind !== 'secret') {
       throw new HeraldError(
         'HERALD_ERR_NOT_FOUND',
-        'token minting needs JWT_SECRET; this gateway verifies with a public key',
+        `token minting needs JWT_SECRET; this gateway verifies with ${key.kind === 'jwks' ? 'the keys of JWT_JWKS_URL' : 'JWT_PUBLIC_KEY'}, whose signing key it does not hold`,
       )
     }
     requireJsonBody(c)
