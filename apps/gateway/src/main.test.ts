@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
+import { startRedis } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   type GatewayProcess,
@@ -363,6 +364,20 @@ describe('node dist/main.js', () => {
     })
     expect(published.status).toBe(503)
     expect(((await published.json()) as any).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
+  })
+  it('says, when rediss:// meets a Redis port that does not serve TLS, that no TLS handshake completed', async () => {
+    const redis = await startRedis()
+    try {
+      const started = await startGatewayProcess({ REDIS_URL: `rediss://127.0.0.1:${redis.port}`, LOG_LEVEL: 'info' })
+      gateway = started.process
+      const [line] = await gateway.waitForOutput(/^.*"msg":"redis connection error".*$/m, 20_000)
+      expect(JSON.parse(line)).toMatchObject({
+        err: 'connect ETIMEDOUT',
+        hint: 'no TLS handshake completed (rediss://): check that this Redis port serves TLS',
+      })
+    } finally {
+      await redis.stop()
+    }
   })
   it('logs an unreachable cluster in a burst a window, as JSON only, with no listener piling up per retry', async () => {
     // A cluster client retries about ten times a second; each retry announced its subscribers

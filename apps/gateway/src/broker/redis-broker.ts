@@ -267,7 +267,17 @@ export class RedisBroker implements Broker {
   }
 
   #connectionError(error: Error): void {
-    if (this.#errorLog.take()) this.logger.warn({ err: error.message }, 'redis connection error')
+    if (!this.#errorLog.take()) return
+    // A rediss:// client facing a plaintext port sends its TLS hello and waits: the server reads
+    // it as an unfinished command and answers nothing, so all ioredis reports is the timeout.
+    const tlsTimeout =
+      (error as { code?: unknown }).code === 'ETIMEDOUT' &&
+      this.target.kind === 'standalone' &&
+      this.target.url.startsWith('rediss:')
+    this.logger.warn(
+      tlsTimeout ? { err: error.message, hint: TLS_TIMEOUT_HINT } : { err: error.message },
+      'redis connection error',
+    )
   }
 
   async close(): Promise<void> {
@@ -687,6 +697,8 @@ export class RedisBroker implements Broker {
  * 503 rather than retrying blind, and well over a healthy publish of a full batch (milliseconds).
  */
 const PUBLISH_TIMEOUT_MS = 3_000
+/** Why a rediss:// connection can time out with nothing else said. */
+const TLS_TIMEOUT_HINT = 'no TLS handshake completed (rediss://): check that this Redis port serves TLS'
 /** Streams per `herald_tails` call: a storm's worth in a few calls, none that holds Redis up for long. */
 const MAX_KEYS_PER_TAILS_CALL = 500
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connections. */
