@@ -257,6 +257,7 @@ function createBroker(config: GatewayConfig, logger: Logger, metrics: Metrics): 
     intervalMs: config.pubsubProbeIntervalMs,
     onLatency: (seconds) => metrics.pubsubProbe(seconds),
     onRebuild: () => metrics.subscriberRebuilt(),
+    onConnectionError: () => metrics.redisConnectionError(),
   })
 }
 

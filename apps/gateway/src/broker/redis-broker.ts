@@ -267,6 +267,7 @@ export class RedisBroker implements Broker {
   }
 
   #connectionError(error: Error): void {
+    this.probe.onConnectionError?.()
     if (!this.#errorLog.take()) return
     // A rediss:// client facing a plaintext port sends its TLS hello and waits: the server reads
     // it as an unfinished command and answers nothing, so all ioredis reports is the timeout.
@@ -717,6 +718,8 @@ export interface PubsubProbeOptions {
   readonly onLatency: (seconds: number) => void
   /** The subscriber was found stuck and is being rebuilt. */
   readonly onRebuild: () => void
+  /** A connection of the commands or the subscriber client failed (each retry's failure too). */
+  readonly onConnectionError?: () => void
 }
 
 /** Resolves once the client is ready; rejects if it ends first (closed, or to be connected again). */

@@ -54,6 +54,7 @@ describe('probes', () => {
       'herald_messages_replayed_total',
       'herald_slow_consumer_disconnects_total',
       'herald_redis_up 1',
+      'herald_redis_connection_errors_total 0',
       'herald_pubsub_probe_latency_seconds_bucket',
       'nodejs_eventloop_lag_seconds',
       'nodejs_heap_size_used_bytes',

@@ -48,6 +48,7 @@ export class Metrics {
   readonly #slowConsumers: Counter
   readonly #probeLatency: Histogram
   readonly #subscriberRebuilds: Counter
+  readonly #redisConnectionErrors: Counter
 
   constructor(currentConnections: () => number, brokerUp: () => boolean, maxConnections: number) {
     const registers = [this.registry]
@@ -74,6 +75,13 @@ export class Metrics {
     this.#subscriberRebuilds = new Counter({
       name: 'herald_redis_subscriber_rebuilds_total',
       help: 'Times the Redis subscriber was found stuck (a shard not delivering, a reconnect not ending, channels of a moved slot not subscribable) and rebuilt',
+      registers,
+    })
+    // herald_redis_up is sampled at scrape time and misses a flap between two scrapes; the log
+    // shows a few errors per window. This counts every one.
+    this.#redisConnectionErrors = new Counter({
+      name: 'herald_redis_connection_errors_total',
+      help: 'Errors on the Redis connections of this node (a connect refused or timed out, a socket dropped), one per failed attempt while it retries',
       registers,
     })
     new Gauge({
@@ -169,6 +177,10 @@ export class Metrics {
 
   subscriberRebuilt(): void {
     this.#subscriberRebuilds.inc()
+  }
+
+  redisConnectionError(): void {
+    this.#redisConnectionErrors.inc()
   }
 
   slowConsumerDisconnected(): void {

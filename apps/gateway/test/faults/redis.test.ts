@@ -161,8 +161,13 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
   it('while Redis is down, fails publishes fast, sheds new streams and keeps open ones, which catch up', async () => {
     const redis = await up(WITH_AOF)
     await start('redis: down, then back')
-    await redis.kill()
     const node = nodes[0]!
+    const connectionErrors = async () =>
+      Number(
+        /^herald_redis_connection_errors_total (\d+)$/m.exec(await (await fetch(`${node.url}/metrics`)).text())?.[1],
+      )
+    expect(await connectionErrors()).toBe(0)
+    await redis.kill()
     await node.process.waitForOutput(/redis subscriber lost/)
     const refused = await node.publish({ user: 'carol', data: 'while down' })
     expect(refused.status).toBe(503)
@@ -177,6 +182,8 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     expect(ready.status).toBe(503)
     expect(((await ready.json()) as any).reasons).toContain('broker_unavailable')
     expect(await (await fetch(`${node.url}/metrics`)).text()).toMatch(/^herald_redis_up 0$/m)
+    // Each reconnect attempt that fails counts, beyond the few the log shows per window.
+    await pollUntil('connection errors counted', async () => ((await connectionErrors()) > 3 ? true : undefined))
 
     await redis.restart()
     // Fails fast until the publisher has reconnected; each attempt awaits its answer.
