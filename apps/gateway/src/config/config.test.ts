@@ -125,6 +125,9 @@ describe('loadConfig', () => {
       'HEARTBEAT_INTERVAL_MS',
       'HISTORY_MAX_LEN',
     ])
+    expect(problemsOf({ ...valid, LOG_LEVEL: 'verbose' })).toEqual([
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+    ])
     // Any case, as DEV_ALLOW_REMOTE takes TRUE.
     expect(loadConfig({ env: { ...valid, LOG_LEVEL: 'DEBUG' }, argv: [] }).logLevel).toBe('debug')
   })
@@ -239,6 +242,10 @@ describe('loadConfig', () => {
       expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: origin! })[0]).toMatch(
         new RegExp(`^CORS_ALLOWED_ORIGINS: .*; a browser sends ${sent}$`),
       )
+    expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: '*, https://*.example.com' })).toEqual([
+      'CORS_ALLOWED_ORIGINS: "*" is not an exact origin like https://app.example.com; wildcards are not accepted: list each origin',
+      'CORS_ALLOWED_ORIGINS: "https://*.example.com" is not an exact origin like https://app.example.com; wildcards are not accepted: list each origin',
+    ])
     expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: 'https://a.example.com:99999' })[0]).toMatch(
       /^CORS_ALLOWED_ORIGINS: "https:\/\/a.example.com:99999" is not an exact origin like https:\/\/app.example.com$/,
     )

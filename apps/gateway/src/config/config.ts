@@ -159,7 +159,12 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       read.problem(
         'CORS_ALLOWED_ORIGINS',
         `${JSON.stringify(origin)} is not an exact origin like https://app.example.com` +
-          (sent === undefined ? '' : `; a browser sends ${sent}`),
+          // Responses are readable with credentials: a wildcard would hand every site the streams.
+          (origin.includes('*')
+            ? '; wildcards are not accepted: list each origin'
+            : sent === undefined
+              ? ''
+              : `; a browser sends ${sent}`),
       )
     }
   }
@@ -182,7 +187,8 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
   if (listenSockets > 1 && noReusePort !== undefined) read.problem('LISTEN_SOCKETS', `above 1 ${noReusePort}`)
 
   const logLevel = (read.string('LOG_LEVEL')?.toLowerCase() ?? 'info') as LogLevel
-  if (!LOG_LEVELS.includes(logLevel)) read.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
+  if (!LOG_LEVELS.includes(logLevel))
+    read.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
 
   const config: GatewayConfig = {
     dev,
