@@ -23,6 +23,7 @@ import { corsHeaders } from './http/cors.js'
 import { errorReply, writeErrorReply } from './http/error-reply.js'
 import { EVENTS_PATH, eventsRoute } from './http/events-route.js'
 import { listenOnPort } from './http/listen-sockets.js'
+import { whenAnswerable } from './http/pipelined-requests.js'
 import { headerValue } from './http/raw-headers.js'
 import { readTarget } from './http/request-target.js'
 import type { GatewayServices } from './http/services.js'
@@ -131,12 +132,22 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     request.url = origin + target.path + target.search
     app(request, response)
   }
+  const dispatchInTurn = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void =>
+    whenAnswerable(
+      request.socket,
+      response,
+      () => dispatch(request, response, expectsContinue),
+      () =>
+        logger.debug({ method: request.method }, 'pipelined request dropped: its connection closed before its turn'),
+    )
   // One HTTP server per listening socket (listen-sockets.ts), all serving the same routes.
   const servers = Array.from({ length: config.listenSockets }, () => {
     // Host is checked by readTarget, so that a request without one gets a JSON answer too.
-    const server = createServer({ requireHostHeader: false }, (request, response) => dispatch(request, response, false))
+    const server = createServer({ requireHostHeader: false }, (request, response) =>
+      dispatchInTurn(request, response, false),
+    )
     server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) =>
-      dispatch(request, response, true),
+      dispatchInTurn(request, response, true),
     )
     server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) =>
       answerUnmetExpectation(request, response, logger),

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { exchange, RecordingEventSource, startTestGateway, TEST_API_KEY, type TestGateway } from '../../test/harness.js'
+
+describe('requests pipelined on one connection', () => {
+  let gateway: TestGateway
+  let bob: RecordingEventSource
+  beforeAll(async () => {
+    gateway = await startTestGateway()
+    bob = new RecordingEventSource(gateway.eventsUrl(), {
+      token: await gateway.token('bob'),
+      types: ['marker', 'pipelined'],
+    })
+    await bob.waitForReady()
+  })
+  afterAll(async () => {
+    bob.close()
+    await gateway.close()
+  })
+
+  const publish = (body: unknown, key = TEST_API_KEY) => {
+    const json = JSON.stringify(body)
+    return `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${json.length}\r\n\r\n${json}`
+  }
+  /** What bob received, once a marker published after the pipelined requests has arrived. */
+  const receivedBy = async (markers: number): Promise<string[]> => {
+    expect((await gateway.publish({ user: 'bob', type: 'marker', data: markers })).status).toBe(200)
+    await bob.waitForEvents(markers, 'marker')
+    return bob.events.filter((event) => event.type !== 'herald.ready').map((event) => `${event.type} ${event.data}`)
+  }
+
+  it('does not run a publish pipelined behind a stream, whose answer closes the connection', async () => {
+    const stream = `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await gateway.token('alice')}\r\n\r\n`
+    const answer = await exchange(gateway.url, stream + publish({ user: 'bob', type: 'pipelined', data: 1 }), (text) =>
+      text.includes('event: herald.ready'),
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*connection: close\r\n/i)
+    expect(await receivedBy(1)).toEqual(['marker 1'])
+  })
+
+  it('does not run a publish pipelined behind a refusal that closes the connection', async () => {
+    const refused = publish({ user: 'bob', type: 'pipelined', data: 2 }, 'not-the-publish-key')
+    const answer = await exchange(gateway.url, refused + publish({ user: 'bob', type: 'pipelined', data: 3 }))
+    // The refusal is answered before its body is read, so the connection closes after it.
+    expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 401'])
+    expect(answer).toMatch(/connection: close\r\n/i)
+    expect(await receivedBy(2)).toEqual(['marker 1', 'marker 2'])
+  })
+
+  it('answers and runs pipelined publishes in order on a connection that stays open', async () => {
+    const requests = [4, 5, 6].map((n) => publish({ user: 'bob', type: 'pipelined', data: n })).join('')
+    const answer = await exchange(gateway.url, requests, (text) => text.match(/"id"/g)?.length === 3)
+    expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200'])
+    expect(await receivedBy(3)).toEqual([
+      'marker 1',
+      'marker 2',
+      'pipelined 4',
+      'pipelined 5',
+      'pipelined 6',
+      'marker 3',
+    ])
+  })
+})
