@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { idempotencyKey, streamKey } from '@herald/publisher'
 import { startRedis } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
@@ -106,6 +107,30 @@ describe('two gateway processes on one Redis', () => {
     const expected = [...range(199).map((n) => String(n + 1)), ...range(5).map((n) => String(n + 201))]
     expect(resumed.events.filter((e) => e.type === 'message').map((e) => e.data)).toEqual(expected)
     expect(JSON.parse(resumed.events.at(-1)!.data)).toMatchObject({ resume: 'exact', replayed: 204 })
+  })
+
+  it("resets, not replays again, a tab whose channel's first notification a failover lost and its publisher stored again", async () => {
+    // As a Sentinel failover loses it: the demoted master created the stream, announced the
+    // entry (the tab saw it live) and lost it, with its idempotency key, to the promotion; the
+    // publisher, answered 503, sends it again with the same key, and the new master stores it
+    // under an id of its own.
+    const onA = await tab(fleet.nodes[0]!, 'yuri')
+    await onA.waitForReady()
+    const publish = () => fleet.nodes[1]!.publish({ user: 'yuri', data: 'once', idempotencyKey: 'k1' })
+    expect((await publish()).status).toBe(200)
+    await onA.waitForEvents(1)
+    onA.close()
+    await fleet.redis.cli('DEL', streamKey('u:yuri'), idempotencyKey('u:yuri', 'k1'))
+    const missing = await tab(fleet.nodes[1]!, 'yuri', { lastEventId: onA.events.at(-1)!.lastEventId })
+    await missing.waitForEvents(1, 'herald.reset')
+    missing.close()
+    expect((await publish()).status).toBe(200)
+    const recreated = await tab(fleet.nodes[1]!, 'yuri', { lastEventId: onA.events.at(-1)!.lastEventId })
+    await recreated.waitForEvents(1, 'herald.reset')
+    await recreated.waitForReady()
+    for (const resumed of [missing, recreated]) {
+      expect(resumed.events.map((e) => [e.type, e.data])).toEqual([['herald.reset', '{"reason":"unknown"}']])
+    }
   })
 
   it('proves Pub/Sub delivery with its probe and reports Redis up', async () => {

@@ -27,7 +27,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 10
+export const FUNCTION_LIBRARY_VERSION = 11
 /**
  * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
  * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
@@ -500,6 +500,10 @@ local function herald_read(keys, args)
     local now = now_ms()
     if after_ms > now then return {'unknown'} end
     if after_ms < now - ttl * 1000 then return {'trimmed'} end
+    -- A tail handed out while the stream did not exist is <ms>-0; a sequence above 0 is an
+    -- entry's, and the stream that held it is gone within the TTL: lost, as a failover loses a
+    -- stream its demoted master created and announced, or deleted.
+    if after_seq > 0 then return {'unknown'} end
     return {'entries'}
   end
   local info = call('XINFO', 'STREAM', stream)
@@ -517,10 +521,16 @@ local function herald_read(keys, args)
     -- A position past this history's first entry that is none of its entries was never in it:
     -- another history wrote it, such as a master that a failover demoted before its last writes
     -- reached the replica, and the client saw them live. What follows it here may repeat what
-    -- the client saw, or precede it and be skipped.
+    -- the client saw, or precede it and be skipped. So was one before the first entry (and past
+    -- the deleted ones) with a sequence above 0: only a tail handed out while the stream did not
+    -- exist (<ms>-0) comes before a history's first entry, which starts at <ms>-1. Such as the
+    -- first entry of a stream that the demoted master created, whose publish was retried into
+    -- this one.
     local first = info_field(info, 'first-entry')
     local first_ms, first_seq = parse_id(first and first[1])
-    if first_ms ~= nil and is_before(first_ms, first_seq, after_ms, after_seq) then return {'unknown'} end
+    if first_ms ~= nil and (after_seq > 0 or is_before(first_ms, first_seq, after_ms, after_seq)) then
+      return {'unknown'}
+    end
   end
   local reply = {'entries'}
   local bytes = 0

@@ -204,6 +204,28 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       expect(await idsAfter(fourth!, 10)).toEqual([])
     })
 
+    it("answers unknown for an entry's position before the channel's first entry or on a channel with no history, and reads on from a tail", async () => {
+      const broker = await start()
+      const [channel, empty] = [unique('u'), unique('u')]
+      const tailBefore = id(await broker.tail(channel))
+      await elapse(5)
+      const [first, second] = await broker.publish([message(channel, 1), message(channel, 2)])
+      // What a client of a demoted master holds when the stream it saw created there was lost,
+      // and a retried publish created it again here: the first id of a history this one never had.
+      const lost = { ms: id(first!).ms - 3, seq: 1 }
+      expect(lost.ms).toBeGreaterThanOrEqual(tailBefore.ms)
+      expect(await broker.readAfter(channel, lost, 10)).toEqual({ outcome: 'unknown' })
+      const emptyTail = id(await broker.tail(empty))
+      expect(emptyTail.seq).toBe(0)
+      expect(await broker.readAfter(empty, { ...emptyTail, seq: 1 }, 10)).toEqual({ outcome: 'unknown' })
+      expect(await broker.readAfter(empty, emptyTail, 10)).toEqual({ outcome: 'entries', entries: [] })
+      // A tail handed out before the channel existed is <ms>-0, and reads on exactly.
+      const read = await broker.readAfter(channel, tailBefore, 10)
+      expect(read.outcome === 'entries' && read.entries.map((entry) => entry.id)).toEqual([first, second])
+      const alsoTail = await broker.readAfter(channel, { ms: lost.ms, seq: 0 }, 10)
+      expect(alsoTail.outcome === 'entries' && alsoTail.entries.map((entry) => entry.id)).toEqual([first, second])
+    })
+
     it('stops a page before the entry that takes its data past maxBytes, in bytes of UTF-8, never before the first', async () => {
       const broker = await start()
       const channel = unique('u')

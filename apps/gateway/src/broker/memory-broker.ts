@@ -95,6 +95,9 @@ export class MemoryBroker implements Broker {
     if (after.ms < now - this.options.historyTtlSeconds * 1000 || after.ms < this.#historySinceMs) {
       return { outcome: 'trimmed' }
     }
+    // A tail handed out for a channel with no history is <ms>-0: a sequence above 0 is an entry's,
+    // of a history that is gone within the TTL (herald_read's rule).
+    if (after.seq > 0) return { outcome: 'unknown' }
     return { outcome: 'entries', entries: [] }
   }
 
