@@ -82,8 +82,6 @@ export class SseConnection implements Heartbeating, Expiring {
   #wroteSinceSweep = false
   /** When the token-expiry wheel closes this stream; 0 while outside it. */
   expiryMs = 0
-  /** Only for a stream pipelined behind another: drops its listener on the shared socket. */
-  #releaseSocketListener: (() => void) | undefined
 
   /** Takes over `response` once its status and headers are set, and sends them. */
   constructor(
@@ -100,16 +98,8 @@ export class SseConnection implements Heartbeating, Expiring {
     // `on` spares the once-wrapper each stream would keep too.
     ;(response as StreamResponse)[STREAM] = this
     response.on('close', SseConnection.#onResponseClose)
-    // A stream pipelined behind another response on the same connection has no socket of its
-    // own yet, and Node never closes such a response when the connection goes: only the socket
-    // hears it. Rare (browsers do not pipeline), so a closure of its own is fine.
-    if (response.socket === null) {
-      const socket = response.req.socket
-      const onSocketClose = () => this.#closed()
-      socket.once('close', onSocketClose)
-      // Gone once the stream closes: many streams queued on one connection would pile them up.
-      this.#releaseSocketListener = () => socket.off('close', onSocketClose)
-    }
+    // A request pipelined behind another is served only once its response has the socket
+    // (http/pipelined-requests.ts), so a stream always has it: its 'close' reaches the response.
     // The client may have left while the request was being authenticated.
     if (response.destroyed) queueMicrotask(() => this.#closed())
   }
@@ -280,7 +270,6 @@ export class SseConnection implements Heartbeating, Expiring {
     if (this.#state === 'closed') return
     this.#state = 'closed'
     this.#queue = undefined
-    this.#releaseSocketListener?.()
     this.options.onClose(this, this.#closeReason)
   }
 }

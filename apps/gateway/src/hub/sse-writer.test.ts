@@ -1,9 +1,11 @@
 import { createServer, type Server } from 'node:http'
 import net from 'node:net'
+import { Writable } from 'node:stream'
 import { SseParser } from '@herald/protocol'
 import { pollUntil } from '@herald/redis-harness'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestGateway, type TestGateway } from '../../test/harness.js'
+import { createLogger } from '../log/logger.js'
 import { SseWriter } from './sse-writer.js'
 
 /**
@@ -154,45 +156,43 @@ describe('SSE writer on the wire', () => {
     ])
   })
 
-  it('drops the listener each stream pipelined behind another puts on their socket, once it closes', async () => {
+  it('opens no stream pipelined behind another stream, whose answer closes the connection, however many wait', async () => {
+    const logged: string[] = []
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logged.push(String(chunk))
+        done()
+      },
+    })
+    const own = await startTestGateway({}, { logger: createLogger('debug', sink) })
     const warnings: Error[] = []
     const onWarning = (warning: Error) => warnings.push(warning)
     process.on('warning', onWarning)
     try {
       const request = async (user: string) =>
-        `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await gateway.token(user)}\r\n\r\n`
-      const stream = open(await request('queue-0'))
+        `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await own.token(user)}\r\n\r\n`
+      // In one write, so the gateway has all 13 before the first stream is set up.
+      const requests = await Promise.all(Array.from({ length: 13 }, (_, n) => request(`queue-${n}`)))
+      const stream = new RawHttpStream(Number(new URL(own.url).port), requests.join(''))
+      sockets.push(stream.socket)
       await stream.until((text) => text.includes('herald.ready'))
-      const { hub } = gateway.services
-      // One after another behind the first, each closed (as its token would) before the next comes.
-      for (let i = 1; i <= 12; i++) {
-        stream.socket.write(await request(`queue-${i}`))
-        const queued = await pollUntil(`stream ${i} queued`, async () =>
-          [...hub.connections].find((connection) => connection.userId === `queue-${i}`),
-        )
-        queued.close('token_expired')
-      }
+      const { hub, budget } = own.services
+      expect([...hub.connections].map((connection) => connection.userId)).toEqual(['queue-0'])
+      // The first stream ends (as its token would), and with it the connection: the 12 behind it
+      // are dropped unanswered, never opened, and hold no slot.
+      for (const connection of hub.connections) connection.close('token_expired')
+      const dropped = () => logged.filter((line) => line.includes('pipelined request dropped')).length
+      await pollUntil('the 12 pipelined streams dropped', async () => (dropped() === 12 ? true : undefined))
+      expect(stream.responses()).toHaveLength(1)
+      expect([hub.connectionCount, budget.total]).toEqual([0, 0])
+      expect(await (await fetch(`${own.url}/metrics`)).text()).toMatch(/^herald_connections_opened_total 1$/m)
       // Node warns past 10 listeners for one event on one emitter, on the next tick.
       await new Promise((resolve) => setImmediate(resolve))
       expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning')
     } finally {
       process.off('warning', onWarning)
+      await own.close()
     }
-  })
-
-  it('closes a stream pipelined behind another stream when their socket goes, freeing its slot', async () => {
-    const request = async (user: string) =>
-      `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await gateway.token(user)}\r\n\r\n`
-    const stream = open((await request('pipe-a')) + (await request('pipe-b')))
-    await stream.until((text) => text.includes('herald.ready'))
-    // The second stream is set up too, its response queued behind the first (hub state, no event).
-    const { hub } = gateway.services
-    await pollUntil('both streams open', async () => (hub.connectionCount === 2 ? true : undefined))
-    stream.socket.destroy()
-    await pollUntil('both streams closed', async () => (hub.connectionCount === 0 ? true : undefined), {
-      timeoutMs: 5_000,
-    })
-    expect(gateway.services.budget.total).toBe(0)
   })
 })
 
