@@ -1,3 +1,5 @@
+import net from 'node:net'
+import { pollUntil } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RecordingEventSource, startTestGateway, type TestGateway } from '../../test/harness.js'
 import { REPLAY_PAGE_BYTES } from './resume.js'
@@ -266,6 +268,47 @@ describe('resume with Last-Event-ID', () => {
     expect(resumed.payloads()).toEqual(range(0, 4).map(large))
     expect(resumed.readies).toBe(1)
     expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
+  })
+
+  it('cuts a resuming stream whose client stopped reading once the live entries held behind its replay pass MAX_PENDING_BYTES', async () => {
+    // A heartbeat would find it behind too, but only after up to an interval of live entries.
+    gateway = await startTestGateway({ MAX_PENDING_BYTES: '65536', HEARTBEAT_INTERVAL_MS: '300000' })
+    const first = await connect('kim')
+    await first.waitForReady()
+    await gateway.publish({ user: 'kim', data: 'seen' })
+    await first.waitForEvents(1)
+    first.close()
+    const entry = (bytes: number) => ({
+      channelKey: 'u:kim',
+      type: undefined,
+      data: `"${'x'.repeat(bytes)}"`,
+      idempotencyKey: undefined,
+    })
+    // 40 MB of history: more than loopback's socket buffers take from a client that reads nothing.
+    await gateway.services.broker.publish(range(0, 400).map(() => entry(100_000)))
+    const { port } = new URL(gateway.url)
+    const stalled = net.connect(Number(port), '127.0.0.1')
+    stalled.pause()
+    stalled.write(
+      `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await gateway.token('kim')}\r\nLast-Event-ID: ${first.events[0]!.lastEventId}\r\n\r\n`,
+    )
+    try {
+      const stream = await pollUntil('the stalled stream to resume', async () =>
+        [...gateway.services.hub.connections].find((connection) => connection.userId === 'kim'),
+      )
+      let live = 0
+      while (stream.state === 'resuming' && live < 100) {
+        await gateway.services.broker.publish([entry(10_000)])
+        live++
+      }
+      // Cut as soon as more than the bound was held (7 entries of 10 kB), not after 100 of them.
+      expect([stream.state, live]).toEqual(['closed', 8])
+      expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(
+        /^herald_slow_consumer_disconnects_total 1$/m,
+      )
+    } finally {
+      stalled.destroy()
+    }
   })
 
   it('replays many small entries under a MAX_PENDING_BYTES below the socket buffer mark', async () => {

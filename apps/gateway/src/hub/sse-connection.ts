@@ -9,7 +9,9 @@
  * too slow and is cut off. It resumes from its Last-Event-ID, so nothing is
  * lost, and one slow tab holds at most that bound plus one event. Checked
  * before a write, not after: one event larger than the bound is not a slow
- * consumer, and a resume holds what it replays until it releases it.
+ * consumer, and a resume holds what it replays until it releases it. Live
+ * entries held behind a replay count against the same bound: past it, the
+ * resume is cut too.
  */
 
 import { once } from 'node:events'
@@ -75,6 +77,8 @@ export class SseConnection implements Heartbeating, Expiring {
   #state: ConnectionState = 'resuming'
   /** Live entries held while resuming; gone once live (an idle stream holds no array). */
   #queue: Array<{ slot: number; framed: FramedEntry }> | undefined = []
+  /** Their bodies' bytes: held for a client, they count against the slow-consumer bound. */
+  #queuedBytes = 0
   #closeReason: CloseReason = 'client'
   /** Held (corked) while resuming, from before the head is sent. */
   readonly #writer: SseWriter
@@ -140,7 +144,15 @@ export class SseConnection implements Heartbeating, Expiring {
     if (this.#state === 'live') return this.#send(slot, framed)
     const queue = this.#queue
     if (this.#state === 'resuming' && queue !== undefined) {
+      // A replay waits for the client to take what it was sent: one that stops reading would
+      // hold every live entry until a heartbeat found it behind, a heartbeat interval of them.
+      // Checked before holding one more, as a write is: one entry larger than the bound is held.
+      if (this.#queuedBytes > this.options.maxPendingBytes) {
+        this.close('slow_consumer')
+        return false
+      }
       queue.push({ slot, framed })
+      this.#queuedBytes += framed.bodyByteLength
       if (queue.length > this.options.maxQueuedWhileResuming) this.close('slow_consumer')
     }
     return false
