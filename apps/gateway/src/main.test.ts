@@ -164,7 +164,7 @@ describe('node dist/main.js', () => {
       body: '{"user":"demo"}',
     })
     expect(minted.status).toBe(404)
-    expect((await minted.json()).error.message).toBe(
+    expect(((await minted.json()) as any).error.message).toBe(
       'token minting needs JWT_SECRET; this gateway verifies with JWT_PUBLIC_KEY, whose signing key it does not hold',
     )
   })
