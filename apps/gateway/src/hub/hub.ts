@@ -39,6 +39,9 @@ function deliverTo(connection: SseConnection, slot: number, framed: FramedEntry)
   return connection.deliver(slot, framed)
 }
 
+/** How one channel's catch-up ended: its history read whole, a gap, or the read's error. */
+type CatchUpOutcome = 'caught_up' | 'trimmed' | 'unknown' | Error
+
 export class Hub implements BrokerSink {
   readonly #channels = new Map<string, ChannelListeners>()
   readonly #connections = new Set<SseConnection>()
@@ -159,7 +162,23 @@ export class Hub implements BrokerSink {
    */
   async resync(channelKeys?: readonly string[]): Promise<void> {
     const channels = channelKeys === undefined ? [...this.#channels.values()] : this.#listenersOf(channelKeys)
-    await Promise.all(channels.map((listeners) => this.#catchUp(listeners, listeners.holdStamp)))
+    const outcomes = await Promise.all(channels.map((listeners) => this.#catchUp(listeners, listeners.holdStamp)))
+    // One line per resync, not per channel: an outage reaches every channel of the node at once.
+    const count = (outcome: CatchUpOutcome) => outcomes.filter((o) => o === outcome).length
+    const [trimmed, unknown] = [count('trimmed'), count('unknown')]
+    if (trimmed + unknown > 0) {
+      this.logger.warn(
+        { channels: trimmed + unknown, trimmed, unknown, of: channels.length },
+        'history does not cover the outage; their streams will resume',
+      )
+    }
+    const failed = outcomes.filter((o): o is Error => o instanceof Error)
+    if (failed.length > 0) {
+      this.logger.warn(
+        { channels: failed.length, of: channels.length, err: failed[0]!.message },
+        'catch-up read failed; their streams will resume',
+      )
+    }
   }
 
   /**
@@ -172,7 +191,7 @@ export class Hub implements BrokerSink {
       connection.closeWithRetry(reason, jitteredRetryMs(this.retryMs, Math.random))
   }
 
-  async #catchUp(listeners: ChannelListeners, holdStamp: number): Promise<void> {
+  async #catchUp(listeners: ChannelListeners, holdStamp: number): Promise<CatchUpOutcome> {
     let from: StreamId | undefined
     listeners.members.forEach((slot, connection) => {
       const position = connection.positionAt(slot)
@@ -182,17 +201,17 @@ export class Hub implements BrokerSink {
       while (from !== undefined) {
         const page = await readPage(this.broker, listeners.channel.key, from)
         if (page.outcome !== 'entries') {
-          this.logger.warn({ outcome: page.outcome }, 'history does not cover the outage; streams will resume')
           this.#closeAllWithRetry(listeners, 'history_gap')
-          break
+          return page.outcome
         }
         for (const entry of page.entries) this.#fanOut(listeners, entry)
         from = hasMore(page) ? lastPosition(page.entries) : undefined
       }
+      return 'caught_up'
     } catch (error) {
       // Without the history read, releasing the held entries would skip what came before them.
-      this.logger.warn({ err: (error as Error).message }, 'catch-up read failed; streams will resume')
       this.#closeAllWithRetry(listeners, 'broker_unavailable')
+      return error instanceof Error ? error : new Error(String(error))
     } finally {
       if (holdStamp === listeners.holdStamp) {
         const held = listeners.held ?? []

@@ -147,6 +147,14 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     for (const hint of hints) expect(hint).toBeGreaterThanOrEqual(100)
     for (const hint of hints) expect(hint).toBeLessThan(200)
     expect(new Set(hints).size).toBeGreaterThan(1)
+    // One line for the node's whole catch-up, not one per channel (a full node has 19,000).
+    const gapLines = nodes[0]!.process
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('history does not cover the outage'))
+    expect(gapLines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ channels: 6, trimmed: 6, unknown: 0, of: 6 }),
+    ])
 
     await pollUntil('node 1 ready', async () => ((await fetch(`${nodes[1]!.url}/readyz`)).ok ? true : undefined))
     const back = new RecordingEventSource(nodes[1]!.eventsUrl(), {
