@@ -248,3 +248,34 @@ describe('which requests a gateway serves', () => {
     }
   })
 })
+
+describe('a request that takes too long to arrive', () => {
+  it('is answered 408 and logged as such, whether its head or its body is late, and a late publish stores nothing', async () => {
+    const logged: string[] = []
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logged.push(String(chunk))
+        done()
+      },
+    })
+    // Node checks every half of the timeout: the answer comes after 1 to 1.5 s.
+    const gateway = await startTestGateway({}, { logger: createLogger('info', sink), requestTimeoutMs: 1000 })
+    try {
+      const body = JSON.stringify({ user: 'slow', data: 'never whole' })
+      const lateBody = `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`
+      const lateHead = 'GET /healthz HTTP/1.1\r\nHost: x\r\n'
+      for (const request of [lateBody, lateHead]) {
+        const answer = parse(await exchange(gateway.url, request))
+        expect([answer.status, answer.code], request).toEqual([408, 'HERALD_ERR_REQUEST_TIMEOUT'])
+      }
+      const lines = logged.map((line) => JSON.parse(line)).filter((line) => line.status !== undefined)
+      expect(lines.map((line) => [line.method, line.status, line.code])).toEqual([
+        ['POST', 408, 'HERALD_ERR_REQUEST_TIMEOUT'],
+        ['', 408, 'HERALD_ERR_REQUEST_TIMEOUT'],
+      ])
+      expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_messages_published_total 0$/m)
+    } finally {
+      await gateway.close()
+    }
+  })
+})

@@ -64,7 +64,16 @@ export interface StartOptions {
   readonly logger?: Logger
   /** Overrides the broker the config selects; for tests that share one. */
   readonly broker?: Broker
+  /** How long a request, head and body, may take to arrive (408 past it); tests shorten it. */
+  readonly requestTimeoutMs?: number
 }
+
+/**
+ * A minute for a whole request, as for its head: Node's 300 s default let a publish whose body
+ * trickles in hold its connection five minutes. Node looks at this period's half, so the 408
+ * comes between one and one and a half of it after the request began.
+ */
+const REQUEST_TIMEOUT_MS = 60_000
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel, undefined, config.secrets)
@@ -143,8 +152,15 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   // One HTTP server per listening socket (listen-sockets.ts), all serving the same routes.
   const servers = Array.from({ length: config.listenSockets }, () => {
     // Host is checked by readTarget, so that a request without one gets a JSON answer too.
-    const server = createServer({ requireHostHeader: false }, (request, response) =>
-      dispatchInTurn(request, response, false),
+    const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+    const server = createServer(
+      {
+        requireHostHeader: false,
+        requestTimeout,
+        headersTimeout: requestTimeout,
+        connectionsCheckingInterval: requestTimeout / 2,
+      },
+      (request, response) => dispatchInTurn(request, response, false),
     )
     server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) =>
       dispatchInTurn(request, response, true),

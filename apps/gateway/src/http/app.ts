@@ -11,12 +11,13 @@ import { devRoutes } from '../dev/dev-routes.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { type AccessLogEnv, accessLog } from './access-log.js'
 import { corsMiddleware, preflightHeaders } from './cors.js'
-import { closeIfBodyUnread, errorReply } from './error-reply.js'
+import { closeIfBodyUnread, errorReply, isClientAbort } from './error-reply.js'
 import { EVENTS_PATH } from './events-route.js'
 import { probesRoute } from './probes-route.js'
 import { requirePublishKey } from './publish-auth.js'
 import { handlePublish, publishBodyLimit } from './publish-route.js'
 import type { GatewayServices } from './services.js'
+import { requestTimedOut, requestTimeoutError } from './unparsed-request.js'
 
 export const PUBLISH_PATH = '/v1/publish'
 
@@ -61,7 +62,10 @@ export function createApp(services: GatewayServices): Hono<Env> {
     return c.json(new HeraldError('HERALD_ERR_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`).toJSON(), 404)
   })
   app.onError((error, c) => {
-    const reply = errorReply(error, logger)
+    // The body broke off because Node answered 408 for it (unparsed-request.ts), not because
+    // the client left: logged as what the client was told.
+    const timedOut = isClientAbort(error) && requestTimedOut(c.env.incoming.socket)
+    const reply = errorReply(timedOut ? requestTimeoutError() : error, logger)
     // A refusal before the body was read (a wrong key, a 405) need not wait for the rest of it.
     closeIfBodyUnread(c.env.incoming, c.env.outgoing)
     c.set('errorCode', reply.body.error.code)

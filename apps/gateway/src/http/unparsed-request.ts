@@ -19,13 +19,25 @@ import { errorReply, writeErrorReply } from './error-reply.js'
  */
 export const UNPARSED_ANSWER_FLUSH_MS = 5_000
 
+/** Sockets of requests a route was serving when their time ran out: its log says 408, as the answer does. */
+const timedOut = new WeakSet<Duplex>()
+
+/** Whether Node answered this request's socket 408 while a route was still reading the body. */
+export function requestTimedOut(socket: Duplex): boolean {
+  return timedOut.has(socket)
+}
+
+export function requestTimeoutError(): HeraldError {
+  return new HeraldError('HERALD_ERR_REQUEST_TIMEOUT', 'the request took too long to arrive')
+}
+
 /** What Node's parser reported; only the code matters here. */
 function errorFor(code: string | undefined): HeraldError {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
       return new HeraldError('HERALD_ERR_HEADERS_TOO_LARGE', 'the request headers are larger than 16 KiB')
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new HeraldError('HERALD_ERR_REQUEST_TIMEOUT', 'the request took too long to arrive')
+      return requestTimeoutError()
     default:
       return new HeraldError('HERALD_ERR_BAD_REQUEST', 'the request is not valid HTTP/1.1')
   }
@@ -44,6 +56,7 @@ export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Dupl
     return
   }
   const herald = errorFor(error.code)
+  if (herald.code === 'HERALD_ERR_REQUEST_TIMEOUT' && inFlight !== undefined && inFlight !== null) timedOut.add(socket)
   const body = JSON.stringify(herald.toJSON())
   // Ended only, the socket would stay open: Node's server sockets allow half-open connections,
   // so after our FIN it waits for the peer's, and a peer that never reads nor closes would hold
