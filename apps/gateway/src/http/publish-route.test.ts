@@ -166,6 +166,20 @@ describe('POST /v1/publish', () => {
       },
     })
     expect((await raw('{"user":"a","data":1}', { ...auth, 'Content-Encoding': 'identity' })).status).toBe(200)
+    // A transfer coding other than chunked is compression too, which Node passes on as it is.
+    const transferred = (coding: string) =>
+      exchange(
+        gateway.url,
+        Buffer.concat([
+          Buffer.from(
+            `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: ${coding}\r\nConnection: close\r\n\r\n${gzipped.length.toString(16)}\r\n`,
+          ),
+          gzipped,
+          Buffer.from('\r\n0\r\n\r\n'),
+        ]),
+      ).then(parse)
+    expect(await transferred('gzip, chunked')).toMatchObject({ status: 415, code: 'HERALD_ERR_MEDIA_TYPE' })
+    expect(await transferred('GZIP ,chunked')).toMatchObject({ status: 415, code: 'HERALD_ERR_MEDIA_TYPE' })
   })
 
   it('answers a body over the limit with 413', async () => {

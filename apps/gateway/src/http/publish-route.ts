@@ -48,6 +48,14 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
       `send the body uncompressed: Content-Encoding ${encoding} is not supported`,
     )
   }
+  // Node takes `Transfer-Encoding: gzip, chunked`, de-chunks it and hands over the gzip bytes.
+  const transfer = c.req.header('transfer-encoding')
+  if (transfer?.split(',').some((coding) => !/^\s*(chunked|identity)\s*$/i.test(coding))) {
+    throw new HeraldError(
+      'HERALD_ERR_MEDIA_TYPE',
+      `send the body uncompressed: Transfer-Encoding ${transfer} is not supported (chunked is)`,
+    )
+  }
   // Read, then decode: a read that fails (the client went away mid-body) is not invalid UTF-8.
   const bytes = await c.req.arrayBuffer()
   let text: string
