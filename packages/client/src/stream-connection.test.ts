@@ -260,6 +260,21 @@ describe('StreamConnection', () => {
     expect(states).toEqual(['connecting', 'open'])
   })
 
+  it('refreshes a token that lives longer than a timer can wait (24.8 days) only when it is due', async () => {
+    const { transport, calls } = scriptedTransport()
+    const expiresAt = Math.floor(Date.now() / 1000) + 30 * 86_400
+    start(transport, { getToken: async () => fakeJwt({ sub: 'alice', exp: expiresAt, n: ++tokens }) })
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onEvent(READY)
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect([tokens, calls.length]).toEqual([1, 1])
+    // Refreshed a minute before the expiry, not before.
+    await vi.advanceTimersByTimeAsync(30 * 86_400_000 - 5_000 - 60_000 - 1)
+    expect([tokens, calls.length]).toEqual([1, 1])
+    await vi.advanceTimersByTimeAsync(1)
+    expect([tokens, calls.length]).toEqual([2, 2])
+  })
+
   it('reports reconnecting while there is no stream, even when a slow token refresh lands during the wait', async () => {
     const { transport, calls } = scriptedTransport()
     let release: (() => void) | undefined

@@ -250,6 +250,12 @@ export class StreamConnection {
     clearTimeout(this.#refreshTimer)
     // A token the client's clock cannot time is left to the server, which ends the stream at its expiry.
     if (token.refreshAtMs === undefined || !Number.isFinite(token.refreshAtMs)) return
+    // Browsers fire a timer of more than 2^31 - 1 ms (24.8 days) at once: a token that lives
+    // longer would be refreshed, and its stream reopened, in a loop. Such a wait goes in steps.
+    if (token.refreshAtMs - Date.now() > MAX_TIMER_MS) {
+      this.#refreshTimer = setTimeout(() => this.#scheduleRefresh(token), MAX_TIMER_MS)
+      return
+    }
     this.#refreshTimer = setTimeout(
       async () => {
         const next = await this.#fetchToken().catch(() => undefined)
@@ -281,6 +287,9 @@ export class StreamConnection {
     })
   }
 }
+
+/** The longest delay a timer keeps: a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 function held(value: string, obtainedAtMs: number): HeldToken {
   const { expiresAtMs } = readTokenClaims(value)
