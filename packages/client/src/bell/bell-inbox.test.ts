@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BellInbox } from './bell-inbox.js'
+import { BellInbox, DEFAULT_MAX_ITEMS, maxItemsOf } from './bell-inbox.js'
 import type { BellItem } from './bell-items.js'
 
 const item = (n: number): BellItem => ({
@@ -43,5 +43,14 @@ describe('BellInbox', () => {
     expect(inbox.unread).toBe(0)
     inbox.add(item(5), 3)
     expect(inbox.unread).toBe(1)
+  })
+})
+
+describe('maxItemsOf', () => {
+  it('takes a whole number from 1 to 1000, and the default for anything else', () => {
+    expect([maxItemsOf('1'), maxItemsOf(' 20 '), maxItemsOf('1000')]).toEqual([1, 20, 1000])
+    for (const attribute of [null, '', '-1', '2.5', '0', '1001', 'ten', '1e2', '0x10']) {
+      expect(maxItemsOf(attribute), String(attribute)).toBe(DEFAULT_MAX_ITEMS)
+    }
   })
 })

@@ -7,6 +7,20 @@
 
 import type { BellItem } from './bell-items.js'
 
+/** The list's length when `max-items` is absent or not a whole number from 1 to 1000. */
+export const DEFAULT_MAX_ITEMS = 50
+const MOST_ITEMS = 1000
+
+/**
+ * The `max-items` attribute as a list length. Anything else (`-1`, `2.5`, `0`, `ten`) is the
+ * default: a length of -1 or 2.5 made every add throw, and the bell stopped updating.
+ */
+export function maxItemsOf(attribute: string | null): number {
+  if (attribute === null || !/^\s*\d+\s*$/.test(attribute)) return DEFAULT_MAX_ITEMS
+  const max = Number(attribute)
+  return max >= 1 && max <= MOST_ITEMS ? max : DEFAULT_MAX_ITEMS
+}
+
 export class BellInbox {
   #items: BellItem[] = []
   #unread = 0

@@ -15,14 +15,13 @@
 
 import { HeraldClient, type HeraldNotification } from '../client.js'
 import type { ConnectionState } from '../stream-connection.js'
-import { BellInbox } from './bell-inbox.js'
+import { BellInbox, maxItemsOf } from './bell-inbox.js'
 import { ANNOUNCE_BURST_MS, announcement, type BellItem, timeAgo, toBellItem } from './bell-items.js'
 import { BELL_MARKUP, BELL_STYLE } from './bell-template.js'
 
 /** What the bell needs from a client; any HeraldClient has it. */
 export type BellSource = Pick<HeraldClient, 'onNotification' | 'onReset' | 'onStateChange' | 'state'>
 
-const DEFAULT_MAX_ITEMS = 50
 /** The room left between a panel moved into the viewport and its side: as the default width leaves. */
 const PANEL_MARGIN_PX = 12
 
@@ -196,8 +195,7 @@ export class HeraldBellElement extends HTMLElement {
 
   #add(notification: HeraldNotification): void {
     const item = toBellItem(notification, Date.now())
-    const max = Number(this.getAttribute('max-items') ?? DEFAULT_MAX_ITEMS) || DEFAULT_MAX_ITEMS
-    this.#inbox.add(item, max)
+    this.#inbox.add(item, maxItemsOf(this.getAttribute('max-items')))
     const now = Date.now()
     if (now - this.#burstStartMs >= ANNOUNCE_BURST_MS) {
       this.#burstStartMs = now
