@@ -41,6 +41,8 @@ describe('HeraldClient across tabs', () => {
       getToken: () => token,
       transport: 'fetch',
       storage: null,
+      initialRetryMs: 10,
+      maxRetryMs: 20,
     })
     clients.push(client)
     const error = new Promise<HeraldClientError>((resolve) => client.onError(resolve))
@@ -70,6 +72,30 @@ describe('HeraldClient across tabs', () => {
     expect(first.client.role).toBeUndefined()
     expect(second.client.state).toBe('closed')
     expect(requests).toBe(1)
+  })
+
+  it("lets a tab that opens after a refusal of the tokens (401s, or another user's) lead with its own, not repeat it", async () => {
+    // Four 401s stop the first tabs; the tokens are good again by the time a later tab opens.
+    let refusing = true
+    const live = fakeGateway()
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      requests++
+      if (!refusing) return live.fetch(input, init)
+      return new Response('{"error":{"code":"HERALD_ERR_TOKEN_SIGNATURE","message":"bad signature"}}', {
+        status: 401,
+        headers: { 'content-type': 'application/json' },
+      })
+    })
+    const [first, second] = [openTab(), openTab()]
+    const errors = await Promise.all([first.error, second.error])
+    expect(errors.map((error) => [error.status, error.code])).toEqual([
+      [401, 'HERALD_ERR_TOKEN_SIGNATURE'],
+      [401, 'HERALD_ERR_TOKEN_SIGNATURE'],
+    ])
+    refusing = false
+    const late = openTab()
+    await vi.waitFor(() => expect([late.client.role, late.client.state]).toEqual(['leader', 'open']))
+    expect(live.streams).toHaveLength(1)
   })
 
   it('tells a tab that opens after the refusal, which the leader remembers', async () => {

@@ -366,6 +366,19 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#connection?.stop()
     this.#refused(error)
     this.#share?.post({ kind: 'error', error })
+    this.#leaveIfOwnTokens(error)
+  }
+
+  /**
+   * A refusal of the tokens these tabs had (a 401, another user's or an unreadable one) says
+   * nothing of the tokens a tab opened later will have: a tab it stopped leaves the group, so a
+   * later tab leads with its own instead of hearing this refusal repeated. A forbidden topic or a
+   * bad request would be refused again, so a tab it stopped stays, and tells later tabs.
+   */
+  #leaveIfOwnTokens(error: HeraldClientError): void {
+    if (error.status !== 0 && error.status !== 401) return
+    this.#share?.close()
+    this.#share = undefined
   }
 
   /**
@@ -408,7 +421,9 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         if (this.#role === 'follower') this.#setState(message.state)
         return
       case 'error':
-        if (this.#role === 'follower') this.#refused(message.error)
+        if (this.#role !== 'follower') return
+        this.#refused(message.error)
+        this.#leaveIfOwnTokens(message.error)
         return
       case 'welcome':
         // A welcome from a leader that has since left does not count.
