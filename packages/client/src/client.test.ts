@@ -466,3 +466,106 @@ describe('HeraldClient against an upstream that ends every stream at once', () =
     expect(requests).toBeLessThanOrEqual(6)
   })
 })
+
+/**
+ * A page that goes into the back/forward cache fires pagehide (persisted) and is frozen; shown
+ * again, pageshow (persisted). Each tab here has its own page, so one tab can be hidden alone.
+ */
+describe('HeraldClient in the back/forward cache', () => {
+  let gateway: ReturnType<typeof controlledGateway>
+  let clients: HeraldClient[]
+
+  const at = (n: number) => `u00000001:${n}-0`
+  const event = (n: number) => `event: seq\ndata: ${n}\nid: ${at(n)}\n\n`
+  const ready = (n: number) => `event: herald.ready\ndata: {"resume":"exact","replayed":0}\nid: ${at(n)}\n\n`
+
+  beforeEach(() => {
+    clients = []
+    gateway = controlledGateway()
+    vi.stubGlobal('navigator', { locks: new FakeLockManager() })
+    vi.stubGlobal('fetch', gateway.fetch)
+  })
+  afterEach(() => {
+    for (const client of clients) client.close()
+    vi.unstubAllGlobals()
+  })
+
+  /** A tab on a page of its own, and how to hide it into the cache and show it again. */
+  function openTab() {
+    const page = new EventTarget()
+    vi.stubGlobal('addEventListener', page.addEventListener.bind(page))
+    vi.stubGlobal('removeEventListener', page.removeEventListener.bind(page))
+    const token = fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 })
+    const client = new HeraldClient({
+      url: 'https://gw.example/v1/events',
+      getToken: () => token,
+      transport: 'fetch',
+      storage: null,
+      initialRetryMs: 10,
+      maxRetryMs: 20,
+    })
+    clients.push(client)
+    const received: unknown[] = []
+    client.onNotification((notification) => received.push(notification.data))
+    const transition = (type: string) => page.dispatchEvent(Object.assign(new Event(type), { persisted: true }))
+    return { client, received, hide: () => transition('pagehide'), show: () => transition('pageshow') }
+  }
+
+  async function nextStream(count: number): Promise<ControlledStream> {
+    await vi.waitFor(() => expect(gateway.streams.length).toBeGreaterThanOrEqual(count))
+    return gateway.streams[count - 1]!
+  }
+
+  it('hands the lead over when the leading page is cached, and joins as a follower when it is shown again', async () => {
+    const first = openTab()
+    const firstStream = await nextStream(1)
+    firstStream.push(ready(1) + event(2))
+    await vi.waitFor(() => expect(first.received).toEqual([2]))
+    const second = openTab()
+    // Welcomed by the leader, which then tells it the stream's state.
+    await vi.waitFor(() => expect([second.client.role, second.client.state]).toEqual(['follower', 'open']))
+    firstStream.push(event(3))
+    await vi.waitFor(() => expect([first.received, second.received]).toEqual([[2, 3], [3]]))
+    expect(first.client.role).toBe('leader')
+
+    first.hide()
+    // The cached page's stream ends, and the other tab streams from where it was.
+    expect(firstStream.aborted).toBe(true)
+    const secondStream = await nextStream(2)
+    expect(secondStream.lastEventId).toBe(at(3))
+    await vi.waitFor(() => expect(second.client.role).toBe('leader'))
+    secondStream.push(ready(3) + event(4))
+    await vi.waitFor(() => expect(second.received).toEqual([3, 4]))
+
+    first.show()
+    await vi.waitFor(() => expect(first.client.role).toBe('follower'))
+    // Behind by one: the leader streams again from its position, and each tab gets what it lacks.
+    const catchUp = await nextStream(3)
+    expect(catchUp.lastEventId).toBe(at(3))
+    catchUp.push(event(4) + ready(4) + event(5))
+    await vi.waitFor(() =>
+      expect([first.received, second.received]).toEqual([
+        [2, 3, 4, 5],
+        [3, 4, 5],
+      ]),
+    )
+    expect(gateway.streams).toHaveLength(3)
+  })
+
+  it('ends the stream of a tab streaming alone while its page is cached, and resumes it when shown', async () => {
+    vi.stubGlobal('navigator', {})
+    const tab = openTab()
+    const stream = await nextStream(1)
+    stream.push(ready(1) + event(2))
+    await vi.waitFor(() => expect(tab.received).toEqual([2]))
+    expect(tab.client.role).toBe('alone')
+    tab.hide()
+    expect(stream.aborted).toBe(true)
+    tab.show()
+    const resumed = await nextStream(2)
+    expect(resumed.lastEventId).toBe(at(2))
+    resumed.push(ready(2) + event(3))
+    await vi.waitFor(() => expect(tab.received).toEqual([2, 3]))
+    expect(tab.client.state).toBe('open')
+  })
+})

@@ -154,6 +154,12 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   /** The refusal that stopped the shared connection, reported once per tab and repeated to tabs that open later. */
   #refusal: HeraldClientError | undefined
   #startToken: { readonly value: string; readonly obtainedAtMs: number } | undefined
+  /** The URL and user: what the stored positions and the tab group belong to. */
+  #scope = ''
+  /** In the back/forward cache: this tab holds neither the lead nor a stream until it is shown again. */
+  #suspended = false
+  /** Removes the page listeners (pagehide, pageshow). */
+  readonly #unlistenPage: () => void
 
   constructor(options: HeraldClientOptions) {
     this.#options = options
@@ -166,7 +172,35 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     if (options.topics !== undefined && options.topics.length > 0)
       url.searchParams.set('topics', options.topics.join(','))
     this.#url = url.toString()
+    this.#unlistenPage = listenToPage(this.#onPageHide, this.#onPageShow)
     void this.#start()
+  }
+
+  /**
+   * A page that goes into the back/forward cache is frozen, not closed: it kept the Web Lock and
+   * its stream, so the other tabs waited behind a leader that relayed nothing (Chrome caches such
+   * pages). It steps down and ends its stream; shown again, it joins as a tab that reloaded does.
+   */
+  readonly #onPageHide = (event: Event): void => {
+    if (!(event as PageTransitionEvent).persisted || this.#closed || this.#suspended) return
+    this.#suspended = true
+    this.#share?.close()
+    this.#share = undefined
+    this.#connection?.stop()
+    this.#connection = undefined
+    this.#catchUpFrom = undefined
+    this.#catchingUp.clear()
+    this.#discarding = false
+    // Shown again perhaps hours later: the next stream asks for a fresh token.
+    this.#startToken = undefined
+  }
+
+  readonly #onPageShow = (event: Event): void => {
+    if (!(event as PageTransitionEvent).persisted || this.#closed || !this.#suspended) return
+    this.#suspended = false
+    // Stopped for good before it was hidden: nothing to join again.
+    if (this.#refusal !== undefined || this.#user === undefined) return
+    this.#join()
   }
 
   get state(): ConnectionState {
@@ -220,6 +254,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   close(): void {
     if (this.#closed) return
     this.#closed = true
+    this.#unlistenPage()
     this.#role = undefined
     this.#share?.close()
     this.#connection?.stop()
@@ -252,19 +287,26 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#startToken = { value: token!, obtainedAtMs }
     this.#user = user
     const scope = `${this.#url}|${this.#user}`
+    this.#scope = scope
     const { storage } = this.#options
     this.#store = new LastIdStore(storage === undefined ? defaultStorage() : (storage ?? undefined), scope)
     this.#tabStore = new LastIdStore(storage === null ? undefined : defaultSessionStorage(), scope)
     // After a reload, where this tab stopped: the browser's position may be past it.
     this.#lastId = this.#tabStore.get() || this.#store.get()
     this.#tracker.reset(this.#lastId)
+    // Hidden into the back/forward cache while the token was on its way: it joins once shown.
+    if (!this.#suspended) this.#join()
+  }
+
+  /** Streams alone, or joins this scope's tabs, which elect the one that streams. */
+  #join(): void {
     if (this.#options.shareAcrossTabs === false || !canShareAcrossTabs()) {
       this.#setRole('alone')
       this.#lead()
       return
     }
     this.#setRole('follower')
-    this.#share = shareAcrossTabs<RelayMessage>(`herald:${scope}`, {
+    this.#share = shareAcrossTabs<RelayMessage>(`herald:${this.#scope}`, {
       lead: () => {
         this.#setRole('leader')
         // Stopped for good (a refusal, a token for another user): taking over must not start a
@@ -293,7 +335,9 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
           ? 'fetch'
           : 'eventsource'
         : this.#options.transport
-    const connection = new StreamConnection({
+    // A connection this tab stopped (going into the back/forward cache) still reports its end
+    // later: only the current one speaks for the tab.
+    const connection: StreamConnection = new StreamConnection({
       url: this.#url,
       transport: transport === 'eventsource' ? eventSourceTransport : fetchTransport,
       getToken: () => this.#tokenForSameUser(),
@@ -308,7 +352,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
       types: () => [...BUILT_IN_TYPES, ...(this.#options.types ?? []), ...this.#typed.keys()],
       onEvent: (event) => {
         const { type, data, lastEventId: id } = event
-        if (type === UNAVAILABLE_EVENT || this.#discarding) return
+        if (type === UNAVAILABLE_EVENT || this.#discarding || this.#connection !== connection) return
         // A tab of an older bundle among them would never hear an addressed reset: then every
         // tab is reset, as that bundle did it.
         if (
@@ -334,6 +378,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         this.#share?.post({ kind: 'event', leader: this.#tabId, type, data, id })
       },
       onState: (state) => {
+        if (this.#connection !== connection) return
         this.#setState(state)
         this.#share?.post({ kind: 'state', state })
       },
@@ -519,4 +564,16 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
 function reportError(error: Error): void {
   if (typeof globalThis.reportError === 'function') globalThis.reportError(error)
   else console.error(error)
+}
+
+/** Listens to the page's pagehide and pageshow where there is a page (not in a worker or Node); returns how to stop. */
+function listenToPage(onHide: (event: Event) => void, onShow: (event: Event) => void): () => void {
+  const { addEventListener: add, removeEventListener: remove } = globalThis
+  if (typeof add !== 'function' || typeof remove !== 'function') return () => {}
+  add('pagehide', onHide)
+  add('pageshow', onShow)
+  return () => {
+    remove('pagehide', onHide)
+    remove('pageshow', onShow)
+  }
 }
