@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { HeraldClient, type HeraldClientError, type HeraldClientOptions } from './client.js'
+import { FakeEventSource } from './test/fake-event-source.js'
 import { type ControlledStream, controlledGateway, fakeGateway } from './test/fake-gateway.js'
 import { fakeJwt } from './test/fake-jwt.js'
 import { FakeLockManager } from './test/fake-locks.js'
@@ -106,6 +107,106 @@ describe('HeraldClient across tabs', () => {
     expect([first.client.role, late.client.role]).toEqual(['leader', 'follower'])
     expect(late.client.state).toBe('closed')
     expect(requests).toBe(1)
+  })
+})
+
+/**
+ * Tabs over EventSource, which dispatches only the types listened for: the leader's stream must
+ * listen for the types the other tabs pass to `on`, or their handlers never run.
+ */
+describe('HeraldClient across tabs over EventSource', () => {
+  let clients: HeraldClient[]
+
+  const at = (n: number) => `u00000001:${n}-0`
+
+  beforeEach(() => {
+    clients = []
+    FakeEventSource.reset()
+    vi.stubGlobal('navigator', { locks: new FakeLockManager() })
+    vi.stubGlobal('EventSource', FakeEventSource)
+  })
+  afterEach(() => {
+    for (const client of clients) client.close()
+    vi.unstubAllGlobals()
+  })
+
+  /** A tab, and the payloads of each type its `on` handlers get. */
+  function openTab() {
+    const token = fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 })
+    const client = new HeraldClient({
+      url: 'https://gw.example/v1/events',
+      getToken: () => token,
+      transport: 'eventsource',
+      storage: null,
+    })
+    clients.push(client)
+    const received: Record<string, unknown[]> = {}
+    const on = (type: string) =>
+      client.on(type, ({ data }) => {
+        received[type] = [...(received[type] ?? []), data]
+      })
+    return { client, received, on }
+  }
+
+  /** The `count`th EventSource, once created, opened and live. */
+  async function liveSource(count: number): Promise<FakeEventSource> {
+    await vi.waitFor(() => expect(FakeEventSource.instances.length).toBeGreaterThanOrEqual(count))
+    const source = FakeEventSource.instances[count - 1]!
+    source.open(at(1))
+    return source
+  }
+
+  const isOpen = (client: HeraldClient) => vi.waitFor(() => expect(client.state).toBe('open'))
+
+  it("delivers a type only a follower listens for: the follower's hello names it", async () => {
+    const leader = openTab()
+    const source = await liveSource(1)
+    await isOpen(leader.client)
+    const follower = openTab()
+    follower.on('invoice.paid')
+    // The leader answers the hello with where its stream stands: the tab has joined.
+    await isOpen(follower.client)
+    expect([leader.client.role, follower.client.role]).toEqual(['leader', 'follower'])
+    source.send('invoice.paid', '{"invoice":7}', at(2))
+    await vi.waitFor(() => expect(follower.received).toEqual({ 'invoice.paid': [{ invoice: 7 }] }))
+    expect(leader.received).toEqual({})
+  })
+
+  it('delivers a type a follower passes to on after it joined', async () => {
+    const leader = openTab()
+    const source = await liveSource(1)
+    const follower = openTab()
+    await isOpen(follower.client)
+    follower.on('invoice.sent')
+    await vi.waitFor(() => expect(source.listening).toContain('invoice.sent'))
+    source.send('invoice.sent', '{"invoice":8}', at(2))
+    await vi.waitFor(() => expect(follower.received).toEqual({ 'invoice.sent': [{ invoice: 8 }] }))
+    expect(leader.received).toEqual({})
+    // One EventSource: a new type is listened for on the open stream, not by opening another.
+    expect(FakeEventSource.instances).toHaveLength(1)
+  })
+
+  it("delivers a follower's types after a handover: the new leader listens for them", async () => {
+    const first = openTab()
+    await liveSource(1)
+    const second = openTab()
+    const third = openTab()
+    third.on('invoice.paid')
+    await Promise.all([isOpen(second.client), isOpen(third.client)])
+    first.client.close()
+    await vi.waitFor(() => expect(second.client.role).toBe('leader'))
+    const source = await liveSource(2)
+    await isOpen(third.client)
+    source.send('invoice.paid', '{"invoice":9}', at(2))
+    await vi.waitFor(() => expect(third.received).toEqual({ 'invoice.paid': [{ invoice: 9 }] }))
+    // And a type the follower adds under the new leader.
+    third.on('invoice.voided')
+    await vi.waitFor(() => expect(source.listening).toContain('invoice.voided'))
+    source.send('invoice.voided', '{"invoice":10}', at(3))
+    await vi.waitFor(() =>
+      expect(third.received).toEqual({ 'invoice.paid': [{ invoice: 9 }], 'invoice.voided': [{ invoice: 10 }] }),
+    )
+    expect(second.received).toEqual({})
   })
 })
 

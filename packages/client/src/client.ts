@@ -14,6 +14,12 @@
  * published while the tab was away reaches it, and every tab drops the rest. If
  * history no longer holds that position, the reset goes to the tabs that were
  * behind alone, and the stream goes back to the leader's own position.
+ *
+ * Over EventSource, which dispatches only the types listened for, the leader
+ * listens for every tab's types: a tab names its own in its `hello`, and one it
+ * adds later with `on` in a `listen`. Every tab keeps the types it hears of, so
+ * the tab that takes over at a handover listens for them from its first stream
+ * (the `hello`s that follow its `leading` name them again).
  */
 
 import { READY_EVENT, RESET_EVENT, type ResetReason, UNAVAILABLE_EVENT } from '@herald/protocol'
@@ -99,7 +105,19 @@ type RelayMessage =
   | { readonly kind: 'error'; readonly error: HeraldClientError }
   /** A tab joins: where it stopped. It applies relayed events once the leader answers with `welcome`. */
   /** `resets`: the tab applies a `reset` addressed to it (a tab of an older bundle does not say so). */
-  | { readonly kind: 'hello'; readonly tab: string; readonly lastId: string; readonly resets?: true }
+  /** `types`: the types the tab listens for (`types` and `on`), which EventSource must be told of. */
+  | {
+      readonly kind: 'hello'
+      readonly tab: string
+      readonly lastId: string
+      readonly resets?: true
+      readonly types?: readonly string[]
+    }
+  /**
+   * A tab that does not lead listens for a new type (`on`): the leader's EventSource must listen
+   * for it too, or never dispatches it. A kind of its own, which tabs of an older bundle ignore.
+   */
+  | { readonly kind: 'listen'; readonly types: readonly string[] }
   | { readonly kind: 'welcome'; readonly tab: string; readonly leader: string }
   /** A tab took the lead: every other tab joins it again. */
   | { readonly kind: 'leading'; readonly tab: string }
@@ -146,6 +164,12 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   readonly #catchingUp = new Map<string, boolean>()
   /** Leader: the stream is being replaced, so what it still brings is dropped. */
   #discarding = false
+  /**
+   * The types other tabs listen for, for the stream's EventSource to listen for too. Kept by every
+   * tab, not the leader alone, so a tab that takes over listens for them from its first stream. Those
+   * of a tab that closed stay: an extra type only brings what fetch streaming brings anyway.
+   */
+  readonly #tabTypes = new Set<string>()
   #state: ConnectionState = 'connecting'
   #role: TabRole | undefined
   #connection: StreamConnection | undefined
@@ -224,11 +248,13 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
       listeners = new Listeners()
       this.#typed.set(type, listeners)
       this.#connection?.listen(type)
+      // The leader's stream must listen for it too. Before this tab joins, its hello names it.
+      if (this.#role === 'follower') this.#share?.post({ kind: 'listen', types: [type] })
     }
     return listeners.add(handler as (notification: HeraldNotification) => void)
   }
 
-  /** Every notification, whatever its type (with EventSource, only types passed to `on`, and `message`). */
+  /** Every notification, whatever its type (with EventSource, only `message` and the types some tab passed to `on` or `types`). */
   onNotification(handler: (notification: HeraldNotification) => void): () => void {
     return this.#notifications.add(handler)
   }
@@ -323,7 +349,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   /** Joins the leader: relayed events wait for its welcome, which comes after any catch-up is under way. */
   #hello(): void {
     this.#joined = false
-    this.#share?.post({ kind: 'hello', tab: this.#tabId, lastId: this.#lastId, resets: true })
+    const types = [...(this.#options.types ?? []), ...this.#typed.keys()]
+    this.#share?.post({ kind: 'hello', tab: this.#tabId, lastId: this.#lastId, resets: true, types })
   }
 
   #lead(): () => void {
@@ -349,7 +376,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         this.#relayed = this.#catchUpFrom ?? this.#lastId
         return this.#relayed
       },
-      types: () => [...BUILT_IN_TYPES, ...(this.#options.types ?? []), ...this.#typed.keys()],
+      types: () => [...BUILT_IN_TYPES, ...(this.#options.types ?? []), ...this.#typed.keys(), ...this.#tabTypes],
       onEvent: (event) => {
         const { type, data, lastEventId: id } = event
         if (type === UNAVAILABLE_EVENT || this.#discarding || this.#connection !== connection) return
@@ -482,8 +509,22 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         this.#hello()
         return
       case 'hello':
+        // Before the welcome: the stream listens for the tab's types by the time it applies relays.
+        this.#listenFor(message.types ?? [])
         if (this.#role === 'leader') this.#welcome(message.tab, message.lastId, message.resets === true)
         return
+      case 'listen':
+        this.#listenFor(message.types)
+        return
+    }
+  }
+
+  /** Another tab listens for these types: so does the stream, if this tab leads, and the next it opens. */
+  #listenFor(types: readonly string[]): void {
+    for (const type of types) {
+      if (this.#tabTypes.has(type)) continue
+      this.#tabTypes.add(type)
+      this.#connection?.listen(type)
     }
   }
 
