@@ -231,7 +231,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     return this.#state
   }
 
-  /** Whether this tab holds the shared connection; undefined until it knows, and once closed. */
+  /** Whether this tab holds the shared connection: undefined until the first token, `follower` while it waits for the lock, undefined once closed. */
   get role(): TabRole | undefined {
     return this.#role
   }
