@@ -26,8 +26,17 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ]
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS })
+/**
+ * `backForwardCache`: keep Chrome's back/forward cache on, as browsers have it; Playwright turns
+ * it off by default, and a page it caches is frozen with whatever it holds (its Web Lock too).
+ */
+export function launchChromium({ backForwardCache = false } = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    ...(backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
+  })
 }
 
 export const TEST_PAGE_PATH = '/__herald_test__'
@@ -41,6 +50,8 @@ window.received = []
 window.resets = []
 window.states = []
 window.errors = []
+window.shows = []
+addEventListener('pageshow', (event) => window.shows.push(event.persisted))
 window.startClient = (options) => {
   const client = new Herald.HeraldClient({
     url: '/v1/events',
@@ -64,6 +75,8 @@ declare global {
     resets: ResetReason[]
     states: string[]
     errors: Array<{ status: number; code: string; message: string }>
+    /** Each pageshow's `persisted`: true when the page came back from the back/forward cache. */
+    shows: boolean[]
     startClient(options?: Record<string, unknown>): void
     client: {
       role: string | undefined

@@ -118,6 +118,37 @@ describe('@herald/client across tabs, in Chromium', () => {
     expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(2)
   })
 
+  it("hands the lead over when the leading tab's page goes into the back/forward cache, and catches it up when it comes back", async () => {
+    const cachingBrowser = await launchChromium({ backForwardCache: true })
+    try {
+      gateway = await startTestGateway({}, {}, ['--dev'])
+      context = await newTestContext(cachingBrowser, gateway.url, () => signToken('alice'))
+      const tabs = [await openClientTab(context, gateway.url), await openClientTab(context, gateway.url)]
+      await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
+      await publish(1)
+      for (const tab of tabs) expect(await waitForReceived(tab, 1)).toEqual([1])
+      const leader = await leaderOf(tabs)
+      const follower = tabs.find((tab) => tab !== leader)!
+      // Away to a page of the same site; the test page is kept, frozen, in the cache.
+      await leader.goto(`${gateway.url}/healthz`)
+      await publish(2)
+      expect(await waitForReceived(follower, 2)).toEqual([1, 2])
+      expect(await follower.evaluate(() => window.client.role)).toBe('leader')
+      await leader.goBack({ waitUntil: 'commit' })
+      await leader.waitForFunction(() => window.shows.length >= 2, undefined, { polling: 20, timeout: 15_000 })
+      expect(await leader.evaluate(() => window.shows)).toEqual([false, true])
+      await publish(3)
+      // Joined again as a follower, behind by one: the new leader's stream catches it up.
+      expect(await waitForReceived(leader, 3)).toEqual([1, 2, 3])
+      expect(await waitForReceived(follower, 3)).toEqual([1, 2, 3])
+      expect(await leader.evaluate(() => window.client.role)).toBe('follower')
+    } finally {
+      await context?.close()
+      context = undefined
+      await cachingBrowser.close()
+    }
+  })
+
   it('refreshes the token before it expires and resumes with the new one, losing nothing', async () => {
     // 4 s tokens: the client asks for a new one a fifth of the lifetime early.
     await start('4s')
