@@ -1,22 +1,22 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { once } from 'node:events'
 import net from 'node:net'
-import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { exchange, parse, startTestGateway, TEST_API_KEY, type TestGateway, withTimeout } from '../test/harness.js'
-import { createLogger } from './log/logger.js'
+import {
+  exchange,
+  parse,
+  recordingLogger,
+  startTestGateway,
+  TEST_API_KEY,
+  type TestGateway,
+  withTimeout,
+} from '../test/harness.js'
 
 describe('which requests a gateway serves', () => {
   let gateway: TestGateway
-  const logged: string[] = []
+  const { logger, lines: logged } = recordingLogger('debug')
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        logged.push(String(chunk))
-        done()
-      },
-    })
-    gateway = await startTestGateway({}, { logger: createLogger('debug', sink) })
+    gateway = await startTestGateway({}, { logger })
   })
   afterAll(() => gateway.close())
 
@@ -251,15 +251,9 @@ describe('which requests a gateway serves', () => {
 
 describe('a request that takes too long to arrive', () => {
   it('is answered 408 and logged as such, whether its head or its body is late, and a late publish stores nothing', async () => {
-    const logged: string[] = []
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        logged.push(String(chunk))
-        done()
-      },
-    })
+    const { logger, lines: logged } = recordingLogger('info')
     // Node checks every half of the timeout: the answer comes after 1 to 1.5 s.
-    const gateway = await startTestGateway({}, { logger: createLogger('info', sink), requestTimeoutMs: 1000 })
+    const gateway = await startTestGateway({}, { logger, requestTimeoutMs: 1000 })
     try {
       const body = JSON.stringify({ user: 'slow', data: 'never whole' })
       const lateBody = `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`

@@ -7,10 +7,12 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
+import { Writable } from 'node:stream'
 import { type ParsedEvent, SseParser } from '@herald/protocol'
 import { EventSource } from 'eventsource'
 import { type JWTPayload, SignJWT } from 'jose'
-import { loadConfig } from '../src/config/config.js'
+import { type GatewayConfig, type LogLevel, loadConfig } from '../src/config/config.js'
+import { createLogger } from '../src/log/logger.js'
 import { type Gateway, type StartOptions, startGateway } from '../src/server.js'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
@@ -27,7 +29,29 @@ export async function startTestGateway(
   options: StartOptions = {},
   argv: string[] = [],
 ): Promise<TestGateway> {
-  const config = loadConfig({
+  const gateway = await startGateway(testGatewayConfig(env, argv), options)
+  return {
+    ...gateway,
+    token: (sub, claims = {}) => signToken(sub, claims),
+    publish: (body, apiKey = TEST_API_KEY) => postJson(`${gateway.url}/v1/publish`, body, apiKey),
+    eventsUrl: (query = {}) => `${gateway.url}/v1/events?${new URLSearchParams(query)}`,
+  }
+}
+
+/** A logger at `level` that keeps each JSON line it writes, in `lines`, for a test to read. */
+export function recordingLogger(level: LogLevel, lines: string[] = []) {
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk))
+      done()
+    },
+  })
+  return { logger: createLogger(level, sink), lines }
+}
+
+/** The configuration startTestGateway runs: a free port on loopback, quiet, short retries. */
+export function testGatewayConfig(env: Record<string, string> = {}, argv: string[] = []): GatewayConfig {
+  return loadConfig({
     env: {
       JWT_SECRET: TEST_SECRET,
       PUBLISH_API_KEY: TEST_API_KEY,
@@ -41,13 +65,6 @@ export async function startTestGateway(
     },
     argv,
   })
-  const gateway = await startGateway(config, options)
-  return {
-    ...gateway,
-    token: (sub, claims = {}) => signToken(sub, claims),
-    publish: (body, apiKey = TEST_API_KEY) => postJson(`${gateway.url}/v1/publish`, body, apiKey),
-    eventsUrl: (query = {}) => `${gateway.url}/v1/events?${new URLSearchParams(query)}`,
-  }
 }
 
 export async function signToken(

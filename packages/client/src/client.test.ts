@@ -373,7 +373,7 @@ describe('HeraldClient closing the leading tab', () => {
  * Tabs whose gateway streams send only what the test pushes, so the position each stream opens
  * from, and what each tab gets, show how a tab that joins behind is caught up.
  */
-describe('HeraldClient catching up a tab that joins behind', () => {
+describe('HeraldClient catching up a tab that joins behind, or comes back from the back/forward cache', () => {
   let gateway: ReturnType<typeof controlledGateway>
   let clients: HeraldClient[]
 
@@ -533,96 +533,26 @@ describe('HeraldClient catching up a tab that joins behind', () => {
       old.close()
     }
   })
-})
 
-/** An upstream that misbehaves: each stream says `retry: 0`, goes live and ends at once. */
-describe('HeraldClient against an upstream that ends every stream at once', () => {
-  afterEach(() => vi.unstubAllGlobals())
-
-  it('backs off as after failures instead of reconnecting every 100 ms or sooner', async () => {
-    let requests = 0
-    const encoder = new TextEncoder()
-    vi.stubGlobal('fetch', async () => {
-      requests++
-      const frames = 'retry: 0\n\nevent: herald.ready\ndata: {"resume":"fresh","replayed":0}\nid: u00000001:1-0\n\n'
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(encoder.encode(frames))
-          controller.close()
-        },
-      })
-      return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } })
-    })
-    const client = new HeraldClient({
-      url: 'https://gw.example/v1/events',
-      getToken: () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 }),
-      transport: 'fetch',
-      shareAcrossTabs: false,
-      storage: null,
-    })
-    await new Promise((resolve) => setTimeout(resolve, 1500))
-    client.close()
-    // Waits of 100, 100–200, 200–400, 400–800 ms: four or five streams (one more if timers run late), not 15 to 30.
-    expect(requests).toBeGreaterThanOrEqual(4)
-    expect(requests).toBeLessThanOrEqual(6)
-  })
-})
-
-/**
- * A page that goes into the back/forward cache fires pagehide (persisted) and is frozen; shown
- * again, pageshow (persisted). Each tab here has its own page, so one tab can be hidden alone.
- */
-describe('HeraldClient in the back/forward cache', () => {
-  let gateway: ReturnType<typeof controlledGateway>
-  let clients: HeraldClient[]
-
-  const at = (n: number) => `u00000001:${n}-0`
-  const event = (n: number) => `event: seq\ndata: ${n}\nid: ${at(n)}\n\n`
-  const ready = (n: number) => `event: herald.ready\ndata: {"resume":"exact","replayed":0}\nid: ${at(n)}\n\n`
-
-  beforeEach(() => {
-    clients = []
-    gateway = controlledGateway()
-    vi.stubGlobal('navigator', { locks: new FakeLockManager() })
-    vi.stubGlobal('fetch', gateway.fetch)
-  })
-  afterEach(() => {
-    for (const client of clients) client.close()
-    vi.unstubAllGlobals()
-  })
-
+  /*
+   * A page that goes into the back/forward cache fires pagehide (persisted) and is frozen; shown
+   * again, pageshow (persisted). Each tab below has a page of its own, so one can be hidden alone.
+   */
   /** A tab on a page of its own, and how to hide it into the cache and show it again. */
-  function openTab() {
+  function openCachedTab() {
     const page = new EventTarget()
     vi.stubGlobal('addEventListener', page.addEventListener.bind(page))
     vi.stubGlobal('removeEventListener', page.removeEventListener.bind(page))
-    const token = fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 })
-    const client = new HeraldClient({
-      url: 'https://gw.example/v1/events',
-      getToken: () => token,
-      transport: 'fetch',
-      storage: null,
-      initialRetryMs: 10,
-      maxRetryMs: 20,
-    })
-    clients.push(client)
-    const received: unknown[] = []
-    client.onNotification((notification) => received.push(notification.data))
     const transition = (type: string) => page.dispatchEvent(Object.assign(new Event(type), { persisted: true }))
-    return { client, received, hide: () => transition('pagehide'), show: () => transition('pageshow') }
-  }
-
-  async function nextStream(count: number): Promise<ControlledStream> {
-    await vi.waitFor(() => expect(gateway.streams.length).toBeGreaterThanOrEqual(count))
-    return gateway.streams[count - 1]!
+    return { ...openTab(), hide: () => transition('pagehide'), show: () => transition('pageshow') }
   }
 
   it('hands the lead over when the leading page is cached, and joins as a follower when it is shown again', async () => {
-    const first = openTab()
+    const first = openCachedTab()
     const firstStream = await nextStream(1)
     firstStream.push(ready(1) + event(2))
     await vi.waitFor(() => expect(first.received).toEqual([2]))
-    const second = openTab()
+    const second = openCachedTab()
     // Welcomed by the leader, which then tells it the stream's state.
     await vi.waitFor(() => expect([second.client.role, second.client.state]).toEqual(['follower', 'open']))
     firstStream.push(event(3))
@@ -655,7 +585,7 @@ describe('HeraldClient in the back/forward cache', () => {
 
   it('ends the stream of a tab streaming alone while its page is cached, and resumes it when shown', async () => {
     vi.stubGlobal('navigator', {})
-    const tab = openTab()
+    const tab = openCachedTab()
     const stream = await nextStream(1)
     stream.push(ready(1) + event(2))
     await vi.waitFor(() => expect(tab.received).toEqual([2]))
@@ -668,5 +598,38 @@ describe('HeraldClient in the back/forward cache', () => {
     resumed.push(ready(2) + event(3))
     await vi.waitFor(() => expect(tab.received).toEqual([2, 3]))
     expect(tab.client.state).toBe('open')
+  })
+})
+
+/** An upstream that misbehaves: each stream says `retry: 0`, goes live and ends at once. */
+describe('HeraldClient against an upstream that ends every stream at once', () => {
+  afterEach(() => vi.unstubAllGlobals())
+
+  it('backs off as after failures instead of reconnecting every 100 ms or sooner', async () => {
+    let requests = 0
+    const encoder = new TextEncoder()
+    vi.stubGlobal('fetch', async () => {
+      requests++
+      const frames = 'retry: 0\n\nevent: herald.ready\ndata: {"resume":"fresh","replayed":0}\nid: u00000001:1-0\n\n'
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(encoder.encode(frames))
+          controller.close()
+        },
+      })
+      return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } })
+    })
+    const client = new HeraldClient({
+      url: 'https://gw.example/v1/events',
+      getToken: () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 }),
+      transport: 'fetch',
+      shareAcrossTabs: false,
+      storage: null,
+    })
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    client.close()
+    // Waits of 100, 100–200, 200–400, 400–800 ms: four or five streams (one more if timers run late), not 15 to 30.
+    expect(requests).toBeGreaterThanOrEqual(4)
+    expect(requests).toBeLessThanOrEqual(6)
   })
 })

@@ -1,22 +1,22 @@
 import { constants, createHmac, createSign, generateKeyPairSync, type KeyObject, sign as signWith } from 'node:crypto'
 import http from 'node:http'
-import { Writable } from 'node:stream'
 import { exportJWK, type JWK, SignJWT } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   listenOnFreePort,
   RawSseStream,
+  recordingLogger,
   signToken,
   startTestGateway,
   TEST_API_KEY,
   TEST_SECRET,
   type TestGateway,
+  testGatewayConfig,
   withTimeout,
 } from '../../test/harness.js'
 import { loadConfig } from '../config/config.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { errorReply } from '../http/error-reply.js'
-import { createLogger } from '../log/logger.js'
 import { startGateway } from '../server.js'
 import { createTokenVerifier, JWKS_MAX_AGE_MS, type TokenVerifier } from './token-verifier.js'
 
@@ -298,14 +298,8 @@ describe('a verification that fails for a reason of the node, not of the token',
       (error: unknown) => error,
     )
     expect(failure).not.toBeInstanceOf(HeraldError)
-    const logged: string[] = []
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        logged.push(String(chunk))
-        done()
-      },
-    })
-    expect(errorReply(failure, createLogger('info', sink))).toEqual({
+    const { logger, lines: logged } = recordingLogger('info')
+    expect(errorReply(failure, logger)).toEqual({
       status: 500,
       body: { error: { code: 'HERALD_ERR_INTERNAL', message: 'internal error' } },
     })
@@ -320,16 +314,7 @@ describe('a verification that fails for a reason of the node, not of the token',
 
   it('is answered 500 and counted as an internal refusal, not as a bad token', async () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 })
-    const config = loadConfig({
-      env: {
-        JWT_SECRET: TEST_SECRET,
-        PUBLISH_API_KEY: TEST_API_KEY,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-      },
-      argv: [],
-    })
+    const config = testGatewayConfig()
     const gateway = await startGateway({
       ...config,
       jwt: { ...config.jwt, key: { kind: 'public-key', key: small.publicKey, algorithms: ['RS256'] } },
@@ -527,17 +512,11 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
 
   /** A verifier of its own, so each test starts with no key set fetched and nothing cached. */
   function verifier(url = jwksUrl, cooldownMs = 0): TokenVerifier {
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        logged.push(String(chunk))
-        done()
-      },
-    })
     const config = loadConfig({
       env: { JWT_JWKS_URL: url, JWT_JWKS_COOLDOWN_MS: String(cooldownMs), PUBLISH_API_KEY: TEST_API_KEY },
       argv: [],
     })
-    return createTokenVerifier(config.jwt, createLogger('info', sink))
+    return createTokenVerifier(config.jwt, recordingLogger('info', logged).logger)
   }
 
   beforeAll(async () => {

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { streamKey } from '@herald/publisher'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
@@ -8,11 +7,11 @@ import {
   parse,
   postJson,
   RecordingEventSource,
+  recordingLogger,
   startTestGateway,
   TEST_API_KEY,
   type TestGateway,
 } from '../../test/harness.js'
-import { createLogger } from '../log/logger.js'
 
 describe('POST /v1/publish', () => {
   let gateway: TestGateway
@@ -226,13 +225,7 @@ describe('POST /v1/publish on Redis and on the embedded broker alike', () => {
   const warnings: string[] = []
   beforeAll(async () => {
     redis = await startRedis()
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        warnings.push(String(chunk))
-        done()
-      },
-    })
-    onRedis = await startTestGateway({ REDIS_URL: redis.url }, { logger: createLogger('warn', sink) })
+    onRedis = await startTestGateway({ REDIS_URL: redis.url }, { logger: recordingLogger('warn', warnings).logger })
     embedded = await startTestGateway()
   })
   afterAll(async () => {

@@ -1,11 +1,9 @@
 import { createServer, type Server } from 'node:http'
 import net from 'node:net'
-import { Writable } from 'node:stream'
 import { SseParser } from '@herald/protocol'
 import { pollUntil } from '@herald/redis-harness'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { startTestGateway, type TestGateway } from '../../test/harness.js'
-import { createLogger } from '../log/logger.js'
+import { recordingLogger, startTestGateway, type TestGateway } from '../../test/harness.js'
 import { SseWriter } from './sse-writer.js'
 
 /**
@@ -157,14 +155,8 @@ describe('SSE writer on the wire', () => {
   })
 
   it('opens no stream pipelined behind another stream, whose answer closes the connection, however many wait', async () => {
-    const logged: string[] = []
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        logged.push(String(chunk))
-        done()
-      },
-    })
-    const own = await startTestGateway({}, { logger: createLogger('debug', sink) })
+    const { logger, lines: logged } = recordingLogger('debug')
+    const own = await startTestGateway({}, { logger })
     const warnings: Error[] = []
     const onWarning = (warning: Error) => warnings.push(warning)
     process.on('warning', onWarning)
