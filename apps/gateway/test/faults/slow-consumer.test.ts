@@ -119,7 +119,9 @@ describe('a consumer that stops reading', { timeout: SCENARIO_TIMEOUT_MS }, () =
     for (const consumer of healthy) consumer.close()
     expectExact(record(ledger))
     // Buffering everything for the stalled socket would have held 128 MiB more than the control.
-    expect(extra).toBeLessThan(32 * 1024 * 1024)
+    // Half of that: the two processes' RSS differ by their garbage too, from -12 to +16 MiB in
+    // four runs alone and 35 MiB in one full suite (2026-12-05), which a quarter did not allow.
+    expect(extra).toBeLessThan(64 * 1024 * 1024)
 
     // The stalled socket was closed by the server long before it could have received everything.
     stalled.socket.resume()
