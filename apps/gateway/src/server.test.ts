@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   exchange,
   parse,
+  RawSseStream,
   recordingLogger,
   startTestGateway,
   TEST_API_KEY,
@@ -250,6 +251,21 @@ describe('which requests a gateway serves', () => {
 })
 
 describe('a request that takes too long to arrive', () => {
+  it("leaves a stream open past it: the stream's request arrived whole at its head", async () => {
+    const gateway = await startTestGateway({ HEARTBEAT_INTERVAL_MS: '100' }, { requestTimeoutMs: 1000 })
+    const stream = new RawSseStream(gateway.eventsUrl(), { Authorization: `Bearer ${await gateway.token('long')}` })
+    try {
+      // 30 heartbeats, one per 100 ms of silence: past the 1.5 s by which a late request is cut.
+      await stream.until((s) => s.comments.length >= 30, 10_000, '30 heartbeats')
+      expect((await gateway.publish({ user: 'long', data: 'still here' })).status).toBe(200)
+      await stream.until((s) => s.events.some((e) => e.type === 'message'), 5000, 'the message')
+      expect(stream.isEnded).toBe(false)
+    } finally {
+      stream.close()
+      await gateway.close()
+    }
+  })
+
   it('is answered 408 and logged as such, whether its head or its body is late, and a late publish stores nothing', async () => {
     const { logger, lines: logged } = recordingLogger('info')
     // Node checks every half of the timeout: the answer comes after 1 to 1.5 s.
