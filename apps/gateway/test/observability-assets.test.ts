@@ -133,6 +133,44 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
     })
   })
 
+  it('raises HeraldTokenVerificationFailing for a node that refused tokens through a fault of its own, not for bad tokens', async () => {
+    const rejected = (instance: string, reason: string, values: string) => ({
+      series: `herald_connections_rejected_total{instance="${instance}",reason="${reason}"}`,
+      values,
+    })
+    await expectPromtoolTestsPass({
+      rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          // a: two streams refused 500 at minute 3; b: many bad tokens (401s) and no internal refusal.
+          input_series: [
+            rejected('a', 'internal', '0 0 0 2 2 2 2'),
+            rejected('b', 'auth', '0 50 100 150 200 250 300'),
+            rejected('b', 'internal', '0x6'),
+          ],
+          alert_rule_test: [
+            {
+              eval_time: '4m',
+              alertname: 'HeraldTokenVerificationFailing',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'critical', instance: 'a' },
+                  exp_annotations: {
+                    summary: 'Herald node a fails to verify tokens',
+                    description:
+                      'Streams were refused with 500 HERALD_ERR_INTERNAL while verifying their tokens in the last 5 minutes: a fault of the node or its key configuration, not of the clients. Its log has the error with its stack.',
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    })
+  })
+
   it('alerts on gateways that cannot be scraped, which export nothing to alert on themselves', async () => {
     // The job the Prometheus Operator gives the targets of k8s/base's ServiceMonitor: the name of
     // the Service it selects (it sets no jobLabel).
