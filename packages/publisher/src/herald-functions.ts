@@ -526,9 +526,11 @@ local function herald_read(keys, args)
     -- exist (<ms>-0) comes before a history's first entry, which starts at <ms>-1. Such as the
     -- first entry of a stream that the demoted master created, whose publish was retried into
     -- this one.
+    -- The newest deleted entry itself is a position of this history, with nothing after it gone.
     local first = info_field(info, 'first-entry')
     local first_ms, first_seq = parse_id(first and first[1])
-    if first_ms ~= nil and (after_seq > 0 or is_before(first_ms, first_seq, after_ms, after_seq)) then
+    local newest_deleted = after_ms == deleted_ms and after_seq == deleted_seq
+    if first_ms ~= nil and not newest_deleted and (after_seq > 0 or is_before(first_ms, first_seq, after_ms, after_seq)) then
       return {'unknown'}
     end
   end

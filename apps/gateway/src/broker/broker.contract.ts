@@ -226,6 +226,17 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       expect(alsoTail.outcome === 'entries' && alsoTail.entries.map((entry) => entry.id)).toEqual([first, second])
     })
 
+    it('reads on exactly from the newest deleted entry, whatever its sequence: nothing after it is gone', async () => {
+      // Trimmed back to 2 past 3: the fourth message trims the first two, the second the newest
+      // deleted. Of one batch, it has a sequence above 0 (unless the clock ticked in between).
+      const broker = await start({ historyMaxLen: 2 })
+      const channel = unique('u')
+      const ids = await broker.publish([1, 2, 3, 4].map((n) => message(channel, n)))
+      const read = await broker.readAfter(channel, id(ids[1]!), 10)
+      expect(read.outcome === 'entries' && read.entries.map((entry) => entry.id)).toEqual(ids.slice(2))
+      expect(await broker.readAfter(channel, id(ids[0]!), 10)).toEqual({ outcome: 'trimmed' })
+    })
+
     it('stops a page before the entry that takes its data past maxBytes, in bytes of UTF-8, never before the first', async () => {
       const broker = await start()
       const channel = unique('u')

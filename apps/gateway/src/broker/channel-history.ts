@@ -67,9 +67,11 @@ export class ChannelHistory {
     // Past an entry but none itself: never a position of this history (the rule herald_read
     // keeps, where a failover can hand a client ids of a history the new master never had).
     // Nor is one before the first entry with a sequence above 0: only a tail handed out before
-    // the channel existed (<ms>-0) comes before a history that starts at <ms>-1.
+    // the channel existed (<ms>-0) comes before a history that starts at <ms>-1, and the newest
+    // deleted entry, past which nothing is gone (after one older is already trimmed, above).
     const before = this.#entries[start - 1]?.position
-    if (before === undefined ? after.seq > 0 : isAfter(after, before)) return { outcome: 'unknown' }
+    const foreign = before === undefined ? after.seq > 0 && isAfter(after, this.#maxDeleted) : isAfter(after, before)
+    if (foreign) return { outcome: 'unknown' }
     const end = Math.min(this.#entries.length, start + limit)
     const entries: HistoryEntry[] = []
     let bytes = 0
