@@ -93,6 +93,8 @@ describe('HeraldClient across tabs', () => {
       [401, 'HERALD_ERR_TOKEN_SIGNATURE'],
       [401, 'HERALD_ERR_TOKEN_SIGNATURE'],
     ])
+    // Out of the group, neither names a role, as a closed client does not.
+    expect([first.client.role, second.client.role]).toEqual([undefined, undefined])
     refusing = false
     const late = openTab()
     await vi.waitFor(() => expect([late.client.role, late.client.state]).toEqual(['leader', 'open']))
@@ -581,6 +583,42 @@ describe('HeraldClient catching up a tab that joins behind, or comes back from t
       ]),
     )
     expect(gateway.streams).toHaveLength(3)
+  })
+
+  it('joins the leader it finds when shown again, not one it was joining before it was cached', async () => {
+    const [first, second, third] = [openCachedTab(), openCachedTab(), openCachedTab()]
+    const s1 = await nextStream(1)
+    s1.push(ready(1))
+    await vi.waitFor(() => expect([second.client.state, third.client.state]).toEqual(['open', 'open']))
+    s1.push(event(2))
+    await vi.waitFor(() => expect(third.received).toEqual([2]))
+    // The lead moves to the second tab: the third joins it.
+    first.hide()
+    const s2 = await nextStream(2)
+    s2.push(ready(2) + event(3))
+    await vi.waitFor(() => expect(third.received).toEqual([2, 3]))
+    // The third is cached; the lead moves on, to the first tab, shown again meanwhile.
+    third.hide()
+    first.show()
+    const s3 = await nextStream(3)
+    s3.push(event(3) + ready(3))
+    await vi.waitFor(() => expect(first.received).toEqual([2, 3]))
+    second.hide()
+    const s4 = await nextStream(4)
+    await vi.waitFor(() => expect(first.client.role).toBe('leader'))
+    s4.push(ready(3) + event(4) + event(5))
+    await vi.waitFor(() => expect(first.received).toEqual([2, 3, 4, 5]))
+    // Shown again, the third tab says hello. A relay the leader sends before its welcome (here
+    // one of another tab's) must wait: applied, it would move the tab past 4 and 5, and the
+    // catch-up would bring them as already seen.
+    third.show()
+    const relay = new BroadcastChannel(`herald:https://gw.example/v1/events|alice`)
+    relay.postMessage({ kind: 'event', leader: 'another-tab', type: 'seq', data: '9', id: at(9) })
+    relay.close()
+    const catchUp = await nextStream(5)
+    expect(catchUp.lastEventId).toBe(at(3))
+    catchUp.push(event(4) + event(5) + ready(5) + event(6))
+    await vi.waitFor(() => expect(third.received).toEqual([2, 3, 4, 5, 6]))
   })
 
   it('ends the stream of a tab streaming alone while its page is cached, and resumes it when shown', async () => {

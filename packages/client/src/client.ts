@@ -215,6 +215,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#catchUpFrom = undefined
     this.#catchingUp.clear()
     this.#discarding = false
+    // The leader it was joining may be gone when it is shown again: a stale one would make it
+    // ignore the welcome of the one it joins then, and apply its relays before its catch-up.
+    this.#joining = undefined
+    this.#joined = false
     // Shown again perhaps hours later: the next stream asks for a fresh token.
     this.#startToken = undefined
   }
@@ -451,6 +455,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     if (error.status !== 0 && error.status !== 401) return
     this.#share?.close()
     this.#share = undefined
+    // Out of the group, it neither leads nor follows: as after close().
+    this.#role = undefined
   }
 
   /**
