@@ -270,6 +270,36 @@ describe('resume with Last-Event-ID', () => {
     expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
   })
 
+  it('holds live entries behind a long replay to a client that reads, however many bytes they come to in all', async () => {
+    // The default bound, 1 MiB. The kernel takes a few MB of the replay at once, and the node sees
+    // the client read only as it frees room: a smaller bound would count what arrives meanwhile.
+    gateway = await startTestGateway()
+    const first = await connect('lea')
+    await first.waitForReady()
+    await gateway.publish({ user: 'lea', data: 'seen' })
+    await first.waitForEvents(1)
+    first.close()
+    const entry = (n: number, bytes: number) => ({
+      channelKey: 'u:lea',
+      type: undefined,
+      data: JSON.stringify({ n, padding: 'x'.repeat(bytes) }),
+      idempotencyKey: undefined,
+    })
+    // 20 MB of history: the replay goes at the client's pace, far beyond the socket buffers.
+    await gateway.services.broker.publish(range(0, 1000).map((n) => entry(n, 20_000)))
+    const resumed = await connect('lea', { lastEventId: first.events[0]!.lastEventId })
+    // One live entry of 40 kB per 20 replayed (400 kB) as they arrive: 1.6 MB held in all by
+    // the end of the replay, more than the bound, while the client reads on.
+    for (let k = 1; k <= 40; k++) {
+      await resumed.waitUntil(() => resumed.count('message') >= 20 * k, `${20 * k} replayed`)
+      await gateway.services.broker.publish([entry(1000 + k, 40_000)])
+    }
+    await resumed.waitForEvents(1040)
+    expect(resumed.payloads().map((p) => (p as { n: number }).n)).toEqual([...range(0, 1000), ...range(1001, 1041)])
+    expect(resumed.readies).toBe(1)
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
+  })
+
   it('cuts a resuming stream whose client stopped reading once the live entries held behind its replay pass MAX_PENDING_BYTES', async () => {
     // A heartbeat would find it behind too, but only after up to an interval of live entries.
     gateway = await startTestGateway({ MAX_PENDING_BYTES: '65536', HEARTBEAT_INTERVAL_MS: '300000' })

@@ -10,8 +10,8 @@
  * lost, and one slow tab holds at most that bound plus one event. Checked
  * before a write, not after: one event larger than the bound is not a slow
  * consumer, and a resume holds what it replays until it releases it. Live
- * entries held behind a replay count against the same bound: past it, the
- * resume is cut too.
+ * entries held behind a replay while the client takes nothing of what it
+ * was sent count against the same bound: past it, the resume is cut too.
  */
 
 import { once } from 'node:events'
@@ -77,8 +77,13 @@ export class SseConnection implements Heartbeating, Expiring {
   #state: ConnectionState = 'resuming'
   /** Live entries held while resuming; gone once live (an idle stream holds no array). */
   #queue: Array<{ slot: number; framed: FramedEntry }> | undefined = []
-  /** Their bodies' bytes: held for a client, they count against the slow-consumer bound. */
-  #queuedBytes = 0
+  /**
+   * The bytes of live entries held since the client last took any of what it was sent: held for
+   * a client that does not read, they count against the slow-consumer bound.
+   */
+  #heldSinceClientRead = 0
+  /** The writer's sentBytes when that count started. */
+  #sentWhenHeld = 0
   #closeReason: CloseReason = 'client'
   /** Held (corked) while resuming, from before the head is sent. */
   readonly #writer: SseWriter
@@ -146,13 +151,20 @@ export class SseConnection implements Heartbeating, Expiring {
     if (this.#state === 'resuming' && queue !== undefined) {
       // A replay waits for the client to take what it was sent: one that stops reading would
       // hold every live entry until a heartbeat found it behind, a heartbeat interval of them.
+      // So more than the bound arriving while the client takes nothing is a slow consumer; a
+      // client that reads holds what arrives during a long replay, whatever its total.
+      const sent = this.#writer.sentBytes
+      if (sent !== this.#sentWhenHeld) {
+        this.#sentWhenHeld = sent
+        this.#heldSinceClientRead = 0
+      }
       // Checked before holding one more, as a write is: one entry larger than the bound is held.
-      if (this.#queuedBytes > this.options.maxPendingBytes) {
+      if (this.#heldSinceClientRead > this.options.maxPendingBytes) {
         this.close('slow_consumer')
         return false
       }
       queue.push({ slot, framed })
-      this.#queuedBytes += framed.bodyByteLength
+      this.#heldSinceClientRead += framed.bodyByteLength
       if (queue.length > this.options.maxQueuedWhileResuming) this.close('slow_consumer')
     }
     return false

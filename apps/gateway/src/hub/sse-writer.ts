@@ -46,6 +46,16 @@ export class SseWriter {
     return this.#socket?.writableLength ?? this.response.writableLength
   }
 
+  /**
+   * Bytes the kernel has taken so far: it moves whenever the client reads, well before a drain
+   * (which waits until all that is buffered is gone). `bytesWritten` counts the buffered bytes
+   * too, and `writableLength` those and the write in flight.
+   */
+  get sentBytes(): number {
+    const socket = this.#socket ?? this.response.socket
+    return socket === null ? 0 : socket.bytesWritten - socket.writableLength
+  }
+
   get needsDrain(): boolean {
     return this.#socket?.writableNeedDrain ?? this.response.writableNeedDrain
   }
