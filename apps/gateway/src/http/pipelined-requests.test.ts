@@ -46,17 +46,42 @@ describe('requests pipelined on one connection', () => {
     expect(await receivedBy(2)).toEqual(['marker 1', 'marker 2'])
   })
 
+  it('answers a publish that closes its connection with its own answer, whatever bytes follow it, and runs it once', async () => {
+    const closing = publish({ user: 'bob', type: 'pipelined', data: 'closing' }).replace(
+      'Content-Type',
+      'Connection: close\r\nContent-Type',
+    )
+    for (const first of [
+      closing,
+      publish({ user: 'bob', type: 'pipelined', data: 'http/1.0' }).replace('HTTP/1.1', 'HTTP/1.0'),
+    ]) {
+      const answer = await exchange(gateway.url, first + publish({ user: 'bob', type: 'pipelined', data: 'behind' }))
+      expect(answer.match(/HTTP\/1\.1 \d{3}/g), first).toEqual(['HTTP/1.1 200'])
+      expect(answer).toMatch(/"id":"\d+-\d+"/)
+    }
+    expect(await receivedBy(3)).toEqual([
+      'marker 1',
+      'marker 2',
+      'pipelined "closing"',
+      'pipelined "http/1.0"',
+      'marker 3',
+    ])
+  })
+
   it('answers and runs pipelined publishes in order on a connection that stays open', async () => {
     const requests = [4, 5, 6].map((n) => publish({ user: 'bob', type: 'pipelined', data: n })).join('')
     const answer = await exchange(gateway.url, requests, (text) => text.match(/"id"/g)?.length === 3)
     expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200'])
-    expect(await receivedBy(3)).toEqual([
+    expect(await receivedBy(4)).toEqual([
       'marker 1',
       'marker 2',
+      'pipelined "closing"',
+      'pipelined "http/1.0"',
+      'marker 3',
       'pipelined 4',
       'pipelined 5',
       'pipelined 6',
-      'marker 3',
+      'marker 4',
     ])
   })
 })

@@ -50,6 +50,13 @@ export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Dupl
   // request: its route logs that request, as an incomplete body), nor, as Node's own handler, into
   // a response whose head went out already on this keep-alive connection (it would corrupt it).
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
+  // Bytes after a request that closes the connection (HTTP/1.0, `Connection: close`) are not a
+  // request: its own answer is still to go, and a 400 in its place would tell a client whose
+  // publish is being stored that it was refused. The connection closes once that answer is out.
+  if (error.code === 'HPE_CLOSED_CONNECTION') {
+    if (inFlight === undefined || inFlight === null) socket.destroy()
+    return
+  }
   const clientGone = error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE'
   if (clientGone || !socket.writable || inFlight?.headersSent === true) {
     socket.destroy()
