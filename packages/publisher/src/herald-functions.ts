@@ -521,12 +521,11 @@ local function herald_read(keys, args)
     -- A position past this history's first entry that is none of its entries was never in it:
     -- another history wrote it, such as a master that a failover demoted before its last writes
     -- reached the replica, and the client saw them live. What follows it here may repeat what
-    -- the client saw, or precede it and be skipped. So was one before the first entry (and past
-    -- the deleted ones) with a sequence above 0: only a tail handed out while the stream did not
-    -- exist (<ms>-0) comes before a history's first entry, which starts at <ms>-1. Such as the
-    -- first entry of a stream that the demoted master created, whose publish was retried into
-    -- this one.
-    -- The newest deleted entry itself is a position of this history, with nothing after it gone.
+    -- the client saw, or precede it and be skipped. So was one with a sequence above 0 before
+    -- the first entry, such as the first entry of a stream the demoted master created, whose
+    -- publish was retried into this one: only a tail handed out while the stream did not exist
+    -- (<ms>-0) comes before a history, which starts at <ms>-1, and the newest deleted entry,
+    -- after which nothing is gone.
     local first = info_field(info, 'first-entry')
     local first_ms, first_seq = parse_id(first and first[1])
     local newest_deleted = after_ms == deleted_ms and after_seq == deleted_seq

@@ -68,7 +68,7 @@ export class ChannelHistory {
     // keeps, where a failover can hand a client ids of a history the new master never had).
     // Nor is one before the first entry with a sequence above 0: only a tail handed out before
     // the channel existed (<ms>-0) comes before a history that starts at <ms>-1, and the newest
-    // deleted entry, past which nothing is gone (after one older is already trimmed, above).
+    // deleted entry, after which nothing is gone (an older one is trimmed, above).
     const before = this.#entries[start - 1]?.position
     const foreign = before === undefined ? after.seq > 0 && isAfter(after, this.#maxDeleted) : isAfter(after, before)
     if (foreign) return { outcome: 'unknown' }
