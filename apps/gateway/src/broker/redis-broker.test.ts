@@ -45,6 +45,27 @@ describeOn('sentinel', async () => {
   }
 })
 
+describe('redis broker connections', () => {
+  it('names each of its connections, so CLIENT LIST tells them apart', async () => {
+    const server = await startRedis()
+    const admin = new Redis(server.url)
+    const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
+    try {
+      await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} })
+      await pollUntil('broker available', async () => (broker.isAvailable() && broker.canPublish() ? true : undefined))
+      const names = (await admin.client('LIST'))
+        .split('\n')
+        .map((line) => / name=(\S*) /.exec(line)?.[1])
+        .filter((name) => name !== undefined && name !== '')
+      expect(names.sort()).toEqual(['herald-commands', 'herald-publishing', 'herald-subscriber'])
+    } finally {
+      await broker.close()
+      admin.disconnect()
+      await server.stop()
+    }
+  })
+})
+
 describe('redis broker subscriptions', () => {
   it("sends one SSUBSCRIBE for a turn's channels and one SUNSUBSCRIBE for their leaving", async () => {
     const server = await startRedis()

@@ -127,13 +127,19 @@ export class RedisBroker implements Broker {
     this.publishDeadlineMs = publishTimeoutMs + (options.waitForReplicas?.timeoutMs ?? 0)
     // Commands fail fast while Redis is away (publishes get a clear 503, new streams are shed)
     // instead of piling up in an offline queue.
-    const commandOptions = { enableOfflineQueue: false, enableAutoPipelining: true, maxRetriesPerRequest: 1 }
+    // Each connection is named, so `CLIENT LIST` tells an operator which one is which.
+    const commandOptions = {
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 1,
+      connectionName: 'herald-commands',
+    }
     this.#commands = createRedisClient(target, commandOptions)
     this.#commands.on('error', (error: Error) => this.#connectionError(error))
     this.#reviveWhenEnded(this.#commands, 'commands')
     // Publishes have a connection of their own that never resends a command in flight when it
     // drops (ioredis's default): Redis may have run it, and a resent publish runs twice.
-    this.#publishing = createRedisClient(target, PUBLISHING_CLIENT_OPTIONS)
+    this.#publishing = createRedisClient(target, { ...PUBLISHING_CLIENT_OPTIONS, connectionName: 'herald-publishing' })
     // Its errors are the commands connection's too, and logged there.
     this.#publishing.on('error', () => {})
     this.#reviveWhenEnded(this.#publishing, 'publishing')
