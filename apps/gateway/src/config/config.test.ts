@@ -159,6 +159,13 @@ describe('loadConfig', () => {
     expect(problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_PUBLIC_KEY: rsa1024 })).toEqual([
       'JWT_PUBLIC_KEY: is a 1024-bit RSA key; RSA keys must have at least 2048 bits',
     ])
+    // JOSE signs with P-256, P-384 and P-521 only: the curve is what is wrong, not the key type.
+    const secp256k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString()
+    expect(problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_PUBLIC_KEY: secp256k1 })).toEqual([
+      'JWT_PUBLIC_KEY: is an EC key on the unsupported curve secp256k1 (use P-256, P-384 or P-521)',
+    ])
   })
 
   it('refuses a private key as JWT_PUBLIC_KEY, without echoing it', () => {

@@ -82,7 +82,10 @@ function parsePublicKey(
   try {
     key = createPublicKey(text)
   } catch {
-    problem('JWT_PUBLIC_KEY', 'is not a PEM public key (expected "-----BEGIN PUBLIC KEY-----")')
+    problem(
+      'JWT_PUBLIC_KEY',
+      'is not a PEM public key (expected "-----BEGIN PUBLIC KEY-----" or "-----BEGIN RSA PUBLIC KEY-----")',
+    )
     return undefined
   }
   const type = key.asymmetricKeyType
@@ -99,6 +102,8 @@ function parsePublicKey(
     const curve = key.asymmetricKeyDetails?.namedCurve
     const algorithm = curve === undefined ? undefined : EC_BY_CURVE[normaliseCurve(curve)]
     if (algorithm !== undefined) return { kind: 'public-key', key, algorithms: [algorithm] }
+    problem('JWT_PUBLIC_KEY', `is an EC key on the unsupported curve ${curve ?? 'unknown'} (use P-256, P-384 or P-521)`)
+    return undefined
   }
   problem('JWT_PUBLIC_KEY', `unsupported key type ${type ?? 'unknown'} (use RSA, EC P-256/384/521 or Ed25519)`)
   return undefined
