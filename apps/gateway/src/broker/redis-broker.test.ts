@@ -53,7 +53,7 @@ describe('redis broker connections', () => {
     try {
       await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} })
       await pollUntil('broker available', async () => (broker.isAvailable() && broker.canPublish() ? true : undefined))
-      const names = (await admin.client('LIST'))
+      const names = ((await admin.client('LIST')) as string)
         .split('\n')
         .map((line) => / name=(\S*) /.exec(line)?.[1])
         .filter((name) => name !== undefined && name !== '')
