@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { movedChannels, slotMasters } from './slot-masters.js'
+import { movedChannels, replicationRole, slotMasters } from './slot-masters.js'
 
 describe('slotMasters', () => {
   it('takes the master, listed first, of each slot, and leaves unassigned slots undefined', () => {
@@ -24,5 +24,13 @@ describe('movedChannels', () => {
 
   it('is empty when nothing changed', () => {
     expect(movedChannels(before, slotMasters([['a:1'], ['a:1'], ['b:2']]), ['s0', 's1', 's2'], slotOf)).toEqual([])
+  })
+})
+
+describe('replicationRole', () => {
+  it("reads the node's own role from INFO replication", () => {
+    expect(replicationRole('# Replication\r\nrole:master\r\nconnected_slaves:1\r\n')).toBe('master')
+    expect(replicationRole('# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n')).toBe('slave')
+    expect(replicationRole('# Replication\r\nconnected_slaves:0\r\n')).toBeUndefined()
   })
 })

@@ -27,3 +27,11 @@ export function movedChannels(
   }
   return moved
 }
+
+/**
+ * The role a node gives itself in its `INFO replication` (`master`, or `slave` for a replica),
+ * or undefined if the reply has none.
+ */
+export function replicationRole(info: string): string | undefined {
+  return /^role:(\w+)\r?$/m.exec(info)?.[1]
+}
