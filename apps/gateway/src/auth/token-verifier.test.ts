@@ -510,6 +510,12 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
 
   const sign = (kid: string, sub = 'alice') => signRs256(keys, { kid, sub })
 
+  /** Past the second a failed fetch makes the next wait, whatever the cooldown. */
+  function pastFailureBackoff(): void {
+    if (!vi.isFakeTimers()) vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 1000)
+  }
+
   /** A verifier of its own, so each test starts with no key set fetched and nothing cached. */
   function verifier(url = jwksUrl, cooldownMs = 0): TokenVerifier {
     const config = loadConfig({
@@ -543,6 +549,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
       answer = failure
       expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
       answer = 'ok'
+      pastFailureBackoff()
       expect((await verify(token)).userId).toBe('alice')
     },
   )
@@ -579,6 +586,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     expect(await codeOf(verify(await sign('k2')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
     expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
     answer = 'ok'
+    pastFailureBackoff()
     expect(await codeOf(verify(await sign('k2')))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
   })
 
@@ -615,6 +623,18 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     expect(requests).toBe(4)
   })
 
+  it('waits 1 s after a failed fetch with a cooldown of 0 too: forged kids cannot make a fetch each', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const verify = verifier(jwksUrl, 0)
+    answer = '500'
+    const forged = await Promise.all(Array.from({ length: 20 }, (_, n) => sign(`forged-${n}`)))
+    for (const token of forged) expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    expect(requests).toBe(1)
+    vi.setSystemTime(Date.now() + 1000)
+    for (const token of forged) expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    expect(requests).toBe(2)
+  })
+
   it('still refuses malformed tokens as malformed while the JWKS fails', async () => {
     const verify = verifier()
     answer = '500'
@@ -635,6 +655,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     answer = '500'
     for (const token of tokens) expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
     answer = 'ok'
+    pastFailureBackoff()
     await verify(tokens[0]!)
     const lines = logged.map((line) => JSON.parse(line))
     expect(lines).toEqual([
@@ -652,6 +673,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
     expect(await codeOf(verify(await sign('k2', 'carol')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
     answer = 'ok'
+    pastFailureBackoff()
     expect(await codeOf(verify(await sign('k2', 'dave')))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
     const lines = logged.map((line) => JSON.parse(line))
     expect(lines.map((line) => [line.level, line.refused])).toEqual([
@@ -750,6 +772,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
       expect(shed.events).toEqual([expect.objectContaining({ type: 'herald.unavailable' })])
       expect(JSON.parse(shed.events[0]!.data)).toMatchObject({ reason: 'keys_unavailable' })
       answer = 'ok'
+      pastFailureBackoff()
       const live = new RawSseStream(gateway.eventsUrl(), { Authorization: `Bearer ${token}` })
       await live.until((s) => s.events.some((e) => e.type === 'herald.ready'), 5000, 'herald.ready')
       expect(live.status).toBe(200)

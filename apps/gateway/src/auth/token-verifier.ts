@@ -155,8 +155,10 @@ function selectVerify(
       // jose's cooldown runs from the last fetch that succeeded: while fetches fail, every token
       // with a kid it lacks (anyone can make one up), or every token at all before a first set,
       // would fetch again. So after a failure, fetches wait, 1 s, then twice as long each time,
-      // up to the cooldown; verifications the cached set can answer go on meanwhile.
-      const fetchBackoff = new RetryBackoff(Math.min(FIRST_FETCH_RETRY_MS, jwt.jwksCooldownMs), jwt.jwksCooldownMs)
+      // up to the cooldown; verifications the cached set can answer go on meanwhile. A cooldown
+      // under 1 s still waits 1 s after a failure: with 0, forged kids during an outage would
+      // each make a fetch.
+      const fetchBackoff = new RetryBackoff(FIRST_FETCH_RETRY_MS, Math.max(FIRST_FETCH_RETRY_MS, jwt.jwksCooldownMs))
       const keySet = createRemoteJWKSet(key.url, {
         cooldownDuration: jwt.jwksCooldownMs,
         cacheMaxAge: JWKS_MAX_AGE_MS,
