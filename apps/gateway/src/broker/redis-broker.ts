@@ -36,6 +36,7 @@ import {
   quitWithin,
   type RedisClient,
   type RedisTarget,
+  settledWithin,
   streamKey,
   whenConnected,
 } from '@herald/publisher'
@@ -490,8 +491,11 @@ export class RedisBroker implements Broker {
         const node = nodes.find(({ options }) => `${options.host}:${options.port}` === key)
         if (node === undefined)
           throw new Error(`the slots map names ${key ?? 'no node'}, which the client does not know`)
-        // INFO, not ROLE: the gateway's documented ACL grants it.
-        const role = replicationRole(await node.info('replication'))
+        // INFO, not ROLE: the gateway's documented ACL grants it. A node that stopped answering
+        // would hold every later catch-up behind this one: a probe interval, then a retry.
+        const info = await settledWithin(node.info('replication'), this.probe.intervalMs)
+        if (info === undefined) throw new Error(`${key} did not answer INFO within ${this.probe.intervalMs} ms`)
+        const role = replicationRole(info)
         if (role === 'master') return
         subscriber.refreshSlotsCache()
         throw new StaleSlotsMap(`the slots map names ${key}, which is a ${role ?? 'node of unknown role'} now`)
