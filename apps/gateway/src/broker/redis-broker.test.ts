@@ -45,34 +45,36 @@ describeOn('sentinel', async () => {
   }
 })
 
+/** A started broker on a Redis of its own, and a plain client to that Redis, for `test`; all closed after. */
+async function withStandaloneBroker(test: (broker: RedisBroker, admin: Redis) => Promise<void>): Promise<void> {
+  const server = await startRedis()
+  const admin = new Redis(server.url)
+  const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
+  try {
+    await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} })
+    await test(broker, admin)
+  } finally {
+    await broker.close()
+    admin.disconnect()
+    await server.stop()
+  }
+}
+
 describe('redis broker connections', () => {
-  it('names each of its connections, so CLIENT LIST tells them apart', async () => {
-    const server = await startRedis()
-    const admin = new Redis(server.url)
-    const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
-    try {
-      await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} })
+  it('names each of its connections, so CLIENT LIST tells them apart', () =>
+    withStandaloneBroker(async (broker, admin) => {
       await pollUntil('broker available', async () => (broker.isAvailable() && broker.canPublish() ? true : undefined))
       const names = ((await admin.client('LIST')) as string)
         .split('\n')
         .map((line) => / name=(\S*) /.exec(line)?.[1])
         .filter((name) => name !== undefined && name !== '')
       expect(names.sort()).toEqual(['herald-commands', 'herald-publishing', 'herald-subscriber'])
-    } finally {
-      await broker.close()
-      admin.disconnect()
-      await server.stop()
-    }
-  })
+    }))
 })
 
 describe('redis broker subscriptions', () => {
-  it("sends one SSUBSCRIBE for a turn's channels and one SUNSUBSCRIBE for their leaving", async () => {
-    const server = await startRedis()
-    const admin = new Redis(server.url)
-    const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
-    try {
-      await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} })
+  it("sends one SSUBSCRIBE for a turn's channels and one SUNSUBSCRIBE for their leaving", () =>
+    withStandaloneBroker(async (broker, admin) => {
       const channels = Array.from({ length: 50 }, (_, n) => `u:storm-${n}`)
       // The broker's own probe subscription is made once it is ready; counting starts after it.
       await pollUntil('probe subscribed', async () => {
@@ -89,12 +91,7 @@ describe('redis broker subscriptions', () => {
       expect(await admin.call('PUBSUB', 'SHARDNUMSUB', ...shardChannels)).toEqual(
         shardChannels.flatMap((channel) => [channel, 0]),
       )
-    } finally {
-      await broker.close()
-      admin.disconnect()
-      await server.stop()
-    }
-  })
+    }))
 
   it('undoes an SSUBSCRIBE that ioredis resends after a reconnect, for a channel no stream wants any more', async () => {
     const server = await startRedis()
