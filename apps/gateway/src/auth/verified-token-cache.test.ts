@@ -34,6 +34,14 @@ describe('VerifiedTokenCache', () => {
     expect([cache.get('a', 1), cache.get('b', 1)?.userId, cache.get('c', 1)?.userId]).toEqual([undefined, 'b', 'c'])
   })
 
+  it('drops entries past their deadline as new ones come, though they are never looked up again', () => {
+    const cache = new VerifiedTokenCache(1000, 60_000)
+    for (let n = 0; n < 10; n++) cache.set(`old${n}`, principal('ann', 30_000), 0)
+    for (let n = 0; n < 5; n++) cache.set(`new${n}`, principal('bob', 90_000), 30_000)
+    expect(cache.size).toBe(5)
+    expect(cache.get('new0', 30_000)?.userId).toBe('bob')
+  })
+
   it('holds nothing when sized zero', () => {
     const cache = new VerifiedTokenCache(0, 60_000)
     cache.set('a', principal('a', 50_000), 0)
