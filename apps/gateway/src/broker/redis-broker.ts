@@ -479,9 +479,10 @@ export class RedisBroker implements Broker {
    * SSUBSCRIBE, but gets its shard's messages only over the cluster bus once its new master
    * counts it as a replica, and drops them whenever that link is down. Channels caught up and
    * released there lost, for good, whatever came meanwhile (their streams' positions move past
-   * it with the next live entry): 172–840 messages in a test's failovers. Asked after the
-   * SSUBSCRIBE, so a demotion after the answer drops the subscriptions again, in place. A map
-   * read is started, and the catch-up is tried again at the next readiness or probe tick.
+   * it with the next live entry): 237 to 840 messages, in 4 of 8 runs of a test's failovers.
+   * Asked after the SSUBSCRIBE, so a demotion after the answer drops the subscriptions again, in
+   * place. A map read is started, and the catch-up is tried again at the next readiness or probe
+   * tick.
    */
   async #subscribedOnMasters(subscriber: Cluster, channels: readonly string[]): Promise<void> {
     const named = new Set(channels.map((channel) => subscriber.slots[calculateSlot(channel)]?.[0]))
