@@ -106,7 +106,7 @@ export class RedisBroker implements Broker {
     wanted: (channelKey) => this.#channels.has(channelKey),
   })
   /** Channels a master unsubscribed in place since the last map refresh, held in #moved. */
-  #droppedInPlace = 0
+  readonly #droppedInPlace = new Set<string>()
   /** Probe channels a master unsubscribed in place, subscribed again after the map refresh. */
   readonly #droppedProbes = new Set<string>()
   /** It became ready again while that resubscribe ran: one that gave up (a new loss) runs again. */
@@ -401,7 +401,7 @@ export class RedisBroker implements Broker {
       this.#losses += 1
       return
     }
-    this.#droppedInPlace += 1
+    this.#droppedInPlace.add(channelKey)
     this.#sink?.hold([channelKey])
     this.#moved.add([channelKey], Date.now())
   }
@@ -455,12 +455,12 @@ export class RedisBroker implements Broker {
   /** After the refresh that followed subscriptions dropped in place: those channels back, caught up. */
   #resubscribeDroppedInPlace(subscriber: RedisClient): void {
     if (this.#suspended || subscriber.status !== 'ready') return
-    if (this.#droppedInPlace > 0) {
+    if (this.#droppedInPlace.size > 0) {
       this.logger.info(
-        { channels: this.#droppedInPlace },
+        { channels: this.#droppedInPlace.size },
         'redis dropped subscriptions in place; holding their channels until caught up',
       )
-      this.#droppedInPlace = 0
+      this.#droppedInPlace.clear()
       void this.#catchUpMovedChannels()
     }
     const probes = [...this.#droppedProbes].filter((channel) => this.#probes.channels().includes(channel))
@@ -505,8 +505,11 @@ export class RedisBroker implements Broker {
   }
 
   async #catchUpMovedChannels(): Promise<void> {
-    const heldMs = this.#moved.heldForMs(Date.now())
+    const startedAtMs = Date.now()
+    const heldBeforeMs = this.#moved.heldForMs(startedAtMs)
     const { caughtUp, failed } = await this.#moved.catchUp()
+    // Until released, the catch-up's own time included: a round can wait on its master's answers.
+    const heldMs = heldBeforeMs + (Date.now() - startedAtMs)
     if (caughtUp > 0) this.logger.info({ channels: caughtUp, heldMs }, 'channels of moved slots caught up from streams')
     // A map read that lags a failover is expected, and its channels stay held: no warning.
     if (failed !== undefined)
@@ -676,6 +679,7 @@ export class RedisBroker implements Broker {
     this.#losses += 1
     // The resync after a suspension catches every channel up, the moved ones included.
     this.#moved.clear()
+    this.#droppedInPlace.clear()
     // A rebuild restarts the clock, so a subscriber gets as long to come back as the first one had.
     this.#suspendedAtMs = Date.now()
     if (this.#suspended) return
