@@ -723,6 +723,7 @@ export class RedisBroker implements Broker {
       // One SSUBSCRIBE per channel: in a cluster, one command's channels must share a slot.
       const channels = [...[...this.#channels.keys()].map(pubsubChannel), ...this.#probes.channels()]
       await Promise.all(channels.map((channel) => subscriber.ssubscribe(channel)))
+      if (subscriber instanceof Cluster) await this.#subscribedOnMasters(subscriber, channels)
       await whenReady(this.#commands)
       // Lost again (or replaced) meanwhile: what that loss missed waits for the next ready.
       if (losses !== this.#losses || subscriber !== this.#subscriber || !this.#suspended) return
@@ -731,10 +732,19 @@ export class RedisBroker implements Broker {
       await this.#sink?.resync()
       this.logger.info({ channels: channels.length }, 'redis subscriber back; channels caught up from streams')
     } catch (error) {
+      if (subscriber !== this.#subscriber || this.#closing) return
+      if (error instanceof StaleSlotsMap) {
+        // A map that only caught up with a failover brings no new readiness: the round runs
+        // again after a probe interval, its channels held meanwhile.
+        this.logger.info({ err: error.message }, 'resubscribe waits for a slots map that names the new masters')
+        setTimeout(() => {
+          if (subscriber === this.#subscriber && this.#suspended) this.#onSubscriberReady()
+        }, this.probe.intervalMs).unref()
+        return
+      }
       // The connection dropped again (or this client was replaced): its next 'ready' retries,
       // or the probe check rebuilds it.
-      if (subscriber === this.#subscriber && !this.#closing)
-        this.logger.warn({ err: (error as Error).message }, 'resubscribe failed')
+      this.logger.warn({ err: (error as Error).message }, 'resubscribe failed')
     }
   }
 }
