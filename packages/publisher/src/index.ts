@@ -12,7 +12,7 @@ export {
   parseHeraldFunctions,
 } from './herald-functions.js'
 export { closingQuote, dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
-export { channelKeyOfPubsub, idempotencyKey, pubsubChannel, streamKey } from './keys.js'
+export { calculateSlot, channelKeyOfPubsub, channelSlot, idempotencyKey, pubsubChannel, streamKey } from './keys.js'
 export { PublishError, type PublishErrorCode } from './publish-error.js'
 export {
   type EncodedMessage,

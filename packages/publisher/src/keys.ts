@@ -5,6 +5,21 @@
  * (see @herald/protocol's name rules), so no name can move a key to another slot.
  */
 
+import clusterKeySlot from 'cluster-key-slot'
+
+/**
+ * The Redis Cluster hash slot (0 to 16383) of a key, honouring its `{hash tag}`, as ioredis routes
+ * it. A function of this package's own, so its declaration needs no types of that module's.
+ */
+export function calculateSlot(key: string): number {
+  return clusterKeySlot(key)
+}
+
+/** The hash slot all of a channel's keys live in. */
+export function channelSlot(channelKey: string): number {
+  return calculateSlot(streamKey(channelKey))
+}
+
 /** `herald:{u:alice}:s`: the channel's Stream (bounded history). */
 export function streamKey(channelKey: string): string {
   return `herald:{${channelKey}}:s`

@@ -13,7 +13,7 @@ import {
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadHeraldFunctions } from './functions.js'
-import { idempotencyKey, streamKey } from './keys.js'
+import { channelSlot, idempotencyKey, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
 import {
   batchesOf,
@@ -662,6 +662,34 @@ describe('HeraldPublisher through Sentinel', () => {
 })
 
 describe('HeraldPublisher on a Redis Cluster', () => {
+  it("waits for replicas only on the shards a publish wrote to: one shard's missing replica fails no other's", async () => {
+    const cluster = await startRedisCluster({ replicasPerMaster: 1 })
+    const publisher = new HeraldPublisher({ redis: cluster.url, waitForReplicas: { replicas: 1, timeoutMs: 200 } })
+    try {
+      // A master whose replica is gone, and a user on it and one elsewhere.
+      const replica = cluster.replicas[0]!
+      const masterPort = Number(/^master_port:(\d+)\r?$/m.exec(await replica.cli('INFO', 'replication'))![1])
+      await replica.kill()
+      const users = Array.from({ length: 40 }, (_, n) => `wait-${n}`)
+      const owners = await Promise.all(
+        users.map(async (user) => (await cluster.slotOwner(channelSlot(`u:${user}`))).port),
+      )
+      const alone = users.find((_, i) => owners[i] === masterPort)!
+      const replicated = users.find((_, i) => owners[i] !== masterPort)!
+      expect(await publisher.publish({ user: replicated }, undefined, 1)).toMatch(/^\d+-\d+$/)
+      expect(await codeOf(publisher.publish({ user: alone }, undefined, 1))).toBe('HERALD_ERR_NOT_REPLICATED')
+      // A batch over both waits on both, and the weaker answer counts.
+      const batch = publisher.publishBatch([
+        { target: { user: replicated }, data: 2 },
+        { target: { user: alone }, data: 2 },
+      ])
+      expect(await codeOf(batch)).toBe('HERALD_ERR_NOT_REPLICATED')
+    } finally {
+      await publisher.close()
+      await cluster.stop()
+    }
+  })
+
   it('publishes with an idempotency key through a slot migration, which Redis refuses with TRYAGAIN until it ends', async () => {
     const cluster = await startRedisCluster()
     const publisher = new HeraldPublisher({ redis: cluster.url })

@@ -26,7 +26,7 @@ import { whenConnected } from './connection-ready.js'
 import { kindOf, messageOf } from './describe-value.js'
 import { callHeraldFunction, type RedisClient } from './functions.js'
 import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
-import { idempotencyKey, streamKey } from './keys.js'
+import { channelSlot, idempotencyKey, streamKey } from './keys.js'
 import { PublishError, redisCause } from './publish-error.js'
 import { DEFAULT_MAX_DATA_BYTES, MAX_TIMER_MS, optionsProblem } from './publisher-options.js'
 import { JsonText } from './raw-json.js'
@@ -285,7 +285,8 @@ export class HeraldPublisher {
     const wait = this.#replicaWait
     if (wait !== undefined) {
       progress.stored = true
-      const acknowledged = await wait.acknowledged().catch((error: unknown) => {
+      const slots = 'nodes' in this.#redis ? messages.map((message) => channelSlot(message.channelKey)) : []
+      const acknowledged = await wait.acknowledged(slots).catch((error: unknown) => {
         // The calls were answered: the publish is stored and announced, only its replication is
         // unconfirmed (a WAIT refused, or sent to a master a failover has just demoted).
         const message = messageOf(error)

@@ -24,6 +24,7 @@
 import { randomBytes } from 'node:crypto'
 import type { StreamId } from '@herald/protocol'
 import {
+  calculateSlot,
   callHeraldFunction,
   channelKeyOfPubsub,
   createRedisClient,
@@ -40,7 +41,6 @@ import {
   streamKey,
   whenConnected,
 } from '@herald/publisher'
-import calculateSlot from 'cluster-key-slot'
 import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { HeraldError } from '../errors/herald-error.js'

@@ -1,5 +1,4 @@
-import { pubsubChannel } from '@herald/publisher'
-import calculateSlot from 'cluster-key-slot'
+import { calculateSlot, pubsubChannel } from '@herald/publisher'
 import { describe, expect, it } from 'vitest'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
 

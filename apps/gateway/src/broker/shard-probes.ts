@@ -6,7 +6,7 @@
  * own, hashed into that master's slots. Pure logic, time passed in.
  */
 
-import calculateSlot from 'cluster-key-slot'
+import { calculateSlot } from '@herald/publisher'
 
 const PROBE_CHANNEL_START = 'herald:{probe:'
 
