@@ -60,9 +60,9 @@ export class VerifiedTokenCache {
     // Entries past their deadline are dropped only when looked up, and most tokens are never
     // looked up again: without this the cache filled toward maxEntries with dead ones (about
     // 50,000 tokens a node in a 30-minute soak, whose idle heap then stayed 9-17 MB above where
-    // it started). Two at the front go per insert, so it
-    // holds about the tokens of the last maxAgeMs. The front is the oldest, if not always the
-    // first to expire (a short-lived token behind a long-lived one waits for it).
+    // it started). Two at the front go per insert, so it holds about the tokens of the last
+    // maxAgeMs. The front is the oldest, if not always the first to expire (a short-lived token
+    // behind a long-lived one waits for it).
     for (let i = 0; i < 2; i++) {
       const oldest = this.#entries.entries().next()
       if (oldest.done === true || oldest.value[1].validUntilMs > nowMs) break
