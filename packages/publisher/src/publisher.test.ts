@@ -678,6 +678,15 @@ describe('HeraldPublisher on a Redis Cluster', () => {
       const replicated = users.find((_, i) => owners[i] !== masterPort)!
       expect(await publisher.publish({ user: replicated }, undefined, 1)).toMatch(/^\d+-\d+$/)
       expect(await codeOf(publisher.publish({ user: alone }, undefined, 1))).toBe('HERALD_ERR_NOT_REPLICATED')
+      // Concurrent publishes to both: each counts its own shard's replicas only.
+      const [sharedHealthy, sharedShort] = await Promise.allSettled([
+        publisher.publish({ user: replicated }, undefined, 3),
+        publisher.publish({ user: alone }, undefined, 3),
+      ])
+      expect(sharedHealthy.status).toBe('fulfilled')
+      expect(sharedShort.status === 'rejected' && (sharedShort.reason as PublishError).code).toBe(
+        'HERALD_ERR_NOT_REPLICATED',
+      )
       // A batch over both waits on both, and the weaker answer counts.
       const batch = publisher.publishBatch([
         { target: { user: replicated }, data: 2 },
