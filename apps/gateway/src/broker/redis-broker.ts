@@ -27,6 +27,7 @@ import {
   calculateSlot,
   callHeraldFunction,
   channelKeyOfPubsub,
+  channelSlot,
   createRedisClient,
   HeraldPublisher,
   isFunctionMissing,
@@ -441,7 +442,7 @@ export class RedisBroker implements Broker {
     const after = slotMasters(subscriber.slots)
     this.#slotMasters = after
     if (before.length === 0 || !this.#subscriberWasReady) return
-    const moved = movedChannels(before, after, this.#channels.keys(), (key) => calculateSlot(pubsubChannel(key)))
+    const moved = movedChannels(before, after, this.#channels.keys(), channelSlot)
     if (moved.length === 0) return
     if (this.#suspended) {
       this.#losses += 1
