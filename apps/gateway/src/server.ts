@@ -32,6 +32,7 @@ import { ConnectionBudget } from './hub/connection-budget.js'
 import { drainSchedule } from './hub/drain.js'
 import { HeartbeatSweep } from './hub/heartbeat-sweep.js'
 import { Hub } from './hub/hub.js'
+import { QuietPositions } from './hub/quiet-positions.js'
 import type { SseConnection } from './hub/sse-connection.js'
 import { StreamExpiry } from './hub/stream-expiry.js'
 import { TokenBucket } from './hub/token-bucket.js'
@@ -196,6 +197,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     lastSweepMs = now
   }, heartbeats.tickMs)
   heartbeat.unref()
+  const quietPositions = new QuietPositions(config.historyTtlSeconds, services.hub, broker, logger)
+  const quietTimer = setInterval(() => {
+    quietPositions.tick().catch((error: unknown) => logger.warn({ err: error }, 'quiet position check failed'))
+  }, quietPositions.tickMs)
+  quietTimer.unref()
 
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
   const address = `${host}:${bound.port}`
@@ -213,6 +219,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     closing ??= (async () => {
       services.lifecycle.draining = true
       clearInterval(heartbeat)
+      clearInterval(quietTimer)
       services.expiry.close()
       services.shedLog.flush()
       const stopped = Promise.all(

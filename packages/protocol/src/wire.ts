@@ -13,6 +13,12 @@ export const READY_EVENT = 'herald.ready'
 export const RESET_EVENT = 'herald.reset'
 /** Sent instead of a stream when the node cannot take the connection now; the client retries later. */
 export const UNAVAILABLE_EVENT = 'herald.unavailable'
+/**
+ * Moves the stream's position on a quiet channel to its current tail, so that a resume still
+ * reads as exact once the channel's idle history has expired (docs/protocol.md). Carries only
+ * its `id:`, and `{}` as data, since EventSource libraries drop events without data.
+ */
+export const POSITION_EVENT = 'herald.position'
 
 /** Why a resume was not exact. */
 export type ResetReason = 'trimmed' | 'unknown' | 'malformed'

@@ -5,13 +5,14 @@
  * local listener of a channel subscribes, the last one to leave unsubscribes.
  */
 
-import { type Channel, compareStreamIds, parseStreamId, type StreamId } from '@herald/protocol'
+import { type Channel, compareStreamIds, isAfter, parseStreamId, type StreamId } from '@herald/protocol'
 import type { Logger } from 'pino'
 import type { Broker, BrokerSink, HistoryEntry } from '../broker/broker.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { ChannelMembers } from './channel-members.js'
 import { jitteredRetryMs } from './drain.js'
 import { FramedEntry } from './framed-entry.js'
+import type { QuietChannel, QuietChannelSource } from './quiet-positions.js'
 import { hasMore, lastPosition, readPage } from './resume.js'
 import type { CloseReason, SseConnection } from './sse-connection.js'
 
@@ -42,7 +43,7 @@ function deliverTo(connection: SseConnection, slot: number, framed: FramedEntry)
 /** How one channel's catch-up ended: its history read whole, a gap, or the read's error. */
 type CatchUpOutcome = 'caught_up' | 'trimmed' | 'unknown' | Error
 
-export class Hub implements BrokerSink {
+export class Hub implements BrokerSink, QuietChannelSource {
   readonly #channels = new Map<string, ChannelListeners>()
   readonly #connections = new Set<SseConnection>()
   /** Counts holds, so a catch-up that a new hold of its channel overtook keeps holding. */
@@ -233,6 +234,37 @@ export class Hub implements BrokerSink {
     }
     const framed = new FramedEntry(listeners.channel, entry, position, listeners.members.size > 1)
     this.metrics.recordDelivery(listeners.members.count(deliverTo, framed), entry.publishedAtMs)
+  }
+
+  quietChannels(beforeMs: number): QuietChannel[] {
+    const quiet: QuietChannel[] = []
+    for (const [key, listeners] of this.#channels) {
+      if (listeners.held !== undefined) continue
+      let oldestMs = Number.POSITIVE_INFINITY
+      let newest: StreamId | undefined
+      listeners.members.forEach((slot, connection) => {
+        // A stream still resuming has no settled position yet; the next pass sees it live.
+        if (connection.state !== 'live') return
+        const position = connection.positionAt(slot)
+        oldestMs = Math.min(oldestMs, position.ms)
+        if (newest === undefined || isAfter(position, newest)) newest = position
+      })
+      if (newest !== undefined && oldestMs < beforeMs) quiet.push({ key, newest, stamp: listeners.holdStamp })
+    }
+    return quiet
+  }
+
+  advanceQuiet(channel: QuietChannel, tail: StreamId): number {
+    const listeners = this.#channels.get(channel.key)
+    // Held since it was listed: the catch-up reads from the positions as they were.
+    if (listeners === undefined || listeners.held !== undefined || listeners.holdStamp !== channel.stamp) return 0
+    let moved = 0
+    listeners.members.forEach((slot, connection) => {
+      if (connection.state !== 'live' || !isAfter(tail, connection.positionAt(slot))) return
+      connection.movePosition(slot, tail)
+      moved++
+    })
+    return moved
   }
 
   /** Every local connection, live: for the heartbeat sweep and shutdown. */

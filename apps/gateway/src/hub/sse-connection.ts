@@ -20,9 +20,11 @@ import {
   type Channel,
   encodeResumeToken,
   formatStreamId,
+  frameEvent,
   frameIdAndEnd,
   frameRetry,
   HEARTBEAT_FRAME,
+  POSITION_EVENT,
   resumeComponent,
   type StreamId,
 } from '@herald/protocol'
@@ -135,6 +137,12 @@ export class SseConnection implements Heartbeating, Expiring {
     this.#positions[2 * slot + 1] = position.seq
     if (this.#components !== undefined)
       this.#components[slot] = resumeComponent(this.channels[slot]!.tag, formatStreamId(position))
+  }
+
+  /** Moves a live channel's position on without an entry (a quiet channel's tail), and tells the client. */
+  movePosition(slot: number, position: StreamId): void {
+    this.setPosition(slot, position)
+    this.writeText(frameEvent(POSITION_EVENT, '{}', this.resumeToken()))
   }
 
   /** Writes protocol text outside the message path: the preamble, position and reset frames. */
