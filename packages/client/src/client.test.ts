@@ -383,6 +383,7 @@ describe('HeraldClient catching up a tab that joins behind, or comes back from t
   const event = (n: number) => `event: seq\ndata: ${n}\nid: ${at(n)}\n\n`
   const ready = (n: number) => `event: herald.ready\ndata: {"resume":"exact","replayed":0}\nid: ${at(n)}\n\n`
   const reset = (n: number) => `event: herald.reset\ndata: {"reason":"trimmed"}\nid: ${at(n)}\n\n`
+  const position = (n: number) => `event: herald.position\ndata: {}\nid: ${at(n)}\n\n`
 
   beforeEach(() => {
     clients = []
@@ -419,6 +420,21 @@ describe('HeraldClient catching up a tab that joins behind, or comes back from t
     await vi.waitFor(() => expect(gateway.streams.length).toBeGreaterThanOrEqual(count))
     return gateway.streams[count - 1]!
   }
+
+  it('takes herald.position as a position, not a notification, in every tab, and resumes from it', async () => {
+    const leader = openTab()
+    const follower = openTab()
+    const shared = await nextStream(1)
+    shared.push(ready(1))
+    // The follower hears the leader's stream once it has joined: open, as the leader's is.
+    await vi.waitFor(() => expect(follower.client.state).toBe('open'))
+    shared.push(event(2) + position(7))
+    await vi.waitFor(() => expect([leader.client.lastEventId, follower.client.lastEventId]).toEqual([at(7), at(7)]))
+    expect(leader.received).toEqual([2])
+    expect(follower.received).toEqual([2])
+    shared.end()
+    expect((await nextStream(2)).lastEventId).toBe(at(7))
+  })
 
   it('replays from the position of a tab that joins behind, and every tab drops what it has', async () => {
     const leader = openTab()

@@ -22,7 +22,7 @@
  * (the `hello`s that follow its `leading` name them again).
  */
 
-import { READY_EVENT, RESET_EVENT, type ResetReason, UNAVAILABLE_EVENT } from '@herald/protocol'
+import { POSITION_EVENT, READY_EVENT, RESET_EVENT, type ResetReason, UNAVAILABLE_EVENT } from '@herald/protocol'
 import { type BackoffPolicy, backoffDelay } from './backoff.js'
 import { earliestPosition, isBehind } from './catch-up.js'
 import { defaultSessionStorage, defaultStorage, type KeyValueStorage, LastIdStore } from './last-id-store.js'
@@ -122,7 +122,7 @@ type RelayMessage =
   /** A tab took the lead: every other tab joins it again. */
   | { readonly kind: 'leading'; readonly tab: string }
 
-const BUILT_IN_TYPES = ['message', READY_EVENT, RESET_EVENT, UNAVAILABLE_EVENT]
+const BUILT_IN_TYPES = ['message', READY_EVENT, RESET_EVENT, UNAVAILABLE_EVENT, POSITION_EVENT]
 const DEFAULT_TOKEN_TIMEOUT_MS = 15_000
 
 /** A token for another user than the client started with: it must not be used for this client's stream. */
@@ -565,7 +565,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   /** Applies one event, from the stream or from the leader, unless this tab already had it. */
   #handle(type: string, data: string, id: string): void {
     if (type === UNAVAILABLE_EVENT) return
-    if (type === READY_EVENT) {
+    // Positions only: where to resume from, including a quiet channel's tail (POSITION_EVENT).
+    if (type === READY_EVENT || type === POSITION_EVENT) {
       if (this.#tracker.advance(id)) this.#remember(id)
       return
     }
