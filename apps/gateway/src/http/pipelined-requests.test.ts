@@ -68,20 +68,38 @@ describe('requests pipelined on one connection', () => {
     ])
   })
 
+  it('answers a publish followed by bytes Node cannot parse with its own answer, and runs it once', async () => {
+    const after = [
+      'GARBAGE\r\n\r\n',
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`,
+      'FOO / HTTP/1.1\r\nHost: x\r\n\r\n',
+      'POST /v1/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n',
+    ]
+    for (const [n, bytes] of after.entries()) {
+      const answer = await exchange(gateway.url, publish({ user: 'bob', type: 'pipelined', data: `junk ${n}` }) + bytes)
+      expect(answer.match(/HTTP\/1\.1 \d{3}/g), bytes.slice(0, 20)).toEqual(['HTTP/1.1 200'])
+      expect(answer).toMatch(/connection: close\r\n/i)
+      expect(answer).toMatch(/"id":"\d+-\d+"/)
+    }
+    const received = await receivedBy(4)
+    expect(received.slice(-5)).toEqual([
+      'pipelined "junk 0"',
+      'pipelined "junk 1"',
+      'pipelined "junk 2"',
+      'pipelined "junk 3"',
+      'marker 4',
+    ])
+  })
+
   it('answers and runs pipelined publishes in order on a connection that stays open', async () => {
     const requests = [4, 5, 6].map((n) => publish({ user: 'bob', type: 'pipelined', data: n })).join('')
     const answer = await exchange(gateway.url, requests, (text) => text.match(/"id"/g)?.length === 3)
     expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200'])
-    expect(await receivedBy(4)).toEqual([
-      'marker 1',
-      'marker 2',
-      'pipelined "closing"',
-      'pipelined "http/1.0"',
-      'marker 3',
+    expect((await receivedBy(5)).slice(-4)).toEqual([
       'pipelined 4',
       'pipelined 5',
       'pipelined 6',
-      'marker 4',
+      'marker 5',
     ])
   })
 })

@@ -49,7 +49,7 @@ export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Dupl
   // Not to a client that is already gone (a reset, or the connection closed in the middle of a
   // request: its route logs that request, as an incomplete body), nor, as Node's own handler, into
   // a response whose head went out already on this keep-alive connection (it would corrupt it).
-  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage
   // Bytes after a request that closes the connection (HTTP/1.0, `Connection: close`) are not a
   // request: its own answer is still to go, and a 400 in its place would tell a client whose
   // publish is being stored that it was refused. The connection closes once that answer is out.
@@ -58,6 +58,15 @@ export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Dupl
     return
   }
   const clientGone = error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE'
+  // Bytes that break the parser after a whole request (junk, or a pipelined request with
+  // headers over the limit) are no answer to that request either: a 4xx in place of a publish's
+  // answer tells its client it was refused while it is being stored, and a client that sends it
+  // again publishes it twice. The request gets its own answer, which closes the connection; the
+  // bytes after it are not read, as after a request that closes its connection itself.
+  if (!clientGone && inFlight?.req?.complete === true && inFlight.headersSent !== true) {
+    inFlight.shouldKeepAlive = false
+    return
+  }
   if (clientGone || !socket.writable || inFlight?.headersSent === true) {
     socket.destroy()
     return
