@@ -183,6 +183,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       dispatch(request, response, false)
     })
     server.keepAliveTimeout = 65_000
+    // A client may send its request and then its FIN (HTTP/1.0 style, `nc -N`, `end(request)`
+    // in Node). By default Node then drops the requests in flight and ends the socket, so a
+    // publish waiting on Redis was stored and delivered but never answered, and its client sent
+    // it again. Half-open, requests in flight are answered and the socket ends after the last
+    // answer (Node's own tests set this too); an idle connection still ends at once, and a
+    // stream ends with the FIN (hub/sse-connection.ts).
+    ;(server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
     return server
   })
   const bound = await listenOnPort(servers, config).catch((error: NodeJS.ErrnoException) => {

@@ -16,6 +16,7 @@
 
 import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import {
   type Channel,
   encodeResumeToken,
@@ -64,6 +65,7 @@ export interface SseConnectionOptions {
 /** Where a response keeps its stream, so one shared close listener serves every stream. */
 const STREAM = Symbol('herald.stream')
 type StreamResponse = ServerResponse & { [STREAM]?: SseConnection }
+type StreamSocket = Socket & { [STREAM]?: SseConnection }
 
 export class SseConnection implements Heartbeating, Expiring {
   /**
@@ -109,6 +111,15 @@ export class SseConnection implements Heartbeating, Expiring {
     // `on` spares the once-wrapper each stream would keep too.
     ;(response as StreamResponse)[STREAM] = this
     response.on('close', SseConnection.#onResponseClose)
+    // The server keeps a connection open after the client's FIN, so that a request sent before
+    // it is still answered (server.ts); a stream has nothing more to answer, and a client that
+    // closed sends a FIN too, so the stream ends with it rather than at its next failed write.
+    const socket = response.socket as StreamSocket | null
+    if (socket !== null) {
+      socket[STREAM] = this
+      if (socket.readableEnded) queueMicrotask(() => this.close('client'))
+      else socket.once('end', SseConnection.#onSocketEnd)
+    }
     // A request pipelined behind another is served only once its response has the socket
     // (http/pipelined-requests.ts), so a stream always has it: its 'close' reaches the response.
     // The client may have left while the request was being authenticated.
@@ -296,6 +307,11 @@ export class SseConnection implements Heartbeating, Expiring {
     // biome-ignore lint/complexity/noThisInStatic: an event listener's `this` is its emitter, the response.
     const stream = this[STREAM]
     if (stream !== undefined) stream.#closed()
+  }
+
+  static #onSocketEnd(this: StreamSocket): void {
+    // biome-ignore lint/complexity/noThisInStatic: an event listener's `this` is its emitter, the socket.
+    this[STREAM]?.close('client')
   }
 
   #closed(): void {
