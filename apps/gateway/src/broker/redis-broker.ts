@@ -42,13 +42,14 @@ import {
   streamKey,
   whenConnected,
 } from '@herald/publisher'
-import { Cluster } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { HeraldError } from '../errors/herald-error.js'
 import { LogBurstLimit, REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS } from '../log/log-burst-limit.js'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
 import { CommandGatherer, splitByGroup } from './command-gatherer.js'
+import { evictingPolicy } from './eviction-policy.js'
 import { LostProbeJudge } from './lost-probe-judge.js'
 import { MovedChannels } from './moved-channels.js'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
@@ -108,6 +109,8 @@ export class RedisBroker implements Broker {
   })
   /** Channels a master unsubscribed in place since the last map refresh, held in #moved. */
   readonly #droppedInPlace = new Set<string>()
+  /** Masters, by address, last found able to evict Herald's keys (warned once each). */
+  readonly #evicting = new Set<string>()
   /** Probe channels a master unsubscribed in place, subscribed again after the map refresh. */
   readonly #droppedProbes = new Set<string>()
   /** It became ready again while that resubscribe ran: one that gave up (a new loss) runs again. */
@@ -555,12 +558,50 @@ export class RedisBroker implements Broker {
    * publishes with FCALL directly, in any language, cannot, and would fail until one did.
    */
   #restoreMissingFunctions(): void {
-    const masters = this.#commands instanceof Cluster ? this.#commands.nodes('master') : [this.#commands]
-    for (const master of masters) {
+    for (const master of this.#masters()) {
       master.call('FCALL_RO', 'herald_tails', 0).catch((error: unknown) => {
-        if (isFunctionMissing(error)) loadHeraldFunctions(this.#commands).catch(() => {})
+        if (!isFunctionMissing(error)) return
+        loadHeraldFunctions(this.#commands).then(
+          () => this.logger.info({ redis: nodeAddress(master) }, 'herald functions were gone from redis; loaded again'),
+          (failed: unknown) =>
+            this.logger.warn(
+              { redis: nodeAddress(master), err: (failed as Error).message },
+              'herald functions are gone from redis, and loading them failed; retried next probe interval',
+            ),
+        )
       })
     }
+  }
+
+  /**
+   * Warns, once per master and again after it was fixed, while Redis may evict Herald's keys
+   * (broker/eviction-policy.ts): nothing else would tell, since what is evicted goes silently.
+   */
+  #checkEvictionPolicy(): void {
+    for (const master of this.#masters()) {
+      const address = nodeAddress(master)
+      master.info('memory').then(
+        (info: string) => {
+          const evicting = evictingPolicy(info)
+          if (evicting !== undefined && !this.#evicting.has(address)) {
+            this.#evicting.add(address)
+            this.logger.warn(
+              { redis: address, maxmemoryPolicy: evicting.policy, maxmemory: evicting.maxmemoryBytes },
+              'redis may evict herald keys under memory pressure, losing history and idempotency keys silently; set maxmemory-policy noeviction',
+            )
+          } else if (evicting === undefined && this.#evicting.delete(address)) {
+            this.logger.info({ redis: address }, 'redis no longer evicts herald keys')
+          }
+        },
+        () => {
+          // Redis is away: the probes report that.
+        },
+      )
+    }
+  }
+
+  #masters(): Redis[] {
+    return this.#commands instanceof Cluster ? this.#commands.nodes('master') : [this.#commands]
   }
 
   /**
@@ -576,6 +617,7 @@ export class RedisBroker implements Broker {
       this.logger.warn('pubsub probe overdue: delivery has stopped; readiness fails until it is back')
     }
     this.#restoreMissingFunctions()
+    this.#checkEvictionPolicy()
     const message = this.#probes.message(now)
     for (const channel of this.#probes.channels()) {
       this.#commands.spublish(channel, message).then(
@@ -787,3 +829,9 @@ function whenReady(client: RedisClient): Promise<void> {
 
 /** The slots map still names a node that is no master now: a failover it has not caught up with. */
 class StaleSlotsMap extends Error {}
+
+/** A node's address for logs: where its connection goes (a Sentinel's master too), else its options'. */
+function nodeAddress(node: Redis): string {
+  const { remoteAddress, remotePort } = node.stream ?? {}
+  return remoteAddress === undefined ? `${node.options.host}:${node.options.port}` : `${remoteAddress}:${remotePort}`
+}

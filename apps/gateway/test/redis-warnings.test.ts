@@ -1,0 +1,50 @@
+/**
+ * What a gateway tells operators about a Redis set up or changed under it in ways that lose
+ * data silently, or that it repaired: a node that may evict Herald's keys, and a functions
+ * library that was deleted and loaded again.
+ */
+
+import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
+
+let redis: RedisServer
+let nodes: GatewayNode[] = []
+beforeAll(async () => {
+  redis = await startRedis()
+  nodes = await startNodes(redis.url, 1, { LOG_LEVEL: 'info', PUBSUB_PROBE_INTERVAL_MS: '100' })
+})
+afterAll(async () => {
+  await stopNodes(nodes)
+  await redis.stop()
+})
+
+/** The node's log lines with `msg` matching, parsed. */
+function linesAbout(msg: RegExp): Array<Record<string, unknown>> {
+  return nodes[0]!.process
+    .stdout()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => msg.test(String(line['msg'])))
+}
+
+describe('a gateway on a Redis that changes under it', () => {
+  it('warns once while Redis may evict its keys, and says when that is fixed', async () => {
+    await redis.cli('CONFIG', 'SET', 'maxmemory', '64mb')
+    await redis.cli('CONFIG', 'SET', 'maxmemory-policy', 'volatile-lru')
+    await nodes[0]!.process.waitForOutput(/redis may evict herald keys/)
+    await redis.cli('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+    await nodes[0]!.process.waitForOutput(/redis no longer evicts herald keys/)
+    const warnings = linesAbout(/redis may evict herald keys/)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatchObject({ level: 40, maxmemoryPolicy: 'volatile-lru', maxmemory: 64 * 1024 * 1024 })
+    expect(warnings[0]!['redis']).toBe(`127.0.0.1:${new URL(redis.url).port}`)
+  })
+
+  it('logs that it loaded the functions library again after it was deleted', async () => {
+    await redis.cli('FUNCTION', 'DELETE', 'herald')
+    await nodes[0]!.process.waitForOutput(/herald functions were gone from redis; loaded again/)
+    expect(await redis.cli('FUNCTION', 'LIST', 'LIBRARYNAME', 'herald')).toMatch(/herald/)
+  })
+})
