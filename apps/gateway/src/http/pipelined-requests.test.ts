@@ -95,11 +95,6 @@ describe('requests pipelined on one connection', () => {
     const requests = [4, 5, 6].map((n) => publish({ user: 'bob', type: 'pipelined', data: n })).join('')
     const answer = await exchange(gateway.url, requests, (text) => text.match(/"id"/g)?.length === 3)
     expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200'])
-    expect((await receivedBy(5)).slice(-4)).toEqual([
-      'pipelined 4',
-      'pipelined 5',
-      'pipelined 6',
-      'marker 5',
-    ])
+    expect((await receivedBy(5)).slice(-4)).toEqual(['pipelined 4', 'pipelined 5', 'pipelined 6', 'marker 5'])
   })
 })
