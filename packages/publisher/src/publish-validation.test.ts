@@ -171,6 +171,23 @@ describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError
     expect(await redis.cli('KEYS', 'herald:*')).toBe('')
   })
 
+  it('refuses a field it does not know, so a misspelt idempotency key cannot turn idempotency off', async () => {
+    const user = { user: 'a' }
+    expect(await refusalOf(() => loose().publish(user, undefined, 1, { idempotency_key: 'once' }))).toBe(
+      'HERALD_ERR_INVALID: publish options has an unknown field "idempotency_key" (expected idempotencyKey)',
+    )
+    expect(await refusalOf(() => loose().publishBatch([{ target: user, data: 1, idempotencykey: 'once' }]))).toBe(
+      'HERALD_ERR_INVALID: messages[0]: a message has an unknown field "idempotencykey" (expected target, type, data and idempotencyKey)',
+    )
+    expect(await refusalOf(() => loose().publish({ user: 'a', tenant: 'b' }, undefined, 1))).toBe(
+      'HERALD_ERR_INVALID: a target has an unknown field "tenant" (expected user or topic)',
+    )
+    expect(await refusalOf(() => new HeraldPublisher({ redis: redis.url, timeout: 100 } as PublisherOptions))).toMatch(
+      /^HERALD_ERR_INVALID: publisher options has an unknown field "timeout" \(expected redis, historyMaxLen, /,
+    )
+    expect(await redis.cli('KEYS', 'herald:*')).toBe('')
+  })
+
   it('takes a null type, idempotency key or options, from JavaScript callers, as leaving them out', async () => {
     const untyped = await publisher.publish({ user: 'nullish' }, undefined, 1)
     const nullType = await loose().publish({ user: 'nullish' }, null, 2, null)

@@ -115,6 +115,7 @@ export class HeraldPublisher {
     if (options === null || typeof options !== 'object') {
       throw new PublishError('HERALD_ERR_INVALID', `options must be an object ({ redis, ... }), not ${kindOf(options)}`)
     }
+    refuseUnknownFields(options, PUBLISHER_OPTION_FIELDS, 'publisher options', [...PUBLISHER_OPTION_FIELDS].join(', '))
     const problem = optionsProblem(options)
     if (problem !== undefined) throw new PublishError('HERALD_ERR_INVALID', problem)
     const clientProblem = typeof options.redis === 'string' ? undefined : redisClientProblem(options.redis)
@@ -158,6 +159,7 @@ export class HeraldPublisher {
         `options must be an object ({ idempotencyKey }), not ${kindOf(options)}`,
       )
     }
+    if (options !== null) refuseUnknownFields(options, PUBLISH_OPTION_FIELDS, 'publish options', 'idempotencyKey')
     const message = { target, type, data, idempotencyKey: options?.idempotencyKey }
     const [id] = await this.publishEncoded([encodeMessage(message, this.#maxDataBytes)])
     return id!
@@ -492,6 +494,7 @@ export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_M
       `a message must be an object ({ target, type, data, idempotencyKey }), not ${kindOf(message)}`,
     )
   }
+  refuseUnknownFields(message, MESSAGE_FIELDS, 'a message', 'target, type, data and idempotencyKey')
   const { data } = message
   const channelKey = channelKeyOf(message.target)
   const type = message.type ?? undefined
@@ -549,6 +552,35 @@ export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_M
   return { channelKey, type, data: encoded, idempotencyKey: key }
 }
 
+const MESSAGE_FIELDS: ReadonlySet<string> = new Set(['target', 'type', 'data', 'idempotencyKey'])
+const TARGET_FIELDS: ReadonlySet<string> = new Set(['user', 'topic'])
+const PUBLISH_OPTION_FIELDS: ReadonlySet<string> = new Set(['idempotencyKey'])
+const PUBLISHER_OPTION_FIELDS: ReadonlySet<string> = new Set([
+  'redis',
+  'historyMaxLen',
+  'historyTtlSeconds',
+  'idempotencyTtlSeconds',
+  'timeoutMs',
+  'waitForReplicas',
+  'maxDataBytes',
+])
+
+/**
+ * Refuses a field the SDK does not know, as the gateway's HTTP publish does: ignored, a
+ * misspelt one (`idempotencykey`) would turn idempotency off without a word, and a retry
+ * would publish twice. A loop over the keys rather than `Object.keys`: no array per message.
+ */
+function refuseUnknownFields(object: object, known: ReadonlySet<string>, what: string, expected: string): void {
+  for (const field in object) {
+    if (!known.has(field)) {
+      throw new PublishError(
+        'HERALD_ERR_INVALID',
+        `${what} has an unknown field ${JSON.stringify(field)} (expected ${expected})`,
+      )
+    }
+  }
+}
+
 /** The channel key of a target, which must have exactly one of a valid `user` and a valid `topic`. */
 export function channelKeyOf(target: Target): string {
   if (target === null || typeof target !== 'object' || Array.isArray(target)) {
@@ -557,6 +589,7 @@ export function channelKeyOf(target: Target): string {
       `target must be { user: string } or { topic: string }, not ${kindOf(target)}`,
     )
   }
+  refuseUnknownFields(target, TARGET_FIELDS, 'a target', 'user or topic')
   // As the gateway's HTTP publish: a field that is there but null is there.
   const { user, topic } = target as { user?: unknown; topic?: unknown }
   const hasUser = user !== undefined
