@@ -43,6 +43,7 @@ export function createApp(services: GatewayServices): Hono<Env> {
   // route: 405 with Allow. OPTIONS is one of them unless CORS is configured; then it answers
   // the preflight. The stream's GET never reaches Hono (the server hands it to eventsRoute).
   const cors = config.corsAllowedOrigins.size > 0
+  const isAllowedOrigin = (origin: string | undefined) => origin !== undefined && config.corsAllowedOrigins.has(origin)
   const paths = methodsByPath(app.routes)
   paths.set(EVENTS_PATH, ['GET'])
   for (const [path, methods] of paths) {
@@ -57,6 +58,15 @@ export function createApp(services: GatewayServices): Hono<Env> {
   }
 
   app.notFound((c) => {
+    // A preflight from an allowed origin for a path that does not exist (a client pointed at the
+    // wrong URL) is granted the method it asks for, so the browser sends the request and its page
+    // reads the 404. A refused preflight reads as a network error, which a client retries for
+    // ever (@herald/client did), instead of reporting the wrong URL.
+    const requested = c.req.header('access-control-request-method')
+    const origin = c.req.header('origin')
+    if (cors && c.req.method === 'OPTIONS' && METHOD.test(requested ?? '') && isAllowedOrigin(origin)) {
+      return c.body(null, 204, preflightHeaders(origin, config.corsAllowedOrigins, [requested!]))
+    }
     closeIfBodyUnread(c.env.incoming, c.env.outgoing)
     c.set('errorCode', 'HERALD_ERR_NOT_FOUND')
     return c.json(new HeraldError('HERALD_ERR_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`).toJSON(), 404)
@@ -96,6 +106,9 @@ function pathAsSent(request: Request): string {
   const query = url.indexOf('?', start)
   return query < 0 ? url.slice(start) : url.slice(start, query)
 }
+
+/** A method name as a preflight asks for it: letters only, so nothing else is echoed back. */
+const METHOD = /^[A-Za-z]{1,20}$/
 
 /** Node's reading of Expect, for the requests it holds back `100 Continue` for. */
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i

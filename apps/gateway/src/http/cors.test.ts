@@ -134,10 +134,23 @@ describe('CORS on a live gateway', () => {
     expect(publish.headers.get('access-control-allow-methods')).toBe('POST')
     expect(publish.headers.get('allow')).toBe('POST, OPTIONS')
 
-    const missing = await preflight('/nope', 'https://app.example.com')
-    expect(missing.status).toBe(404)
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('HERALD_ERR_NOT_FOUND')
-    expect(missing.headers.get('access-control-allow-methods')).toBeNull()
+    const elsewhere = await preflight('/nope', 'https://evil.example')
+    expect(elsewhere.status).toBe(404)
+    expect(((await elsewhere.json()) as { error: { code: string } }).error.code).toBe('HERALD_ERR_NOT_FOUND')
+    expect(elsewhere.headers.get('access-control-allow-methods')).toBeNull()
+    expect(elsewhere.headers.get('access-control-allow-origin')).toBeNull()
+  })
+
+  it("grants an allowed origin's preflight for a path that does not exist, so its page can read the 404", async () => {
+    // A client pointed at the wrong URL: a refused preflight would read as a network error, retried for ever.
+    const missing = await preflight('/v1/evnets', 'https://app.example.com')
+    expect(missing.status).toBe(204)
+    expect(missing.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
+    expect(missing.headers.get('access-control-allow-methods')).toBe('GET')
+    const answer = await fetch(`${gateway.url}/v1/evnets`, { headers: { Origin: 'https://app.example.com' } })
+    expect(answer.status).toBe(404)
+    expect(answer.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
+    expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('HERALD_ERR_NOT_FOUND')
   })
 })
 
