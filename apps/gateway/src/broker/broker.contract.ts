@@ -49,7 +49,7 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
         },
         suspend: () => {},
         hold: () => {},
-        resync: async () => {},
+        resync: async () => 0,
       })
       open.push(broker)
       return broker

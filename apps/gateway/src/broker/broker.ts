@@ -53,8 +53,11 @@ export interface BrokerSink {
   suspend(): void
   /** Live delivery of these channels stopped (their slot moved to another master): hold them. */
   hold(channelKeys: readonly string[]): void
-  /** Live delivery is back and resubscribed: catch these channels (by default every one) up from history. */
-  resync(channelKeys?: readonly string[]): Promise<void>
+  /**
+   * Live delivery is back and resubscribed: catch these channels (by default every one) up from
+   * history. Resolves to how many could not be, whose streams were closed to resume instead.
+   */
+  resync(channelKeys?: readonly string[]): Promise<number>
 }
 
 export interface Broker {

@@ -16,7 +16,7 @@ describeBrokerContract(
 
 describe('memory broker after a restart', () => {
   const options = { historyMaxLen: 100, historyTtlSeconds: 3600, idempotencyTtlSeconds: 60 }
-  const sink = { deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} }
+  const sink = { deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => 0 }
   const publish = (broker: MemoryBroker, channelKey: string) =>
     broker.publish([{ channelKey, type: undefined, data: '1', idempotencyKey: undefined }])
 
@@ -46,7 +46,7 @@ describe('memory broker after a restart', () => {
 })
 
 describe('memory broker idle expiry', () => {
-  const sink = { deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} }
+  const sink = { deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => 0 }
 
   it('keeps a channel through the last millisecond of its TTL and expires it on the next, with no sweep', async () => {
     let nowMs = 1_800_000_000_000

@@ -51,7 +51,7 @@ async function withStandaloneBroker(test: (broker: RedisBroker, admin: Redis) =>
   const admin = new Redis(server.url)
   const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
   try {
-    await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => {} })
+    await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => 0 })
     await test(broker, admin)
   } finally {
     await broker.close()
@@ -101,7 +101,7 @@ describe('redis broker subscriptions', () => {
     })
     const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
     try {
-      await broker.start({ deliver: () => {}, suspend: () => suspended(), hold: () => {}, resync: async () => {} })
+      await broker.start({ deliver: () => {}, suspend: () => suspended(), hold: () => {}, resync: async () => 0 })
       const channel = pubsubChannel('u:gone')
       // Stopped: the SSUBSCRIBE is sent and never answered, so it is in flight when the connection drops.
       process.kill(server.pid!, 'SIGSTOP')
@@ -198,7 +198,10 @@ describe('redis broker recovery', () => {
         deliver: () => {},
         suspend: () => suspensions++,
         hold: () => {},
-        resync: async () => resynced(),
+        resync: async () => {
+          resynced()
+          return 0
+        },
       })
       await broker.subscribe('u:again')
       const held = relay.nextSsubscribe()

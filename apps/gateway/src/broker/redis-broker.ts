@@ -104,7 +104,9 @@ export class RedisBroker implements Broker {
       await Promise.all(channels.map((channel) => subscriber.ssubscribe(channel)))
       if (subscriber instanceof Cluster) await this.#subscribedOnMasters(subscriber, channels)
     },
-    resync: async (channelKeys) => this.#sink?.resync(channelKeys),
+    resync: async (channelKeys) => {
+      await this.#sink?.resync(channelKeys)
+    },
     wanted: (channelKey) => this.#channels.has(channelKey),
   })
   /** Channels a master unsubscribed in place since the last map refresh, held in #moved. */
@@ -772,8 +774,15 @@ export class RedisBroker implements Broker {
       if (losses !== this.#losses || subscriber !== this.#subscriber || !this.#suspended) return
       this.#suspended = false
       this.#probes.restart(Date.now())
-      await this.#sink?.resync()
-      this.logger.info({ channels: channels.length }, 'redis subscriber back; channels caught up from streams')
+      const closed = (await this.#sink?.resync()) ?? 0
+      // The hub warned of the channels it could not catch up; this line must not say all were.
+      if (closed === 0)
+        this.logger.info({ channels: channels.length }, 'redis subscriber back; channels caught up from streams')
+      else
+        this.logger.info(
+          { channels: channels.length, closed },
+          'redis subscriber back; channels caught up from streams, but for those whose streams were closed to resume',
+        )
     } catch (error) {
       if (subscriber !== this.#subscriber || this.#closing) return
       if (error instanceof StaleSlotsMap) {

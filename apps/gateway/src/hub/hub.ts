@@ -161,7 +161,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
    * live entries past a new gap move the positions on, and the next resync would
    * not see it.
    */
-  async resync(channelKeys?: readonly string[]): Promise<void> {
+  async resync(channelKeys?: readonly string[]): Promise<number> {
     const channels = channelKeys === undefined ? [...this.#channels.values()] : this.#listenersOf(channelKeys)
     const outcomes = await Promise.all(channels.map((listeners) => this.#catchUp(listeners, listeners.holdStamp)))
     // One line per resync, not per channel: an outage reaches every channel of the node at once.
@@ -180,6 +180,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
         'catch-up read failed; their streams will resume',
       )
     }
+    return trimmed + unknown + failed.length
   }
 
   /**

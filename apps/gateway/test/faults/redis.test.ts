@@ -155,6 +155,15 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     expect(gapLines.map((line) => JSON.parse(line))).toEqual([
       expect.objectContaining({ channels: 6, trimmed: 6, unknown: 0, of: 6 }),
     ])
+    // And the line that follows does not say every channel was caught up.
+    const backLines = nodes[0]!.process
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('redis subscriber back'))
+      .map((line) => JSON.parse(line).msg)
+    expect(backLines).toEqual([
+      'redis subscriber back; channels caught up from streams, but for those whose streams were closed to resume',
+    ])
 
     await pollUntil('node 1 ready', async () => ((await fetch(`${nodes[1]!.url}/readyz`)).ok ? true : undefined))
     const back = new RecordingEventSource(nodes[1]!.eventsUrl(), {
