@@ -687,3 +687,21 @@ describe('HeraldClient against an upstream that ends every stream at once', () =
     expect(requests).toBeLessThanOrEqual(6)
   })
 })
+
+describe('HeraldClient options', () => {
+  it('throws a TypeError for a missing url or getToken, rather than waiting for ever', () => {
+    const getToken = () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 })
+    const options = (extra: object) => ({ storage: null, ...extra }) as unknown as HeraldClientOptions
+    expect(() => new HeraldClient(options({ getToken }))).toThrow(
+      new TypeError("HeraldClient needs url: the gateway's /v1/events URL, as a string"),
+    )
+    expect(() => new HeraldClient(options({ url: '', getToken }))).toThrow(TypeError)
+    expect(() => new HeraldClient(options({ url: 'https://gw.example/v1/events' }))).toThrow(
+      new TypeError('HeraldClient needs getToken: a function that returns the JWT, or a promise of it'),
+    )
+    expect(() => new HeraldClient(options({ url: 'https://gw.example/v1/events', getToken: 'a.jwt' }))).toThrow(
+      TypeError,
+    )
+    expect(() => new HeraldClient(undefined as unknown as HeraldClientOptions)).toThrow(TypeError)
+  })
+})

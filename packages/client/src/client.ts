@@ -186,6 +186,15 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   readonly #unlistenPage: () => void
 
   constructor(options: HeraldClientOptions) {
+    // Thrown, not reported through onError: without these the client would sit `connecting`
+    // for ever (no token to ask for) or stream from `<page>/undefined`, and say nothing.
+    const given = options as Partial<HeraldClientOptions> | null | undefined
+    if (typeof given?.url !== 'string' || given.url === '') {
+      throw new TypeError("HeraldClient needs url: the gateway's /v1/events URL, as a string")
+    }
+    if (typeof given.getToken !== 'function') {
+      throw new TypeError('HeraldClient needs getToken: a function that returns the JWT, or a promise of it')
+    }
     this.#options = options
     this.#tokens = new TokenSource(
       () => this.#options.getToken(),
