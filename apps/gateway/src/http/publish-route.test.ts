@@ -160,11 +160,31 @@ describe('POST /v1/publish', () => {
       body: {
         error: {
           code: 'HERALD_ERR_MEDIA_TYPE',
-          message: 'send the body uncompressed: Content-Encoding gzip is not supported',
+          message: 'send the body uncompressed: Content-Encoding "gzip" is not supported',
         },
       },
     })
     expect((await raw('{"user":"a","data":1}', { ...auth, 'Content-Encoding': 'identity' })).status).toBe(200)
+    expect((await raw('{"user":"a","data":1}', { ...auth, 'Content-Encoding': '' })).body.error.message).toBe(
+      'send the body uncompressed: Content-Encoding "" is not supported',
+    )
+    // JSON is UTF-8: a body declared in another charset would be misread, so it is refused.
+    const typed = (type: string) => raw('{"user":"a","data":1}', { ...auth, 'Content-Type': type })
+    expect(await typed('application/json; charset=iso-8859-1')).toEqual({
+      status: 415,
+      body: {
+        error: {
+          code: 'HERALD_ERR_MEDIA_TYPE',
+          message: 'send the body as UTF-8: charset "iso-8859-1" is not supported',
+        },
+      },
+    })
+    for (const type of [
+      'application/json; charset=utf-8',
+      'application/json;charset="UTF-8"',
+      'application/json; charset=utf8',
+    ])
+      expect((await typed(type)).status, type).toBe(200)
     // A transfer coding other than chunked is compression too, which Node passes on as it is.
     const transferred = (coding: string) =>
       exchange(

@@ -33,8 +33,17 @@ export function publishBodyLimit(maxBytes: number) {
 /** Shared by `/v1/publish` and the dev-only `/dev/publish`. */
 /** Refuses a body not sent as JSON with 415, before it is read. */
 export function requireJsonBody(c: Context): void {
-  if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
+  const type = c.req.header('content-type') ?? ''
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new HeraldError('HERALD_ERR_MEDIA_TYPE', 'send the body as Content-Type: application/json')
+  }
+  // The body is read as UTF-8, as JSON must be (RFC 8259): another charset would be misread.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(type)?.[1]
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    throw new HeraldError(
+      'HERALD_ERR_MEDIA_TYPE',
+      `send the body as UTF-8: charset ${JSON.stringify(charset)} is not supported`,
+    )
   }
 }
 
@@ -45,7 +54,7 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
     throw new HeraldError(
       'HERALD_ERR_MEDIA_TYPE',
-      `send the body uncompressed: Content-Encoding ${encoding} is not supported`,
+      `send the body uncompressed: Content-Encoding ${JSON.stringify(encoding)} is not supported`,
     )
   }
   // Node takes `Transfer-Encoding: gzip, chunked`, de-chunks it and hands over the gzip bytes.
