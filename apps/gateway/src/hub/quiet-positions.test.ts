@@ -1,6 +1,16 @@
+import type { StreamId } from '@herald/protocol'
+import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { HistoryRead } from '../broker/broker.js'
-import { decideQuiet, quietTickMs } from './quiet-positions.js'
+import { MemoryBroker } from '../broker/memory-broker.js'
+import {
+  decideQuiet,
+  MIN_CHECKS_PER_TICK,
+  type QuietChannel,
+  type QuietChannelSource,
+  QuietPositions,
+  quietTickMs,
+} from './quiet-positions.js'
 
 const TTL_MS = 60_000
 const TICK_MS = quietTickMs(TTL_MS)
@@ -55,5 +65,46 @@ describe('quietTickMs', () => {
     expect(quietTickMs(60_000)).toBe(3750)
     expect(quietTickMs(604_800_000)).toBe(10_000)
     expect(quietTickMs(1000)).toBe(1000)
+  })
+})
+
+describe('QuietPositions on the embedded broker', () => {
+  it('checks a share of the channels that came due together each tick, not all at once', async () => {
+    let now = 1_700_000_000_000
+    const ttlSeconds = 600
+    const broker = new MemoryBroker(
+      { historyMaxLen: 10, historyTtlSeconds: ttlSeconds, idempotencyTtlSeconds: 60 },
+      () => now,
+    )
+    await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => 0 })
+    // 2,500 quiet channels whose streams all opened at once, as the hub would list them.
+    const positions = new Map<string, StreamId>()
+    for (let i = 0; i < 2500; i++) positions.set(`t:quiet-${i}`, { ms: now, seq: 0 })
+    const moved: Array<[string, StreamId]> = []
+    const source: QuietChannelSource = {
+      quietChannels: (beforeMs) =>
+        [...positions]
+          .filter(([, position]) => position.ms < beforeMs)
+          .map(([key, newest]): QuietChannel => ({ key, newest, stamp: 0 })),
+      advanceQuiet: (channel, tail) => {
+        positions.set(channel.key, tail)
+        moved.push([channel.key, tail])
+        return 1
+      },
+    }
+    const quiet = new QuietPositions(ttlSeconds, source, broker, pino({ level: 'silent' }))
+    now += (ttlSeconds * 1000) / 2 + 1
+    const perTick: number[] = []
+    for (let tick = 0; tick < 4; tick++) {
+      const before = moved.length
+      await quiet.tick(now)
+      perTick.push(moved.length - before)
+      now += quiet.tickMs
+    }
+    expect(perTick).toEqual([MIN_CHECKS_PER_TICK, MIN_CHECKS_PER_TICK, 500, 0])
+    // Each moved once, to its tail then: a position of the moment, within the TTL again.
+    expect(new Set(moved.map(([key]) => key)).size).toBe(2500)
+    for (const [, tail] of moved) expect(tail.seq).toBe(0)
+    await broker.close()
   })
 })

@@ -65,6 +65,9 @@ export function decideQuiet(
   return nothingAfter ? { advance: tail } : { untilMs: nowMs + tickMs }
 }
 
+/** Channels one tick may check at least (two Redis calls each, about 10 ms of Redis for all). */
+export const MIN_CHECKS_PER_TICK = 1000
+
 /** Past the expected expiry, for the two clocks: the gateway's, and Redis's, which made the id. */
 const EXPIRY_MARGIN_MS = 1000
 
@@ -96,12 +99,17 @@ export class QuietPositions {
     this.#running = true
     try {
       const notBefore = new Map<string, number>()
-      const due: QuietChannel[] = []
+      const candidates: QuietChannel[] = []
       for (const channel of this.source.quietChannels(nowMs - this.#ttlMs / 2)) {
         const until = this.#notBefore.get(channel.key)
         if (until !== undefined && until > nowMs) notBefore.set(channel.key, until)
-        else due.push(channel)
+        else candidates.push(channel)
       }
+      // Streams that opened together come due together (a fleet restarted, a TTL later): each
+      // check is a Redis call, so a tick takes a share that clears them within a quarter of the
+      // TTL, the rest waiting for the next ticks, rather than stall Redis with all at once.
+      const budget = Math.max(MIN_CHECKS_PER_TICK, Math.ceil((candidates.length * this.tickMs) / (this.#ttlMs / 4)))
+      const due = candidates.slice(0, budget)
       const decisions = await Promise.all(due.map((channel) => this.#check(channel, nowMs)))
       let moved = 0
       due.forEach((channel, i) => {
