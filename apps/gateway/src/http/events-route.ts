@@ -74,6 +74,10 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       metrics.connectionRejected(reason)
       const shed = shedReply(reason, config.retryMs, header(SHED_STATUS_HEADER) === '503')
       closeIfBodyUnread(request, response)
+      // A node at its connection budget is near its open-file limit too: a client that kept the
+      // connection of its refusal would hold a descriptor (for the 65 s keep-alive), and enough
+      // of them leave none to accept with, so that new clients and /healthz were reset.
+      if (reason === 'over_capacity') response.shouldKeepAlive = false
       response.writeHead(shed.status, { ...shed.headers, ...cors })
       response.end(shed.body)
       return { status: shed.status, reason }
