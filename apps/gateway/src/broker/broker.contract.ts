@@ -177,6 +177,34 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       })
     })
 
+    it('tells a <ms>-0 tail of no history from one of a history, by a read from just before its millisecond', async () => {
+      // What the quiet-position check relies on (hub/quiet-positions.ts): nothing there while the
+      // channel has no history; the first entry of a history made since the tail was read; and an
+      // entry that is the tail itself.
+      const broker = await start()
+      const channel = unique('u')
+      // Past the millisecond the broker's history began in: a position from before it is trimmed.
+      await elapse(5)
+      const tail = id(await broker.tail(channel))
+      expect(tail.seq).toBe(0)
+      const justBefore = (position: StreamId) => ({ ms: position.ms - 1, seq: 0 })
+      const idsAfter = async (position: StreamId) => {
+        const read = await broker.readAfter(channel, position, 1)
+        return read.outcome === 'entries' ? read.entries.map((entry) => entry.id) : read.outcome
+      }
+      expect(await idsAfter(justBefore(tail))).toEqual([])
+      const [first] = await broker.publish([message(channel, 1)])
+      expect(await idsAfter(justBefore(tail))).toEqual([first])
+      await elapse(5)
+      // The next millisecond's first entry ends in -0, as a tail of no history does.
+      const [second] = await broker.publish([message(channel, 2)])
+      const last = id(await broker.tail(channel))
+      expect([second, last.seq]).toEqual([`${last.ms}-0`, 0])
+      // Between two entries without being one: not "nothing there", so no move either.
+      expect(await idsAfter(justBefore(last))).toEqual('unknown')
+      expect(await idsAfter(id(first!))).toEqual([second])
+    })
+
     it('answers unknown for a position between two entries that is neither, and reads on from an entry', async () => {
       const broker = await start()
       const channel = unique('u')

@@ -1,4 +1,4 @@
-import type { StreamId } from '@herald/protocol'
+import { parseStreamId, type StreamId } from '@herald/protocol'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { HistoryRead } from '../broker/broker.js'
@@ -31,7 +31,7 @@ describe('decideQuiet', () => {
   it('moves to the tail once the history that ended at the position has expired', () => {
     const newest = { ms: NOW - 61_000, seq: 3 }
     const tail = { ms: NOW, seq: 0 }
-    expect(decideQuiet(newest, tail, { outcome: 'trimmed' }, NOW, TTL_MS, TICK_MS)).toEqual({ advance: tail })
+    expect(decideQuiet(newest, tail, nothing, NOW, TTL_MS, TICK_MS)).toEqual({ advance: tail })
   })
 
   it('waits for the history to expire while the position is its last entry', () => {
@@ -39,16 +39,21 @@ describe('decideQuiet', () => {
     expect(decideQuiet(newest, newest, undefined, NOW, TTL_MS, TICK_MS)).toEqual({ untilMs: NOW + 20_000 + 1000 })
   })
 
-  it('does not move past an entry on its way to the streams, and looks again next tick', () => {
-    const newest = { ms: NOW - 40_000, seq: 0 }
-    const tail = { ms: NOW, seq: 1 }
-    expect(decideQuiet(newest, tail, anEntry, NOW, TTL_MS, TICK_MS)).toEqual({ untilMs: NOW + TICK_MS })
+  it('does not move onto an entry on its way to the streams, and looks again next tick', () => {
+    const newest = { ms: NOW - 61_000, seq: 3 }
+    // A history made since it expired: its first entry is <ms>-1.
+    expect(decideQuiet(newest, { ms: NOW, seq: 1 }, undefined, NOW, TTL_MS, TICK_MS)).toEqual({
+      untilMs: NOW + TICK_MS,
+    })
+    // An entry <ms>-0, which the read from just before its millisecond finds.
+    expect(decideQuiet(newest, { ms: NOW, seq: 0 }, anEntry, NOW, TTL_MS, TICK_MS)).toEqual({ untilMs: NOW + TICK_MS })
   })
 
-  it('does not move a position that belongs to no entry of the channel', () => {
+  it('moves nothing on a read that cannot tell', () => {
     const newest = { ms: NOW - 40_000, seq: 5 }
     const tail = { ms: NOW, seq: 0 }
-    expect(decideQuiet(newest, tail, { outcome: 'unknown' }, NOW, TTL_MS, TICK_MS)).toEqual({ untilMs: NOW + TICK_MS })
+    for (const outcome of ['unknown', 'trimmed'] as const)
+      expect(decideQuiet(newest, tail, { outcome }, NOW, TTL_MS, TICK_MS)).toEqual({ untilMs: NOW + TICK_MS })
   })
 
   it('leaves positions ahead of the tail, or a tail it cannot read, for a later look', () => {
@@ -105,6 +110,42 @@ describe('QuietPositions on the embedded broker', () => {
     // Each moved once, to its tail then: a position of the moment, within the TTL again.
     expect(new Set(moved.map(([key]) => key)).size).toBe(2500)
     for (const [, tail] of moved) expect(tail.seq).toBe(0)
+    await broker.close()
+  })
+
+  it('does not move a stream onto a history made since it expired, whose first entry it has not had yet', async () => {
+    let now = 1_700_000_000_000
+    const broker = new MemoryBroker({ historyMaxLen: 10, historyTtlSeconds: 60, idempotencyTtlSeconds: 60 }, () => now)
+    await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => 0 })
+    const [last] = await broker.publish([
+      { channelKey: 'u:rita', type: undefined, data: '1', idempotencyKey: undefined },
+    ])
+    // The history expires; a publish brings the channel back, and its entry has not reached the
+    // stream yet (here it never does: the source below sees no deliveries).
+    now += 61_000
+    broker.sweep()
+    const [comeback] = await broker.publish([
+      { channelKey: 'u:rita', type: undefined, data: '2', idempotencyKey: undefined },
+    ])
+    const positions = new Map([['u:rita', parseStreamId(last!)!]])
+    const moved: string[] = []
+    const source: QuietChannelSource = {
+      quietChannels: () => [...positions].map(([key, newest]) => ({ key, newest, stamp: 0 })),
+      advanceQuiet: (channel, tail) => {
+        moved.push(`${channel.key} ${tail.ms}-${tail.seq}`)
+        return 1
+      },
+    }
+    const quiet = new QuietPositions(60, source, broker, pino({ level: 'silent' }))
+    await quiet.tick(now)
+    expect(moved).toEqual([])
+    expect(comeback).toBe(`${now}-1`)
+    // Once the history is gone again, with nothing on its way, the stream moves on.
+    positions.set('u:rita', parseStreamId(comeback!)!)
+    now += 61_000
+    broker.sweep()
+    await quiet.tick(now)
+    expect(moved).toEqual([`u:rita ${now}-0`])
     await broker.close()
   })
 })

@@ -11,9 +11,12 @@
  * history, or right after the history expired, for one whose last entry is the position.
  *
  * Only a tail that no unseen entry precedes may be handed out: a position moved past an entry
- * still on its way through Pub/Sub would drop it. So the tail is taken only when a read after
- * the newest live position, made after the tail was read, finds nothing there, and only for
- * channels that were not held (an outage's catch-up reads from the positions) meanwhile.
+ * still on its way through Pub/Sub would drop it. A channel with no history has a tail of the
+ * form `<now>-0`, and a new history starts at `<now>-1`; an entry id may end in `-0` too, so a
+ * tail that does is taken only when a read from just before its millisecond, made after the
+ * tail was read, finds nothing: no stream there, or none made since (a publish that brought
+ * the channel back while its announcement is still on its way). And only for channels that
+ * were not held (an outage's catch-up reads from the positions) meanwhile.
  */
 
 import { isAfter, parseStreamId, type StreamId } from '@herald/protocol'
@@ -41,8 +44,9 @@ export interface QuietChannelSource {
 export type QuietDecision = { readonly advance: StreamId } | { readonly untilMs: number }
 
 /**
- * The pure rule. `tail` is the channel's tail, and `after` what a read after `newest` found,
- * read after the tail. The history still ends at `newest`: it expires `ttlMs` after that entry.
+ * The pure rule. `tail` is the channel's tail, and `after` what a read after `probeFrom(tail)`
+ * found, read after the tail. Streams at the history's last entry wait for it to expire, `ttlMs`
+ * after that entry.
  */
 export function decideQuiet(
   newest: StreamId,
@@ -58,11 +62,17 @@ export function decideQuiet(
   if (tail === undefined || isAfter(newest, tail)) return later
   // The streams are at the history's last entry: nothing to move to until it expires.
   if (!isAfter(tail, newest)) return { untilMs: Math.max(newest.ms + ttlMs, nowMs) + EXPIRY_MARGIN_MS }
-  if (after === undefined) return later
-  // Nothing after the newest position (no history, or it expired): the tail precedes no entry
-  // the streams have not had. An entry there is on its way to them; the next tick looks again.
-  const nothingAfter = after.outcome === 'trimmed' || (after.outcome === 'entries' && after.entries.length === 0)
-  return nothingAfter ? { advance: tail } : { untilMs: nowMs + tickMs }
+  // An entry's id, past the streams: on its way to them. The next tick looks again.
+  const next = { untilMs: nowMs + tickMs }
+  if (tail.seq !== 0 || after === undefined) return next
+  // Nothing from just before the tail's millisecond: no history there, so the tail precedes no
+  // entry. Anything else (an entry, a history made since, a read that cannot tell) waits.
+  return after.outcome === 'entries' && after.entries.length === 0 ? { advance: tail } : next
+}
+
+/** Where the read that checks a `<ms>-0` tail starts: just before its millisecond, so an entry `<ms>-0` is read too. */
+export function probeFrom(tail: StreamId): StreamId {
+  return { ms: Math.max(0, tail.ms - 1), seq: 0 }
 }
 
 /** Channels one tick may check at least (two Redis calls each, about 10 ms of Redis for all). */
@@ -129,8 +139,8 @@ export class QuietPositions {
       const tail = parseStreamId(await this.broker.tail(channel.key))
       // Read after the tail, on the same connection: an entry the tail could be is seen here.
       const after =
-        tail !== undefined && isAfter(tail, channel.newest)
-          ? await this.broker.readAfter(channel.key, channel.newest, 1)
+        tail !== undefined && tail.seq === 0 && isAfter(tail, channel.newest)
+          ? await this.broker.readAfter(channel.key, probeFrom(tail), 1)
           : undefined
       return decideQuiet(channel.newest, tail, after, nowMs, this.#ttlMs, this.tickMs)
     } catch {
