@@ -205,9 +205,16 @@ describe('load harness smoke', () => {
   it('function-instructions: counts what each Herald function executes in Redis, per call and per message', async () => {
     const params = PLANS.smoke.functionInstructions
     const rows = await runFunctionInstructions(params)
-    expect(rows.map((row) => row.call.split(',')[0])).toEqual(['herald_publish_batch', 'herald_publish', 'herald_read'])
+    expect(rows.map((row) => row.call.split(',')[0])).toEqual([
+      'herald_publish_batch',
+      'herald_publish',
+      'herald_read',
+      'herald_read',
+      'herald_read',
+    ])
     for (const row of rows) {
-      expect(row.calls).toBe(params.calls)
+      // The read of 60 KB entries makes its own few calls: each may copy megabytes under valgrind.
+      expect(row.calls).toBe(row.call.includes('60 KB') ? 20 : params.calls)
       // A call that did nothing in Lua would cost a few hundred instructions, not thousands.
       expect(row.instructionsPerMessage).toBeGreaterThan(2_000)
       expect(row.instructionsPerCall).toBeGreaterThanOrEqual(row.instructionsPerMessage)

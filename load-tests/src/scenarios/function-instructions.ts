@@ -50,10 +50,19 @@ interface Phase {
   /** The Redis command whose inclusive count is the phase's cost. */
   readonly command: 'fcallCommand' | 'fcallroCommand'
   readonly messagesPerCall: number
+  /** Calls made, if not the run's: under valgrind a call that copies 12 MB takes seconds. */
+  readonly calls?: number
+  /** Writes what the phase reads, before counting starts. */
+  setUp?(client: RedisClient): Promise<void>
   run(client: RedisClient, publisher: HeraldPublisher): Promise<void>
 }
 
 const DATA = JSON.stringify({ title: 'New comment on your post', at: 1_733_220_000_000 })
+/** A gateway's page bound (hub/resume.ts), and entries near the largest a replay meets. */
+const PAGE_BYTES = 65_536
+const LARGE_DATA = JSON.stringify('x'.repeat(60_000))
+const LARGE_ENTRIES = 250
+const LARGE_CALLS = 20
 
 function phases({ calls, messagesPerCall, users }: FunctionInstructionsParams): Phase[] {
   const user = (n: number) => `user-${n % users}`
@@ -102,6 +111,51 @@ function phases({ calls, messagesPerCall, users }: FunctionInstructionsParams): 
         }
       },
     },
+    {
+      call: `herald_read, ${messagesPerCall} entries a call in ${PAGE_BYTES}-byte pages (as gateways read)`,
+      command: 'fcallroCommand',
+      messagesPerCall,
+      async run(client) {
+        for (let c = 0; c < calls; c++) {
+          const reply = (await callHeraldFunction(
+            client,
+            true,
+            'herald_read',
+            [streamKey(`u:${user(c)}`)],
+            [firstIds.get(user(c))!, messagesPerCall, 604_800, PAGE_BYTES],
+          )) as string[]
+          if (reply.length !== 1 + 3 * messagesPerCall)
+            throw new Error(`herald_read returned ${reply[0]} with ${(reply.length - 1) / 3} entries`)
+        }
+      },
+    },
+    {
+      call: `herald_read, 200 a call in ${PAGE_BYTES}-byte pages of 60 KB entries (a page of 1)`,
+      command: 'fcallroCommand',
+      messagesPerCall: 1,
+      calls: LARGE_CALLS,
+      async setUp(client) {
+        for (let n = 0; n < LARGE_ENTRIES; n++)
+          await callHeraldFunction(client, false, 'herald_publish', [streamKey('u:large')], ['', LARGE_DATA])
+      },
+      async run(client) {
+        const first = (await client.call('XRANGE', streamKey('u:large'), '-', '+', 'COUNT', 1)) as [string, unknown][]
+        let after = first[0]![0]
+        for (let c = 0; c < LARGE_CALLS; c++) {
+          const reply = (await callHeraldFunction(
+            client,
+            true,
+            'herald_read',
+            [streamKey('u:large')],
+            [after, 200, 604_800, PAGE_BYTES],
+          )) as string[]
+          if (reply[0] !== 'more' || reply.length !== 4)
+            throw new Error(`herald_read returned ${reply[0]} with ${(reply.length - 1) / 3} entries`)
+          // Pages through the history and starts over, as resuming clients do.
+          after = c % (LARGE_ENTRIES - 201) === LARGE_ENTRIES - 202 ? first[0]![0] : reply[1]!
+        }
+      },
+    },
   ]
 }
 
@@ -124,16 +178,18 @@ export async function runFunctionInstructions(params: FunctionInstructionsParams
     await loadHeraldFunctions(client)
     const rows: FunctionInstructionsRow[] = []
     for (const [index, phase] of phases(params).entries()) {
+      await phase.setUp?.(client)
       await run('callgrind_control', ['--zero', pid])
       await phase.run(client, publisher)
       const file = await dump(pid, `phase-${index}`, dir)
       const instructions = await inclusiveInstructions(file, phase.command)
+      const calls = phase.calls ?? params.calls
       rows.push({
         call: phase.call,
-        calls: params.calls,
-        messages: params.calls * phase.messagesPerCall,
-        instructionsPerCall: Math.round(instructions / params.calls),
-        instructionsPerMessage: Math.round(instructions / (params.calls * phase.messagesPerCall)),
+        calls,
+        messages: calls * phase.messagesPerCall,
+        instructionsPerCall: Math.round(instructions / calls),
+        instructionsPerMessage: Math.round(instructions / (calls * phase.messagesPerCall)),
       })
     }
     return rows
