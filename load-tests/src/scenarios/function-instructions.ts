@@ -68,6 +68,26 @@ function phases({ calls, messagesPerCall, users }: FunctionInstructionsParams): 
   const user = (n: number) => `user-${n % users}`
   // Each user's first id: reading after it returns a full page, from a position history still holds.
   const firstIds = new Map<string, string>()
+  /** Full pages of `messagesPerCall` entries from each user's first id, `extra` after the count (ttl, max bytes). */
+  const readPhase = (call: string, extra: readonly number[]): Phase => ({
+    call,
+    command: 'fcallroCommand',
+    messagesPerCall,
+    async run(client) {
+      for (let c = 0; c < calls; c++) {
+        const reply = (await callHeraldFunction(
+          client,
+          true,
+          'herald_read',
+          [streamKey(`u:${user(c)}`)],
+          [firstIds.get(user(c))!, messagesPerCall, ...extra],
+        )) as string[]
+        // A short page would make the count a message cheaper than it is.
+        if (reply.length !== 1 + 3 * messagesPerCall)
+          throw new Error(`herald_read returned ${reply[0]} with ${(reply.length - 1) / 3} entries`)
+      }
+    },
+  })
   return [
     {
       call: `herald_publish_batch, ${messagesPerCall} a call (@herald/publisher)`,
@@ -92,43 +112,11 @@ function phases({ calls, messagesPerCall, users }: FunctionInstructionsParams): 
           await callHeraldFunction(client, false, 'herald_publish', [streamKey(`u:${user(c)}`)], ['', DATA])
       },
     },
-    {
-      call: `herald_read, ${messagesPerCall} entries a call`,
-      command: 'fcallroCommand',
-      messagesPerCall,
-      async run(client) {
-        for (let c = 0; c < calls; c++) {
-          const reply = (await callHeraldFunction(
-            client,
-            true,
-            'herald_read',
-            [streamKey(`u:${user(c)}`)],
-            [firstIds.get(user(c))!, messagesPerCall],
-          )) as string[]
-          // A short page would make the count a message cheaper than it is.
-          if (reply.length !== 1 + 3 * messagesPerCall)
-            throw new Error(`herald_read returned ${reply[0]} with ${(reply.length - 1) / 3} entries`)
-        }
-      },
-    },
-    {
-      call: `herald_read, ${messagesPerCall} entries a call in ${PAGE_BYTES}-byte pages (as gateways read)`,
-      command: 'fcallroCommand',
-      messagesPerCall,
-      async run(client) {
-        for (let c = 0; c < calls; c++) {
-          const reply = (await callHeraldFunction(
-            client,
-            true,
-            'herald_read',
-            [streamKey(`u:${user(c)}`)],
-            [firstIds.get(user(c))!, messagesPerCall, 604_800, PAGE_BYTES],
-          )) as string[]
-          if (reply.length !== 1 + 3 * messagesPerCall)
-            throw new Error(`herald_read returned ${reply[0]} with ${(reply.length - 1) / 3} entries`)
-        }
-      },
-    },
+    readPhase(`herald_read, ${messagesPerCall} entries a call`, []),
+    readPhase(`herald_read, ${messagesPerCall} entries a call in ${PAGE_BYTES}-byte pages (as gateways read)`, [
+      604_800,
+      PAGE_BYTES,
+    ]),
     {
       call: `herald_read, 200 a call in ${PAGE_BYTES}-byte pages of 60 KB entries (a page of 1)`,
       command: 'fcallroCommand',
