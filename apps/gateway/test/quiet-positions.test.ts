@@ -7,6 +7,7 @@
  * so each case waits out a minute: the time is the behaviour under test, not a synchronisation.
  */
 
+import { decodeResumeToken, isAfter } from '@herald/protocol'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, describe, it } from 'vitest'
 import { RawSseStream, signToken } from './harness.js'
@@ -81,6 +82,12 @@ describe('quiet channels', () => {
       expect(quiet.events.map((e) => e.type).filter((t) => t !== 'herald.position')).toEqual(['herald.ready'])
       expect(once.events.map((e) => e.type).filter((t) => t !== 'herald.position')).toEqual(['herald.ready', 'message'])
       expect(quiet.events.filter((e) => e.type === 'herald.position').map((e) => e.data)).not.toContain('')
+      // Its two channels, quiet since the same moment, move together: one event per pass, not one per channel.
+      const tokens = [quietStart!, ...idsOf(quiet, 'herald.position')].map((id) => decodeResumeToken(id)!)
+      for (const [i, token] of tokens.entries()) {
+        if (i === 0) continue
+        expect([...token].map(([tag, position]) => isAfter(position, tokens[i - 1]!.get(tag)!))).toEqual([true, true])
+      }
       quiet.close()
       once.close()
 

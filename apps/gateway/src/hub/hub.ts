@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics/metrics.js'
 import { ChannelMembers } from './channel-members.js'
 import { jitteredRetryMs } from './drain.js'
 import { FramedEntry } from './framed-entry.js'
-import type { QuietChannel, QuietChannelSource } from './quiet-positions.js'
+import type { QuietChannel, QuietChannelSource, QuietMove } from './quiet-positions.js'
 import { hasMore, lastPosition, readPage } from './resume.js'
 import type { CloseReason, SseConnection } from './sse-connection.js'
 
@@ -255,17 +255,21 @@ export class Hub implements BrokerSink, QuietChannelSource {
     return quiet
   }
 
-  advanceQuiet(channel: QuietChannel, tail: StreamId): number {
-    const listeners = this.#channels.get(channel.key)
-    // Held since it was listed: the catch-up reads from the positions as they were.
-    if (listeners === undefined || listeners.held !== undefined || listeners.holdStamp !== channel.stamp) return 0
-    let moved = 0
-    listeners.members.forEach((slot, connection) => {
-      if (connection.state !== 'live' || !isAfter(tail, connection.positionAt(slot))) return
-      connection.movePosition(slot, tail)
-      moved++
-    })
-    return moved
+  advanceQuiet(moves: readonly QuietMove[]): number {
+    // One herald.position per stream, however many of its channels moved: each carries the whole token.
+    const moved = new Set<SseConnection>()
+    for (const { channel, tail } of moves) {
+      const listeners = this.#channels.get(channel.key)
+      // Held since it was listed: the catch-up reads from the positions as they were.
+      if (listeners === undefined || listeners.held !== undefined || listeners.holdStamp !== channel.stamp) continue
+      listeners.members.forEach((slot, connection) => {
+        if (connection.state !== 'live' || !isAfter(tail, connection.positionAt(slot))) return
+        connection.setPosition(slot, tail)
+        moved.add(connection)
+      })
+    }
+    for (const connection of moved) connection.announcePosition()
+    return moved.size
   }
 
   /** Every local connection, live: for the heartbeat sweep and shutdown. */

@@ -91,10 +91,12 @@ describe('QuietPositions on the embedded broker', () => {
         [...positions]
           .filter(([, position]) => position.ms < beforeMs)
           .map(([key, newest]): QuietChannel => ({ key, newest, stamp: 0 })),
-      advanceQuiet: (channel, tail) => {
-        positions.set(channel.key, tail)
-        moved.push([channel.key, tail])
-        return 1
+      advanceQuiet: (moves) => {
+        for (const { channel, tail } of moves) {
+          positions.set(channel.key, tail)
+          moved.push([channel.key, tail])
+        }
+        return moves.length
       },
     }
     const quiet = new QuietPositions(ttlSeconds, source, broker, pino({ level: 'silent' }))
@@ -131,9 +133,9 @@ describe('QuietPositions on the embedded broker', () => {
     const moved: string[] = []
     const source: QuietChannelSource = {
       quietChannels: () => [...positions].map(([key, newest]) => ({ key, newest, stamp: 0 })),
-      advanceQuiet: (channel, tail) => {
-        moved.push(`${channel.key} ${tail.ms}-${tail.seq}`)
-        return 1
+      advanceQuiet: (moves) => {
+        for (const { channel, tail } of moves) moved.push(`${channel.key} ${tail.ms}-${tail.seq}`)
+        return moves.length
       },
     }
     const quiet = new QuietPositions(60, source, broker, pino({ level: 'silent' }))

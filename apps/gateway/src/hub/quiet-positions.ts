@@ -36,8 +36,17 @@ export interface QuietChannel {
 export interface QuietChannelSource {
   /** Channels not held whose oldest live position is older than `beforeMs`. */
   quietChannels(beforeMs: number): QuietChannel[]
-  /** Moves the channel's live streams behind `tail` to it, unless it was held since listed; how many moved. */
-  advanceQuiet(channel: QuietChannel, tail: StreamId): number
+  /**
+   * Moves each channel's live streams behind its `tail` to it, unless the channel was held since
+   * listed, and tells each stream once; how many streams moved.
+   */
+  advanceQuiet(moves: readonly QuietMove[]): number
+}
+
+/** A quiet channel's streams to move to its tail. */
+export interface QuietMove {
+  readonly channel: QuietChannel
+  readonly tail: StreamId
 }
 
 /** What to do with a quiet channel: move its streams to `tail`, or look again at `untilMs`. */
@@ -121,12 +130,13 @@ export class QuietPositions {
       const budget = Math.max(MIN_CHECKS_PER_TICK, Math.ceil((candidates.length * this.tickMs) / (this.#ttlMs / 4)))
       const due = candidates.slice(0, budget)
       const decisions = await Promise.all(due.map((channel) => this.#check(channel, nowMs)))
-      let moved = 0
+      const moves: QuietMove[] = []
       due.forEach((channel, i) => {
         const decision = decisions[i]!
-        if ('advance' in decision) moved += this.source.advanceQuiet(channel, decision.advance)
+        if ('advance' in decision) moves.push({ channel, tail: decision.advance })
         else notBefore.set(channel.key, decision.untilMs)
       })
+      const moved = moves.length === 0 ? 0 : this.source.advanceQuiet(moves)
       this.#notBefore = notBefore
       if (moved > 0) this.logger.debug({ streams: moved, channels: due.length }, 'moved quiet positions to their tails')
     } finally {

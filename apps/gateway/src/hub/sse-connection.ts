@@ -153,9 +153,8 @@ export class SseConnection implements Heartbeating, Expiring {
       this.#components[slot] = resumeComponent(this.channels[slot]!.tag, formatStreamId(position))
   }
 
-  /** Moves a live channel's position on without an entry (a quiet channel's tail), and tells the client. */
-  movePosition(slot: number, position: StreamId): void {
-    this.setPosition(slot, position)
+  /** Tells the client its position, after `setPosition` moved channels on without an entry (a quiet channel's tail). */
+  announcePosition(): void {
     this.writeText(frameEvent(POSITION_EVENT, '{}', this.resumeToken()))
   }
 
