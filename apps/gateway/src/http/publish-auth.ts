@@ -24,7 +24,8 @@ export function requirePublishKey(keys: readonly string[]): MiddlewareHandler {
   const matches = createApiKeyMatcher(keys)
   return async (c, next) => {
     const authorization = c.req.header('authorization')
-    if (authorization === undefined || authorization.trim() === '') {
+    // `Bearer` and nothing else (Node trims the space after it) sends no key either.
+    if (authorization === undefined || /^(bearer)?$/i.test(authorization.trim())) {
       throw new HeraldError(
         'HERALD_ERR_PUBLISH_KEY_MISSING',
         'send the publish API key as "Authorization: Bearer <key>"',

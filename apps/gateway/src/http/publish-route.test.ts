@@ -88,6 +88,7 @@ describe('POST /v1/publish', () => {
       status: 401,
       body: { error: { code: 'HERALD_ERR_PUBLISH_KEY_MISSING', message: expect.any(String) } },
     })
+    expect((await gateway.publish({ user: 'a', data: 1 }, '')).body.error.code).toBe('HERALD_ERR_PUBLISH_KEY_MISSING')
     expect((await gateway.publish({ user: 'a', data: 1 }, 'wrong-key')).body.error.code).toBe(
       'HERALD_ERR_PUBLISH_KEY_INVALID',
     )
