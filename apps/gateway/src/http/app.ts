@@ -10,7 +10,7 @@ import type { RouterRoute } from 'hono/types'
 import { devRoutes } from '../dev/dev-routes.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { type AccessLogEnv, accessLog } from './access-log.js'
-import { corsMiddleware, preflightHeaders } from './cors.js'
+import { corsMiddleware, isAllowedOrigin, preflightHeaders } from './cors.js'
 import { closeIfBodyUnread, errorReply, isClientAbort } from './error-reply.js'
 import { EVENTS_PATH } from './events-route.js'
 import { probesRoute } from './probes-route.js'
@@ -43,7 +43,6 @@ export function createApp(services: GatewayServices): Hono<Env> {
   // route: 405 with Allow. OPTIONS is one of them unless CORS is configured; then it answers
   // the preflight. The stream's GET never reaches Hono (the server hands it to eventsRoute).
   const cors = config.corsAllowedOrigins.size > 0
-  const isAllowedOrigin = (origin: string | undefined) => origin !== undefined && config.corsAllowedOrigins.has(origin)
   const paths = methodsByPath(app.routes)
   paths.set(EVENTS_PATH, ['GET'])
   for (const [path, methods] of paths) {
@@ -64,8 +63,14 @@ export function createApp(services: GatewayServices): Hono<Env> {
     // ever (@herald/client did), instead of reporting the wrong URL.
     const requested = c.req.header('access-control-request-method')
     const origin = c.req.header('origin')
-    if (cors && c.req.method === 'OPTIONS' && METHOD.test(requested ?? '') && isAllowedOrigin(origin)) {
-      return c.body(null, 204, preflightHeaders(origin, config.corsAllowedOrigins, [requested!]))
+    const allowed = config.corsAllowedOrigins
+    if (
+      c.req.method === 'OPTIONS' &&
+      requested !== undefined &&
+      METHOD.test(requested) &&
+      isAllowedOrigin(origin, allowed)
+    ) {
+      return c.body(null, 204, preflightHeaders(origin, allowed, [requested]))
     }
     closeIfBodyUnread(c.env.incoming, c.env.outgoing)
     c.set('errorCode', 'HERALD_ERR_NOT_FOUND')

@@ -18,6 +18,11 @@ const PREFLIGHT_MAX_AGE_SECONDS = '600'
  */
 export const EVENTS_EXPOSED_HEADERS = 'Retry-After, X-Herald-Unavailable'
 
+/** Whether `origin` is on the allowlist (none is, without one). */
+export function isAllowedOrigin(origin: string | undefined, allowed: ReadonlySet<string>): origin is string {
+  return origin !== undefined && allowed.has(origin)
+}
+
 /**
  * Headers for a response to `origin`: none without an allowlist; with one, `Vary: Origin`
  * (the answer depends on it, so caches must key on it), and the origin with credentials
@@ -29,7 +34,7 @@ export function corsHeaders(
   exposed?: string,
 ): Record<string, string> {
   if (allowed.size === 0) return {}
-  if (origin === undefined || !allowed.has(origin)) return { Vary: 'Origin' }
+  if (!isAllowedOrigin(origin, allowed)) return { Vary: 'Origin' }
   return {
     'Access-Control-Allow-Origin': origin,
     'Access-Control-Allow-Credentials': 'true',
@@ -44,7 +49,7 @@ export function preflightHeaders(
   allowed: ReadonlySet<string>,
   methods: readonly string[],
 ): Record<string, string> {
-  if (origin === undefined || !allowed.has(origin)) return {}
+  if (!isAllowedOrigin(origin, allowed)) return {}
   return {
     'Access-Control-Allow-Methods': methods.join(', '),
     'Access-Control-Allow-Headers': ALLOWED_HEADERS,
