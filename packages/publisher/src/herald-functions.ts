@@ -521,7 +521,7 @@ local function herald_read(keys, args)
   if is_before(after_ms, after_seq, deleted_ms, deleted_seq) then return {'trimmed'} end
   -- From the position itself, which a resume from an entry finds and skips: one more entry read.
   -- With a byte bound, only that and one entry at first, then chunks sized from the entries so
-  -- far (read_more): reading count + 1 entries at once read 201 of 60 KB (12 MB) for a page of
+  -- far (read_size): reading count + 1 entries at once read 201 of 60 KB (12 MB) for a page of
   -- one, and held Redis for everyone while it did.
   local asked = max_bytes == nil and count + 1 or 2
   local entries = call('XRANGE', stream, args[1], '+', 'COUNT', asked)
