@@ -8,6 +8,8 @@ export default defineConfig({
   test: {
     ...base.test,
     include: ['test/faults/**/*.test.ts'],
+    // At full scale a scenario keeps a core busy: one file at a time.
+    maxWorkers: 1,
     testTimeout: 900_000,
     hookTimeout: 120_000,
   },
