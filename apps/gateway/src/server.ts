@@ -15,7 +15,7 @@ import type { Broker } from './broker/broker.js'
 import { MemoryBroker } from './broker/memory-broker.js'
 import { RedisBroker } from './broker/redis-broker.js'
 import { ConfigProblems, type GatewayConfig } from './config/config.js'
-import { fileLimitProblem } from './config/open-file-limit.js'
+import { fileLimitProblem, socketBudgetFromFileLimit } from './config/open-file-limit.js'
 import { ConfigError, HeraldError } from './errors/herald-error.js'
 import { logRequest } from './http/access-log.js'
 import { createApp, PUBLISH_PATH } from './http/app.js'
@@ -27,6 +27,7 @@ import { whenAnswerable } from './http/pipelined-requests.js'
 import { headerValue } from './http/raw-headers.js'
 import { readTarget } from './http/request-target.js'
 import type { GatewayServices } from './http/services.js'
+import { SocketBudget } from './http/socket-budget.js'
 import { answerUnmetExpectation, answerUnparsedRequest } from './http/unparsed-request.js'
 import { ConnectionBudget } from './hub/connection-budget.js'
 import { drainSchedule } from './hub/drain.js'
@@ -88,11 +89,16 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   broker = options.broker ?? createBroker(config, logger, metrics)
   hub = new Hub(broker, metrics, logger, config.retryMs)
   await broker.start(hub)
+  // Node counts each listening socket's connections (`_connections`, as its own maxConnections does).
+  const openSockets = () =>
+    servers.reduce((open, server) => open + (server as typeof server & { _connections: number })._connections, 0)
+  const sockets = clientSocketBudget(config, metrics, logger, openSockets)
   const services: GatewayServices = {
     config,
     broker,
     hub,
     budget: new ConnectionBudget(config.maxConnections, config.maxConnectionsPerUser),
+    sockets: sockets?.budget,
     connectionRate: new TokenBucket(config.connectionRatePerSecond, config.connectionRateBurst, Date.now()),
     expiry: new StreamExpiry<SseConnection>(EXPIRY_SWEEP_MS, (connection) => connection.close('token_expired')),
     metrics,
@@ -142,7 +148,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     request.url = origin + target.path + target.search
     app(request, response)
   }
-  const dispatchInTurn = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void =>
+  const dispatchInTurn = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void => {
+    sockets?.budget.requestArrived(request.socket)
     whenAnswerable(
       request.socket,
       response,
@@ -150,6 +157,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       () =>
         logger.debug({ method: request.method }, 'pipelined request dropped: its connection closed before its turn'),
     )
+  }
   // One HTTP server per listening socket (listen-sockets.ts), all serving the same routes.
   const servers = Array.from({ length: config.listenSockets }, () => {
     // Host is checked by readTarget, so that a request without one gets a JSON answer too.
@@ -163,6 +171,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       },
       (request, response) => dispatchInTurn(request, response, false),
     )
+    if (sockets !== undefined) server.on('connection', sockets.budget.accepted)
     server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) =>
       dispatchInTurn(request, response, true),
     )
@@ -229,6 +238,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       clearInterval(quietTimer)
       services.expiry.close()
       services.shedLog.flush()
+      sockets?.log.flush()
+      sockets?.budget.close()
       const stopped = Promise.all(
         servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
       )
@@ -284,6 +295,32 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     return draining
   }
   return { url, address, services, drain, close }
+}
+
+/**
+ * The open-file budget of client sockets, shared by every listening socket, with its warning
+ * at most once per window; none where the open-file limit is unknown or unlimited.
+ */
+function clientSocketBudget(
+  config: GatewayConfig,
+  metrics: Metrics,
+  logger: Logger,
+  openSockets: () => number,
+): { budget: SocketBudget; log: LogBurstLimit } | undefined {
+  const capacity = socketBudgetFromFileLimit(config.openFileLimit)
+  if (capacity === undefined) return undefined
+  const log = new LogBurstLimit(1, SHED_LOG_WINDOW_MS, (held) =>
+    logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more client sockets were closed than logged'),
+  )
+  const budget = new SocketBudget(capacity, openSockets, (socket) => {
+    metrics.socketClosedForBudget(socket)
+    if (log.take())
+      logger.warn(
+        { closed: socket, sockets: capacity, openFileLimit: config.openFileLimit },
+        'client sockets at the open-file budget: one was closed',
+      )
+  })
+  return { budget, log }
 }
 
 function createBroker(config: GatewayConfig, logger: Logger, metrics: Metrics): Broker {

@@ -309,14 +309,19 @@ export interface GatewayProcess {
   stop(): Promise<number | null>
 }
 
-/** Runs the built gateway, `node dist/main.js`, as a user would; on this Node.js unless told another. */
+/**
+ * Runs the built gateway, `node dist/main.js`, as a user would; on this Node.js unless told
+ * another, and with the open-file limit `fileLimit` (util-linux's prlimit) when given.
+ */
 export function spawnGateway(
   env: Record<string, string>,
   args: string[] = [],
   node = process.execPath,
+  fileLimit?: number,
 ): GatewayProcess {
   const main = new URL('../dist/main.js', import.meta.url).pathname
-  const child = spawn(node, [main, ...args], {
+  const command = fileLimit === undefined ? [node, main] : ['prlimit', `--nofile=${fileLimit}:${fileLimit}`, node, main]
+  const child = spawn(command[0]!, [...command.slice(1), ...args], {
     // A short drain window keeps test shutdowns quick; tests of draining set their own.
     env: { PATH: process.env['PATH'] ?? '', DRAIN_WINDOW_MS: '300', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -367,6 +372,7 @@ export function spawnGateway(
 export async function startGatewayProcess(
   env: Record<string, string> = {},
   node?: string,
+  fileLimit?: number,
 ): Promise<{ process: GatewayProcess; url: string }> {
   const process = spawnGateway(
     {
@@ -379,6 +385,7 @@ export async function startGatewayProcess(
     },
     [],
     node,
+    fileLimit,
   )
   const url = (await process.waitForOutput(/"url":"(http:\/\/[^"]+)"/, 30_000))[1]!
   return { process, url }

@@ -1,7 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { ConfigProblems, type Environment, loadConfig } from './config.js'
-import { connectionBudgetFromFileLimit, fileLimitProblem, readOpenFileLimit } from './open-file-limit.js'
+import {
+  connectionBudgetFromFileLimit,
+  fileLimitProblem,
+  readOpenFileLimit,
+  socketBudgetFromFileLimit,
+} from './open-file-limit.js'
 
 const valid = { JWT_SECRET: 'x'.repeat(32), PUBLISH_API_KEY: 'k'.repeat(16) }
 
@@ -319,5 +324,13 @@ describe('open-file limit', () => {
     expect(fileLimitProblem(19_000, 20_000)).toBeUndefined()
     expect(fileLimitProblem(19_000, undefined)).toBeUndefined()
     expect(fileLimitProblem(19_000, 512)).toMatch(/^MAX_CONNECTIONS 19000 leaves too few of the 512 open files/)
+  })
+
+  it('keeps half the headroom from client sockets, for the process itself', () => {
+    expect(socketBudgetFromFileLimit(20_000)).toBe(19_500)
+    expect(socketBudgetFromFileLimit(1024)).toBe(992)
+    expect(socketBudgetFromFileLimit(200)).toBe(168)
+    expect(socketBudgetFromFileLimit(undefined)).toBeUndefined()
+    expect(fileLimitProblem(19_900, 20_000)).toMatch(/past 19500 client sockets, new ones are closed unanswered/)
   })
 })

@@ -147,6 +147,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     // ended because its node is shutting down, the node resets it, and nginx does not retry a POST.
     response.shouldKeepAlive = false
     response.writeHead(200, { ...SSE_HEADERS, ...cors })
+    services.sockets?.streamOpened(request.socket)
     const connection = new SseConnection(response, principal.userId, channels, streamOptions)
     forgetCredentials(request)
     services.expiry.add(

@@ -14,6 +14,7 @@ import type { StreamExpiry } from '../hub/stream-expiry.js'
 import type { TokenBucket } from '../hub/token-bucket.js'
 import type { LogBurstLimit } from '../log/log-burst-limit.js'
 import type { Metrics } from '../metrics/metrics.js'
+import type { SocketBudget } from './socket-budget.js'
 
 export interface Lifecycle {
   /** Set on shutdown: readiness fails and new streams are turned away. */
@@ -25,6 +26,8 @@ export interface GatewayServices {
   readonly broker: Broker
   readonly hub: Hub
   readonly budget: ConnectionBudget
+  /** Client sockets kept within the open-file limit; none where the limit is unknown. */
+  readonly sockets: SocketBudget | undefined
   readonly connectionRate: TokenBucket
   readonly expiry: StreamExpiry<SseConnection>
   readonly metrics: Metrics

@@ -7,6 +7,7 @@
 
 import type { UnavailableReason } from '@herald/protocol'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { BudgetClose } from '../http/socket-budget.js'
 import { HotCounter, HotHistogram } from './hot-metrics.js'
 
 /**
@@ -49,6 +50,7 @@ export class Metrics {
   readonly #probeLatency: Histogram
   readonly #subscriberRebuilds: Counter
   readonly #redisConnectionErrors: Counter
+  readonly #socketsClosedForBudget: Counter<'socket'>
 
   constructor(currentConnections: () => number, brokerUp: () => boolean, maxConnections: number) {
     const registers = [this.registry]
@@ -132,6 +134,13 @@ export class Metrics {
       registers,
     })
     for (const outcome of Object.keys(RESUME_OUTCOMES)) this.#resumes.inc({ outcome }, 0)
+    this.#socketsClosedForBudget = new Counter({
+      name: 'herald_client_sockets_closed_total',
+      help: 'Client sockets closed to stay within the open-file budget: an idle one for a newcomer (socket="idle"), or the newcomer when none was idle (socket="newcomer")',
+      labelNames: ['socket'],
+      registers,
+    })
+    for (const socket of ['idle', 'newcomer']) this.#socketsClosedForBudget.inc({ socket }, 0)
     this.#slowConsumers = new Counter({
       name: 'herald_slow_consumer_disconnects_total',
       help: 'Connections cut off because their unsent bytes passed the bound',
@@ -181,6 +190,10 @@ export class Metrics {
 
   redisConnectionError(): void {
     this.#redisConnectionErrors.inc()
+  }
+
+  socketClosedForBudget(socket: BudgetClose): void {
+    this.#socketsClosedForBudget.inc({ socket })
   }
 
   slowConsumerDisconnected(): void {
