@@ -171,6 +171,46 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
     })
   })
 
+  it('raises HeraldClientSocketsAtFileLimit for a node that closed sockets to stay within its open-file limit', async () => {
+    const closed = (instance: string, socket: string, values: string) => ({
+      series: `herald_client_sockets_closed_total{instance="${instance}",socket="${socket}"}`,
+      values,
+    })
+    await expectPromtoolTestsPass({
+      rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          // a: 40 idle sockets closed at minute 3; b: none.
+          input_series: [
+            closed('a', 'idle', '0 0 0 40 40 40 40'),
+            closed('a', 'newcomer', '0x6'),
+            closed('b', 'idle', '0x6'),
+            closed('b', 'newcomer', '0x6'),
+          ],
+          alert_rule_test: [
+            {
+              eval_time: '4m',
+              alertname: 'HeraldClientSocketsAtFileLimit',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', instance: 'a' },
+                  exp_annotations: {
+                    summary: 'Herald node a is at its open-file limit',
+                    description:
+                      'Client sockets were closed in the last 5 minutes to keep the node within its open-file limit (idle ones for newcomers, or newcomers when none was idle). Look for many connections that send no request, and check the limit (ulimit -n, LimitNOFILE) against MAX_CONNECTIONS.',
+                  },
+                },
+              ],
+            },
+            { eval_time: '10m', alertname: 'HeraldClientSocketsAtFileLimit', exp_alerts: [] },
+          ],
+        },
+      ],
+    })
+  })
+
   it('alerts on gateways that cannot be scraped, which export nothing to alert on themselves', async () => {
     // The job the Prometheus Operator gives the targets of k8s/base's ServiceMonitor: the name of
     // the Service it selects (it sets no jobLabel).
