@@ -24,8 +24,24 @@ async function exportedSeries(gateway: TestGateway): Promise<Set<string>> {
   return names
 }
 
-/** Runs `promtool test rules` on these unit tests of the shipped rules; fails the test on any failure. */
-async function expectPromtoolTestsPass(tests: object): Promise<void> {
+/** One `promtool test rules` case: series sampled each minute, and the alerts expected when. */
+interface AlertRuleCase {
+  readonly input_series: ReadonlyArray<{ series: string; values: string }>
+  readonly alert_rule_test: ReadonlyArray<{ eval_time: string; alertname: string; exp_alerts: object[] }>
+}
+
+/** An alert expected to fire for one instance, with its annotations. */
+function firing(instance: string, severity: string, summary: string, description: string) {
+  return { exp_labels: { severity, instance }, exp_annotations: { summary, description } }
+}
+
+/** Runs `promtool test rules` on these cases against the shipped rules; fails the test on any failure. */
+async function expectPromtoolTestsPass(...cases: AlertRuleCase[]): Promise<void> {
+  const tests = {
+    rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
+    evaluation_interval: '1m',
+    tests: cases.map((test) => ({ interval: '1m', ...test })),
+  }
   const dir = await mkdtemp(join(tmpdir(), 'herald-alerts-'))
   try {
     await writeFile(join(dir, 'tests.yaml'), stringify(tests))
@@ -71,32 +87,24 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
       { series: `herald_connections{instance="${instance}"}`, values: `${open}x15` },
       { series: `herald_connections_max{instance="${instance}"}`, values: `${max}x15` },
     ]
-    const tests = {
-      rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
-      evaluation_interval: '1m',
-      tests: [
+    await expectPromtoolTestsPass({
+      // 17,500 of 19,000 is over 90 %; the same count of 20,000 is not; 1,900 of 2,000 is.
+      input_series: [...series('a', 17_500, 19_000), ...series('b', 17_500, 20_000), ...series('c', 1_900, 2_000)],
+      alert_rule_test: [
         {
-          interval: '1m',
-          // 17,500 of 19,000 is over 90 %; the same count of 20,000 is not; 1,900 of 2,000 is.
-          input_series: [...series('a', 17_500, 19_000), ...series('b', 17_500, 20_000), ...series('c', 1_900, 2_000)],
-          alert_rule_test: [
-            {
-              eval_time: '12m',
-              alertname: 'HeraldNodeNearCapacity',
-              exp_alerts: ['a', 'c'].map((instance) => ({
-                exp_labels: { severity: 'warning', instance },
-                exp_annotations: {
-                  summary: `Herald node ${instance} is near its connection budget`,
-                  description:
-                    'Over 90% of its MAX_CONNECTIONS open streams on one node for 10 minutes; check the HPA.',
-                },
-              })),
-            },
-          ],
+          eval_time: '12m',
+          alertname: 'HeraldNodeNearCapacity',
+          exp_alerts: ['a', 'c'].map((instance) =>
+            firing(
+              instance,
+              'warning',
+              `Herald node ${instance} is near its connection budget`,
+              'Over 90% of its MAX_CONNECTIONS open streams on one node for 10 minutes; check the HPA.',
+            ),
+          ),
         },
       ],
-    }
-    await expectPromtoolTestsPass(tests)
+    })
   })
 
   it("raises HeraldEventLoopLag for a lagging gateway, not for another Node.js app's same metric", async () => {
@@ -105,28 +113,19 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
       ...(herald ? [{ series: `herald_connections_max{instance="${instance}"}`, values: '19000x15' }] : []),
     ]
     await expectPromtoolTestsPass({
-      rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
-      evaluation_interval: '1m',
-      tests: [
+      // a: a lagging gateway; b: a quiet one; other: some other prom-client app, lagging.
+      input_series: [...lag('a', 0.5, true), ...lag('b', 0.1, true), ...lag('other', 0.9, false)],
+      alert_rule_test: [
         {
-          interval: '1m',
-          // a: a lagging gateway; b: a quiet one; other: some other prom-client app, lagging.
-          input_series: [...lag('a', 0.5, true), ...lag('b', 0.1, true), ...lag('other', 0.9, false)],
-          alert_rule_test: [
-            {
-              eval_time: '10m',
-              alertname: 'HeraldEventLoopLag',
-              exp_alerts: [
-                {
-                  exp_labels: { severity: 'warning', instance: 'a' },
-                  exp_annotations: {
-                    summary: 'Event loop lag on a',
-                    description:
-                      'p99 event-loop lag 100 ms above the sampling period: the node is CPU-bound; scale out.',
-                  },
-                },
-              ],
-            },
+          eval_time: '10m',
+          alertname: 'HeraldEventLoopLag',
+          exp_alerts: [
+            firing(
+              'a',
+              'warning',
+              'Event loop lag on a',
+              'p99 event-loop lag 100 ms above the sampling period: the node is CPU-bound; scale out.',
+            ),
           ],
         },
       ],
@@ -139,32 +138,23 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
       values,
     })
     await expectPromtoolTestsPass({
-      rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
-      evaluation_interval: '1m',
-      tests: [
+      // a: two streams refused 500 at minute 3; b: many bad tokens (401s) and no internal refusal.
+      input_series: [
+        rejected('a', 'internal', '0 0 0 2 2 2 2'),
+        rejected('b', 'auth', '0 50 100 150 200 250 300'),
+        rejected('b', 'internal', '0x6'),
+      ],
+      alert_rule_test: [
         {
-          interval: '1m',
-          // a: two streams refused 500 at minute 3; b: many bad tokens (401s) and no internal refusal.
-          input_series: [
-            rejected('a', 'internal', '0 0 0 2 2 2 2'),
-            rejected('b', 'auth', '0 50 100 150 200 250 300'),
-            rejected('b', 'internal', '0x6'),
-          ],
-          alert_rule_test: [
-            {
-              eval_time: '4m',
-              alertname: 'HeraldTokenVerificationFailing',
-              exp_alerts: [
-                {
-                  exp_labels: { severity: 'critical', instance: 'a' },
-                  exp_annotations: {
-                    summary: 'Herald node a fails to verify tokens',
-                    description:
-                      'Streams were refused with 500 HERALD_ERR_INTERNAL while verifying their tokens in the last 5 minutes: a fault of the node or its key configuration, not of the clients. Its log has the error with its stack.',
-                  },
-                },
-              ],
-            },
+          eval_time: '4m',
+          alertname: 'HeraldTokenVerificationFailing',
+          exp_alerts: [
+            firing(
+              'a',
+              'critical',
+              'Herald node a fails to verify tokens',
+              'Streams were refused with 500 HERALD_ERR_INTERNAL while verifying their tokens in the last 5 minutes: a fault of the node or its key configuration, not of the clients. Its log has the error with its stack.',
+            ),
           ],
         },
       ],
@@ -177,36 +167,27 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
       values,
     })
     await expectPromtoolTestsPass({
-      rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
-      evaluation_interval: '1m',
-      tests: [
+      // a: 40 idle sockets closed at minute 3; b: none.
+      input_series: [
+        closed('a', 'idle', '0 0 0 40 40 40 40'),
+        closed('a', 'newcomer', '0x6'),
+        closed('b', 'idle', '0x6'),
+        closed('b', 'newcomer', '0x6'),
+      ],
+      alert_rule_test: [
         {
-          interval: '1m',
-          // a: 40 idle sockets closed at minute 3; b: none.
-          input_series: [
-            closed('a', 'idle', '0 0 0 40 40 40 40'),
-            closed('a', 'newcomer', '0x6'),
-            closed('b', 'idle', '0x6'),
-            closed('b', 'newcomer', '0x6'),
-          ],
-          alert_rule_test: [
-            {
-              eval_time: '4m',
-              alertname: 'HeraldClientSocketsAtFileLimit',
-              exp_alerts: [
-                {
-                  exp_labels: { severity: 'warning', instance: 'a' },
-                  exp_annotations: {
-                    summary: 'Herald node a is at its open-file limit',
-                    description:
-                      'Client sockets were closed in the last 5 minutes to keep the node within its open-file limit (idle ones for newcomers, or newcomers when none was idle). Look for many connections that send no request, and check the limit (ulimit -n, LimitNOFILE) against MAX_CONNECTIONS.',
-                  },
-                },
-              ],
-            },
-            { eval_time: '10m', alertname: 'HeraldClientSocketsAtFileLimit', exp_alerts: [] },
+          eval_time: '4m',
+          alertname: 'HeraldClientSocketsAtFileLimit',
+          exp_alerts: [
+            firing(
+              'a',
+              'warning',
+              'Herald node a is at its open-file limit',
+              'Client sockets were closed in the last 5 minutes to keep the node within its open-file limit (idle ones for newcomers, or newcomers when none was idle). Look for many connections that send no request, and check the limit (ulimit -n, LimitNOFILE) against MAX_CONNECTIONS.',
+            ),
           ],
         },
+        { eval_time: '10m', alertname: 'HeraldClientSocketsAtFileLimit', exp_alerts: [] },
       ],
     })
   })
@@ -236,31 +217,25 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
           "No gateway has reported herald_connections for 2 minutes: all of them are down or cannot be scraped. Browsers get only the proxy's retry hint, and publishes fail.",
       },
     }
-    await expectPromtoolTestsPass({
-      rule_files: [`${INFRA}prometheus/herald-alerts.yaml`],
-      evaluation_interval: '1m',
-      tests: [
-        {
-          // Node a stops answering scrapes at minute 3 (its series go stale); b stays up.
-          interval: '1m',
-          input_series: [...node('a', '1 1 1 0x12', '5 5 5 stale'), ...node('b', '1x15', '5x15')],
-          alert_rule_test: [
-            { eval_time: '4m', alertname: 'HeraldGatewayDown', exp_alerts: [] },
-            { eval_time: '8m', alertname: 'HeraldGatewayDown', exp_alerts: [down('a')] },
-            { eval_time: '8m', alertname: 'HeraldGatewaysAbsent', exp_alerts: [] },
-          ],
-        },
-        {
-          // Every node stops at minute 2: no herald_* series at all, so nothing else can fire.
-          interval: '1m',
-          input_series: [...node('a', '1 1 0x12', '5 5 stale'), ...node('b', '1 1 0x12', '5 5 stale')],
-          alert_rule_test: [
-            { eval_time: '8m', alertname: 'HeraldGatewayDown', exp_alerts: [down('a'), down('b')] },
-            { eval_time: '8m', alertname: 'HeraldGatewaysAbsent', exp_alerts: [absent] },
-            { eval_time: '8m', alertname: 'HeraldPubSubNotDelivering', exp_alerts: [] },
-          ],
-        },
-      ],
-    })
+    await expectPromtoolTestsPass(
+      {
+        // Node a stops answering scrapes at minute 3 (its series go stale); b stays up.
+        input_series: [...node('a', '1 1 1 0x12', '5 5 5 stale'), ...node('b', '1x15', '5x15')],
+        alert_rule_test: [
+          { eval_time: '4m', alertname: 'HeraldGatewayDown', exp_alerts: [] },
+          { eval_time: '8m', alertname: 'HeraldGatewayDown', exp_alerts: [down('a')] },
+          { eval_time: '8m', alertname: 'HeraldGatewaysAbsent', exp_alerts: [] },
+        ],
+      },
+      {
+        // Every node stops at minute 2: no herald_* series at all, so nothing else can fire.
+        input_series: [...node('a', '1 1 0x12', '5 5 stale'), ...node('b', '1 1 0x12', '5 5 stale')],
+        alert_rule_test: [
+          { eval_time: '8m', alertname: 'HeraldGatewayDown', exp_alerts: [down('a'), down('b')] },
+          { eval_time: '8m', alertname: 'HeraldGatewaysAbsent', exp_alerts: [absent] },
+          { eval_time: '8m', alertname: 'HeraldPubSubNotDelivering', exp_alerts: [] },
+        ],
+      },
+    )
   })
 })
