@@ -28,7 +28,7 @@ import { headerValue } from './http/raw-headers.js'
 import { readTarget } from './http/request-target.js'
 import type { GatewayServices } from './http/services.js'
 import { SocketBudget } from './http/socket-budget.js'
-import { answerUnmetExpectation, answerUnparsedRequest } from './http/unparsed-request.js'
+import { answerUnmetExpectation, answerUnparsedRequest, endAndDestroy } from './http/unparsed-request.js'
 import { ConnectionBudget } from './hub/connection-budget.js'
 import { drainSchedule } from './hub/drain.js'
 import { HeartbeatSweep } from './hub/heartbeat-sweep.js'
@@ -188,7 +188,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       const response = new ServerResponse(request)
       response.shouldKeepAlive = false
       response.assignSocket(socket)
-      response.on('finish', () => socket.end())
+      // Destroyed once answered: ended only, a client that keeps its side open held the
+      // descriptor for good, busy in the socket budget (a probe filled a node's limit so).
+      response.on('finish', () => endAndDestroy(socket))
       dispatch(request, response, false)
     })
     server.keepAliveTimeout = 65_000

@@ -89,6 +89,30 @@ describe('a node whose client sockets reach its open-file budget', () => {
   })
 })
 
+describe('sockets a client keeps after its answer', () => {
+  it('are closed once answered: CONNECT answers that a half-open client never closes do not hold the budget', async () => {
+    const { hostname, port } = new URL(gateway.url)
+    const kept: net.Socket[] = []
+    try {
+      for (let n = 0; n < FILE_LIMIT; n++) {
+        const socket = net.connect({ port: Number(port), host: hostname, allowHalfOpen: true })
+        socket.on('error', () => {})
+        socket.resume()
+        kept.push(socket)
+        await new Promise((resolve) => socket.once('connect', resolve))
+        socket.write('CONNECT 127.0.0.1:6379 HTTP/1.1\r\nHost: 127.0.0.1:6379\r\n\r\n')
+        // The answer, and the node's FIN behind it; the client keeps its own side open.
+        await new Promise((resolve) => socket.once('end', resolve))
+      }
+      expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200)
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+      expect(metrics).toMatch(/^herald_client_sockets_closed_total\{socket="newcomer"\} 0$/m)
+    } finally {
+      for (const socket of kept) socket.destroy()
+    }
+  })
+})
+
 function range(count: number): number[] {
   return Array.from({ length: count }, (_, n) => n)
 }

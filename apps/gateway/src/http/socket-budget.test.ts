@@ -13,6 +13,7 @@ async function serverWithBudget(capacity: number) {
   const server = http.createServer((request, response) => {
     budget.requestArrived(request.socket)
     if (request.url === '/hold') held.push(response)
+    else if (request.url === '/big') response.end(Buffer.alloc(256 * 1024))
     else response.end('ok')
   })
   const openSockets = () => (server as http.Server & { _connections: number })._connections
@@ -124,6 +125,30 @@ describe('SocketBudget', () => {
     await newcomer.closed
     expect(closes).toEqual(['idle', 'idle', 'idle'])
     expect(third.isClosed()).toBe(false)
+  })
+
+  it('with none idle, closes a socket whose client does not read its answers before the newcomer', async () => {
+    const { budget, closes, held, connect, server } = await serverWithBudget(2)
+    servers.push({ server, budget })
+    const stalled = await connect()
+    stalled.socket.pause()
+    const busy = await connect()
+    busy.socket.write('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n')
+    // Answers of 256 KiB, pipelined and never read, back up past the kernel's buffers and the socket's own.
+    const sockets: net.Socket[] = []
+    server.on('request', (request) => sockets.push(request.socket))
+    stalled.socket.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(100))
+    while (
+      held.length < 1 ||
+      !sockets.some((socket) => socket.remotePort === stalled.socket.localPort && socket.writableNeedDrain)
+    )
+      await new Promise((resolve) => setImmediate(resolve))
+    const newcomer = await connect()
+    // Read again, the client takes what had left and then sees its connection end.
+    stalled.socket.resume()
+    await stalled.closed
+    expect(closes).toEqual(['stalled'])
+    expect([busy, newcomer].map((client) => client.isClosed())).toEqual([false, false])
   })
 
   it('frees the slot of a socket its client closed', async () => {

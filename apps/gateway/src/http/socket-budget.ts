@@ -3,8 +3,10 @@
  * one carrying a request (a stream, a publish in flight) is work: one that has sent no request
  * yet, whole (a slowloris sends its headers a byte at a time), or waits on keep-alive between
  * two, is idle. Past the budget a new socket closes the idle one that sent its last request (or
- * connected, if it sent none) longest ago, as nginx reclaims its waiting connections, or, with
- * none idle, is closed itself.
+ * connected, if it sent none) longest ago, as nginx reclaims its waiting connections. With none
+ * idle, it closes a stalled one, whose client does not read its answers (they back up past the
+ * socket's buffer: a client pipelining requests it never reads held its socket busy for good),
+ * or else is closed itself.
  *
  * Why: at the open-file limit, accept fails in the kernel and Node resets every newcomer, and
  * the process cannot open a socket of its own. A probe with 40 idle sockets on a node full of
@@ -19,8 +21,8 @@
 
 import type { Socket } from 'node:net'
 
-/** What closed a socket to stay within the budget: an idle one, or the newcomer itself. */
-export type BudgetClose = 'idle' | 'newcomer'
+/** What closed a socket to stay within the budget: an idle one, a stalled one, or the newcomer itself. */
+export type BudgetClose = 'idle' | 'stalled' | 'newcomer'
 
 /** How often closed sockets are swept from the candidates. */
 const SWEEP_MS = 1000
@@ -47,12 +49,12 @@ export class SocketBudget {
   /** A socket was accepted: past the budget, an idle socket or this one is closed. */
   readonly accepted = (socket: Socket): void => {
     if (this.openSockets() > this.capacity) {
-      if (!this.#closeLongestIdle()) {
+      const closed = this.#closeOne()
+      this.closedForBudget(closed ?? 'newcomer')
+      if (closed === undefined) {
         socket.destroy()
-        this.closedForBudget('newcomer')
         return
       }
-      this.closedForBudget('idle')
     }
     this.#candidates.add(socket)
   }
@@ -72,19 +74,26 @@ export class SocketBudget {
     clearInterval(this.#sweep)
   }
 
-  /** Closes the idle socket least recently active; false if none is idle. */
-  #closeLongestIdle(): boolean {
+  /** Closes the idle socket least recently active, else a stalled one; what it closed, if any. */
+  #closeOne(): BudgetClose | undefined {
     const busy: Socket[] = []
-    let closed = false
+    let closed: BudgetClose | undefined
     for (const socket of this.#candidates) {
       this.#candidates.delete(socket)
       if (socket.destroyed) continue
       if (isIdle(socket)) {
         socket.destroy()
-        closed = true
+        closed = 'idle'
         break
       }
       busy.push(socket)
+    }
+    if (closed === undefined) {
+      const stalled = busy.findIndex((socket) => socket.writableNeedDrain)
+      if (stalled >= 0) {
+        busy.splice(stalled, 1)[0]!.destroy()
+        closed = 'stalled'
+      }
     }
     // Busy with a request since the last one arrived (a body still coming in, an answer waiting
     // on Redis): active, so behind the rest.

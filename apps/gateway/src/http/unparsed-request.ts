@@ -74,22 +74,29 @@ export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Dupl
   const herald = errorFor(error.code)
   if (herald.code === 'HERALD_ERR_REQUEST_TIMEOUT' && inFlight !== undefined && inFlight !== null) timedOut.add(socket)
   const body = JSON.stringify(herald.toJSON())
-  // Ended only, the socket would stay open: Node's server sockets allow half-open connections,
-  // so after our FIN it waits for the peer's, and a peer that never reads nor closes would hold
-  // the file descriptor for good (a few hundred of them fill a node's fd limit). Destroyed once
-  // the answer has been handed to the kernel, which still delivers it; or after a while, if
-  // the peer never takes it.
-  const fallback = setTimeout(() => socket.destroy(), UNPARSED_ANSWER_FLUSH_MS).unref()
-  socket.once('close', () => clearTimeout(fallback))
-  socket.end(
+  // Destroyed, not only ended: a few hundred peers that never read nor close filled a node's fd limit.
+  endAndDestroy(
+    socket,
     `HTTP/1.1 ${herald.status} ${STATUS_CODES[herald.status]}\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    () => socket.destroy(),
   )
   // A request a route is serving (its body broke off mid-way) gets that route's line; this one is for
   // requests no route saw.
   if (inFlight === undefined || inFlight === null)
     logRequest(logger, '', '', '', herald.status, started, { code: herald.code })
+}
+
+/**
+ * Ends the socket with `last` and destroys it once that has been handed to the kernel, which
+ * still delivers it; or after a while, if the peer never takes it. Ended only, the socket would
+ * stay open: Node's server sockets allow half-open connections, so after our FIN it waits for the
+ * peer's, and a peer that never reads nor closes would hold the file descriptor for good.
+ */
+export function endAndDestroy(socket: Duplex, last?: string): void {
+  const fallback = setTimeout(() => socket.destroy(), UNPARSED_ANSWER_FLUSH_MS).unref()
+  socket.once('close', () => clearTimeout(fallback))
+  if (last === undefined) socket.end(() => socket.destroy())
+  else socket.end(last, () => socket.destroy())
 }
 
 /** For the server's 'checkExpectation': an Expect this server cannot meet. */
