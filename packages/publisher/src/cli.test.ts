@@ -1,10 +1,10 @@
 import { execFile, spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import net from 'node:net'
-import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FUNCTION_LIBRARY_VERSION, heraldFunctions } from './herald-functions.js'
-import { streamKey } from './keys.js'
+import { pubsubChannel, streamKey } from './keys.js'
 import { HeraldPublisher } from './publisher.js'
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname
@@ -342,6 +342,75 @@ describe('the herald CLI', () => {
     const first = printed[0]!.data
     expect(printed.map((entry) => entry.data)).toEqual(Array.from({ length: published - first }, (_, i) => first + i))
     expect(printed.length).toBeGreaterThanOrEqual(1000)
+  })
+
+  /** `herald tail --user <user>`, once it has subscribed; what it printed so far, and on stderr. */
+  async function tailing(user: string) {
+    const child = spawn(process.execPath, [CLI, 'tail', '--user', user], {
+      env: { ...process.env, REDIS_URL: redis.url },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    const channel = pubsubChannel(`u:${user}`)
+    await pollUntil(`tail subscribed to ${channel}`, async () =>
+      Number((await redis.cli('PUBSUB', 'SHARDNUMSUB', channel)).split('\n')[1]) > 0 ? true : undefined,
+    )
+    const printed = () =>
+      stdout
+        .trim()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => (JSON.parse(line) as { data: unknown }).data)
+    const until = (description: string, check: () => boolean) =>
+      pollUntil(description, async () => (check() ? true : undefined), { maxIntervalMs: 50 })
+    return { child, printed, stderr: () => stderr, until }
+  }
+
+  it('tails every entry once and in order across killed subscriber connections: it reads the stream, not the announcements', async () => {
+    const publisher = new HeraldPublisher({ redis: redis.url })
+    const tail = await tailing('killed')
+    try {
+      for (let n = 0; n < 300; n++) {
+        await publisher.publish({ user: 'killed' }, undefined, n)
+        // ioredis resubscribes at once, but what was announced in between is gone.
+        if (n === 100 || n === 200) await redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')
+      }
+      await tail.until('the last entry printed', () => tail.printed().at(-1) === 299)
+      expect(tail.printed()).toEqual(Array.from({ length: 300 }, (_, n) => n))
+      expect(tail.stderr()).toBe('')
+    } finally {
+      tail.child.kill('SIGINT')
+      await publisher.close()
+    }
+  })
+
+  it('says so on stderr when the history no longer reaches back to what it printed, and follows on', async () => {
+    const publisher = new HeraldPublisher({ redis: redis.url, historyMaxLen: 8 })
+    const tail = await tailing('behind')
+    try {
+      await publisher.publish({ user: 'behind' }, undefined, 0)
+      await tail.until('the first entry printed', () => tail.printed().length === 1)
+      // Held still while 40 entries come and all but the last 8 to 9 are trimmed away.
+      tail.child.kill('SIGSTOP')
+      for (let n = 1; n <= 40; n++) await publisher.publish({ user: 'behind' }, undefined, n)
+      tail.child.kill('SIGCONT')
+      await tail.until('a warning', () => tail.stderr() !== '')
+      expect(tail.stderr()).toMatch(
+        /^herald: the history after \d+-\d+ is gone \(trimmed\): entries published since may not have been printed; following on from \d+-\d+\n$/,
+      )
+      await publisher.publish({ user: 'behind' }, undefined, 41)
+      await tail.until('the entry after the gap printed', () => tail.printed().at(-1) === 41)
+      expect(tail.printed()).toEqual([0, 41])
+    } finally {
+      tail.child.kill('SIGINT')
+      await publisher.close()
+    }
   })
 
   it('tails a user: history first, then live entries, their data as stored', async () => {

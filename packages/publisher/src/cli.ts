@@ -7,8 +7,6 @@
  */
 
 import { parseArgs } from 'node:util'
-import { isAfter, parseStreamId, type StreamId } from '@herald/protocol'
-import { Redis } from 'ioredis'
 import { whenConnected } from './connection-ready.js'
 import { messageOf } from './describe-value.js'
 import { callHeraldFunction, loadHeraldFunctions, type RedisClient } from './functions.js'
@@ -16,10 +14,14 @@ import { FUNCTION_LIBRARY_VERSION } from './herald-functions.js'
 import { pubsubChannel, streamKey } from './keys.js'
 import { PublishError } from './publish-error.js'
 import { channelKeyOf, HeraldPublisher, type Target } from './publisher.js'
-import { HISTORY_SETTING_RANGES } from './publisher-options.js'
+import { DEFAULT_HISTORY_TTL_SECONDS, HISTORY_SETTING_RANGES } from './publisher-options.js'
 import { compactJson, JsonText } from './raw-json.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 import { settledWithin } from './settled-within.js'
+import { READ_COUNT, READ_MAX_BYTES, StreamFollower } from './stream-follower.js'
+
+/** How often tail reads the stream when no announcement woke it. */
+const FOLLOW_POLL_MS = 1000
 
 const HELP = `Usage:
   herald publish (--user <id> | --topic <name>) [--type <type>] --data <json> [--idempotency-key <key>]
@@ -223,88 +225,43 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
   // The names a publish takes: any other is a channel no publish can reach, tailed for ever.
   const channelKey = channelKeyOf(target)
   const parsed = redisTargetOf(redisUrl)
+  const stream = streamKey(channelKey)
   const subscriber = createRedisClient(parsed)
   await connect(subscriber)
-  // The subscription and the history read must be answered; live entries may take any time.
-  const subscribed = subscriber.ssubscribe(pubsubChannel(channelKey))
-  // Once connected, ioredis reconnects and resubscribes by itself; say once per outage that
-  // entries published meanwhile are not shown.
-  let reported = false
-  subscriber.on('ready', () => {
-    reported = false
-  })
-  subscriber.on('error', (error: Error) => {
-    if (reported) return
-    reported = true
-    process.stderr.write(
-      `herald: lost Redis (${error.message}); reconnecting, entries published meanwhile are not shown\n`,
-    )
-  })
-  const print = (id: string, type: string, data: string) => process.stdout.write(`${entryLine(id, type, data)}\n`)
-  // Live entries wait here while the history is read: printed at once, they would come before
-  // it, and again inside it.
-  let waiting: [StreamId, string, string, string][] | undefined = history > 0 ? [] : undefined
-  // The last history entry printed: a live entry up to it was printed as history.
-  let printedUpTo: StreamId | undefined
-  const printLive = (position: StreamId, id: string, type: string, data: string) => {
-    if (printedUpTo === undefined || isAfter(position, printedUpTo)) print(id, type, data)
+  // Reads on a connection of their own: a subscribed RESP2 connection takes no other command.
+  const reader = createRedisClient(parsed)
+  await connect(reader)
+  // Subscribed before the tail is read: an entry after it wakes the follower at once.
+  await answeredInTime(subscriber.ssubscribe(pubsubChannel(channelKey)))
+  const start = String(await answeredInTime(callHeraldFunction(reader, true, 'herald_tail', [stream], [])))
+  if (history > 0) {
+    const entries = await answeredInTime(reader.xrevrange(stream, start, '-', 'COUNT', history))
+    for (const [id, fields] of entries.reverse()) print(id, fieldOf(fields, 't'), fieldOf(fields, 'd'))
   }
-  subscriber.on('smessage', (_channel: string, message: string) => {
-    const [id = '', type = ''] = message.split('\n', 2)
-    const position = parseStreamId(id)
-    // Only announcements of entries: anything else on the channel was not published through Herald.
-    if (position === undefined || message.length < id.length + type.length + 2) return
-    const data = message.slice(id.length + type.length + 2)
-    if (waiting !== undefined) waiting.push([position, id, type, data])
-    else printLive(position, id, type, data)
+  const ttlSeconds = historySettings().historyTtlSeconds ?? DEFAULT_HISTORY_TTL_SECONDS
+  const follower = new StreamFollower(start, {
+    read: (after) =>
+      answeredInTime(
+        callHeraldFunction(reader, true, 'herald_read', [stream], [after, READ_COUNT, ttlSeconds, READ_MAX_BYTES]),
+      ),
+    tail: async () => String(await answeredInTime(callHeraldFunction(reader, true, 'herald_tail', [stream], []))),
+    print,
+    warn: (line) => process.stderr.write(`herald: ${line}\n`),
   })
-  await answeredInTime(subscribed)
-  if (waiting !== undefined) {
-    const entries = await historyBefore(parsed, channelKey, history, subscriber, () => waiting?.[0]?.[1])
-    entries.reverse()
-    for (const [id, fields] of entries) print(id, fieldOf(fields, 't'), fieldOf(fields, 'd'))
-    const last = entries.at(-1)?.[0]
-    // An id past 2^53 ms (only a raw XADD writes one) is after every id an announcement can carry.
-    if (last !== undefined) printedUpTo = parseStreamId(last) ?? { ms: Number.POSITIVE_INFINITY, seq: 0 }
-    const live = waiting
-    waiting = undefined
-    for (const entry of live) printLive(...entry)
-  }
+  subscriber.on('smessage', () => void follower.wake())
+  // What no announcement woke it for (lost while the subscriber reconnected) is read within a second.
+  const poll = setInterval(() => void follower.wake(), FOLLOW_POLL_MS)
+  await follower.wake()
   await new Promise<void>((resolve) => process.once('SIGINT', resolve))
+  clearInterval(poll)
+  await follower.wake()
+  reader.disconnect()
   await subscriber.quit()
   return 0
 }
 
-/**
- * The last `count` entries published before the subscription, oldest last, read on a second
- * connection (a subscribed RESP2 connection takes no other command). The read ends before the
- * first entry announced since the subscription (`firstAnnounced`): those are printed live, and
- * a read up to the newest entry would count them among the last `count`, in place of entries
- * from before. Redis answers a PING on the subscriber connection after the
- * announcements it sent before, so an entry already in the stream at the herald_tail call has
- * reached `firstAnnounced` by then. A Cluster client cannot ping its sharded subscriber: an
- * entry announced meanwhile may be read as history, and is then not printed again.
- */
-async function historyBefore(
-  target: RedisTarget,
-  channelKey: string,
-  count: number,
-  subscriber: RedisClient,
-  firstAnnounced: () => string | undefined,
-): Promise<[string, string[]][]> {
-  const reader = createRedisClient(target, { maxRetriesPerRequest: 1 })
-  try {
-    await connect(reader)
-    const stream = streamKey(channelKey)
-    const tailId = String(await answeredInTime(callHeraldFunction(reader, true, 'herald_tail', [stream], [])))
-    if (subscriber instanceof Redis) await answeredInTime(subscriber.ping())
-    const first = firstAnnounced()
-    return await answeredInTime(
-      reader.xrevrange(stream, first === undefined ? tailId : `(${first}`, '-', 'COUNT', count),
-    )
-  } finally {
-    reader.disconnect()
-  }
+function print(id: string, type: string, data: string): void {
+  process.stdout.write(`${entryLine(id, type, data)}\n`)
 }
 
 /**

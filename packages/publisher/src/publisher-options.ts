@@ -23,6 +23,9 @@ export const MAX_DATA_BYTES_LIMIT = 536_870_912
  * which the CLI reads as the gateways do. The SDK's own options take what the Redis functions
  * take (from 1): they must match the gateways' settings, which no range can check.
  */
+/** The gateways' HISTORY_TTL_SECONDS default: a week. */
+export const DEFAULT_HISTORY_TTL_SECONDS = 604_800
+
 export const HISTORY_SETTING_RANGES = {
   historyMaxLen: { min: 1, max: 1_000_000 },
   historyTtlSeconds: { min: 60, max: MAX_FUNCTION_LIMIT },

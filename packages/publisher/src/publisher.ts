@@ -28,7 +28,12 @@ import { callHeraldFunction, type RedisClient } from './functions.js'
 import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 import { channelSlot, idempotencyKey, streamKey } from './keys.js'
 import { PublishError, redisCause } from './publish-error.js'
-import { DEFAULT_MAX_DATA_BYTES, MAX_TIMER_MS, optionsProblem } from './publisher-options.js'
+import {
+  DEFAULT_HISTORY_TTL_SECONDS,
+  DEFAULT_MAX_DATA_BYTES,
+  MAX_TIMER_MS,
+  optionsProblem,
+} from './publisher-options.js'
 import { JsonText } from './raw-json.js'
 import { createRedisClient, parseRedisTarget } from './redis-target.js'
 import { ReplicaWait } from './replica-wait.js'
@@ -137,7 +142,7 @@ export class HeraldPublisher {
     if (!this.#redis.isCluster) this.#redis.on('close', this.#connectionClosed)
     this.#limits = [
       options.historyMaxLen ?? 1000,
-      options.historyTtlSeconds ?? 604_800,
+      options.historyTtlSeconds ?? DEFAULT_HISTORY_TTL_SECONDS,
       options.idempotencyTtlSeconds ?? 86_400,
     ]
     const wait = options.waitForReplicas
