@@ -32,25 +32,35 @@ export function dataProblem(data: unknown, json: string): string | undefined {
     return 'must not contain unpaired UTF-16 surrogates (like "\\ud800") in keys or strings; they have no UTF-8 encoding'
   }
   // NaN and Infinity come out as null, so only text with a null needs the walk.
-  if (json.includes('null') && hasNonFiniteNumber(data)) {
+  if (json.includes('null') && holds(data, isNonFiniteNumber)) {
     return 'must not contain NaN or Infinity (JSON has no such numbers; 1e400 is Infinity)'
+  }
+  // A Map or a Set comes out as {}, its entries dropped without a word.
+  if (json.includes('{}') && holds(data, isMapOrSet)) {
+    return 'must not contain a Map or a Set (JSON has neither: either is written as {}, without its entries); convert it first (Object.fromEntries(map), [...set])'
   }
   return undefined
 }
 
-/** Follows what JSON.stringify serialises: array items, own enumerable properties, and toJSON results. */
-function hasNonFiniteNumber(value: unknown): boolean {
-  if (typeof value === 'number') return !Number.isFinite(value)
+const isNonFiniteNumber = (value: unknown): boolean => typeof value === 'number' && !Number.isFinite(value)
+const isMapOrSet = (value: unknown): boolean => value instanceof Map || value instanceof Set
+
+/**
+ * Whether `found` holds for the value or anything in it that JSON.stringify serialises: array
+ * items, own enumerable properties, and toJSON results.
+ */
+function holds(value: unknown, found: (value: unknown) => boolean): boolean {
+  if (found(value)) return true
   if (value === null || typeof value !== 'object') return false
   const toJSON = (value as { toJSON?: unknown }).toJSON
   if (typeof toJSON === 'function') {
     const replaced: unknown = toJSON.call(value)
-    return replaced !== value && hasNonFiniteNumber(replaced)
+    return replaced !== value && holds(replaced, found)
   }
   // A Number object has no own properties; JSON.stringify writes its value (`new Number(NaN)` as null).
-  if (value instanceof Number) return !Number.isFinite(value.valueOf())
+  if (value instanceof Number) return found(value.valueOf())
   for (const child of Array.isArray(value) ? value : Object.values(value)) {
-    if (hasNonFiniteNumber(child)) return true
+    if (holds(child, found)) return true
   }
   return false
 }

@@ -185,6 +185,10 @@ describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError
     expect(await refusalOf(() => new HeraldPublisher({ redis: redis.url, timeout: 100 } as PublisherOptions))).toMatch(
       /^HERALD_ERR_INVALID: publisher options has an unknown field "timeout" \(expected redis, historyMaxLen, /,
     )
+    const misspeltWait = { redis: redis.url, waitForReplicas: { replicas: 1, timeoutMs: 100, timeout: 5 } }
+    expect(await refusalOf(() => new HeraldPublisher(misspeltWait as PublisherOptions))).toBe(
+      'HERALD_ERR_INVALID: waitForReplicas has an unknown field "timeout" (expected replicas and timeoutMs)',
+    )
     expect(await redis.cli('KEYS', 'herald:*')).toBe('')
   })
 

@@ -106,6 +106,13 @@ describe('encodeMessage', () => {
     expect(refusalOf({ target: { user: 'a' }, data: cycle })).toMatch(/^data must be JSON-serialisable/)
     expect(refusalOf({ target: { user: 'a' }, data: 1n })).toMatch(/^data must be JSON-serialisable/)
   })
+
+  it('refuses a Map or a Set anywhere in data, which JSON.stringify writes as {} without its entries', () => {
+    for (const data of [new Map([['a', 1]]), { tags: new Set(['x']) }, [new Map()]]) {
+      expect(refusalOf({ target: { user: 'a' }, data })).toMatch(/^data must not contain a Map or a Set/)
+    }
+    expect(encodeMessage({ target: { user: 'a' }, data: { empty: {}, list: [] } }).data).toBe('{"empty":{},"list":[]}')
+  })
 })
 
 describe('batchesOf', () => {

@@ -123,6 +123,8 @@ export class HeraldPublisher {
     refuseUnknownFields(options, PUBLISHER_OPTION_FIELDS, 'publisher options', [...PUBLISHER_OPTION_FIELDS].join(', '))
     const problem = optionsProblem(options)
     if (problem !== undefined) throw new PublishError('HERALD_ERR_INVALID', problem)
+    if (options.waitForReplicas)
+      refuseUnknownFields(options.waitForReplicas, WAIT_FIELDS, 'waitForReplicas', 'replicas and timeoutMs')
     const clientProblem = typeof options.redis === 'string' ? undefined : redisClientProblem(options.redis)
     if (clientProblem !== undefined) throw new PublishError('HERALD_ERR_INVALID', clientProblem)
     if (typeof options.redis === 'string') {
@@ -560,6 +562,7 @@ export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_M
 const MESSAGE_FIELDS: ReadonlySet<string> = new Set(['target', 'type', 'data', 'idempotencyKey'])
 const TARGET_FIELDS: ReadonlySet<string> = new Set(['user', 'topic'])
 const PUBLISH_OPTION_FIELDS: ReadonlySet<string> = new Set(['idempotencyKey'])
+const WAIT_FIELDS: ReadonlySet<string> = new Set(['replicas', 'timeoutMs'])
 const PUBLISHER_OPTION_FIELDS: ReadonlySet<string> = new Set([
   'redis',
   'historyMaxLen',
