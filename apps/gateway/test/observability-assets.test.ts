@@ -183,7 +183,7 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
               'a',
               'warning',
               'Herald node a is at its open-file limit',
-              'Client sockets were closed in the last 5 minutes to keep the node within its open-file limit (idle or stalled ones for newcomers, or the newcomers themselves). Look for many connections that send no request, and check the limit (ulimit -n, LimitNOFILE) against MAX_CONNECTIONS.',
+              'Client sockets were closed in the last 5 minutes to keep the node within its open-file limit (idle, stalled or unfinished ones for newcomers, or the newcomers themselves). Look for many connections that send no request, and check the limit (ulimit -n, LimitNOFILE) against MAX_CONNECTIONS.',
             ),
           ],
         },

@@ -151,6 +151,21 @@ describe('SocketBudget', () => {
     expect([busy, newcomer].map((client) => client.isClosed())).toEqual([false, false])
   })
 
+  it('with none idle or stalled, closes a socket whose request body is still to come before the newcomer', async () => {
+    const { budget, closes, held, connect, server } = await serverWithBudget(2)
+    servers.push({ server, budget })
+    const answering = await connect()
+    answering.socket.write('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n')
+    const unfinished = await connect()
+    // The head of a publish and 10 of its 100 bytes of body: nothing a route could act on yet.
+    unfinished.socket.write(`POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n${'x'.repeat(10)}`)
+    while (held.length < 2) await once(server, 'request')
+    const newcomer = await connect()
+    await unfinished.closed
+    expect(closes).toEqual(['unfinished'])
+    expect([answering, newcomer].map((client) => client.isClosed())).toEqual([false, false])
+  })
+
   it('frees the slot of a socket its client closed', async () => {
     const { budget, openSockets, closes, connect, server } = await serverWithBudget(2)
     servers.push({ server, budget })

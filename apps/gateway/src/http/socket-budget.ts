@@ -6,7 +6,9 @@
  * connected, if it sent none) longest ago, as nginx reclaims its waiting connections. With none
  * idle, it closes a stalled one, whose client does not read its answers (they back up past the
  * socket's buffer: a client pipelining requests it never reads held its socket busy for good),
- * or else is closed itself.
+ * else one whose request body is still to come (nothing of it has been acted on: a publish
+ * stores only a whole body; 70 publishes that sent their head and never their body held a node
+ * for the 60 to 90 s of the request timeout), or else is closed itself.
  *
  * Why: at the open-file limit, accept fails in the kernel and Node resets every newcomer, and
  * the process cannot open a socket of its own. A probe with 40 idle sockets on a node full of
@@ -19,10 +21,11 @@
  * sockets leave the candidates in a sweep, and whether one is idle is asked when it matters.
  */
 
+import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 
-/** What closed a socket to stay within the budget: an idle one, a stalled one, or the newcomer itself. */
-export type BudgetClose = 'idle' | 'stalled' | 'newcomer'
+/** What closed a socket to stay within the budget: an idle, stalled or unfinished one, or the newcomer itself. */
+export type BudgetClose = 'idle' | 'stalled' | 'unfinished' | 'newcomer'
 
 /** How often closed sockets are swept from the candidates. */
 const SWEEP_MS = 1000
@@ -74,7 +77,7 @@ export class SocketBudget {
     clearInterval(this.#sweep)
   }
 
-  /** Closes the idle socket least recently active, else a stalled one; what it closed, if any. */
+  /** Closes the idle socket least recently active, else a stalled one, else an unfinished one; what it closed, if any. */
   #closeOne(): BudgetClose | undefined {
     const busy: Socket[] = []
     let closed: BudgetClose | undefined
@@ -89,11 +92,14 @@ export class SocketBudget {
       busy.push(socket)
     }
     if (closed === undefined) {
-      const stalled = busy.findIndex((socket) => socket.writableNeedDrain)
-      if (stalled >= 0) {
-        busy.splice(stalled, 1)[0]!.destroy()
-        closed = 'stalled'
+      let at = busy.findIndex((socket) => socket.writableNeedDrain)
+      closed = 'stalled'
+      if (at < 0) {
+        at = busy.findIndex(isUnfinished)
+        closed = 'unfinished'
       }
+      if (at >= 0) busy.splice(at, 1)[0]!.destroy()
+      else closed = undefined
     }
     // Busy with a request since the last one arrived (a body still coming in, an answer waiting
     // on Redis): active, so behind the rest.
@@ -109,4 +115,10 @@ export class SocketBudget {
  */
 function isIdle(socket: Socket): boolean {
   return (socket as Socket & { _httpMessage?: unknown })._httpMessage == null
+}
+
+/** A request whose body is still to come, and not answered yet. */
+function isUnfinished(socket: Socket): boolean {
+  const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+  return response != null && !response.req.complete && !response.headersSent
 }

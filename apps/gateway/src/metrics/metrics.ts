@@ -136,11 +136,11 @@ export class Metrics {
     for (const outcome of Object.keys(RESUME_OUTCOMES)) this.#resumes.inc({ outcome }, 0)
     this.#socketsClosedForBudget = new Counter({
       name: 'herald_client_sockets_closed_total',
-      help: 'Client sockets closed to stay within the open-file budget: an idle one for a newcomer (socket="idle"), else one whose client does not read its answers (socket="stalled"), or else the newcomer (socket="newcomer")',
+      help: 'Client sockets closed to stay within the open-file budget: an idle one for a newcomer (socket="idle"), else one whose client does not read its answers (socket="stalled"), else one whose request body is still to come (socket="unfinished"), or else the newcomer (socket="newcomer")',
       labelNames: ['socket'],
       registers,
     })
-    for (const socket of ['idle', 'stalled', 'newcomer']) this.#socketsClosedForBudget.inc({ socket }, 0)
+    for (const socket of ['idle', 'stalled', 'unfinished', 'newcomer']) this.#socketsClosedForBudget.inc({ socket }, 0)
     this.#slowConsumers = new Counter({
       name: 'herald_slow_consumer_disconnects_total',
       help: 'Connections cut off because their unsent bytes passed the bound',
