@@ -245,6 +245,10 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
         callHeraldFunction(reader, true, 'herald_read', [stream], [after, READ_COUNT, ttlSeconds, READ_MAX_BYTES]),
       ),
     tail: async () => String(await answeredInTime(callHeraldFunction(reader, true, 'herald_tail', [stream], []))),
+    range: async (after) => {
+      const entries = await answeredInTime(reader.xrange(stream, `(${after}`, '+', 'COUNT', READ_COUNT))
+      return ['entries', ...entries.flatMap(([id, fields]) => [id, fieldOf(fields, 't'), fieldOf(fields, 'd')])]
+    },
     print,
     warn: (line) => process.stderr.write(`herald: ${line}\n`),
   })

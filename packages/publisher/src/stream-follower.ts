@@ -16,6 +16,8 @@ export interface FollowerIo {
   read(after: string): Promise<unknown>
   /** `herald_tail`: where a new follower starts. */
   tail(): Promise<string>
+  /** The stream's own entries after `after` (XRANGE), as `read` answers them: `['entries', id, type, data, ...]`. */
+  range(after: string): Promise<unknown>
   print(id: string, type: string, data: string): void
   warn(line: string): void
 }
@@ -25,6 +27,8 @@ export class StreamFollower {
   #reading: Promise<void> | undefined
   #again = false
   #failing = false
+  /** The tail it followed on from after its last warning, until it prints past it. */
+  #anchor: string | undefined
 
   constructor(
     position: string,
@@ -72,14 +76,24 @@ export class StreamFollower {
 
   async #readToEnd(): Promise<void> {
     for (;;) {
-      const reply = (await this.io.read(this.#position)) as string[]
-      const kind = reply[0]
+      let reply = (await this.io.read(this.#position)) as string[]
+      let kind = reply[0]
+      // The tail it followed on from is itself from before the dataset (a FUNCTION FLUSH that
+      // kept the data: the stream's last id comes before the library's new start), so herald_read
+      // cannot vouch for it. What the stream holds after it came since, so it is printed from the
+      // stream itself, with no second warning: the first warned once a second, and then followed
+      // on past the first entries published after it.
+      if ((kind === 'trimmed' || kind === 'unknown') && this.#position === this.#anchor) {
+        reply = (await this.io.range(this.#position)) as string[]
+        kind = reply[0]
+      }
       if (kind === 'trimmed' || kind === 'unknown') {
         const tail = await this.io.tail()
         this.io.warn(
           `the history after ${this.#position} is gone (${kind}): entries published since may not have been printed; following on from ${tail}`,
         )
         this.#position = tail
+        this.#anchor = tail
         return
       }
       if (kind !== 'entries' && kind !== 'more') throw new Error(`herald_read answered ${JSON.stringify(kind)}`)
