@@ -164,8 +164,8 @@ describe('load harness smoke', () => {
     const results = [await runHeap('herald', PLANS.smoke.heap), await runHeap('bare-node', PLANS.smoke.heap)]
     for (const result of results) {
       const count = (name: string) => result.rows.find((row) => row.name === name)?.count
-      expect(count('Socket')).toBe(1)
-      expect(count('ServerResponse')).toBe(1)
+      expect(count('Socket'), result.target).toBe(1)
+      expect(count('ServerResponse'), result.target).toBe(1)
       if (result.target === 'herald') expect(count('SseConnection')).toBe(1)
       expect(result.bytesPerStream).toBeGreaterThan(0)
     }

@@ -51,6 +51,12 @@ export class SocketBudget {
 
   /** A socket was accepted: past the budget, an idle socket or this one is closed. */
   readonly accepted = (socket: Socket): void => {
+    // Closed sockets at the front leave now, each once: where connections keep coming, none
+    // lingers until the sweep (a heap snapshot counted one such in a stream's share).
+    for (const oldest of this.#candidates) {
+      if (!oldest.destroyed) break
+      this.#candidates.delete(oldest)
+    }
     if (this.openSockets() > this.capacity) {
       const closed = this.#closeOne()
       this.closedForBudget(closed ?? 'newcomer')
