@@ -233,7 +233,9 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
   await connect(reader)
   // Subscribed before the tail is read: an entry after it wakes the follower at once.
   await answeredInTime(subscriber.ssubscribe(pubsubChannel(channelKey)))
-  const start = String(await answeredInTime(callHeraldFunction(reader, true, 'herald_tail', [stream], [])))
+  const readTail = async () =>
+    String(await answeredInTime(callHeraldFunction(reader, true, 'herald_tail', [stream], [])))
+  const start = await readTail()
   if (history > 0) {
     const entries = await answeredInTime(reader.xrevrange(stream, start, '-', 'COUNT', history))
     for (const [id, fields] of entries.reverse()) print(id, fieldOf(fields, 't'), fieldOf(fields, 'd'))
@@ -244,7 +246,7 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
       answeredInTime(
         callHeraldFunction(reader, true, 'herald_read', [stream], [after, READ_COUNT, ttlSeconds, READ_MAX_BYTES]),
       ),
-    tail: async () => String(await answeredInTime(callHeraldFunction(reader, true, 'herald_tail', [stream], []))),
+    tail: readTail,
     range: async (after) => {
       const entries = await answeredInTime(reader.xrange(stream, `(${after}`, '+', 'COUNT', READ_COUNT))
       return ['entries', ...entries.flatMap(([id, fields]) => [id, fieldOf(fields, 't'), fieldOf(fields, 'd')])]

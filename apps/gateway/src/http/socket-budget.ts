@@ -98,14 +98,12 @@ export class SocketBudget {
       busy.push(socket)
     }
     if (closed === undefined) {
-      let at = busy.findIndex((socket) => socket.writableNeedDrain)
-      closed = 'stalled'
-      if (at < 0) {
-        at = busy.findIndex(isUnfinished)
-        closed = 'unfinished'
+      const stalled = busy.findIndex((socket) => socket.writableNeedDrain)
+      const at = stalled >= 0 ? stalled : busy.findIndex(isUnfinished)
+      if (at >= 0) {
+        busy.splice(at, 1)[0]!.destroy()
+        closed = stalled >= 0 ? 'stalled' : 'unfinished'
       }
-      if (at >= 0) busy.splice(at, 1)[0]!.destroy()
-      else closed = undefined
     }
     // Busy with a request since the last one arrived (a body still coming in, an answer waiting
     // on Redis): active, so behind the rest.
