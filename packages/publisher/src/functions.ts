@@ -5,12 +5,14 @@
  */
 
 import type { Cluster, Redis } from 'ioredis'
+import { messageOf } from './describe-value.js'
 import {
   FUNCTION_LIBRARY_NAME,
   FUNCTION_LIBRARY_VERSION,
   heraldFunctions,
   parseHeraldFunctions,
 } from './herald-functions.js'
+import { redisCause } from './publish-error.js'
 
 export type RedisClient = Redis | Cluster
 
@@ -78,6 +80,20 @@ export function isFunctionMissing(error: unknown): boolean {
   return error instanceof Error && /Function not found|No such function/i.test(error.message)
 }
 
+/**
+ * Redis lacked Herald's functions and loading them failed (most often an ACL without
+ * `+function|list` and `+function|load`): the call never ran, so it wrote nothing.
+ */
+export class FunctionsLoadError extends Error {
+  constructor(loadFailure: unknown) {
+    super(
+      `Redis does not hold Herald's functions (library ${FUNCTION_LIBRARY_NAME} v${FUNCTION_LIBRARY_VERSION}) and loading them failed (${messageOf(loadFailure)})`,
+      { cause: redisCause(loadFailure) },
+    )
+    this.name = 'FunctionsLoadError'
+  }
+}
+
 /** `FCALL` (or `FCALL_RO`), loading the library and retrying once if Redis does not know it. */
 export async function callHeraldFunction(
   client: RedisClient,
@@ -91,7 +107,9 @@ export async function callHeraldFunction(
     return await call()
   } catch (error) {
     if (!isFunctionMissing(error)) throw error
-    await loadHeraldFunctions(client)
+    await loadHeraldFunctions(client).catch((loadFailure: unknown) => {
+      throw new FunctionsLoadError(loadFailure)
+    })
     return call()
   }
 }

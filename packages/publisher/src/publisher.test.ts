@@ -531,6 +531,23 @@ describe('HeraldPublisher on a real Redis', () => {
     }
   })
 
+  it('says a publish wrote nothing when Redis lacks the functions and the Redis user may not load them', async () => {
+    await redis.cli('ACL', 'SETUSER', 'no-load', 'on', '>no-load-password', '~*', '&*', '+@all', '-function')
+    await redis.cli('FUNCTION', 'FLUSH')
+    const refused = new HeraldPublisher({ redis: `redis://no-load:no-load-password@127.0.0.1:${redis.port}` })
+    try {
+      const failure = await refused.publish({ user: 'unloaded' }, undefined, 1).catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(PublishError)
+      expect((failure as PublishError).code).toBe('HERALD_ERR_REDIS')
+      expect((failure as PublishError).message).toMatch(
+        /^Redis does not hold Herald's functions \(library herald v\d+\) and loading them failed \(NOPERM .*'function\|list' command\); the call that needed them wrote nothing$/,
+      )
+      expect(await redis.cli('EXISTS', streamKey('u:unloaded'))).toBe('0')
+    } finally {
+      await refused.close()
+    }
+  })
+
   it('fails with HERALD_ERR_NOT_REPLICATED, stored once, when the connection closes while its WAIT is pending', async () => {
     const drop = { armed: false }
     const proxy = await replyDroppingProxy(redis.port, drop, 'wait')

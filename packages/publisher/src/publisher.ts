@@ -24,7 +24,7 @@ import {
 } from '@herald/protocol'
 import { whenConnected } from './connection-ready.js'
 import { kindOf, messageOf } from './describe-value.js'
-import { callHeraldFunction, type RedisClient } from './functions.js'
+import { callHeraldFunction, FunctionsLoadError, type RedisClient } from './functions.js'
 import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 import { channelSlot, idempotencyKey, streamKey } from './keys.js'
 import { PublishError, redisCause } from './publish-error.js'
@@ -439,6 +439,11 @@ function publishFailure(error: unknown, indexes?: readonly number[], sent = true
         cause: redisCause(error),
       },
     )
+  }
+  if (error instanceof FunctionsLoadError) {
+    return new PublishError('HERALD_ERR_REDIS', `${message}; the call that needed them wrote nothing`, {
+      cause: error.cause,
+    })
   }
   if (refusal === null) {
     const written = sent && !NOT_WRITTEN.test(message)
