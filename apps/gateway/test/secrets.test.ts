@@ -4,7 +4,7 @@
  * publish keys, JWT secret and Redis password it handled.
  */
 
-import { startRedis } from '@herald/redis-harness'
+import { startRedis, startRedisCluster } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
 import {
   postJson,
@@ -116,5 +116,24 @@ describe('logs', () => {
     ]) {
       expect(logs).not.toContain(secret)
     }
+  })
+
+  it("name a Redis Cluster's refused login, which ioredis reports only as 'Failed to refresh slots cache.', without its password", async () => {
+    const cluster = await startRedisCluster()
+    for (const master of cluster.masters) {
+      await master.cli('ACL', 'SETUSER', 'gateway', 'on', '>the-right-password', '~*', '&*', '+@all')
+    }
+    const { process } = await startGatewayProcess({
+      REDIS_URL: cluster.url.replace('://', `://gateway:${REDIS_PASSWORD}@`),
+    })
+    try {
+      await process.waitForOutput(
+        /"err":"Failed to refresh slots cache\. WRONGPASS [^"]*","msg":"redis connection error"/,
+      )
+    } finally {
+      expect(await process.stop()).toBe(0)
+      await cluster.stop()
+    }
+    expect(process.output()).not.toContain(REDIS_PASSWORD)
   })
 })

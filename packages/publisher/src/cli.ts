@@ -12,7 +12,7 @@ import { messageOf } from './describe-value.js'
 import { callHeraldFunction, loadHeraldFunctions, type RedisClient } from './functions.js'
 import { FUNCTION_LIBRARY_VERSION } from './herald-functions.js'
 import { pubsubChannel, streamKey } from './keys.js'
-import { PublishError } from './publish-error.js'
+import { PublishError, redisErrorMessage } from './publish-error.js'
 import { channelKeyOf, HeraldPublisher, type Target } from './publisher.js'
 import { DEFAULT_HISTORY_TTL_SECONDS, HISTORY_SETTING_RANGES } from './publisher-options.js'
 import { compactJson, JsonText } from './raw-json.js'
@@ -281,7 +281,7 @@ async function connect(client: RedisClient): Promise<void> {
     await answeredInTime(whenConnected(client, 1))
   } catch (error) {
     client.disconnect()
-    throw new Error(`cannot connect to Redis: ${messageOf(error)}`)
+    throw new Error(`cannot connect to Redis: ${redisErrorMessage(error)}`)
   }
 }
 

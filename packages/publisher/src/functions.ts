@@ -5,14 +5,13 @@
  */
 
 import type { Cluster, Redis } from 'ioredis'
-import { messageOf } from './describe-value.js'
 import {
   FUNCTION_LIBRARY_NAME,
   FUNCTION_LIBRARY_VERSION,
   heraldFunctions,
   parseHeraldFunctions,
 } from './herald-functions.js'
-import { redisCause } from './publish-error.js'
+import { redisCause, redisErrorMessage } from './publish-error.js'
 
 export type RedisClient = Redis | Cluster
 
@@ -87,7 +86,7 @@ export function isFunctionMissing(error: unknown): boolean {
 export class FunctionsLoadError extends Error {
   constructor(loadFailure: unknown) {
     super(
-      `Redis does not hold Herald's functions (library ${FUNCTION_LIBRARY_NAME} v${FUNCTION_LIBRARY_VERSION}) and loading them failed (${messageOf(loadFailure)})`,
+      `Redis does not hold Herald's functions (library ${FUNCTION_LIBRARY_NAME} v${FUNCTION_LIBRARY_VERSION}) and loading them failed (${redisErrorMessage(loadFailure)})`,
       { cause: redisCause(loadFailure) },
     )
     this.name = 'FunctionsLoadError'

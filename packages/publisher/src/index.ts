@@ -13,7 +13,7 @@ export {
 } from './herald-functions.js'
 export { closingQuote, dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 export { calculateSlot, channelKeyOfPubsub, channelSlot, idempotencyKey, pubsubChannel, streamKey } from './keys.js'
-export { PublishError, type PublishErrorCode } from './publish-error.js'
+export { PublishError, type PublishErrorCode, redisErrorMessage } from './publish-error.js'
 export {
   type EncodedMessage,
   encodeMessage,

@@ -2,6 +2,8 @@
  * The publisher's one error type, with stable codes to match on.
  */
 
+import { messageOf } from './describe-value.js'
+
 export type PublishErrorCode =
   /**
    * The message breaks a rule (target, name, type, data, idempotency key), or the call does
@@ -41,14 +43,26 @@ export class PublishError extends Error {
 }
 
 /**
+ * What Redis or ioredis said. A Cluster client that cannot map its slots says only "Failed to
+ * refresh slots cache.", and keeps the node's own answer (a WRONGPASS, a refused connection)
+ * as `lastNodeError`: that answer is what the reader needs, so it is added.
+ */
+export function redisErrorMessage(error: unknown): string {
+  const message = messageOf(error)
+  const lastNodeError = error instanceof Error ? (error as { lastNodeError?: unknown }).lastNodeError : undefined
+  return lastNodeError instanceof Error ? `${message} ${lastNodeError.message}` : message
+}
+
+/**
  * The cause a PublishError keeps of what Redis or ioredis threw. ioredis attaches the failed
  * command to its errors, arguments and all: an AUTH's are the user name and password, which a
- * logger that prints causes (pino's errWithCause, util.inspect) would print. So an error that
- * carries a command is kept as its name, message and stack alone.
+ * logger that prints causes (pino's errWithCause, util.inspect) would print. A Cluster's
+ * "Failed to refresh slots cache." carries such an error as its `lastNodeError`. So an error
+ * that carries either is kept as its name, message (with the node's) and stack alone.
  */
 export function redisCause(error: unknown): unknown {
-  if (!(error instanceof Error) || !('command' in error)) return error
-  const cause = new Error(error.message)
+  if (!(error instanceof Error) || !('command' in error || 'lastNodeError' in error)) return error
+  const cause = new Error(redisErrorMessage(error))
   cause.name = error.name
   if (error.stack !== undefined) cause.stack = error.stack
   return cause

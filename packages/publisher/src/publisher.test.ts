@@ -686,6 +686,27 @@ describe('HeraldPublisher through Sentinel', () => {
 })
 
 describe('HeraldPublisher on a Redis Cluster', () => {
+  it("names a refused login, which ioredis reports only as 'Failed to refresh slots cache.', and keeps its password out", async () => {
+    const cluster = await startRedisCluster()
+    const secret = 'not-this-cluster-password-5c2e'
+    for (const master of cluster.masters) {
+      await master.cli('ACL', 'SETUSER', 'login-probe', 'on', '>the-right-password', '~*', '&*', '+@all')
+    }
+    const refused = new HeraldPublisher({ redis: cluster.url.replace('://', `://login-probe:${secret}@`) })
+    try {
+      const failure = await refused.publish({ user: 'secretive' }, undefined, 1).catch((error: unknown) => error)
+      expect((failure as PublishError).message).toMatch(
+        /^Redis was not connected \(Failed to refresh slots cache\. WRONGPASS .*\); nothing was sent$/,
+      )
+      const printed = inspect(failure, { depth: Number.POSITIVE_INFINITY, showHidden: true })
+      expect(printed).toMatch(/WRONGPASS/)
+      expect(printed).not.toContain(secret)
+    } finally {
+      await refused.close()
+      await cluster.stop()
+    }
+  })
+
   it("waits for replicas only on the shards a publish wrote to: one shard's missing replica fails no other's", async () => {
     const cluster = await startRedisCluster({ replicasPerMaster: 1 })
     const publisher = new HeraldPublisher({ redis: cluster.url, waitForReplicas: { replicas: 1, timeoutMs: 200 } })

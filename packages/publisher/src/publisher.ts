@@ -27,7 +27,7 @@ import { kindOf, messageOf } from './describe-value.js'
 import { callHeraldFunction, FunctionsLoadError, type RedisClient } from './functions.js'
 import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 import { channelSlot, idempotencyKey, streamKey } from './keys.js'
-import { PublishError, redisCause } from './publish-error.js'
+import { PublishError, redisCause, redisErrorMessage } from './publish-error.js'
 import {
   DEFAULT_HISTORY_TTL_SECONDS,
   DEFAULT_MAX_DATA_BYTES,
@@ -298,7 +298,7 @@ export class HeraldPublisher {
       const acknowledged = await wait.acknowledged(slots).catch((error: unknown) => {
         // The calls were answered: the publish is stored and announced, only its replication is
         // unconfirmed (a WAIT refused, or sent to a master a failover has just demoted).
-        const message = messageOf(error)
+        const message = redisErrorMessage(error)
         throw new PublishError(
           'HERALD_ERR_NOT_REPLICATED',
           `published, but Redis could not confirm its replication: ${message}`,
@@ -427,7 +427,7 @@ const NOT_WRITTEN = /^(?:Stream isn't writeable|Cluster isn't ready)/
  */
 function publishFailure(error: unknown, indexes?: readonly number[], sent = true): PublishError {
   if (error instanceof PublishError) return error
-  const message = messageOf(error)
+  const message = redisErrorMessage(error)
   const refusal = FUNCTION_REFUSAL.exec(message)
   // The Redis user's grants, not the message: the functions check them before writing anything,
   // and a user that may not FCALL at all runs none of them.

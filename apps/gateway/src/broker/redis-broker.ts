@@ -38,6 +38,7 @@ import {
   quitWithin,
   type RedisClient,
   type RedisTarget,
+  redisErrorMessage,
   settledWithin,
   streamKey,
   whenConnected,
@@ -291,7 +292,7 @@ export class RedisBroker implements Broker {
       this.target.kind === 'standalone' &&
       this.target.url.startsWith('rediss:')
     this.logger.warn(
-      tlsTimeout ? { err: error.message, hint: TLS_TIMEOUT_HINT } : { err: error.message },
+      tlsTimeout ? { err: error.message, hint: TLS_TIMEOUT_HINT } : { err: redisErrorMessage(error) },
       'redis connection error',
     )
   }
