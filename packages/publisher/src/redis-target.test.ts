@@ -91,8 +91,30 @@ describe('parseRedisTarget', () => {
       'redis+sentinel://h:26379/mm?db=3',
       'redis+sentinel://h:26379/mm/3',
       'redis+cluster://h:7000/3',
+      'redis+cluster://h:7000?tls=true',
+      'redis+cluster://h:7000,h:7001#x',
+      'redis+sentinel://h:26379/mm#x',
     ]) {
       expect(parseRedisTarget(url), url).toMatch(/^must be redis\+sentinel:\/\/.*with no database or query/)
+    }
+  })
+
+  it('reads bracketed IPv6 hosts of Sentinel and Cluster URLs as ioredis takes them, bare', () => {
+    expect(parseRedisTarget('redis+cluster://[::1]:7000,[fd00::a:1]:7001,10.0.0.3:7002')).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '::1', port: 7000 },
+        { host: 'fd00::a:1', port: 7001 },
+        { host: '10.0.0.3', port: 7002 },
+      ],
+    })
+    expect(parseRedisTarget('redis+sentinel://[::1]:26379/mymaster')).toEqual({
+      kind: 'sentinel',
+      sentinels: [{ host: '::1', port: 26379 }],
+      masterName: 'mymaster',
+    })
+    for (const url of ['redis+cluster://::1:7000', 'redis+cluster://[::1]', 'redis+cluster://[h]x:7000']) {
+      expect(parseRedisTarget(url), url).toMatch(/^hosts must be host:port or \[IPv6\]:port/)
     }
   })
 

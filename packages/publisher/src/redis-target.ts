@@ -5,6 +5,8 @@
  *   redis://[user:pass@]host[:port][/0]           standalone (also rediss:// for TLS; port 6379 if left out)
  *   redis+sentinel://[user:pass@]h1:p1,h2:p2/<master name>
  *   redis+cluster://[user:pass@]h1:p1,h2:p2       Redis Cluster (seed nodes)
+ *
+ * An IPv6 host is written in brackets in all three, [fd00::1]:7000.
  */
 
 import { Cluster, Redis } from 'ioredis'
@@ -71,10 +73,11 @@ export function parseRedisTarget(text: string): RedisTarget | string {
   const [, scheme, username, password, hostList, name] = match
   // `u:p@ss@h:6379` would read as host `ss@h`, `u:p/w@h:6379` as host `u` and master `w@h:6379`.
   if (hostList!.includes('@') || name?.includes('@')) return UNESCAPED_CREDENTIALS
-  // A cluster has no databases but 0, and no master name.
-  if (scheme === 'redis+cluster' && name) return MULTI_HOST_SHAPE
+  // A cluster has no databases but 0, and no master name; neither form takes a query (a
+  // cluster's would otherwise read as part of its last host).
+  if ((scheme === 'redis+cluster' && name) || /[?#]/.test(hostList!) || /[?#]/.test(name ?? '')) return MULTI_HOST_SHAPE
   const hosts = hostList!.split(',').map(parseHostPort)
-  if (hosts.some((h) => h === undefined)) return 'hosts must be host:port, comma-separated'
+  if (hosts.some((h) => h === undefined)) return 'hosts must be host:port or [IPv6]:port, comma-separated'
   const user = username ? decodeComponent(username) : ''
   const pass = password ? decodeComponent(password) : ''
   if (user === undefined || pass === undefined) return MALFORMED_ESCAPE
@@ -120,10 +123,11 @@ function decodeComponent(text: string): string | undefined {
 }
 
 function parseHostPort(text: string): HostPort | undefined {
-  const match = /^([^:\s]+):(\d{1,5})$/.exec(text.trim())
+  // An IPv6 address in brackets, as URLs write it: ioredis wants it bare.
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim())
   if (match === null) return undefined
-  const port = Number(match[2])
-  return port > 0 && port < 65_536 ? { host: match[1]!, port } : undefined
+  const port = Number(match[3])
+  return port > 0 && port < 65_536 ? { host: (match[1] ?? match[2])!, port } : undefined
 }
 
 /** The few ioredis options Herald sets; a closed type keeps them in step with exactOptionalPropertyTypes. */
