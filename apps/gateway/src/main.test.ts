@@ -188,6 +188,10 @@ describe('node dist/main.js', () => {
     const [, port] = await gateway.waitForOutput(/Listening: 0\.0\.0\.0:(\d+)\n/)
     expect(gateway.output()).toMatch(/WARNING: +reachable from other machines \(DEV_ALLOW_REMOTE=true\)/)
     expect((await fetch(`http://127.0.0.1:${port}/demo`)).status).toBe(200)
+    // The log says so too: the address as bound, beside a URL to reach it from this host.
+    await gateway.waitForOutput(
+      new RegExp(`"address":"0\\.0\\.0\\.0:${port}","url":"http://127\\.0\\.0\\.1:${port}".*"msg":"gateway listening"`),
+    )
   })
 
   it('without --dev, has no demo page, no token minting and no keyless publish', async () => {

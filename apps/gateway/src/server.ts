@@ -225,8 +225,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const address = `${host}:${bound.port}`
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound.port}`
   origin = url
+  // The address as bound (0.0.0.0 is every interface), and a URL this host can reach it at.
   logger.info(
-    { url, broker: broker.kind, maxConnections: config.maxConnections, listenSockets: config.listenSockets },
+    { address, url, broker: broker.kind, maxConnections: config.maxConnections, listenSockets: config.listenSockets },
     'gateway listening',
   )
   const fileLimit = fileLimitProblem(config.maxConnections, config.openFileLimit)

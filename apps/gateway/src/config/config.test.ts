@@ -70,6 +70,21 @@ describe('loadConfig', () => {
     expect(problems.some((p) => p.startsWith('PUBLISH_API_KEY: required'))).toBe(true)
   })
 
+  it('refuses a list with an empty entry, which was meant to say more, without quoting it', () => {
+    const key = valid.PUBLISH_API_KEY
+    for (const keys of [`${key},`, `,${key}`, `${key},,${'n'.repeat(16)}`, `${key}, ,${'n'.repeat(16)}`]) {
+      expect(problemsOf({ JWT_SECRET: valid.JWT_SECRET, PUBLISH_API_KEY: keys }), keys).toEqual([
+        'PUBLISH_API_KEY: has an empty entry (a comma at either end, or two in a row)',
+      ])
+    }
+    expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: 'https://app.example.com,' })).toEqual([
+      'CORS_ALLOWED_ORIGINS: has an empty entry (a comma at either end, or two in a row)',
+    ])
+    expect(
+      loadConfig({ env: { ...valid, PUBLISH_API_KEY: ` ${key} , ${'n'.repeat(16)} ` }, argv: [] }).publishApiKeys,
+    ).toEqual([key, 'n'.repeat(16)])
+  })
+
   it('with --dev, binds to loopback and generates the secrets it needs', () => {
     const config = loadConfig({ env: {}, argv: ['--dev'] })
     expect(config.dev).toBe(true)

@@ -25,12 +25,16 @@ export function createEnvReader(env: Environment) {
     problems,
     problem,
     string,
-    /** A comma-separated list with empty items dropped. */
+    /**
+     * A comma-separated list; unset is empty. An empty item is a problem, not dropped: `a,,b`
+     * was meant to say three things, and the message must not quote what may be a key.
+     */
     list(name: string): string[] {
-      return (string(name) ?? '')
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item !== '')
+      const text = string(name)
+      if (text === undefined) return []
+      const items = text.split(',').map((item) => item.trim())
+      if (items.includes('')) problem(name, 'has an empty entry (a comma at either end, or two in a row)')
+      return items.filter((item) => item !== '')
     },
     /** `true` or `false` (any case); unset is `fallback`. */
     boolean(name: string, fallback: boolean): boolean {
