@@ -99,6 +99,12 @@ describe('parseRedisTarget', () => {
     }
   })
 
+  it('refuses a #fragment in a redis:// URL, which ioredis would ignore', () => {
+    for (const url of ['redis://h:6379#x', 'rediss://u:p@h:6379/0#', 'redis://h#6379']) {
+      expect(parseRedisTarget(url), url).toBe('has a #fragment, which means nothing here: write # in a password as %23')
+    }
+  })
+
   it('reads bracketed IPv6 hosts of Sentinel and Cluster URLs as ioredis takes them, bare', () => {
     expect(parseRedisTarget('redis+cluster://[::1]:7000,[fd00::a:1]:7001,10.0.0.3:7002')).toEqual({
       kind: 'cluster',

@@ -47,6 +47,8 @@ export function parseRedisTarget(text: string): RedisTarget | string {
     }
     // ioredis would quietly connect to localhost:6379 instead.
     if (url.hostname === '') return 'needs a host, e.g. redis://redis.internal:6379'
+    // ioredis ignores it; most often the rest of a password with an unescaped #.
+    if (text.includes('#')) return 'has a #fragment, which means nothing here: write # in a password as %23'
     // As parseHostPort checks the Sentinel and Cluster forms: port 0 would be retried for ever.
     // URL has already refused one above 65535; no port at all means 6379, as redis:// URLs do.
     if (url.port !== '' && Number(url.port) === 0) return 'port must be 1-65535 (or left out for 6379)'
