@@ -2,8 +2,17 @@ import http2 from 'node:http2'
 import { type ParsedEvent, SseParser } from '@herald/protocol'
 import { pollUntil } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
-import { exchange, parse, postJson, RawSseStream, RecordingEventSource, signToken, TEST_API_KEY } from './harness.js'
-import { type NginxFleet, startNginxFleet, startUnansweringHost } from './nginx.js'
+import {
+  exchange,
+  parse,
+  postJson,
+  RawSseStream,
+  RecordingEventSource,
+  signToken,
+  startTestGateway,
+  TEST_API_KEY,
+} from './harness.js'
+import { type NginxFleet, startNginx, startNginxFleet, startUnansweringHost } from './nginx.js'
 import { metric, stopNodes } from './redis-nodes.js'
 
 const range = (count: number) => Array.from({ length: count }, (_, n) => n)
@@ -301,5 +310,24 @@ describe('gateways behind the shipped nginx config', () => {
     }
     expect(await metric(fleet.nodes[0]!, 'herald_connections')).toBe(0)
     expect(await metric(fleet.nodes[0]!, 'herald_messages_published_total')).toBe(0)
+  })
+})
+
+describe('a publish body that trickles in through the shipped nginx config', () => {
+  it("is passed on as it arrives, so the gateways' limit on a whole request answers it: 408 in JSON, nothing stored", async () => {
+    // The gateways' minute, scaled down: the 408 comes 1 to 1.5 s after the request began.
+    const gateway = await startTestGateway({}, { requestTimeoutMs: 1000 })
+    const nginx = await startNginx([new URL(gateway.url).host])
+    try {
+      const body = JSON.stringify({ user: 'slow', data: 'never whole' })
+      const request = `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`
+      // Until the answer is whole: nginx may linger on the client's socket for the rest of the body.
+      const answer = parse(await exchange(nginx.url, request, (text) => /\r\n\r\n[\s\S]*\}/.test(text)))
+      expect([answer.status, answer.code]).toEqual([408, 'HERALD_ERR_REQUEST_TIMEOUT'])
+      expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_messages_published_total 0$/m)
+    } finally {
+      await nginx.stop()
+      await gateway.close()
+    }
   })
 })
