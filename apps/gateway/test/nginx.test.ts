@@ -2,17 +2,8 @@ import http2 from 'node:http2'
 import { type ParsedEvent, SseParser } from '@herald/protocol'
 import { pollUntil } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  exchange,
-  parse,
-  postJson,
-  RawSseStream,
-  RecordingEventSource,
-  signToken,
-  startTestGateway,
-  TEST_API_KEY,
-} from './harness.js'
-import { type NginxFleet, startNginx, startNginxFleet, startUnansweringHost } from './nginx.js'
+import { exchange, parse, postJson, RawSseStream, RecordingEventSource, signToken, TEST_API_KEY } from './harness.js'
+import { type NginxFleet, startNginxFleet, startUnansweringHost } from './nginx.js'
 import { metric, stopNodes } from './redis-nodes.js'
 
 const range = (count: number) => Array.from({ length: count }, (_, n) => n)
@@ -83,15 +74,23 @@ describe('gateways behind the shipped nginx config', () => {
     ])
   })
 
-  it("answers a publish body over the gateway's limit with the gateway's JSON error, not nginx's page", async () => {
+  it("answers a publish the gateway refuses before reading its body with the gateway's JSON error, every time", async () => {
     fleet = await startNginxFleet([{}])
-    const reply = await postJson(
-      `${fleet.nginx.url}/v1/publish`,
-      { user: 'big', data: 'x'.repeat(300_000) },
-      TEST_API_KEY,
+    // A body nginx streamed on (proxy_request_buffering off) met the gateway's early answer and
+    // its closed connection mid-write: 3 to 15 % of these got nginx's retryable 503 instead.
+    // One at a time: 80 at once caught it in 2 runs of 3, one at a time in 3 of 3.
+    const refusals = []
+    for (let n = 0; n < 80; n++) {
+      const body = { user: 'big', data: 'x'.repeat(300_000 + n * 8_000) }
+      refusals.push(
+        await postJson(`${fleet.nginx.url}/v1/publish`, body, n % 4 === 3 ? 'not-this-fleet-key' : TEST_API_KEY),
+      )
+    }
+    expect(refusals.map((reply, n) => [n, reply.status, reply.body.error.code])).toEqual(
+      refusals.map((_, n) =>
+        n % 4 === 3 ? [n, 401, 'HERALD_ERR_PUBLISH_KEY_INVALID'] : [n, 413, 'HERALD_ERR_BODY_TOO_LARGE'],
+      ),
     )
-    expect(reply.status).toBe(413)
-    expect(reply.body.error.code).toBe('HERALD_ERR_BODY_TOO_LARGE')
   })
 
   it('says the gateways are unavailable, not full, when no node answers a stream', async () => {
@@ -310,24 +309,5 @@ describe('gateways behind the shipped nginx config', () => {
     }
     expect(await metric(fleet.nodes[0]!, 'herald_connections')).toBe(0)
     expect(await metric(fleet.nodes[0]!, 'herald_messages_published_total')).toBe(0)
-  })
-})
-
-describe('a publish body that trickles in through the shipped nginx config', () => {
-  it("is passed on as it arrives, so the gateways' limit on a whole request answers it: 408 in JSON, nothing stored", async () => {
-    // The gateways' minute, scaled down: the 408 comes 1 to 1.5 s after the request began.
-    const gateway = await startTestGateway({}, { requestTimeoutMs: 1000 })
-    const nginx = await startNginx([new URL(gateway.url).host])
-    try {
-      const body = JSON.stringify({ user: 'slow', data: 'never whole' })
-      const request = `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`
-      // Until the answer is whole: nginx may linger on the client's socket for the rest of the body.
-      const answer = parse(await exchange(nginx.url, request, (text) => /\r\n\r\n[\s\S]*\}/.test(text)))
-      expect([answer.status, answer.code]).toEqual([408, 'HERALD_ERR_REQUEST_TIMEOUT'])
-      expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_messages_published_total 0$/m)
-    } finally {
-      await nginx.stop()
-      await gateway.close()
-    }
   })
 })
