@@ -289,3 +289,19 @@ describe('a request that takes too long to arrive', () => {
     }
   })
 })
+
+describe('the address a gateway reports', () => {
+  it.each([
+    ['0.0.0.0', /^0\.0\.0\.0:\d+$/, /^http:\/\/127\.0\.0\.1:\d+$/],
+    ['::', /^\[::\]:\d+$/, /^http:\/\/\[::1\]:\d+$/],
+  ])('on HOST=%s is the address as bound, and its URL reaches it on this host', async (host, address, url) => {
+    const gateway = await startTestGateway({ HOST: host, PORT: '0' })
+    try {
+      expect(gateway.address).toMatch(address)
+      expect(gateway.url).toMatch(url)
+      expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200)
+    } finally {
+      await gateway.close()
+    }
+  })
+})

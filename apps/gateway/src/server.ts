@@ -223,7 +223,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
 
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
   const address = `${host}:${bound.port}`
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound.port}`
+  // A wildcard address is every interface: the URL names this host's loopback in its family.
+  const local = host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host
+  const url = `http://${local}:${bound.port}`
   origin = url
   // The address as bound (0.0.0.0 is every interface), and a URL this host can reach it at.
   logger.info(

@@ -31,7 +31,8 @@ const HELP = `Usage:
 
 Options:
   --redis <url>   redis://, redis+sentinel://h:p,h:p/<master> or redis+cluster://h:p,h:p
-                  (default: $REDIS_URL, else redis://127.0.0.1:6379)
+                  (default: $REDIS_URL, else redis://127.0.0.1:6379); an IPv6 host in
+                  brackets, [fd00::1]:7000
   --data <json>   with publish: the entry's data; - reads it from stdin, for data over the
                   128 KiB one argument may take on Linux
   --history <n>   with tail: print the last n entries before following (default 0)

@@ -103,6 +103,7 @@ describe('parseRedisTarget', () => {
     for (const url of ['redis://h:6379#x', 'rediss://u:p@h:6379/0#', 'redis://h#6379']) {
       expect(parseRedisTarget(url), url).toBe('has a #fragment, which means nothing here: write # in a password as %23')
     }
+    expect(parseRedisTarget('redis://:pa#ss@h:6379')).toBe('is not a valid redis:// URL: write # in a password as %23')
   })
 
   it('reads bracketed IPv6 hosts of Sentinel and Cluster URLs as ioredis takes them, bare', () => {

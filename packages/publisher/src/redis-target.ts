@@ -43,7 +43,10 @@ export function parseRedisTarget(text: string): RedisTarget | string {
     try {
       url = new URL(text)
     } catch {
-      return 'is not a valid redis:// URL'
+      // Most often a password with an unescaped # (or @, /): the part after it reads as a fragment.
+      return text.includes('#')
+        ? 'is not a valid redis:// URL: write # in a password as %23'
+        : 'is not a valid redis:// URL'
     }
     // ioredis would quietly connect to localhost:6379 instead.
     if (url.hostname === '') return 'needs a host, e.g. redis://redis.internal:6379'
