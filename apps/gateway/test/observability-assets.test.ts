@@ -35,6 +35,14 @@ function firing(instance: string, severity: string, summary: string, description
   return { exp_labels: { severity, instance }, exp_annotations: { summary, description } }
 }
 
+/** Input series of `metric` for one instance and one value of `label`, as promtool's `values` notation gives them. */
+function labelledSeries(metric: string, label: string) {
+  return (instance: string, value: string, values: string) => ({
+    series: `${metric}{instance="${instance}",${label}="${value}"}`,
+    values,
+  })
+}
+
 /** Runs `promtool test rules` on these cases against the shipped rules; fails the test on any failure. */
 async function expectPromtoolTestsPass(...cases: AlertRuleCase[]): Promise<void> {
   const tests = {
@@ -133,10 +141,7 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
   })
 
   it('raises HeraldTokenVerificationFailing for a node that refused tokens through a fault of its own, not for bad tokens', async () => {
-    const rejected = (instance: string, reason: string, values: string) => ({
-      series: `herald_connections_rejected_total{instance="${instance}",reason="${reason}"}`,
-      values,
-    })
+    const rejected = labelledSeries('herald_connections_rejected_total', 'reason')
     await expectPromtoolTestsPass({
       // a: two streams refused 500 at minute 3; b: many bad tokens (401s) and no internal refusal.
       input_series: [
@@ -162,10 +167,7 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
   })
 
   it('raises HeraldClientSocketsAtFileLimit for a node that closed sockets to stay within its open-file limit', async () => {
-    const closed = (instance: string, socket: string, values: string) => ({
-      series: `herald_client_sockets_closed_total{instance="${instance}",socket="${socket}"}`,
-      values,
-    })
+    const closed = labelledSeries('herald_client_sockets_closed_total', 'socket')
     await expectPromtoolTestsPass({
       // a: 40 idle sockets closed at minute 3; b: none.
       input_series: [
