@@ -30,7 +30,6 @@ import {
   channelSlot,
   createRedisClient,
   HeraldPublisher,
-  isFunctionMissing,
   loadHeraldFunctions,
   PUBLISHING_CLIENT_OPTIONS,
   PublishError,
@@ -43,16 +42,17 @@ import {
   streamKey,
   whenConnected,
 } from '@herald/publisher'
-import { Cluster, type Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { HeraldError } from '../errors/herald-error.js'
 import { LogBurstLimit, REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS } from '../log/log-burst-limit.js'
 import { parseAnnouncement } from './announcement.js'
-import type { Broker, BrokerOptions, BrokerSink, HistoryEntry, HistoryRead, PublishRequest } from './broker.js'
+import type { Broker, BrokerOptions, BrokerSink, HistoryRead, PublishRequest } from './broker.js'
 import { CommandGatherer, splitByGroup } from './command-gatherer.js'
-import { evictingPolicy } from './eviction-policy.js'
+import { parseHistoryReply } from './history-reply.js'
 import { LostProbeJudge } from './lost-probe-judge.js'
 import { MovedChannels } from './moved-channels.js'
+import { RedisUpkeep } from './redis-upkeep.js'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
 import { movedChannels, replicationRole, type SlotMasters, slotMasters } from './slot-masters.js'
 import { SubscriptionBatcher } from './subscription-batcher.js'
@@ -112,8 +112,8 @@ export class RedisBroker implements Broker {
   })
   /** Channels a master unsubscribed in place since the last map refresh, held in #moved. */
   readonly #droppedInPlace = new Set<string>()
-  /** Masters, by address, last found able to evict Herald's keys (warned once each). */
-  readonly #evicting = new Set<string>()
+  /** Per-interval checks of the Redis servers: functions present, no eviction of Herald's keys. */
+  readonly #upkeep: RedisUpkeep
   /** Probe channels a master unsubscribed in place, subscribed again after the map refresh. */
   readonly #droppedProbes = new Set<string>()
   /** It became ready again while that resubscribe ran: one that gave up (a new loss) runs again. */
@@ -147,6 +147,7 @@ export class RedisBroker implements Broker {
     this.#commands = createRedisClient(target, commandOptions)
     this.#commands.on('error', (error: Error) => this.#connectionError(error))
     this.#reviveWhenEnded(this.#commands, 'commands')
+    this.#upkeep = new RedisUpkeep(this.#commands, logger)
     // Publishes have a connection of their own that never resends a command in flight when it
     // drops (ioredis's default): Redis may have run it, and a resent publish runs twice.
     this.#publishing = createRedisClient(target, { ...PUBLISHING_CLIENT_OPTIONS, connectionName: 'herald-publishing' })
@@ -242,26 +243,8 @@ export class RedisBroker implements Broker {
   async readAfter(channelKey: string, after: StreamId, limit: number, maxBytes?: number): Promise<HistoryRead> {
     const args = [`${after.ms}-${after.seq}`, limit, this.options.historyTtlSeconds]
     if (maxBytes !== undefined) args.push(maxBytes)
-    const reply = (await callHeraldFunction(
-      this.#commands,
-      true,
-      'herald_read',
-      [streamKey(channelKey)],
-      args,
-    )) as string[]
-    if (reply[0] === 'trimmed' || reply[0] === 'unknown') return { outcome: reply[0] }
-    const entries: HistoryEntry[] = []
-    for (let i = 1; i + 2 < reply.length; i += 3) {
-      const id = reply[i]!
-      const type = reply[i + 1]!
-      entries.push({
-        id,
-        type: type === '' ? undefined : type,
-        data: reply[i + 2]!,
-        publishedAtMs: Number.parseInt(id, 10),
-      })
-    }
-    return reply[0] === 'more' ? { outcome: 'entries', entries, truncated: true } : { outcome: 'entries', entries }
+    const reply = await callHeraldFunction(this.#commands, true, 'herald_read', [streamKey(channelKey)], args)
+    return parseHistoryReply(reply as string[])
   }
 
   /**
@@ -556,58 +539,6 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * Loads the library again on a master that lost it (FUNCTION FLUSH, a node replaced without
-   * its data): this node's own calls would reload it when they fail, but a backend that
-   * publishes with FCALL directly, in any language, cannot, and would fail until one did.
-   */
-  #restoreMissingFunctions(): void {
-    for (const master of this.#masters()) {
-      master.call('FCALL_RO', 'herald_tails', 0).catch((error: unknown) => {
-        if (!isFunctionMissing(error)) return
-        loadHeraldFunctions(this.#commands).then(
-          () => this.logger.info({ redis: nodeAddress(master) }, 'herald functions were gone from redis; loaded again'),
-          (failed: unknown) =>
-            this.logger.warn(
-              { redis: nodeAddress(master), err: (failed as Error).message },
-              'herald functions are gone from redis, and loading them failed; retried next probe interval',
-            ),
-        )
-      })
-    }
-  }
-
-  /**
-   * Warns, once per master and again after it was fixed, while Redis may evict Herald's keys
-   * (broker/eviction-policy.ts): nothing else would tell, since what is evicted goes silently.
-   */
-  #checkEvictionPolicy(): void {
-    for (const master of this.#masters()) {
-      const address = nodeAddress(master)
-      master.info('memory').then(
-        (info: string) => {
-          const evicting = evictingPolicy(info)
-          if (evicting !== undefined && !this.#evicting.has(address)) {
-            this.#evicting.add(address)
-            this.logger.warn(
-              { redis: address, maxmemoryPolicy: evicting.policy, maxmemory: evicting.maxmemoryBytes },
-              'redis may evict herald keys under memory pressure, losing history and idempotency keys silently; set maxmemory-policy noeviction',
-            )
-          } else if (evicting === undefined && this.#evicting.delete(address)) {
-            this.logger.info({ redis: address }, 'redis no longer evicts herald keys')
-          }
-        },
-        () => {
-          // Redis is away: the probes report that.
-        },
-      )
-    }
-  }
-
-  #masters(): Redis[] {
-    return this.#commands instanceof Cluster ? this.#commands.nodes('master') : [this.#commands]
-  }
-
-  /**
    * Every interval: rebuild a subscriber that is stuck, retry a failed catch-up of moved
    * channels, put back a functions library that went missing, then publish the next probes.
    */
@@ -619,8 +550,7 @@ export class RedisBroker implements Broker {
       this.#probeOverdue = true
       this.logger.warn('pubsub probe overdue: delivery has stopped; readiness fails until it is back')
     }
-    this.#restoreMissingFunctions()
-    this.#checkEvictionPolicy()
+    this.#upkeep.check()
     const message = this.#probes.message(now)
     for (const channel of this.#probes.channels()) {
       this.#commands.spublish(channel, message).then(
@@ -839,9 +769,3 @@ function whenReady(client: RedisClient): Promise<void> {
 
 /** The slots map still names a node that is no master now: a failover it has not caught up with. */
 class StaleSlotsMap extends Error {}
-
-/** A node's address for logs: where its connection goes (a Sentinel's master too), else its options'. */
-function nodeAddress(node: Redis): string {
-  const { remoteAddress, remotePort } = node.stream ?? {}
-  return remoteAddress === undefined ? `${node.options.host}:${node.options.port}` : `${remoteAddress}:${remotePort}`
-}
