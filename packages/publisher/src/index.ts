@@ -13,16 +13,9 @@ export {
 } from './herald-functions.js'
 export { closingQuote, dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 export { calculateSlot, channelKeyOfPubsub, channelSlot, idempotencyKey, pubsubChannel, streamKey } from './keys.js'
+export { type EncodedMessage, encodeMessage, type Message, type Target } from './message.js'
 export { PublishError, type PublishErrorCode, redisErrorMessage } from './publish-error.js'
-export {
-  type EncodedMessage,
-  encodeMessage,
-  HeraldPublisher,
-  type Message,
-  PUBLISHING_CLIENT_OPTIONS,
-  type PublisherOptions,
-  type Target,
-} from './publisher.js'
+export { HeraldPublisher, PUBLISHING_CLIENT_OPTIONS, type PublisherOptions } from './publisher.js'
 export { HISTORY_SETTING_RANGES } from './publisher-options.js'
 export {
   compactJson,

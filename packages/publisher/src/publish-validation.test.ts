@@ -1,54 +1,11 @@
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { streamKey } from './keys.js'
-import { encodeMessage, HeraldPublisher, type Message, type PublisherOptions } from './publisher.js'
+import type { Message } from './message.js'
+import { HeraldPublisher, type PublisherOptions } from './publisher.js'
 import { JsonText } from './raw-json.js'
+import { nested } from './test/nested.js'
 import { refusalOf } from './test/refusal.js'
-
-/** `levels` objects or arrays nested in one another, with `leaf` innermost. */
-function nested(levels: number, leaf: unknown = 1): unknown {
-  let data = leaf
-  for (let level = 0; level < levels; level++) data = level % 2 === 0 ? [data] : { a: data }
-  return data
-}
-
-describe('encodeMessage: the limits of the gateway HTTP publish', () => {
-  const user = { user: 'a' }
-
-  it('refuses data nested deeper than 32 levels, as POST /v1/publish does', async () => {
-    expect(encodeMessage({ target: user, data: nested(32) }).data).toBe(JSON.stringify(nested(32)))
-    expect(encodeMessage({ target: user, data: nested(31, {}) }).data).toMatch(/\{\}/)
-    for (const data of [nested(33), nested(32, []), nested(40), { deep: nested(32) }, { toJSON: () => nested(33) }]) {
-      expect(await refusalOf(() => encodeMessage({ target: user, data }))).toBe(
-        'HERALD_ERR_INVALID: data must not nest deeper than 32 levels',
-      )
-    }
-    // Only the brackets of objects and arrays count, not those in keys and strings.
-    const brackets = '[{'.repeat(40)
-    const data = { [brackets]: [brackets, `\\"${brackets}`, `"\\${brackets}`, '\\', '"'], '\\': nested(30) }
-    expect(JSON.parse(encodeMessage({ target: user, data }).data)).toEqual(data)
-  })
-
-  it('refuses data whose JSON takes more than maxDataBytes bytes of UTF-8 (256 KiB by default)', async () => {
-    // JSON.stringify adds the two quotes.
-    const text = (bytes: number) => 'x'.repeat(bytes - 2)
-    expect(encodeMessage({ target: user, data: text(262_144) }).data).toHaveLength(262_144)
-    expect(await refusalOf(() => encodeMessage({ target: user, data: text(262_145) }))).toBe(
-      'HERALD_ERR_DATA_TOO_LARGE: data is larger than 262144 bytes (262145 bytes of JSON); publish less, or raise maxDataBytes',
-    )
-    expect(await refusalOf(() => encodeMessage({ target: user, data: { blob: 'y'.repeat(2 << 20) } }))).toMatch(
-      /^HERALD_ERR_DATA_TOO_LARGE: data is larger than 262144 bytes \(2097163 bytes of JSON\)/,
-    )
-    // Bytes, not characters: "é" is two bytes of UTF-8, an emoji four.
-    expect(encodeMessage({ target: user, data: 'é'.repeat(4) }, 10).data).toBe('"éééé"')
-    expect(await refusalOf(() => encodeMessage({ target: user, data: 'é'.repeat(5) }, 10))).toMatch(
-      /^HERALD_ERR_DATA_TOO_LARGE: data is larger than 10 bytes \(12 bytes/,
-    )
-    expect(await refusalOf(() => encodeMessage({ target: user, data: '\ud83c\udf89'.repeat(3) }, 10))).toMatch(
-      /\(14 bytes/,
-    )
-  })
-})
 
 describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError', () => {
   let redis: RedisServer

@@ -4,6 +4,7 @@
  * past 2^31 - 1 ms fires at once, and a `NaN` data limit would refuse nothing.
  */
 
+import { kindOf } from './describe-value.js'
 import { MAX_FUNCTION_LIMIT } from './herald-functions.js'
 
 /** The longest delay a Node timer can hold. */
@@ -71,4 +72,61 @@ export function optionsProblem(options: CheckedOptions): string | undefined {
 
 function isWhole(value: unknown, min: number, max: number): boolean {
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+}
+
+/**
+ * Why `redis` is not a client the publisher can use, if it is not. A client that resends what
+ * was in flight when its connection dropped (ioredis's default) would run a publish twice.
+ */
+export function redisClientProblem(redis: unknown): string | undefined {
+  type ConnectionOptions = {
+    autoResendUnfulfilledCommands?: unknown
+    enableAutoPipelining?: unknown
+    keyPrefix?: unknown
+    db?: unknown
+  }
+  const client = redis as {
+    call?: unknown
+    on?: unknown
+    status?: unknown
+    isCluster?: unknown
+    options?: ConnectionOptions & { redisOptions?: ConnectionOptions; retryDelayOnFailover?: unknown }
+  } | null
+  if (
+    typeof client !== 'object' ||
+    client === null ||
+    typeof client.call !== 'function' ||
+    typeof client.on !== 'function' ||
+    typeof client.status !== 'string'
+  )
+    return `redis must be a Redis URL string or an ioredis client, not ${kindOf(redis)}`
+  // What the Redis URL parser refuses too: Herald's keys are whole names in database 0, where
+  // the gateways read them (Pub/Sub spans databases, history does not).
+  const { options } = client
+  const prefixed = [options?.keyPrefix, options?.redisOptions?.keyPrefix].some(
+    (prefix) => prefix !== undefined && prefix !== '',
+  )
+  const database = options?.redisOptions?.db ?? options?.db
+  if (prefixed || (database !== undefined && database !== 0))
+    return "an ioredis client must use database 0 without a keyPrefix: the gateways read Herald's keys there, by their own names"
+  const resends =
+    'by default ioredis sends a publish in flight again after a reconnect, though Redis may have run it already'
+  if (client.isCluster === true) {
+    if (
+      options?.redisOptions?.autoResendUnfulfilledCommands !== false ||
+      options.enableAutoPipelining === true ||
+      options.retryDelayOnFailover !== 0
+    )
+      return (
+        'an ioredis Cluster must be created with retryDelayOnFailover: 0, without enableAutoPipelining, and with ' +
+        `redisOptions: PUBLISHING_CLIENT_OPTIONS: ${resends}`
+      )
+    return undefined
+  }
+  if (options?.autoResendUnfulfilledCommands !== false || options?.enableAutoPipelining === true)
+    return (
+      'an ioredis client must be created with autoResendUnfulfilledCommands: false and without ' +
+      `enableAutoPipelining (PUBLISHING_CLIENT_OPTIONS has both): ${resends}`
+    )
+  return undefined
 }

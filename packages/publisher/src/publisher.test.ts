@@ -14,16 +14,9 @@ import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadHeraldFunctions } from './functions.js'
 import { channelSlot, idempotencyKey, streamKey } from './keys.js'
+import { type EncodedMessage, encodeMessage, type Message } from './message.js'
 import { PublishError } from './publish-error.js'
-import {
-  batchesOf,
-  type EncodedMessage,
-  encodeMessage,
-  HeraldPublisher,
-  type Message,
-  PUBLISHING_CLIENT_OPTIONS,
-  type PublisherOptions,
-} from './publisher.js'
+import { batchesOf, HeraldPublisher, PUBLISHING_CLIENT_OPTIONS, type PublisherOptions } from './publisher.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 import { refusalOf } from './test/refusal.js'
 import { replyDroppingProxy } from './test/reply-dropping-proxy.js'

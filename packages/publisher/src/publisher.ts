@@ -14,54 +14,23 @@
  */
 
 import { setTimeout as delay } from 'node:timers/promises'
-import {
-  eventTypeProblem,
-  isValidIdempotencyKey,
-  isValidTopic,
-  isValidUserId,
-  topicChannelKey,
-  userChannelKey,
-} from '@herald/protocol'
 import { whenConnected } from './connection-ready.js'
-import { kindOf, messageOf } from './describe-value.js'
-import { callHeraldFunction, FunctionsLoadError, type RedisClient } from './functions.js'
-import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
+import { kindOf } from './describe-value.js'
+import { callHeraldFunction, type RedisClient } from './functions.js'
 import { channelSlot, idempotencyKey, streamKey } from './keys.js'
+import { type EncodedMessage, encodeMessage, type Message, refuseUnknownFields, type Target } from './message.js'
 import { PublishError, redisCause, redisErrorMessage } from './publish-error.js'
+import { MAY_BE_APPLIED, publishFailure } from './publish-failure.js'
 import {
   DEFAULT_HISTORY_TTL_SECONDS,
   DEFAULT_MAX_DATA_BYTES,
   MAX_TIMER_MS,
   optionsProblem,
+  redisClientProblem,
 } from './publisher-options.js'
-import { JsonText } from './raw-json.js'
 import { createRedisClient, parseRedisTarget } from './redis-target.js'
 import { ReplicaWait } from './replica-wait.js'
 import { quitWithin, settledWithin } from './settled-within.js'
-
-export type Target = { readonly user: string } | { readonly topic: string }
-
-export interface Message {
-  readonly target: Target
-  /** No type: leave it out, or null. */
-  readonly type?: string | null | undefined
-  /** Any JSON-serialisable value, nested at most 32 levels, at most `maxDataBytes` as JSON. */
-  readonly data: unknown
-  /**
-   * Publishing the same key to the same target again returns the first id and appends nothing.
-   * No key: leave it out, or null.
-   */
-  readonly idempotencyKey?: string | null | undefined
-}
-
-/** A message already validated and encoded: what the gateway's broker passes. */
-export interface EncodedMessage {
-  readonly channelKey: string
-  readonly type: string | undefined
-  /** JSON text. */
-  readonly data: string
-  readonly idempotencyKey: string | undefined
-}
 
 export interface PublisherOptions {
   /**
@@ -95,6 +64,18 @@ interface PublishProgress {
   /** Its caller has been told it failed. */
   expired: boolean
 }
+
+const PUBLISH_OPTION_FIELDS: ReadonlySet<string> = new Set(['idempotencyKey'])
+const WAIT_FIELDS: ReadonlySet<string> = new Set(['replicas', 'timeoutMs'])
+const PUBLISHER_OPTION_FIELDS: ReadonlySet<string> = new Set([
+  'redis',
+  'historyMaxLen',
+  'historyTtlSeconds',
+  'idempotencyTtlSeconds',
+  'timeoutMs',
+  'waitForReplicas',
+  'maxDataBytes',
+])
 
 /** How long a publish waits for Redis by default. */
 const DEFAULT_TIMEOUT_MS = 5_000
@@ -387,12 +368,6 @@ export class HeraldPublisher {
 }
 
 /**
- * How Herald's functions refuse a message (docs/redis-contract.md): the caller's fault, not
- * Redis's, and the refusing call appended nothing. `message <n>` counts from 1 within the call.
- */
-const FUNCTION_REFUSAL = /^(HERALD_ERR_(?:KEY|TYPE|DATA|ARGS)) (?:message (\d+): )?/
-
-/**
  * The publishing connection's options. No offline queue: a publish is sent on a ready connection
  * or not at all, so one that failed while Redis was away is never applied later behind the
  * caller's back. Nor resent after a reconnect: Redis may have run it before the connection
@@ -407,62 +382,6 @@ export const PUBLISHING_CLIENT_OPTIONS = {
   autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 1,
 } as const
-
-/** What a caller is told of a publish Redis may have run: a retry is safe only with its idempotencyKey. */
-const MAY_BE_APPLIED =
-  'the publish may have been applied, whole or in part, so retry it with the same idempotencyKey (one per message)'
-
-/** Redis's ACL refusing the FCALL itself: no function ran. */
-const FCALL_REFUSED = /^NOPERM .*'fcall' command/i
-
-/** ioredis's refusals of a command it never wrote: there was no connection to write it to. */
-const NOT_WRITTEN = /^(?:Stream isn't writeable|Cluster isn't ready)/
-
-/**
- * A failed publish as a PublishError: a refusal by the functions is HERALD_ERR_INVALID, naming
- * the message by its index in the publish (`indexes` maps a call's messages to those), and
- * anything else is HERALD_ERR_REDIS, saying whether the publish may have been applied: a
- * function that fails past its checks (a key of the wrong type) keeps what it appended, and a
- * publish split over several calls keeps the calls that succeeded.
- */
-function publishFailure(error: unknown, indexes?: readonly number[], sent = true): PublishError {
-  if (error instanceof PublishError) return error
-  const message = redisErrorMessage(error)
-  const refusal = FUNCTION_REFUSAL.exec(message)
-  // The Redis user's grants, not the message: the functions check them before writing anything,
-  // and a user that may not FCALL at all runs none of them.
-  if (message.startsWith('HERALD_ERR_NOPERM ') || FCALL_REFUSED.test(message)) {
-    return new PublishError(
-      'HERALD_ERR_REDIS',
-      `Redis refused the publish (${message}); the call it refused wrote nothing`,
-      {
-        cause: redisCause(error),
-      },
-    )
-  }
-  if (error instanceof FunctionsLoadError) {
-    return new PublishError('HERALD_ERR_REDIS', `${message}; the call that needed them wrote nothing`, {
-      cause: error.cause,
-    })
-  }
-  if (refusal === null) {
-    const written = sent && !NOT_WRITTEN.test(message)
-    return new PublishError(
-      'HERALD_ERR_REDIS',
-      written
-        ? `Redis failed the publish (${message}); ${MAY_BE_APPLIED}`
-        : `Redis was not connected (${message}); nothing was sent`,
-      { cause: redisCause(error) },
-    )
-  }
-  const n = refusal[2] === undefined ? undefined : Number(refusal[2]) - 1
-  const at = n === undefined ? '' : `messages[${indexes?.[n] ?? n}]: `
-  return new PublishError(
-    'HERALD_ERR_INVALID',
-    `${at}Redis refused the message (${refusal[1]}): ${message.slice(refusal[0].length)}`,
-    { cause: redisCause(error) },
-  )
-}
 
 /** Messages per `herald_publish_batch` call: long enough to share its cost, short enough not to hold Redis up (~1 ms). */
 const MAX_MESSAGES_PER_CALL = 100
@@ -492,190 +411,4 @@ export function batchesOf(messages: readonly EncodedMessage[], cluster: boolean)
     for (let start = 0; start < indexes.length; start += MAX_MESSAGES_PER_CALL)
       batches.push(indexes.slice(start, start + MAX_MESSAGES_PER_CALL))
   return batches
-}
-
-/**
- * Validates a message against Herald's rules and encodes it; throws `HERALD_ERR_INVALID`, or
- * `HERALD_ERR_DATA_TOO_LARGE` for data over `maxDataBytes` bytes of UTF-8 JSON (default 262144).
- * A null type or idempotency key is none, as leaving it out is.
- */
-export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_MAX_DATA_BYTES): EncodedMessage {
-  if (message === null || typeof message !== 'object') {
-    throw new PublishError(
-      'HERALD_ERR_INVALID',
-      `a message must be an object ({ target, type, data, idempotencyKey }), not ${kindOf(message)}`,
-    )
-  }
-  refuseUnknownFields(message, MESSAGE_FIELDS, 'a message', 'target, type, data and idempotencyKey')
-  const { data } = message
-  const channelKey = channelKeyOf(message.target)
-  const type = message.type ?? undefined
-  if (type !== undefined) {
-    if (typeof type !== 'string') {
-      throw new PublishError(
-        'HERALD_ERR_INVALID',
-        `type must be a string (or undefined or null for none), not ${kindOf(type)}`,
-      )
-    }
-    const problem = eventTypeProblem(type)
-    if (problem !== undefined) throw new PublishError('HERALD_ERR_INVALID', problem)
-  }
-  const key = message.idempotencyKey ?? undefined
-  if (key !== undefined && (typeof key !== 'string' || !isValidIdempotencyKey(key))) {
-    throw new PublishError(
-      'HERALD_ERR_INVALID',
-      'idempotencyKey must be 1 to 200 characters (code points) without control characters or unpaired UTF-16 surrogates',
-    )
-  }
-  // Checked when it was made.
-  const checked = data instanceof JsonText
-  let encoded: string | undefined
-  try {
-    encoded = checked ? data.text : JSON.stringify(data)
-  } catch (error) {
-    // A cycle or a BigInt: the caller's data, not a failure to publish.
-    throw new PublishError('HERALD_ERR_INVALID', `data must be JSON-serialisable: ${messageOf(error)}`)
-  }
-  if (encoded === undefined) throw new PublishError('HERALD_ERR_INVALID', 'data must be JSON-serialisable')
-  // Every character is 1 to 3 bytes of UTF-8 (a surrogate pair, 2 characters, is 4), so only
-  // text between the two bounds needs counting.
-  if (
-    encoded.length > maxDataBytes ||
-    (encoded.length * 3 > maxDataBytes && Buffer.byteLength(encoded) > maxDataBytes)
-  ) {
-    throw new PublishError(
-      'HERALD_ERR_DATA_TOO_LARGE',
-      `data is larger than ${maxDataBytes} bytes (${Buffer.byteLength(encoded)} bytes of JSON); publish less, or raise maxDataBytes`,
-    )
-  }
-  if (checked) return { channelKey, type, data: encoded, idempotencyKey: key }
-  // The gateway's HTTP publish refuses deeper data, with the same words.
-  if (nestsDeeperThan(encoded, MAX_DATA_DEPTH)) {
-    throw new PublishError('HERALD_ERR_INVALID', `data must not nest deeper than ${MAX_DATA_DEPTH} levels`)
-  }
-  let dataIssue: string | undefined
-  try {
-    dataIssue = dataProblem(data, encoded)
-  } catch (error) {
-    // The check reads the data again: a getter or toJSON that throws only now.
-    throw new PublishError('HERALD_ERR_INVALID', `data must be JSON-serialisable: ${messageOf(error)}`)
-  }
-  if (dataIssue !== undefined) throw new PublishError('HERALD_ERR_INVALID', `data ${dataIssue}`)
-  return { channelKey, type, data: encoded, idempotencyKey: key }
-}
-
-const MESSAGE_FIELDS: ReadonlySet<string> = new Set(['target', 'type', 'data', 'idempotencyKey'])
-const TARGET_FIELDS: ReadonlySet<string> = new Set(['user', 'topic'])
-const PUBLISH_OPTION_FIELDS: ReadonlySet<string> = new Set(['idempotencyKey'])
-const WAIT_FIELDS: ReadonlySet<string> = new Set(['replicas', 'timeoutMs'])
-const PUBLISHER_OPTION_FIELDS: ReadonlySet<string> = new Set([
-  'redis',
-  'historyMaxLen',
-  'historyTtlSeconds',
-  'idempotencyTtlSeconds',
-  'timeoutMs',
-  'waitForReplicas',
-  'maxDataBytes',
-])
-
-/**
- * Refuses a field the SDK does not know, as the gateway's HTTP publish does: ignored, a
- * misspelt one (`idempotencykey`) would turn idempotency off without a word, and a retry
- * would publish twice. A loop over the keys rather than `Object.keys`: no array per message.
- */
-function refuseUnknownFields(object: object, known: ReadonlySet<string>, what: string, expected: string): void {
-  for (const field in object) {
-    if (!known.has(field)) {
-      throw new PublishError(
-        'HERALD_ERR_INVALID',
-        `${what} has an unknown field ${JSON.stringify(field)} (expected ${expected})`,
-      )
-    }
-  }
-}
-
-/** The channel key of a target, which must have exactly one of a valid `user` and a valid `topic`. */
-export function channelKeyOf(target: Target): string {
-  if (target === null || typeof target !== 'object' || Array.isArray(target)) {
-    throw new PublishError(
-      'HERALD_ERR_INVALID',
-      `target must be { user: string } or { topic: string }, not ${kindOf(target)}`,
-    )
-  }
-  refuseUnknownFields(target, TARGET_FIELDS, 'a target', 'user or topic')
-  // As the gateway's HTTP publish: a field that is there but null is there.
-  const { user, topic } = target as { user?: unknown; topic?: unknown }
-  const hasUser = user !== undefined
-  if (hasUser === (topic !== undefined)) {
-    throw new PublishError('HERALD_ERR_INVALID', 'target must have exactly one of user and topic')
-  }
-  const name = hasUser ? user : topic
-  // A regular expression would read 42 as "42" and ['alice'] as "alice".
-  if (typeof name !== 'string') {
-    const field = hasUser ? 'user' : 'topic'
-    throw new PublishError('HERALD_ERR_INVALID', `target.${field} must be a string, not ${kindOf(name)}`)
-  }
-  if (hasUser) {
-    if (!isValidUserId(name)) throw new PublishError('HERALD_ERR_INVALID', `invalid user id ${JSON.stringify(name)}`)
-    return userChannelKey(name)
-  }
-  if (!isValidTopic(name)) throw new PublishError('HERALD_ERR_INVALID', `invalid topic ${JSON.stringify(name)}`)
-  return topicChannelKey(name)
-}
-
-/**
- * Why `redis` is not a client the publisher can use, if it is not. A client that resends what
- * was in flight when its connection dropped (ioredis's default) would run a publish twice.
- */
-function redisClientProblem(redis: unknown): string | undefined {
-  type ConnectionOptions = {
-    autoResendUnfulfilledCommands?: unknown
-    enableAutoPipelining?: unknown
-    keyPrefix?: unknown
-    db?: unknown
-  }
-  const client = redis as {
-    call?: unknown
-    on?: unknown
-    status?: unknown
-    isCluster?: unknown
-    options?: ConnectionOptions & { redisOptions?: ConnectionOptions; retryDelayOnFailover?: unknown }
-  } | null
-  if (
-    typeof client !== 'object' ||
-    client === null ||
-    typeof client.call !== 'function' ||
-    typeof client.on !== 'function' ||
-    typeof client.status !== 'string'
-  )
-    return `redis must be a Redis URL string or an ioredis client, not ${kindOf(redis)}`
-  // What the Redis URL parser refuses too: Herald's keys are whole names in database 0, where
-  // the gateways read them (Pub/Sub spans databases, history does not).
-  const { options } = client
-  const prefixed = [options?.keyPrefix, options?.redisOptions?.keyPrefix].some(
-    (prefix) => prefix !== undefined && prefix !== '',
-  )
-  const database = options?.redisOptions?.db ?? options?.db
-  if (prefixed || (database !== undefined && database !== 0))
-    return "an ioredis client must use database 0 without a keyPrefix: the gateways read Herald's keys there, by their own names"
-  const resends =
-    'by default ioredis sends a publish in flight again after a reconnect, though Redis may have run it already'
-  if (client.isCluster === true) {
-    if (
-      options?.redisOptions?.autoResendUnfulfilledCommands !== false ||
-      options.enableAutoPipelining === true ||
-      options.retryDelayOnFailover !== 0
-    )
-      return (
-        'an ioredis Cluster must be created with retryDelayOnFailover: 0, without enableAutoPipelining, and with ' +
-        `redisOptions: PUBLISHING_CLIENT_OPTIONS: ${resends}`
-      )
-    return undefined
-  }
-  if (options?.autoResendUnfulfilledCommands !== false || options?.enableAutoPipelining === true)
-    return (
-      'an ioredis client must be created with autoResendUnfulfilledCommands: false and without ' +
-      `enableAutoPipelining (PUBLISHING_CLIENT_OPTIONS has both): ${resends}`
-    )
-  return undefined
 }

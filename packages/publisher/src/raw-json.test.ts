@@ -209,7 +209,7 @@ describe('hasLoneSurrogateEscape', () => {
 
 describe('JsonText', () => {
   it('publishes JSON text as written, compact, and encodeMessage passes it through', async () => {
-    const { encodeMessage } = await import('./publisher.js')
+    const { encodeMessage } = await import('./message.js')
     const data = new JsonText('{ "id": 12345678901234567890, "price": 1.10 }')
     expect(data.text).toBe('{"id":12345678901234567890,"price":1.10}')
     expect(encodeMessage({ target: { user: 'a' }, data }).data).toBe(data.text)

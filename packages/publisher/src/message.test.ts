@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import { channelKeyOf, encodeMessage } from './message.js'
+import { nested } from './test/nested.js'
+import { refusalOf } from './test/refusal.js'
+
+describe('encodeMessage: the limits of the gateway HTTP publish', () => {
+  const user = { user: 'a' }
+
+  it('refuses data nested deeper than 32 levels, as POST /v1/publish does', async () => {
+    expect(encodeMessage({ target: user, data: nested(32) }).data).toBe(JSON.stringify(nested(32)))
+    expect(encodeMessage({ target: user, data: nested(31, {}) }).data).toMatch(/\{\}/)
+    for (const data of [nested(33), nested(32, []), nested(40), { deep: nested(32) }, { toJSON: () => nested(33) }]) {
+      expect(await refusalOf(() => encodeMessage({ target: user, data }))).toBe(
+        'HERALD_ERR_INVALID: data must not nest deeper than 32 levels',
+      )
+    }
+    // Only the brackets of objects and arrays count, not those in keys and strings.
+    const brackets = '[{'.repeat(40)
+    const data = { [brackets]: [brackets, `\\"${brackets}`, `"\\${brackets}`, '\\', '"'], '\\': nested(30) }
+    expect(JSON.parse(encodeMessage({ target: user, data }).data)).toEqual(data)
+  })
+
+  it('refuses data whose JSON takes more than maxDataBytes bytes of UTF-8 (256 KiB by default)', async () => {
+    // JSON.stringify adds the two quotes.
+    const text = (bytes: number) => 'x'.repeat(bytes - 2)
+    expect(encodeMessage({ target: user, data: text(262_144) }).data).toHaveLength(262_144)
+    expect(await refusalOf(() => encodeMessage({ target: user, data: text(262_145) }))).toBe(
+      'HERALD_ERR_DATA_TOO_LARGE: data is larger than 262144 bytes (262145 bytes of JSON); publish less, or raise maxDataBytes',
+    )
+    expect(await refusalOf(() => encodeMessage({ target: user, data: { blob: 'y'.repeat(2 << 20) } }))).toMatch(
+      /^HERALD_ERR_DATA_TOO_LARGE: data is larger than 262144 bytes \(2097163 bytes of JSON\)/,
+    )
+    // Bytes, not characters: "é" is two bytes of UTF-8, an emoji four.
+    expect(encodeMessage({ target: user, data: 'é'.repeat(4) }, 10).data).toBe('"éééé"')
+    expect(await refusalOf(() => encodeMessage({ target: user, data: 'é'.repeat(5) }, 10))).toMatch(
+      /^HERALD_ERR_DATA_TOO_LARGE: data is larger than 10 bytes \(12 bytes/,
+    )
+    expect(await refusalOf(() => encodeMessage({ target: user, data: '\ud83c\udf89'.repeat(3) }, 10))).toMatch(
+      /\(14 bytes/,
+    )
+  })
+})
+
+describe('channelKeyOf', () => {
+  it('keys a user and a topic apart, by their names', () => {
+    expect(channelKeyOf({ user: 'alice' })).not.toBe(channelKeyOf({ topic: 'alice' }))
+    expect(channelKeyOf({ user: 'alice' })).toBe(channelKeyOf({ user: 'alice' }))
+    expect(channelKeyOf({ user: 'alice' })).not.toBe(channelKeyOf({ user: 'bob' }))
+  })
+
+  it('refuses a target without exactly one valid name, of the right kind, with no other fields', async () => {
+    const refusals = await Promise.all(
+      [null, [], 'alice', {}, { user: 'a', topic: 'b' }, { user: 42 }, { topic: ['t'] }, { user: 'a', kind: 'x' }].map(
+        (target) => refusalOf(() => channelKeyOf(target as never)),
+      ),
+    )
+    expect(refusals).toEqual([
+      'HERALD_ERR_INVALID: target must be { user: string } or { topic: string }, not null',
+      'HERALD_ERR_INVALID: target must be { user: string } or { topic: string }, not an array',
+      'HERALD_ERR_INVALID: target must be { user: string } or { topic: string }, not a string',
+      'HERALD_ERR_INVALID: target must have exactly one of user and topic',
+      'HERALD_ERR_INVALID: target must have exactly one of user and topic',
+      'HERALD_ERR_INVALID: target.user must be a string, not a number',
+      'HERALD_ERR_INVALID: target.topic must be a string, not an array',
+      'HERALD_ERR_INVALID: a target has an unknown field "kind" (expected user or topic)',
+    ])
+    expect(await refusalOf(() => channelKeyOf({ user: '' }))).toBe('HERALD_ERR_INVALID: invalid user id ""')
+  })
+})
