@@ -22,105 +22,34 @@
  * (the `hello`s that follow its `leading` name them again).
  */
 
-import { POSITION_EVENT, READY_EVENT, RESET_EVENT, type ResetReason, UNAVAILABLE_EVENT } from '@herald/protocol'
+import { POSITION_EVENT, READY_EVENT, RESET_EVENT, UNAVAILABLE_EVENT } from '@herald/protocol'
 import { type BackoffPolicy, backoffDelay } from './backoff.js'
 import { earliestPosition, isBehind } from './catch-up.js'
-import { defaultSessionStorage, defaultStorage, type KeyValueStorage, LastIdStore } from './last-id-store.js'
+import type {
+  HeraldClientError,
+  HeraldClientOptions,
+  HeraldNotification,
+  HeraldReset,
+  TabRole,
+} from './client-options.js'
+import { defaultSessionStorage, defaultStorage, LastIdStore } from './last-id-store.js'
 import { Listeners } from './listeners.js'
 import { PositionTracker } from './position-tracker.js'
+import type { RelayMessage } from './relay-message.js'
 import { type ConnectionState, parseJson, StreamConnection } from './stream-connection.js'
 import { canShareAcrossTabs, shareAcrossTabs, type TabShare } from './tab-share.js'
 import { readTokenClaims } from './token-expiry.js'
 import { TokenSource } from './token-source.js'
-import { canStreamFetch, eventSourceTransport, fetchTransport, type TransportName } from './transport.js'
+import { canStreamFetch, eventSourceTransport, fetchTransport } from './transport.js'
 
+export type {
+  HeraldClientError,
+  HeraldClientOptions,
+  HeraldNotification,
+  HeraldReset,
+  TabRole,
+} from './client-options.js'
 export type { ConnectionState } from './stream-connection.js'
-
-export interface HeraldClientOptions {
-  /** The gateway's events endpoint, e.g. `https://notify.example.com/v1/events`. */
-  readonly url: string
-  /** Returns a token (a JWT); called at start, before the token expires, and after a 401. */
-  readonly getToken: () => string | Promise<string>
-  /** How long one getToken call may take before it counts as failed and is retried (default 15 s). */
-  readonly tokenTimeoutMs?: number
-  /** Topics to receive besides the user's own channel; each must be granted by the token. */
-  readonly topics?: readonly string[]
-  /**
-   * Notification types to listen for over EventSource, which dispatches only the types listened for
-   * (types passed to `on` are added). Fetch streaming delivers every type without this.
-   */
-  readonly types?: readonly string[]
-  /** `auto` (default) streams with fetch where it can, else EventSource. */
-  readonly transport?: 'auto' | TransportName
-  /** Share one connection between this origin's tabs (default true, where Web Locks exist). */
-  readonly shareAcrossTabs?: boolean
-  /** The first retry delay until the server sends `retry:` (default 1000 ms). */
-  readonly initialRetryMs?: number
-  /** The longest wait between attempts (default 30 s). */
-  readonly maxRetryMs?: number
-  /**
-   * Where the last event id survives reloads (default localStorage; null to keep none). Each tab
-   * also keeps its own in sessionStorage, unless this is null.
-   */
-  readonly storage?: KeyValueStorage | null
-}
-
-export interface HeraldNotification<T = unknown> {
-  readonly type: string
-  /** The payload, parsed from JSON (the raw text if it is not JSON). */
-  readonly data: T
-  /** The event's id: a resume token, unique per notification. */
-  readonly id: string
-}
-
-export interface HeraldReset {
-  readonly reason: ResetReason
-}
-
-export interface HeraldClientError {
-  /** The gateway's HTTP status; 0 when the client stopped by itself (HERALD_ERR_USER_CHANGED). */
-  readonly status: number
-  readonly code: string
-  readonly message: string
-}
-
-export type TabRole = 'leader' | 'follower' | 'alone'
-
-/** What tabs send each other. */
-type RelayMessage =
-  /** An event the leader (`leader`, its tab id) got from its stream. */
-  | {
-      readonly kind: 'event'
-      readonly leader: string
-      readonly type: string
-      readonly data: string
-      readonly id: string
-    }
-  /**
-   * A `herald.reset` for one tab alone, whose catch-up history no longer covers. A kind of its
-   * own: a tab of an older bundle applies every relayed reset, and ignores kinds it does not know.
-   */
-  | { readonly kind: 'reset'; readonly to: string; readonly data: string; readonly id: string }
-  | { readonly kind: 'state'; readonly state: ConnectionState }
-  | { readonly kind: 'error'; readonly error: HeraldClientError }
-  /** A tab joins: where it stopped. It applies relayed events once the leader answers with `welcome`. */
-  /** `resets`: the tab applies a `reset` addressed to it (a tab of an older bundle does not say so). */
-  /** `types`: the types the tab listens for (`types` and `on`), which EventSource must be told of. */
-  | {
-      readonly kind: 'hello'
-      readonly tab: string
-      readonly lastId: string
-      readonly resets?: true
-      readonly types?: readonly string[]
-    }
-  /**
-   * A tab that does not lead listens for a new type (`on`): the leader's EventSource must listen
-   * for it too, or never dispatches it. A kind of its own, which tabs of an older bundle ignore.
-   */
-  | { readonly kind: 'listen'; readonly types: readonly string[] }
-  | { readonly kind: 'welcome'; readonly tab: string; readonly leader: string }
-  /** A tab took the lead: every other tab joins it again. */
-  | { readonly kind: 'leading'; readonly tab: string }
 
 const BUILT_IN_TYPES = ['message', READY_EVENT, RESET_EVENT, UNAVAILABLE_EVENT, POSITION_EVENT]
 const DEFAULT_TOKEN_TIMEOUT_MS = 15_000
