@@ -49,7 +49,7 @@ const isMapOrSet = (value: unknown): boolean => value instanceof Map || value in
  * Whether `found` holds for the value or anything in it that JSON.stringify serialises: array
  * items, own enumerable properties, and toJSON results.
  */
-function holds(value: unknown, found: (value: unknown) => boolean): boolean {
+export function holds(value: unknown, found: (value: unknown) => boolean): boolean {
   if (found(value)) return true
   if (value === null || typeof value !== 'object') return false
   const toJSON = (value as { toJSON?: unknown }).toJSON

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { channelKeyOf, encodeMessage } from './message.js'
+import { channelKeyOf, encodeMessage, type Target } from './message.js'
+import { JsonText } from './raw-json.js'
 import { nested } from './test/nested.js'
 import { refusalOf } from './test/refusal.js'
 
@@ -41,7 +42,30 @@ describe('encodeMessage: the limits of the gateway HTTP publish', () => {
   })
 })
 
+describe('encodeMessage and JsonText', () => {
+  it('writes a JsonText that is the whole data as its text, and refuses one inside other data', async () => {
+    expect(encodeMessage({ target: { user: 'a' }, data: new JsonText('{"id":12345678901234567890}') }).data).toBe(
+      '{"id":12345678901234567890}',
+    )
+    for (const data of [{ id: new JsonText('1') }, [new JsonText('1')], { toJSON: () => ({ a: new JsonText('2') }) }]) {
+      expect(await refusalOf(() => encodeMessage({ target: { user: 'a' }, data }))).toMatch(
+        /^HERALD_ERR_INVALID: data must not contain a JsonText: a JsonText is the whole data of a message/,
+      )
+    }
+    // A field that is only named text is data like any other.
+    expect(encodeMessage({ target: { user: 'a' }, data: { text: 'hi' } }).data).toBe('{"text":"hi"}')
+  })
+})
+
 describe('channelKeyOf', () => {
+  it('is typed so that TypeScript refuses a target with both a user and a topic', async () => {
+    // @ts-expect-error: a target is a user or a topic, never both (the typecheck fails without the error)
+    const both: Target = { user: 'a', topic: 'b' }
+    expect(await refusalOf(() => channelKeyOf(both))).toBe(
+      'HERALD_ERR_INVALID: target must have exactly one of user and topic',
+    )
+  })
+
   it('keys a user and a topic apart, by their names', () => {
     expect(channelKeyOf({ user: 'alice' })).not.toBe(channelKeyOf({ topic: 'alice' }))
     expect(channelKeyOf({ user: 'alice' })).toBe(channelKeyOf({ user: 'alice' }))

@@ -14,12 +14,15 @@ import {
   userChannelKey,
 } from '@herald/protocol'
 import { kindOf, messageOf } from './describe-value.js'
-import { dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
+import { dataProblem, holds, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 import { PublishError } from './publish-error.js'
 import { DEFAULT_MAX_DATA_BYTES } from './publisher-options.js'
 import { JsonText } from './raw-json.js'
 
-export type Target = { readonly user: string } | { readonly topic: string }
+/** A user's channel or a topic: exactly one of the two (`never` makes TypeScript refuse both together). */
+export type Target =
+  | { readonly user: string; readonly topic?: never }
+  | { readonly topic: string; readonly user?: never }
 
 export interface Message {
   readonly target: Target
@@ -104,7 +107,7 @@ export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_M
   }
   let dataIssue: string | undefined
   try {
-    dataIssue = dataProblem(data, encoded)
+    dataIssue = dataProblem(data, encoded) ?? jsonTextProblem(data, encoded)
   } catch (error) {
     // The check reads the data again: a getter or toJSON that throws only now.
     throw new PublishError('HERALD_ERR_INVALID', `data must be JSON-serialisable: ${messageOf(error)}`)
@@ -159,4 +162,13 @@ export function channelKeyOf(target: Target): string {
   }
   if (!isValidTopic(name)) throw new PublishError('HERALD_ERR_INVALID', `invalid topic ${JSON.stringify(name)}`)
   return topicChannelKey(name)
+}
+
+/**
+ * A JsonText is the whole data or none of it: inside other data JSON.stringify writes it as the
+ * object it is, `{"text": "…"}`, and the caller's JSON would reach clients as a string field.
+ */
+function jsonTextProblem(data: unknown, json: string): string | undefined {
+  if (!json.includes('"text":') || !holds(data, (value) => value instanceof JsonText)) return undefined
+  return 'must not contain a JsonText: a JsonText is the whole data of a message, never part of it (JSON.stringify would write it as {"text": ...})'
 }

@@ -125,6 +125,13 @@ describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError
     expect(await refusalOf(() => loose().publish(user, undefined, 1, 'key'))).toBe(
       'HERALD_ERR_INVALID: options must be an object ({ idempotencyKey }), not a string',
     )
+    // A Map's entries are no fields: its key would be dropped, and a retry would publish twice.
+    expect(await refusalOf(() => loose().publish(user, undefined, 1, new Map([['idempotencyKey', 'k']])))).toBe(
+      'HERALD_ERR_INVALID: options must be an object ({ idempotencyKey }), not a Map',
+    )
+    expect(await refusalOf(() => loose().publish(user, undefined, 1, []))).toBe(
+      'HERALD_ERR_INVALID: options must be an object ({ idempotencyKey }), not an array',
+    )
     expect(await redis.cli('KEYS', 'herald:*')).toBe('')
   })
 

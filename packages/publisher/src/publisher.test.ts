@@ -592,6 +592,21 @@ describe('HeraldPublisher on a real Redis', () => {
     }
   })
 
+  it('close() with nothing in flight drops a stopped Redis after a second, not after a publish timeout', async () => {
+    const stopped = await startRedis()
+    // Ten minutes: a close() that waited this long for its QUIT would time this test out.
+    const publisher = new HeraldPublisher({ redis: stopped.url, timeoutMs: 600_000 })
+    try {
+      await publisher.publish({ user: 'stuck' }, undefined, 1)
+      process.kill(stopped.pid!, 'SIGSTOP')
+      await publisher.close()
+      expect(await codeOf(publisher.publish({ user: 'stuck' }, undefined, 2))).toBe('HERALD_ERR_CLOSED')
+    } finally {
+      process.kill(stopped.pid!, 'SIGCONT')
+      await stopped.stop()
+    }
+  })
+
   it('takes waitForReplicas: null, from JavaScript callers, as not waiting', async () => {
     const plain = new HeraldPublisher({ redis: redis.url, waitForReplicas: null })
     expect(await plain.publish({ user: 'nullish' }, undefined, 1)).toMatch(/^\d+-\d+$/)

@@ -77,6 +77,8 @@ const PUBLISHER_OPTION_FIELDS: ReadonlySet<string> = new Set([
   'maxDataBytes',
 ])
 
+/** How long close() waits for Redis to answer its QUIT before dropping the connection. */
+const CLOSE_QUIT_MS = 1_000
 /** How long a publish waits for Redis by default. */
 const DEFAULT_TIMEOUT_MS = 5_000
 /** Failed connection attempts a publish waits through on the publisher's own connection: one retry. */
@@ -141,7 +143,8 @@ export class HeraldPublisher {
     data: unknown,
     options: { idempotencyKey?: string | null | undefined } | null = {},
   ): Promise<string> {
-    if (options !== null && typeof options !== 'object') {
+    // A Map's entries are no properties: its idempotencyKey would be dropped without a word.
+    if (options !== null && (typeof options !== 'object' || options instanceof Map || Array.isArray(options))) {
       throw new PublishError(
         'HERALD_ERR_INVALID',
         `options must be an object ({ idempotencyKey }), not ${kindOf(options)}`,
@@ -191,7 +194,8 @@ export class HeraldPublisher {
 
   /**
    * Waits for publishes in flight to settle (each within its timeout), then closes the
-   * connection if the publisher opened it. Publishes after this fail with HERALD_ERR_CLOSED.
+   * connection if the publisher opened it, dropping it if Redis does not answer QUIT within a
+   * second. Publishes after this fail with HERALD_ERR_CLOSED.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close()
@@ -201,7 +205,9 @@ export class HeraldPublisher {
   async #close(): Promise<void> {
     await Promise.allSettled(this.#inFlight)
     this.#redis.off('close', this.#connectionClosed)
-    if (this.#ownsConnection) await quitWithin(this.#redis, this.#timeoutMs)
+    // Nothing is in flight any more: a Redis that does not answer QUIT at once is not worth a
+    // publish's whole timeout on top (a stopped one never answers).
+    if (this.#ownsConnection) await quitWithin(this.#redis, Math.min(this.#timeoutMs, CLOSE_QUIT_MS))
   }
 
   readonly #connectionClosed = (): void => {
