@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   HERALD_ERR_METHOD_NOT_ALLOWED: 405,
   HERALD_ERR_BROKER_UNAVAILABLE: 503,
   HERALD_ERR_NOT_REPLICATED: 503,
+  /** Internal: never sent; the events route sheds the stream with `keys_unavailable` instead. */
   HERALD_ERR_KEYS_UNAVAILABLE: 503,
   HERALD_ERR_INTERNAL: 500,
 } as const
