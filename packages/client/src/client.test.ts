@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { HeraldClient, type HeraldClientError, type HeraldClientOptions } from './client.js'
+import { HeraldClient } from './client.js'
+import type { HeraldClientError, HeraldClientOptions } from './client-options.js'
 import { FakeEventSource } from './test/fake-event-source.js'
 import { type ControlledStream, controlledGateway, fakeGateway } from './test/fake-gateway.js'
 import { fakeJwt } from './test/fake-jwt.js'

@@ -42,13 +42,6 @@ import { readTokenClaims } from './token-expiry.js'
 import { TokenSource } from './token-source.js'
 import { canStreamFetch, eventSourceTransport, fetchTransport } from './transport.js'
 
-export type {
-  HeraldClientError,
-  HeraldClientOptions,
-  HeraldNotification,
-  HeraldReset,
-  TabRole,
-} from './client-options.js'
 export type { ConnectionState } from './stream-connection.js'
 
 const BUILT_IN_TYPES = ['message', READY_EVENT, RESET_EVENT, UNAVAILABLE_EVENT, POSITION_EVENT]

@@ -5,13 +5,6 @@
 
 export type { ResetReason } from '@herald/protocol'
 export { backoffDelay } from './backoff.js'
-export {
-  type ConnectionState,
-  HeraldClient,
-  type HeraldClientError,
-  type HeraldClientOptions,
-  type HeraldNotification,
-  type HeraldReset,
-  type TabRole,
-} from './client.js'
+export { type ConnectionState, HeraldClient } from './client.js'
+export type * from './client-options.js'
 export type { KeyValueStorage } from './last-id-store.js'

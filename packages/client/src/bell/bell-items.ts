@@ -4,7 +4,7 @@
  * event type and the payload itself. Pure, so the rules are unit tested.
  */
 
-import type { HeraldNotification } from '../client.js'
+import type { HeraldNotification } from '../client-options.js'
 
 export interface BellItem {
   readonly id: string

@@ -13,7 +13,8 @@
  * can react, e.g. refetch its list after a reset.
  */
 
-import { HeraldClient, type HeraldNotification } from '../client.js'
+import { HeraldClient } from '../client.js'
+import type { HeraldNotification } from '../client-options.js'
 import type { ConnectionState } from '../stream-connection.js'
 import { BellInbox, maxItemsOf } from './bell-inbox.js'
 import { ANNOUNCE_BURST_MS, announcement, type BellItem, timeAgo, toBellItem } from './bell-items.js'
