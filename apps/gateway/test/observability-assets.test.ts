@@ -79,6 +79,19 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
     for (const name of used) expect(exported, name).toContain(name)
   })
 
+  it("shows or alerts on every one of Herald's own metrics, so none is exported for nobody", async () => {
+    const dashboard = await readFile(`${INFRA}grafana/herald-dashboard.json`, 'utf8')
+    const alerts = await readFile(`${INFRA}prometheus/herald-alerts.yaml`, 'utf8')
+    const families = [...exported].filter((name) => name.startsWith('herald_') && !/_(?:bucket|sum|count)$/.test(name))
+    expect(families.length).toBeGreaterThan(10)
+    // Whole names (a histogram's with its series' suffix): herald_connections must not pass for
+    // being part of herald_connections_max.
+    const unseen = families.filter(
+      (name) => !new RegExp(`\\b${name}(?:_bucket|_sum|_count)?\\b`).test(dashboard + alerts),
+    )
+    expect(unseen).toEqual([])
+  })
+
   it('the alert rules are valid for promtool and use only exported metrics', async () => {
     const path = `${INFRA}prometheus/herald-alerts.yaml`
     const { stdout } = await run('promtool', ['check', 'rules', path])
