@@ -257,6 +257,15 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
   })
 })
 
+describe('apps/gateway/Dockerfile', () => {
+  it("installs the pnpm of package.json's packageManager, not whatever 10.x is newest", async () => {
+    const dockerfile = await readFile(new URL('../Dockerfile', import.meta.url), 'utf8')
+    const rootPackage = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'))
+    const installed = [...dockerfile.matchAll(/npm install -g (pnpm@\S+)/g)].map((match) => match[1])
+    expect(installed).toEqual([rootPackage.packageManager])
+  })
+})
+
 /**
  * The runtime the shipped image gives the gateway, from the Dockerfile's last `FROM node:<major>-…`:
  * the earliest release of that major, since the tag follows its newest.
