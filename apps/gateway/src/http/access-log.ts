@@ -44,10 +44,22 @@ export function logRequest(
   status: number,
   startedMs: number,
   fields: Record<string, unknown> = {},
-  level: Level = PROBES.has(path) ? 'debug' : status >= 500 ? 'error' : 'info',
+  level: Level = levelOf(path, status),
 ): void {
   logger[level](
     { method, url: redactUrl(path + search), status, ms: Math.round(performance.now() - startedMs), ...fields },
     'request',
   )
+}
+
+/**
+ * Probes at debug. A 503 is Redis away, not a fault of the node's own: warn, as the line that
+ * names its cause is (a failover's retryable NOT_REPLICATED answers came as hundreds of error
+ * lines a minute, which an alert on errors would take for an outage of Herald). Error is for
+ * the 500s, which are bugs.
+ */
+function levelOf(path: string, status: number): Level {
+  if (PROBES.has(path)) return 'debug'
+  if (status === 503) return 'warn'
+  return status >= 500 ? 'error' : 'info'
 }
