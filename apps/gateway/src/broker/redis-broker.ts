@@ -258,9 +258,22 @@ export class RedisBroker implements Broker {
       this.#subscriber.status === 'ready' &&
       !this.#suspended &&
       this.#probes.channels().length > 0 &&
-      this.#probes.stale(Date.now()).length === 0
+      !this.#probesOverdue(Date.now())
     )
   }
+  /**
+   * Whether a shard's probe is overdue, logged the first time it is found so: by readiness (a
+   * /readyz that fails says why in the log at once) or by the probe tick, whichever asks first.
+   */
+  #probesOverdue(now: number): boolean {
+    const overdue = this.#probes.stale(now).length > 0
+    if (overdue && !this.#probeOverdue) {
+      this.#probeOverdue = true
+      this.logger.warn('pubsub probe overdue: delivery has stopped; readiness fails until it is back')
+    }
+    return overdue
+  }
+
   canPublish(): boolean {
     return this.#publishing.status === 'ready'
   }
@@ -546,10 +559,7 @@ export class RedisBroker implements Broker {
     const now = Date.now()
     this.#rebuildIfStuck(now)
     if (!this.#suspended && this.#moved.retryDue()) void this.#catchUpMovedChannels()
-    if (!this.#probeOverdue && this.#probes.stale(now).length > 0) {
-      this.#probeOverdue = true
-      this.logger.warn('pubsub probe overdue: delivery has stopped; readiness fails until it is back')
-    }
+    this.#probesOverdue(now)
     this.#upkeep.check()
     const message = this.#probes.message(now)
     for (const channel of this.#probes.channels()) {

@@ -242,6 +242,27 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     }
   })
 
+  it('logs why it is unready no later than /readyz first fails for an overdue probe', async () => {
+    const paused = await startRedis()
+    redis = paused
+    // Probes every second: a log written only at the next probe tick would come up to a second late.
+    const [node] = await startNodes(paused.url, 1, { PUBSUB_PROBE_INTERVAL_MS: '1000' })
+    try {
+      expect((await fetch(`${node!.url}/readyz`)).status).toBe(200)
+      await paused.cli('CLIENT', 'PAUSE', '8000', 'WRITE')
+      const unreadyAtMs = await pollUntil(
+        'readiness to fail',
+        async () => ((await fetch(`${node!.url}/readyz`)).status === 503 ? Date.now() : undefined),
+        { intervalMs: 20, maxIntervalMs: 20 },
+      )
+      const [line] = await node!.process.waitForOutput(/^.*pubsub probe overdue.*$/m)
+      expect(JSON.parse(line).time).toBeLessThanOrEqual(unreadyAtMs)
+    } finally {
+      await paused.cli('CLIENT', 'UNPAUSE').catch(() => undefined)
+      await stopNodes([node!])
+    }
+  })
+
   /** A Redis whose `gateway` user may do everything but SSUBSCRIBE; resolves to that user's URL. */
   async function redisRefusingSubscriptions(): Promise<string> {
     const refusing = await startRedis()
