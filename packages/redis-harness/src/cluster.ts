@@ -34,9 +34,12 @@ export interface RedisCluster {
    * replica (coordinated: the replica catches up first); `'kill'` SIGKILLs the master, so the
    * replica is elected once the master is judged failed. Resolves to the promoted server once it
    * is master and every running node reports cluster_state:ok (and, after a takeover, the old
-   * master reports itself a replica).
+   * master reports itself a replica). `'stop'` SIGSTOPs the master, as a frozen host or a link
+   * that drops everything would leave it: its connections stay open and nothing answers on them.
+   * It stays stopped (its clients still wait on it) until {@link RedisCluster.stop}, or a SIGCONT
+   * of the caller's.
    */
-  failover(master: RedisServer, how: 'takeover' | 'kill'): Promise<RedisServer>
+  failover(master: RedisServer, how: 'takeover' | 'kill' | 'stop'): Promise<RedisServer>
   /**
    * Moves `slot` to master `to` the way `redis-cli --cluster reshard` does: `to` imports it, its
    * owner marks it migrating, the keys go over with `MIGRATE`, then every master is told the new
@@ -84,30 +87,39 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   }
   const replicas = servers.filter((server) => !masters.includes(server))
 
-  const running = () => servers.filter((server) => server.pid !== undefined)
+  /** Servers a 'stop' failover left stopped: they answer nothing, and are woken to be stopped. */
+  const stopped = new Set<RedisServer>()
+  const running = () => servers.filter((server) => server.pid !== undefined && !stopped.has(server))
 
-  const failover = async (master: RedisServer, how: 'takeover' | 'kill'): Promise<RedisServer> => {
+  const failover = async (master: RedisServer, how: 'takeover' | 'kill' | 'stop'): Promise<RedisServer> => {
     // A replica learns whom it follows from gossip, so after an earlier failover this may take a moment.
-    const replica = await pollUntil(`a running replica of :${master.port}`, async () => {
+    const replicas = await pollUntil(`a running replica of :${master.port}`, async () => {
       const roles = await clusterRoles(master)
       const masterId = roles.get(master.port)?.id
-      return running().find((server) => masterId !== undefined && roles.get(server.port)?.master === masterId)
+      const found = running().filter((server) => masterId !== undefined && roles.get(server.port)?.master === masterId)
+      return found.length > 0 ? found : undefined
     })
     if (how === 'kill') await master.kill()
-    else await replica.cli('CLUSTER', 'FAILOVER')
-    await pollUntil(
-      `:${replica.port} to take over from :${master.port}`,
+    else if (how === 'stop') {
+      stopped.add(master)
+      process.kill(master.pid!, 'SIGSTOP')
+    } else await replicas[0]!.cli('CLUSTER', 'FAILOVER')
+    // A takeover promotes the replica asked; a failed master, whichever of its replicas wins the election.
+    const candidates = how === 'takeover' ? replicas.slice(0, 1) : replicas
+    return pollUntil(
+      `a replica of :${master.port} to take over from it`,
       async () => {
-        if ((await role(replica)) !== 'master') return undefined
-        if (master.pid !== undefined && (await role(master)) !== 'slave') return undefined
+        const roles = await Promise.all(candidates.map(role))
+        const promoted = candidates[roles.indexOf('master')]
+        if (promoted === undefined) return undefined
+        if (how === 'takeover' && (await role(master)) !== 'slave') return undefined
         for (const node of running()) {
           if (parseInfo(await node.cli('CLUSTER', 'INFO')).get('cluster_state') !== 'ok') return undefined
         }
-        return true
+        return promoted
       },
       { timeoutMs: FAILOVER_TIMEOUT_MS },
     )
-    return replica
   }
 
   const slotOwner = async (slot: number) => {
@@ -159,6 +171,8 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
     moveSlot,
     slotOwner,
     stop: () => {
+      // A stopped process would not act on the SIGTERM that stops it for good.
+      for (const server of stopped) if (server.pid !== undefined) process.kill(server.pid, 'SIGCONT')
       stopping ??= stopAll(servers)
       return stopping
     },
