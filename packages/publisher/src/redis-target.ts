@@ -156,6 +156,14 @@ export interface ClientOptions {
  */
 const WIRE_PROTOCOL = 2
 
+/**
+ * How often a Cluster client reads the slots map by itself. ioredis 6 reads it only on a MOVED or
+ * a lost connection, and a master that hangs (a stopped process, a frozen host, a link that drops
+ * packets) gives neither: every command for its slots waits unanswered, long after its replica
+ * has taken over, and a gateway's subscriptions there hear nothing until the old master wakes.
+ */
+const CLUSTER_SLOTS_REFRESH_MS = 5_000
+
 /** A standalone, Sentinel or Cluster client for the target; Cluster clients use sharded subscribers. */
 export function createRedisClient(target: RedisTarget, clientOptions: ClientOptions = {}): RedisClient {
   const options = { ...clientOptions, protocol: WIRE_PROTOCOL } as const
@@ -178,6 +186,7 @@ export function createRedisClient(target: RedisTarget, clientOptions: ClientOpti
     case 'cluster':
       return new Cluster([...target.nodes], {
         shardedSubscribers: true,
+        slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
         // Never auto-pipelined: ioredis 6.0.0 then stops following MOVED after a second failover
         // and keeps sending a moved slot's commands to its old node (test/faults/cluster.test.ts).
         enableAutoPipelining: false,

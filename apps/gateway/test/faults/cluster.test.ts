@@ -175,6 +175,28 @@ describe('faults of a Redis Cluster while publishing', { timeout: SCENARIO_TIMEO
     })
     expectNoSilentLoss(await settle(ledger, clients, 60_000), ledger)
   })
+
+  it('follows a failover away from a master that hangs, delivering from the new one before the old wakes', async () => {
+    const ledger = new DeliveryLedger('cluster: a master hangs')
+    // Two replicas a master: the promoted one still has a replica to confirm writes.
+    await start(ledger, 2)
+    const hung = cluster.masters[0]!
+    await publishToEveryUser(ledger, atScale(1200, 4000), 200, 1, async () => {
+      // Stopped, its connections stay open and nothing on them is answered: no MOVED, no close.
+      await cluster.failover(hung, 'stop')
+      // Ready again, each node with its shard subscriptions on the new master.
+      await Promise.all(
+        nodes.map((node) =>
+          pollUntil('the node to follow the new master', async () =>
+            (await fetch(`${node.url}/readyz`)).status === 200 ? true : undefined,
+          ),
+        ),
+      )
+    })
+    // Every acknowledged message reached every tab while the old master still hangs.
+    expectNoSilentLoss(await settle(ledger, clients, 60_000), ledger)
+    expect(hung.pid, 'the old master is still stopped').toBeDefined()
+  })
 })
 
 /** `redis-cli --cluster reshard`, moving `slots` slots from `fromId` to `toId`; rejects if it fails. */
