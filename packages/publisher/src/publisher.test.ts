@@ -577,34 +577,34 @@ describe('HeraldPublisher on a real Redis', () => {
     expect(await redis.cli('XLEN', streamKey('u:closer'))).toBe(String(count))
   })
 
-  it('close() gives up on a Redis that stopped answering after timeoutMs, instead of waiting for it', async () => {
+  /** A publisher with this timeout that published once, on a Redis of its own then stopped (SIGSTOP). */
+  async function withStoppedRedis(timeoutMs: number, body: (publisher: HeraldPublisher) => Promise<void>) {
     const stopped = await startRedis()
-    const publisher = new HeraldPublisher({ redis: stopped.url, timeoutMs: 300 })
+    const publisher = new HeraldPublisher({ redis: stopped.url, timeoutMs })
     try {
       await publisher.publish({ user: 'stuck' }, undefined, 1)
       process.kill(stopped.pid!, 'SIGSTOP')
+      await body(publisher)
+    } finally {
+      process.kill(stopped.pid!, 'SIGCONT')
+      await stopped.stop()
+    }
+  }
+
+  it('close() gives up on a Redis that stopped answering after timeoutMs, instead of waiting for it', async () => {
+    await withStoppedRedis(300, async (publisher) => {
       expect(await codeOf(publisher.publish({ user: 'stuck' }, undefined, 2))).toBe('HERALD_ERR_REDIS')
       // Resolves while Redis is still stopped: the QUIT it sends is never answered.
       await publisher.close()
-    } finally {
-      process.kill(stopped.pid!, 'SIGCONT')
-      await stopped.stop()
-    }
+    })
   })
 
   it('close() with nothing in flight drops a stopped Redis after a second, not after a publish timeout', async () => {
-    const stopped = await startRedis()
     // Ten minutes: a close() that waited this long for its QUIT would time this test out.
-    const publisher = new HeraldPublisher({ redis: stopped.url, timeoutMs: 600_000 })
-    try {
-      await publisher.publish({ user: 'stuck' }, undefined, 1)
-      process.kill(stopped.pid!, 'SIGSTOP')
+    await withStoppedRedis(600_000, async (publisher) => {
       await publisher.close()
       expect(await codeOf(publisher.publish({ user: 'stuck' }, undefined, 2))).toBe('HERALD_ERR_CLOSED')
-    } finally {
-      process.kill(stopped.pid!, 'SIGCONT')
-      await stopped.stop()
-    }
+    })
   })
 
   it('takes waitForReplicas: null, from JavaScript callers, as not waiting', async () => {

@@ -214,13 +214,19 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     for (const client of clients) expect(client.readies).toBe(1)
   })
 
+  /** A Redis of the test's own and one node on it, probing every second, ready. */
+  async function oneReadyNodeProbingEverySecond(): Promise<[RedisServer, GatewayNode]> {
+    const own = await startRedis()
+    redis = own
+    const [node] = await startNodes(own.url, 1, { PUBSUB_PROBE_INTERVAL_MS: '1000' })
+    expect((await fetch(`${node!.url}/readyz`)).status).toBe(200)
+    return [own, node!]
+  }
+
   it('turns away a stream caught in setup by a stopped Redis once the probe is overdue, keeping its position', async () => {
-    const stopped = await startRedis()
-    redis = stopped
     // Probes every second: the stream is accepted well before the probe is overdue.
-    const [node] = await startNodes(stopped.url, 1, { PUBSUB_PROBE_INTERVAL_MS: '1000' })
+    const [stopped, node] = await oneReadyNodeProbingEverySecond()
     try {
-      expect((await fetch(`${node!.url}/readyz`)).status).toBe(200)
       process.kill(stopped.pid!, 'SIGSTOP')
       const stream = new RawSseStream(node!.eventsUrl(), { Authorization: `Bearer ${await signToken('erin')}` })
       await withTimeout(stream.ended, 20_000, () => `stream still open: ${JSON.stringify(stream.text)}`)
@@ -243,12 +249,9 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
   })
 
   it('logs why it is unready no later than /readyz first fails for an overdue probe', async () => {
-    const paused = await startRedis()
-    redis = paused
     // Probes every second: a log written only at the next probe tick would come up to a second late.
-    const [node] = await startNodes(paused.url, 1, { PUBSUB_PROBE_INTERVAL_MS: '1000' })
+    const [paused, node] = await oneReadyNodeProbingEverySecond()
     try {
-      expect((await fetch(`${node!.url}/readyz`)).status).toBe(200)
       await paused.cli('CLIENT', 'PAUSE', '8000', 'WRITE')
       const unreadyAtMs = await pollUntil(
         'readiness to fail',
