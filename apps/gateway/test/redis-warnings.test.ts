@@ -1,10 +1,11 @@
 /**
  * What a gateway tells operators about a Redis set up or changed under it in ways that lose
- * data silently, or that it repaired: a node that may evict Herald's keys, and a functions
- * library that was deleted and loaded again.
+ * data silently, fail every publish, or that it repaired: a node that may evict Herald's keys,
+ * a master without the replicas publishes wait for, and a functions library that was deleted
+ * and loaded again.
  */
 
-import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { type RedisServer, startRedis, startReplicaOf } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
 
@@ -46,5 +47,27 @@ describe('a gateway on a Redis that changes under it', () => {
     await redis.cli('FUNCTION', 'DELETE', 'herald')
     await nodes[0]!.process.waitForOutput(/herald functions were gone from redis; loaded again/)
     expect(await redis.cli('FUNCTION', 'LIST', 'LIBRARYNAME', 'herald')).toMatch(/herald/)
+  })
+})
+
+describe('a gateway whose publishes wait for a replica', () => {
+  it('warns once while its master has no replica, and says when it has one again', async () => {
+    const master = await startRedis()
+    const [node] = await startNodes(master.url, 1, { PUBLISH_WAIT_REPLICAS: '1', PUBSUB_PROBE_INTERVAL_MS: '100' })
+    let replica: RedisServer | undefined
+    try {
+      const [line] = await node!.process.waitForOutput(/^.*fewer replicas than PUBLISH_WAIT_REPLICAS.*$/m)
+      expect(JSON.parse(line)).toMatchObject({ level: 40, connectedReplicas: 0, publishWaitReplicas: 1 })
+      // Why the publishes fail, in the log before the first one does.
+      expect((await node!.publish({ user: 'ann', data: 1 })).status).toBe(503)
+      replica = await startReplicaOf(master)
+      await node!.process.waitForOutput(/redis master has its replicas again/)
+      expect((await node!.publish({ user: 'ann', data: 2 })).status).toBe(200)
+      expect(node!.process.stdout().match(/fewer replicas than PUBLISH_WAIT_REPLICAS/g)).toHaveLength(1)
+    } finally {
+      await stopNodes([node!])
+      await replica?.stop()
+      await master.stop()
+    }
   })
 })

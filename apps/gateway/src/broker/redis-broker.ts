@@ -147,7 +147,7 @@ export class RedisBroker implements Broker {
     this.#commands = createRedisClient(target, commandOptions)
     this.#commands.on('error', (error: Error) => this.#connectionError(error))
     this.#reviveWhenEnded(this.#commands, 'commands')
-    this.#upkeep = new RedisUpkeep(this.#commands, logger)
+    this.#upkeep = new RedisUpkeep(this.#commands, logger, options.waitForReplicas?.replicas ?? 0)
     // Publishes have a connection of their own that never resends a command in flight when it
     // drops (ioredis's default): Redis may have run it, and a resent publish runs twice.
     this.#publishing = createRedisClient(target, { ...PUBLISHING_CLIENT_OPTIONS, connectionName: 'herald-publishing' })

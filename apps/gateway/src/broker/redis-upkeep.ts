@@ -1,22 +1,28 @@
 /**
  * Checks of the Redis servers themselves, once per probe interval, on every
- * master: Herald's functions are still loaded, and Redis may not evict
- * Herald's keys. Neither concerns one connection's state, so it lives apart
- * from the broker's subscriber bookkeeping.
+ * master: Herald's functions are still loaded, Redis may not evict Herald's
+ * keys, and it has the replicas PUBLISH_WAIT_REPLICAS waits for. None concerns
+ * one connection's state, so it lives apart from the broker's subscriber
+ * bookkeeping.
  */
 
 import { isFunctionMissing, loadHeraldFunctions, type RedisClient } from '@herald/publisher'
 import { Cluster, type Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { evictingPolicy } from './eviction-policy.js'
+import { connectedReplicas } from './slot-masters.js'
 
 export class RedisUpkeep {
   /** Masters, by address, last found able to evict Herald's keys (warned once each). */
   readonly #evicting = new Set<string>()
+  /** Masters, by address, last found with fewer replicas than publishes wait for (warned once each). */
+  readonly #shortOfReplicas = new Set<string>()
 
+  /** `requiredReplicas`: PUBLISH_WAIT_REPLICAS, the replicas a publish waits for (0: none). */
   constructor(
     private readonly commands: RedisClient,
     private readonly logger: Logger,
+    private readonly requiredReplicas = 0,
   ) {}
 
   /** Starts both checks on every master; their answers arrive later, and a Redis that is away is skipped. */
@@ -24,6 +30,7 @@ export class RedisUpkeep {
     for (const master of this.#masters()) {
       this.#restoreMissingFunctions(master)
       this.#checkEvictionPolicy(master)
+      if (this.requiredReplicas > 0) this.#checkReplicas(master)
     }
   }
 
@@ -63,6 +70,33 @@ export class RedisUpkeep {
           )
         } else if (evicting === undefined && this.#evicting.delete(address)) {
           this.logger.info({ redis: address }, 'redis no longer evicts herald keys')
+        }
+      },
+      () => {
+        // Redis is away: the broker's probes report that.
+      },
+    )
+  }
+
+  /**
+   * Warns, once per master and again after it was fixed, while a master has fewer replicas
+   * than publishes wait for: it is ready and serves streams, but answers every publish to it
+   * 503 HERALD_ERR_NOT_REPLICATED, retries too, and nothing else says why.
+   */
+  #checkReplicas(master: Redis): void {
+    const address = nodeAddress(master)
+    master.info('replication').then(
+      (info: string) => {
+        const connected = connectedReplicas(info)
+        if (connected === undefined) return
+        if (connected < this.requiredReplicas && !this.#shortOfReplicas.has(address)) {
+          this.#shortOfReplicas.add(address)
+          this.logger.warn(
+            { redis: address, connectedReplicas: connected, publishWaitReplicas: this.requiredReplicas },
+            'redis master has fewer replicas than PUBLISH_WAIT_REPLICAS; every publish to it is answered 503 HERALD_ERR_NOT_REPLICATED',
+          )
+        } else if (connected >= this.requiredReplicas && this.#shortOfReplicas.delete(address)) {
+          this.logger.info({ redis: address, connectedReplicas: connected }, 'redis master has its replicas again')
         }
       },
       () => {

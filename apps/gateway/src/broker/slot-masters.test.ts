@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { movedChannels, replicationRole, slotMasters } from './slot-masters.js'
+import { connectedReplicas, movedChannels, replicationRole, slotMasters } from './slot-masters.js'
 
 describe('slotMasters', () => {
   it('takes the master, listed first, of each slot, and leaves unassigned slots undefined', () => {
@@ -32,5 +32,13 @@ describe('replicationRole', () => {
     expect(replicationRole('# Replication\r\nrole:master\r\nconnected_slaves:1\r\n')).toBe('master')
     expect(replicationRole('# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\n')).toBe('slave')
     expect(replicationRole('# Replication\r\nconnected_slaves:0\r\n')).toBeUndefined()
+  })
+})
+
+describe('connectedReplicas', () => {
+  it("reads a master's count of connected replicas, and nothing from a reply without one", () => {
+    expect(connectedReplicas('# Replication\r\nrole:master\r\nconnected_slaves:2\r\nslave0:ip=x\r\n')).toBe(2)
+    expect(connectedReplicas('# Replication\r\nrole:master\r\nconnected_slaves:0\r\n')).toBe(0)
+    expect(connectedReplicas('# Replication\r\nrole:slave\r\n')).toBeUndefined()
   })
 })

@@ -35,3 +35,9 @@ export function movedChannels(
 export function replicationRole(info: string): string | undefined {
   return /^role:(\w+)\r?$/m.exec(info)?.[1]
 }
+
+/** The replicas a master counts connected in its `INFO replication`, or undefined if the reply has none. */
+export function connectedReplicas(info: string): number | undefined {
+  const count = /^connected_slaves:(\d+)\r?$/m.exec(info)?.[1]
+  return count === undefined ? undefined : Number(count)
+}
