@@ -1,6 +1,7 @@
 /**
- * docs/redis-contract.md's least-privilege Redis users, as written there, on a Redis Cluster:
- * a gateway and the publisher SDK work, and Redis refuses none of their commands (`ACL LOG`).
+ * docs/redis-contract.md's least-privilege Redis users, as written there, on a Redis Cluster
+ * with replicas: a gateway and the publisher SDK work, and no node, replicas included, refuses
+ * any of their commands (`ACL LOG`).
  */
 
 import { readFile } from 'node:fs/promises'
@@ -23,16 +24,17 @@ describe("docs/redis-contract.md's Redis users on a Redis Cluster", () => {
   let tab: RecordingEventSource | undefined
 
   beforeAll(async () => {
-    cluster = await startRedisCluster()
+    cluster = await startRedisCluster({ replicasPerMaster: 1 })
     const users = [
       ...(await recipe('herald-gateway', 'gateway-password')),
       ...(await recipe('herald-publisher', 'publisher-password')),
     ]
     // Each user's line for a Cluster, besides its base line (and the publisher's for tail).
     expect(users.filter((args) => args.includes('+cluster|slots'))).toHaveLength(2)
-    for (const master of cluster.masters) {
-      for (const args of users) expect(await master.cli(...args)).toBe('OK')
-      await master.cli('ACL', 'LOG', 'RESET')
+    // ACL users are per node: every node gets them, as a failover can make any of them a master.
+    for (const server of [...cluster.masters, ...cluster.replicas]) {
+      for (const args of users) expect(await server.cli(...args)).toBe('OK')
+      await server.cli('ACL', 'LOG', 'RESET')
     }
   })
 
@@ -42,7 +44,9 @@ describe("docs/redis-contract.md's Redis users on a Redis Cluster", () => {
     await cluster?.stop()
   })
 
-  it('a gateway becomes ready and delivers, and the SDK publishes, with no command refused', async () => {
+  it('a gateway becomes ready and delivers, and the SDK publishes, with no command refused', {
+    timeout: 90_000,
+  }, async () => {
     const asUser = (user: string, password: string) =>
       cluster.url.replace('redis+cluster://', `redis+cluster://${user}:${password}@`)
     ;[node] = await startNodes(asUser('herald-gateway', 'gateway-password'), 1, { PUBSUB_PROBE_INTERVAL_MS: '200' })
@@ -63,6 +67,17 @@ describe("docs/redis-contract.md's Redis users on a Redis Cluster", () => {
     expect((await node!.publish({ user: 'u1', data: { n: 3 } })).status).toBe(200)
     await tab.waitForEvents(3)
     expect(tab.events.map((event) => JSON.parse(event.data).n)).toEqual([1, 2, 3])
-    for (const master of cluster.masters) expect(await master.cli('ACL', 'LOG'), master.url).toBe('')
+    // The node's slots-map reads (every 5 s, from a node picked at random) have reached a replica
+    // at least once, where the connection opens with READONLY: allowed or refused, it counts.
+    await pollUntil(
+      'a slots-map read from a replica',
+      async () => {
+        const stats = await Promise.all(cluster.replicas.map((replica) => replica.cli('INFO', 'commandstats')))
+        return stats.some((text) => /^cmdstat_readonly:/m.test(text)) ? true : undefined
+      },
+      { timeoutMs: 60_000 },
+    )
+    for (const server of [...cluster.masters, ...cluster.replicas])
+      expect(await server.cli('ACL', 'LOG'), server.url).toBe('')
   })
 })
