@@ -54,49 +54,79 @@ export class RedisUpkeep {
   }
 
   /**
-   * Warns, once per master and again after it was fixed, while Redis may evict Herald's keys
-   * (eviction-policy.ts): nothing else would tell, since what is evicted goes silently.
+   * Warns while Redis may evict Herald's keys (eviction-policy.ts): nothing else would tell,
+   * since what is evicted goes silently.
    */
   #checkEvictionPolicy(master: Redis): void {
-    const address = nodeAddress(master)
-    master.info('memory').then(
-      (info: string) => {
+    this.#warnWhile(
+      master,
+      'memory',
+      this.#evicting,
+      (info) => {
         const evicting = evictingPolicy(info)
-        if (evicting !== undefined && !this.#evicting.has(address)) {
-          this.#evicting.add(address)
-          this.logger.warn(
-            { redis: address, maxmemoryPolicy: evicting.policy, maxmemory: evicting.maxmemoryBytes },
-            'redis may evict herald keys under memory pressure, losing history and idempotency keys silently; set maxmemory-policy noeviction',
-          )
-        } else if (evicting === undefined && this.#evicting.delete(address)) {
-          this.logger.info({ redis: address }, 'redis no longer evicts herald keys')
-        }
+        if (evicting === undefined) return { found: false, fields: {} }
+        return { found: true, fields: { maxmemoryPolicy: evicting.policy, maxmemory: evicting.maxmemoryBytes } }
       },
-      () => {
-        // Redis is away: the broker's probes report that.
+      {
+        found:
+          'redis may evict herald keys under memory pressure, losing history and idempotency keys silently; set maxmemory-policy noeviction',
+        gone: 'redis no longer evicts herald keys',
       },
     )
   }
 
   /**
-   * Warns, once per master and again after it was fixed, while a master has fewer replicas
-   * than publishes wait for: it is ready and serves streams, but answers every publish to it
-   * 503 HERALD_ERR_NOT_REPLICATED, retries too, and nothing else says why.
+   * Warns while a master has fewer replicas than publishes wait for: it is ready and serves
+   * streams, but answers every publish to it 503 HERALD_ERR_NOT_REPLICATED, retries too, and
+   * nothing else says why.
    */
   #checkReplicas(master: Redis): void {
-    const address = nodeAddress(master)
-    master.info('replication').then(
-      (info: string) => {
+    this.#warnWhile(
+      master,
+      'replication',
+      this.#shortOfReplicas,
+      (info) => {
         const connected = connectedReplicas(info)
-        if (connected === undefined) return
-        if (connected < this.requiredReplicas && !this.#shortOfReplicas.has(address)) {
-          this.#shortOfReplicas.add(address)
-          this.logger.warn(
-            { redis: address, connectedReplicas: connected, publishWaitReplicas: this.requiredReplicas },
-            'redis master has fewer replicas than PUBLISH_WAIT_REPLICAS; every publish to it is answered 503 HERALD_ERR_NOT_REPLICATED',
-          )
-        } else if (connected >= this.requiredReplicas && this.#shortOfReplicas.delete(address)) {
-          this.logger.info({ redis: address, connectedReplicas: connected }, 'redis master has its replicas again')
+        if (connected === undefined) return undefined
+        const found = connected < this.requiredReplicas
+        return {
+          found,
+          fields: found
+            ? { connectedReplicas: connected, publishWaitReplicas: this.requiredReplicas }
+            : { connectedReplicas: connected },
+        }
+      },
+      {
+        found:
+          'redis master has fewer replicas than PUBLISH_WAIT_REPLICAS; every publish to it is answered 503 HERALD_ERR_NOT_REPLICATED',
+        gone: 'redis master has its replicas again',
+      },
+    )
+  }
+
+  /**
+   * Reads a master's INFO `section` and logs a warning, once per master and again after it was
+   * fixed, while `judge` finds the problem there (`warned` holds the masters warned of), and an
+   * info line once it is gone. `judge` answers undefined when the reply cannot tell. A Redis
+   * that is away is skipped: the broker's probes report that.
+   */
+  #warnWhile(
+    master: Redis,
+    section: string,
+    warned: Set<string>,
+    judge: (info: string) => { found: boolean; fields: Record<string, unknown> } | undefined,
+    messages: { found: string; gone: string },
+  ): void {
+    const address = nodeAddress(master)
+    master.info(section).then(
+      (info: string) => {
+        const verdict = judge(info)
+        if (verdict === undefined) return
+        if (verdict.found && !warned.has(address)) {
+          warned.add(address)
+          this.logger.warn({ redis: address, ...verdict.fields }, messages.found)
+        } else if (!verdict.found && warned.delete(address)) {
+          this.logger.info({ redis: address, ...verdict.fields }, messages.gone)
         }
       },
       () => {
