@@ -53,7 +53,13 @@ describe('a gateway on a Redis that changes under it', () => {
 describe('a gateway whose publishes wait for a replica', () => {
   it('warns once while its master has no replica, and says when it has one again', async () => {
     const master = await startRedis()
-    const [node] = await startNodes(master.url, 1, { PUBLISH_WAIT_REPLICAS: '1', PUBSUB_PROBE_INTERVAL_MS: '100' })
+    // A WAIT answers as soon as the replica has the write; the timeout only bounds the publish
+    // that has no replica to wait for, and leaves room for a busy machine (500 ms failed once).
+    const [node] = await startNodes(master.url, 1, {
+      PUBLISH_WAIT_REPLICAS: '1',
+      PUBLISH_WAIT_TIMEOUT_MS: '3000',
+      PUBSUB_PROBE_INTERVAL_MS: '100',
+    })
     let replica: RedisServer | undefined
     try {
       const [line] = await node!.process.waitForOutput(/^.*fewer replicas than PUBLISH_WAIT_REPLICAS.*$/m)
