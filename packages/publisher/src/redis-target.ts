@@ -152,7 +152,7 @@ export interface ClientOptions {
 /**
  * RESP2, not ioredis 6's default RESP3. Herald keeps Pub/Sub on a connection of its own, so RESP3's
  * push messages buy it nothing, and ioredis decodes a sharded message about 7 % faster in RESP2
- * (`pnpm --filter @herald/load-tests subscribe-cost`; load-tests/README.md, "fourth session").
+ * (`pnpm --filter @herald/load-tests subscribe-cost`; load-tests/JOURNAL.md, "fourth session").
  */
 const WIRE_PROTOCOL = 2
 
