@@ -706,3 +706,42 @@ describe('HeraldClient options', () => {
     expect(() => new HeraldClient(undefined as unknown as HeraldClientOptions)).toThrow(TypeError)
   })
 })
+
+describe('HeraldClient coming back online', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+    vi.unstubAllGlobals()
+    vi.restoreAllMocks()
+  })
+
+  it("connects soon after the page's online event instead of sitting out a backoff that grew offline", async () => {
+    vi.useFakeTimers()
+    vi.spyOn(Math, 'random').mockReturnValue(1)
+    const page = new EventTarget()
+    vi.stubGlobal('addEventListener', page.addEventListener.bind(page))
+    vi.stubGlobal('removeEventListener', page.removeEventListener.bind(page))
+    let requests = 0
+    // Offline: every request fails as the network does.
+    vi.stubGlobal('fetch', async () => {
+      requests++
+      throw new TypeError('Failed to fetch')
+    })
+    const client = new HeraldClient({
+      url: 'https://gw.example/v1/events',
+      getToken: () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 }),
+      transport: 'fetch',
+      shareAcrossTabs: false,
+      storage: null,
+      initialRetryMs: 1000,
+      maxRetryMs: 60_000,
+    })
+    // Attempts at 0, 1, 3, 7 and 15 s; the next wait is 16 s.
+    await vi.advanceTimersByTimeAsync(15_000)
+    expect(requests).toBe(5)
+    await vi.advanceTimersByTimeAsync(2000)
+    page.dispatchEvent(new Event('online'))
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(requests).toBe(6)
+    client.close()
+  })
+})

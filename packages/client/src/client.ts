@@ -104,7 +104,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #scope = ''
   /** In the back/forward cache: this tab holds neither the lead nor a stream until it is shown again. */
   #suspended = false
-  /** Removes the page listeners (pagehide, pageshow). */
+  /** Removes the page listeners (pagehide, pageshow, online). */
   readonly #unlistenPage: () => void
 
   constructor(options: HeraldClientOptions) {
@@ -127,7 +127,11 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     if (options.topics !== undefined && options.topics.length > 0)
       url.searchParams.set('topics', options.topics.join(','))
     this.#url = url.toString()
-    this.#unlistenPage = listenToPage(this.#onPageHide, this.#onPageShow)
+    this.#unlistenPage = listenToPage({
+      pagehide: this.#onPageHide,
+      pageshow: this.#onPageShow,
+      online: this.#onOnline,
+    })
     void this.#start()
   }
 
@@ -197,6 +201,11 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   /** The position could not be resumed exactly: some notifications may be missing, so refetch. */
   onReset(handler: (reset: HeraldReset) => void): () => void {
     return this.#resets.add(handler)
+  }
+
+  /** Back online: the leader need not sit out a backoff that grew while the network was down. */
+  readonly #onOnline = (): void => {
+    this.#connection?.retrySoon()
   }
 
   onStateChange(handler: (state: ConnectionState) => void): () => void {
@@ -545,14 +554,15 @@ function reportError(error: Error): void {
   else console.error(error)
 }
 
-/** Listens to the page's pagehide and pageshow where there is a page (not in a worker or Node); returns how to stop. */
-function listenToPage(onHide: (event: Event) => void, onShow: (event: Event) => void): () => void {
+/** Listens to the page's events where there is a page (not in a worker or Node); returns how to stop. */
+function listenToPage(
+  handlers: Readonly<Record<'pagehide' | 'pageshow' | 'online', (event: Event) => void>>,
+): () => void {
   const { addEventListener: add, removeEventListener: remove } = globalThis
   if (typeof add !== 'function' || typeof remove !== 'function') return () => {}
-  add('pagehide', onHide)
-  add('pageshow', onShow)
+  const entries = Object.entries(handlers)
+  for (const [type, handler] of entries) add(type, handler)
   return () => {
-    remove('pagehide', onHide)
-    remove('pageshow', onShow)
+    for (const [type, handler] of entries) remove(type, handler)
   }
 }

@@ -147,6 +147,60 @@ describe('StreamConnection', () => {
     ])
   })
 
+  it('comes back when a gateway ending a live stream asks (retry:), however far failures grew the backoff', async () => {
+    const { transport, calls } = scriptedTransport()
+    start(transport)
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onRetry(1000)
+    // Four failures in a row: the next step would be 16 s.
+    for (let i = 0; i < 4; i++) {
+      calls[i]!.end({ kind: 'failed' })
+      while (calls.length === i + 1) await vi.advanceTimersByTimeAsync(100)
+    }
+    calls[4]!.sink.onEvent(READY)
+    await vi.advanceTimersByTimeAsync(2000)
+    // The gateway drains, or lost more of an outage than history holds: it says when to come back.
+    calls[4]!.sink.onRetry(2500)
+    calls[4]!.end({ kind: 'ended' })
+    await vi.advanceTimersByTimeAsync(2499)
+    expect(calls).toHaveLength(5)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(calls).toHaveLength(6)
+    // A closing retry: is not the base of the backoff: once a stream stayed live long enough to
+    // start it over, the first step is the 1 s the stream opened with.
+    calls[5]!.sink.onEvent(READY)
+    await vi.advanceTimersByTimeAsync(30_000)
+    calls[5]!.end({ kind: 'ended' })
+    await vi.advanceTimersByTimeAsync(999)
+    expect(calls).toHaveLength(6)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(calls).toHaveLength(7)
+  })
+
+  it('cuts a wait that grew while the network was down to the first step when it is back, and leaves a stream alone', async () => {
+    const { transport, calls } = scriptedTransport()
+    const connection = start(transport)
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onRetry(1000)
+    for (let i = 0; i < 3; i++) {
+      calls[i]!.end({ kind: 'failed' })
+      while (calls.length === i + 1) await vi.advanceTimersByTimeAsync(100)
+    }
+    // Waiting 8 s after the fourth failure; back online 1 s into it.
+    calls[3]!.end({ kind: 'failed' })
+    await vi.advanceTimersByTimeAsync(1000)
+    connection.retrySoon()
+    await vi.advanceTimersByTimeAsync(999)
+    expect(calls).toHaveLength(4)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(calls).toHaveLength(5)
+    // With a stream in progress there is nothing to cut short.
+    connection.retrySoon()
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(calls).toHaveLength(5)
+    expect(calls[4]!.attempt.signal.aborted).toBe(false)
+  })
+
   it('does not reconnect in a hot loop to an upstream that sends retry: 0 and ends each stream once live', async () => {
     // Jitter at its lowest: the shortest waits a client can draw.
     vi.spyOn(Math, 'random').mockReturnValue(0)

@@ -2,7 +2,10 @@
  * The connection a leading tab owns: connect, read, and when the stream
  * ends come back with the last event id, so nothing still in history is
  * lost. Waits follow the server: `herald.unavailable` carries how long to
- * wait, `retry:` sets the base of the jittered exponential backoff. The
+ * wait, and so does a `retry:` that ends a live stream (a gateway that drains,
+ * or lost more of an outage than history holds, says when to come back); the
+ * `retry:` a stream opens with sets the base of the jittered exponential
+ * backoff. The
  * token is replaced before it expires: the new one is fetched while the old
  * stream still runs, then the stream is reopened from the last id. A token
  * that looks expired on arrival (a clock ahead of the server's, a stale token
@@ -69,9 +72,12 @@ export class StreamConnection {
   #controller: AbortController | undefined
   #handle: StreamHandle | undefined
   #wake: (() => void) | undefined
+  /** Shortens the wait in progress to at most the given delay; undefined when the client is not waiting. */
+  #shortenWait: ((ms: number) => void) | undefined
   #refreshTimer: ReturnType<typeof setTimeout> | undefined
   #serverRetryMs: number | undefined
-  #unavailableMs: number | undefined
+  /** How long the gateway asked this client to wait before its next attempt (`herald.unavailable`, a closing `retry:`). */
+  #askedWaitMs: number | undefined
   /** When the current stream got `herald.ready`; undefined until it does. */
   #liveSinceMs: number | undefined
   #rotating = false
@@ -105,6 +111,15 @@ export class StreamConnection {
     if (this.#stopped || this.#handle === undefined) return
     this.#rotating = true
     this.#controller?.abort()
+  }
+
+  /**
+   * The network is back (the page's `online` event): a wait that has grown through failed
+   * attempts while offline is cut to the first step, jittered, so the client does not sit out
+   * the rest of a long step once it could connect. A stream in progress is left alone.
+   */
+  retrySoon(): void {
+    this.#shortenWait?.(backoffDelay(this.#policy(), 0))
   }
 
   /** Listens for a type on the open stream too (EventSource only dispatches known types). */
@@ -151,11 +166,7 @@ export class StreamConnection {
       }
       // A Retry-After counts up to maxRetryMs: a day's wait would look like a client that stopped.
       const askedMs = end.kind === 'failed' ? Math.min(end.retryAfterMs ?? 0, options.maxRetryMs) : 0
-      const delay = Math.max(
-        this.#unavailableMs ?? backoffDelay(this.#policy(), attempt),
-        askedMs,
-        this.#tokenBackoff(),
-      )
+      const delay = Math.max(this.#askedWaitMs ?? backoffDelay(this.#policy(), attempt), askedMs, this.#tokenBackoff())
       attempt++
       await this.#wait(delay)
     }
@@ -165,7 +176,7 @@ export class StreamConnection {
   async #stream(token: HeldToken): Promise<StreamEnd> {
     const controller = new AbortController()
     this.#controller = controller
-    this.#unavailableMs = undefined
+    this.#askedWaitMs = undefined
     this.#liveSinceMs = undefined
     this.#streamed = token
     this.#scheduleRefresh(token)
@@ -181,7 +192,11 @@ export class StreamConnection {
       {
         onOpen: () => {},
         onRetry: (ms) => {
-          this.#serverRetryMs = askedDelayMs(ms) ?? this.#serverRetryMs
+          const asked = askedDelayMs(ms)
+          // After herald.ready, a retry: comes only as the gateway ends the stream on purpose, with
+          // its own jitter: that is when to come back, whatever failures came before this stream.
+          if (this.#liveSinceMs !== undefined) this.#askedWaitMs = asked ?? this.#askedWaitMs
+          else this.#serverRetryMs = asked ?? this.#serverRetryMs
         },
         onActivity: () => this.#watchdog.activity(),
         onEvent: (event) => this.#onEvent(event),
@@ -207,7 +222,7 @@ export class StreamConnection {
       this.options.onState('open')
     } else if (event.type === UNAVAILABLE_EVENT) {
       const data = parseJson(event.data) as Partial<UnavailableEventData> | undefined
-      this.#unavailableMs = askedDelayMs(data?.retryMs)
+      this.#askedWaitMs = askedDelayMs(data?.retryMs)
     }
     this.options.onEvent(event)
   }
@@ -278,12 +293,20 @@ export class StreamConnection {
 
   #wait(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
+      const until = Date.now() + ms
+      let timer = setTimeout(() => done(), ms)
+      const done = () => {
         clearTimeout(timer)
+        this.#wake = undefined
+        this.#shortenWait = undefined
         resolve()
       }
       this.#wake = done
+      this.#shortenWait = (limitMs) => {
+        if (until - Date.now() <= limitMs) return
+        clearTimeout(timer)
+        timer = setTimeout(done, limitMs)
+      }
     })
   }
 }
