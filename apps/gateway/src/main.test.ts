@@ -115,6 +115,8 @@ describe('node dist/main.js', () => {
       body: '{"user":"a"}',
     })
     expect([plain.status, ((await plain.json()) as any).error.code]).toEqual([415, 'HERALD_ERR_MEDIA_TYPE'])
+    // Its banner already says it runs on the embedded broker; the log gets no warning about it.
+    expect(gateway.stdout()).not.toContain('no REDIS_URL')
   })
 
   it('in --dev, answers token minting and keyless publishing only for a loopback Host (DNS rebinding)', async () => {
@@ -210,6 +212,13 @@ describe('node dist/main.js', () => {
       expect(((await response.json()) as any).error.code).toBe('HERALD_ERR_NOT_FOUND')
     }
     expect(gateway.output()).not.toMatch(/JWT_SECRET=|PUBLISH_API_KEY=/)
+  })
+
+  it('without --dev and without REDIS_URL, warns that the node runs alone on the embedded broker', async () => {
+    const started = await startGatewayProcess()
+    gateway = started.process
+    const line = await gateway.waitForOutput(/\{[^\n]*"msg":"no REDIS_URL[^\n]*\n/)
+    expect(JSON.parse(line[0])).toMatchObject({ level: 40, broker: 'memory' })
   })
 
   it('never writes a token or key to its logs, even at debug level', async () => {

@@ -232,6 +232,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     { address, url, broker: broker.kind, maxConnections: config.maxConnections, listenSockets: config.listenSockets },
     'gateway listening',
   )
+  // Outside --dev a missing or misspelt REDIS_URL would otherwise pass for a working fleet:
+  // each node ready, each alone, with publishes reaching only the tabs of the node that took them.
+  if (broker.kind === 'memory' && !config.dev)
+    logger.warn(
+      { broker: broker.kind },
+      'no REDIS_URL: this node runs on the embedded in-memory broker, alone; it shares no history or publishes with other nodes and keeps none across a restart',
+    )
   const fileLimit = fileLimitProblem(config.maxConnections, config.openFileLimit)
   if (fileLimit !== undefined) logger.warn(fileLimit)
 
