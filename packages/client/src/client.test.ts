@@ -656,6 +656,18 @@ describe('HeraldClient catching up a tab that joins behind, or comes back from t
   })
 })
 
+/** A client alone in its page for alice, over fetch: no tab sharing, no stored position. */
+function loneClient(options: Partial<HeraldClientOptions> = {}): HeraldClient {
+  return new HeraldClient({
+    url: 'https://gw.example/v1/events',
+    getToken: () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 }),
+    transport: 'fetch',
+    shareAcrossTabs: false,
+    storage: null,
+    ...options,
+  })
+}
+
 /** An upstream that misbehaves: each stream says `retry: 0`, goes live and ends at once. */
 describe('HeraldClient against an upstream that ends every stream at once', () => {
   afterEach(() => vi.unstubAllGlobals())
@@ -674,13 +686,7 @@ describe('HeraldClient against an upstream that ends every stream at once', () =
       })
       return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } })
     })
-    const client = new HeraldClient({
-      url: 'https://gw.example/v1/events',
-      getToken: () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 }),
-      transport: 'fetch',
-      shareAcrossTabs: false,
-      storage: null,
-    })
+    const client = loneClient()
     await new Promise((resolve) => setTimeout(resolve, 1500))
     client.close()
     // Waits of 100, 100–200, 200–400, 400–800 ms: four or five streams (one more if timers run late), not 15 to 30.
@@ -726,15 +732,7 @@ describe('HeraldClient coming back online', () => {
       requests++
       throw new TypeError('Failed to fetch')
     })
-    const client = new HeraldClient({
-      url: 'https://gw.example/v1/events',
-      getToken: () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 }),
-      transport: 'fetch',
-      shareAcrossTabs: false,
-      storage: null,
-      initialRetryMs: 1000,
-      maxRetryMs: 60_000,
-    })
+    const client = loneClient({ initialRetryMs: 1000, maxRetryMs: 60_000 })
     // Attempts at 0, 1, 3, 7 and 15 s; the next wait is 16 s.
     await vi.advanceTimersByTimeAsync(15_000)
     expect(requests).toBe(5)
