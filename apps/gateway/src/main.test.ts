@@ -95,6 +95,8 @@ describe('node dist/main.js', () => {
       ['[1]', 'body: must be a JSON object like {"user": "alice"}'],
       ['{"user": "a b"}', 'user: must be a valid user id'],
       ['{"user": "a", "topic": ["news"]}', 'topic: unknown field (expected user, topics, ttlSeconds)'],
+      // JSON.parse keeps the last: the token would be bob's, for a reader of the first.
+      ['{"user": "alice", "user": "bob"}', 'user: is given more than once; give each field once'],
     ] as const) {
       const refused = await fetch(`${base}/dev/token`, {
         method: 'POST',

@@ -6,6 +6,7 @@
  */
 
 import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
+import { duplicateMember } from '@herald/publisher'
 import { Hono } from 'hono'
 import { SignJWT } from 'jose'
 import { type GatewayConfig, isLoopback } from '../config/config.js'
@@ -20,9 +21,6 @@ const MAX_TTL_SECONDS = 24 * 3600
 const TOKEN_FIELDS = new Set(['user', 'topics', 'ttlSeconds'])
 /** A token request is a few hundred bytes; larger is a mistake. */
 const MAX_TOKEN_REQUEST_BYTES = 16 * 1024
-
-/** What a body that is not JSON reads as. */
-const NOT_JSON = Symbol('not JSON')
 
 /**
  * Whether `/dev/token` can mint tokens: only with a shared secret (given or generated). With
@@ -66,10 +64,16 @@ export function devRoutes(services: GatewayServices): Hono {
       )
     }
     requireJsonBody(c)
-    const body = (await c.req.json().catch(() => NOT_JSON)) as Record<string, unknown> | typeof NOT_JSON
-    if (body === NOT_JSON || typeof body !== 'object' || body === null || Array.isArray(body)) {
+    const text = await c.req.text()
+    const body = readJsonObject(text)
+    if (body === undefined) {
       throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: must be a JSON object like {"user": "alice"}')
     }
+    // As for a publish: JSON.parse keeps the last of a repeated field, so {"user":"alice","user":"bob"}
+    // would mint a token for bob to someone who reads the first.
+    const repeated = duplicateMember(text, 'topics')
+    if (repeated !== undefined)
+      throw new HeraldError('HERALD_ERR_BODY_INVALID', `${repeated}: is given more than once; give each field once`)
     const unknown = Object.keys(body).find((field) => !TOKEN_FIELDS.has(field))
     if (unknown !== undefined)
       throw new HeraldError('HERALD_ERR_BODY_INVALID', `${unknown}: unknown field (expected user, topics, ttlSeconds)`)
@@ -110,4 +114,16 @@ function isLoopbackHost(host: string | undefined): boolean {
   if (host === undefined) return false
   const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '')
   return isLoopback(name) || name.toLowerCase().endsWith('.localhost')
+}
+
+/** The body's JSON object, or undefined for anything else (not JSON, an array, a string...). */
+function readJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
 }
