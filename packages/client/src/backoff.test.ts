@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { askedDelayMs, attemptAfterStream, backoffDelay } from './backoff.js'
+import { askedDelayMs, attemptAfterStream, backoffDelay, waitAfterClosingRetry } from './backoff.js'
 
 describe('backoffDelay', () => {
   const policy = { baseMs: 1000, maxMs: 30_000 }
@@ -45,6 +45,20 @@ describe('attemptAfterStream', () => {
     expect(attemptAfterStream(policy, 4, 1599)).toBe(4)
     expect(attemptAfterStream(policy, 20, 29_999)).toBe(20)
     expect(attemptAfterStream(policy, 2, undefined)).toBe(2)
+  })
+})
+
+describe('waitAfterClosingRetry', () => {
+  const policy = { baseMs: 3000, maxMs: 30_000 }
+
+  it("waits what the server asked as it ended a stream live at least the first step, however grown the backoff", () => {
+    expect(waitAfterClosingRetry(policy, 24_000, 4200, 3000)).toBe(4200)
+    expect(waitAfterClosingRetry(policy, 24_000, 4200, 600_000)).toBe(4200)
+  })
+
+  it('backs off, waiting at least what was asked, after a stream that ended sooner than that', () => {
+    expect(waitAfterClosingRetry(policy, 24_000, 100, 2999)).toBe(24_000)
+    expect(waitAfterClosingRetry(policy, 1500, 4200, 0)).toBe(4200)
   })
 })
 

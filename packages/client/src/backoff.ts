@@ -44,6 +44,23 @@ export function attemptAfterStream(policy: BackoffPolicy, attempt: number, liveM
 }
 
 /**
+ * The wait after a stream that the server ended with a `retry:` (`closingMs`) once `liveMs` live,
+ * where the backoff would wait `backoffMs`. A stream live for at least the first step is taken at
+ * its word: the gateway drains, or lost more of an outage than history holds, and says when to
+ * come back, however far failures before that stream had grown the backoff. One that ended sooner
+ * waits at least as asked but backs off: an upstream that ends every stream with `retry: 100`
+ * would otherwise set a loop of ten streams a second.
+ */
+export function waitAfterClosingRetry(
+  policy: BackoffPolicy,
+  backoffMs: number,
+  closingMs: number,
+  liveMs: number,
+): number {
+  return liveMs >= policy.baseMs ? closingMs : Math.max(backoffMs, closingMs)
+}
+
+/**
  * A delay a server asked for (`retry:`, or `retryMs` in `herald.unavailable`), as the client
  * waits it: clamped from 100 ms to 10 minutes, so `retry: 0` from a misbehaving proxy cannot make
  * every tab reconnect in a hot loop; `undefined` for anything that is not a finite number.

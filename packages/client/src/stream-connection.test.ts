@@ -220,6 +220,24 @@ describe('StreamConnection', () => {
     expect(calls).toHaveLength(8)
   })
 
+  it('does not reconnect in a hot loop to an upstream that ends each stream once live with retry: 100', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0)
+    const { transport, calls } = scriptedTransport()
+    start(transport)
+    let answered = 0
+    for (let elapsed = 0; elapsed < 12_000; elapsed += 10) {
+      for (const call of calls.slice(answered)) {
+        call.sink.onEvent(READY)
+        call.sink.onRetry(100)
+        call.end({ kind: 'ended' })
+      }
+      answered = calls.length
+      await vi.advanceTimersByTimeAsync(10)
+    }
+    // 500, 1000, 2000, 4000 ms apart (half steps from 1 s), as after failed attempts: 5 streams in 12 s, not 100.
+    expect(calls).toHaveLength(5)
+  })
+
   it('waits as long as a Retry-After asks (up to maxRetryMs) before trying again', async () => {
     const { transport, calls } = scriptedTransport()
     start(transport)

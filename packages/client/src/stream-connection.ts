@@ -2,10 +2,10 @@
  * The connection a leading tab owns: connect, read, and when the stream
  * ends come back with the last event id, so nothing still in history is
  * lost. Waits follow the server: `herald.unavailable` carries how long to
- * wait, and so does a `retry:` that ends a live stream (a gateway that drains,
- * or lost more of an outage than history holds, says when to come back); the
- * `retry:` a stream opens with sets the base of the jittered exponential
- * backoff. The
+ * wait, and so does a `retry:` that ends a stream live for a while (a gateway
+ * that drains, or lost more of an outage than history holds, says when to come
+ * back); the `retry:` a stream opens with sets the base of the jittered
+ * exponential backoff. The
  * token is replaced before it expires: the new one is fetched while the old
  * stream still runs, then the stream is reopened from the last id. A token
  * that looks expired on arrival (a clock ahead of the server's, a stale token
@@ -21,7 +21,7 @@
  */
 
 import { type ParsedEvent, READY_EVENT, UNAVAILABLE_EVENT, type UnavailableEventData } from '@herald/protocol'
-import { askedDelayMs, attemptAfterStream, backoffDelay } from './backoff.js'
+import { askedDelayMs, attemptAfterStream, backoffDelay, waitAfterClosingRetry } from './backoff.js'
 import { SilenceWatchdog, silenceLimitMs } from './silence-watchdog.js'
 import { readTokenClaims, refreshAt } from './token-expiry.js'
 import type { StreamEnd, StreamHandle, Transport } from './transport.js'
@@ -76,8 +76,10 @@ export class StreamConnection {
   #shortenWait: ((ms: number) => void) | undefined
   #refreshTimer: ReturnType<typeof setTimeout> | undefined
   #serverRetryMs: number | undefined
-  /** How long the gateway asked this client to wait before its next attempt (`herald.unavailable`, a closing `retry:`). */
-  #askedWaitMs: number | undefined
+  /** How long `herald.unavailable` asked this client to wait before its next attempt. */
+  #unavailableMs: number | undefined
+  /** The `retry:` the gateway sent as it ended the live stream (a drain, an outage history does not cover). */
+  #closingRetryMs: number | undefined
   /** When the current stream got `herald.ready`; undefined until it does. */
   #liveSinceMs: number | undefined
   #rotating = false
@@ -160,13 +162,17 @@ export class StreamConnection {
       // Said as the stream ends, not after the wait: there is no stream while the client waits.
       options.onState('reconnecting')
       // A stream that went live had its token accepted; one that stayed live a while starts the backoff over.
-      if (this.#liveSinceMs !== undefined) {
+      const liveMs = this.#liveSinceMs === undefined ? undefined : Date.now() - this.#liveSinceMs
+      if (liveMs !== undefined) {
         authFailures = 0
-        attempt = attemptAfterStream(this.#policy(), attempt, Date.now() - this.#liveSinceMs)
+        attempt = attemptAfterStream(this.#policy(), attempt, liveMs)
       }
+      let waitMs = this.#unavailableMs ?? backoffDelay(this.#policy(), attempt)
+      if (this.#closingRetryMs !== undefined && liveMs !== undefined)
+        waitMs = waitAfterClosingRetry(this.#policy(), waitMs, this.#closingRetryMs, liveMs)
       // A Retry-After counts up to maxRetryMs: a day's wait would look like a client that stopped.
       const askedMs = end.kind === 'failed' ? Math.min(end.retryAfterMs ?? 0, options.maxRetryMs) : 0
-      const delay = Math.max(this.#askedWaitMs ?? backoffDelay(this.#policy(), attempt), askedMs, this.#tokenBackoff())
+      const delay = Math.max(waitMs, askedMs, this.#tokenBackoff())
       attempt++
       await this.#wait(delay)
     }
@@ -176,7 +182,8 @@ export class StreamConnection {
   async #stream(token: HeldToken): Promise<StreamEnd> {
     const controller = new AbortController()
     this.#controller = controller
-    this.#askedWaitMs = undefined
+    this.#unavailableMs = undefined
+    this.#closingRetryMs = undefined
     this.#liveSinceMs = undefined
     this.#streamed = token
     this.#scheduleRefresh(token)
@@ -194,8 +201,8 @@ export class StreamConnection {
         onRetry: (ms) => {
           const asked = askedDelayMs(ms)
           // After herald.ready, a retry: comes only as the gateway ends the stream on purpose, with
-          // its own jitter: that is when to come back, whatever failures came before this stream.
-          if (this.#liveSinceMs !== undefined) this.#askedWaitMs = asked ?? this.#askedWaitMs
+          // its own jitter: when to come back (waitAfterClosingRetry), not the backoff's base.
+          if (this.#liveSinceMs !== undefined) this.#closingRetryMs = asked ?? this.#closingRetryMs
           else this.#serverRetryMs = asked ?? this.#serverRetryMs
         },
         onActivity: () => this.#watchdog.activity(),
@@ -222,7 +229,7 @@ export class StreamConnection {
       this.options.onState('open')
     } else if (event.type === UNAVAILABLE_EVENT) {
       const data = parseJson(event.data) as Partial<UnavailableEventData> | undefined
-      this.#askedWaitMs = askedDelayMs(data?.retryMs)
+      this.#unavailableMs = askedDelayMs(data?.retryMs)
     }
     this.options.onEvent(event)
   }
