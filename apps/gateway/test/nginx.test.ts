@@ -41,6 +41,24 @@ describe('gateways behind the shipped nginx config', () => {
     expect(waiting.source.readyState).toBe(waiting.source.OPEN)
   })
 
+  it('moves streams to the new workers on a reload with worker_shutdown_timeout, losing nothing', async () => {
+    fleet = await startNginxFleet([{}], { workerShutdownTimeout: '1s' })
+    const clients = await Promise.all(range(3).map(async (i) => fleet.connect(`reload${i}`)))
+    await Promise.all(clients.map((client) => client.waitForReady()))
+    const publishAll = async (from: number) => {
+      for (const n of range(10))
+        await Promise.all(range(3).map((i) => fleet.publisher.publish({ user: `reload${i}` }, 'message', from + n)))
+    }
+    await publishAll(0)
+    await fleet.nginx.reload()
+    await publishAll(10)
+    // The old worker closed each stream after 1 s; each resumed through the new one.
+    await Promise.all(clients.map((client) => client.waitForReady(2)))
+    await publishAll(20)
+    await Promise.all(clients.map((client) => client.waitForEvents(30)))
+    for (const client of clients) expect(client.payloads()).toEqual(range(30))
+  })
+
   it('serves the stream over HTTP/2 at the edge', async () => {
     fleet = await startNginxFleet([{}])
     const session = http2.connect(fleet.nginx.tlsUrl, { rejectUnauthorized: false })

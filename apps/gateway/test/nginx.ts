@@ -54,6 +54,8 @@ export interface NginxOptions {
   readonly replace?: Readonly<Record<string, string>>
   /** nginx's `worker_connections` (default 4096), to test what it does when it runs out. */
   readonly workerConnections?: number
+  /** nginx's `worker_shutdown_timeout` (main context, so not in herald.conf), as infra/README advises. */
+  readonly workerShutdownTimeout?: string
 }
 
 export interface Nginx {
@@ -105,12 +107,7 @@ export async function startNginx(upstreams: readonly string[], options: NginxOpt
   }
   await writeFile(join(dir, 'herald.conf'), site)
   await writeFile(join(dir, 'upstream.conf'), templateUpstreams(await readFile(SHIPPED_UPSTREAMS, 'utf8'), upstreams))
-  const server = await runNginx(
-    dir,
-    port,
-    [join(dir, 'upstream.conf'), join(dir, 'herald.conf')],
-    options.workerConnections,
-  )
+  const server = await runNginx(dir, port, [join(dir, 'upstream.conf'), join(dir, 'herald.conf')], options)
   return {
     url: `http://127.0.0.1:${port}`,
     tlsUrl: `https://127.0.0.1:${tlsPort}`,
@@ -137,11 +134,17 @@ export async function startNginxSite(site: string, listen: string): Promise<{ ur
 }
 
 /** nginx in the foreground with its state in `dir`, including `includes` inside `http { }`, once it accepts on `port`. */
-async function runNginx(dir: string, port: number, includes: readonly string[], workerConnections = 4096) {
+async function runNginx(
+  dir: string,
+  port: number,
+  includes: readonly string[],
+  { workerConnections = 4096, workerShutdownTimeout }: NginxOptions = {},
+) {
   await writeFile(
     join(dir, 'nginx.conf'),
     `daemon off;
 worker_processes 1;
+${workerShutdownTimeout === undefined ? '' : `worker_shutdown_timeout ${workerShutdownTimeout};`}
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
 events { worker_connections ${workerConnections}; }
