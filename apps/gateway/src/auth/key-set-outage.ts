@@ -36,13 +36,28 @@ export class KeySetOutageLog {
   /** A verification found no key set; `error` is what the fetch raised (never the token). */
   failed(error: unknown, nowMs: number): void {
     this.#refused++
-    if (this.#failing && nowMs - this.#lastWarnedMs < this.reminderMs) return
-    this.logger?.warn(
-      { jwks: this.#jwks, err: describe(error), refused: this.#refused },
-      this.#failing
-        ? 'verification keys are still unavailable (err says why); streams get keys_unavailable'
-        : 'verification keys are unavailable (err says why); streams get keys_unavailable until they are back',
+    this.#warn(
+      nowMs,
+      { err: describe(error) },
+      'verification keys are unavailable (err says why); streams get keys_unavailable until they are back',
+      'verification keys are still unavailable (err says why); streams get keys_unavailable',
     )
+  }
+
+  /** The set could not be fetched again, and the one fetched `ageMs` ago goes on verifying. */
+  stale(error: unknown, ageMs: number, nowMs: number): void {
+    this.#warn(
+      nowMs,
+      { err: describe(error), keySetAgeSeconds: Math.round(ageMs / 1000) },
+      'verification keys could not be fetched again (err says why); verifying with the set fetched before',
+      'verification keys still cannot be fetched again (err says why); verifying with the set fetched before',
+    )
+  }
+
+  /** Warns as an outage starts, then at most once per reminder interval while it lasts. */
+  #warn(nowMs: number, fields: Record<string, unknown>, starts: string, lasts: string): void {
+    if (this.#failing && nowMs - this.#lastWarnedMs < this.reminderMs) return
+    this.logger?.warn({ jwks: this.#jwks, ...fields, refused: this.#refused }, this.#failing ? lasts : starts)
     this.#failing = true
     this.#refused = 0
     this.#lastWarnedMs = nowMs

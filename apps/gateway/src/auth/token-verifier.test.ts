@@ -18,7 +18,7 @@ import { loadConfig } from '../config/config.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { errorReply } from '../http/error-reply.js'
 import { startGateway } from '../server.js'
-import { createTokenVerifier, JWKS_MAX_AGE_MS, type TokenVerifier } from './token-verifier.js'
+import { createTokenVerifier, JWKS_MAX_AGE_MS, JWKS_STALE_LIMIT_MS, type TokenVerifier } from './token-verifier.js'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 const future = () => Math.floor(Date.now() / 1000) + 3600
@@ -715,6 +715,36 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
       'HERALD_ERR_TOKEN_KEY_UNKNOWN',
     )
     expect(await codeOf(verify(verified))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
+  })
+
+  it('goes on verifying with the set fetched before while the issuer is down, for up to a day', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const verify = verifier()
+    const fetchedAt = Date.now()
+    expect((await verify(await sign('k1', 'alice'))).userId).toBe('alice')
+    answer = '500'
+    // Past the set's age the node asks again, fails, and keeps the set: new streams and
+    // reconnects with tokens of its keys are admitted, where they were all shed.
+    vi.setSystemTime(fetchedAt + JWKS_MAX_AGE_MS + 1)
+    expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
+    expect(requests).toBe(2)
+    // A kid the set lacks cannot be looked up meanwhile: shed, as in any outage.
+    expect(await codeOf(verify(await sign('k2', 'carol')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    vi.setSystemTime(fetchedAt + 6 * 60 * 60_000)
+    expect((await verify(await sign('k1', 'dan'))).userId).toBe('dan')
+    // A day after the last fetch the set no longer verifies.
+    expect(JWKS_STALE_LIMIT_MS).toBe(24 * 60 * 60_000)
+    vi.setSystemTime(fetchedAt + JWKS_STALE_LIMIT_MS)
+    expect(await codeOf(verify(await sign('k1', 'erin')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    answer = 'ok'
+    pastFailureBackoff()
+    expect((await verify(await sign('k1', 'fred'))).userId).toBe('fred')
+    expect(logged.map((line) => JSON.parse(line).msg)).toEqual([
+      'verification keys could not be fetched again (err says why); verifying with the set fetched before',
+      'verification keys still cannot be fetched again (err says why); verifying with the set fetched before',
+      'verification keys are still unavailable (err says why); streams get keys_unavailable',
+      'verification keys are available again',
+    ])
   })
 
   it('sheds tokens signed by an RSA key under 2048 bits in the set, and logs why once', async () => {

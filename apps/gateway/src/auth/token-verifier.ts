@@ -7,6 +7,8 @@
  * of its algorithm in the set; when the set cannot be fetched at all, that is
  * `HERALD_ERR_KEYS_UNAVAILABLE` (the stream is shed, not refused), never a
  * fault of the token, and it is logged once per outage (key-set-outage.ts);
+ * a set fetched before goes on verifying through an outage of up to a day
+ * (stale-key-set.ts);
  * a set over 1 MiB, or one that takes over 5 s to arrive, counts as not
  * fetched (key-set-fetch.ts).
  * A plain HMAC token has its signature checked by node:crypto
@@ -36,6 +38,7 @@ import { createHmacFastPath } from './hmac-fast-path.js'
 import { fetchKeySet, KEY_SET_FETCH_TIMEOUT_MS } from './key-set-fetch.js'
 import { KeySetOutageLog } from './key-set-outage.js'
 import { RetryBackoff } from './retry-backoff.js'
+import { keepingStaleKeys } from './stale-key-set.js'
 import { tokenKey, VerifiedTokenCache } from './verified-token-cache.js'
 
 export interface Principal {
@@ -59,6 +62,8 @@ const VERIFIED_TOKEN_CACHE_ENTRIES = 100_000
 const VERIFIED_TOKEN_MAX_AGE_MS = 5 * 60_000
 /** How long a fetched JWKS is used before it is fetched again: how long a withdrawn key still admits new tokens. */
 export const JWKS_MAX_AGE_MS = 5 * 60_000
+/** How long the last JWKS fetched goes on verifying while it cannot be fetched again (stale-key-set.ts). */
+export const JWKS_STALE_LIMIT_MS = 24 * 60 * 60_000
 /** How long key set fetches wait after a first failure (at most JWT_JWKS_COOLDOWN_MS). */
 const FIRST_FETCH_RETRY_MS = 1000
 
@@ -152,6 +157,7 @@ function selectVerify(
       // as it is now, not as it was cached. Failed fetches do not count, so one that fails
       // beside a verification from the cache cannot end an outage.
       let fetched = 0
+      let fetchedAtMs: number | undefined
       // jose's cooldown runs from the last fetch that succeeded: while fetches fail, every token
       // with a kid it lacks (anyone can make one up), or every token at all before a first set,
       // would fetch again. So after a failure, fetches wait, 1 s, then twice as long each time,
@@ -161,14 +167,18 @@ function selectVerify(
       const fetchBackoff = new RetryBackoff(FIRST_FETCH_RETRY_MS, Math.max(FIRST_FETCH_RETRY_MS, jwt.jwksCooldownMs))
       const keySet = createRemoteJWKSet(key.url, {
         cooldownDuration: jwt.jwksCooldownMs,
-        cacheMaxAge: JWKS_MAX_AGE_MS,
+        // Never stale to jose: keepingStaleKeys refreshes it, and keeps it while refreshes fail.
+        cacheMaxAge: Number.POSITIVE_INFINITY,
         // jose's signal, which fetchKeySet reads the body under: the bound covers the whole body.
         timeoutDuration: KEY_SET_FETCH_TIMEOUT_MS,
         [customFetch]: async (url: string, init: RequestInit) => {
           if (!fetchBackoff.ready(Date.now())) throw new Error('the last key set fetch failed; not fetching again yet')
           try {
             const { response, usable } = await fetchKeySet(url, init)
-            if (usable) fetched++
+            if (usable) {
+              fetched++
+              fetchedAtMs = Date.now()
+            }
             fetchBackoff.outcome(usable, Date.now())
             return response
           } catch (error) {
@@ -178,6 +188,12 @@ function selectVerify(
         },
       })
       const outage = new KeySetOutageLog(logger, key.url)
+      const currentKeys = keepingStaleKeys(keySet, {
+        maxAgeMs: JWKS_MAX_AGE_MS,
+        staleLimitMs: JWKS_STALE_LIMIT_MS,
+        fetchedAtMs: () => fetchedAtMs,
+        onStale: (error, ageMs) => outage.stale(error, ageMs, Date.now()),
+      })
       // A key jose will not verify with is logged once per key id: it stays in the set until the
       // issuer removes it, and an outage log would end and start again with every other token.
       const unusableKeys = new Set<string>()
@@ -199,7 +215,7 @@ function selectVerify(
       const keyFor: JWTVerifyGetKey = async (header, token) => {
         const fetchedBefore = fetched
         try {
-          return await keySet(header, token)
+          return await currentKeys(header, token)
         } catch (error) {
           if (!TOKEN_KEY_LOOKUP_CODES.has(joseCodeOf(error) ?? '')) {
             outage.failed(error, Date.now())
