@@ -51,7 +51,7 @@ describe('attemptAfterStream', () => {
 describe('waitAfterClosingRetry', () => {
   const policy = { baseMs: 3000, maxMs: 30_000 }
 
-  it("waits what the server asked as it ended a stream live at least the first step, however grown the backoff", () => {
+  it('waits what the server asked as it ended a stream live at least the first step, however grown the backoff', () => {
     expect(waitAfterClosingRetry(policy, 24_000, 4200, 3000)).toBe(4200)
     expect(waitAfterClosingRetry(policy, 24_000, 4200, 600_000)).toBe(4200)
   })
