@@ -5,12 +5,12 @@
  * wait, and so does a `retry:` that ends a stream live for a while (a gateway
  * that drains, or lost more of an outage than history holds, says when to come
  * back); the `retry:` a stream opens with sets the base of the jittered
- * exponential backoff. The
- * token is replaced before it expires: the new one is fetched while the old
- * stream still runs, then the stream is reopened from the last id. A token
- * that looks expired on arrival (a clock ahead of the server's, a stale token
- * source) is used for one stream, the server being the judge; when such tokens
- * keep coming, they are fetched with the same backoff as connections.
+ * exponential backoff. The token is replaced before it expires: the new one is
+ * fetched while the old stream still runs, then the stream is reopened from
+ * the last id. A token that looks expired on arrival (a clock ahead of the
+ * server's, a stale token source) is used for one stream, the server being the
+ * judge; when such tokens keep coming, they are fetched with the same backoff
+ * as connections.
  *
  * A stream that goes silent without closing is dropped and resumed too: once
  * `herald.ready` names the gateway's heartbeat interval, nothing arriving for
