@@ -1,12 +1,14 @@
 /**
  * Tells the operator when the JWKS cannot be fetched (a key jose will not
  * verify with is logged apart, once per key id: token-verifier.ts). While it
- * cannot, every stream that needs a key is turned away with
- * `keys_unavailable`, and nothing else in the logs would say why; but a line
- * per refused token would flood them during an outage. So: one warning when an
- * outage starts, a reminder at most once a minute while it lasts (with how
- * many verifications it refused since the last line), and one line when the
- * set is fetched again.
+ * cannot, tokens of the keys fetched before are verified with them (for a
+ * while: stale-key-set.ts), and every other stream that needs a key is turned
+ * away with `keys_unavailable`, and nothing else in the logs would say why;
+ * but a line per token would flood them during an outage. So: one warning when
+ * an outage starts, a reminder at most once a minute while it lasts (with how
+ * many verifications it refused since the last line, and how old the set in
+ * use is), and one line when the set is fetched again. Each names the fetch's
+ * own failure, not the backoff that holds fetches back meanwhile.
  */
 
 import type { Logger } from 'pino'
@@ -14,16 +16,27 @@ import type { Logger } from 'pino'
 /** How often a lasting outage is logged again. */
 export const KEY_SET_OUTAGE_REMINDER_MS = 60_000
 
+/** A fetch not made, since the last one failed moments ago: the outage's cause is that one's. */
+export class KeySetFetchDeferred extends Error {
+  constructor() {
+    super('the last key set fetch failed; not fetching again yet')
+  }
+}
+
 export class KeySetOutageLog {
   /** Where the key set lives, without credentials a URL might carry (userinfo, query). */
   readonly #jwks: string
   #failing = false
   #refused = 0
   #lastWarnedMs = Number.NEGATIVE_INFINITY
+  /** What the last fetch that was made raised. */
+  #cause: unknown
 
   constructor(
     private readonly logger: Logger | undefined,
     url: URL,
+    /** When the set in use was fetched, if one was. */
+    private readonly fetchedAtMs: () => number | undefined = () => undefined,
     private readonly reminderMs = KEY_SET_OUTAGE_REMINDER_MS,
   ) {
     this.#jwks = `${url.origin}${url.pathname}`
@@ -36,28 +49,23 @@ export class KeySetOutageLog {
   /** A verification found no key set; `error` is what the fetch raised (never the token). */
   failed(error: unknown, nowMs: number): void {
     this.#refused++
-    this.#warn(
-      nowMs,
-      { err: describe(error) },
-      'verification keys are unavailable (err says why); streams get keys_unavailable until they are back',
-      'verification keys are still unavailable (err says why); streams get keys_unavailable',
-    )
+    this.stale(error, nowMs)
   }
 
-  /** The set could not be fetched again, and the one fetched `ageMs` ago goes on verifying. */
-  stale(error: unknown, ageMs: number, nowMs: number): void {
-    this.#warn(
-      nowMs,
-      { err: describe(error), keySetAgeSeconds: Math.round(ageMs / 1000) },
-      'verification keys could not be fetched again (err says why); verifying with the set fetched before',
-      'verification keys still cannot be fetched again (err says why); verifying with the set fetched before',
-    )
-  }
-
-  /** Warns as an outage starts, then at most once per reminder interval while it lasts. */
-  #warn(nowMs: number, fields: Record<string, unknown>, starts: string, lasts: string): void {
+  /** The set could not be fetched (again): `error` is why, and the set fetched before, if any, verifies. */
+  stale(error: unknown, nowMs: number): void {
+    if (!(error instanceof KeySetFetchDeferred)) this.#cause = error
     if (this.#failing && nowMs - this.#lastWarnedMs < this.reminderMs) return
-    this.logger?.warn({ jwks: this.#jwks, ...fields, refused: this.#refused }, this.#failing ? lasts : starts)
+    const fetchedAtMs = this.fetchedAtMs()
+    this.logger?.warn(
+      {
+        jwks: this.#jwks,
+        err: describe(this.#cause ?? error),
+        refused: this.#refused,
+        ...(fetchedAtMs === undefined ? {} : { keySetAgeSeconds: Math.round((nowMs - fetchedAtMs) / 1000) }),
+      },
+      `verification keys ${this.#failing ? 'still cannot' : 'cannot'} be fetched (err says why): tokens of keys fetched before are verified with them, for up to a day after that fetch; streams that need another key get keys_unavailable`,
+    )
     this.#failing = true
     this.#refused = 0
     this.#lastWarnedMs = nowMs

@@ -26,8 +26,8 @@ export interface StaleKeySetOptions {
   readonly staleLimitMs: number
   /** When the set in use was fetched; undefined before the first fetch. */
   fetchedAtMs(): number | undefined
-  /** A refresh failed and the set fetched `ageMs` ago goes on verifying. */
-  onStale(error: unknown, ageMs: number): void
+  /** A refresh failed, and the set fetched before goes on verifying. */
+  onStale(error: unknown): void
 }
 
 export function keepingStaleKeys(keySet: ReloadableKeySet, options: StaleKeySetOptions): JWTVerifyGetKey {
@@ -40,7 +40,7 @@ export function keepingStaleKeys(keySet: ReloadableKeySet, options: StaleKeySetO
       } catch (error) {
         // Past the limit the failure is the verification's: keys_unavailable, as with no set.
         if (ageMs >= options.staleLimitMs) throw error
-        options.onStale(error, ageMs)
+        options.onStale(error)
       }
     }
     return keySet(header, token)

@@ -36,7 +36,7 @@ import type { GatewayConfig } from '../config/config.js'
 import { HeraldError, type HeraldErrorCode } from '../errors/herald-error.js'
 import { createHmacFastPath } from './hmac-fast-path.js'
 import { fetchKeySet, KEY_SET_FETCH_TIMEOUT_MS } from './key-set-fetch.js'
-import { KeySetOutageLog } from './key-set-outage.js'
+import { KeySetFetchDeferred, KeySetOutageLog } from './key-set-outage.js'
 import { RetryBackoff } from './retry-backoff.js'
 import { keepingStaleKeys } from './stale-key-set.js'
 import { tokenKey, VerifiedTokenCache } from './verified-token-cache.js'
@@ -172,7 +172,7 @@ function selectVerify(
         // jose's signal, which fetchKeySet reads the body under: the bound covers the whole body.
         timeoutDuration: KEY_SET_FETCH_TIMEOUT_MS,
         [customFetch]: async (url: string, init: RequestInit) => {
-          if (!fetchBackoff.ready(Date.now())) throw new Error('the last key set fetch failed; not fetching again yet')
+          if (!fetchBackoff.ready(Date.now())) throw new KeySetFetchDeferred()
           try {
             const { response, usable } = await fetchKeySet(url, init)
             if (usable) {
@@ -187,12 +187,12 @@ function selectVerify(
           }
         },
       })
-      const outage = new KeySetOutageLog(logger, key.url)
+      const outage = new KeySetOutageLog(logger, key.url, () => fetchedAtMs)
       const currentKeys = keepingStaleKeys(keySet, {
         maxAgeMs: JWKS_MAX_AGE_MS,
         staleLimitMs: JWKS_STALE_LIMIT_MS,
         fetchedAtMs: () => fetchedAtMs,
-        onStale: (error, ageMs) => outage.stale(error, ageMs, Date.now()),
+        onStale: (error) => outage.stale(error, Date.now()),
       })
       // A key jose will not verify with is logged once per key id: it stays in the set until the
       // issuer removes it, and an outage log would end and start again with every other token.
