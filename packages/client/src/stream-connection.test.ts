@@ -201,7 +201,13 @@ describe('StreamConnection', () => {
     expect(calls[4]!.attempt.signal.aborted).toBe(false)
   })
 
-  it('does not reconnect in a hot loop to an upstream that sends retry: 0 and ends each stream once live', async () => {
+  // Streams that go live and end at once, as from an upstream that closes every stream.
+  it.each([
+    // 100, 100, 200, 400, ... ms apart, as after failed attempts: 8 streams in 12 s, not hundreds.
+    ['retry: 0 as each stream opens', 8, (sink: StreamSink) => [sink.onRetry(0), sink.onEvent(READY)]],
+    // 500, 1000, 2000, 4000 ms apart (half steps from 1 s): 5 streams in 12 s, not 100.
+    ['retry: 100 as it ends each stream', 5, (sink: StreamSink) => [sink.onEvent(READY), sink.onRetry(100)]],
+  ] as const)('does not reconnect in a hot loop to an upstream that sends %s', async (_, streams, answer) => {
     // Jitter at its lowest: the shortest waits a client can draw.
     vi.spyOn(Math, 'random').mockReturnValue(0)
     const { transport, calls } = scriptedTransport()
@@ -209,33 +215,13 @@ describe('StreamConnection', () => {
     let answered = 0
     for (let elapsed = 0; elapsed < 12_000; elapsed += 10) {
       for (const call of calls.slice(answered)) {
-        call.sink.onRetry(0)
-        call.sink.onEvent(READY)
+        answer(call.sink)
         call.end({ kind: 'ended' })
       }
       answered = calls.length
       await vi.advanceTimersByTimeAsync(10)
     }
-    // 100, 100, 200, 400, ... ms apart, as after failed attempts: 8 streams in 12 s, not hundreds.
-    expect(calls).toHaveLength(8)
-  })
-
-  it('does not reconnect in a hot loop to an upstream that ends each stream once live with retry: 100', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(0)
-    const { transport, calls } = scriptedTransport()
-    start(transport)
-    let answered = 0
-    for (let elapsed = 0; elapsed < 12_000; elapsed += 10) {
-      for (const call of calls.slice(answered)) {
-        call.sink.onEvent(READY)
-        call.sink.onRetry(100)
-        call.end({ kind: 'ended' })
-      }
-      answered = calls.length
-      await vi.advanceTimersByTimeAsync(10)
-    }
-    // 500, 1000, 2000, 4000 ms apart (half steps from 1 s), as after failed attempts: 5 streams in 12 s, not 100.
-    expect(calls).toHaveLength(5)
+    expect(calls).toHaveLength(streams)
   })
 
   it('waits as long as a Retry-After asks (up to maxRetryMs) before trying again', async () => {
