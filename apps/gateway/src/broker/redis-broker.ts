@@ -201,6 +201,7 @@ export class RedisBroker implements Broker {
       return
     }
     await loadHeraldFunctions(this.#commands)
+    this.#upkeep.functionsLoaded()
   }
 
   /**

@@ -17,6 +17,11 @@ export class RedisUpkeep {
   readonly #evicting = new Set<string>()
   /** Masters, by address, last found with fewer replicas than publishes wait for (warned once each). */
   readonly #shortOfReplicas = new Set<string>()
+  /**
+   * Whether this node has seen the library loaded. Ticks start before the node's startup load,
+   * and one that found it missing then logged "gone; loaded again" for a Redis that never had it.
+   */
+  #loadedBefore = false
 
   /** `requiredReplicas`: PUBLISH_WAIT_REPLICAS, the replicas a publish waits for (0: none). */
   constructor(
@@ -24,6 +29,11 @@ export class RedisUpkeep {
     private readonly logger: Logger,
     private readonly requiredReplicas = 0,
   ) {}
+
+  /** The node loaded the library (at startup): one missing from now on went. */
+  functionsLoaded(): void {
+    this.#loadedBefore = true
+  }
 
   /** Starts both checks on every master; their answers arrive later, and a Redis that is away is skipped. */
   check(): void {
@@ -42,8 +52,13 @@ export class RedisUpkeep {
   #restoreMissingFunctions(master: Redis): void {
     master.call('FCALL_RO', 'herald_tails', 0).catch((error: unknown) => {
       if (!isFunctionMissing(error)) return
+      const gone = this.#loadedBefore
       loadHeraldFunctions(this.commands).then(
-        () => this.logger.info({ redis: nodeAddress(master) }, 'herald functions were gone from redis; loaded again'),
+        () => {
+          this.#loadedBefore = true
+          if (gone)
+            this.logger.info({ redis: nodeAddress(master) }, 'herald functions were gone from redis; loaded again')
+        },
         (failed: unknown) =>
           this.logger.warn(
             { redis: nodeAddress(master), err: (failed as Error).message },
