@@ -11,6 +11,7 @@ import { Hono } from 'hono'
 import { SignJWT } from 'jose'
 import { type GatewayConfig, isLoopback } from '../config/config.js'
 import { HeraldError } from '../errors/herald-error.js'
+import { isPlainObject } from '../http/publish-body.js'
 import { handlePublish, publishBodyLimit, requireJsonBody } from '../http/publish-route.js'
 import type { GatewayServices } from '../http/services.js'
 import { loadClientBundles } from './client-bundles.js'
@@ -120,9 +121,7 @@ function isLoopbackHost(host: string | undefined): boolean {
 function readJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text)
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined
+    return isPlainObject(value) ? value : undefined
   } catch {
     return undefined
   }

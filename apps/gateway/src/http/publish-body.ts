@@ -112,7 +112,8 @@ function parseMessage(value: unknown, path: string, source: string | undefined):
   return { channelKey, type, data: stored, idempotencyKey }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object: not null, not an array. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
