@@ -166,6 +166,11 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#join()
   }
 
+  /** Back online: the leader need not sit out a backoff that grew while the network was down. */
+  readonly #onOnline = (): void => {
+    this.#connection?.retrySoon()
+  }
+
   get state(): ConnectionState {
     return this.#state
   }
@@ -201,11 +206,6 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   /** The position could not be resumed exactly: some notifications may be missing, so refetch. */
   onReset(handler: (reset: HeraldReset) => void): () => void {
     return this.#resets.add(handler)
-  }
-
-  /** Back online: the leader need not sit out a backoff that grew while the network was down. */
-  readonly #onOnline = (): void => {
-    this.#connection?.retrySoon()
   }
 
   onStateChange(handler: (state: ConnectionState) => void): () => void {
