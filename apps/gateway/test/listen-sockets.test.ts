@@ -1,6 +1,6 @@
 /**
  * LISTEN_SOCKETS above 1: the node listens with that many SO_REUSEPORT sockets on one port, on a
- * Node.js that has them (reuse-port-node.ts), and every socket serves the same routes.
+ * Node.js that has them (registry-node.ts), and every socket serves the same routes.
  */
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -14,7 +14,7 @@ import {
   TEST_API_KEY,
   TEST_SECRET,
 } from './harness.js'
-import { reusePortNode } from './reuse-port-node.js'
+import { reusePortNode } from './registry-node.js'
 
 /** Listening TCP sockets on 127.0.0.1:`port`, from the kernel's table. */
 function listenersOn(port: number): number {
