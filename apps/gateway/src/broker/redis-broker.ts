@@ -116,6 +116,15 @@ export class RedisBroker implements Broker {
   readonly #upkeep: RedisUpkeep
   /** Probe channels a master unsubscribed in place, subscribed again after the map refresh. */
   readonly #droppedProbes = new Set<string>()
+  /** Channels with an SUNSUBSCRIBE in flight for nobody's stream: one each, however many announcements arrive meanwhile. */
+  readonly #dropping = new Set<string>()
+  /**
+   * Channels left while the subscriber was away, with how many probe ticks more their SUNSUBSCRIBE
+   * is sent again. A Cluster's sharded subscribers reconnect on their own and subscribe again what
+   * ioredis listed when they went, a command that can land after this node's SUNSUBSCRIBE: the
+   * channel stayed subscribed for nobody, and came back with every later reconnect.
+   */
+  readonly #owedUnsubscribes = new Map<string, number>()
   /** It became ready again while that resubscribe ran: one that gave up (a new loss) runs again. */
   #readyAgain = false
   /** Whether a lost probe rebuilds the subscriber now or waits for a fresh slots map first. */
@@ -162,7 +171,8 @@ export class RedisBroker implements Broker {
       (change, channels) => {
         const subscriber = this.#subscriber
         if (change === 'subscribe') return subscriber.ssubscribe(...channels).then(() => this.#dropUnwanted(channels))
-        // A subscriber that is not ready has no subscriptions to drop: its resubscribe skips these.
+        // Sent again once the subscriber is back (#owedUnsubscribes); not ready, it holds nothing now.
+        if (this.#suspended || subscriber.status !== 'ready') this.#oweUnsubscribes(channels)
         return subscriber.status === 'ready' ? subscriber.sunsubscribe(...channels) : Promise.resolve()
       },
       target.kind === 'cluster' ? calculateSlot : undefined,
@@ -532,11 +542,31 @@ export class RedisBroker implements Broker {
   #dropUnwanted(channels: readonly string[]): void {
     for (const channel of channels) {
       const channelKey = channelKeyOfPubsub(channel)
-      if (channelKey === undefined || this.#channels.has(channelKey)) continue
-      this.#subscriptions.request('unsubscribe', channel).catch(() => {
-        // Disconnected again: the next resubscribe subscribes only what is wanted.
-      })
+      if (channelKey === undefined || this.#channels.has(channelKey) || this.#dropping.has(channel)) continue
+      this.#dropping.add(channel)
+      this.#subscriptions
+        .request('unsubscribe', channel)
+        .catch(() => {
+          // Disconnected again: the next resubscribe subscribes only what is wanted.
+        })
+        .finally(() => this.#dropping.delete(channel))
     }
+  }
+
+  #oweUnsubscribes(channels: readonly string[]): void {
+    for (const channel of channels) this.#owedUnsubscribes.set(channel, OWED_UNSUBSCRIBE_TICKS)
+  }
+
+  /** Sends again the SUNSUBSCRIBEs owed for channels still wanted by nobody (SUNSUBSCRIBE is idempotent). */
+  #payOwedUnsubscribes(): void {
+    if (this.#owedUnsubscribes.size === 0 || this.#suspended || this.#subscriber.status !== 'ready') return
+    const owed: string[] = []
+    for (const [channel, ticks] of this.#owedUnsubscribes) {
+      owed.push(channel)
+      if (ticks <= 1) this.#owedUnsubscribes.delete(channel)
+      else this.#owedUnsubscribes.set(channel, ticks - 1)
+    }
+    this.#dropUnwanted(owed)
   }
 
   async #subscribeProbes(): Promise<void> {
@@ -560,6 +590,7 @@ export class RedisBroker implements Broker {
     const now = Date.now()
     this.#rebuildIfStuck(now)
     if (!this.#suspended && this.#moved.retryDue()) void this.#catchUpMovedChannels()
+    this.#payOwedUnsubscribes()
     this.#probesOverdue(now)
     this.#upkeep.check()
     const message = this.#probes.message(now)
@@ -716,6 +747,7 @@ export class RedisBroker implements Broker {
       if (losses !== this.#losses || subscriber !== this.#subscriber || !this.#suspended) return
       this.#suspended = false
       this.#probes.restart(Date.now())
+      this.#payOwedUnsubscribes()
       const closed = (await this.#sink?.resync()) ?? 0
       // The hub warned of the channels it could not catch up; this line must not say all were.
       if (closed === 0)
@@ -762,6 +794,8 @@ const STARTUP_WAIT_MS = 5_000
 const STALE_AFTER_INTERVALS = 3
 /** Probe intervals a suspension, or a published but undelivered probe, may last before the subscriber is rebuilt. */
 const REBUILD_AFTER_INTERVALS = 5
+/** Probe ticks after the subscriber is back on which a channel left while it was away is unsubscribed again. */
+const OWED_UNSUBSCRIBE_TICKS = 3
 
 export interface PubsubProbeOptions {
   readonly intervalMs: number
