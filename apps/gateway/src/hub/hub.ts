@@ -194,6 +194,11 @@ export class Hub implements BrokerSink, QuietChannelSource {
   }
 
   async #catchUp(listeners: ChannelListeners, holdStamp: number): Promise<CatchUpOutcome> {
+    // A stream that began its setup during the hold may have no position yet (0-0, before every
+    // history): read from there, the catch-up found the history gone and closed every live stream
+    // of the channel (a reshard while tabs connected closed up to 20 of 53 in a probe). It is
+    // turned away as the streams resuming when the hold began were.
+    for (const connection of listeners.members.list()) if (connection.state === 'resuming') connection.turnAway()
     let from: StreamId | undefined
     listeners.members.forEach((slot, connection) => {
       const position = connection.positionAt(slot)

@@ -1,0 +1,45 @@
+/**
+ * The hub's catch-up after a hold, on a real Redis: the broker's calls (suspend, then resync once
+ * its subscriber is back) are made directly, so a stream can be caught in its setup between them.
+ */
+import { pollUntil, startRedis } from '@herald/redis-harness'
+import { describe, expect, it } from 'vitest'
+import { RecordingEventSource, startTestGateway } from '../../test/harness.js'
+
+describe('hub catch-up after a hold', () => {
+  it('turns away a stream that began its setup during the hold, and keeps the live streams of its channel open', async () => {
+    const redis = await startRedis()
+    const gateway = await startTestGateway({ REDIS_URL: redis.url })
+    const tabs: RecordingEventSource[] = []
+    try {
+      const live = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
+      tabs.push(live)
+      await live.waitForReady()
+      expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
+      await live.waitForEvents(1)
+      const hub = gateway.services.hub
+      // What the broker does when its subscriber drops: live delivery held until the catch-up.
+      hub.suspend()
+      // Redis answers nothing meanwhile (stopped), so a new stream's setup stops before it has a position.
+      process.kill(redis.pid!, 'SIGSTOP')
+      const joining = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
+      tabs.push(joining)
+      await pollUntil('the new stream attached', async () => (hub.connectionCount === 2 ? true : undefined))
+      // The subscriber is back: the channel is caught up from its live stream's position.
+      const resynced = hub.resync()
+      process.kill(redis.pid!, 'SIGCONT')
+      expect(await resynced).toBe(0)
+      await joining.waitForEvents(1, 'herald.unavailable')
+      expect((await gateway.publish({ user: 'alice', data: 2 })).status).toBe(200)
+      await live.waitForEvents(2)
+      expect(live.payloads()).toEqual([1, 2])
+      // Never closed: one connection, live once.
+      expect([live.opens, live.readies]).toEqual([1, 1])
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT')
+      for (const tab of tabs) tab.close()
+      await gateway.close()
+      await redis.stop()
+    }
+  })
+})
