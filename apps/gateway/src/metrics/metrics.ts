@@ -8,6 +8,7 @@
 import type { UnavailableReason } from '@herald/protocol'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { BudgetClose } from '../http/socket-budget.js'
+import { collectEventLoopLagInWindows } from './event-loop-windows.js'
 import { HotCounter, HotHistogram } from './hot-metrics.js'
 
 /**
@@ -150,6 +151,7 @@ export class Metrics {
     // half of an idle gateway's CPU (13 against 6-8 ms/s, memory broker, no streams); a stall
     // long enough to matter still shows at 100 ms.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 })
+    collectEventLoopLagInWindows(this.registry)
   }
 
   connectionOpened(): void {
