@@ -156,6 +156,7 @@ export class RedisBroker implements Broker {
     this.#commands = createRedisClient(target, commandOptions)
     this.#commands.on('error', (error: Error) => this.#connectionError(error))
     this.#reviveWhenEnded(this.#commands, 'commands')
+    this.#countDrops(this.#commands, true)
     this.#upkeep = new RedisUpkeep(this.#commands, logger, options.waitForReplicas?.replicas ?? 0)
     // Publishes have a connection of their own that never resends a command in flight when it
     // drops (ioredis's default): Redis may have run it, and a resent publish runs twice.
@@ -163,6 +164,7 @@ export class RedisBroker implements Broker {
     // Its errors are the commands connection's too, and logged there.
     this.#publishing.on('error', () => {})
     this.#reviveWhenEnded(this.#publishing, 'publishing')
+    this.#countDrops(this.#publishing, false)
     this.#probes = new ProbeLedger(STALE_AFTER_INTERVALS * probe.intervalMs, REBUILD_AFTER_INTERVALS * probe.intervalMs)
     // A cluster's probes wait for its slots map; see #trackShardProbes.
     if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], Date.now())
@@ -353,6 +355,7 @@ export class RedisBroker implements Broker {
     }
     subscriber.on('error', (error: Error) => this.#connectionError(error))
     this.#reviveWhenEnded(subscriber, 'subscriber', () => subscriber === this.#subscriber)
+    this.#countDrops(subscriber, true, () => subscriber === this.#subscriber)
     return subscriber
   }
 
@@ -384,6 +387,27 @@ export class RedisBroker implements Broker {
           // It ends again, and this runs again; or it reconnects by itself.
         })
       }, REVIVE_AFTER_MS).unref()
+    })
+  }
+
+  /**
+   * Counts a connection that was ready and closed without an error counted for it: a socket that
+   * ends cleanly (CLIENT KILL, a Redis shut down, a proxy closing it) emits no 'error', and the
+   * connection-errors metric missed every such drop, the flaps `herald_redis_up` cannot show.
+   */
+  #countDrops(client: RedisClient, errorsCounted: boolean, current: () => boolean = () => true): void {
+    let uncounted = false
+    client.on('ready', () => {
+      uncounted = true
+    })
+    if (errorsCounted)
+      client.on('error', () => {
+        uncounted = false
+      })
+    client.on('close', () => {
+      if (!uncounted || this.#closing || !current()) return
+      uncounted = false
+      this.probe.onConnectionError?.()
     })
   }
 
