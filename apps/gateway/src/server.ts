@@ -107,6 +107,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     shedLog: new LogBurstLimit(SHED_LOG_BURST, SHED_LOG_WINDOW_MS, (held) =>
       logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more streams were shed than logged'),
     ),
+    // An outage fails every publish and every stream in setup: each request's own line says so.
+    brokerFailureLog: new LogBurstLimit(SHED_LOG_BURST, SHED_LOG_WINDOW_MS, (held) =>
+      logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more broker failures than logged'),
+    ),
     verifyToken: createTokenVerifier(config.jwt, logger),
     lifecycle: { draining: false },
   }
@@ -250,6 +254,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       clearInterval(quietTimer)
       services.expiry.close()
       services.shedLog.flush()
+      services.brokerFailureLog.flush()
       sockets?.log.flush()
       sockets?.budget.close()
       const stopped = Promise.all(

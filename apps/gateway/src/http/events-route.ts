@@ -195,10 +195,11 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       // retry from its last id, which covers whatever was replayed before the failure.
       // The message only, as for a failed publish: a Redis error carries its command, and with it
       // the user's stream key.
-      logger.warn(
-        { err: error instanceof Error ? error.message : String(error) },
-        'stream setup failed; turning the stream away so the client retries',
-      )
+      if (services.brokerFailureLog.take())
+        logger.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'stream setup failed; turning the stream away so the client retries',
+        )
       turnAway(connection)
     } finally {
       settingUp.delete(connection)

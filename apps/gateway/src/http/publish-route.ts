@@ -96,10 +96,11 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
       })
     }
     // The message only: a Redis reply error carries the command, and with it the payloads.
-    services.logger.warn(
-      { err: error instanceof Error ? error.message : String(error), messages: requests.length },
-      'publish failed: the broker did not accept it',
-    )
+    if (services.brokerFailureLog.take())
+      services.logger.warn(
+        { err: error instanceof Error ? error.message : String(error), messages: requests.length },
+        'publish failed: the broker did not accept it',
+      )
     if (error instanceof HeraldError) throw error
     // Redis keeps what a function wrote before it failed, and a batch may fail part way: say so,
     // so that a retry carries the same idempotency keys instead of publishing anything twice.

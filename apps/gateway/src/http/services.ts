@@ -34,6 +34,8 @@ export interface GatewayServices {
   readonly logger: Logger
   /** Streams turned away are logged through this, a burst per window. */
   readonly shedLog: LogBurstLimit
+  /** Publishes and stream setups the broker failed: one per request while Redis is away. */
+  readonly brokerFailureLog: LogBurstLimit
   readonly verifyToken: TokenVerifier
   readonly lifecycle: Lifecycle
 }

@@ -1,11 +1,12 @@
 import { Writable } from 'node:stream'
+import { startRedis } from '@herald/redis-harness'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { RawSseStream, startTestGateway, withTimeout } from '../../test/harness.js'
 import { LogBurstLimit, SHED_LOG_BURST } from './log-burst-limit.js'
 import { createLogger, redactUrl } from './logger.js'
 
 /** A test gateway whose log lines, parsed, collect in `lines`. */
-async function gatewayLoggingLines() {
+async function gatewayLoggingLines(env: Record<string, string> = {}) {
   const lines: any[] = []
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -13,7 +14,7 @@ async function gatewayLoggingLines() {
       done()
     },
   })
-  return { lines, gateway: await startTestGateway({}, { logger: createLogger('info', sink) }) }
+  return { lines, gateway: await startTestGateway(env, { logger: createLogger('info', sink) }) }
 }
 
 describe('redactUrl', () => {
@@ -211,6 +212,31 @@ describe('the log of a shed stream', () => {
     // A node that stops before the window ends still says how many it held back.
     const held = lines.filter((line) => line.msg === 'more streams were shed than logged')
     const logged = lines.filter((line) => line.msg === 'request' && line.url.startsWith('/v1/events')).length
+    expect(held.reduce((sum, line) => sum + line.held, 0) + logged).toBe(3 * SHED_LOG_BURST)
+  })
+})
+
+describe('the log of publishes the broker failed', () => {
+  it('is rate-limited in an outage, and says how many lines it held back', async () => {
+    const redis = await startRedis()
+    const { lines, gateway } = await gatewayLoggingLines({ REDIS_URL: redis.url })
+    try {
+      // Stopped, not gone: the connection stays up and every publish waits out its deadline.
+      process.kill(redis.pid!, 'SIGSTOP')
+      const results = await Promise.all(
+        Array.from({ length: 3 * SHED_LOG_BURST }, (_, i) => gateway.publish({ user: 'outage', data: i })),
+      )
+      expect(results.map((result) => result.status)).toEqual(results.map(() => 503))
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT')
+      await gateway.close()
+      await redis.stop()
+    }
+    const logged = lines.filter((line) => line.msg === 'publish failed: the broker did not accept it').length
+    const held = lines.filter((line) => line.msg === 'more broker failures than logged')
+    // A window's worth are logged; the storm ends well within two windows.
+    expect(logged).toBeGreaterThan(0)
+    expect(logged).toBeLessThanOrEqual(2 * SHED_LOG_BURST)
     expect(held.reduce((sum, line) => sum + line.held, 0) + logged).toBe(3 * SHED_LOG_BURST)
   })
 })
