@@ -179,6 +179,30 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
     })
   })
 
+  it('raises HeraldPublishesFailing for publishes answered 503 that go on for 5 minutes, by code', async () => {
+    const failures = labelledSeries('herald_publish_failures_total', 'code')
+    const publishesFailing = {
+      exp_labels: { severity: 'warning', code: 'broker_unavailable' },
+      exp_annotations: {
+        summary: 'Publishes are answered 503 (broker_unavailable)',
+        description:
+          'Over 0.1 published messages a second have been answered 503 for 5 minutes. broker_unavailable: Redis is away, too slow or refusing writes (out of memory, ACL); not_replicated: stored, but fewer replicas confirm than PUBLISH_WAIT_REPLICAS. Backends retry with their idempotency keys, and their notifications wait.',
+      },
+    }
+    await expectPromtoolTestsPass({
+      // 30 messages a minute on each of two nodes from minute 1; not one unreplicated.
+      input_series: [
+        failures('a', 'broker_unavailable', '0 0+30x14'),
+        failures('b', 'broker_unavailable', '0 0+30x14'),
+        failures('a', 'not_replicated', '0x15'),
+      ],
+      alert_rule_test: [
+        { eval_time: '4m', alertname: 'HeraldPublishesFailing', exp_alerts: [] },
+        { eval_time: '12m', alertname: 'HeraldPublishesFailing', exp_alerts: [publishesFailing] },
+      ],
+    })
+  })
+
   it('raises HeraldClientSocketsAtFileLimit for a node that closed sockets to stay within its open-file limit', async () => {
     const closed = labelledSeries('herald_client_sockets_closed_total', 'socket')
     await expectPromtoolTestsPass({

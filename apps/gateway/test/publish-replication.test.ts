@@ -59,8 +59,10 @@ describe('publishing with PUBLISH_WAIT_REPLICAS', () => {
     expect(refused.body.error.code).toBe('HERALD_ERR_NOT_REPLICATED')
     // Stored on the master all the same: the retry finds it by its key and publishes nothing twice.
     expect(await master.cli('XLEN', streamKey('u:jon'))).toBe('1')
-    // Stored and announced, so published, as the metric says.
+    // Stored and announced, so published, as the metric says; and answered 503, as the other says.
     expect(await publishedTotal()).toBe(publishedBefore + 1)
+    const metrics = await (await fetch(`${node.url}/metrics`)).text()
+    expect(metrics).toContain('herald_publish_failures_total{code="not_replicated"} 1\n')
     const retried = await publish({ user: 'jon', data: 1, idempotencyKey: 'k1' })
     expect(retried.status).toBe(200)
     expect(await master.cli('XLEN', streamKey('u:jon'))).toBe('1')

@@ -328,6 +328,9 @@ describe('POST /v1/publish on Redis and on the embedded broker alike', () => {
     }
     expect(warnings.some((line) => line.includes('publish failed'))).toBe(true)
     expect(warnings.join('\n')).not.toMatch(/payload-not-for-logs|stop-1/)
+    const metrics = await (await fetch(`${onRedis.url}/metrics`)).text()
+    expect(metrics).toContain('herald_publish_failures_total{code="broker_unavailable"} 1\n')
+    expect(metrics).toContain('herald_publish_failures_total{code="not_replicated"} 0\n')
     // The timed-out publish reached Redis once it woke; the retry with its key appends nothing more.
     const retry = await onRedis.publish(message)
     expect(retry.status).toBe(200)

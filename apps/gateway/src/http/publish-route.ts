@@ -75,6 +75,7 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
   }
   const { requests, batch } = parsePublishBody(text)
   if (!services.broker.canPublish()) {
+    services.metrics.publishFailed('broker_unavailable', requests.length)
     throw new HeraldError('HERALD_ERR_BROKER_UNAVAILABLE', 'the broker is unavailable; nothing was published')
   }
   let ids: string[]
@@ -84,6 +85,7 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
     if (error instanceof PublishError && error.code === 'HERALD_ERR_NOT_REPLICATED') {
       // Stored and announced: published, only not confirmed by replicas.
       services.metrics.published(requests.length)
+      services.metrics.publishFailed('not_replicated', requests.length)
       throw new HeraldError(
         'HERALD_ERR_NOT_REPLICATED',
         'stored, but too few replicas confirmed it in time, so a failover could lose it: retry with the same idempotencyKey',
@@ -95,6 +97,7 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
         cause: error,
       })
     }
+    services.metrics.publishFailed('broker_unavailable', requests.length)
     // The message only: a Redis reply error carries the command, and with it the payloads.
     if (services.brokerFailureLog.take())
       services.logger.warn(

@@ -22,6 +22,10 @@ export type RejectReason = UnavailableReason | 'auth' | 'forbidden' | 'bad_reque
  * series that appears at N, so a node's first storm of refusals would not show. A record, so a
  * reason added to the type and not here fails to compile.
  */
+/** Why a publish was answered 503. */
+export type PublishFailureCode = 'broker_unavailable' | 'not_replicated'
+const PUBLISH_FAILURE_CODES: readonly PublishFailureCode[] = ['broker_unavailable', 'not_replicated']
+
 const REJECT_REASONS: Record<RejectReason, null> = {
   over_capacity: null,
   user_limit: null,
@@ -43,6 +47,7 @@ export class Metrics {
   readonly #connectionsOpened: Counter
   readonly #connectionsRejected: Counter<'reason'>
   readonly #published: Counter
+  readonly #publishFailures: Counter
   readonly #delivered: HotCounter
   readonly #deliveryLatency: HotHistogram
   readonly #resumes: Counter<'outcome'>
@@ -112,6 +117,13 @@ export class Metrics {
       help: 'Messages this node published, stored ones answered NOT_REPLICATED included; a repeated idempotency key counts again; one answered 503 that Redis applied later does not count',
       registers,
     })
+    this.#publishFailures = new Counter({
+      name: 'herald_publish_failures_total',
+      help: 'Messages of publishes answered 503, by code: broker_unavailable (Redis away, slow or failing; may be stored in part) or not_replicated (stored, too few replicas confirmed it)',
+      labelNames: ['code'],
+      registers,
+    })
+    for (const code of PUBLISH_FAILURE_CODES) this.#publishFailures.inc({ code }, 0)
     this.#delivered = new HotCounter(
       'herald_messages_delivered_total',
       'Live messages written to SSE connections (replayed ones: herald_messages_replayed_total)',
@@ -164,6 +176,11 @@ export class Metrics {
 
   published(count: number): void {
     this.#published.inc(count)
+  }
+
+  /** A publish of `count` messages answered 503: the publisher retries it, with the same idempotency keys. */
+  publishFailed(code: PublishFailureCode, count: number): void {
+    this.#publishFailures.inc({ code }, count)
   }
 
   recordDelivery(delivered: number, publishedAtMs: number): void {
