@@ -66,7 +66,8 @@ describe("docs/redis-contract.md's Redis users on a Redis Cluster", () => {
     }
     expect((await node!.publish({ user: 'u1', data: { n: 3 } })).status).toBe(200)
     await tab.waitForEvents(3)
-    expect(tab.events.map((event) => JSON.parse(event.data).n)).toEqual([1, 2, 3])
+    // u1's channel and the topic's are on different shards: live order holds within each, not across them.
+    expect(tab.events.map((event) => JSON.parse(event.data).n).sort()).toEqual([1, 2, 3])
     // The node's slots-map reads (every 5 s, from a node picked at random) have reached a replica
     // at least once, where the connection opens with READONLY: allowed or refused, it counts.
     await pollUntil(
