@@ -4,7 +4,7 @@ import { pollUntil, startRedis, startRedisCluster, startRedisSentinel } from '@h
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { withTimeout } from '../../test/harness.js'
+import { recordingLogger, withTimeout } from '../../test/harness.js'
 import { describeBrokerContract } from './broker.contract.js'
 import { RedisBroker } from './redis-broker.js'
 
@@ -136,13 +136,15 @@ describe('redis broker subscriptions', () => {
  * a client sends: for losing a connection again while a resubscribe waits on its answer.
  */
 async function startRelay(port: number) {
-  const links = new Set<{ client: net.Socket; upstream: net.Socket }>()
+  const links = new Set<{ client: net.Socket; upstream: net.Socket; subscriber: boolean; stalled: boolean }>()
   let holdSsubscribe: ((link: { client: net.Socket; upstream: net.Socket }) => void) | undefined
   const server = net.createServer((client) => {
     const upstream = net.connect(port, '127.0.0.1')
-    const link = { client, upstream }
+    const link = { client, upstream, subscriber: false, stalled: false }
     links.add(link)
     client.on('data', (chunk) => {
+      // The subscriber names itself when it connects (CLIENT SETNAME herald-subscriber).
+      if (chunk.toString('latin1').includes('herald-subscriber')) link.subscriber = true
       const hold = holdSsubscribe
       if (hold !== undefined && /ssubscribe/i.test(chunk.toString('latin1'))) {
         holdSsubscribe = undefined
@@ -151,7 +153,9 @@ async function startRelay(port: number) {
       }
       upstream.write(chunk)
     })
-    upstream.on('data', (chunk) => client.write(chunk))
+    upstream.on('data', (chunk) => {
+      if (!link.stalled) client.write(chunk)
+    })
     const drop = () => {
       links.delete(link)
       client.destroy()
@@ -167,6 +171,10 @@ async function startRelay(port: number) {
     url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     cutAll(): void {
       for (const link of links) link.client.destroy()
+    },
+    /** Stops passing Redis's bytes to the subscriber connected now, which stays connected. */
+    stallSubscriber(): void {
+      for (const link of links) if (link.subscriber) link.stalled = true
     },
     /** Resolves with the link of the next client to send an SSUBSCRIBE, which is not passed on. */
     nextSsubscribe(): Promise<{ client: net.Socket; upstream: net.Socket }> {
@@ -212,6 +220,31 @@ describe('redis broker recovery', () => {
       link.client.destroy()
       await withTimeout(resync, 20_000, () => `no resync; suspended ${suspensions} times`)
       expect(suspensions).toBeGreaterThanOrEqual(1)
+    } finally {
+      await broker.close()
+      relay.close()
+      await server.stop()
+    }
+  })
+})
+
+describe('redis broker probes', () => {
+  it('logs each time the probes go overdue, not only the first', async () => {
+    const server = await startRedis()
+    const relay = await startRelay(Number(new URL(server.url).port))
+    const { logger, lines } = recordingLogger('info')
+    const overdue = () => lines.filter((line) => line.includes('pubsub probe overdue')).length
+    const rebuilt = () => lines.filter((line) => line.includes('redis subscriber stuck')).length
+    const probe = { intervalMs: 100, onLatency: () => {}, onRebuild: () => {} }
+    const broker = new RedisBroker({ kind: 'standalone', url: relay.url }, BROKER_OPTIONS, logger, probe)
+    try {
+      await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => 0 })
+      for (const round of [1, 2]) {
+        await pollUntil('probes delivering', async () => (broker.isAvailable() ? true : undefined))
+        relay.stallSubscriber()
+        await pollUntil(`overdue, round ${round}`, async () => (overdue() === round ? true : undefined))
+        await pollUntil(`rebuilt, round ${round}`, async () => (rebuilt() === round ? true : undefined))
+      }
     } finally {
       await broker.close()
       relay.close()
