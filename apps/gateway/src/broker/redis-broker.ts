@@ -116,8 +116,6 @@ export class RedisBroker implements Broker {
   readonly #upkeep: RedisUpkeep
   /** Probe channels a master unsubscribed in place, subscribed again after the map refresh. */
   readonly #droppedProbes = new Set<string>()
-  /** Channels with an SUNSUBSCRIBE in flight for nobody's stream: one each, however many announcements arrive meanwhile. */
-  readonly #dropping = new Set<string>()
   /**
    * Channels left while the subscriber was away, with how many probe ticks more their SUNSUBSCRIBE
    * is sent again. A Cluster's sharded subscribers reconnect on their own and subscribe again what
@@ -566,14 +564,10 @@ export class RedisBroker implements Broker {
   #dropUnwanted(channels: readonly string[]): void {
     for (const channel of channels) {
       const channelKey = channelKeyOfPubsub(channel)
-      if (channelKey === undefined || this.#channels.has(channelKey) || this.#dropping.has(channel)) continue
-      this.#dropping.add(channel)
-      this.#subscriptions
-        .request('unsubscribe', channel)
-        .catch(() => {
-          // Disconnected again: the next resubscribe subscribes only what is wanted.
-        })
-        .finally(() => this.#dropping.delete(channel))
+      if (channelKey === undefined || this.#channels.has(channelKey)) continue
+      this.#subscriptions.request('unsubscribe', channel).catch(() => {
+        // Disconnected again: the next resubscribe subscribes only what is wanted.
+      })
     }
   }
 
