@@ -147,6 +147,13 @@ export interface ClientOptions {
   readonly autoResendUnfulfilledCommands?: boolean
   readonly autoResubscribe?: boolean
   readonly connectionName?: string
+  /**
+   * Cluster only, on unless set false: a command that met a closed node connection is sent again
+   * after a slots refresh (ioredis's retryDelayOnFailover, 100 ms), on whichever connection then
+   * serves its slot, behind commands sent meanwhile. Off where their order matters: a resent
+   * SUNSUBSCRIBE lands after a later SSUBSCRIBE of the same channel, and undoes it.
+   */
+  readonly retryOnClosedConnection?: boolean
 }
 
 /**
@@ -166,7 +173,8 @@ const CLUSTER_SLOTS_REFRESH_MS = 5_000
 
 /** A standalone, Sentinel or Cluster client for the target; Cluster clients use sharded subscribers. */
 export function createRedisClient(target: RedisTarget, clientOptions: ClientOptions = {}): RedisClient {
-  const options = { ...clientOptions, protocol: WIRE_PROTOCOL } as const
+  const { retryOnClosedConnection, ...connectionOptions } = clientOptions
+  const options = { ...connectionOptions, protocol: WIRE_PROTOCOL } as const
   switch (target.kind) {
     case 'standalone':
       return new Redis(target.url, options)
@@ -202,6 +210,7 @@ export function createRedisClient(target: RedisTarget, clientOptions: ClientOpti
               enableOfflineQueue: true,
             }
           : { enableOfflineQueue: options.enableOfflineQueue ?? true }),
+        ...(retryOnClosedConnection === false ? { retryDelayOnFailover: 0 } : {}),
         redisOptions: {
           ...options,
           ...(target.username === undefined ? {} : { username: target.username }),

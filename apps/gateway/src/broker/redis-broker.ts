@@ -321,6 +321,10 @@ export class RedisBroker implements Broker {
       autoResubscribe: false,
       enableOfflineQueue: false,
       connectionName: 'herald-subscriber',
+      // A subscription change that meets a closed connection fails, and is not sent again later:
+      // a stream's SUNSUBSCRIBE resent behind the next stream's SSUBSCRIBE left that stream deaf.
+      // Nothing is lost by failing it: a new connection holds only what is subscribed again.
+      retryOnClosedConnection: false,
     })
     const on = (event: string, handler: () => void) =>
       subscriber.on(event, () => {
