@@ -84,6 +84,7 @@ describe('logs', () => {
         `/v1/events?x=Bearer+${TEST_API_KEY}`,
         `/v1/events?topics=%${NEXT_API_KEY.charCodeAt(0).toString(16)}${NEXT_API_KEY.slice(1)}`,
         `/healthz?s=${encodeURIComponent(TEST_SECRET)}`,
+        `/v1/events?p=${REDIS_PASSWORD}`,
       ]
       for (const path of misplaced) {
         for (const method of ['GET', 'POST'])

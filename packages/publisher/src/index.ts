@@ -32,5 +32,6 @@ export {
   type HostPort,
   parseRedisTarget,
   type RedisTarget,
+  redisPassword,
 } from './redis-target.js'
 export { quitWithin, settledWithin } from './settled-within.js'

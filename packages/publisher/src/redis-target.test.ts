@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { pollUntil, type RedisServer, startRedisCluster } from '@herald/redis-harness'
 import type { Cluster } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
+import { createRedisClient, parseRedisTarget, type RedisTarget, redisPassword } from './redis-target.js'
 
 describe('parseRedisTarget', () => {
   it('reads the three topologies', () => {
@@ -153,6 +153,18 @@ describe('parseRedisTarget', () => {
     for (const url of ['redis://', 'rediss://', 'redis:///0']) {
       expect(parseRedisTarget(url), url).toMatch(/needs a host/)
     }
+  })
+})
+
+describe('redisPassword', () => {
+  it('is the decoded password of every form, for the logs to censor', () => {
+    const passwordOf = (url: string) => redisPassword(parseRedisTarget(url) as RedisTarget)
+    expect(passwordOf('redis://:p%40ss%23@h:6379')).toBe('p@ss#')
+    expect(passwordOf('rediss://gateway:s3cret@h')).toBe('s3cret')
+    expect(passwordOf('redis+cluster://u:c%2Fpw@h1:7000,h2:7001')).toBe('c/pw')
+    expect(passwordOf('redis+sentinel://:spw@h1:26379/mymaster')).toBe('spw')
+    expect(passwordOf('redis://h:6379')).toBeUndefined()
+    expect(passwordOf('redis+cluster://h1:7000')).toBeUndefined()
   })
 })
 

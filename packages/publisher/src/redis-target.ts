@@ -100,6 +100,14 @@ export function parseRedisTarget(text: string): RedisTarget | string {
   return { kind: 'cluster', nodes: hosts as HostPort[], ...credentials }
 }
 
+/** The target's password, if it has one: a secret the gateway's logs censor wherever it appears. */
+export function redisPassword(target: RedisTarget): string | undefined {
+  if (target.kind !== 'standalone') return target.password
+  // Checked by parseRedisTarget: a URL whose password decodes.
+  const password = decodeComponent(new URL(target.url).password)
+  return password === '' ? undefined : password
+}
+
 /**
  * Streams live in the database selected, but Pub/Sub and sharded Pub/Sub ignore databases: two
  * deployments told apart only by database would each deliver the other's live notifications.

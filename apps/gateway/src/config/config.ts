@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { BlockList, isIPv4, isIPv6 } from 'node:net'
-import { HISTORY_SETTING_RANGES, parseRedisTarget, type RedisTarget } from '@herald/publisher'
+import { HISTORY_SETTING_RANGES, parseRedisTarget, type RedisTarget, redisPassword } from '@herald/publisher'
 import type { ConfigError } from '../errors/herald-error.js'
 import { createEnvReader } from './env-reader.js'
 import { connectionBudgetFromFileLimit, readOpenFileLimit } from './open-file-limit.js'
@@ -39,7 +39,7 @@ export interface GatewayConfig {
   readonly openFileLimit: number | undefined
   /** Any of these authorises a publish; two at once allow rotation. */
   readonly publishApiKeys: readonly string[]
-  /** What the logger censors by value wherever it appears: the publish keys and the JWT secret. */
+  /** What the logger censors by value wherever it appears: the publish keys, the JWT secret and the Redis password. */
   readonly secrets: readonly string[]
   readonly maxConnections: number
   readonly maxConnectionsPerUser: number
@@ -209,7 +209,9 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       clockToleranceSeconds: read.integer('JWT_CLOCK_TOLERANCE_SECONDS', { default: 5, min: 0, max: 300 }),
     },
     publishApiKeys,
-    secrets: jwtSecret === undefined ? publishApiKeys : [...publishApiKeys, jwtSecret],
+    secrets: [...publishApiKeys, jwtSecret, typeof redis === 'object' ? redisPassword(redis) : undefined].filter(
+      (secret): secret is string => secret !== undefined,
+    ),
     openFileLimit,
     maxConnections: read.integer('MAX_CONNECTIONS', {
       default: connectionBudgetFromFileLimit(openFileLimit),
