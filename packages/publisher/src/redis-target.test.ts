@@ -1,7 +1,8 @@
 import { once } from 'node:events'
 import { pollUntil, type RedisServer, startRedisCluster } from '@herald/redis-harness'
-import type { Cluster } from 'ioredis'
+import { type Cluster, Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
+import { calculateSlot } from './keys.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget, redisPassword } from './redis-target.js'
 
 describe('parseRedisTarget', () => {
@@ -213,6 +214,61 @@ describe("a Cluster client's sharded subscribers (ioredis, patched)", () => {
     }
   })
 })
+
+describe("a Cluster client's sharded subscriber told of a channel Redis dropped (ioredis, patched)", () => {
+  it('reports it though a SUNSUBSCRIBE of another channel waits for its reply', async () => {
+    const cluster = await startRedisCluster()
+    const subscriber = createRedisClient(parseRedisTarget(cluster.url) as RedisTarget, {
+      autoResubscribe: false,
+    }) as Cluster
+    const admin = new Redis(cluster.masters[0]!.port)
+    try {
+      // Two channels of one master, in different slots: Redis drops the first's subscription by
+      // itself (its slot set again) while this client's SUNSUBSCRIBE of the second is in flight.
+      const names = Array.from({ length: 2000 }, (_, i) => `channel-${i}`).filter((name) => {
+        const slot = calculateSlot(name)
+        return slot < 5461 && slot !== calculateSlot('channel-0')
+      })
+      const [kept, left] = ['channel-0', names[0]!]
+      expect(await cluster.slotOwner(calculateSlot(kept))).toBe(cluster.masters[0])
+      expect(await cluster.slotOwner(calculateSlot(left))).toBe(cluster.masters[0])
+      await subscriber.ssubscribe(kept)
+      await subscriber.ssubscribe(left)
+      const dropped: string[] = []
+      subscriber.on('sunsubscribed', (channel: string) => dropped.push(channel))
+      const id = String(await admin.call('CLUSTER', 'MYID'))
+      // The master runs a script for 300 ms; the SETSLOT behind it on the same connection runs
+      // right after it, before any other client's command that came meanwhile.
+      const busy = admin.eval(BUSY_300_MS, 0)
+      const setSlot = admin.call('CLUSTER', 'SETSLOT', calculateSlot(kept), 'NODE', id)
+      // No event says the script has begun: a pause well inside its 300 ms puts the SUNSUBSCRIBE
+      // behind it, so its reply comes after Redis's own for the dropped channel.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const leaving = subscriber.sunsubscribe(left)
+      await Promise.all([busy, setSlot])
+      // Its reply, not the dropped channel's, answers it: no subscription is left on that connection.
+      expect(await leaving).toBe(0)
+      await pollUntil('the dropped channel reported', async () => (dropped.includes(kept) ? true : undefined), {
+        timeoutMs: 5_000,
+      })
+      expect(dropped).toEqual([kept])
+    } finally {
+      subscriber.disconnect()
+      admin.disconnect()
+      await cluster.stop()
+    }
+  })
+})
+
+/** A script that holds its Redis for 300 ms. */
+const BUSY_300_MS = `
+local started = redis.call('TIME')
+local elapsed = 0
+repeat
+  local now = redis.call('TIME')
+  elapsed = (now[1] - started[1]) * 1000000 + (now[2] - started[2])
+until elapsed > 300000
+return 1`
 
 /** SSUBSCRIBE commands the masters have run, from `INFO commandstats`. */
 async function ssubscribeCalls(masters: readonly RedisServer[]): Promise<number> {
