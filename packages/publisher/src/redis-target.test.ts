@@ -260,15 +260,60 @@ describe("a Cluster client's sharded subscriber told of a channel Redis dropped 
   })
 })
 
-/** A script that holds its Redis for 300 ms. */
-const BUSY_300_MS = `
+describe("a Cluster client's SUNSUBSCRIBE that a node answers MOVED (ioredis, patched)", () => {
+  it('is done there, and does not undo an SSUBSCRIBE sent to the new owner meanwhile', async () => {
+    const cluster = await startRedisCluster()
+    const subscriber = createRedisClient(parseRedisTarget(cluster.url) as RedisTarget, {
+      autoResubscribe: false,
+    }) as Cluster
+    const [from, to] = cluster.masters as [RedisServer, RedisServer]
+    const admin = new Redis(from.port)
+    try {
+      const channel = 'moving-channel'
+      const slot = calculateSlot(channel)
+      expect(await cluster.slotOwner(slot)).toBe(from)
+      // Both masters' subscribers connected, on channels of other slots.
+      for (const master of [from, to]) {
+        const other = Array.from({ length: 2000 }, (_, i) => `other-${i}`).find(
+          (name) => calculateSlot(name) !== slot && calculateSlot(name) < 5461 === (master === from),
+        )!
+        await subscriber.ssubscribe(other)
+      }
+      // The slot moves with nothing of it subscribed, so nothing tells the client: its map is stale.
+      await cluster.moveSlot(slot, to)
+      // The old owner is held by a script longer than a slots-map read waits for it, so the
+      // client's SUNSUBSCRIBE, sent there by the stale map, is answered MOVED only after the
+      // client has read the new map and subscribed the channel on its new owner.
+      const busy = admin.eval(BUSY_2500_MS, 0)
+      const leaving = subscriber.sunsubscribe(channel)
+      await new Promise<void>((resolve) => subscriber.refreshSlotsCache(() => resolve()))
+      expect(subscriber.slots[slot]?.[0]).toBe(`127.0.0.1:${to.port}`)
+      await subscriber.ssubscribe(channel)
+      await Promise.all([busy, leaving])
+      const subscribers = Number((await to.cli('PUBSUB', 'SHARDNUMSUB', channel)).split('\n')[1])
+      expect(subscribers).toBe(1)
+    } finally {
+      subscriber.disconnect()
+      admin.disconnect()
+      await cluster.stop()
+    }
+  })
+})
+
+/** A script that holds its Redis for `ms` milliseconds. */
+function busyScript(ms: number): string {
+  return `
 local started = redis.call('TIME')
 local elapsed = 0
 repeat
   local now = redis.call('TIME')
   elapsed = (now[1] - started[1]) * 1000000 + (now[2] - started[2])
-until elapsed > 300000
+until elapsed > ${ms * 1000}
 return 1`
+}
+const BUSY_300_MS = busyScript(300)
+/** Past ioredis's slotsRefreshTimeout (1 s), after which a map read asks another node. */
+const BUSY_2500_MS = busyScript(2500)
 
 /** SSUBSCRIBE commands the masters have run, from `INFO commandstats`. */
 async function ssubscribeCalls(masters: readonly RedisServer[]): Promise<number> {
