@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { pollUntil, type RedisServer, startRedisCluster } from '@herald/redis-harness'
+import { pollUntil, type RedisCluster, type RedisServer, startRedisCluster } from '@herald/redis-harness'
 import { type Cluster, Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { calculateSlot } from './keys.js'
@@ -216,13 +216,8 @@ describe("a Cluster client's sharded subscribers (ioredis, patched)", () => {
 })
 
 describe("a Cluster client's sharded subscriber told of a channel Redis dropped (ioredis, patched)", () => {
-  it('reports it though a SUNSUBSCRIBE of another channel waits for its reply', async () => {
-    const cluster = await startRedisCluster()
-    const subscriber = createRedisClient(parseRedisTarget(cluster.url) as RedisTarget, {
-      autoResubscribe: false,
-    }) as Cluster
-    const admin = new Redis(cluster.masters[0]!.port)
-    try {
+  it('reports it though a SUNSUBSCRIBE of another channel waits for its reply', () =>
+    withClusterSubscriber(async (cluster, subscriber, admin) => {
       // Two channels of one master, in different slots: Redis drops the first's subscription by
       // itself (its slot set again) while this client's SUNSUBSCRIBE of the second is in flight.
       const names = Array.from({ length: 2000 }, (_, i) => `channel-${i}`).filter((name) => {
@@ -252,23 +247,13 @@ describe("a Cluster client's sharded subscriber told of a channel Redis dropped 
         timeoutMs: 5_000,
       })
       expect(dropped).toEqual([kept])
-    } finally {
-      subscriber.disconnect()
-      admin.disconnect()
-      await cluster.stop()
-    }
-  })
+    }))
 })
 
 describe("a Cluster client's SUNSUBSCRIBE that a node answers MOVED (ioredis, patched)", () => {
-  it('is done there, and does not undo an SSUBSCRIBE sent to the new owner meanwhile', async () => {
-    const cluster = await startRedisCluster()
-    const subscriber = createRedisClient(parseRedisTarget(cluster.url) as RedisTarget, {
-      autoResubscribe: false,
-    }) as Cluster
-    const [from, to] = cluster.masters as [RedisServer, RedisServer]
-    const admin = new Redis(from.port)
-    try {
+  it('is done there, and does not undo an SSUBSCRIBE sent to the new owner meanwhile', () =>
+    withClusterSubscriber(async (cluster, subscriber, admin) => {
+      const [from, to] = cluster.masters as [RedisServer, RedisServer]
       const channel = 'moving-channel'
       const slot = calculateSlot(channel)
       expect(await cluster.slotOwner(slot)).toBe(from)
@@ -292,13 +277,29 @@ describe("a Cluster client's SUNSUBSCRIBE that a node answers MOVED (ioredis, pa
       await Promise.all([busy, leaving])
       const subscribers = Number((await to.cli('PUBSUB', 'SHARDNUMSUB', channel)).split('\n')[1])
       expect(subscribers).toBe(1)
-    } finally {
-      subscriber.disconnect()
-      admin.disconnect()
-      await cluster.stop()
-    }
-  })
+    }))
 })
+
+/**
+ * A Cluster of 3 masters, a subscriber client made as the gateway makes its own, and a plain
+ * client to the first master (which the tests hold with a script); all closed after.
+ */
+async function withClusterSubscriber(
+  test: (cluster: RedisCluster, subscriber: Cluster, admin: Redis) => Promise<void>,
+): Promise<void> {
+  const cluster = await startRedisCluster()
+  const subscriber = createRedisClient(parseRedisTarget(cluster.url) as RedisTarget, {
+    autoResubscribe: false,
+  }) as Cluster
+  const admin = new Redis(cluster.masters[0]!.port)
+  try {
+    await test(cluster, subscriber, admin)
+  } finally {
+    subscriber.disconnect()
+    admin.disconnect()
+    await cluster.stop()
+  }
+}
 
 /** A script that holds its Redis for `ms` milliseconds. */
 function busyScript(ms: number): string {
