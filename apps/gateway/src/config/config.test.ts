@@ -85,6 +85,19 @@ describe('loadConfig', () => {
     ).toEqual([key, 'n'.repeat(16)])
   })
 
+  it('censors the publish keys, the JWT secret and a Redis password long enough to tell from words', () => {
+    const secretsWith = (REDIS_URL: string) => loadConfig({ env: { ...valid, REDIS_URL }, argv: [] }).secrets
+    expect(secretsWith('redis://:s3cret%2Fpw@redis:6379')).toEqual([
+      valid.PUBLISH_API_KEY,
+      valid.JWT_SECRET,
+      's3cret/pw',
+    ])
+    expect(secretsWith('redis+cluster://gw:cluster-pw@h1:7000,h2:7001')).toContain('cluster-pw')
+    // Censored by value, "redis" would be censored in every line that names Redis.
+    expect(secretsWith('redis://:redis@redis:6379')).toEqual([valid.PUBLISH_API_KEY, valid.JWT_SECRET])
+    expect(secretsWith('redis://redis:6379')).toEqual([valid.PUBLISH_API_KEY, valid.JWT_SECRET])
+  })
+
   it('with --dev, binds to loopback and generates the secrets it needs', () => {
     const config = loadConfig({ env: {}, argv: ['--dev'] })
     expect(config.dev).toBe(true)

@@ -209,7 +209,7 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       clockToleranceSeconds: read.integer('JWT_CLOCK_TOLERANCE_SECONDS', { default: 5, min: 0, max: 300 }),
     },
     publishApiKeys,
-    secrets: [...publishApiKeys, jwtSecret, typeof redis === 'object' ? redisPassword(redis) : undefined].filter(
+    secrets: [...publishApiKeys, jwtSecret, censoredRedisPassword(redis)].filter(
       (secret): secret is string => secret !== undefined,
     ),
     openFileLimit,
@@ -278,3 +278,14 @@ function browserOrigin(text: string): string | undefined {
     return undefined
   }
 }
+
+/**
+ * The Redis password, to be censored by value in every log line, if it is long enough to be told
+ * from ordinary words: a short one ("redis", say) would censor them in every line it appears in.
+ */
+function censoredRedisPassword(redis: RedisTarget | string | undefined): string | undefined {
+  const password = typeof redis === 'object' ? redisPassword(redis) : undefined
+  return password !== undefined && password.length >= MIN_CENSORED_PASSWORD_LENGTH ? password : undefined
+}
+
+const MIN_CENSORED_PASSWORD_LENGTH = 8
