@@ -237,7 +237,13 @@ export class RedisBroker implements Broker {
     try {
       await this.#subscriptions.request('subscribe', pubsubChannel(channelKey))
     } catch (error) {
-      if (this.#channels.get(channelKey) === subscribe) this.#channels.delete(channelKey)
+      if (this.#channels.get(channelKey) === subscribe) {
+        this.#channels.delete(channelKey)
+        // A Cluster client lists the channel as subscribed when it sends the SSUBSCRIBE, and a
+        // replaced subscriber subscribes every listed channel: one that met a closed connection
+        // was subscribed again for nobody, for good. SUNSUBSCRIBE takes it off that list.
+        this.#dropUnwanted([pubsubChannel(channelKey)])
+      }
       throw error
     }
   }
