@@ -767,7 +767,8 @@ export class RedisBroker implements Broker {
       await whenReady(subscriber)
       this.#trackShardProbes(subscriber)
       // One SSUBSCRIBE per channel: in a cluster, one command's channels must share a slot.
-      const channels = [...[...this.#channels.keys()].map(pubsubChannel), ...this.#probes.channels()]
+      const served = [...this.#channels.keys()].map(pubsubChannel)
+      const channels = [...served, ...this.#probes.channels()]
       await Promise.all(channels.map((channel) => subscriber.ssubscribe(channel)))
       if (subscriber instanceof Cluster) await this.#subscribedOnMasters(subscriber, channels)
       await whenReady(this.#commands)
@@ -778,11 +779,12 @@ export class RedisBroker implements Broker {
       this.#payOwedUnsubscribes()
       const closed = (await this.#sink?.resync()) ?? 0
       // The hub warned of the channels it could not catch up; this line must not say all were.
+      // It counts the streams' channels, as the line that held them did, not the probes.
       if (closed === 0)
-        this.logger.info({ channels: channels.length }, 'redis subscriber back; channels caught up from streams')
+        this.logger.info({ channels: served.length }, 'redis subscriber back; channels caught up from streams')
       else
         this.logger.info(
-          { channels: channels.length, closed },
+          { channels: served.length, closed },
           'redis subscriber back; channels caught up from streams, but for those whose streams were closed to resume',
         )
     } catch (error) {
