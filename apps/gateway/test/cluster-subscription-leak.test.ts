@@ -67,7 +67,11 @@ describe('channels left while the sharded subscribers reconnect', () => {
       (await stillSubscribed(channels)).length === 0 ? true : undefined,
     )
     // A resubscribe that a subscriber killed after another failed is mended by the next one,
-    // which ioredis's reconnect brings: no warning (1.7 a round of kills, before).
-    for (const node of nodes) expect(node.process.stdout()).not.toMatch(/"level":40,[^\n]*"msg":"resubscribe failed"/)
+    // which ioredis's reconnect brings: no warning (1.7 a round of kills, before). Other causes
+    // still warn: a busy host once kept a master's INFO past the 250 ms interval.
+    for (const node of nodes)
+      expect(node.process.stdout()).not.toMatch(
+        /"level":40,[^\n]*"err":"Connection is closed\.","msg":"resubscribe failed"/,
+      )
   })
 })
