@@ -1,6 +1,6 @@
 /**
  * A Cluster's subscription changes reach Redis in the order they were asked for, around a sharded
- * subscriber's reconnect too, and one that failed there leaves nothing behind.
+ * subscriber's reconnect too, and one that failed leaves nothing behind.
  *
  * ioredis sent a command that met a closed connection again after a slots refresh, 100 ms later
  * and on whichever connection then served its slot: a stream's SUNSUBSCRIBE, sent to the
@@ -8,14 +8,14 @@
  * the same channel. That stream was live and heard nothing, with readiness 200, until the next
  * reconnect (a black-box run: 2 to 6 channels in several hundred).
  *
- * ioredis also lists a channel as its subscriber group's when it sends the SSUBSCRIBE, and
- * subscribes every listed channel on a replaced subscriber: one whose SSUBSCRIBE met the closed
- * connection was subscribed again for nobody, its stream turned away, and Redis sent this node
- * its traffic for good.
+ * ioredis also lists a channel as its subscriber group's each time it sends the SSUBSCRIBE, and a
+ * replaced subscriber subscribes every listed channel. One whose SSUBSCRIBE Redis refused, or
+ * which a MOVED sent on after its stream had left and which failed there, was subscribed later
+ * for nobody, and Redis sent the node its traffic for good.
  */
 
 import { calculateSlot, pubsubChannel } from '@herald/publisher'
-import { pollUntil, type RedisCluster, startRedisCluster } from '@herald/redis-harness'
+import { pollUntil, type RedisCluster, type RedisServer, startRedisCluster } from '@herald/redis-harness'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BrokerSink, HistoryEntry } from './broker.js'
@@ -24,7 +24,7 @@ import { RedisBroker } from './redis-broker.js'
 const silent = pino({ level: 'silent' })
 const BROKER_OPTIONS = { historyMaxLen: 100, historyTtlSeconds: 3600, idempotencyTtlSeconds: 60 }
 
-describe('a channel changed while its shard subscriber is gone', () => {
+describe("a Cluster channel's subscription, changed around a lost subscriber, a refusal or a moved slot", () => {
   let cluster: RedisCluster
   beforeAll(async () => {
     cluster = await startRedisCluster()
@@ -111,25 +111,83 @@ describe('a channel changed while its shard subscriber is gone', () => {
     )
   })
 
-  it('is not subscribed for nobody when joined and turned away', async () => {
-    const held = 'u:held'
-    // A channel in the held one's slot, so its SSUBSCRIBE goes to the subscriber Redis dropped.
-    let joined = 'u:joined-0'
-    for (let n = 1; calculateSlot(pubsubChannel(joined)) !== calculateSlot(pubsubChannel(held)); n++)
-      joined = `u:joined-${n}`
-    await aroundSubscriberLoss(
-      held,
-      (broker) => broker.subscribe(joined),
-      async (_broker, joining) => {
-        // It met the closed connection (the scenario), and its stream was turned away.
-        expect(await joining).toBe('Connection is closed.')
-        // The replaced subscriber subscribed what ioredis listed for the slot before the node was back.
-        await pollUntil(
-          'the turned-away channel unsubscribed',
-          async () => ((await subscribers(joined)).every((count) => count === 0) ? true : undefined),
-          { timeoutMs: 5_000 },
-        )
+  /**
+   * A broker on a Redis user of its own runs `refuse` while `refusing` refuses that user every
+   * channel but the probes', as a master whose ACL differs from the others' would (channel
+   * permissions are per server in a Cluster). Then the refusal is lifted and that master's
+   * subscriber replaced, which subscribes, before the node is back, every channel ioredis lists
+   * for its slots: `channelKey`, which nobody wants, must be subscribed nowhere.
+   */
+  async function afterRefusal(
+    channelKey: string,
+    refusing: RedisServer,
+    refuse: (broker: RedisBroker) => Promise<void>,
+  ): Promise<void> {
+    const [username, password] = ['herald-order-test', 'order-test-password']
+    for (const master of cluster.masters)
+      await master.cli('ACL', 'SETUSER', username, 'on', `>${password}`, '~*', '&*', '+@all', 'allchannels')
+    let resynced: () => void = () => {}
+    const broker = new RedisBroker(
+      { kind: 'cluster', nodes: cluster.nodes, username, password },
+      BROKER_OPTIONS,
+      silent,
+      {
+        intervalMs: 250,
+        onLatency: () => {},
+        onRebuild: () => {},
       },
     )
+    try {
+      await broker.start({
+        deliver: () => {},
+        suspend: () => {},
+        hold: () => {},
+        resync: async () => {
+          resynced()
+          return 0
+        },
+      })
+      await pollUntil('broker available', async () => (broker.isAvailable() ? true : undefined))
+      await refusing.cli('ACL', 'SETUSER', username, 'resetchannels', '&herald:{probe:*')
+      await refuse(broker)
+      await refusing.cli('ACL', 'SETUSER', username, 'allchannels')
+      const back = new Promise<void>((resolve) => {
+        resynced = resolve
+      })
+      await refusing.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')
+      await back
+      expect(await subscribers(channelKey)).toEqual([0, 0, 0])
+    } finally {
+      await broker.close()
+    }
+  }
+
+  it('is not subscribed for nobody after Redis refused its subscribe', async () => {
+    const refused = 'u:refused'
+    await afterRefusal(refused, await cluster.slotOwner(calculateSlot(pubsubChannel(refused))), async (broker) => {
+      // Its stream is turned away, and resumes on another node.
+      await expect(broker.subscribe(refused)).rejects.toThrow(/NOPERM/)
+    })
+  })
+
+  it('is not subscribed for nobody after its subscribe, sent on from a slot that moved, failed there after its stream left', async () => {
+    const channelKey = 'u:moving'
+    const slot = calculateSlot(pubsubChannel(channelKey))
+    const from = await cluster.slotOwner(slot)
+    const to = cluster.masters.find((master) => master !== from)!
+    await afterRefusal(channelKey, to, async (broker) => {
+      // The slot moves with nothing of it subscribed, so nothing tells the client: its map is stale.
+      await cluster.moveSlot(slot, to)
+      // The old owner takes no command for a while: the tab's SSUBSCRIBE, sent there by the stale
+      // map, and the SUNSUBSCRIBE of the tab closing at once both wait for it, and are answered
+      // MOVED after. ioredis sends the SSUBSCRIBE on to the new owner, listing its channel again.
+      await from.cli('CLIENT', 'PAUSE', '500', 'ALL')
+      const joining = broker.subscribe(channelKey).then(
+        () => 'answered',
+        (error: Error) => error.message,
+      )
+      await broker.unsubscribe(channelKey)
+      expect(await joining).toMatch(/NOPERM/)
+    })
   })
 })

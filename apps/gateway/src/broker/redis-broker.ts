@@ -237,13 +237,12 @@ export class RedisBroker implements Broker {
     try {
       await this.#subscriptions.request('subscribe', pubsubChannel(channelKey))
     } catch (error) {
-      if (this.#channels.get(channelKey) === subscribe) {
-        this.#channels.delete(channelKey)
-        // A Cluster client lists the channel as subscribed when it sends the SSUBSCRIBE, and a
-        // replaced subscriber subscribes every listed channel: one that met a closed connection
-        // was subscribed again for nobody, for good. SUNSUBSCRIBE takes it off that list.
-        this.#dropUnwanted([pubsubChannel(channelKey)])
-      }
+      if (this.#channels.get(channelKey) === subscribe) this.#channels.delete(channelKey)
+      // A Cluster client lists the channel as subscribed each time it sends the SSUBSCRIBE (again
+      // after a MOVED), and a replaced subscriber subscribes every listed channel: one that Redis
+      // refused, or that failed after its stream had left, was subscribed later for nobody, for
+      // good. Unless a stream wants it now, a SUNSUBSCRIBE takes it off that list.
+      this.#dropUnwanted([pubsubChannel(channelKey)])
       throw error
     }
   }
