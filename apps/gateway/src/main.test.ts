@@ -145,7 +145,15 @@ describe('node dist/main.js', () => {
       const refused = await post(`attacker.example:${port}`, path, body)
       expect(refused.status, path).toBe(403)
       expect(JSON.parse(refused.body).error.code).toBe('HERALD_ERR_HOST_FORBIDDEN')
-      for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `app.localhost:${port}`]) {
+      // The refusal names every host the routes answer, each tried below.
+      expect(JSON.parse(refused.body).error.message).toMatch(/localhost, \*\.localhost, 127\.0\.0\.0\/8 or \[::1\]/)
+      for (const host of [
+        `localhost:${port}`,
+        `127.0.0.1:${port}`,
+        `127.0.0.5:${port}`,
+        `[::1]:${port}`,
+        `app.localhost:${port}`,
+      ]) {
         expect((await post(host, path, body)).status, `${host} ${path}`).not.toBe(403)
       }
     }

@@ -49,7 +49,7 @@ export function devRoutes(services: GatewayServices): Hono {
     if (!services.config.devAllowRemote && !isLoopbackHost(c.req.header('host'))) {
       throw new HeraldError(
         'HERALD_ERR_HOST_FORBIDDEN',
-        'dev routes answer only requests to localhost, 127.0.0.1 or [::1] (set DEV_ALLOW_REMOTE=true to allow others)',
+        'dev routes answer only requests to localhost, *.localhost, 127.0.0.0/8 or [::1] (set DEV_ALLOW_REMOTE=true to allow others)',
       )
     }
     await next()
