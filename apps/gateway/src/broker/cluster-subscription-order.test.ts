@@ -170,7 +170,7 @@ describe("a Cluster channel's subscription, changed around a lost subscriber, a 
     })
   })
 
-  it('is not subscribed for nobody after its subscribe, sent on from a slot that moved, failed there after its stream left', async () => {
+  it('is not subscribed for nobody after its subscribe, sent on from a slot that moved, failed after its stream left', async () => {
     const channelKey = 'u:moving'
     const slot = calculateSlot(pubsubChannel(channelKey))
     const from = await cluster.slotOwner(slot)
@@ -180,14 +180,16 @@ describe("a Cluster channel's subscription, changed around a lost subscriber, a 
       await cluster.moveSlot(slot, to)
       // The old owner takes no command for a while: the tab's SSUBSCRIBE, sent there by the stale
       // map, and the SUNSUBSCRIBE of the tab closing at once both wait for it, and are answered
-      // MOVED after. ioredis sends the SSUBSCRIBE on to the new owner, listing its channel again.
+      // MOVED after. ioredis sends the SSUBSCRIBE on, listing its channel again each time: to the
+      // new owner, which refuses it, or (a busy host, once in a full run) to the old one again
+      // until it gives up, its subscribers' map not read yet.
       await from.cli('CLIENT', 'PAUSE', '500', 'ALL')
       const joining = broker.subscribe(channelKey).then(
         () => 'answered',
         (error: Error) => error.message,
       )
       await broker.unsubscribe(channelKey)
-      expect(await joining).toMatch(/NOPERM/)
+      expect(await joining).toMatch(/^NOPERM|^Too many Cluster redirections/)
     })
   })
 })
