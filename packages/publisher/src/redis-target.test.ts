@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { pollUntil, type RedisCluster, type RedisServer, startRedisCluster } from '@herald/redis-harness'
+import { ownedSlots, pollUntil, type RedisCluster, type RedisServer, startRedisCluster } from '@herald/redis-harness'
 import { type Cluster, Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { calculateSlot } from './keys.js'
@@ -257,13 +257,7 @@ describe("a Cluster client's SUNSUBSCRIBE that a node answers MOVED (ioredis, pa
       const channel = 'moving-channel'
       const slot = calculateSlot(channel)
       expect(await cluster.slotOwner(slot)).toBe(from)
-      // Both masters' subscribers connected, on channels of other slots.
-      for (const master of [from, to]) {
-        const other = Array.from({ length: 2000 }, (_, i) => `other-${i}`).find(
-          (name) => calculateSlot(name) !== slot && calculateSlot(name) < 5461 === (master === from),
-        )!
-        await subscriber.ssubscribe(other)
-      }
+      await subscribeOnEachMaster(cluster, subscriber, slot)
       // The slot moves with nothing of it subscribed, so nothing tells the client: its map is stale.
       await cluster.moveSlot(slot, to)
       // The old owner is held by a script longer than a slots-map read waits for it, so the
@@ -277,6 +271,26 @@ describe("a Cluster client's SUNSUBSCRIBE that a node answers MOVED (ioredis, pa
       await Promise.all([busy, leaving])
       const subscribers = Number((await to.cli('PUBSUB', 'SHARDNUMSUB', channel)).split('\n')[1])
       expect(subscribers).toBe(1)
+    }))
+})
+
+describe("a Cluster client's SSUBSCRIBE that a node answers MOVED (ioredis, patched)", () => {
+  it('is sent on once the client has read the new map, however long that takes', () =>
+    withClusterSubscriber(async (cluster, subscriber) => {
+      const [from, to] = cluster.masters as [RedisServer, RedisServer]
+      const channel = 'moving-channel'
+      const slot = calculateSlot(channel)
+      expect(await cluster.slotOwner(slot)).toBe(from)
+      await subscribeOnEachMaster(cluster, subscriber, slot)
+      // The slot moves with nothing of it subscribed, so nothing tells the client: its map is stale.
+      await cluster.moveSlot(slot, to)
+      // Every node holds its commands for a while, the map read that a MOVED starts among them,
+      // but still answers MOVED at once. As shipped, ioredis sent the SSUBSCRIBE on at once, by
+      // its subscribers' stale map to the old owner, again and again until it gave up: a stream
+      // opened during a slot move on a busy host was turned away.
+      for (const server of [...cluster.masters, ...cluster.replicas]) await server.cli('CLIENT', 'PAUSE', '500', 'ALL')
+      await subscriber.ssubscribe(channel)
+      expect(Number((await to.cli('PUBSUB', 'SHARDNUMSUB', channel)).split('\n')[1])).toBe(1)
     }))
 })
 
@@ -298,6 +312,15 @@ async function withClusterSubscriber(
     subscriber.disconnect()
     admin.disconnect()
     await cluster.stop()
+  }
+}
+
+/** Connects the client's sharded subscriber to every master, subscribing a channel outside `slot` on each. */
+async function subscribeOnEachMaster(cluster: RedisCluster, subscriber: Cluster, slot: number): Promise<void> {
+  const names = Array.from({ length: 2000 }, (_, i) => `other-${i}`).filter((name) => calculateSlot(name) !== slot)
+  for (const master of cluster.masters) {
+    const owned = await ownedSlots(master)
+    await subscriber.ssubscribe(names.find((name) => owned.has(calculateSlot(name)))!)
   }
 }
 
