@@ -1,21 +1,28 @@
 import { describe, expect, it } from 'vitest'
 import { MovedChannels } from './moved-channels.js'
 
-/** Steps that record what was asked, and fail to subscribe while `refuse` is set. */
+/**
+ * Steps that record what was asked (the undoing of unwanted subscriptions apart), and fail to
+ * subscribe while `refuse` is set.
+ */
 function recordingSteps(wanted: (key: string) => boolean = () => true) {
   const calls: string[] = []
+  const drops: string[][] = []
   const steps = {
     refuse: false,
     subscribe: async (keys: readonly string[]) => {
       calls.push(`subscribe ${keys.join(',')}`)
       if (steps.refuse) throw new Error('MOVED')
     },
+    dropUnwanted: (keys: readonly string[]) => {
+      drops.push([...keys])
+    },
     resync: async (keys: readonly string[]) => {
       calls.push(`resync ${keys.join(',')}`)
     },
     wanted,
   }
-  return { steps, calls }
+  return { steps, calls, drops }
 }
 
 describe('MovedChannels', () => {
@@ -93,6 +100,38 @@ describe('MovedChannels', () => {
     expect(await moved.catchUp()).toEqual({ caughtUp: 0 })
     expect(await first).toEqual({ caughtUp: 1 })
     expect(calls).toEqual(['subscribe a', 'resync a'])
+  })
+
+  it('after each subscribe, answered or failed, has what nobody wants by then undone', async () => {
+    const { steps, calls, drops } = recordingSteps()
+    let answered: () => void = () => {}
+    const moved = new MovedChannels({
+      ...steps,
+      subscribe: (keys) => {
+        if (steps.refuse) return steps.subscribe(keys)
+        calls.push(`subscribe ${keys.join(',')}`)
+        return new Promise<void>((resolve) => {
+          answered = resolve
+        })
+      },
+    })
+    moved.add(['a', 'b'], 1000)
+    steps.refuse = true
+    await moved.catchUp()
+    expect(drops).toEqual([['a', 'b']])
+    steps.refuse = false
+    const round = moved.catchUp()
+    await Promise.resolve()
+    // Not while the subscribe is in flight: a stream that leaves meanwhile sends its own
+    // SUNSUBSCRIBE, which a MOVED can put ahead of the SSUBSCRIBE; this one comes after both.
+    expect(drops).toEqual([['a', 'b']])
+    answered()
+    expect(await round).toEqual({ caughtUp: 2 })
+    expect(drops).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ])
+    expect(calls).toEqual(['subscribe a,b', 'subscribe a,b', 'resync a,b'])
   })
 
   it('forgets everything on clear, for a full resync', () => {

@@ -105,6 +105,7 @@ export class RedisBroker implements Broker {
       await Promise.all(channels.map((channel) => subscriber.ssubscribe(channel)))
       if (subscriber instanceof Cluster) await this.#subscribedOnMasters(subscriber, channels)
     },
+    dropUnwanted: (channelKeys) => this.#dropUnwanted(channelKeys.map(pubsubChannel)),
     resync: async (channelKeys) => {
       await this.#sink?.resync(channelKeys)
     },
