@@ -353,7 +353,7 @@ export class HeraldPublisher {
       try {
         return await this.#publishBatch(messages)
       } catch (error) {
-        if (!(error instanceof Error && REFUSED_BY_MIGRATION.test(error.message)) || progress.expired) throw error
+        if (!isRefusedByMigration(error) || progress.expired) throw error
       }
       await delay(pauseMs)
     }
@@ -392,7 +392,15 @@ export const PUBLISHING_CLIENT_OPTIONS = {
 /** Messages per `herald_publish_batch` call: long enough to share its cost, short enough not to hold Redis up (~1 ms). */
 const MAX_MESSAGES_PER_CALL = 100
 
-/** A refusal that ran nothing: TRYAGAIN, or ioredis out of redirections (each one a refusal). */
+/**
+ * A refusal that ran nothing: TRYAGAIN, or ioredis out of redirections (each one a refusal). While
+ * a slot migrates, a call of several keys that are not all on one side is refused so; a call of
+ * one key is redirected (ASK) and runs.
+ */
+export function isRefusedByMigration(error: unknown): boolean {
+  return error instanceof Error && REFUSED_BY_MIGRATION.test(error.message)
+}
+
 const REFUSED_BY_MIGRATION = /\bTRYAGAIN\b|^Too many Cluster redirections/
 
 /** The pauses between attempts of a batch a slot migration refuses: doubling, capped. */

@@ -30,6 +30,7 @@ import {
   channelSlot,
   createRedisClient,
   HeraldPublisher,
+  isRefusedByMigration,
   loadHeraldFunctions,
   PUBLISHING_CLIENT_OPTIONS,
   PublishError,
@@ -180,9 +181,20 @@ export class RedisBroker implements Broker {
     )
     // A reconnect storm's fresh streams in a few calls: one call (and one set of ioredis's
     // objects) per stream was about 1 KB of short-lived heap each, which V8 promoted in a burst.
+    const readTails = async (streams: readonly string[]) =>
+      (await callHeraldFunction(this.#commands, true, 'herald_tails', streams, [])) as readonly string[]
     this.#tails = new CommandGatherer<string, string>(
-      async (streams) =>
-        (await callHeraldFunction(this.#commands, true, 'herald_tails', streams, [])) as readonly string[],
+      async (streams) => {
+        try {
+          return await readTails(streams)
+        } catch (error) {
+          // While their slot migrates, the streams of one call are not all on one side, and Redis
+          // refuses the call: every stream of that slot opening then was turned away. One key a
+          // call is redirected and read.
+          if (streams.length === 1 || !isRefusedByMigration(error)) throw error
+          return Promise.all(streams.map(async (stream) => (await readTails([stream]))[0]!))
+        }
+      },
       (streams) => splitByGroup(streams, target.kind === 'cluster' ? calculateSlot : () => '', MAX_KEYS_PER_TAILS_CALL),
     )
     this.#publisher = new HeraldPublisher({
