@@ -252,14 +252,7 @@ describe("a Cluster client's sharded subscriber told of a channel Redis dropped 
 
 describe("a Cluster client's SUNSUBSCRIBE that a node answers MOVED (ioredis, patched)", () => {
   it('is done there, and does not undo an SSUBSCRIBE sent to the new owner meanwhile', () =>
-    withClusterSubscriber(async (cluster, subscriber, admin) => {
-      const [from, to] = cluster.masters as [RedisServer, RedisServer]
-      const channel = 'moving-channel'
-      const slot = calculateSlot(channel)
-      expect(await cluster.slotOwner(slot)).toBe(from)
-      await subscribeOnEachMaster(cluster, subscriber, slot)
-      // The slot moves with nothing of it subscribed, so nothing tells the client: its map is stale.
-      await cluster.moveSlot(slot, to)
+    withSilentlyMovedSlot(async ({ subscriber, admin, to, channel, slot }) => {
       // The old owner is held by a script longer than a slots-map read waits for it, so the
       // client's SUNSUBSCRIBE, sent there by the stale map, is answered MOVED only after the
       // client has read the new map and subscribed the channel on its new owner.
@@ -276,14 +269,7 @@ describe("a Cluster client's SUNSUBSCRIBE that a node answers MOVED (ioredis, pa
 
 describe("a Cluster client's SSUBSCRIBE that a node answers MOVED (ioredis, patched)", () => {
   it('is sent on once the client has read the new map, however long that takes', () =>
-    withClusterSubscriber(async (cluster, subscriber) => {
-      const [from, to] = cluster.masters as [RedisServer, RedisServer]
-      const channel = 'moving-channel'
-      const slot = calculateSlot(channel)
-      expect(await cluster.slotOwner(slot)).toBe(from)
-      await subscribeOnEachMaster(cluster, subscriber, slot)
-      // The slot moves with nothing of it subscribed, so nothing tells the client: its map is stale.
-      await cluster.moveSlot(slot, to)
+    withSilentlyMovedSlot(async ({ cluster, subscriber, to, channel }) => {
       // Every node holds its commands for a while, the map read that a MOVED starts among them,
       // but still answers MOVED at once. As shipped, ioredis sent the SSUBSCRIBE on at once, by
       // its subscribers' stale map to the old owner, again and again until it gave up: a stream
@@ -313,6 +299,32 @@ async function withClusterSubscriber(
     admin.disconnect()
     await cluster.stop()
   }
+}
+
+/**
+ * As {@link withClusterSubscriber}, with the subscriber connected to every master and the slot of
+ * `channel` moved from the first master to the second without the client knowing: nothing of that
+ * slot is subscribed, so nothing tells it, and its map is stale.
+ */
+function withSilentlyMovedSlot(
+  test: (moved: {
+    cluster: RedisCluster
+    subscriber: Cluster
+    admin: Redis
+    to: RedisServer
+    channel: string
+    slot: number
+  }) => Promise<void>,
+): Promise<void> {
+  return withClusterSubscriber(async (cluster, subscriber, admin) => {
+    const [from, to] = cluster.masters as [RedisServer, RedisServer]
+    const channel = 'moving-channel'
+    const slot = calculateSlot(channel)
+    expect(await cluster.slotOwner(slot)).toBe(from)
+    await subscribeOnEachMaster(cluster, subscriber, slot)
+    await cluster.moveSlot(slot, to)
+    await test({ cluster, subscriber, admin, to, channel, slot })
+  })
 }
 
 /** Connects the client's sharded subscriber to every master, subscribing a channel outside `slot` on each. */
