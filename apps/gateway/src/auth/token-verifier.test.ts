@@ -18,7 +18,13 @@ import { loadConfig } from '../config/config.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { errorReply } from '../http/error-reply.js'
 import { startGateway } from '../server.js'
-import { createTokenVerifier, JWKS_MAX_AGE_MS, JWKS_STALE_LIMIT_MS, type TokenVerifier } from './token-verifier.js'
+import {
+  createTokenVerifier,
+  JWKS_MAX_AGE_MS,
+  JWKS_REFRESH_WAIT_MS,
+  JWKS_STALE_LIMIT_MS,
+  type TokenVerifier,
+} from './token-verifier.js'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 const future = () => Math.floor(Date.now() / 1000) + 3600
@@ -473,11 +479,38 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   const keys = rsaKeys()
   let published: JWK
   /** How the key-set server answers: the key set, or one way of failing. */
-  let answer: 'ok' | '500' | '404' | 'invalid JSON' | '{"keys":"x"}' | 'over 1 MiB' | 'over 1 MiB, chunked' = 'ok'
+  let answer:
+    | 'ok'
+    | '500'
+    | '404'
+    | 'invalid JSON'
+    | '{"keys":"x"}'
+    | 'over 1 MiB'
+    | 'over 1 MiB, chunked'
+    | 'nothing' = 'ok'
   /** Key set requests the server has had. */
   let requests = 0
+  /** Requests answered 'nothing' so far, until the test answers them with `answerHeld`. */
+  const held: http.ServerResponse[] = []
+  /** Held requests the client gave up on before they were answered. */
+  let abandoned = 0
+  const keySetBody = () =>
+    JSON.stringify({ keys: ahead ? [...alsoPublished, published] : [published, ...alsoPublished] })
+  const answerHeld = () => {
+    for (const response of held.splice(0)) {
+      response.writeHead(200, { 'Content-Type': 'application/json' })
+      response.end(keySetBody())
+    }
+  }
   const jwksServer = http.createServer((_request, response) => {
     requests++
+    if (answer === 'nothing') {
+      held.push(response)
+      response.on('close', () => {
+        if (!response.writableEnded) abandoned++
+      })
+      return
+    }
     if (answer === '500' || answer === '404') {
       response.writeHead(Number(answer), { 'Content-Type': 'text/plain' })
       response.end('no keys here')
@@ -500,7 +533,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     response.writeHead(200, { 'Content-Type': 'application/json' })
     if (answer === 'invalid JSON') response.end('{"keys": [')
     else if (answer === '{"keys":"x"}') response.end(answer)
-    else response.end(JSON.stringify({ keys: ahead ? [...alsoPublished, published] : [published, ...alsoPublished] }))
+    else response.end(keySetBody())
   })
   /** Keys served besides k1, for a test's rotation; `ahead` serves them before it. */
   let alsoPublished: JWK[] = []
@@ -532,6 +565,8 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   afterEach(() => {
     answer = 'ok'
     requests = 0
+    for (const response of held.splice(0)) response.destroy()
+    abandoned = 0
     alsoPublished = []
     ahead = false
     logged = []
@@ -719,6 +754,30 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
       'HERALD_ERR_TOKEN_KEY_UNKNOWN',
     )
     expect(await codeOf(verify(verified))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
+  })
+
+  it('does not hold a stream for a refetch the issuer leaves unanswered: the set in hand verifies meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const verify = verifier()
+    const withdrawn = rsaKeys()
+    alsoPublished = [await jwkOf(withdrawn, 'k2')]
+    expect((await verify(await signRs256(withdrawn, { kid: 'k2', sub: 'alice' }))).userId).toBe('alice')
+    answer = 'nothing'
+    vi.setSystemTime(Date.now() + JWKS_MAX_AGE_MS + 1)
+    // Verified within JWKS_REFRESH_WAIT_MS, while the refetch it started is still unanswered and
+    // still waited for (a refresh awaited whole, as before, held the stream until the fetch gave up).
+    expect(JWKS_REFRESH_WAIT_MS).toBe(500)
+    const tokens = await Promise.all(['bob', 'carol'].map((sub) => signRs256(withdrawn, { kid: 'k2', sub })))
+    expect((await Promise.all(tokens.map(verify))).map(({ userId }) => userId)).toEqual(['bob', 'carol'])
+    expect([requests, held.length, abandoned]).toEqual([2, 1, 0])
+    // The refetch still counts once the issuer answers: here, k2 was withdrawn meanwhile.
+    alsoPublished = []
+    answer = 'ok'
+    answerHeld()
+    expect(await codeOf(verify(await signRs256(withdrawn, { kid: 'k2', sub: 'dan' })))).toBe(
+      'HERALD_ERR_TOKEN_KEY_UNKNOWN',
+    )
+    expect(logged).toEqual([])
   })
 
   it('goes on verifying with the set fetched before while the issuer is down, for up to a day', async () => {

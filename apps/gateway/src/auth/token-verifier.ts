@@ -64,6 +64,12 @@ const VERIFIED_TOKEN_MAX_AGE_MS = 5 * 60_000
 export const JWKS_MAX_AGE_MS = 5 * 60_000
 /** How long the last JWKS fetched goes on verifying while it cannot be fetched again (stale-key-set.ts). */
 export const JWKS_STALE_LIMIT_MS = 24 * 60 * 60_000
+/**
+ * How long a verification waits for that refetch before it uses the set in hand: an issuer's
+ * key set answers well within it, and one that answers nothing costs a stream this, not the
+ * fetch's 5 s.
+ */
+export const JWKS_REFRESH_WAIT_MS = 500
 /** How long key set fetches wait after a first failure (at most JWT_JWKS_COOLDOWN_MS). */
 const FIRST_FETCH_RETRY_MS = 1000
 
@@ -191,6 +197,7 @@ function selectVerify(
       const currentKeys = keepingStaleKeys(keySet, {
         maxAgeMs: JWKS_MAX_AGE_MS,
         staleLimitMs: JWKS_STALE_LIMIT_MS,
+        refreshWaitMs: JWKS_REFRESH_WAIT_MS,
         fetchedAtMs: () => fetchedAtMs,
         onStale: (error) => outage.stale(error, Date.now()),
       })
