@@ -15,8 +15,9 @@ import { type Channel, frameEvent, frameRetry, READY_EVENT, type UnavailableReas
 import { findToken, TOKEN_QUERY_PARAMETER } from '../auth/token-source.js'
 import type { Principal } from '../auth/token-verifier.js'
 import { HeraldError } from '../errors/herald-error.js'
+import { jitteredRetryMs } from '../hub/drain.js'
 import { closeTimeForExpiry } from '../hub/expiry-wheel.js'
-import { type RequestedPosition, resumeConnection } from '../hub/resume.js'
+import { type RequestedPosition, resumeConnection, topUp } from '../hub/resume.js'
 import { SetupWatch } from '../hub/setup-watch.js'
 import { SseConnection, type SseConnectionOptions } from '../hub/sse-connection.js'
 import { logRequest } from './access-log.js'
@@ -188,6 +189,15 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       connection.writeText(frameEvent(READY_EVENT, ready, connection.resumeToken()))
       // Opened once live: a stream turned away during setup counts as rejected, and only so.
       metrics.connectionOpened()
+      // A slot move held a channel while this stream set up: live entries of the move may have
+      // missed it, and the channel's catch-up covered the live streams only.
+      while (await services.hub.afterHolds(connection)) {
+        const { gap } = await topUp(connection, broker)
+        if (gap !== undefined) {
+          connection.closeWithRetry('history_gap', jitteredRetryMs(config.retryMs, Math.random))
+          return
+        }
+      }
       metrics.recordHeldDelivery(connection.goLive())
     } catch (error) {
       // The head is still held, so a dropped connection would reach the client as an empty

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { RecordingEventSource, startTestGateway } from '../../test/harness.js'
 
 describe('hub catch-up after a hold', () => {
-  it('turns away a stream that began its setup during the hold, and keeps the live streams of its channel open', async () => {
+  it('lets a stream that began its setup during the hold go live after it, and keeps the live streams of its channel open', async () => {
     const redis = await startRedis()
     const gateway = await startTestGateway({ REDIS_URL: redis.url })
     const tabs: RecordingEventSource[] = []
@@ -29,12 +29,16 @@ describe('hub catch-up after a hold', () => {
       const resynced = hub.resync()
       process.kill(redis.pid!, 'SIGCONT')
       expect(await resynced).toBe(0)
-      await joining.waitForEvents(1, 'herald.unavailable')
+      // Its setup ends once Redis answers, and it waits for the catch-up to go live: not turned away.
+      await joining.waitForReady()
       expect((await gateway.publish({ user: 'alice', data: 2 })).status).toBe(200)
       await live.waitForEvents(2)
+      await joining.waitForEvents(1)
       expect(live.payloads()).toEqual([1, 2])
-      // Never closed: one connection, live once.
-      expect([live.opens, live.readies]).toEqual([1, 1])
+      expect(joining.payloads()).toEqual([2])
+      // Never closed: one connection each, live once.
+      expect([live.opens, live.readies, joining.opens, joining.readies]).toEqual([1, 1, 1, 1])
+      expect(joining.events.map((event) => event.type)).not.toContain('herald.unavailable')
     } finally {
       process.kill(redis.pid!, 'SIGCONT')
       for (const tab of tabs) tab.close()

@@ -48,6 +48,14 @@ export class Hub implements BrokerSink, QuietChannelSource {
   readonly #connections = new Set<SseConnection>()
   /** Counts holds, so a catch-up that a new hold of its channel overtook keeps holding. */
   #holds = 0
+  /**
+   * Streams in setup when one of their channels was held, or that set up during a hold: the
+   * catch-up cannot start them from a settled position, so each reads what it may have missed
+   * itself, once its channels are released ({@link afterHolds}).
+   */
+  readonly #heldInSetup = new Set<SseConnection>()
+  /** Streams in setup waiting for their channels' release, each with what resumes it. */
+  readonly #awaitingRelease = new Map<SseConnection, () => void>()
 
   constructor(
     private readonly broker: Broker,
@@ -86,6 +94,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
         )
       }
       listeners.members.set(connection, slot)
+      if (listeners.held !== undefined) this.#heldInSetup.add(connection)
       return listeners.subscribed
     })
     await Promise.all(ready)
@@ -93,6 +102,8 @@ export class Hub implements BrokerSink, QuietChannelSource {
 
   detach(connection: SseConnection): void {
     if (!this.#connections.delete(connection)) return
+    this.#heldInSetup.delete(connection)
+    this.#wake(connection)
     for (const channel of connection.channels) {
       const listeners = this.#channels.get(channel.key)
       if (listeners === undefined || !listeners.members.delete(connection) || listeners.members.size > 0) continue
@@ -125,12 +136,42 @@ export class Hub implements BrokerSink, QuietChannelSource {
     for (const connection of this.#connections) if (connection.state === 'resuming') connection.turnAway()
   }
 
-  /** Holds some channels only, as `suspend` holds all; the streams still resuming on them are turned away. */
+  /**
+   * Holds some channels only (their slot moved), as `suspend` holds all. The streams still in
+   * setup on them go on setting up, and read what the hold may have cost them once it is over:
+   * turned away, as on a suspension, every tab opening during a reshard came back once more.
+   */
   hold(channelKeys: readonly string[]): void {
     const held = this.#listenersOf(channelKeys)
     this.#hold(held)
     for (const listeners of held)
-      for (const connection of listeners.members.list()) if (connection.state === 'resuming') connection.turnAway()
+      for (const connection of listeners.members.list())
+        if (connection.state === 'resuming') this.#heldInSetup.add(connection)
+  }
+
+  /**
+   * Whether a hold came while this stream set up. If one did, resolves once none of its channels
+   * is held any more, to true unless it closed meanwhile: the catch-up skipped it, so the caller
+   * reads its channels from its positions before it goes live, and asks again, since another hold
+   * may come meanwhile.
+   */
+  async afterHolds(connection: SseConnection): Promise<boolean> {
+    if (!this.#heldInSetup.delete(connection)) return false
+    if (this.#connections.has(connection) && this.#isHeld(connection)) {
+      await new Promise<void>((resolve) => this.#awaitingRelease.set(connection, resolve))
+    }
+    return this.#connections.has(connection)
+  }
+
+  #isHeld(connection: SseConnection): boolean {
+    return connection.channels.some((channel) => this.#channels.get(channel.key)?.held !== undefined)
+  }
+
+  #wake(connection: SseConnection): void {
+    const resume = this.#awaitingRelease.get(connection)
+    if (resume === undefined) return
+    this.#awaitingRelease.delete(connection)
+    resume()
   }
 
   #hold(channels: Iterable<ChannelListeners>): void {
@@ -189,18 +230,21 @@ export class Hub implements BrokerSink, QuietChannelSource {
    * within the same few hundred milliseconds.
    */
   #closeAllWithRetry(listeners: ChannelListeners, reason: CloseReason): void {
-    for (const connection of listeners.members.list())
-      connection.closeWithRetry(reason, jitteredRetryMs(this.retryMs, Math.random))
+    for (const connection of listeners.members.list()) {
+      // One still in setup has sent nothing yet to close: it is turned away, as a new stream would be.
+      if (connection.state === 'resuming') connection.turnAway()
+      else connection.closeWithRetry(reason, jitteredRetryMs(this.retryMs, Math.random))
+    }
   }
 
   async #catchUp(listeners: ChannelListeners, holdStamp: number): Promise<CatchUpOutcome> {
-    // A stream that began its setup during the hold may have no position yet (0-0, before every
-    // history): read from there, the catch-up found the history gone and closed every live stream
-    // of the channel (a reshard while tabs connected closed up to 20 of 53 in a probe). It is
-    // turned away as the streams resuming when the hold began were.
-    for (const connection of listeners.members.list()) if (connection.state === 'resuming') connection.turnAway()
+    // Live streams only: one still in setup may have no position yet (0-0, before every history),
+    // and read from there the catch-up found the history gone and closed every live stream of the
+    // channel (a reshard while tabs connected closed up to 20 of 53 in a probe). Every such stream
+    // was in setup at the hold or set up during it, so it reads its own after the release.
     let from: StreamId | undefined
     listeners.members.forEach((slot, connection) => {
+      if (connection.state !== 'live') return
       const position = connection.positionAt(slot)
       if (from === undefined || compareStreamIds(position, from) < 0) from = position
     })
@@ -224,6 +268,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
         const held = listeners.held ?? []
         listeners.held = undefined
         for (const entry of held) this.#fanOut(listeners, entry)
+        for (const connection of this.#awaitingRelease.keys()) if (!this.#isHeld(connection)) this.#wake(connection)
       }
     }
   }

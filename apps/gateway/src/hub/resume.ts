@@ -92,6 +92,28 @@ export async function resumeConnection(
   return { outcome: 'exact', replayed }
 }
 
+/**
+ * Replays every channel from the connection's own positions to the end of its history: for a
+ * stream whose setup a hold overlapped (hub.ts), since the catch-up skipped it. Entries it has
+ * already drop out; a gap ends the stream where it is, as a live stream's catch-up would.
+ */
+export async function topUp(
+  connection: SseConnection,
+  broker: Broker,
+): Promise<{ replayed: number; gap?: ResetReason }> {
+  const slots = connection.channels.map((_, slot) => slot)
+  const firstPages = await Promise.all(
+    slots.map((slot) => readPage(broker, connection.channels[slot]!.key, connection.positionAt(slot))),
+  )
+  const failed = firstPages.find((page) => page.outcome !== 'entries')
+  if (failed !== undefined) return { replayed: 0, gap: failed.outcome }
+  return replayMerged(
+    connection,
+    broker,
+    slots.map((slot, i) => toCursor(slot, firstPages[i]!)),
+  )
+}
+
 /** Writes all cursors' entries oldest first across channels, and why it stopped short if history vanished mid-way. */
 async function replayMerged(
   connection: SseConnection,
