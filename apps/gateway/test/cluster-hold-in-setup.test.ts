@@ -1,8 +1,8 @@
 /**
  * A stream still setting up when one of its channels' slots moves. It is not turned away: it
- * finishes its setup, waits for the channel's release, and then reads what the move cost it
- * from its own positions, since the channel's catch-up starts from the live streams' positions
- * only. Here the stream replays a long history its client does not read yet, while the slot of
+ * finishes its replay, waits for the channel's release, and then reads what the move cost it
+ * from its own positions before `herald.ready`, since the channel's catch-up starts from the
+ * live streams' positions only. Here the stream replays a long history its client does not read yet, while the slot of
  * its topic moves and messages are published to the topic during the migration: their
  * announcements reach the new master, where nothing listens yet.
  */
@@ -99,9 +99,10 @@ it('lets a stream in setup through a slot move of its topic: every message once,
   await received('the last topic message', () => news().includes(`n${published - 1}`))
   response.destroy()
 
-  expect(events.filter((event) => event.type.startsWith('herald.')).map((event) => event.type)).toEqual([
-    'herald.ready',
-  ])
+  const protocolEvents = events.filter((event) => event.type.startsWith('herald.'))
+  expect(protocolEvents.map((event) => event.type)).toEqual(['herald.ready'])
+  // Replayed before it: alice's 300, the topic's first 3, and the 10 read again after the move.
+  expect(JSON.parse(protocolEvents[0]!.data)).toMatchObject({ resume: 'exact', replayed: 313 })
   expect(news()).toEqual(Array.from({ length: published }, (_, n) => `n${n}`))
   const alice = messages().filter((data) => data.startsWith('a'))
   expect(alice.map((data) => data.trimEnd())).toEqual(Array.from({ length: 300 }, (_, n) => `a${n}`))

@@ -15,7 +15,6 @@ import { type Channel, frameEvent, frameRetry, READY_EVENT, type UnavailableReas
 import { findToken, TOKEN_QUERY_PARAMETER } from '../auth/token-source.js'
 import type { Principal } from '../auth/token-verifier.js'
 import { HeraldError } from '../errors/herald-error.js'
-import { jitteredRetryMs } from '../hub/drain.js'
 import { closeTimeForExpiry } from '../hub/expiry-wheel.js'
 import { type RequestedPosition, resumeConnection, topUp } from '../hub/resume.js'
 import { SetupWatch } from '../hub/setup-watch.js'
@@ -180,7 +179,10 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     settingUp.add(connection)
     try {
       await services.hub.attach(connection)
-      const result = await resumeConnection(connection, broker, requested)
+      let result = await resumeConnection(connection, broker, requested)
+      // A slot move held one of its channels while it set up: live entries of the move may have
+      // missed it, and the channel's catch-up covered the live streams only.
+      while (await services.hub.afterHolds(connection)) result = await topUp(connection, broker, result)
       if (connection.state === 'closed') return
       if (result.outcome !== 'fresh') metrics.resumed(result.outcome, result.replayed)
       // heartbeatMs: the longest silence this stream will have, so a client can tell a stream
@@ -189,15 +191,6 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       connection.writeText(frameEvent(READY_EVENT, ready, connection.resumeToken()))
       // Opened once live: a stream turned away during setup counts as rejected, and only so.
       metrics.connectionOpened()
-      // A slot move held a channel while this stream set up: live entries of the move may have
-      // missed it, and the channel's catch-up covered the live streams only.
-      while (await services.hub.afterHolds(connection)) {
-        const { gap } = await topUp(connection, broker)
-        if (gap !== undefined) {
-          connection.closeWithRetry('history_gap', jitteredRetryMs(config.retryMs, Math.random))
-          return
-        }
-      }
       metrics.recordHeldDelivery(connection.goLive())
     } catch (error) {
       // The head is still held, so a dropped connection would reach the client as an empty

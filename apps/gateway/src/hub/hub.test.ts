@@ -5,6 +5,7 @@
 import { pollUntil, startRedis } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
 import { RecordingEventSource, startTestGateway } from '../../test/harness.js'
+import type { SseConnection } from './sse-connection.js'
 
 describe('hub catch-up after a hold', () => {
   it('lets a stream that began its setup during the hold go live after it, and keeps the live streams of its channel open', async () => {
@@ -39,6 +40,57 @@ describe('hub catch-up after a hold', () => {
       // Never closed: one connection each, live once.
       expect([live.opens, live.readies, joining.opens, joining.readies]).toEqual([1, 1, 1, 1])
       expect(joining.events.map((event) => event.type)).not.toContain('herald.unavailable')
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT')
+      for (const tab of tabs) tab.close()
+      await gateway.close()
+      await redis.stop()
+    }
+  })
+
+  it('resets a stream in setup whose history a hold outlasted: herald.reset before herald.ready, then live', async () => {
+    const redis = await startRedis()
+    // One entry kept per channel (at times two): three publishes trim what follows a position.
+    const gateway = await startTestGateway({ REDIS_URL: redis.url, HISTORY_MAX_LEN: '1' })
+    const tabs: RecordingEventSource[] = []
+    try {
+      const token = await gateway.token('alice')
+      const visit = new RecordingEventSource(gateway.eventsUrl(), { token, types: ['herald.ready'] })
+      tabs.push(visit)
+      await visit.waitForReady()
+      const position = visit.events.find((event) => event.type === 'herald.ready')!.lastEventId
+      visit.close()
+      expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
+      const hub = gateway.services.hub
+      // When the stream has replayed and asks whether a hold came: the test's cue, nothing more.
+      const afterHolds = hub.afterHolds.bind(hub)
+      let asked = () => {}
+      const replayed = new Promise<void>((resolve) => {
+        asked = resolve
+      })
+      hub.afterHolds = (connection: SseConnection) => {
+        asked()
+        return afterHolds(connection)
+      }
+      // Its setup stopped before it subscribed (Redis answers nothing), and its channel held then,
+      // as a slot move would.
+      process.kill(redis.pid!, 'SIGSTOP')
+      const joining = new RecordingEventSource(gateway.eventsUrl(), { token, lastEventId: position })
+      tabs.push(joining)
+      await pollUntil('the stream attached', async () => (hub.connectionCount === 1 ? true : undefined))
+      hub.hold(['u:alice'])
+      process.kill(redis.pid!, 'SIGCONT')
+      await replayed
+      // Published while it waits for the release: the entry after its position is trimmed.
+      for (const data of [2, 3, 4]) expect((await gateway.publish({ user: 'alice', data })).status).toBe(200)
+      expect(await hub.resync(['u:alice'])).toBe(0)
+      await joining.waitForReady()
+      expect((await gateway.publish({ user: 'alice', data: 5 })).status).toBe(200)
+      await joining.waitForEvents(2, 'message')
+      expect(joining.events.map((event) => event.type)).toEqual(['message', 'herald.reset', 'message'])
+      expect(joining.payloads()).toEqual([1, 5])
+      expect(JSON.parse(joining.events[1]!.data)).toEqual({ reason: 'trimmed' })
+      expect([joining.opens, joining.readies]).toEqual([1, 1])
     } finally {
       process.kill(redis.pid!, 'SIGCONT')
       for (const tab of tabs) tab.close()

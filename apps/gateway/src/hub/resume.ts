@@ -93,25 +93,21 @@ export async function resumeConnection(
 }
 
 /**
- * Replays every channel from the connection's own positions to the end of its history: for a
- * stream whose setup a hold overlapped (hub.ts), since the catch-up skipped it. Entries it has
- * already drop out; a gap ends the stream where it is, as a live stream's catch-up would.
+ * Goes on with a resume that a hold overlapped (hub.ts): the channel's catch-up skipped this
+ * stream, so every channel is replayed again from the positions it has reached, to the end of
+ * its history. Entries it has already drop out; a gap resets it where the gap is, as in a replay.
  */
-export async function topUp(
-  connection: SseConnection,
-  broker: Broker,
-): Promise<{ replayed: number; gap?: ResetReason }> {
+export async function topUp(connection: SseConnection, broker: Broker, before: ResumeResult): Promise<ResumeResult> {
   const slots = connection.channels.map((_, slot) => slot)
   const firstPages = await Promise.all(
     slots.map((slot) => readPage(broker, connection.channels[slot]!.key, connection.positionAt(slot))),
   )
   const failed = firstPages.find((page) => page.outcome !== 'entries')
-  if (failed !== undefined) return { replayed: 0, gap: failed.outcome }
-  return replayMerged(
-    connection,
-    broker,
-    slots.map((slot, i) => toCursor(slot, firstPages[i]!)),
-  )
+  if (failed !== undefined) return reset(connection, broker, failed.outcome, before.replayed)
+  const cursors = slots.map((slot, i) => toCursor(slot, firstPages[i]!))
+  const { replayed, gap } = await replayMerged(connection, broker, cursors)
+  if (gap !== undefined) return reset(connection, broker, gap, before.replayed + replayed)
+  return { ...before, replayed: before.replayed + replayed }
 }
 
 /** Writes all cursors' entries oldest first across channels, and why it stopped short if history vanished mid-way. */
