@@ -1,7 +1,7 @@
 import net from 'node:net'
 import { pollUntil } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RecordingEventSource, startTestGateway, type TestGateway } from '../../test/harness.js'
+import { RecordingEventSource, recordingLogger, startTestGateway, type TestGateway } from '../../test/harness.js'
 import { REPLAY_PAGE_BYTES } from './resume.js'
 
 /** Cuts every stream on the node from the server side, as a crash of the connection would. */
@@ -210,6 +210,49 @@ describe('resume with Last-Event-ID', () => {
       process.off('warning', onWarning)
     }
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+  })
+
+  it('ends a resume whose client resets the connection as a closed stream, not as a failed setup', async () => {
+    const warnings: string[] = []
+    gateway = await startTestGateway({}, { logger: recordingLogger('warn', warnings).logger })
+    const first = await connect('kim')
+    await first.waitForReady()
+    await gateway.publish({ user: 'kim', data: 'seen' })
+    await first.waitForEvents(1)
+    first.close()
+    const resumeFrom = first.events[0]!.lastEventId
+    // Only what the resume leaves: the embedded broker's startup warning goes.
+    warnings.splice(0)
+    const [entryId] = await gateway.services.broker.publish([
+      {
+        channelKey: 'u:kim',
+        type: undefined,
+        data: JSON.stringify('x'.repeat(8 * 1024 * 1024)),
+        idempotencyKey: undefined,
+      },
+    ])
+    const token = await gateway.token('kim')
+    const { hostname, port } = new URL(gateway.url)
+    const socket = net.connect(Number(port), hostname)
+    socket.pause()
+    socket.on('error', () => {})
+    // Resumes from before the entry: its 8 MB cannot leave while the client reads nothing.
+    socket.write(
+      `GET /v1/events HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\nLast-Event-ID: ${resumeFrom}\r\n\r\n`,
+    )
+    // Written once its position is the entry's: the replay then waits for the socket to drain.
+    const replaying = () => [...gateway.services.hub.connections][0]
+    await pollUntil('the entry written', async () =>
+      replaying()?.resumeToken().endsWith(entryId!) === true ? true : undefined,
+    )
+    const stream = replaying()!
+    socket.resetAndDestroy()
+    await pollUntil('the stream closed', async () => (stream.state === 'closed' ? true : undefined))
+    // What a failed setup leaves, if anything, comes on the turns after the close.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(warnings.map((line) => JSON.parse(line).msg)).toEqual([])
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+    expect(metrics).toMatch(/^herald_connections_rejected_total\{reason="broker_unavailable"\} 0$/m)
   })
 
   it('replays a large history in pages of at most REPLAY_PAGE_BYTES of data, every entry once, across channels', async () => {

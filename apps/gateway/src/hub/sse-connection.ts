@@ -205,6 +205,11 @@ export class SseConnection implements Heartbeating, Expiring {
           once(this.#writer.drainEmitter, 'drain', { signal }),
           once(this.#writer.response, 'close', { signal }),
         ])
+      } catch {
+        // The socket failed (ECONNRESET, EPIPE): the client is gone. Its stream closes now, as it
+        // would have once the socket's close came; raised, it read as a failed setup, logged as
+        // one and counted as turned away.
+        this.close('error')
       } finally {
         settled.abort()
       }
