@@ -13,6 +13,7 @@
  * that answers nothing held every stream opened meanwhile for the fetch's 5 s).
  */
 
+import { settledWithin } from '@herald/publisher'
 import type { JWTVerifyGetKey } from 'jose'
 
 /** jose's remote key set, as far as this needs it. */
@@ -67,21 +68,8 @@ export function keepingStaleKeys(keySet: ReloadableKeySet, options: StaleKeySetO
         // No set to fall back on: the refresh decides.
         const error = await refreshed
         if (error !== undefined) throw error
-      } else await within(refreshed, options.refreshWaitMs)
+      } else await settledWithin(refreshed, options.refreshWaitMs)
     }
     return keySet(header, token)
-  }
-}
-
-/** Settles when `promise` does or after `ms`, whichever is first. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const waitedOut = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms)
-  })
-  try {
-    await Promise.race([promise, waitedOut])
-  } finally {
-    clearTimeout(timer)
   }
 }
