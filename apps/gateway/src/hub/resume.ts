@@ -69,11 +69,8 @@ export async function resumeConnection(
   // A token for none of these channels belongs to another user or subscription.
   if (resumed.length === 0) return reset(connection, broker, 'unknown')
 
-  const firstPages = await Promise.all(
-    resumed.map((slot) => readPage(broker, channels[slot]!.key, positions.get(channels[slot]!.tag)!)),
-  )
-  const failed = firstPages.find((page) => page.outcome !== 'entries')
-  if (failed !== undefined) return reset(connection, broker, failed.outcome)
+  const cursors = await firstCursors(connection, broker, resumed, (slot) => positions.get(channels[slot]!.tag)!)
+  if (typeof cursors === 'string') return reset(connection, broker, cursors)
 
   for (const slot of resumed) {
     const position = positions.get(channels[slot]!.tag)!
@@ -86,10 +83,7 @@ export async function resumeConnection(
     allSlots.filter((slot) => !resumed.includes(slot)),
   )
 
-  const cursors = resumed.map((slot, i) => toCursor(slot, firstPages[i]!))
-  const { replayed, gap } = await replayMerged(connection, broker, cursors)
-  if (gap !== undefined) return reset(connection, broker, gap, replayed)
-  return { outcome: 'exact', replayed }
+  return finishReplay(connection, broker, cursors, { outcome: 'exact', replayed: 0 })
 }
 
 /**
@@ -99,12 +93,33 @@ export async function resumeConnection(
  */
 export async function topUp(connection: SseConnection, broker: Broker, before: ResumeResult): Promise<ResumeResult> {
   const slots = connection.channels.map((_, slot) => slot)
-  const firstPages = await Promise.all(
-    slots.map((slot) => readPage(broker, connection.channels[slot]!.key, connection.positionAt(slot))),
+  const cursors = await firstCursors(connection, broker, slots, (slot) => connection.positionAt(slot))
+  if (typeof cursors === 'string') return reset(connection, broker, cursors, before.replayed)
+  return finishReplay(connection, broker, cursors, before)
+}
+
+/** Each slot's first page after its position, or why one of them cannot be read from there. */
+async function firstCursors(
+  connection: SseConnection,
+  broker: Broker,
+  slots: readonly number[],
+  positionOf: (slot: number) => StreamId,
+): Promise<Cursor[] | ResetReason> {
+  const pages = await Promise.all(
+    slots.map((slot) => readPage(broker, connection.channels[slot]!.key, positionOf(slot))),
   )
-  const failed = firstPages.find((page) => page.outcome !== 'entries')
-  if (failed !== undefined) return reset(connection, broker, failed.outcome, before.replayed)
-  const cursors = slots.map((slot, i) => toCursor(slot, firstPages[i]!))
+  const failed = pages.find((page) => page.outcome !== 'entries')
+  if (failed !== undefined) return failed.outcome
+  return slots.map((slot, i) => toCursor(slot, pages[i]!))
+}
+
+/** Replays the cursors after what `before` replayed: it ends as `before` did, or reset where a gap is. */
+async function finishReplay(
+  connection: SseConnection,
+  broker: Broker,
+  cursors: Cursor[],
+  before: ResumeResult,
+): Promise<ResumeResult> {
   const { replayed, gap } = await replayMerged(connection, broker, cursors)
   if (gap !== undefined) return reset(connection, broker, gap, before.replayed + replayed)
   return { ...before, replayed: before.replayed + replayed }
