@@ -554,56 +554,109 @@ describe('HeraldClient catching up a tab that joins behind, or comes back from t
   })
 
   /*
-   * A page that goes into the back/forward cache fires pagehide (persisted) and is frozen; shown
-   * again, pageshow (persisted). Each tab below has a page of its own, so one can be hidden alone.
+   * A page that goes into the back/forward cache fires pagehide (persisted), then freeze on its
+   * document; shown again, resume, then pageshow (persisted). A page frozen where it is (a
+   * background tab) fires freeze and resume alone. Each tab below has a page of its own, so one
+   * can be hidden alone.
    */
-  /** A tab on a page of its own, and how to hide it into the cache and show it again. */
-  function openCachedTab() {
+  /** A tab on a page of its own, and how to cache or freeze it and bring it back. */
+  function openPageTab() {
     const page = new EventTarget()
+    const document = new EventTarget()
     vi.stubGlobal('addEventListener', page.addEventListener.bind(page))
     vi.stubGlobal('removeEventListener', page.removeEventListener.bind(page))
+    vi.stubGlobal('document', document)
     const transition = (type: string) => page.dispatchEvent(Object.assign(new Event(type), { persisted: true }))
-    return { ...openTab(), hide: () => transition('pagehide'), show: () => transition('pageshow') }
+    const lifecycle = (type: string) => document.dispatchEvent(new Event(type))
+    return {
+      ...openTab(),
+      hide: () => {
+        transition('pagehide')
+        lifecycle('freeze')
+      },
+      show: () => {
+        lifecycle('resume')
+        transition('pageshow')
+      },
+      freeze: () => lifecycle('freeze'),
+      resume: () => lifecycle('resume'),
+    }
   }
 
-  it('hands the lead over when the leading page is cached, and joins as a follower when it is shown again', async () => {
-    const first = openCachedTab()
-    const firstStream = await nextStream(1)
-    firstStream.push(ready(1) + event(2))
-    await vi.waitFor(() => expect(first.received).toEqual([2]))
-    const second = openCachedTab()
-    // Welcomed by the leader, which then tells it the stream's state.
-    await vi.waitFor(() => expect([second.client.role, second.client.state]).toEqual(['follower', 'open']))
-    firstStream.push(event(3))
-    await vi.waitFor(() => expect([first.received, second.received]).toEqual([[2, 3], [3]]))
-    expect(first.client.role).toBe('leader')
+  it.each([
+    ['cached', 'hide', 'show'],
+    ['frozen', 'freeze', 'resume'],
+  ] as const)(
+    'hands the lead over when the leading page is %s, and joins as a follower when it is back',
+    async (_, away, back) => {
+      const first = openPageTab()
+      const firstStream = await nextStream(1)
+      firstStream.push(ready(1) + event(2))
+      await vi.waitFor(() => expect(first.received).toEqual([2]))
+      const second = openPageTab()
+      // Welcomed by the leader, which then tells it the stream's state.
+      await vi.waitFor(() => expect([second.client.role, second.client.state]).toEqual(['follower', 'open']))
+      firstStream.push(event(3))
+      await vi.waitFor(() => expect([first.received, second.received]).toEqual([[2, 3], [3]]))
+      expect(first.client.role).toBe('leader')
 
-    first.hide()
-    // The cached page's stream ends, and the other tab streams from where it was.
-    expect(firstStream.aborted).toBe(true)
-    const secondStream = await nextStream(2)
-    expect(secondStream.lastEventId).toBe(at(3))
-    await vi.waitFor(() => expect(second.client.role).toBe('leader'))
-    secondStream.push(ready(3) + event(4))
-    await vi.waitFor(() => expect(second.received).toEqual([3, 4]))
+      first[away]()
+      // The page's stream ends, and the other tab streams from where it was.
+      expect(firstStream.aborted).toBe(true)
+      const secondStream = await nextStream(2)
+      expect(secondStream.lastEventId).toBe(at(3))
+      await vi.waitFor(() => expect(second.client.role).toBe('leader'))
+      secondStream.push(ready(3) + event(4))
+      await vi.waitFor(() => expect(second.received).toEqual([3, 4]))
 
-    first.show()
-    await vi.waitFor(() => expect(first.client.role).toBe('follower'))
-    // Behind by one: the leader streams again from its position, and each tab gets what it lacks.
+      first[back]()
+      await vi.waitFor(() => expect(first.client.role).toBe('follower'))
+      // Behind by one: the leader streams again from its position, and each tab gets what it lacks.
+      const catchUp = await nextStream(3)
+      expect(catchUp.lastEventId).toBe(at(3))
+      catchUp.push(event(4) + ready(4) + event(5))
+      await vi.waitFor(() =>
+        expect([first.received, second.received]).toEqual([
+          [2, 3, 4, 5],
+          [3, 4, 5],
+        ]),
+      )
+      expect(gateway.streams).toHaveLength(3)
+    },
+  )
+
+  it('takes a frozen follower out of the line for the lock, so the lead passes to a tab that runs', async () => {
+    const [first, second, third] = [openPageTab(), openPageTab(), openPageTab()]
+    const s1 = await nextStream(1)
+    s1.push(ready(1) + event(2))
+    await vi.waitFor(() => expect([second.received, third.received]).toEqual([[2], [2]]))
+    // Next in line, but frozen: granted the lock, it could run nothing, and no tab would stream.
+    second.freeze()
+    first.client.close()
+    const s2 = await nextStream(2)
+    await vi.waitFor(() => expect(third.client.role).toBe('leader'))
+    expect(s2.lastEventId).toBe(at(2))
+    s2.push(ready(2) + event(3))
+    await vi.waitFor(() => expect(third.received).toEqual([2, 3]))
+    expect(second.received).toEqual([2])
+
+    // Back, it joins the tab that leads now, which catches it up.
+    second.resume()
+    await vi.waitFor(() => expect(second.client.role).toBe('follower'))
     const catchUp = await nextStream(3)
-    expect(catchUp.lastEventId).toBe(at(3))
-    catchUp.push(event(4) + ready(4) + event(5))
+    expect(catchUp.lastEventId).toBe(at(2))
+    catchUp.push(event(3) + ready(3) + event(4))
     await vi.waitFor(() =>
-      expect([first.received, second.received]).toEqual([
-        [2, 3, 4, 5],
-        [3, 4, 5],
+      expect([second.received, third.received]).toEqual([
+        [2, 3, 4],
+        [2, 3, 4],
       ]),
     )
     expect(gateway.streams).toHaveLength(3)
   })
 
   it('joins the leader it finds when shown again, not one it was joining before it was cached', async () => {
-    const [first, second, third] = [openCachedTab(), openCachedTab(), openCachedTab()]
+    const [first, second, third] = [openPageTab(), openPageTab(), openPageTab()]
     const s1 = await nextStream(1)
     s1.push(ready(1))
     await vi.waitFor(() => expect([second.client.state, third.client.state]).toEqual(['open', 'open']))
@@ -640,7 +693,7 @@ describe('HeraldClient catching up a tab that joins behind, or comes back from t
 
   it('ends the stream of a tab streaming alone while its page is cached, and resumes it when shown', async () => {
     vi.stubGlobal('navigator', {})
-    const tab = openCachedTab()
+    const tab = openPageTab()
     const stream = await nextStream(1)
     stream.push(ready(1) + event(2))
     await vi.waitFor(() => expect(tab.received).toEqual([2]))

@@ -102,9 +102,9 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #startToken: { readonly value: string; readonly obtainedAtMs: number } | undefined
   /** The URL and user: what the stored positions and the tab group belong to. */
   #scope = ''
-  /** In the back/forward cache: this tab holds neither the lead nor a stream until it is shown again. */
+  /** In the back/forward cache, or frozen: this tab holds neither the lead nor a stream until it is shown again. */
   #suspended = false
-  /** Removes the page listeners (pagehide, pageshow, online). */
+  /** Removes the page listeners (pagehide, pageshow, online, freeze, resume). */
   readonly #unlistenPage: () => void
 
   constructor(options: HeraldClientOptions) {
@@ -131,6 +131,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
       pagehide: this.#onPageHide,
       pageshow: this.#onPageShow,
       online: this.#onOnline,
+      freeze: this.#onFreeze,
+      resume: this.#onResume,
     })
     void this.#start()
   }
@@ -141,7 +143,26 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
    * pages). It steps down and ends its stream; shown again, it joins as a tab that reloaded does.
    */
   readonly #onPageHide = (event: Event): void => {
-    if (!(event as PageTransitionEvent).persisted || this.#closed || this.#suspended) return
+    if ((event as PageTransitionEvent).persisted) this.#suspend()
+  }
+
+  readonly #onPageShow = (event: Event): void => {
+    if ((event as PageTransitionEvent).persisted) this.#wake()
+  }
+
+  /**
+   * A page frozen where it is (Chrome freezes background tabs to save power or memory) runs no
+   * task until it resumes, as a cached one: a leader would hold the lock and relay nothing, and a
+   * follower next in line for the lock would take it and stream nothing. So it steps down as a
+   * cached page does (Page Lifecycle asks a page to release its locks and connections on freeze).
+   * A page going into the cache gets both events, and a restored one both again: the first acts.
+   */
+  readonly #onFreeze = (): void => this.#suspend()
+
+  readonly #onResume = (): void => this.#wake()
+
+  #suspend(): void {
+    if (this.#closed || this.#suspended) return
     this.#suspended = true
     this.#share?.close()
     this.#share = undefined
@@ -158,8 +179,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#startToken = undefined
   }
 
-  readonly #onPageShow = (event: Event): void => {
-    if (!(event as PageTransitionEvent).persisted || this.#closed || !this.#suspended) return
+  #wake(): void {
+    if (this.#closed || !this.#suspended) return
     this.#suspended = false
     // Stopped for good before it was hidden: nothing to join again.
     if (this.#refusal !== undefined || this.#user === undefined) return
@@ -264,7 +285,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     // After a reload, where this tab stopped: the browser's position may be past it.
     this.#lastId = this.#tabStore.get() || this.#store.get()
     this.#tracker.reset(this.#lastId)
-    // Hidden into the back/forward cache while the token was on its way: it joins once shown.
+    // Cached or frozen while the token was on its way: it joins once shown again.
     if (!this.#suspended) this.#join()
   }
 
@@ -554,15 +575,25 @@ function reportError(error: Error): void {
   else console.error(error)
 }
 
+type PageEvent = 'pagehide' | 'pageshow' | 'online' | 'freeze' | 'resume'
+
+/** Page Lifecycle's events fire on the document; the others on the window. */
+const DOCUMENT_EVENTS: ReadonlySet<string> = new Set<PageEvent>(['freeze', 'resume'])
+
 /** Listens to the page's events where there is a page (not in a worker or Node); returns how to stop. */
-function listenToPage(
-  handlers: Readonly<Record<'pagehide' | 'pageshow' | 'online', (event: Event) => void>>,
-): () => void {
+function listenToPage(handlers: Readonly<Record<PageEvent, (event: Event) => void>>): () => void {
   const { addEventListener: add, removeEventListener: remove } = globalThis
   if (typeof add !== 'function' || typeof remove !== 'function') return () => {}
+  const pageDocument = (globalThis as { document?: EventTarget }).document
   const entries = Object.entries(handlers)
-  for (const [type, handler] of entries) add(type, handler)
+  for (const [type, handler] of entries) {
+    if (!DOCUMENT_EVENTS.has(type)) add(type, handler)
+    else pageDocument?.addEventListener(type, handler)
+  }
   return () => {
-    for (const [type, handler] of entries) remove(type, handler)
+    for (const [type, handler] of entries) {
+      if (!DOCUMENT_EVENTS.has(type)) remove(type, handler)
+      else pageDocument?.removeEventListener(type, handler)
+    }
   }
 }

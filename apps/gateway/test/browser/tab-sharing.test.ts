@@ -149,6 +149,33 @@ describe('@herald/client across tabs, in Chromium', () => {
     }
   })
 
+  it('hands the lead over when the leading tab is frozen, and catches it up when it resumes', async () => {
+    await start()
+    const tabs = [await openClientTab(context!, gateway.url), await openClientTab(context!, gateway.url)]
+    await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
+    await publish(1)
+    for (const tab of tabs) expect(await waitForReceived(tab, 1)).toEqual([1])
+    const leader = await leaderOf(tabs)
+    const follower = tabs.find((tab) => tab !== leader)!
+    // Chrome fires `freeze` on a background tab's document before it stops running its tasks. A
+    // headless Chromium keeps every page visible and freezes none (Page.setWebLifecycleState
+    // answered, and the page's timers ran on), so the test fires the page's events itself: what
+    // it checks is that the lock and the stream are given up, which a frozen page could not do.
+    const lifecycle = (type: string) => leader.evaluate((t) => document.dispatchEvent(new Event(t)), type)
+    await lifecycle('freeze')
+    await publish(2)
+    expect(await waitForReceived(follower, 2)).toEqual([1, 2])
+    expect(await follower.evaluate(() => window.client.role)).toBe('leader')
+    expect(await leader.evaluate(() => window.received)).toEqual([1])
+    await lifecycle('resume')
+    await publish(3)
+    // Joined again as a follower, behind by one: the new leader's stream catches it up.
+    expect(await waitForReceived(leader, 3)).toEqual([1, 2, 3])
+    expect(await waitForReceived(follower, 3)).toEqual([1, 2, 3])
+    expect(await leader.evaluate(() => window.client.role)).toBe('follower')
+    for (const tab of tabs) expect(await tab.evaluate(() => window.resets)).toEqual([])
+  })
+
   it('refreshes the token before it expires and resumes with the new one, losing nothing', async () => {
     // 4 s tokens: the client asks for a new one a fifth of the lifetime early.
     await start('4s')
