@@ -81,11 +81,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const logger = options.logger ?? createLogger(config.logLevel, undefined, config.secrets)
   let hub: Hub | undefined
   let broker: Broker | undefined
-  const metrics = new Metrics(
-    () => hub?.connectionCount ?? 0,
-    () => broker?.isAvailable() ?? false,
-    config.maxConnections,
-  )
+  const metrics = new Metrics({
+    currentConnections: () => hub?.connectionCount ?? 0,
+    currentChannels: () => hub?.channelCount ?? 0,
+    brokerUp: () => broker?.isAvailable() ?? false,
+    maxConnections: config.maxConnections,
+  })
   broker = options.broker ?? createBroker(config, logger, metrics)
   hub = new Hub(broker, metrics, logger, config.retryMs)
   await broker.start(hub)

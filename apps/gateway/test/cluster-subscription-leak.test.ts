@@ -51,6 +51,8 @@ describe('channels left while the sharded subscribers reconnect', () => {
     await Promise.all(tabs.map((tab) => tab.waitForReady()))
     const channels = users.map((user) => pubsubChannel(`u:${user}`))
     expect(await stillSubscribed(channels)).toEqual(channels)
+    // Each node counts the channels it serves (its own probes aside): 20 users each.
+    expect(await Promise.all(nodes.map((node) => metric(node, 'herald_channels')))).toEqual([20, 20, 20])
 
     // Every tab closes while the subscribers reconnect.
     await killSubscribers()
@@ -66,6 +68,7 @@ describe('channels left while the sharded subscribers reconnect', () => {
     await pollUntil('no channel of a closed stream subscribed', async () =>
       (await stillSubscribed(channels)).length === 0 ? true : undefined,
     )
+    expect(await Promise.all(nodes.map((node) => metric(node, 'herald_channels')))).toEqual([0, 0, 0])
     // A resubscribe that a subscriber killed after another failed is mended by the next one,
     // which ioredis's reconnect brings: no warning (1.7 a round of kills, before). Other causes
     // still warn: a busy host once kept a master's INFO past the 250 ms interval.

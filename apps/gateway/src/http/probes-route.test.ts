@@ -45,6 +45,7 @@ describe('probes', () => {
     const text = await response.text()
     for (const name of [
       'herald_connections',
+      'herald_channels 0',
       'herald_connections_opened_total',
       'herald_messages_published_total',
       'herald_messages_delivered_total',
@@ -100,6 +101,30 @@ describe('probes', () => {
     const refused = new RawSseStream(gateway.eventsUrl({ access_token: 'bad' }))
     await refused.ended
     expect(await metric('herald_connections_rejected_total{reason="auth"}')).toBe(refusedBefore + 1)
+  })
+
+  it('counts each channel its streams listen to once, however many share it, until the last one leaves', async () => {
+    const open = async (user: string, topics: string) => {
+      const stream = new RecordingEventSource(gateway.eventsUrl({ topics }), {
+        token: await gateway.token(user, { topics: ['news', 'sport'] }),
+      })
+      await stream.waitForReady()
+      return stream
+    }
+    expect(await metric('herald_channels')).toBe(0)
+    const alice = await open('c-alice', 'news,sport')
+    expect(await metric('herald_channels')).toBe(3)
+    // A second tab of hers and another user's share news: only bob's own channel is new.
+    const aliceAgain = await open('c-alice', 'news')
+    const bob = await open('c-bob', 'news')
+    expect(await metric('herald_channels')).toBe(4)
+    alice.close()
+    // sport's only stream has gone; alice's channel and news still have one each.
+    await expect.poll(() => metric('herald_channels')).toBe(3)
+    aliceAgain.close()
+    bob.close()
+    await expect.poll(() => metric('herald_channels')).toBe(0)
+    expect(await metric('herald_connections')).toBe(0)
   })
 
   it('stays ready at its connection budget, where it still publishes and turns new streams away itself', async () => {

@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { Metrics } from './metrics.js'
+import { type MetricSources, Metrics } from './metrics.js'
+
+/** Metrics of a node with no stream open. */
+function idleMetrics(sources: Partial<MetricSources> = {}): Metrics {
+  return new Metrics({
+    currentConnections: () => 0,
+    currentChannels: () => 0,
+    brokerUp: () => true,
+    maxConnections: 100,
+    ...sources,
+  })
+}
 
 describe('Metrics', () => {
   it('exports every refusal reason and resume outcome at 0 before the first one happens', async () => {
-    const metrics = new Metrics(
-      () => 0,
-      () => true,
-      100,
-    )
+    const metrics = idleMetrics()
     const text = await metrics.registry.metrics()
     const series = (name: string) => text.split('\n').filter((line) => line.startsWith(`${name}{`))
     expect(series('herald_connections_rejected_total').sort()).toEqual(
@@ -31,15 +38,21 @@ describe('Metrics', () => {
   })
 
   it('counts a refusal on its own reason only', async () => {
-    const metrics = new Metrics(
-      () => 0,
-      () => true,
-      100,
-    )
+    const metrics = idleMetrics()
     metrics.connectionRejected('user_limit')
     metrics.connectionRejected('user_limit')
     const text = await metrics.registry.metrics()
     expect(text).toMatch(/^herald_connections_rejected_total\{reason="user_limit"\} 2$/m)
     expect(text).toMatch(/^herald_connections_rejected_total\{reason="over_capacity"\} 0$/m)
+  })
+
+  it('reads the open connections and the channels they listen to at each scrape', async () => {
+    let [connections, channels] = [3, 2]
+    const metrics = idleMetrics({ currentConnections: () => connections, currentChannels: () => channels })
+    const text = await metrics.registry.metrics()
+    expect(text).toMatch(/^herald_connections 3$/m)
+    expect(text).toMatch(/^herald_channels 2$/m)
+    ;[connections, channels] = [0, 0]
+    expect(await metrics.registry.metrics()).toMatch(/^herald_channels 0$/m)
   })
 })

@@ -42,6 +42,14 @@ const RESUME_OUTCOMES: Record<ResumeOutcome, null> = { exact: null, reset: null 
 
 type ResumeOutcome = 'exact' | 'reset'
 
+/** What the gauges read at each scrape, and the budget they are compared with. */
+export interface MetricSources {
+  readonly currentConnections: () => number
+  readonly currentChannels: () => number
+  readonly brokerUp: () => boolean
+  readonly maxConnections: number
+}
+
 export class Metrics {
   readonly registry = new Registry()
   readonly #connectionsOpened: Counter
@@ -58,7 +66,7 @@ export class Metrics {
   readonly #redisConnectionErrors: Counter
   readonly #socketsClosedForBudget: Counter<'socket'>
 
-  constructor(currentConnections: () => number, brokerUp: () => boolean, maxConnections: number) {
+  constructor({ currentConnections, currentChannels, brokerUp, maxConnections }: MetricSources) {
     const registers = [this.registry]
     // The budget beside the count, so an alert compares the two instead of a copied number.
     new Gauge({
@@ -98,6 +106,17 @@ export class Metrics {
       registers,
       collect() {
         this.set(currentConnections())
+      },
+    })
+    // What the node's streams cost Redis: one shard-channel subscription per channel, however
+    // many streams share it, so this sizes Pub/Sub (docs/capacity.md) and shows a leak, a
+    // channel kept after its last stream left, as a count that stays up while streams go.
+    new Gauge({
+      name: 'herald_channels',
+      help: 'Channels (users and topics) the open SSE connections of this node listen to: one Redis shard-channel subscription each',
+      registers,
+      collect() {
+        this.set(currentChannels())
       },
     })
     this.#connectionsOpened = new Counter({
