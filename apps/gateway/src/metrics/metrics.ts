@@ -113,7 +113,7 @@ export class Metrics {
     // channel kept after its last stream left, as a count that stays up while streams go.
     new Gauge({
       name: 'herald_channels',
-      help: 'Channels (users and topics) the open SSE connections of this node listen to: one Redis shard-channel subscription each',
+      help: 'Channels (users and topics) the open SSE connections of this node listen to: one broker subscription each, a shard channel in Redis',
       registers,
       collect() {
         this.set(currentChannels())
