@@ -1,0 +1,116 @@
+/**
+ * The packages are not on the npm registry, so the README has apps install them from the
+ * tarballs `pnpm pack` makes. This packs @herald/protocol, @herald/publisher and
+ * @herald/client as a user would, installs them into an empty app with pnpm the way the README
+ * says, type-checks the README's client example against what was installed, and runs its
+ * publisher example against a real Redis. Why: a tarball names its workspace dependencies by
+ * version, and the client's types named a package it had only as a dev dependency, so an app
+ * could not install the one or type-check the other (found by following the README). pnpm,
+ * not npm: its node_modules hold only what a package declares, so an undeclared one shows.
+ */
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+const PACKED = ['protocol', 'publisher', 'client'] as const
+
+/** The fenced code block of the README that contains `marker`, without its list indent. */
+function readmeExample(readme: string, marker: string): string {
+  const blocks = [...readme.matchAll(/^( *)```(?:ts|js)\n([\s\S]*?)^\1```$/gm)]
+  const block = blocks.find((match) => match[2]?.includes(marker))
+  if (block === undefined) throw new Error(`README has no ts or js example with ${marker}`)
+  const indent = block[1] ?? ''
+  return (block[2] ?? '').replace(new RegExp(`^${indent}`, 'gm'), '')
+}
+
+/** An empty app with `tarball` added as the README says, @herald/protocol overridden with its own. */
+async function appWith(vendor: string, protocol: string, tarball: string): Promise<string> {
+  const app = mkdtempSync(join(vendor, 'app-'))
+  // The packages depend on @herald/protocol 0.1.0, which the registry does not have.
+  const overrides = { '@herald/protocol': `file:${join(vendor, protocol)}` }
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'app', private: true, type: 'module', pnpm: { overrides } }),
+  )
+  await run('pnpm', ['add', join(vendor, tarball)], { cwd: app, timeout: 180_000 })
+  return app
+}
+
+describe('the packages as an app installs them from their tarballs', () => {
+  let vendor: string
+  let clientApp: string
+  let publisherApp: string
+  let redis: RedisServer
+
+  beforeAll(async () => {
+    vendor = mkdtempSync(join(tmpdir(), 'herald-packed-'))
+    redis = await startRedis()
+    const tarballs: string[] = []
+    for (const name of PACKED) {
+      const { stdout } = await run('pnpm', ['pack', '--pack-destination', vendor], {
+        cwd: join(ROOT, 'packages', name),
+      })
+      tarballs.push(basename(stdout.trim().split('\n').at(-1) ?? ''))
+    }
+    const [protocol = '', publisher = '', client = ''] = tarballs
+    // Each in an app of its own: pnpm lets a package reach what any package in the same
+    // node_modules depends on, which would hide a dependency the client does not declare.
+    ;[publisherApp, clientApp] = await Promise.all([
+      appWith(vendor, protocol, publisher),
+      appWith(vendor, protocol, client),
+    ])
+  }, 240_000)
+
+  afterAll(async () => {
+    await redis?.stop()
+    if (vendor !== undefined) rmSync(vendor, { recursive: true, force: true })
+  })
+
+  it("type-checks the README's client example against the installed package", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const app = clientApp
+    writeFileSync(
+      join(app, 'client-example.ts'),
+      `declare function showToast(text: string): void\ndeclare function refetchNotifications(): void\n${readmeExample(readme, 'new HeraldClient')}`,
+    )
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], noEmit: true },
+        files: ['client-example.ts'],
+      }),
+    )
+    // No skipLibCheck: the package's own .d.ts files have to resolve from the app.
+    const result = await run(process.execPath, [TSC, '-p', app], { cwd: app }).catch((error: { stdout?: string }) => ({
+      stdout: `tsc failed:\n${error.stdout ?? String(error)}`,
+    }))
+    expect(result.stdout).toBe('')
+  }, 60_000)
+
+  it("runs the README's publisher example against a real Redis", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    writeFileSync(join(publisherApp, 'publisher-example.mjs'), readmeExample(readme, 'new HeraldPublisher'))
+    await run(process.execPath, [join(publisherApp, 'publisher-example.mjs')], {
+      cwd: publisherApp,
+      env: { ...process.env, REDIS_URL: redis.url },
+      timeout: 30_000,
+    })
+    expect(await redis.cli('XLEN', 'herald:{u:alice}:s')).toBe('1')
+    expect(await redis.cli('XLEN', 'herald:{t:news}:s')).toBe('1')
+  })
+
+  it('runs the herald CLI from the installed publisher', async () => {
+    const herald = join(publisherApp, 'node_modules', '.bin', 'herald')
+    const { stdout } = await run(herald, ['publish', '--help'], { cwd: publisherApp })
+    expect(stdout).toContain('herald publish')
+  })
+})
