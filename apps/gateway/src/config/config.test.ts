@@ -70,6 +70,23 @@ describe('loadConfig', () => {
     expect(problems.some((p) => p.startsWith('PUBLISH_API_KEY: required'))).toBe(true)
   })
 
+  it('names which publish key is refused, without quoting it', () => {
+    const key = valid.PUBLISH_API_KEY
+    expect(problemsOf({ ...valid, PUBLISH_API_KEY: 'short' })).toEqual([
+      'PUBLISH_API_KEY: the key must be at least 16 characters',
+    ])
+    expect(problemsOf({ ...valid, PUBLISH_API_KEY: `${key},short key é` })).toEqual([
+      'PUBLISH_API_KEY: key 2 of 2 must be at least 16 characters',
+      'PUBLISH_API_KEY: key 2 of 2 must be printable ASCII without spaces, as an HTTP header carries it',
+    ])
+    expect(problemsOf({ ...valid, PUBLISH_API_KEY: 'a,b,c' })).toEqual([
+      'PUBLISH_API_KEY: at most two keys, comma-separated, for rotation',
+      'PUBLISH_API_KEY: key 1 of 3 must be at least 16 characters',
+      'PUBLISH_API_KEY: key 2 of 3 must be at least 16 characters',
+      'PUBLISH_API_KEY: key 3 of 3 must be at least 16 characters',
+    ])
+  })
+
   it('refuses a list with an empty entry, which was meant to say more, without quoting it', () => {
     const key = valid.PUBLISH_API_KEY
     for (const keys of [`${key},`, `,${key}`, `${key},,${'n'.repeat(16)}`, `${key}, ,${'n'.repeat(16)}`]) {

@@ -129,11 +129,13 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
   }
   if (publishApiKeys.length === 0) read.problem('PUBLISH_API_KEY', 'required (or start with --dev)')
   if (publishApiKeys.length > 2) read.problem('PUBLISH_API_KEY', 'at most two keys, comma-separated, for rotation')
-  for (const apiKey of publishApiKeys) {
-    if (apiKey.length < 16) read.problem('PUBLISH_API_KEY', 'each key must be at least 16 characters')
+  for (const [index, apiKey] of publishApiKeys.entries()) {
+    // Which key, never the key itself: the problems are printed.
+    const which = publishApiKeys.length === 1 ? 'the key' : `key ${index + 1} of ${publishApiKeys.length}`
+    if (apiKey.length < 16) read.problem('PUBLISH_API_KEY', `${which} must be at least 16 characters`)
     // Sent as `Authorization: Bearer <key>`: a space ends it, and a header carries bytes, not UTF-8.
     if (!/^[\x21-\x7e]*$/.test(apiKey))
-      read.problem('PUBLISH_API_KEY', 'each key must be printable ASCII without spaces, as an HTTP header carries it')
+      read.problem('PUBLISH_API_KEY', `${which} must be printable ASCII without spaces, as an HTTP header carries it`)
   }
 
   const openFileLimit = sources.openFileLimit ?? readOpenFileLimit()
