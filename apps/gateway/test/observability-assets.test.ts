@@ -171,7 +171,7 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
               'a',
               'critical',
               'Herald node a fails to verify tokens',
-              'Streams were refused with 500 HERALD_ERR_INTERNAL while verifying their tokens in the last 5 minutes: a fault of the node or its key configuration, not of the clients. Its log has the error with its stack.',
+              'Streams were refused with 500 HERALD_ERR_INTERNAL while verifying their tokens in the last 5 minutes: a fault of the node, not of the clients. Its log has the error with its stack.',
             ),
           ],
         },
@@ -186,7 +186,7 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
       exp_annotations: {
         summary: 'Publishes are answered 503 (broker_unavailable)',
         description:
-          'Over 0.1 published messages a second have been answered 503 for 5 minutes. broker_unavailable: Redis is away, too slow or refusing writes (out of memory, ACL); not_replicated: stored, but fewer replicas confirm than PUBLISH_WAIT_REPLICAS. Backends retry with their idempotency keys, and their notifications wait.',
+          'Over 0.1 published messages a second have been answered 503 in every 2 minutes for 5 minutes (a run of failures shorter than 3 minutes never pages). broker_unavailable: Redis is away, too slow or refusing writes (out of memory, ACL); not_replicated: stored, but fewer replicas confirm than PUBLISH_WAIT_REPLICAS. Backends retry with their idempotency keys, and their notifications wait.',
       },
     }
     await expectPromtoolTestsPass({
@@ -199,6 +199,80 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
       alert_rule_test: [
         { eval_time: '4m', alertname: 'HeraldPublishesFailing', exp_alerts: [] },
         { eval_time: '12m', alertname: 'HeraldPublishesFailing', exp_alerts: [publishesFailing] },
+      ],
+    })
+  })
+
+  it('does not raise HeraldPublishesFailing after two minutes of failures are over', async () => {
+    const failures = labelledSeries('herald_publish_failures_total', 'code')
+    // 60 messages a minute answered 503 from minute 2 to 4 (Redis away for two minutes), then
+    // none: with a 5-minute rate window the alert fired at minute 8, four minutes after Redis
+    // was back (found by a probe).
+    const alertTimes = ['3m', '5m', '7m', '8m', '9m', '12m']
+    await expectPromtoolTestsPass({
+      input_series: [failures('a', 'broker_unavailable', '0 0 0 60 120x11')],
+      alert_rule_test: alertTimes.map((eval_time) => ({
+        eval_time,
+        alertname: 'HeraldPublishesFailing',
+        exp_alerts: [],
+      })),
+    })
+  })
+
+  it('raises HeraldResumeResets for resets that go on, not 15 minutes after one wave of them', async () => {
+    const resumes = labelledSeries('herald_resumes_total', 'outcome')
+    const resets = {
+      exp_labels: { severity: 'warning' },
+      exp_annotations: {
+        summary: 'Many resumes cannot be exact',
+        description:
+          "Over 20% of resumes have ended in herald.reset for 15 minutes: history is too short (HISTORY_MAX_LEN) for how long clients are away, or clients send positions the node cannot read (a reset counts malformed and unknown Last-Event-IDs too; the gateway's log says which).",
+      },
+    }
+    await expectPromtoolTestsPass(
+      {
+        // A Redis restart that lost history: 60 resets over minutes 2 and 3, and 5 exact resumes
+        // a minute. With a 15-minute window the alert fired at minute 17, 15 minutes after.
+        input_series: [resumes('a', 'reset', '0 0 30 60x27'), resumes('a', 'exact', '0+5x30')],
+        alert_rule_test: ['10m', '17m', '20m', '25m'].map((eval_time) => ({
+          eval_time,
+          alertname: 'HeraldResumeResets',
+          exp_alerts: [],
+        })),
+      },
+      {
+        // Half of every minute's resumes reset, from minute 1.
+        input_series: [resumes('a', 'reset', '0+10x30'), resumes('a', 'exact', '0+10x30')],
+        alert_rule_test: [{ eval_time: '25m', alertname: 'HeraldResumeResets', exp_alerts: [resets] }],
+      },
+    )
+  })
+
+  it('raises HeraldEventLoopStalled for a gateway that stopped running for seconds, for 5 minutes', async () => {
+    const lagMax = (instance: string, values: string, herald = true) => [
+      { series: `nodejs_eventloop_lag_max_seconds{instance="${instance}"}`, values },
+      ...(herald ? [{ series: `herald_connections_max{instance="${instance}"}`, values: '19000x15' }] : []),
+    ]
+    const stalled = {
+      exp_labels: { severity: 'warning', instance: 'a' },
+      exp_annotations: {
+        summary: 'Herald node a stopped running for 30s',
+        description:
+          "The event loop of a did not run for over 2 s in the last 5 minutes: its streams, heartbeats and publishes waited that long. Look for a paused or starved container, swap, or a stack in the node's log.",
+      },
+    }
+    await expectPromtoolTestsPass({
+      // a: stopped for 30 s before the scrape at minute 3; b: busy (0.5 s); other: not a gateway.
+      input_series: [
+        ...lagMax('a', '0.1 0.1 0.1 30 0.1x11'),
+        ...lagMax('b', '0.5x15'),
+        ...lagMax('other', '0.1 0.1 0.1 30 0.1x11', false),
+      ],
+      alert_rule_test: [
+        { eval_time: '2m', alertname: 'HeraldEventLoopStalled', exp_alerts: [] },
+        { eval_time: '3m', alertname: 'HeraldEventLoopStalled', exp_alerts: [stalled] },
+        { eval_time: '7m', alertname: 'HeraldEventLoopStalled', exp_alerts: [stalled] },
+        { eval_time: '9m', alertname: 'HeraldEventLoopStalled', exp_alerts: [] },
       ],
     })
   })

@@ -55,4 +55,15 @@ describe('Metrics', () => {
     ;[connections, channels] = [0, 0]
     expect(await metrics.registry.metrics()).toMatch(/^herald_channels 0$/m)
   })
+
+  it('tells a late delivery and a slow probe apart from ones just over a second', async () => {
+    const metrics = idleMetrics()
+    metrics.recordDelivery(1, Date.now() - 8_000)
+    metrics.pubsubProbe(4)
+    const text = await metrics.registry.metrics()
+    expect(text).toMatch(/^herald_delivery_latency_seconds_bucket\{le="5"\} 0$/m)
+    expect(text).toMatch(/^herald_delivery_latency_seconds_bucket\{le="10"\} 1$/m)
+    expect(text).toMatch(/^herald_pubsub_probe_latency_seconds_bucket\{le="2.5"\} 0$/m)
+    expect(text).toMatch(/^herald_pubsub_probe_latency_seconds_bucket\{le="5"\} 1$/m)
+  })
 })

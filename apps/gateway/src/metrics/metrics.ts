@@ -85,7 +85,9 @@ export class Metrics {
     this.#probeLatency = new Histogram({
       name: 'herald_pubsub_probe_latency_seconds',
       help: 'Round trip of the periodic Pub/Sub probes this node publishes to itself, one per shard',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      // Up to 10 s: a quantile past the last bound reads as that bound, and a stalled Redis
+      // (CLIENT PAUSE, a stopped master) read as exactly 1 s on every node in a probe.
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10],
       registers,
     })
     this.#subscriberRebuilds = new Counter({
@@ -156,7 +158,9 @@ export class Metrics {
     this.#deliveryLatency = new HotHistogram(
       'herald_delivery_latency_seconds',
       'From publish (broker clock) to the write to the sockets of this node',
-      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      // Up to 30 s, so a subscriber held through an outage and caught up shows how late it was
+      // (the linear search stops at the first bounds for the usual few milliseconds).
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       this.registry,
     )
     this.#resumes = new Counter({
