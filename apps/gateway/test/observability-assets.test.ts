@@ -258,14 +258,15 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
       exp_annotations: {
         summary: 'Herald node a stopped running for 30s',
         description:
-          "The event loop of a did not run for over 2 s in the last 5 minutes: its streams, heartbeats and publishes waited that long. Look for a paused or starved container, swap, or a stack in the node's log.",
+          "The event loop of a did not run for over 5 s in the last 5 minutes: its streams, heartbeats and publishes waited that long. Look for a paused or starved container, swap, or a stack in the node's log.",
       },
     }
     await expectPromtoolTestsPass({
-      // a: stopped for 30 s before the scrape at minute 3; b: busy (0.5 s); other: not a gateway.
+      // a: stopped for 30 s before the scrape at minute 3; b: through a resume storm (3.5 s);
+      // other: not a gateway.
       input_series: [
         ...lagMax('a', '0.1 0.1 0.1 30 0.1x11'),
-        ...lagMax('b', '0.5x15'),
+        ...lagMax('b', '0.1 0.1 0.1 3.5 0.1x11'),
         ...lagMax('other', '0.1 0.1 0.1 30 0.1x11', false),
       ],
       alert_rule_test: [
