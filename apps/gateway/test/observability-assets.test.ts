@@ -203,6 +203,37 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
     })
   })
 
+  it('raises HeraldPublishesRefused for publishes refused for their key that go on, not for bad bodies', async () => {
+    const refusals = labelledSeries('herald_publish_refusals_total', 'reason')
+    const refused = {
+      exp_labels: { severity: 'warning' },
+      exp_annotations: {
+        summary: 'Publishes are refused for their key (401)',
+        description:
+          'Over 0.05 publish requests a second have been answered 401 for 10 minutes: a backend publishes without a key or with one no node takes (a rotation that dropped it from PUBLISH_API_KEY), and its notifications are not sent. Anyone who can reach /v1/publish can cause it too.',
+      },
+    }
+    await expectPromtoolTestsPass(
+      {
+        // A backend with a retired key: 6 requests a minute on each of two nodes, from minute 1.
+        input_series: [
+          refusals('a', 'auth', '0 0+6x20'),
+          refusals('b', 'auth', '0 0+6x20'),
+          refusals('a', 'bad_request', '0x21'),
+        ],
+        alert_rule_test: [
+          { eval_time: '8m', alertname: 'HeraldPublishesRefused', exp_alerts: [] },
+          { eval_time: '18m', alertname: 'HeraldPublishesRefused', exp_alerts: [refused] },
+        ],
+      },
+      {
+        // A client sending malformed bodies, 60 a minute.
+        input_series: [refusals('a', 'auth', '0x21'), refusals('a', 'bad_request', '0 0+60x20')],
+        alert_rule_test: [{ eval_time: '18m', alertname: 'HeraldPublishesRefused', exp_alerts: [] }],
+      },
+    )
+  })
+
   it('does not raise HeraldPublishesFailing after two minutes of failures are over', async () => {
     const failures = labelledSeries('herald_publish_failures_total', 'code')
     // 60 messages a minute answered 503 from minute 2 to 4 (Redis away for two minutes), then

@@ -81,6 +81,8 @@ export function createApp(services: GatewayServices): Hono<Env> {
     // the client left: logged as what the client was told.
     const timedOut = isClientAbort(error) && requestTimedOut(c.env.incoming.socket)
     const reply = errorReply(timedOut ? requestTimeoutError() : error, logger)
+    if (reply.status < 500 && c.req.path === PUBLISH_PATH)
+      services.metrics.publishRefused(reply.status === 401 ? 'auth' : 'bad_request')
     // A refusal before the body was read (a wrong key, a 405) need not wait for the rest of it.
     closeIfBodyUnread(c.env.incoming, c.env.outgoing)
     c.set('errorCode', reply.body.error.code)

@@ -13,6 +13,41 @@ import {
   type TestGateway,
 } from '../../test/harness.js'
 
+describe('POST /v1/publish refusals in /metrics', () => {
+  let gateway: TestGateway
+  beforeAll(async () => {
+    gateway = await startTestGateway()
+  })
+  afterAll(() => gateway.close())
+
+  it('counts each refused request once by reason, and neither a publish nor another path', async () => {
+    const json = { 'Content-Type': 'application/json' }
+    const send = (method: string, path: string, body: string | undefined, headers: Record<string, string>) =>
+      fetch(`${gateway.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) }).then(
+        (response) => response.status,
+      )
+    const withKey = (key: string) => ({ ...json, Authorization: `Bearer ${key}` })
+    const statuses = [
+      await send('POST', '/v1/publish', '{"user":"a","data":1}', json),
+      await send('POST', '/v1/publish', '{"user":"a","data":1}', withKey('a-retired-publish-key')),
+      await send('POST', '/v1/publish', '{"messages":[{"user":"a","data":1},{"user":"b","data":2}]}', withKey('x')),
+      await send('POST', '/v1/publish', '{"user":"a"}', withKey(TEST_API_KEY)),
+      await send('POST', '/v1/publish', 'text', {
+        'Content-Type': 'text/plain',
+        Authorization: `Bearer ${TEST_API_KEY}`,
+      }),
+      await send('PUT', '/v1/publish', undefined, withKey(TEST_API_KEY)),
+      await send('POST', '/v1/publish', '{"user":"a","data":1}', withKey(TEST_API_KEY)),
+      await send('POST', '/v1/publish/', '{"user":"a","data":1}', withKey(TEST_API_KEY)),
+    ]
+    expect(statuses).toEqual([401, 401, 401, 400, 415, 405, 200, 404])
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+    expect(metrics).toMatch(/^herald_publish_refusals_total\{reason="auth"\} 3$/m)
+    expect(metrics).toMatch(/^herald_publish_refusals_total\{reason="bad_request"\} 3$/m)
+    expect(metrics).toMatch(/^herald_messages_published_total 1$/m)
+  })
+})
+
 describe('POST /v1/publish', () => {
   let gateway: TestGateway
   beforeAll(async () => {

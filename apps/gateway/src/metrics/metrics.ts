@@ -25,6 +25,9 @@ export type RejectReason = UnavailableReason | 'auth' | 'forbidden' | 'bad_reque
 /** Why a publish was answered 503. */
 export type PublishFailureCode = 'broker_unavailable' | 'not_replicated'
 const PUBLISH_FAILURE_CODES: readonly PublishFailureCode[] = ['broker_unavailable', 'not_replicated']
+/** Why a publish request was answered 4xx: no key or a wrong one (401), or anything else sent wrong. */
+export type PublishRefusalReason = 'auth' | 'bad_request'
+const PUBLISH_REFUSAL_REASONS: Record<PublishRefusalReason, null> = { auth: null, bad_request: null }
 
 const REJECT_REASONS: Record<RejectReason, null> = {
   over_capacity: null,
@@ -56,6 +59,7 @@ export class Metrics {
   readonly #connectionsRejected: Counter<'reason'>
   readonly #published: Counter
   readonly #publishFailures: Counter
+  readonly #publishRefusals: Counter<'reason'>
   readonly #delivered: HotCounter
   readonly #deliveryLatency: HotHistogram
   readonly #resumes: Counter<'outcome'>
@@ -145,6 +149,15 @@ export class Metrics {
       registers,
     })
     for (const code of PUBLISH_FAILURE_CODES) this.#publishFailures.inc({ code }, 0)
+    // A backend left with a retired key after a rotation fails every publish, and its
+    // notifications stop with no failure counted here (those are 503s), only access-log lines.
+    this.#publishRefusals = new Counter({
+      name: 'herald_publish_refusals_total',
+      help: 'Publish requests answered 4xx, by reason: auth (401: no publish key, or one this node does not take) or bad_request (any other 4xx: the body, its type or the method); a request counts once, however many messages it held',
+      labelNames: ['reason'],
+      registers,
+    })
+    for (const reason of Object.keys(PUBLISH_REFUSAL_REASONS)) this.#publishRefusals.inc({ reason }, 0)
     this.#delivered = new HotCounter(
       'herald_messages_delivered_total',
       'Live messages written to SSE connections (replayed ones: herald_messages_replayed_total)',
@@ -204,6 +217,11 @@ export class Metrics {
   /** A publish of `count` messages answered 503: the publisher retries it, with the same idempotency keys. */
   publishFailed(code: PublishFailureCode, count: number): void {
     this.#publishFailures.inc({ code }, count)
+  }
+
+  /** A publish request answered 4xx: the caller's to fix, and nothing of it was stored. */
+  publishRefused(reason: PublishRefusalReason): void {
+    this.#publishRefusals.inc({ reason })
   }
 
   recordDelivery(delivered: number, publishedAtMs: number): void {
