@@ -30,9 +30,14 @@ interface AlertRuleCase {
   readonly alert_rule_test: ReadonlyArray<{ eval_time: string; alertname: string; exp_alerts: object[] }>
 }
 
+/** An alert expected to fire with these labels and annotations. */
+function expectedAlert(labels: Record<string, string>, summary: string, description: string) {
+  return { exp_labels: labels, exp_annotations: { summary, description } }
+}
+
 /** An alert expected to fire for one instance, with its annotations. */
 function firing(instance: string, severity: string, summary: string, description: string) {
-  return { exp_labels: { severity, instance }, exp_annotations: { summary, description } }
+  return expectedAlert({ severity, instance }, summary, description)
 }
 
 /** Input series of `metric` for one instance and one value of `label`, as promtool's `values` notation gives them. */
@@ -181,14 +186,11 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
 
   it('raises HeraldPublishesFailing for publishes answered 503 that go on for 5 minutes, by code', async () => {
     const failures = labelledSeries('herald_publish_failures_total', 'code')
-    const publishesFailing = {
-      exp_labels: { severity: 'warning', code: 'broker_unavailable' },
-      exp_annotations: {
-        summary: 'Publishes are answered 503 (broker_unavailable)',
-        description:
-          'Over 0.1 published messages a second have been answered 503 in every 2 minutes for 5 minutes (a run of failures shorter than 3 minutes never pages). broker_unavailable: Redis is away, too slow or refusing writes (out of memory, ACL); not_replicated: stored, but fewer replicas confirm than PUBLISH_WAIT_REPLICAS. Backends retry with their idempotency keys, and their notifications wait.',
-      },
-    }
+    const publishesFailing = expectedAlert(
+      { severity: 'warning', code: 'broker_unavailable' },
+      'Publishes are answered 503 (broker_unavailable)',
+      'Over 0.1 published messages a second have been answered 503 in every 2 minutes for 5 minutes (a run of failures shorter than 3 minutes never pages). broker_unavailable: Redis is away, too slow or refusing writes (out of memory, ACL); not_replicated: stored, but fewer replicas confirm than PUBLISH_WAIT_REPLICAS. Backends retry with their idempotency keys, and their notifications wait.',
+    )
     await expectPromtoolTestsPass({
       // 30 messages a minute on each of two nodes from minute 1; not one unreplicated.
       input_series: [
@@ -205,14 +207,11 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
 
   it('raises HeraldPublishesRefused for publishes refused for their key that go on, not for bad bodies', async () => {
     const refusals = labelledSeries('herald_publish_refusals_total', 'reason')
-    const refused = {
-      exp_labels: { severity: 'warning' },
-      exp_annotations: {
-        summary: 'Publishes are refused for their key (401)',
-        description:
-          'Over 0.05 publish requests a second have been answered 401 for 10 minutes: a backend publishes without a key or with one no node takes (a rotation that dropped it from PUBLISH_API_KEY), and its notifications are not sent. Anyone who can reach /v1/publish can cause it too.',
-      },
-    }
+    const refused = expectedAlert(
+      { severity: 'warning' },
+      'Publishes are refused for their key (401)',
+      'Over 0.05 publish requests a second have been answered 401 for 10 minutes: a backend publishes without a key or with one no node takes (a rotation that dropped it from PUBLISH_API_KEY), and its notifications are not sent. Anyone who can reach /v1/publish can cause it too.',
+    )
     await expectPromtoolTestsPass(
       {
         // A backend with a retired key: 6 requests a minute on each of two nodes, from minute 1.
@@ -252,14 +251,11 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
 
   it('raises HeraldResumeResets for resets that go on, not 15 minutes after one wave of them', async () => {
     const resumes = labelledSeries('herald_resumes_total', 'outcome')
-    const resets = {
-      exp_labels: { severity: 'warning' },
-      exp_annotations: {
-        summary: 'Many resumes cannot be exact',
-        description:
-          "Over 20% of resumes have ended in herald.reset for 15 minutes: history is too short (HISTORY_MAX_LEN) for how long clients are away, or clients send positions the node cannot read (a reset counts malformed and unknown Last-Event-IDs too; the gateway's log says which).",
-      },
-    }
+    const resets = expectedAlert(
+      { severity: 'warning' },
+      'Many resumes cannot be exact',
+      "Over 20% of resumes have ended in herald.reset for 15 minutes: history is too short (HISTORY_MAX_LEN) for how long clients are away, or clients send positions the node cannot read (a reset counts malformed and unknown Last-Event-IDs too; the gateway's log says which).",
+    )
     await expectPromtoolTestsPass(
       {
         // A Redis restart that lost history: 60 resets over minutes 2 and 3, and 5 exact resumes
@@ -284,14 +280,11 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
       { series: `nodejs_eventloop_lag_max_seconds{instance="${instance}"}`, values },
       ...(herald ? [{ series: `herald_connections_max{instance="${instance}"}`, values: '19000x15' }] : []),
     ]
-    const stalled = {
-      exp_labels: { severity: 'warning', instance: 'a' },
-      exp_annotations: {
-        summary: 'Herald node a stopped running for 30s',
-        description:
-          "The event loop of a did not run for over 5 s in the last 5 minutes: its streams, heartbeats and publishes waited that long. Look for a paused or starved container, swap, or a stack in the node's log.",
-      },
-    }
+    const stalled = expectedAlert(
+      { severity: 'warning', instance: 'a' },
+      'Herald node a stopped running for 30s',
+      "The event loop of a did not run for over 5 s in the last 5 minutes: its streams, heartbeats and publishes waited that long. Look for a paused or starved container, swap, or a stack in the node's log.",
+    )
     await expectPromtoolTestsPass({
       // a: stopped for 30 s before the scrape at minute 3; b: through a resume storm (3.5 s);
       // other: not a gateway.
@@ -347,21 +340,17 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
       { series: `up{job="${job}",instance="${instance}"}`, values: up },
       { series: `herald_connections{job="${job}",instance="${instance}"}`, values: connections },
     ]
-    const down = (instance: string) => ({
-      exp_labels: { severity: 'warning', job, instance },
-      exp_annotations: {
-        summary: `Herald node ${instance} cannot be scraped`,
-        description: `Scraping ${instance} has failed for 2 minutes: the gateway is down, hung or not listening. Its streams have moved or are retrying; check the pod.`,
-      },
-    })
-    const absent = {
-      exp_labels: { severity: 'critical' },
-      exp_annotations: {
-        summary: 'No Herald gateway is reporting',
-        description:
-          "No gateway has reported herald_connections for 2 minutes: all of them are down or cannot be scraped. Browsers get only the proxy's retry hint, and publishes fail.",
-      },
-    }
+    const down = (instance: string) =>
+      expectedAlert(
+        { severity: 'warning', job, instance },
+        `Herald node ${instance} cannot be scraped`,
+        `Scraping ${instance} has failed for 2 minutes: the gateway is down, hung or not listening. Its streams have moved or are retrying; check the pod.`,
+      )
+    const absent = expectedAlert(
+      { severity: 'critical' },
+      'No Herald gateway is reporting',
+      "No gateway has reported herald_connections for 2 minutes: all of them are down or cannot be scraped. Browsers get only the proxy's retry hint, and publishes fail.",
+    )
     await expectPromtoolTestsPass(
       {
         // Node a stops answering scrapes at minute 3 (its series go stale); b stays up.
