@@ -171,6 +171,8 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
     const pod = deployment.spec.template.spec
     const container = pod.containers[0]
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })
+    // The gateway never calls the Kubernetes API: a mounted service-account token could only leak.
+    expect(pod.automountServiceAccountToken).toBe(false)
     expect(container.securityContext).toMatchObject({
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
