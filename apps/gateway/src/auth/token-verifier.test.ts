@@ -740,6 +740,28 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     expect(logged).toEqual([])
   })
 
+  it("refuses a kid the set has under another algorithm, and a kid that is no string, as the token's fault: no shed, no fetch", async () => {
+    const verify = verifier(jwksUrl, 30_000)
+    expect((await verify(await sign('k1'))).userId).toBe('alice')
+    const fetches = requests
+    // k1 is served with "alg": "RS256": a PS256 token naming it matches no key, which was shed
+    // as a key the set might have gained since, though the set has k1 (found by probe J).
+    const otherAlgorithm = await new SignJWT({})
+      .setProtectedHeader({ alg: 'PS256', kid: 'k1' })
+      .setSubject('alice')
+      .setExpirationTime('1h')
+      .sign(keys.privateKey)
+    expect(await codeOf(verify(otherAlgorithm))).toBe('HERALD_ERR_TOKEN_ALGORITHM')
+    expect(await codeOf(verify(otherAlgorithm))).toBe('HERALD_ERR_TOKEN_ALGORITHM')
+    const numericKid = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 7 as unknown as string })
+      .setSubject('alice')
+      .setExpirationTime('1h')
+      .sign(keys.privateKey)
+    expect(await codeOf(verify(numericKid))).toBe('HERALD_ERR_TOKEN_MALFORMED')
+    expect(requests).toBe(fetches)
+  })
+
   it('stops admitting tokens of a key withdrawn from the set within JWKS_MAX_AGE_MS, new and verified alike', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const verify = verifier()

@@ -220,6 +220,11 @@ function selectVerify(
       // jose resolves the key once the token's header has parsed and passed its checks: apart
       // from a `kid` the set lacks, whatever fails here is the key set's, not the token's.
       const keyFor: JWTVerifyGetKey = async (header, token) => {
+        // jose looks a kid up as it is: one that is no string names no key, and would be shed
+        // as a key the set may have gained since instead of refused as the malformed header it is.
+        if (header.kid !== undefined && typeof header.kid !== 'string') {
+          throw new errors.JWSInvalid('the token header\'s "kid" is not a string')
+        }
         const fetchedBefore = fetched
         try {
           return await currentKeys(header, token)
@@ -229,6 +234,16 @@ function selectVerify(
             const failure = unavailable(error)
             fetchFailures.add(failure)
             throw failure
+          }
+          // The set has this kid, for another algorithm than the token's (jose matches a key's
+          // "alg" and type): the token's fault, as a new key under a kid the set already has is
+          // not fetched for either. Read from the set only on this failure: jwks() clones it.
+          if (
+            error instanceof errors.JWKSNoMatchingKey &&
+            header.kid !== undefined &&
+            keySet.jwks()?.keys.some((jwk) => jwk.kid === header.kid)
+          ) {
+            throw new errors.JOSEAlgNotAllowed('the key the token names is for another algorithm')
           }
           // Fetched within the cooldown, so not again for this token: a key published since may
           // have signed it. Shed, it comes back once the set can be fetched; a 401 would stop a
