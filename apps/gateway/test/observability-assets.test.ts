@@ -84,6 +84,31 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
     for (const name of used) expect(exported, name).toContain(name)
   })
 
+  it('gives every panel its own id and its own place on the grid', async () => {
+    // Grafana keys links, alerts and saved panel state by id, and lays out overlapping panels
+    // by pushing one down, so a panel added in the wrong place moves every panel under it.
+    const dashboard = JSON.parse(await readFile(`${INFRA}grafana/herald-dashboard.json`, 'utf8'))
+    const panels: Array<{ id: unknown; title: string; gridPos: { x: number; y: number; w: number; h: number } }> =
+      dashboard.panels
+    const ids = panels.map((panel) => panel.id)
+    expect(ids.every((id) => Number.isInteger(id))).toBe(true)
+    expect(new Set(ids).size).toBe(panels.length)
+    const overlapping = panels.flatMap((a, i) =>
+      panels
+        .slice(i + 1)
+        .filter(
+          (b) =>
+            a.gridPos.x < b.gridPos.x + b.gridPos.w &&
+            b.gridPos.x < a.gridPos.x + a.gridPos.w &&
+            a.gridPos.y < b.gridPos.y + b.gridPos.h &&
+            b.gridPos.y < a.gridPos.y + a.gridPos.h,
+        )
+        .map((b) => `${a.title} / ${b.title}`),
+    )
+    expect(overlapping).toEqual([])
+    expect(panels.every((panel) => panel.gridPos.x + panel.gridPos.w <= 24)).toBe(true)
+  })
+
   it("shows or alerts on every one of Herald's own metrics, so none is exported for nobody", async () => {
     const dashboard = await readFile(`${INFRA}grafana/herald-dashboard.json`, 'utf8')
     const alerts = await readFile(`${INFRA}prometheus/herald-alerts.yaml`, 'utf8')
