@@ -86,6 +86,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     currentChannels: () => hub?.channelCount ?? 0,
     brokerUp: () => broker?.isAvailable() ?? false,
     maxConnections: config.maxConnections,
+    keysFromJwks: config.jwt.key.kind === 'jwks',
   })
   broker = options.broker ?? createBroker(config, logger, metrics)
   hub = new Hub(broker, metrics, logger, config.retryMs)
@@ -112,7 +113,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     brokerFailureLog: new LogBurstLimit(SHED_LOG_BURST, SHED_LOG_WINDOW_MS, (held) =>
       logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more broker failures than logged'),
     ),
-    verifyToken: createTokenVerifier(config.jwt, logger),
+    verifyToken: createTokenVerifier(config.jwt, logger, metrics),
     lifecycle: { draining: false },
   }
   // The event stream is served on Node's objects directly; Hono routes everything else.

@@ -209,6 +209,45 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
     })
   })
 
+  it('raises HeraldKeySetUnreachable for a node whose JWKS fetches fail for an hour, not for an idle node nor after an outage', async () => {
+    const age = (instance: string, values: string) => ({
+      series: `herald_key_set_age_seconds{instance="${instance}"}`,
+      values,
+    })
+    const failures = (instance: string, values: string) => ({
+      series: `herald_key_set_fetch_failures_total{instance="${instance}"}`,
+      values,
+    })
+    await expectPromtoolTestsPass({
+      input_series: [
+        // a: fetched at minute 0, then every fetch fails from minute 5 (one a minute).
+        age('a', '0+60x100'),
+        failures('a', '0x5 1+1x95'),
+        // b: fetched at minute 0, and no token has needed a refresh since: no fetch, no failure.
+        age('b', '0+60x100'),
+        failures('b', '0x100'),
+        // c: fetches fail for 30 minutes, then one works, and the node goes idle.
+        age('c', '0+60x30 0+60x69'),
+        failures('c', '0 1+1x29 30x70'),
+      ],
+      alert_rule_test: [
+        { eval_time: '64m', alertname: 'HeraldKeySetUnreachable', exp_alerts: [] },
+        {
+          eval_time: '100m',
+          alertname: 'HeraldKeySetUnreachable',
+          exp_alerts: [
+            firing(
+              'a',
+              'warning',
+              'Herald node a cannot fetch its JWKS',
+              'The node has not fetched a usable key set from JWT_JWKS_URL for over an hour, and its fetches fail (its log says why). It verifies tokens of the keys it has, for up to a day after its last fetch; tokens of keys published since are shed as keys_unavailable, and a day on every stream that needs a key is.',
+            ),
+          ],
+        },
+      ],
+    })
+  })
+
   it('raises HeraldPublishesFailing for publishes answered 503 that go on for 5 minutes, by code', async () => {
     const failures = labelledSeries('herald_publish_failures_total', 'code')
     const publishesFailing = expectedAlert(

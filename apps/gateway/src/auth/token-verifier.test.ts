@@ -23,6 +23,7 @@ import {
   JWKS_MAX_AGE_MS,
   JWKS_REFRESH_WAIT_MS,
   JWKS_STALE_LIMIT_MS,
+  type KeySetFetchObserver,
   type TokenVerifier,
 } from './token-verifier.js'
 
@@ -550,12 +551,21 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   }
 
   /** A verifier of its own, so each test starts with no key set fetched and nothing cached. */
-  function verifier(url = jwksUrl, cooldownMs = 0): TokenVerifier {
+  function verifier(url = jwksUrl, cooldownMs = 0, fetches?: KeySetFetchObserver): TokenVerifier {
     const config = loadConfig({
       env: { JWT_JWKS_URL: url, JWT_JWKS_COOLDOWN_MS: String(cooldownMs), PUBLISH_API_KEY: TEST_API_KEY },
       argv: [],
     })
-    return createTokenVerifier(config.jwt, recordingLogger('info', logged).logger)
+    return createTokenVerifier(config.jwt, recordingLogger('info', logged).logger, fetches)
+  }
+
+  /** An observer that notes each fetch's outcome: 'failed', or the time of a usable set. */
+  function fetchOutcomes(): { outcomes: Array<number | 'failed'>; observer: KeySetFetchObserver } {
+    const outcomes: Array<number | 'failed'> = []
+    return {
+      outcomes,
+      observer: { keySetFetched: (atMs) => outcomes.push(atMs), keySetFetchFailed: () => outcomes.push('failed') },
+    }
   }
 
   beforeAll(async () => {
@@ -611,7 +621,11 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     const closed = http.createServer()
     const url = await listenOnFreePort(closed)
     await new Promise((resolve) => closed.close(resolve))
-    expect(await codeOf(verifier(`${url}/jwks.json`)(await sign('k1')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    const { outcomes, observer } = fetchOutcomes()
+    expect(await codeOf(verifier(`${url}/jwks.json`, 0, observer)(await sign('k1')))).toBe(
+      'HERALD_ERR_KEYS_UNAVAILABLE',
+    )
+    expect(outcomes).toEqual(['failed'])
   })
 
   it('reports keys unavailable for an unknown kid while the refetch fails, and still accepts known keys', async () => {
@@ -627,7 +641,8 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
 
   it('fetches no more than a backoff allows while fetches fail, whatever the tokens: 1 s, then twice as long', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    const verify = verifier(jwksUrl, 30_000)
+    const { outcomes, observer } = fetchOutcomes()
+    const verify = verifier(jwksUrl, 30_000, observer)
     answer = '500'
     // No set yet: every token would need one. Then forged kids, each a refetch to jose.
     const tokens = await Promise.all(Array.from({ length: 20 }, (_, n) => sign(n % 2 === 0 ? 'k1' : `forged-${n}`)))
@@ -648,6 +663,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     // The set is back: fetched once the wait is over, and a known key verifies again.
     answer = 'ok'
     vi.setSystemTime(Date.now() + 1)
+    const backAtMs = Date.now()
     expect((await verify(tokens[0]!)).userId).toBe('alice')
     expect(requests).toBe(3)
     // With the set cached, the IdP failing again: known keys go on, forged kids fetch no more.
@@ -656,6 +672,8 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     await Promise.all(tokens.map((token) => verify(token).catch(() => undefined)))
     expect((await verify(tokens[2]!)).userId).toBe('alice')
     expect(requests).toBe(4)
+    // The metrics hear of each fetch made, none held back: what herald_key_set_* export.
+    expect(outcomes).toEqual(['failed', 'failed', backAtMs, 'failed'])
   })
 
   it('waits 1 s after a failed fetch with a cooldown of 0 too: forged kids cannot make a fetch each', async () => {
@@ -893,12 +911,19 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
       expect(shed.status).toBe(200)
       expect(shed.events).toEqual([expect.objectContaining({ type: 'herald.unavailable' })])
       expect(JSON.parse(shed.events[0]!.data)).toMatchObject({ reason: 'keys_unavailable' })
+      const scrape = async () => await (await fetch(`${gateway.url}/metrics`)).text()
+      expect(await scrape()).toMatch(/^herald_key_set_fetch_failures_total 1$/m)
       answer = 'ok'
       pastFailureBackoff()
       const live = new RawSseStream(gateway.eventsUrl(), { Authorization: `Bearer ${token}` })
       await live.until((s) => s.events.some((e) => e.type === 'herald.ready'), 5000, 'herald.ready')
       expect(live.status).toBe(200)
       live.close()
+      // The fetch that worked set the age back: from 0 s, where the failed one left it at the start's.
+      const fetchedAtMs = Date.now()
+      vi.setSystemTime(fetchedAtMs + 120_000)
+      expect(await scrape()).toMatch(/^herald_key_set_age_seconds 120(\.\d+)?$/m)
+      expect(await scrape()).toMatch(/^herald_key_set_fetch_failures_total 1$/m)
     } finally {
       await gateway.close()
     }

@@ -100,8 +100,20 @@ const TOKEN_KEY_LOOKUP_CODES: ReadonlySet<string> = new Set([
   'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
 ])
 
+/** Hears how the node's JWKS fetches go (for its metrics); never about tokens. */
+export interface KeySetFetchObserver {
+  /** A fetch gave a usable set, in use from now. */
+  keySetFetched(atMs: number): void
+  /** A fetch was made and failed; one held back by the backoff is no fetch. */
+  keySetFetchFailed(): void
+}
+
 /** `logger` hears when the JWKS cannot be fetched; never about tokens. */
-export function createTokenVerifier(jwt: GatewayConfig['jwt'], logger?: Logger): TokenVerifier {
+export function createTokenVerifier(
+  jwt: GatewayConfig['jwt'],
+  logger?: Logger,
+  fetches?: KeySetFetchObserver,
+): TokenVerifier {
   const options: JWTVerifyOptions = {
     algorithms: [...jwt.key.algorithms],
     requiredClaims: ['exp', 'sub'],
@@ -109,7 +121,7 @@ export function createTokenVerifier(jwt: GatewayConfig['jwt'], logger?: Logger):
     ...(jwt.issuer === undefined ? {} : { issuer: jwt.issuer }),
     ...(jwt.audience === undefined ? {} : { audience: jwt.audience }),
   }
-  const verify = selectVerify(jwt, options, logger)
+  const verify = selectVerify(jwt, options, logger, fetches)
   const verified = new VerifiedTokenCache(VERIFIED_TOKEN_CACHE_ENTRIES, VERIFIED_TOKEN_MAX_AGE_MS)
   return async (token) => {
     if (token.length > MAX_TOKEN_LENGTH) {
@@ -134,6 +146,7 @@ function selectVerify(
   jwt: GatewayConfig['jwt'],
   options: JWTVerifyOptions,
   logger: Logger | undefined,
+  fetches: KeySetFetchObserver | undefined,
 ): (token: string) => Promise<JWTPayload> {
   const { key } = jwt
   switch (key.kind) {
@@ -184,10 +197,12 @@ function selectVerify(
             if (usable) {
               fetched++
               fetchedAtMs = Date.now()
-            }
+              fetches?.keySetFetched(fetchedAtMs)
+            } else fetches?.keySetFetchFailed()
             fetchBackoff.outcome(usable, Date.now())
             return response
           } catch (error) {
+            fetches?.keySetFetchFailed()
             fetchBackoff.outcome(false, Date.now())
             throw error
           }

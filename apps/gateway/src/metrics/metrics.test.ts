@@ -56,6 +56,25 @@ describe('Metrics', () => {
     expect(await metrics.registry.metrics()).toMatch(/^herald_channels 0$/m)
   })
 
+  it("reads the key set's age from the node's start until a fetch, then from each usable fetch; 0 without a JWKS", async () => {
+    const ageOf = async (metrics: Metrics) =>
+      Number(/^herald_key_set_age_seconds (\S+)$/m.exec(await metrics.registry.metrics())?.[1])
+    const startedAtMs = Date.now()
+    const metrics = idleMetrics({ keysFromJwks: true })
+    // Never fetched: as old as the node, so an issuer down since the start shows too.
+    expect(await ageOf(metrics)).toBeGreaterThanOrEqual(0)
+    expect(await ageOf(metrics)).toBeLessThanOrEqual((Date.now() - startedAtMs) / 1000)
+    metrics.keySetFetched(Date.now() - 90_000)
+    metrics.keySetFetchFailed()
+    metrics.keySetFetchFailed()
+    expect(await ageOf(metrics)).toBeGreaterThanOrEqual(90)
+    expect(await ageOf(metrics)).toBeLessThan(100)
+    expect(await metrics.registry.metrics()).toMatch(/^herald_key_set_fetch_failures_total 2$/m)
+    metrics.keySetFetched(Date.now())
+    expect(await ageOf(metrics)).toBeLessThan(10)
+    expect(await ageOf(idleMetrics())).toBe(0)
+  })
+
   it('tells a late delivery and a slow probe apart from ones just over a second', async () => {
     const metrics = idleMetrics()
     metrics.recordDelivery(1, Date.now() - 8_000)

@@ -51,6 +51,8 @@ export interface MetricSources {
   readonly currentChannels: () => number
   readonly brokerUp: () => boolean
   readonly maxConnections: number
+  /** Whether tokens are verified with keys fetched from a JWKS (JWT_JWKS_URL). */
+  readonly keysFromJwks?: boolean
 }
 
 export class Metrics {
@@ -69,8 +71,11 @@ export class Metrics {
   readonly #subscriberRebuilds: Counter
   readonly #redisConnectionErrors: Counter
   readonly #socketsClosedForBudget: Counter<'socket'>
+  readonly #keySetFetchFailures: Counter
+  /** Since when the node has gone without a fresh key set: its last fetch, or its start. */
+  #keySetSinceMs: number | undefined
 
-  constructor({ currentConnections, currentChannels, brokerUp, maxConnections }: MetricSources) {
+  constructor({ currentConnections, currentChannels, brokerUp, maxConnections, keysFromJwks }: MetricSources) {
     const registers = [this.registry]
     // The budget beside the count, so an alert compares the two instead of a copied number.
     new Gauge({
@@ -190,6 +195,25 @@ export class Metrics {
       registers,
     })
     for (const socket of ['idle', 'stalled', 'unfinished', 'newcomer']) this.#socketsClosedForBudget.inc({ socket }, 0)
+    // A JWKS outage shows in the streams only at its edges (a new key, or a day on: every stream
+    // shed as keys_unavailable, which forged kids can also raise); these two show it as it starts,
+    // from the node's own fetches, which no client can make fail.
+    this.#keySetSinceMs = keysFromJwks === true ? Date.now() : undefined
+    const keySetSince = () => this.#keySetSinceMs
+    new Gauge({
+      name: 'herald_key_set_age_seconds',
+      help: 'Seconds since this node last fetched a usable JWKS (since it started, if it has not yet); 0 without JWT_JWKS_URL. A node refetches only when a verification finds the set over 5 minutes old',
+      registers,
+      collect() {
+        const sinceMs = keySetSince()
+        this.set(sinceMs === undefined ? 0 : (Date.now() - sinceMs) / 1000)
+      },
+    })
+    this.#keySetFetchFailures = new Counter({
+      name: 'herald_key_set_fetch_failures_total',
+      help: 'JWKS fetches this node made that failed: refused, not answered within 5 s, not 200, or not a usable key set',
+      registers,
+    })
     this.#slowConsumers = new Counter({
       name: 'herald_slow_consumer_disconnects_total',
       help: 'Connections cut off because their unsent bytes passed the bound',
@@ -254,6 +278,15 @@ export class Metrics {
 
   socketClosedForBudget(socket: BudgetClose): void {
     this.#socketsClosedForBudget.inc({ socket })
+  }
+
+  /** A JWKS fetch gave a usable set, now in use. */
+  keySetFetched(atMs: number): void {
+    this.#keySetSinceMs = atMs
+  }
+
+  keySetFetchFailed(): void {
+    this.#keySetFetchFailures.inc()
   }
 
   slowConsumerDisconnected(): void {
