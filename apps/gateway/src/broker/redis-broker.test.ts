@@ -3,7 +3,7 @@ import { pubsubChannel, type RedisTarget } from '@herald/publisher'
 import { pollUntil, startRedis, startRedisCluster, startRedisSentinel } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { recordingLogger, withTimeout } from '../../test/harness.js'
 import { describeBrokerContract } from './broker.contract.js'
 import { RedisBroker } from './redis-broker.js'
@@ -253,6 +253,32 @@ describe('redis broker probes', () => {
     } finally {
       await broker.close()
       relay.close()
+      await server.stop()
+    }
+  })
+})
+
+describe('redis broker probes and the wall clock', () => {
+  it('stays available through a step of the wall clock, forward or back: probe intervals are monotonic', async () => {
+    const server = await startRedis()
+    let delivered = 0
+    const probe = { intervalMs: 100, onLatency: () => delivered++, onRebuild: () => {} }
+    const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent, probe)
+    try {
+      await broker.start({ deliver: () => {}, suspend: () => {}, hold: () => {}, resync: async () => 0 })
+      await pollUntil('probes delivering', async () => (broker.isAvailable() && delivered > 0 ? true : undefined))
+      vi.useFakeTimers({ toFake: ['Date'] })
+      // An NTP step or a resumed VM: far past the 3 intervals after which a probe is overdue.
+      for (const stepMs of [60_000, -600_000]) {
+        vi.setSystemTime(Date.now() + stepMs)
+        expect(broker.isAvailable()).toBe(true)
+        const before = delivered
+        await pollUntil('later probes', async () => (delivered >= before + 3 ? true : undefined))
+        expect(broker.isAvailable()).toBe(true)
+      }
+    } finally {
+      vi.useRealTimers()
+      await broker.close()
       await server.stop()
     }
   })

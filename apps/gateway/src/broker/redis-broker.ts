@@ -167,7 +167,7 @@ export class RedisBroker implements Broker {
     this.#countDrops(this.#publishing, false)
     this.#probes = new ProbeLedger(STALE_AFTER_INTERVALS * probe.intervalMs, REBUILD_AFTER_INTERVALS * probe.intervalMs)
     // A cluster's probes wait for its slots map; see #trackShardProbes.
-    if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], Date.now())
+    if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], monotonicMs())
     this.#subscriber = this.#createSubscriber()
     this.#subscriptions = new SubscriptionBatcher(
       (change, channels) => {
@@ -287,7 +287,7 @@ export class RedisBroker implements Broker {
       this.#subscriber.status === 'ready' &&
       !this.#suspended &&
       this.#probes.channels().length > 0 &&
-      !this.#probesOverdue(Date.now())
+      !this.#probesOverdue(monotonicMs())
     )
   }
   /**
@@ -435,7 +435,7 @@ export class RedisBroker implements Broker {
   #trackShardProbes(subscriber: RedisClient): void {
     if (!(subscriber instanceof Cluster)) return
     const channels = shardProbeChannels(this.#probePrefix, subscriber.slots)
-    if (channels.length > 0) this.#probes.track(channels, Date.now())
+    if (channels.length > 0) this.#probes.track(channels, monotonicMs())
   }
 
   /**
@@ -461,7 +461,7 @@ export class RedisBroker implements Broker {
     }
     this.#droppedInPlace.add(channelKey)
     this.#sink?.hold([channelKey])
-    this.#moved.add([channelKey], Date.now())
+    this.#moved.add([channelKey], monotonicMs())
   }
 
   /** The slots map changed: probe the new masters too (a suspension's resubscribe will, if one is on). */
@@ -507,7 +507,7 @@ export class RedisBroker implements Broker {
     }
     this.logger.info({ channels: moved.length }, 'redis cluster slots moved; holding their channels until caught up')
     this.#sink?.hold(moved)
-    this.#moved.add(moved, Date.now())
+    this.#moved.add(moved, monotonicMs())
   }
 
   /** After the refresh that followed subscriptions dropped in place: those channels back, caught up. */
@@ -563,11 +563,11 @@ export class RedisBroker implements Broker {
   }
 
   async #catchUpMovedChannels(): Promise<void> {
-    const startedAtMs = Date.now()
+    const startedAtMs = monotonicMs()
     const heldBeforeMs = this.#moved.heldForMs(startedAtMs)
     const { caughtUp, failed } = await this.#moved.catchUp()
     // Until released, the catch-up's own time included: a round can wait on its master's answers.
-    const heldMs = heldBeforeMs + (Date.now() - startedAtMs)
+    const heldMs = heldBeforeMs + (monotonicMs() - startedAtMs)
     if (caughtUp > 0) this.logger.info({ channels: caughtUp, heldMs }, 'channels of moved slots caught up from streams')
     // A map read that lags a failover is expected, and its channels stay held: no warning.
     if (failed !== undefined)
@@ -616,7 +616,7 @@ export class RedisBroker implements Broker {
       await whenReady(subscriber)
       this.#trackShardProbes(subscriber)
       await Promise.all(this.#probes.channels().map((channel) => subscriber.ssubscribe(channel)))
-      this.#probes.restart(Date.now())
+      this.#probes.restart(monotonicMs())
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; the probe check will rebuild')
     }
@@ -627,7 +627,7 @@ export class RedisBroker implements Broker {
    * channels, put back a functions library that went missing, then publish the next probes.
    */
   #probeTick(): void {
-    const now = Date.now()
+    const now = monotonicMs()
     this.#rebuildIfStuck(now)
     if (!this.#suspended && this.#moved.retryDue()) void this.#catchUpMovedChannels()
     this.#payOwedUnsubscribes()
@@ -678,7 +678,7 @@ export class RedisBroker implements Broker {
       subscriber.refreshSlotsCache(() => {
         if (subscriber !== this.#subscriber) return
         this.#probes.forgetUndelivered()
-        this.#lostProbes.slotsRead(Date.now())
+        this.#lostProbes.slotsRead(monotonicMs())
       })
     }
     if (action === 'kept') this.logger.info('pubsub probes delivering after the slots map was read; subscriber kept')
@@ -707,8 +707,8 @@ export class RedisBroker implements Broker {
   #onMessage(channel: string, message: string): void {
     if (isProbeChannel(channel)) {
       // Never an entry; a probe channel no longer tracked (an earlier topology's) is ignored.
-      if (!this.#probes.delivered(channel, message, Date.now(), this.probe.onLatency)) return
-      if (this.#probeOverdue && this.#probes.stale(Date.now()).length === 0) {
+      if (!this.#probes.delivered(channel, message, monotonicMs(), this.probe.onLatency)) return
+      if (this.#probeOverdue && this.#probes.stale(monotonicMs()).length === 0) {
         this.#probeOverdue = false
         this.logger.info('pubsub probe delivering again')
       }
@@ -739,7 +739,7 @@ export class RedisBroker implements Broker {
     this.#moved.clear()
     this.#droppedInPlace.clear()
     // A rebuild restarts the clock, so a subscriber gets as long to come back as the first one had.
-    this.#suspendedAtMs = Date.now()
+    this.#suspendedAtMs = monotonicMs()
     if (this.#suspended) return
     this.#suspended = true
     this.#sink?.suspend()
@@ -787,7 +787,7 @@ export class RedisBroker implements Broker {
       // Lost again (or replaced) meanwhile: what that loss missed waits for the next ready.
       if (losses !== this.#losses || subscriber !== this.#subscriber || !this.#suspended) return
       this.#suspended = false
-      this.#probes.restart(Date.now())
+      this.#probes.restart(monotonicMs())
       this.#payOwedUnsubscribes()
       const closed = (await this.#sink?.resync()) ?? 0
       // The hub warned of the channels it could not catch up; this line must not say all were.
@@ -838,6 +838,17 @@ const REVIVE_AFTER_MS = 1_000
 /** How long startup waits for Redis before going on unready. */
 const STARTUP_WAIT_MS = 5_000
 /** Probe intervals without a delivery after which a shard counts as not delivering (readiness fails). */
+/**
+ * The clock of the broker's own intervals (probe arrivals, suspensions, held channels):
+ * monotonic, so a step of the wall clock (an NTP correction, a resumed VM) is no silence. With
+ * Date.now(), a forward step of 20 s made every probe overdue, and the node unready, shedding
+ * every new stream as broker_unavailable until the next probe came (2-5 s; found by a probe).
+ * Whole milliseconds on Date.now()'s scale: probe messages carry it as an integer.
+ */
+function monotonicMs(): number {
+  return Math.floor(performance.timeOrigin + performance.now())
+}
+
 const STALE_AFTER_INTERVALS = 3
 /** Probe intervals a suspension, or a published but undelivered probe, may last before the subscriber is rebuilt. */
 const REBUILD_AFTER_INTERVALS = 5
