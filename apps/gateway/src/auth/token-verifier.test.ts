@@ -780,6 +780,21 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     expect(requests).toBe(fetches)
   })
 
+  it('names a kid whose key is not for signatures ("use": "enc", or key_ops without "verify") as such, not as a wrong algorithm', async () => {
+    const encryptionKeys = rsaKeys()
+    const token = await signRs256(encryptionKeys, { kid: 'k-enc', sub: 'alice' })
+    for (const marking of [{ use: 'enc' }, { key_ops: ['encrypt', 'wrapKey'] }]) {
+      alsoPublished = [{ ...(await jwkOf(encryptionKeys, 'k-enc')), ...marking }]
+      const failure = await verifier()(token).catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(HeraldError)
+      expect((failure as HeraldError).code).toBe('HERALD_ERR_TOKEN_ALGORITHM')
+      expect((failure as HeraldError).message).toMatch(/not for verifying signatures/)
+    }
+    // The same key marked for signatures verifies: the marking was the only fault.
+    alsoPublished = [{ ...(await jwkOf(encryptionKeys, 'k-enc')), use: 'sig', key_ops: ['verify'] }]
+    expect((await verifier()(token)).userId).toBe('alice')
+  })
+
   it('stops admitting tokens of a key withdrawn from the set within JWKS_MAX_AGE_MS, new and verified alike', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const verify = verifier()

@@ -251,13 +251,23 @@ function selectVerify(
             throw failure
           }
           // The set has this kid, for another algorithm than the token's (jose matches a key's
-          // "alg" and type): the token's fault, as a new key under a kid the set already has is
-          // not fetched for either. Read from the set only on this failure: jwks() clones it.
-          if (
-            error instanceof errors.JWKSNoMatchingKey &&
-            header.kid !== undefined &&
-            keySet.jwks()?.keys.some((jwk) => jwk.kid === header.kid)
-          ) {
+          // "alg" and type), or not for signatures: the token's fault, as a new key under a kid
+          // the set already has is not fetched for either. Read from the set only on this
+          // failure: jwks() clones it.
+          const named =
+            error instanceof errors.JWKSNoMatchingKey && header.kid !== undefined
+              ? keySet.jwks()?.keys.filter((jwk) => jwk.kid === header.kid)
+              : undefined
+          if (named !== undefined && named.length > 0) {
+            // jose passes over a key whose "use" is not "sig" or whose "key_ops" lack "verify":
+            // an identity provider's encryption key under the kid is named as such, not as an
+            // algorithm the token did get right.
+            if (named.every((jwk) => (jwk.use !== undefined && jwk.use !== 'sig') || notForVerifying(jwk))) {
+              throw new HeraldError(
+                'HERALD_ERR_TOKEN_ALGORITHM',
+                'the key the token names (kid) is not for verifying signatures: its "use" or "key_ops" say otherwise',
+              )
+            }
             throw new errors.JOSEAlgNotAllowed('the key the token names is for another algorithm')
           }
           // Fetched within the cooldown, so not again for this token: a key published since may
@@ -391,6 +401,11 @@ function toHeraldError(error: unknown): unknown {
     return new HeraldError(code, message)
   }
   return error
+}
+
+/** A key whose `key_ops` are given and leave out verifying. */
+function notForVerifying(jwk: { key_ops?: unknown }): boolean {
+  return Array.isArray(jwk.key_ops) && !jwk.key_ops.includes('verify')
 }
 
 function joseCodeOf(error: unknown): string | undefined {
