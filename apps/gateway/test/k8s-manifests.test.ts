@@ -351,6 +351,11 @@ describe('k8s/ingress-nginx: the edge, with a fallback for streams no gateway po
     const annotations = events.metadata.annotations
     expect(annotations[`${INGRESS_NGINX}custom-http-errors`].split(',').sort()).toEqual(['500', '502', '503', '504'])
     expect(annotations[`${INGRESS_NGINX}proxy-buffering`]).toBe('off')
+    // No body on a stream request, as in herald.conf: refused past 1 KiB, never spooled.
+    expect([
+      annotations[`${INGRESS_NGINX}proxy-body-size`],
+      annotations[`${INGRESS_NGINX}client-body-buffer-size`],
+    ]).toEqual(['1k', '1k'])
     const heartbeatMs = Number(byKind(objects, 'ConfigMap').data.HEARTBEAT_INTERVAL_MS)
     expect(Number(annotations[`${INGRESS_NGINX}proxy-read-timeout`]) * 1000).toBeGreaterThan(heartbeatMs)
     expect(events.spec.rules[0].http.paths).toEqual([

@@ -231,6 +231,38 @@ describe('gateways behind the shipped nginx config', () => {
     expect(((await reply.json()) as any).error.code).toBe('HERALD_ERR_BODY_TOO_LARGE')
   })
 
+  it('refuses a body on a stream request past 1 KiB at once, never reading it to disk, and streams with a few bytes', async () => {
+    fleet = await startNginxFleet([{}])
+    const token = await signToken('bodied')
+    // nginx keeps the socket open after a 413 to drain the body it refused (lingering close).
+    const refusedWhole = (answer: string) => answer.includes('}}')
+    // Declared and never sent: refused on the declaration, where nginx used to wait for it all.
+    const declared = parse(
+      await exchange(
+        fleet.nginx.url,
+        `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 512000\r\nConnection: close\r\n\r\n`,
+        refusedWhole,
+      ),
+    )
+    expect(declared).toMatchObject({ status: 413, code: 'HERALD_ERR_BODY_TOO_LARGE' })
+    const chunked = parse(
+      await exchange(
+        fleet.nginx.url,
+        `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n10000\r\n${'x'.repeat(65_536)}\r\n0\r\n\r\n`,
+        refusedWhole,
+      ),
+    )
+    expect(chunked).toMatchObject({ status: 413, code: 'HERALD_ERR_BODY_TOO_LARGE' })
+    // 64 KiB, past the default 16 KiB nginx keeps in memory: it went to a temporary file.
+    expect(await fleet.nginx.errorLog()).not.toMatch(/buffered to a temporary file/)
+    const small = await exchange(
+      fleet.nginx.url,
+      `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
+      (received) => received.includes('herald.ready'),
+    )
+    expect(small).toMatch(/^HTTP\/1\.1 200 /)
+  })
+
   it('skips a host that does not answer the TCP handshake within 2 s', async () => {
     const gone = await startUnansweringHost()
     try {
