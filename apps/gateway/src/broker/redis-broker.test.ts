@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { pubsubChannel, type RedisTarget } from '@herald/publisher'
+import { pubsubChannel, type RedisTarget, streamKey } from '@herald/publisher'
 import { pollUntil, startRedis, startRedisCluster, startRedisSentinel } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
@@ -256,6 +256,19 @@ describe('redis broker probes', () => {
       await server.stop()
     }
   })
+})
+
+describe('redis broker tails', () => {
+  it("reads each stream's tail apart when one key of a call holds another type, failing that stream alone", () =>
+    withStandaloneBroker(async (broker, admin) => {
+      // Written around the functions: a string where a stream belongs.
+      await admin.set(streamKey('u:poisoned'), 'x')
+      const channels = ['u:a', 'u:b', 'u:poisoned', 'u:c']
+      // Asked in one turn, so gathered into one herald_tails call.
+      const tails = await Promise.allSettled(channels.map((channel) => broker.tail(channel)))
+      expect(tails.map((tail) => tail.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled'])
+      expect(String((tails[2] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/)
+    }))
 })
 
 describe('redis broker probes and the wall clock', () => {
