@@ -17,7 +17,8 @@ import { parseArgs } from 'node:util'
 import { hostStallsTable, measureHostStalls } from './harness/host-stalls.js'
 import { loadAverage } from './harness/machine.js'
 import { writeReport } from './report/report.js'
-import { RESULTS_DIR, SCENARIOS, type ScenarioName } from './report/results.js'
+import { RESULTS_DIR, type ResultFile, SCENARIOS, type ScenarioName } from './report/results.js'
+import { runFailures } from './report/run-verdict.js'
 import { runScenario } from './run.js'
 import { functionInstructionsTable, runFunctionInstructions } from './scenarios/function-instructions.js'
 import { heapTable, runHeap } from './scenarios/heap.js'
@@ -34,6 +35,13 @@ const args = process.argv.slice(2).filter((arg) => arg !== '--')
 function fail(message: string): never {
   console.error(message)
   process.exit(2)
+}
+
+/** Says why a scenario's run failed, and makes the command exit 1 (its results are still written). */
+function failIfRunFailed(result: ResultFile): void {
+  const reasons = runFailures(result)
+  for (const reason of reasons) console.error(`FAILED: ${reason}`)
+  if (reasons.length > 0) process.exitCode = 1
 }
 
 const KNOWN_TARGETS: readonly TargetName[] = [...TARGET_NAMES, ...PER_CORE_TARGET_NAMES, ...REDIS_FLOOR_TARGET_NAMES]
@@ -138,10 +146,11 @@ if (command === 'report') {
     )
   }
   const scenarios = SCENARIOS.filter((s) => s !== 'soak' || values['with-soak'])
-  for (const scenario of scenarios) await runScenario(scenario, options)
+  for (const scenario of scenarios) failIfRunFailed(await runScenario(scenario, options))
   await report()
 } else if (SCENARIOS.includes(command as ScenarioName)) {
   const result = await runScenario(command as ScenarioName, options)
+  failIfRunFailed(result)
   if (command === 'soak') {
     const run = result.runs[0] as { passed?: boolean } | undefined
     console.log(run?.passed ? 'SOAK PASSED' : 'SOAK FAILED')

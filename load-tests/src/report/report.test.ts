@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { header } from './report.js'
+import { ceiling, header } from './report.js'
 import type { ResultFile } from './results.js'
 
 const machine = {
@@ -71,5 +71,20 @@ describe('header', () => {
     )
     expect(text).toContain('"Host stalls" is what a busy loop')
     expect(header([run('idle', 'AMD EPYC')])).not.toContain('Host stalls')
+  })
+})
+
+describe('ceiling', () => {
+  const step = (rate: number, published: number, deliveries: number, p99: number) =>
+    ({ rate, achievedRate: rate, published, deliveries, latencyMs: { p99 } }) as never
+
+  it('is the highest step met with every message delivered: a server gone mid-run meets nothing after', () => {
+    const run = {
+      target: 'herald',
+      connections: 10,
+      steps: [step(100, 99, 99, 3.1), step(200, 199, 0, 0)],
+      verdict: { lost: 199, duplicates: 0, outOfOrder: 0 },
+    } as never
+    expect(ceiling(run)?.rate).toBe(100)
   })
 })

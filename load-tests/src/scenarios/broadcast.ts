@@ -4,6 +4,7 @@
  */
 import { payload } from '../client/messages.js'
 import { measureWindow, type WindowResult } from '../harness/measure.js'
+import { deliveredAll } from '../report/run-verdict.js'
 import type { TargetName } from '../targets/index.js'
 import { subscriptions, withSession } from './session.js'
 import type { RateSeriesResult } from './unicast.js'
@@ -40,7 +41,7 @@ export function runBroadcast(name: TargetName, params: BroadcastParams): Promise
       const plan = { rate, durationMs: stepMs(rate), fanout: params.connections, send, drainMs: 10_000 }
       const step = await measureWindow(target, fleet, plan)
       steps.push(step)
-      if (step.latencyMs.p99 > params.stopAboveP99Ms) break
+      if (step.latencyMs.p99 > params.stopAboveP99Ms || !deliveredAll(step, params.connections)) break
     }
     return { target: name, connections: params.connections, steps, verdict: await fleet.verify({ [TOPIC]: seq }) }
   })

@@ -6,6 +6,7 @@
 import type { Verdict } from '../client/messages.js'
 import { payload } from '../client/messages.js'
 import { measureWindow, type WindowResult } from '../harness/measure.js'
+import { deliveredAll } from '../report/run-verdict.js'
 import type { PublishItem, Target, TargetName } from '../targets/index.js'
 import { subscriptions, withSession } from './session.js'
 
@@ -72,7 +73,9 @@ export function runUnicast(name: TargetName, params: UnicastParams): Promise<Rat
           send,
         })
         steps.push(step)
-        if (step.latencyMs.p99 > params.stopAboveP99Ms || step.achievedRate < rate * 0.9) break
+        // A step whose messages did not all arrive (a server gone) says nothing of a higher rate.
+        if (step.latencyMs.p99 > params.stopAboveP99Ms || step.achievedRate < rate * 0.9 || !deliveredAll(step, 1))
+          break
       }
       return { target: name, connections: users, steps, verdict: await fleet.verify(published) }
     },
