@@ -19,6 +19,13 @@ export interface GroupSample {
   /** The part of `cpuSeconds` spent in the kernel (stime): on loopback, a socket write's syscall also runs the receiving side's TCP stack. */
   readonly kernelSeconds: number
   readonly rssBytes: number
+  /** Each process's CPU so far, by pid: a window counts only what each spent within it. */
+  readonly perProcess: ReadonlyMap<number, ProcessCpu>
+}
+
+interface ProcessCpu {
+  readonly cpuSeconds: number
+  readonly kernelSeconds: number
 }
 
 export type Snapshot = Record<string, GroupSample>
@@ -35,7 +42,7 @@ export function parseProcStat(stat: string): { name: string; cpuSeconds: number;
   }
 }
 
-function readProcess(pid: number): GroupSample | undefined {
+function readProcess(pid: number): Omit<GroupSample, 'perProcess'> | undefined {
   try {
     const { cpuSeconds, kernelSeconds } = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))
     const status = readFileSync(`/proc/${pid}/status`, 'latin1')
@@ -78,25 +85,38 @@ export function snapshot(groups: readonly ProcessGroup[]): Snapshot {
     let cpuSeconds = 0
     let kernelSeconds = 0
     let rssBytes = 0
+    const perProcess = new Map<number, ProcessCpu>()
     for (const pid of group.pids()) {
       const sample = readProcess(pid)
       if (sample === undefined) continue
       cpuSeconds += sample.cpuSeconds
       kernelSeconds += sample.kernelSeconds
       rssBytes += sample.rssBytes
+      perProcess.set(pid, { cpuSeconds: sample.cpuSeconds, kernelSeconds: sample.kernelSeconds })
     }
-    result[group.name] = { cpuSeconds, kernelSeconds, rssBytes }
+    result[group.name] = { cpuSeconds, kernelSeconds, rssBytes, perProcess }
   }
   return result
 }
 
-/** CPU seconds each group spent between two snapshots (or only its kernel part). */
+/**
+ * CPU seconds each group spent between two snapshots (or only its kernel part), process by
+ * process: a group's totals lost a process that exited within the window with its whole
+ * lifetime's CPU, and a gateway killed mid-run read as -19,062 µs a delivery. Now such a
+ * process counts for nothing (its last moments are not seen), and one that started within
+ * the window for all it spent.
+ */
 export function cpuBetween(
   before: Snapshot,
   after: Snapshot,
   part: 'cpuSeconds' | 'kernelSeconds' = 'cpuSeconds',
 ): Record<string, number> {
   const spent: Record<string, number> = {}
-  for (const [name, sample] of Object.entries(after)) spent[name] = sample[part] - (before[name]?.[part] ?? 0)
+  for (const [name, sample] of Object.entries(after)) {
+    const earlier = before[name]?.perProcess
+    let seconds = 0
+    for (const [pid, now] of sample.perProcess) seconds += now[part] - (earlier?.get(pid)?.[part] ?? 0)
+    spent[name] = seconds
+  }
   return spent
 }
