@@ -19,7 +19,7 @@ import { loadAverage } from './harness/machine.js'
 import { writeReport } from './report/report.js'
 import { RESULTS_DIR, type ResultFile, SCENARIOS, type ScenarioName } from './report/results.js'
 import { runFailures } from './report/run-verdict.js'
-import { runScenario } from './run.js'
+import { runScenario, SCENARIO_TARGETS } from './run.js'
 import { functionInstructionsTable, runFunctionInstructions } from './scenarios/function-instructions.js'
 import { heapTable, runHeap } from './scenarios/heap.js'
 import { idleCostTable, runIdleCost } from './scenarios/idle-cost.js'
@@ -145,10 +145,21 @@ if (command === 'report') {
       `warning: 1-minute load average ${loadAverage()} > 0.7; other work shares the cores, CPU figures will be inflated`,
     )
   }
-  const scenarios = SCENARIOS.filter((s) => s !== 'soak' || values['with-soak'])
+  // Each scenario that runs one of --targets, at least: one that runs none would replace its
+  // published results with an empty run.
+  const scenarios = SCENARIOS.filter((s) => s !== 'soak' || values['with-soak']).filter((s) =>
+    SCENARIO_TARGETS[s].some((t) => options.targets?.includes(t) ?? true),
+  )
   for (const scenario of scenarios) failIfRunFailed(await runScenario(scenario, options))
   await report()
 } else if (SCENARIOS.includes(command as ScenarioName)) {
+  // A run of no target would still replace the scenario's published results with an empty one.
+  const runs = SCENARIO_TARGETS[command as ScenarioName].filter((t) => options.targets?.includes(t) ?? true)
+  if (runs.length === 0) {
+    fail(
+      `${command} runs none of --targets ${options.targets?.join(',')}: it runs ${SCENARIO_TARGETS[command as ScenarioName].join(', ')}`,
+    )
+  }
   const result = await runScenario(command as ScenarioName, options)
   failIfRunFailed(result)
   if (command === 'soak') {

@@ -32,7 +32,7 @@ export interface RunOptions {
  * runs the bare floor fed by Redis, so Herald's tail can be set against what Redis, the
  * publisher and one write per message leave on the same cores.
  */
-const SCENARIO_TARGETS: Record<ScenarioName, readonly TargetName[]> = {
+export const SCENARIO_TARGETS: Record<ScenarioName, readonly TargetName[]> = {
   idle: TARGET_NAMES,
   unicast: [...TARGET_NAMES, ...REDIS_FLOOR_TARGET_NAMES],
   broadcast: [...TARGET_NAMES, ...PER_CORE_TARGET_NAMES],
