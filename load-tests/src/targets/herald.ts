@@ -122,6 +122,10 @@ function heraldNginxConfig(port: number, dir: string, upstreams: readonly number
     .replace(/^server \{\n {4}listen 80;[^}]*\}\n/m, '')
     .replace('listen 443 ssl http2;', `listen 127.0.0.1:${port} backlog=4096;`)
     .replace(/ssl_certificate\S* [^;]+;/g, '')
+    // No access log, as the peers run: the shipped path is the system's (/var/log/nginx), which a
+    // benchmark must not write to, and which an nginx not run as root cannot open.
+    .replace(/access_log \/var\/log\/nginx\/[^;]+;/, 'access_log off;')
+  if (site.includes('/var/log/')) throw new Error(`${SHIPPED_NGINX} logs to a path this harness does not move`)
   return `${nginxPreamble(dir, 19_900)}
 http {
   ${httpTempPaths(dir)}
