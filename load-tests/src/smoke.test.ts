@@ -276,5 +276,10 @@ describe('load harness smoke', () => {
         'soak-memory.svg',
       ]),
     )
+    // Every chart it links is where it wrote it, beside this RESULTS.md rather than under results/.
+    const links = [...markdown.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((match) => match[1]!)
+    expect(links.length).toBeGreaterThan(5)
+    for (const link of links) expect(charts).toContain(link.replace(/^charts\//, ''))
+    expect(links.every((link) => link.startsWith('charts/'))).toBe(true)
   })
 })

@@ -3,7 +3,7 @@
  * scenario, the ratios against the peers, and the targets of issue 7 checked against the figures.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { MIN_PAUSE_MS } from '../harness/host-stalls.js'
 import type { WindowResult } from '../harness/measure.js'
 import type { IdleResult } from '../scenarios/idle.js'
@@ -334,7 +334,7 @@ function targetsSection(files: Partial<Record<ScenarioName, ResultFile>>): strin
     '| target | measured |',
     '|---|---|',
     `| idle: ≥ 19k streams per process at ≤ 10 KB each | ${h ? `${h.connections} streams, ${h.rssBytesPerConnection} bytes (${kb(h.rssBytesPerConnection)} KiB) each` : '–'}; bare node:http floor ${idleFloor ? kb(idleFloor.rssBytesPerConnection) : '–'} KiB, Nchan ${idleNchan ? kb(idleNchan.rssBytesPerConnection) : '–'} KiB |`,
-    `| unicast: ≥ 30k deliveries/s at p99 ≤ 10 ms, ≥ 3× Nchan (Redis) | highest rate of the run's grid met at p99 ≤ 10 ms: Herald ${ceilingText(hu)}, Nchan Redis ${ceilingText(nu)}; ratio ${ratio(hc?.achievedRate, nc?.achievedRate)}${hu !== undefined && hc === hu.steps.at(-1) ? ' or more' : ''}. Most deliveries/s in any step, whatever the p99: Herald ${topRate(hu)}, Nchan Redis ${topRate(nu)}, ${ratio(topRate(hu), topRate(nu))}. Without Redis in the path: Nchan (memory) ${ceilingText(unicastNchan)}, bare node:http (one HTTP POST per message) ${ceilingText(unicastFloor)}. The bare floor fed by Redis (Herald's publisher and shard channels, one write per message, nothing else): ${ceilingText(redisFloor)}; p99 at 30k/s: floor ${p99At(redisFloor, 30_000)}, Herald ${p99At(hu, 30_000)} |`,
+    `| unicast: ≥ 30k deliveries/s at p99 ≤ 10 ms, ≥ 3× Nchan (Redis) | highest rate of the run's grid met at p99 ≤ 10 ms: Herald ${ceilingText(hu)}, Nchan Redis ${ceilingText(nu)}; ratio ${ratio(hc?.achievedRate, nc?.achievedRate)}${hu !== undefined && hc === hu.steps.at(-1) ? ' or more' : ''}. Most deliveries/s in any step, whatever the p99: Herald ${topRate(hu) ?? '–'}, Nchan Redis ${topRate(nu) ?? '–'}, ${ratio(topRate(hu), topRate(nu))}. Without Redis in the path: Nchan (memory) ${ceilingText(unicastNchan)}, bare node:http (one HTTP POST per message) ${ceilingText(unicastFloor)}. The bare floor fed by Redis (Herald's publisher and shard channels, one write per message, nothing else): ${ceilingText(redisFloor)}; p99 at 30k/s: floor ${p99At(redisFloor, 30_000)}, Herald ${p99At(hu, 30_000)} |`,
     `| broadcast: server CPU/delivery ≤ 0.7× Nchan's; p99 ≤ 150 ms at 10k × 5 msg/s | one process each: Herald/Nchan ${atSameRate(hb, nb)}; p99 at 5 msg/s: Herald ${p99AtFive(hb)}, Nchan ${p99AtFive(nb)}. Bare node:http floor/Nchan: ${atSameRate(broadcastFloor, nb)}. A process per core: Herald/Nchan ${atSameRate(hbCores, nbCores)}; p99 at 5 msg/s: Herald ${p99AtFive(hbCores)}, Nchan ${p99AtFive(nbCores)} |`,
     `| resume storm: 19k clients in ≤ 10 s, 0 loss, 0 duplicates | ${hr ? `${hr.connections} clients in ${hr.seconds} s, ${hr.verdict.lost} lost, ${hr.verdict.duplicates} duplicates` : '–'} |`,
     `| naive baseline: ≥ 5× the server CPU per delivery of Herald | naive/Herald broadcast: ${atSameRate(naive, hb)} |`,
@@ -381,5 +381,7 @@ export async function writeReport(resultsDir = RESULTS_DIR, outFile?: string): P
   const chartDir = join(resultsDir, 'charts')
   await mkdir(chartDir, { recursive: true })
   for (const [name, svg] of charts) await writeFile(join(chartDir, name), svg)
-  await writeFile(out, sections.join('\n'))
+  // Links as the published report has them (results/charts/), or to where --out put the charts.
+  const chartLink = relative(dirname(out), chartDir)
+  await writeFile(out, sections.join('\n').replaceAll('](results/charts/', `](${chartLink}/`))
 }
