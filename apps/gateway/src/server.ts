@@ -257,6 +257,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       services.expiry.close()
       services.shedLog.flush()
       services.brokerFailureLog.flush()
+      hub?.flushLogs()
       sockets?.log.flush()
       sockets?.budget.close()
       const stopped = Promise.all(

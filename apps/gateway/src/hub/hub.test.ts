@@ -4,7 +4,7 @@
  */
 import { pollUntil, startRedis } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
-import { RecordingEventSource, startTestGateway } from '../../test/harness.js'
+import { RecordingEventSource, recordingLogger, startTestGateway } from '../../test/harness.js'
 import type { SseConnection } from './sse-connection.js'
 
 describe('hub catch-up after a hold', () => {
@@ -97,5 +97,33 @@ describe('hub catch-up after a hold', () => {
       await gateway.close()
       await redis.stop()
     }
+  })
+})
+
+describe('hub entries it cannot deliver', () => {
+  it('logs a dropped entry with its channel, a few lines per window, however many come', async () => {
+    const { logger, lines } = recordingLogger('warn')
+    const gateway = await startTestGateway({}, { logger })
+    try {
+      const tab = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
+      await tab.waitForReady()
+      // Ids past a year ahead, as a raw XADD leaves for every later publish of its stream.
+      for (let n = 1; n <= 1000; n++) {
+        gateway.services.hub.deliver('u:alice', {
+          id: `99999999999999-${n}`,
+          type: undefined,
+          data: '1',
+          publishedAtMs: 0,
+        })
+      }
+      const dropped = lines.map((line) => JSON.parse(line)).filter((line) => /dropped a broker entry/.test(line.msg))
+      expect(dropped).toHaveLength(3)
+      expect(dropped[0]).toMatchObject({ channel: 'u:alice', entryId: '99999999999999-1' })
+      tab.close()
+    } finally {
+      await gateway.close()
+    }
+    // Closing reports what the window held back.
+    expect(lines.map((line) => JSON.parse(line)).find((line) => line.held !== undefined)).toMatchObject({ held: 997 })
   })
 })

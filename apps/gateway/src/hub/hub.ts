@@ -8,6 +8,7 @@
 import { type Channel, compareStreamIds, isAfter, parseStreamId, type StreamId } from '@herald/protocol'
 import type { Logger } from 'pino'
 import type { Broker, BrokerSink, HistoryEntry } from '../broker/broker.js'
+import { LogBurstLimit } from '../log/log-burst-limit.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { ChannelMembers } from './channel-members.js'
 import { jitteredRetryMs } from './drain.js'
@@ -43,9 +44,16 @@ function deliverTo(connection: SseConnection, slot: number, framed: FramedEntry)
 /** How one channel's catch-up ended: its history read whole, a gap, or the read's error. */
 type CatchUpOutcome = 'caught_up' | 'trimmed' | 'unknown' | Error
 
+/** Dropped-entry lines logged per window; the rest are counted in one line per window. */
+const DROPPED_ENTRY_LOG_BURST = 3
+const DROPPED_ENTRY_LOG_WINDOW_MS = 10_000
+
 export class Hub implements BrokerSink, QuietChannelSource {
   readonly #channels = new Map<string, ChannelListeners>()
   readonly #connections = new Set<SseConnection>()
+  readonly #droppedEntryLog = new LogBurstLimit(DROPPED_ENTRY_LOG_BURST, DROPPED_ENTRY_LOG_WINDOW_MS, (held) =>
+    this.logger.warn({ held, windowMs: DROPPED_ENTRY_LOG_WINDOW_MS }, 'more dropped broker entries than logged'),
+  )
   /** Counts holds, so a catch-up that a new hold of its channel overtook keeps holding. */
   #holds = 0
   /**
@@ -276,15 +284,27 @@ export class Hub implements BrokerSink, QuietChannelSource {
   #fanOut(listeners: ChannelListeners, entry: HistoryEntry): void {
     const position = parseStreamId(entry.id)
     if (position === undefined) {
-      this.logger.warn({ entryId: entry.id }, 'dropped a broker entry with a malformed id')
+      this.#logDropped(listeners, entry, 'dropped a broker entry with a malformed id')
       return
     }
     if (position.ms > Date.now() + MAX_ID_AHEAD_MS) {
-      this.logger.warn({ entryId: entry.id }, 'dropped a broker entry whose id is over a year ahead of this clock')
+      // Redis makes every later id of the stream from this one: the channel stays silent until
+      // its key is deleted (docs/redis-contract.md), and each publish to it would log.
+      this.#logDropped(listeners, entry, 'dropped a broker entry whose id is over a year ahead of this clock')
       return
     }
     const framed = new FramedEntry(listeners.channel, entry, position, listeners.members.size > 1)
     this.metrics.recordDelivery(listeners.members.count(deliverTo, framed), entry.publishedAtMs)
+  }
+
+  /** Reports the dropped entries not yet logged, as a node that stops before the window ends must. */
+  flushLogs(): void {
+    this.#droppedEntryLog.flush()
+  }
+
+  /** Names the channel to repair; a few lines per window, since every publish to it drops too. */
+  #logDropped(listeners: ChannelListeners, entry: HistoryEntry, message: string): void {
+    if (this.#droppedEntryLog.take()) this.logger.warn({ channel: listeners.channel.key, entryId: entry.id }, message)
   }
 
   quietChannels(beforeMs: number): QuietChannel[] {
