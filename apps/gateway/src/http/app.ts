@@ -86,7 +86,7 @@ export function createApp(services: GatewayServices): Hono<Env> {
     // A refusal before the body was read (a wrong key, a 405) need not wait for the rest of it.
     closeIfBodyUnread(c.env.incoming, c.env.outgoing)
     c.set('errorCode', reply.body.error.code)
-    return c.json(reply.body, reply.status)
+    return c.json(reply.body, reply.status, reply.headers)
   })
   return app
 }

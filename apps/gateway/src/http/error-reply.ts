@@ -14,6 +14,15 @@ import { HeraldError } from '../errors/herald-error.js'
 export interface ErrorReply {
   readonly status: HeraldError['status']
   readonly body: ReturnType<HeraldError['toJSON']>
+  /** What a 401 must carry (RFC 9110 §15.5.2): how to authenticate, and (RFC 6750) why it failed. */
+  readonly headers: { readonly 'WWW-Authenticate'?: string }
+}
+
+/** Both routes take bearer credentials: a token for streams, a publish key for publishing. */
+function challenge(error: HeraldError): ErrorReply['headers'] {
+  if (error.status !== 401) return {}
+  const missing = error.code === 'HERALD_ERR_TOKEN_MISSING' || error.code === 'HERALD_ERR_PUBLISH_KEY_MISSING'
+  return { 'WWW-Authenticate': missing ? 'Bearer realm="herald"' : 'Bearer realm="herald", error="invalid_token"' }
 }
 
 /**
@@ -33,15 +42,15 @@ export function errorReply(error: unknown, logger: Logger): ErrorReply {
         : isClientAbort(error)
           ? new HeraldError('HERALD_ERR_BODY_INCOMPLETE', 'the client closed its connection before the body ended')
           : undefined
-  if (known !== undefined) return { status: known.status, body: known.toJSON() }
+  if (known !== undefined) return { status: known.status, body: known.toJSON(), headers: challenge(known) }
   logger.error({ err: error }, 'unhandled error')
   const internal = new HeraldError('HERALD_ERR_INTERNAL', 'internal error')
-  return { status: internal.status, body: internal.toJSON() }
+  return { status: internal.status, body: internal.toJSON(), headers: {} }
 }
 
 /** Sends `reply` on a Node response, for the paths served outside Hono (the stream route, Node's own refusals). */
 export function writeErrorReply(response: ServerResponse, reply: ErrorReply, headers: OutgoingHttpHeaders = {}): void {
-  response.writeHead(reply.status, { 'Content-Type': 'application/json', ...headers })
+  response.writeHead(reply.status, { 'Content-Type': 'application/json', ...reply.headers, ...headers })
   response.end(JSON.stringify(reply.body))
 }
 

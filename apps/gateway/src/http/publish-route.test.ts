@@ -133,6 +133,26 @@ describe('POST /v1/publish', () => {
     expect(asSubscriber.body.error.code).toBe('HERALD_ERR_PUBLISH_KEY_INVALID')
   })
 
+  it('says how to authenticate on every 401, and on a stream and a publish alike (WWW-Authenticate)', async () => {
+    const challenge = async (path: string, init: RequestInit = {}) =>
+      (await fetch(`${gateway.url}${path}`, init)).headers.get('www-authenticate')
+    const publish = (authorization?: string): RequestInit => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      body: '{"user":"a","data":1}',
+    })
+    expect(await challenge('/v1/publish', publish())).toBe('Bearer realm="herald"')
+    expect(await challenge('/v1/publish', publish('Bearer wrong-key'))).toBe(
+      'Bearer realm="herald", error="invalid_token"',
+    )
+    expect(await challenge('/v1/events')).toBe('Bearer realm="herald"')
+    expect(await challenge('/v1/events', { headers: { authorization: 'Bearer not.a.token' } })).toBe(
+      'Bearer realm="herald", error="invalid_token"',
+    )
+    // Only a 401 challenges: a 400 does not.
+    expect(await challenge('/v1/publish', { ...publish(`Bearer ${TEST_API_KEY}`), body: '{' })).toBeNull()
+  })
+
   it('refuses two Authorization headers, or text after the key, as an invalid key that names the form', async () => {
     const body = JSON.stringify({ user: 'a', data: 1 })
     for (const authorization of [
