@@ -309,6 +309,7 @@ describe('a verification that fails for a reason of the node, not of the token',
     expect(errorReply(failure, logger)).toEqual({
       status: 500,
       body: { error: { code: 'HERALD_ERR_INTERNAL', message: 'internal error' } },
+      headers: {},
     })
     expect(logged.map((line) => JSON.parse(line))).toEqual([
       expect.objectContaining({
