@@ -19,7 +19,7 @@ import { loadAverage } from './harness/machine.js'
 import { writeReport } from './report/report.js'
 import { RESULTS_DIR, type ResultFile, SCENARIOS, type ScenarioName } from './report/results.js'
 import { runFailures } from './report/run-verdict.js'
-import { runScenario, SCENARIO_TARGETS } from './run.js'
+import { runScenario, scenarioTargets } from './run.js'
 import { functionInstructionsTable, runFunctionInstructions } from './scenarios/function-instructions.js'
 import { heapTable, runHeap } from './scenarios/heap.js'
 import { idleCostTable, runIdleCost } from './scenarios/idle-cost.js'
@@ -147,17 +147,16 @@ if (command === 'report') {
   }
   // Each scenario that runs one of --targets, at least: one that runs none would replace its
   // published results with an empty run.
-  const scenarios = SCENARIOS.filter((s) => s !== 'soak' || values['with-soak']).filter((s) =>
-    SCENARIO_TARGETS[s].some((t) => options.targets?.includes(t) ?? true),
+  const scenarios = SCENARIOS.filter((s) => s !== 'soak' || values['with-soak']).filter(
+    (s) => scenarioTargets(s, options.targets).length > 0,
   )
   for (const scenario of scenarios) failIfRunFailed(await runScenario(scenario, options))
   await report()
 } else if (SCENARIOS.includes(command as ScenarioName)) {
   // A run of no target would still replace the scenario's published results with an empty one.
-  const runs = SCENARIO_TARGETS[command as ScenarioName].filter((t) => options.targets?.includes(t) ?? true)
-  if (runs.length === 0) {
+  if (scenarioTargets(command as ScenarioName, options.targets).length === 0) {
     fail(
-      `${command} runs none of --targets ${options.targets?.join(',')}: it runs ${SCENARIO_TARGETS[command as ScenarioName].join(', ')}`,
+      `${command} runs none of --targets ${options.targets?.join(',')}: it runs ${scenarioTargets(command as ScenarioName, undefined).join(', ')}`,
     )
   }
   const result = await runScenario(command as ScenarioName, options)

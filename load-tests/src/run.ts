@@ -32,7 +32,7 @@ export interface RunOptions {
  * runs the bare floor fed by Redis, so Herald's tail can be set against what Redis, the
  * publisher and one write per message leave on the same cores.
  */
-export const SCENARIO_TARGETS: Record<ScenarioName, readonly TargetName[]> = {
+const SCENARIO_TARGETS: Record<ScenarioName, readonly TargetName[]> = {
   idle: TARGET_NAMES,
   unicast: [...TARGET_NAMES, ...REDIS_FLOOR_TARGET_NAMES],
   broadcast: [...TARGET_NAMES, ...PER_CORE_TARGET_NAMES],
@@ -71,11 +71,16 @@ function cpuStealOver(before: ReturnType<typeof readCpuTimes>): Pick<ResultFile,
   return before === undefined || after === undefined ? {} : { cpuStealPercent: stealPercent(before, after) }
 }
 
+/** The targets a scenario runs, of those asked for (all of its own when none are). */
+export function scenarioTargets(scenario: ScenarioName, asked: readonly TargetName[] | undefined): TargetName[] {
+  return SCENARIO_TARGETS[scenario].filter((t) => asked?.includes(t) ?? true)
+}
+
 export async function runScenario(scenario: ScenarioName, options: RunOptions): Promise<ResultFile> {
   const log = options.log ?? (() => {})
   const plan = PLANS[options.scale]
   const params = paramsOf(scenario, plan, options)
-  const targets = SCENARIO_TARGETS[scenario].filter((t) => options.targets?.includes(t) ?? true)
+  const targets = scenarioTargets(scenario, options.targets)
   if (options.scale === 'full') log(`${scenario}: waiting for the load average to settle (at most 2 min)`)
   const before = options.scale === 'full' ? await settleLoadAverage(QUIET_LOAD_AVERAGE, 120_000) : loadAverage()
   // After the settle, whose reading the probes' own load would spoil; before the steal window.
