@@ -40,6 +40,11 @@ function firing(instance: string, severity: string, summary: string, description
   return expectedAlert({ severity, instance }, summary, description)
 }
 
+/** Input series of `metric` for one instance, as promtool's `values` notation gives them. */
+function instanceSeries(metric: string) {
+  return (instance: string, values: string) => ({ series: `${metric}{instance="${instance}"}`, values })
+}
+
 /** Input series of `metric` for one instance and one value of `label`, as promtool's `values` notation gives them. */
 function labelledSeries(metric: string, label: string) {
   return (instance: string, value: string, values: string) => ({
@@ -210,14 +215,8 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
   })
 
   it('raises HeraldKeySetUnreachable for a node whose JWKS fetches fail for an hour, not for an idle node nor after an outage', async () => {
-    const age = (instance: string, values: string) => ({
-      series: `herald_key_set_age_seconds{instance="${instance}"}`,
-      values,
-    })
-    const failures = (instance: string, values: string) => ({
-      series: `herald_key_set_fetch_failures_total{instance="${instance}"}`,
-      values,
-    })
+    const age = instanceSeries('herald_key_set_age_seconds')
+    const failures = instanceSeries('herald_key_set_fetch_failures_total')
     await expectPromtoolTestsPass({
       input_series: [
         // a: fetched at minute 0, then every fetch fails from minute 5 (one a minute).
