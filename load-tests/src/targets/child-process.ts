@@ -1,8 +1,11 @@
 /**
- * A server process the harness owns: spawned, awaited until its output matches a pattern, and
- * stopped with SIGTERM (SIGKILL after a grace period), so a failed scenario never leaves it behind.
+ * A server process the harness owns: spawned, awaited until its output matches a pattern or its
+ * port accepts, and stopped with SIGTERM (SIGKILL after a grace period), so a failed scenario
+ * never leaves it behind. A server that cannot be run, or exits before it is ready, fails the
+ * start with its own words (its output), not a timeout.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { untilAccepting } from '@herald/redis-harness'
 
 export interface OwnedProcess {
   readonly child: ChildProcess
@@ -19,7 +22,12 @@ process.once('exit', () => {
 export async function startProcess(
   command: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; ready: RegExp | 'at-once'; timeoutMs?: number },
+  options: {
+    env?: Record<string, string>
+    /** Ready once the output matches, or once 127.0.0.1:port accepts (for a server that logs nothing then). */
+    ready: RegExp | { readonly port: number }
+    timeoutMs?: number
+  },
 ): Promise<{ process: OwnedProcess; match: RegExpMatchArray }> {
   const child = spawn(command, args, {
     env: { PATH: process.env['PATH'] ?? '', ...options.env },
@@ -33,7 +41,8 @@ export async function startProcess(
     pid: child.pid ?? -1,
     output: () => output,
     async stop(graceMs = 10_000) {
-      if (child.exitCode === null && child.signalCode === null) {
+      // No pid: it never ran, and may never emit 'exit'.
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM')
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
         await exited
@@ -53,31 +62,55 @@ export async function startProcess(
   }
   child.stdout!.on('data', onData)
   child.stderr!.on('data', onData)
+  /** Set while the start is awaited; later errors (a failed kill) join the output. */
+  let onSpawnError: ((error: NodeJS.ErrnoException) => void) | undefined
+  child.on('error', (error: NodeJS.ErrnoException) => {
+    if (onSpawnError === undefined) output += `\n${error.message}`
+    else onSpawnError(error)
+  })
   const ready = options.ready
-  if (ready === 'at-once') return { process: handle, match: [''] as unknown as RegExpMatchArray }
+  const timeoutMs = options.timeoutMs ?? 30_000
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(
-      () => fail(`did not start within ${options.timeoutMs ?? 30_000} ms`),
-      options.timeoutMs ?? 30_000,
-    )
-    const onExit = (code: number | null) => fail(`exited with ${code}`)
+    const timer = setTimeout(() => fail(`did not start within ${timeoutMs} ms`), timeoutMs)
+    const stopWaiting = new AbortController()
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      fail(`exited with ${code ?? signal} before it was ready`)
+    // ENOENT and EACCES come as an event, not a throw: unheard, it would end the whole harness.
+    onSpawnError = (error) =>
+      fail(`could not be run (${error.code === 'ENOENT' ? 'not found on PATH; is it installed?' : error.message})`)
+    let settled = false
     const settle = () => {
+      settled = true
+      onSpawnError = undefined
       clearTimeout(timer)
+      stopWaiting.abort()
       onOutput = undefined
       child.off('exit', onExit)
     }
     const fail = (why: string) => {
+      if (settled) return
       settle()
       void handle.stop(1000)
-      reject(new Error(`${command} ${why}: ${output.slice(-2000)}`))
-    }
-    onOutput = () => {
-      const found = ready.exec(output)
-      if (found === null) return
-      settle()
-      resolve(found)
+      reject(new Error(`${command} ${why}${output === '' ? '' : `; it said: ${output.slice(-2000).trim()}`}`))
     }
     child.once('exit', onExit)
+    if (ready instanceof RegExp) {
+      onOutput = () => {
+        const found = ready.exec(output)
+        if (found === null) return
+        settle()
+        resolve(found)
+      }
+    } else {
+      untilAccepting(ready.port, timeoutMs, stopWaiting.signal).then(
+        () => {
+          settle()
+          resolve([''] as unknown as RegExpMatchArray)
+        },
+        // Aborted: the exit, the spawn error or the timer has already said why.
+        () => {},
+      )
+    }
   })
   return { process: handle, match }
 }

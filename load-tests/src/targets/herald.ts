@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HeraldPublisher } from '@herald/publisher'
-import { freePort, startRedis, untilAccepting } from '@herald/redis-harness'
+import { freePort, startRedis } from '@herald/redis-harness'
 import { SignJWT } from 'jose'
 import type { Subscription } from '../client/messages.js'
 import { type OwnedProcess, startProcess } from './child-process.js'
@@ -65,11 +65,11 @@ export async function startHerald(options: TargetOptions, { proxy = true } = {})
             ...(process.env['LISTEN_SOCKETS'] === undefined ? {} : { LISTEN_SOCKETS: process.env['LISTEN_SOCKETS'] }),
             ...heartbeatEnv('HEARTBEAT_INTERVAL_MS', options),
           },
-          ready: 'at-once',
+          // Its logs are off below warnings: it is ready when its port accepts.
+          ready: { port },
         },
       )
       gateways.push(gateway)
-      await untilAccepting(port)
       ports.push(port)
     }
     if (nodes > 1 && proxy) nginx = await startNginx((port, dir) => heraldNginxConfig(port, dir, ports))

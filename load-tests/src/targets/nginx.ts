@@ -5,7 +5,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, untilAccepting } from '@herald/redis-harness'
+import { freePort } from '@herald/redis-harness'
 import { withChildren } from '../harness/proc-sampler.js'
 import { startProcess } from './child-process.js'
 
@@ -21,21 +21,19 @@ export async function startNginx(render: (port: number, dir: string) => string):
   const dir = await mkdtemp(join(tmpdir(), 'herald-load-nginx-'))
   const port = await freePort()
   await writeFile(join(dir, 'nginx.conf'), render(port, dir))
-  const { process: nginx } = await startProcess(
+  const started = await startProcess(
     'nginx',
     ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
-    { ready: 'at-once' },
-  )
+    { ready: { port } },
+  ).catch(async (error: unknown) => {
+    const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '')
+    await rm(dir, { recursive: true, force: true })
+    throw new Error(`${(error as Error).message} ${log}`.trim())
+  })
+  const nginx = started.process
   const stop = async () => {
     await nginx.stop()
     await rm(dir, { recursive: true, force: true })
-  }
-  try {
-    await untilAccepting(port)
-  } catch (error) {
-    const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '')
-    await stop()
-    throw new Error(`${(error as Error).message}; nginx said: ${nginx.output()} ${log}`.trim())
   }
   return { port, pids: () => withChildren(nginx.pid), stop }
 }

@@ -4,9 +4,14 @@
  */
 import net from 'node:net'
 
-export async function untilAccepting(port: number, timeoutMs = 15_000): Promise<void> {
+/**
+ * Resolves once 127.0.0.1:port accepts a connection. `signal` ends the wait early (its reason is
+ * the rejection), as when the server's process exits: waiting out the timeout would only hide why.
+ */
+export async function untilAccepting(port: number, timeoutMs = 15_000, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
+    signal?.throwIfAborted()
     const connected = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => {
         socket.destroy()
@@ -17,5 +22,6 @@ export async function untilAccepting(port: number, timeoutMs = 15_000): Promise<
     if (connected) return
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+  signal?.throwIfAborted()
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
 }
