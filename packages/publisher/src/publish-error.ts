@@ -50,7 +50,18 @@ export class PublishError extends Error {
 export function redisErrorMessage(error: unknown): string {
   const message = messageOf(error)
   const lastNodeError = error instanceof Error ? (error as { lastNodeError?: unknown }).lastNodeError : undefined
-  return lastNodeError instanceof Error ? `${message} ${lastNodeError.message}` : message
+  if (!(lastNodeError instanceof Error)) return message
+  // "Connection is closed." alone does not say which of the seed nodes an operator must look at.
+  const node = nodeOfError.get(lastNodeError)
+  return `${message} ${lastNodeError.message}${node === undefined ? '' : ` (the last node tried: ${node})`}`
+}
+
+/** The Cluster node each error came from: ioredis names it in its 'node error' event, not in the error. */
+const nodeOfError = new WeakMap<Error, string>()
+
+/** Keeps the node a Cluster's 'node error' event named, for redisErrorMessage to report. */
+export function rememberErrorNode(error: unknown, node: string): void {
+  if (error instanceof Error) nodeOfError.set(error, node)
 }
 
 /**

@@ -3,6 +3,7 @@ import { createServer } from 'node:net'
 import { inspect } from 'node:util'
 import { isAfter, parseStreamId } from '@herald/protocol'
 import {
+  freePort,
   pollUntil,
   type RedisServer,
   startRedis,
@@ -694,6 +695,24 @@ describe('HeraldPublisher through Sentinel', () => {
 })
 
 describe('HeraldPublisher on a Redis Cluster', () => {
+  it('names the seed node it last tried when no seed can be reached, which ioredis reports only as "Connection is closed."', async () => {
+    const seeds = [await freePort(), await freePort()]
+    const unreachable = new HeraldPublisher({
+      redis: `redis+cluster://${seeds.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    })
+    try {
+      const failure = await unreachable.publish({ user: 'nobody' }, undefined, 1).catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(PublishError)
+      expect((failure as PublishError).message).toMatch(
+        new RegExp(
+          `^Redis was not connected \\(Failed to refresh slots cache\\. Connection is closed\\. \\(the last node tried: 127\\.0\\.0\\.1:(${seeds.join('|')})\\)\\); nothing was sent$`,
+        ),
+      )
+    } finally {
+      await unreachable.close()
+    }
+  })
+
   it("names a refused login, which ioredis reports only as 'Failed to refresh slots cache.', and keeps its password out", async () => {
     const cluster = await startRedisCluster()
     const secret = 'not-this-cluster-password-5c2e'

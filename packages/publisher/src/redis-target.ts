@@ -11,6 +11,7 @@
 
 import { Cluster, Redis } from 'ioredis'
 import type { RedisClient } from './functions.js'
+import { rememberErrorNode } from './publish-error.js'
 import { HeraldSentinelConnector } from './sentinel-connector.js'
 
 export interface HostPort {
@@ -200,30 +201,42 @@ export function createRedisClient(target: RedisTarget, clientOptions: ClientOpti
         ...(target.password === undefined ? {} : { password: target.password, sentinelPassword: target.password }),
       })
     case 'cluster':
-      return new Cluster([...target.nodes], {
-        shardedSubscribers: true,
-        slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
-        // Never auto-pipelined: ioredis 6.0.0 then stops following MOVED after a second failover
-        // and keeps sending a moved slot's commands to its old node (test/faults/cluster.test.ts).
-        enableAutoPipelining: false,
-        ...(options.autoResendUnfulfilledCommands === false
-          ? {
-              // A Cluster sends a command again retryDelayOnFailover after its node's connection
-              // closed, whatever the nodes' autoResendUnfulfilledCommands says: Redis may have run
-              // it. A client that must not resend fails it at once instead...
-              retryDelayOnFailover: 0,
-              // ...which would also fail, with the same error, a command for a node whose
-              // connection is still being made, unless the Cluster queues it (a publisher waits
-              // for the Cluster to be ready before it sends anything).
-              enableOfflineQueue: true,
-            }
-          : { enableOfflineQueue: options.enableOfflineQueue ?? true }),
-        ...(retryOnClosedConnection === false ? { retryDelayOnFailover: 0 } : {}),
-        redisOptions: {
-          ...options,
-          ...(target.username === undefined ? {} : { username: target.username }),
-          ...(target.password === undefined ? {} : { password: target.password }),
-        },
-      })
+      return rememberingErrorNodes(
+        new Cluster([...target.nodes], {
+          shardedSubscribers: true,
+          slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
+          // Never auto-pipelined: ioredis 6.0.0 then stops following MOVED after a second failover
+          // and keeps sending a moved slot's commands to its old node (test/faults/cluster.test.ts).
+          enableAutoPipelining: false,
+          ...(options.autoResendUnfulfilledCommands === false
+            ? {
+                // A Cluster sends a command again retryDelayOnFailover after its node's connection
+                // closed, whatever the nodes' autoResendUnfulfilledCommands says: Redis may have run
+                // it. A client that must not resend fails it at once instead...
+                retryDelayOnFailover: 0,
+                // ...which would also fail, with the same error, a command for a node whose
+                // connection is still being made, unless the Cluster queues it (a publisher waits
+                // for the Cluster to be ready before it sends anything).
+                enableOfflineQueue: true,
+              }
+            : { enableOfflineQueue: options.enableOfflineQueue ?? true }),
+          ...(retryOnClosedConnection === false ? { retryDelayOnFailover: 0 } : {}),
+          redisOptions: {
+            ...options,
+            ...(target.username === undefined ? {} : { username: target.username }),
+            ...(target.password === undefined ? {} : { password: target.password }),
+          },
+        }),
+      )
   }
+}
+
+/**
+ * A Cluster whose failed nodes' errors keep the node's address, for messages and logs
+ * (redisErrorMessage): a seed that cannot be reached fails its slots query with "Connection is
+ * closed." alone, from a connection of its own whose errors ioredis does not pass on.
+ */
+function rememberingErrorNodes(cluster: Cluster): Cluster {
+  cluster.on('node error', rememberErrorNode)
+  return cluster
 }
