@@ -84,6 +84,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const metrics = new Metrics({
     currentConnections: () => hub?.connectionCount ?? 0,
     currentChannels: () => hub?.channelCount ?? 0,
+    currentUnsentBytes: () => hub?.unsentBytes ?? 0,
     brokerUp: () => broker?.isAvailable() ?? false,
     maxConnections: config.maxConnections,
     keysFromJwks: config.jwt.key.kind === 'jwks',

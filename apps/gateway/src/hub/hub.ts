@@ -81,6 +81,13 @@ export class Hub implements BrokerSink, QuietChannelSource {
     return this.#channels.size
   }
 
+  /** Bytes written to the streams that the kernel has not taken yet: a scrape's sum, not kept per write. */
+  get unsentBytes(): number {
+    let total = 0
+    for (const connection of this.#connections) total += connection.unsentBytes
+    return total
+  }
+
   /** Registers the connection on all its channels; resolves once the broker delivers them all. */
   async attach(connection: SseConnection): Promise<void> {
     this.#connections.add(connection)

@@ -97,6 +97,11 @@ export class SseConnection implements Heartbeating, Expiring {
   /** When the token-expiry wheel closes this stream; 0 while outside it. */
   expiryMs = 0
 
+  /** Bytes written to this stream that the kernel has not taken yet, held in this node's memory. */
+  get unsentBytes(): number {
+    return this.#writer.pendingBytes
+  }
+
   /** Takes over `response` once its status and headers are set, and sends them. */
   constructor(
     response: ServerResponse,

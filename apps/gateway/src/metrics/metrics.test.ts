@@ -6,6 +6,7 @@ function idleMetrics(sources: Partial<MetricSources> = {}): Metrics {
   return new Metrics({
     currentConnections: () => 0,
     currentChannels: () => 0,
+    currentUnsentBytes: () => 0,
     brokerUp: () => true,
     maxConnections: 100,
     ...sources,
@@ -46,14 +47,21 @@ describe('Metrics', () => {
     expect(text).toMatch(/^herald_connections_rejected_total\{reason="over_capacity"\} 0$/m)
   })
 
-  it('reads the open connections and the channels they listen to at each scrape', async () => {
-    let [connections, channels] = [3, 2]
-    const metrics = idleMetrics({ currentConnections: () => connections, currentChannels: () => channels })
+  it('reads the open connections, the channels they listen to and their unsent bytes at each scrape', async () => {
+    let [connections, channels, unsent] = [3, 2, 70_000]
+    const metrics = idleMetrics({
+      currentConnections: () => connections,
+      currentChannels: () => channels,
+      currentUnsentBytes: () => unsent,
+    })
     const text = await metrics.registry.metrics()
     expect(text).toMatch(/^herald_connections 3$/m)
     expect(text).toMatch(/^herald_channels 2$/m)
-    ;[connections, channels] = [0, 0]
-    expect(await metrics.registry.metrics()).toMatch(/^herald_channels 0$/m)
+    expect(text).toMatch(/^herald_unsent_bytes 70000$/m)
+    ;[connections, channels, unsent] = [0, 0, 0]
+    const after = await metrics.registry.metrics()
+    expect(after).toMatch(/^herald_channels 0$/m)
+    expect(after).toMatch(/^herald_unsent_bytes 0$/m)
   })
 
   it("reads the key set's age from the node's start until a fetch, then from each usable fetch; 0 without a JWKS", async () => {

@@ -49,6 +49,7 @@ type ResumeOutcome = 'exact' | 'reset'
 export interface MetricSources {
   readonly currentConnections: () => number
   readonly currentChannels: () => number
+  readonly currentUnsentBytes: () => number
   readonly brokerUp: () => boolean
   readonly maxConnections: number
   /** Whether tokens are verified with keys fetched from a JWKS (JWT_JWKS_URL). */
@@ -75,7 +76,14 @@ export class Metrics {
   /** Since when the node has gone without a fresh key set: its last fetch, or its start. */
   #keySetSinceMs: number | undefined
 
-  constructor({ currentConnections, currentChannels, brokerUp, maxConnections, keysFromJwks }: MetricSources) {
+  constructor({
+    currentConnections,
+    currentChannels,
+    currentUnsentBytes,
+    brokerUp,
+    maxConnections,
+    keysFromJwks,
+  }: MetricSources) {
     const registers = [this.registry]
     // The budget beside the count, so an alert compares the two instead of a copied number.
     new Gauge({
@@ -128,6 +136,16 @@ export class Metrics {
       registers,
       collect() {
         this.set(currentChannels())
+      },
+    })
+    // What slow clients cost this node's memory: each stream holds at most MAX_PENDING_BYTES and
+    // one event before it is cut off, so a high figure is many slow streams, or a bound set high.
+    new Gauge({
+      name: 'herald_unsent_bytes',
+      help: 'Bytes written to the SSE streams of this node that the kernel has not taken yet, held in its memory until their clients read',
+      registers,
+      collect() {
+        this.set(currentUnsentBytes())
       },
     })
     this.#connectionsOpened = new Counter({

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import { SseParser } from '@herald/protocol'
+import { pollUntil } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ReceivedEvent, signToken, startGatewayProcess, TEST_API_KEY, withTimeout } from '../harness.js'
 import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
@@ -131,5 +132,44 @@ describe('a consumer that stops reading', { timeout: SCENARIO_TIMEOUT_MS }, () =
 
     const metrics = await (await fetch(`${withStall.url}/metrics`)).text()
     expect(metrics).toMatch(/^herald_slow_consumer_disconnects_total 1$/m)
+  })
+})
+
+describe('the unsent bytes a node holds', { timeout: SCENARIO_TIMEOUT_MS }, () => {
+  // A bound far above what the test writes: the stalled stream is never cut off here.
+  const start = () => startGatewayProcess({ HISTORY_MAX_LEN: '16', MAX_PENDING_BYTES: String(256 * 1024 * 1024) })
+  let gateway: Awaited<ReturnType<typeof start>>
+  beforeAll(async () => {
+    gateway = await start()
+  })
+  afterAll(() => gateway.process.stop())
+
+  const unsentBytes = async () =>
+    Number(/^herald_unsent_bytes (\d+)$/m.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1])
+
+  it('are what a stream that stopped reading holds once the kernel takes no more, and none once it is gone', async () => {
+    const stalled = await stalledConsumer(new URL(gateway.url), await signToken('stalled'))
+    expect(await unsentBytes()).toBe(0)
+    const payload = 'x'.repeat(MESSAGE_BYTES)
+    // The kernel's socket buffers take a few MB first; 32 MiB at most, whatever they take.
+    let published = 0
+    let unsent = 0
+    while (unsent === 0 && published < 1024) {
+      const messages = Array.from({ length: BATCH }, (_, i) => ({
+        user: 'stalled',
+        data: { n: published + i, payload },
+      }))
+      await publishBatch(gateway.url, messages)
+      published += BATCH
+      unsent = await unsentBytes()
+    }
+    expect(unsent).toBeGreaterThan(0)
+    expect(unsent).toBeLessThanOrEqual(published * (MESSAGE_BYTES + 1024))
+    stalled.socket.destroy()
+    const after = await pollUntil('the closed stream to leave the node', async () => {
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+      return /^herald_connections 0$/m.test(metrics) ? metrics : undefined
+    })
+    expect(after).toMatch(/^herald_unsent_bytes 0$/m)
   })
 })
