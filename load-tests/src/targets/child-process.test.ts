@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { createServer } from 'node:net'
-import { freePort } from '@herald/redis-harness'
+import { freePort, pollUntil } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
 import { startProcess } from './child-process.js'
 
@@ -36,5 +38,52 @@ describe('startProcess', () => {
     ).rejects.toMatchObject({ code: 'EADDRINUSE' })
     await server.stop()
     expect(server.child.exitCode !== null || server.child.signalCode !== null).toBe(true)
+  })
+
+  it('leaves no process of a server behind, its workers included, when the harness is killed with SIGKILL', async () => {
+    // A harness (the built one, as the command line runs) starting a server that, like nginx,
+    // forks a worker into its own group and would leave it running if only its pid were killed.
+    const childProcess = new URL('../../dist/src/targets/child-process.js', import.meta.url).href
+    const server = `const { spawn } = require('node:child_process');
+      const worker = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      console.log('pids', process.pid, worker.pid);`
+    const harness = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { startProcess } = await import(${JSON.stringify(childProcess)});
+         await startProcess(process.execPath, ['-e', ${JSON.stringify(server)}], { ready: /pids \\d+ \\d+/ })
+           .then(({ match }) => console.log(match[0]));
+         setInterval(() => {}, 1000)`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    try {
+      let said = ''
+      harness.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        said += chunk
+      })
+      const [, serverPid, workerPid] = (await pollUntil(
+        'the server and its worker',
+        async () => /pids (\d+) (\d+)/.exec(said) ?? undefined,
+      )) as RegExpExecArray
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0)
+          return true
+        } catch {
+          return false
+        }
+      }
+      expect([alive(Number(serverPid)), alive(Number(workerPid))]).toEqual([true, true])
+      harness.kill('SIGKILL')
+      await once(harness, 'exit')
+      await pollUntil('the server and its worker to be gone', async () =>
+        alive(Number(serverPid)) || alive(Number(workerPid)) ? undefined : true,
+      )
+    } finally {
+      harness.kill('SIGKILL')
+    }
   })
 })

@@ -3,9 +3,12 @@
  * port accepts, and stopped with SIGTERM (SIGKILL after a grace period), so a failed scenario
  * never leaves it behind. A server that cannot be run, or exits before it is ready, fails the
  * start with its own words (its output), not a timeout.
+ *
+ * Each runs as a process group of its own, which the redis-harness watchdog kills if the harness
+ * dies, even by SIGKILL: nginx's workers outlive a master killed so, and go on serving its port.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { untilAccepting } from '@herald/redis-harness'
+import { trackPid, untilAccepting, untrackPid } from '@herald/redis-harness'
 
 export interface OwnedProcess {
   readonly child: ChildProcess
@@ -14,10 +17,15 @@ export interface OwnedProcess {
   stop(graceMs?: number): Promise<void>
 }
 
-const owned = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const child of owned) child.kill('SIGKILL')
-})
+/** SIGKILLs what is left of a process group whose leader has exited, and stops tracking it. */
+function killRemnants(groupId: number): void {
+  try {
+    process.kill(-groupId, 'SIGKILL')
+  } catch {
+    // None left: a server stopped with SIGTERM takes its workers with it.
+  }
+  untrackPid(-groupId)
+}
 
 export async function startProcess(
   command: string,
@@ -32,23 +40,33 @@ export async function startProcess(
   const child = spawn(command, args, {
     env: { PATH: process.env['PATH'] ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own group, so that the harness's end (its exit hook, or the watchdog) takes it whole.
+    detached: true,
   })
-  owned.add(child)
+  const groupId = child.pid
+  if (groupId !== undefined) trackPid(-groupId)
   let output = ''
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      if (groupId !== undefined) killRemnants(groupId)
+      resolve()
+    }),
+  )
   const handle: OwnedProcess = {
     child,
     pid: child.pid ?? -1,
     output: () => output,
     async stop(graceMs = 10_000) {
       // No pid: it never ran, and may never emit 'exit'.
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      if (child.pid === undefined) return
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM')
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
         await exited
         clearTimeout(timer)
       }
-      owned.delete(child)
+      // Once the exit is handled, what was left of its group is gone too.
+      await exited
     },
   }
   // Read the output whether or not a pattern is awaited: a pipe nobody reads fills at 64 KB,

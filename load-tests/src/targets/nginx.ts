@@ -5,7 +5,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '@herald/redis-harness'
+import { freePort, trackDir, untrackDir } from '@herald/redis-harness'
 import { withChildren } from '../harness/proc-sampler.js'
 import { startProcess } from './child-process.js'
 
@@ -19,6 +19,12 @@ export interface NginxProcess {
 /** Runs `render(port, dir)` as nginx.conf; it should listen on 127.0.0.1:port and keep its files in dir. */
 export async function startNginx(render: (port: number, dir: string) => string): Promise<NginxProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'herald-load-nginx-'))
+  // Removed however the harness ends, as its nginx is killed.
+  trackDir(dir)
+  const removeDir = async () => {
+    await rm(dir, { recursive: true, force: true })
+    untrackDir(dir)
+  }
   const port = await freePort()
   await writeFile(join(dir, 'nginx.conf'), render(port, dir))
   const started = await startProcess(
@@ -27,13 +33,13 @@ export async function startNginx(render: (port: number, dir: string) => string):
     { ready: { port } },
   ).catch(async (error: unknown) => {
     const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '')
-    await rm(dir, { recursive: true, force: true })
+    await removeDir()
     throw new Error(`${(error as Error).message} ${log}`.trim())
   })
   const nginx = started.process
   const stop = async () => {
     await nginx.stop()
-    await rm(dir, { recursive: true, force: true })
+    await removeDir()
   }
   return { port, pids: () => withChildren(nginx.pid), stop }
 }

@@ -31,6 +31,11 @@ function hookExit(): void {
   process.on('exit', killEverything)
 }
 
+/**
+ * Kills `pid` when this process exits, however it exits (SIGKILL included, through the
+ * watchdog). A negative pid names a process group, as in kill(2): a server with workers (nginx)
+ * started as its own group leaves none of them behind when its master dies first.
+ */
 export function trackPid(pid: number): void {
   hookExit()
   pids.add(pid)
