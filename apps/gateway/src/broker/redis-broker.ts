@@ -45,6 +45,7 @@ import {
 } from '@herald/publisher'
 import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
+import { monotonicMs } from '../clock/monotonic-ms.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { LogBurstLimit, REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS } from '../log/log-burst-limit.js'
 import { parseAnnouncement } from './announcement.js'
@@ -841,17 +842,6 @@ const CLOSE_WAIT_MS = 1_000
 const REVIVE_AFTER_MS = 1_000
 /** How long startup waits for Redis before going on unready. */
 const STARTUP_WAIT_MS = 5_000
-/** Probe intervals without a delivery after which a shard counts as not delivering (readiness fails). */
-/**
- * The clock of the broker's own intervals (probe arrivals, suspensions, held channels):
- * monotonic, so a step of the wall clock (an NTP correction, a resumed VM) is no silence. With
- * Date.now(), a forward step of 20 s made every probe overdue, and the node unready, shedding
- * every new stream as broker_unavailable until the next probe came (2-5 s; found by a probe).
- * Whole milliseconds on Date.now()'s scale: probe messages carry it as an integer.
- */
-function monotonicMs(): number {
-  return Math.floor(performance.timeOrigin + performance.now())
-}
 
 /** Redis refused a command for a key holding another type than the command's. */
 function isWrongType(error: unknown): boolean {
@@ -862,6 +852,7 @@ function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason))
 }
 
+/** Probe intervals without a delivery after which a shard counts as not delivering (readiness fails). */
 const STALE_AFTER_INTERVALS = 3
 /** Probe intervals a suspension, or a published but undelivered probe, may last before the subscriber is rebuilt. */
 const REBUILD_AFTER_INTERVALS = 5

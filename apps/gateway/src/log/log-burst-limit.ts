@@ -9,6 +9,9 @@
  * once the window ends.
  */
 
+import type { Logger } from 'pino'
+import { monotonicMs } from '../clock/monotonic-ms.js'
+
 /** Shed request lines logged per window; the rest are counted in one line per window. */
 export const SHED_LOG_BURST = 10
 export const SHED_LOG_WINDOW_MS = 10_000
@@ -26,11 +29,13 @@ export class LogBurstLimit {
     readonly burst: number,
     readonly windowMs: number,
     private readonly reportHeld: (held: number) => void,
+    /** Windows are intervals: a backward step of the wall clock must not hold lines back for its length. */
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   /** Whether this line may be logged; if not, it is counted for the window's report. */
   take(): boolean {
-    const now = Date.now()
+    const now = this.now()
     if (now >= this.#windowEndMs) {
       // The last window's count goes out before this window's first line, even when its timer
       // has not fired yet (a busy event loop runs it late): a reader sees each window whole.
@@ -55,4 +60,9 @@ export class LogBurstLimit {
     this.#held = 0
     this.reportHeld(held)
   }
+}
+
+/** A limit whose window's held lines are reported as one warning, `{ held, windowMs }` with `message`. */
+export function warningBurstLimit(logger: Logger, burst: number, windowMs: number, message: string): LogBurstLimit {
+  return new LogBurstLimit(burst, windowMs, (held) => logger.warn({ held, windowMs }, message))
 }

@@ -266,13 +266,31 @@ describe('LogBurstLimit', () => {
   it('reports the count of a window before the first line of the next, though its timer runs late', () => {
     vi.useFakeTimers()
     const order: string[] = []
-    const limit = new LogBurstLimit(1, 10_000, (held) => order.push(`held ${held}`))
+    let nowMs = 0
+    const limit = new LogBurstLimit(
+      1,
+      10_000,
+      (held) => order.push(`held ${held}`),
+      () => nowMs,
+    )
     for (let i = 0; i < 3; i++) if (limit.take()) order.push('line')
     // The window is over, but the timer that reports it has not run (the clock moved, no timers ran).
-    vi.setSystemTime(Date.now() + 10_000)
+    nowMs += 10_000
     if (limit.take()) order.push('line')
     expect(order).toEqual(['line', 'held 2', 'line'])
     vi.runAllTimers()
     expect(order).toEqual(['line', 'held 2', 'line'])
+  })
+
+  it('keeps its windows through a step of the wall clock: a step back holds no line back for its length', () => {
+    vi.useFakeTimers()
+    const reported: number[] = []
+    const limit = new LogBurstLimit(1, 10_000, (held) => reported.push(held))
+    expect([limit.take(), limit.take()]).toEqual([true, false])
+    // An NTP correction or a restored VM snapshot sets the wall clock an hour back.
+    vi.setSystemTime(Date.now() - 3_600_000)
+    vi.advanceTimersByTime(10_000)
+    expect(reported).toEqual([1])
+    expect([limit.take(), limit.take()]).toEqual([true, false])
   })
 })
