@@ -23,9 +23,9 @@ import { corsHeaders } from './http/cors.js'
 import { errorReply, writeErrorReply } from './http/error-reply.js'
 import { EVENTS_PATH, eventsRoute } from './http/events-route.js'
 import { listenOnPort } from './http/listen-sockets.js'
-import { whenAnswerable } from './http/pipelined-requests.js'
+import { MAX_WAITING_ANSWERS, whenAnswerable } from './http/pipelined-requests.js'
 import { headerValue } from './http/raw-headers.js'
-import { readTarget } from './http/request-target.js'
+import { MAX_HEADER_FIELDS, readTarget } from './http/request-target.js'
 import type { GatewayServices } from './http/services.js'
 import { SocketBudget } from './http/socket-budget.js'
 import { answerUnmetExpectation, answerUnparsedRequest, endAndDestroy } from './http/unparsed-request.js'
@@ -37,7 +37,7 @@ import { QuietPositions } from './hub/quiet-positions.js'
 import type { SseConnection } from './hub/sse-connection.js'
 import { StreamExpiry } from './hub/stream-expiry.js'
 import { TokenBucket } from './hub/token-bucket.js'
-import { LogBurstLimit, SHED_LOG_BURST, SHED_LOG_WINDOW_MS } from './log/log-burst-limit.js'
+import { type LogBurstLimit, SHED_LOG_BURST, SHED_LOG_WINDOW_MS, warningBurstLimit } from './log/log-burst-limit.js'
 import { createLogger } from './log/logger.js'
 import { Metrics } from './metrics/metrics.js'
 
@@ -107,13 +107,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     metrics,
     logger,
     // Sheds come in storms (a reconnect wave after a restart): a burst of lines per window.
-    shedLog: new LogBurstLimit(SHED_LOG_BURST, SHED_LOG_WINDOW_MS, (held) =>
-      logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more streams were shed than logged'),
-    ),
+    shedLog: warningBurstLimit(logger, SHED_LOG_BURST, SHED_LOG_WINDOW_MS, 'more streams were shed than logged'),
     // An outage fails every publish and every stream in setup: each request's own line says so.
-    brokerFailureLog: new LogBurstLimit(SHED_LOG_BURST, SHED_LOG_WINDOW_MS, (held) =>
-      logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more broker failures than logged'),
-    ),
+    brokerFailureLog: warningBurstLimit(logger, SHED_LOG_BURST, SHED_LOG_WINDOW_MS, 'more broker failures than logged'),
     verifyToken: createTokenVerifier(config.jwt, logger, metrics),
     lifecycle: { draining: false },
   }
@@ -155,6 +151,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     request.url = origin + target.path + target.search
     app(request, response)
   }
+  const pipeliningLog = warningBurstLimit(
+    logger,
+    SHED_LOG_BURST,
+    SHED_LOG_WINDOW_MS,
+    'more connections were closed for pipelining than logged',
+  )
   const dispatchInTurn = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void => {
     sockets?.budget.requestArrived(request.socket)
     whenAnswerable(
@@ -163,6 +165,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       () => dispatch(request, response, expectsContinue),
       () =>
         logger.debug({ method: request.method }, 'pipelined request dropped: its connection closed before its turn'),
+      () => {
+        if (pipeliningLog.take())
+          logger.warn(
+            { waiting: MAX_WAITING_ANSWERS },
+            'closed a connection that pipelined more requests than it read answers to',
+          )
+      },
     )
   }
   // One HTTP server per listening socket (listen-sockets.ts), all serving the same routes.
@@ -178,6 +187,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       },
       (request, response) => dispatchInTurn(request, response, false),
     )
+    // Node's default (2000 as pairs of entries) made explicit: readTarget refuses what reaches it.
+    server.maxHeadersCount = MAX_HEADER_FIELDS
     if (sockets !== undefined) server.on('connection', sockets.budget.accepted)
     server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) =>
       dispatchInTurn(request, response, true),
@@ -330,9 +341,7 @@ function clientSocketBudget(
 ): { budget: SocketBudget; log: LogBurstLimit } | undefined {
   const capacity = socketBudgetFromFileLimit(config.openFileLimit)
   if (capacity === undefined) return undefined
-  const log = new LogBurstLimit(1, SHED_LOG_WINDOW_MS, (held) =>
-    logger.warn({ held, windowMs: SHED_LOG_WINDOW_MS }, 'more client sockets were closed than logged'),
-  )
+  const log = warningBurstLimit(logger, 1, SHED_LOG_WINDOW_MS, 'more client sockets were closed than logged')
   const budget = new SocketBudget(capacity, openSockets, (socket) => {
     metrics.socketClosedForBudget(socket)
     if (log.take())

@@ -116,6 +116,23 @@ describe('GET /v1/events', () => {
     }
   })
 
+  it('refuses a request with more header fields than Node keeps, so that none past them goes unseen', async () => {
+    const token = await gateway.token('carol')
+    const head = (fields: number) =>
+      `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n${'X: 1\r\n'.repeat(fields)}`
+    // A second Authorization after the fields Node keeps: Node dropped it, and the stream opened.
+    const hidden = `${head(1100)}Authorization: Bearer not-a-token\r\nConnection: close\r\n\r\n`
+    expect(parse(await exchange(gateway.url, hidden))).toMatchObject({
+      status: 431,
+      code: 'HERALD_ERR_HEADERS_TOO_LARGE',
+    })
+    // Fewer fields are served as ever: here the stream opens.
+    const many = `${head(900)}\r\n`
+    expect(await exchange(gateway.url, many, (text) => text.includes('event: herald.ready'))).toMatch(
+      /^HTTP\/1\.1 200 /,
+    )
+  })
+
   it("keeps no token in an open stream's request, whichever way the token came", async () => {
     // The route on a server of the test's own, beside the gateway's, so the test sees each request object.
     const requests: IncomingMessage[] = []

@@ -1,5 +1,14 @@
+import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { exchange, RecordingEventSource, startTestGateway, TEST_API_KEY, type TestGateway } from '../../test/harness.js'
+import {
+  exchange,
+  RecordingEventSource,
+  startTestGateway,
+  TEST_API_KEY,
+  type TestGateway,
+  withTimeout,
+} from '../../test/harness.js'
+import { MAX_WAITING_ANSWERS } from './pipelined-requests.js'
 
 describe('requests pipelined on one connection', () => {
   let gateway: TestGateway
@@ -96,5 +105,40 @@ describe('requests pipelined on one connection', () => {
     const answer = await exchange(gateway.url, requests, (text) => text.match(/"id"/g)?.length === 3)
     expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200'])
     expect((await receivedBy(5)).slice(-4)).toEqual(['pipelined 4', 'pipelined 5', 'pipelined 6', 'marker 5'])
+  })
+
+  it('closes a connection with more requests waiting for their turn than a client pipelines, and answers one with fewer', async () => {
+    const healthz = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+    // Within the bound: every one answered, in turn, on a connection that stays open.
+    const fifty = await exchange(
+      gateway.url,
+      healthz.repeat(50),
+      (text) => text.match(/HTTP\/1\.1 200/g)?.length === 50,
+    )
+    expect(fifty.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(50)
+    // 20,000 at once: unbounded, they would each hold a request and a response until answered in
+    // turn (and a client that reads none held millions). The node closes the connection instead.
+    const flooded = await withTimeout(
+      new Promise<string>((resolve) => {
+        let text = ''
+        const socket = net.connect(Number(new URL(gateway.url).port), '127.0.0.1', () =>
+          socket.write(healthz.repeat(20_000)),
+        )
+        socket.setEncoding('latin1')
+        socket.on('data', (chunk: string) => {
+          text += chunk
+        })
+        // A close with requests unread is a reset: both end the connection.
+        socket.on('error', () => {})
+        socket.on('close', () => resolve(text))
+      }),
+      10_000,
+      () => 'the flooded connection to close',
+    )
+    expect(flooded.match(/HTTP\/1\.1 200/g)?.length ?? 0).toBeLessThanOrEqual(MAX_WAITING_ANSWERS + 1)
+    // The node serves others as before.
+    expect(await exchange(gateway.url, `${healthz.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`)).toMatch(
+      /^HTTP\/1\.1 200 /,
+    )
   })
 })

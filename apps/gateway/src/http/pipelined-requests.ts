@@ -10,23 +10,37 @@
  * key. HTTP/1.1 (RFC 9112, 9.6) forbids acting on requests after a `Connection: close` answer.
  * Here a request waits until its answer has the socket; if the connection closes first, it is
  * dropped, as if it had never arrived.
+ *
+ * A waiting request has written nothing, so Node's own brake on pipelining, which stops reading
+ * once the queued answers' bytes pass the socket's mark, never acts: a client that pipelined
+ * requests and read no answer held millions of them, and a few such connections took a node to
+ * 3.6 GB and a minutes-long stall. Past MAX_WAITING_ANSWERS, the connection is closed.
  */
 
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+
+/**
+ * Requests one connection may have waiting for their turn. Browsers do not pipeline; an HTTP
+ * client that does keeps a few in flight (undici's default is 1), not dozens.
+ */
+export const MAX_WAITING_ANSWERS = 64
 
 /** Per connection, the answers still waiting for the socket, each with what to do if dropped; one close listener each. */
 const waiting = new WeakMap<Socket, Map<ServerResponse, () => void>>()
 
 /**
  * Runs `handle` now if the response can be written now, else once the answers ahead of it are
- * written; never, if the connection closes first (`dropped` is called instead).
+ * written; never, if the connection closes first (`dropped` is called instead). A request that
+ * would be the connection's MAX_WAITING_ANSWERS + 1st waiting closes it (`overflowed`, then
+ * `dropped` for each).
  */
 export function whenAnswerable(
   socket: Socket,
   response: ServerResponse,
   handle: () => void,
   dropped: () => void,
+  overflowed: () => void,
 ): void {
   // An answer that closes the connection (`Connection: close`) may have been written already,
   // before Node parsed this request behind it: then this one gets the socket at once, though
@@ -51,6 +65,12 @@ export function whenAnswerable(
   }
   const answers = queued
   answers.set(response, dropped)
+  if (answers.size > MAX_WAITING_ANSWERS) {
+    overflowed()
+    // Its 'close' drops every waiting request; the rest of what Node has parsed finds it destroyed.
+    socket.destroy()
+    return
+  }
   response.once('socket', () => {
     answers.delete(response)
     if (socket.writableEnded) dropped()

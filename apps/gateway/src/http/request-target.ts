@@ -18,7 +18,13 @@ export interface RequestTarget {
 }
 
 /**
- * The request's target, or the 400 to answer when it cannot be served: Host missing from an
+ * Header fields a request may have, less one: the server's `maxHeadersCount`, past which Node
+ * drops fields silently. Browsers send a few dozen, and proxies add a few more.
+ */
+export const MAX_HEADER_FIELDS = 1000
+
+/**
+ * The request's target, or the 4xx to answer when it cannot be served: too many header fields, Host missing from an
  * HTTP/1.1 request, repeated or malformed, as RFC 9112 (section 3.2) has servers refuse, or a
  * target that is not a plain path. Behind nginx, Host is the `$host` nginx has checked, and
  * clients send a DNS name or an address, so this refuses only what no client should send.
@@ -29,6 +35,11 @@ export interface RequestTarget {
  * (older load balancers' health checks send them) is served like any other.
  */
 export function readTarget(request: IncomingMessage): RequestTarget | HeraldError {
+  // Node keeps the first MAX_HEADER_FIELDS fields or so (in batches) and drops the rest without a
+  // word: a second Authorization past them, which must be refused (raw-headers.ts), went unseen.
+  if (request.rawHeaders.length >= 2 * MAX_HEADER_FIELDS) {
+    return new HeraldError('HERALD_ERR_HEADERS_TOO_LARGE', `send fewer than ${MAX_HEADER_FIELDS} header fields`)
+  }
   // Node's parser refuses other versions, but takes `HTTP/2.0` (for the HTTP/2 preface) and
   // would serve it as HTTP/1.1: it is an HTTP/2 client, or none, that sends it.
   if (request.httpVersionMajor !== 1)
