@@ -5,6 +5,7 @@
  * and loaded again.
  */
 
+import { FUNCTION_LIBRARY_VERSION, heraldFunctions } from '@herald/publisher'
 import { pollUntil, type RedisServer, startRedis, startReplicaOf } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
@@ -52,6 +53,19 @@ describe('a gateway on a Redis that changes under it', () => {
       new RegExp(`(?:herald functions were gone from redis; loaded again[\\s\\S]*?){${before + 1}}`),
     )
     expect(await redis.cli('FUNCTION', 'LIST', 'LIBRARYNAME', 'herald')).toMatch(/herald/)
+  })
+
+  it('replaces an older functions library with its own, as one loaded by an older build in a rolling upgrade', async () => {
+    const older = FUNCTION_LIBRARY_VERSION - 1
+    const code = heraldFunctions(0).replace(
+      `-- Herald Redis contract v${FUNCTION_LIBRARY_VERSION}.`,
+      `-- Herald Redis contract v${older}.`,
+    )
+    await redis.cli('FUNCTION', 'LOAD', 'REPLACE', code)
+    const [line] = await nodes[0]!.process.waitForOutput(/^.*herald functions on redis were older than this node's.*$/m)
+    expect(JSON.parse(line!)).toMatchObject({ level: 30, found: older, loaded: FUNCTION_LIBRARY_VERSION })
+    const listed = await redis.cli('FUNCTION', 'LIST', 'LIBRARYNAME', 'herald', 'WITHCODE')
+    expect(listed).toContain(`-- Herald Redis contract v${FUNCTION_LIBRARY_VERSION}.`)
   })
 })
 

@@ -47,7 +47,7 @@ export function loadHeraldFunctions(client: RedisClient): Promise<number[]> {
 async function installOn(node: Redis): Promise<number> {
   // Two loaders racing on an empty node: the loser finds the winner's library on its next look.
   for (let attempt = 1; ; attempt++) {
-    const code = installedCode(await node.call('FUNCTION', 'LIST', 'LIBRARYNAME', FUNCTION_LIBRARY_NAME, 'WITHCODE'))
+    const code = await installedCode(node)
     const installed = code === undefined ? undefined : parseHeraldFunctions(code)
     if (code === undefined || installed === undefined) {
       const [seconds, micros] = (await node.call('TIME')) as [string, string]
@@ -67,12 +67,19 @@ async function installOn(node: Redis): Promise<number> {
   }
 }
 
-/** The code of the library from a `FUNCTION LIST … WITHCODE` reply (RESP2: flat name/value lists). */
-function installedCode(reply: unknown): string | undefined {
+/** The code of the library a node holds, from `FUNCTION LIST … WITHCODE` (RESP2: flat name/value lists). */
+async function installedCode(node: Redis): Promise<string | undefined> {
+  const reply = await node.call('FUNCTION', 'LIST', 'LIBRARYNAME', FUNCTION_LIBRARY_NAME, 'WITHCODE')
   const library = (reply as unknown[][])[0]
   if (library === undefined) return undefined
   const at = library.indexOf('library_code')
   return at < 0 ? undefined : String(library[at + 1])
+}
+
+/** The version of Herald's library one node holds; undefined if it holds none (or a library of that name not Herald's). */
+export async function installedHeraldVersion(node: Redis): Promise<number | undefined> {
+  const code = await installedCode(node)
+  return code === undefined ? undefined : parseHeraldFunctions(code)?.version
 }
 
 export function isFunctionMissing(error: unknown): boolean {

@@ -3,7 +3,13 @@
  */
 
 export { whenConnected } from './connection-ready.js'
-export { callHeraldFunction, isFunctionMissing, loadHeraldFunctions, type RedisClient } from './functions.js'
+export {
+  callHeraldFunction,
+  installedHeraldVersion,
+  isFunctionMissing,
+  loadHeraldFunctions,
+  type RedisClient,
+} from './functions.js'
 export {
   FUNCTION_LIBRARY_NAME,
   FUNCTION_LIBRARY_VERSION,

@@ -1,12 +1,19 @@
 /**
  * Checks of the Redis servers themselves, once per probe interval, on every
- * master: Herald's functions are still loaded, Redis may not evict Herald's
- * keys, and it has the replicas PUBLISH_WAIT_REPLICAS waits for. None concerns
+ * master: Herald's functions are still loaded (and, every few intervals, not
+ * older than this node's), Redis may not evict Herald's keys, and it has the
+ * replicas PUBLISH_WAIT_REPLICAS waits for. None concerns
  * one connection's state, so it lives apart from the broker's subscriber
  * bookkeeping.
  */
 
-import { isFunctionMissing, loadHeraldFunctions, type RedisClient } from '@herald/publisher'
+import {
+  FUNCTION_LIBRARY_VERSION,
+  installedHeraldVersion,
+  isFunctionMissing,
+  loadHeraldFunctions,
+  type RedisClient,
+} from '@herald/publisher'
 import { Cluster, type Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { evictingPolicy } from './eviction-policy.js'
@@ -22,6 +29,8 @@ export class RedisUpkeep {
    * and one that found it missing then logged "gone; loaded again" for a Redis that never had it.
    */
   #loadedBefore = false
+  /** Checks so far: the library's version is read on every VERSION_CHECK_EVERY-th. */
+  #checks = 0
 
   /** `requiredReplicas`: PUBLISH_WAIT_REPLICAS, the replicas a publish waits for (0: none). */
   constructor(
@@ -37,8 +46,10 @@ export class RedisUpkeep {
 
   /** Starts both checks on every master; their answers arrive later, and a Redis that is away is skipped. */
   check(): void {
+    const readVersion = this.#checks++ % VERSION_CHECK_EVERY === 0
     for (const master of this.#masters()) {
       this.#restoreMissingFunctions(master)
+      if (readVersion) this.#replaceOlderFunctions(master)
       this.#checkEvictionPolicy(master)
       if (this.requiredReplicas > 0) this.#checkReplicas(master)
     }
@@ -66,6 +77,26 @@ export class RedisUpkeep {
           ),
       )
     })
+  }
+
+  /**
+   * Loads this node's library over an older one. Whichever loader comes first after the library
+   * went (FUNCTION FLUSH, a restart without persistence, a replaced Cluster master) loads its own
+   * version, and an older gateway or publisher still running in a rolling upgrade put the older
+   * one back, which newer nodes then ran on, silently, until one of them restarted.
+   */
+  #replaceOlderFunctions(master: Redis): void {
+    installedHeraldVersion(master)
+      .then(async (found) => {
+        if (found === undefined || found >= FUNCTION_LIBRARY_VERSION) return
+        await loadHeraldFunctions(this.commands)
+        this.logger.info(
+          { redis: nodeAddress(master), found, loaded: FUNCTION_LIBRARY_VERSION },
+          "herald functions on redis were older than this node's; replaced",
+        )
+      })
+      // A Redis that is away, or an ACL without FUNCTION LIST or LOAD: the next read tries again.
+      .catch(() => {})
   }
 
   /**
@@ -154,6 +185,9 @@ export class RedisUpkeep {
     return this.commands instanceof Cluster ? this.commands.nodes('master') : [this.commands]
   }
 }
+
+/** Probe intervals between two reads of the library's version: the read carries its whole code (about 24 KB). */
+const VERSION_CHECK_EVERY = 12
 
 /** A node's address for logs: where its connection goes (a Sentinel's master too), else its options'. */
 function nodeAddress(node: Redis): string {
