@@ -327,6 +327,14 @@ describe('gateways behind the shipped nginx config', () => {
     expect(log).toMatch(/"GET \/v1\/events HTTP\/1\.1"/)
     expect(log).not.toContain(token)
     expect(log).not.toContain('access_token')
+    // A publish key a client put in a path: nginx answers it, and logs the path as [other].
+    const misplacedKey = `${TEST_API_KEY}-in-a-path`
+    expect((await fetch(`${fleet.nginx.url}/v1/publish/${misplacedKey}`, { method: 'POST' })).status).toBe(404)
+    const withOther = await pollUntil('the misplaced key in the access log', async () => {
+      const text = await fleet.nginx.accessLog()
+      return text.includes('"POST [other] ') ? text : undefined
+    })
+    expect(withOther).not.toContain(misplacedKey)
 
     const metrics = await fetch(`${fleet.nginx.url}/metrics`)
     expect(metrics.status).toBe(404)
