@@ -89,6 +89,8 @@ describe('the herald CLI', () => {
 
   it('names an unknown command before checking its options, and refuses arguments a command does not take', async () => {
     for (const [args, reason] of [
+      [[], 'no command given (publish, tail or load-functions)'],
+      [['--redis', 'redis://127.0.0.1:1'], 'no command given (publish, tail or load-functions)'],
       [['frob'], 'unknown command "frob" (expected publish, tail or load-functions)'],
       [['frob', '--user', 'a'], 'unknown command "frob" (expected publish, tail or load-functions)'],
       [['publish', 'extra', '--user', 'extra', '--data', '1'], 'unexpected argument "extra"'],
@@ -245,8 +247,12 @@ describe('the herald CLI', () => {
         const result = await herald([...command, '--redis', url], {}, 30_000)
         expect(result.code, `${command[0]} ${url}`).toBe(1)
         expect(result.stderr, `${command[0]} ${url}`).toMatch(/^herald: cannot connect to Redis: [^\n]+\n$/)
-        // A Cluster client's own message says only that its slots map failed: the node's reason follows it.
-        if (url.startsWith('redis+cluster:')) expect(result.stderr).toMatch(/slots cache\. Connection is closed\.\n$/)
+        // A Cluster client's own message says only that its slots map failed: the node's reason
+        // follows it, and the node's address, which the reason does not give.
+        if (url.startsWith('redis+cluster:'))
+          expect(result.stderr).toMatch(
+            /slots cache\. Connection is closed\. \(the last node tried: 127\.0\.0\.1:1\)\n$/,
+          )
       }
     }
   })
@@ -404,7 +410,7 @@ describe('the herald CLI', () => {
       tail.child.kill('SIGCONT')
       await tail.until('a warning', () => tail.stderr() !== '')
       expect(tail.stderr()).toMatch(
-        /^herald: the history after \d+-\d+ is gone \(trimmed\): entries published since may not have been printed; following on from \d+-\d+\n$/,
+        /^herald: the history after \d+-\d+ is gone \(trimmed, expired, or lost with Redis's data\): entries published since may not have been printed; following on from \d+-\d+\n$/,
       )
       await publisher.publish({ user: 'behind' }, undefined, 41)
       await tail.until('the entry after the gap printed', () => tail.printed().at(-1) === 41)

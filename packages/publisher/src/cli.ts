@@ -79,10 +79,12 @@ let answerTimeoutMs = 10_000
 async function main(argv: string[]): Promise<number> {
   const { values, positionals, tokens } = parsed(argv)
   const command = positionals[0]
-  if (values.help === true || command === undefined) {
+  if (values.help === true) {
     process.stdout.write(HELP)
-    return values.help === true ? 0 : 2
+    return 0
   }
+  // A usage error like any other: its reason, then the usage, on stderr (exit 2).
+  if (command === undefined) throw new UsageError('no command given (publish, tail or load-functions)')
   // The command first: `herald frob` is an unknown command, not a missing --user.
   const own = Object.hasOwn(COMMAND_OPTIONS, command) ? COMMAND_OPTIONS[command] : undefined
   if (own === undefined) {

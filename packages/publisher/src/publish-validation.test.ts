@@ -231,6 +231,15 @@ describe('HeraldPublisher refusing misuse with a PublishError, never a TypeError
         String(options),
       ).toMatch(/^HERALD_ERR_INVALID: options must be an object \(\{ redis, \.\.\. \}\), not /)
     }
+    // Entries and items are no properties: named as what they are, not as a missing redis.
+    for (const [options, kind] of [
+      [new Map([['redis', 'redis://127.0.0.1:1']]), 'a Map'],
+      [['redis://127.0.0.1:1'], 'an array'],
+    ] as const) {
+      expect(await refusalOf(() => new HeraldPublisher(options as unknown as PublisherOptions))).toBe(
+        `HERALD_ERR_INVALID: options must be an object ({ redis, ... }), not ${kind}`,
+      )
+    }
     for (const redis of [undefined, null, 6379]) {
       const options = { redis } as unknown as PublisherOptions
       expect(await refusalOf(() => new HeraldPublisher(options)), String(redis)).toBe(

@@ -100,7 +100,8 @@ export class HeraldPublisher {
   #closing: Promise<void> | undefined
 
   constructor(options: PublisherOptions) {
-    if (options === null || typeof options !== 'object') {
+    // A Map's entries, or an array's items, are no properties: `redis` would read as missing.
+    if (options === null || typeof options !== 'object' || options instanceof Map || Array.isArray(options)) {
       throw new PublishError('HERALD_ERR_INVALID', `options must be an object ({ redis, ... }), not ${kindOf(options)}`)
     }
     refuseUnknownFields(options, PUBLISHER_OPTION_FIELDS, 'publisher options', [...PUBLISHER_OPTION_FIELDS].join(', '))

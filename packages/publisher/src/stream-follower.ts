@@ -90,7 +90,7 @@ export class StreamFollower {
       if (kind === 'trimmed' || kind === 'unknown') {
         const tail = await this.io.tail()
         this.io.warn(
-          `the history after ${this.#position} is gone (${kind}): entries published since may not have been printed; following on from ${tail}`,
+          `the history after ${this.#position} is gone (${GONE[kind]}): entries published since may not have been printed; following on from ${tail}`,
         )
         this.#position = tail
         this.#anchor = tail
@@ -106,3 +106,9 @@ export class StreamFollower {
     }
   }
 }
+
+/** herald_read's verdicts in words: `trimmed` also answers for a dataset Redis lost since (a restart without persistence). */
+const GONE = {
+  trimmed: "trimmed, expired, or lost with Redis's data",
+  unknown: 'a position this stream never held',
+} as const
