@@ -116,6 +116,29 @@ describe('GET /v1/events', () => {
     }
   })
 
+  it('refuses a misspelt topics, lastEventId or access_token parameter, which would be ignored, with a 400 naming the right one', async () => {
+    const token = await gateway.token('carol')
+    for (const [query, meant] of [
+      ['topic=news', 'topics'],
+      ['topics%5B%5D=news', 'topics'],
+      ['last_event_id=u00000001%3A5-0', 'lastEventId'],
+    ]) {
+      const answer = await exchange(
+        gateway.url,
+        `GET /v1/events?${query} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+      )
+      expect(parse(answer), query).toMatchObject({ status: 400, code: 'HERALD_ERR_BAD_REQUEST' })
+      expect(answer, query).toContain(`send ${meant}=`)
+    }
+    // A parameter the stream does not know of at all (a cache-buster) is still no error.
+    const busted = await exchange(
+      gateway.url,
+      `GET /v1/events?_=1733500000000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+      (text) => text.includes('event: herald.ready'),
+    )
+    expect(busted).toMatch(/^HTTP\/1\.1 200 /)
+  })
+
   it('refuses a request with more header fields than Node keeps, so that none past them goes unseen', async () => {
     const token = await gateway.token('carol')
     const head = (fields: number) =>

@@ -25,7 +25,7 @@ import { closeIfBodyUnread, errorReply, writeErrorReply } from './error-reply.js
 import { blankHeaderValues, CREDENTIAL_HEADERS, headerValue, headerValues } from './raw-headers.js'
 import type { GatewayServices } from './services.js'
 import { SHED_STATUS_HEADER, SSE_HEADERS, shedReply } from './shed.js'
-import { channelsFor, requestedPosition } from './subscription-request.js'
+import { channelsFor, misnamedParameter, requestedPosition } from './subscription-request.js'
 
 export const EVENTS_PATH = '/v1/events'
 
@@ -81,6 +81,11 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       response.writeHead(shed.status, { ...shed.headers, ...cors })
       response.end(shed.body)
       return { status: shed.status, reason }
+    }
+    const misnamed = misnamedParameter(query.keys())
+    if (misnamed !== undefined) {
+      metrics.connectionRejected('bad_request')
+      throw misnamed
     }
     if (services.lifecycle.draining) return reject('draining')
     let token: string | undefined

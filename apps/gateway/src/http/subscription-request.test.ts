@@ -1,7 +1,7 @@
 import { topicChannel, userChannel } from '@herald/protocol'
 import { describe, expect, it } from 'vitest'
 import type { HeraldError } from '../errors/herald-error.js'
-import { channelsFor, requestedPosition } from './subscription-request.js'
+import { channelsFor, misnamedParameter, requestedPosition } from './subscription-request.js'
 
 const principal = { userId: 'alice', topicGrants: ['news', 'org/1/*'], expiresAtMs: 0 }
 
@@ -63,5 +63,28 @@ describe('requestedPosition', () => {
   it('takes the first non-empty Last-Event-ID header of several, by the same rule', () => {
     const resumed = requestedPosition(['', 'u00000001:5-0', 'u00000001:9-0'], ['u00000001:7-0'])
     expect(resumed.kind === 'positions' && resumed.positions.get('u00000001')).toEqual({ ms: 5, seq: 0 })
+  })
+})
+
+describe('misnamedParameter', () => {
+  it('refuses a misspelling of a parameter the stream takes, naming the one to send', () => {
+    for (const [name, meant] of [
+      ['topic', 'topics'],
+      ['Topics', 'topics'],
+      ['topics[]', 'topics'],
+      ['last_event_id', 'lastEventId'],
+      ['lasteventid', 'lastEventId'],
+      ['Last-Event-ID', 'lastEventId'],
+      ['accessToken', 'access_token'],
+      ['access-token', 'access_token'],
+    ]) {
+      const refusal = misnamedParameter(['v', name!])
+      expect(refusal?.code, name).toBe('HERALD_ERR_BAD_REQUEST')
+      expect(refusal?.message, name).toContain(`send ${meant}=`)
+    }
+  })
+
+  it('leaves the right names, and parameters it does not know, alone', () => {
+    expect(misnamedParameter(['topics', 'lastEventId', 'access_token', '_', 'v', 'cacheBust', 'token'])).toBeUndefined()
   })
 })

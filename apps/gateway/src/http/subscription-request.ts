@@ -1,7 +1,7 @@
 /**
  * The parts of `GET /v1/events` that are pure parsing: which channels the
- * request asks for (the user's own plus granted topics) and from which
- * position it resumes.
+ * request asks for (the user's own plus granted topics), from which
+ * position it resumes, and query parameters it names wrongly.
  */
 
 import {
@@ -12,6 +12,7 @@ import {
   topicChannel,
   userChannel,
 } from '@herald/protocol'
+import { TOKEN_QUERY_PARAMETER } from '../auth/token-source.js'
 import type { Principal } from '../auth/token-verifier.js'
 import { HeraldError } from '../errors/herald-error.js'
 import type { RequestedPosition } from '../hub/resume.js'
@@ -62,4 +63,31 @@ export function requestedPosition(headers: readonly string[], query: readonly st
   if (token === undefined) return { kind: 'fresh' }
   const positions = decodeResumeToken(token)
   return positions === undefined ? { kind: 'malformed' } : { kind: 'positions', positions }
+}
+
+/** The query parameters the stream takes, by their names with case and punctuation dropped. */
+const STREAM_PARAMETERS = new Map([
+  ['topics', 'topics'],
+  ['topic', 'topics'],
+  ['lasteventid', 'lastEventId'],
+  ['accesstoken', TOKEN_QUERY_PARAMETER],
+])
+
+/**
+ * A 400 for a parameter that is a misspelling of one the stream takes (`topic=`, `Topics=`,
+ * `topics[]=`, `last_event_id=`, `accessToken=`), which would otherwise be ignored: the stream
+ * would open without those topics, or start afresh instead of resuming, and nothing would say
+ * why. Any other parameter (a cache-buster, a library's own) is left alone.
+ */
+export function misnamedParameter(names: Iterable<string>): HeraldError | undefined {
+  for (const name of names) {
+    const meant = STREAM_PARAMETERS.get(name.toLowerCase().replace(/[^a-z]/g, ''))
+    if (meant !== undefined && meant !== name) {
+      return new HeraldError(
+        'HERALD_ERR_BAD_REQUEST',
+        `the query parameter ${JSON.stringify(name.slice(0, 40))} is not one the stream takes: send ${meant}=${meant === 'topics' ? ' (comma-separated)' : ''}`,
+      )
+    }
+  }
+  return undefined
 }
