@@ -18,7 +18,7 @@ describe('a Redis Cluster master killed under a node with streams on it', () => 
   let nodes: GatewayNode[] = []
 
   beforeAll(async () => {
-    cluster = await startRedisCluster({ replicasPerMaster: 1 })
+    cluster = await startRedisCluster({ replicasPerMaster: 1, nodeTimeoutMs: 2000 })
     // At debug, where a resubscribe that a closed connection failed is logged.
     nodes = await startNodes(cluster.url, 1, { PUBSUB_PROBE_INTERVAL_MS: '250', LOG_LEVEL: 'debug' })
   })

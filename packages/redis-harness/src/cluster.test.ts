@@ -66,7 +66,7 @@ describe('startRedisCluster', () => {
 
 describe('startRedisCluster with replicas', () => {
   it('has a replica per master, and fails a master over to its replica by takeover and by kill', async () => {
-    const cluster = await startRedisCluster({ replicasPerMaster: 1 })
+    const cluster = await startRedisCluster({ replicasPerMaster: 1, nodeTimeoutMs: 2000 })
     try {
       expect(cluster.masters).toHaveLength(3)
       expect(cluster.replicas).toHaveLength(3)

@@ -18,6 +18,13 @@ export interface StartRedisClusterOptions {
   readonly masters?: number
   /** Replicas of each master (default 0). */
   readonly replicasPerMaster?: number
+  /**
+   * How long a node may go unheard before the others count it failed and promote one of its
+   * replicas (`cluster-node-timeout`). Default 15000: a test machine that stalls for a few
+   * seconds (other work on both cores) failed masters over behind tests' backs with 2000. A
+   * test that kills or stops masters to fail them over sets it short, 2000 say.
+   */
+  readonly nodeTimeoutMs?: number
 }
 
 export interface RedisCluster {
@@ -32,7 +39,8 @@ export interface RedisCluster {
   /**
    * Moves `master`'s slots to one of its replicas: `'takeover'` runs `CLUSTER FAILOVER` on the
    * replica (coordinated: the replica catches up first); `'kill'` SIGKILLs the master, so the
-   * replica is elected once the master is judged failed. Resolves to the promoted server once it
+   * replica is elected once the master is judged failed (after `nodeTimeoutMs`: start such a
+   * cluster with a short one). Resolves to the promoted server once it
    * is master and every running node reports cluster_state:ok (and, after a takeover, the old
    * master reports itself a replica). `'stop'` SIGSTOPs the master, as a frozen host or a link
    * that drops everything would leave it: its connections stay open and nothing answers on them.
@@ -66,8 +74,12 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   if (!Number.isInteger(replicasPerMaster) || replicasPerMaster < 0)
     throw new RangeError(`replicasPerMaster must be a whole number, got ${replicasPerMaster}`)
 
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 15_000
+  if (!Number.isInteger(nodeTimeoutMs) || nodeTimeoutMs < 100)
+    throw new RangeError(`nodeTimeoutMs must be a whole number of at least 100, got ${nodeTimeoutMs}`)
+
   const total = count * (1 + replicasPerMaster)
-  const started = await Promise.allSettled(Array.from({ length: total }, startClusterNode))
+  const started = await Promise.allSettled(Array.from({ length: total }, () => startClusterNode(nodeTimeoutMs)))
   const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
   let masters: RedisServer[] = []
   try {
@@ -179,7 +191,7 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   }
 }
 
-function startClusterNode(): Promise<RedisServer> {
+function startClusterNode(nodeTimeoutMs: number): Promise<RedisServer> {
   return launchServer({
     kind: 'cluster-node',
     extraPorts: 1,
@@ -190,7 +202,7 @@ function startClusterNode(): Promise<RedisServer> {
       '--cluster-config-file',
       'nodes.conf',
       '--cluster-node-timeout',
-      '2000',
+      String(nodeTimeoutMs),
       '--cluster-port',
       String(layout.extraPorts[0]),
     ],

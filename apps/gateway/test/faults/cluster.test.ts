@@ -31,7 +31,7 @@ describe('faults of a Redis Cluster while publishing', { timeout: SCENARIO_TIMEO
 
   /** A cluster, two nodes on it, a tab per user on each node, counted in `ledger`, and a publisher. */
   async function start(ledger: DeliveryLedger, replicasPerMaster: number): Promise<void> {
-    cluster = await startRedisCluster({ replicasPerMaster })
+    cluster = await startRedisCluster({ replicasPerMaster, nodeTimeoutMs: 2000 })
     // Short, to keep the suite quick, but not 100 ms: a node's INFO waits one interval, and on a
     // loaded CI machine one took longer during a reshard, so its channels counted as stuck after
     // five (the subscriber was rebuilt, which the resharding test says must not be needed).
