@@ -271,6 +271,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       services.brokerFailureLog.flush()
       hub?.flushLogs()
       sockets?.log.flush()
+      pipeliningLog.flush()
       sockets?.budget.close()
       const stopped = Promise.all(
         servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
