@@ -305,3 +305,24 @@ describe('the address a gateway reports', () => {
     }
   })
 })
+
+describe('startup warnings', () => {
+  it('names a variable that looks like a misspelling of one Herald reads, and never its value', async () => {
+    const { logger, lines: logged } = recordingLogger('info')
+    const gateway = await startTestGateway({ PUBLISH_WAIT_REPLICA: 'value-that-must-not-be-logged' }, { logger })
+    try {
+      const warnings = logged.map((line) => JSON.parse(line)).filter((line) => line.variable !== undefined)
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          level: 40,
+          variable: 'PUBLISH_WAIT_REPLICA',
+          meant: 'PUBLISH_WAIT_REPLICAS',
+          msg: 'PUBLISH_WAIT_REPLICA is not a variable Herald reads; is it PUBLISH_WAIT_REPLICAS, misspelt?',
+        }),
+      ])
+      expect(logged.join('')).not.toContain('value-that-must-not-be-logged')
+    } finally {
+      await gateway.close()
+    }
+  })
+})

@@ -259,6 +259,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     )
   const fileLimit = fileLimitProblem(config.maxConnections, config.openFileLimit)
   if (fileLimit !== undefined) logger.warn(fileLimit)
+  // Names only: a value may be a secret.
+  for (const { name, meant } of config.misspelt)
+    logger.warn({ variable: name, meant }, `${name} is not a variable Herald reads; is it ${meant}, misspelt?`)
 
   let closing: Promise<void> | undefined
   const close = () => {

@@ -21,6 +21,26 @@ function problemsOf(env: Environment, argv: string[] = []): string[] {
 }
 
 describe('loadConfig', () => {
+  it('lists variables that look like a misspelling of one it reads, and reads none of them', () => {
+    const config = loadConfig({
+      env: {
+        ...valid,
+        REDIS_URL: 'redis://127.0.0.1:6390',
+        PUBLISH_WAIT_REPLICA: '1',
+        LOGLEVEL: 'debug',
+        HOSTNAME: 'pod-1',
+      },
+      argv: [],
+    })
+    expect(config.misspelt).toEqual([
+      { name: 'PUBLISH_WAIT_REPLICA', meant: 'PUBLISH_WAIT_REPLICAS' },
+      { name: 'LOGLEVEL', meant: 'LOG_LEVEL' },
+    ])
+    expect(config.publishWaitForReplicas).toBeUndefined()
+    expect(config.logLevel).toBe('info')
+    expect(loadConfig({ env: valid, argv: [] }).misspelt).toEqual([])
+  })
+
   it('applies the documented defaults', () => {
     const config = loadConfig({ env: valid, argv: [], openFileLimit: 20_000 })
     expect(config).toMatchObject({

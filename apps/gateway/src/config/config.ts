@@ -9,6 +9,7 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net'
 import { HISTORY_SETTING_RANGES, parseRedisTarget, type RedisTarget, redisPassword } from '@herald/publisher'
 import type { ConfigError } from '../errors/herald-error.js'
 import { createEnvReader } from './env-reader.js'
+import { type MisspeltVariable, misspeltVariables } from './misspelt-variables.js'
 import { connectionBudgetFromFileLimit, readOpenFileLimit } from './open-file-limit.js'
 import { reusePortUnsupported } from './reuse-port.js'
 import { parseVerificationKey, type VerificationKeyConfig } from './verification-key.js'
@@ -66,6 +67,8 @@ export interface GatewayConfig {
   readonly logLevel: LogLevel
   /** Secrets generated for `--dev`, to print once at startup. */
   readonly generated: { readonly jwtSecret?: string; readonly publishApiKey?: string }
+  /** Variables that look like a misspelling of one read here: logged as warnings at startup. */
+  readonly misspelt: readonly MisspeltVariable[]
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>
@@ -253,6 +256,8 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     corsAllowedOrigins: new Set(corsOrigins),
     logLevel,
     generated,
+    // Last: every variable has been read by now.
+    misspelt: misspeltVariables(Object.keys(sources.env), read.asked),
   }
   if (read.problems.length > 0) throw new ConfigProblems(read.problems)
   return Object.freeze(config)

@@ -14,15 +14,19 @@ export interface IntegerRule {
 
 export function createEnvReader(env: Environment) {
   const problems: ConfigError[] = []
+  /** Every variable name read, set or not: what a misspelt one is compared with. */
+  const asked = new Set<string>()
   const problem = (variable: string, message: string): void => {
     problems.push(new ConfigError(variable, message))
   }
   const string = (name: string): string | undefined => {
+    asked.add(name)
     const value = env[name]?.trim()
     return value === undefined || value === '' ? undefined : value
   }
   return {
     problems,
+    asked,
     problem,
     string,
     /**
