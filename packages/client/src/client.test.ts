@@ -764,6 +764,18 @@ describe('HeraldClient options', () => {
     )
     expect(() => new HeraldClient(undefined as unknown as HeraldClientOptions)).toThrow(TypeError)
   })
+
+  it('throws a TypeError for an option it does not take, or topics that are not a list, rather than ignoring them', () => {
+    const getToken = () => fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 })
+    const options = (extra: object) =>
+      ({ url: 'https://gw.example/v1/events', getToken, storage: null, ...extra }) as unknown as HeraldClientOptions
+    expect(() => new HeraldClient(options({ topic: ['news'] }))).toThrow(
+      /^HeraldClient has no option "topic" \(it takes url, getToken, tokenTimeoutMs, topics, /,
+    )
+    expect(() => new HeraldClient(options({ topics: 'news' }))).toThrow(
+      new TypeError('HeraldClient topics must be an array of topic names (strings)'),
+    )
+  })
 })
 
 describe('HeraldClient coming back online', () => {

@@ -54,6 +54,20 @@ export const TOKEN_UNREADABLE_ERROR = 'HERALD_ERR_TOKEN_UNREADABLE'
 /** Unreadable tokens in a row at start before the client stops: as many as the 401s it takes. */
 const MAX_UNREADABLE_TOKENS = 4
 
+/** Every option's name: a record, so an option added to the type and not here fails to compile. */
+const OPTION_NAMES: Record<keyof HeraldClientOptions, null> = {
+  url: null,
+  getToken: null,
+  tokenTimeoutMs: null,
+  topics: null,
+  types: null,
+  transport: null,
+  shareAcrossTabs: null,
+  initialRetryMs: null,
+  maxRetryMs: null,
+  storage: null,
+}
+
 export class HeraldClient<Events extends Record<string, unknown> = Record<string, unknown>> {
   readonly #options: HeraldClientOptions
   readonly #url: string
@@ -116,6 +130,20 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     }
     if (typeof given.getToken !== 'function') {
       throw new TypeError('HeraldClient needs getToken: a function that returns the JWT, or a promise of it')
+    }
+    // Ignored, a misspelt option would leave its default in place without a word (`topic` for
+    // `topics`: a stream without the topics); TypeScript catches it only in an object literal.
+    const unknown = Object.keys(given).find((name) => !Object.hasOwn(OPTION_NAMES, name))
+    if (unknown !== undefined) {
+      throw new TypeError(
+        `HeraldClient has no option ${JSON.stringify(unknown)} (it takes ${Object.keys(OPTION_NAMES).join(', ')})`,
+      )
+    }
+    if (
+      given.topics !== undefined &&
+      !(Array.isArray(given.topics) && given.topics.every((t) => typeof t === 'string'))
+    ) {
+      throw new TypeError('HeraldClient topics must be an array of topic names (strings)')
     }
     this.#options = options
     this.#tokens = new TokenSource(
