@@ -255,7 +255,9 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
     expect(variables).toEqual(['JWT_SECRET', 'PUBLISH_API_KEY'])
     // With the two filled in, everything else in the manifests is valid configuration.
     const filled = { ...env, JWT_SECRET: 'a'.repeat(32), PUBLISH_API_KEY: 'b'.repeat(16) }
-    expect(() => loadConfig({ env: filled, argv: [], openFileLimit: 1_048_576, runtime })).not.toThrow()
+    const config = loadConfig({ env: filled, argv: [], openFileLimit: 1_048_576, runtime })
+    // And none of it is a misspelling the gateway would ignore.
+    expect(config.misspelt).toEqual([])
   })
 })
 
