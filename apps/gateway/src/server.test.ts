@@ -55,6 +55,22 @@ describe('which requests a gateway serves', () => {
     expect(lines.filter((line) => line.msg === 'request' && line.status === 400)).toHaveLength(18)
   })
 
+  it('closes the connection after refusing a request for its head before its declared body came', async () => {
+    // A repeated Host, and more header fields than Node keeps (Content-Length among those it
+    // drops): kept alive, the connection would wait for the body to reach a next request.
+    const publishHead = (headers: string) =>
+      `POST /v1/publish HTTP/1.1\r\n${headers}Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"user":`
+    for (const [headers, status] of [
+      ['Host: a\r\nHost: b\r\n', 400],
+      [`Host: x\r\n${'X: 1\r\n'.repeat(1100)}`, 431],
+    ] as const) {
+      const answer = await exchange(gateway.url, publishHead(headers))
+      expect(parse(answer).status).toBe(status)
+      // exchange resolves on the server's close; the header says it was meant.
+      expect(parse(answer).headers).toContain('connection: close')
+    }
+  })
+
   it('takes any well-formed Host, which plays no part in routing', async () => {
     for (const host of ['gateway.internal', 'GW.example:8080', '10.0.0.7:80', '[::1]:8080', '', 'a_b.svc']) {
       expect((await get('/healthz', `Host: ${host}\r\n`)).status, host).toBe(200)

@@ -20,7 +20,7 @@ import { ConfigError, HeraldError } from './errors/herald-error.js'
 import { logRequest } from './http/access-log.js'
 import { createApp, PUBLISH_PATH } from './http/app.js'
 import { corsHeaders } from './http/cors.js'
-import { errorReply, writeErrorReply } from './http/error-reply.js'
+import { closeIfBodyUnread, errorReply, writeErrorReply } from './http/error-reply.js'
 import { EVENTS_PATH, eventsRoute } from './http/events-route.js'
 import { listenOnPort } from './http/listen-sockets.js'
 import { MAX_WAITING_ANSWERS, whenAnswerable } from './http/pipelined-requests.js'
@@ -124,6 +124,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     const started = performance.now()
     const target = readTarget(request)
     if (target instanceof HeraldError) {
+      // Unanswered, a body would be read to reach the next request; and past Node's count of
+      // header fields, the one that declares a body may be among those it dropped.
+      if (target.code === 'HERALD_ERR_HEADERS_TOO_LARGE') response.shouldKeepAlive = false
+      else closeIfBodyUnread(request, response)
       const reply = errorReply(target, logger)
       const cors = corsHeaders(headerValue(request.rawHeaders, 'origin'), config.corsAllowedOrigins)
       writeErrorReply(response, reply, cors)
