@@ -59,14 +59,12 @@ export async function startProcess(
     async stop(graceMs = 10_000) {
       // No pid: it never ran, and may never emit 'exit'.
       if (child.pid === undefined) return
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM')
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
-        await exited
-        clearTimeout(timer)
-      }
+      const running = child.exitCode === null && child.signalCode === null
+      if (running) child.kill('SIGTERM')
+      const timer = running ? setTimeout(() => child.kill('SIGKILL'), graceMs) : undefined
       // Once the exit is handled, what was left of its group is gone too.
       await exited
+      clearTimeout(timer)
     },
   }
   // Read the output whether or not a pattern is awaited: a pipe nobody reads fills at 64 KB,
