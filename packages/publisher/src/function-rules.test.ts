@@ -249,6 +249,58 @@ describe("the functions' rules", () => {
     expect(await client.exists(stream)).toBe(0)
   })
 
+  it('refuse a herald_publish call missing its data, or with arguments past the idempotency TTL', async () => {
+    const stream = streamKey('u:numargs')
+    for (const args of [[], [''], ['', '1', '10', '60', '60', '1']]) {
+      const reply = await client
+        .call('FCALL', 'herald_publish', 1, stream, ...args)
+        .catch((error: Error) => error.message)
+      expect([args.length, reply]).toEqual([args.length, expect.stringMatching(/^HERALD_ERR_ARGS /)])
+    }
+    expect(await client.exists(stream)).toBe(0)
+  })
+
+  it('publish over an idempotency key that holds no entry id, rather than answer it as the id', async () => {
+    const stream = streamKey('u:junkkey')
+    const key = idempotencyKey('u:junkkey', 'k')
+    await client.set(key, 'not an id')
+    const id = await client.call('FCALL', 'herald_publish', 2, stream, key, '', '1')
+    const [batchId] = (await client.call(
+      'FCALL',
+      'herald_publish_batch',
+      2,
+      stream,
+      key,
+      '10',
+      '60',
+      '60',
+      '1',
+      '',
+      '2',
+    )) as string[]
+    expect([id, batchId, await client.get(key), await client.xlen(stream)]).toEqual([
+      expect.stringMatching(/^\d+-\d+$/),
+      id,
+      id,
+      1,
+    ])
+    await client.set(key, 'junk again')
+    const [fromBatch] = (await client.call(
+      'FCALL',
+      'herald_publish_batch',
+      2,
+      stream,
+      key,
+      '10',
+      '60',
+      '60',
+      '1',
+      '',
+      '3',
+    )) as string[]
+    expect([fromBatch === id, await client.get(key), await client.xlen(stream)]).toEqual([false, fromBatch, 2])
+  })
+
   it('take a limit of nan as not a number, so as its default: nothing half-written, history trimmed', async () => {
     for (const nan of ['nan', 'NaN', '-nan']) {
       const stream = streamKey(`u:nan${nan}`)

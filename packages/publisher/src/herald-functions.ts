@@ -27,7 +27,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 12
+export const FUNCTION_LIBRARY_VERSION = 13
 /**
  * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
  * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
@@ -357,7 +357,10 @@ end
 local function append(stream, idempotency, event_type, data, limits)
   if idempotency ~= nil then
     local seen = call('GET', idempotency)
-    if seen then return seen end
+    -- Only a publish writes an id there. Anything else came from another writer and names no
+    -- entry, so it is published over, not handed back as the message's id; refusing instead
+    -- would break a batch's all-or-nothing, as earlier messages are already appended.
+    if seen and parse_id(seen) then return seen end
   end
 
   -- NOMKSTREAM appends only to a stream that exists (nil otherwise): one call, where
@@ -397,6 +400,10 @@ local function herald_publish(keys, args)
   bind()
   if #keys < 1 or #keys > 2 then
     return fail('HERALD_ERR_ARGS', 'herald_publish takes 1 key (the stream) or 2 (and the idempotency key)')
+  end
+  if #args < 2 or #args > 5 then
+    return fail('HERALD_ERR_ARGS', 'herald_publish takes 2 to 5 arguments: type, data, and optionally maxlen, '
+      .. 'ttl and idempotency ttl')
   end
   local stream, idempotency, event_type, data = keys[1], keys[2], args[1] or '', args[2]
   local code, message = strictly(publish_problem, stream, idempotency, event_type, data)
