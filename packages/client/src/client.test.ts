@@ -775,6 +775,11 @@ describe('HeraldClient options', () => {
     expect(() => new HeraldClient(options({ topics: 'news' }))).toThrow(
       new TypeError('HeraldClient topics must be an array of topic names (strings)'),
     )
+    // NaN from an unset build variable: a timer of NaN fires at once, a retry loop with no wait.
+    expect(() => new HeraldClient(options({ initialRetryMs: Number.NaN }))).toThrow(
+      new TypeError('HeraldClient initialRetryMs must be a number of milliseconds from 1 to 2147483647, not NaN'),
+    )
+    expect(() => new HeraldClient(options({ transport: 'websocket' }))).toThrow(TypeError)
   })
 })
 

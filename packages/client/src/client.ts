@@ -34,6 +34,7 @@ import type {
 } from './client-options.js'
 import { defaultSessionStorage, defaultStorage, LastIdStore } from './last-id-store.js'
 import { Listeners } from './listeners.js'
+import { optionProblem } from './option-checks.js'
 import { PositionTracker } from './position-tracker.js'
 import type { RelayMessage } from './relay-message.js'
 import { type ConnectionState, parseJson, StreamConnection } from './stream-connection.js'
@@ -139,12 +140,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         `HeraldClient has no option ${JSON.stringify(unknown)} (it takes ${Object.keys(OPTION_NAMES).join(', ')})`,
       )
     }
-    if (
-      given.topics !== undefined &&
-      !(Array.isArray(given.topics) && given.topics.every((t) => typeof t === 'string'))
-    ) {
-      throw new TypeError('HeraldClient topics must be an array of topic names (strings)')
-    }
+    const problem = optionProblem(given as Readonly<Record<string, unknown>>)
+    if (problem !== undefined) throw new TypeError(problem)
     this.#options = options
     this.#tokens = new TokenSource(
       () => this.#options.getToken(),

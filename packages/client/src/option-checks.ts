@@ -1,0 +1,43 @@
+/**
+ * Checks of the client's optional settings, before anything starts. Each was read as given:
+ * a NaN retry delay (`Number(import.meta.env.X)` with the variable unset) made
+ * `setTimeout(fn, NaN)`, which fires at once, so a gateway that could not be reached got
+ * about 800 attempts a second from every tab; a NaN token timeout timed every getToken out,
+ * and the client sat `connecting` with no error; an unknown transport streamed with fetch.
+ */
+
+/** Browsers and Node fire a timer of more than 2^31 − 1 ms at once, as if it were 0. */
+const MAX_TIMER_MS = 2_147_483_647
+
+const DURATIONS = ['tokenTimeoutMs', 'initialRetryMs', 'maxRetryMs'] as const
+const TRANSPORTS: readonly unknown[] = ['auto', 'fetch', 'eventsource']
+
+const isStringArray = (value: unknown) => Array.isArray(value) && value.every((item) => typeof item === 'string')
+
+/** What is wrong with the optional settings, as a TypeError's message, or undefined if nothing is. */
+export function optionProblem(options: Readonly<Record<string, unknown>>): string | undefined {
+  for (const name of DURATIONS) {
+    const value = options[name]
+    if (value === undefined) continue
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_TIMER_MS) {
+      return `HeraldClient ${name} must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, not ${describe(value)}`
+    }
+  }
+  if (options.topics !== undefined && !isStringArray(options.topics)) {
+    return 'HeraldClient topics must be an array of topic names (strings)'
+  }
+  if (options.types !== undefined && !isStringArray(options.types)) {
+    return 'HeraldClient types must be an array of notification types (strings)'
+  }
+  if (options.transport !== undefined && !TRANSPORTS.includes(options.transport)) {
+    return `HeraldClient transport must be 'auto', 'fetch' or 'eventsource', not ${describe(options.transport)}`
+  }
+  if (options.shareAcrossTabs !== undefined && typeof options.shareAcrossTabs !== 'boolean') {
+    return `HeraldClient shareAcrossTabs must be true or false, not ${describe(options.shareAcrossTabs)}`
+  }
+  return undefined
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value)
+}
