@@ -324,6 +324,32 @@ describe('node dist/main.js', () => {
     expect(await gateway.exited).toBe(0)
   })
 
+  it('says Connection: close on the answer to a publish already in flight when the drain began', async () => {
+    const started = await startGatewayProcess({ DRAIN_WINDOW_MS: '600000', RETRY_MS: '1000' })
+    gateway = started.process
+    // A stream keeps the drain going; the publish's body is half sent when it begins.
+    const stream = new RawSseStream(`${started.url}/v1/events`, { Authorization: `Bearer ${await signToken('u1')}` })
+    await stream.until((s) => s.events.some((e) => e.type === 'herald.ready'), 5000, 'ready')
+    const socket = net.connect(Number(new URL(started.url).port), '127.0.0.1')
+    socket.setEncoding('utf8')
+    let answer = ''
+    socket.on('data', (chunk: string) => {
+      answer += chunk
+    })
+    const body = JSON.stringify({ user: 'u1', data: 1 })
+    socket.write(
+      `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_KEY}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+    )
+    await once(socket, 'connect')
+    gateway.child.kill('SIGTERM')
+    await gateway.waitForOutput(/"msg":"draining"/)
+    socket.write(body.slice(5))
+    await once(socket, 'end')
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n(?:[^\r\n]+\r\n)*Connection: close\r\n/)
+    stream.close()
+  })
+
   it('keeps answering probes while it drains, refuses new streams, then exits', async () => {
     // Two streams over a long window: the second is not closed before half of it has
     // passed, so the drain is still running while the probes below are answered.

@@ -7,6 +7,7 @@ import {
   parse,
   RawSseStream,
   recordingLogger,
+  signToken,
   startTestGateway,
   TEST_API_KEY,
   type TestGateway,
@@ -211,6 +212,37 @@ describe('which requests a gateway serves', () => {
     expect(await connect('/v1/events')).toMatchObject({ status: 405, code: 'HERALD_ERR_METHOD_NOT_ALLOWED' })
     expect(await connect('127.0.0.1:6379')).toMatchObject({ status: 400, code: 'HERALD_ERR_BAD_REQUEST' })
     expect(logged.join('')).toContain('"method":"CONNECT","url":"127.0.0.1:6379","status":400')
+  })
+
+  it('answers the requests ahead of a pipelined CONNECT and closes, unharmed: it threw out of the listener', async () => {
+    for (const first of ['GET /healthz', 'GET /nope', 'GET /v1/events']) {
+      const answer = await exchange(
+        gateway.url,
+        `${first} HTTP/1.1\r\nHost: x\r\n\r\nCONNECT / HTTP/1.1\r\nHost: x\r\n\r\n`,
+      )
+      // exchange resolves on the server's close: one answer, the first request's, then the close.
+      expect([first, answer.match(/^HTTP\/1\.1 /gm)?.length]).toEqual([first, 1])
+    }
+    // Behind a stream, the stream goes on, and the connection closes when it ends.
+    const token = await signToken('connect-behind')
+    const socket = net.connect(Number(new URL(gateway.url).port), '127.0.0.1')
+    await once(socket, 'connect')
+    let received = ''
+    socket.on('data', (chunk) => {
+      received += chunk
+    })
+    socket.write(
+      `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\nCONNECT / HTTP/1.1\r\nHost: x\r\n\r\n`,
+    )
+    await withTimeout(
+      (async () => {
+        while (!received.includes('herald.ready')) await once(socket, 'data')
+      })(),
+      10_000,
+      () => `no herald.ready: ${received}`,
+    )
+    expect((await get('/healthz', 'Host: x\r\n')).status).toBe(200)
+    socket.destroy()
   })
 
   it('refuses a request line of any HTTP version but 1.0 and 1.1 with 400, as the README says', async () => {

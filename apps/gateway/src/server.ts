@@ -207,6 +207,17 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     // unanswered and unlogged. Herald is no proxy: it answers CONNECT as any other method a path
     // does not take (405, or 400 for a host:port target), on a response of its own, and closes.
     server.on('connect', (request: IncomingMessage, socket: Socket) => {
+      // Pipelined behind a request still being answered (a stream, a publish waiting on Redis),
+      // the CONNECT cannot be answered in its turn: Node has stopped parsing the socket, and
+      // assigning it a second response throws ERR_HTTP_SOCKET_ASSIGNED out of this listener,
+      // which took the whole node down (one unauthenticated write; found by a probe). The
+      // answers ahead of it are written, and then the connection closes, the CONNECT unanswered.
+      const ahead = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+      if (ahead) {
+        ahead.shouldKeepAlive = false
+        ahead.once('close', () => endAndDestroy(socket))
+        return
+      }
       const response = new ServerResponse(request)
       response.shouldKeepAlive = false
       response.assignSocket(socket)
@@ -267,6 +278,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   for (const { name, meant } of config.misspelt)
     logger.warn({ variable: name, meant }, `${name} is not a variable Herald reads; is it ${meant}, misspelt?`)
 
+  /**
+   * Says `Connection: close` on the answers of requests already in flight, as on those that
+   * arrive from now on: kept alive, a proxy would pool the connection and send a next
+   * request down it as the node closes it (nginx's 502 on a POST it will not retry).
+   */
+  const closeOnceAnswered = () => {
+    for (const response of answering) if (!response.headersSent) response.shouldKeepAlive = false
+  }
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
@@ -289,7 +308,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       // idle for the keep-alive timeout. A publish waiting on Redis gets its own answer (a 503
       // that says whether it may be stored) before its socket is cut: cutting it first left the
       // publisher with an empty reply while Redis went on to store the message.
-      for (const response of answering) if (!response.headersSent) response.shouldKeepAlive = false
+      closeOnceAnswered()
       const grace = setTimeout(() => {
         for (const server of servers) server.closeAllConnections()
       }, broker.publishDeadlineMs + SHUTDOWN_GRACE_MS)
@@ -307,6 +326,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       // (/readyz now fails with `draining`, /healthz answers) and new streams are turned away
       // with `herald.unavailable` (a proxy retries another node) instead of refused connections.
       services.lifecycle.draining = true
+      closeOnceAnswered()
       const connections = [...services.hub.connections]
       logger.info({ connections: connections.length, windowMs: config.drainWindowMs }, 'draining')
       const steps = drainSchedule(connections.length, config.drainWindowMs, config.retryMs, Math.random)
