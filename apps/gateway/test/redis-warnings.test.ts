@@ -69,6 +69,36 @@ describe('a gateway on a Redis that changes under it', () => {
   })
 })
 
+describe('a gateway starting on a full Redis (noeviction) that holds an older library', () => {
+  it('starts ready on the older library instead of exiting, and replaces it once Redis takes writes', async () => {
+    const full = await startRedis()
+    const started: GatewayNode[] = []
+    try {
+      const older = FUNCTION_LIBRARY_VERSION - 1
+      const code = heraldFunctions(0).replace(
+        `-- Herald Redis contract v${FUNCTION_LIBRARY_VERSION}.`,
+        `-- Herald Redis contract v${older}.`,
+      )
+      await full.cli('FUNCTION', 'LOAD', code)
+      await full.cli('CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+      await full.cli('CONFIG', 'SET', 'maxmemory', '1')
+      started.push(...(await startNodes(full.url, 1, { PUBSUB_PROBE_INTERVAL_MS: '100' })))
+      const [node] = started as [GatewayNode]
+      const [line] = await node.process.waitForOutput(/^.*redis refused the herald functions library.*$/m)
+      expect(JSON.parse(line!)).toMatchObject({ level: 40, err: expect.stringMatching(/^OOM /) })
+      await pollUntil('the node to be ready', async () =>
+        (await fetch(`${node.url}/readyz`)).status === 200 ? true : undefined,
+      )
+      await full.cli('CONFIG', 'SET', 'maxmemory', '0')
+      await node.process.waitForOutput(/herald functions on redis were older than this node's; replaced/)
+      expect(node.process.child.exitCode).toBeNull()
+    } finally {
+      await stopNodes(started)
+      await full.stop()
+    }
+  })
+})
+
 describe('a gateway whose publishes wait for a replica', () => {
   it('warns once while its master has no replica, and says when it has one again', async () => {
     const master = await startRedis()

@@ -226,8 +226,22 @@ export class RedisBroker implements Broker {
       this.logger.warn('redis is not reachable yet; starting unready and retrying')
       return
     }
-    await loadHeraldFunctions(this.#commands)
-    this.#upkeep.functionsLoaded()
+    try {
+      await loadHeraldFunctions(this.#commands)
+      this.#upkeep.functionsLoaded()
+    } catch (error) {
+      // A Redis user that may not load functions (NOPERM), or a library Redis will not compile
+      // (ERR), is a setup to fix: startup fails saying so. Anything else passes: a full Redis
+      // (OOM under noeviction) refused the load, and exiting crash-looped every new pod of a
+      // rolling upgrade through the incident, though an older library serves (a rolling
+      // upgrade either way is safe). The upkeep loads it once Redis takes it.
+      const message = (error as Error).message
+      if (/^(?:NOPERM|ERR) /.test(message)) throw error
+      this.logger.warn(
+        { err: message },
+        'redis refused the herald functions library; starting, and loading it once redis takes it',
+      )
+    }
   }
 
   /**
