@@ -109,6 +109,36 @@ describe('two gateway processes on one Redis', () => {
     expect(JSON.parse(resumed.events.at(-1)!.data)).toMatchObject({ resume: 'exact', replayed: 204 })
   })
 
+  it('replays no entry a year ahead (a raw XADD), so the tab still hears what comes after the stream is repaired', async () => {
+    const node = fleet.nodes[0]!
+    const fresh = new RawSseStream(node.eventsUrl(), { Authorization: `Bearer ${await signToken('yves')}` })
+    await fresh.until((s) => s.events.some((e) => e.type === 'herald.ready'))
+    fresh.close()
+    const position = fresh.events.at(-1)!.lastEventId
+    expect((await node.publish({ user: 'yves', data: 1 })).status).toBe(200)
+    // Written around Herald two years ahead; the publish after it gets the next id from it.
+    await fleet.redis.cli(
+      'XADD',
+      streamKey('u:yves'),
+      `${Date.now() + 2 * 366 * 24 * 3600 * 1000}-0`,
+      'd',
+      '"raw"',
+      't',
+      '',
+    )
+    expect((await node.publish({ user: 'yves', data: 2 })).status).toBe(200)
+    const resumed = await tab(node, 'yves', { lastEventId: position })
+    await resumed.waitForReady()
+    expect(resumed.payloads()).toEqual([1])
+    expect(resumed.count('herald.reset')).toBe(0)
+    // The repair docs/redis-contract.md gives: delete the stream. The open tab hears what follows.
+    await fleet.redis.cli('DEL', streamKey('u:yves'))
+    for (const data of [3, 4, 5]) expect((await node.publish({ user: 'yves', data })).status).toBe(200)
+    await resumed.waitForEvents(4)
+    expect(resumed.payloads()).toEqual([1, 3, 4, 5])
+    resumed.close()
+  })
+
   it("resets, not replays again, a tab whose channel's first notification a failover lost and its publisher stored again", async () => {
     // As a Sentinel failover loses it: the demoted master created the stream, announced the
     // entry (the tab saw it live) and lost it, with its idempotency key, to the promotion; the

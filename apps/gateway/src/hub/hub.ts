@@ -12,6 +12,7 @@ import { LogBurstLimit } from '../log/log-burst-limit.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { ChannelMembers } from './channel-members.js'
 import { jitteredRetryMs } from './drain.js'
+import { isTooFarAhead } from './far-ahead.js'
 import { FramedEntry } from './framed-entry.js'
 import type { QuietChannel, QuietChannelSource, QuietMove } from './quiet-positions.js'
 import { hasMore, lastPosition, readPage } from './resume.js'
@@ -28,13 +29,6 @@ interface ChannelListeners {
   /** The hold they wait for: a catch-up releases them only if no newer hold came since it began. */
   holdStamp: number
 }
-
-/**
- * How far past this node's clock an entry's id may be. Redis makes ids from its own clock, so an
- * id a year ahead was not made by Redis: announced raw (SPUBLISH), it would move every listening
- * stream's position past everything published after it, and silence them for good.
- */
-const MAX_ID_AHEAD_MS = 366 * 24 * 3600 * 1000
 
 /** One function for every fan-out, rather than a closure per entry. */
 function deliverTo(connection: SseConnection, slot: number, framed: FramedEntry): boolean {
@@ -294,7 +288,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
       this.#logDropped(listeners, entry, 'dropped a broker entry with a malformed id')
       return
     }
-    if (position.ms > Date.now() + MAX_ID_AHEAD_MS) {
+    if (isTooFarAhead(position, Date.now())) {
       // Redis makes every later id of the stream from this one: the channel stays silent until
       // its key is deleted (docs/redis-contract.md), and each publish to it would log.
       this.#logDropped(listeners, entry, 'dropped a broker entry whose id is over a year ahead of this clock')

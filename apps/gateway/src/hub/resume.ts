@@ -18,6 +18,7 @@ import {
   type StreamId,
 } from '@herald/protocol'
 import type { Broker, HistoryEntry, HistoryRead } from '../broker/broker.js'
+import { isTooFarAhead } from './far-ahead.js'
 import { FramedEntry } from './framed-entry.js'
 import type { SseConnection } from './sse-connection.js'
 
@@ -135,8 +136,9 @@ async function replayMerged(
   for (;;) {
     let next: { cursor: Cursor; entry: HistoryEntry; position: StreamId } | undefined
     for (const cursor of cursors) {
-      // An id this format cannot hold (a raw XADD's, past 16 digits) is skipped within its
-      // channel: the channel's later entries still take part in this round.
+      // An id this format cannot hold (a raw XADD's, past 16 digits), or one a year ahead (as
+      // live fan-out drops), is skipped within its channel: the channel's later entries still
+      // take part in this round.
       let position: StreamId | undefined
       while (position === undefined) {
         if (cursor.index === cursor.entries.length) {
@@ -150,6 +152,7 @@ async function replayMerged(
           if (cursor.entries.length === 0) break
         }
         position = parseStreamId(cursor.entries[cursor.index]!.id)
+        if (position !== undefined && isTooFarAhead(position, Date.now())) position = undefined
         if (position === undefined) cursor.index++
       }
       if (position === undefined) continue
