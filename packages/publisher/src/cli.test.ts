@@ -421,29 +421,22 @@ describe('the herald CLI', () => {
     }
   })
 
-  it('warns once after a FUNCTION FLUSH that kept the data, and prints every entry published after it', async () => {
+  it('prints every entry, with no warning, across a FUNCTION FLUSH that kept the data', async () => {
     const publisher = new HeraldPublisher({ redis: redis.url })
     const tail = await tailing('flushed')
     try {
       await publisher.publish({ user: 'flushed' }, undefined, 0)
       await tail.until('the first entry printed', () => tail.printed().length === 1)
-      // A new dataset for the library (its start is now), while the stream keeps its entries.
+      // The library goes and the stream stays: the tail's next read loads it again, into a node
+      // that holds keys, so with its dataset start not known, not as a new dataset.
       await redis.cli('FUNCTION', 'FLUSH')
-      await tail.until('a warning', () => tail.stderr() !== '')
-      // Reads that find the flush's answer again, a second apart, before anything is published.
-      const reads = async () =>
-        Number(/^cmdstat_fcall_ro:calls=(\d+)/m.exec(await redis.cli('INFO', 'commandstats'))?.[1])
-      const before = await reads()
-      await pollUntil('two more reads', async () => ((await reads()) >= before + 2 ? true : undefined))
+      await pollUntil('the library loaded again', async () =>
+        /herald/.test(await redis.cli('FUNCTION', 'LIST', 'LIBRARYNAME', 'herald')) ? true : undefined,
+      )
       for (let n = 1; n <= 20; n++) await publisher.publish({ user: 'flushed' }, undefined, n)
       await tail.until('the last entry printed', () => tail.printed().at(-1) === 20)
       expect(tail.printed()).toEqual(Array.from({ length: 21 }, (_, n) => n))
-      expect(
-        tail
-          .stderr()
-          .split('\n')
-          .filter((line) => line !== ''),
-      ).toHaveLength(1)
+      expect(tail.stderr()).toBe('')
     } finally {
       tail.child.kill('SIGINT')
       await publisher.close()

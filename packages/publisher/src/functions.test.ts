@@ -46,7 +46,10 @@ describe('loading the functions', () => {
     client.disconnect()
     await redis.stop()
   })
-  beforeEach(() => client.call('FUNCTION', 'FLUSH'))
+  beforeEach(async () => {
+    await client.call('FUNCTION', 'FLUSH')
+    await client.flushall()
+  })
 
   it('records when the library came into an empty node, by its clock', async () => {
     const before = await redisNow()
@@ -56,6 +59,17 @@ describe('loading the functions', () => {
     expect(version).toBe(FUNCTION_LIBRARY_VERSION)
     expect(datasetSinceMs).toBeGreaterThanOrEqual(before)
     expect(datasetSinceMs).toBeLessThanOrEqual(after)
+  })
+
+  it('counts the dataset start as not known for a node that holds keys without the library, as a slot migrated in', async () => {
+    // Keys the library did not see come in: MIGRATE onto a master that joined by CLUSTER MEET.
+    await client.xadd(streamKey('u:moved'), '1000-1', 'd', '1', 't', '')
+    await loadHeraldFunctions(client)
+    expect(parseHeraldFunctions(await installed())).toEqual({ version: FUNCTION_LIBRARY_VERSION, datasetSinceMs: 0 })
+    // So a position in them is read, not reset as from a lost dataset.
+    expect(
+      await callHeraldFunction(client, true, 'herald_read', [streamKey('u:moved')], ['1000-1', '10', '60']),
+    ).toEqual(['entries'])
   })
 
   it('leaves its own version alone, so the dataset start stays put across loads', async () => {
