@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { frameEvent, framePosition, frameRetry, HEARTBEAT_FRAME } from './frame.js'
 import { type ParsedEvent, SseParser } from './sse-parser.js'
 
@@ -86,6 +86,36 @@ describe('SSE parser', () => {
     expect(retries).toEqual([10])
     expect(comments).toEqual(['hi'])
     expect(events).toEqual([{ type: 'message', data: 'a\nb', lastEventId: '' }])
+  })
+
+  it('looks at each character once, however many chunks a long line comes in: a rescan per chunk was O(n²)', () => {
+    const text = `data: ${'x'.repeat(50_000)}\r\n\n`
+    const events: ParsedEvent[] = []
+    const parser = new SseParser({ onEvent: (e) => events.push(e) })
+    const charCodeAt = vi.spyOn(String.prototype, 'charCodeAt')
+    let looks: number
+    try {
+      for (let at = 0; at < text.length; at += 500) parser.push(text.slice(at, at + 500))
+    } finally {
+      looks = charCodeAt.mock.calls.length
+      charCodeAt.mockRestore()
+    }
+    expect(events.map((e) => e.data.length)).toEqual([50_000])
+    expect(looks).toBeLessThan(text.length * 1.1)
+  })
+
+  it('reads the same events whatever the chunking, line ends split across chunks included', () => {
+    const text = `\ufeff: c\r\nevent: a\rdata: 1\r\ndata: 2\n\nid: 7\r\rdata: ${'y'.repeat(300)}\n\n`
+    const whole = parseAll(text)
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 30 }), (chunks) => {
+        expect(parseAll(text, chunks)).toEqual(whole)
+      }),
+    )
+    expect(whole.events.map((e) => [e.type, e.data.length, e.lastEventId])).toEqual([
+      ['a', 3, ''],
+      ['message', 300, '7'],
+    ])
   })
 
   it('ignores ids containing NUL and non-numeric retry', () => {
