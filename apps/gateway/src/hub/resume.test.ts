@@ -387,6 +387,36 @@ describe('resume with Last-Event-ID', () => {
     }
   })
 
+  it('holds, not cuts, live entries past MAX_PENDING_BYTES for a stream whose setup waits on the broker before anything was sent', async () => {
+    gateway = await startTestGateway({ MAX_PENDING_BYTES: '65536' })
+    const live = await connect('mia')
+    await live.waitForReady()
+    await gateway.publish({ user: 'mia', data: { n: -1 } })
+    await live.waitForEvents(1)
+    // The resuming stream's setup waits on its first read, as on a slow Redis: its head is held.
+    const broker = gateway.services.broker
+    const readAfter = broker.readAfter.bind(broker)
+    let open = () => {}
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    broker.readAfter = async (...args: Parameters<typeof readAfter>) => {
+      await gate
+      return readAfter(...args)
+    }
+    const waiting = await connect('mia', { lastEventId: live.events[0]!.lastEventId })
+    const stream = await pollUntil('the second stream in setup', async () =>
+      [...gateway.services.hub.connections].find((connection) => connection.state === 'resuming'),
+    )
+    // 20 entries of 10 kB, past the 64 kB bound, while the stream has sent its client nothing.
+    for (let n = 0; n < 20; n++) await gateway.publish({ user: 'mia', data: { n, pad: 'x'.repeat(10_000) } })
+    expect(stream.state).toBe('resuming')
+    open()
+    await waiting.waitForEvents(20)
+    expect(waiting.payloads().map((p) => (p as { n: number }).n)).toEqual(range(0, 20))
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
+  })
+
   it('replays many small entries under a MAX_PENDING_BYTES below the socket buffer mark', async () => {
     // 40 entries of about 300 bytes each against a 2 kB bound: the replay holds less than the
     // socket's 16 kB mark, so it must hand what it holds to the kernel before the bound is reached.

@@ -89,6 +89,12 @@ export class SseConnection implements Heartbeating, Expiring {
   #heldSinceClientRead = 0
   /** The writer's sentBytes when that count started. */
   #sentWhenHeld = 0
+  /**
+   * The writer's sentBytes when the stream began (a connection reused from earlier requests,
+   * as nginx's upstream keep-alive does, has sent before): until it moves, nothing of this
+   * stream has left, its head held while setup waits on Redis, so the client cannot be behind.
+   */
+  readonly #sentAtStart: number
   #closeReason: CloseReason = 'client'
   /** Held (corked) while resuming, from before the head is sent. */
   readonly #writer: SseWriter
@@ -111,6 +117,8 @@ export class SseConnection implements Heartbeating, Expiring {
   ) {
     // Held from the start: everything written while resuming leaves together when the stream goes live.
     this.#writer = new SseWriter(response)
+    this.#sentAtStart = this.#writer.sentBytes
+    this.#sentWhenHeld = this.#sentAtStart
     this.#positions = new Array<number>(2 * channels.length).fill(0)
     this.#components = channels.length > 1 ? channels.map((c) => resumeComponent(c.tag, '0-0')) : undefined
     // One listener function for all streams instead of a closure each: 'close' comes once, and
@@ -179,13 +187,17 @@ export class SseConnection implements Heartbeating, Expiring {
       // hold every live entry until a heartbeat found it behind, a heartbeat interval of them.
       // So more than the bound arriving while the client takes nothing is a slow consumer; a
       // client that reads holds what arrives during a long replay, whatever its total.
+      // Before anything has left, a client that reads is judged on nothing it could have read:
+      // counted then, a setup that waited on a slow Redis read while a busy channel went on cut
+      // fast clients before their head, with no HTTP answer at all (found by a probe). What
+      // waits then is bounded by maxQueuedWhileResuming and the setup watch.
       const sent = this.#writer.sentBytes
       if (sent !== this.#sentWhenHeld) {
         this.#sentWhenHeld = sent
         this.#heldSinceClientRead = 0
       }
       // Checked before holding one more, as a write is: one entry larger than the bound is held.
-      if (this.#heldSinceClientRead > this.options.maxPendingBytes) {
+      if (this.#heldSinceClientRead > this.options.maxPendingBytes && sent !== this.#sentAtStart) {
         this.close('slow_consumer')
         return false
       }
