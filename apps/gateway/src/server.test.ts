@@ -245,6 +245,48 @@ describe('which requests a gateway serves', () => {
     socket.destroy()
   })
 
+  it("counts refusals answered before any route ran as the route's own, and logs each with its request line and code", async () => {
+    const metric = async (pattern: RegExp) =>
+      Number(pattern.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1] ?? 0)
+    const publishRefused = () => metric(/^herald_publish_refusals_total\{reason="bad_request"\} (\d+)$/m)
+    const streamRejected = () => metric(/^herald_connections_rejected_total\{reason="bad_request"\} (\d+)$/m)
+    const before = [await publishRefused(), await streamRejected()]
+    const publish = async (headers: string) =>
+      parse(
+        await exchange(
+          gateway.url,
+          `POST /v1/publish HTTP/1.1\r\n${headers}Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+        ),
+      ).status
+    expect([
+      await publish('Host: a\r\nHost: b\r\n'),
+      await publish('Host: x\r\nExpect: foo\r\n'),
+      await publish(`Host: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n`),
+      await publish(`Host: x\r\n${'X: 1\r\n'.repeat(1100)}`),
+    ]).toEqual([400, 417, 431, 431])
+    const gzip = await exchange(
+      gateway.url,
+      `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip\r\n\r\n{}`,
+    )
+    expect(parse(gzip)).toMatchObject({ status: 400, code: 'HERALD_ERR_BAD_REQUEST' })
+    const stream = await exchange(
+      gateway.url,
+      'GET /v1/events HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n',
+    )
+    expect(parse(stream).status).toBe(400)
+    expect([(await publishRefused()) - before[0]!, (await streamRejected()) - before[1]!]).toEqual([5, 1])
+    const lines = logged
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.msg === 'request' && line.url === '/v1/publish')
+    expect(lines.map((line) => [line.method, line.status, line.code]).slice(-5)).toEqual([
+      ['POST', 400, 'HERALD_ERR_BAD_REQUEST'],
+      ['POST', 417, 'HERALD_ERR_EXPECTATION_FAILED'],
+      ['POST', 431, 'HERALD_ERR_HEADERS_TOO_LARGE'],
+      ['POST', 431, 'HERALD_ERR_HEADERS_TOO_LARGE'],
+      ['POST', 400, 'HERALD_ERR_BAD_REQUEST'],
+    ])
+  })
+
   it('refuses a request line of any HTTP version but 1.0 and 1.1 with 400, as the README says', async () => {
     for (const version of ['2.0', '1.2', '0.9']) {
       const answer = parse(await exchange(gateway.url, `GET /healthz HTTP/${version}\r\nHost: x\r\n\r\n`))

@@ -25,6 +25,7 @@ import { EVENTS_PATH, eventsRoute } from './http/events-route.js'
 import { listenOnPort } from './http/listen-sockets.js'
 import { MAX_WAITING_ANSWERS, whenAnswerable } from './http/pipelined-requests.js'
 import { headerValue } from './http/raw-headers.js'
+import { refusedRoute } from './http/refused-route.js'
 import { MAX_HEADER_FIELDS, readTarget } from './http/request-target.js'
 import type { GatewayServices } from './http/services.js'
 import { SocketBudget } from './http/socket-budget.js'
@@ -120,6 +121,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   let origin = ''
   /** Requests other than streams that are not answered yet: a shutdown lets them finish. */
   const answering = new Set<ServerResponse>()
+  /** A refusal answered before any route ran, counted as the route's own refusals are. */
+  const countRefusal = (method: string, url: string): void => {
+    const route = refusedRoute(method, url)
+    if (route === 'publish') services.metrics.publishRefused('bad_request')
+    else if (route === 'stream') services.metrics.connectionRejected('bad_request')
+  }
   const dispatch = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void => {
     const started = performance.now()
     const target = readTarget(request)
@@ -131,6 +138,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       const reply = errorReply(target, logger)
       const cors = corsHeaders(headerValue(request.rawHeaders, 'origin'), config.corsAllowedOrigins)
       writeErrorReply(response, reply, cors)
+      countRefusal(request.method ?? '', request.url ?? '')
       logRequest(logger, request.method ?? '', request.url ?? '', '', reply.status, started, {
         code: reply.body.error.code,
       })
@@ -197,11 +205,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) =>
       dispatchInTurn(request, response, true),
     )
-    server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) =>
-      answerUnmetExpectation(request, response, logger),
-    )
+    server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+      countRefusal(request.method ?? '', request.url ?? '')
+      answerUnmetExpectation(request, response, logger)
+    })
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
-      answerUnparsedRequest(error, socket, logger),
+      answerUnparsedRequest(error, socket, logger, countRefusal),
     )
     // Node gives a CONNECT to 'connect' listeners only, and without one drops the socket
     // unanswered and unlogged. Herald is no proxy: it answers CONNECT as any other method a path

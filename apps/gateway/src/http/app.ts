@@ -17,7 +17,7 @@ import { probesRoute } from './probes-route.js'
 import { requirePublishKey } from './publish-auth.js'
 import { handlePublish, publishBodyLimit } from './publish-route.js'
 import type { GatewayServices } from './services.js'
-import { requestTimedOut, requestTimeoutError } from './unparsed-request.js'
+import { parserAnswer } from './unparsed-request.js'
 
 export const PUBLISH_PATH = '/v1/publish'
 
@@ -77,10 +77,10 @@ export function createApp(services: GatewayServices): Hono<Env> {
     return c.json(new HeraldError('HERALD_ERR_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`).toJSON(), 404)
   })
   app.onError((error, c) => {
-    // The body broke off because Node answered 408 for it (unparsed-request.ts), not because
-    // the client left: logged as what the client was told.
-    const timedOut = isClientAbort(error) && requestTimedOut(c.env.incoming.socket)
-    const reply = errorReply(timedOut ? requestTimeoutError() : error, logger)
+    // The body broke off because Node answered for it (a 408, a 400: unparsed-request.ts), not
+    // because the client left: logged as what the client was told.
+    const answered = isClientAbort(error) ? parserAnswer(c.env.incoming.socket) : undefined
+    const reply = errorReply(answered ?? error, logger)
     if (reply.status < 500 && c.req.path === PUBLISH_PATH)
       services.metrics.publishRefused(reply.status === 401 ? 'auth' : 'bad_request')
     // A refusal before the body was read (a wrong key, a 405) need not wait for the rest of it.

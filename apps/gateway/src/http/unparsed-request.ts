@@ -12,6 +12,7 @@ import type { Logger } from 'pino'
 import { HeraldError } from '../errors/herald-error.js'
 import { logRequest } from './access-log.js'
 import { errorReply, writeErrorReply } from './error-reply.js'
+import { requestLineOf } from './refused-route.js'
 
 /**
  * How long an answer may take to leave before its socket is destroyed anyway: one a peer does
@@ -19,16 +20,16 @@ import { errorReply, writeErrorReply } from './error-reply.js'
  */
 export const UNPARSED_ANSWER_FLUSH_MS = 5_000
 
-/** Sockets of requests a route was serving when their time ran out: its log says 408, as the answer does. */
-const timedOut = new WeakSet<Duplex>()
+/**
+ * What Node's parser answered on the sockets of requests a route was still reading the body of
+ * (a 408 when time ran out, a 400 for a body Node cannot read, such as `Transfer-Encoding: gzip`):
+ * the route's log line says what the client was told, not that the body broke off.
+ */
+const parserAnswers = new WeakMap<Duplex, HeraldError>()
 
-/** Whether Node answered this request's socket 408 while a route was still reading the body. */
-export function requestTimedOut(socket: Duplex): boolean {
-  return timedOut.has(socket)
-}
-
-export function requestTimeoutError(): HeraldError {
-  return new HeraldError('HERALD_ERR_REQUEST_TIMEOUT', 'the request took too long to arrive')
+/** What Node's parser answered on this request's socket while a route was reading its body, if it did. */
+export function parserAnswer(socket: Duplex): HeraldError | undefined {
+  return parserAnswers.get(socket)
 }
 
 /** What Node's parser reported; only the code matters here. */
@@ -37,14 +38,23 @@ function errorFor(code: string | undefined): HeraldError {
     case 'HPE_HEADER_OVERFLOW':
       return new HeraldError('HERALD_ERR_HEADERS_TOO_LARGE', 'the request headers are larger than 16 KiB')
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return requestTimeoutError()
+      return new HeraldError('HERALD_ERR_REQUEST_TIMEOUT', 'the request took too long to arrive')
     default:
       return new HeraldError('HERALD_ERR_BAD_REQUEST', 'the request is not valid HTTP/1.1')
   }
 }
 
-/** For the server's 'clientError': answers on the socket itself, since there is no response object. */
-export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+/**
+ * For the server's 'clientError': answers on the socket itself, since there is no response
+ * object. `refused` hears of each request it answers that no route saw, with its request line
+ * where the packet Node failed on holds it.
+ */
+export function answerUnparsedRequest(
+  error: NodeJS.ErrnoException & { rawPacket?: Buffer },
+  socket: Duplex,
+  logger: Logger,
+  refused: (method: string, url: string) => void = () => {},
+): void {
   const started = performance.now()
   // Not to a client that is already gone (a reset, or the connection closed in the middle of a
   // request: its route logs that request, as an incomplete body), nor, as Node's own handler, into
@@ -72,7 +82,7 @@ export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Dupl
     return
   }
   const herald = errorFor(error.code)
-  if (herald.code === 'HERALD_ERR_REQUEST_TIMEOUT' && inFlight !== undefined && inFlight !== null) timedOut.add(socket)
+  if (inFlight !== undefined && inFlight !== null) parserAnswers.set(socket, herald)
   const body = JSON.stringify(herald.toJSON())
   // Destroyed, not only ended: a few hundred peers that never read nor close filled a node's fd limit.
   endAndDestroy(
@@ -82,8 +92,11 @@ export function answerUnparsedRequest(error: NodeJS.ErrnoException, socket: Dupl
   )
   // A request a route is serving (its body broke off mid-way) gets that route's line; this one is for
   // requests no route saw.
-  if (inFlight === undefined || inFlight === null)
-    logRequest(logger, '', '', '', herald.status, started, { code: herald.code })
+  if (inFlight === undefined || inFlight === null) {
+    const { method, url } = requestLineOf(error.rawPacket)
+    refused(method, url)
+    logRequest(logger, method, url, '', herald.status, started, { code: herald.code })
+  }
 }
 
 /**
