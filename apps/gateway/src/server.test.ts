@@ -287,6 +287,15 @@ describe('which requests a gateway serves', () => {
     ])
   })
 
+  it('closes the connection after answering a request that asks to upgrade it, where Node would read no request behind it', async () => {
+    const upgrade =
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n'
+    // exchange resolves on the server's close: at once, not after the keep-alive timeout.
+    const answer = await exchange(gateway.url, `${upgrade}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`)
+    expect(parse(answer).status).toBe(200)
+    expect(parse(answer).headers).toContain('connection: close')
+  })
+
   it('refuses a request line of any HTTP version but 1.0 and 1.1 with 400, as the README says', async () => {
     for (const version of ['2.0', '1.2', '0.9']) {
       const answer = parse(await exchange(gateway.url, `GET /healthz HTTP/${version}\r\nHost: x\r\n\r\n`))
