@@ -37,6 +37,24 @@ describe('publishFailure', () => {
     ).toMatch(/^HERALD_ERR_REDIS: Redis does not hold Herald's functions .*; the call that needed them wrote nothing$/)
   })
 
+  it('says a publish Redis refused before running it (full, a replica, loading, busy) wrote nothing', () => {
+    for (const refusal of [
+      "OOM command not allowed when used memory > 'maxmemory'.",
+      "READONLY You can't write against a read only replica.",
+      'LOADING Redis is loading the dataset in memory',
+      'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.',
+      'NOREPLICAS Not enough good replicas to write.',
+    ]) {
+      expect(told(new Error(refusal))).toBe(
+        `HERALD_ERR_REDIS: Redis refused the publish (${refusal}); the call it refused wrote nothing`,
+      )
+    }
+    // Not a refusal before running: a function that failed past its checks keeps what it wrote.
+    expect(told(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toMatch(
+      /may have been applied/,
+    )
+  })
+
   it('says a failure Redis may have run after the call was sent may have been applied', () => {
     expect(told(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toMatch(
       /^HERALD_ERR_REDIS: Redis failed the publish \(WRONGTYPE .*\); the publish may have been applied, whole or in part, so retry it with the same idempotencyKey/,

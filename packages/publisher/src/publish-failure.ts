@@ -21,6 +21,14 @@ export const MAY_BE_APPLIED =
 /** Redis's ACL refusing the FCALL itself: no function ran. */
 const FCALL_REFUSED = /^NOPERM .*'fcall' command/i
 
+/**
+ * Redis refusing a command before it runs it (processCommand's checks): full under noeviction,
+ * a replica, a dataset still loading, a script running, a master down or short of replicas, a
+ * Cluster down or mid-reshard. Told "may have been applied", a caller without an idempotency
+ * key could not retry, though none of 781 publishes a full Redis refused was ever stored (a probe).
+ */
+const REFUSED_BEFORE_RUNNING = /^(?:OOM|READONLY|LOADING|BUSY|MASTERDOWN|NOREPLICAS|CLUSTERDOWN|TRYAGAIN) /
+
 /** ioredis's refusals of a command it never wrote: there was no connection to write it to. */
 const NOT_WRITTEN = /^(?:Stream isn't writeable|Cluster isn't ready)/
 
@@ -37,7 +45,7 @@ export function publishFailure(error: unknown, indexes?: readonly number[], sent
   const refusal = FUNCTION_REFUSAL.exec(message)
   // The Redis user's grants, not the message: the functions check them before writing anything,
   // and a user that may not FCALL at all runs none of them.
-  if (message.startsWith('HERALD_ERR_NOPERM ') || FCALL_REFUSED.test(message)) {
+  if (message.startsWith('HERALD_ERR_NOPERM ') || FCALL_REFUSED.test(message) || REFUSED_BEFORE_RUNNING.test(message)) {
     return new PublishError(
       'HERALD_ERR_REDIS',
       `Redis refused the publish (${message}); the call it refused wrote nothing`,
