@@ -140,7 +140,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         `HeraldClient has no option ${JSON.stringify(unknown)} (it takes ${Object.keys(OPTION_NAMES).join(', ')})`,
       )
     }
-    const problem = optionProblem(given as Readonly<Record<string, unknown>>)
+    const problem = optionProblem(given)
     if (problem !== undefined) throw new TypeError(problem)
     this.#options = options
     this.#tokens = new TokenSource(

@@ -6,8 +6,13 @@
  * and the client sat `connecting` with no error; an unknown transport streamed with fetch.
  */
 
+import type { HeraldClientOptions } from './client-options.js'
+
 /** Browsers and Node fire a timer of more than 2^31 − 1 ms at once, as if it were 0. */
 const MAX_TIMER_MS = 2_147_483_647
+
+/** The options as given, of any type: what a caller wrote in plain JavaScript, or cast. */
+export type OptionValues = { readonly [name in keyof HeraldClientOptions]?: unknown }
 
 const DURATIONS = ['tokenTimeoutMs', 'initialRetryMs', 'maxRetryMs'] as const
 const TRANSPORTS: readonly unknown[] = ['auto', 'fetch', 'eventsource']
@@ -15,7 +20,7 @@ const TRANSPORTS: readonly unknown[] = ['auto', 'fetch', 'eventsource']
 const isStringArray = (value: unknown) => Array.isArray(value) && value.every((item) => typeof item === 'string')
 
 /** What is wrong with the optional settings, as a TypeError's message, or undefined if nothing is. */
-export function optionProblem(options: Readonly<Record<string, unknown>>): string | undefined {
+export function optionProblem(options: OptionValues): string | undefined {
   for (const name of DURATIONS) {
     const value = options[name]
     if (value === undefined) continue
