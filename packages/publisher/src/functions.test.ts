@@ -61,15 +61,23 @@ describe('loading the functions', () => {
     expect(datasetSinceMs).toBeLessThanOrEqual(after)
   })
 
-  it('counts the dataset start as not known for a node that holds keys without the library, as a slot migrated in', async () => {
-    // Keys the library did not see come in: MIGRATE onto a master that joined by CLUSTER MEET.
-    await client.xadd(streamKey('u:moved'), '1000-1', 'd', '1', 't', '')
+  it("reads a stream carried over from before the library's start (a slot migrated in) as any other", async () => {
     await loadHeraldFunctions(client)
-    expect(parseHeraldFunctions(await installed())).toEqual({ version: FUNCTION_LIBRARY_VERSION, datasetSinceMs: 0 })
-    // So a position in them is read, not reset as from a lost dataset.
-    expect(
-      await callHeraldFunction(client, true, 'herald_read', [streamKey('u:moved')], ['1000-1', '10', '60']),
-    ).toEqual(['entries'])
+    // Entries older than the library, as MIGRATE brings them to a master that got it only then.
+    const moved = streamKey('u:moved')
+    await client.xadd(moved, '1000-1', 'd', '1', 't', '')
+    await client.xadd(moved, '1000-2', 'd', '2', 't', '')
+    const read = (stream: string, after: string) =>
+      callHeraldFunction(client, true, 'herald_read', [stream], [after, '10', '60'])
+    expect(await read(moved, '1000-1')).toEqual(['entries', '1000-2', '', '2'])
+    expect(await read(moved, '1000-0')).toEqual(['entries', '1000-1', '', '1', '1000-2', '', '2'])
+    // A stream a publish began after the start, and one that is gone: a position from before
+    // the start is from a lost dataset, whatever else the node holds (another app's key).
+    await client.set('another-app:key', '1')
+    const published = streamKey('u:published')
+    await callHeraldFunction(client, false, 'herald_publish', [published], ['', '1'])
+    expect(await read(published, '1000-1')).toEqual(['trimmed'])
+    expect(await read(streamKey('u:gone'), '1000-1')).toEqual(['trimmed'])
   })
 
   it('leaves its own version alone, so the dataset start stays put across loads', async () => {

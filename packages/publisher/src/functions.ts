@@ -41,7 +41,7 @@ export function loadHeraldFunctions(client: RedisClient): Promise<number[]> {
 
 /**
  * Brings one node's library to this version. A node without it gets one whose dataset began
- * now, by the node's clock, if it is empty (newDatasetStart); an older version is replaced keeping its dataset start; a newer one
+ * now, by the node's clock; an older version is replaced keeping its dataset start; a newer one
  * is left alone, so an older publisher starting never undoes an upgrade.
  */
 async function installOn(node: Redis): Promise<number> {
@@ -50,7 +50,8 @@ async function installOn(node: Redis): Promise<number> {
     const code = await installedCode(node)
     const installed = code === undefined ? undefined : parseHeraldFunctions(code)
     if (code === undefined || installed === undefined) {
-      const sinceMs = await newDatasetStart(node)
+      const [seconds, micros] = (await node.call('TIME')) as [string, string]
+      const sinceMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
       try {
         await node.call('FUNCTION', 'LOAD', ...(code === undefined ? [] : ['REPLACE']), heraldFunctions(sinceMs))
         return FUNCTION_LIBRARY_VERSION
@@ -64,24 +65,6 @@ async function installOn(node: Redis): Promise<number> {
     if (code !== wanted) await node.call('FUNCTION', 'LOAD', 'REPLACE', wanted)
     return FUNCTION_LIBRARY_VERSION
   }
-}
-
-/**
- * When the dataset of a node without Herald's library began: now, by its clock, if it holds no
- * keys (a restart without persistence, a new node), else not known (0). A node that holds keys
- * without the library got them some other way than through it: a Cluster slot migrated onto a
- * master that joined by CLUSTER MEET (it holds no slot until then, so no loader reached it), or
- * a FUNCTION FLUSH that kept the data. Dated now, every position in those keys would count as
- * from a lost dataset, and every tab on the moved channels was reset though nothing was lost.
- */
-async function newDatasetStart(node: Redis): Promise<number> {
-  // INFO, not DBSIZE: the ACL users of docs/redis-contract.md may run INFO already.
-  const [[seconds, micros], keyspace] = (await Promise.all([node.call('TIME'), node.call('INFO', 'keyspace')])) as [
-    [string, string],
-    string,
-  ]
-  const holdsKeys = /^db\d+:keys=[1-9]/m.test(keyspace)
-  return holdsKeys ? 0 : Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
 }
 
 /** The code of the library a node holds, from `FUNCTION LIST … WITHCODE` (RESP2: flat name/value lists). */

@@ -27,7 +27,7 @@
 
 export const FUNCTION_LIBRARY_NAME = 'herald'
 /** Bumped whenever the library's behaviour changes; `FUNCTION LIST` shows it in the code. */
-export const FUNCTION_LIBRARY_VERSION = 13
+export const FUNCTION_LIBRARY_VERSION = 14
 /**
  * The largest maxlen or TTL the functions take as given; larger counts as this. Redis receives a
  * number from Lua as printf's %.14g, which writes 1e+14 for larger ones, and an integer format
@@ -501,6 +501,18 @@ end
 -- the old dataset. That holds for a gateway that followed the channel live as well: Redis
 -- answers a publish before it writes the message to subscribers, so a crash between the two
 -- loses an acknowledged message that no subscriber saw.
+-- Whether the stream holds an entry from before this dataset began: one no publish of this
+-- dataset wrote, as every stream a publish begins starts after DATASET_SINCE_MS. It came with
+-- its history: a Cluster slot migrated onto a master that got the library only then (one that
+-- joined by CLUSTER MEET holds no slot until the first moves in, so no loader reached it), or a
+-- FUNCTION FLUSH that kept the data. Its positions from before the library are read as any
+-- other's, where version 13 answered 'trimmed' and every tab on a moved channel was reset.
+local function carried_over(stream)
+  local first = call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+  local first_ms = parse_id(first and first[1])
+  return first_ms ~= nil and first_ms < DATASET_SINCE_MS
+end
+
 local function herald_read(keys, args)
   bind()
   local stream = keys[1]
@@ -510,7 +522,7 @@ local function herald_read(keys, args)
   local count = positive(args[2], 200)
   local ttl = positive(args[3], DEFAULT_TTL)
   local max_bytes = positive(args[4], nil)
-  if after_ms < DATASET_SINCE_MS then return {'trimmed'} end
+  if after_ms < DATASET_SINCE_MS and not carried_over(stream) then return {'trimmed'} end
   if call('EXISTS', stream) == 0 then
     local now = now_ms()
     if after_ms > now then return {'unknown'} end

@@ -79,8 +79,8 @@ export class StreamFollower {
       let reply = (await this.io.read(this.#position)) as string[]
       let kind = reply[0]
       // The tail it followed on from is itself from before the dataset (a library dated as a new
-      // dataset while the stream kept its entries: the stream's last id comes before the library's
-      // start, as a FUNCTION FLUSH that kept the data did before version 13's loader), so herald_read
+      // dataset while the stream kept its entries: a FUNCTION FLUSH that kept the data, with a
+      // library before version 14, or a stream emptied since), so herald_read
       // cannot vouch for it. What the stream holds after it came since, so it is printed from the
       // stream itself, with no second warning: the first warned once a second, and then followed
       // on past the first entries published after it.
