@@ -287,6 +287,24 @@ describe('which requests a gateway serves', () => {
     ])
   })
 
+  it('stays up when clients reset connections that carried a CONNECT, alone or pipelined behind a publish', async () => {
+    const port = Number(new URL(gateway.url).port)
+    const body = JSON.stringify({ user: 'reset-connect', data: 1 })
+    const behindPublish =
+      `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_KEY}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${body.length}\r\n\r\n${body}CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n`
+    for (let n = 0; n < 60; n++) {
+      const socket = net.connect(port, '127.0.0.1')
+      await once(socket, 'connect')
+      socket.on('error', () => {})
+      socket.write(n % 2 === 0 ? 'CONNECT /healthz HTTP/1.1\r\nHost: x\r\n\r\n' : behindPublish)
+      // The reset lands at varying points of the server's handling: before, during, after the answer.
+      for (let turn = 0; turn < n % 4; turn++) await new Promise((resolve) => setImmediate(resolve))
+      socket.resetAndDestroy()
+    }
+    expect((await get('/healthz', 'Host: x\r\n')).status).toBe(200)
+  })
+
   it('closes the connection after answering a request that asks to upgrade it, where Node would read no request behind it', async () => {
     const upgrade =
       'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n'

@@ -156,7 +156,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     // WebSocket), even when no one takes the upgrade: a request pipelined behind it was never
     // read nor answered, and the client waited for the keep-alive timeout (66 s; found by a
     // probe). Answered with Connection: close, the client knows at once to send it again.
-    if (request.headers.upgrade !== undefined) response.shouldKeepAlive = false
+    if (headerValue(request.rawHeaders, 'upgrade') !== undefined) response.shouldKeepAlive = false
     if (request.method === 'GET' && target.path === EVENTS_PATH) {
       if (target.absolute) request.url = target.path + target.search
       events(request, response)
@@ -221,6 +221,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     // unanswered and unlogged. Herald is no proxy: it answers CONNECT as any other method a path
     // does not take (405, or 400 for a host:port target), on a response of its own, and closes.
     server.on('connect', (request: IncomingMessage, socket: Socket) => {
+      // Node hands the socket over with no 'error' listener of its own left on it: a reset or
+      // an EPIPE on it after this was an uncaught 'error' that took the node down (found by a
+      // fuzz probe, a few resets in). The socket is done with either way.
+      socket.on('error', () => socket.destroy())
       // Pipelined behind a request still being answered (a stream, a publish waiting on Redis),
       // the CONNECT cannot be answered in its turn: Node has stopped parsing the socket, and
       // assigning it a second response throws ERR_HTTP_SOCKET_ASSIGNED out of this listener,

@@ -67,6 +67,34 @@ describe('a client that half-closes after its request', () => {
     }
   })
 
+  it('gets the answer to a publish followed by part of another request and then the FIN, published once', async () => {
+    const carol = new RecordingEventSource(nodes[0]!.eventsUrl(), { token: await signToken('carol') })
+    try {
+      await carol.waitForReady()
+      const partials = [
+        'GET /healthz HT',
+        'GET /healthz HTTP/1.1\r\nHost: x\r\n',
+        'POST /v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"a',
+      ]
+      const answers: string[] = []
+      for (const [n, partial] of partials.entries()) {
+        const body = JSON.stringify({ user: 'carol', data: n })
+        await redis.cli('CLIENT', 'PAUSE', '200', 'WRITE')
+        answers.push(
+          await sendAndHalfClose(
+            `POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_API_KEY}\r\n` +
+              `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}${partial}`,
+          ),
+        )
+      }
+      for (const answer of answers) expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*"id":"\d+-\d+"/)
+      await carol.waitForEvents(3, 'message')
+      expect(carol.payloads()).toEqual([0, 1, 2])
+    } finally {
+      carol.close()
+    }
+  })
+
   it('ends a stream with the FIN, so it counts no longer against the node and user budgets', async () => {
     expect(await metricSettlesAt(nodes[0]!, 'herald_connections', 0)).toBe(0)
     const token = await signToken('bob')

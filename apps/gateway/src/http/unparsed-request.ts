@@ -73,7 +73,9 @@ export function answerUnparsedRequest(
   // answer tells its client it was refused while it is being stored, and a client that sends it
   // again publishes it twice. The request gets its own answer, which closes the connection; the
   // bytes after it are not read, as after a request that closes its connection itself.
-  if (!clientGone && inFlight?.req?.complete === true && inFlight.headersSent !== true) {
+  // A FIN in the middle of the bytes after it (HPE_INVALID_EOF_STATE) leaves the client reading:
+  // destroyed, the socket took the stored publish's answer with it, and the client got nothing.
+  if (error.code !== 'ECONNRESET' && inFlight?.req?.complete === true && inFlight.headersSent !== true) {
     inFlight.shouldKeepAlive = false
     return
   }
