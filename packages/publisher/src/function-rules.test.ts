@@ -263,21 +263,25 @@ describe("the functions' rules", () => {
   it('publish over an idempotency key that holds no entry id, rather than answer it as the id', async () => {
     const stream = streamKey('u:junkkey')
     const key = idempotencyKey('u:junkkey', 'k')
+    const batchOfOne = async (data: string) =>
+      (
+        (await client.call(
+          'FCALL',
+          'herald_publish_batch',
+          2,
+          stream,
+          key,
+          '10',
+          '60',
+          '60',
+          '1',
+          '',
+          data,
+        )) as string[]
+      )[0]
     await client.set(key, 'not an id')
     const id = await client.call('FCALL', 'herald_publish', 2, stream, key, '', '1')
-    const [batchId] = (await client.call(
-      'FCALL',
-      'herald_publish_batch',
-      2,
-      stream,
-      key,
-      '10',
-      '60',
-      '60',
-      '1',
-      '',
-      '2',
-    )) as string[]
+    const batchId = await batchOfOne('2')
     expect([id, batchId, await client.get(key), await client.xlen(stream)]).toEqual([
       expect.stringMatching(/^\d+-\d+$/),
       id,
@@ -285,19 +289,7 @@ describe("the functions' rules", () => {
       1,
     ])
     await client.set(key, 'junk again')
-    const [fromBatch] = (await client.call(
-      'FCALL',
-      'herald_publish_batch',
-      2,
-      stream,
-      key,
-      '10',
-      '60',
-      '60',
-      '1',
-      '',
-      '3',
-    )) as string[]
+    const fromBatch = await batchOfOne('3')
     expect([fromBatch === id, await client.get(key), await client.xlen(stream)]).toEqual([false, fromBatch, 2])
   })
 
