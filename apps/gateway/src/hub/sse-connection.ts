@@ -190,7 +190,8 @@ export class SseConnection implements Heartbeating, Expiring {
       // Before anything has left, a client that reads is judged on nothing it could have read:
       // counted then, a setup that waited on a slow Redis read while a busy channel went on cut
       // fast clients before their head, with no HTTP answer at all (found by a probe). What
-      // waits then is bounded by maxQueuedWhileResuming and the setup watch.
+      // waits then is bounded by maxQueuedWhileResuming entries, each shared with the channel's
+      // other streams: the queue holds references, not copies.
       const sent = this.#writer.sentBytes
       if (sent !== this.#sentWhenHeld) {
         this.#sentWhenHeld = sent
