@@ -312,6 +312,13 @@ describe('which requests a gateway serves', () => {
     const answer = await exchange(gateway.url, `${upgrade}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`)
     expect(parse(answer).status).toBe(200)
     expect(parse(answer).headers).toContain('connection: close')
+    // A refusal for its target or Host too.
+    const refused = await exchange(
+      gateway.url,
+      `${upgrade.replace('/healthz', '/a/../healthz')}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`,
+    )
+    expect(parse(refused).status).toBe(400)
+    expect(parse(refused).headers).toContain('connection: close')
   })
 
   it('refuses a request line of any HTTP version but 1.0 and 1.1 with 400, as the README says', async () => {

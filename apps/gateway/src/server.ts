@@ -129,6 +129,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   }
   const dispatch = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void => {
     const started = performance.now()
+    // Node's parser stops reading a connection after a request that asks to upgrade it (h2c,
+    // WebSocket), even when no one takes the upgrade: a request pipelined behind it was never
+    // read nor answered, and the client waited for the keep-alive timeout (66 s; found by a
+    // probe). Answered with Connection: close, refusals included, the client knows at once.
+    if (headerValue(request.rawHeaders, 'upgrade') !== undefined) response.shouldKeepAlive = false
     const target = readTarget(request)
     if (target instanceof HeraldError) {
       // Unanswered, a body would be read to reach the next request; and past Node's count of
@@ -152,11 +157,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     // retires this one, instead of sending a publish down it as the node closes it, which nginx
     // does not retry and answers with a 502. A stream's own answer always says so (events-route.ts).
     if (services.lifecycle.draining) response.shouldKeepAlive = false
-    // Node's parser stops reading a connection after a request that asks to upgrade it (h2c,
-    // WebSocket), even when no one takes the upgrade: a request pipelined behind it was never
-    // read nor answered, and the client waited for the keep-alive timeout (66 s; found by a
-    // probe). Answered with Connection: close, the client knows at once to send it again.
-    if (headerValue(request.rawHeaders, 'upgrade') !== undefined) response.shouldKeepAlive = false
     if (request.method === 'GET' && target.path === EVENTS_PATH) {
       if (target.absolute) request.url = target.path + target.search
       events(request, response)
