@@ -377,11 +377,16 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     const node = nodes[0]!
     expect((await fetch(`${node.url}/readyz`)).status).toBe(200)
     // Writes (and with them SPUBLISH) are held; every connection stays open and answers PING.
-    await redis.cli('CLIENT', 'PAUSE', '2000', 'WRITE')
-    await node.process.waitForOutput(/pubsub probe overdue/)
-    const ready = await fetch(`${node.url}/readyz`)
-    expect(ready.status).toBe(503)
-    expect(((await ready.json()) as any).reasons).toEqual(['broker_unavailable'])
+    // Held until the test lifts it: a 2 s pause ran out before /readyz was asked on a slow run.
+    await redis.cli('CLIENT', 'PAUSE', '30000', 'WRITE')
+    try {
+      await node.process.waitForOutput(/pubsub probe overdue/)
+      const ready = await fetch(`${node.url}/readyz`)
+      expect(ready.status).toBe(503)
+      expect(((await ready.json()) as any).reasons).toEqual(['broker_unavailable'])
+    } finally {
+      await redis.cli('CLIENT', 'UNPAUSE')
+    }
     await node.process.waitForOutput(/pubsub probe delivering again/)
     expect((await fetch(`${node.url}/readyz`)).status).toBe(200)
   })
