@@ -1,5 +1,6 @@
 /**
- * Checks of the client's optional settings, before anything starts. Each was read as given:
+ * Checks of the client's options, before anything starts: names it does not take, and
+ * optional settings it cannot use. Each setting was read as given:
  * a NaN retry delay (`Number(import.meta.env.X)` with the variable unset) made
  * `setTimeout(fn, NaN)`, which fires at once, so a gateway that could not be reached got
  * about 800 attempts a second from every tab; a NaN token timeout timed every getToken out,
@@ -14,13 +15,33 @@ const MAX_TIMER_MS = 2_147_483_647
 /** The options as given, of any type: what a caller wrote in plain JavaScript, or cast. */
 export type OptionValues = { readonly [name in keyof HeraldClientOptions]?: unknown }
 
+/** Every option's name: a record, so an option added to the type and not here fails to compile. */
+const OPTION_NAMES: Record<keyof HeraldClientOptions, null> = {
+  url: null,
+  getToken: null,
+  tokenTimeoutMs: null,
+  topics: null,
+  types: null,
+  transport: null,
+  shareAcrossTabs: null,
+  initialRetryMs: null,
+  maxRetryMs: null,
+  storage: null,
+}
+
 const DURATIONS = ['tokenTimeoutMs', 'initialRetryMs', 'maxRetryMs'] as const
 const TRANSPORTS: readonly unknown[] = ['auto', 'fetch', 'eventsource']
 
 const isStringArray = (value: unknown) => Array.isArray(value) && value.every((item) => typeof item === 'string')
 
-/** What is wrong with the optional settings, as a TypeError's message, or undefined if nothing is. */
+/** What is wrong with the options, as a TypeError's message, or undefined if nothing is. */
 export function optionProblem(options: OptionValues): string | undefined {
+  // Ignored, a misspelt option would leave its default in place without a word (`topic` for
+  // `topics`: a stream without the topics); TypeScript catches it only in an object literal.
+  const unknown = Object.keys(options).find((name) => !Object.hasOwn(OPTION_NAMES, name))
+  if (unknown !== undefined) {
+    return `HeraldClient has no option ${JSON.stringify(unknown)} (it takes ${Object.keys(OPTION_NAMES).join(', ')})`
+  }
   for (const name of DURATIONS) {
     const value = options[name]
     if (value === undefined) continue
