@@ -53,8 +53,11 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       services.hub.detach(connection)
       services.expiry.remove(connection)
       budget.release(connection.userId)
+      // A cut is the node's doing, which its tab sees as a reconnect: ops looking into one need
+      // the line (no user id: Herald logs none), where a client leaving is routine.
+      const level = reason === 'slow_consumer' ? 'info' : 'debug'
       if (reason === 'slow_consumer') metrics.slowConsumerDisconnected()
-      logger.debug({ reason, channels: connection.channels.length }, 'stream closed')
+      logger[level]({ reason, channels: connection.channels.length }, 'stream closed')
     },
     turnAway,
   }

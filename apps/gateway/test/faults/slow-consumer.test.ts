@@ -132,6 +132,9 @@ describe('a consumer that stops reading', { timeout: SCENARIO_TIMEOUT_MS }, () =
 
     const metrics = await (await fetch(`${withStall.url}/metrics`)).text()
     expect(metrics).toMatch(/^herald_slow_consumer_disconnects_total 1$/m)
+    // And one line says so at the default level, where a client that left is not logged.
+    const cuts = withStall.process.output().match(/^\{.*"level":30.*"reason":"slow_consumer".*"stream closed".*$/gm)
+    expect(cuts).toHaveLength(1)
   })
 })
 
