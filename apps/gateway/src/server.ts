@@ -111,6 +111,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     shedLog: warningBurstLimit(logger, SHED_LOG_BURST, SHED_LOG_WINDOW_MS, 'more streams were shed than logged'),
     // An outage fails every publish and every stream in setup: each request's own line says so.
     brokerFailureLog: warningBurstLimit(logger, SHED_LOG_BURST, SHED_LOG_WINDOW_MS, 'more broker failures than logged'),
+    // A stalled proxy or a saturated link cuts many streams at once.
+    slowConsumerLog: warningBurstLimit(logger, SHED_LOG_BURST, SHED_LOG_WINDOW_MS, 'more slow consumers were cut than logged'),
     verifyToken: createTokenVerifier(config.jwt, logger, metrics),
     lifecycle: { draining: false },
   }
@@ -313,6 +315,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       services.expiry.close()
       services.shedLog.flush()
       services.brokerFailureLog.flush()
+      services.slowConsumerLog.flush()
       hub?.flushLogs()
       sockets?.log.flush()
       pipeliningLog.flush()

@@ -53,11 +53,13 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       services.hub.detach(connection)
       services.expiry.remove(connection)
       budget.release(connection.userId)
-      // A cut is the node's doing, which its tab sees as a reconnect: ops looking into one need
-      // the line (no user id: Herald logs none), where a client leaving is routine.
-      const level = reason === 'slow_consumer' ? 'info' : 'debug'
-      if (reason === 'slow_consumer') metrics.slowConsumerDisconnected()
-      logger[level]({ reason, channels: connection.channels.length }, 'stream closed')
+      const fields = { reason, channels: connection.channels.length }
+      if (reason === 'slow_consumer') {
+        metrics.slowConsumerDisconnected()
+        // A cut is the node's doing, which its tab sees as a reconnect: ops looking into one need
+        // the line (no user id: Herald logs none), where a client leaving is routine.
+        if (services.slowConsumerLog.take()) logger.info(fields, 'stream closed')
+      } else logger.debug(fields, 'stream closed')
     },
     turnAway,
   }

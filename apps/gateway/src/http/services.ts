@@ -36,6 +36,8 @@ export interface GatewayServices {
   readonly shedLog: LogBurstLimit
   /** Publishes and stream setups the broker failed: one per request while Redis is away. */
   readonly brokerFailureLog: LogBurstLimit
+  /** Streams cut as slow consumers, a burst per window. */
+  readonly slowConsumerLog: LogBurstLimit
   readonly verifyToken: TokenVerifier
   readonly lifecycle: Lifecycle
 }
