@@ -112,7 +112,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     // An outage fails every publish and every stream in setup: each request's own line says so.
     brokerFailureLog: warningBurstLimit(logger, SHED_LOG_BURST, SHED_LOG_WINDOW_MS, 'more broker failures than logged'),
     // A stalled proxy or a saturated link cuts many streams at once.
-    slowConsumerLog: warningBurstLimit(logger, SHED_LOG_BURST, SHED_LOG_WINDOW_MS, 'more slow consumers were cut than logged'),
+    slowConsumerLog: warningBurstLimit(
+      logger,
+      SHED_LOG_BURST,
+      SHED_LOG_WINDOW_MS,
+      'more slow-consumer cuts than logged',
+    ),
     verifyToken: createTokenVerifier(config.jwt, logger, metrics),
     lifecycle: { draining: false },
   }
