@@ -89,6 +89,14 @@ describe('Grafana dashboard and Prometheus alert rules', () => {
     for (const name of used) expect(exported, name).toContain(name)
   })
 
+  it('exports only series promtool finds well named: no gauge named as a counter', async () => {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text()
+    const check = run('promtool', ['check', 'metrics'])
+    check.child.stdin!.end(text)
+    const { stdout, stderr } = await check
+    expect(stdout + stderr).toBe('')
+  })
+
   it('gives every panel its own id and its own place on the grid', async () => {
     // Grafana keys links, alerts and saved panel state by id, and lays out overlapping panels
     // by pushing one down, so a panel added in the wrong place moves every panel under it.

@@ -10,6 +10,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { BudgetClose } from '../http/socket-budget.js'
 import { collectEventLoopLagInWindows } from './event-loop-windows.js'
 import { HotCounter, HotHistogram } from './hot-metrics.js'
+import { replacePerHandleScans } from './per-handle-scans.js'
 
 /**
  * Why a stream was turned away: a temporary unavailability, a bad request, or a token the node
@@ -242,6 +243,7 @@ export class Metrics {
     // long enough to matter still shows at 100 ms.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 })
     collectEventLoopLagInWindows(this.registry)
+    replacePerHandleScans(this.registry)
   }
 
   connectionOpened(): void {
