@@ -5,7 +5,8 @@
 import { pollUntil, startRedis } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
 import { RecordingEventSource, recordingLogger, startTestGateway } from '../../test/harness.js'
-import type { SseConnection } from './sse-connection.js'
+import { CLOSES_PER_TURN } from './sliced-closer.js'
+import { SseConnection } from './sse-connection.js'
 
 describe('hub catch-up after a hold', () => {
   it('lets a stream that began its setup during the hold go live after it, and keeps the live streams of its channel open', async () => {
@@ -93,6 +94,68 @@ describe('hub catch-up after a hold', () => {
       expect([joining.opens, joining.readies]).toEqual([1, 1])
     } finally {
       process.kill(redis.pid!, 'SIGCONT')
+      for (const tab of tabs) tab.close()
+      await gateway.close()
+      await redis.stop()
+    }
+  })
+})
+
+describe('hub closing the streams a gap cut off', () => {
+  it('closes them a slice per turn of the event loop, each once, none reached by what came after the gap', {
+    timeout: 60_000,
+  }, async () => {
+    const redis = await startRedis()
+    // One entry kept per channel; RETRY_MS at its least, so the closed tabs come back soon.
+    const gateway = await startTestGateway({
+      REDIS_URL: redis.url,
+      HISTORY_MAX_LEN: '1',
+      MAX_CONNECTIONS_PER_USER: '1000',
+      RETRY_MS: '100',
+    })
+    const tabs: RecordingEventSource[] = []
+    const closeWithRetry = SseConnection.prototype.closeWithRetry
+    // Which turn of the event loop each close came in: a counter that a chain of setImmediate moves.
+    const turnsAtCall: number[] = []
+    let turn = 0
+    let ticking = true
+    const tick = () => {
+      turn++
+      if (ticking) setImmediate(tick)
+    }
+    try {
+      const token = await gateway.token('alice')
+      // More tabs than one slice closes, all on one channel: one catch-up closes them all.
+      const count = CLOSES_PER_TURN + 44
+      for (let i = 0; i < count; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
+      await Promise.all(tabs.map((tab) => tab.waitForReady()))
+      expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
+      await Promise.all(tabs.map((tab) => tab.waitForEvents(1)))
+      const hub = gateway.services.hub
+      // The subscriber dropped: live delivery held while two more publishes trim what follows 1.
+      hub.suspend()
+      for (const data of [2, 3]) expect((await gateway.publish({ user: 'alice', data })).status).toBe(200)
+      SseConnection.prototype.closeWithRetry = function (this: SseConnection, reason, retryMs) {
+        turnsAtCall.push(turn)
+        closeWithRetry.call(this, reason, retryMs)
+      }
+      setImmediate(tick)
+      expect(await hub.resync()).toBe(1)
+      await Promise.all(tabs.map((tab) => tab.waitForReady(2, 30_000)))
+      expect((await gateway.publish({ user: 'alice', data: 4 })).status).toBe(200)
+      await Promise.all(tabs.map((tab) => tab.waitForEvents(2, 'message')))
+      const perTurn = new Map<number, number>()
+      for (const at of turnsAtCall) perTurn.set(at, (perTurn.get(at) ?? 0) + 1)
+      expect(turnsAtCall).toHaveLength(count)
+      expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(CLOSES_PER_TURN)
+      for (const tab of tabs) {
+        expect(tab.opens).toBe(2)
+        expect(tab.payloads()).toEqual([1, 4])
+        expect(tab.payloads('herald.reset')).toEqual([{ reason: 'trimmed' }])
+      }
+    } finally {
+      ticking = false
+      SseConnection.prototype.closeWithRetry = closeWithRetry
       for (const tab of tabs) tab.close()
       await gateway.close()
       await redis.stop()

@@ -16,6 +16,7 @@ import { isTooFarAhead } from './far-ahead.js'
 import { FramedEntry } from './framed-entry.js'
 import type { QuietChannel, QuietChannelSource, QuietMove } from './quiet-positions.js'
 import { hasMore, lastPosition, readPage } from './resume.js'
+import { SlicedCloser } from './sliced-closer.js'
 import type { CloseReason, SseConnection } from './sse-connection.js'
 
 interface ChannelListeners {
@@ -58,6 +59,10 @@ export class Hub implements BrokerSink, QuietChannelSource {
   readonly #heldInSetup = new Set<SseConnection>()
   /** Streams in setup waiting for their channels' release, each with what resumes it. */
   readonly #awaitingRelease = new Map<SseConnection, () => void>()
+  /** Live streams a catch-up closes, already detached: a slice per turn, each with its own jittered retry hint. */
+  readonly #closer = new SlicedCloser<{ readonly connection: SseConnection; readonly reason: CloseReason }>(
+    ({ connection, reason }) => connection.closeWithRetry(reason, jitteredRetryMs(this.retryMs, Math.random)),
+  )
 
   constructor(
     private readonly broker: Broker,
@@ -236,13 +241,18 @@ export class Hub implements BrokerSink, QuietChannelSource {
   /**
    * Closes a channel's streams, each with its own jittered retry hint: an outage closes every
    * stream of the node at once, and with the connect-time hint alone they would all come back
-   * within the same few hundred milliseconds.
+   * within the same few hundred milliseconds. A live one is detached at once, so nothing past
+   * the gap reaches it, and closed within a few turns (sliced-closer.ts): a Redis that came
+   * back empty closes every stream of the node from one resync.
    */
   #closeAllWithRetry(listeners: ChannelListeners, reason: CloseReason): void {
     for (const connection of listeners.members.list()) {
       // One still in setup has sent nothing yet to close: it is turned away, as a new stream would be.
       if (connection.state === 'resuming') connection.turnAway()
-      else connection.closeWithRetry(reason, jitteredRetryMs(this.retryMs, Math.random))
+      else {
+        this.detach(connection)
+        this.#closer.add({ connection, reason })
+      }
     }
   }
 
