@@ -72,8 +72,16 @@ it('lets a stream in setup through a slot move of its topic: every message once,
   await publishNews(5)
 
   const events: ParsedEvent[] = []
-  const parser = new SseParser({ onEvent: (event) => events.push(event) })
-  const messages = () => events.filter((event) => event.type === 'message').map((event) => JSON.parse(event.data))
+  // Each message's data parsed once, as it arrives: the predicates below run on every chunk
+  // (about 600 for these 18 MB), and parsing all so far each time cost 4 s of CPU, 30 s under load.
+  const parsed: string[] = []
+  const parser = new SseParser({
+    onEvent: (event) => {
+      events.push(event)
+      if (event.type === 'message') parsed.push(JSON.parse(event.data))
+    },
+  })
+  const messages = () => parsed
   const news = () => messages().filter((data) => data.startsWith('n'))
   let notify = () => {}
   response.setEncoding('utf8')
