@@ -39,6 +39,8 @@ describe('ProbeLedger', () => {
   it('goes stale when nothing arrives, and fresh again on a delivery', () => {
     const ledger = new ProbeLedger(300, 500)
     ledger.track(['p'], 0)
+    // A probe every 100 ms, and none arrives.
+    for (const at of [0, 100, 200]) ledger.message(at)
     expect(ledger.stale(299)).toEqual([])
     expect(ledger.stale(300)).toEqual(['p'])
     ledger.delivered('p', ledger.message(300), 310, noLatency)
@@ -50,6 +52,7 @@ describe('ProbeLedger', () => {
     ledger.track(['p'], 0)
     const message = ledger.message(100)
     ledger.acknowledged('p', message)
+    for (const at of [200, 300]) ledger.message(at)
     expect(ledger.lost(599)).toEqual([])
     expect(ledger.lost(600)).toEqual(['p'])
     ledger.delivered('p', message, 601, noLatency)
@@ -90,6 +93,7 @@ describe('ProbeLedger', () => {
     const ledger = new ProbeLedger(300, 500)
     ledger.track(['p'], 0)
     ledger.acknowledged('p', ledger.message(0))
+    for (const at of [100, 200]) ledger.message(at)
     ledger.track(['p', 'q'], 400)
     expect(ledger.stale(400)).toEqual(['p'])
     expect(ledger.lost(500)).toEqual(['p'])
@@ -103,6 +107,7 @@ describe('ProbeLedger', () => {
     ledger.track(['p'], 0)
     const early = ledger.message(0)
     ledger.acknowledged('p', early)
+    for (const at of [100, 200]) ledger.message(at)
     ledger.forgetUndelivered()
     expect(ledger.lost(5000)).toEqual([])
     expect(ledger.stale(400)).toEqual(['p'])
@@ -110,8 +115,29 @@ describe('ProbeLedger', () => {
     ledger.acknowledged('p', early)
     expect(ledger.lost(5000)).toEqual([])
     ledger.acknowledged('p', ledger.message(1000))
+    for (const at of [1100, 1200]) ledger.message(at)
     expect(ledger.lost(1499)).toEqual([])
     expect(ledger.lost(1500)).toEqual(['p'])
+  })
+
+  it('judges no probe while this process sent too few to tell: a pause of its own is not Redis stopping', () => {
+    const ledger = new ProbeLedger(300, 500)
+    ledger.track(['p'], 0)
+    ledger.delivered('p', ledger.message(0), 1, noLatency)
+    const inFlight = ledger.message(100)
+    ledger.acknowledged('p', inFlight)
+    // The process stood still from 100 to 5,000 ms; its first tick after sends one more probe.
+    ledger.message(5000)
+    expect(ledger.stale(5000)).toEqual([])
+    expect(ledger.lost(5000)).toEqual([])
+    // An interval of running later, a third went out and none arrived: now they are judged.
+    ledger.message(5100)
+    expect(ledger.stale(5100)).toEqual(['p'])
+    expect(ledger.lost(5100)).toEqual(['p'])
+    // Whereas had they arrived, nothing would be.
+    ledger.delivered('p', inFlight, 5101, noLatency)
+    expect(ledger.stale(5101)).toEqual([])
+    expect(ledger.lost(5101)).toEqual([])
   })
 
   it('tells when the probe that delivered longest ago last delivered', () => {

@@ -48,6 +48,8 @@ export function shardProbeChannels(prefix: string, slots: readonly (readonly str
 
 interface ProbeState {
   deliveredAtMs: number
+  /** How many probes this process had sent when one last arrived (or the channel was tracked). */
+  sentAtDelivery: number
   /** When the newest probe Redis acknowledged was sent. */
   acknowledgedSentAtMs: number
   /** The oldest acknowledged publish not yet followed by a delivery. */
@@ -59,7 +61,22 @@ interface ProbeState {
  * Which probes arrive. A probe is stale when nothing arrived for `staleAfterMs` (readiness fails);
  * it is lost when Redis acknowledged a publish that `lostAfterMs` later still had not arrived:
  * the shard is up and the subscription is not, which only rebuilding the subscriber mends.
+ *
+ * Either also needs {@link PROBES_SENT_BEFORE_JUDGING} probes sent since: this process's own
+ * timer sends them, so time alone cannot tell Redis that stopped delivering from this process
+ * stopped running (a pause, a long GC, a loaded host). Then no probe went out to arrive, and
+ * the first check after it found every probe overdue: at a 100 ms interval, a pause of
+ * 350–800 ms turned 14 of 15 new streams away `broker_unavailable`, Redis untouched.
  */
+/**
+ * Probes sent since the last arrival (or since the unarrived one, counting it) before a probe is
+ * judged. The time limits are 3 and 5 probe intervals, by which a running timer has sent that
+ * many, so this delays no real finding. After this process stood still, the probe in flight at
+ * the pause and the one its first tick sends may both still be unread behind a request it
+ * answers first; a third goes out only after an interval of running.
+ */
+export const PROBES_SENT_BEFORE_JUDGING = 3
+
 export class ProbeLedger {
   readonly #probes = new Map<string, ProbeState>()
   #seq = 0
@@ -81,6 +98,7 @@ export class ProbeLedger {
         channel,
         this.#probes.get(channel) ?? {
           deliveredAtMs: nowMs,
+          sentAtDelivery: this.#seq,
           acknowledgedSentAtMs: 0,
           undelivered: undefined,
           lastDeliveredSeq: 0,
@@ -92,7 +110,10 @@ export class ProbeLedger {
 
   /** Every probe counts as just delivered (a fresh subscription), and nothing as lost. */
   restart(nowMs: number): void {
-    for (const state of this.#probes.values()) state.deliveredAtMs = nowMs
+    for (const state of this.#probes.values()) {
+      state.deliveredAtMs = nowMs
+      state.sentAtDelivery = this.#seq
+    }
     this.forgetUndelivered()
   }
 
@@ -135,6 +156,7 @@ export class ProbeLedger {
     const sent = parseMessage(message)
     if (sent === undefined) return true
     state.deliveredAtMs = nowMs
+    state.sentAtDelivery = this.#seq
     state.lastDeliveredSeq = Math.max(state.lastDeliveredSeq, sent.seq)
     if (state.undelivered !== undefined && sent.seq >= state.undelivered.seq) state.undelivered = undefined
     onLatency(Math.max(0, nowMs - sent.sentAtMs) / 1000)
@@ -147,16 +169,26 @@ export class ProbeLedger {
     return this.#probes.size > 0
   }
 
-  /** Probe channels nothing arrived on for too long. */
+  /** Probe channels nothing arrived on for too long, while probes went out. */
   stale(nowMs: number): string[] {
-    return this.channels().filter((channel) => nowMs - this.#probes.get(channel)!.deliveredAtMs >= this.staleAfterMs)
+    return this.channels().filter((channel) => {
+      const state = this.#probes.get(channel)!
+      return (
+        nowMs - state.deliveredAtMs >= this.staleAfterMs &&
+        this.#seq - state.sentAtDelivery >= PROBES_SENT_BEFORE_JUDGING
+      )
+    })
   }
 
-  /** Probe channels whose acknowledged publish never arrived. */
+  /** Probe channels whose acknowledged publish never arrived, while more went out. */
   lost(nowMs: number): string[] {
     return this.channels().filter((channel) => {
       const { undelivered } = this.#probes.get(channel)!
-      return undelivered !== undefined && nowMs - undelivered.sentAtMs >= this.lostAfterMs
+      return (
+        undelivered !== undefined &&
+        nowMs - undelivered.sentAtMs >= this.lostAfterMs &&
+        this.#seq - undelivered.seq + 1 >= PROBES_SENT_BEFORE_JUDGING
+      )
     })
   }
 }
