@@ -58,17 +58,6 @@ interface ProbeState {
 }
 
 /**
- * Which probes arrive. A probe is stale when nothing arrived for `staleAfterMs` (readiness fails);
- * it is lost when Redis acknowledged a publish that `lostAfterMs` later still had not arrived:
- * the shard is up and the subscription is not, which only rebuilding the subscriber mends.
- *
- * Either also needs {@link PROBES_SENT_BEFORE_JUDGING} probes sent since: this process's own
- * timer sends them, so time alone cannot tell Redis that stopped delivering from this process
- * stopped running (a pause, a long GC, a loaded host). Then no probe went out to arrive, and
- * the first check after it found every probe overdue: at a 100 ms interval, a pause of
- * 350–800 ms turned 14 of 15 new streams away `broker_unavailable`, Redis untouched.
- */
-/**
  * Probes sent since the last arrival (or since the unarrived one, counting it) before a probe is
  * judged. The time limits are 3 and 5 probe intervals, by which a running timer has sent that
  * many, so this delays no real finding. After this process stood still, the probe in flight at
@@ -77,6 +66,18 @@ interface ProbeState {
  */
 export const PROBES_SENT_BEFORE_JUDGING = 3
 
+/**
+ * Which probes arrive. A probe is stale when nothing arrived for `staleAfterMs` (readiness fails);
+ * it is lost when Redis acknowledged a publish that `lostAfterMs` later still had not arrived:
+ * the shard is up and the subscription is not, which only rebuilding the subscriber mends.
+ *
+ * Either also needs {@link PROBES_SENT_BEFORE_JUDGING} probes sent since: this process's own
+ * timer sends them, so time alone cannot tell Redis that stopped delivering from this process
+ * stopped running (a pause, a long GC, a loaded host), when no probe went out to arrive. On
+ * time alone, the first check after such a pause found every probe overdue: at a 100 ms
+ * interval, a pause of 350–800 ms turned 14 of 15 new streams away `broker_unavailable`,
+ * Redis untouched.
+ */
 export class ProbeLedger {
   readonly #probes = new Map<string, ProbeState>()
   #seq = 0
