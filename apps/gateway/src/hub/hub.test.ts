@@ -141,6 +141,8 @@ describe('hub closing the streams a gap cut off', () => {
       }
       setImmediate(tick)
       expect(await hub.resync()).toBe(1)
+      // Detached, none closed yet: still open streams, each holding its socket and slot.
+      expect(hub.connectionCount).toBe(count)
       await Promise.all(tabs.map((tab) => tab.waitForReady(2, 30_000)))
       expect((await gateway.publish({ user: 'alice', data: 4 })).status).toBe(200)
       await Promise.all(tabs.map((tab) => tab.waitForEvents(2, 'message')))

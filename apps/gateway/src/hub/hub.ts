@@ -62,6 +62,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
   /** Live streams a catch-up closes, already detached: a slice per turn, each with its own jittered retry hint. */
   readonly #closer = new SlicedCloser<{ readonly connection: SseConnection; readonly reason: CloseReason }>(
     ({ connection, reason }) => connection.closeWithRetry(reason, jitteredRetryMs(this.retryMs, Math.random)),
+    (error) => this.logger.error({ err: (error as Error).message }, 'closing a stream after a catch-up failed'),
   )
 
   constructor(
@@ -72,8 +73,9 @@ export class Hub implements BrokerSink, QuietChannelSource {
     private readonly retryMs: number,
   ) {}
 
+  /** Open streams, counting those detached and waiting for their close (their sockets and slots are still held). */
   get connectionCount(): number {
-    return this.#connections.size
+    return this.#connections.size + this.#closer.pending
   }
 
   get channelCount(): number {

@@ -6,11 +6,15 @@ async function turns(count: number): Promise<void> {
   for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve))
 }
 
+const fail = (error: unknown) => {
+  throw error
+}
+
 describe('SlicedCloser', () => {
   it('closes at most a slice per turn of the event loop, every item once, in order', async () => {
     let turn = 0
     const closed: Array<[item: number, turn: number]> = []
-    const closer = new SlicedCloser<number>((item) => closed.push([item, turn]), 100)
+    const closer = new SlicedCloser<number>((item) => closed.push([item, turn]), fail, 100)
     for (let item = 0; item < 250; item++) closer.add(item)
     // Nothing within the turn that queued them.
     expect(closed).toEqual([])
@@ -27,10 +31,14 @@ describe('SlicedCloser', () => {
 
   it('closes what is queued while a slice runs, and starts again after running dry', async () => {
     const closed: string[] = []
-    const closer = new SlicedCloser<string>((item) => {
-      closed.push(item)
-      if (item === 'a') closer.add('queued by a close')
-    }, 1)
+    const closer = new SlicedCloser<string>(
+      (item) => {
+        closed.push(item)
+        if (item === 'a') closer.add('queued by a close')
+      },
+      fail,
+      1,
+    )
     closer.add('a')
     closer.add('b')
     await turns(4)
@@ -39,5 +47,25 @@ describe('SlicedCloser', () => {
     closer.add('after')
     await turns(2)
     expect(closed.at(-1)).toBe('after')
+  })
+
+  it('goes on closing the rest when one close throws, and reports the error', async () => {
+    const closed: number[] = []
+    const errors: unknown[] = []
+    const closer = new SlicedCloser<number>(
+      (item) => {
+        if (item === 1) throw new Error('close 1 failed')
+        closed.push(item)
+      },
+      (error) => errors.push(error),
+      2,
+    )
+    for (const item of [0, 1, 2, 3]) closer.add(item)
+    await turns(3)
+    expect(closed).toEqual([0, 2, 3])
+    expect(errors.map((error) => (error as Error).message)).toEqual(['close 1 failed'])
+    closer.add(4)
+    await turns(1)
+    expect(closed.at(-1)).toBe(4)
   })
 })

@@ -16,6 +16,8 @@ export class SlicedCloser<T> {
 
   constructor(
     private readonly closeOne: (item: T) => void,
+    /** A close that threw: the others still close (a queue that stopped would hold them open for good). */
+    private readonly onError: (error: unknown) => void,
     private readonly perTurn: number = CLOSES_PER_TURN,
   ) {}
 
@@ -33,7 +35,13 @@ export class SlicedCloser<T> {
 
   readonly #closeSlice = (): void => {
     const end = Math.min(this.#next + this.perTurn, this.#pending.length)
-    while (this.#next < end) this.closeOne(this.#pending[this.#next++]!)
+    while (this.#next < end) {
+      try {
+        this.closeOne(this.#pending[this.#next++]!)
+      } catch (error) {
+        this.onError(error)
+      }
+    }
     if (this.#next < this.#pending.length) {
       setImmediate(this.#closeSlice)
       return
