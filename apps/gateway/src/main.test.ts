@@ -274,7 +274,9 @@ describe('node dist/main.js', () => {
     await Promise.all(streams.map((stream) => stream.ended))
     const hints = streams.map((stream) => stream.retries.at(-1)!)
     for (const stream of streams) expect(stream.retries).toHaveLength(2)
-    for (const hint of hints) expect(hint).toBeGreaterThanOrEqual(1000)
+    // From half of RETRY_MS, as a stream turned away `draining` gets: the other nodes are up.
+    for (const hint of hints) expect(hint).toBeGreaterThanOrEqual(500)
+    for (const hint of hints) expect(hint).toBeLessThan(1000)
     expect(new Set(hints).size).toBeGreaterThan(1)
     expect(await gateway.exited).toBe(0)
   })

@@ -24,9 +24,14 @@ const BASE_DELAY_FACTOR: Readonly<Record<UnavailableReason, number>> = {
   user_limit: 10,
 }
 
+/** The delay a reason starts from, before its jitter. */
+export function shedBaseDelayMs(reason: UnavailableReason, retryMs: number): number {
+  return retryMs * BASE_DELAY_FACTOR[reason]
+}
+
 /** Base delay times a random factor in [1, 2). */
 export function shedDelayMs(reason: UnavailableReason, retryMs: number, random: () => number = Math.random): number {
-  return Math.round(retryMs * BASE_DELAY_FACTOR[reason] * (1 + random()))
+  return Math.round(shedBaseDelayMs(reason, retryMs) * (1 + random()))
 }
 
 /**
