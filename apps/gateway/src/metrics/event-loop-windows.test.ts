@@ -14,8 +14,10 @@ async function sampledRegistry() {
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 })
   let nowMs = 0
   collectEventLoopLagInWindows(registry, EVENT_LOOP_WINDOW_MS, () => nowMs)
-  // The delay histogram needs samples, and they come with time.
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // The delay histogram needs samples, and they come with turns of the event loop: its timer
+  // records one per firing after its first, and fires at most once per turn. One 100 ms timeout
+  // was one turn for a process that did not run meanwhile (a loaded machine): no sample at all.
+  for (let turn = 0; turn < 10; turn++) await new Promise((resolve) => setTimeout(resolve, 10))
   return { registry, at: (ms: number) => (nowMs = ms) }
 }
 
