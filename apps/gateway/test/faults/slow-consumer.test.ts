@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
+import { promisify } from 'node:util'
 import { SseParser } from '@herald/protocol'
 import { pollUntil } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,11 +10,18 @@ import { type ReceivedEvent, signToken, startGatewayProcess, TEST_API_KEY, withT
 import { atScale, SCENARIO_TIMEOUT_MS } from './scale.js'
 import { DeliveryLedger, expectExact, record } from './scenario.js'
 
+const run = promisify(execFile)
 const MESSAGE_BYTES = 32 * 1024
 // A publish's fan-out is written within one tick, so a batch must fit under the bound.
 const BATCH = 4
 const MESSAGES = atScale(4096, 16_384) // 128 MiB in all, or 512 MiB
 const MAX_PENDING_BYTES = 256 * 1024
+
+/** TCP sockets from `port` in FIN-WAIT-1, as `ss` lists them. */
+async function socketsInFinWait1(port: string): Promise<number> {
+  const { stdout } = await run('ss', ['-Htn', 'state', 'fin-wait-1', `( sport = :${port} )`])
+  return stdout.split('\n').filter((line) => line.trim() !== '').length
+}
 
 function rssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -124,14 +133,21 @@ describe('a consumer that stops reading', { timeout: SCENARIO_TIMEOUT_MS }, () =
     // four runs alone and 35 MiB in one full suite (2026-12-05), which a quarter did not allow.
     expect(extra).toBeLessThan(64 * 1024 * 1024)
 
-    // The stalled socket was closed by the server long before it could have received everything.
+    const metrics = await (await fetch(`${withStall.url}/metrics`)).text()
+    expect(metrics).toMatch(/^herald_slow_consumer_disconnects_total 1$/m)
+    // Reset, not closed behind its unsent bytes: a FIN waits behind them, and the kernel kept the
+    // socket in FIN-WAIT-1, MBs and all, for as long as this client stayed without reading.
+    const port = new URL(withStall.url).port
+    await pollUntil('no socket of the node left in FIN-WAIT-1', async () =>
+      (await socketsInFinWait1(port)) === 0 ? true : undefined,
+    )
+
+    // The stalled socket was cut by the server long before it could have received everything.
+    stalled.socket.on('error', () => {})
     stalled.socket.resume()
     await new Promise((resolve) => stalled.socket.once('close', resolve))
     const frames = stalled.received().split('\nid: ').length - 1
     expect(frames).toBeLessThan(MESSAGES)
-
-    const metrics = await (await fetch(`${withStall.url}/metrics`)).text()
-    expect(metrics).toMatch(/^herald_slow_consumer_disconnects_total 1$/m)
     // And one line says so at the default level, where a client that left is not logged.
     const cuts = withStall.process.output().match(/^\{.*"level":30.*"reason":"slow_consumer".*"stream closed".*$/gm)
     expect(cuts).toHaveLength(1)
