@@ -1,9 +1,11 @@
+import { once } from 'node:events'
 import http2 from 'node:http2'
+import { type AddressInfo, connect, createServer } from 'node:net'
 import { type ParsedEvent, SseParser } from '@herald/protocol'
-import { pollUntil } from '@herald/redis-harness'
+import { freePort, pollUntil } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
 import { exchange, parse, postJson, RawSseStream, RecordingEventSource, signToken, TEST_API_KEY } from './harness.js'
-import { type NginxFleet, startNginxFleet, startUnansweringHost } from './nginx.js'
+import { type NginxFleet, startNginxFleet, startNginxSite, startUnansweringHost } from './nginx.js'
 import { metric, stopNodes } from './redis-nodes.js'
 
 const range = (count: number) => Array.from({ length: count }, (_, n) => n)
@@ -367,5 +369,36 @@ describe('gateways behind the shipped nginx config', () => {
     }
     expect(await metric(fleet.nodes[0]!, 'herald_connections')).toBe(0)
     expect(await metric(fleet.nodes[0]!, 'herald_messages_published_total')).toBe(0)
+  })
+})
+
+describe('the nginx harness', () => {
+  it('starts nginx on other ports when a connection takes one it picked before nginx binds it', async () => {
+    // The port a client connection was given, as an outgoing connection elsewhere in the
+    // suite can be given a port just picked as free.
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen({ host: '127.0.0.1', port: 0 }, resolve))
+    const client = connect((holder.address() as AddressInfo).port, '127.0.0.1')
+    await once(client, 'connect')
+    const taken = client.localPort!
+    const picked: number[] = []
+    const pickPort = async () => {
+      const port = picked.length === 0 ? taken : await freePort()
+      picked.push(port)
+      return port
+    }
+    try {
+      const site = await startNginxSite("server {\n  listen 80;\n  return 200 'up';\n}\n", '80', pickPort)
+      try {
+        expect(picked[0]).toBe(taken)
+        expect(new URL(site.url).port).toBe(String(picked[1]))
+        expect(await (await fetch(site.url)).text()).toBe('up')
+      } finally {
+        await site.stop()
+      }
+    } finally {
+      client.destroy()
+      holder.close()
+    }
   })
 })

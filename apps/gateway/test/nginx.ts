@@ -75,7 +75,6 @@ export interface Nginx {
 
 export async function startNginx(upstreams: readonly string[], options: NginxOptions = {}): Promise<Nginx> {
   const dir = await mkdtemp(join(tmpdir(), 'herald-nginx-'))
-  const [port, tlsPort, redirectPort] = [await freePort(), await freePort(), await freePort()]
   await run('openssl', [
     'req',
     '-x509',
@@ -92,45 +91,80 @@ export async function startNginx(upstreams: readonly string[], options: NginxOpt
     join(dir, 'herald.crt'),
   ])
   const shipped = await readFile(SHIPPED_CONFIG, 'utf8')
-  let site = shipped
-    // The HTTPS server also listens in plain HTTP on loopback, so most tests skip TLS; the
-    // shipped plain-HTTP server, which only redirects, gets a port of its own.
-    .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;\n    listen 127.0.0.1:${port};`)
-    .replace('listen 80;', `listen 127.0.0.1:${redirectPort};`)
-    .replace('/etc/nginx/tls/herald.crt', join(dir, 'herald.crt'))
-    .replace('/etc/nginx/tls/herald.key', join(dir, 'herald.key'))
-    .replace('/var/log/nginx/herald-access.log', join(dir, 'access.log'))
-  if (site === shipped) throw new Error('the shipped nginx config changed shape; update test/nginx.ts')
-  for (const [from, to] of Object.entries(options.replace ?? {})) {
-    if (!site.includes(from)) throw new Error(`herald.conf no longer contains ${JSON.stringify(from)}`)
-    site = site.replaceAll(from, to)
-  }
-  await writeFile(join(dir, 'herald.conf'), site)
   await writeFile(join(dir, 'upstream.conf'), templateUpstreams(await readFile(SHIPPED_UPSTREAMS, 'utf8'), upstreams))
-  const server = await runNginx(dir, port, [join(dir, 'upstream.conf'), join(dir, 'herald.conf')], options)
-  return {
-    url: `http://127.0.0.1:${port}`,
-    tlsUrl: `https://127.0.0.1:${tlsPort}`,
-    redirectUrl: `http://127.0.0.1:${redirectPort}`,
-    reload: server.reload,
-    errorLog: server.errorLog,
-    accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),
-    stop: server.stop,
+  return onFreshPorts(3, async ([port, tlsPort, redirectPort]) => {
+    let site = shipped
+      // The HTTPS server also listens in plain HTTP on loopback, so most tests skip TLS; the
+      // shipped plain-HTTP server, which only redirects, gets a port of its own.
+      .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;\n    listen 127.0.0.1:${port};`)
+      .replace('listen 80;', `listen 127.0.0.1:${redirectPort};`)
+      .replace('/etc/nginx/tls/herald.crt', join(dir, 'herald.crt'))
+      .replace('/etc/nginx/tls/herald.key', join(dir, 'herald.key'))
+      .replace('/var/log/nginx/herald-access.log', join(dir, 'access.log'))
+    if (site === shipped) throw new Error('the shipped nginx config changed shape; update test/nginx.ts')
+    for (const [from, to] of Object.entries(options.replace ?? {})) {
+      if (!site.includes(from)) throw new Error(`herald.conf no longer contains ${JSON.stringify(from)}`)
+      site = site.replaceAll(from, to)
+    }
+    await writeFile(join(dir, 'herald.conf'), site)
+    const server = await runNginx(dir, port!, [join(dir, 'upstream.conf'), join(dir, 'herald.conf')], options)
+    return {
+      url: `http://127.0.0.1:${port}`,
+      tlsUrl: `https://127.0.0.1:${tlsPort}`,
+      redirectUrl: `http://127.0.0.1:${redirectPort}`,
+      reload: server.reload,
+      errorLog: server.errorLog,
+      accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),
+      stop: server.stop,
+    }
+  })
+}
+
+/** nginx exited at start because another process holds one of its ports. */
+class NginxPortTakenError extends Error {}
+
+/**
+ * `start` on `count` freshly picked free ports, picked again when nginx finds one taken: a
+ * port is free when picked, but another process (a test's outgoing connection, say) can take
+ * it before nginx binds it. `pickPort` is for the test that takes one on purpose.
+ */
+export async function onFreshPorts<T>(
+  count: number,
+  start: (ports: number[]) => Promise<T>,
+  pickPort: () => Promise<number> = freePort,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = []
+    for (let i = 0; i < count; i++) ports.push(await pickPort())
+    try {
+      return await start(ports)
+    } catch (error) {
+      if (!(error instanceof NginxPortTakenError) || attempt >= 5) throw error
+    }
   }
 }
 
 /**
  * Any other shipped nginx site (such as k8s's edge fallback), with its one `listen` directive,
- * `listen`, moved to a free loopback port. Resolves to its base URL and a stop function.
+ * `listen`, moved to a free loopback port (from `pickPort`). Resolves to its base URL and a stop function.
  */
-export async function startNginxSite(site: string, listen: string): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startNginxSite(
+  site: string,
+  listen: string,
+  pickPort: () => Promise<number> = freePort,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'herald-nginx-site-'))
-  const port = await freePort()
   const directive = `listen ${listen};`
   if (!site.includes(directive)) throw new Error(`the site has no ${JSON.stringify(directive)}`)
-  await writeFile(join(dir, 'site.conf'), site.replace(directive, `listen 127.0.0.1:${port};`))
-  const server = await runNginx(dir, port, [join(dir, 'site.conf')])
-  return { url: `http://127.0.0.1:${port}`, stop: server.stop }
+  return onFreshPorts(
+    1,
+    async ([port]) => {
+      await writeFile(join(dir, 'site.conf'), site.replace(directive, `listen 127.0.0.1:${port};`))
+      const server = await runNginx(dir, port!, [join(dir, 'site.conf')])
+      return { url: `http://127.0.0.1:${port}`, stop: server.stop }
+    },
+    pickPort,
+  )
 }
 
 /** nginx in the foreground with its state in `dir`, including `includes` inside `http { }`, once it accepts on `port`. */
@@ -156,15 +190,28 @@ ${includes.map((path) => `  include ${path};`).join('\n')}
 }
 `,
   )
-  const args = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]
+  const errorLog = join(dir, 'error.log')
+  // Emptied, so what explains a failed start is this start's.
+  await writeFile(errorLog, '')
+  const args = ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', errorLog]
   const child: ChildProcess = spawn('nginx', args, { stdio: 'ignore' })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  await untilAccepting(port)
+  const stopWaiting = new AbortController()
+  child.once('exit', (code, signal) => stopWaiting.abort(new Error(`nginx exited (${signal ?? code})`)))
+  try {
+    await untilAccepting(port, 15_000, stopWaiting.signal)
+  } catch (error) {
+    child.kill('SIGKILL')
+    await exited
+    const said = await readFile(errorLog, 'utf8').catch(() => '')
+    if (said.includes('Address already in use')) throw new NginxPortTakenError(said)
+    throw new Error(`nginx did not start: ${(error as Error).message}; its error log: ${said.trim()}`)
+  }
   return {
     async reload() {
       await run('nginx', [...args, '-s', 'reload'])
     },
-    errorLog: () => readFile(join(dir, 'error.log'), 'utf8'),
+    errorLog: () => readFile(errorLog, 'utf8'),
     async stop() {
       child.kill('SIGTERM')
       await exited
