@@ -12,6 +12,16 @@ describe('freePort', () => {
     expect(port).toBeGreaterThan(0)
     expect(port).not.toBe(6379)
   })
+
+  it("picks below the kernel's ephemeral range, where no outgoing connection can take the port first", async () => {
+    const [low] = (await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).trim().split(/\s+/).map(Number)
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()))
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(20_000)
+      expect(port).toBeLessThan(low!)
+    }
+    expect(new Set(ports).size).toBe(ports.length)
+  })
 })
 
 describe('startRedis', () => {
