@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process'
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import net from 'node:net'
 import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
@@ -275,29 +275,18 @@ describe('the herald CLI', () => {
     const child = spawn(process.execPath, [CLI, 'tail', '--user', 'acl', '--history', '5'], {
       env: { ...process.env, REDIS_URL: `redis://herald-publisher:tail-password@127.0.0.1:${redis.port}` },
     })
-    let output = ''
-    const printed = (lines: number) =>
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (output.split('\n').length > lines) resolve()
-        }
-        child.stdout.on('data', (chunk: Buffer) => {
-          output += chunk.toString()
-          check()
-        })
-        child.once('exit', () => reject(new Error(`tail exited: ${output}`)))
-        check()
-      })
+    const stdout = linesOf(child)
     try {
-      await printed(1)
+      await stdout.lines(1)
       await herald(['publish', '--user', 'acl', '--data', '2'], { REDIS_URL: redis.url })
-      await printed(2)
+      await stdout.lines(2)
     } finally {
       child.kill('SIGINT')
       await redis.cli('ACL', 'DELUSER', 'herald-publisher')
     }
     expect(
-      output
+      stdout
+        .text()
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line).data),
@@ -450,20 +439,7 @@ describe('the herald CLI', () => {
     const child = spawn(process.execPath, [CLI, 'tail', '--user', 'tailed', '--history', '5'], {
       env: { ...process.env, REDIS_URL: redis.url },
     })
-    let output = ''
-    let waiter: (() => void) | undefined
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      waiter?.()
-    })
-    // Resolves once `count` complete lines have been printed.
-    const lines = (count: number) =>
-      new Promise<void>((resolve) => {
-        waiter = () => {
-          if (output.split('\n').length > count) resolve()
-        }
-        waiter()
-      })
+    const { lines, text } = linesOf(child)
     await lines(1)
     await lines(2)
     // Not an announcement of an entry: not printed.
@@ -472,7 +448,7 @@ describe('the herald CLI', () => {
     await herald(['publish', '--user', 'tailed', '--type', 'later', '--data', exact], { REDIS_URL: redis.url })
     await lines(3)
     child.kill('SIGINT')
-    const printed = output.trim().split('\n')
+    const printed = text().trim().split('\n')
     expect(printed[2]).toMatch(/,"data":\{"n":12345678901234567890\}\}$/)
     expect(printed.map((line) => JSON.parse(line)).map((p) => [p.type, p.data, p.invalidData])).toEqual([
       [null, 'before', undefined],
@@ -481,3 +457,26 @@ describe('the herald CLI', () => {
     ])
   })
 })
+
+/**
+ * A spawned tail's stdout so far, and a wait for its first `count` complete lines that fails if
+ * it exits first. One listener for the whole run: one per wait appended each later chunk once
+ * per wait, printing an entry twice that tail printed once.
+ */
+function linesOf(child: ChildProcessWithoutNullStreams) {
+  let output = ''
+  let waiter: (() => void) | undefined
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+    waiter?.()
+  })
+  const lines = (count: number) =>
+    new Promise<void>((resolve, reject) => {
+      waiter = () => {
+        if (output.split('\n').length > count) resolve()
+      }
+      child.once('exit', () => reject(new Error(`tail exited: ${output}`)))
+      waiter()
+    })
+  return { lines, text: () => output }
+}
