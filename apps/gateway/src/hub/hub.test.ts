@@ -5,6 +5,7 @@
 import { pollUntil, startRedis } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
 import { RecordingEventSource, recordingLogger, startTestGateway } from '../../test/harness.js'
+import { CATCH_UPS_IN_FLIGHT } from './hub.js'
 import { CLOSES_PER_TURN } from './sliced-closer.js'
 import { SseConnection } from './sse-connection.js'
 
@@ -94,6 +95,51 @@ describe('hub catch-up after a hold', () => {
       expect([joining.opens, joining.readies]).toEqual([1, 1])
     } finally {
       process.kill(redis.pid!, 'SIGCONT')
+      for (const tab of tabs) tab.close()
+      await gateway.close()
+      await redis.stop()
+    }
+  })
+})
+
+describe('hub catch-up of many channels', () => {
+  it('keeps at most CATCH_UPS_IN_FLIGHT history reads pending, and catches every channel up, each entry once', {
+    timeout: 60_000,
+  }, async () => {
+    const redis = await startRedis()
+    const gateway = await startTestGateway({ REDIS_URL: redis.url })
+    const tabs: RecordingEventSource[] = []
+    const broker = gateway.services.broker
+    const readAfter = broker.readAfter
+    try {
+      // A channel per user, more than the reads one resync keeps pending.
+      const users = Array.from({ length: CATCH_UPS_IN_FLIGHT + 72 }, (_, i) => `user${i}`)
+      for (const user of users)
+        tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token(user) }))
+      await Promise.all(tabs.map((tab) => tab.waitForReady()))
+      const hub = gateway.services.hub
+      // The subscriber dropped: what is published meanwhile reaches the tabs from the catch-up.
+      hub.suspend()
+      for (const user of users) expect((await gateway.publish({ user, data: user })).status).toBe(200)
+      let pending = 0
+      let most = 0
+      broker.readAfter = async function (this: typeof broker, ...args) {
+        pending++
+        most = Math.max(most, pending)
+        try {
+          return await readAfter.apply(this, args)
+        } finally {
+          pending--
+        }
+      }
+      expect(await hub.resync()).toBe(0)
+      expect(most).toBe(CATCH_UPS_IN_FLIGHT)
+      await Promise.all(tabs.map((tab) => tab.waitForEvents(1)))
+      for (const user of users) expect((await gateway.publish({ user, data: 'after' })).status).toBe(200)
+      await Promise.all(tabs.map((tab) => tab.waitForEvents(2)))
+      expect(tabs.map((tab) => tab.payloads())).toEqual(users.map((user) => [user, 'after']))
+    } finally {
+      broker.readAfter = readAfter
       for (const tab of tabs) tab.close()
       await gateway.close()
       await redis.stop()

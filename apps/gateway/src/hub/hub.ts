@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import type { Broker, BrokerSink, HistoryEntry } from '../broker/broker.js'
 import { LogBurstLimit } from '../log/log-burst-limit.js'
 import type { Metrics } from '../metrics/metrics.js'
+import { mapBounded } from './bounded-map.js'
 import { ChannelMembers } from './channel-members.js'
 import { jitteredRetryMs } from './drain.js'
 import { isTooFarAhead } from './far-ahead.js'
@@ -42,6 +43,12 @@ type CatchUpOutcome = 'caught_up' | 'trimmed' | 'unknown' | Error
 /** Dropped-entry lines logged per window; the rest are counted in one line per window. */
 const DROPPED_ENTRY_LOG_BURST = 3
 const DROPPED_ENTRY_LOG_WINDOW_MS = 10_000
+/**
+ * History reads a resync keeps pending: enough that Redis always has the next ones queued,
+ * few enough that the replies one socket read carries, and the catch-ups they run, leave the
+ * event loop free within milliseconds (bounded-map.ts).
+ */
+export const CATCH_UPS_IN_FLIGHT = 128
 
 export class Hub implements BrokerSink, QuietChannelSource {
   readonly #channels = new Map<string, ChannelListeners>()
@@ -220,7 +227,11 @@ export class Hub implements BrokerSink, QuietChannelSource {
    */
   async resync(channelKeys?: readonly string[]): Promise<number> {
     const channels = channelKeys === undefined ? [...this.#channels.values()] : this.#listenersOf(channelKeys)
-    const outcomes = await Promise.all(channels.map((listeners) => this.#catchUp(listeners, listeners.holdStamp)))
+    // Taken now, not when a channel's turn comes: a hold between the two must keep it held.
+    const holdStamps = channels.map((listeners) => listeners.holdStamp)
+    const outcomes = await mapBounded(channels, CATCH_UPS_IN_FLIGHT, (listeners, index) =>
+      this.#catchUp(listeners, holdStamps[index]!),
+    )
     // One line per resync, not per channel: an outage reaches every channel of the node at once.
     const count = (outcome: CatchUpOutcome) => outcomes.filter((o) => o === outcome).length
     const [trimmed, unknown] = [count('trimmed'), count('unknown')]
