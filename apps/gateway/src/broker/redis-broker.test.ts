@@ -93,6 +93,47 @@ describe('redis broker subscriptions', () => {
       )
     }))
 
+  it('resubscribes after its subscriber connection is killed in a few SSUBSCRIBEs, not one per channel', async () => {
+    const server = await startRedis()
+    const admin = new Redis(server.url)
+    let resynced!: () => void
+    const resync = new Promise<void>((resolve) => {
+      resynced = resolve
+    })
+    const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
+    try {
+      await broker.start({
+        deliver: () => {},
+        suspend: () => {},
+        hold: () => {},
+        resync: async () => {
+          resynced()
+          return 0
+        },
+      })
+      const channels = Array.from({ length: 2_500 }, (_, n) => `u:many-${n}`)
+      await Promise.all(channels.map((channel) => broker.subscribe(channel)))
+      await pollUntil('probe subscribed', async () => {
+        const probes = (await admin.call('PUBSUB', 'SHARDCHANNELS', 'herald:{probe:*')) as string[]
+        return probes.length === 1 ? true : undefined
+      })
+      await admin.config('RESETSTAT')
+      await server.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')
+      await withTimeout(resync, 20_000, () => 'no resync')
+      // 2,500 channels and the probe's: three commands of at most a thousand.
+      const stats = await admin.info('commandstats')
+      expect(/cmdstat_ssubscribe:calls=(\d+)/.exec(stats)?.[1]).toBe('3')
+      const shardChannels = channels.map(pubsubChannel)
+      expect(await admin.call('PUBSUB', 'SHARDNUMSUB', ...shardChannels)).toEqual(
+        shardChannels.flatMap((channel) => [channel, 1]),
+      )
+    } finally {
+      await broker.close()
+      admin.disconnect()
+      await server.stop()
+    }
+  })
+
   it('undoes an SSUBSCRIBE that ioredis resends after a reconnect, for a channel no stream wants any more', async () => {
     const server = await startRedis()
     let suspended!: () => void
