@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { type Heartbeating, HeartbeatSweep } from './heartbeat-sweep.js'
 
@@ -97,4 +99,32 @@ describe('HeartbeatSweep', () => {
     expect(visited).toBeLessThanOrEqual(Math.ceil((4 * 10_000) / 150))
     expect(visited).toBeGreaterThan(0)
   })
+
+  it('lets go of the streams that left once none is left: its cursor kept the whole set alive', async () => {
+    // A WeakRef and a forced collection tell whether anything still holds a stream.
+    setFlagsFromString('--expose-gc')
+    const collect = runInNewContext('gc') as () => void
+    const { sweep, gone } = sweepLeftIdle()
+    // A WeakRef's target lives until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve))
+    collect()
+    expect(gone.deref()).toBeUndefined()
+    // The sweep itself lives on, as a node's does: it is what must not hold the stream.
+    expect(sweep).toBeDefined()
+  })
 })
+
+/**
+ * A sweep mid-pass when every stream leaves (a drain, a mass disconnect) and the node stays
+ * idle for a tick. Built outside the async test: a suspended async function keeps its
+ * temporaries (the spread arrays) alive.
+ */
+function sweepLeftIdle(): { sweep: HeartbeatSweep; gone: WeakRef<FakeStream> } {
+  const streams = streamsOf(1000)
+  const sweep = new HeartbeatSweep(15_000, streams)
+  const gone = new WeakRef([...streams].at(-1)!)
+  sweep.tick()
+  for (const stream of [...streams]) streams.delete(stream)
+  sweep.tick()
+  return { sweep, gone }
+}

@@ -52,6 +52,13 @@ export class HeartbeatSweep {
    * the last tick stopped.
    */
   tick(elapsedMs = this.tickMs): void {
+    if (this.streams.size === 0) {
+      // A Set's iterator keeps the table it started on, with every stream that has left since,
+      // until it moves on: left mid-pass on a node that went idle, it kept a thousand closed
+      // streams (their sockets and requests) alive in a probe.
+      this.#cursor = undefined
+      return
+    }
     // After a stall (a blocked event loop, a paused process), at most four ticks' share: what
     // the whole stall owed, at once, would be the burst of writes the sweep exists to avoid.
     const counted = Math.min(elapsedMs, MAX_TICKS_OWED * this.tickMs)
