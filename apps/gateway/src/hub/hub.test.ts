@@ -102,6 +102,48 @@ describe('hub catch-up after a hold', () => {
   })
 })
 
+describe('hub: a fresh stream set up while its node lost the Redis subscriber', () => {
+  it('goes live with nothing replayed, and gets what was published since it connected from the catch-up, once', async () => {
+    const redis = await startRedis()
+    const gateway = await startTestGateway({ REDIS_URL: redis.url })
+    const tabs: RecordingEventSource[] = []
+    try {
+      const hub = gateway.services.hub
+      const afterHolds = hub.afterHolds.bind(hub)
+      let asked = () => {}
+      const waiting = new Promise<void>((resolve) => {
+        asked = resolve
+      })
+      hub.afterHolds = (connection: SseConnection) => {
+        asked()
+        return afterHolds(connection)
+      }
+      // The subscriber dropped: live delivery held until the catch-up.
+      hub.suspend()
+      const fresh = new RecordingEventSource(gateway.eventsUrl(), {
+        token: await gateway.token('alice'),
+        types: ['herald.ready'],
+      })
+      tabs.push(fresh)
+      // Set up from the tail: docs/protocol.md says a fresh stream replays nothing unless a
+      // slot move held it in setup. A lost subscriber holds its channels for the catch-up.
+      await waiting
+      await fresh.waitForReady()
+      expect(JSON.parse(fresh.events[0]!.data)).toMatchObject({ resume: 'fresh', replayed: 0 })
+      expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
+      expect(await hub.resync()).toBe(0)
+      expect((await gateway.publish({ user: 'alice', data: 2 })).status).toBe(200)
+      await fresh.waitForEvents(2, 'message')
+      expect(fresh.events.map((event) => event.type)).toEqual(['herald.ready', 'message', 'message'])
+      expect(fresh.payloads()).toEqual([1, 2])
+    } finally {
+      for (const tab of tabs) tab.close()
+      await gateway.close()
+      await redis.stop()
+    }
+  })
+})
+
 describe('hub catch-up of many channels', () => {
   it('keeps at most CATCH_UPS_IN_FLIGHT history reads pending, and catches every channel up, each entry once', {
     timeout: 60_000,
