@@ -23,6 +23,8 @@ describe('channelsFor', () => {
     ])
     expect(channelsFor(principal, undefined, 8)).toHaveLength(1)
     expect(channelsFor(principal, '', 8)).toHaveLength(1)
+    // The limit counts distinct topics, as the README says.
+    expect(channelsFor(principal, 'news,news', 1)).toHaveLength(2)
   })
 
   it('refuses topics that are not granted with 403 and invalid ones with 400', () => {
