@@ -190,8 +190,9 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
     try {
       await services.hub.attach(connection)
       let result = await resumeConnection(connection, broker, requested)
-      // A slot move held one of its channels while it set up: live entries of the move may have
-      // missed it, and the channel's catch-up covered the live streams only.
+      // A hold (a slot move, or a subscriber that dropped) kept one of its channels while it set
+      // up: live entries of the hold may have missed it, and the channel's catch-up covered the
+      // live streams only.
       while (await services.hub.afterHolds(connection)) result = await topUp(connection, broker, result)
       if (connection.state === 'closed') return
       if (result.outcome !== 'fresh') metrics.resumed(result.outcome, result.replayed)
