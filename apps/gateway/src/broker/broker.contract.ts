@@ -6,7 +6,7 @@
 
 import { parseStreamId, type StreamId } from '@herald/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Broker, BrokerOptions, HistoryEntry } from './broker.js'
+import type { Broker, BrokerOptions, BrokerSink, HistoryEntry } from './broker.js'
 
 export type BrokerFactory = (options: BrokerOptions) => Promise<Broker>
 /**
@@ -14,6 +14,34 @@ export type BrokerFactory = (options: BrokerOptions) => Promise<Broker>
  * clock outside the test (a Redis server's) waits for it.
  */
 export type Elapse = (ms: number) => Promise<void>
+
+/**
+ * A sink that does what `overrides` say (nothing, by default) and tells a test when the broker
+ * resyncs: `nextResync()` resolves at the first resync after it is called.
+ */
+export function resyncWatchingSink(overrides: Partial<BrokerSink> = {}): {
+  readonly sink: BrokerSink
+  nextResync(): Promise<void>
+} {
+  let resynced = () => {}
+  const sink: BrokerSink = {
+    deliver: () => {},
+    suspend: () => {},
+    hold: () => {},
+    ...overrides,
+    resync: async () => {
+      resynced()
+      return 0
+    },
+  }
+  return {
+    sink,
+    nextResync: () =>
+      new Promise<void>((resolve) => {
+        resynced = resolve
+      }),
+  }
+}
 
 const id = (text: string): StreamId => parseStreamId(text)!
 const message = (channelKey: string, data: unknown, idempotencyKey?: string) => ({

@@ -18,7 +18,8 @@ import { calculateSlot, pubsubChannel } from '@herald/publisher'
 import { pollUntil, type RedisCluster, type RedisServer, startRedisCluster } from '@herald/redis-harness'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { BrokerSink, HistoryEntry } from './broker.js'
+import { resyncWatchingSink } from './broker.contract.js'
+import type { HistoryEntry } from './broker.js'
 import { RedisBroker } from './redis-broker.js'
 
 const silent = pino({ level: 'silent' })
@@ -54,16 +55,12 @@ describe("a Cluster channel's subscription, changed around a lost subscriber, a 
   ): Promise<void> {
     const delivered: HistoryEntry[] = []
     let lossChange: Promise<string> | undefined
-    let resynced: () => void = () => {}
-    const back = new Promise<void>((resolve) => {
-      resynced = resolve
-    })
     const broker: RedisBroker = new RedisBroker({ kind: 'cluster', nodes: cluster.nodes }, BROKER_OPTIONS, silent, {
       intervalMs: 250,
       onLatency: () => {},
       onRebuild: () => {},
     })
-    const sink: BrokerSink = {
+    const watching = resyncWatchingSink({
       deliver: (key, entry) => {
         if (key === subscribed) delivered.push(entry)
       },
@@ -73,14 +70,10 @@ describe("a Cluster channel's subscription, changed around a lost subscriber, a 
           (error: Error) => error.message,
         )
       },
-      hold: () => {},
-      resync: async () => {
-        resynced()
-        return 0
-      },
-    }
+    })
+    const back = watching.nextResync()
     try {
-      await broker.start(sink)
+      await broker.start(watching.sink)
       await pollUntil('broker available', async () => (broker.isAvailable() ? true : undefined))
       await broker.subscribe(subscribed)
       const owner = (await subscribers(subscribed)).indexOf(1)
@@ -126,7 +119,7 @@ describe("a Cluster channel's subscription, changed around a lost subscriber, a 
     const [username, password] = ['herald-order-test', 'order-test-password']
     for (const master of cluster.masters)
       await master.cli('ACL', 'SETUSER', username, 'on', `>${password}`, '~*', '&*', '+@all', 'allchannels')
-    let resynced: () => void = () => {}
+    const watching = resyncWatchingSink()
     const broker = new RedisBroker(
       { kind: 'cluster', nodes: cluster.nodes, username, password },
       BROKER_OPTIONS,
@@ -138,22 +131,12 @@ describe("a Cluster channel's subscription, changed around a lost subscriber, a 
       },
     )
     try {
-      await broker.start({
-        deliver: () => {},
-        suspend: () => {},
-        hold: () => {},
-        resync: async () => {
-          resynced()
-          return 0
-        },
-      })
+      await broker.start(watching.sink)
       await pollUntil('broker available', async () => (broker.isAvailable() ? true : undefined))
       await refusing.cli('ACL', 'SETUSER', username, 'resetchannels', '&herald:{probe:*')
       await refuse(broker)
       await refusing.cli('ACL', 'SETUSER', username, 'allchannels')
-      const back = new Promise<void>((resolve) => {
-        resynced = resolve
-      })
+      const back = watching.nextResync()
       await refusing.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')
       await back
       expect(await subscribers(channelKey)).toEqual([0, 0, 0])

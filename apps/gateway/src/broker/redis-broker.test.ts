@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { recordingLogger, withTimeout } from '../../test/harness.js'
-import { describeBrokerContract } from './broker.contract.js'
+import { describeBrokerContract, resyncWatchingSink } from './broker.contract.js'
 import { RedisBroker } from './redis-broker.js'
 
 const silent = pino({ level: 'silent' })
@@ -96,21 +96,10 @@ describe('redis broker subscriptions', () => {
   it('resubscribes after its subscriber connection is killed in a few SSUBSCRIBEs, not one per channel', async () => {
     const server = await startRedis()
     const admin = new Redis(server.url)
-    let resynced!: () => void
-    const resync = new Promise<void>((resolve) => {
-      resynced = resolve
-    })
+    const watching = resyncWatchingSink()
     const broker = new RedisBroker({ kind: 'standalone', url: server.url }, BROKER_OPTIONS, silent)
     try {
-      await broker.start({
-        deliver: () => {},
-        suspend: () => {},
-        hold: () => {},
-        resync: async () => {
-          resynced()
-          return 0
-        },
-      })
+      await broker.start(watching.sink)
       const channels = Array.from({ length: 2_500 }, (_, n) => `u:many-${n}`)
       await Promise.all(channels.map((channel) => broker.subscribe(channel)))
       await pollUntil('probe subscribed', async () => {
@@ -118,6 +107,7 @@ describe('redis broker subscriptions', () => {
         return probes.length === 1 ? true : undefined
       })
       await admin.config('RESETSTAT')
+      const resync = watching.nextResync()
       await server.cli('CLIENT', 'KILL', 'TYPE', 'pubsub')
       await withTimeout(resync, 20_000, () => 'no resync')
       // 2,500 channels and the probe's: three commands of at most a thousand.
@@ -235,23 +225,13 @@ describe('redis broker recovery', () => {
     const server = await startRedis()
     const relay = await startRelay(Number(new URL(server.url).port))
     let suspensions = 0
-    let resynced!: () => void
-    const resync = new Promise<void>((resolve) => {
-      resynced = resolve
-    })
+    const watching = resyncWatchingSink({ suspend: () => suspensions++ })
+    const resync = watching.nextResync()
     // Probes a minute apart: a rebuild of a stuck subscriber would take five minutes.
     const probe = { intervalMs: 60_000, onLatency: () => {}, onRebuild: () => {} }
     const broker = new RedisBroker({ kind: 'standalone', url: relay.url }, BROKER_OPTIONS, silent, probe)
     try {
-      await broker.start({
-        deliver: () => {},
-        suspend: () => suspensions++,
-        hold: () => {},
-        resync: async () => {
-          resynced()
-          return 0
-        },
-      })
+      await broker.start(watching.sink)
       await broker.subscribe('u:again')
       const held = relay.nextSsubscribe()
       relay.cutAll()
