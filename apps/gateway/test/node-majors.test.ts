@@ -32,7 +32,7 @@ function runUnitTests(node: string, dirs: string[]): Promise<JsonReport> {
     execFile(
       node,
       [VITEST, 'run', ...dirs, '--reporter=json', `--outputFile=${report}`],
-      { cwd: GATEWAY, timeout: 240_000, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: GATEWAY, timeout: 360_000, maxBuffer: 64 * 1024 * 1024 },
       (error, _stdout, stderr) => {
         try {
           resolve(JSON.parse(readFileSync(report, 'utf8')) as JsonReport)
@@ -47,7 +47,7 @@ function runUnitTests(node: string, dirs: string[]): Promise<JsonReport> {
 }
 
 describe.each(REGISTRY_NODE_VERSIONS)('on Node.js %s', (version) => {
-  it('the modules that reach into node:http pass their unit tests', { timeout: 420_000 }, async () => {
+  it('the modules that reach into node:http pass their unit tests', { timeout: 540_000 }, async () => {
     const node = registryNode(version)
     const report = await runUnitTests(node, NODE_INTERNALS)
     const failed = report.testResults.flatMap((file) =>

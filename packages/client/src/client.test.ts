@@ -363,9 +363,10 @@ describe('HeraldClient closing the leading tab', () => {
       client.onStateChange((state) => states.push(state))
       client.close()
       // The connection's loop ends on a later turn and reports `closed` then.
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      await vi.waitFor(() => expect(states).toEqual(['closed']))
+      // An unhandled rejection is reported after the turn it happened in.
+      await new Promise((resolve) => setImmediate(resolve))
       expect(errors).toEqual([])
-      expect(states).toEqual(['closed'])
     } finally {
       process.off('unhandledRejection', onRejection)
     }

@@ -781,7 +781,9 @@ describe('HeraldPublisher on a Redis Cluster', () => {
 
   it('publishes with an idempotency key through a slot migration, which Redis refuses with TRYAGAIN until it ends', async () => {
     const cluster = await startRedisCluster()
-    const publisher = new HeraldPublisher({ redis: cluster.url })
+    // The migration is held open past ioredis's retries by polling the masters with redis-cli: on a
+    // loaded host that took longer than the default 5 s answer deadline (3 of 6 runs in a probe).
+    const publisher = new HeraldPublisher({ redis: cluster.url, timeoutMs: 30_000 })
     const tryAgains = async () => {
       const stats = await Promise.all(cluster.masters.map((master) => master.cli('INFO', 'errorstats')))
       return stats.reduce((sum, text) => sum + Number(/errorstat_TRYAGAIN:count=(\d+)/.exec(text)?.[1] ?? 0), 0)

@@ -25,4 +25,4 @@ export function faultPoints(total: number, rounds: number): number[] {
 }
 
 /** Per-test limit for scenarios: generous, because a timeout only turns a hang into a failure. */
-export const SCENARIO_TIMEOUT_MS = atScale(120_000, 900_000)
+export const SCENARIO_TIMEOUT_MS = atScale(180_000, 900_000)
