@@ -312,11 +312,17 @@ describe('the herald CLI', () => {
       output += chunk.toString()
     })
     try {
-      while (output.split('\n').length < 1000) await new Promise((resolve) => setTimeout(resolve, 10))
+      await pollUntil('a thousand lines printed', async () => (output.split('\n').length >= 1000 ? true : undefined), {
+        intervalMs: 10,
+        maxIntervalMs: 10,
+      })
       publishing = false
       await load
       const last = `"data":${published - 1}}`
-      while (!output.includes(last)) await new Promise((resolve) => setTimeout(resolve, 10))
+      await pollUntil('the last entry printed', async () => (output.includes(last) ? true : undefined), {
+        intervalMs: 10,
+        maxIntervalMs: 10,
+      })
     } finally {
       publishing = false
       child.kill('SIGINT')
