@@ -9,7 +9,7 @@
 /**
  * `fn` over `items`, at most `limit` calls pending at once, each started as one before it
  * settles. Resolves to the results in the items' order; `fn` is expected not to reject (a
- * rejection rejects the whole, while the calls already started go on).
+ * rejection rejects the whole, while the other workers go on through the items left).
  */
 export async function mapBounded<T, R>(
   items: readonly T[],

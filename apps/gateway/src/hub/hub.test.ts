@@ -192,6 +192,63 @@ describe('hub catch-up of many channels', () => {
   })
 })
 
+describe('hub: a channel held again while it waits its turn in a resync', () => {
+  it('is caught up by that resync but stays held until its own, since its hold stamp is taken at the start', {
+    timeout: 60_000,
+  }, async () => {
+    const redis = await startRedis()
+    const gateway = await startTestGateway({ REDIS_URL: redis.url })
+    const tabs: RecordingEventSource[] = []
+    const broker = gateway.services.broker
+    const readAfter = broker.readAfter
+    try {
+      // One channel more than the reads a resync keeps pending: the last waits its turn.
+      const users = Array.from({ length: CATCH_UPS_IN_FLIGHT + 1 }, (_, i) => `user${i}`)
+      for (const user of users)
+        tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token(user) }))
+      await Promise.all(tabs.map((tab) => tab.waitForReady()))
+      const hub = gateway.services.hub
+      hub.suspend()
+      for (const user of users) expect((await gateway.publish({ user, data: 1 })).status).toBe(200)
+      // The first reads wait until the test lets them go.
+      let letGo = () => {}
+      const gate = new Promise<void>((resolve) => {
+        letGo = resolve
+      })
+      const reading = new Set<string>()
+      broker.readAfter = async function (this: typeof broker, ...args) {
+        reading.add(args[0])
+        await gate
+        return readAfter.apply(this, args)
+      }
+      const first = hub.resync()
+      const queued = users.find((user) => !reading.has(`u:${user}`))!
+      expect(reading.size).toBe(CATCH_UPS_IN_FLIGHT)
+      // Its slot moves meanwhile: held again, for a resync of its own.
+      hub.hold([`u:${queued}`])
+      letGo()
+      expect(await first).toBe(0)
+      broker.readAfter = readAfter
+      const tab = tabs[users.indexOf(queued)]!
+      const other = tabs[users.indexOf(queued) === 0 ? 1 : 0]!
+      await tab.waitForEvents(1)
+      expect((await gateway.publish({ user: queued, data: 2 })).status).toBe(200)
+      // Announced after it on the same subscriber: once the other tab has this, the hub had 2.
+      expect((await gateway.publish({ user: users[tabs.indexOf(other)]!, data: 2 })).status).toBe(200)
+      await other.waitForEvents(2)
+      expect(tab.payloads()).toEqual([1])
+      expect(await hub.resync([`u:${queued}`])).toBe(0)
+      await tab.waitForEvents(2)
+      expect(tab.payloads()).toEqual([1, 2])
+    } finally {
+      broker.readAfter = readAfter
+      for (const tab of tabs) tab.close()
+      await gateway.close()
+      await redis.stop()
+    }
+  })
+})
+
 describe('hub closing the streams a gap cut off', () => {
   it('closes them a slice per turn of the event loop, each once, none reached by what came after the gap', {
     timeout: 60_000,
