@@ -373,32 +373,50 @@ describe('gateways behind the shipped nginx config', () => {
 })
 
 describe('the nginx harness', () => {
-  it('starts nginx on other ports when a connection takes one it picked before nginx binds it', async () => {
-    // The port a client connection was given, as an outgoing connection elsewhere in the
-    // suite can be given a port just picked as free.
-    const holder = createServer()
-    await new Promise<void>((resolve) => holder.listen({ host: '127.0.0.1', port: 0 }, resolve))
-    const client = connect((holder.address() as AddressInfo).port, '127.0.0.1')
-    await once(client, 'connect')
-    const taken = client.localPort!
-    const picked: number[] = []
-    const pickPort = async () => {
-      const port = picked.length === 0 ? taken : await freePort()
-      picked.push(port)
-      return port
-    }
-    try {
-      const site = await startNginxSite("server {\n  listen 80;\n  return 200 'up';\n}\n", '80', pickPort)
-      try {
-        expect(picked[0]).toBe(taken)
-        expect(new URL(site.url).port).toBe(String(picked[1]))
-        expect(await (await fetch(site.url)).text()).toBe('up')
-      } finally {
-        await site.stop()
+  /** A port taken by a connection's local end, or by a listener of another process. */
+  const holders = {
+    'a connection': async () => {
+      const server = createServer()
+      await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve))
+      const client = connect((server.address() as AddressInfo).port, '127.0.0.1')
+      await once(client, 'connect')
+      return {
+        port: client.localPort!,
+        release: () => {
+          client.destroy()
+          server.close()
+        },
       }
-    } finally {
-      client.destroy()
-      holder.close()
-    }
-  })
+    },
+    'a listener': async () => {
+      const server = createServer()
+      await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve))
+      return { port: (server.address() as AddressInfo).port, release: () => server.close() }
+    },
+  }
+
+  it.each(Object.keys(holders) as Array<keyof typeof holders>)(
+    'starts nginx on another port when %s takes the one it picked before nginx binds it',
+    async (holder) => {
+      const taken = await holders[holder]()
+      const picked: number[] = []
+      const pickPort = async () => {
+        const port = picked.length === 0 ? taken.port : await freePort()
+        picked.push(port)
+        return port
+      }
+      try {
+        const site = await startNginxSite("server {\n  listen 80;\n  return 200 'up';\n}\n", '80', pickPort)
+        try {
+          expect(picked[0]).toBe(taken.port)
+          expect(new URL(site.url).port).toBe(String(picked[1]))
+          expect(await (await fetch(site.url)).text()).toBe('up')
+        } finally {
+          await site.stop()
+        }
+      } finally {
+        taken.release()
+      }
+    },
+  )
 })

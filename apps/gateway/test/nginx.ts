@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { HeraldPublisher } from '@herald/publisher'
-import { freePort, type RedisServer, startRedis, untilAccepting } from '@herald/redis-harness'
+import { freePort, type RedisServer, startRedis } from '@herald/redis-harness'
 import { RecordingEventSource, signToken } from './harness.js'
 import { type GatewayNode, startNodes, stopNodes } from './redis-nodes.js'
 
@@ -92,32 +92,45 @@ export async function startNginx(upstreams: readonly string[], options: NginxOpt
   ])
   const shipped = await readFile(SHIPPED_CONFIG, 'utf8')
   await writeFile(join(dir, 'upstream.conf'), templateUpstreams(await readFile(SHIPPED_UPSTREAMS, 'utf8'), upstreams))
-  return onFreshPorts(3, async ([port, tlsPort, redirectPort]) => {
-    let site = shipped
-      // The HTTPS server also listens in plain HTTP on loopback, so most tests skip TLS; the
-      // shipped plain-HTTP server, which only redirects, gets a port of its own.
-      .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;\n    listen 127.0.0.1:${port};`)
-      .replace('listen 80;', `listen 127.0.0.1:${redirectPort};`)
-      .replace('/etc/nginx/tls/herald.crt', join(dir, 'herald.crt'))
-      .replace('/etc/nginx/tls/herald.key', join(dir, 'herald.key'))
-      .replace('/var/log/nginx/herald-access.log', join(dir, 'access.log'))
-    if (site === shipped) throw new Error('the shipped nginx config changed shape; update test/nginx.ts')
-    for (const [from, to] of Object.entries(options.replace ?? {})) {
-      if (!site.includes(from)) throw new Error(`herald.conf no longer contains ${JSON.stringify(from)}`)
-      site = site.replaceAll(from, to)
-    }
-    await writeFile(join(dir, 'herald.conf'), site)
-    const server = await runNginx(dir, port!, [join(dir, 'upstream.conf'), join(dir, 'herald.conf')], options)
-    return {
-      url: `http://127.0.0.1:${port}`,
-      tlsUrl: `https://127.0.0.1:${tlsPort}`,
-      redirectUrl: `http://127.0.0.1:${redirectPort}`,
-      reload: server.reload,
-      errorLog: server.errorLog,
-      accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),
-      stop: server.stop,
-    }
-  })
+  return removingOnFailure(
+    dir,
+    onFreshPorts(3, async ([port, tlsPort, redirectPort]) => {
+      let site = shipped
+        // The HTTPS server also listens in plain HTTP on loopback, so most tests skip TLS; the
+        // shipped plain-HTTP server, which only redirects, gets a port of its own.
+        .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;\n    listen 127.0.0.1:${port};`)
+        .replace('listen 80;', `listen 127.0.0.1:${redirectPort};`)
+        .replace('/etc/nginx/tls/herald.crt', join(dir, 'herald.crt'))
+        .replace('/etc/nginx/tls/herald.key', join(dir, 'herald.key'))
+        .replace('/var/log/nginx/herald-access.log', join(dir, 'access.log'))
+      if (site === shipped) throw new Error('the shipped nginx config changed shape; update test/nginx.ts')
+      for (const [from, to] of Object.entries(options.replace ?? {})) {
+        if (!site.includes(from)) throw new Error(`herald.conf no longer contains ${JSON.stringify(from)}`)
+        site = site.replaceAll(from, to)
+      }
+      await writeFile(join(dir, 'herald.conf'), site)
+      const server = await runNginx(dir, [join(dir, 'upstream.conf'), join(dir, 'herald.conf')], options)
+      return {
+        url: `http://127.0.0.1:${port}`,
+        tlsUrl: `https://127.0.0.1:${tlsPort}`,
+        redirectUrl: `http://127.0.0.1:${redirectPort}`,
+        reload: server.reload,
+        errorLog: server.errorLog,
+        accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),
+        stop: server.stop,
+      }
+    }),
+  )
+}
+
+/** What `starting` resolves to; if it fails, `dir` is removed first, as a stop would have. */
+async function removingOnFailure<T>(dir: string, starting: Promise<T>): Promise<T> {
+  try {
+    return await starting
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    throw error
+  }
 }
 
 /** nginx exited at start because another process holds one of its ports. */
@@ -125,8 +138,9 @@ class NginxPortTakenError extends Error {}
 
 /**
  * `start` on `count` freshly picked free ports, picked again when nginx finds one taken: a
- * port is free when picked, but another process (a test's outgoing connection, say) can take
- * it before nginx binds it. `pickPort` is for the test that takes one on purpose.
+ * port is free when picked, but another process (a server another test worker starts, or, in
+ * the ephemeral range, any outgoing connection) can take it before nginx binds it. `pickPort`
+ * is for the test that takes one on purpose.
  */
 export async function onFreshPorts<T>(
   count: number,
@@ -153,24 +167,42 @@ export async function startNginxSite(
   listen: string,
   pickPort: () => Promise<number> = freePort,
 ): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'herald-nginx-site-'))
   const directive = `listen ${listen};`
   if (!site.includes(directive)) throw new Error(`the site has no ${JSON.stringify(directive)}`)
-  return onFreshPorts(
-    1,
-    async ([port]) => {
-      await writeFile(join(dir, 'site.conf'), site.replace(directive, `listen 127.0.0.1:${port};`))
-      const server = await runNginx(dir, port!, [join(dir, 'site.conf')])
-      return { url: `http://127.0.0.1:${port}`, stop: server.stop }
-    },
-    pickPort,
+  const dir = await mkdtemp(join(tmpdir(), 'herald-nginx-site-'))
+  return removingOnFailure(
+    dir,
+    onFreshPorts(
+      1,
+      async ([port]) => {
+        await writeFile(join(dir, 'site.conf'), site.replace(directive, `listen 127.0.0.1:${port};`))
+        const server = await runNginx(dir, [join(dir, 'site.conf')])
+        return { url: `http://127.0.0.1:${port}`, stop: server.stop }
+      },
+      pickPort,
+    ),
   )
 }
 
-/** nginx in the foreground with its state in `dir`, including `includes` inside `http { }`, once it accepts on `port`. */
+/**
+ * Resolves once nginx has written `pid` into its pid file, which it does only once every
+ * listener is bound and listening: a connection to one of its ports could be answered by
+ * another process's listener, or by nginx while it still retries another port's bind (about
+ * 2.5 s, before it exits). `signal` (its exit) ends the wait early.
+ */
+async function untilPidFile(path: string, pid: number, signal: AbortSignal, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    signal.throwIfAborted()
+    if (Number((await readFile(path, 'utf8').catch(() => '')).trim()) === pid) return
+    if (Date.now() > deadline) throw new Error(`nginx wrote no pid file within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** nginx in the foreground with its state in `dir`, including `includes` inside `http { }`, once it listens. */
 async function runNginx(
   dir: string,
-  port: number,
   includes: readonly string[],
   { workerConnections = 4096, workerShutdownTimeout }: NginxOptions = {},
 ) {
@@ -199,7 +231,7 @@ ${includes.map((path) => `  include ${path};`).join('\n')}
   const stopWaiting = new AbortController()
   child.once('exit', (code, signal) => stopWaiting.abort(new Error(`nginx exited (${signal ?? code})`)))
   try {
-    await untilAccepting(port, 15_000, stopWaiting.signal)
+    await untilPidFile(join(dir, 'nginx.pid'), child.pid!, stopWaiting.signal)
   } catch (error) {
     child.kill('SIGKILL')
     await exited

@@ -35,11 +35,13 @@ export async function freePort(): Promise<number> {
   if (rangeStart !== undefined && rangeStart - LOWEST_PORT >= 1_000) {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const port = LOWEST_PORT + Math.floor(Math.random() * (rangeStart - LOWEST_PORT))
-      if (handedOut.has(port) || (await bindAndRelease(port).catch(() => undefined)) === undefined) continue
+      if (handedOut.has(port)) continue
       // Bounded: a long suite starts over, its earlier ports long since bound by their servers or gone.
       if (handedOut.size >= 2_000) handedOut.clear()
+      // Taken before the bind is tried, so a call made meanwhile cannot pick it too.
       handedOut.add(port)
-      return port
+      if ((await bindAndRelease(port).catch(() => undefined)) !== undefined) return port
+      handedOut.delete(port)
     }
   }
   return bindAndRelease(0)

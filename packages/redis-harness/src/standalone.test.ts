@@ -15,7 +15,8 @@ describe('freePort', () => {
 
   it("picks below the kernel's ephemeral range, where no outgoing connection can take the port first", async () => {
     const [low] = (await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).trim().split(/\s+/).map(Number)
-    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()))
+    // Picked at once: none may be handed out twice while its bind is tried.
+    const ports = await Promise.all(Array.from({ length: 200 }, () => freePort()))
     for (const port of ports) {
       expect(port).toBeGreaterThanOrEqual(20_000)
       expect(port).toBeLessThan(low!)
