@@ -81,7 +81,7 @@ export class RedisBroker implements Broker {
   #subscribes = 0
   /** The streams' SSUBSCRIBEs and SUNSUBSCRIBEs, a turn's worth per command (per slot in a cluster). */
   readonly #subscriptions: SubscriptionBatcher
-  readonly #subscriptionGroupOf: (channel: string) => number | string
+  readonly #slotGroupOf: (keyOrChannel: string) => number | string
   /** Streams whose tail a new stream waits for, gathered into `herald_tails` calls. */
   readonly #tails: CommandGatherer<string, string | Error>
   #sink: BrokerSink | undefined
@@ -105,7 +105,7 @@ export class RedisBroker implements Broker {
       const subscriber = this.#subscriber
       if (subscriber.status !== 'ready') throw new Error(`the subscriber is ${subscriber.status}`)
       const channels = channelKeys.map(pubsubChannel)
-      await Promise.all(channels.map((channel) => subscriber.ssubscribe(channel)))
+      await this.#ssubscribeAll(subscriber, channels)
       if (subscriber instanceof Cluster) await this.#subscribedOnMasters(subscriber, channels)
     },
     dropUnwanted: (channelKeys) => this.#dropUnwanted(channelKeys.map(pubsubChannel)),
@@ -171,15 +171,15 @@ export class RedisBroker implements Broker {
     // A cluster's probes wait for its slots map; see #trackShardProbes.
     if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], monotonicMs())
     this.#subscriber = this.#createSubscriber()
-    // In a cluster, one command's channels must share a slot; elsewhere any may go together.
-    this.#subscriptionGroupOf = target.kind === 'cluster' ? calculateSlot : () => ''
+    // In a cluster, one command's keys or channels must share a slot; elsewhere any may go together.
+    this.#slotGroupOf = target.kind === 'cluster' ? calculateSlot : () => ''
     this.#subscriptions = new SubscriptionBatcher((change, channels) => {
       const subscriber = this.#subscriber
       if (change === 'subscribe') return subscriber.ssubscribe(...channels).then(() => this.#dropUnwanted(channels))
       // Sent again once the subscriber is back (#owedUnsubscribes); not ready, it holds nothing now.
       if (this.#suspended || subscriber.status !== 'ready') this.#oweUnsubscribes(channels)
       return subscriber.status === 'ready' ? subscriber.sunsubscribe(...channels) : Promise.resolve()
-    }, this.#subscriptionGroupOf)
+    }, this.#slotGroupOf)
     // A reconnect storm's fresh streams in a few calls: one call (and one set of ioredis's
     // objects) per stream was about 1 KB of short-lived heap each, which V8 promoted in a burst.
     const readTails = async (streams: readonly string[]) =>
@@ -198,7 +198,7 @@ export class RedisBroker implements Broker {
           return each.map((read) => (read.status === 'fulfilled' ? read.value : toError(read.reason)))
         }
       },
-      (streams) => splitByGroup(streams, target.kind === 'cluster' ? calculateSlot : () => '', MAX_KEYS_PER_TAILS_CALL),
+      (streams) => splitByGroup(streams, this.#slotGroupOf, MAX_KEYS_PER_TAILS_CALL),
     )
     this.#publisher = new HeraldPublisher({
       redis: this.#publishing,
@@ -791,19 +791,25 @@ export class RedisBroker implements Broker {
     })
   }
 
+  /**
+   * Subscribes `channels` in as few SSUBSCRIBEs as the batcher sends: one per slot in a cluster,
+   * up to a thousand channels each elsewhere. One per channel was 12,978 commands written in one
+   * turn of the event loop (641 ms on a loaded host, in a probe) on a node with 3,000 streams.
+   */
+  async #ssubscribeAll(subscriber: RedisClient, channels: readonly string[]): Promise<void> {
+    const commands = splitByGroup(channels, this.#slotGroupOf, MAX_CHANNELS_PER_COMMAND)
+    await Promise.all(commands.map((command) => subscriber.ssubscribe(...command.map((at) => channels[at]!))))
+  }
+
   async #resubscribeAndResync(): Promise<void> {
     const subscriber = this.#subscriber
     const losses = this.#losses
     try {
       await whenReady(subscriber)
       this.#trackShardProbes(subscriber)
-      // As few SSUBSCRIBEs as the batcher sends: one per slot in a cluster, up to a thousand
-      // channels each elsewhere. One per channel was 12,978 commands written in one turn of the
-      // event loop (641 ms on a loaded host, in a probe) on a node with 3,000 streams.
       const served = [...this.#channels.keys()].map(pubsubChannel)
       const channels = [...served, ...this.#probes.channels()]
-      const commands = splitByGroup(channels, this.#subscriptionGroupOf, MAX_CHANNELS_PER_COMMAND)
-      await Promise.all(commands.map((command) => subscriber.ssubscribe(...command.map((at) => channels[at]!))))
+      await this.#ssubscribeAll(subscriber, channels)
       if (subscriber instanceof Cluster) await this.#subscribedOnMasters(subscriber, channels)
       await whenReady(this.#commands)
       // Lost again (or replaced) meanwhile: what that loss missed waits for the next ready.
