@@ -481,6 +481,7 @@ function linesOf(child: ChildProcessWithoutNullStreams) {
       waiter = () => {
         if (output.split('\n').length > count) resolve()
       }
+      if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`tail exited: ${output}`))
       child.once('exit', () => reject(new Error(`tail exited: ${output}`)))
       waiter()
     })
