@@ -142,7 +142,7 @@ class NginxPortTakenError extends Error {}
  * the ephemeral range, any outgoing connection) can take it before nginx binds it. `pickPort`
  * is for the test that takes one on purpose.
  */
-export async function onFreshPorts<T>(
+async function onFreshPorts<T>(
   count: number,
   start: (ports: number[]) => Promise<T>,
   pickPort: () => Promise<number> = freePort,
