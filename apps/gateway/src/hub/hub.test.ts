@@ -4,10 +4,25 @@
  */
 import { pollUntil, startRedis } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
-import { RecordingEventSource, recordingLogger, startTestGateway } from '../../test/harness.js'
-import { CATCH_UPS_IN_FLIGHT } from './hub.js'
+import { RecordingEventSource, recordingLogger, startTestGateway, type TestGateway } from '../../test/harness.js'
+import type { Broker } from '../broker/broker.js'
+import { CATCH_UPS_IN_FLIGHT, type Hub } from './hub.js'
 import { CLOSES_PER_TURN } from './sliced-closer.js'
 import { SseConnection } from './sse-connection.js'
+
+/**
+ * Resolves when a stream has replayed (or started at its tails) and asks the hub whether a hold
+ * came during its setup: the test's cue, nothing more.
+ */
+function askedAfterHolds(hub: Hub): Promise<void> {
+  const afterHolds = hub.afterHolds.bind(hub)
+  return new Promise<void>((resolve) => {
+    hub.afterHolds = (connection: SseConnection) => {
+      resolve()
+      return afterHolds(connection)
+    }
+  })
+}
 
 describe('hub catch-up after a hold', () => {
   it('lets a stream that began its setup during the hold go live after it, and keeps the live streams of its channel open', async () => {
@@ -64,16 +79,7 @@ describe('hub catch-up after a hold', () => {
       visit.close()
       expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
       const hub = gateway.services.hub
-      // When the stream has replayed and asks whether a hold came: the test's cue, nothing more.
-      const afterHolds = hub.afterHolds.bind(hub)
-      let asked = () => {}
-      const replayed = new Promise<void>((resolve) => {
-        asked = resolve
-      })
-      hub.afterHolds = (connection: SseConnection) => {
-        asked()
-        return afterHolds(connection)
-      }
+      const replayed = askedAfterHolds(hub)
       // Its setup stopped before it subscribed (Redis answers nothing), and its channel held then,
       // as a slot move would.
       process.kill(redis.pid!, 'SIGSTOP')
@@ -114,15 +120,7 @@ describe('hub: a fresh stream set up while its node lost the Redis subscriber', 
       tabs.push(live)
       await live.waitForReady()
       const hub = gateway.services.hub
-      const afterHolds = hub.afterHolds.bind(hub)
-      let asked = () => {}
-      const waiting = new Promise<void>((resolve) => {
-        asked = resolve
-      })
-      hub.afterHolds = (connection: SseConnection) => {
-        asked()
-        return afterHolds(connection)
-      }
+      const waiting = askedAfterHolds(hub)
       // The subscriber dropped: live delivery held until the catch-up.
       hub.suspend()
       const fresh = new RecordingEventSource(gateway.eventsUrl(), { token, types: ['herald.ready'] })
@@ -147,106 +145,123 @@ describe('hub: a fresh stream set up while its node lost the Redis subscriber', 
   })
 })
 
+/**
+ * A gateway on its own Redis with a tab per user (a channel each), all live, then its subscriber
+ * "dropped" (live delivery held) and `data(user)` published to each: what `test` then catches up.
+ * The broker's `readAfter` is put back afterwards, for a test that wraps it.
+ */
+async function withHeldUsers(
+  count: number,
+  data: (user: string) => unknown,
+  test: (setup: {
+    gateway: TestGateway
+    users: string[]
+    tabs: RecordingEventSource[]
+    readAfter: Broker['readAfter']
+  }) => Promise<void>,
+): Promise<void> {
+  const redis = await startRedis()
+  const gateway = await startTestGateway({ REDIS_URL: redis.url })
+  const tabs: RecordingEventSource[] = []
+  const broker = gateway.services.broker
+  const readAfter = broker.readAfter
+  try {
+    const users = Array.from({ length: count }, (_, i) => `user${i}`)
+    for (const user of users)
+      tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token(user) }))
+    await Promise.all(tabs.map((tab) => tab.waitForReady()))
+    gateway.services.hub.suspend()
+    for (const user of users) expect((await gateway.publish({ user, data: data(user) })).status).toBe(200)
+    await test({ gateway, users, tabs, readAfter })
+  } finally {
+    broker.readAfter = readAfter
+    for (const tab of tabs) tab.close()
+    await gateway.close()
+    await redis.stop()
+  }
+}
+
 describe('hub catch-up of many channels', () => {
-  it('keeps at most CATCH_UPS_IN_FLIGHT history reads pending, and catches every channel up, each entry once', {
-    timeout: 60_000,
-  }, async () => {
-    const redis = await startRedis()
-    const gateway = await startTestGateway({ REDIS_URL: redis.url })
-    const tabs: RecordingEventSource[] = []
-    const broker = gateway.services.broker
-    const readAfter = broker.readAfter
-    try {
+  it(
+    'keeps at most CATCH_UPS_IN_FLIGHT history reads pending, and catches every channel up, each entry once',
+    {
+      timeout: 60_000,
+    },
+    () =>
       // A channel per user, more than the reads one resync keeps pending.
-      const users = Array.from({ length: CATCH_UPS_IN_FLIGHT + 72 }, (_, i) => `user${i}`)
-      for (const user of users)
-        tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token(user) }))
-      await Promise.all(tabs.map((tab) => tab.waitForReady()))
-      const hub = gateway.services.hub
-      // The subscriber dropped: what is published meanwhile reaches the tabs from the catch-up.
-      hub.suspend()
-      for (const user of users) expect((await gateway.publish({ user, data: user })).status).toBe(200)
-      let pending = 0
-      let most = 0
-      broker.readAfter = async function (this: typeof broker, ...args) {
-        pending++
-        most = Math.max(most, pending)
-        try {
-          return await readAfter.apply(this, args)
-        } finally {
-          pending--
-        }
-      }
-      expect(await hub.resync()).toBe(0)
-      expect(most).toBe(CATCH_UPS_IN_FLIGHT)
-      await Promise.all(tabs.map((tab) => tab.waitForEvents(1)))
-      for (const user of users) expect((await gateway.publish({ user, data: 'after' })).status).toBe(200)
-      await Promise.all(tabs.map((tab) => tab.waitForEvents(2)))
-      expect(tabs.map((tab) => tab.payloads())).toEqual(users.map((user) => [user, 'after']))
-    } finally {
-      broker.readAfter = readAfter
-      for (const tab of tabs) tab.close()
-      await gateway.close()
-      await redis.stop()
-    }
-  })
+      withHeldUsers(
+        CATCH_UPS_IN_FLIGHT + 72,
+        (user) => user,
+        async ({ gateway, users, tabs, readAfter }) => {
+          const broker = gateway.services.broker
+          let pending = 0
+          let most = 0
+          broker.readAfter = async function (this: typeof broker, ...args) {
+            pending++
+            most = Math.max(most, pending)
+            try {
+              return await readAfter.apply(this, args)
+            } finally {
+              pending--
+            }
+          }
+          expect(await gateway.services.hub.resync()).toBe(0)
+          expect(most).toBe(CATCH_UPS_IN_FLIGHT)
+          await Promise.all(tabs.map((tab) => tab.waitForEvents(1)))
+          for (const user of users) expect((await gateway.publish({ user, data: 'after' })).status).toBe(200)
+          await Promise.all(tabs.map((tab) => tab.waitForEvents(2)))
+          expect(tabs.map((tab) => tab.payloads())).toEqual(users.map((user) => [user, 'after']))
+        },
+      ),
+  )
 })
 
 describe('hub: a channel held again while it waits its turn in a resync', () => {
-  it('is caught up by that resync but stays held until its own, since its hold stamp is taken at the start', {
-    timeout: 60_000,
-  }, async () => {
-    const redis = await startRedis()
-    const gateway = await startTestGateway({ REDIS_URL: redis.url })
-    const tabs: RecordingEventSource[] = []
-    const broker = gateway.services.broker
-    const readAfter = broker.readAfter
-    try {
+  it(
+    'is caught up by that resync but stays held until its own, since its hold stamp is taken at the start',
+    {
+      timeout: 60_000,
+    },
+    () =>
       // One channel more than the reads a resync keeps pending: the last waits its turn.
-      const users = Array.from({ length: CATCH_UPS_IN_FLIGHT + 1 }, (_, i) => `user${i}`)
-      for (const user of users)
-        tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token(user) }))
-      await Promise.all(tabs.map((tab) => tab.waitForReady()))
-      const hub = gateway.services.hub
-      hub.suspend()
-      for (const user of users) expect((await gateway.publish({ user, data: 1 })).status).toBe(200)
-      // The first reads wait until the test lets them go.
-      let letGo = () => {}
-      const gate = new Promise<void>((resolve) => {
-        letGo = resolve
-      })
-      const reading = new Set<string>()
-      broker.readAfter = async function (this: typeof broker, ...args) {
-        reading.add(args[0])
-        await gate
-        return readAfter.apply(this, args)
-      }
-      const first = hub.resync()
-      const queued = users.find((user) => !reading.has(`u:${user}`))!
-      expect(reading.size).toBe(CATCH_UPS_IN_FLIGHT)
-      // Its slot moves meanwhile: held again, for a resync of its own.
-      hub.hold([`u:${queued}`])
-      letGo()
-      expect(await first).toBe(0)
-      broker.readAfter = readAfter
-      const tab = tabs[users.indexOf(queued)]!
-      const other = tabs[users.indexOf(queued) === 0 ? 1 : 0]!
-      await tab.waitForEvents(1)
-      expect((await gateway.publish({ user: queued, data: 2 })).status).toBe(200)
-      // Announced after it on the same subscriber: once the other tab has this, the hub had 2.
-      expect((await gateway.publish({ user: users[tabs.indexOf(other)]!, data: 2 })).status).toBe(200)
-      await other.waitForEvents(2)
-      expect(tab.payloads()).toEqual([1])
-      expect(await hub.resync([`u:${queued}`])).toBe(0)
-      await tab.waitForEvents(2)
-      expect(tab.payloads()).toEqual([1, 2])
-    } finally {
-      broker.readAfter = readAfter
-      for (const tab of tabs) tab.close()
-      await gateway.close()
-      await redis.stop()
-    }
-  })
+      withHeldUsers(
+        CATCH_UPS_IN_FLIGHT + 1,
+        () => 1,
+        async ({ gateway, users, tabs, readAfter }) => {
+          const [hub, broker] = [gateway.services.hub, gateway.services.broker]
+          // The first reads wait until the test lets them go.
+          let letGo = () => {}
+          const gate = new Promise<void>((resolve) => {
+            letGo = resolve
+          })
+          const reading = new Set<string>()
+          broker.readAfter = async function (this: typeof broker, ...args) {
+            reading.add(args[0])
+            await gate
+            return readAfter.apply(this, args)
+          }
+          const first = hub.resync()
+          const queued = users.find((user) => !reading.has(`u:${user}`))!
+          expect(reading.size).toBe(CATCH_UPS_IN_FLIGHT)
+          // Its slot moves meanwhile: held again, for a resync of its own.
+          hub.hold([`u:${queued}`])
+          letGo()
+          expect(await first).toBe(0)
+          broker.readAfter = readAfter
+          const tab = tabs[users.indexOf(queued)]!
+          const other = tabs[users.indexOf(queued) === 0 ? 1 : 0]!
+          await tab.waitForEvents(1)
+          expect((await gateway.publish({ user: queued, data: 2 })).status).toBe(200)
+          // Announced after it on the same subscriber: once the other tab has this, the hub had 2.
+          expect((await gateway.publish({ user: users[tabs.indexOf(other)]!, data: 2 })).status).toBe(200)
+          await other.waitForEvents(2)
+          expect(tab.payloads()).toEqual([1])
+          expect(await hub.resync([`u:${queued}`])).toBe(0)
+          await tab.waitForEvents(2)
+          expect(tab.payloads()).toEqual([1, 2])
+        },
+      ),
+  )
 })
 
 describe('hub closing the streams a gap cut off', () => {
