@@ -15,6 +15,7 @@
 
 import { settledWithin } from '@herald/publisher'
 import type { JWTVerifyGetKey } from 'jose'
+import { monotonicMs } from '../clock/monotonic-ms.js'
 
 /** jose's remote key set, as far as this needs it. */
 export interface ReloadableKeySet {
@@ -48,7 +49,7 @@ export function keepingStaleKeys(keySet: ReloadableKeySet, options: StaleKeySetO
       () => undefined,
       (error: unknown) => {
         // Past the limit the failure is each verification's: keys_unavailable, as with no set.
-        if (Date.now() - fetchedAtMs < options.staleLimitMs) options.onStale(error)
+        if (monotonicMs() - fetchedAtMs < options.staleLimitMs) options.onStale(error)
         return error
       },
     )
@@ -61,7 +62,7 @@ export function keepingStaleKeys(keySet: ReloadableKeySet, options: StaleKeySetO
   }
   return async (header, token) => {
     const fetchedAtMs = options.fetchedAtMs()
-    const ageMs = fetchedAtMs === undefined ? 0 : Date.now() - fetchedAtMs
+    const ageMs = fetchedAtMs === undefined ? 0 : monotonicMs() - fetchedAtMs
     if (fetchedAtMs !== undefined && ageMs >= options.maxAgeMs) {
       const refreshed = refresh(fetchedAtMs)
       if (ageMs >= options.staleLimitMs) {

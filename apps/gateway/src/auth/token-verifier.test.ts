@@ -545,10 +545,20 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
 
   const sign = (kid: string, sub = 'alice') => signRs256(keys, { kid, sub })
 
+  /** The node's monotonic clock (backoff, the set's age) and the wall clock (token times), both faked. */
+  function fakeClocks(): void {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] })
+  }
+
+  /** Moves both clocks on by `ms`. */
+  function advance(ms: number): void {
+    if (!vi.isFakeTimers()) fakeClocks()
+    vi.advanceTimersByTime(ms)
+  }
+
   /** Past the second a failed fetch makes the next wait, whatever the cooldown. */
   function pastFailureBackoff(): void {
-    if (!vi.isFakeTimers()) vi.useFakeTimers({ toFake: ['Date'] })
-    vi.setSystemTime(Date.now() + 1000)
+    advance(1000)
   }
 
   /** A verifier of its own, so each test starts with no key set fetched and nothing cached. */
@@ -612,8 +622,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
         expect.objectContaining({ level: 40, jwks: jwksUrl, err: 'the key set is larger than 1048576 bytes' }),
       ])
       answer = 'ok'
-      vi.useFakeTimers({ toFake: ['Date'] })
-      vi.setSystemTime(Date.now() + 60_000)
+      advance(60_000)
       expect((await verify(tokens[0]!)).userId).toBe('a')
     },
   )
@@ -641,7 +650,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   })
 
   it('fetches no more than a backoff allows while fetches fail, whatever the tokens: 1 s, then twice as long', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
+    fakeClocks()
     const { outcomes, observer } = fetchOutcomes()
     const verify = verifier(jwksUrl, 30_000, observer)
     answer = '500'
@@ -652,24 +661,24 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     }
     await shedAll()
     expect(requests).toBe(1)
-    vi.setSystemTime(Date.now() + 999)
+    advance(999)
     await shedAll()
     expect(requests).toBe(1)
-    vi.setSystemTime(Date.now() + 1)
+    advance(1)
     await shedAll()
     expect(requests).toBe(2)
-    vi.setSystemTime(Date.now() + 1999)
+    advance(1999)
     await shedAll()
     expect(requests).toBe(2)
     // The set is back: fetched once the wait is over, and a known key verifies again.
     answer = 'ok'
-    vi.setSystemTime(Date.now() + 1)
+    advance(1)
     const backAtMs = Date.now()
     expect((await verify(tokens[0]!)).userId).toBe('alice')
     expect(requests).toBe(3)
     // With the set cached, the IdP failing again: known keys go on, forged kids fetch no more.
     answer = '500'
-    vi.setSystemTime(Date.now() + 30_001)
+    advance(30_001)
     await Promise.all(tokens.map((token) => verify(token).catch(() => undefined)))
     expect((await verify(tokens[2]!)).userId).toBe('alice')
     expect(requests).toBe(4)
@@ -678,15 +687,38 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   })
 
   it('waits 1 s after a failed fetch with a cooldown of 0 too: forged kids cannot make a fetch each', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
+    fakeClocks()
     const verify = verifier(jwksUrl, 0)
     answer = '500'
     const forged = await Promise.all(Array.from({ length: 20 }, (_, n) => sign(`forged-${n}`)))
     for (const token of forged) expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
     expect(requests).toBe(1)
-    vi.setSystemTime(Date.now() + 1000)
+    advance(1000)
     for (const token of forged) expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
     expect(requests).toBe(2)
+  })
+
+  it('waits its backoff on its own clock: a wall clock stepped back an hour after a failed fetch holds no fetch back', async () => {
+    fakeClocks()
+    const verify = verifier()
+    answer = '500'
+    expect(await codeOf(verify(await sign('k1')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
+    answer = 'ok'
+    vi.setSystemTime(Date.now() - 60 * 60_000)
+    pastFailureBackoff()
+    expect((await verify(await sign('k1'))).userId).toBe('alice')
+    expect(requests).toBe(2)
+  })
+
+  it('ages its set on its own clock: a wall clock stepped a day on neither refetches it nor retires it while the issuer is down', async () => {
+    fakeClocks()
+    const verify = verifier()
+    expect((await verify(await sign('k1', 'alice'))).userId).toBe('alice')
+    answer = '500'
+    vi.setSystemTime(Date.now() + JWKS_STALE_LIMIT_MS)
+    expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
+    expect(requests).toBe(1)
+    expect(logged).toEqual([])
   })
 
   it('still refuses malformed tokens as malformed while the JWKS fails', async () => {
@@ -741,7 +773,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   })
 
   it('sheds a kid the set lacked when it was fetched within the cooldown, and verifies it once it is fetched again', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
+    fakeClocks()
     const verify = verifier(jwksUrl, 30_000)
     expect((await verify(await sign('k1'))).userId).toBe('alice')
     // A key published since the last fetch, which the cooldown keeps the node from seeing yet:
@@ -750,10 +782,10 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     alsoPublished = [await jwkOf(rotated, 'k2')]
     const token = await signRs256(rotated, { kid: 'k2', sub: 'bob' })
     expect(await codeOf(verify(token))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
-    vi.setSystemTime(Date.now() + 30_001)
+    advance(30_001)
     expect((await verify(token)).userId).toBe('bob')
     // Past the cooldown, a kid the set lacks is fetched for, and then refused.
-    vi.setSystemTime(Date.now() + 30_001)
+    advance(30_001)
     expect(await codeOf(verify(await sign('k3')))).toBe('HERALD_ERR_TOKEN_KEY_UNKNOWN')
     // An outage was never logged: the set was there all along.
     expect(logged).toEqual([])
@@ -797,7 +829,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   })
 
   it('stops admitting tokens of a key withdrawn from the set within JWKS_MAX_AGE_MS, new and verified alike', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
+    fakeClocks()
     const verify = verifier()
     const withdrawn = rsaKeys()
     alsoPublished = [await jwkOf(withdrawn, 'k2')]
@@ -805,7 +837,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     expect((await verify(verified)).userId).toBe('alice')
     alsoPublished = []
     expect(JWKS_MAX_AGE_MS).toBe(5 * 60_000)
-    vi.setSystemTime(Date.now() + JWKS_MAX_AGE_MS + 1)
+    advance(JWKS_MAX_AGE_MS + 1)
     expect(await codeOf(verify(await signRs256(withdrawn, { kid: 'k2', sub: 'bob' })))).toBe(
       'HERALD_ERR_TOKEN_KEY_UNKNOWN',
     )
@@ -813,13 +845,13 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   })
 
   it('does not hold a stream for a refetch the issuer leaves unanswered: the set in hand verifies meanwhile', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
+    fakeClocks()
     const verify = verifier()
     const withdrawn = rsaKeys()
     alsoPublished = [await jwkOf(withdrawn, 'k2')]
     expect((await verify(await signRs256(withdrawn, { kid: 'k2', sub: 'alice' }))).userId).toBe('alice')
     answer = 'nothing'
-    vi.setSystemTime(Date.now() + JWKS_MAX_AGE_MS + 1)
+    advance(JWKS_MAX_AGE_MS + 1)
     // Verified within JWKS_REFRESH_WAIT_MS, while the refetch it started is still unanswered and
     // still waited for (a refresh awaited whole, as before, held the stream until the fetch gave up).
     expect(JWKS_REFRESH_WAIT_MS).toBe(500)
@@ -837,23 +869,23 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   })
 
   it('goes on verifying with the set fetched before while the issuer is down, for up to a day', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] })
+    fakeClocks()
     const verify = verifier()
     const fetchedAt = Date.now()
     expect((await verify(await sign('k1', 'alice'))).userId).toBe('alice')
     answer = '500'
     // Past the set's age the node asks again, fails, and keeps the set: new streams and
     // reconnects with tokens of its keys are admitted, where they were all shed.
-    vi.setSystemTime(fetchedAt + JWKS_MAX_AGE_MS + 1)
+    advance(fetchedAt + JWKS_MAX_AGE_MS + 1 - Date.now())
     expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
     expect(requests).toBe(2)
     // A kid the set lacks cannot be looked up meanwhile: shed, as in any outage.
     expect(await codeOf(verify(await sign('k2', 'carol')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
-    vi.setSystemTime(fetchedAt + 6 * 60 * 60_000)
+    advance(fetchedAt + 6 * 60 * 60_000 - Date.now())
     expect((await verify(await sign('k1', 'dan'))).userId).toBe('dan')
     // A day after the last fetch the set no longer verifies.
     expect(JWKS_STALE_LIMIT_MS).toBe(24 * 60 * 60_000)
-    vi.setSystemTime(fetchedAt + JWKS_STALE_LIMIT_MS)
+    advance(fetchedAt + JWKS_STALE_LIMIT_MS - Date.now())
     expect(await codeOf(verify(await sign('k1', 'erin')))).toBe('HERALD_ERR_KEYS_UNAVAILABLE')
     answer = 'ok'
     pastFailureBackoff()
@@ -936,8 +968,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
       expect(live.status).toBe(200)
       live.close()
       // The fetch that worked set the age back: from 0 s, where the failed one left it at the start's.
-      const fetchedAtMs = Date.now()
-      vi.setSystemTime(fetchedAtMs + 120_000)
+      advance(120_000)
       expect(await scrape()).toMatch(/^herald_key_set_age_seconds 120(\.\d+)?$/m)
       expect(await scrape()).toMatch(/^herald_key_set_fetch_failures_total 1$/m)
     } finally {

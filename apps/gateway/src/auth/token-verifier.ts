@@ -32,6 +32,7 @@ import {
   jwtVerify,
 } from 'jose'
 import type { Logger } from 'pino'
+import { monotonicMs } from '../clock/monotonic-ms.js'
 import type { GatewayConfig } from '../config/config.js'
 import { HeraldError, type HeraldErrorCode } from '../errors/herald-error.js'
 import { createHmacFastPath } from './hmac-fast-path.js'
@@ -102,7 +103,7 @@ const TOKEN_KEY_LOOKUP_CODES: ReadonlySet<string> = new Set([
 
 /** Hears how the node's JWKS fetches go (for its metrics); never about tokens. */
 export interface KeySetFetchObserver {
-  /** A fetch gave a usable set, in use from now. */
+  /** A fetch gave a usable set, in use from now: `atMs` on the node's monotonic clock. */
   keySetFetched(atMs: number): void
   /** A fetch was made and failed; one held back by the backoff is no fetch. */
   keySetFetchFailed(): void
@@ -182,7 +183,11 @@ function selectVerify(
       // would fetch again. So after a failure, fetches wait, 1 s, then twice as long each time,
       // up to the cooldown; verifications the cached set can answer go on meanwhile. A cooldown
       // under 1 s still waits 1 s after a failure: with 0, forged kids during an outage would
-      // each make a fetch.
+      // each make a fetch. The waits and the set's age run on the monotonic clock: on the wall
+      // clock, one stepped back by an hour after a failed fetch held every fetch back for that
+      // hour, and one stepped forward by a day made the set in hand too old to verify. (jose's
+      // cooldown between refetches for unknown kids reads the wall clock; after a step back, the
+      // refresh every JWKS_MAX_AGE_MS still brings a new key in.)
       const fetchBackoff = new RetryBackoff(FIRST_FETCH_RETRY_MS, Math.max(FIRST_FETCH_RETRY_MS, jwt.jwksCooldownMs))
       const keySet = createRemoteJWKSet(key.url, {
         cooldownDuration: jwt.jwksCooldownMs,
@@ -191,19 +196,19 @@ function selectVerify(
         // jose's signal, which fetchKeySet reads the body under: the bound covers the whole body.
         timeoutDuration: KEY_SET_FETCH_TIMEOUT_MS,
         [customFetch]: async (url: string, init: RequestInit) => {
-          if (!fetchBackoff.ready(Date.now())) throw new KeySetFetchDeferred()
+          if (!fetchBackoff.ready(monotonicMs())) throw new KeySetFetchDeferred()
           try {
             const { response, usable } = await fetchKeySet(url, init)
             if (usable) {
               fetched++
-              fetchedAtMs = Date.now()
+              fetchedAtMs = monotonicMs()
               fetches?.keySetFetched(fetchedAtMs)
             } else fetches?.keySetFetchFailed()
-            fetchBackoff.outcome(usable, Date.now())
+            fetchBackoff.outcome(usable, monotonicMs())
             return response
           } catch (error) {
             fetches?.keySetFetchFailed()
-            fetchBackoff.outcome(false, Date.now())
+            fetchBackoff.outcome(false, monotonicMs())
             throw error
           }
         },
@@ -214,7 +219,7 @@ function selectVerify(
         staleLimitMs: JWKS_STALE_LIMIT_MS,
         refreshWaitMs: JWKS_REFRESH_WAIT_MS,
         fetchedAtMs: () => fetchedAtMs,
-        onStale: (error) => outage.stale(error, Date.now()),
+        onStale: (error) => outage.stale(error, monotonicMs()),
       })
       // A key jose will not verify with is logged once per key id: it stays in the set until the
       // issuer removes it, and an outage log would end and start again with every other token.
@@ -245,7 +250,7 @@ function selectVerify(
           return await currentKeys(header, token)
         } catch (error) {
           if (!TOKEN_KEY_LOOKUP_CODES.has(joseCodeOf(error) ?? '')) {
-            outage.failed(error, Date.now())
+            outage.failed(error, monotonicMs())
             const failure = unavailable(error)
             fetchFailures.add(failure)
             throw failure

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { monotonicMs } from '../clock/monotonic-ms.js'
 import { type MetricSources, Metrics } from './metrics.js'
 
 /** Metrics of a node with no stream open. */
@@ -72,7 +73,7 @@ describe('Metrics', () => {
     // Never fetched: as old as the node, so an issuer down since the start shows too.
     expect(await ageOf(metrics)).toBeGreaterThanOrEqual(0)
     expect(await ageOf(metrics)).toBeLessThanOrEqual((Date.now() - startedAtMs) / 1000)
-    metrics.keySetFetched(Date.now() - 90_000)
+    metrics.keySetFetched(monotonicMs() - 90_000)
     metrics.keySetFetchFailed()
     metrics.keySetFetchFailed()
     expect(await ageOf(metrics)).toBeGreaterThanOrEqual(90)

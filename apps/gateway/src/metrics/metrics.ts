@@ -7,6 +7,7 @@
 
 import type { UnavailableReason } from '@herald/protocol'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { monotonicMs } from '../clock/monotonic-ms.js'
 import type { BudgetClose } from '../http/socket-budget.js'
 import { collectEventLoopLagInWindows } from './event-loop-windows.js'
 import { HotCounter, HotHistogram } from './hot-metrics.js'
@@ -217,7 +218,7 @@ export class Metrics {
     // A JWKS outage shows in the streams only at its edges (a new key, or a day on: every stream
     // shed as keys_unavailable, which forged kids can also raise); these two show it as it starts,
     // from the node's own fetches, which no client can make fail.
-    this.#keySetSinceMs = keysFromJwks === true ? Date.now() : undefined
+    this.#keySetSinceMs = keysFromJwks === true ? monotonicMs() : undefined
     const keySetSince = () => this.#keySetSinceMs
     new Gauge({
       name: 'herald_key_set_age_seconds',
@@ -225,7 +226,7 @@ export class Metrics {
       registers,
       collect() {
         const sinceMs = keySetSince()
-        this.set(sinceMs === undefined ? 0 : (Date.now() - sinceMs) / 1000)
+        this.set(sinceMs === undefined ? 0 : (monotonicMs() - sinceMs) / 1000)
       },
     })
     this.#keySetFetchFailures = new Counter({
