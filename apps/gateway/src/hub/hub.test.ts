@@ -9,6 +9,7 @@ import type { Broker } from '../broker/broker.js'
 import { CATCH_UPS_IN_FLIGHT, type Hub } from './hub.js'
 import { CLOSES_PER_TURN } from './sliced-closer.js'
 import { SseConnection } from './sse-connection.js'
+import { CATCH_UP_WRITES_PER_TURN } from './turn-budget.js'
 
 /**
  * Resolves when a stream has replayed (or started at its tails) and asks the hub whether a hold
@@ -321,6 +322,133 @@ describe('hub closing the streams a gap cut off', () => {
     } finally {
       ticking = false
       SseConnection.prototype.closeWithRetry = closeWithRetry
+      for (const tab of tabs) tab.close()
+      await gateway.close()
+      await redis.stop()
+    }
+  })
+})
+
+/** Which turn of the event loop it is: a counter a chain of setImmediate moves on, until stopped. */
+function turnCounter(): { readonly now: () => number; readonly stop: () => void } {
+  let turn = 0
+  let ticking = true
+  const tick = () => {
+    turn++
+    if (ticking) setImmediate(tick)
+  }
+  setImmediate(tick)
+  return {
+    now: () => turn,
+    stop: () => {
+      ticking = false
+    },
+  }
+}
+
+describe('hub catch-up writes', () => {
+  it('spreads them over turns of the event loop, CATCH_UP_WRITES_PER_TURN a turn, each entry once and in order, live ones after', {
+    timeout: 60_000,
+  }, async () => {
+    const redis = await startRedis()
+    const gateway = await startTestGateway({ REDIS_URL: redis.url, MAX_CONNECTIONS_PER_USER: '1000' })
+    const tabs: RecordingEventSource[] = []
+    const deliver = SseConnection.prototype.deliver
+    const writesPerTurn = new Map<number, number>()
+    let turns: ReturnType<typeof turnCounter> | undefined
+    try {
+      const token = await gateway.token('alice')
+      for (let i = 0; i < 32; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
+      await Promise.all(tabs.map((tab) => tab.waitForReady()))
+      const hub = gateway.services.hub
+      // The subscriber dropped: what is published now is held, and read back by the catch-up.
+      hub.suspend()
+      // 32 tabs × 160 entries: two and a half turns' worth.
+      const sent = Array.from({ length: (5 * CATCH_UP_WRITES_PER_TURN) / 2 / tabs.length }, (_, n) => n + 1)
+      const published = await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })
+      expect(published.status).toBe(200)
+      SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
+        const wrote = deliver.call(this, slot, framed)
+        if (wrote && turns !== undefined) writesPerTurn.set(turns.now(), (writesPerTurn.get(turns.now()) ?? 0) + 1)
+        return wrote
+      }
+      turns = turnCounter()
+      expect(await hub.resync()).toBe(0)
+      expect([...writesPerTurn.values()].reduce((sum, writes) => sum + writes)).toBe(tabs.length * sent.length)
+      expect(writesPerTurn.size).toBeGreaterThanOrEqual(3)
+      expect(Math.max(...writesPerTurn.values())).toBeLessThanOrEqual(CATCH_UP_WRITES_PER_TURN)
+      expect((await gateway.publish({ user: 'alice', data: 'live' })).status).toBe(200)
+      await Promise.all(tabs.map((tab) => tab.waitForEvents(sent.length + 1)))
+      for (const tab of tabs) expect(tab.payloads()).toEqual([...sent, 'live'])
+    } finally {
+      turns?.stop()
+      SseConnection.prototype.deliver = deliver
+      for (const tab of tabs) tab.close()
+      await gateway.close()
+      await redis.stop()
+    }
+  })
+
+  it("stops releasing what was held at a new hold of the channel, and leaves the rest to that hold's catch-up", async () => {
+    const redis = await startRedis()
+    const gateway = await startTestGateway({ REDIS_URL: redis.url })
+    const tabs: RecordingEventSource[] = []
+    const broker = gateway.services.broker
+    const readAfter = broker.readAfter
+    const deliver = SseConnection.prototype.deliver
+    try {
+      const alice = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
+      const bob = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('bob') })
+      tabs.push(alice, bob)
+      await Promise.all(tabs.map((tab) => tab.waitForReady()))
+      expect((await gateway.publish({ user: 'alice', data: 0 })).status).toBe(200)
+      await alice.waitForEvents(1)
+      const hub = gateway.services.hub
+      // What reaches the hub for alice, live: held from the suspension on.
+      let reachedHub = 0
+      let allReached = () => {}
+      const reached = new Promise<void>((resolve) => {
+        allReached = resolve
+      })
+      const hubDeliver = hub.deliver.bind(hub)
+      hub.deliver = (channelKey, entry) => {
+        hubDeliver(channelKey, entry)
+        if (channelKey === 'u:alice' && ++reachedHub === 3) allReached()
+      }
+      hub.suspend()
+      // Published just after the catch-up read alice's history: the release alone writes them.
+      broker.readAfter = async function (this: typeof broker, ...args) {
+        const read = await readAfter.apply(this, args)
+        if (args[0] === 'u:alice') {
+          broker.readAfter = readAfter
+          const published = await gateway.publish({ messages: [1, 2, 3].map((data) => ({ user: 'alice', data })) })
+          expect(published.status).toBe(200)
+          await reached
+        }
+        return read
+      }
+      // Her slot moves as the release writes her first entry.
+      SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
+        const wrote = deliver.call(this, slot, framed)
+        if (wrote && framed.channel.key === 'u:alice') {
+          SseConnection.prototype.deliver = deliver
+          hub.hold(['u:alice'])
+        }
+        return wrote
+      }
+      expect(await hub.resync()).toBe(0)
+      // Announced after them: once bob has this, the hub wrote all it was going to write to alice.
+      expect((await gateway.publish({ user: 'bob', data: 'marker' })).status).toBe(200)
+      await bob.waitForEvents(1)
+      expect(alice.payloads()).toEqual([0, 1])
+      expect(await hub.resync(['u:alice'])).toBe(0)
+      await alice.waitForEvents(4)
+      expect((await gateway.publish({ user: 'alice', data: 4 })).status).toBe(200)
+      await alice.waitForEvents(5)
+      expect(alice.payloads()).toEqual([0, 1, 2, 3, 4])
+    } finally {
+      broker.readAfter = readAfter
+      SseConnection.prototype.deliver = deliver
       for (const tab of tabs) tab.close()
       await gateway.close()
       await redis.stop()

@@ -19,6 +19,7 @@ import type { QuietChannel, QuietChannelSource, QuietMove } from './quiet-positi
 import { hasMore, lastPosition, readPage } from './resume.js'
 import { SlicedCloser } from './sliced-closer.js'
 import type { CloseReason, SseConnection } from './sse-connection.js'
+import { TurnBudget } from './turn-budget.js'
 
 interface ChannelListeners {
   readonly channel: Channel
@@ -66,6 +67,8 @@ export class Hub implements BrokerSink, QuietChannelSource {
   readonly #heldInSetup = new Set<SseConnection>()
   /** Streams in setup waiting for their channels' release, each with what resumes it. */
   readonly #awaitingRelease = new Map<SseConnection, () => void>()
+  /** The writes catch-ups make per turn of the event loop, all of them together (turn-budget.ts). */
+  readonly #catchUpWrites = new TurnBudget()
   /** Live streams a catch-up closes, already detached: a slice per turn, each with its own jittered retry hint. */
   readonly #closer = new SlicedCloser<{ readonly connection: SseConnection; readonly reason: CloseReason }>(
     ({ connection, reason }) => connection.closeWithRetry(reason, jitteredRetryMs(this.retryMs, Math.random)),
@@ -287,7 +290,11 @@ export class Hub implements BrokerSink, QuietChannelSource {
           this.#closeAllWithRetry(listeners, 'history_gap')
           return page.outcome
         }
-        for (const entry of page.entries) this.#fanOut(listeners, entry)
+        for (const entry of page.entries) {
+          while (this.#catchUpWrites.nextTurn !== undefined) await this.#catchUpWrites.nextTurn
+          this.#fanOut(listeners, entry)
+          this.#catchUpWrites.spend(listeners.members.size)
+        }
         from = hasMore(page) ? lastPosition(page.entries) : undefined
       }
       return 'caught_up'
@@ -296,13 +303,32 @@ export class Hub implements BrokerSink, QuietChannelSource {
       this.#closeAllWithRetry(listeners, 'broker_unavailable')
       return error instanceof Error ? error : new Error(String(error))
     } finally {
-      if (holdStamp === listeners.holdStamp) {
-        const held = listeners.held ?? []
-        listeners.held = undefined
-        for (const entry of held) this.#fanOut(listeners, entry)
-        for (const connection of this.#awaitingRelease.keys()) if (!this.#isHeld(connection)) this.#wake(connection)
-      }
+      await this.#release(listeners, holdStamp)
     }
+  }
+
+  /**
+   * Writes what the hold kept back, over as many turns as the budget takes; entries that come
+   * meanwhile join the queue, so they still go out after it. A new hold of the channel stops the
+   * release where it is: what is left waits, with what comes after it, for that hold's catch-up.
+   */
+  async #release(listeners: ChannelListeners, holdStamp: number): Promise<void> {
+    const held = listeners.held ?? []
+    let released = 0
+    while (holdStamp === listeners.holdStamp) {
+      if (released === held.length) {
+        listeners.held = undefined
+        for (const connection of this.#awaitingRelease.keys()) if (!this.#isHeld(connection)) this.#wake(connection)
+        return
+      }
+      if (this.#catchUpWrites.nextTurn !== undefined) {
+        await this.#catchUpWrites.nextTurn
+        continue
+      }
+      this.#fanOut(listeners, held[released++]!)
+      this.#catchUpWrites.spend(listeners.members.size)
+    }
+    held.splice(0, released)
   }
 
   #fanOut(listeners: ChannelListeners, entry: HistoryEntry): void {
