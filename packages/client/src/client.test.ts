@@ -727,10 +727,14 @@ describe('HeraldClient against an upstream that ends every stream at once', () =
   afterEach(() => vi.unstubAllGlobals())
 
   it('backs off as after failures instead of reconnecting every 100 ms or sooner', async () => {
-    let requests = 0
+    const requestedAtMs: number[] = []
+    let fifth = () => {}
+    const fiveRequests = new Promise<void>((resolve) => {
+      fifth = resolve
+    })
     const encoder = new TextEncoder()
     vi.stubGlobal('fetch', async () => {
-      requests++
+      if (requestedAtMs.push(performance.now()) === 5) fifth()
       const frames = 'retry: 0\n\nevent: herald.ready\ndata: {"resume":"fresh","replayed":0}\nid: u00000001:1-0\n\n'
       const body = new ReadableStream<Uint8Array>({
         start(controller) {
@@ -741,11 +745,13 @@ describe('HeraldClient against an upstream that ends every stream at once', () =
       return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } })
     })
     const client = loneClient()
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await fiveRequests
     client.close()
-    // Waits of 100, 100–200, 200–400, 400–800 ms: four or five streams (one more if timers run late), not 15 to 30.
-    expect(requests).toBeGreaterThanOrEqual(4)
-    expect(requests).toBeLessThanOrEqual(6)
+    // Waits of at least 100, 100, 200 and 400 ms (steps of 100, 200, 400 and 800, jittered down to
+    // half): a timer that runs late only lengthens them. A millisecond off for timer rounding.
+    const waits = requestedAtMs.slice(1).map((atMs, i) => atMs - requestedAtMs[i]!)
+    expect(waits).toHaveLength(4)
+    ;[100, 100, 200, 400].forEach((leastMs, i) => expect(waits[i]).toBeGreaterThanOrEqual(leastMs - 1))
   })
 })
 
