@@ -5,6 +5,7 @@
 import { pollUntil, startRedis } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
 import { RecordingEventSource, recordingLogger, startTestGateway, type TestGateway } from '../../test/harness.js'
+import { type TurnCounter, turnCounter } from '../../test/turn-counter.js'
 import type { Broker } from '../broker/broker.js'
 import { CATCH_UPS_IN_FLIGHT, type Hub } from './hub.js'
 import { CLOSES_PER_TURN } from './sliced-closer.js'
@@ -279,14 +280,9 @@ describe('hub closing the streams a gap cut off', () => {
     })
     const tabs: RecordingEventSource[] = []
     const closeWithRetry = SseConnection.prototype.closeWithRetry
-    // Which turn of the event loop each close came in: a counter that a chain of setImmediate moves.
+    // Which turn of the event loop each close came in.
     const turnsAtCall: number[] = []
-    let turn = 0
-    let ticking = true
-    const tick = () => {
-      turn++
-      if (ticking) setImmediate(tick)
-    }
+    let turns: TurnCounter | undefined
     try {
       const token = await gateway.token('alice')
       // More tabs than one slice closes, all on one channel: one catch-up closes them all.
@@ -300,10 +296,10 @@ describe('hub closing the streams a gap cut off', () => {
       hub.suspend()
       for (const data of [2, 3]) expect((await gateway.publish({ user: 'alice', data })).status).toBe(200)
       SseConnection.prototype.closeWithRetry = function (this: SseConnection, reason, retryMs) {
-        turnsAtCall.push(turn)
+        turnsAtCall.push(turns!.now())
         closeWithRetry.call(this, reason, retryMs)
       }
-      setImmediate(tick)
+      turns = turnCounter()
       expect(await hub.resync()).toBe(1)
       // Detached, none closed yet: still open streams, each holding its socket and slot.
       expect(hub.connectionCount).toBe(count)
@@ -320,7 +316,7 @@ describe('hub closing the streams a gap cut off', () => {
         expect(tab.payloads('herald.reset')).toEqual([{ reason: 'trimmed' }])
       }
     } finally {
-      ticking = false
+      turns?.stop()
       SseConnection.prototype.closeWithRetry = closeWithRetry
       for (const tab of tabs) tab.close()
       await gateway.close()
@@ -328,23 +324,6 @@ describe('hub closing the streams a gap cut off', () => {
     }
   })
 })
-
-/** Which turn of the event loop it is: a counter a chain of setImmediate moves on, until stopped. */
-function turnCounter(): { readonly now: () => number; readonly stop: () => void } {
-  let turn = 0
-  let ticking = true
-  const tick = () => {
-    turn++
-    if (ticking) setImmediate(tick)
-  }
-  setImmediate(tick)
-  return {
-    now: () => turn,
-    stop: () => {
-      ticking = false
-    },
-  }
-}
 
 describe('hub catch-up writes', () => {
   it('spreads them over turns of the event loop, CATCH_UP_WRITES_PER_TURN a turn, each entry once and in order, live ones after', {
@@ -355,7 +334,7 @@ describe('hub catch-up writes', () => {
     const tabs: RecordingEventSource[] = []
     const deliver = SseConnection.prototype.deliver
     const writesPerTurn = new Map<number, number>()
-    let turns: ReturnType<typeof turnCounter> | undefined
+    let turns: TurnCounter | undefined
     try {
       const token = await gateway.token('alice')
       for (let i = 0; i < 32; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))

@@ -1,22 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { turnCounter } from '../../test/turn-counter.js'
 import { TurnBudget } from './turn-budget.js'
-
-/** Which turn of the event loop it is: a counter a chain of setImmediate moves on. */
-function turnCounter(): { readonly now: () => number; readonly stop: () => void } {
-  let turn = 0
-  let ticking = true
-  const tick = () => {
-    turn++
-    if (ticking) setImmediate(tick)
-  }
-  setImmediate(tick)
-  return {
-    now: () => turn,
-    stop: () => {
-      ticking = false
-    },
-  }
-}
 
 describe('TurnBudget', () => {
   it('lets work go on within a turn until the budget is spent, then waits for the next turn', async () => {
