@@ -50,6 +50,8 @@ const DROPPED_ENTRY_LOG_WINDOW_MS = 10_000
  * event loop free within milliseconds (bounded-map.ts).
  */
 export const CATCH_UPS_IN_FLIGHT = 128
+/** A listener that already has an entry costs a catch-up a comparison: about this many make a write. */
+const SKIPS_PER_WRITE = 32
 
 export class Hub implements BrokerSink, QuietChannelSource {
   readonly #channels = new Map<string, ChannelListeners>()
@@ -292,8 +294,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
         }
         for (const entry of page.entries) {
           while (this.#catchUpWrites.nextTurn !== undefined) await this.#catchUpWrites.nextTurn
-          this.#fanOut(listeners, entry)
-          this.#catchUpWrites.spend(listeners.members.size)
+          this.#fanOutCatchingUp(listeners, entry)
         }
         from = hasMore(page) ? lastPosition(page.entries) : undefined
       }
@@ -325,26 +326,38 @@ export class Hub implements BrokerSink, QuietChannelSource {
         await this.#catchUpWrites.nextTurn
         continue
       }
-      this.#fanOut(listeners, held[released++]!)
-      this.#catchUpWrites.spend(listeners.members.size)
+      this.#fanOutCatchingUp(listeners, held[released++]!)
     }
     held.splice(0, released)
   }
 
-  #fanOut(listeners: ChannelListeners, entry: HistoryEntry): void {
+  /** Writes `entry` to every listener that does not have it yet; how many it was written to. */
+  #fanOut(listeners: ChannelListeners, entry: HistoryEntry): number {
     const position = parseStreamId(entry.id)
     if (position === undefined) {
       this.#logDropped(listeners, entry, 'dropped a broker entry with a malformed id')
-      return
+      return 0
     }
     if (isTooFarAhead(position, Date.now())) {
       // Redis makes every later id of the stream from this one: the channel stays silent until
       // its key is deleted (docs/redis-contract.md), and each publish to it would log.
       this.#logDropped(listeners, entry, 'dropped a broker entry whose id is over a year ahead of this clock')
-      return
+      return 0
     }
     const framed = new FramedEntry(listeners.channel, entry, position, listeners.members.size > 1)
-    this.metrics.recordDelivery(listeners.members.count(deliverTo, framed), entry.publishedAtMs)
+    const written = listeners.members.count(deliverTo, framed)
+    this.metrics.recordDelivery(written, entry.publishedAtMs)
+    return written
+  }
+
+  /**
+   * A catch-up's fan-out of one entry, spent from the turn's budget: the writes it made, and the
+   * listeners that already had it at a fraction of a write each (most held entries, released after
+   * a catch-up that read them from history, are such), so a long run of them still takes turns.
+   */
+  #fanOutCatchingUp(listeners: ChannelListeners, entry: HistoryEntry): void {
+    const written = this.#fanOut(listeners, entry)
+    this.#catchUpWrites.spend(written + (listeners.members.size - written) / SKIPS_PER_WRITE)
   }
 
   /** Reports the dropped entries not yet logged, as a node that stops before the window ends must. */
