@@ -751,7 +751,7 @@ describe('HeraldClient against an upstream that ends every stream at once', () =
     // half): a timer that runs late only lengthens them. A millisecond off for timer rounding.
     const waits = requestedAtMs.slice(1).map((atMs, i) => atMs - requestedAtMs[i]!)
     expect(waits).toHaveLength(4)
-    ;[100, 100, 200, 400].forEach((leastMs, i) => expect(waits[i]).toBeGreaterThanOrEqual(leastMs - 1))
+    for (const [i, leastMs] of [100, 100, 200, 400].entries()) expect(waits[i]).toBeGreaterThanOrEqual(leastMs - 1)
   })
 })
 
