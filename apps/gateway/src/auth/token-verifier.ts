@@ -129,7 +129,7 @@ export function createTokenVerifier(
       throw new HeraldError('HERALD_ERR_TOKEN_MALFORMED', `token is longer than ${MAX_TOKEN_LENGTH} characters`)
     }
     const key = tokenKey(token)
-    const cached = verified.get(key, Date.now())
+    const cached = verified.get(key, Date.now(), monotonicMs())
     if (cached !== undefined) return cached
     let payload: JWTPayload
     try {
@@ -138,7 +138,7 @@ export function createTokenVerifier(
       throw toHeraldError(error)
     }
     const principal = toPrincipal(payload, jwt.clockToleranceSeconds)
-    verified.set(key, principal, Date.now())
+    verified.set(key, principal, Date.now(), monotonicMs())
     return principal
   }
 }

@@ -6,7 +6,9 @@
  * are kept, each until the token expires or `maxAgeMs` passes, whichever is
  * first: the age cap bounds how long a key withdrawn from a JWKS keeps
  * admitting tokens it signed. Bounded in entries, oldest first out; pure,
- * with the clock passed in.
+ * with the clocks passed in: the wall clock for `exp`, which the issuer set on
+ * its own, and the node's monotonic clock for the age cap, which a wall clock
+ * stepped back an hour would otherwise stretch by that hour.
  *
  * Entries are keyed by the token's SHA-256, not the token: a token is up to
  * MAX_TOKEN_LENGTH characters, so 100,000 entries keyed by tokens could hold
@@ -28,7 +30,13 @@ export function tokenKey(token: string): string {
 
 /** The principal and the cache's deadline in one object: an entry per recent token adds up. */
 interface CachedPrincipal extends Principal {
-  readonly validUntilMs: number
+  /** On the monotonic clock: when `maxAgeMs` has passed since it was verified. */
+  readonly agedOutAtMs: number
+}
+
+/** Whether `cached` still admits, at `wallMs` on the wall clock and `monotonicMs` on the node's. */
+function admits(cached: CachedPrincipal, wallMs: number, monotonicMs: number): boolean {
+  return wallMs < cached.expiresAtMs && monotonicMs < cached.agedOutAtMs
 }
 
 export class VerifiedTokenCache {
@@ -44,18 +52,16 @@ export class VerifiedTokenCache {
   }
 
   /** `key` is the token's {@link tokenKey}, never the token. */
-  get(key: string, nowMs: number): Principal | undefined {
+  get(key: string, wallMs: number, monotonicMs: number): Principal | undefined {
     const cached = this.#entries.get(key)
     if (cached === undefined) return undefined
-    if (nowMs < cached.validUntilMs) return cached
+    if (admits(cached, wallMs, monotonicMs)) return cached
     this.#entries.delete(key)
     return undefined
   }
 
-  set(key: string, principal: Principal, nowMs: number): void {
-    if (this.maxEntries <= 0) return
-    const validUntilMs = Math.min(principal.expiresAtMs, nowMs + this.maxAgeMs)
-    if (validUntilMs <= nowMs) return
+  set(key: string, principal: Principal, wallMs: number, monotonicMs: number): void {
+    if (this.maxEntries <= 0 || principal.expiresAtMs <= wallMs || this.maxAgeMs <= 0) return
     this.#entries.delete(key)
     // Entries past their deadline are dropped only when looked up, and most tokens are never
     // looked up again: without this the cache filled toward maxEntries with dead ones (about
@@ -65,7 +71,7 @@ export class VerifiedTokenCache {
     // behind a long-lived one waits for it).
     for (let i = 0; i < 2; i++) {
       const oldest = this.#entries.entries().next()
-      if (oldest.done === true || oldest.value[1].validUntilMs > nowMs) break
+      if (oldest.done === true || admits(oldest.value[1], wallMs, monotonicMs)) break
       this.#entries.delete(oldest.value[0])
     }
     if (this.#entries.size >= this.maxEntries) {
@@ -79,7 +85,7 @@ export class VerifiedTokenCache {
       userId: principal.userId,
       topicGrants: principal.topicGrants,
       expiresAtMs: principal.expiresAtMs,
-      validUntilMs,
+      agedOutAtMs: monotonicMs + this.maxAgeMs,
     })
   }
 }
