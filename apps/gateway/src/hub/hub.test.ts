@@ -2,7 +2,7 @@
  * The hub's catch-up after a hold, on a real Redis: the broker's calls (suspend, then resync once
  * its subscriber is back) are made directly, so a stream can be caught in its setup between them.
  */
-import { pollUntil, startRedis } from '@herald/redis-harness'
+import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
 import { RecordingEventSource, recordingLogger, startTestGateway, type TestGateway } from '../../test/harness.js'
 import { type TurnCounter, turnCounter } from '../../test/turn-counter.js'
@@ -26,96 +26,105 @@ function askedAfterHolds(hub: Hub): Promise<void> {
   })
 }
 
+/**
+ * A gateway on its own Redis, with `env` besides REDIS_URL: runs `test`, then closes the tabs it
+ * opened, the gateway and Redis, whatever happened.
+ */
+async function onRedisGateway(
+  env: Record<string, string>,
+  test: (setup: { gateway: TestGateway; redis: RedisServer; tabs: RecordingEventSource[] }) => Promise<void>,
+): Promise<void> {
+  const redis = await startRedis()
+  const gateway = await startTestGateway({ REDIS_URL: redis.url, ...env })
+  const tabs: RecordingEventSource[] = []
+  try {
+    await test({ gateway, redis, tabs })
+  } finally {
+    for (const tab of tabs) tab.close()
+    await gateway.close()
+    await redis.stop()
+  }
+}
+
 describe('hub catch-up after a hold', () => {
   it('lets a stream that began its setup during the hold go live after it, and keeps the live streams of its channel open', async () => {
-    const redis = await startRedis()
-    const gateway = await startTestGateway({ REDIS_URL: redis.url })
-    const tabs: RecordingEventSource[] = []
-    try {
-      const live = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
-      tabs.push(live)
-      await live.waitForReady()
-      expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
-      await live.waitForEvents(1)
-      const hub = gateway.services.hub
-      // What the broker does when its subscriber drops: live delivery held until the catch-up.
-      hub.suspend()
-      // Redis answers nothing meanwhile (stopped), so a new stream's setup stops before it has a position.
-      process.kill(redis.pid!, 'SIGSTOP')
-      const joining = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
-      tabs.push(joining)
-      await pollUntil('the new stream attached', async () => (hub.connectionCount === 2 ? true : undefined))
-      // The subscriber is back: the channel is caught up from its live stream's position.
-      const resynced = hub.resync()
-      process.kill(redis.pid!, 'SIGCONT')
-      expect(await resynced).toBe(0)
-      // Its setup ends once Redis answers, and it waits for the catch-up to go live: not turned away.
-      await joining.waitForReady()
-      expect((await gateway.publish({ user: 'alice', data: 2 })).status).toBe(200)
-      await live.waitForEvents(2)
-      await joining.waitForEvents(1)
-      expect(live.payloads()).toEqual([1, 2])
-      expect(joining.payloads()).toEqual([2])
-      // Never closed: one connection each, live once.
-      expect([live.opens, live.readies, joining.opens, joining.readies]).toEqual([1, 1, 1, 1])
-      expect(joining.events.map((event) => event.type)).not.toContain('herald.unavailable')
-    } finally {
-      process.kill(redis.pid!, 'SIGCONT')
-      for (const tab of tabs) tab.close()
-      await gateway.close()
-      await redis.stop()
-    }
+    await onRedisGateway({}, async ({ gateway, redis, tabs }) => {
+      try {
+        const live = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
+        tabs.push(live)
+        await live.waitForReady()
+        expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
+        await live.waitForEvents(1)
+        const hub = gateway.services.hub
+        // What the broker does when its subscriber drops: live delivery held until the catch-up.
+        hub.suspend()
+        // Redis answers nothing meanwhile (stopped), so a new stream's setup stops before it has a position.
+        process.kill(redis.pid!, 'SIGSTOP')
+        const joining = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
+        tabs.push(joining)
+        await pollUntil('the new stream attached', async () => (hub.connectionCount === 2 ? true : undefined))
+        // The subscriber is back: the channel is caught up from its live stream's position.
+        const resynced = hub.resync()
+        process.kill(redis.pid!, 'SIGCONT')
+        expect(await resynced).toBe(0)
+        // Its setup ends once Redis answers, and it waits for the catch-up to go live: not turned away.
+        await joining.waitForReady()
+        expect((await gateway.publish({ user: 'alice', data: 2 })).status).toBe(200)
+        await live.waitForEvents(2)
+        await joining.waitForEvents(1)
+        expect(live.payloads()).toEqual([1, 2])
+        expect(joining.payloads()).toEqual([2])
+        // Never closed: one connection each, live once.
+        expect([live.opens, live.readies, joining.opens, joining.readies]).toEqual([1, 1, 1, 1])
+        expect(joining.events.map((event) => event.type)).not.toContain('herald.unavailable')
+      } finally {
+        process.kill(redis.pid!, 'SIGCONT')
+      }
+    })
   })
 
   it('resets a stream in setup whose history a hold outlasted: herald.reset before herald.ready, then live', async () => {
-    const redis = await startRedis()
     // One entry kept per channel (at times two): three publishes trim what follows a position.
-    const gateway = await startTestGateway({ REDIS_URL: redis.url, HISTORY_MAX_LEN: '1' })
-    const tabs: RecordingEventSource[] = []
-    try {
-      const token = await gateway.token('alice')
-      const visit = new RecordingEventSource(gateway.eventsUrl(), { token, types: ['herald.ready'] })
-      tabs.push(visit)
-      await visit.waitForReady()
-      const position = visit.events.find((event) => event.type === 'herald.ready')!.lastEventId
-      visit.close()
-      expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
-      const hub = gateway.services.hub
-      const replayed = askedAfterHolds(hub)
-      // Its setup stopped before it subscribed (Redis answers nothing), and its channel held then,
-      // as a slot move would.
-      process.kill(redis.pid!, 'SIGSTOP')
-      const joining = new RecordingEventSource(gateway.eventsUrl(), { token, lastEventId: position })
-      tabs.push(joining)
-      await pollUntil('the stream attached', async () => (hub.connectionCount === 1 ? true : undefined))
-      hub.hold(['u:alice'])
-      process.kill(redis.pid!, 'SIGCONT')
-      await replayed
-      // Published while it waits for the release: the entry after its position is trimmed.
-      for (const data of [2, 3, 4]) expect((await gateway.publish({ user: 'alice', data })).status).toBe(200)
-      expect(await hub.resync(['u:alice'])).toBe(0)
-      await joining.waitForReady()
-      expect((await gateway.publish({ user: 'alice', data: 5 })).status).toBe(200)
-      await joining.waitForEvents(2, 'message')
-      expect(joining.events.map((event) => event.type)).toEqual(['message', 'herald.reset', 'message'])
-      expect(joining.payloads()).toEqual([1, 5])
-      expect(JSON.parse(joining.events[1]!.data)).toEqual({ reason: 'trimmed' })
-      expect([joining.opens, joining.readies]).toEqual([1, 1])
-    } finally {
-      process.kill(redis.pid!, 'SIGCONT')
-      for (const tab of tabs) tab.close()
-      await gateway.close()
-      await redis.stop()
-    }
+    await onRedisGateway({ HISTORY_MAX_LEN: '1' }, async ({ gateway, redis, tabs }) => {
+      try {
+        const token = await gateway.token('alice')
+        const visit = new RecordingEventSource(gateway.eventsUrl(), { token, types: ['herald.ready'] })
+        tabs.push(visit)
+        await visit.waitForReady()
+        const position = visit.events.find((event) => event.type === 'herald.ready')!.lastEventId
+        visit.close()
+        expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
+        const hub = gateway.services.hub
+        const replayed = askedAfterHolds(hub)
+        // Its setup stopped before it subscribed (Redis answers nothing), and its channel held then,
+        // as a slot move would.
+        process.kill(redis.pid!, 'SIGSTOP')
+        const joining = new RecordingEventSource(gateway.eventsUrl(), { token, lastEventId: position })
+        tabs.push(joining)
+        await pollUntil('the stream attached', async () => (hub.connectionCount === 1 ? true : undefined))
+        hub.hold(['u:alice'])
+        process.kill(redis.pid!, 'SIGCONT')
+        await replayed
+        // Published while it waits for the release: the entry after its position is trimmed.
+        for (const data of [2, 3, 4]) expect((await gateway.publish({ user: 'alice', data })).status).toBe(200)
+        expect(await hub.resync(['u:alice'])).toBe(0)
+        await joining.waitForReady()
+        expect((await gateway.publish({ user: 'alice', data: 5 })).status).toBe(200)
+        await joining.waitForEvents(2, 'message')
+        expect(joining.events.map((event) => event.type)).toEqual(['message', 'herald.reset', 'message'])
+        expect(joining.payloads()).toEqual([1, 5])
+        expect(JSON.parse(joining.events[1]!.data)).toEqual({ reason: 'trimmed' })
+        expect([joining.opens, joining.readies]).toEqual([1, 1])
+      } finally {
+        process.kill(redis.pid!, 'SIGCONT')
+      }
+    })
   })
 })
 
 describe('hub: a fresh stream set up while its node lost the Redis subscriber', () => {
   it('gets what was published since it connected before herald.ready, counted in replayed, and once', async () => {
-    const redis = await startRedis()
-    const gateway = await startTestGateway({ REDIS_URL: redis.url })
-    const tabs: RecordingEventSource[] = []
-    try {
+    await onRedisGateway({}, async ({ gateway, tabs }) => {
       const token = await gateway.token('alice')
       // A live tab keeps the channel, so the hold reaches it.
       const live = new RecordingEventSource(gateway.eventsUrl(), { token })
@@ -139,11 +148,7 @@ describe('hub: a fresh stream set up while its node lost the Redis subscriber', 
       await live.waitForEvents(2)
       expect(fresh.payloads()).toEqual([1, 2])
       expect(live.payloads()).toEqual([1, 2])
-    } finally {
-      for (const tab of tabs) tab.close()
-      await gateway.close()
-      await redis.stop()
-    }
+    })
   })
 })
 
@@ -162,25 +167,21 @@ async function withHeldUsers(
     readAfter: Broker['readAfter']
   }) => Promise<void>,
 ): Promise<void> {
-  const redis = await startRedis()
-  const gateway = await startTestGateway({ REDIS_URL: redis.url })
-  const tabs: RecordingEventSource[] = []
-  const broker = gateway.services.broker
-  const readAfter = broker.readAfter
-  try {
-    const users = Array.from({ length: count }, (_, i) => `user${i}`)
-    for (const user of users)
-      tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token(user) }))
-    await Promise.all(tabs.map((tab) => tab.waitForReady()))
-    gateway.services.hub.suspend()
-    for (const user of users) expect((await gateway.publish({ user, data: data(user) })).status).toBe(200)
-    await test({ gateway, users, tabs, readAfter })
-  } finally {
-    broker.readAfter = readAfter
-    for (const tab of tabs) tab.close()
-    await gateway.close()
-    await redis.stop()
-  }
+  await onRedisGateway({}, async ({ gateway, tabs }) => {
+    const broker = gateway.services.broker
+    const readAfter = broker.readAfter
+    try {
+      const users = Array.from({ length: count }, (_, i) => `user${i}`)
+      for (const user of users)
+        tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token(user) }))
+      await Promise.all(tabs.map((tab) => tab.waitForReady()))
+      gateway.services.hub.suspend()
+      for (const user of users) expect((await gateway.publish({ user, data: data(user) })).status).toBe(200)
+      await test({ gateway, users, tabs, readAfter })
+    } finally {
+      broker.readAfter = readAfter
+    }
+  })
 }
 
 describe('hub catch-up of many channels', () => {
@@ -270,58 +271,52 @@ describe('hub closing the streams a gap cut off', () => {
   it('closes them a slice per turn of the event loop, each once, none reached by what came after the gap', {
     timeout: 60_000,
   }, async () => {
-    const redis = await startRedis()
     // One entry kept per channel; RETRY_MS at its least, so the closed tabs come back soon.
-    const gateway = await startTestGateway({
-      REDIS_URL: redis.url,
-      HISTORY_MAX_LEN: '1',
-      MAX_CONNECTIONS_PER_USER: '1000',
-      RETRY_MS: '100',
-    })
-    const tabs: RecordingEventSource[] = []
-    const closeWithRetry = SseConnection.prototype.closeWithRetry
-    // Which turn of the event loop each close came in.
-    const turnsAtCall: number[] = []
-    let turns: TurnCounter | undefined
-    try {
-      const token = await gateway.token('alice')
-      // More tabs than one slice closes, all on one channel: one catch-up closes them all.
-      const count = CLOSES_PER_TURN + 44
-      for (let i = 0; i < count; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
-      await Promise.all(tabs.map((tab) => tab.waitForReady()))
-      expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
-      await Promise.all(tabs.map((tab) => tab.waitForEvents(1)))
-      const hub = gateway.services.hub
-      // The subscriber dropped: live delivery held while two more publishes trim what follows 1.
-      hub.suspend()
-      for (const data of [2, 3]) expect((await gateway.publish({ user: 'alice', data })).status).toBe(200)
-      SseConnection.prototype.closeWithRetry = function (this: SseConnection, reason, retryMs) {
-        turnsAtCall.push(turns!.now())
-        closeWithRetry.call(this, reason, retryMs)
-      }
-      turns = turnCounter()
-      expect(await hub.resync()).toBe(1)
-      // Detached, none closed yet: still open streams, each holding its socket and slot.
-      expect(hub.connectionCount).toBe(count)
-      await Promise.all(tabs.map((tab) => tab.waitForReady(2, 30_000)))
-      expect((await gateway.publish({ user: 'alice', data: 4 })).status).toBe(200)
-      await Promise.all(tabs.map((tab) => tab.waitForEvents(2, 'message')))
-      const perTurn = new Map<number, number>()
-      for (const at of turnsAtCall) perTurn.set(at, (perTurn.get(at) ?? 0) + 1)
-      expect(turnsAtCall).toHaveLength(count)
-      expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(CLOSES_PER_TURN)
-      for (const tab of tabs) {
-        expect(tab.opens).toBe(2)
-        expect(tab.payloads()).toEqual([1, 4])
-        expect(tab.payloads('herald.reset')).toEqual([{ reason: 'trimmed' }])
-      }
-    } finally {
-      turns?.stop()
-      SseConnection.prototype.closeWithRetry = closeWithRetry
-      for (const tab of tabs) tab.close()
-      await gateway.close()
-      await redis.stop()
-    }
+    await onRedisGateway(
+      { HISTORY_MAX_LEN: '1', MAX_CONNECTIONS_PER_USER: '1000', RETRY_MS: '100' },
+      async ({ gateway, tabs }) => {
+        const closeWithRetry = SseConnection.prototype.closeWithRetry
+        // Which turn of the event loop each close came in.
+        const turnsAtCall: number[] = []
+        let turns: TurnCounter | undefined
+        try {
+          const token = await gateway.token('alice')
+          // More tabs than one slice closes, all on one channel: one catch-up closes them all.
+          const count = CLOSES_PER_TURN + 44
+          for (let i = 0; i < count; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
+          await Promise.all(tabs.map((tab) => tab.waitForReady()))
+          expect((await gateway.publish({ user: 'alice', data: 1 })).status).toBe(200)
+          await Promise.all(tabs.map((tab) => tab.waitForEvents(1)))
+          const hub = gateway.services.hub
+          // The subscriber dropped: live delivery held while two more publishes trim what follows 1.
+          hub.suspend()
+          for (const data of [2, 3]) expect((await gateway.publish({ user: 'alice', data })).status).toBe(200)
+          SseConnection.prototype.closeWithRetry = function (this: SseConnection, reason, retryMs) {
+            turnsAtCall.push(turns!.now())
+            closeWithRetry.call(this, reason, retryMs)
+          }
+          turns = turnCounter()
+          expect(await hub.resync()).toBe(1)
+          // Detached, none closed yet: still open streams, each holding its socket and slot.
+          expect(hub.connectionCount).toBe(count)
+          await Promise.all(tabs.map((tab) => tab.waitForReady(2, 30_000)))
+          expect((await gateway.publish({ user: 'alice', data: 4 })).status).toBe(200)
+          await Promise.all(tabs.map((tab) => tab.waitForEvents(2, 'message')))
+          const perTurn = new Map<number, number>()
+          for (const at of turnsAtCall) perTurn.set(at, (perTurn.get(at) ?? 0) + 1)
+          expect(turnsAtCall).toHaveLength(count)
+          expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(CLOSES_PER_TURN)
+          for (const tab of tabs) {
+            expect(tab.opens).toBe(2)
+            expect(tab.payloads()).toEqual([1, 4])
+            expect(tab.payloads('herald.reset')).toEqual([{ reason: 'trimmed' }])
+          }
+        } finally {
+          turns?.stop()
+          SseConnection.prototype.closeWithRetry = closeWithRetry
+        }
+      },
+    )
   })
 })
 
@@ -329,113 +324,105 @@ describe('hub catch-up writes', () => {
   it('spreads them over turns of the event loop, CATCH_UP_WRITES_PER_TURN a turn, each entry once and in order, live ones after', {
     timeout: 60_000,
   }, async () => {
-    const redis = await startRedis()
-    const gateway = await startTestGateway({ REDIS_URL: redis.url, MAX_CONNECTIONS_PER_USER: '1000' })
-    const tabs: RecordingEventSource[] = []
-    const deliver = SseConnection.prototype.deliver
-    const writesPerTurn = new Map<number, number>()
-    const turnsCalled = new Set<number>()
-    let turns: TurnCounter | undefined
-    try {
-      const token = await gateway.token('alice')
-      for (let i = 0; i < 32; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
-      await Promise.all(tabs.map((tab) => tab.waitForReady()))
-      const hub = gateway.services.hub
-      // The subscriber dropped: what is published now is held, and read back by the catch-up.
-      hub.suspend()
-      // 32 tabs × 160 entries: two and a half turns' worth.
-      const sent = Array.from({ length: (5 * CATCH_UP_WRITES_PER_TURN) / 2 / tabs.length }, (_, n) => n + 1)
-      const published = await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })
-      expect(published.status).toBe(200)
-      SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
-        const wrote = deliver.call(this, slot, framed)
-        if (turns !== undefined) turnsCalled.add(turns.now())
-        if (wrote && turns !== undefined) writesPerTurn.set(turns.now(), (writesPerTurn.get(turns.now()) ?? 0) + 1)
-        return wrote
+    await onRedisGateway({ MAX_CONNECTIONS_PER_USER: '1000' }, async ({ gateway, tabs }) => {
+      const deliver = SseConnection.prototype.deliver
+      const writesPerTurn = new Map<number, number>()
+      const turnsCalled = new Set<number>()
+      let turns: TurnCounter | undefined
+      try {
+        const token = await gateway.token('alice')
+        for (let i = 0; i < 32; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
+        await Promise.all(tabs.map((tab) => tab.waitForReady()))
+        const hub = gateway.services.hub
+        // The subscriber dropped: what is published now is held, and read back by the catch-up.
+        hub.suspend()
+        // 32 tabs × 160 entries: two and a half turns' worth.
+        const sent = Array.from({ length: (5 * CATCH_UP_WRITES_PER_TURN) / 2 / tabs.length }, (_, n) => n + 1)
+        const published = await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })
+        expect(published.status).toBe(200)
+        SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
+          const wrote = deliver.call(this, slot, framed)
+          if (turns !== undefined) turnsCalled.add(turns.now())
+          if (wrote && turns !== undefined) writesPerTurn.set(turns.now(), (writesPerTurn.get(turns.now()) ?? 0) + 1)
+          return wrote
+        }
+        turns = turnCounter()
+        expect(await hub.resync()).toBe(0)
+        expect([...writesPerTurn.values()].reduce((sum, writes) => sum + writes)).toBe(tabs.length * sent.length)
+        expect(writesPerTurn.size).toBeGreaterThanOrEqual(3)
+        expect(Math.max(...writesPerTurn.values())).toBeLessThanOrEqual(CATCH_UP_WRITES_PER_TURN)
+        // The release after it finds every held entry written already: that takes a turn at most.
+        expect(turnsCalled.size - writesPerTurn.size).toBeLessThanOrEqual(1)
+        expect((await gateway.publish({ user: 'alice', data: 'live' })).status).toBe(200)
+        await Promise.all(tabs.map((tab) => tab.waitForEvents(sent.length + 1)))
+        for (const tab of tabs) expect(tab.payloads()).toEqual([...sent, 'live'])
+      } finally {
+        turns?.stop()
+        SseConnection.prototype.deliver = deliver
       }
-      turns = turnCounter()
-      expect(await hub.resync()).toBe(0)
-      expect([...writesPerTurn.values()].reduce((sum, writes) => sum + writes)).toBe(tabs.length * sent.length)
-      expect(writesPerTurn.size).toBeGreaterThanOrEqual(3)
-      expect(Math.max(...writesPerTurn.values())).toBeLessThanOrEqual(CATCH_UP_WRITES_PER_TURN)
-      // The release after it finds every held entry written already: that takes a turn at most.
-      expect(turnsCalled.size - writesPerTurn.size).toBeLessThanOrEqual(1)
-      expect((await gateway.publish({ user: 'alice', data: 'live' })).status).toBe(200)
-      await Promise.all(tabs.map((tab) => tab.waitForEvents(sent.length + 1)))
-      for (const tab of tabs) expect(tab.payloads()).toEqual([...sent, 'live'])
-    } finally {
-      turns?.stop()
-      SseConnection.prototype.deliver = deliver
-      for (const tab of tabs) tab.close()
-      await gateway.close()
-      await redis.stop()
-    }
+    })
   })
 
   it("stops releasing what was held at a new hold of the channel, and leaves the rest to that hold's catch-up", async () => {
-    const redis = await startRedis()
-    const gateway = await startTestGateway({ REDIS_URL: redis.url })
-    const tabs: RecordingEventSource[] = []
-    const broker = gateway.services.broker
-    const readAfter = broker.readAfter
-    const deliver = SseConnection.prototype.deliver
-    try {
-      const alice = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
-      const bob = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('bob') })
-      tabs.push(alice, bob)
-      await Promise.all(tabs.map((tab) => tab.waitForReady()))
-      expect((await gateway.publish({ user: 'alice', data: 0 })).status).toBe(200)
-      await alice.waitForEvents(1)
-      const hub = gateway.services.hub
-      // What reaches the hub for alice, live: held from the suspension on.
-      let reachedHub = 0
-      let allReached = () => {}
-      const reached = new Promise<void>((resolve) => {
-        allReached = resolve
-      })
-      const hubDeliver = hub.deliver.bind(hub)
-      hub.deliver = (channelKey, entry) => {
-        hubDeliver(channelKey, entry)
-        if (channelKey === 'u:alice' && ++reachedHub === 3) allReached()
-      }
-      hub.suspend()
-      // Published just after the catch-up read alice's history: the release alone writes them.
-      broker.readAfter = async function (this: typeof broker, ...args) {
-        const read = await readAfter.apply(this, args)
-        if (args[0] === 'u:alice') {
-          broker.readAfter = readAfter
-          const published = await gateway.publish({ messages: [1, 2, 3].map((data) => ({ user: 'alice', data })) })
-          expect(published.status).toBe(200)
-          await reached
+    await onRedisGateway({}, async ({ gateway, tabs }) => {
+      const broker = gateway.services.broker
+      const readAfter = broker.readAfter
+      const deliver = SseConnection.prototype.deliver
+      try {
+        const alice = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
+        const bob = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('bob') })
+        tabs.push(alice, bob)
+        await Promise.all(tabs.map((tab) => tab.waitForReady()))
+        expect((await gateway.publish({ user: 'alice', data: 0 })).status).toBe(200)
+        await alice.waitForEvents(1)
+        const hub = gateway.services.hub
+        // What reaches the hub for alice, live: held from the suspension on.
+        let reachedHub = 0
+        let allReached = () => {}
+        const reached = new Promise<void>((resolve) => {
+          allReached = resolve
+        })
+        const hubDeliver = hub.deliver.bind(hub)
+        hub.deliver = (channelKey, entry) => {
+          hubDeliver(channelKey, entry)
+          if (channelKey === 'u:alice' && ++reachedHub === 3) allReached()
         }
-        return read
-      }
-      // Her slot moves as the release writes her first entry.
-      SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
-        const wrote = deliver.call(this, slot, framed)
-        if (wrote && framed.channel.key === 'u:alice') {
-          SseConnection.prototype.deliver = deliver
-          hub.hold(['u:alice'])
+        hub.suspend()
+        // Published just after the catch-up read alice's history: the release alone writes them.
+        broker.readAfter = async function (this: typeof broker, ...args) {
+          const read = await readAfter.apply(this, args)
+          if (args[0] === 'u:alice') {
+            broker.readAfter = readAfter
+            const published = await gateway.publish({ messages: [1, 2, 3].map((data) => ({ user: 'alice', data })) })
+            expect(published.status).toBe(200)
+            await reached
+          }
+          return read
         }
-        return wrote
+        // Her slot moves as the release writes her first entry.
+        SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
+          const wrote = deliver.call(this, slot, framed)
+          if (wrote && framed.channel.key === 'u:alice') {
+            SseConnection.prototype.deliver = deliver
+            hub.hold(['u:alice'])
+          }
+          return wrote
+        }
+        expect(await hub.resync()).toBe(0)
+        // Announced after them: once bob has this, the hub wrote all it was going to write to alice.
+        expect((await gateway.publish({ user: 'bob', data: 'marker' })).status).toBe(200)
+        await bob.waitForEvents(1)
+        expect(alice.payloads()).toEqual([0, 1])
+        expect(await hub.resync(['u:alice'])).toBe(0)
+        await alice.waitForEvents(4)
+        expect((await gateway.publish({ user: 'alice', data: 4 })).status).toBe(200)
+        await alice.waitForEvents(5)
+        expect(alice.payloads()).toEqual([0, 1, 2, 3, 4])
+      } finally {
+        broker.readAfter = readAfter
+        SseConnection.prototype.deliver = deliver
       }
-      expect(await hub.resync()).toBe(0)
-      // Announced after them: once bob has this, the hub wrote all it was going to write to alice.
-      expect((await gateway.publish({ user: 'bob', data: 'marker' })).status).toBe(200)
-      await bob.waitForEvents(1)
-      expect(alice.payloads()).toEqual([0, 1])
-      expect(await hub.resync(['u:alice'])).toBe(0)
-      await alice.waitForEvents(4)
-      expect((await gateway.publish({ user: 'alice', data: 4 })).status).toBe(200)
-      await alice.waitForEvents(5)
-      expect(alice.payloads()).toEqual([0, 1, 2, 3, 4])
-    } finally {
-      broker.readAfter = readAfter
-      SseConnection.prototype.deliver = deliver
-      for (const tab of tabs) tab.close()
-      await gateway.close()
-      await redis.stop()
-    }
+    })
   })
 })
 
