@@ -20,8 +20,9 @@ export {
 export { closingQuote, dataProblem, MAX_DATA_DEPTH, nestsDeeperThan } from './json-data.js'
 export { calculateSlot, channelKeyOfPubsub, channelSlot, idempotencyKey, pubsubChannel, streamKey } from './keys.js'
 export { type EncodedMessage, encodeMessage, type Message, type Target } from './message.js'
+export { isRefusedByMigration } from './migration-retry.js'
 export { PublishError, type PublishErrorCode, redisErrorMessage } from './publish-error.js'
-export { HeraldPublisher, isRefusedByMigration, PUBLISHING_CLIENT_OPTIONS, type PublisherOptions } from './publisher.js'
+export { HeraldPublisher, PUBLISHING_CLIENT_OPTIONS, type PublisherOptions } from './publisher.js'
 export { HISTORY_SETTING_RANGES } from './publisher-options.js'
 export {
   compactJson,

@@ -818,6 +818,43 @@ describe('HeraldPublisher on a Redis Cluster', () => {
     }
   })
 
+  it('says a migration refused it when TRYAGAIN outlasts its deadline, and the same key then publishes it once', async () => {
+    const cluster = await startRedisCluster()
+    const timeoutMs = 1_500
+    const publisher = new HeraldPublisher({ redis: cluster.url, timeoutMs })
+    try {
+      const key = streamKey('u:stuck')
+      await publisher.publish({ user: 'stuck' }, undefined, 0)
+      const slot = Number(await cluster.masters[0]!.cli('CLUSTER', 'KEYSLOT', key))
+      const from = await cluster.slotOwner(slot)
+      let failure: unknown
+      // Held open until the publish has failed: refused for all of its deadline.
+      await cluster.moveSlot(slot, cluster.masters.find((master) => master !== from)!, async () => {
+        failure = await publisher.publish({ user: 'stuck' }, undefined, 1, { idempotencyKey: 'k1' }).then(
+          () => 'published',
+          (error: unknown) => error,
+        )
+      })
+      expect(failure).toBeInstanceOf(PublishError)
+      const { code, message, timedOut } = failure as PublishError
+      expect({ code, timedOut }).toEqual({ code: 'HERALD_ERR_REDIS', timedOut: true })
+      // Which of the two depends on whether an attempt was in flight at the deadline
+      // (migration-retry.test.ts has the first); neither says Redis did not answer.
+      expect(message).toMatch(
+        new RegExp(
+          `^Redis refused the publish while a Cluster slot migrated \\(TRYAGAIN\\)(?: until its ${timeoutMs} ms deadline; the call it refused wrote nothing|, and an attempt was still unanswered at its ${timeoutMs} ms deadline; the publish may have been applied)`,
+        ),
+      )
+      // The same key publishes it now, once.
+      expect(await publisher.publish({ user: 'stuck' }, undefined, 1, { idempotencyKey: 'k1' })).toMatch(/^\d+-\d+$/)
+      const entries = (await (await cluster.slotOwner(slot)).cli('XRANGE', key, '-', '+')).split('\n')
+      expect(entries.filter((line) => line === '1')).toHaveLength(1)
+    } finally {
+      await publisher.close()
+      await cluster.stop()
+    }
+  })
+
   it('never resends a publish whose reply a dropped node connection lost: it fails at once, applied once', async () => {
     // ioredis's Cluster by default sends it again 100 ms later (retryDelayOnFailover) and reports
     // the second id as the publish's: two entries. Each master is reached through a proxy, with

@@ -13,12 +13,12 @@
  * (its own or the caller's) and fails once it has failed twice, for all three topologies alike.
  */
 
-import { setTimeout as delay } from 'node:timers/promises'
 import { whenConnected } from './connection-ready.js'
 import { kindOf } from './describe-value.js'
 import { callHeraldFunction, type RedisClient } from './functions.js'
 import { channelSlot, idempotencyKey, streamKey } from './keys.js'
 import { type EncodedMessage, encodeMessage, type Message, refuseUnknownFields, type Target } from './message.js'
+import { type MigrationDeadline, REFUSED_WHILE_MIGRATING, sendThroughMigration } from './migration-retry.js'
 import { PublishError, redisCause, redisErrorMessage } from './publish-error.js'
 import { MAY_BE_APPLIED, publishFailure } from './publish-failure.js'
 import {
@@ -56,12 +56,11 @@ export interface PublisherOptions {
 }
 
 /** How far a publish got, for the words of its failure. */
-interface PublishProgress {
+interface PublishProgress extends MigrationDeadline {
   /** Its calls were handed to the connection: Redis may have run them. */
   sent: boolean
   /** Redis answered its calls, and it waits only for the WAIT: it is stored. */
   stored: boolean
-  /** Its caller has been told it failed. */
   expired: boolean
 }
 
@@ -220,7 +219,14 @@ export class HeraldPublisher {
    * connection closes after it was sent (no answer can come: ioredis does not resend it).
    */
   async #withDeadline(messages: readonly EncodedMessage[]): Promise<string[]> {
-    const progress: PublishProgress = { sent: false, stored: false, expired: false }
+    const progress: PublishProgress = {
+      sent: false,
+      stored: false,
+      expired: false,
+      timeoutMs: this.#timeoutMs,
+      deadlineAt: performance.now() + this.#timeoutMs,
+      refusedByMigration: false,
+    }
     let failSent = () => {}
     const lost = new Promise<'lost'>((resolve) => {
       failSent = () => {
@@ -251,6 +257,14 @@ export class HeraldPublisher {
     }
     if (published === 'lost') {
       throw new PublishError('HERALD_ERR_REDIS', `the connection to Redis closed before it answered; ${MAY_BE_APPLIED}`)
+    }
+    // Redis did answer, with refusals: "did not answer" would send the caller looking for a Redis that is down.
+    if (progress.refusedByMigration) {
+      throw new PublishError(
+        'HERALD_ERR_REDIS',
+        `${REFUSED_WHILE_MIGRATING}, and an attempt was still unanswered at its ${this.#timeoutMs} ms deadline; ${MAY_BE_APPLIED}`,
+        { timedOut: true },
+      )
     }
     throw new PublishError(
       'HERALD_ERR_REDIS',
@@ -317,15 +331,15 @@ export class HeraldPublisher {
   async #publishInBatches(
     messages: readonly EncodedMessage[],
     cluster: boolean,
-    progress: { readonly expired: boolean },
+    progress: PublishProgress,
   ): Promise<string[]> {
     const ids: string[] = new Array(messages.length)
     await Promise.all(
       batchesOf(messages, cluster).map(async (batch) => {
         let batchIds: string[]
         try {
-          batchIds = await this.#publishThroughMigration(
-            batch.map((index) => messages[index]!),
+          batchIds = await sendThroughMigration(
+            () => this.#publishBatch(batch.map((index) => messages[index]!)),
             progress,
           )
         } catch (error) {
@@ -337,27 +351,6 @@ export class HeraldPublisher {
       }),
     )
     return ids
-  }
-
-  /**
-   * One batch, sent again while a Cluster slot migration refuses it. During the move, a call that
-   * touches a key neither master holds yet (an idempotency key, a new stream) is redirected (ASK)
-   * by one and refused (TRYAGAIN) by the other, and neither runs any of it, so sending it again
-   * cannot publish twice. ioredis itself gives up after 16 redirections; a slot with many keys can
-   * take longer to move, so this goes on, backing off, until the publish's deadline.
-   */
-  async #publishThroughMigration(
-    messages: readonly EncodedMessage[],
-    progress: { readonly expired: boolean },
-  ): Promise<string[]> {
-    for (let pauseMs = MIGRATION_FIRST_PAUSE_MS; ; pauseMs = Math.min(2 * pauseMs, MIGRATION_MAX_PAUSE_MS)) {
-      try {
-        return await this.#publishBatch(messages)
-      } catch (error) {
-        if (!isRefusedByMigration(error) || progress.expired) throw error
-      }
-      await delay(pauseMs)
-    }
   }
 
   /** One `herald_publish_batch` call: what it costs ioredis and Redis is per call far more than per message. */
@@ -392,21 +385,6 @@ export const PUBLISHING_CLIENT_OPTIONS = {
 
 /** Messages per `herald_publish_batch` call: long enough to share its cost, short enough not to hold Redis up (~1 ms). */
 const MAX_MESSAGES_PER_CALL = 100
-
-/**
- * A refusal that ran nothing: TRYAGAIN, or ioredis out of redirections (each one a refusal). While
- * a slot migrates, a call of several keys that are not all on one side is refused so; a call of
- * one key is redirected (ASK) and runs.
- */
-export function isRefusedByMigration(error: unknown): boolean {
-  return error instanceof Error && REFUSED_BY_MIGRATION.test(error.message)
-}
-
-const REFUSED_BY_MIGRATION = /\bTRYAGAIN\b|^Too many Cluster redirections/
-
-/** The pauses between attempts of a batch a slot migration refuses: doubling, capped. */
-const MIGRATION_FIRST_PAUSE_MS = 50
-const MIGRATION_MAX_PAUSE_MS = 400
 
 /**
  * The calls a publish takes, as indexes into `messages`, each in publishing order. In a
