@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import { editDistance, misspeltVariables } from './misspelt-variables.js'
 
-const READ = new Set(['PORT', 'HOST', 'REDIS_URL', 'LOG_LEVEL', 'PUBLISH_WAIT_REPLICAS', 'JWT_SECRET'])
+const READ = new Set([
+  'PORT',
+  'HOST',
+  'REDIS_URL',
+  'LOG_LEVEL',
+  'PUBLISH_WAIT_REPLICAS',
+  'JWT_SECRET',
+  'RETRY_MS',
+  'HEARTBEAT_INTERVAL_MS',
+  'CORS_ALLOWED_ORIGINS',
+])
 
 describe('misspeltVariables', () => {
   it('names the variable each near miss was meant to be', () => {
@@ -17,8 +27,54 @@ describe('misspeltVariables', () => {
     ])
   })
 
+  it('names a word more or less, a prefix, and a unit left out or swapped', () => {
+    expect(
+      misspeltVariables(
+        [
+          'PUBLISH_WAIT_FOR_REPLICAS',
+          'PUBLISH_WAIT_REPLICAS_COUNT',
+          'HERALD_PUBLISH_WAIT_REPLICAS',
+          'HERALD_REDIS_URL',
+          'HEARTBEAT_INTERVAL',
+          'HEARTBEAT_INTERVAL_SECONDS',
+          'RETRY',
+          'RETRY_SECONDS',
+          'CORS_ORIGINS',
+        ],
+        READ,
+      ),
+    ).toEqual([
+      { name: 'PUBLISH_WAIT_FOR_REPLICAS', meant: 'PUBLISH_WAIT_REPLICAS' },
+      { name: 'PUBLISH_WAIT_REPLICAS_COUNT', meant: 'PUBLISH_WAIT_REPLICAS' },
+      { name: 'HERALD_PUBLISH_WAIT_REPLICAS', meant: 'PUBLISH_WAIT_REPLICAS' },
+      { name: 'HERALD_REDIS_URL', meant: 'REDIS_URL' },
+      { name: 'HEARTBEAT_INTERVAL', meant: 'HEARTBEAT_INTERVAL_MS' },
+      { name: 'HEARTBEAT_INTERVAL_SECONDS', meant: 'HEARTBEAT_INTERVAL_MS' },
+      { name: 'RETRY', meant: 'RETRY_MS' },
+      { name: 'RETRY_SECONDS', meant: 'RETRY_MS' },
+      { name: 'CORS_ORIGINS', meant: 'CORS_ALLOWED_ORIGINS' },
+    ])
+  })
+
   it("leaves the variables it reads, and others' ordinary variables, alone", () => {
-    const others = ['PORT', 'HOST', 'HOSTNAME', 'HOME', 'PATH', 'PWD', 'NODE_ENV', 'REDIS_PORT', 'REDIS_SERVICE_HOST']
+    // What Kubernetes sets for Services named herald and redis included.
+    const others = [
+      'PORT',
+      'HOST',
+      'HOSTNAME',
+      'HOME',
+      'PATH',
+      'PWD',
+      'NODE_ENV',
+      'REDIS_PORT',
+      'REDIS_SERVICE_HOST',
+      'REDIS_SERVICE_PORT',
+      'REDIS_PORT_6379_TCP_ADDR',
+      'HERALD_PORT',
+      'HERALD_SERVICE_HOST',
+      'HERALD_SERVICE_PORT_HTTP',
+      'HERALD_PORT_8080_TCP_PORT',
+    ]
     expect(misspeltVariables(others, READ)).toEqual([])
   })
 })

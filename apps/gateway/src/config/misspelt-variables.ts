@@ -20,7 +20,7 @@ export function misspeltVariables(names: Iterable<string>, read: ReadonlySet<str
     for (const meant of read) {
       // One edit in a short name (PORT, HOST), two in a longer one.
       const allowed = meant.length <= 6 ? 1 : 2
-      if (upper === meant || editDistance(upper, meant, allowed) <= allowed) {
+      if (upper === meant || editDistance(upper, meant, allowed) <= allowed || wordsNear(upper, meant)) {
         found.push({ name, meant })
         break
       }
@@ -28,6 +28,38 @@ export function misspeltVariables(names: Iterable<string>, read: ReadonlySet<str
   }
   return found
 }
+
+/**
+ * A word more or a word less (PUBLISH_WAIT_FOR_REPLICAS, HERALD_REDIS_URL, HEARTBEAT_INTERVAL),
+ * with at least two words the same, or the unit left out or swapped (RETRY, RETRY_SECONDS): too
+ * far apart in letters, and as silently at their defaults. HERALD_PORT, which Kubernetes sets for
+ * a Service named herald, shares one word only.
+ */
+function wordsNear(name: string, meant: string): boolean {
+  const words = name.split('_')
+  const meantWords = meant.split('_')
+  const unit = meantWords.at(-1)!
+  if (UNITS.has(unit)) {
+    const base = meantWords.slice(0, -1).join('_')
+    if (name === base || (UNITS.has(words.at(-1)!) && words.slice(0, -1).join('_') === base)) return true
+  }
+  const [longer, shorter] = words.length > meantWords.length ? [words, meantWords] : [meantWords, words]
+  if (longer.length !== shorter.length + 1 || shorter.length < 2) return false
+  return longer.some((_, skipped) => longer.filter((_, i) => i !== skipped).join('_') === shorter.join('_'))
+}
+
+const UNITS: ReadonlySet<string> = new Set([
+  'MS',
+  'MILLIS',
+  'S',
+  'SEC',
+  'SECS',
+  'SECONDS',
+  'BYTES',
+  'B',
+  'KB',
+  'MINUTES',
+])
 
 /**
  * Insertions, deletions, substitutions and swaps of two neighbours that turn `a` into `b`
