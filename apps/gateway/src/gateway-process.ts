@@ -24,6 +24,11 @@ function exitAfterLogs(code: number): void {
   void stdoutLog.written().then(() => process.exit(code))
 }
 
+/** Writes why it stops to stderr, then exits: not before the pipe has taken it all. */
+function exitSaying(text: string, code: number): void {
+  process.stderr.write(text, () => exitAfterLogs(code))
+}
+
 /**
  * Runs the gateway. `earlySignals` arrived while the modules were loading (main.ts kept them);
  * the handlers here are installed before this returns, so no signal falls between the two.
@@ -32,12 +37,10 @@ export function runGateway(earlySignals: readonly NodeJS.Signals[]): void {
   main(earlySignals).catch((error: unknown) => {
     // Bad configuration (or a HOST or PORT it cannot listen on) names each variable: exit 78.
     if (error instanceof ConfigProblems) {
-      process.stderr.write(`herald: ${error.message}\n`)
-      exitAfterLogs(EX_CONFIG)
+      exitSaying(`herald: ${error.message}\n`, EX_CONFIG)
       return
     }
-    process.stderr.write(`herald: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
-    exitAfterLogs(1)
+    exitSaying(`herald: failed to start: ${error instanceof Error ? error.message : String(error)}\n`, 1)
   })
 }
 

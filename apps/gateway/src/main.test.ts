@@ -35,6 +35,45 @@ describe('node dist/main.js', () => {
     expect(gateway.output()).toMatch(/MAX_CONNECTIONS_PER_USER: must be a whole number/)
   })
 
+  it('gets every problem out through a pipe, however long the values', async () => {
+    const nines = '9'.repeat(100_000)
+    gateway = spawnGateway({
+      JWT_SECRET: TEST_SECRET,
+      PUBLISH_API_KEY: TEST_API_KEY,
+      MAX_CONNECTIONS: nines,
+      RETRY_MS: nines,
+      LOG_LEVEL: 'bogus',
+    })
+    const closed = once(gateway.child, 'close')
+    expect(await gateway.exited).toBe(78)
+    await closed
+    for (const variable of ['LOG_LEVEL', 'MAX_CONNECTIONS', 'RETRY_MS'])
+      expect(gateway.output()).toContain(`  - ${variable}: `)
+    expect(gateway.output().length).toBeLessThan(2_000)
+  })
+
+  it('treats a Redis user that may not load the functions as configuration (exit 78, naming REDIS_URL)', async () => {
+    const redis = await startRedis()
+    try {
+      await redis.cli('ACL', 'SETUSER', 'nofunctions', 'on', '>nofunctions-password', '~*', '&*', '+@all', '-function')
+      gateway = spawnGateway({
+        JWT_SECRET: TEST_SECRET,
+        PUBLISH_API_KEY: TEST_API_KEY,
+        PORT: '0',
+        REDIS_URL: `redis://nofunctions:nofunctions-password@127.0.0.1:${redis.port}`,
+      })
+      const closed = once(gateway.child, 'close')
+      expect(await gateway.exited).toBe(78)
+      await closed
+      expect(gateway.output()).toMatch(
+        /herald: invalid configuration:\n {2}- REDIS_URL: its user may not load Herald's functions \(NOPERM .*\): grant it \+function\|load and \+function\|list/,
+      )
+      expect(gateway.output()).not.toContain('nofunctions-password')
+    } finally {
+      await redis.stop()
+    }
+  })
+
   it.each([
     ['192.0.2.1', /HOST: cannot listen on 192\.0\.2\.1:0 \(EADDRNOTAVAIL\): not an address of this machine/],
     ['nohost.invalid', /HOST: cannot listen on nohost\.invalid:0 \(ENOTFOUND\): no such host/],

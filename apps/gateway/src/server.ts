@@ -93,7 +93,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   })
   broker = options.broker ?? createBroker(config, logger, metrics)
   hub = new Hub(broker, metrics, logger, config.retryMs)
-  await broker.start(hub)
+  await broker.start(hub).catch((error: unknown) => {
+    throw error instanceof ConfigError ? new ConfigProblems([error]) : error
+  })
   // Node counts each listening socket's connections (`_connections`, as its own maxConnections does).
   const openSockets = () =>
     servers.reduce((open, server) => open + (server as typeof server & { _connections: number })._connections, 0)

@@ -46,7 +46,7 @@ import {
 import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { monotonicMs } from '../clock/monotonic-ms.js'
-import { HeraldError } from '../errors/herald-error.js'
+import { ConfigError, HeraldError } from '../errors/herald-error.js'
 import { LogBurstLimit, REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS } from '../log/log-burst-limit.js'
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryRead, PublishRequest } from './broker.js'
@@ -235,8 +235,21 @@ export class RedisBroker implements Broker {
       // (OOM under noeviction) refused the load, and exiting crash-looped every new pod of a
       // rolling upgrade through the incident, though an older library serves (a rolling
       // upgrade either way is safe). The upkeep loads it once Redis takes it.
+      // As configuration (exit 78): a supervisor that restarts a node after exit 1 would restart
+      // this one for good, and no restart gives the user the grant.
       const message = (error as Error).message
-      if (/^(?:NOPERM|ERR) /.test(message)) throw error
+      if (message.startsWith('NOPERM ')) {
+        throw new ConfigError(
+          'REDIS_URL',
+          `its user may not load Herald's functions (${message}): grant it +function|load and +function|list, as docs/redis-contract.md lists`,
+        )
+      }
+      if (message.startsWith('ERR ')) {
+        throw new ConfigError(
+          'REDIS_URL',
+          `Redis refused Herald's functions library (${message}); Herald needs Redis 7 or later`,
+        )
+      }
       this.logger.warn(
         { err: message },
         'redis refused the herald functions library; starting, and loading it once redis takes it',

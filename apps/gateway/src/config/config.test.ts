@@ -107,6 +107,21 @@ describe('loadConfig', () => {
     ])
   })
 
+  it('refuses a publish key no request head could carry, and one equal to JWT_SECRET, without quoting either', () => {
+    expect(problemsOf({ ...valid, PUBLISH_API_KEY: 'k'.repeat(4097) })).toEqual([
+      'PUBLISH_API_KEY: the key must be at most 4096 characters',
+    ])
+    expect(loadConfig({ env: { ...valid, PUBLISH_API_KEY: 'k'.repeat(4096) }, argv: [] }).publishApiKeys).toEqual([
+      'k'.repeat(4096),
+    ])
+    const shared = 's'.repeat(40)
+    const problems = problemsOf({ JWT_SECRET: shared, PUBLISH_API_KEY: `${valid.PUBLISH_API_KEY},${shared}` })
+    expect(problems).toEqual([
+      "PUBLISH_API_KEY: key 2 of 2 is the same as JWT_SECRET, so a publisher could sign any user's tokens",
+    ])
+    expect(problems.join('\n')).not.toContain(shared)
+  })
+
   it('refuses a list with an empty entry, which was meant to say more, without quoting it', () => {
     const key = valid.PUBLISH_API_KEY
     for (const keys of [`${key},`, `,${key}`, `${key},,${'n'.repeat(16)}`, `${key}, ,${'n'.repeat(16)}`]) {
@@ -176,6 +191,37 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { ...valid, DEV_ALLOW_REMOTE: 'true' }, argv: [] }).devAllowRemote).toBe(false)
     expect(problemsOf({ ...valid, DEV_ALLOW_REMOTE: 'yes' }, [])).toEqual([
       expect.stringMatching(/^DEV_ALLOW_REMOTE: must be true or false, got "yes"/),
+    ])
+  })
+
+  it('refuses a HOST the resolver would read as numbers in another form than it shows', () => {
+    for (const host of ['127.0.0.021', '127.21', '0x7f.0.0.1', '0177.0.0.1', '2130706433', '0', '10.0.0.1.']) {
+      expect(problemsOf({ ...valid, HOST: host }), host).toEqual([
+        `HOST: ${JSON.stringify(host)} is not an IPv4 address in dotted decimal without leading zeros`,
+      ])
+    }
+    for (const host of [
+      '127.0.0.21',
+      '0.0.0.0',
+      '::',
+      'fd00::1',
+      'node1',
+      '10-0-0-1.pod.local',
+      'deadbeef',
+      'localhost',
+    ]) {
+      expect(loadConfig({ env: { ...valid, HOST: host }, argv: [] }).host, host).toBe(host)
+    }
+  })
+
+  it('quotes a long value by its start and length, so that every problem gets out', () => {
+    const nines = '9'.repeat(100_000)
+    expect(problemsOf({ ...valid, MAX_CONNECTIONS: nines, LOG_LEVEL: 'x'.repeat(101) })).toEqual([
+      `LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "${'x'.repeat(40)}"… (101 characters)`,
+      `MAX_CONNECTIONS: must be a whole number from 1 to 9007199254740991, got "${'9'.repeat(40)}"… (100000 characters)`,
+    ])
+    expect(problemsOf({ ...valid, RETRY_MS: '9'.repeat(100) })).toEqual([
+      `RETRY_MS: must be a whole number from 100 to 600000, got "${'9'.repeat(100)}"`,
     ])
   })
 
@@ -253,6 +299,16 @@ describe('loadConfig', () => {
       expect(problems).toEqual(['JWT_PUBLIC_KEY: is a private key; give the public key only (openssl pkey -pubout)'])
       expect(problems.join('\n')).not.toContain(pem.split('\n')[1]!)
     }
+  })
+
+  it('refuses a JWT_PUBLIC_KEY of several PEM blocks, of which only the first would verify', () => {
+    const pem = (type: 'ed25519' | 'ec') =>
+      (type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519')).publicKey
+        .export({ type: 'spki', format: 'pem' })
+        .toString()
+    expect(problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_PUBLIC_KEY: pem('ed25519') + pem('ec') })).toEqual([
+      'JWT_PUBLIC_KEY: holds 2 PEM blocks; give one key (to rotate keys, serve them at JWT_JWKS_URL)',
+    ])
   })
 
   it('derives allowed algorithms from the public key type', () => {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { BlockList, isIPv4, isIPv6 } from 'node:net'
 import { HISTORY_SETTING_RANGES, parseRedisTarget, type RedisTarget, redisPassword } from '@herald/publisher'
 import type { ConfigError } from '../errors/herald-error.js'
-import { createEnvReader } from './env-reader.js'
+import { createEnvReader, quoted } from './env-reader.js'
 import { type MisspeltVariable, misspeltVariables } from './misspelt-variables.js'
 import { connectionBudgetFromFileLimit, readOpenFileLimit } from './open-file-limit.js'
 import { reusePortUnsupported } from './reuse-port.js'
@@ -91,6 +91,12 @@ export class ConfigProblems extends Error {
   }
 }
 
+/** A publish key travels in the `Authorization` header, and a request's head must fit in 16 KiB. */
+const MAX_PUBLISH_API_KEY_LENGTH = 4096
+
+/** Numbers and dots, each number decimal or 0x-hex: an address to the resolver, not a name. */
+const NUMERIC_HOST = /^(?:0x[0-9a-f]*|\d+)(?:\.(?:0x[0-9a-f]*|\d+))*\.?$/i
+
 /** Parses and validates; throws {@link ConfigProblems} listing every problem found. */
 export function loadConfig(sources: ConfigSources): GatewayConfig {
   const unknownFlags = sources.argv.filter((arg) => arg !== '--dev')
@@ -136,6 +142,14 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     // Which key, never the key itself: the problems are printed.
     const which = publishApiKeys.length === 1 ? 'the key' : `key ${index + 1} of ${publishApiKeys.length}`
     if (apiKey.length < 16) read.problem('PUBLISH_API_KEY', `${which} must be at least 16 characters`)
+    // A request's head must fit in 16 KiB (Node's limit): a longer key starts a node whose every
+    // publish is answered 431.
+    if (apiKey.length > MAX_PUBLISH_API_KEY_LENGTH)
+      read.problem('PUBLISH_API_KEY', `${which} must be at most ${MAX_PUBLISH_API_KEY_LENGTH} characters`)
+    // Whoever holds the publish key could then sign a token for any user and open their stream:
+    // two trust boundaries (docs/security.md) merged by pasting one value into both.
+    if (apiKey === jwtSecret && generated.jwtSecret === undefined)
+      read.problem('PUBLISH_API_KEY', `${which} is the same as JWT_SECRET, so a publisher could sign any user's tokens`)
     // Sent as `Authorization: Bearer <key>`: a space ends it, and a header carries bytes, not UTF-8.
     if (!/^[\x21-\x7e]*$/.test(apiKey))
       read.problem('PUBLISH_API_KEY', `${which} must be printable ASCII without spaces, as an HTTP header carries it`)
@@ -163,7 +177,7 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
     if (!/^https?:\/\/[^/\s*]+$/.test(origin) || sent !== origin) {
       read.problem(
         'CORS_ALLOWED_ORIGINS',
-        `${JSON.stringify(origin)} is not an exact origin like https://app.example.com` +
+        `${quoted(origin)} is not an exact origin like https://app.example.com` +
           // Responses are readable with credentials: a wildcard would hand every site the streams.
           (origin.includes('*')
             ? '; wildcards are not accepted: list each origin'
@@ -177,6 +191,10 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
   // Dev mode mints tokens for anyone and publishes without a key: it listens on loopback
   // only, unless told explicitly that other machines may reach it.
   const host = read.string('HOST') ?? (dev ? '127.0.0.1' : '0.0.0.0')
+  // The resolver reads numbers in an address the way inet_aton does: 127.0.0.021 listened on
+  // 127.0.0.17 (a zero-led part is octal), and 127.21 on 127.0.0.21, with no word of it.
+  if (NUMERIC_HOST.test(host) && !isIPv4(host))
+    read.problem('HOST', `${quoted(host)} is not an IPv4 address in dotted decimal without leading zeros`)
   // Read (and checked) outside dev mode too: a malformed value is a mistake either way.
   const devAllowRemote = read.boolean('DEV_ALLOW_REMOTE', false) && dev
   if (dev && !devAllowRemote && !isLoopback(host)) {
@@ -193,7 +211,7 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
 
   const logLevel = (read.string('LOG_LEVEL')?.toLowerCase() ?? 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel))
-    read.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
+    read.problem('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got ${quoted(logLevel)}`)
 
   const config: GatewayConfig = {
     dev,

@@ -6,6 +6,20 @@
 import { ConfigError } from '../errors/herald-error.js'
 import type { Environment } from './config.js'
 
+/**
+ * A value as a problem quotes it: whole when short, else its start and its length. Every problem
+ * is printed together on stderr, and a few 100 KB values (a file pasted into a variable) ran past
+ * what a pipe holds, and the problems after them were lost on the way out.
+ */
+export function quoted(value: string): string {
+  return value.length <= QUOTED_WHOLE_MAX
+    ? JSON.stringify(value)
+    : `${JSON.stringify(value.slice(0, QUOTED_START_LENGTH))}… (${value.length} characters)`
+}
+
+const QUOTED_WHOLE_MAX = 100
+const QUOTED_START_LENGTH = 40
+
 export interface IntegerRule {
   readonly default: number
   readonly min: number
@@ -46,7 +60,7 @@ export function createEnvReader(env: Environment) {
       if (text === undefined) return fallback
       const value = text.toLowerCase()
       if (value === 'true' || value === 'false') return value === 'true'
-      problem(name, `must be true or false, got ${JSON.stringify(text)}`)
+      problem(name, `must be true or false, got ${quoted(text)}`)
       return fallback
     },
     integer(name: string, rule: IntegerRule): number {
@@ -55,7 +69,7 @@ export function createEnvReader(env: Environment) {
       const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
       const max = rule.max ?? Number.MAX_SAFE_INTEGER
       if (!Number.isSafeInteger(value) || value < rule.min || value > max) {
-        problem(name, `must be a whole number from ${rule.min} to ${max}, got ${JSON.stringify(text)}`)
+        problem(name, `must be a whole number from ${rule.min} to ${max}, got ${quoted(text)}`)
         return rule.default
       }
       return value

@@ -78,6 +78,13 @@ function parsePublicKey(
     problem('JWT_PUBLIC_KEY', 'is a private key; give the public key only (openssl pkey -pubout)')
     return undefined
   }
+  // createPublicKey reads the first block and ignores the rest: an old and a new key pasted
+  // together for a rotation started a node that turned away every token of the second.
+  const blocks = text.match(/-----BEGIN [A-Z0-9 ]+-----/g)?.length ?? 0
+  if (blocks > 1) {
+    problem('JWT_PUBLIC_KEY', `holds ${blocks} PEM blocks; give one key (to rotate keys, serve them at JWT_JWKS_URL)`)
+    return undefined
+  }
   let key: KeyObject
   try {
     key = createPublicKey(text)
