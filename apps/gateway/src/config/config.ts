@@ -148,7 +148,8 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       read.problem('PUBLISH_API_KEY', `${which} must be at most ${MAX_PUBLISH_API_KEY_LENGTH} characters`)
     // Whoever holds the publish key could then sign a token for any user and open their stream:
     // two trust boundaries (docs/security.md) merged by pasting one value into both.
-    if (apiKey === jwtSecret && generated.jwtSecret === undefined)
+    // Placeholders left in both (CHANGE-ME) are refused as such already.
+    if (key?.kind === 'secret' && apiKey === jwtSecret)
       read.problem('PUBLISH_API_KEY', `${which} is the same as JWT_SECRET, so a publisher could sign any user's tokens`)
     // Sent as `Authorization: Bearer <key>`: a space ends it, and a header carries bytes, not UTF-8.
     if (!/^[\x21-\x7e]*$/.test(apiKey))
