@@ -61,6 +61,22 @@ export function waitAfterClosingRetry(
 }
 
 /**
+ * The wait after the `inRow`-th `herald.unavailable` in a row that asked for `askedMs`: the first
+ * as asked, later ones backing off from it, never below it. Taken at its word every time, a
+ * server or proxy that answers every attempt so with `retryMs` 100 (a gateway draining with
+ * `RETRY_MS=100` does) set a loop of ten attempts a second for as long as it lasted.
+ */
+export function waitAfterUnavailable(
+  policy: BackoffPolicy,
+  askedMs: number,
+  inRow: number,
+  random: () => number = Math.random,
+): number {
+  if (inRow <= 1) return askedMs
+  return Math.max(askedMs, backoffDelay({ baseMs: askedMs, maxMs: policy.maxMs }, inRow - 1, random))
+}
+
+/**
  * A delay a server asked for (`retry:`, or `retryMs` in `herald.unavailable`), as the client
  * waits it: clamped from 100 ms to 10 minutes, so `retry: 0` from a misbehaving proxy cannot make
  * every tab reconnect in a hot loop; `undefined` for anything that is not a finite number.

@@ -316,6 +316,21 @@ describe('HeraldClient and getToken', () => {
     expect(calls()).toBe(3)
   })
 
+  it('calls getToken no more once closed while it waits between start-up calls, and leaves no timer', async () => {
+    vi.useFakeTimers()
+    try {
+      const { client, calls } = openAnswering(['garbage.not.ajwt'])
+      await vi.advanceTimersByTimeAsync(0)
+      expect(calls()).toBe(1)
+      client.close()
+      expect(vi.getTimerCount()).toBe(0)
+      await vi.advanceTimersByTimeAsync(60_000)
+      expect(calls()).toBe(1)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('stops with HERALD_ERR_USER_CHANGED instead of streaming with a token for another user', async () => {
     const storage = new Map<string, string>()
     let calls = 0
@@ -436,6 +451,27 @@ describe('HeraldClient catching up a tab that joins behind, or comes back from t
     expect(follower.received).toEqual([2])
     shared.end()
     expect((await nextStream(2)).lastEventId).toBe(at(7))
+  })
+
+  it('passes no herald. event it does not know to the app, and resumes from its position', async () => {
+    const tab = openTab()
+    const stream = await nextStream(1)
+    stream.push(ready(1))
+    stream.push(`event: herald.future\ndata: {"x":1}\nid: ${at(5)}\n\n${event(6)}`)
+    await vi.waitFor(() => expect(tab.client.lastEventId).toBe(at(6)))
+    expect(tab.received).toEqual([6])
+  })
+
+  it('delivers an event whose id it could not send back, and resumes from the last id it could', async () => {
+    const tab = openTab()
+    const stream = await nextStream(1)
+    stream.push(ready(1) + event(2))
+    // A broken server's or proxy's ids: one a header cannot carry, one past the gateway's 16 KiB head.
+    stream.push(`event: seq\ndata: 3\nid: ${at(3)}\u20ac\n\nevent: seq\ndata: 4\nid: ${'u'.repeat(20_000)}\n\n`)
+    await vi.waitFor(() => expect(tab.received).toEqual([2, 3, 4]))
+    expect(tab.client.lastEventId).toBe(at(2))
+    stream.end()
+    expect((await nextStream(2)).lastEventId).toBe(at(2))
   })
 
   it('replays from the position of a tab that joins behind, and every tab drops what it has', async () => {

@@ -22,7 +22,14 @@
  * (the `hello`s that follow its `leading` name them again).
  */
 
-import { POSITION_EVENT, READY_EVENT, RESET_EVENT, UNAVAILABLE_EVENT } from '@herald/protocol'
+import {
+  decodeResumeToken,
+  POSITION_EVENT,
+  READY_EVENT,
+  RESERVED_TYPE_PREFIX,
+  RESET_EVENT,
+  UNAVAILABLE_EVENT,
+} from '@herald/protocol'
 import { type BackoffPolicy, backoffDelay } from './backoff.js'
 import { earliestPosition, isBehind } from './catch-up.js'
 import type {
@@ -98,6 +105,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #connection: StreamConnection | undefined
   #share: TabShare<RelayMessage> | undefined
   #closed = false
+  /** Ends the wait between two start-up token calls; set while the client waits so. */
+  #endStartWait: (() => void) | undefined
   /** The refusal that stopped the shared connection, reported once per tab and repeated to tabs that open later. */
   #refusal: HeraldClientError | undefined
   #startToken: { readonly value: string; readonly obtainedAtMs: number } | undefined
@@ -248,6 +257,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   close(): void {
     if (this.#closed) return
     this.#closed = true
+    this.#endStartWait?.()
     this.#unlistenPage()
     this.#role = undefined
     this.#share?.close()
@@ -275,8 +285,18 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
         })
         return
       }
-      if (user === undefined)
-        await new Promise((resolve) => setTimeout(resolve, backoffDelay(this.#retryPolicy(), attempt)))
+      if (user === undefined) {
+        // Ended by close(), which must not leave a timer behind, nor a getToken call after it.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoffDelay(this.#retryPolicy(), attempt))
+          this.#endStartWait = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        this.#endStartWait = undefined
+        if (this.#closed) return
+      }
     }
     this.#startToken = { value: token!, obtainedAtMs }
     this.#user = user
@@ -541,6 +561,12 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
       this.#resets.emit({ reason })
       return
     }
+    // One this bundle does not know (a later gateway's) is not the app's: only its position counts,
+    // as herald.position's would have, had bundles from before it not passed it on as a notification.
+    if (type.startsWith(RESERVED_TYPE_PREFIX)) {
+      if (id !== '' && this.#tracker.advance(id)) this.#remember(id)
+      return
+    }
     if (id !== '' && !this.#tracker.advance(id)) return
     this.#remember(id)
     const notification: HeraldNotification = { type, data: parseJson(data), id }
@@ -549,7 +575,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   }
 
   #remember(id: string): void {
-    if (id === '') return
+    // Only a resume token: another id (a broken server's or proxy's) could not go back. One with a
+    // character a header cannot carry failed every later attempt before it was sent, and one past
+    // 16 KiB was answered 431, which stopped the client in every tab.
+    if (id === '' || decodeResumeToken(id) === undefined) return
     this.#lastId = id
     this.#tabStore?.set(id)
     if (this.#role !== 'follower') this.#store?.set(id)

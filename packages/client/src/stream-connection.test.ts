@@ -110,6 +110,35 @@ describe('StreamConnection', () => {
     }
   })
 
+  it('backs off from retryMs when herald.unavailable answers come in a row, and waits as asked again after a live stream', async () => {
+    const { transport, calls } = scriptedTransport()
+    start(transport)
+    await vi.advanceTimersByTimeAsync(0)
+    const waits: number[] = []
+    const answerUnavailable = async () => {
+      const call = calls.at(-1)!
+      call.sink.onEvent({ type: 'herald.unavailable', data: '{"reason":"draining","retryMs":100}', lastEventId: '' })
+      call.end({ kind: 'ended' })
+      const count = calls.length
+      let waited = 0
+      while (calls.length === count) {
+        await vi.advanceTimersByTimeAsync(10)
+        waited += 10
+      }
+      waits.push(waited)
+    }
+    for (let i = 0; i < 5; i++) await answerUnavailable()
+    // Math.random is 1: each step whole, doubling from what was asked.
+    expect(waits).toEqual([100, 200, 400, 800, 1600])
+    calls.at(-1)!.sink.onEvent(READY)
+    await vi.advanceTimersByTimeAsync(60_000)
+    calls.at(-1)!.end({ kind: 'ended' })
+    while (calls.length === 6) await vi.advanceTimersByTimeAsync(10)
+    waits.length = 0
+    await answerUnavailable()
+    expect(waits).toEqual([100])
+  })
+
   it('backs off exponentially from the server retry, and starts over once a stream stayed live as long as the step', async () => {
     const { transport, calls } = scriptedTransport()
     start(transport)
@@ -389,6 +418,20 @@ describe('StreamConnection', () => {
       while (calls.length === 1) await vi.advanceTimersByTimeAsync(10)
       expect(calls[1]!.attempt.lastEventId).toBe('u1:1-0')
       expect(states).toEqual(['connecting', 'open', 'reconnecting'])
+    })
+
+    it('clamps a heartbeatMs past what a timer can wait, instead of re-arming in a loop', async () => {
+      const { transport, calls } = scriptedTransport()
+      start(transport)
+      await vi.advanceTimersByTimeAsync(0)
+      const armed = vi.spyOn(globalThis, 'setTimeout')
+      calls[0]!.sink.onEvent(readyWithHeartbeat(1e10))
+      await vi.advanceTimersByTimeAsync(60_000)
+      expect(armed.mock.calls.length).toBeLessThan(5)
+      // Watched as for the 10-minute heartbeat a server may ask at most: 2 × 600 s + 5 s.
+      expect(calls[0]!.attempt.signal.aborted).toBe(false)
+      await vi.advanceTimersByTimeAsync(1_205_000 - 60_000)
+      expect(calls[0]!.attempt.signal.aborted).toBe(true)
     })
 
     it('runs no watchdog when ready names no heartbeat (an older gateway), or over EventSource, which hides heartbeats', async () => {

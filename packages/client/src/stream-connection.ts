@@ -21,7 +21,14 @@
  */
 
 import { type ParsedEvent, READY_EVENT, UNAVAILABLE_EVENT, type UnavailableEventData } from '@herald/protocol'
-import { askedDelayMs, attemptAfterStream, backoffDelay, waitAfterClosingRetry } from './backoff.js'
+import {
+  askedDelayMs,
+  attemptAfterStream,
+  backoffDelay,
+  MAX_ASKED_DELAY_MS,
+  waitAfterClosingRetry,
+  waitAfterUnavailable,
+} from './backoff.js'
 import { SilenceWatchdog, silenceLimitMs } from './silence-watchdog.js'
 import { readTokenClaims, refreshAt } from './token-expiry.js'
 import type { StreamEnd, StreamHandle, Transport } from './transport.js'
@@ -133,6 +140,7 @@ export class StreamConnection {
     const { options } = this
     let attempt = 0
     let authFailures = 0
+    let unavailableInRow = 0
     options.onState('connecting')
     while (!this.#stopped) {
       const token = await this.#currentToken().catch(() => undefined)
@@ -167,7 +175,12 @@ export class StreamConnection {
         authFailures = 0
         attempt = attemptAfterStream(this.#policy(), attempt, liveMs)
       }
-      let waitMs = this.#unavailableMs ?? backoffDelay(this.#policy(), attempt)
+      const unavailableMs = this.#unavailableMs
+      unavailableInRow = unavailableMs === undefined || liveMs !== undefined ? 0 : unavailableInRow + 1
+      let waitMs =
+        unavailableMs === undefined
+          ? backoffDelay(this.#policy(), attempt)
+          : waitAfterUnavailable(this.#policy(), unavailableMs, Math.max(1, unavailableInRow))
       if (this.#closingRetryMs !== undefined && liveMs !== undefined)
         waitMs = waitAfterClosingRetry(this.#policy(), waitMs, this.#closingRetryMs, liveMs)
       // A Retry-After counts up to maxRetryMs: a day's wait would look like a client that stopped.
@@ -223,8 +236,10 @@ export class StreamConnection {
       this.#liveSinceMs = Date.now()
       // A gateway that does not say how often it sends heartbeats (an older one) gets no watchdog.
       const heartbeatMs = (parseJson(event.data) as { heartbeatMs?: unknown } | undefined)?.heartbeatMs
+      // Clamped as a retry: is: past 2^31 - 1 ms a timer fires at once, and the watchdog re-armed
+      // itself in a loop of some 200 timers a second, for as long as the stream lasted.
       if (this.#seesHeartbeats && typeof heartbeatMs === 'number' && heartbeatMs > 0 && Number.isFinite(heartbeatMs))
-        this.#watchdog.start(silenceLimitMs(heartbeatMs))
+        this.#watchdog.start(silenceLimitMs(Math.min(heartbeatMs, MAX_ASKED_DELAY_MS)))
       else this.#watchdog.stop()
       this.options.onState('open')
     } else if (event.type === UNAVAILABLE_EVENT) {
