@@ -276,6 +276,15 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     lastSweepMs = now
   }, heartbeats.tickMs)
   heartbeat.unref()
+  const unsentCheck = setInterval(() => {
+    const { streams, bytes } = services.hub.cutOverUnsentBudget(config.maxUnsentBytes)
+    if (streams > 0)
+      logger.warn(
+        { streams, bytes, maxUnsentBytes: config.maxUnsentBytes },
+        'streams cut as slow consumers: all streams together held more than MAX_UNSENT_BYTES',
+      )
+  }, UNSENT_CHECK_MS)
+  unsentCheck.unref()
   const quietPositions = new QuietPositions(config.historyTtlSeconds, services.hub, broker, logger)
   const quietTimer = setInterval(() => {
     quietPositions.tick().catch((error: unknown) => logger.warn({ err: error }, 'quiet position check failed'))
@@ -319,6 +328,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     closing ??= (async () => {
       services.lifecycle.draining = true
       clearInterval(heartbeat)
+      clearInterval(unsentCheck)
       clearInterval(quietTimer)
       services.expiry.close()
       services.shedLog.flush()
@@ -429,6 +439,9 @@ function createBroker(config: GatewayConfig, logger: Logger, metrics: Metrics): 
     onConnectionError: () => metrics.redisConnectionError(),
   })
 }
+
+/** How often the node checks what its streams hold unsent together (MAX_UNSENT_BYTES). */
+const UNSENT_CHECK_MS = 1_000
 
 /**
  * A listen failure that no restart can fix, because HOST or PORT asks for what this machine

@@ -60,6 +60,14 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true)
   })
 
+  it('bounds what all streams hold unsent at a quarter of the heap limit, unless told', () => {
+    expect(loadConfig({ env: valid, argv: [], heapSizeLimit: 2 ** 30 }).maxUnsentBytes).toBe(2 ** 28)
+    expect(loadConfig({ env: { ...valid, MAX_UNSENT_BYTES: '1048576' }, argv: [] }).maxUnsentBytes).toBe(1_048_576)
+    expect(problemsOf({ ...valid, MAX_UNSENT_BYTES: '1048575' })).toEqual([
+      'MAX_UNSENT_BYTES: must be a whole number from 1048576 to 9007199254740991, got "1048575"',
+    ])
+  })
+
   it('waits for replicas only with Redis, and only when asked', () => {
     expect(loadConfig({ env: valid, argv: [] }).publishWaitForReplicas).toBeUndefined()
     const redis = { ...valid, REDIS_URL: 'redis://127.0.0.1:6390' }

@@ -6,6 +6,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { BlockList, isIPv4, isIPv6 } from 'node:net'
+import { getHeapStatistics } from 'node:v8'
 import { HISTORY_SETTING_RANGES, parseRedisTarget, type RedisTarget, redisPassword } from '@herald/publisher'
 import type { ConfigError } from '../errors/herald-error.js'
 import { createEnvReader, quoted } from './env-reader.js'
@@ -51,6 +52,8 @@ export interface GatewayConfig {
   readonly historyTtlSeconds: number
   readonly idempotencyTtlSeconds: number
   readonly maxPendingBytes: number
+  /** What all of the node's streams may hold unsent together; past it, the largest holders are cut. */
+  readonly maxUnsentBytes: number
   readonly publishMaxBodyBytes: number
   readonly tokenExpiryJitterMs: number
   /** New streams per second, refilled continuously, and how many may come at once. */
@@ -80,6 +83,8 @@ export interface ConfigSources {
   readonly openFileLimit?: number | undefined
   /** Injected so tests can name a runtime other than the one they run on. */
   readonly runtime?: { readonly nodeVersion: string; readonly platform: string }
+  /** V8's heap limit, which MAX_UNSENT_BYTES defaults to a quarter of; injected by tests. */
+  readonly heapSizeLimit?: number
 }
 
 export class ConfigProblems extends Error {
@@ -264,6 +269,10 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       ...HISTORY_SETTING_RANGES.idempotencyTtlSeconds,
     }),
     maxPendingBytes: read.integer('MAX_PENDING_BYTES', { default: 1024 * 1024, min: 1024 }),
+    maxUnsentBytes: read.integer('MAX_UNSENT_BYTES', {
+      default: Math.floor((sources.heapSizeLimit ?? getHeapStatistics().heap_size_limit) / 4),
+      min: 1024 * 1024,
+    }),
     publishMaxBodyBytes: read.integer('PUBLISH_MAX_BODY_BYTES', { default: 256 * 1024, min: 1024 }),
     tokenExpiryJitterMs: read.integer('TOKEN_EXPIRY_JITTER_MS', { default: 30_000, min: 0 }),
     connectionRatePerSecond: read.integer('CONNECTION_RATE_PER_SECOND', { default: 2_500, min: 1 }),

@@ -20,6 +20,7 @@ import { hasMore, lastPosition, readPage } from './resume.js'
 import { SlicedCloser } from './sliced-closer.js'
 import type { CloseReason, SseConnection } from './sse-connection.js'
 import { TurnBudget } from './turn-budget.js'
+import { overUnsentBudget } from './unsent-budget.js'
 
 interface ChannelListeners {
   readonly channel: Channel
@@ -99,6 +100,20 @@ export class Hub implements BrokerSink, QuietChannelSource {
     let total = 0
     for (const connection of this.#connections) total += connection.unsentBytes
     return total
+  }
+
+  /**
+   * Cuts, as slow consumers, the streams that hold the most unsent bytes while all of them together
+   * hold more than `budgetBytes` (unsent-budget.ts). Says how many it cut, and what they held.
+   */
+  cutOverUnsentBudget(budgetBytes: number): { streams: number; bytes: number } {
+    const cut = overUnsentBudget(this.#connections, budgetBytes)
+    let bytes = 0
+    for (const connection of cut) {
+      bytes += connection.unsentBytes
+      connection.close('slow_consumer')
+    }
+    return { streams: cut.length, bytes }
   }
 
   /** Registers the connection on all its channels; resolves once the broker delivers them all. */

@@ -192,3 +192,51 @@ describe('the unsent bytes a node holds', { timeout: SCENARIO_TIMEOUT_MS }, () =
     expect(after).toMatch(/^herald_unsent_bytes 0$/m)
   })
 })
+
+describe("what all of a node's streams hold unsent together", { timeout: SCENARIO_TIMEOUT_MS }, () => {
+  // Each stream's own bound is far above what the test writes: only the node's bound can cut.
+  const start = () =>
+    startGatewayProcess({
+      HISTORY_MAX_LEN: '16',
+      MAX_PENDING_BYTES: String(256 * 1024 * 1024),
+      MAX_UNSENT_BYTES: String(1024 * 1024),
+    })
+  let gateway: Awaited<ReturnType<typeof start>>
+  beforeAll(async () => {
+    gateway = await start()
+  })
+  afterAll(() => gateway.process.stop())
+
+  const slowConsumerCuts = async () =>
+    Number(
+      /^herald_slow_consumer_disconnects_total (\d+)$/m.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1],
+    )
+
+  it('cuts the streams that hold the most once past MAX_UNSENT_BYTES, and a tab beside them gets everything', async () => {
+    const ledger = new DeliveryLedger('stalled streams past the node bound')
+    const token = await signToken('crowd')
+    const stalled = await Promise.all([1, 2, 3].map(() => stalledConsumer(new URL(gateway.url), token)))
+    const healthy = countingConsumer(gateway.url, token)
+    await healthy.isReady
+    ledger.track('healthy, beside three stalled', healthy)
+    const payload = 'x'.repeat(MESSAGE_BYTES)
+    // The kernel takes a few MB a socket first; 64 MiB at most, a quarter of each stream's own bound.
+    let published = 0
+    while ((await slowConsumerCuts()) < stalled.length && published < 2048) {
+      const messages = Array.from({ length: BATCH }, (_, i) => ({ user: 'crowd', data: { n: published + i, payload } }))
+      await publishBatch(gateway.url, messages)
+      for (const message of messages) ledger.published(message.data.n)
+      published += BATCH
+    }
+    expect(await slowConsumerCuts()).toBe(stalled.length)
+    await withTimeout(
+      healthy.waitFor(published),
+      60_000,
+      () => `the healthy tab got ${healthy.count()} of ${published}`,
+    )
+    healthy.close()
+    expectExact(record(ledger))
+    expect(gateway.process.output()).toMatch(/all streams together held more than MAX_UNSENT_BYTES/)
+    for (const consumer of stalled) consumer.socket.destroy()
+  })
+})

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest'
+import { overUnsentBudget } from './unsent-budget.js'
+
+const holders = (...bytes: number[]) => bytes.map((unsentBytes, index) => ({ index, unsentBytes }))
+
+describe('overUnsentBudget', () => {
+  it('cuts nothing within the budget, the budget itself included', () => {
+    expect(overUnsentBudget(holders(400, 0, 600), 1000)).toEqual([])
+    expect(overUnsentBudget([], 0)).toEqual([])
+  })
+
+  it('cuts the largest holders first, only as many as bring the rest within the budget', () => {
+    const cut = overUnsentBudget(holders(100, 900, 50, 700, 300), 1000)
+    // 2,050 in all: 900 and 700 go, and 450 stay.
+    expect(cut.map((holder) => holder.index)).toEqual([1, 3])
+  })
+
+  it('leaves streams that hold nothing alone, even at a budget of nothing', () => {
+    expect(overUnsentBudget(holders(0, 5, 0), 0).map((holder) => holder.index)).toEqual([1])
+  })
+})
