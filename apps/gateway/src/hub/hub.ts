@@ -107,7 +107,8 @@ export class Hub implements BrokerSink, QuietChannelSource {
    * hold more than `budgetBytes` (unsent-budget.ts). Says how many it cut, and what they held.
    */
   cutOverUnsentBudget(budgetBytes: number): { streams: number; bytes: number } {
-    const cut = overUnsentBudget(this.#connections, budgetBytes)
+    // A stream in setup may hold its whole replay; its own bound cuts it if its client stops reading.
+    const cut = overUnsentBudget(this.#connections, budgetBytes, (connection) => connection.state === 'live')
     let bytes = 0
     for (const connection of cut) {
       bytes += connection.unsentBytes

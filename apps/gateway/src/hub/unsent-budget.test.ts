@@ -18,4 +18,9 @@ describe('overUnsentBudget', () => {
   it('leaves streams that hold nothing alone, even at a budget of nothing', () => {
     expect(overUnsentBudget(holders(0, 5, 0), 0).map((holder) => holder.index)).toEqual([1])
   })
+
+  it('counts what holders it may not cut hold, and cuts from the others', () => {
+    const cut = overUnsentBudget(holders(5000, 300, 200), 1000, (holder) => holder.index !== 0)
+    expect(cut.map((holder) => holder.index)).toEqual([1, 2])
+  })
 })

@@ -16,15 +16,22 @@ export interface UnsentHolder {
 /**
  * The holders to cut so that what the rest hold is within `budgetBytes`: the largest first, since
  * the fewest cuts free the most, and a stalled client holds more than one that merely reads slowly.
+ * Those `mayCut` refuses count towards the total but are not cut: a stream sending its replay in
+ * one write holds all of it at first, however fast its client reads, and cut for it, it would
+ * come back for the same replay, and be cut again.
  */
-export function overUnsentBudget<T extends UnsentHolder>(holders: Iterable<T>, budgetBytes: number): T[] {
+export function overUnsentBudget<T extends UnsentHolder>(
+  holders: Iterable<T>,
+  budgetBytes: number,
+  mayCut: (holder: T) => boolean = () => true,
+): T[] {
   let total = 0
   const holding: Array<{ holder: T; bytes: number }> = []
   for (const holder of holders) {
     const bytes = holder.unsentBytes
     if (bytes === 0) continue
     total += bytes
-    holding.push({ holder, bytes })
+    if (mayCut(holder)) holding.push({ holder, bytes })
   }
   if (total <= budgetBytes) return []
   holding.sort((a, b) => b.bytes - a.bytes)
