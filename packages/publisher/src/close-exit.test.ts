@@ -54,6 +54,20 @@ describe('a closed publisher', () => {
     }
   })
 
+  it('publishes through the Sentinels that answer, saying nothing of one that does not', async () => {
+    // The failover detector connects to every Sentinel listed: a dead one's refusals had no
+    // listener, and ioredis printed "Unhandled error event" with a stack on every publish.
+    const setup = await startRedisSentinel()
+    try {
+      const result = await publishAndClose(setup.url.replace('redis+sentinel://', 'redis+sentinel://127.0.0.1:1,'))
+      expect(result.stdout.trim()).toBe('published')
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stderr).toBe('')
+    } finally {
+      await setup.stop()
+    }
+  })
+
   it('lets the process exit after failing to reach the master the Sentinels name', async () => {
     // Real Sentinels with both data servers gone: they go on naming the old master, which refuses.
     const setup = await startRedisSentinel()

@@ -45,6 +45,7 @@ interface ConnectorState {
 
 interface FailoverDetectorState {
   connector: { disconnect(): void }
+  readonly sentinels?: ReadonlyArray<{ readonly client?: { on(event: 'error', listener: () => void): unknown } }>
   cleanup(): void
 }
 
@@ -73,6 +74,10 @@ function guardFailoverDetector(connector: ConnectorState): void {
   const detector = connector.failoverDetector
   if (!detector || guarded.has(detector)) return
   guarded.add(detector)
+  // Its clients, one per Sentinel listed, have no error listener of their own: a Sentinel that
+  // is down had ioredis print "Unhandled error event" and a stack on every connect, though the
+  // others served. What they fail to hear, a reconnect asks the Sentinels anyway.
+  for (const sentinel of detector.sentinels ?? []) sentinel.client?.on('error', () => {})
   detector.connector = {
     disconnect: () => {
       if (connector.stream && !connector.stream.destroyed) connector.disconnect()
