@@ -55,6 +55,23 @@ describe('encodeMessage and JsonText', () => {
     // A field that is only named text is data like any other.
     expect(encodeMessage({ target: { user: 'a' }, data: { text: 'hi' } }).data).toBe('{"text":"hi"}')
   })
+
+  it('refuses, as HERALD_ERR_INVALID, a message whose fields throw when read (a getter, a revoked Proxy)', async () => {
+    const revoked = Proxy.revocable({}, {})
+    revoked.revoke()
+    const throwing = Object.defineProperty({}, 'user', {
+      enumerable: true,
+      get() {
+        throw new Error('not now')
+      },
+    })
+    expect(await refusalOf(() => encodeMessage({ target: { user: 'a' }, data: revoked.proxy }))).toBe(
+      "HERALD_ERR_INVALID: the message could not be read: Cannot perform 'getPrototypeOf' on a proxy that has been revoked",
+    )
+    expect(await refusalOf(() => encodeMessage({ target: throwing as Target, data: 1 }))).toBe(
+      'HERALD_ERR_INVALID: the message could not be read: not now',
+    )
+  })
 })
 
 describe('channelKeyOf', () => {

@@ -52,6 +52,18 @@ export interface EncodedMessage {
  * A null type or idempotency key is none, as leaving it out is.
  */
 export function encodeMessage(message: Message, maxDataBytes: number = DEFAULT_MAX_DATA_BYTES): EncodedMessage {
+  try {
+    return encodeReadMessage(message, maxDataBytes)
+  } catch (error) {
+    // Reading the caller's objects threw (a getter, a revoked Proxy): their fault, and nothing was sent.
+    if (error instanceof PublishError) throw error
+    throw new PublishError('HERALD_ERR_INVALID', `the message could not be read: ${messageOf(error)}`, {
+      cause: error,
+    })
+  }
+}
+
+function encodeReadMessage(message: Message, maxDataBytes: number): EncodedMessage {
   if (message === null || typeof message !== 'object') {
     throw new PublishError(
       'HERALD_ERR_INVALID',

@@ -49,6 +49,11 @@ describe('publishFailure', () => {
         `HERALD_ERR_REDIS: Redis refused the publish (${refusal}); the call it refused wrote nothing`,
       )
     }
+    // A Cluster node answering a client that does not follow its redirections.
+    expect(told(new Error('MOVED 866 127.0.0.1:7001'))).toBe(
+      'HERALD_ERR_REDIS: Redis refused the publish (MOVED 866 127.0.0.1:7001); the call it refused wrote nothing; ' +
+        'this Redis is a Cluster node: give a redis+cluster:// URL',
+    )
     // Not a refusal before running: a function that failed past its checks keeps what it wrote.
     expect(told(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toMatch(
       /may have been applied/,

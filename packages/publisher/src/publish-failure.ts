@@ -27,7 +27,10 @@ const FCALL_REFUSED = /^NOPERM .*'fcall' command/i
  * Cluster down or mid-reshard. Told "may have been applied", a caller without an idempotency
  * key could not retry, though none of 781 publishes a full Redis refused was ever stored (a probe).
  */
-const REFUSED_BEFORE_RUNNING = /^(?:OOM|READONLY|LOADING|BUSY|MASTERDOWN|NOREPLICAS|CLUSTERDOWN|TRYAGAIN) /
+const REFUSED_BEFORE_RUNNING = /^(?:OOM|READONLY|LOADING|BUSY|MASTERDOWN|NOREPLICAS|CLUSTERDOWN|TRYAGAIN|MOVED|ASK) /
+
+/** A Cluster node's redirection reaching a client that does not follow them: a standalone URL to a Cluster. */
+const REDIRECTED = /^(?:MOVED|ASK) /
 
 /** ioredis's refusals of a command it never wrote: there was no connection to write it to. */
 const NOT_WRITTEN = /^(?:Stream isn't writeable|Cluster isn't ready)/
@@ -48,7 +51,8 @@ export function publishFailure(error: unknown, indexes?: readonly number[], sent
   if (message.startsWith('HERALD_ERR_NOPERM ') || FCALL_REFUSED.test(message) || REFUSED_BEFORE_RUNNING.test(message)) {
     return new PublishError(
       'HERALD_ERR_REDIS',
-      `Redis refused the publish (${message}); the call it refused wrote nothing`,
+      `Redis refused the publish (${message}); the call it refused wrote nothing` +
+        (REDIRECTED.test(message) ? '; this Redis is a Cluster node: give a redis+cluster:// URL' : ''),
       {
         cause: redisCause(error),
       },
