@@ -107,7 +107,8 @@ export class Hub implements BrokerSink, QuietChannelSource {
    * hold more than `budgetBytes` (unsent-budget.ts). Says how many it cut, and what they held.
    */
   cutOverUnsentBudget(budgetBytes: number): { streams: number; bytes: number } {
-    // A stream in setup may hold its whole replay; its own bound cuts it if its client stops reading.
+    // A stream in setup may hold its whole replay; its own bound cuts it if its client stops reading,
+    // and the replays' bytes are bounded by the history each channel keeps.
     const cut = overUnsentBudget(this.#connections, budgetBytes, (connection) => connection.state === 'live')
     let bytes = 0
     for (const connection of cut) {

@@ -16,9 +16,10 @@ export interface UnsentHolder {
 /**
  * The holders to cut so that what the rest hold is within `budgetBytes`: the largest first, since
  * the fewest cuts free the most, and a stalled client holds more than one that merely reads slowly.
- * Those `mayCut` refuses count towards the total but are not cut: a stream sending its replay in
- * one write holds all of it at first, however fast its client reads, and cut for it, it would
- * come back for the same replay, and be cut again.
+ * Only those `mayCut` takes count: a stream sending its replay in one write holds all of it at
+ * first, however fast its client reads (cut for it, it would come back for the same replay), and
+ * counted while left alone, a reconnect storm's replays had every live stream holding a byte cut,
+ * every second, freeing nothing.
  */
 export function overUnsentBudget<T extends UnsentHolder>(
   holders: Iterable<T>,
@@ -29,9 +30,9 @@ export function overUnsentBudget<T extends UnsentHolder>(
   const holding: Array<{ holder: T; bytes: number }> = []
   for (const holder of holders) {
     const bytes = holder.unsentBytes
-    if (bytes === 0) continue
+    if (bytes === 0 || !mayCut(holder)) continue
     total += bytes
-    if (mayCut(holder)) holding.push({ holder, bytes })
+    holding.push({ holder, bytes })
   }
   if (total <= budgetBytes) return []
   holding.sort((a, b) => b.bytes - a.bytes)
