@@ -74,6 +74,13 @@ describe('misspeltVariables', () => {
       'HERALD_SERVICE_HOST',
       'HERALD_SERVICE_PORT_HTTP',
       'HERALD_PORT_8080_TCP_PORT',
+      // What hosting platforms set beside REDIS_URL, and secrets read from files by convention.
+      'REDIS_TLS_URL',
+      'REDIS_PUBLIC_URL',
+      'REDIS_PRIVATE_URL',
+      'UPSTASH_REDIS_URL',
+      'JWT_SECRET_KEY',
+      'JWT_SECRET_FILE',
     ]
     expect(misspeltVariables(others, READ)).toEqual([])
   })

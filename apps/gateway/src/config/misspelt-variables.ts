@@ -30,10 +30,12 @@ export function misspeltVariables(names: Iterable<string>, read: ReadonlySet<str
 }
 
 /**
- * A word more or a word less (PUBLISH_WAIT_FOR_REPLICAS, HERALD_REDIS_URL, HEARTBEAT_INTERVAL),
- * with at least two words the same, or the unit left out or swapped (RETRY, RETRY_SECONDS): too
- * far apart in letters, and as silently at their defaults. HERALD_PORT, which Kubernetes sets for
- * a Service named herald, shares one word only.
+ * A word less (CORS_ORIGINS), with at least two left; a filler word more (PUBLISH_WAIT_FOR_REPLICAS,
+ * PUBLISH_WAIT_REPLICAS_COUNT); Herald's name before one it reads (HERALD_REDIS_URL); or the unit
+ * left out or swapped (RETRY, HEARTBEAT_INTERVAL_SECONDS): too far apart in letters, and as
+ * silently at their defaults. Not any word more: platforms set REDIS_TLS_URL (Heroku),
+ * REDIS_PUBLIC_URL (Railway) and JWT_SECRET_KEY beside the variables they mean, nor HERALD_PORT,
+ * which Kubernetes sets for a Service named herald.
  */
 function wordsNear(name: string, meant: string): boolean {
   const words = name.split('_')
@@ -43,10 +45,20 @@ function wordsNear(name: string, meant: string): boolean {
     const base = meantWords.slice(0, -1).join('_')
     if (name === base || (UNITS.has(words.at(-1)!) && words.slice(0, -1).join('_') === base)) return true
   }
-  const [longer, shorter] = words.length > meantWords.length ? [words, meantWords] : [meantWords, words]
-  if (longer.length !== shorter.length + 1 || shorter.length < 2) return false
-  return longer.some((_, skipped) => longer.filter((_, i) => i !== skipped).join('_') === shorter.join('_'))
+  if (name === `HERALD_${meant}`) return meant !== 'PORT'
+  if (words.length === meantWords.length - 1 && words.length >= 2) return withoutOneWord(meantWords, name)
+  if (words.length === meantWords.length + 1) {
+    return words.some((word, i) => FILLER_WORDS.has(word) && words.filter((_, j) => j !== i).join('_') === meant)
+  }
+  return false
 }
+
+/** Whether dropping one of `words` spells `name`. */
+function withoutOneWord(words: readonly string[], name: string): boolean {
+  return words.some((_, skipped) => words.filter((_, i) => i !== skipped).join('_') === name)
+}
+
+const FILLER_WORDS: ReadonlySet<string> = new Set(['FOR', 'OF', 'TO', 'COUNT', 'NUM', 'NUMBER', 'MAX'])
 
 const UNITS: ReadonlySet<string> = new Set([
   'MS',
