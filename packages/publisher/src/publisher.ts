@@ -240,6 +240,10 @@ export class HeraldPublisher {
         Promise.race([this.#publish(messages, progress).then((ids) => ({ ids })), lost]),
         this.#timeoutMs,
       )
+    } catch (error) {
+      // Told now: a call of the publish that a migration holds back must not be sent after this.
+      progress.expired = true
+      throw error
     } finally {
       this.#onConnectionClosed.delete(failSent)
     }

@@ -218,11 +218,6 @@ export function createRedisClient(target: RedisTarget, clientOptions: ClientOpti
                 // connection is still being made, unless the Cluster queues it (a publisher waits
                 // for the Cluster to be ready before it sends anything).
                 enableOfflineQueue: true,
-                // A publish refused by a slot migration is sent again by the publisher, backing
-                // off until its deadline (migration-retry.ts), which then knows Redis refused it.
-                // Sent again by ioredis, 100 ms apart for 1.6 s, that deadline found it in flight,
-                // and told its caller Redis "did not answer" and that it may have been applied.
-                retryDelayOnTryAgain: 0,
               }
             : { enableOfflineQueue: options.enableOfflineQueue ?? true }),
           ...(retryOnClosedConnection === false ? { retryDelayOnFailover: 0 } : {}),
