@@ -14,46 +14,26 @@ const READ = new Set([
 ])
 
 describe('misspeltVariables', () => {
-  it('names the variable each near miss was meant to be', () => {
-    expect(
-      misspeltVariables(['PUBLISH_WAIT_REPLICA', 'LOGLEVEL', 'redis_url', 'JWT_SECERT', 'PROT', 'REDIS_URLS'], READ),
-    ).toEqual([
-      { name: 'PUBLISH_WAIT_REPLICA', meant: 'PUBLISH_WAIT_REPLICAS' },
-      { name: 'LOGLEVEL', meant: 'LOG_LEVEL' },
-      { name: 'redis_url', meant: 'REDIS_URL' },
-      { name: 'JWT_SECERT', meant: 'JWT_SECRET' },
-      { name: 'PROT', meant: 'PORT' },
-      { name: 'REDIS_URLS', meant: 'REDIS_URL' },
-    ])
-  })
-
-  it('names a word more or less, a prefix, and a unit left out or swapped', () => {
-    expect(
-      misspeltVariables(
-        [
-          'PUBLISH_WAIT_FOR_REPLICAS',
-          'PUBLISH_WAIT_REPLICAS_COUNT',
-          'HERALD_PUBLISH_WAIT_REPLICAS',
-          'HERALD_REDIS_URL',
-          'HEARTBEAT_INTERVAL',
-          'HEARTBEAT_INTERVAL_SECONDS',
-          'RETRY',
-          'RETRY_SECONDS',
-          'CORS_ORIGINS',
-        ],
-        READ,
-      ),
-    ).toEqual([
-      { name: 'PUBLISH_WAIT_FOR_REPLICAS', meant: 'PUBLISH_WAIT_REPLICAS' },
-      { name: 'PUBLISH_WAIT_REPLICAS_COUNT', meant: 'PUBLISH_WAIT_REPLICAS' },
-      { name: 'HERALD_PUBLISH_WAIT_REPLICAS', meant: 'PUBLISH_WAIT_REPLICAS' },
-      { name: 'HERALD_REDIS_URL', meant: 'REDIS_URL' },
-      { name: 'HEARTBEAT_INTERVAL', meant: 'HEARTBEAT_INTERVAL_MS' },
-      { name: 'HEARTBEAT_INTERVAL_SECONDS', meant: 'HEARTBEAT_INTERVAL_MS' },
-      { name: 'RETRY', meant: 'RETRY_MS' },
-      { name: 'RETRY_SECONDS', meant: 'RETRY_MS' },
-      { name: 'CORS_ORIGINS', meant: 'CORS_ALLOWED_ORIGINS' },
-    ])
+  it.each([
+    // Another case, or an edit or two away.
+    ['PUBLISH_WAIT_REPLICA', 'PUBLISH_WAIT_REPLICAS'],
+    ['LOGLEVEL', 'LOG_LEVEL'],
+    ['redis_url', 'REDIS_URL'],
+    ['JWT_SECERT', 'JWT_SECRET'],
+    ['PROT', 'PORT'],
+    ['REDIS_URLS', 'REDIS_URL'],
+    // A filler word more, a word less, Herald's name before it, a unit left out or swapped.
+    ['PUBLISH_WAIT_FOR_REPLICAS', 'PUBLISH_WAIT_REPLICAS'],
+    ['PUBLISH_WAIT_REPLICAS_COUNT', 'PUBLISH_WAIT_REPLICAS'],
+    ['CORS_ORIGINS', 'CORS_ALLOWED_ORIGINS'],
+    ['HERALD_PUBLISH_WAIT_REPLICAS', 'PUBLISH_WAIT_REPLICAS'],
+    ['HERALD_REDIS_URL', 'REDIS_URL'],
+    ['HEARTBEAT_INTERVAL', 'HEARTBEAT_INTERVAL_MS'],
+    ['HEARTBEAT_INTERVAL_SECONDS', 'HEARTBEAT_INTERVAL_MS'],
+    ['RETRY', 'RETRY_MS'],
+    ['RETRY_SECONDS', 'RETRY_MS'],
+  ])('names %s as meant to be %s', (name, meant) => {
+    expect(misspeltVariables([name], READ)).toEqual([{ name, meant }])
   })
 
   it("leaves the variables it reads, and others' ordinary variables, alone", () => {
