@@ -144,7 +144,7 @@ export class Metrics {
     // one event before it is cut off, so a high figure is many slow streams, or a bound set high.
     new Gauge({
       name: 'herald_unsent_bytes',
-      help: 'Bytes written to the SSE streams of this node that the kernel has not taken yet, held in its memory until their clients read',
+      help: 'Bytes written to the SSE streams of this node that the kernel has not taken yet, counted per stream: an event written to many streams (a topic) is held in memory once',
       registers,
       collect() {
         this.set(currentUnsentBytes())
