@@ -180,7 +180,7 @@ export class StreamConnection {
       let waitMs =
         unavailableMs === undefined
           ? backoffDelay(this.#policy(), attempt)
-          : waitAfterUnavailable(this.#policy(), unavailableMs, Math.max(1, unavailableInRow))
+          : waitAfterUnavailable(this.#policy(), unavailableMs, unavailableInRow)
       if (this.#closingRetryMs !== undefined && liveMs !== undefined)
         waitMs = waitAfterClosingRetry(this.#policy(), waitMs, this.#closingRetryMs, liveMs)
       // A Retry-After counts up to maxRetryMs: a day's wait would look like a client that stopped.

@@ -47,15 +47,17 @@ function wordsNear(name: string, meant: string): boolean {
   }
   if (name === `HERALD_${meant}`) return meant !== 'PORT'
   if (words.length === meantWords.length - 1 && words.length >= 2) return withoutOneWord(meantWords, name)
-  if (words.length === meantWords.length + 1) {
-    return words.some((word, i) => FILLER_WORDS.has(word) && words.filter((_, j) => j !== i).join('_') === meant)
-  }
+  if (words.length === meantWords.length + 1) return withoutOneWord(words, meant, (word) => FILLER_WORDS.has(word))
   return false
 }
 
-/** Whether dropping one of `words` spells `name`. */
-function withoutOneWord(words: readonly string[], name: string): boolean {
-  return words.some((_, skipped) => words.filter((_, i) => i !== skipped).join('_') === name)
+/** Whether dropping one of `words` that `droppable` allows spells `name`. */
+function withoutOneWord(
+  words: readonly string[],
+  name: string,
+  droppable: (word: string) => boolean = () => true,
+): boolean {
+  return words.some((word, skipped) => droppable(word) && words.filter((_, i) => i !== skipped).join('_') === name)
 }
 
 const FILLER_WORDS: ReadonlySet<string> = new Set(['FOR', 'OF', 'TO', 'COUNT', 'NUM', 'NUMBER', 'MAX'])
