@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { fetchTransport, retryAfter, type StreamEnd, type StreamSink } from './transport.js'
+import { fetchTransport, isEventStream, retryAfter, type StreamEnd, type StreamSink } from './transport.js'
 
 const sink: StreamSink = { onOpen() {}, onActivity() {}, onEvent() {}, onRetry() {} }
 
 /** What the fetch transport makes of one answer from the gateway (or a proxy in front of it). */
-async function endFor(response: Response): Promise<StreamEnd> {
+async function endFor(response: Response, streamSink: StreamSink = sink): Promise<StreamEnd> {
   vi.stubGlobal('fetch', async () => response)
   const attempt = {
     url: 'https://gw.example/v1/events',
@@ -13,7 +13,7 @@ async function endFor(response: Response): Promise<StreamEnd> {
     signal: new AbortController().signal,
     types: [],
   }
-  return fetchTransport(attempt, sink).done
+  return fetchTransport(attempt, streamSink).done
 }
 
 const json = (status: number, headers: Record<string, string> = {}) =>
@@ -32,9 +32,31 @@ describe('fetchTransport', () => {
     expect(await endFor(json(503, { 'Retry-After': '7' }))).toEqual({ kind: 'failed', retryAfterMs: 7000 })
   })
 
+  it('retries a 200 that is not an event stream (a proxy login page), without reading it as one', async () => {
+    let opened = false
+    const page = new Response('<html>data: not an event</html>', {
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+    })
+    const end = await endFor(page, { ...sink, onOpen: () => (opened = true) })
+    expect(end).toEqual({ kind: 'failed' })
+    expect(opened).toBe(false)
+    expect(page.bodyUsed).toBe(true)
+  })
+
   it('stops on a refusal retrying cannot fix, with the gateway code, and reads 401 as one for a new token', async () => {
     for (const status of [400, 401, 403, 404])
       expect(await endFor(json(status))).toEqual({ kind: 'refused', status, code: 'X', message: 'm' })
+  })
+})
+
+describe('isEventStream', () => {
+  it('takes text/event-stream with or without parameters, in any case, and nothing else', () => {
+    expect(isEventStream('text/event-stream')).toBe(true)
+    expect(isEventStream('Text/Event-Stream; charset=utf-8')).toBe(true)
+    expect(isEventStream('text/html')).toBe(false)
+    expect(isEventStream('text/event-streamx')).toBe(false)
+    expect(isEventStream(null)).toBe(false)
   })
 })
 

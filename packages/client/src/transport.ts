@@ -90,7 +90,9 @@ async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promis
     return attempt.signal.aborted ? { kind: 'aborted' } : { kind: 'failed' }
   }
   if (isRefusal(response.status)) return refusal(response)
-  if (response.status !== 200 || response.body === null) {
+  // As EventSource does, only a 200 of text/event-stream is a stream: a proxy's login page or an
+  // app's fallback index.html, read as one, would hold the attempt open on bytes that are no events.
+  if (response.status !== 200 || response.body === null || !isEventStream(response.headers.get('content-type'))) {
     await response.body?.cancel().catch(() => {})
     return failedAnswer(response)
   }
@@ -107,6 +109,11 @@ async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promis
   } catch {
     return attempt.signal.aborted ? { kind: 'aborted' } : { kind: 'ended' }
   }
+}
+
+/** Whether a Content-Type names an event stream (its parameters, such as a charset, aside). */
+export function isEventStream(contentType: string | null): boolean {
+  return contentType !== null && contentType.split(';', 1)[0]?.trim().toLowerCase() === 'text/event-stream'
 }
 
 /**
