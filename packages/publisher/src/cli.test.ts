@@ -44,6 +44,18 @@ describe('the herald CLI', () => {
     expect(result.stdout).toMatch(/herald tail/)
   })
 
+  it('prints its version and the Redis functions it loads with --version', async () => {
+    const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string
+    }
+    const result = await herald(['--version'])
+    expect(result).toEqual({
+      code: 0,
+      stdout: `herald ${manifest.version} (Redis functions v${FUNCTION_LIBRARY_VERSION})\n`,
+      stderr: '',
+    })
+  })
+
   it('publishes and prints the entry id', async () => {
     const result = await herald(['publish', '--user', 'alice', '--type', 'invoice.paid', '--data', '{"invoice":42}'], {
       REDIS_URL: redis.url,

@@ -6,6 +6,7 @@
  * validation error.
  */
 
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { whenConnected } from './connection-ready.js'
 import { messageOf } from './describe-value.js'
@@ -28,7 +29,7 @@ const HELP = `Usage:
   herald publish (--user <id> | --topic <name>) [--type <type>] --data <json> [--idempotency-key <key>]
   herald tail (--user <id> | --topic <name>) [--history <n>]
   herald load-functions
-  herald --help
+  herald --help | --version
 
 Options:
   --redis <url>   redis://, redis+sentinel://h:p,h:p/<master> or redis+cluster://h:p,h:p
@@ -59,6 +60,7 @@ const OPTIONS = {
   history: { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const
 
 /** The options each command takes besides --redis, --timeout and --help; any other is refused. */
@@ -81,6 +83,11 @@ async function main(argv: string[]): Promise<number> {
   const command = positionals[0]
   if (values.help === true) {
     process.stdout.write(HELP)
+    return 0
+  }
+  if (values.version === true) {
+    // The functions' version too: it is what a gateway and this CLI must agree on in Redis.
+    process.stdout.write(`herald ${packageVersion()} (Redis functions v${FUNCTION_LIBRARY_VERSION})\n`)
     return 0
   }
   // A usage error like any other: its reason, then the usage, on stderr (exit 2).
@@ -129,6 +136,14 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   return tail(redisUrl, target, historyCount(values.history))
+}
+
+/** This package's version, read from its package.json (beside dist/ in the workspace and in a tarball alike). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown
+  }
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown'
 }
 
 /** The arguments parsed; any malformed option (every ERR_PARSE_ARGS_* of parseArgs) is a usage error. */
