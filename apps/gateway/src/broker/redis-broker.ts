@@ -39,7 +39,6 @@ import {
   type RedisClient,
   type RedisTarget,
   redisErrorMessage,
-  settledWithin,
   streamKey,
   whenConnected,
 } from '@herald/publisher'
@@ -51,12 +50,14 @@ import { LogBurstLimit, REDIS_ERROR_LOG_BURST, REDIS_ERROR_LOG_WINDOW_MS } from 
 import { parseAnnouncement } from './announcement.js'
 import type { Broker, BrokerOptions, BrokerSink, HistoryRead, PublishRequest } from './broker.js'
 import { CommandGatherer, splitByGroup } from './command-gatherer.js'
+import { type CareContext, countDrops, reviveWhenEnded } from './connection-care.js'
 import { parseHistoryReply } from './history-reply.js'
 import { LostProbeJudge } from './lost-probe-judge.js'
+import { confirmMasters, StaleSlotsMap } from './masters-confirmed.js'
 import { MovedChannels } from './moved-channels.js'
 import { RedisUpkeep } from './redis-upkeep.js'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
-import { movedChannels, replicationRole, type SlotMasters, slotMasters } from './slot-masters.js'
+import { movedChannels, type SlotMasters, slotMasters } from './slot-masters.js'
 import { MAX_CHANNELS_PER_COMMAND, SubscriptionBatcher } from './subscription-batcher.js'
 
 export class RedisBroker implements Broker {
@@ -106,7 +107,7 @@ export class RedisBroker implements Broker {
       if (subscriber.status !== 'ready') throw new Error(`the subscriber is ${subscriber.status}`)
       const channels = channelKeys.map(pubsubChannel)
       await this.#ssubscribeAll(subscriber, channels)
-      if (subscriber instanceof Cluster) await this.#subscribedOnMasters(subscriber, channels)
+      if (subscriber instanceof Cluster) await confirmMasters(subscriber, channels, this.probe.intervalMs)
     },
     dropUnwanted: (channelKeys) => this.#dropUnwanted(channelKeys.map(pubsubChannel)),
     resync: async (channelKeys) => {
@@ -157,16 +158,19 @@ export class RedisBroker implements Broker {
     }
     this.#commands = createRedisClient(target, commandOptions)
     this.#commands.on('error', (error: Error) => this.#connectionError(error))
-    this.#reviveWhenEnded(this.#commands, 'commands')
-    this.#countDrops(this.#commands, true)
+    reviveWhenEnded(this.#commands, 'commands', this.#care(), () => {
+      // A resubscribe that gave up on the commands connection meanwhile runs again.
+      if (this.#suspended && this.#subscriber.status === 'ready') this.#onSubscriberReady()
+    })
+    countDrops(this.#commands, true, this.#care(), this.#onDrop)
     this.#upkeep = new RedisUpkeep(this.#commands, logger, options.waitForReplicas?.replicas ?? 0)
     // Publishes have a connection of their own that never resends a command in flight when it
     // drops (ioredis's default): Redis may have run it, and a resent publish runs twice.
     this.#publishing = createRedisClient(target, { ...PUBLISHING_CLIENT_OPTIONS, connectionName: 'herald-publishing' })
     // Its errors are the commands connection's too, and logged there.
     this.#publishing.on('error', () => {})
-    this.#reviveWhenEnded(this.#publishing, 'publishing')
-    this.#countDrops(this.#publishing, false)
+    reviveWhenEnded(this.#publishing, 'publishing', this.#care())
+    countDrops(this.#publishing, false, this.#care(), this.#onDrop)
     this.#probes = new ProbeLedger(STALE_AFTER_INTERVALS * probe.intervalMs, REBUILD_AFTER_INTERVALS * probe.intervalMs)
     // A cluster's probes wait for its slots map; see #trackShardProbes.
     if (target.kind !== 'cluster') this.#probes.track([probeChannel(this.#probePrefix)], monotonicMs())
@@ -406,62 +410,18 @@ export class RedisBroker implements Broker {
       on('ready', () => this.#onSubscriberReady())
     }
     subscriber.on('error', (error: Error) => this.#connectionError(error))
-    this.#reviveWhenEnded(subscriber, 'subscriber', () => subscriber === this.#subscriber)
-    this.#countDrops(subscriber, true, () => subscriber === this.#subscriber)
+    const care = this.#care(() => subscriber === this.#subscriber)
+    reviveWhenEnded(subscriber, 'subscriber', care)
+    countDrops(subscriber, true, care, this.#onDrop)
     return subscriber
   }
 
-  /**
-   * A client ends only when close() quits it, or when a rebuilt subscriber is dropped; one that
-   * ends otherwise would never reconnect (ioredis 6 ended a Sentinel client whose reconnect a
-   * failover interrupted), and this node would stay unready, or refuse every publish, for good.
-   * It is connected again after a pause, and logged once until it is ready again. A resubscribe
-   * that gave up on the commands connection meanwhile runs again once it is back.
-   */
-  #reviveWhenEnded(client: RedisClient, connection: string, current: () => boolean = () => true): void {
-    let logged = false
-    const states = ['connect', 'ready', 'close', 'reconnecting', 'end'] as const
-    for (const state of states)
-      client.on(state, () => this.logger.debug({ connection, state }, 'redis connection state'))
-    client.on('ready', () => {
-      if (!logged) return
-      logged = false
-      this.logger.info({ connection }, 'redis connection back after it had ended')
-      if (client === this.#commands && this.#suspended && this.#subscriber.status === 'ready') this.#onSubscriberReady()
-    })
-    client.on('end', () => {
-      if (this.#closing || !current()) return
-      if (!logged) this.logger.error({ connection }, 'redis connection ended without being closed; connecting it again')
-      logged = true
-      setTimeout(() => {
-        if (this.#closing || !current() || client.status !== 'end') return
-        client.connect().catch(() => {
-          // It ends again, and this runs again; or it reconnects by itself.
-        })
-      }, REVIVE_AFTER_MS).unref()
-    })
+  /** What connection-care.ts needs to know of this broker, for one client. */
+  #care(current: () => boolean = () => true): CareContext {
+    return { logger: this.logger, closing: () => this.#closing, current }
   }
 
-  /**
-   * Counts a connection that was ready and closed without an error counted for it: a socket that
-   * ends cleanly (CLIENT KILL, a Redis shut down, a proxy closing it) emits no 'error', and the
-   * connection-errors metric missed every such drop, the flaps `herald_redis_up` cannot show.
-   */
-  #countDrops(client: RedisClient, errorsCounted: boolean, current: () => boolean = () => true): void {
-    let uncounted = false
-    client.on('ready', () => {
-      uncounted = true
-    })
-    if (errorsCounted)
-      client.on('error', () => {
-        uncounted = false
-      })
-    client.on('close', () => {
-      if (!uncounted || this.#closing || !current()) return
-      uncounted = false
-      this.probe.onConnectionError?.()
-    })
-  }
+  readonly #onDrop = (): void => this.probe.onConnectionError?.()
 
   /** A cluster's probe channels, one per master of its current slots map; kept channels keep their state. */
   #trackShardProbes(subscriber: RedisClient): void {
@@ -560,38 +520,6 @@ export class RedisBroker implements Broker {
         this.logger.warn({ err: error.message }, 'probe subscribe failed; the probe check will rebuild')
       })
     }
-  }
-
-  /**
-   * Rejects unless every node the slots map names for `channels`, just subscribed there, is a
-   * master by its own account. A master that a CLUSTER FAILOVER demotes drops its shard
-   * subscriptions, and the map read that follows can still name it: as a replica it takes the
-   * SSUBSCRIBE, but gets its shard's messages only over the cluster bus once its new master
-   * counts it as a replica, and drops them whenever that link is down. Channels caught up and
-   * released there lost, for good, whatever came meanwhile (their streams' positions move past
-   * it with the next live entry): 237 to 840 messages, in 4 of 8 runs of a test's failovers.
-   * Asked after the SSUBSCRIBE, so a demotion after the answer drops the subscriptions again, in
-   * place. A map read is started, and the catch-up is tried again at the next readiness or probe
-   * tick.
-   */
-  async #subscribedOnMasters(subscriber: Cluster, channels: readonly string[]): Promise<void> {
-    const named = new Set(channels.map((channel) => subscriber.slots[calculateSlot(channel)]?.[0]))
-    const nodes = subscriber.nodes('all')
-    await Promise.all(
-      [...named].map(async (key) => {
-        const node = nodes.find(({ options }) => `${options.host}:${options.port}` === key)
-        if (node === undefined)
-          throw new Error(`the slots map names ${key ?? 'no node'}, which the client does not know`)
-        // INFO, not ROLE: the gateway's documented ACL grants it. A node that stopped answering
-        // would hold every later catch-up behind this one: a probe interval, then a retry.
-        const info = await settledWithin(node.info('replication'), this.probe.intervalMs)
-        if (info === undefined) throw new Error(`${key} did not answer INFO within ${this.probe.intervalMs} ms`)
-        const role = replicationRole(info)
-        if (role === 'master') return
-        subscriber.refreshSlotsCache()
-        throw new StaleSlotsMap(`the slots map names ${key}, which is a ${role ?? 'node of unknown role'} now`)
-      }),
-    )
   }
 
   async #catchUpMovedChannels(): Promise<void> {
@@ -823,7 +751,7 @@ export class RedisBroker implements Broker {
       const served = [...this.#channels.keys()].map(pubsubChannel)
       const channels = [...served, ...this.#probes.channels()]
       await this.#ssubscribeAll(subscriber, channels)
-      if (subscriber instanceof Cluster) await this.#subscribedOnMasters(subscriber, channels)
+      if (subscriber instanceof Cluster) await confirmMasters(subscriber, channels, this.probe.intervalMs)
       await whenReady(this.#commands)
       // Lost again (or replaced) meanwhile: what that loss missed waits for the next ready.
       if (losses !== this.#losses || subscriber !== this.#subscriber || !this.#suspended) return
@@ -874,8 +802,6 @@ const TLS_TIMEOUT_HINT = 'no TLS handshake completed (rediss://): check that thi
 const MAX_KEYS_PER_TAILS_CALL = 500
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connections. */
 const CLOSE_WAIT_MS = 1_000
-/** How long a client that ended without being closed waits before it connects again. */
-const REVIVE_AFTER_MS = 1_000
 /** How long startup waits for Redis before going on unready. */
 const STARTUP_WAIT_MS = 5_000
 
@@ -909,6 +835,3 @@ function whenReady(client: RedisClient): Promise<void> {
   // Connection errors do not count: ioredis retries, and this waits for as long as it does.
   return whenConnected(client, Number.POSITIVE_INFINITY)
 }
-
-/** The slots map still names a node that is no master now: a failover it has not caught up with. */
-class StaleSlotsMap extends Error {}
