@@ -50,11 +50,11 @@ describe('the packages as an app installs them from their tarballs', () => {
   let clientApp: string
   let publisherApp: string
   let redis: RedisServer
+  const tarballs: string[] = []
 
   beforeAll(async () => {
     vendor = mkdtempSync(join(tmpdir(), 'herald-packed-'))
     redis = await startRedis()
-    const tarballs: string[] = []
     for (const name of PACKED) {
       const { stdout } = await run('pnpm', ['pack', '--pack-destination', vendor], {
         cwd: join(ROOT, 'packages', name),
@@ -68,11 +68,22 @@ describe('the packages as an app installs them from their tarballs', () => {
       appWith(vendor, protocol, publisher),
       appWith(vendor, protocol, client),
     ])
+    // Node's own types, for type-checking the publisher example as a TypeScript app would.
+    await run('pnpm', ['add', '-D', '@types/node@^20.19.0'], { cwd: publisherApp, timeout: 180_000 })
   }, 240_000)
 
   afterAll(async () => {
     await redis?.stop()
     if (vendor !== undefined) rmSync(vendor, { recursive: true, force: true })
+  })
+
+  it('ship no build leftovers: no .tsbuildinfo, no source maps whose sources are not shipped', async () => {
+    for (const tarball of tarballs) {
+      const { stdout } = await run('tar', ['tzf', join(vendor, tarball)])
+      const files = stdout.trim().split('\n')
+      expect(files).toContain('package/dist/index.d.ts')
+      expect(files.filter((file) => /\.tsbuildinfo$|\.map$/.test(file))).toEqual([])
+    }
   })
 
   it("type-checks the README's client example against the installed package", async () => {
@@ -93,6 +104,30 @@ describe('the packages as an app installs them from their tarballs', () => {
     const result = await run(process.execPath, [TSC, '-p', app], { cwd: app }).catch((error: { stdout?: string }) => ({
       stdout: `tsc failed:\n${error.stdout ?? String(error)}`,
     }))
+    expect(result.stdout).toBe('')
+  }, 60_000)
+
+  it('loads @herald/client/bell where there is no DOM (a server render) without registering anything', async () => {
+    const script = `const bell = await import('@herald/client/bell')
+      console.log(typeof bell.HeraldBellElement, typeof bell.HeraldClient, typeof customElements)`
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: clientApp })
+    expect(stdout.trim()).toBe('function function undefined')
+  })
+
+  it("type-checks the README's publisher example as TypeScript, without skipLibCheck", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    writeFileSync(join(publisherApp, 'publisher-example.ts'), readmeExample(readme, 'new HeraldPublisher'))
+    writeFileSync(
+      join(publisherApp, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', types: ['node'], noEmit: true },
+        files: ['publisher-example.ts'],
+      }),
+    )
+    // ioredis's own declarations import redis-errors, which has no types of its own.
+    const result = await run(process.execPath, [TSC, '-p', publisherApp], { cwd: publisherApp }).catch(
+      (error: { stdout?: string }) => ({ stdout: `tsc failed:\n${error.stdout ?? String(error)}` }),
+    )
     expect(result.stdout).toBe('')
   }, 60_000)
 

@@ -26,7 +26,14 @@ export type BellSource = Pick<HeraldClient, 'onNotification' | 'onReset' | 'onSt
 /** The room left between a panel moved into the viewport and its side: as the default width leaves. */
 const PANEL_MARGIN_PX = 12
 
-export class HeraldBellElement extends HTMLElement {
+/**
+ * Where there is no DOM (a server render, a test in Node), importing the bell must not throw:
+ * the class then extends a stand-in, and bell.ts registers nothing.
+ */
+const ElementBase: typeof HTMLElement =
+  typeof HTMLElement === 'undefined' ? (class {} as unknown as typeof HTMLElement) : HTMLElement
+
+export class HeraldBellElement extends ElementBase {
   static readonly observedAttributes = ['src', 'token-url', 'topics']
 
   #client: BellSource | undefined
