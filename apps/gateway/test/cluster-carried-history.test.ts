@@ -6,7 +6,8 @@
  * (functions v14), where version 13 answered `trimmed` and reset every tab on the channel.
  */
 
-import { HeraldPublisher, streamKey } from '@herald/publisher'
+import { HeraldPublisher } from '@herald/publisher'
+import { streamKey } from '@herald/publisher/internal'
 import { pollUntil, startRedisCluster } from '@herald/redis-harness'
 import { expect, it } from 'vitest'
 import { RecordingEventSource, signToken } from './harness.js'

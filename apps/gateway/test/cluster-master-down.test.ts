@@ -7,7 +7,7 @@
  * against 3,009 and 1 before subscription changes stopped being resent (and so waiting) there.
  */
 
-import { channelSlot } from '@herald/publisher'
+import { channelSlot } from '@herald/publisher/internal'
 import { pollUntil, type RedisCluster, startRedisCluster } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RecordingEventSource, signToken } from './harness.js'

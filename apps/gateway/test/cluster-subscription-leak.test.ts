@@ -5,7 +5,7 @@
  * left 17 channels subscribed for nobody, 40 after more reconnects, until the process restarted.
  */
 
-import { pubsubChannel } from '@herald/publisher'
+import { pubsubChannel } from '@herald/publisher/internal'
 import { pollUntil, type RedisCluster, startRedisCluster } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RecordingEventSource, signToken } from './harness.js'

@@ -4,7 +4,7 @@
  * so, and its retry with the same idempotency key answers the same id.
  */
 
-import { streamKey } from '@herald/publisher'
+import { streamKey } from '@herald/publisher/internal'
 import { pollUntil, type RedisServer, startRedis, startReplicaOf } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RawSseStream, signToken } from './harness.js'

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { idempotencyKey, streamKey } from '@herald/publisher'
+import { idempotencyKey, streamKey } from '@herald/publisher/internal'
 import { startRedis } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'

@@ -19,7 +19,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { channelKeyOfPubsub, createRedisClient, parseRedisTarget, pubsubChannel } from '@herald/publisher'
+import { channelKeyOfPubsub, createRedisClient, parseRedisTarget, pubsubChannel } from '@herald/publisher/internal'
 
 const HEARTBEAT_MS = Number(process.env['HEARTBEAT_MS'] ?? 15_000)
 const MAX_BODY_BYTES = 64 * 1024

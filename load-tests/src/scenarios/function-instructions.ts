@@ -13,15 +13,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import {
-  callHeraldFunction,
-  createRedisClient,
-  HeraldPublisher,
-  loadHeraldFunctions,
-  PUBLISHING_CLIENT_OPTIONS,
-  type RedisClient,
-  streamKey,
-} from '@herald/publisher'
+import { HeraldPublisher, loadHeraldFunctions, PUBLISHING_CLIENT_OPTIONS, type RedisClient } from '@herald/publisher'
+import { callHeraldFunction, createRedisClient, streamKey } from '@herald/publisher/internal'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { markdownTable } from '../report/markdown-table.js'
 

@@ -7,16 +7,14 @@
  * nobody subscribed, in alternating rounds, and report the publishing process's CPU and Redis's
  * CPU per message. A diagnostic: it prints, and writes no result file.
  */
+import { HeraldPublisher, loadHeraldFunctions, type Message } from '@herald/publisher'
 import {
   createRedisClient,
   encodeMessage,
-  HeraldPublisher,
-  loadHeraldFunctions,
-  type Message,
   parseRedisTarget,
   type RedisTarget,
   streamKey,
-} from '@herald/publisher'
+} from '@herald/publisher/internal'
 import { startRedis } from '@herald/redis-harness'
 import { cpuBetween, snapshot } from '../harness/proc-sampler.js'
 import { markdownTable } from '../report/markdown-table.js'

@@ -8,7 +8,8 @@
  * patch, `patches/`). A diagnostic: it prints, and writes no result file.
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { encodeMessage, HeraldPublisher, type Message, pubsubChannel } from '@herald/publisher'
+import { HeraldPublisher, type Message } from '@herald/publisher'
+import { encodeMessage, pubsubChannel } from '@herald/publisher/internal'
 import { startRedis } from '@herald/redis-harness'
 import { markdownTable } from '../report/markdown-table.js'
 import type { SubscriberCommand, SubscriberReply, SubscriberWay } from './subscriber-process.js'

@@ -5,7 +5,7 @@
  * channels of the diagnostic's users (argv: Redis URL, way, users) and answers `arm` commands over IPC:
  * it counts the messages of the next round and reports its CPU once all have arrived.
  */
-import { createRedisClient, parseRedisTarget, type RedisTarget } from '@herald/publisher'
+import { createRedisClient, parseRedisTarget, type RedisTarget } from '@herald/publisher/internal'
 import { Redis } from 'ioredis'
 import { benchUsers, channelsOf } from './subscribe-cost.js'
 

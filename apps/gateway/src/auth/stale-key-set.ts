@@ -13,7 +13,7 @@
  * that answers nothing held every stream opened meanwhile for the fetch's 5 s).
  */
 
-import { settledWithin } from '@herald/publisher'
+import { settledWithin } from '@herald/publisher/internal'
 import type { JWTVerifyGetKey } from 'jose'
 import { monotonicMs } from '../clock/monotonic-ms.js'
 

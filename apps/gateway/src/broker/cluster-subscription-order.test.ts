@@ -14,7 +14,7 @@
  * for nobody, and Redis sent the node its traffic for good.
  */
 
-import { calculateSlot, pubsubChannel } from '@herald/publisher'
+import { calculateSlot, pubsubChannel } from '@herald/publisher/internal'
 import { pollUntil, type RedisCluster, type RedisServer, startRedisCluster } from '@herald/redis-harness'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -1,5 +1,6 @@
 import { once } from 'node:events'
-import { createRedisClient, type RedisClient } from '@herald/publisher'
+import type { RedisClient } from '@herald/publisher'
+import { createRedisClient } from '@herald/publisher/internal'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'

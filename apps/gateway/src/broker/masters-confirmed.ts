@@ -10,7 +10,7 @@
  * failovers.
  */
 
-import { calculateSlot, settledWithin } from '@herald/publisher'
+import { calculateSlot, settledWithin } from '@herald/publisher/internal'
 import type { Cluster } from 'ioredis'
 import { replicationRole } from './slot-masters.js'
 

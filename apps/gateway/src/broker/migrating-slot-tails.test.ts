@@ -4,7 +4,7 @@
  * gives up after 16 tries: every stream of that slot opening then was turned away.
  */
 
-import { calculateSlot, pubsubChannel } from '@herald/publisher'
+import { calculateSlot, pubsubChannel } from '@herald/publisher/internal'
 import { pollUntil, type RedisCluster, startRedisCluster } from '@herald/redis-harness'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { pubsubChannel, type RedisTarget, streamKey } from '@herald/publisher'
+import { pubsubChannel, type RedisTarget, streamKey } from '@herald/publisher/internal'
 import { pollUntil, startRedis, startRedisCluster, startRedisSentinel } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'

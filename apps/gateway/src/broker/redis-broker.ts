@@ -24,24 +24,26 @@
 import { randomBytes } from 'node:crypto'
 import type { StreamId } from '@herald/protocol'
 import {
+  HeraldPublisher,
+  loadHeraldFunctions,
+  PUBLISHING_CLIENT_OPTIONS,
+  PublishError,
+  type RedisClient,
+} from '@herald/publisher'
+import {
   calculateSlot,
   callHeraldFunction,
   channelKeyOfPubsub,
   channelSlot,
   createRedisClient,
-  HeraldPublisher,
   isRefusedByMigration,
-  loadHeraldFunctions,
-  PUBLISHING_CLIENT_OPTIONS,
-  PublishError,
   pubsubChannel,
   quitWithin,
-  type RedisClient,
   type RedisTarget,
   redisErrorMessage,
   streamKey,
   whenConnected,
-} from '@herald/publisher'
+} from '@herald/publisher/internal'
 import { Cluster } from 'ioredis'
 import type { Logger } from 'pino'
 import { monotonicMs } from '../clock/monotonic-ms.js'

@@ -7,13 +7,8 @@
  * bookkeeping.
  */
 
-import {
-  FUNCTION_LIBRARY_VERSION,
-  installedHeraldVersion,
-  isFunctionMissing,
-  loadHeraldFunctions,
-  type RedisClient,
-} from '@herald/publisher'
+import { FUNCTION_LIBRARY_VERSION, loadHeraldFunctions, type RedisClient } from '@herald/publisher'
+import { installedHeraldVersion, isFunctionMissing } from '@herald/publisher/internal'
 import { Cluster, type Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { evictingPolicy } from './eviction-policy.js'

@@ -1,4 +1,4 @@
-import { calculateSlot, pubsubChannel } from '@herald/publisher'
+import { calculateSlot, pubsubChannel } from '@herald/publisher/internal'
 import { describe, expect, it } from 'vitest'
 import { isProbeChannel, ProbeLedger, probeChannel, shardProbeChannels } from './shard-probes.js'
 

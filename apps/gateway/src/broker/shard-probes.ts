@@ -6,7 +6,7 @@
  * own, hashed into that master's slots. Pure logic, time passed in.
  */
 
-import { calculateSlot } from '@herald/publisher'
+import { calculateSlot } from '@herald/publisher/internal'
 
 const PROBE_CHANNEL_START = 'herald:{probe:'
 

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { BlockList, isIPv4, isIPv6 } from 'node:net'
 import { getHeapStatistics } from 'node:v8'
-import { HISTORY_SETTING_RANGES, parseRedisTarget, type RedisTarget, redisPassword } from '@herald/publisher'
+import { HISTORY_SETTING_RANGES, parseRedisTarget, type RedisTarget, redisPassword } from '@herald/publisher/internal'
 import type { ConfigError } from '../errors/herald-error.js'
 import { createEnvReader, quoted } from './env-reader.js'
 import { type MisspeltVariable, misspeltVariables } from './misspelt-variables.js'

@@ -6,7 +6,7 @@
  */
 
 import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
-import { duplicateMember } from '@herald/publisher'
+import { duplicateMember } from '@herald/publisher/internal'
 import { Hono } from 'hono'
 import { SignJWT } from 'jose'
 import { type GatewayConfig, isLoopback } from '../config/config.js'

@@ -26,7 +26,7 @@ import {
   memberText,
   nestsDeeperThan,
   sourceDataProblem,
-} from '@herald/publisher'
+} from '@herald/publisher/internal'
 import type { PublishRequest } from '../broker/broker.js'
 import { HeraldError } from '../errors/herald-error.js'
 

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib'
-import { streamKey } from '@herald/publisher'
+import { streamKey } from '@herald/publisher/internal'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {

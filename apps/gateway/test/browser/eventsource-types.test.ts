@@ -5,7 +5,8 @@
  * reconnecting, and replaying the same event before `herald.ready` for ever.
  */
 
-import { HeraldPublisher, PublishError, pubsubChannel, streamKey } from '@herald/publisher'
+import { HeraldPublisher, PublishError } from '@herald/publisher'
+import { pubsubChannel, streamKey } from '@herald/publisher/internal'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { Redis } from 'ioredis'
 import type { Browser, BrowserContext } from 'playwright-core'

@@ -5,7 +5,8 @@
  * and Pub/Sub silently paused. Every published message is counted.
  */
 
-import { HeraldPublisher, streamKey } from '@herald/publisher'
+import { HeraldPublisher } from '@herald/publisher'
+import { streamKey } from '@herald/publisher/internal'
 import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RawSseStream, RecordingEventSource, signToken, withTimeout } from '../harness.js'
