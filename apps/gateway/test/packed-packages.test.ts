@@ -8,7 +8,7 @@
  * could not install the one or type-check the other (found by following the README). pnpm,
  * not npm: its node_modules hold only what a package declares, so an undeclared one shows.
  */
-import { execFile } from 'node:child_process'
+import { type ExecFileOptions, execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -18,7 +18,26 @@ import { promisify } from 'node:util'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-const run = promisify(execFile)
+const execFileAsync = promisify(execFile)
+
+/** execFile, failing with the child's stderr: pnpm says why an install failed (a registry's TLS) only there. */
+async function run(
+  file: string,
+  args: readonly string[],
+  options: ExecFileOptions = {},
+): Promise<{ stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(file, args, { ...options, encoding: 'utf8' })
+    return { stdout, stderr }
+  } catch (error) {
+    const { stderr, stdout } = error as { stderr?: unknown; stdout?: unknown }
+    throw Object.assign(new Error(`${(error as Error).message}\n${String(stderr ?? '').slice(-4000)}`), {
+      stdout,
+      stderr,
+    })
+  }
+}
+
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 const PACKED = ['protocol', 'publisher', 'client'] as const
