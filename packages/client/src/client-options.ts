@@ -46,7 +46,11 @@ export interface HeraldNotification<T = unknown> {
 }
 
 export interface HeraldReset {
-  readonly reason: ResetReason
+  /**
+   * Why the resume was not exact (docs/protocol.md): `trimmed`, `unknown` or `malformed`, or a
+   * reason a later gateway adds, passed as it is.
+   */
+  readonly reason: ResetReason | (string & {})
 }
 
 export interface HeraldClientError {

@@ -453,6 +453,17 @@ describe('HeraldClient catching up a tab that joins behind, or comes back from t
     expect((await nextStream(2)).lastEventId).toBe(at(7))
   })
 
+  it('passes a reset reason it does not know as it is, and one that is no string as unknown', async () => {
+    const tab = openTab()
+    const stream = await nextStream(1)
+    stream.push(ready(1))
+    const resetWith = (n: number, data: string) => `event: herald.reset\ndata: ${data}\nid: ${at(n)}\n\n`
+    stream.push(resetWith(2, '{"reason":"compacted"}') + resetWith(3, '{"reason":{"x":1}}') + resetWith(4, 'oops'))
+    stream.push(resetWith(5, '{"reason":"trimmed"}') + event(6))
+    await vi.waitFor(() => expect(tab.received).toEqual([6]))
+    expect(tab.resets).toEqual(['compacted', 'unknown', 'unknown', 'trimmed'])
+  })
+
   it('passes no herald. event it does not know to the app, and resumes from its position', async () => {
     const tab = openTab()
     const stream = await nextStream(1)

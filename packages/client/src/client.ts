@@ -557,8 +557,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     if (type === RESET_EVENT) {
       this.#tracker.reset(id)
       this.#remember(id)
-      const reason = (parseJson(data) as Partial<HeraldReset> | undefined)?.reason ?? 'unknown'
-      this.#resets.emit({ reason })
+      // A reason this bundle does not know (a later gateway's) passes as it is; one that is no
+      // string (a broken proxy's) would break an app's string handling, and says nothing.
+      const reason: unknown = (parseJson(data) as { reason?: unknown } | undefined)?.reason
+      this.#resets.emit({ reason: typeof reason === 'string' && reason !== '' ? reason : 'unknown' })
       return
     }
     // One this bundle does not know (a later gateway's) is not the app's: only its position counts,
