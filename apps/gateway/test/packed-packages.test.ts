@@ -51,6 +51,18 @@ function readmeExample(readme: string, marker: string): string {
   return (block[2] ?? '').replace(new RegExp(`^${indent}`, 'gm'), '')
 }
 
+/**
+ * What tsc says of `files` in `app` under `compilerOptions`: '' when they check. No skipLibCheck:
+ * the packages' own .d.ts files have to resolve from the app.
+ */
+async function typeErrors(app: string, config: string, compilerOptions: object, files: string[]): Promise<string> {
+  writeFileSync(join(app, config), JSON.stringify({ compilerOptions: { ...compilerOptions, noEmit: true }, files }))
+  const result = await run(process.execPath, [TSC, '-p', join(app, config)], { cwd: app }).catch(
+    (error: { stdout?: string }) => ({ stdout: `tsc failed:\n${error.stdout ?? String(error)}` }),
+  )
+  return result.stdout
+}
+
 /** An empty app with `tarball` added as the README says, @herald/protocol overridden with its own. */
 async function appWith(vendor: string, protocol: string, tarball: string): Promise<string> {
   const app = mkdtempSync(join(vendor, 'app-'))
@@ -112,18 +124,23 @@ describe('the packages as an app installs them from their tarballs', () => {
       join(app, 'client-example.ts'),
       `declare function showToast(text: string): void\ndeclare function refetchNotifications(): void\n${readmeExample(readme, 'new HeraldClient')}`,
     )
+    const options = { strict: true, module: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'] }
+    expect(await typeErrors(app, 'tsconfig.json', options, ['client-example.ts'])).toBe('')
+  }, 60_000)
+
+  it('resolves the client types under moduleResolution node10, the default of a CommonJS project', async () => {
     writeFileSync(
-      join(app, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], noEmit: true },
-        files: ['client-example.ts'],
-      }),
+      join(clientApp, 'node10.ts'),
+      "import type { HeraldClient, HeraldReset } from '@herald/client'\nimport type { HeraldBellElement } from '@herald/client/bell'\nexport type Used = [HeraldClient, HeraldBellElement, HeraldReset['reason']]\n",
     )
-    // No skipLibCheck: the package's own .d.ts files have to resolve from the app.
-    const result = await run(process.execPath, [TSC, '-p', app], { cwd: app }).catch((error: { stdout?: string }) => ({
-      stdout: `tsc failed:\n${error.stdout ?? String(error)}`,
-    }))
-    expect(result.stdout).toBe('')
+    const options = {
+      strict: true,
+      module: 'commonjs',
+      moduleResolution: 'node10',
+      target: 'es2022',
+      lib: ['es2022', 'dom'],
+    }
+    expect(await typeErrors(clientApp, 'tsconfig.node10.json', options, ['node10.ts'])).toBe('')
   }, 60_000)
 
   it('loads @herald/client/bell where there is no DOM (a server render) without registering anything', async () => {
@@ -136,18 +153,9 @@ describe('the packages as an app installs them from their tarballs', () => {
   it("type-checks the README's publisher example as TypeScript, without skipLibCheck", async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
     writeFileSync(join(publisherApp, 'publisher-example.ts'), readmeExample(readme, 'new HeraldPublisher'))
-    writeFileSync(
-      join(publisherApp, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', types: ['node'], noEmit: true },
-        files: ['publisher-example.ts'],
-      }),
-    )
     // ioredis's own declarations import redis-errors, which has no types of its own.
-    const result = await run(process.execPath, [TSC, '-p', publisherApp], { cwd: publisherApp }).catch(
-      (error: { stdout?: string }) => ({ stdout: `tsc failed:\n${error.stdout ?? String(error)}` }),
-    )
-    expect(result.stdout).toBe('')
+    const options = { strict: true, module: 'nodenext', target: 'es2022', types: ['node'] }
+    expect(await typeErrors(publisherApp, 'tsconfig.json', options, ['publisher-example.ts'])).toBe('')
   }, 60_000)
 
   it("runs the README's publisher example against a real Redis", async () => {
@@ -166,5 +174,17 @@ describe('the packages as an app installs them from their tarballs', () => {
     const herald = join(publisherApp, 'node_modules', '.bin', 'herald')
     const { stdout } = await run(herald, ['publish', '--help'], { cwd: publisherApp })
     expect(stdout).toContain('herald publish')
+    expect((await run(herald, ['--version'], { cwd: publisherApp })).stdout).toMatch(
+      /^herald 0\.1\.0 \(Redis functions v\d+\)\n$/,
+    )
+  })
+
+  it('exports the public API at the root and the shared parts at /internal, and nothing deeper', async () => {
+    const script = `const root = await import('@herald/publisher')
+      const internal = await import('@herald/publisher/internal')
+      const deep = await import('@herald/publisher/dist/keys.js').then(() => 'loaded', (error) => error.code)
+      console.log(typeof root.HeraldPublisher, typeof root.streamKey, typeof internal.streamKey, deep)`
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: publisherApp })
+    expect(stdout.trim()).toBe('function undefined function ERR_PACKAGE_PATH_NOT_EXPORTED')
   })
 })
