@@ -56,6 +56,10 @@ describe('isEventStream', () => {
     expect(isEventStream('Text/Event-Stream; charset=utf-8')).toBe(true)
     expect(isEventStream('text/html')).toBe(false)
     expect(isEventStream('text/event-streamx')).toBe(false)
+    // Repeated by a proxy, joined by fetch: the last value counts.
+    expect(isEventStream('text/event-stream, text/event-stream')).toBe(true)
+    expect(isEventStream('text/html, text/event-stream;charset=utf-8')).toBe(true)
+    expect(isEventStream('text/event-stream, text/html')).toBe(false)
     expect(isEventStream(null)).toBe(false)
   })
 })

@@ -111,9 +111,14 @@ async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promis
   }
 }
 
-/** Whether a Content-Type names an event stream (its parameters, such as a charset, aside). */
+/**
+ * Whether a Content-Type names an event stream (its parameters, such as a charset, aside). A
+ * header a proxy repeated reaches fetch joined with commas, and the last value counts, as
+ * fetch's own MIME type extraction takes it (EventSource opens such an answer).
+ */
 export function isEventStream(contentType: string | null): boolean {
-  return contentType !== null && contentType.split(';', 1)[0]?.trim().toLowerCase() === 'text/event-stream'
+  const last = contentType?.split(',').at(-1)
+  return last !== undefined && last.split(';', 1)[0]?.trim().toLowerCase() === 'text/event-stream'
 }
 
 /**
