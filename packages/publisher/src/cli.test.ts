@@ -54,6 +54,8 @@ describe('the herald CLI', () => {
       stdout: `herald ${manifest.version} (Redis functions v${FUNCTION_LIBRARY_VERSION})\n`,
       stderr: '',
     })
+    // No -v: it reads as "verbose", and would skip the command it was added to.
+    expect((await herald(['publish', '--user', 'alice', '--data', '1', '-v'])).code).toBe(2)
   })
 
   it('publishes and prints the entry id', async () => {

@@ -60,7 +60,8 @@ const OPTIONS = {
   history: { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
+  // No -v: read as "verbose", it would print the version and skip the command it was added to.
+  version: { type: 'boolean' },
 } as const
 
 /** The options each command takes besides --redis, --timeout and --help; any other is refused. */

@@ -179,7 +179,12 @@ export class HeraldPublisher {
     )
   }
 
-  /** Publishes messages that are already validated and encoded. */
+  /**
+   * Publishes messages that are already validated and encoded, as `encodeMessage` in
+   * `@herald/publisher/internal` makes them; nothing here checks them again.
+   * @internal For the gateway, which encodes each message as it reads the request; apps call
+   * `publish` or `publishBatch`.
+   */
   publishEncoded(messages: readonly EncodedMessage[]): Promise<string[]> {
     if (this.#closing !== undefined) {
       return Promise.reject(new PublishError('HERALD_ERR_CLOSED', 'the publisher is closed; nothing was sent'))
