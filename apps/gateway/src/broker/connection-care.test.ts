@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import type { RedisClient } from '@herald/publisher'
 import { createRedisClient } from '@herald/publisher/internal'
 import { type RedisServer, startRedis } from '@herald/redis-harness'
+import { Redis } from 'ioredis'
 import pino from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type CareContext, countDrops, reviveWhenEnded } from './connection-care.js'
@@ -72,6 +73,45 @@ describe('connection care', () => {
     ])
   })
 
+  it('keeps trying a revive whose connect fails, logging the end once and the return once', async () => {
+    // No retries of its own: each failed connect ends the client again, as a revive's can.
+    const client = new Redis(redis.url, { retryStrategy: () => null })
+    client.on('error', () => {})
+    clients.push(client)
+    reviveWhenEnded(client, 'commands', care)
+    await once(client, 'ready')
+    let ends = 0
+    const endedTwice = new Promise<void>((resolve) =>
+      client.on('end', () => {
+        if (++ends === 2) resolve()
+      }),
+    )
+    await redis.kill()
+    // The second end is the revive's connect, refused while Redis is down.
+    await endedTwice
+    await redis.restart()
+    await once(client, 'ready')
+    expect(await client.ping()).toBe('PONG')
+    expect(lines.map(({ msg, connection }) => `${connection}: ${msg}`)).toEqual([
+      'commands: redis connection ended without being closed; connecting it again',
+      'commands: redis connection back after it had ended',
+    ])
+  })
+
+  it('does not connect again a client ended before its broker began closing', async () => {
+    let brokerClosing = false
+    const ending = await readyClient((c) => reviveWhenEnded(c, 'commands', { ...care, closing: () => brokerClosing }))
+    const marker = await readyClient((c) => reviveWhenEnded(c, 'publishing', care))
+    const ended = once(ending, 'end')
+    ending.disconnect()
+    await ended
+    // close() begins during the pause before the revive; the marker's revive is due after it.
+    brokerClosing = true
+    marker.disconnect()
+    await once(marker, 'ready')
+    expect(ending.status).toBe('end')
+  })
+
   it('leaves ended a client the broker closed, or no longer uses', async () => {
     const closed = await readyClient()
     const replaced = await readyClient()
@@ -108,5 +148,12 @@ describe('connection care', () => {
     await once(client, 'ready')
     await killed(client)
     expect(drops).toBe(2)
+  })
+
+  it('does not count the drop of a client no longer in use (a rebuilt subscriber)', async () => {
+    let drops = 0
+    const replaced = await readyClient((c) => countDrops(c, true, { ...care, current: () => false }, () => drops++))
+    await killed(replaced)
+    expect(drops).toBe(0)
   })
 })
