@@ -9,7 +9,7 @@
 
 const STYLE = `
 :root { color-scheme: light; --accent: #4f46e5; --bg: #f5f6fa; --card: #fff; --text: #1f2430;
-  --muted: #6b7280; --line: #e5e7eb }
+  --muted: #4b5563; --line: #e5e7eb }
 * { box-sizing: border-box }
 [hidden] { display: none !important }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;

@@ -30,9 +30,25 @@ bell.client = {
   onReset: () => () => {},
   onStateChange: () => () => {},
 }
-document.body.append(bell)
+const after = document.createElement('button')
+after.id = 'after'
+after.textContent = 'After the bell'
+document.body.append(bell, after)
 window.ready = true
 </script>`
+
+/** WCAG's contrast ratio of two computed \`rgb(…)\` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (color: string) => {
+    const [r = 0, g = 0, b = 0] = (color.match(/\d+(\.\d+)?/g) ?? []).map(Number).map((v) => {
+      const c = v / 255
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
+    })
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+  }
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number]
+  return (light + 0.05) / (dark + 0.05)
+}
 
 /** Chromium and a dev gateway, with `body` served as the page at `path` on the gateway's origin. */
 async function servePage(path: string, body: string) {
@@ -79,6 +95,59 @@ describe('<herald-bell>, in Chromium', () => {
     expect(await panel.isHidden()).toBe(true)
   })
 
+  it('says a row is unread in words and with a border, not by its background alone, at AA contrast', async () => {
+    await notify(1)
+    await bellButton().click()
+    const panel = page.getByRole('region', { name: 'Notifications' })
+    expect(await panel.getByRole('listitem').first().textContent()).toMatch(/^Unread: Note \d+/)
+    const colours = await page.locator('#bell').evaluate((bell) => {
+      const row = bell.shadowRoot!.querySelector('li.unread')!
+      const style = getComputedStyle(row)
+      const panelStyle = getComputedStyle(bell.shadowRoot!.querySelector('.panel')!)
+      return {
+        row: style.backgroundColor,
+        border: style.borderLeftColor,
+        borderWidth: style.borderLeftWidth,
+        panel: panelStyle.backgroundColor,
+        time: getComputedStyle(row.querySelector('time')!).color,
+      }
+    })
+    expect(contrast(colours.time, colours.row)).toBeGreaterThanOrEqual(4.5)
+    expect(contrast(colours.border, colours.panel)).toBeGreaterThanOrEqual(3)
+    expect(colours.borderWidth).toBe('3px')
+    await page.keyboard.press('Escape')
+  })
+
+  it('keeps focus on "Mark all read" once pressed, and the panel in reach of the keyboard', async () => {
+    await notify(2)
+    await bellButton().focus()
+    await page.keyboard.press('Enter')
+    await page.keyboard.press('Tab')
+    const focused = () => page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.textContent)
+    expect(await focused()).toBe('Mark all read')
+    await page.keyboard.press('Enter')
+    await page.getByRole('button', { name: 'Notifications, 0 unread' }).waitFor()
+    expect(await focused()).toBe('Mark all read')
+    const markRead = page.getByRole('region', { name: 'Notifications' }).getByRole('button', { name: 'Mark all read' })
+    expect(await markRead.getAttribute('aria-disabled')).toBe('true')
+    // Pressed again with nothing unread, it does nothing, and focus stays.
+    await page.keyboard.press('Enter')
+    expect(await focused()).toBe('Mark all read')
+    await page.keyboard.press('Escape')
+  })
+
+  it('closes its panel when Tab moves focus past it into the page', async () => {
+    await bellButton().focus()
+    await page.keyboard.press('Enter')
+    const panel = page.getByRole('region', { name: 'Notifications' })
+    expect(await panel.isHidden()).toBe(false)
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('after')
+    expect(await panel.isHidden()).toBe(true)
+    expect(await bellButton().getAttribute('aria-expanded')).toBe('false')
+  })
+
   it('announces a burst once, with its count and its latest, rather than only the last as if it came alone', async () => {
     await notify(3)
     const live = await page.locator('#bell').evaluate((bell) => bell.shadowRoot!.querySelector('.live')!.textContent)
@@ -90,7 +159,8 @@ describe('<herald-bell>, in Chromium', () => {
   it('closes on Escape after a click on a notification moved focus out of the bell', async () => {
     await bellButton().click()
     const panel = page.getByRole('region', { name: 'Notifications' })
-    await panel.getByText('Body of note 99').click()
+    // The newest row's text: not a control, so the click moves focus to the body.
+    await panel.getByRole('listitem').first().locator('.body').click()
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('BODY')
     await page.keyboard.press('Escape')
     expect(await panel.isHidden()).toBe(true)

@@ -6,7 +6,7 @@
 export const BELL_STYLE = `
 :host { position: relative; display: inline-block; font: inherit; color: var(--herald-bell-text, #1f2430);
   --_accent: var(--herald-bell-accent, #4f46e5); --_bg: var(--herald-bell-bg, #fff);
-  --_line: var(--herald-bell-border, #e5e7eb); --_muted: var(--herald-bell-muted, #6b7280) }
+  --_line: var(--herald-bell-border, #e5e7eb); --_muted: var(--herald-bell-muted, #4b5563) }
 [hidden] { display: none !important }
 button { font: inherit; cursor: pointer }
 :focus-visible { outline: 2px solid var(--_accent); outline-offset: 2px }
@@ -25,11 +25,11 @@ button { font: inherit; cursor: pointer }
   border-bottom: 1px solid var(--_line); position: sticky; top: 0; background: var(--_bg) }
 h2 { margin: 0; font-size: 15px }
 .link { border: 0; background: none; color: var(--_accent); font-size: 13px; padding: 2px 4px; border-radius: 4px }
-.link:disabled { color: var(--_muted); cursor: default }
+.link[aria-disabled='true'] { color: var(--_muted); cursor: default }
 ol { list-style: none; margin: 0; padding: 0 }
 li { padding: 10px 14px; border-bottom: 1px solid var(--_line) }
 li:last-child { border-bottom: 0 }
-li.unread { background: var(--herald-bell-unread-bg, #eef2ff) }
+li.unread { background: var(--herald-bell-unread-bg, #eef2ff); border-left: 3px solid var(--_accent); padding-left: 11px }
 .title { font-weight: 600; display: block }
 .body { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere }
 time, .empty, .notice { font-size: 12px; color: var(--_muted) }
@@ -50,7 +50,7 @@ export const BELL_MARKUP = `
 <section id="panel" class="panel" part="panel" role="region" aria-labelledby="title" hidden>
   <div class="head">
     <h2 id="title">Notifications</h2>
-    <button class="link mark-read" type="button" disabled>Mark all read</button>
+    <button class="link mark-read" type="button" aria-disabled="true">Mark all read</button>
   </div>
   <p class="notice" role="status" hidden></p>
   <ol aria-label="Notifications, newest first"></ol>

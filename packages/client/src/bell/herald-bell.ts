@@ -74,6 +74,7 @@ export class HeraldBellElement extends ElementBase {
     this.#markRead = $('.mark-read')
     this.#button.addEventListener('click', () => this.toggle())
     this.#markRead.addEventListener('click', () => this.markAllRead())
+    this.addEventListener('focusout', this.#onFocusOut)
   }
 
   /** The client feeding the bell. Setting it replaces one created from attributes. */
@@ -115,6 +116,7 @@ export class HeraldBellElement extends ElementBase {
   }
 
   markAllRead(): void {
+    if (this.unread === 0) return
     this.#inbox.markAllRead()
     this.#render()
   }
@@ -224,7 +226,9 @@ export class HeraldBellElement extends ElementBase {
     this.#badge.textContent = unread > 99 ? '99+' : String(unread)
     this.#badge.hidden = unread === 0
     this.#button.setAttribute('aria-label', `Notifications, ${unread} unread`)
-    this.#markRead.disabled = unread === 0
+    // aria-disabled, not disabled: a focused button that disables itself drops focus to the body,
+    // and the scrolling panel would hold nothing a keyboard can reach.
+    this.#markRead.setAttribute('aria-disabled', String(unread === 0))
     this.#empty.hidden = this.#inbox.items.length > 0
     if (!this.open) return
     const now = Date.now()
@@ -256,6 +260,17 @@ export class HeraldBellElement extends ElementBase {
 
   readonly #onResize = (): void => this.#place()
 
+  /**
+   * Focus that leaves for the page (Tab past the panel's last control) closes the panel: left
+   * open, it covers what now has focus. Focus that goes nowhere (a click on the panel's text,
+   * another window) leaves it open.
+   */
+  readonly #onFocusOut = (event: FocusEvent): void => {
+    const to = event.relatedTarget
+    if (!this.open || !(to instanceof Node) || to === this || this.contains(to) || this.#root.contains(to)) return
+    this.toggle(false)
+  }
+
   readonly #onOutsideClick = (event: Event): void => {
     if (!event.composedPath().includes(this)) this.toggle(false)
   }
@@ -272,10 +287,18 @@ export class HeraldBellElement extends ElementBase {
 
 function renderItem(item: BellItem, nowMs: number): HTMLLIElement {
   const li = document.createElement('li')
-  if (!item.read) li.className = 'unread'
   const title = document.createElement('span')
   title.className = 'title'
-  title.textContent = item.title
+  if (!item.read) {
+    li.className = 'unread'
+    // The background says it to the eye only: the border says it in forced colours too, and
+    // these words to a screen reader.
+    const unread = document.createElement('span')
+    unread.className = 'sr-only'
+    unread.textContent = 'Unread: '
+    title.append(unread)
+  }
+  title.append(item.title)
   const body = document.createElement('p')
   body.className = 'body'
   body.textContent = item.body
