@@ -8,7 +8,9 @@
  *
  * Accessibility: a real button whose label carries the unread count,
  * `aria-expanded`/`aria-controls` for the panel, Escape closes it alone and returns
- * focus (wherever focus is while the panel is open: a click on its text moves it to the body), and new notifications are announced politely. It fires
+ * focus (wherever focus is while the panel is open: a click on its text moves it to the body),
+ * Tab out of the panel closes it, unread rows say so in words and by a border (not colour
+ * alone), and new notifications are announced politely. It fires
  * `herald-notification` and `herald-reset` (bubbling, composed) so the app
  * can react, e.g. refetch its list after a reset.
  */
