@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (values.version === true) {
-    // The functions' version too: it is what a gateway and this CLI must agree on in Redis.
+    // The functions' version too, to set beside what Redis holds: the newest any node loaded.
     process.stdout.write(`herald ${packageVersion()} (Redis functions v${FUNCTION_LIBRARY_VERSION})\n`)
     return 0
   }
