@@ -22,14 +22,7 @@
  * (the `hello`s that follow its `leading` name them again).
  */
 
-import {
-  decodeResumeToken,
-  POSITION_EVENT,
-  READY_EVENT,
-  RESERVED_TYPE_PREFIX,
-  RESET_EVENT,
-  UNAVAILABLE_EVENT,
-} from '@herald/protocol'
+import { POSITION_EVENT, READY_EVENT, RESERVED_TYPE_PREFIX, RESET_EVENT, UNAVAILABLE_EVENT } from '@herald/protocol'
 import { type BackoffPolicy, backoffDelay } from './backoff.js'
 import { earliestPosition, isBehind } from './catch-up.js'
 import type {
@@ -551,12 +544,11 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     if (type === UNAVAILABLE_EVENT) return
     // Positions only: where to resume from, including a quiet channel's tail (POSITION_EVENT).
     if (type === READY_EVENT || type === POSITION_EVENT) {
-      if (this.#tracker.advance(id)) this.#remember(id)
+      if (this.#tracker.observe(id) === 'new') this.#remember(id)
       return
     }
     if (type === RESET_EVENT) {
-      this.#tracker.reset(id)
-      this.#remember(id)
+      if (this.#tracker.reset(id) === 'new') this.#remember(id)
       // A reason this bundle does not know (a later gateway's) passes as it is; one that is no
       // string (a broken proxy's) would break an app's string handling, and says nothing.
       const reason: unknown = (parseJson(data) as { reason?: unknown } | undefined)?.reason
@@ -566,21 +558,25 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     // One this bundle does not know (a later gateway's) is not the app's: only its position counts,
     // as herald.position's would have, had bundles from before it not passed it on as a notification.
     if (type.startsWith(RESERVED_TYPE_PREFIX)) {
-      if (id !== '' && this.#tracker.advance(id)) this.#remember(id)
+      if (this.#tracker.observe(id) === 'new') this.#remember(id)
       return
     }
-    if (id !== '' && !this.#tracker.advance(id)) return
-    this.#remember(id)
+    // An id that is no resume token cannot be compared: the event is delivered rather than dropped.
+    const seen = this.#tracker.observe(id)
+    if (seen === 'seen') return
+    if (seen === 'new') this.#remember(id)
     const notification: HeraldNotification = { type, data: parseJson(data), id }
     this.#typed.get(type)?.emit(notification)
     this.#notifications.emit(notification)
   }
 
+  /**
+   * Keeps `id` as the position to resume from. Only resume tokens come here (the tracker read
+   * them): another id (a broken server's or proxy's) could not go back. One with a character a
+   * header cannot carry failed every later attempt before it was sent, and one past 16 KiB was
+   * answered 431, which stopped the client in every tab.
+   */
   #remember(id: string): void {
-    // Only a resume token: another id (a broken server's or proxy's) could not go back. One with a
-    // character a header cannot carry failed every later attempt before it was sent, and one past
-    // 16 KiB was answered 431, which stopped the client in every tab.
-    if (id === '' || decodeResumeToken(id) === undefined) return
     this.#lastId = id
     this.#tabStore?.set(id)
     if (this.#role !== 'follower') this.#store?.set(id)

@@ -9,14 +9,19 @@
 
 import { decodeResumeToken, isAfter, type StreamId } from '@herald/protocol'
 
+/**
+ * What an event's id says of it: `new` when it moves some channel past what was seen, `seen`
+ * when it moves none, `unreadable` when it is no resume token (an empty id, a broken proxy's).
+ */
+export type Observation = 'new' | 'seen' | 'unreadable'
+
 export class PositionTracker {
   #seen = new Map<string, StreamId>()
 
-  /** Records the positions in `id`; true when it advances at least one channel, i.e. the event is new. */
-  advance(id: string): boolean {
+  /** Records the positions in `id`, decoded once, and says what the event is. */
+  observe(id: string): Observation {
     const positions = decodeResumeToken(id)
-    // An id we cannot read cannot be compared: deliver rather than drop.
-    if (positions === undefined) return true
+    if (positions === undefined) return 'unreadable'
     let advanced = false
     for (const [tag, position] of positions) {
       const seen = this.#seen.get(tag)
@@ -25,12 +30,20 @@ export class PositionTracker {
         advanced = true
       }
     }
-    return advanced
+    return advanced ? 'new' : 'seen'
+  }
+
+  /**
+   * True when `id` advances at least one channel, i.e. the event is new. An id that cannot be
+   * read cannot be compared: delivered rather than dropped.
+   */
+  advance(id: string): boolean {
+    return this.observe(id) !== 'seen'
   }
 
   /** After `herald.reset` positions may restart lower (history lost or moved): start again from `id`. */
-  reset(id: string): void {
+  reset(id: string): Observation {
     this.#seen = new Map()
-    if (id !== '') this.advance(id)
+    return this.observe(id)
   }
 }
