@@ -48,6 +48,13 @@ describe('fetchTransport', () => {
     for (const status of [400, 401, 403, 404])
       expect(await endFor(json(status))).toEqual({ kind: 'refused', status, code: 'X', message: 'm' })
   })
+
+  it('stops on a 204, the answer that tells an event-stream client to stop reconnecting', async () => {
+    const stop = new Response(null, { status: 204, statusText: 'No Content' })
+    expect(await endFor(stop)).toEqual({ kind: 'refused', status: 204, code: 'HTTP_204', message: 'No Content' })
+    // Another 2xx that is no stream says nothing of the kind: it is retried, as a 200 of HTML is.
+    expect(await endFor(new Response(null, { status: 202 }))).toEqual({ kind: 'failed' })
+  })
 })
 
 describe('isEventStream', () => {

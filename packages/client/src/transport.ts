@@ -45,7 +45,7 @@ export type StreamEnd =
    * (a 5xx, or 408, 425 or 429), with the wait its `Retry-After` asked for, if any.
    */
   | { readonly kind: 'failed'; readonly retryAfterMs?: number }
-  /** The gateway refused the request with a 4xx that retrying cannot fix (401 gets a new token). */
+  /** The gateway refused the request with a 4xx that retrying cannot fix (401 gets a new token), or asked to stop with a 204. */
   | { readonly kind: 'refused'; readonly status: number; readonly code: string; readonly message: string }
   | { readonly kind: 'aborted' }
 
@@ -127,8 +127,14 @@ export function isEventStream(contentType: string | null): boolean {
  */
 const NOT_NOW = new Set([408, 425, 429])
 
+/**
+ * A 204 is how a server tells an event-stream client to stop reconnecting (it was the SSE
+ * specification's own signal): retried, it would be asked again after every backoff, for good.
+ */
+const STOP_RECONNECTING = 204
+
 function isRefusal(status: number): boolean {
-  return status >= 400 && status < 500 && !NOT_NOW.has(status)
+  return status === STOP_RECONNECTING || (status >= 400 && status < 500 && !NOT_NOW.has(status))
 }
 
 /** A failed answer, with the wait its `Retry-After` asks for (seconds, or an HTTP date), if it names one. */

@@ -36,6 +36,21 @@ describe.each(['fetch', 'eventsource'])('@herald/client refused over %s, in Chro
     await waitForState(tab, 'closed')
   })
 
+  it('stops on a 204 from a server in front of the gateway, which tells it to stop reconnecting', async () => {
+    context = await newTestContext(browser, gateway.url, () => signToken('quinn'))
+    let answered = 0
+    await context.route(`${gateway.url}/v1/events**`, (route) => {
+      answered++
+      return route.fulfill({ status: 204 })
+    })
+    const tab = await openClientTab(context, gateway.url, { transport })
+    await tab.waitForFunction(() => window.errors.length > 0, undefined, { polling: 20, timeout: 15_000 })
+    expect(await tab.evaluate(() => window.errors.map((e) => [e.status, e.code]))).toEqual([[204, 'HTTP_204']])
+    await waitForState(tab, 'closed')
+    // One attempt; over EventSource, one more plain request to read why it did not open.
+    expect(answered).toBe(transport === 'fetch' ? 1 : 2)
+  })
+
   it('asks for a new token after the gateway refuses one, and opens with it', async () => {
     let minted = 0
     context = await newTestContext(browser, gateway.url, async () =>
