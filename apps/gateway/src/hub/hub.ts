@@ -334,7 +334,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
       if (from === undefined || compareStreamIds(position, from) < 0) from = position
     })
     try {
-      // A channel all of whose listeners left (one past its held bound) has no one to catch up.
+      // A channel whose listeners all left (one that overflowed its held bound) has no one to catch up.
       while (from !== undefined && listeners.members.size > 0) {
         const page = await readPage(this.broker, listeners.channel.key, from)
         if (page.outcome !== 'entries') {
@@ -366,8 +366,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
     const held = listeners.held ?? []
     let released = 0
     while (holdStamp === listeners.holdStamp) {
-      // A channel all of whose listeners left (one past its held bound) has no one to release to.
-      if (released === held.length || listeners.members.size === 0) {
+      if (released === held.length) {
         listeners.held = undefined
         for (const connection of this.#awaitingRelease.keys()) if (!this.#isHeld(connection)) this.#wake(connection)
         return
