@@ -53,27 +53,12 @@ const DROPPED_ENTRY_LOG_WINDOW_MS = 10_000
 export const CATCH_UPS_IN_FLIGHT = 128
 /** A listener that already has an entry costs a catch-up a comparison: about this many make a write. */
 const SKIPS_PER_WRITE = 32
-/**
- * Live entries one channel holds while it catches up. Every held entry is also in the channel's
- * stream, so more than this means the catch-up is not gaining on what is published: rather than
- * hold without bound, its streams resume from Redis, exactly, wherever their clients land.
- */
-export const MAX_HELD_PER_CHANNEL = 10_000
-/** Overflow lines logged per window; a partition can overflow many channels at once. */
-const HELD_OVERFLOW_LOG_BURST = 3
-const HELD_OVERFLOW_LOG_WINDOW_MS = 10_000
 
 export class Hub implements BrokerSink, QuietChannelSource {
   readonly #channels = new Map<string, ChannelListeners>()
   readonly #connections = new Set<SseConnection>()
   readonly #droppedEntryLog = new LogBurstLimit(DROPPED_ENTRY_LOG_BURST, DROPPED_ENTRY_LOG_WINDOW_MS, (held) =>
     this.logger.warn({ held, windowMs: DROPPED_ENTRY_LOG_WINDOW_MS }, 'more dropped broker entries than logged'),
-  )
-  readonly #heldOverflowLog = new LogBurstLimit(HELD_OVERFLOW_LOG_BURST, HELD_OVERFLOW_LOG_WINDOW_MS, (held) =>
-    this.logger.warn(
-      { channels: held, windowMs: HELD_OVERFLOW_LOG_WINDOW_MS },
-      'more channels past their held bound than logged',
-    ),
   )
   /** Counts holds, so a catch-up that a new hold of its channel overtook keeps holding. */
   #holds = 0
@@ -181,7 +166,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
     const listeners = this.#channels.get(channelKey)
     if (listeners === undefined || listeners.members.size === 0) return
     if (listeners.held !== undefined) {
-      if (listeners.held.push(entry) > MAX_HELD_PER_CHANNEL) this.#overflowHeld(listeners)
+      listeners.held.push(entry)
       return
     }
     this.#fanOut(listeners, entry)
@@ -306,22 +291,6 @@ export class Hub implements BrokerSink, QuietChannelSource {
     }
   }
 
-  /**
-   * A channel whose catch-up falls behind what it holds: its streams close, told to come back
-   * after a jittered retry, and resume from their Last-Event-ID. The channel goes with its last
-   * listener, so its catch-up stops and what it held is dropped; its entries stay in the stream.
-   */
-  #overflowHeld(listeners: ChannelListeners): void {
-    if (this.#heldOverflowLog.take()) {
-      this.logger.warn(
-        { channel: listeners.channel.kind, held: listeners.held?.length, streams: listeners.members.size },
-        'a catch-up fell behind the entries its channel held; its streams will resume',
-      )
-    }
-    listeners.held = []
-    this.#closeAllWithRetry(listeners, 'held_overflow')
-  }
-
   async #catchUp(listeners: ChannelListeners, holdStamp: number): Promise<CatchUpOutcome> {
     // Live streams only: one still in setup may have no position yet (0-0, before every history),
     // and read from there the catch-up found the history gone and closed every live stream of the
@@ -334,8 +303,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
       if (from === undefined || compareStreamIds(position, from) < 0) from = position
     })
     try {
-      // A channel whose listeners all left (one that overflowed its held bound) has no one to catch up.
-      while (from !== undefined && listeners.members.size > 0) {
+      while (from !== undefined) {
         const page = await readPage(this.broker, listeners.channel.key, from)
         if (page.outcome !== 'entries') {
           this.#closeAllWithRetry(listeners, 'history_gap')
@@ -412,7 +380,6 @@ export class Hub implements BrokerSink, QuietChannelSource {
   /** Reports the dropped entries not yet logged, as a node that stops before the window ends must. */
   flushLogs(): void {
     this.#droppedEntryLog.flush()
-    this.#heldOverflowLog.flush()
   }
 
   /** Names the channel to repair; a few lines per window, since every publish to it drops too. */

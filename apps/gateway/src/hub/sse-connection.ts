@@ -46,7 +46,6 @@ export type CloseReason =
   | 'shutdown'
   | 'error'
   | 'history_gap'
-  | 'held_overflow'
   | 'broker_unavailable'
 
 /** One object shared by every stream a route opens, so a stream keeps no options or closures of its own. */
