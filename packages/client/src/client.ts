@@ -192,7 +192,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#join()
   }
 
-  /** Back online: the leader need not sit out a backoff that grew while the network was down. */
+  /** Back online: the leader neither sits out a backoff that grew offline nor keeps a stream the outage may have killed. */
   readonly #onOnline = (): void => {
     this.#connection?.retrySoon()
   }

@@ -206,7 +206,7 @@ describe('StreamConnection', () => {
     expect(calls).toHaveLength(7)
   })
 
-  it('cuts a wait that grew while the network was down to the first step when it is back, and leaves a stream alone', async () => {
+  it('cuts a wait that grew while the network was down to the first step when it is back', async () => {
     const { transport, calls } = scriptedTransport()
     const connection = start(transport)
     await vi.advanceTimersByTimeAsync(0)
@@ -223,11 +223,28 @@ describe('StreamConnection', () => {
     expect(calls).toHaveLength(4)
     await vi.advanceTimersByTimeAsync(1)
     expect(calls).toHaveLength(5)
-    // With a stream in progress there is nothing to cut short.
+  })
+
+  it('reopens a stream in progress, live or still setting up, from its position at once when the network is back', async () => {
+    const { transport, calls } = scriptedTransport()
+    let position = 'u1:1-0'
+    const connection = start(transport, { lastEventId: () => position })
+    await vi.advanceTimersByTimeAsync(0)
+    // Setting up, silent: the connection it went out on may have died with the network.
     connection.retrySoon()
-    await vi.advanceTimersByTimeAsync(10_000)
-    expect(calls).toHaveLength(5)
-    expect(calls[4]!.attempt.signal.aborted).toBe(false)
+    expect(calls[0]!.attempt.signal.aborted).toBe(true)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(calls).toHaveLength(2)
+    // Live: reopened from the last id, and to the app it stays open.
+    calls[1]!.sink.onEvent(READY)
+    position = 'u1:2-0'
+    connection.retrySoon()
+    expect(calls[1]!.attempt.signal.aborted).toBe(true)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(calls).toHaveLength(3)
+    expect(calls[2]!.attempt.lastEventId).toBe('u1:2-0')
+    calls[2]!.sink.onEvent(READY)
+    expect(states).toEqual(['connecting', 'open', 'open'])
   })
 
   // Streams that go live and end at once, as from an upstream that closes every stream.

@@ -123,12 +123,17 @@ export class StreamConnection {
   }
 
   /**
-   * The network is back (the page's `online` event): a wait that has grown through failed
+   * The network is back (the page's `online` event). A wait that has grown through failed
    * attempts while offline is cut to the first step, jittered, so the client does not sit out
-   * the rest of a long step once it could connect. A stream in progress is left alone.
+   * the rest of a long step once it could connect. A stream in progress, live or still setting
+   * up, is reopened from its position: its connection may have died with the network without a
+   * word (a pooled keep-alive socket, an HTTP/2 session), and would stay silent until the
+   * watchdog's limit, 35 s at the default heartbeat. A probe that black-holed the path to the
+   * gateway saw tabs get notifications again 24–59 s after it was back (2026-12-07).
    */
   retrySoon(): void {
-    this.#shortenWait?.(backoffDelay(this.#policy(), 0))
+    if (this.#handle !== undefined) this.reopen()
+    else this.#shortenWait?.(backoffDelay(this.#policy(), 0))
   }
 
   /** Listens for a type on the open stream too (EventSource only dispatches known types). */

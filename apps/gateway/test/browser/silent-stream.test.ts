@@ -4,7 +4,8 @@
  * socket. A proxy in front of the gateway stops forwarding the open stream's
  * bytes and keeps its socket; the client notices the missing heartbeats
  * (the limit is twice the gateway's heartbeat interval, from `herald.ready`,
- * plus 5 s) and resumes from its last id, losing nothing.
+ * plus 5 s) and resumes from its last id, losing nothing. Back online, it
+ * does not wait for that: the page's `online` event reopens the stream at once.
  */
 
 import { once } from 'node:events'
@@ -97,6 +98,49 @@ describe('@herald/client on a stream that goes silent, in Chromium', () => {
     expect(await waitForReceived(tab, 5, 20_000)).toEqual(sequence(5))
     expect(proxy.streams).toEqual(['', lastId])
     expect(await tab.evaluate(() => window.states)).toEqual(['open', 'reconnecting', 'open'])
+    expect(await tab.evaluate(() => window.resets)).toEqual([])
+  })
+})
+
+describe('@herald/client back online, in Chromium', () => {
+  let browser: Browser
+  let gateway: TestGateway
+  let proxy: SilencingProxy
+  let context: BrowserContext | undefined
+
+  beforeAll(async () => {
+    // The default heartbeat: a silent stream would be given up only after 2 × 15 s + 5 s.
+    ;[browser, gateway] = await Promise.all([launchChromium(), startTestGateway({}, {}, ['--dev'])])
+    proxy = await startSilencingProxy(gateway.url)
+  })
+  afterAll(async () => {
+    await context?.close()
+    await browser.close()
+    await proxy.close()
+    await gateway.close()
+  })
+
+  it('reopens a stream the outage left silent from its last id as the page comes back online', async () => {
+    const user = 'offline'
+    const publish = async (n: number) =>
+      expect((await gateway.publish({ user, type: 'seq', data: n })).status).toBe(200)
+    context = await newTestContext(browser, proxy.url, () => signToken(user))
+    const tab = await openClientTab(context, proxy.url, { transport: 'fetch' })
+    await waitForState(tab, 'open')
+    for (const n of sequence(3)) await publish(n)
+    await waitForReceived(tab, 3)
+    const lastId = await tab.evaluate(() => window.client.lastEventId)
+
+    // The network goes, and with it the stream's connection, without a word.
+    await context.setOffline(true)
+    proxy.silenceOpenStreams()
+    for (const n of [3, 4]) await publish(n)
+    await context.setOffline(false)
+
+    expect(await waitForReceived(tab, 5)).toEqual(sequence(5))
+    expect(proxy.streams).toEqual(['', lastId])
+    // Reopened at once, not dropped by the watchdog: the app never saw it reconnecting.
+    expect(await tab.evaluate(() => window.states)).toEqual(['open'])
     expect(await tab.evaluate(() => window.resets)).toEqual([])
   })
 })
