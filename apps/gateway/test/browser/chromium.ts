@@ -10,6 +10,12 @@
  * records every notification, without the demo page's own connection.
  */
 
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import type { ResetReason } from '@herald/protocol'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 
@@ -37,6 +43,61 @@ export function launchChromium({ backForwardCache = false } = {}): Promise<Brows
     args: CHROMIUM_ARGS,
     ...(backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
   })
+}
+
+/** A Chromium whose tabs a test can freeze, and the context they open in. */
+export interface FreezableChromium {
+  readonly context: BrowserContext
+  close(): Promise<void>
+}
+
+/**
+ * Chromium started by the test and attached over CDP without Playwright's defaults. Playwright
+ * turns focus emulation on for every page of a context it creates, which keeps the page visible
+ * and running: there `Page.setWebLifecycleState` answers and freezes nothing. The browser's own
+ * context has none, so its pages hide, fire `freeze` and stop their timers, as a background tab
+ * does.
+ */
+export async function launchFreezableChromium(): Promise<FreezableChromium> {
+  const profile = await mkdtemp(join(tmpdir(), 'herald-chromium-'))
+  const args = [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank']
+  const child = spawn(CHROMIUM_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  const exited = once(child, 'exit')
+  try {
+    const browser = await chromium.connectOverCDP(await devToolsEndpoint(child), { noDefaults: true })
+    return {
+      context: browser.contexts()[0]!,
+      async close() {
+        await browser.close()
+        child.kill()
+        await exited
+        await rm(profile, { recursive: true, force: true })
+      },
+    }
+  } catch (error) {
+    child.kill()
+    await exited
+    await rm(profile, { recursive: true, force: true })
+    throw error
+  }
+}
+
+/** The DevTools endpoint Chromium prints to stderr once it listens; rejects if it exits first. */
+async function devToolsEndpoint(child: ChildProcess): Promise<string> {
+  const lines = createInterface({ input: child.stderr! })
+  const printed: string[] = []
+  try {
+    for await (const line of lines) {
+      const endpoint = /^DevTools listening on (ws:\/\/\S+)/.exec(line)?.[1]
+      if (endpoint !== undefined) return endpoint
+      printed.push(line)
+    }
+  } finally {
+    // Chromium goes on writing to stderr: drained, so a full pipe never blocks it.
+    lines.close()
+    child.stderr!.resume()
+  }
+  throw new Error(`chromium exited before it listened: ${printed.join('\n')}`)
 }
 
 export const TEST_PAGE_PATH = '/__herald_test__'
@@ -77,6 +138,8 @@ declare global {
     errors: Array<{ status: number; code: string; message: string }>
     /** Each pageshow's `persisted`: true when the page came back from the back/forward cache. */
     shows: boolean[]
+    /** Page lifecycle events a test records itself (`freeze`, `resume`). */
+    lifecycle: string[]
     startClient(options?: Record<string, unknown>): void
     client: {
       role: string | undefined
@@ -94,7 +157,15 @@ export async function newTestContext(
   base: string,
   mintToken: () => Promise<string>,
 ): Promise<BrowserContext> {
-  const context = await browser.newContext()
+  return prepareTestContext(await browser.newContext(), base, mintToken)
+}
+
+/** Serves the test page in `context`, whose tabs then get tokens from `mintToken`. */
+export async function prepareTestContext(
+  context: BrowserContext,
+  base: string,
+  mintToken: () => Promise<string>,
+): Promise<BrowserContext> {
   await context.route(`${base}${TEST_PAGE_PATH}`, (route) =>
     route.fulfill({ status: 200, contentType: 'text/html', body: TEST_PAGE }),
   )

@@ -10,10 +10,13 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { signToken, startTestGateway, type TestGateway } from '../harness.js'
 import {
+  type FreezableChromium,
   gatewayMetric,
   launchChromium,
+  launchFreezableChromium,
   newTestContext,
   openClientTab,
+  prepareTestContext,
   sequence,
   TEST_PAGE_PATH,
   waitForReceived,
@@ -149,33 +152,6 @@ describe('@herald/client across tabs, in Chromium', () => {
     }
   })
 
-  it('hands the lead over when the leading tab is frozen, and catches it up when it resumes', async () => {
-    await start()
-    const tabs = [await openClientTab(context!, gateway.url), await openClientTab(context!, gateway.url)]
-    await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
-    await publish(1)
-    for (const tab of tabs) expect(await waitForReceived(tab, 1)).toEqual([1])
-    const leader = await leaderOf(tabs)
-    const follower = tabs.find((tab) => tab !== leader)!
-    // Chrome fires `freeze` on a background tab's document before it stops running its tasks. A
-    // headless Chromium keeps every page visible and freezes none (Page.setWebLifecycleState
-    // answered, and the page's timers ran on), so the test fires the page's events itself: what
-    // it checks is that the lock and the stream are given up, which a frozen page could not do.
-    const lifecycle = (type: string) => leader.evaluate((t) => document.dispatchEvent(new Event(t)), type)
-    await lifecycle('freeze')
-    await publish(2)
-    expect(await waitForReceived(follower, 2)).toEqual([1, 2])
-    expect(await follower.evaluate(() => window.client.role)).toBe('leader')
-    expect(await leader.evaluate(() => window.received)).toEqual([1])
-    await lifecycle('resume')
-    await publish(3)
-    // Joined again as a follower, behind by one: the new leader's stream catches it up.
-    expect(await waitForReceived(leader, 3)).toEqual([1, 2, 3])
-    expect(await waitForReceived(follower, 3)).toEqual([1, 2, 3])
-    expect(await leader.evaluate(() => window.client.role)).toBe('follower')
-    for (const tab of tabs) expect(await tab.evaluate(() => window.resets)).toEqual([])
-  })
-
   it('refreshes the token before it expires and resumes with the new one, losing nothing', async () => {
     // 4 s tokens: the client asks for a new one a fifth of the lifetime early.
     await start('4s')
@@ -290,4 +266,59 @@ describe('@herald/client across tabs, in Chromium', () => {
       expect(first).toBeGreaterThanOrEqual(whileAway)
     },
   )
+})
+
+describe('@herald/client across tabs when Chromium freezes the leading one', () => {
+  let browser: FreezableChromium
+  let gateway: TestGateway
+
+  beforeAll(async () => {
+    ;[browser, gateway] = await Promise.all([launchFreezableChromium(), startTestGateway({}, {}, ['--dev'])])
+  })
+  afterAll(async () => {
+    await browser.close()
+    await gateway.close()
+  })
+
+  async function publish(n: number): Promise<void> {
+    expect((await gateway.publish({ user: 'frida', type: 'seq', data: n })).status).toBe(200)
+  }
+
+  it('hands the lead over when the leading tab is frozen, and catches it up when it resumes', async () => {
+    const context = await prepareTestContext(browser.context, gateway.url, () => signToken('frida'))
+    const tabs = [await openClientTab(context, gateway.url), await openClientTab(context, gateway.url)]
+    await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
+    await publish(1)
+    for (const tab of tabs) expect(await waitForReceived(tab, 1)).toEqual([1])
+    const roles = await Promise.all(tabs.map((tab) => tab.evaluate(() => window.client.role)))
+    const leader = tabs[roles.indexOf('leader')]!
+    const follower = tabs[roles.indexOf('follower')]!
+    await leader.evaluate(() => {
+      window.lifecycle = []
+      for (const type of ['freeze', 'resume']) document.addEventListener(type, () => window.lifecycle.push(type))
+    })
+    // Frozen by Chrome as it freezes a background tab: `freeze` fires, then its tasks stop. The
+    // client gives the lock and the stream up in that `freeze`, or the tabs would hear nothing.
+    const lifecycle = await context.newCDPSession(leader)
+    await lifecycle.send('Page.setWebLifecycleState', { state: 'frozen' })
+    expect(await leader.evaluate(() => window.lifecycle)).toEqual(['freeze'])
+    await publish(2)
+    expect(await waitForReceived(follower, 2)).toEqual([1, 2])
+    expect(await follower.evaluate(() => window.client.role)).toBe('leader')
+    expect(await leader.evaluate(() => window.received)).toEqual([1])
+    // One stream at a time: the frozen leader's, then the follower's once it took over.
+    expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(2)
+    await lifecycle.send('Page.setWebLifecycleState', { state: 'active' })
+    await publish(3)
+    // Joined again as a follower, behind by one: the new leader's stream catches it up.
+    expect(await waitForReceived(leader, 3)).toEqual([1, 2, 3])
+    expect(await waitForReceived(follower, 3)).toEqual([1, 2, 3])
+    expect(await leader.evaluate(() => [window.client.role, window.lifecycle])).toEqual([
+      'follower',
+      ['freeze', 'resume'],
+    ])
+    for (const tab of tabs) expect(await tab.evaluate(() => window.resets)).toEqual([])
+    // And one more: the new leader reopened its stream from where the returning tab stopped.
+    expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(3)
+  })
 })
