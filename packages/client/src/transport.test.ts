@@ -49,6 +49,28 @@ describe('fetchTransport', () => {
       expect(await endFor(json(status))).toEqual({ kind: 'refused', status, code: 'X', message: 'm' })
   })
 
+  it('reads a refusal cut off mid-body (the stream reopened) as aborted, not as a refusal without its code', async () => {
+    const controller = new AbortController()
+    const body = new ReadableStream<Uint8Array>({
+      start(stream) {
+        stream.enqueue(new TextEncoder().encode('{"error":{"code":"HERALD_ERR_TOPIC_FORBIDDEN",'))
+        controller.signal.addEventListener('abort', () => stream.error(new DOMException('aborted', 'AbortError')))
+      },
+    })
+    vi.stubGlobal('fetch', async () => {
+      queueMicrotask(() => controller.abort())
+      return new Response(body, { status: 403, headers: { 'content-type': 'application/json' } })
+    })
+    const attempt = {
+      url: 'https://gw.example/v1/events',
+      token: 't',
+      lastEventId: '',
+      signal: controller.signal,
+      types: [],
+    }
+    expect(await fetchTransport(attempt, sink).done).toEqual({ kind: 'aborted' })
+  })
+
   it('stops on a 204, the answer that tells an event-stream client to stop reconnecting', async () => {
     const stop = new Response(null, { status: 204, statusText: 'No Content' })
     expect(await endFor(stop)).toEqual({ kind: 'refused', status: 204, code: 'HTTP_204', message: 'No Content' })

@@ -89,7 +89,7 @@ async function streamWithFetch(attempt: StreamAttempt, sink: StreamSink): Promis
   } catch {
     return attempt.signal.aborted ? { kind: 'aborted' } : { kind: 'failed' }
   }
-  if (isRefusal(response.status)) return refusal(response)
+  if (isRefusal(response.status)) return refusal(response, attempt.signal)
   // As EventSource does, only a 200 of text/event-stream is a stream: a proxy's login page or an
   // app's fallback index.html, read as one, would hold the attempt open on bytes that are no events.
   if (response.status !== 200 || response.body === null || !isEventStream(response.headers.get('content-type'))) {
@@ -151,10 +151,12 @@ export function retryAfter(value: string | null, nowMs: number): number | undefi
   return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined
 }
 
-async function refusal(response: Response): Promise<StreamEnd> {
+async function refusal(response: Response, signal: AbortSignal): Promise<StreamEnd> {
   const body = (await response.json().catch(() => undefined)) as
     | { error?: { code?: unknown; message?: unknown } }
     | undefined
+  // Cut off mid-body, it would stop the client without the gateway's code: the next attempt reads it whole.
+  if (signal.aborted) return { kind: 'aborted' }
   const code = typeof body?.error?.code === 'string' ? body.error.code : `HTTP_${response.status}`
   const message = typeof body?.error?.message === 'string' ? body.error.message : response.statusText
   return { kind: 'refused', status: response.status, code, message }
@@ -227,7 +229,7 @@ async function whyNotOpened(url: URL, signal: AbortSignal): Promise<StreamEnd> {
   if (typeof fetch !== 'function') return { kind: 'failed' }
   try {
     const response = await fetch(url, { headers: { Accept: 'text/event-stream' }, signal, cache: 'no-store' })
-    if (isRefusal(response.status)) return await refusal(response)
+    if (isRefusal(response.status)) return await refusal(response, signal)
     await response.body?.cancel().catch(() => {})
     return failedAnswer(response)
   } catch {
