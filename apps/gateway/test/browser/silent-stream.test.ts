@@ -42,6 +42,8 @@ async function startSilencingProxy(target: string): Promise<SilencingProxy> {
       })
     })
     upstream.on('error', () => res.destroy())
+    // A browser that gives up before the gateway answers: the gateway's stream goes with it.
+    res.on('close', () => upstream.destroy())
     req.pipe(upstream)
   })
   server.listen(0, '127.0.0.1')
