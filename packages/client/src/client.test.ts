@@ -102,6 +102,26 @@ describe('HeraldClient across tabs', () => {
     expect(live.streams).toHaveLength(1)
   })
 
+  it('lets a tab that opens after a 204 lead with its own stream: whatever answered it may be gone', async () => {
+    let stopping = true
+    const live = fakeGateway()
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      requests++
+      return stopping ? new Response(null, { status: 204, statusText: 'No Content' }) : live.fetch(input, init)
+    })
+    const [first, second] = [openTab(), openTab()]
+    const errors = await Promise.all([first.error, second.error])
+    expect(errors.map((error) => [error.status, error.code])).toEqual([
+      [204, 'HTTP_204'],
+      [204, 'HTTP_204'],
+    ])
+    expect([first.client.role, second.client.role]).toEqual([undefined, undefined])
+    stopping = false
+    const late = openTab()
+    await vi.waitFor(() => expect([late.client.role, late.client.state]).toEqual(['leader', 'open']))
+    expect(live.streams).toHaveLength(1)
+  })
+
   it('tells a tab that opens after the refusal, which the leader remembers', async () => {
     const first = openTab()
     await first.error

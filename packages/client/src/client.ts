@@ -107,7 +107,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #scope = ''
   /** In the back/forward cache, or frozen: this tab holds neither the lead nor a stream until it is shown again. */
   #suspended = false
-  /** Removes the page listeners (pagehide, pageshow, online, freeze, resume). */
+  /** Removes the page listeners (pagehide, pageshow, offline, online, freeze, resume). */
   readonly #unlistenPage: () => void
 
   constructor(options: HeraldClientOptions) {
@@ -135,6 +135,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#unlistenPage = listenToPage({
       pagehide: this.#onPageHide,
       pageshow: this.#onPageShow,
+      offline: this.#onOffline,
       online: this.#onOnline,
       freeze: this.#onFreeze,
       resume: this.#onResume,
@@ -190,6 +191,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     // Stopped for good before it was hidden: nothing to join again.
     if (this.#refusal !== undefined || this.#user === undefined) return
     this.#join()
+  }
+
+  readonly #onOffline = (): void => {
+    this.#connection?.networkLost()
   }
 
   /** Back online: the leader neither sits out a backoff that grew offline nor keeps a stream the outage may have killed. */
@@ -419,17 +424,18 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#connection?.stop()
     this.#refused(error)
     this.#share?.post({ kind: 'error', error })
-    this.#leaveIfOwnTokens(error)
+    this.#leaveIfLaterTabsMayConnect(error)
   }
 
   /**
    * A refusal of the tokens these tabs had (a 401, another user's or an unreadable one) says
-   * nothing of the tokens a tab opened later will have: a tab it stopped leaves the group, so a
-   * later tab leads with its own instead of hearing this refusal repeated. A forbidden topic or a
-   * bad request would be refused again, so a tab it stopped stays, and tells later tabs.
+   * nothing of the tokens a tab opened later will have, and a 204 nothing of whether whatever
+   * answered it will still be there: a tab it stopped leaves the group, so a later tab leads with
+   * its own stream instead of hearing this refusal repeated. A forbidden topic or a bad request
+   * would be refused again, so a tab it stopped stays, and tells later tabs.
    */
-  #leaveIfOwnTokens(error: HeraldClientError): void {
-    if (error.status !== 0 && error.status !== 401) return
+  #leaveIfLaterTabsMayConnect(error: HeraldClientError): void {
+    if (error.status !== 0 && error.status !== 401 && error.status !== 204) return
     this.#share?.close()
     this.#share = undefined
     // Out of the group, it neither leads nor follows: as after close().
@@ -478,7 +484,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
       case 'error':
         if (this.#role !== 'follower') return
         this.#refused(message.error)
-        this.#leaveIfOwnTokens(message.error)
+        this.#leaveIfLaterTabsMayConnect(message.error)
         return
       case 'welcome':
         // A welcome from a leader that has since left does not count.
@@ -605,7 +611,7 @@ function reportError(error: Error): void {
   else console.error(error)
 }
 
-type PageEvent = 'pagehide' | 'pageshow' | 'online' | 'freeze' | 'resume'
+type PageEvent = 'pagehide' | 'pageshow' | 'offline' | 'online' | 'freeze' | 'resume'
 
 /** Page Lifecycle's events fire on the document; the others on the window. */
 const DOCUMENT_EVENTS: ReadonlySet<string> = new Set<PageEvent>(['freeze', 'resume'])

@@ -225,26 +225,98 @@ describe('StreamConnection', () => {
     expect(calls).toHaveLength(5)
   })
 
-  it('reopens a stream in progress, live or still setting up, from its position at once when the network is back', async () => {
+  it('reopens a stream that was open while the page went offline from its position, a first step after it is back', async () => {
     const { transport, calls } = scriptedTransport()
     let position = 'u1:1-0'
     const connection = start(transport, { lastEventId: () => position })
     await vi.advanceTimersByTimeAsync(0)
-    // Setting up, silent: the connection it went out on may have died with the network.
+    calls[0]!.sink.onRetry(1000)
+    calls[0]!.sink.onEvent(READY)
+    position = 'u1:2-0'
+    // Back online without having gone offline during this stream: nothing says it lost its connection.
     connection.retrySoon()
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(calls).toHaveLength(1)
+    connection.networkLost()
+    connection.retrySoon()
+    // The first step (1 s, jitter at its top) later, and not before.
+    await vi.advanceTimersByTimeAsync(999)
+    expect(calls[0]!.attempt.signal.aborted).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
     expect(calls[0]!.attempt.signal.aborted).toBe(true)
     await vi.advanceTimersByTimeAsync(0)
     expect(calls).toHaveLength(2)
-    // Live: reopened from the last id, and to the app it stays open.
+    expect(calls[1]!.attempt.lastEventId).toBe('u1:2-0')
     calls[1]!.sink.onEvent(READY)
-    position = 'u1:2-0'
-    connection.retrySoon()
-    expect(calls[1]!.attempt.signal.aborted).toBe(true)
-    await vi.advanceTimersByTimeAsync(0)
-    expect(calls).toHaveLength(3)
-    expect(calls[2]!.attempt.lastEventId).toBe('u1:2-0')
-    calls[2]!.sink.onEvent(READY)
+    // To the app it stayed open: no reconnecting in between.
     expect(states).toEqual(['connecting', 'open', 'open'])
+  })
+
+  it('reopens a stream once however often the network flaps, after it settles', async () => {
+    const { transport, calls } = scriptedTransport()
+    const connection = start(transport)
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onRetry(1000)
+    calls[0]!.sink.onEvent(READY)
+    // A flapping network, as DevTools emulation passes on: 20 offline/online pairs in 0.4 s,
+    // each `online` a moment too soon for the reopen it scheduled, and then offline for a while.
+    for (let i = 0; i < 20; i++) {
+      connection.networkLost()
+      await vi.advanceTimersByTimeAsync(10)
+      connection.retrySoon()
+      await vi.advanceTimersByTimeAsync(10)
+    }
+    connection.networkLost()
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(calls).toHaveLength(1)
+    connection.retrySoon()
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(calls).toHaveLength(2)
+    calls[1]!.sink.onEvent(READY)
+    // The new stream opened after the last `offline`: another `online` leaves it alone.
+    connection.retrySoon()
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(calls).toHaveLength(2)
+  })
+
+  it('keeps the backoff it grew when it reopens an attempt still setting up', async () => {
+    const { transport, calls } = scriptedTransport()
+    const connection = start(transport)
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onRetry(1000)
+    // Three failures; the fourth attempt is setting up as the network goes and comes back.
+    for (let i = 0; i < 3; i++) {
+      calls[i]!.end({ kind: 'failed' })
+      while (calls.length === i + 1) await vi.advanceTimersByTimeAsync(100)
+    }
+    connection.networkLost()
+    connection.retrySoon()
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(calls).toHaveLength(5)
+    calls[4]!.end({ kind: 'failed' })
+    // Not from the first step again: 8 s, as after a fourth failure (jitter at its top).
+    await vi.advanceTimersByTimeAsync(7999)
+    expect(calls).toHaveLength(5)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(calls).toHaveLength(6)
+  })
+
+  it('does not cut a wait the gateway asked for when the network is back', async () => {
+    const { transport, calls } = scriptedTransport()
+    const connection = start(transport)
+    await vi.advanceTimersByTimeAsync(0)
+    calls[0]!.sink.onEvent({
+      type: 'herald.unavailable',
+      data: '{"reason":"draining","retryMs":20000}',
+      lastEventId: '',
+    })
+    calls[0]!.end({ kind: 'ended' })
+    await vi.advanceTimersByTimeAsync(5000)
+    connection.retrySoon()
+    await vi.advanceTimersByTimeAsync(14_999)
+    expect(calls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(calls).toHaveLength(2)
   })
 
   // Streams that go live and end at once, as from an upstream that closes every stream.

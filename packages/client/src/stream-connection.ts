@@ -90,6 +90,10 @@ export class StreamConnection {
   /** When the current stream got `herald.ready`; undefined until it does. */
   #liveSinceMs: number | undefined
   #rotating = false
+  /** Whether the page went offline while the current stream was open or setting up: its connection may be gone. */
+  #offlineDuringStream = false
+  /** The reopen an `online` event scheduled for such a stream; another `offline` cancels it. */
+  #reopenTimer: ReturnType<typeof setTimeout> | undefined
   /** Whether the current stream's transport sees heartbeats, so silence means a dead stream. */
   #seesHeartbeats = false
   readonly #watchdog = new SilenceWatchdog(() => this.#controller?.abort())
@@ -106,6 +110,7 @@ export class StreamConnection {
   stop(): void {
     this.#stopped = true
     clearTimeout(this.#refreshTimer)
+    clearTimeout(this.#reopenTimer)
     this.#watchdog.stop()
     this.#controller?.abort()
     this.#wake?.()
@@ -122,18 +127,39 @@ export class StreamConnection {
     this.#controller?.abort()
   }
 
+  /** The page went offline (its `offline` event): the stream in progress may lose its connection with the network. */
+  networkLost(): void {
+    clearTimeout(this.#reopenTimer)
+    this.#reopenTimer = undefined
+    if (this.#handle !== undefined) this.#offlineDuringStream = true
+  }
+
   /**
    * The network is back (the page's `online` event). A wait that has grown through failed
-   * attempts while offline is cut to the first step, jittered, so the client does not sit out
-   * the rest of a long step once it could connect. A stream in progress, live or still setting
-   * up, is reopened from its position: its connection may have died with the network without a
-   * word (a pooled keep-alive socket, an HTTP/2 session), and would stay silent until the
-   * watchdog's limit, 35 s at the default heartbeat. A probe that black-holed the path to the
-   * gateway saw tabs get notifications again 24–59 s after it was back (2026-12-07).
+   * attempts while offline is cut to the first step, jittered, or to what the gateway asked for
+   * if that is longer, so the client neither sits out the rest of a long step once it could
+   * connect nor overrides a node that sheds load. A stream open or setting up while the page went
+   * offline is reopened from its position, a jittered first step later: its connection may have
+   * gone with the network (an interface that went away, a NAT that forgot it) without a word, and
+   * it would stay silent until the watchdog's limit, 35 s at the default heartbeat (a probe's
+   * tabs, on a path that lost packets, got notifications again 24–59 s after it was back). The
+   * wait lets a flapping network settle: an `offline` meanwhile cancels it, and the next `online`
+   * starts it again, so a flap reopens the stream once.
    */
   retrySoon(): void {
-    if (this.#handle !== undefined) this.reopen()
-    else this.#shortenWait?.(backoffDelay(this.#policy(), 0))
+    const stream = this.#handle
+    if (stream === undefined) {
+      this.#shortenWait?.(backoffDelay(this.#policy(), 0))
+      return
+    }
+    if (!this.#offlineDuringStream || this.#reopenTimer !== undefined) return
+    this.#reopenTimer = setTimeout(
+      () => {
+        this.#reopenTimer = undefined
+        if (this.#handle === stream) this.reopen()
+      },
+      backoffDelay(this.#policy(), 0),
+    )
   }
 
   /** Listens for a type on the open stream too (EventSource only dispatches known types). */
@@ -168,8 +194,10 @@ export class StreamConnection {
         }
       }
       // A token rotation reopens the stream at once from the last id: to the app it stays open.
+      // Reopened before it went live (the network came back during its setup), an attempt keeps
+      // the backoff it had grown: a flapping network must not reset it during a gateway outage.
       if (rotated) {
-        attempt = 0
+        if (this.#liveSinceMs !== undefined) attempt = 0
         continue
       }
       // Said as the stream ends, not after the wait: there is no stream while the client waits.
@@ -191,8 +219,11 @@ export class StreamConnection {
       // A Retry-After counts up to maxRetryMs: a day's wait would look like a client that stopped.
       const askedMs = end.kind === 'failed' ? Math.min(end.retryAfterMs ?? 0, options.maxRetryMs) : 0
       const delay = Math.max(waitMs, askedMs, this.#tokenBackoff())
+      // What the gateway asked for, which coming back online does not cut.
+      const closingMs = liveMs === undefined ? undefined : this.#closingRetryMs
+      const gatewayAskedMs = Math.max(unavailableMs ?? 0, closingMs ?? 0, askedMs)
       attempt++
-      await this.#wait(delay)
+      await this.#wait(delay, Math.min(delay, gatewayAskedMs))
     }
     options.onState('closed')
   }
@@ -203,6 +234,7 @@ export class StreamConnection {
     this.#unavailableMs = undefined
     this.#closingRetryMs = undefined
     this.#liveSinceMs = undefined
+    this.#offlineDuringStream = false
     this.#streamed = token
     this.#scheduleRefresh(token)
     this.#watchdog.start(SETUP_SILENCE_LIMIT_MS)
@@ -318,9 +350,11 @@ export class StreamConnection {
     return { baseMs: this.#serverRetryMs ?? this.options.initialRetryMs, maxMs: this.options.maxRetryMs }
   }
 
-  #wait(ms: number): Promise<void> {
+  /** Waits `ms`, which `#shortenWait` may cut, though not below `floorMs`. */
+  #wait(ms: number, floorMs = 0): Promise<void> {
     return new Promise((resolve) => {
       const until = Date.now() + ms
+      const floorUntil = Date.now() + floorMs
       let timer = setTimeout(() => done(), ms)
       const done = () => {
         clearTimeout(timer)
@@ -330,9 +364,10 @@ export class StreamConnection {
       }
       this.#wake = done
       this.#shortenWait = (limitMs) => {
-        if (until - Date.now() <= limitMs) return
+        const shortMs = Math.max(limitMs, floorUntil - Date.now())
+        if (until - Date.now() <= shortMs) return
         clearTimeout(timer)
-        timer = setTimeout(done, limitMs)
+        timer = setTimeout(done, shortMs)
       }
     })
   }
