@@ -24,6 +24,14 @@ function scriptedTransport(seesHeartbeats = true): { transport: Transport; calls
   return { transport, calls }
 }
 
+/** Ends the first `count` attempts as failed, each once the one before it has started. */
+async function failInTurn(calls: readonly Call[], count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    calls[i]!.end({ kind: 'failed' })
+    while (calls.length === i + 1) await vi.advanceTimersByTimeAsync(100)
+  }
+}
+
 const READY = { type: 'herald.ready', data: '{"resume":"exact","replayed":0}', lastEventId: 'u1:1-0' }
 
 describe('StreamConnection', () => {
@@ -182,10 +190,7 @@ describe('StreamConnection', () => {
     await vi.advanceTimersByTimeAsync(0)
     calls[0]!.sink.onRetry(1000)
     // Four failures in a row: the next step would be 16 s.
-    for (let i = 0; i < 4; i++) {
-      calls[i]!.end({ kind: 'failed' })
-      while (calls.length === i + 1) await vi.advanceTimersByTimeAsync(100)
-    }
+    await failInTurn(calls, 4)
     calls[4]!.sink.onEvent(READY)
     await vi.advanceTimersByTimeAsync(2000)
     // The gateway drains, or lost more of an outage than history holds: it says when to come back.
@@ -211,10 +216,7 @@ describe('StreamConnection', () => {
     const connection = start(transport)
     await vi.advanceTimersByTimeAsync(0)
     calls[0]!.sink.onRetry(1000)
-    for (let i = 0; i < 3; i++) {
-      calls[i]!.end({ kind: 'failed' })
-      while (calls.length === i + 1) await vi.advanceTimersByTimeAsync(100)
-    }
+    await failInTurn(calls, 3)
     // Waiting 8 s after the fourth failure; back online 1 s into it.
     calls[3]!.end({ kind: 'failed' })
     await vi.advanceTimersByTimeAsync(1000)
@@ -285,10 +287,7 @@ describe('StreamConnection', () => {
     await vi.advanceTimersByTimeAsync(0)
     calls[0]!.sink.onRetry(1000)
     // Three failures; the fourth attempt is setting up as the network goes and comes back.
-    for (let i = 0; i < 3; i++) {
-      calls[i]!.end({ kind: 'failed' })
-      while (calls.length === i + 1) await vi.advanceTimersByTimeAsync(100)
-    }
+    await failInTurn(calls, 3)
     connection.networkLost()
     connection.retrySoon()
     await vi.advanceTimersByTimeAsync(1000)

@@ -62,87 +62,83 @@ async function startSilencingProxy(target: string): Promise<SilencingProxy> {
   }
 }
 
-describe('@herald/client on a stream that goes silent, in Chromium', () => {
-  let browser: Browser
-  let gateway: TestGateway
-  let proxy: SilencingProxy
-  let context: BrowserContext | undefined
+/**
+ * A gateway with a `heartbeatMs` heartbeat behind a silencing proxy, and a tab streaming through
+ * it. `loseStream` silences the open stream (and what else the case does around it) while
+ * 3 and 4 are published; the tab must then get all five once, resumed from its last id, and
+ * the app must have seen the states `expectedStates`.
+ */
+function silencedStreamCase(
+  title: string,
+  heartbeatMs: string,
+  loseStream: (proxy: SilencingProxy, context: BrowserContext, publishLost: () => Promise<void>) => Promise<void>,
+  expectedStates: readonly string[],
+): void {
+  describe(title, () => {
+    let browser: Browser
+    let gateway: TestGateway
+    let proxy: SilencingProxy
+    let context: BrowserContext | undefined
 
-  beforeAll(async () => {
-    // A 200 ms heartbeat: the client gives up on a silent stream after 2 × 200 + 5000 ms.
-    ;[browser, gateway] = await Promise.all([
-      launchChromium(),
-      startTestGateway({ HEARTBEAT_INTERVAL_MS: '200' }, {}, ['--dev']),
-    ])
-    proxy = await startSilencingProxy(gateway.url)
+    beforeAll(async () => {
+      ;[browser, gateway] = await Promise.all([
+        launchChromium(),
+        startTestGateway({ HEARTBEAT_INTERVAL_MS: heartbeatMs }, {}, ['--dev']),
+      ])
+      proxy = await startSilencingProxy(gateway.url)
+    })
+    afterAll(async () => {
+      await context?.close()
+      await browser.close()
+      await proxy.close()
+      await gateway.close()
+    })
+
+    it('resumes from the last id, losing nothing', async () => {
+      const user = 'quiet'
+      const publish = async (n: number) =>
+        expect((await gateway.publish({ user, type: 'seq', data: n })).status).toBe(200)
+      context = await newTestContext(browser, proxy.url, () => signToken(user))
+      const tab = await openClientTab(context, proxy.url, { transport: 'fetch' })
+      await waitForState(tab, 'open')
+      for (const n of sequence(3)) await publish(n)
+      await waitForReceived(tab, 3)
+      const lastId = await tab.evaluate(() => window.client.lastEventId)
+
+      await loseStream(proxy, context, async () => {
+        for (const n of [3, 4]) await publish(n)
+      })
+
+      expect(await waitForReceived(tab, 5, 20_000)).toEqual(sequence(5))
+      expect(proxy.streams).toEqual(['', lastId])
+      expect(await tab.evaluate(() => window.states)).toEqual(expectedStates)
+      expect(await tab.evaluate(() => window.resets)).toEqual([])
+    })
   })
-  afterAll(async () => {
-    await context?.close()
-    await browser.close()
-    await proxy.close()
-    await gateway.close()
-  })
+}
 
-  it('drops a stream that stops carrying bytes, heartbeats included, and resumes from the last id', async () => {
-    const user = 'quiet'
-    const publish = async (n: number) =>
-      expect((await gateway.publish({ user, type: 'seq', data: n })).status).toBe(200)
-    context = await newTestContext(browser, proxy.url, () => signToken(user))
-    const tab = await openClientTab(context, proxy.url, { transport: 'fetch' })
-    await waitForState(tab, 'open')
-    for (const n of sequence(3)) await publish(n)
-    await waitForReceived(tab, 3)
-    const lastId = await tab.evaluate(() => window.client.lastEventId)
-
+// A 200 ms heartbeat: the client gives up on a silent stream after 2 × 200 + 5000 ms.
+silencedStreamCase(
+  '@herald/client on a stream that stops carrying bytes, heartbeats included, in Chromium',
+  '200',
+  async (proxy, _context, publishLost) => {
     proxy.silenceOpenStreams()
-    for (const n of [3, 4]) await publish(n)
+    await publishLost()
+  },
+  ['open', 'reconnecting', 'open'],
+)
 
-    expect(await waitForReceived(tab, 5, 20_000)).toEqual(sequence(5))
-    expect(proxy.streams).toEqual(['', lastId])
-    expect(await tab.evaluate(() => window.states)).toEqual(['open', 'reconnecting', 'open'])
-    expect(await tab.evaluate(() => window.resets)).toEqual([])
-  })
-})
-
-describe('@herald/client back online, in Chromium', () => {
-  let browser: Browser
-  let gateway: TestGateway
-  let proxy: SilencingProxy
-  let context: BrowserContext | undefined
-
-  beforeAll(async () => {
-    // The default heartbeat: a silent stream would be given up only after 2 × 15 s + 5 s.
-    ;[browser, gateway] = await Promise.all([launchChromium(), startTestGateway({}, {}, ['--dev'])])
-    proxy = await startSilencingProxy(gateway.url)
-  })
-  afterAll(async () => {
-    await context?.close()
-    await browser.close()
-    await proxy.close()
-    await gateway.close()
-  })
-
-  it('reopens a stream the outage left silent from its last id as the page comes back online', async () => {
-    const user = 'offline'
-    const publish = async (n: number) =>
-      expect((await gateway.publish({ user, type: 'seq', data: n })).status).toBe(200)
-    context = await newTestContext(browser, proxy.url, () => signToken(user))
-    const tab = await openClientTab(context, proxy.url, { transport: 'fetch' })
-    await waitForState(tab, 'open')
-    for (const n of sequence(3)) await publish(n)
-    await waitForReceived(tab, 3)
-    const lastId = await tab.evaluate(() => window.client.lastEventId)
-
-    // The network goes, and with it the stream's connection, without a word.
+// The default heartbeat: a silent stream would be given up only after 2 × 15 s + 5 s. The
+// network goes, and with it the stream's connection, without a word; back online, the stream
+// is reopened at once, not dropped by the watchdog: the app never saw it reconnecting.
+silencedStreamCase(
+  '@herald/client back online after the stream lost its connection, in Chromium',
+  '15000',
+  async (proxy, context, publishLost) => {
     await context.setOffline(true)
     proxy.silenceOpenStreams()
-    for (const n of [3, 4]) await publish(n)
+    await publishLost()
     await context.setOffline(false)
-
-    expect(await waitForReceived(tab, 5)).toEqual(sequence(5))
-    expect(proxy.streams).toEqual(['', lastId])
-    // Reopened at once, not dropped by the watchdog: the app never saw it reconnecting.
-    expect(await tab.evaluate(() => window.states)).toEqual(['open'])
-    expect(await tab.evaluate(() => window.resets)).toEqual([])
-  })
-})
+  },
+  ['open'],
+)
