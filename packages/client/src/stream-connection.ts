@@ -141,9 +141,9 @@ export class StreamConnection {
    * connect nor overrides a node that sheds load. A stream open or setting up while the page went
    * offline is reopened from its position, a jittered first step later: its connection may have
    * gone with the network (an interface that went away, a NAT that forgot it) without a word, and
-   * it would stay silent until the watchdog's limit, 35 s at the default heartbeat (a probe's
-   * tabs, on a path that lost packets, got notifications again 24–59 s after it was back). The
-   * wait lets a flapping network settle: an `offline` meanwhile cancels it, and the next `online`
+   * it would stay silent until the watchdog's limit, 35 s at the default heartbeat, and its next
+   * attempt might wait as long on a pooled connection as dead (a probe that black-holed the path
+   * saw tabs without notifications for 24–59 s after it was back). The wait lets a flapping network settle: an `offline` meanwhile cancels it, and the next `online`
    * starts it again, so a flap reopens the stream once.
    */
   retrySoon(): void {
