@@ -2,6 +2,7 @@
  * The hub's catch-up after a hold, on a real Redis: the broker's calls (suspend, then resync once
  * its subscriber is back) are made directly, so a stream can be caught in its setup between them.
  */
+import { Socket } from 'node:net'
 import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
 import { RecordingEventSource, recordingLogger, startTestGateway, type TestGateway } from '../../test/harness.js'
@@ -423,6 +424,94 @@ describe('hub catch-up writes', () => {
         SseConnection.prototype.deliver = deliver
       }
     })
+  })
+})
+
+/** One socket write to an event stream: one chunk, or several gathered, and their bytes. */
+interface StreamWrite {
+  readonly gathered: boolean
+  readonly bytes: number
+  /** The socket's mark, past which a batch goes out. */
+  readonly mark: number
+}
+
+/** Records every socket write to an event stream, in this process, until `stop`. */
+function recordStreamWrites(): { writes: StreamWrite[]; stop(): void } {
+  const writes: StreamWrite[] = []
+  type Write = (this: Socket, ...args: unknown[]) => unknown
+  const prototype = Socket.prototype as unknown as Record<'_write' | '_writev', Write>
+  const { _write: write, _writev: writev } = prototype
+  const record = (socket: Socket, gathered: boolean, bytes: number) => {
+    const message = (socket as unknown as { _httpMessage?: { req?: { url?: string } } })._httpMessage
+    if (message?.req?.url?.startsWith('/v1/events'))
+      writes.push({ gathered, bytes, mark: socket.writableHighWaterMark })
+  }
+  prototype._write = function (chunk, encoding, ...rest) {
+    record(this, false, Buffer.byteLength(chunk as string, encoding as BufferEncoding))
+    return write.call(this, chunk, encoding, ...rest)
+  }
+  prototype._writev = function (chunks, ...rest) {
+    const list = chunks as Array<{ chunk: Buffer | string; encoding: BufferEncoding }>
+    record(
+      this,
+      true,
+      list.reduce((sum, { chunk, encoding }) => sum + Buffer.byteLength(chunk, encoding), 0),
+    )
+    return writev.call(this, chunks, ...rest)
+  }
+  return {
+    writes,
+    stop() {
+      prototype._write = write
+      prototype._writev = writev
+    },
+  }
+}
+
+describe('hub catch-up writes, batched', () => {
+  /**
+   * Alice's live stream misses `count` entries of `data` while her channel is held, and a resync
+   * catches her up: resolves to the socket writes to event streams it made.
+   */
+  async function catchUpWrites(count: number, data: (n: number) => unknown): Promise<StreamWrite[]> {
+    let writes: StreamWrite[] = []
+    // No heartbeat can come between: the only writes to the stream are the catch-up's.
+    await onRedisGateway({ HEARTBEAT_INTERVAL_MS: '300000' }, async ({ gateway, tabs }) => {
+      const alice = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('alice') })
+      tabs.push(alice)
+      await alice.waitForReady()
+      expect((await gateway.publish({ user: 'alice', data: data(0) })).status).toBe(200)
+      await alice.waitForEvents(1)
+      const hub = gateway.services.hub
+      hub.suspend()
+      const messages = Array.from({ length: count }, (_, n) => ({ user: 'alice', data: data(n + 1) }))
+      expect((await gateway.publish({ messages })).status).toBe(200)
+      const recording = recordStreamWrites()
+      try {
+        expect(await hub.resync()).toBe(0)
+      } finally {
+        recording.stop()
+      }
+      await alice.waitForEvents(count + 1)
+      expect(alice.payloads()).toEqual(Array.from({ length: count + 1 }, (_, n) => data(n)))
+      writes = recording.writes
+    })
+    return writes
+  }
+
+  it('writes what one turn of a catch-up has for a stream in one socket write, and every entry once', async () => {
+    // 50 entries of about 150 bytes, under the socket's mark.
+    const writes = await catchUpWrites(50, (n) => n)
+    expect(writes.map(({ gathered }) => gathered)).toEqual([true])
+  })
+
+  it("sends a turn's batch on as it reaches the socket's mark, not all at its end", async () => {
+    // 50 entries of over 2 KB: some 100 KB for one stream in one turn.
+    const writes = await catchUpWrites(50, (n) => ({ n, padding: 'x'.repeat(2048) }))
+    expect(writes.length).toBeGreaterThan(1)
+    const mark = writes[0]!.mark
+    // Each write stops within one entry of the mark.
+    for (const { bytes } of writes) expect(bytes).toBeLessThan(mark + 2300)
   })
 })
 

@@ -309,9 +309,10 @@ export class Hub implements BrokerSink, QuietChannelSource {
           this.#closeAllWithRetry(listeners, 'history_gap')
           return page.outcome
         }
-        for (const entry of page.entries) {
+        let next = 0
+        while (next < page.entries.length) {
           while (this.#catchUpWrites.nextTurn !== undefined) await this.#catchUpWrites.nextTurn
-          this.#fanOutCatchingUp(listeners, entry)
+          next = this.#writeTurn(listeners, page.entries, next)
         }
         from = hasMore(page) ? lastPosition(page.entries) : undefined
       }
@@ -343,9 +344,34 @@ export class Hub implements BrokerSink, QuietChannelSource {
         await this.#catchUpWrites.nextTurn
         continue
       }
-      this.#fanOutCatchingUp(listeners, held[released++]!)
+      released = this.#writeTurn(listeners, held, released, holdStamp)
     }
     held.splice(0, released)
+  }
+
+  /**
+   * Writes `entries` from `from` on, as many as this turn's budget takes (one at least), with
+   * the channel's live streams held meanwhile, so that each stream's share of them leaves in
+   * one write (sse-connection.ts, startBatch). A release passes its `holdStamp`, and stops at
+   * once if a new hold of the channel came in a write. Returns the index after the last entry written.
+   */
+  #writeTurn(listeners: ChannelListeners, entries: readonly HistoryEntry[], from: number, holdStamp?: number): number {
+    const batched: SseConnection[] = []
+    listeners.members.forEach((_slot, connection) => {
+      if (connection.startBatch()) batched.push(connection)
+    })
+    let next = from
+    try {
+      do this.#fanOutCatchingUp(listeners, entries[next++]!)
+      while (
+        next < entries.length &&
+        this.#catchUpWrites.nextTurn === undefined &&
+        (holdStamp === undefined || holdStamp === listeners.holdStamp)
+      )
+    } finally {
+      for (const connection of batched) connection.endBatch()
+    }
+    return next
   }
 
   /** Writes `entry` to every listener that does not have it yet; how many it was written to. */

@@ -240,6 +240,23 @@ export class SseConnection implements Heartbeating, Expiring {
     }
   }
 
+  /**
+   * Holds a live stream's writes while a catch-up writes one turn's entries, so that what the
+   * turn writes to it leaves in one `writev` (up to the socket's mark, past which it goes on
+   * at once, as a replay's does). A catch-up writing an entry at a time spent about 9 µs a
+   * socket write, two thirds of it in the kernel; batched, 5.5 (a probe of 2026-12-07). Says
+   * whether it held them; the caller ends the batch within the same turn ({@link endBatch}).
+   */
+  startBatch(): boolean {
+    if (this.#state !== 'live' || !this.#writer.writable) return false
+    this.#writer.hold()
+    return true
+  }
+
+  endBatch(): void {
+    if (this.#state === 'live') this.#writer.release()
+  }
+
   /** Ends the resume: flushes held live entries (duplicates drop out) and switches to live delivery. */
   goLive(): number {
     if (this.#state !== 'resuming') return 0
@@ -308,6 +325,12 @@ export class SseConnection implements Heartbeating, Expiring {
       components[slot] = framed.component
       const idLine = frameIdAndEnd(encodeResumeToken(components))
       this.#writer.writeWithId(framed.bodyText, framed.bodyByteLength, idLine)
+    }
+    // In a catch-up's batch (a live stream is held only then), what reaches the mark goes out.
+    const writer = this.#writer
+    if (writer.holding && this.#state === 'live' && (writer.needsDrain || this.#holdsTooMuch)) {
+      writer.release()
+      writer.hold()
     }
     return true
   }

@@ -112,6 +112,11 @@ export class SseWriter {
     ;(this.#socket ?? this.response).cork()
   }
 
+  /** Whether writes are held (see {@link hold}). */
+  get holding(): boolean {
+    return this.#holding
+  }
+
   release(): void {
     if (!this.#holding) return
     this.#holding = false
