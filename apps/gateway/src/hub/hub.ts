@@ -34,9 +34,14 @@ interface ChannelListeners {
   holdStamp: number
 }
 
-/** One function for every fan-out, rather than a closure per entry. */
+/** One function for every live fan-out, rather than a closure per entry. */
 function deliverTo(connection: SseConnection, slot: number, framed: FramedEntry): boolean {
   return connection.deliver(slot, framed)
+}
+
+/** A catch-up's fan-out, into the streams' batches: kept apart so live delivery checks for none. */
+function deliverInBatchTo(connection: SseConnection, slot: number, framed: FramedEntry): boolean {
+  return connection.deliverInBatch(slot, framed)
 }
 
 /** How one channel's catch-up ended: its history read whole, a gap, or the read's error. */
@@ -375,7 +380,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
   }
 
   /** Writes `entry` to every listener that does not have it yet; how many it was written to. */
-  #fanOut(listeners: ChannelListeners, entry: HistoryEntry): number {
+  #fanOut(listeners: ChannelListeners, entry: HistoryEntry, deliver = deliverTo): number {
     const position = parseStreamId(entry.id)
     if (position === undefined) {
       this.#logDropped(listeners, entry, 'dropped a broker entry with a malformed id')
@@ -388,7 +393,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
       return 0
     }
     const framed = new FramedEntry(listeners.channel, entry, position, listeners.members.size > 1)
-    const written = listeners.members.count(deliverTo, framed)
+    const written = listeners.members.count(deliver, framed)
     this.metrics.recordDelivery(written, entry.publishedAtMs)
     return written
   }
@@ -399,7 +404,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
    * a catch-up that read them from history, are such), so a long run of them still takes turns.
    */
   #fanOutCatchingUp(listeners: ChannelListeners, entry: HistoryEntry): void {
-    const written = this.#fanOut(listeners, entry)
+    const written = this.#fanOut(listeners, entry, deliverInBatchTo)
     this.#catchUpWrites.spend(written + (listeners.members.size - written) / SKIPS_PER_WRITE)
   }
 

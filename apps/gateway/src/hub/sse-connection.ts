@@ -253,6 +253,17 @@ export class SseConnection implements Heartbeating, Expiring {
     return true
   }
 
+  /** A catch-up's entry, written within a batch: what reaches the socket's mark goes out at once. */
+  deliverInBatch(slot: number, framed: FramedEntry): boolean {
+    const wrote = this.deliver(slot, framed)
+    const writer = this.#writer
+    if (wrote && writer.holding && this.#state === 'live' && (writer.needsDrain || this.#holdsTooMuch)) {
+      writer.release()
+      writer.hold()
+    }
+    return wrote
+  }
+
   endBatch(): void {
     if (this.#state === 'live') this.#writer.release()
   }
@@ -325,12 +336,6 @@ export class SseConnection implements Heartbeating, Expiring {
       components[slot] = framed.component
       const idLine = frameIdAndEnd(encodeResumeToken(components))
       this.#writer.writeWithId(framed.bodyText, framed.bodyByteLength, idLine)
-    }
-    // In a catch-up's batch (a live stream is held only then), what reaches the mark goes out.
-    const writer = this.#writer
-    if (writer.holding && this.#state === 'live' && (writer.needsDrain || this.#holdsTooMuch)) {
-      writer.release()
-      writer.hold()
     }
     return true
   }
