@@ -362,11 +362,11 @@ export class Hub implements BrokerSink, QuietChannelSource {
    */
   #writeTurn(listeners: ChannelListeners, entries: readonly HistoryEntry[], from: number, holdStamp?: number): number {
     const batched: SseConnection[] = []
-    listeners.members.forEach((_slot, connection) => {
-      if (connection.startBatch()) batched.push(connection)
-    })
     let next = from
     try {
+      listeners.members.forEach((_slot, connection) => {
+        if (connection.startBatch()) batched.push(connection)
+      })
       do this.#fanOutCatchingUp(listeners, entries[next++]!)
       while (
         next < entries.length &&

@@ -257,7 +257,7 @@ export class SseConnection implements Heartbeating, Expiring {
   deliverInBatch(slot: number, framed: FramedEntry): boolean {
     const wrote = this.deliver(slot, framed)
     const writer = this.#writer
-    if (wrote && writer.holding && this.#state === 'live' && (writer.needsDrain || this.#holdsTooMuch)) {
+    if (wrote && writer.holding && this.#state === 'live' && (writer.atMark || this.#holdsTooMuch)) {
       writer.release()
       writer.hold()
     }

@@ -112,6 +112,16 @@ export class SseWriter {
     ;(this.#socket ?? this.response).cork()
   }
 
+  /**
+   * Whether what is buffered has reached the socket's mark. `needsDrain` would not do for a
+   * batch: set at the mark, it stays set until the `drain` a tick after the kernel took it all,
+   * so every write after a batch's first flush went out on its own.
+   */
+  get atMark(): boolean {
+    const target = this.#socket ?? this.response
+    return target.writableLength >= target.writableHighWaterMark
+  }
+
   /** Whether writes are held (see {@link hold}). */
   get holding(): boolean {
     return this.#holding
