@@ -7,6 +7,7 @@
  */
 
 import { frameEventBody, frameRetry, UNAVAILABLE_EVENT, type UnavailableReason } from '@herald/protocol'
+import { jitteredRetryMs } from '../hub/drain.js'
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream',
@@ -31,7 +32,7 @@ export function shedBaseDelayMs(reason: UnavailableReason, retryMs: number): num
 
 /** Base delay times a random factor in [1, 2). */
 export function shedDelayMs(reason: UnavailableReason, retryMs: number, random: () => number = Math.random): number {
-  return Math.round(shedBaseDelayMs(reason, retryMs) * (1 + random()))
+  return jitteredRetryMs(shedBaseDelayMs(reason, retryMs), random)
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { drainSchedule } from './drain.js'
+import { drainSchedule, jitteredRetryMs } from './drain.js'
 
 describe('drainSchedule', () => {
   it('spreads closes over the whole window, one slot each', () => {
@@ -13,6 +13,11 @@ describe('drainSchedule', () => {
     expect(Math.max(...steps.map((s) => s.atMs))).toBeLessThanOrEqual(5000)
     expect(Math.min(...steps.map((s) => s.retryMs))).toBeGreaterThanOrEqual(1000)
     expect(new Set(steps.map((s) => s.retryMs)).size).toBeGreaterThan(100)
+  })
+
+  it('draws retry hints from [base, 2 × base), the top draw included', () => {
+    expect(jitteredRetryMs(500, () => 0)).toBe(500)
+    expect(jitteredRetryMs(500, () => 0.9999999)).toBe(999)
   })
 
   it('has nothing to do for no streams', () => {

@@ -26,5 +26,6 @@ export function drainSchedule(count: number, windowMs: number, retryBaseMs: numb
  * restarted empty) come back spread over a whole base delay instead of in one herd.
  */
 export function jitteredRetryMs(retryBaseMs: number, random: () => number): number {
-  return Math.round(retryBaseMs * (1 + random()))
+  // Rounded down: rounded to the nearest, a draw within half a millisecond of the top gave 2 × base.
+  return Math.floor(retryBaseMs * (1 + random()))
 }
