@@ -7,7 +7,7 @@
 import { ConfigProblems, loadConfig } from './config/config.js'
 import { printDevBanner } from './dev/dev-banner.js'
 import { createLogger, StdoutLog } from './log/logger.js'
-import { startGateway } from './server.js'
+import { StartStopped, startGateway } from './server.js'
 
 const EX_CONFIG = 78
 
@@ -46,11 +46,15 @@ export function runGateway(earlySignals: readonly NodeJS.Signals[]): void {
 
 async function main(earlySignals: readonly NodeJS.Signals[]): Promise<void> {
   const config = loadConfig({ env: process.env, argv: process.argv.slice(2) })
-  const starting = startGateway(config, { logger: createLogger(config.logLevel, stdoutLog, config.secrets) })
+  const logger = createLogger(config.logLevel, stdoutLog, config.secrets)
+  const stopping = new AbortController()
+  const starting = startGateway(config, { logger, stopping: stopping.signal })
   // Handlers go in before startup completes: a signal that arrives while the node is
   // starting must not kill it with the default action. SIGTERM (Kubernetes, systemd)
-  // drains; SIGINT (Ctrl-C) stops at once.
+  // drains; SIGINT (Ctrl-C) stops at once. Either one during startup ends the start where
+  // it is (waiting up to 5 s for Redis), before the node listens: it has nothing to drain.
   const stopWith = (how: 'drain' | 'close') => () => {
+    stopping.abort()
     starting.then(
       (gateway) =>
         gateway[how]().then(
@@ -72,6 +76,11 @@ async function main(earlySignals: readonly NodeJS.Signals[]): Promise<void> {
   process.once('SIGINT', stopWith('close'))
   if (earlySignals.includes('SIGINT')) process.emit('SIGINT')
   else if (earlySignals.includes('SIGTERM')) process.emit('SIGTERM')
-  const gateway = await starting
-  if (config.dev) printDevBanner(config, gateway.url, gateway.address)
+  const gateway = await starting.catch((error: unknown) => {
+    if (!(error instanceof StartStopped)) throw error
+    logger.info('gateway stopped before it started')
+    exitAfterLogs(0)
+    return undefined
+  })
+  if (gateway !== undefined && config.dev) printDevBanner(config, gateway.url, gateway.address)
 }

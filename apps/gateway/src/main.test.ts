@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
-import { startRedis } from '@herald/redis-harness'
+import { pollUntil, startRedis } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   type GatewayProcess,
@@ -455,6 +455,47 @@ describe('node dist/main.js', () => {
     expect(published.status).toBe(503)
     expect(((await published.json()) as any).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
   })
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'stops on %s while startup waits for an unreachable Redis, without listening first',
+    async (signal) => {
+      gateway = spawnGateway({
+        JWT_SECRET: TEST_SECRET,
+        PUBLISH_API_KEY: TEST_API_KEY,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        REDIS_URL: 'redis://127.0.0.1:1',
+      })
+      // The first connection error comes while startup waits for Redis: the signal lands in that wait.
+      await gateway.waitForOutput(/"msg":"redis connection error"/)
+      gateway.child.kill(signal)
+      expect(await gateway.exited).toBe(0)
+      expect(gateway.output()).toMatch(/"msg":"gateway stopped before it started"/)
+      // It waited out the 5 s, listened, and only then stopped.
+      expect(gateway.output()).not.toMatch(/gateway listening|not reachable yet/)
+    },
+  )
+  it("says that Redis refuses REDIS_URL's credentials, not that it is unreachable, and connects once they are fixed", async () => {
+    const redis = await startRedis()
+    try {
+      await redis.cli('ACL', 'SETUSER', 'herald', 'on', '>right-password', '~*', '&*', '+@all')
+      const started = await startGatewayProcess({
+        REDIS_URL: `redis://herald:rotated-password@127.0.0.1:${redis.port}`,
+      })
+      gateway = started.process
+      const [line] = await gateway.waitForOutput(/^.*"msg":"redis refuses REDIS_URL's credentials.*$/m)
+      expect(JSON.parse(line).err).toMatch(/^WRONGPASS /)
+      expect(gateway.output()).not.toMatch(/not reachable/)
+      expect(gateway.output()).not.toContain('rotated-password')
+      expect(await readyzStatus(started.url)).toBe(503)
+      // The ACL takes the new password: the node connects without a restart.
+      await redis.cli('ACL', 'SETUSER', 'herald', '>rotated-password')
+      await pollUntil('the node ready on the fixed credentials', async () =>
+        (await readyzStatus(started.url)) === 200 ? true : undefined,
+      )
+    } finally {
+      await redis.stop()
+    }
+  })
   it('says, when rediss:// meets a Redis port that does not serve TLS, that no TLS handshake completed', async () => {
     const redis = await startRedis()
     try {
@@ -488,3 +529,10 @@ describe('node dist/main.js', () => {
     expect(errors.length).toBeLessThanOrEqual(3)
   })
 })
+
+/** The status /readyz answers, its body read so that the connection is free for the next probe. */
+async function readyzStatus(url: string): Promise<number> {
+  const response = await fetch(`${url}/readyz`)
+  await response.arrayBuffer()
+  return response.status
+}

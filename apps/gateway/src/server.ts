@@ -70,6 +70,19 @@ export interface StartOptions {
   readonly broker?: Broker
   /** How long a request, head and body, may take to arrive (408 past it); tests shorten it. */
   readonly requestTimeoutMs?: number
+  /**
+   * Aborted by a signal while the node starts: the start stops waiting for Redis, closes the
+   * broker and rejects with {@link StartStopped}, without ever listening.
+   */
+  readonly stopping?: AbortSignal
+}
+
+/** A start that `StartOptions.stopping` ended before the node listened. */
+export class StartStopped extends Error {
+  constructor() {
+    super('stopped before it started')
+    this.name = 'StartStopped'
+  }
 }
 
 /**
@@ -93,9 +106,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   })
   broker = options.broker ?? createBroker(config, logger, metrics)
   hub = new Hub(broker, metrics, logger, config.retryMs)
-  await broker.start(hub).catch((error: unknown) => {
+  await broker.start(hub, options.stopping).catch((error: unknown) => {
     throw error instanceof ConfigError ? new ConfigProblems([error]) : error
   })
+  if (options.stopping?.aborted) {
+    await broker.close()
+    throw new StartStopped()
+  }
   // Node counts each listening socket's connections (`_connections`, as its own maxConnections does).
   const openSockets = () =>
     servers.reduce((open, server) => open + (server as typeof server & { _connections: number })._connections, 0)

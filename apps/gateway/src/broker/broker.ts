@@ -64,7 +64,11 @@ export interface Broker {
   readonly kind: 'memory' | 'redis'
   /** The longest a publish can take to settle, answered or failed: what a shutdown waits for one. */
   readonly publishDeadlineMs: number
-  start(sink: BrokerSink): Promise<void>
+  /**
+   * Starts delivering to `sink`. A start that waits for its server stops waiting once `stopping`
+   * is aborted (a signal during startup) and resolves; the caller then closes the broker.
+   */
+  start(sink: BrokerSink, stopping?: AbortSignal): Promise<void>
   /** Appends and announces each request in order; resolves to their entry ids. */
   publish(requests: readonly PublishRequest[]): Promise<string[]>
   /** Idempotent. Resolves once live entries of the channel will reach the sink. */

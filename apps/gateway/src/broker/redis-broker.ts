@@ -22,6 +22,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import type { StreamId } from '@herald/protocol'
 import {
   HeraldPublisher,
@@ -140,6 +141,8 @@ export class RedisBroker implements Broker {
   )
   /** close() has begun: a client that ends now was ended on purpose. */
   #closing = false
+  /** Redis's refusal of REDIS_URL's credentials, when that was the last connection error. */
+  #refusedCredentials: string | undefined
 
   constructor(
     private readonly target: RedisTarget,
@@ -216,20 +219,29 @@ export class RedisBroker implements Broker {
     })
   }
 
-  async start(sink: BrokerSink): Promise<void> {
+  async start(sink: BrokerSink, stopping?: AbortSignal): Promise<void> {
     this.#sink = sink
     this.#probeTimer = setInterval(() => this.#probeTick(), this.probe.intervalMs).unref()
     // Wait a while for Redis, but do not hang startup on it: a node that cannot reach Redis
     // yet listens, answers /healthz, fails /readyz and sheds streams until Redis is there.
+    // A Ctrl-C meanwhile ends the wait: it waited out the 5 s, then listened, then stopped.
     const connected = await Promise.race([
       Promise.all([whenReady(this.#commands), whenReady(this.#subscriber)]).then(
         () => true,
         () => false,
       ),
       new Promise<false>((resolve) => setTimeout(() => resolve(false), STARTUP_WAIT_MS).unref()),
+      ...(stopping === undefined ? [] : [aborted(stopping)]),
     ])
+    if (stopping?.aborted) return
     if (!connected) {
-      this.logger.warn('redis is not reachable yet; starting unready and retrying')
+      // Reachable, but refusing REDIS_URL's credentials, is a different fix from a Redis not there.
+      if (this.#refusedCredentials !== undefined) {
+        this.logger.warn(
+          { err: this.#refusedCredentials },
+          "redis refuses REDIS_URL's credentials; starting unready and retrying",
+        )
+      } else this.logger.warn('redis is not reachable yet; starting unready and retrying')
       return
     }
     try {
@@ -347,6 +359,8 @@ export class RedisBroker implements Broker {
 
   #connectionError(error: Error): void {
     this.probe.onConnectionError?.()
+    const message = redisErrorMessage(error)
+    this.#refusedCredentials = isCredentialsRefusal(message) ? message : undefined
     if (!this.#errorLog.take()) return
     // A rediss:// client facing a plaintext port sends its TLS hello and waits: the server reads
     // it as an unfinished command and answers nothing, so all ioredis reports is the timeout.
@@ -355,7 +369,7 @@ export class RedisBroker implements Broker {
       this.target.kind === 'standalone' &&
       this.target.url.startsWith('rediss:')
     this.logger.warn(
-      tlsTimeout ? { err: error.message, hint: TLS_TIMEOUT_HINT } : { err: redisErrorMessage(error) },
+      tlsTimeout ? { err: error.message, hint: TLS_TIMEOUT_HINT } : { err: message },
       'redis connection error',
     )
   }
@@ -806,6 +820,16 @@ const MAX_KEYS_PER_TAILS_CALL = 500
 const CLOSE_WAIT_MS = 1_000
 /** How long startup waits for Redis before going on unready. */
 const STARTUP_WAIT_MS = 5_000
+
+/** Redis answered, but not to these credentials: a wrong password, or none where one is needed. */
+function isCredentialsRefusal(message: string): boolean {
+  return /\b(WRONGPASS|NOAUTH)\b/.test(message)
+}
+
+/** Resolves once `signal` is aborted. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : once(signal, 'abort').then(() => undefined)
+}
 
 /** Redis refused a command for a key holding another type than the command's. */
 function isWrongType(error: unknown): boolean {
