@@ -175,6 +175,17 @@ describe('subscriber tokens with JWT_SECRET', () => {
       'HERALD_ERR_TOKEN_CLAIM',
     ],
     [
+      // JSON.parse keeps the last: an issuer that read the first signed alice and opened bob's stream.
+      'one that names a claim twice',
+      async () => {
+        const signingInput = `${b64({ alg: 'HS256' })}.${Buffer.from(
+          `{"sub":"alice","sub":"bob","iss":"${valid.iss}","aud":"${valid.aud}","exp":${future()}}`,
+        ).toString('base64url')}`
+        return `${signingInput}.${createHmac('sha256', TEST_SECRET).update(signingInput).digest('base64url')}`
+      },
+      'HERALD_ERR_TOKEN_CLAIM',
+    ],
+    [
       'a topics claim that is not a list of grants',
       async () => signToken('alice', { ...valid, topics: 'news' }),
       'HERALD_ERR_TOKEN_CLAIM',
@@ -223,6 +234,14 @@ describe('subscriber tokens with JWT_PUBLIC_KEY', () => {
       status: 401,
       code: 'HERALD_ERR_TOKEN_SIGNATURE',
     })
+  })
+
+  it('refuses a token the private key signed that names a claim twice', async () => {
+    const signingInput = `${b64({ alg: 'RS256' })}.${Buffer.from(
+      `{"sub":"alice","exp":${future()},"sub":"bob"}`,
+    ).toString('base64url')}`
+    const token = `${signingInput}.${createSign('RSA-SHA256').update(signingInput).sign(keys.privateKey, 'base64url')}`
+    expect(await attempt(gateway, token)).toEqual({ status: 401, code: 'HERALD_ERR_TOKEN_CLAIM' })
   })
 })
 

@@ -19,6 +19,7 @@
 
 import { webcrypto } from 'node:crypto'
 import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
+import { duplicateMember } from '@herald/publisher/internal'
 import {
   base64url,
   createRemoteJWKSet,
@@ -136,6 +137,10 @@ export function createTokenVerifier(
       payload = await verify(token)
     } catch (error) {
       throw toHeraldError(error)
+    }
+    const repeated = repeatedClaim(token)
+    if (repeated !== undefined) {
+      throw new HeraldError('HERALD_ERR_TOKEN_CLAIM', `the token's payload names ${repeated} more than once`)
     }
     const principal = toPrincipal(payload, jwt.clockToleranceSeconds)
     verified.set(key, principal, Date.now(), monotonicMs())
@@ -354,6 +359,18 @@ async function verifyWithAnyOf(
     }
   }
   throw unusable ?? new errors.JWSSignatureVerificationFailed()
+}
+
+/**
+ * A claim the signed payload names twice. JSON.parse keeps the last one, while whatever checked
+ * the claims before they were signed may have read the first: `{"sub":"alice","sub":"bob"}`
+ * opened bob's stream. Publish bodies refuse a repeated member for the same reason. Read only
+ * once a token verified, so the payload segment is well formed; a cached token skips it.
+ */
+function repeatedClaim(token: string): string | undefined {
+  const start = token.indexOf('.') + 1
+  const payloadText = Buffer.from(token.slice(start, token.indexOf('.', start)), 'base64url').toString('utf8')
+  return duplicateMember(payloadText, '')
 }
 
 function toPrincipal(payload: JWTPayload, clockToleranceSeconds: number): Principal {
