@@ -92,6 +92,19 @@ describe('loadConfig', () => {
     ).toEqual({ replicas: 2, timeoutMs: 2000 })
   })
 
+  it('refuses a key-set cooldown without a key set', () => {
+    expect(problemsOf({ ...valid, JWT_JWKS_COOLDOWN_MS: '1000' })).toEqual([
+      'JWT_JWKS_COOLDOWN_MS: has no effect unless JWT_JWKS_URL is set',
+    ])
+    const jwks = {
+      ...valid,
+      JWT_SECRET: '',
+      JWT_JWKS_URL: 'https://auth.example/jwks.json',
+      JWT_JWKS_COOLDOWN_MS: '1000',
+    }
+    expect(loadConfig({ env: jwks, argv: [] }).jwt.jwksCooldownMs).toBe(1000)
+  })
+
   it('never starts open: without --dev a missing key and API key are named', () => {
     const problems = problemsOf({})
     expect(problems.some((p) => p.startsWith('JWT_SECRET: required'))).toBe(true)

@@ -134,6 +134,9 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       read.problem,
     )
   }
+  // Like a replica timeout without replicas: whoever set it meant a key set they do not have.
+  if (read.string('JWT_JWKS_COOLDOWN_MS') !== undefined && read.string('JWT_JWKS_URL') === undefined)
+    read.problem('JWT_JWKS_COOLDOWN_MS', 'has no effect unless JWT_JWKS_URL is set')
 
   let publishApiKeys = read.list('PUBLISH_API_KEY')
   if (publishApiKeys.length === 0 && dev) {
