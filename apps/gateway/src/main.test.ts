@@ -510,6 +510,27 @@ describe('node dist/main.js', () => {
       await redis.stop()
     }
   })
+  it('says, when REDIS_URL names a port that does not speak Redis, to check the port, not to report a parser bug', async () => {
+    // An HTTP server's answer to the commands ioredis sends first.
+    const notRedis = net.createServer((socket) => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'))
+    await new Promise<void>((resolve) => notRedis.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = notRedis.address() as net.AddressInfo
+      gateway = spawnGateway({
+        JWT_SECRET: TEST_SECRET,
+        PUBLISH_API_KEY: TEST_API_KEY,
+        PORT: '0',
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+      })
+      const [line] = await gateway.waitForOutput(/^.*"msg":"redis connection error".*$/m)
+      expect(JSON.parse(line)).toMatchObject({
+        err: expect.stringMatching(/Unknown RESP type/),
+        hint: expect.stringMatching(/^the server at this address did not answer in the Redis protocol/),
+      })
+    } finally {
+      notRedis.close()
+    }
+  })
   it('logs an unreachable cluster in a burst a window, as JSON only, with no listener piling up per retry', async () => {
     // A cluster client retries about ten times a second; each retry announced its subscribers
     // ready, and each announcement left a listener (Node warned past 10, on stderr, not JSON).

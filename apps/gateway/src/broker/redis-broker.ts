@@ -362,16 +362,23 @@ export class RedisBroker implements Broker {
     const message = redisErrorMessage(error)
     this.#refusedCredentials = isCredentialsRefusal(message) ? message : undefined
     if (!this.#errorLog.take()) return
+    const hint = this.#hintFor(error, message)
+    this.logger.warn(hint === undefined ? { err: message } : { err: message, hint }, 'redis connection error')
+  }
+
+  /** What an operator should look at, where ioredis's own words do not say it. */
+  #hintFor(error: Error, message: string): string | undefined {
     // A rediss:// client facing a plaintext port sends its TLS hello and waits: the server reads
     // it as an unfinished command and answers nothing, so all ioredis reports is the timeout.
-    const tlsTimeout =
+    if (
       (error as { code?: unknown }).code === 'ETIMEDOUT' &&
       this.target.kind === 'standalone' &&
       this.target.url.startsWith('rediss:')
-    this.logger.warn(
-      tlsTimeout ? { err: error.message, hint: TLS_TIMEOUT_HINT } : { err: message },
-      'redis connection error',
     )
+      return TLS_TIMEOUT_HINT
+    // ioredis's parser meeting an HTTP server's "<" or a TLS port's record: it asks to be reported as its own bug.
+    if (message.includes('Unknown RESP type')) return NOT_REDIS_HINT
+    return undefined
   }
 
   async close(): Promise<void> {
@@ -814,6 +821,9 @@ const PUBLISH_TIMEOUT_MS = 3_000
 const CONNECTION_CLOSED = 'Connection is closed.'
 /** Why a rediss:// connection can time out with nothing else said. */
 const TLS_TIMEOUT_HINT = 'no TLS handshake completed (rediss://): check that this Redis port serves TLS'
+/** Why the parser saw bytes Redis never sends. */
+const NOT_REDIS_HINT =
+  'the server at this address did not answer in the Redis protocol: check that REDIS_URL names a Redis port (not HTTP, not a TLS port under redis://)'
 /** Streams per `herald_tails` call: a storm's worth in a few calls, none that holds Redis up for long. */
 const MAX_KEYS_PER_TAILS_CALL = 500
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connections. */
