@@ -199,16 +199,17 @@ describe('node dist/main.js', () => {
     expect(gateway.output()).not.toContain('victim')
   })
 
-  it('in --dev with JWT_PUBLIC_KEY, prints no token minting line, since /dev/token answers 404 then', async () => {
+  it('in --dev with JWT_PUBLIC_KEY, prints no token minting line and no demo URL, since /dev/token answers 404 then', async () => {
     const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
       .publicKey.export({ type: 'spki', format: 'pem' })
       .toString()
     gateway = spawnGateway({ PORT: '0', JWT_PUBLIC_KEY: pem }, ['--dev'])
-    const [, base] = await gateway.waitForOutput(/Demo: +(http:\/\/127\.0\.0\.1:\d+)\/demo/)
+    const [, base] = await gateway.waitForOutput(/Events: +(http:\/\/127\.0\.0\.1:\d+)\/v1\/events/)
     // The generated publish key is the banner's last line: by then the banner has all its lines.
     await gateway.waitForOutput(/PUBLISH_API_KEY=\S+\n/)
     expect(gateway.output()).toMatch(/Publish: +curl/)
-    expect(gateway.output()).not.toMatch(/Tokens:|\/dev\/token/)
+    expect(gateway.output()).toMatch(/Demo: +needs JWT_SECRET \(the page mints its tokens at \/dev\/token\)\n/)
+    expect(gateway.output()).not.toMatch(/Tokens:|\/demo\b/)
     const minted = await fetch(`${base}/dev/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },

@@ -80,6 +80,17 @@ async function postJson(path, body) {
   return json
 }
 
+// The client retries a failed getToken quietly; the page says why, or it would sit on "connecting…"
+// for good (a gateway that verifies with JWT_PUBLIC_KEY has no secret to mint with).
+async function mintToken(forUser) {
+  try {
+    return (await postJson('/dev/token', { user: forUser, topics: ['announcements'] })).token
+  } catch (err) {
+    showResult('No token: ' + err.message, true)
+    throw err
+  }
+}
+
 function connect() {
   if (client) client.close()
   $('notice').hidden = true
@@ -87,7 +98,7 @@ function connect() {
   client = new HeraldClient({
     url: '/v1/events',
     topics: ['announcements'],
-    getToken: async () => (await postJson('/dev/token', { user: forUser, topics: ['announcements'] })).token,
+    getToken: () => mintToken(forUser),
   })
   client.onStateChange(setStatus)
   client.onRoleChange((role) => { $('role').textContent = role === 'follower' ? 'shared from another tab' : '' })

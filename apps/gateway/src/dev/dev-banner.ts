@@ -23,7 +23,8 @@ export function printDevBanner(config: GatewayConfig, url: string, address: stri
           '  WARNING:  reachable from other machines (DEV_ALLOW_REMOTE=true): anyone who can connect',
           `            can ${minting ? 'mint tokens and ' : ''}publish without a key.`,
         ]),
-    `  Demo:     ${url}/demo`,
+    // The page mints its tokens too: without that it could never connect.
+    minting ? `  Demo:     ${url}/demo` : '  Demo:     needs JWT_SECRET (the page mints its tokens at /dev/token)',
     `  Events:   ${url}/v1/events`,
     `  Publish:  curl -X POST ${url}/v1/publish -H 'Authorization: Bearer <PUBLISH_API_KEY>' \\`,
     `              -H 'Content-Type: application/json' -d '{"user":"demo","type":"hello","data":{"text":"hi"}}'`,

@@ -9,10 +9,11 @@ import { isValidTopicGrant, isValidUserId } from '@herald/protocol'
 import { duplicateMember } from '@herald/publisher/internal'
 import { Hono } from 'hono'
 import { SignJWT } from 'jose'
+import { MAX_TOKEN_LENGTH } from '../auth/token-verifier.js'
 import { type GatewayConfig, isLoopback } from '../config/config.js'
 import { HeraldError } from '../errors/herald-error.js'
 import { isPlainObject } from '../http/publish-body.js'
-import { handlePublish, publishBodyLimit, requireJsonBody } from '../http/publish-route.js'
+import { handlePublish, publishBodyLimit, readUtf8Body, requireJsonBody } from '../http/publish-route.js'
 import type { GatewayServices } from '../http/services.js'
 import { loadClientBundles } from './client-bundles.js'
 import { renderDemoPage } from './demo-page.js'
@@ -65,7 +66,7 @@ export function devRoutes(services: GatewayServices): Hono {
       )
     }
     requireJsonBody(c)
-    const text = await c.req.text()
+    const text = await readUtf8Body(c)
     const body = readJsonObject(text)
     if (body === undefined) {
       throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: must be a JSON object like {"user": "alice"}')
@@ -105,7 +106,15 @@ export function devRoutes(services: GatewayServices): Hono {
       .setExpirationTime(expiresAt)
     if (issuer !== undefined) jwt = jwt.setIssuer(issuer)
     if (audience !== undefined) jwt = jwt.setAudience(audience)
-    return c.json({ token: await jwt.sign(key.secret), expiresAt: expiresAt * 1000 })
+    const token = await jwt.sign(key.secret)
+    // A token every stream would refuse is no token: say so here, where the grants are chosen.
+    if (token.length > MAX_TOKEN_LENGTH) {
+      throw new HeraldError(
+        'HERALD_ERR_BODY_INVALID',
+        `topics: too many grants: the token would be ${token.length} characters, and a stream takes at most ${MAX_TOKEN_LENGTH}`,
+      )
+    }
+    return c.json({ token, expiresAt: expiresAt * 1000 })
   })
   return app
 }

@@ -47,6 +47,17 @@ export function requireJsonBody(c: Context): void {
   }
 }
 
+/** The body as strict UTF-8: invalid bytes are a 400 saying so, not text with U+FFFD in it. */
+export async function readUtf8Body(c: Context): Promise<string> {
+  // Read, then decode: a read that fails (the client went away mid-body) is not invalid UTF-8.
+  const bytes = await c.req.arrayBuffer()
+  try {
+    return strictUtf8.decode(bytes)
+  } catch {
+    throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: is not valid UTF-8')
+  }
+}
+
 export async function handlePublish(c: Context, services: GatewayServices): Promise<Response> {
   requireJsonBody(c)
   // A compressed body would otherwise be read as text, and refused as invalid UTF-8.
@@ -65,15 +76,7 @@ export async function handlePublish(c: Context, services: GatewayServices): Prom
       `send the body uncompressed: Transfer-Encoding ${transfer} is not supported (chunked is)`,
     )
   }
-  // Read, then decode: a read that fails (the client went away mid-body) is not invalid UTF-8.
-  const bytes = await c.req.arrayBuffer()
-  let text: string
-  try {
-    text = strictUtf8.decode(bytes)
-  } catch {
-    throw new HeraldError('HERALD_ERR_BODY_INVALID', 'body: is not valid UTF-8')
-  }
-  const { requests, batch } = parsePublishBody(text)
+  const { requests, batch } = parsePublishBody(await readUtf8Body(c))
   if (!services.broker.canPublish()) {
     services.metrics.publishFailed('broker_unavailable', requests.length)
     throw new HeraldError('HERALD_ERR_BROKER_UNAVAILABLE', 'the broker is unavailable; nothing was published')

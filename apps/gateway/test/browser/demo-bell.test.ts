@@ -3,6 +3,7 @@
  * shows what is published, and behaves as an accessible disclosure.
  */
 
+import { generateKeyPairSync } from 'node:crypto'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signToken, startTestGateway, type TestGateway } from '../harness.js'
@@ -86,5 +87,21 @@ describe('the demo page and <herald-bell>, in Chromium', () => {
     expect(tokenRequests).toBe(1)
     expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(opened + 1)
     await context.close()
+  })
+
+  it('says why it cannot connect when the gateway mints no tokens (JWT_PUBLIC_KEY), not "connecting…" alone', async () => {
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString()
+    const verifying = await startTestGateway({ JWT_SECRET: '', JWT_PUBLIC_KEY: pem }, {}, ['--dev'])
+    const tab = await browser.newPage()
+    try {
+      await tab.goto(`${verifying.url}/demo`)
+      await tab.locator('#result.error', { hasText: 'No token: token minting needs JWT_SECRET' }).waitFor()
+      expect(await tab.locator('#status').getAttribute('data-state')).toBe('connecting')
+    } finally {
+      await tab.close()
+      await verifying.close()
+    }
   })
 })
