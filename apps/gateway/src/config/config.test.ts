@@ -322,6 +322,25 @@ describe('loadConfig', () => {
     }
   })
 
+  it('refuses a JWT_PUBLIC_KEY with text after its END line, and names a file path given for the key', () => {
+    const pem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString()
+    const keyOnly = { PUBLISH_API_KEY: valid.PUBLISH_API_KEY }
+    expect(problemsOf({ ...keyOnly, JWT_PUBLIC_KEY: `${pem}JWT_ISSUER=https://auth.example` })).toEqual([
+      'JWT_PUBLIC_KEY: has text after its "-----END" line; give the PEM block alone',
+    ])
+    expect(() => loadConfig({ env: { ...keyOnly, JWT_PUBLIC_KEY: `${pem}\n  \n` }, argv: [] })).not.toThrow()
+    for (const path of ['/etc/herald/public.pem', './public.pem', 'keys/jwt.pem'])
+      expect(problemsOf({ ...keyOnly, JWT_PUBLIC_KEY: path })).toEqual([
+        'JWT_PUBLIC_KEY: is not a PEM public key; it looks like a file path: give the key\'s text, for example JWT_PUBLIC_KEY="$(cat public.pem)"',
+      ])
+  })
+
+  it('refuses a JWT_JWKS_URL with a #fragment, which fetch never sends', () => {
+    expect(
+      problemsOf({ PUBLISH_API_KEY: valid.PUBLISH_API_KEY, JWT_JWKS_URL: 'https://auth.example/jwks#k1' }),
+    ).toEqual(['JWT_JWKS_URL: must not carry a #fragment (fetch never sends it)'])
+  })
+
   it('refuses a JWT_PUBLIC_KEY of several PEM blocks, of which only the first would verify', () => {
     const pem = (type: 'ed25519' | 'ec') =>
       (type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519')).publicKey

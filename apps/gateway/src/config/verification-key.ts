@@ -60,6 +60,11 @@ export function parseVerificationKey(
       problem('JWT_JWKS_URL', 'must not carry a user name or password (fetch refuses such URLs)')
       return undefined
     }
+    // fetch drops it: whatever it was meant to select, it selects nothing (REDIS_URL refuses one too).
+    if (url.hash !== '' || sources.jwksUrl.includes('#')) {
+      problem('JWT_JWKS_URL', 'must not carry a #fragment (fetch never sends it)')
+      return undefined
+    }
     return { kind: 'jwks', url, algorithms: ASYMMETRIC }
   }
   return undefined
@@ -85,13 +90,24 @@ function parsePublicKey(
     problem('JWT_PUBLIC_KEY', `holds ${blocks} PEM blocks; give one key (to rotate keys, serve them at JWT_JWKS_URL)`)
     return undefined
   }
+  // createPublicKey ignores what follows the END line: a value cut or pasted into the wrong
+  // place (the next variable run on) starts a node with a key nobody checked was whole.
+  const after = /-----END [A-Z0-9 ]+-----([^]*)$/.exec(text)?.[1]
+  if (after !== undefined && after.trim() !== '') {
+    problem('JWT_PUBLIC_KEY', 'has text after its "-----END" line; give the PEM block alone')
+    return undefined
+  }
   let key: KeyObject
   try {
     key = createPublicKey(text)
   } catch {
+    // A path is the common mistake: the variable takes the key's text, not its file.
+    const path = !text.includes('-----') && /^\.{0,2}\/|\.pem$/.test(text.trim())
     problem(
       'JWT_PUBLIC_KEY',
-      'is not a PEM public key (expected "-----BEGIN PUBLIC KEY-----" or "-----BEGIN RSA PUBLIC KEY-----")',
+      path
+        ? 'is not a PEM public key; it looks like a file path: give the key\'s text, for example JWT_PUBLIC_KEY="$(cat public.pem)"'
+        : 'is not a PEM public key (expected "-----BEGIN PUBLIC KEY-----" or "-----BEGIN RSA PUBLIC KEY-----")',
     )
     return undefined
   }
