@@ -27,6 +27,18 @@ describe('channelsFor', () => {
     expect(channelsFor(principal, 'news,news', 1)).toHaveLength(2)
   })
 
+  it('names the topic limit in words that fit it', () => {
+    const messageOf = (maxTopics: number) => {
+      try {
+        channelsFor(principal, 'news,org/1/a,org/1/b', maxTopics)
+      } catch (error) {
+        return (error as HeraldError).message
+      }
+    }
+    expect(messageOf(1)).toBe('topics: at most 1 topic per connection')
+    expect(messageOf(2)).toBe('topics: at most 2 topics per connection')
+  })
+
   it('refuses topics that are not granted with 403 and invalid ones with 400', () => {
     expect(codeOf(() => channelsFor(principal, 'secret', 8))).toBe('HERALD_ERR_TOPIC_FORBIDDEN')
     expect(codeOf(() => channelsFor(principal, 'org/2/a', 8))).toBe('HERALD_ERR_TOPIC_FORBIDDEN')

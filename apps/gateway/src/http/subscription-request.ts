@@ -23,7 +23,10 @@ export function channelsFor(principal: Principal, topicsParam: string | undefine
   if (topicsParam === undefined || topicsParam === '') return channels
   const topics = [...new Set(topicsParam.split(','))]
   if (topics.length > maxTopics) {
-    throw new HeraldError('HERALD_ERR_TOPIC_INVALID', `topics: at most ${maxTopics} topics per connection`)
+    throw new HeraldError(
+      'HERALD_ERR_TOPIC_INVALID',
+      `topics: at most ${maxTopics} ${maxTopics === 1 ? 'topic' : 'topics'} per connection`,
+    )
   }
   for (const topic of topics) {
     if (!isValidTopic(topic)) {
