@@ -364,6 +364,42 @@ describe('hub catch-up writes', () => {
     })
   })
 
+  it('catches a channel with few listeners up before one whose entries each take much of a turn, whichever came first', {
+    timeout: 60_000,
+  }, async () => {
+    await onRedisGateway({ MAX_CONNECTIONS_PER_USER: '1000' }, async ({ gateway, tabs }) => {
+      const deliver = SseConnection.prototype.deliver
+      const written: string[] = []
+      try {
+        // Alice's channel first, with 32 listeners: a topic many tabs share, as the node met it.
+        const aliceToken = await gateway.token('alice')
+        for (let i = 0; i < 32; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token: aliceToken }))
+        const bob = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('bob') })
+        tabs.push(bob)
+        await Promise.all(tabs.map((tab) => tab.waitForReady()))
+        const hub = gateway.services.hub
+        hub.suspend()
+        // Two and a half turns' worth for alice's channel, one entry for bob's.
+        const sent = Array.from({ length: (5 * CATCH_UP_WRITES_PER_TURN) / 2 / 32 }, (_, n) => n + 1)
+        expect((await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })).status).toBe(200)
+        expect((await gateway.publish({ user: 'bob', data: 'bob' })).status).toBe(200)
+        SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
+          const wrote = deliver.call(this, slot, framed)
+          if (wrote) written.push(this.userId)
+          return wrote
+        }
+        expect(await hub.resync()).toBe(0)
+        // Read in the order the node met them, bob's one write waited out all of alice's turns.
+        expect(written.indexOf('bob')).toBe(0)
+        expect(written).toHaveLength(32 * sent.length + 1)
+        await bob.waitForEvents(1)
+        expect(bob.payloads()).toEqual(['bob'])
+      } finally {
+        SseConnection.prototype.deliver = deliver
+      }
+    })
+  })
+
   it("stops releasing what was held at a new hold of the channel, and leaves the rest to that hold's catch-up", async () => {
     await onRedisGateway({}, async ({ gateway, tabs }) => {
       const broker = gateway.services.broker
