@@ -364,23 +364,27 @@ describe('hub catch-up writes', () => {
     })
   })
 
-  it('catches a channel with few listeners up before one whose entries each take much of a turn, whichever came first', {
-    timeout: 60_000,
-  }, async () => {
+  /**
+   * Alice's channel, met first, misses two and a half turns' worth of entries on `aliceTabs` tabs
+   * while held, bob's one entry on `bobTabs`; a resync catches both up. Resolves to whose stream
+   * each write went to, in order.
+   */
+  async function catchUpOrder(aliceTabs: number, bobTabs: number): Promise<string[]> {
+    const written: string[] = []
     await onRedisGateway({ MAX_CONNECTIONS_PER_USER: '1000' }, async ({ gateway, tabs }) => {
       const deliver = SseConnection.prototype.deliver
-      const written: string[] = []
       try {
-        // Alice's channel first, with 32 listeners: a topic many tabs share, as the node met it.
-        const aliceToken = await gateway.token('alice')
-        for (let i = 0; i < 32; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token: aliceToken }))
-        const bob = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('bob') })
-        tabs.push(bob)
-        await Promise.all(tabs.map((tab) => tab.waitForReady()))
+        for (const [user, count] of [
+          ['alice', aliceTabs],
+          ['bob', bobTabs],
+        ] as const) {
+          const token = await gateway.token(user)
+          for (let i = 0; i < count; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
+          await Promise.all(tabs.map((tab) => tab.waitForReady()))
+        }
         const hub = gateway.services.hub
         hub.suspend()
-        // Two and a half turns' worth for alice's channel, one entry for bob's.
-        const sent = Array.from({ length: (5 * CATCH_UP_WRITES_PER_TURN) / 2 / 32 }, (_, n) => n + 1)
+        const sent = Array.from({ length: (5 * CATCH_UP_WRITES_PER_TURN) / 2 / aliceTabs }, (_, n) => n + 1)
         expect((await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })).status).toBe(200)
         expect((await gateway.publish({ user: 'bob', data: 'bob' })).status).toBe(200)
         SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
@@ -389,15 +393,33 @@ describe('hub catch-up writes', () => {
           return wrote
         }
         expect(await hub.resync()).toBe(0)
-        // Read in the order the node met them, bob's one write waited out all of alice's turns.
-        expect(written.indexOf('bob')).toBe(0)
-        expect(written).toHaveLength(32 * sent.length + 1)
-        await bob.waitForEvents(1)
-        expect(bob.payloads()).toEqual(['bob'])
+        expect(written).toHaveLength(aliceTabs * sent.length + bobTabs)
+        for (const tab of tabs.slice(aliceTabs)) {
+          await tab.waitForEvents(1)
+          expect(tab.payloads()).toEqual(['bob'])
+        }
       } finally {
         SseConnection.prototype.deliver = deliver
       }
     })
+    return written
+  }
+
+  it('catches a channel with few listeners up before one whose entries each take much of a turn, whichever came first', {
+    timeout: 60_000,
+  }, async () => {
+    // Read in the order the node met them, bob's one write waited out all of alice's turns.
+    expect((await catchUpOrder(32, 1)).indexOf('bob')).toBe(0)
+  })
+
+  it("lets a channel's catch-up write in its turn beside a long one's, not once the long one is done", {
+    timeout: 60_000,
+  }, async () => {
+    // As many listeners each, so alice's is read first: bob's turn comes after one of hers, not
+    // after all of them, as it did while the catch-up that wrote first was also first to wait.
+    const written = await catchUpOrder(32, 32)
+    expect(written.indexOf('bob')).toBeGreaterThan(0)
+    expect(written.lastIndexOf('bob')).toBeLessThan(written.lastIndexOf('alice'))
   })
 
   it("stops releasing what was held at a new hold of the channel, and leaves the rest to that hold's catch-up", async () => {

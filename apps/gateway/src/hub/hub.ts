@@ -324,8 +324,8 @@ export class Hub implements BrokerSink, QuietChannelSource {
         }
         let next = 0
         while (next < page.entries.length) {
-          while (this.#catchUpWrites.nextTurn !== undefined) await this.#catchUpWrites.nextTurn
-          next = this.#writeTurn(listeners, page.entries, next)
+          const from = next
+          next = await this.#catchUpWrites.take(() => this.#writeTurn(listeners, page.entries, from))
         }
         from = hasMore(page) ? lastPosition(page.entries) : undefined
       }
@@ -353,11 +353,11 @@ export class Hub implements BrokerSink, QuietChannelSource {
         for (const connection of this.#awaitingRelease.keys()) if (!this.#isHeld(connection)) this.#wake(connection)
         return
       }
-      if (this.#catchUpWrites.nextTurn !== undefined) {
-        await this.#catchUpWrites.nextTurn
-        continue
-      }
-      released = this.#writeTurn(listeners, held, released, holdStamp)
+      const from = released
+      // Checked again in its turn: a hold that came while it waited in line stops it before a write.
+      released = await this.#catchUpWrites.take(() =>
+        holdStamp === listeners.holdStamp ? this.#writeTurn(listeners, held, from, holdStamp) : from,
+      )
     }
     held.splice(0, released)
   }
@@ -378,7 +378,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
       do this.#fanOutCatchingUp(listeners, entries[next++]!)
       while (
         next < entries.length &&
-        this.#catchUpWrites.nextTurn === undefined &&
+        this.#catchUpWrites.hasRoom &&
         (holdStamp === undefined || holdStamp === listeners.holdStamp)
       )
     } finally {

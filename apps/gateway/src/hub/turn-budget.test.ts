@@ -2,6 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { turnCounter } from '../../test/turn-counter.js'
 import { TurnBudget } from './turn-budget.js'
 
+/** How many of `turns` fell in each turn, in order. */
+function perTurn(turns: readonly number[]): number[] {
+  const counts = new Map<number, number>()
+  for (const at of turns) counts.set(at, (counts.get(at) ?? 0) + 1)
+  return [...counts.values()]
+}
+
 describe('TurnBudget', () => {
   it('lets work go on within a turn until the budget is spent, then waits for the next turn', async () => {
     const budget = new TurnBudget(10)
@@ -9,49 +16,92 @@ describe('TurnBudget', () => {
     const spentAt: number[] = []
     try {
       for (let i = 0; i < 25; i++) {
-        while (budget.nextTurn !== undefined) await budget.nextTurn
-        spentAt.push(turns.now())
-        budget.spend(3)
+        await budget.take(() => {
+          spentAt.push(turns.now())
+          budget.spend(3)
+        })
       }
     } finally {
       turns.stop()
     }
-    const perTurn = new Map<number, number>()
-    for (const at of spentAt) perTurn.set(at, (perTurn.get(at) ?? 0) + 1)
     // 3 writes at a time: the fourth spend reaches 10, and the next one waits for the next turn.
-    expect([...perTurn.values()]).toEqual([4, 4, 4, 4, 4, 4, 1])
+    expect(perTurn(spentAt)).toEqual([4, 4, 4, 4, 4, 4, 1])
   })
 
   it('is shared: work from several callers in one turn spends one budget', async () => {
     const budget = new TurnBudget(10)
     const turns = turnCounter()
-    const spentAt: Array<[caller: string, turn: number]> = []
-    const caller = async (name: string) => {
+    const spentAt: number[] = []
+    const caller = async () => {
       for (let i = 0; i < 6; i++) {
-        while (budget.nextTurn !== undefined) await budget.nextTurn
-        spentAt.push([name, turns.now()])
-        budget.spend(1)
+        await budget.take(() => {
+          spentAt.push(turns.now())
+          budget.spend(1)
+        })
       }
     }
     try {
-      await Promise.all([caller('a'), caller('b'), caller('c')])
+      await Promise.all([caller(), caller(), caller()])
     } finally {
       turns.stop()
     }
-    const perTurn = new Map<number, number>()
-    for (const [, at] of spentAt) perTurn.set(at, (perTurn.get(at) ?? 0) + 1)
-    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(10)
+    expect(Math.max(...perTurn(spentAt))).toBeLessThanOrEqual(10)
     expect(spentAt).toHaveLength(18)
+  })
+
+  it('runs work in the order it was queued: one that spends each turn whole does not keep the others waiting', async () => {
+    const budget = new TurnBudget(10)
+    const ran: string[] = []
+    // The hot caller spends a whole turn each time, and queues again as soon as it has.
+    const hot = async () => {
+      for (let i = 0; i < 5; i++) {
+        await budget.take(() => {
+          ran.push('hot')
+          budget.spend(10)
+        })
+      }
+    }
+    // The small ones come once the hot one has written a turn: a catch-up whose read answered later.
+    const small = async (name: string) => {
+      await new Promise((resolve) => setImmediate(resolve))
+      for (let i = 0; i < 2; i++) {
+        await budget.take(() => {
+          ran.push(name)
+          budget.spend(1)
+        })
+      }
+    }
+    await Promise.all([hot(), small('a'), small('b')])
+    // The small ones queue in the hot one's second turn, behind its third piece; from then on the
+    // hot one queues behind them each time it has written.
+    expect(ran).toEqual(['hot', 'hot', 'hot', 'a', 'b', 'hot', 'a', 'b', 'hot'])
+  })
+
+  it('passes on what the work returns and what it throws, and the line goes on', async () => {
+    const budget = new TurnBudget(1)
+    budget.spend(1)
+    const results = await Promise.allSettled([
+      budget.take(() => 'first'),
+      budget.take(() => {
+        throw new Error('second')
+      }),
+      budget.take(() => 'third'),
+    ])
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'first' },
+      { status: 'rejected', reason: new Error('second') },
+      { status: 'fulfilled', value: 'third' },
+    ])
   })
 
   it('starts each turn afresh: what a turn spent under the budget does not carry over', async () => {
     const budget = new TurnBudget(10)
     for (let turn = 0; turn < 5; turn++) {
-      expect(budget.nextTurn).toBeUndefined()
+      expect(budget.hasRoom).toBe(true)
       budget.spend(9)
       await new Promise((resolve) => setImmediate(resolve))
     }
     budget.spend(10)
-    expect(budget.nextTurn).toBeInstanceOf(Promise)
+    expect(budget.hasRoom).toBe(false)
   })
 })

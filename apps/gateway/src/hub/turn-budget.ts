@@ -9,6 +9,11 @@
  * entry goes to all its listeners in one turn, so a channel with more listeners than the budget
  * writes one entry a turn, as live delivery would. Live delivery does not spend from it: its
  * channel is held while its catch-up runs, so the wait reorders nothing.
+ *
+ * Work waits in line: a turn runs what was queued first, and work queued after a turn began waits
+ * behind everything already waiting. Woken together instead, the catch-up that wrote first also
+ * waited first, and wrote first in every later turn: a topic whose entries each take the turn's
+ * budget kept the channels behind it waiting until it was done (a probe of 2026-12-07).
  */
 
 /** About 20 ms of writes at the 10 µs one socket write costs on loopback. */
@@ -16,30 +21,61 @@ export const CATCH_UP_WRITES_PER_TURN = 2048
 
 export class TurnBudget {
   #spent = 0
-  /** Settles at the end of the current turn (setImmediate), once anything was spent in it. */
-  #turnEnd: Promise<void> | undefined
+  #turnScheduled = false
+  /** Queued work, first come first served: each runs its work and settles its caller's promise. */
+  #waiting: Array<() => void> = []
 
   constructor(private readonly perTurn: number = CATCH_UP_WRITES_PER_TURN) {}
 
+  /** Whether this turn's budget has room for more. */
+  get hasRoom(): boolean {
+    return this.#spent < this.perTurn
+  }
+
   /**
-   * The start of the next turn, to await before more work once this turn's budget is spent;
-   * undefined while it has room. Check it again after each wait, and spend in the same
-   * synchronous step as the last check (`while (budget.nextTurn) await budget.nextTurn`):
-   * several waiters wake in the same turn, and the first may spend it all.
+   * Runs `work` in a turn with room, once the work queued before it has run: now, if nothing
+   * waits and this turn has room. `work` spends what it does, and may go on while {@link hasRoom}.
+   * Resolves to what it returns; rejects with what it throws, and the line goes on.
    */
-  get nextTurn(): Promise<void> | undefined {
-    return this.#spent >= this.perTurn ? this.#turnEnd : undefined
+  take<T>(work: () => T): Promise<T> {
+    if (this.#waiting.length === 0 && this.hasRoom) {
+      try {
+        return Promise.resolve(work())
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.push(() => {
+        try {
+          resolve(work())
+        } catch (error) {
+          reject(error)
+        }
+      })
+      this.#scheduleTurn()
+    })
   }
 
   /** Records `writes` done in this turn. */
   spend(writes: number): void {
-    this.#turnEnd ??= new Promise<void>((resolve) =>
-      setImmediate(() => {
-        this.#spent = 0
-        this.#turnEnd = undefined
-        resolve()
-      }),
-    )
     this.#spent += writes
+    this.#scheduleTurn()
+  }
+
+  #scheduleTurn(): void {
+    if (this.#turnScheduled) return
+    this.#turnScheduled = true
+    setImmediate(this.#startTurn)
+  }
+
+  readonly #startTurn = (): void => {
+    this.#turnScheduled = false
+    this.#spent = 0
+    const waiting = this.#waiting
+    let next = 0
+    while (next < waiting.length && this.hasRoom) waiting[next++]!()
+    this.#waiting = waiting.slice(next)
+    if (this.#waiting.length > 0) this.#scheduleTurn()
   }
 }
