@@ -92,7 +92,7 @@ function parsePublicKey(
   }
   // createPublicKey ignores what follows the END line: a value cut or pasted into the wrong
   // place (the next variable run on) starts a node with a key nobody checked was whole.
-  const after = /-----END [A-Z0-9 ]+-----([^]*)$/.exec(text)?.[1]
+  const after = /-----END [A-Z0-9 ]+-----([\s\S]*)$/.exec(text)?.[1]
   if (after !== undefined && after.trim() !== '') {
     problem('JWT_PUBLIC_KEY', 'has text after its "-----END" line; give the PEM block alone')
     return undefined
