@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
-import { pollUntil, startRedis } from '@herald/redis-harness'
+import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   type GatewayProcess,
@@ -475,6 +475,52 @@ describe('node dist/main.js', () => {
       expect(gateway.output()).not.toMatch(/gateway listening|not reachable yet/)
     },
   )
+  describe('while Redis holds back the functions load (CLIENT PAUSE WRITE)', () => {
+    /** A gateway on a Redis that answers reads but holds writes, once its functions load is held. */
+    async function gatewayLoadingFunctions(redis: RedisServer): Promise<GatewayProcess> {
+      await redis.cli('CLIENT', 'PAUSE', '60000', 'WRITE')
+      const spawned = spawnGateway({
+        JWT_SECRET: TEST_SECRET,
+        PUBLISH_API_KEY: TEST_API_KEY,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        REDIS_URL: redis.url,
+      })
+      await pollUntil('the functions load held by the pause', async () =>
+        (await redis.cli('CLIENT', 'LIST')).includes('cmd=function|load') ? true : undefined,
+      )
+      return spawned
+    }
+
+    it('stops on SIGINT, without listening first', async () => {
+      const redis = await startRedis()
+      try {
+        gateway = await gatewayLoadingFunctions(redis)
+        gateway.child.kill('SIGINT')
+        expect(await gateway.exited).toBe(0)
+        expect(gateway.output()).toMatch(/"msg":"gateway stopped before it started"/)
+        expect(gateway.output()).not.toMatch(/gateway listening/)
+      } finally {
+        await redis.stop()
+      }
+    })
+
+    it('starts after 5 s, and loads the functions once Redis answers', async () => {
+      const redis = await startRedis()
+      try {
+        gateway = await gatewayLoadingFunctions(redis)
+        await gateway.waitForOutput(/redis has not answered the herald functions load within 5 s/)
+        const url = (await gateway.waitForOutput(/"url":"(http:\/\/[^"]+)"/))[1]!
+        await redis.cli('CLIENT', 'UNPAUSE')
+        await pollUntil('the library loaded', async () =>
+          (await redis.cli('FUNCTION', 'LIST', 'LIBRARYNAME', 'herald')).includes('herald') ? true : undefined,
+        )
+        expect((await fetch(`${url}/healthz`)).status).toBe(200)
+      } finally {
+        await redis.stop()
+      }
+    })
+  })
   it("says that Redis refuses REDIS_URL's credentials, not that it is unreachable, and connects once they are fixed", async () => {
     const redis = await startRedis()
     try {
@@ -493,6 +539,22 @@ describe('node dist/main.js', () => {
       await pollUntil('the node ready on the fixed credentials', async () =>
         (await readyzStatus(started.url)) === 200 ? true : undefined,
       )
+    } finally {
+      await redis.stop()
+    }
+  })
+  it('says that Redis needs credentials when REDIS_URL gives none', async () => {
+    const redis = await startRedis()
+    try {
+      await redis.cli('CONFIG', 'SET', 'requirepass', 'a-password-the-url-lacks')
+      gateway = spawnGateway({
+        JWT_SECRET: TEST_SECRET,
+        PUBLISH_API_KEY: TEST_API_KEY,
+        PORT: '0',
+        REDIS_URL: redis.url,
+      })
+      const [line] = await gateway.waitForOutput(/^.*"msg":"redis needs credentials REDIS_URL does not give.*$/m)
+      expect(JSON.parse(line).err).toMatch(/^NOAUTH /)
     } finally {
       await redis.stop()
     }

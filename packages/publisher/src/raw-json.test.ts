@@ -185,6 +185,11 @@ describe('duplicateMember', () => {
     expect(duplicateMember('[1,1]', 'messages')).toBeUndefined()
     expect(duplicateMember('{}', 'messages')).toBeUndefined()
   })
+
+  it('looks into no array when none is named, whatever a member is called', () => {
+    expect(duplicateMember('{"":[{"k":1,"k":2}],"sub":"a"}')).toBeUndefined()
+    expect(duplicateMember('{"":[{"k":1,"k":2}],"sub":"a","sub":"b"}')).toBe('sub')
+  })
 })
 
 describe('hasLoneSurrogateEscape', () => {

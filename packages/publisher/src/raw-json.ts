@@ -65,11 +65,11 @@ export function itemMemberTexts(text: string, arrayName: string, name: string): 
 
 /**
  * A member name the object `text` holds twice, or that an object item of its array member
- * `arrayName` holds twice, as a path (`user`, `messages[2].user`); `undefined` if there is none.
+ * `arrayName` (if one is named) holds twice, as a path (`user`, `messages[2].user`); `undefined` if there is none.
  * JSON.parse keeps the last of such members, while a proxy or validator in front of the gateway
  * may read the first: the two would disagree on where a publish goes.
  */
-export function duplicateMember(text: string, arrayName: string): string | undefined {
+export function duplicateMember(text: string, arrayName?: string): string | undefined {
   const scanner = new Scanner(text)
   scanner.skipSpace()
   return scanner.at(OPEN_BRACE) ? scanner.duplicateMember(arrayName) : undefined

@@ -370,7 +370,7 @@ async function verifyWithAnyOf(
 function repeatedClaim(token: string): string | undefined {
   const start = token.indexOf('.') + 1
   const payloadText = Buffer.from(token.slice(start, token.indexOf('.', start)), 'base64url').toString('utf8')
-  return duplicateMember(payloadText, '')
+  return duplicateMember(payloadText)
 }
 
 function toPrincipal(payload: JWTPayload, clockToleranceSeconds: number): Principal {

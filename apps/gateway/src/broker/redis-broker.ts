@@ -42,6 +42,7 @@ import {
   quitWithin,
   type RedisTarget,
   redisErrorMessage,
+  settledWithin,
   streamKey,
   whenConnected,
 } from '@herald/publisher/internal'
@@ -239,13 +240,32 @@ export class RedisBroker implements Broker {
       if (this.#refusedCredentials !== undefined) {
         this.logger.warn(
           { err: this.#refusedCredentials },
-          "redis refuses REDIS_URL's credentials; starting unready and retrying",
+          this.#refusedCredentials.includes('NOAUTH')
+            ? 'redis needs credentials REDIS_URL does not give; starting unready and retrying'
+            : "redis refuses REDIS_URL's credentials; starting unready and retrying",
         )
       } else this.logger.warn('redis is not reachable yet; starting unready and retrying')
       return
     }
     try {
-      await loadHeraldFunctions(this.#commands)
+      // Bounded as the wait for Redis is, and ended by a signal too: a Redis (or a proxy) that
+      // took the connection and never answered the load held startup, and Ctrl-C, for good.
+      const load = loadHeraldFunctions(this.#commands).then(() => 'loaded' as const)
+      const loaded = await settledWithin(
+        Promise.race([load, ...(stopping === undefined ? [] : [aborted(stopping).then(() => 'stopped' as const)])]),
+        STARTUP_WAIT_MS,
+      )
+      if (loaded === 'stopped') return
+      if (loaded === undefined) {
+        load.then(
+          () => this.#upkeep.functionsLoaded(),
+          () => undefined,
+        )
+        this.logger.warn(
+          'redis has not answered the herald functions load within 5 s; starting, and loading it once redis answers',
+        )
+        return
+      }
       this.#upkeep.functionsLoaded()
     } catch (error) {
       // A Redis user that may not load functions (NOPERM), or a library Redis will not compile
@@ -496,7 +516,7 @@ export class RedisBroker implements Broker {
         ...before.filter((channel) => !after.includes(channel)).map((channel) => subscriber.sunsubscribe(channel)),
       ])
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; the probe check will rebuild')
+      this.#probeSubscribeFailed(error)
     }
   }
 
@@ -525,6 +545,12 @@ export class RedisBroker implements Broker {
     this.#moved.add(moved, monotonicMs())
   }
 
+  /** Logged unless the node is closing: a Ctrl-C while a Cluster client connects fails them all. */
+  #probeSubscribeFailed(error: unknown): void {
+    if (this.#closing) return
+    this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; the probe check will rebuild')
+  }
+
   /** After the refresh that followed subscriptions dropped in place: those channels back, caught up. */
   #resubscribeDroppedInPlace(subscriber: RedisClient): void {
     if (this.#suspended || subscriber.status !== 'ready') return
@@ -540,7 +566,7 @@ export class RedisBroker implements Broker {
     this.#droppedProbes.clear()
     for (const channel of probes) {
       subscriber.ssubscribe(channel).catch((error: Error) => {
-        this.logger.warn({ err: error.message }, 'probe subscribe failed; the probe check will rebuild')
+        this.#probeSubscribeFailed(error)
       })
     }
   }
@@ -601,7 +627,7 @@ export class RedisBroker implements Broker {
       await Promise.all(this.#probes.channels().map((channel) => subscriber.ssubscribe(channel)))
       this.#probes.restart(monotonicMs())
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'probe subscribe failed; the probe check will rebuild')
+      this.#probeSubscribeFailed(error)
     }
   }
 
@@ -823,7 +849,7 @@ const CONNECTION_CLOSED = 'Connection is closed.'
 const TLS_TIMEOUT_HINT = 'no TLS handshake completed (rediss://): check that this Redis port serves TLS'
 /** Why the parser saw bytes Redis never sends. */
 const NOT_REDIS_HINT =
-  'the server at this address did not answer in the Redis protocol: check that REDIS_URL names a Redis port (not HTTP, not a TLS port under redis://)'
+  'the server at this address did not answer in the Redis protocol: check that REDIS_URL names a Redis port'
 /** Streams per `herald_tails` call: a storm's worth in a few calls, none that holds Redis up for long. */
 const MAX_KEYS_PER_TAILS_CALL = 500
 /** How long a shutdown waits for Redis to answer QUIT before it drops the connections. */

@@ -82,10 +82,15 @@ async function postJson(path, body) {
 
 // The client retries a failed getToken quietly; the page says why, or it would sit on "connecting…"
 // for good (a gateway that verifies with JWT_PUBLIC_KEY has no secret to mint with).
+let tokenFailed = false
 async function mintToken(forUser) {
   try {
-    return (await postJson('/dev/token', { user: forUser, topics: ['announcements'] })).token
+    const { token } = await postJson('/dev/token', { user: forUser, topics: ['announcements'] })
+    if (tokenFailed) showResult('', false)
+    tokenFailed = false
+    return token
   } catch (err) {
+    tokenFailed = true
     showResult('No token: ' + err.message, true)
     throw err
   }

@@ -89,6 +89,24 @@ describe('the demo page and <herald-bell>, in Chromium', () => {
     await context.close()
   })
 
+  it('takes its "No token" message down once a token comes', async () => {
+    const tab = await browser.newPage()
+    let minted = 0
+    try {
+      await tab.route(`${gateway.url}/dev/token`, (route) =>
+        minted++ === 0
+          ? route.fulfill({ status: 503, json: { error: { code: 'HERALD_ERR_INTERNAL', message: 'minting is down' } } })
+          : route.continue(),
+      )
+      await tab.goto(`${gateway.url}/demo`)
+      await tab.locator('#result.error', { hasText: 'No token: minting is down' }).waitFor()
+      await tab.locator('#status[data-state="connected"]').waitFor()
+      expect(await tab.locator('#result').textContent()).toBe('')
+    } finally {
+      await tab.close()
+    }
+  })
+
   it('says why it cannot connect when the gateway mints no tokens (JWT_PUBLIC_KEY), not "connecting…" alone', async () => {
     const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
       .publicKey.export({ type: 'spki', format: 'pem' })
