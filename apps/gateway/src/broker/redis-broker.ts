@@ -733,7 +733,8 @@ export class RedisBroker implements Broker {
   }
 
   #onSubscriberLost(why = 'redis subscriber lost; holding live delivery until it is back'): void {
-    if (!this.#subscriberWasReady) return
+    // A shutdown's own QUIT ends the subscriber too: no loss, and nothing left to hold.
+    if (!this.#subscriberWasReady || this.#closing) return
     if (this.#suspended) {
       this.#losses += 1
       return
