@@ -254,13 +254,13 @@ export class Hub implements BrokerSink, QuietChannelSource {
    */
   async resync(channelKeys?: readonly string[]): Promise<number> {
     const channels = channelKeys === undefined ? [...this.#channels.values()] : this.#listenersOf(channelKeys)
-    // Fewest listeners first. Catch-ups share one write budget a turn, and the first to write
-    // also waits first for the next turn, so it writes first in every turn after: a topic whose
-    // entries each cost the turn's budget (2,000 listeners), read first because it was created
-    // first, kept every user channel behind it stale until it was done: 4.6–12.7 s after a 6 s
-    // partition, against 1.1–1.5 s without the topic's traffic, and 1.3–1.4 s read in this order
-    // (a probe of 2026-12-07). A channel's catch-up costs its listeners a write per entry, so the
-    // small ones are done within a few turns, and the streams they hold up are most of the node's.
+    // Fewest listeners first. Catch-ups share one write budget a turn: a topic whose entries each
+    // cost the turn's budget (2,000 listeners), read first because the node met it first, kept
+    // every user channel behind it stale until it was done, 4.6–12.7 s after a 6 s partition,
+    // against 1.1–1.5 s without the topic's traffic (a probe of 2026-12-07; turns were not yet
+    // taken in line then, turn-budget.ts). Read in this order, 1.3–1.4 s. A channel's catch-up
+    // costs its listeners a write per entry, so the small ones are done within a few turns, and
+    // the streams they hold up are most of the node's.
     channels.sort((a, b) => a.members.size - b.members.size)
     // Taken now, not when a channel's turn comes: a hold between the two must keep it held.
     const holdStamps = channels.map((listeners) => listeners.holdStamp)
