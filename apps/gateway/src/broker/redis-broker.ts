@@ -225,7 +225,7 @@ export class RedisBroker implements Broker {
     this.#probeTimer = setInterval(() => this.#probeTick(), this.probe.intervalMs).unref()
     // Wait a while for Redis, but do not hang startup on it: a node that cannot reach Redis
     // yet listens, answers /healthz, fails /readyz and sheds streams until Redis is there.
-    // A Ctrl-C meanwhile ends the wait: it waited out the 5 s, then listened, then stopped.
+    // A signal meanwhile ends the wait: a Ctrl-C waited out the 5 s, listened, and only then stopped.
     const connected = await Promise.race([
       Promise.all([whenReady(this.#commands), whenReady(this.#subscriber)]).then(
         () => true,
@@ -396,7 +396,7 @@ export class RedisBroker implements Broker {
       this.target.url.startsWith('rediss:')
     )
       return TLS_TIMEOUT_HINT
-    // ioredis's parser meeting an HTTP server's "<" or a TLS port's record: it asks to be reported as its own bug.
+    // ioredis's parser meeting bytes Redis never sends (an HTTP server's answer) asks to be reported as its own bug.
     if (message.includes('Unknown RESP type')) return NOT_REDIS_HINT
     return undefined
   }
