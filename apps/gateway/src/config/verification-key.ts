@@ -61,7 +61,8 @@ export function parseVerificationKey(
       return undefined
     }
     // fetch drops it: whatever it was meant to select, it selects nothing (REDIS_URL refuses one too).
-    if (url.hash !== '' || sources.jwksUrl.includes('#')) {
+    // Read from the text: a bare trailing `#` leaves `url.hash` empty.
+    if (sources.jwksUrl.includes('#')) {
       problem('JWT_JWKS_URL', 'must not carry a #fragment (fetch never sends it)')
       return undefined
     }
