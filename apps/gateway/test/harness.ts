@@ -20,7 +20,7 @@ export const TEST_API_KEY = 'test-publish-key-0123456789'
 
 export interface TestGateway extends Gateway {
   token(sub: string, claims?: JWTPayload & { expiresIn?: string | number }): Promise<string>
-  publish(body: unknown, apiKey?: string): Promise<{ status: number; body: any }>
+  publish(body: unknown, apiKey?: string): Promise<PostedJson>
   eventsUrl(query?: Record<string, string>): string
 }
 
@@ -80,7 +80,13 @@ export async function signToken(
     .sign(new TextEncoder().encode(secret))
 }
 
-export async function postJson(url: string, body: unknown, apiKey?: string): Promise<{ status: number; body: any }> {
+export interface PostedJson {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: any
+}
+
+export async function postJson(url: string, body: unknown, apiKey?: string): Promise<PostedJson> {
   const response = await fetch(url, {
     method: 'POST',
     headers: {
@@ -90,7 +96,7 @@ export async function postJson(url: string, body: unknown, apiKey?: string): Pro
     body: typeof body === 'string' ? body : JSON.stringify(body),
   })
   const text = await response.text()
-  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) }
+  return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) }
 }
 
 export interface ReceivedEvent {

@@ -205,6 +205,7 @@ describe('gateways behind the shipped nginx config', () => {
     // The gateway's words, not the proxy's: nginx did not replace the body.
     expect(gatewayBody.error.message).toMatch(/^the broker /)
     expect(fromGateway.headers.get('cache-control')).toBeNull()
+    expect(fromGateway.headers.get('retry-after')).toBe('1')
 
     // nginx's own 502: no gateway listens any more.
     await stopNodes(fleet.nodes)

@@ -31,7 +31,7 @@ describe('publishing with PUBLISH_WAIT_REPLICAS', () => {
 
   const publish = async (body: unknown) => {
     const response = await node.publish(body)
-    return { status: response.status, body: (await response.json()) as any }
+    return { status: response.status, headers: response.headers, body: (await response.json()) as any }
   }
 
   it('answers 200 once the replica has the message', async () => {
@@ -49,7 +49,7 @@ describe('publishing with PUBLISH_WAIT_REPLICAS', () => {
   it('answers 503 HERALD_ERR_NOT_REPLICATED when the replica does not confirm, and a retry gives the same id', async () => {
     const publishedBefore = await publishedTotal()
     process.kill(replica.pid!, 'SIGSTOP')
-    let refused: { status: number; body: any }
+    let refused: { status: number; headers: Headers; body: any }
     try {
       refused = await publish({ user: 'jon', data: 1, idempotencyKey: 'k1' })
     } finally {
@@ -57,6 +57,7 @@ describe('publishing with PUBLISH_WAIT_REPLICAS', () => {
     }
     expect(refused.status).toBe(503)
     expect(refused.body.error.code).toBe('HERALD_ERR_NOT_REPLICATED')
+    expect(refused.headers.get('retry-after')).toBe('1')
     // Stored on the master all the same: the retry finds it by its key and publishes nothing twice.
     expect(await master.cli('XLEN', streamKey('u:jon'))).toBe('1')
     // Stored and announced, so published, as the metric says; and answered 503, as the other says.

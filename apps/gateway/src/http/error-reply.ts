@@ -14,12 +14,24 @@ import { HeraldError } from '../errors/herald-error.js'
 export interface ErrorReply {
   readonly status: HeraldError['status']
   readonly body: ReturnType<HeraldError['toJSON']>
-  /** What a 401 must carry (RFC 9110 §15.5.2): how to authenticate, and (RFC 6750) why it failed. */
-  readonly headers: { readonly 'WWW-Authenticate'?: string }
+  /**
+   * What a 401 must carry (RFC 9110 §15.5.2): how to authenticate, and (RFC 6750) why it
+   * failed. What a 503 carries: when to try again.
+   */
+  readonly headers: { readonly 'WWW-Authenticate'?: string; readonly 'Retry-After'?: string }
 }
 
+/**
+ * A 503 is Redis away, slow or short of replicas, which a node often gets past within a second
+ * (it retries its connection at most 2 s apart, ioredis's default): a publisher that honours
+ * this retries soon, and backs off further itself if the next answer is a 503 again. The
+ * shipped nginx says 5 when no node answered at all.
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1
+
 /** Both routes take bearer credentials: a token for streams, a publish key for publishing. */
-function challenge(error: HeraldError): ErrorReply['headers'] {
+function replyHeaders(error: HeraldError): ErrorReply['headers'] {
+  if (error.status === 503) return { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) }
   if (error.status !== 401) return {}
   const missing = error.code === 'HERALD_ERR_TOKEN_MISSING' || error.code === 'HERALD_ERR_PUBLISH_KEY_MISSING'
   return { 'WWW-Authenticate': missing ? 'Bearer realm="herald"' : 'Bearer realm="herald", error="invalid_token"' }
@@ -42,7 +54,7 @@ export function errorReply(error: unknown, logger: Logger): ErrorReply {
         : isClientAbort(error)
           ? new HeraldError('HERALD_ERR_BODY_INCOMPLETE', 'the client closed its connection before the body ended')
           : undefined
-  if (known !== undefined) return { status: known.status, body: known.toJSON(), headers: challenge(known) }
+  if (known !== undefined) return { status: known.status, body: known.toJSON(), headers: replyHeaders(known) }
   logger.error({ err: error }, 'unhandled error')
   const internal = new HeraldError('HERALD_ERR_INTERNAL', 'internal error')
   return { status: internal.status, body: internal.toJSON(), headers: {} }

@@ -378,6 +378,7 @@ describe('POST /v1/publish on Redis and on the embedded broker alike', () => {
       expect(result.status).toBe(503)
       expect(result.body.error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
       expect(result.body.error.message).toMatch(/may have been applied/)
+      expect(result.headers.get('retry-after')).toBe('1')
     } finally {
       process.kill(pid, 'SIGCONT')
     }

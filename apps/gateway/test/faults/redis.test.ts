@@ -194,6 +194,7 @@ describe('faults of a standalone Redis while publishing', { timeout: SCENARIO_TI
     await node.process.waitForOutput(/redis subscriber lost/)
     const refused = await node.publish({ user: 'carol', data: 'while down' })
     expect(refused.status).toBe(503)
+    expect(refused.headers.get('retry-after')).toBe('1')
     expect(((await refused.json()) as any).error.code).toBe('HERALD_ERR_BROKER_UNAVAILABLE')
     const shed = new RawSseStream(node.eventsUrl(), { Authorization: `Bearer ${await signToken('erin')}` })
     await shed.ended
