@@ -70,6 +70,8 @@ export interface StartOptions {
   readonly broker?: Broker
   /** How long a request, head and body, may take to arrive (408 past it); tests shorten it. */
   readonly requestTimeoutMs?: number
+  /** What live entries may wait for their turn (hub.ts, LIVE_BACKLOG_MAX_BYTES); tests shorten it. */
+  readonly liveBacklogMaxBytes?: number
   /**
    * Aborted by a signal while the node starts: the start stops waiting for Redis, closes the
    * broker and rejects with {@link StartStopped}, without ever listening.
@@ -100,12 +102,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     currentConnections: () => hub?.connectionCount ?? 0,
     currentChannels: () => hub?.channelCount ?? 0,
     currentUnsentBytes: () => hub?.unsentBytes ?? 0,
+    currentLiveBacklogBytes: () => hub?.liveBacklogBytes ?? 0,
     brokerUp: () => broker?.isAvailable() ?? false,
     maxConnections: config.maxConnections,
     keysFromJwks: config.jwt.key.kind === 'jwks',
   })
   broker = options.broker ?? createBroker(config, logger, metrics)
-  hub = new Hub(broker, metrics, logger, config.retryMs)
+  hub = new Hub(broker, metrics, logger, config.retryMs, options.liveBacklogMaxBytes)
   await broker.start(hub, options.stopping).catch((error: unknown) => {
     throw error instanceof ConfigError ? new ConfigProblems([error]) : error
   })

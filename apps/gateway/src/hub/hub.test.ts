@@ -8,10 +8,11 @@ import { describe, expect, it } from 'vitest'
 import { RecordingEventSource, recordingLogger, startTestGateway, type TestGateway } from '../../test/harness.js'
 import { type TurnCounter, turnCounter } from '../../test/turn-counter.js'
 import type { Broker } from '../broker/broker.js'
+import type { StartOptions } from '../server.js'
 import { CATCH_UPS_IN_FLIGHT, type Hub } from './hub.js'
 import { CLOSES_PER_TURN } from './sliced-closer.js'
 import { SseConnection } from './sse-connection.js'
-import { CATCH_UP_WRITES_PER_TURN } from './turn-budget.js'
+import { WRITES_PER_TURN } from './turn-budget.js'
 
 /**
  * Resolves when a stream has replayed (or started at its tails) and asks the hub whether a hold
@@ -34,9 +35,10 @@ function askedAfterHolds(hub: Hub): Promise<void> {
 async function onRedisGateway(
   env: Record<string, string>,
   test: (setup: { gateway: TestGateway; redis: RedisServer; tabs: RecordingEventSource[] }) => Promise<void>,
+  options: StartOptions = {},
 ): Promise<void> {
   const redis = await startRedis()
-  const gateway = await startTestGateway({ REDIS_URL: redis.url, ...env })
+  const gateway = await startTestGateway({ REDIS_URL: redis.url, ...env }, options)
   const tabs: RecordingEventSource[] = []
   try {
     await test({ gateway, redis, tabs })
@@ -322,7 +324,7 @@ describe('hub closing the streams a gap cut off', () => {
 })
 
 describe('hub catch-up writes', () => {
-  it('spreads them over turns of the event loop, CATCH_UP_WRITES_PER_TURN a turn, each entry once and in order, live ones after', {
+  it('spreads them over turns of the event loop, WRITES_PER_TURN a turn, each entry once and in order, live ones after', {
     timeout: 60_000,
   }, async () => {
     await onRedisGateway({ MAX_CONNECTIONS_PER_USER: '1000' }, async ({ gateway, tabs }) => {
@@ -338,7 +340,7 @@ describe('hub catch-up writes', () => {
         // The subscriber dropped: what is published now is held, and read back by the catch-up.
         hub.suspend()
         // 32 tabs × 160 entries: two and a half turns' worth.
-        const sent = Array.from({ length: (5 * CATCH_UP_WRITES_PER_TURN) / 2 / tabs.length }, (_, n) => n + 1)
+        const sent = Array.from({ length: (5 * WRITES_PER_TURN) / 2 / tabs.length }, (_, n) => n + 1)
         const published = await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })
         expect(published.status).toBe(200)
         SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
@@ -351,7 +353,7 @@ describe('hub catch-up writes', () => {
         expect(await hub.resync()).toBe(0)
         expect([...writesPerTurn.values()].reduce((sum, writes) => sum + writes)).toBe(tabs.length * sent.length)
         expect(writesPerTurn.size).toBeGreaterThanOrEqual(3)
-        expect(Math.max(...writesPerTurn.values())).toBeLessThanOrEqual(CATCH_UP_WRITES_PER_TURN)
+        expect(Math.max(...writesPerTurn.values())).toBeLessThanOrEqual(WRITES_PER_TURN)
         // The release after it finds every held entry written already: that takes a turn at most.
         expect(turnsCalled.size - writesPerTurn.size).toBeLessThanOrEqual(1)
         expect((await gateway.publish({ user: 'alice', data: 'live' })).status).toBe(200)
@@ -384,7 +386,7 @@ describe('hub catch-up writes', () => {
         }
         const hub = gateway.services.hub
         hub.suspend()
-        const sent = Array.from({ length: (5 * CATCH_UP_WRITES_PER_TURN) / 2 / aliceTabs }, (_, n) => n + 1)
+        const sent = Array.from({ length: (5 * WRITES_PER_TURN) / 2 / aliceTabs }, (_, n) => n + 1)
         expect((await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })).status).toBe(200)
         expect((await gateway.publish({ user: 'bob', data: 'bob' })).status).toBe(200)
         SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
@@ -574,6 +576,88 @@ describe('hub catch-up writes, batched', () => {
     for (const { bytes } of writes) expect(bytes).toBeLessThan(mark + 2300)
     const total = writes.reduce((sum, { bytes }) => sum + bytes, 0)
     expect(writes.length).toBeLessThanOrEqual(Math.ceil(total / mark) + 1)
+  })
+})
+
+describe('hub live delivery', () => {
+  /**
+   * Counts the writes a stream delivery makes in each turn of the event loop while `during` runs;
+   * resolves to them, per turn.
+   */
+  async function writesPerTurnDuring(during: () => Promise<void>): Promise<number[]> {
+    const deliver = SseConnection.prototype.deliver
+    const writes = new Map<number, number>()
+    const turns = turnCounter()
+    SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
+      const wrote = deliver.call(this, slot, framed)
+      if (wrote) writes.set(turns.now(), (writes.get(turns.now()) ?? 0) + 1)
+      return wrote
+    }
+    try {
+      await during()
+    } finally {
+      turns.stop()
+      SseConnection.prototype.deliver = deliver
+    }
+    return [...writes.values()]
+  }
+
+  it('spreads what one read of the subscriber brings over turns of the event loop, WRITES_PER_TURN a turn, in order', {
+    timeout: 60_000,
+  }, async () => {
+    await onRedisGateway({ MAX_CONNECTIONS_PER_USER: '1000' }, async ({ gateway, tabs }) => {
+      const token = await gateway.token('alice')
+      for (let i = 0; i < 64; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
+      await Promise.all(tabs.map((tab) => tab.waitForReady()))
+      // One publish call, so Redis announces them together: about three turns' worth of writes.
+      const sent = Array.from({ length: 100 }, (_, n) => n + 1)
+      const writes = await writesPerTurnDuring(async () => {
+        expect((await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })).status).toBe(200)
+        await Promise.all(tabs.map((tab) => tab.waitForEvents(sent.length)))
+      })
+      // Written as they came, a turn took all of them, or half at least.
+      expect(writes.reduce((sum, n) => sum + n)).toBe(tabs.length * sent.length)
+      expect(Math.max(...writes)).toBeLessThanOrEqual(WRITES_PER_TURN)
+      expect(writes.length).toBeGreaterThanOrEqual(4)
+      for (const tab of tabs) expect(tab.payloads()).toEqual(sent)
+      expect(gateway.services.hub.liveBacklogBytes).toBe(0)
+    })
+  })
+
+  it('drops what waits past its bound and closes its streams, which resume exactly; other streams stay', {
+    timeout: 60_000,
+  }, async () => {
+    const { logger, lines } = recordingLogger('warn')
+    // Room for about 30 of these entries: the publish below brings 100, and a turn writes 32 of them.
+    await onRedisGateway(
+      { MAX_CONNECTIONS_PER_USER: '1000' },
+      async ({ gateway, tabs }) => {
+        const token = await gateway.token('alice')
+        for (let i = 0; i < 64; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
+        const bob = new RecordingEventSource(gateway.eventsUrl(), { token: await gateway.token('bob') })
+        tabs.push(bob)
+        await Promise.all(tabs.map((tab) => tab.waitForReady()))
+        const alices = tabs.slice(0, 64)
+        const sent = Array.from({ length: 100 }, (_, n) => n + 1)
+        expect((await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })).status).toBe(200)
+        // Each of alice's streams was closed once and came back, to get the rest from history.
+        await Promise.all(alices.map((tab) => tab.waitForReady(2)))
+        await Promise.all(alices.map((tab) => tab.waitForEvents(sent.length)))
+        expect((await gateway.publish({ user: 'bob', data: 'bob' })).status).toBe(200)
+        await bob.waitForEvents(1)
+        for (const tab of alices) {
+          expect(tab.payloads()).toEqual(sent)
+          expect(tab.events.map((event) => event.type)).not.toContain('herald.reset')
+        }
+        expect([bob.opens, bob.payloads()]).toEqual([1, ['bob']])
+        const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+        expect(metrics).toContain('herald_live_backlog_drop_closes_total 64\n')
+        const warned = lines.map((line) => JSON.parse(line)).filter((line) => /fell too far behind/.test(line.msg))
+        expect(warned).toHaveLength(1)
+        expect(warned[0]).toMatchObject({ channels: 1, streams: 64, maxBytes: 4096 })
+      },
+      { logger, liveBacklogMaxBytes: 4096 },
+    )
   })
 })
 

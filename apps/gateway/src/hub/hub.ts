@@ -15,6 +15,7 @@ import { ChannelMembers } from './channel-members.js'
 import { jitteredRetryMs } from './drain.js'
 import { isTooFarAhead } from './far-ahead.js'
 import { FramedEntry } from './framed-entry.js'
+import { entryBytes, LiveBacklog } from './live-backlog.js'
 import type { QuietChannel, QuietChannelSource, QuietMove } from './quiet-positions.js'
 import { hasMore, lastPosition, readPage } from './resume.js'
 import { SlicedCloser } from './sliced-closer.js'
@@ -58,6 +59,13 @@ const DROPPED_ENTRY_LOG_WINDOW_MS = 10_000
 export const CATCH_UPS_IN_FLIGHT = 128
 /** A listener that already has an entry costs a catch-up a comparison: about this many make a write. */
 const SKIPS_PER_WRITE = 32
+/**
+ * What live entries may wait for their turn, in all (live-backlog.ts): about 150,000 entries of
+ * 150 characters, several seconds of the most unicast a node writes on this 2-core machine (40k a
+ * second). Past it, the node drops what waits and closes the streams it was for, which resume
+ * from history, exact: memory stays bounded however long the node stays behind.
+ */
+export const LIVE_BACKLOG_MAX_BYTES = 64 * 1024 * 1024
 
 export class Hub implements BrokerSink, QuietChannelSource {
   readonly #channels = new Map<string, ChannelListeners>()
@@ -75,8 +83,12 @@ export class Hub implements BrokerSink, QuietChannelSource {
   readonly #heldInSetup = new Set<SseConnection>()
   /** Streams in setup waiting for their channels' release, each with what resumes it. */
   readonly #awaitingRelease = new Map<SseConnection, () => void>()
-  /** The writes catch-ups make per turn of the event loop, all of them together (turn-budget.ts). */
-  readonly #catchUpWrites = new TurnBudget()
+  /** The writes live delivery and catch-ups make per turn of the event loop, all of them together (turn-budget.ts). */
+  readonly #writes = new TurnBudget()
+  /** Live entries that came while the turn's budget was spent, or others waited for it. */
+  readonly #backlog = new LiveBacklog()
+  /** Whether the backlog's drain waits in the budget's line. */
+  #backlogInLine = false
   /** Live streams a catch-up closes, already detached: a slice per turn, each with its own jittered retry hint. */
   readonly #closer = new SlicedCloser<{ readonly connection: SseConnection; readonly reason: CloseReason }>(
     ({ connection, reason }) => connection.closeWithRetry(reason, jitteredRetryMs(this.retryMs, Math.random)),
@@ -89,6 +101,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
     private readonly logger: Logger,
     /** RETRY_MS: streams the hub closes together are told to come back after a jittered delay from it. */
     private readonly retryMs: number,
+    private readonly liveBacklogMaxBytes: number = LIVE_BACKLOG_MAX_BYTES,
   ) {}
 
   /** Open streams, counting those detached and waiting for their close (their sockets and slots are still held). */
@@ -166,15 +179,81 @@ export class Hub implements BrokerSink, QuietChannelSource {
     }
   }
 
-  /** Fan-out of one broker entry: framed once, written to every local listener. */
+  /** Bytes of live entries waiting for a turn with room (live-backlog.ts). */
+  get liveBacklogBytes(): number {
+    return this.#backlog.bytes
+  }
+
+  /**
+   * Fan-out of one broker entry: framed once, written to every local listener, now if this turn
+   * has room and nothing waits; else in order, behind what waits.
+   */
   deliver(channelKey: string, entry: HistoryEntry): void {
     const listeners = this.#channels.get(channelKey)
     if (listeners === undefined || listeners.members.size === 0) return
+    if (this.#backlog.size === 0 && this.#writes.runsNow) {
+      this.#deliverTo(listeners, entry)
+      return
+    }
+    if (this.#backlog.bytes + entryBytes(entry) > this.liveBacklogMaxBytes) {
+      this.#dropBacklog(channelKey)
+      return
+    }
+    this.#backlog.push(channelKey, entry)
+    if (this.#backlogInLine) return
+    this.#backlogInLine = true
+    this.#writes.take(this.#drainBacklog).catch(this.#onDrainFailed)
+  }
+
+  #deliverTo(listeners: ChannelListeners, entry: HistoryEntry): void {
     if (listeners.held !== undefined) {
       listeners.held.push(entry)
       return
     }
-    this.#fanOut(listeners, entry)
+    this.#writes.spend(this.#fanOut(listeners, entry))
+  }
+
+  /** A waiting entry's turn: its channel's listeners now, which may have left meanwhile. */
+  readonly #deliverWaiting = (channelKey: string, entry: HistoryEntry): void => {
+    const listeners = this.#channels.get(channelKey)
+    if (listeners !== undefined && listeners.members.size > 0) this.#deliverTo(listeners, entry)
+  }
+
+  /** Delivers what waits while the turn has room; then waits in line again, behind the catch-ups queued meanwhile. */
+  readonly #drainBacklog = (): void => {
+    const backlog = this.#backlog
+    try {
+      while (backlog.size > 0 && this.#writes.hasRoom) backlog.takeOldest(this.#deliverWaiting)
+    } finally {
+      if (backlog.size > 0) this.#writes.take(this.#drainBacklog).catch(this.#onDrainFailed)
+      else this.#backlogInLine = false
+    }
+  }
+
+  readonly #onDrainFailed = (error: unknown): void => {
+    this.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'live delivery failed')
+  }
+
+  /**
+   * The node is too far behind to keep what waits: drops it, and closes the streams it was for
+   * (each once, with a jittered retry), which resume from their positions, from history. On a
+   * node that stays behind, most of them come back to a node less loaded, or lighten this one.
+   */
+  #dropBacklog(channelKey: string): void {
+    const bytes = this.#backlog.bytes
+    const channelKeys = this.#backlog.drop()
+    channelKeys.add(channelKey)
+    const listeners = this.#listenersOf([...channelKeys])
+    let streams = 0
+    for (const channel of listeners) {
+      streams += channel.members.size
+      this.#closeAllWithRetry(channel, 'node_behind')
+    }
+    this.metrics.liveBacklogDropped(streams)
+    this.logger.warn(
+      { channels: listeners.length, streams, bytes, maxBytes: this.liveBacklogMaxBytes },
+      'live delivery fell too far behind: dropped what waited and closed its streams, which resume from history',
+    )
   }
 
   suspend(): void {
@@ -325,7 +404,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
         let next = 0
         while (next < page.entries.length) {
           const from = next
-          next = await this.#catchUpWrites.take(() => this.#writeTurn(listeners, page.entries, from))
+          next = await this.#writes.take(() => this.#writeTurn(listeners, page.entries, from))
         }
         from = hasMore(page) ? lastPosition(page.entries) : undefined
       }
@@ -355,7 +434,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
       }
       const from = released
       // Checked again in its turn: a hold that came while it waited in line stops it before a write.
-      released = await this.#catchUpWrites.take(() =>
+      released = await this.#writes.take(() =>
         holdStamp === listeners.holdStamp ? this.#writeTurn(listeners, held, from, holdStamp) : from,
       )
     }
@@ -378,7 +457,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
       do this.#fanOutCatchingUp(listeners, entries[next++]!)
       while (
         next < entries.length &&
-        this.#catchUpWrites.hasRoom &&
+        this.#writes.hasRoom &&
         (holdStamp === undefined || holdStamp === listeners.holdStamp)
       )
     } finally {
@@ -413,7 +492,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
    */
   #fanOutCatchingUp(listeners: ChannelListeners, entry: HistoryEntry): void {
     const written = this.#fanOut(listeners, entry, deliverInBatchTo)
-    this.#catchUpWrites.spend(written + (listeners.members.size - written) / SKIPS_PER_WRITE)
+    this.#writes.spend(written + (listeners.members.size - written) / SKIPS_PER_WRITE)
   }
 
   /** Reports the dropped entries not yet logged, as a node that stops before the window ends must. */

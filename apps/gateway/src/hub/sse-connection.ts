@@ -47,6 +47,8 @@ export type CloseReason =
   | 'error'
   | 'history_gap'
   | 'broker_unavailable'
+  /** Live delivery fell too far behind on this node (hub.ts, LIVE_BACKLOG_MAX_BYTES). */
+  | 'node_behind'
 
 /** One object shared by every stream a route opens, so a stream keeps no options or closures of its own. */
 export interface SseConnectionOptions {

@@ -1,14 +1,14 @@
 /**
- * Work a resync spreads over turns of the event loop. Its catch-ups write what a hold kept back
- * to every listening stream, and their reads answer together: written as they came, a node with
- * 3,000 streams on 20 topics each, cut off from Redis for 3 s while publishing went on, held its
- * event loop up to 2.2 s (median of 5 rounds) once it was back, with `/healthz`, accepts and every
- * other stream waiting; spread over turns, 0.16 s (a probe of 2026-12-07). Each catch-up spends
- * from one budget per turn, shared by all of them, and once it is spent waits for the next turn,
- * after the I/O that came meanwhile, which then runs first: the catch-up itself ends later. An
- * entry goes to all its listeners in one turn, so a channel with more listeners than the budget
- * writes one entry a turn, as live delivery would. Live delivery does not spend from it: its
- * channel is held while its catch-up runs, so the wait reorders nothing.
+ * The hub's fan-out, spread over turns of the event loop: live delivery and a resync's
+ * catch-ups, which write what a hold kept back to every listening stream. Catch-up reads answer
+ * together: written as they came, a node with 3,000 streams on 20 topics each, cut off from Redis
+ * for 3 s while publishing went on, held its event loop up to 2.2 s (median of 5 rounds) once it
+ * was back, with `/healthz`, accepts and every other stream waiting; spread over turns, 0.16 s (a
+ * probe of 2026-12-07). Live announcements come many to a socket read, and held the loop for
+ * 14 s at a time on a node behind (live-backlog.ts). All of them spend from one budget per turn,
+ * and once it is spent wait for the next turn, after the I/O that came meanwhile, which then runs
+ * first: the fan-out itself ends later. An entry goes to all its listeners in one turn, so a
+ * channel with more listeners than the budget writes one entry a turn.
  *
  * Work waits in line: a turn runs what was queued first, and work queued after a turn began waits
  * behind everything already waiting. Woken together instead, the catch-up that wrote first also
@@ -17,7 +17,7 @@
  */
 
 /** About 20 ms of writes at the 10 µs one socket write costs on loopback. */
-export const CATCH_UP_WRITES_PER_TURN = 2048
+export const WRITES_PER_TURN = 2048
 
 export class TurnBudget {
   #spent = 0
@@ -25,11 +25,16 @@ export class TurnBudget {
   /** Queued work, first come first served: each runs its work and settles its caller's promise. */
   #waiting: Array<() => void> = []
 
-  constructor(private readonly perTurn: number = CATCH_UP_WRITES_PER_TURN) {}
+  constructor(private readonly perTurn: number = WRITES_PER_TURN) {}
 
   /** Whether this turn's budget has room for more. */
   get hasRoom(): boolean {
     return this.#spent < this.perTurn
+  }
+
+  /** Whether work taken now would run at once: nothing waits, and this turn has room. */
+  get runsNow(): boolean {
+    return this.#waiting.length === 0 && this.hasRoom
   }
 
   /**
@@ -38,7 +43,7 @@ export class TurnBudget {
    * Resolves to what it returns; rejects with what it throws, and the line goes on.
    */
   take<T>(work: () => T): Promise<T> {
-    if (this.#waiting.length === 0 && this.hasRoom) {
+    if (this.runsNow) {
       try {
         return Promise.resolve(work())
       } catch (error) {

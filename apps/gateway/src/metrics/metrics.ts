@@ -52,6 +52,8 @@ export interface MetricSources {
   readonly currentConnections: () => number
   readonly currentChannels: () => number
   readonly currentUnsentBytes: () => number
+  /** Bytes of live entries waiting for a turn of the event loop with room (hub.ts). */
+  readonly currentLiveBacklogBytes?: () => number
   readonly brokerUp: () => boolean
   readonly maxConnections: number
   /** Whether tokens are verified with keys fetched from a JWKS (JWT_JWKS_URL). */
@@ -70,6 +72,7 @@ export class Metrics {
   readonly #resumes: Counter<'outcome'>
   readonly #replayed: Counter
   readonly #slowConsumers: Counter
+  readonly #liveBacklogDrops: Counter
   readonly #probeLatency: Histogram
   readonly #subscriberRebuilds: Counter
   readonly #redisConnectionErrors: Counter
@@ -82,6 +85,7 @@ export class Metrics {
     currentConnections,
     currentChannels,
     currentUnsentBytes,
+    currentLiveBacklogBytes = () => 0,
     brokerUp,
     maxConnections,
     keysFromJwks,
@@ -148,6 +152,16 @@ export class Metrics {
       registers,
       collect() {
         this.set(currentUnsentBytes())
+      },
+    })
+    // A node behind its live delivery: above 0 for more than moments, the node writes less than it
+    // is sent, and its events arrive late (herald_delivery_latency_seconds says by how much).
+    new Gauge({
+      name: 'herald_live_backlog_bytes',
+      help: 'Bytes of live entries this node received and has not written yet, waiting for a turn of the event loop with room; past 64 MiB, they are dropped and their streams closed to resume from history',
+      registers,
+      collect() {
+        this.set(currentLiveBacklogBytes())
       },
     })
     this.#connectionsOpened = new Counter({
@@ -239,6 +253,11 @@ export class Metrics {
       help: 'Connections cut off because their unsent bytes passed the bound',
       registers,
     })
+    this.#liveBacklogDrops = new Counter({
+      name: 'herald_live_backlog_drop_closes_total',
+      help: 'Streams closed to resume from history because this node fell too far behind its live delivery (herald_live_backlog_bytes past its bound)',
+      registers,
+    })
     // The event-loop-delay monitor wakes the process at this period. prom-client's 10 ms made it
     // half of an idle gateway's CPU (13 against 6-8 ms/s, memory broker, no streams); a stall
     // long enough to matter still shows at 100 ms.
@@ -278,6 +297,11 @@ export class Metrics {
   /** Live entries held while a stream resumed, written as it went live: delivered, but with no latency of their own. */
   recordHeldDelivery(delivered: number): void {
     this.#delivered.inc(delivered)
+  }
+
+  /** Live delivery fell too far behind: `streams` closed, to resume from history. */
+  liveBacklogDropped(streams: number): void {
+    this.#liveBacklogDrops.inc(streams)
   }
 
   resumed(outcome: ResumeOutcome, replayed: number): void {
