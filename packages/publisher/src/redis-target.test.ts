@@ -3,7 +3,13 @@ import { ownedSlots, pollUntil, type RedisCluster, type RedisServer, startRedisC
 import { type Cluster, Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { calculateSlot } from './keys.js'
-import { createRedisClient, parseRedisTarget, type RedisTarget, redisPassword } from './redis-target.js'
+import {
+  createRedisClient,
+  parseRedisTarget,
+  type RedisTarget,
+  reconnectDelayMs,
+  redisPassword,
+} from './redis-target.js'
 
 describe('parseRedisTarget', () => {
   it('reads the three topologies', () => {
@@ -153,6 +159,31 @@ describe('parseRedisTarget', () => {
   it('refuses a redis:// URL without a host instead of connecting to localhost', () => {
     for (const url of ['redis://', 'rediss://', 'redis:///0']) {
       expect(parseRedisTarget(url), url).toMatch(/needs a host/)
+    }
+  })
+})
+
+describe('reconnecting', () => {
+  it('doubles from 50 ms to 1 s, with up to 200 ms of jitter', () => {
+    const delays = (random: number) =>
+      [1, 2, 3, 5, 6, 20, 1000].map((attempt) => reconnectDelayMs(attempt, () => random))
+    expect(delays(0)).toEqual([50, 100, 200, 800, 1000, 1000, 1000])
+    expect(delays(0.999)).toEqual([249, 299, 399, 999, 1199, 1199, 1199])
+  })
+
+  it('is how standalone and Sentinel clients reconnect, not ioredis 6 with its 5 s', () => {
+    for (const target of [
+      parseRedisTarget('redis://127.0.0.1:1'),
+      parseRedisTarget('redis+sentinel://127.0.0.1:1/m'),
+    ] as RedisTarget[]) {
+      const client = createRedisClient(target) as Redis
+      client.on('error', () => {})
+      try {
+        for (let attempt = 1; attempt <= 30; attempt++)
+          expect(client.options.retryStrategy?.(attempt)).toBeLessThan(1200)
+      } finally {
+        client.disconnect()
+      }
     }
   })
 })
