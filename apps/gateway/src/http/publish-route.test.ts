@@ -75,8 +75,8 @@ describe('POST /v1/publish', () => {
   })
 
   it('publishes one message and answers with its id', async () => {
-    const result = await gateway.publish({ user: 'alice', type: 'invoice.paid', data: { n: 1 } })
-    expect(result).toEqual({ status: 200, body: { id: expect.stringMatching(/^\d+-\d+$/) } })
+    const { status, body } = await gateway.publish({ user: 'alice', type: 'invoice.paid', data: { n: 1 } })
+    expect({ status, body }).toEqual({ status: 200, body: { id: expect.stringMatching(/^\d+-\d+$/) } })
   })
 
   it('publishes a batch in order and answers with all ids', async () => {
@@ -119,7 +119,8 @@ describe('POST /v1/publish', () => {
   })
 
   it('refuses a missing or wrong key, and a subscriber token, with 401', async () => {
-    expect(await postJson(`${gateway.url}/v1/publish`, { user: 'a', data: 1 })).toEqual({
+    const { status, body } = await postJson(`${gateway.url}/v1/publish`, { user: 'a', data: 1 })
+    expect({ status, body }).toEqual({
       status: 401,
       body: { error: { code: 'HERALD_ERR_PUBLISH_KEY_MISSING', message: expect.any(String) } },
     })
