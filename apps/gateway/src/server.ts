@@ -34,7 +34,7 @@ import { answerUnmetExpectation, answerUnparsedRequest, endAndDestroy } from './
 import { ConnectionBudget } from './hub/connection-budget.js'
 import { drainSchedule } from './hub/drain.js'
 import { HeartbeatSweep } from './hub/heartbeat-sweep.js'
-import { Hub } from './hub/hub.js'
+import { Hub, type LiveBacklogBounds } from './hub/hub.js'
 import { QuietPositions } from './hub/quiet-positions.js'
 import type { SseConnection } from './hub/sse-connection.js'
 import { StreamExpiry } from './hub/stream-expiry.js'
@@ -70,8 +70,8 @@ export interface StartOptions {
   readonly broker?: Broker
   /** How long a request, head and body, may take to arrive (408 past it); tests shorten it. */
   readonly requestTimeoutMs?: number
-  /** What live entries may wait for their turn (hub.ts, LIVE_BACKLOG_MAX_BYTES); tests shorten it. */
-  readonly liveBacklogMaxBytes?: number
+  /** How far behind live delivery may fall (hub.ts, LIVE_BACKLOG_BOUNDS); tests shorten it. */
+  readonly liveBacklogBounds?: LiveBacklogBounds
   /**
    * Aborted by a signal while the node starts: the start stops waiting for Redis, closes the
    * broker and rejects with {@link StartStopped}, without ever listening.
@@ -102,13 +102,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     currentConnections: () => hub?.connectionCount ?? 0,
     currentChannels: () => hub?.channelCount ?? 0,
     currentUnsentBytes: () => hub?.unsentBytes ?? 0,
-    currentLiveBacklogBytes: () => hub?.liveBacklogBytes ?? 0,
+    currentLiveBacklogAgeMs: () => hub?.liveBacklogAgeMs ?? 0,
     brokerUp: () => broker?.isAvailable() ?? false,
     maxConnections: config.maxConnections,
     keysFromJwks: config.jwt.key.kind === 'jwks',
   })
   broker = options.broker ?? createBroker(config, logger, metrics)
-  hub = new Hub(broker, metrics, logger, config.retryMs, options.liveBacklogMaxBytes)
+  hub = new Hub(broker, metrics, logger, config.retryMs, options.liveBacklogBounds)
   await broker.start(hub, options.stopping).catch((error: unknown) => {
     throw error instanceof ConfigError ? new ConfigProblems([error]) : error
   })

@@ -23,7 +23,7 @@ export interface ErrorReply {
 
 /**
  * A 503 is Redis away, slow or short of replicas, which a node often gets past within a second
- * (it retries its connection at most 2 s apart, ioredis's default): a publisher that honours
+ * (it retries its connection at most 1.2 s apart): a publisher that honours
  * this retries soon, and backs off further itself if the next answer is a 503 again. The
  * shipped nginx says 5 when no node answered at all.
  */

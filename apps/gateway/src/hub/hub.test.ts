@@ -3,11 +3,13 @@
  * its subscriber is back) are made directly, so a stream can be caught in its setup between them.
  */
 import { Socket } from 'node:net'
+import { streamKey } from '@herald/publisher/internal'
 import { pollUntil, type RedisServer, startRedis } from '@herald/redis-harness'
 import { describe, expect, it } from 'vitest'
 import { RecordingEventSource, recordingLogger, startTestGateway, type TestGateway } from '../../test/harness.js'
 import { type TurnCounter, turnCounter } from '../../test/turn-counter.js'
-import type { Broker } from '../broker/broker.js'
+import type { Broker, HistoryEntry } from '../broker/broker.js'
+import { monotonicMs } from '../clock/monotonic-ms.js'
 import type { StartOptions } from '../server.js'
 import { CATCH_UPS_IN_FLIGHT, type Hub } from './hub.js'
 import { CLOSES_PER_TURN } from './sliced-closer.js'
@@ -620,7 +622,7 @@ describe('hub live delivery', () => {
       expect(Math.max(...writes)).toBeLessThanOrEqual(WRITES_PER_TURN)
       expect(writes.length).toBeGreaterThanOrEqual(4)
       for (const tab of tabs) expect(tab.payloads()).toEqual(sent)
-      expect(gateway.services.hub.liveBacklogBytes).toBe(0)
+      expect(gateway.services.hub.liveBacklogAgeMs).toBe(0)
     })
   })
 
@@ -656,8 +658,117 @@ describe('hub live delivery', () => {
         expect(warned).toHaveLength(1)
         expect(warned[0]).toMatchObject({ channels: 1, streams: 64, maxBytes: 4096 })
       },
-      { logger, liveBacklogMaxBytes: 4096 },
+      { logger, liveBacklogBounds: { maxBytes: 4096, maxAgeMs: 60_000 } },
     )
+  })
+})
+
+describe('hub live delivery, entries handed to it directly', () => {
+  /**
+   * 64 of alice's tabs, live; `count` entries after their position, stored in her history as a
+   * publish would store them but not announced, for the test to hand to the hub itself.
+   */
+  async function aliceWithHistory(
+    gateway: TestGateway,
+    redis: RedisServer,
+    tabs: RecordingEventSource[],
+    count: number,
+  ): Promise<HistoryEntry[]> {
+    const token = await gateway.token('alice')
+    for (let i = 0; i < 64; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
+    await Promise.all(tabs.map((tab) => tab.waitForReady()))
+    const ms = Date.now() + 1000
+    const entries = Array.from({ length: count }, (_, n) => ({
+      id: `${ms}-${n + 1}`,
+      type: undefined,
+      data: String(n + 1),
+      publishedAtMs: ms,
+    }))
+    for (const entry of entries) await redis.cli('XADD', streamKey('u:alice'), entry.id, 'd', entry.data, 't', '')
+    return entries
+  }
+
+  it('drops what has waited past its age bound and closes its streams, which resume exactly; no quiet position moves meanwhile', {
+    timeout: 60_000,
+  }, async () => {
+    const { logger, lines } = recordingLogger('warn')
+    await onRedisGateway(
+      { MAX_CONNECTIONS_PER_USER: '1000' },
+      async ({ gateway, redis, tabs }) => {
+        const entries = await aliceWithHistory(gateway, redis, tabs, 100)
+        const hub = gateway.services.hub
+        expect(hub.quietChannels(Number.POSITIVE_INFINITY).map((quiet) => quiet.key)).toEqual(['u:alice'])
+        // A turn's worth goes out now; the rest waits for the next turns.
+        for (const entry of entries.slice(0, 50)) hub.deliver('u:alice', entry)
+        // A waiting entry is in no position yet: no stream may be moved past it.
+        expect(hub.quietChannels(Number.POSITIVE_INFINITY)).toEqual([])
+        // Past the bound by the clock, not by a timer: the next entry finds the oldest too old.
+        const until = monotonicMs() + 5
+        while (monotonicMs() < until) {}
+        for (const entry of entries.slice(50)) hub.deliver('u:alice', entry)
+        await Promise.all(tabs.map((tab) => tab.waitForReady(2)))
+        await Promise.all(tabs.map((tab) => tab.waitForEvents(entries.length)))
+        for (const tab of tabs) {
+          expect(tab.payloads()).toEqual(entries.map((entry) => Number(entry.data)))
+          expect(tab.events.map((event) => event.type)).not.toContain('herald.reset')
+        }
+        const warned = lines.map((line) => JSON.parse(line)).filter((line) => /fell too far behind/.test(line.msg))
+        expect(warned).toHaveLength(1)
+        expect(warned[0]).toMatchObject({ channels: 1, streams: 64, maxAgeMs: 1 })
+        expect(warned[0].waitedMs).toBeGreaterThan(1)
+      },
+      { logger, liveBacklogBounds: { maxBytes: 64 * 1024 * 1024, maxAgeMs: 1 } },
+    )
+  })
+
+  it('closes the streams of a channel whose fan-out failed part way, and they resume, missing nothing', {
+    timeout: 60_000,
+  }, async () => {
+    const { logger, lines } = recordingLogger('error')
+    await onRedisGateway(
+      { MAX_CONNECTIONS_PER_USER: '1000' },
+      async ({ gateway, redis, tabs }) => {
+        const entries = await aliceWithHistory(gateway, redis, tabs, 3)
+        const hub = gateway.services.hub
+        const deliver = SseConnection.prototype.deliver
+        let calls = 0
+        // The second entry's write throws at its 10th stream: a bug's stand-in.
+        SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
+          if (++calls === tabs.length + 10) throw new Error('a write that throws')
+          return deliver.call(this, slot, framed)
+        }
+        try {
+          for (const entry of entries) hub.deliver('u:alice', entry)
+        } finally {
+          SseConnection.prototype.deliver = deliver
+        }
+        await Promise.all(tabs.map((tab) => tab.waitForReady(2)))
+        await Promise.all(tabs.map((tab) => tab.waitForEvents(entries.length)))
+        for (const tab of tabs) expect(tab.payloads()).toEqual([1, 2, 3])
+        const failed = lines.map((line) => JSON.parse(line)).filter((line) => /live delivery failed/.test(line.msg))
+        expect(failed).toMatchObject([{ channel: 'u:alice', err: 'a write that throws' }])
+      },
+      { logger },
+    )
+  })
+
+  it('spreads entries its streams already have over turns too, at a fraction of a write each', {
+    timeout: 60_000,
+  }, async () => {
+    await onRedisGateway({ MAX_CONNECTIONS_PER_USER: '1000' }, async ({ gateway, redis, tabs }) => {
+      const entries = await aliceWithHistory(gateway, redis, tabs, 1)
+      const hub = gateway.services.hub
+      hub.deliver('u:alice', entries[0]!)
+      await Promise.all(tabs.map((tab) => tab.waitForEvents(1)))
+      // As after a resume storm: entries every stream has had, 2,000 of them, in one read.
+      const had = Array.from({ length: 2000 }, () => entries[0]!)
+      for (const entry of had) hub.deliver('u:alice', entry)
+      // Each costs its 64 listeners two writes' worth: half a turn's budget in entries went out
+      // now, and the rest waits. Free, all of them went out in this turn.
+      expect(hub.liveBacklogEntries).toBe(had.length - WRITES_PER_TURN / 2)
+      await pollUntil('the backlog drained', async () => (hub.liveBacklogEntries === 0 ? true : undefined))
+      for (const tab of tabs) expect(tab.payloads()).toEqual([1])
+    })
   })
 })
 

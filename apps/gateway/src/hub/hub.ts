@@ -8,6 +8,7 @@
 import { type Channel, compareStreamIds, isAfter, parseStreamId, type StreamId } from '@herald/protocol'
 import type { Logger } from 'pino'
 import type { Broker, BrokerSink, HistoryEntry } from '../broker/broker.js'
+import { monotonicMs } from '../clock/monotonic-ms.js'
 import { LogBurstLimit } from '../log/log-burst-limit.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { mapBounded } from './bounded-map.js'
@@ -60,12 +61,20 @@ export const CATCH_UPS_IN_FLIGHT = 128
 /** A listener that already has an entry costs a catch-up a comparison: about this many make a write. */
 const SKIPS_PER_WRITE = 32
 /**
- * What live entries may wait for their turn, in all (live-backlog.ts): about 150,000 entries of
- * 150 characters, several seconds of the most unicast a node writes on this 2-core machine (40k a
- * second). Past it, the node drops what waits and closes the streams it was for, which resume
- * from history, exact: memory stays bounded however long the node stays behind.
+ * How far behind live delivery may fall (live-backlog.ts), in what waits and in how long the
+ * oldest of it has waited. Past either, the node drops what waits and closes the streams it was
+ * for, which resume from history: exactly where it still reaches back, else with `herald.reset`.
+ * An event half a minute late is no longer live, and the tab that resumes may reach a node less
+ * loaded (a probe's node 5× over its capacity for 8 s caught up 36 s after; history kept 1,000
+ * entries of the topic, 22 s of it). The bytes bound only keeps memory safe: 64 MiB is about
+ * 150,000 entries of 150 characters, seconds of the most unicast a node writes here (40k a second).
  */
-export const LIVE_BACKLOG_MAX_BYTES = 64 * 1024 * 1024
+export interface LiveBacklogBounds {
+  readonly maxBytes: number
+  readonly maxAgeMs: number
+}
+
+export const LIVE_BACKLOG_BOUNDS: LiveBacklogBounds = { maxBytes: 64 * 1024 * 1024, maxAgeMs: 30_000 }
 
 export class Hub implements BrokerSink, QuietChannelSource {
   readonly #channels = new Map<string, ChannelListeners>()
@@ -101,7 +110,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
     private readonly logger: Logger,
     /** RETRY_MS: streams the hub closes together are told to come back after a jittered delay from it. */
     private readonly retryMs: number,
-    private readonly liveBacklogMaxBytes: number = LIVE_BACKLOG_MAX_BYTES,
+    private readonly liveBacklogBounds: LiveBacklogBounds = LIVE_BACKLOG_BOUNDS,
   ) {}
 
   /** Open streams, counting those detached and waiting for their close (their sockets and slots are still held). */
@@ -179,9 +188,14 @@ export class Hub implements BrokerSink, QuietChannelSource {
     }
   }
 
-  /** Bytes of live entries waiting for a turn with room (live-backlog.ts). */
-  get liveBacklogBytes(): number {
-    return this.#backlog.bytes
+  /** Live entries waiting for a turn with room (live-backlog.ts). */
+  get liveBacklogEntries(): number {
+    return this.#backlog.size
+  }
+
+  /** How long the oldest live entry waiting for a turn with room has waited, in ms; 0 when none waits (live-backlog.ts). */
+  get liveBacklogAgeMs(): number {
+    return this.#backlog.size === 0 ? 0 : monotonicMs() - this.#backlog.oldestArrivedAtMs
   }
 
   /**
@@ -195,11 +209,17 @@ export class Hub implements BrokerSink, QuietChannelSource {
       this.#deliverTo(listeners, entry)
       return
     }
-    if (this.#backlog.bytes + entryBytes(entry) > this.liveBacklogMaxBytes) {
-      this.#dropBacklog(channelKey)
+    const backlog = this.#backlog
+    const nowMs = monotonicMs()
+    const bounds = this.liveBacklogBounds
+    if (
+      backlog.bytes + entryBytes(entry) > bounds.maxBytes ||
+      (backlog.size > 0 && nowMs - backlog.oldestArrivedAtMs > bounds.maxAgeMs)
+    ) {
+      this.#dropBacklog(channelKey, nowMs)
       return
     }
-    this.#backlog.push(channelKey, entry)
+    backlog.push(channelKey, entry, nowMs)
     if (this.#backlogInLine) return
     this.#backlogInLine = true
     this.#writes.take(this.#drainBacklog).catch(this.#onDrainFailed)
@@ -210,7 +230,16 @@ export class Hub implements BrokerSink, QuietChannelSource {
       listeners.held.push(entry)
       return
     }
-    this.#writes.spend(this.#fanOut(listeners, entry))
+    try {
+      this.#fanOutSpending(listeners, entry, deliverTo)
+    } catch (error) {
+      // Some listeners may not have it: they resume from their positions instead of missing it.
+      this.logger.error(
+        { err: error instanceof Error ? error.message : String(error), channel: listeners.channel.key },
+        'live delivery failed; closing the channel to resume',
+      )
+      this.#closeAllWithRetry(listeners, 'error')
+    }
   }
 
   /** A waiting entry's turn: its channel's listeners now, which may have left meanwhile. */
@@ -239,8 +268,9 @@ export class Hub implements BrokerSink, QuietChannelSource {
    * (each once, with a jittered retry), which resume from their positions, from history. On a
    * node that stays behind, most of them come back to a node less loaded, or lighten this one.
    */
-  #dropBacklog(channelKey: string): void {
+  #dropBacklog(channelKey: string, nowMs: number): void {
     const bytes = this.#backlog.bytes
+    const waitedMs = this.#backlog.size === 0 ? 0 : nowMs - this.#backlog.oldestArrivedAtMs
     const channelKeys = this.#backlog.drop()
     channelKeys.add(channelKey)
     const listeners = this.#listenersOf([...channelKeys])
@@ -251,7 +281,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
     }
     this.metrics.liveBacklogDropped(streams)
     this.logger.warn(
-      { channels: listeners.length, streams, bytes, maxBytes: this.liveBacklogMaxBytes },
+      { channels: listeners.length, streams, bytes, waitedMs, ...this.liveBacklogBounds },
       'live delivery fell too far behind: dropped what waited and closed its streams, which resume from history',
     )
   }
@@ -454,7 +484,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
       listeners.members.forEach((_slot, connection) => {
         if (connection.startBatch()) batched.push(connection)
       })
-      do this.#fanOutCatchingUp(listeners, entries[next++]!)
+      do this.#fanOutSpending(listeners, entries[next++]!, deliverInBatchTo)
       while (
         next < entries.length &&
         this.#writes.hasRoom &&
@@ -467,7 +497,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
   }
 
   /** Writes `entry` to every listener that does not have it yet; how many it was written to. */
-  #fanOut(listeners: ChannelListeners, entry: HistoryEntry, deliver = deliverTo): number {
+  #fanOut(listeners: ChannelListeners, entry: HistoryEntry, deliver: typeof deliverTo): number {
     const position = parseStreamId(entry.id)
     if (position === undefined) {
       this.#logDropped(listeners, entry, 'dropped a broker entry with a malformed id')
@@ -486,12 +516,13 @@ export class Hub implements BrokerSink, QuietChannelSource {
   }
 
   /**
-   * A catch-up's fan-out of one entry, spent from the turn's budget: the writes it made, and the
-   * listeners that already had it at a fraction of a write each (most held entries, released after
-   * a catch-up that read them from history, are such), so a long run of them still takes turns.
+   * A fan-out of one entry, spent from the turn's budget: the writes it made, and the listeners
+   * that already had it at a fraction of a write each (most held entries, released after a
+   * catch-up that read them from history, are such; live ones after streams resumed past them),
+   * so a long run of them still takes turns.
    */
-  #fanOutCatchingUp(listeners: ChannelListeners, entry: HistoryEntry): void {
-    const written = this.#fanOut(listeners, entry, deliverInBatchTo)
+  #fanOutSpending(listeners: ChannelListeners, entry: HistoryEntry, deliver: typeof deliverTo): void {
+    const written = this.#fanOut(listeners, entry, deliver)
     this.#writes.spend(written + (listeners.members.size - written) / SKIPS_PER_WRITE)
   }
 
@@ -507,6 +538,9 @@ export class Hub implements BrokerSink, QuietChannelSource {
 
   quietChannels(beforeMs: number): QuietChannel[] {
     const quiet: QuietChannel[] = []
+    // A waiting entry is not in any stream's position yet, and its key may expire meanwhile (a
+    // short HISTORY_TTL_SECONDS): moved to the tail, its streams would drop it as one they had.
+    if (this.#backlog.size > 0) return quiet
     for (const [key, listeners] of this.#channels) {
       if (listeners.held !== undefined) continue
       let oldestMs = Number.POSITIVE_INFINITY
@@ -526,6 +560,8 @@ export class Hub implements BrokerSink, QuietChannelSource {
   advanceQuiet(moves: readonly QuietMove[]): number {
     // One herald.position per stream, however many of its channels moved: each carries the whole token.
     const moved = new Set<SseConnection>()
+    // Entries came to wait while the tails were read (quietChannels).
+    if (this.#backlog.size > 0) return 0
     for (const { channel, tail } of moves) {
       const listeners = this.#channels.get(channel.key)
       // Held since it was listed: the catch-up reads from the positions as they were.

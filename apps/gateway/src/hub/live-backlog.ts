@@ -9,8 +9,8 @@
  * (a probe of 2026-12-07). Waiting here, they go out over turns (turn-budget.ts), and the node
  * answers between them.
  *
- * Bounded in bytes by its owner: a node that stays behind would otherwise hold all that Redis
- * sends it.
+ * Bounded by its owner, in bytes and in how long its oldest entry has waited: a node that stays
+ * behind would otherwise hold all that Redis sends it, and deliver it later and later.
  */
 
 import type { HistoryEntry } from '../broker/broker.js'
@@ -27,6 +27,8 @@ export class LiveBacklog {
   /** Two arrays, not one of pairs: a pair would be an allocation per entry. */
   #channelKeys: string[] = []
   #entries: HistoryEntry[] = []
+  /** When each came, by the monotonic clock: numbers, so the array stays packed. */
+  #arrivedAtMs: number[] = []
   #head = 0
   #bytes = 0
 
@@ -39,9 +41,15 @@ export class LiveBacklog {
     return this.#bytes
   }
 
-  push(channelKey: string, entry: HistoryEntry): void {
+  /** When the oldest entry came; the backlog must not be empty. */
+  get oldestArrivedAtMs(): number {
+    return this.#arrivedAtMs[this.#head]!
+  }
+
+  push(channelKey: string, entry: HistoryEntry, arrivedAtMs: number): void {
     this.#channelKeys.push(channelKey)
     this.#entries.push(entry)
+    this.#arrivedAtMs.push(arrivedAtMs)
     this.#bytes += entryBytes(entry)
   }
 
@@ -57,6 +65,7 @@ export class LiveBacklog {
     else if (this.#head >= 4096 && this.#head * 2 >= this.#entries.length) {
       this.#channelKeys = this.#channelKeys.slice(this.#head)
       this.#entries = this.#entries.slice(this.#head)
+      this.#arrivedAtMs = this.#arrivedAtMs.slice(this.#head)
       this.#head = 0
     }
     use(channelKey, entry)
@@ -72,6 +81,7 @@ export class LiveBacklog {
   #reset(): void {
     this.#channelKeys = []
     this.#entries = []
+    this.#arrivedAtMs = []
     this.#head = 0
     this.#bytes = 0
   }

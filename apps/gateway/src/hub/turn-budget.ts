@@ -80,7 +80,7 @@ export class TurnBudget {
     const waiting = this.#waiting
     let next = 0
     while (next < waiting.length && this.hasRoom) waiting[next++]!()
-    this.#waiting = waiting.slice(next)
+    if (next > 0) this.#waiting = waiting.slice(next)
     if (this.#waiting.length > 0) this.#scheduleTurn()
   }
 }

@@ -52,8 +52,8 @@ export interface MetricSources {
   readonly currentConnections: () => number
   readonly currentChannels: () => number
   readonly currentUnsentBytes: () => number
-  /** Bytes of live entries waiting for a turn of the event loop with room (hub.ts). */
-  readonly currentLiveBacklogBytes?: () => number
+  /** How long the oldest live entry waiting for a turn of the event loop with room has waited, in ms (hub.ts). */
+  readonly currentLiveBacklogAgeMs?: () => number
   readonly brokerUp: () => boolean
   readonly maxConnections: number
   /** Whether tokens are verified with keys fetched from a JWKS (JWT_JWKS_URL). */
@@ -85,7 +85,7 @@ export class Metrics {
     currentConnections,
     currentChannels,
     currentUnsentBytes,
-    currentLiveBacklogBytes = () => 0,
+    currentLiveBacklogAgeMs = () => 0,
     brokerUp,
     maxConnections,
     keysFromJwks,
@@ -155,13 +155,13 @@ export class Metrics {
       },
     })
     // A node behind its live delivery: above 0 for more than moments, the node writes less than it
-    // is sent, and its events arrive late (herald_delivery_latency_seconds says by how much).
+    // is sent, and its events arrive that late.
     new Gauge({
-      name: 'herald_live_backlog_bytes',
-      help: 'Bytes of live entries this node received and has not written yet, waiting for a turn of the event loop with room; past 64 MiB, they are dropped and their streams closed to resume from history',
+      name: 'herald_live_backlog_seconds',
+      help: 'How long the oldest live entry this node received and has not written yet has waited for a turn of the event loop with room; 0 when none waits. Past 30 s (or 64 MiB waiting), the node drops what waits and closes its streams, which resume from history',
       registers,
       collect() {
-        this.set(currentLiveBacklogBytes())
+        this.set(currentLiveBacklogAgeMs() / 1000)
       },
     })
     this.#connectionsOpened = new Counter({
@@ -255,7 +255,7 @@ export class Metrics {
     })
     this.#liveBacklogDrops = new Counter({
       name: 'herald_live_backlog_drop_closes_total',
-      help: 'Streams closed to resume from history because this node fell too far behind its live delivery (herald_live_backlog_bytes past its bound)',
+      help: 'Streams closed to resume from history because this node fell too far behind its live delivery (herald_live_backlog_seconds past 30 s, or 64 MiB waiting)',
       registers,
     })
     // The event-loop-delay monitor wakes the process at this period. prom-client's 10 ms made it
