@@ -158,7 +158,7 @@ export class Metrics {
     // is sent, and its events arrive that late.
     new Gauge({
       name: 'herald_live_backlog_seconds',
-      help: 'How long the oldest live entry this node received and has not written yet has waited for a turn of the event loop with room; 0 when none waits. Past 30 s (or 64 MiB waiting), the node drops what waits and closes its streams, which resume from history',
+      help: 'How long the oldest live entry this node received and has not written yet has waited for a turn of the event loop with room; 0 when none waits. Past 300 s when another entry comes (or 64 MiB waiting), the node drops what waits and closes its streams, which resume from history',
       registers,
       collect() {
         this.set(currentLiveBacklogAgeMs() / 1000)
@@ -255,7 +255,7 @@ export class Metrics {
     })
     this.#liveBacklogDrops = new Counter({
       name: 'herald_live_backlog_drop_closes_total',
-      help: 'Streams closed to resume from history because this node fell too far behind its live delivery (herald_live_backlog_seconds past 30 s, or 64 MiB waiting)',
+      help: 'Streams closed to resume from history because this node fell too far behind its live delivery (herald_live_backlog_seconds past 300 s, or 64 MiB waiting)',
       registers,
     })
     // The event-loop-delay monitor wakes the process at this period. prom-client's 10 ms made it
