@@ -51,6 +51,21 @@ async function onRedisGateway(
   }
 }
 
+/** Resolves once each tab was closed once and came back, and has `expected` whole, in order, with no reset. */
+async function resumedExactly(tabs: readonly RecordingEventSource[], expected: readonly unknown[]): Promise<void> {
+  await Promise.all(tabs.map((tab) => tab.waitForReady(2)))
+  await Promise.all(tabs.map((tab) => tab.waitForEvents(expected.length)))
+  for (const tab of tabs) {
+    expect(tab.payloads()).toEqual(expected)
+    expect(tab.events.map((event) => event.type)).not.toContain('herald.reset')
+  }
+}
+
+/** The parsed log lines whose message matches `message`. */
+function logged(lines: readonly string[], message: RegExp): any[] {
+  return lines.map((line) => JSON.parse(line)).filter((line) => message.test(line.msg))
+}
+
 describe('hub catch-up after a hold', () => {
   it('lets a stream that began its setup during the hold go live after it, and keeps the live streams of its channel open', async () => {
     await onRedisGateway({}, async ({ gateway, redis, tabs }) => {
@@ -643,18 +658,13 @@ describe('hub live delivery', () => {
         const sent = Array.from({ length: 100 }, (_, n) => n + 1)
         expect((await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })).status).toBe(200)
         // Each of alice's streams was closed once and came back, to get the rest from history.
-        await Promise.all(alices.map((tab) => tab.waitForReady(2)))
-        await Promise.all(alices.map((tab) => tab.waitForEvents(sent.length)))
+        await resumedExactly(alices, sent)
         expect((await gateway.publish({ user: 'bob', data: 'bob' })).status).toBe(200)
         await bob.waitForEvents(1)
-        for (const tab of alices) {
-          expect(tab.payloads()).toEqual(sent)
-          expect(tab.events.map((event) => event.type)).not.toContain('herald.reset')
-        }
         expect([bob.opens, bob.payloads()]).toEqual([1, ['bob']])
         const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
         expect(metrics).toContain('herald_live_backlog_drop_closes_total 64\n')
-        const warned = lines.map((line) => JSON.parse(line)).filter((line) => /fell too far behind/.test(line.msg))
+        const warned = logged(lines, /fell too far behind/)
         expect(warned).toHaveLength(1)
         expect(warned[0]).toMatchObject({ channels: 1, streams: 64, maxBytes: 4096 })
       },
@@ -688,68 +698,74 @@ describe('hub live delivery, entries handed to it directly', () => {
     return entries
   }
 
-  it('drops what has waited past its age bound and closes its streams, which resume exactly; no quiet position moves meanwhile', {
-    timeout: 60_000,
-  }, async () => {
-    const { logger, lines } = recordingLogger('warn')
+  /** `aliceWithHistory` on a gateway of its own, logging at `level` into `lines`. */
+  async function onAlice(
+    count: number,
+    level: 'warn' | 'error',
+    options: StartOptions,
+    test: (setup: {
+      hub: Hub
+      tabs: RecordingEventSource[]
+      entries: HistoryEntry[]
+      lines: string[]
+    }) => Promise<void>,
+  ): Promise<void> {
+    const { logger, lines } = recordingLogger(level)
     await onRedisGateway(
       { MAX_CONNECTIONS_PER_USER: '1000' },
       async ({ gateway, redis, tabs }) => {
-        const entries = await aliceWithHistory(gateway, redis, tabs, 100)
-        const hub = gateway.services.hub
-        expect(hub.quietChannels(Number.POSITIVE_INFINITY).map((quiet) => quiet.key)).toEqual(['u:alice'])
-        // A turn's worth goes out now; the rest waits for the next turns.
-        for (const entry of entries.slice(0, 50)) hub.deliver('u:alice', entry)
-        // A waiting entry is in no position yet: no stream may be moved past it.
-        expect(hub.quietChannels(Number.POSITIVE_INFINITY)).toEqual([])
-        // Past the bound by the clock, not by a timer: the next entry finds the oldest too old.
-        const until = monotonicMs() + 5
-        while (monotonicMs() < until) {}
-        for (const entry of entries.slice(50)) hub.deliver('u:alice', entry)
-        await Promise.all(tabs.map((tab) => tab.waitForReady(2)))
-        await Promise.all(tabs.map((tab) => tab.waitForEvents(entries.length)))
-        for (const tab of tabs) {
-          expect(tab.payloads()).toEqual(entries.map((entry) => Number(entry.data)))
-          expect(tab.events.map((event) => event.type)).not.toContain('herald.reset')
-        }
-        const warned = lines.map((line) => JSON.parse(line)).filter((line) => /fell too far behind/.test(line.msg))
-        expect(warned).toHaveLength(1)
-        expect(warned[0]).toMatchObject({ channels: 1, streams: 64, maxAgeMs: 1 })
-        expect(warned[0].waitedMs).toBeGreaterThan(1)
+        const entries = await aliceWithHistory(gateway, redis, tabs, count)
+        await test({ hub: gateway.services.hub, tabs, entries, lines })
       },
-      { logger, liveBacklogBounds: { maxBytes: 64 * 1024 * 1024, maxAgeMs: 1 } },
+      { ...options, logger },
     )
+  }
+
+  it('drops what has waited past its age bound and closes its streams, which resume exactly; no quiet position moves meanwhile', {
+    timeout: 60_000,
+  }, async () => {
+    const bounds = { maxBytes: 64 * 1024 * 1024, maxAgeMs: 1 }
+    await onAlice(100, 'warn', { liveBacklogBounds: bounds }, async ({ hub, tabs, entries, lines }) => {
+      expect(hub.quietChannels(Number.POSITIVE_INFINITY).map((quiet) => quiet.key)).toEqual(['u:alice'])
+      // A turn's worth goes out now; the rest waits for the next turns.
+      for (const entry of entries.slice(0, 50)) hub.deliver('u:alice', entry)
+      // A waiting entry is in no position yet: no stream may be moved past it.
+      expect(hub.quietChannels(Number.POSITIVE_INFINITY)).toEqual([])
+      // Past the bound by the clock, not by a timer: the next entry finds the oldest too old.
+      const until = monotonicMs() + 5
+      while (monotonicMs() < until) {}
+      for (const entry of entries.slice(50)) hub.deliver('u:alice', entry)
+      await resumedExactly(
+        tabs,
+        entries.map((entry) => Number(entry.data)),
+      )
+      const warned = logged(lines, /fell too far behind/)
+      expect(warned).toHaveLength(1)
+      expect(warned[0]).toMatchObject({ channels: 1, streams: 64, maxAgeMs: 1 })
+      expect(warned[0].waitedMs).toBeGreaterThan(1)
+    })
   })
 
   it('closes the streams of a channel whose fan-out failed part way, and they resume, missing nothing', {
     timeout: 60_000,
   }, async () => {
-    const { logger, lines } = recordingLogger('error')
-    await onRedisGateway(
-      { MAX_CONNECTIONS_PER_USER: '1000' },
-      async ({ gateway, redis, tabs }) => {
-        const entries = await aliceWithHistory(gateway, redis, tabs, 3)
-        const hub = gateway.services.hub
-        const deliver = SseConnection.prototype.deliver
-        let calls = 0
-        // The second entry's write throws at its 10th stream: a bug's stand-in.
-        SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
-          if (++calls === tabs.length + 10) throw new Error('a write that throws')
-          return deliver.call(this, slot, framed)
-        }
-        try {
-          for (const entry of entries) hub.deliver('u:alice', entry)
-        } finally {
-          SseConnection.prototype.deliver = deliver
-        }
-        await Promise.all(tabs.map((tab) => tab.waitForReady(2)))
-        await Promise.all(tabs.map((tab) => tab.waitForEvents(entries.length)))
-        for (const tab of tabs) expect(tab.payloads()).toEqual([1, 2, 3])
-        const failed = lines.map((line) => JSON.parse(line)).filter((line) => /live delivery failed/.test(line.msg))
-        expect(failed).toMatchObject([{ channel: 'u:alice', err: 'a write that throws' }])
-      },
-      { logger },
-    )
+    await onAlice(3, 'error', {}, async ({ hub, tabs, entries, lines }) => {
+      const deliver = SseConnection.prototype.deliver
+      let calls = 0
+      // The second entry's write throws at its 10th stream: a bug's stand-in.
+      SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
+        if (++calls === tabs.length + 10) throw new Error('a write that throws')
+        return deliver.call(this, slot, framed)
+      }
+      try {
+        for (const entry of entries) hub.deliver('u:alice', entry)
+      } finally {
+        SseConnection.prototype.deliver = deliver
+      }
+      await resumedExactly(tabs, [1, 2, 3])
+      const failed = logged(lines, /live delivery failed/)
+      expect(failed).toMatchObject([{ channel: 'u:alice', err: 'a write that throws' }])
+    })
   })
 
   it('spreads entries its streams already have over turns too, at a fraction of a write each', {
@@ -788,7 +804,7 @@ describe('hub entries it cannot deliver', () => {
           publishedAtMs: 0,
         })
       }
-      const dropped = lines.map((line) => JSON.parse(line)).filter((line) => /dropped a broker entry/.test(line.msg))
+      const dropped = logged(lines, /dropped a broker entry/)
       expect(dropped).toHaveLength(3)
       expect(dropped[0]).toMatchObject({ channel: 'u:alice', entryId: '99999999999999-1' })
       tab.close()
