@@ -23,13 +23,16 @@ export interface ErrorReply {
 
 /**
  * A 503 is Redis away, slow or short of replicas, which a node often gets past within a second
- * (it retries its connection at most 1.2 s apart): a publisher that honours
- * this retries soon, and backs off further itself if the next answer is a 503 again. The
- * shipped nginx says 5 when no node answered at all.
+ * (it retries its connection at most 1.2 s apart): a publisher that honours this retries soon,
+ * and backs off further itself if the next answer is a 503 again. The shipped nginx says 5 when
+ * no node answered at all.
  */
-export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 1
 
-/** Both routes take bearer credentials: a token for streams, a publish key for publishing. */
+/**
+ * The headers an error's status calls for: when to retry a 503, and how to authenticate after a
+ * 401 (both routes take bearer credentials: a token for streams, a publish key for publishing).
+ */
 function replyHeaders(error: HeraldError): ErrorReply['headers'] {
   if (error.status === 503) return { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) }
   if (error.status !== 401) return {}

@@ -8,6 +8,7 @@ function idleMetrics(sources: Partial<MetricSources> = {}): Metrics {
     currentConnections: () => 0,
     currentChannels: () => 0,
     currentUnsentBytes: () => 0,
+    currentLiveBacklogAgeMs: () => 0,
     brokerUp: () => true,
     maxConnections: 100,
     ...sources,

@@ -53,7 +53,7 @@ export interface MetricSources {
   readonly currentChannels: () => number
   readonly currentUnsentBytes: () => number
   /** How long the oldest live entry waiting for a turn of the event loop with room has waited, in ms (hub.ts). */
-  readonly currentLiveBacklogAgeMs?: () => number
+  readonly currentLiveBacklogAgeMs: () => number
   readonly brokerUp: () => boolean
   readonly maxConnections: number
   /** Whether tokens are verified with keys fetched from a JWKS (JWT_JWKS_URL). */
@@ -85,7 +85,7 @@ export class Metrics {
     currentConnections,
     currentChannels,
     currentUnsentBytes,
-    currentLiveBacklogAgeMs = () => 0,
+    currentLiveBacklogAgeMs,
     brokerUp,
     maxConnections,
     keysFromJwks,
