@@ -269,6 +269,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { ...valid, LOG_LEVEL: 'DEBUG' }, argv: [] }).logLevel).toBe('debug')
   })
 
+  it('bounds the publish body a node holds whole, above and below', () => {
+    expect(loadConfig({ env: { ...valid, PUBLISH_MAX_BODY_BYTES: '67108864' }, argv: [] }).publishMaxBodyBytes).toBe(
+      67_108_864,
+    )
+    expect(problemsOf({ ...valid, PUBLISH_MAX_BODY_BYTES: '67108865' })).toEqual([
+      'PUBLISH_MAX_BODY_BYTES: must be a whole number from 1024 to 67108864, got "67108865"',
+    ])
+    expect(problemsOf({ ...valid, PUBLISH_MAX_BODY_BYTES: '1023' })).toHaveLength(1)
+  })
+
   it('refuses TTLs past what the Redis functions take as given', () => {
     expect(problemsOf({ ...valid, HISTORY_TTL_SECONDS: '1000000000001', IDEMPOTENCY_TTL_SECONDS: '1e9' })).toEqual([
       'HISTORY_TTL_SECONDS: must be a whole number from 60 to 1000000000000, got "1000000000001"',

@@ -98,6 +98,8 @@ export class ConfigProblems extends Error {
 
 /** A publish key travels in the `Authorization` header, and a request's head must fit in 16 KiB. */
 const MAX_PUBLISH_API_KEY_LENGTH = 4096
+/** The largest PUBLISH_MAX_BODY_BYTES: 64 MiB. */
+const PUBLISH_MAX_BODY_BYTES_LIMIT = 64 * 1024 * 1024
 
 /** Numbers and dots, each number decimal or 0x-hex: an address to the resolver, not a name. */
 const NUMERIC_HOST = /^(?:0x[0-9a-f]*|\d+)(?:\.(?:0x[0-9a-f]*|\d+))*\.?$/i
@@ -276,7 +278,14 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       default: Math.floor((sources.heapSizeLimit ?? getHeapStatistics().heap_size_limit) / 4),
       min: 1024 * 1024,
     }),
-    publishMaxBodyBytes: read.integer('PUBLISH_MAX_BODY_BYTES', { default: 256 * 1024, min: 1024 }),
+    // A body is held whole while it is checked, as bytes, text and parsed values, several times
+    // its size: much past 64 MiB, one publish could take the heap the manifests give a pod
+    // (256 MiB), and past 512 MiB its text is longer than V8's longest string.
+    publishMaxBodyBytes: read.integer('PUBLISH_MAX_BODY_BYTES', {
+      default: 256 * 1024,
+      min: 1024,
+      max: PUBLISH_MAX_BODY_BYTES_LIMIT,
+    }),
     tokenExpiryJitterMs: read.integer('TOKEN_EXPIRY_JITTER_MS', { default: 30_000, min: 0 }),
     connectionRatePerSecond: read.integer('CONNECTION_RATE_PER_SECOND', { default: 2_500, min: 1 }),
     connectionRateBurst: read.integer('CONNECTION_RATE_BURST', { default: 5_000, min: 1 }),
