@@ -118,6 +118,35 @@ describe('<herald-bell>, in Chromium', () => {
     await page.keyboard.press('Escape')
   })
 
+  it("follows the page's color-scheme: dark where the page declares it, light otherwise, at AA contrast either way", async () => {
+    await notify(1)
+    await bellButton().click()
+    const coloursIn = (scheme: string) =>
+      page.locator('#bell').evaluate((bell, colorScheme) => {
+        document.documentElement.style.colorScheme = colorScheme
+        const root = bell.shadowRoot!
+        const row = root.querySelector('li.unread')!
+        const panel = getComputedStyle(root.querySelector('.panel')!)
+        return {
+          panel: panel.backgroundColor,
+          text: panel.color,
+          row: getComputedStyle(row).backgroundColor,
+          border: getComputedStyle(row).borderLeftColor,
+          time: getComputedStyle(row.querySelector('time')!).color,
+        }
+      }, scheme)
+    const dark = await coloursIn('dark')
+    const light = await coloursIn('')
+    expect(light.panel).toBe('rgb(255, 255, 255)')
+    expect(contrast(dark.panel, 'rgb(0, 0, 0)')).toBeLessThan(contrast(dark.panel, 'rgb(255, 255, 255)'))
+    for (const colours of [dark, light]) {
+      expect(contrast(colours.text, colours.panel)).toBeGreaterThanOrEqual(4.5)
+      expect(contrast(colours.time, colours.row)).toBeGreaterThanOrEqual(4.5)
+      expect(contrast(colours.border, colours.panel)).toBeGreaterThanOrEqual(3)
+    }
+    await page.keyboard.press('Escape')
+  })
+
   it('keeps focus on "Mark all read" once pressed, and the panel in reach of the keyboard', async () => {
     await notify(2)
     await bellButton().focus()

@@ -1,19 +1,34 @@
 /**
  * The bell's shadow DOM: markup and styles. Themed from outside through CSS
  * custom properties (`--herald-bell-*`) and `::part()`; nothing leaks in or out.
+ * Its own colours follow the page's `color-scheme`, which the host inherits: a page
+ * that declares `dark` (or `light dark` on a dark system) gets a dark bell, any
+ * other a light one, so a light-only page never gets a dark bell it did not ask for.
  */
 
 export const BELL_STYLE = `
-:host { position: relative; display: inline-block; font: inherit; color: var(--herald-bell-text, #1f2430);
-  --_accent: var(--herald-bell-accent, #4f46e5); --_bg: var(--herald-bell-bg, #fff);
-  --_line: var(--herald-bell-border, #e5e7eb); --_muted: var(--herald-bell-muted, #4b5563) }
+:host { position: relative; display: inline-block; font: inherit; color: var(--_text);
+  --_text: var(--herald-bell-text, #1f2430); --_accent: var(--herald-bell-accent, #4f46e5);
+  --_bg: var(--herald-bell-bg, #fff); --_line: var(--herald-bell-border, #e5e7eb);
+  --_muted: var(--herald-bell-muted, #4b5563); --_hover: var(--herald-bell-hover-bg, #f3f4f6);
+  --_unread: var(--herald-bell-unread-bg, #eef2ff); --_notice: var(--herald-bell-notice-bg, #fef3c7);
+  --_notice-text: #92400e }
+@supports (color: light-dark(#000, #fff)) {
+  :host { --_text: var(--herald-bell-text, light-dark(#1f2430, #e5e7eb));
+    --_accent: var(--herald-bell-accent, light-dark(#4f46e5, #a5b4fc));
+    --_bg: var(--herald-bell-bg, light-dark(#fff, #1f2937)); --_line: var(--herald-bell-border, light-dark(#e5e7eb, #374151));
+    --_muted: var(--herald-bell-muted, light-dark(#4b5563, #9ca3af));
+    --_hover: var(--herald-bell-hover-bg, light-dark(#f3f4f6, #374151));
+    --_unread: var(--herald-bell-unread-bg, light-dark(#eef2ff, #1e1b4b));
+    --_notice: var(--herald-bell-notice-bg, light-dark(#fef3c7, #422006)); --_notice-text: light-dark(#92400e, #fde68a) }
+}
 [hidden] { display: none !important }
 button { font: inherit; cursor: pointer }
 :focus-visible { outline: 2px solid var(--_accent); outline-offset: 2px }
 .bell { position: relative; display: grid; place-items: center; width: var(--herald-bell-size, 40px);
   height: var(--herald-bell-size, 40px); border: 1px solid var(--_line); border-radius: 50%;
   background: var(--_bg); color: inherit; padding: 0 }
-.bell:hover, .bell[aria-expanded='true'] { background: var(--herald-bell-hover-bg, #f3f4f6) }
+.bell:hover, .bell[aria-expanded='true'] { background: var(--_hover) }
 .badge { position: absolute; top: -5px; right: -5px; min-width: 18px; height: 18px; padding: 0 5px;
   border-radius: 9px; background: var(--herald-bell-badge-bg, #dc2626); color: var(--herald-bell-badge-text, #fff);
   font-size: 11px; font-weight: 700; line-height: 18px; text-align: center }
@@ -29,12 +44,12 @@ h2 { margin: 0; font-size: 15px }
 ol { list-style: none; margin: 0; padding: 0 }
 li { padding: 10px 14px; border-bottom: 1px solid var(--_line) }
 li:last-child { border-bottom: 0 }
-li.unread { background: var(--herald-bell-unread-bg, #eef2ff); border-left: 3px solid var(--_accent); padding-left: 11px }
+li.unread { background: var(--_unread); border-left: 3px solid var(--_accent); padding-left: 11px }
 .title { font-weight: 600; display: block }
 .body { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere }
 time, .empty, .notice { font-size: 12px; color: var(--_muted) }
 .empty { margin: 0; padding: 18px 14px; text-align: center }
-.notice { margin: 0; padding: 8px 14px; background: var(--herald-bell-notice-bg, #fef3c7); color: #92400e }
+.notice { margin: 0; padding: 8px 14px; background: var(--_notice); color: var(--_notice-text) }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; border: 0 }
 `
