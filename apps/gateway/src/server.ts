@@ -72,8 +72,6 @@ export interface StartOptions {
   readonly requestTimeoutMs?: number
   /** How far behind live delivery may fall (hub.ts, LIVE_BACKLOG_BOUNDS); tests shorten it. */
   readonly liveBacklogBounds?: LiveBacklogBounds
-  /** The writes the hub makes per turn of the event loop (turn-budget.ts, WRITES_PER_TURN); tests shrink it. */
-  readonly writesPerTurn?: number
   /**
    * Aborted by a signal while the node starts: the start stops waiting for Redis, closes the
    * broker and rejects with {@link StartStopped}, without ever listening.
@@ -110,7 +108,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     keysFromJwks: config.jwt.key.kind === 'jwks',
   })
   broker = options.broker ?? createBroker(config, logger, metrics)
-  hub = new Hub(broker, metrics, logger, config.retryMs, options.liveBacklogBounds, options.writesPerTurn)
+  hub = new Hub(broker, metrics, logger, config.retryMs, options.liveBacklogBounds)
   await broker.start(hub, options.stopping).catch((error: unknown) => {
     throw error instanceof ConfigError ? new ConfigProblems([error]) : error
   })

@@ -58,22 +58,6 @@ export class ChannelMembers<Member> {
     return held
   }
 
-  /**
-   * The members in the order they joined, from a live iterator: one who leaves before it is
-   * reached is skipped, one who joins meanwhile is visited (a Map's iterator rules). For a walk
-   * spread over turns of the event loop (split-fan-out.ts), with {@link slotOf}.
-   */
-  walk(): Iterator<Member> {
-    if (this.#many !== undefined) return this.#many.keys()
-    return (this.#only === undefined ? [] : [this.#only]).values()
-  }
-
-  /** The slot of this channel in `member`'s channel list; undefined if it is not here. */
-  slotOf(member: Member): number | undefined {
-    if (this.#many !== undefined) return this.#many.get(member)
-    return this.#only === member ? this.#onlySlot : undefined
-  }
-
   /** A copy, safe to iterate while members leave. */
   list(): Member[] {
     if (this.#many !== undefined) return [...this.#many.keys()]

@@ -641,30 +641,6 @@ describe('hub live delivery', () => {
     })
   })
 
-  it('goes on over turns with an entry to more listeners than a turn has room for, each stream getting each entry once, in order', {
-    timeout: 60_000,
-  }, async () => {
-    await onRedisGateway(
-      { MAX_CONNECTIONS_PER_USER: '1000' },
-      async ({ gateway, tabs }) => {
-        const token = await gateway.token('alice')
-        for (let i = 0; i < 64; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
-        await Promise.all(tabs.map((tab) => tab.waitForReady()))
-        const sent = Array.from({ length: 10 }, (_, n) => n + 1)
-        const writes = await writesPerTurnDuring(async () => {
-          expect((await gateway.publish({ messages: sent.map((data) => ({ user: 'alice', data })) })).status).toBe(200)
-          await Promise.all(tabs.map((tab) => tab.waitForEvents(sent.length)))
-        })
-        // Written whole, each entry took 64 writes in its turn.
-        expect(writes.reduce((sum, n) => sum + n)).toBe(tabs.length * sent.length)
-        expect(Math.max(...writes)).toBeLessThanOrEqual(16)
-        for (const tab of tabs) expect(tab.payloads()).toEqual(sent)
-        expect(gateway.services.hub.liveBacklogEntries).toBe(0)
-      },
-      { writesPerTurn: 16 },
-    )
-  })
-
   it('drops what waits past its bound and closes its streams, which resume exactly; other streams stay', {
     timeout: 60_000,
   }, async () => {
@@ -707,10 +683,9 @@ describe('hub live delivery, entries handed to it directly', () => {
     redis: RedisServer,
     tabs: RecordingEventSource[],
     count: number,
-    types: readonly string[] = [],
   ): Promise<HistoryEntry[]> {
     const token = await gateway.token('alice')
-    for (let i = 0; i < 64; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token, types }))
+    for (let i = 0; i < 64; i++) tabs.push(new RecordingEventSource(gateway.eventsUrl(), { token }))
     await Promise.all(tabs.map((tab) => tab.waitForReady()))
     const ms = Date.now() + 1000
     const entries = Array.from({ length: count }, (_, n) => ({
@@ -723,7 +698,7 @@ describe('hub live delivery, entries handed to it directly', () => {
     return entries
   }
 
-  /** `aliceWithHistory` on a gateway of its own, logging at `level` into `lines`, its tabs recording `types` too. */
+  /** `aliceWithHistory` on a gateway of its own, logging at `level` into `lines`. */
   async function onAlice(
     count: number,
     level: 'warn' | 'error',
@@ -734,13 +709,12 @@ describe('hub live delivery, entries handed to it directly', () => {
       entries: HistoryEntry[]
       lines: string[]
     }) => Promise<void>,
-    types: readonly string[] = [],
   ): Promise<void> {
     const { logger, lines } = recordingLogger(level)
     await onRedisGateway(
       { MAX_CONNECTIONS_PER_USER: '1000' },
       async ({ gateway, redis, tabs }) => {
-        const entries = await aliceWithHistory(gateway, redis, tabs, count, types)
+        const entries = await aliceWithHistory(gateway, redis, tabs, count)
         await test({ hub: gateway.services.hub, tabs, entries, lines })
       },
       { ...options, logger },
@@ -772,36 +746,27 @@ describe('hub live delivery, entries handed to it directly', () => {
     })
   })
 
-  it.each([
-    ['in one turn', {}],
-    ['over turns', { writesPerTurn: 16 }],
-  ])(
-    'closes the streams of a channel whose fan-out failed part way %s, and they resume, missing nothing',
-    {
-      timeout: 60_000,
-    },
-    async (_, options) => {
-      await onAlice(3, 'error', options, async ({ hub, tabs, entries, lines }) => {
-        const deliver = SseConnection.prototype.deliver
-        let calls = 0
-        // The second entry's write throws at its 10th stream: a bug's stand-in.
-        SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
-          if (++calls === tabs.length + 10) throw new Error('a write that throws')
-          return deliver.call(this, slot, framed)
-        }
-        try {
-          for (const entry of entries) hub.deliver('u:alice', entry)
-          // Over turns, the write that throws comes in a later one.
-          await pollUntil('the entries went out', async () => (hub.liveBacklogEntries === 0 ? true : undefined))
-        } finally {
-          SseConnection.prototype.deliver = deliver
-        }
-        await resumedExactly(tabs, [1, 2, 3])
-        const failed = logged(lines, /live delivery failed/)
-        expect(failed).toMatchObject([{ channel: 'u:alice', err: 'a write that throws' }])
-      })
-    },
-  )
+  it('closes the streams of a channel whose fan-out failed part way, and they resume, missing nothing', {
+    timeout: 60_000,
+  }, async () => {
+    await onAlice(3, 'error', {}, async ({ hub, tabs, entries, lines }) => {
+      const deliver = SseConnection.prototype.deliver
+      let calls = 0
+      // The second entry's write throws at its 10th stream: a bug's stand-in.
+      SseConnection.prototype.deliver = function (this: SseConnection, slot, framed) {
+        if (++calls === tabs.length + 10) throw new Error('a write that throws')
+        return deliver.call(this, slot, framed)
+      }
+      try {
+        for (const entry of entries) hub.deliver('u:alice', entry)
+      } finally {
+        SseConnection.prototype.deliver = deliver
+      }
+      await resumedExactly(tabs, [1, 2, 3])
+      const failed = logged(lines, /live delivery failed/)
+      expect(failed).toMatchObject([{ channel: 'u:alice', err: 'a write that throws' }])
+    })
+  })
 
   it('spreads entries its streams already have over turns too, at a fraction of a write each', {
     timeout: 60_000,
@@ -811,8 +776,6 @@ describe('hub live delivery, entries handed to it directly', () => {
       const hub = gateway.services.hub
       hub.deliver('u:alice', entries[0]!)
       await Promise.all(tabs.map((tab) => tab.waitForEvents(1)))
-      // The turn that write spent from may still be running: the 2,000 start a turn of their own.
-      await new Promise<void>((resolve) => setImmediate(resolve))
       // As after a resume storm: entries every stream has had, 2,000 of them, in one read.
       const had = Array.from({ length: 2000 }, () => entries[0]!)
       for (const entry of had) hub.deliver('u:alice', entry)
@@ -821,56 +784,6 @@ describe('hub live delivery, entries handed to it directly', () => {
       expect(hub.liveBacklogEntries).toBe(had.length - WRITES_PER_TURN / 2)
       await pollUntil('the backlog drained', async () => (hub.liveBacklogEntries === 0 ? true : undefined))
       for (const tab of tabs) expect(tab.payloads()).toEqual([1])
-    })
-  })
-
-  it('writes an entry split over turns to no stream detached before it was reached, and moves no quiet position meanwhile', {
-    timeout: 60_000,
-  }, async () => {
-    await onAlice(
-      1,
-      'warn',
-      { writesPerTurn: 16 },
-      async ({ hub, tabs, entries }) => {
-        const joined = [...hub.connections]
-        hub.deliver('u:alice', entries[0]!)
-        // 16 of the 64 have it; the rest wait for the next turns.
-        expect(hub.liveBacklogEntries).toBe(1)
-        expect(hub.quietChannels(Number.POSITIVE_INFINITY)).toEqual([])
-        // As a catch-up detaches the streams it closes: nothing more may reach it.
-        const detached = joined.at(-1)!
-        hub.detach(detached)
-        await pollUntil('the split entry went out', async () => (hub.liveBacklogEntries === 0 ? true : undefined))
-        // Behind anything written to it before, on the same socket.
-        detached.announcePosition()
-        const marked = await pollUntil('63 streams had the entry, and one its position', async () => {
-          const positioned = tabs.filter((tab) => tab.count('herald.position') > 0)
-          const delivered = tabs.filter((tab) => tab.count('message') > 0)
-          return positioned.length === 1 && delivered.length === 63 ? positioned[0] : undefined
-        })
-        expect(marked.events.map((event) => event.type)).toEqual(['herald.position'])
-        for (const tab of tabs) if (tab !== marked) expect(tab.payloads()).toEqual([1])
-      },
-      ['herald.position'],
-    )
-  })
-
-  it('lets an entry split over turns wait out a hold of its channel, then reaches every stream once', {
-    timeout: 60_000,
-  }, async () => {
-    await onAlice(2, 'warn', { writesPerTurn: 16 }, async ({ hub, tabs, entries }) => {
-      hub.deliver('u:alice', entries[0]!)
-      hub.deliver('u:alice', entries[1]!)
-      expect(hub.liveBacklogEntries).toBe(2)
-      hub.suspend()
-      // What was not written of the first, and all of the second, wait with the hold.
-      await pollUntil('the split entry joined the hold', async () => (hub.liveBacklogEntries === 0 ? true : undefined))
-      expect(await hub.resync()).toBe(0)
-      // Live after the catch-up, and in no history it read: a copy of either would have come before it.
-      const [ms] = entries[1]!.id.split('-')
-      hub.deliver('u:alice', { ...entries[1]!, id: `${ms}-3`, data: '3' })
-      await Promise.all(tabs.map((tab) => tab.waitForEvents(3)))
-      for (const tab of tabs) expect([tab.opens, tab.payloads()]).toEqual([1, [1, 2, 3]])
     })
   })
 })

@@ -20,9 +20,8 @@ import { entryBytes, LiveBacklog } from './live-backlog.js'
 import type { QuietChannel, QuietChannelSource, QuietMove } from './quiet-positions.js'
 import { hasMore, lastPosition, readPage } from './resume.js'
 import { SlicedCloser } from './sliced-closer.js'
-import { SplitFanOut } from './split-fan-out.js'
 import type { CloseReason, SseConnection } from './sse-connection.js'
-import { TurnBudget, WRITES_PER_TURN } from './turn-budget.js'
+import { TurnBudget } from './turn-budget.js'
 import { overUnsentBudget } from './unsent-budget.js'
 
 interface ChannelListeners {
@@ -98,11 +97,9 @@ export class Hub implements BrokerSink, QuietChannelSource {
   /** Streams in setup waiting for their channels' release, each with what resumes it. */
   readonly #awaitingRelease = new Map<SseConnection, () => void>()
   /** The writes live delivery and catch-ups make per turn of the event loop, all of them together (turn-budget.ts). */
-  readonly #writes: TurnBudget
+  readonly #writes = new TurnBudget()
   /** Live entries that came while the turn's budget was spent, or others waited for it. */
   readonly #backlog = new LiveBacklog()
-  /** A live entry part way through its fan-out to a channel larger than a turn's room; nothing live passes it. */
-  #split: SplitFanOut<SseConnection> | undefined
   /** Whether the backlog's drain waits in the budget's line. */
   #backlogInLine = false
   /** Live streams a catch-up closes, already detached: a slice per turn, each with its own jittered retry hint. */
@@ -118,10 +115,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
     /** RETRY_MS: streams the hub closes together are told to come back after a jittered delay from it. */
     private readonly retryMs: number,
     private readonly liveBacklogBounds: LiveBacklogBounds = LIVE_BACKLOG_BOUNDS,
-    writesPerTurn: number = WRITES_PER_TURN,
-  ) {
-    this.#writes = new TurnBudget(writesPerTurn)
-  }
+  ) {}
 
   /** Open streams, counting those detached and waiting for their close (their sockets and slots are still held). */
   get connectionCount(): number {
@@ -198,14 +192,9 @@ export class Hub implements BrokerSink, QuietChannelSource {
     }
   }
 
-  /** Live entries waiting for a turn with room (live-backlog.ts), counting one part way through its fan-out. */
+  /** Live entries waiting for a turn with room (live-backlog.ts). */
   get liveBacklogEntries(): number {
-    return this.#backlog.size + (this.#split === undefined ? 0 : 1)
-  }
-
-  /** Whether live entries wait: nothing live may pass them, and no stream may be moved past them. */
-  get #liveBehind(): boolean {
-    return this.#backlog.size > 0 || this.#split !== undefined
+    return this.#backlog.size
   }
 
   /** How long the oldest live entry waiting for a turn with room has waited, in ms; 0 when none waits (live-backlog.ts). */
@@ -215,13 +204,12 @@ export class Hub implements BrokerSink, QuietChannelSource {
 
   /**
    * Fan-out of one broker entry: framed once, written to every local listener, now if this turn
-   * has room and nothing waits; else in order, behind what waits. One to more listeners than the
-   * turn has room for goes on over the next turns (split-fan-out.ts).
+   * has room and nothing waits; else in order, behind what waits.
    */
   deliver(channelKey: string, entry: HistoryEntry): void {
     const listeners = this.#channels.get(channelKey)
     if (listeners === undefined || listeners.members.size === 0) return
-    if (!this.#liveBehind && this.#writes.runsNow) {
+    if (this.#backlog.size === 0 && this.#writes.runsNow) {
       this.#deliverTo(listeners, entry)
       return
     }
@@ -236,10 +224,6 @@ export class Hub implements BrokerSink, QuietChannelSource {
       return
     }
     backlog.push(channelKey, entry, nowMs)
-    this.#waitInLine()
-  }
-
-  #waitInLine(): void {
     if (this.#backlogInLine) return
     this.#backlogInLine = true
     this.#writes.take(this.#drainBacklog).catch(this.#onDrainFailed)
@@ -251,55 +235,15 @@ export class Hub implements BrokerSink, QuietChannelSource {
       return
     }
     try {
-      if (listeners.members.size <= this.#writes.room) {
-        this.#fanOutSpending(listeners, entry, deliverTo)
-        return
-      }
-      const framed = this.#frame(listeners, entry)
-      if (framed === undefined) return
-      this.#split = new SplitFanOut(listeners.channel.key, listeners.members, framed)
-      this.#continueSplit(this.#split)
-      if (this.#split !== undefined) this.#waitInLine()
+      this.#fanOutSpending(listeners, entry, deliverTo)
     } catch (error) {
-      this.#liveDeliveryFailed(listeners, error)
+      // Some listeners may not have it: they resume from their positions instead of missing it.
+      this.logger.error(
+        { err: error instanceof Error ? error.message : String(error), channel: listeners.channel.key },
+        'live delivery failed; closing the channel to resume',
+      )
+      this.#closeAllWithRetry(listeners, 'error')
     }
-  }
-
-  /**
-   * Writes the split entry to as many more of its listeners as this turn has room for. One whose
-   * channel was held meanwhile waits with what the hold keeps back; its catch-up reads the entry
-   * from history for the streams it had not reached.
-   */
-  #continueSplit(split: SplitFanOut<SseConnection>): void {
-    // Gone if its last listener left: whoever listens to it now set up after the entry came.
-    const found = this.#channels.get(split.channelKey)
-    const listeners = found?.members === split.members ? found : undefined
-    try {
-      if (listeners !== undefined && listeners.held !== undefined) listeners.held.push(split.framed.entry)
-      else if (listeners !== undefined) {
-        let more = true
-        while (more && this.#writes.hasRoom) {
-          more = split.visit(this.#writes.room, deliverTo)
-          const { visited, written } = split.takeCounts()
-          this.#writes.spend(written + (visited - written) / SKIPS_PER_WRITE)
-          this.metrics.recordDelivery(written, split.framed.entry.publishedAtMs)
-        }
-        if (more) return
-      }
-      this.#split = undefined
-    } catch (error) {
-      this.#split = undefined
-      if (listeners !== undefined) this.#liveDeliveryFailed(listeners, error)
-    }
-  }
-
-  /** Some listeners may not have the entry: they resume from their positions instead of missing it. */
-  #liveDeliveryFailed(listeners: ChannelListeners, error: unknown): void {
-    this.logger.error(
-      { err: error instanceof Error ? error.message : String(error), channel: listeners.channel.key },
-      'live delivery failed; closing the channel to resume',
-    )
-    this.#closeAllWithRetry(listeners, 'error')
   }
 
   /** A waiting entry's turn: its channel's listeners now, which may have left meanwhile. */
@@ -308,18 +252,13 @@ export class Hub implements BrokerSink, QuietChannelSource {
     if (listeners !== undefined && listeners.members.size > 0) this.#deliverTo(listeners, entry)
   }
 
-  /**
-   * Delivers what waits while the turn has room, the split entry first; then waits in line again,
-   * behind the catch-ups queued meanwhile.
-   */
+  /** Delivers what waits while the turn has room; then waits in line again, behind the catch-ups queued meanwhile. */
   readonly #drainBacklog = (): void => {
     const backlog = this.#backlog
     try {
-      if (this.#split !== undefined) this.#continueSplit(this.#split)
-      while (this.#split === undefined && backlog.size > 0 && this.#writes.hasRoom)
-        backlog.takeOldest(this.#deliverWaiting)
+      while (backlog.size > 0 && this.#writes.hasRoom) backlog.takeOldest(this.#deliverWaiting)
     } finally {
-      if (this.#liveBehind) this.#writes.take(this.#drainBacklog).catch(this.#onDrainFailed)
+      if (backlog.size > 0) this.#writes.take(this.#drainBacklog).catch(this.#onDrainFailed)
       else this.#backlogInLine = false
     }
   }
@@ -338,8 +277,6 @@ export class Hub implements BrokerSink, QuietChannelSource {
     const waitedMs = this.#backlog.size === 0 ? 0 : nowMs - this.#backlog.oldestArrivedAtMs
     const channelKeys = this.#backlog.drop()
     channelKeys.add(channelKey)
-    if (this.#split !== undefined) channelKeys.add(this.#split.channelKey)
-    this.#split = undefined
     const listeners = this.#listenersOf([...channelKeys])
     let streams = 0
     for (const channel of listeners) {
@@ -565,27 +502,21 @@ export class Hub implements BrokerSink, QuietChannelSource {
 
   /** Writes `entry` to every listener that does not have it yet; how many it was written to. */
   #fanOut(listeners: ChannelListeners, entry: HistoryEntry, deliver: typeof deliverTo): number {
-    const framed = this.#frame(listeners, entry)
-    if (framed === undefined) return 0
-    const written = listeners.members.count(deliver, framed)
-    this.metrics.recordDelivery(written, entry.publishedAtMs)
-    return written
-  }
-
-  /** The entry framed for its channel's listeners; undefined, and logged, if it cannot be delivered. */
-  #frame(listeners: ChannelListeners, entry: HistoryEntry): FramedEntry | undefined {
     const position = parseStreamId(entry.id)
     if (position === undefined) {
       this.#logDropped(listeners, entry, 'dropped a broker entry with a malformed id')
-      return undefined
+      return 0
     }
     if (isTooFarAhead(position, Date.now())) {
       // Redis makes every later id of the stream from this one: the channel stays silent until
       // its key is deleted (docs/redis-contract.md), and each publish to it would log.
       this.#logDropped(listeners, entry, 'dropped a broker entry whose id is over a year ahead of this clock')
-      return undefined
+      return 0
     }
-    return new FramedEntry(listeners.channel, entry, position, listeners.members.size > 1)
+    const framed = new FramedEntry(listeners.channel, entry, position, listeners.members.size > 1)
+    const written = listeners.members.count(deliver, framed)
+    this.metrics.recordDelivery(written, entry.publishedAtMs)
+    return written
   }
 
   /**
@@ -613,7 +544,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
     const quiet: QuietChannel[] = []
     // A waiting entry is not in any stream's position yet, and its key may expire meanwhile (a
     // short HISTORY_TTL_SECONDS): moved to the tail, its streams would drop it as one they had.
-    if (this.#liveBehind) return quiet
+    if (this.#backlog.size > 0) return quiet
     for (const [key, listeners] of this.#channels) {
       if (listeners.held !== undefined) continue
       let oldestMs = Number.POSITIVE_INFINITY
@@ -634,7 +565,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
     // One herald.position per stream, however many of its channels moved: each carries the whole token.
     const moved = new Set<SseConnection>()
     // Entries came to wait while the tails were read (quietChannels).
-    if (this.#liveBehind) return 0
+    if (this.#backlog.size > 0) return 0
     for (const { channel, tail } of moves) {
       const listeners = this.#channels.get(channel.key)
       // Held since it was listed: the catch-up reads from the positions as they were.

@@ -7,9 +7,8 @@
  * probe of 2026-12-07). Live announcements come many to a socket read, and held the loop for
  * 14 s at a time on a node behind (live-backlog.ts). All of them spend from one budget per turn,
  * and once it is spent wait for the next turn, after the I/O that came meanwhile, which then runs
- * first: the fan-out itself ends later. A catch-up writes an entry to all its listeners in one
- * turn, so a channel with more listeners than the budget catches up one entry a turn; a live
- * entry to more listeners than the turn has room for goes on over turns (split-fan-out.ts).
+ * first: the fan-out itself ends later. An entry goes to all its listeners in one turn, so a
+ * channel with more listeners than the budget writes one entry a turn.
  *
  * Work waits in line: a turn runs what was queued first, and work queued after a turn began waits
  * behind everything already waiting. Woken together instead, the catch-up that wrote first also
@@ -31,11 +30,6 @@ export class TurnBudget {
   /** Whether this turn's budget has room for more. */
   get hasRoom(): boolean {
     return this.#spent < this.perTurn
-  }
-
-  /** The writes left in this turn, rounded up: one at least while it {@link hasRoom}. */
-  get room(): number {
-    return Math.ceil(this.perTurn - this.#spent)
   }
 
   /** Whether work taken now would run at once: nothing waits, and this turn has room. */
