@@ -199,7 +199,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
 
   /** How long the oldest live entry waiting for a turn with room has waited, in ms; 0 when none waits (live-backlog.ts). */
   get liveBacklogAgeMs(): number {
-    return this.#backlog.size === 0 ? 0 : monotonicMs() - this.#backlog.oldestArrivedAtMs
+    return this.#backlog.waitedMs(monotonicMs())
   }
 
   /**
@@ -216,10 +216,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
     const backlog = this.#backlog
     const nowMs = monotonicMs()
     const bounds = this.liveBacklogBounds
-    if (
-      backlog.bytes + entryBytes(entry) > bounds.maxBytes ||
-      (backlog.size > 0 && nowMs - backlog.oldestArrivedAtMs > bounds.maxAgeMs)
-    ) {
+    if (backlog.bytes + entryBytes(entry) > bounds.maxBytes || backlog.waitedMs(nowMs) > bounds.maxAgeMs) {
       this.#dropBacklog(channelKey, nowMs)
       return
     }
@@ -274,7 +271,7 @@ export class Hub implements BrokerSink, QuietChannelSource {
    */
   #dropBacklog(channelKey: string, nowMs: number): void {
     const bytes = this.#backlog.bytes
-    const waitedMs = this.#backlog.size === 0 ? 0 : nowMs - this.#backlog.oldestArrivedAtMs
+    const waitedMs = this.#backlog.waitedMs(nowMs)
     const channelKeys = this.#backlog.drop()
     channelKeys.add(channelKey)
     const listeners = this.#listenersOf([...channelKeys])

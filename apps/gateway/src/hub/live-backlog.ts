@@ -46,6 +46,11 @@ export class LiveBacklog {
     return this.#arrivedAtMs[this.#head]!
   }
 
+  /** How long the oldest entry has waited at `nowMs` (the monotonic clock); 0 when none waits. */
+  waitedMs(nowMs: number): number {
+    return this.size === 0 ? 0 : nowMs - this.oldestArrivedAtMs
+  }
+
   push(channelKey: string, entry: HistoryEntry, arrivedAtMs: number): void {
     this.#channelKeys.push(channelKey)
     this.#entries.push(entry)
