@@ -71,15 +71,24 @@ export async function launchFreezableChromium(): Promise<FreezableChromium> {
         await browser.close()
         child.kill()
         await exited
-        await rm(profile, { recursive: true, force: true })
+        await removeProfile(profile)
       },
     }
   } catch (error) {
     child.kill()
     await exited
-    await rm(profile, { recursive: true, force: true })
+    await removeProfile(profile)
     throw error
   }
+}
+
+/**
+ * Chromium's helper processes can still be writing to the profile for a moment after the browser
+ * process exited: `rm` then meets a directory that filled again (ENOTEMPTY, seen in CI), which
+ * its retries are for.
+ */
+function removeProfile(profile: string): Promise<void> {
+  return rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 })
 }
 
 /** The DevTools endpoint Chromium prints to stderr once it listens; rejects if it exits first. */
