@@ -776,9 +776,10 @@ describe('hub live delivery, entries handed to it directly', () => {
       const hub = gateway.services.hub
       hub.deliver('u:alice', entries[0]!)
       await Promise.all(tabs.map((tab) => tab.waitForEvents(1)))
-      // The turn that write spent from may still be running (the tabs' reads can come in it, with
-      // no poll between): the 2,000 start a turn of their own, or 64 writes' worth of them wait too.
-      await new Promise<void>((resolve) => setImmediate(resolve))
+      // The budget that write spent from starts afresh after the next poll for I/O: up to two
+      // iterations on, when it was spent in a check phase. The 2,000 start a turn of their own
+      // (an immediate queued after the budget's), or 64 writes' worth of them wait too.
+      await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)))
       // As after a resume storm: entries every stream has had, 2,000 of them, in one read.
       const had = Array.from({ length: 2000 }, () => entries[0]!)
       for (const entry of had) hub.deliver('u:alice', entry)

@@ -1,3 +1,4 @@
+import { access } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { turnCounter } from '../../test/turn-counter.js'
 import { TurnBudget } from './turn-budget.js'
@@ -72,9 +73,30 @@ describe('TurnBudget', () => {
       }
     }
     await Promise.all([hot(), small('a'), small('b')])
-    // The small ones queue in the hot one's second turn, behind its third piece; from then on the
+    // The hot one's first piece ran outside a turn of the budget's, so its second waits one
+    // iteration more, for a poll; the small ones queue meanwhile, behind it. From then on the
     // hot one queues behind them each time it has written.
-    expect(ran).toEqual(['hot', 'hot', 'hot', 'a', 'b', 'hot', 'a', 'b', 'hot'])
+    expect(ran).toEqual(['hot', 'hot', 'a', 'b', 'hot', 'a', 'b', 'hot', 'hot'])
+  })
+
+  it('spent in an I/O callback, starts afresh only after the next poll for I/O, not in the same iteration', async () => {
+    const budget = new TurnBudget(10)
+    // A Redis read's callback spends the budget whole (the poll phase), and work queues behind
+    // it. The immediate queued after it runs in the same iteration's check phase, before any
+    // further poll: the work must not have run by then.
+    const seen = await new Promise<{ ranBeforeNextPoll: boolean; ran: Promise<void> }>((resolve) => {
+      access('.', () => {
+        budget.spend(10)
+        let workRan = false
+        const ran = budget.take(() => {
+          workRan = true
+        })
+        setImmediate(() => resolve({ ranBeforeNextPoll: workRan, ran }))
+      })
+    })
+    expect(seen.ranBeforeNextPoll).toBe(false)
+    await seen.ran
+    expect(budget.hasRoom).toBe(true)
   })
 
   it('passes on what the work returns and what it throws, and the line goes on', async () => {

@@ -22,6 +22,8 @@ export const WRITES_PER_TURN = 2048
 export class TurnBudget {
   #spent = 0
   #turnScheduled = false
+  /** Whether this is the budget's own turn, started from the check phase. */
+  #inTurn = false
   /** Queued work, first come first served: each runs its work and settles its caller's promise. */
   #waiting: Array<() => void> = []
 
@@ -71,16 +73,31 @@ export class TurnBudget {
   #scheduleTurn(): void {
     if (this.#turnScheduled) return
     this.#turnScheduled = true
+    // From a turn of its own (the check phase), an immediate runs in the next iteration of the
+    // loop, after its poll for I/O. From anywhere else, such as a Redis read's callback in the
+    // poll phase, it would run in this iteration's check phase, with no poll between: the
+    // budget would start afresh right after it was spent, and twice the budget would be
+    // written back to back. One more hop puts a poll between. Work spent from a timer hops
+    // once more than it needs: an iteration, not a budget.
+    setImmediate(this.#inTurn ? this.#startTurn : this.#startTurnAfterPoll)
+  }
+
+  readonly #startTurnAfterPoll = (): void => {
     setImmediate(this.#startTurn)
   }
 
   readonly #startTurn = (): void => {
     this.#turnScheduled = false
     this.#spent = 0
-    const waiting = this.#waiting
-    let next = 0
-    while (next < waiting.length && this.hasRoom) waiting[next++]!()
-    if (next > 0) this.#waiting = waiting.slice(next)
-    if (this.#waiting.length > 0) this.#scheduleTurn()
+    this.#inTurn = true
+    try {
+      const waiting = this.#waiting
+      let next = 0
+      while (next < waiting.length && this.hasRoom) waiting[next++]!()
+      if (next > 0) this.#waiting = waiting.slice(next)
+      if (this.#waiting.length > 0) this.#scheduleTurn()
+    } finally {
+      this.#inTurn = false
+    }
   }
 }
