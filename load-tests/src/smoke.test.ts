@@ -57,18 +57,18 @@ async function smoke<R>(scenario: ScenarioName): Promise<ResultFile<R>> {
 }
 
 function expectExactSteps(run: RateSeriesResult, fanout: number): void {
-  expect(run.steps.length).toBeGreaterThan(0)
+  expect(run.steps.length, run.target).toBeGreaterThan(0)
   for (const step of run.steps as WindowResult[]) {
-    expect(step.publishErrors).toBe(0)
-    expect(step.deliveries).toBe(step.published * fanout)
-    expect(step.latencyMs.count).toBe(step.deliveries)
+    expect(step.publishErrors, run.target).toBe(0)
+    expect(step.deliveries, `${run.target} at ${step.rate}/s`).toBe(step.published * fanout)
+    expect(step.latencyMs.count, run.target).toBe(step.deliveries)
     // Every group's kernel time is recorded, and is a part of its CPU, never more.
     for (const [group, micros] of Object.entries(step.cpuMicrosPerDelivery)) {
       expect(step.kernelMicrosPerDelivery?.[group]).toBeGreaterThanOrEqual(0)
       expect(step.kernelMicrosPerDelivery?.[group]).toBeLessThanOrEqual(micros)
     }
   }
-  expect(run.verdict).toEqual({ lost: 0, duplicates: 0, outOfOrder: 0 })
+  expect(run.verdict, run.target).toEqual({ lost: 0, duplicates: 0, outOfOrder: 0 })
 }
 
 describe('load harness smoke', () => {
