@@ -90,14 +90,12 @@ export class TurnBudget {
     this.#turnScheduled = false
     this.#spent = 0
     this.#inTurn = true
-    try {
-      const waiting = this.#waiting
-      let next = 0
-      while (next < waiting.length && this.hasRoom) waiting[next++]!()
-      if (next > 0) this.#waiting = waiting.slice(next)
-      if (this.#waiting.length > 0) this.#scheduleTurn()
-    } finally {
-      this.#inTurn = false
-    }
+    // Queued work never throws: each settles its caller's promise with what its work threw.
+    const waiting = this.#waiting
+    let next = 0
+    while (next < waiting.length && this.hasRoom) waiting[next++]!()
+    if (next > 0) this.#waiting = waiting.slice(next)
+    if (this.#waiting.length > 0) this.#scheduleTurn()
+    this.#inTurn = false
   }
 }
