@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { ConfigProblems, loadConfig } from '../src/config/config.js'
 import { startNginxSite } from './nginx.js'
+import { REGISTRY_NODE_VERSIONS } from './registry-node.js'
 
 const run = promisify(execFile)
 const K8S = new URL('../../../k8s/', import.meta.url).pathname
@@ -268,17 +269,26 @@ describe('apps/gateway/Dockerfile', () => {
     const installed = [...dockerfile.matchAll(/npm install -g (pnpm@\S+)/g)].map((match) => match[1])
     expect(installed).toEqual([rootPackage.packageManager])
   })
+
+  it('builds and runs on one pinned Node.js, a release the suites run on (node-majors.test.ts)', async () => {
+    const versions = await imageNodeVersions()
+    expect(versions).toHaveLength(2)
+    expect(new Set(versions).size).toBe(1)
+    expect(REGISTRY_NODE_VERSIONS).toContain(versions[0])
+  })
 })
 
-/**
- * The runtime the shipped image gives the gateway, from the Dockerfile's last `FROM node:<major>-…`:
- * the earliest release of that major, since the tag follows its newest.
- */
-async function imageRuntime(): Promise<{ nodeVersion: string; platform: string }> {
+/** The Node.js version each `FROM node:<version>-…` line of the Dockerfile names, in order. */
+async function imageNodeVersions(): Promise<string[]> {
   const dockerfile = await readFile(new URL('../Dockerfile', import.meta.url), 'utf8')
-  const major = [...dockerfile.matchAll(/^FROM node:(\d+)-/gm)].at(-1)?.[1]
-  if (major === undefined) throw new Error('no FROM node:<major>-… line in apps/gateway/Dockerfile')
-  return { nodeVersion: `v${major}.0.0`, platform: 'linux' }
+  return [...dockerfile.matchAll(/^FROM node:(\S+?)-\S+/gm)].map((match) => match[1]!)
+}
+
+/** The runtime the shipped image gives the gateway, from the Dockerfile's last `FROM`. */
+async function imageRuntime(): Promise<{ nodeVersion: string; platform: string }> {
+  const version = (await imageNodeVersions()).at(-1)
+  if (version === undefined) throw new Error('no FROM node:<version>-… line in apps/gateway/Dockerfile')
+  return { nodeVersion: `v${version}`, platform: 'linux' }
 }
 
 const INGRESS_NGINX = 'nginx.ingress.kubernetes.io/'
