@@ -459,6 +459,26 @@ describe('resume with Last-Event-ID', () => {
     expect(JSON.parse(future.events[0]!.data)).toEqual({ reason: 'unknown' })
   })
 
+  it('starts with herald.reset {reason: "unknown"} for another user\'s position, even on a topic both streams carry', async () => {
+    gateway = await startTestGateway()
+    const other = await connect('ivan', { topics: 'news', grants: ['news'] })
+    await other.waitForReady()
+    await gateway.publish({ topic: 'news', data: 1 })
+    await other.waitForEvents(1)
+    await gateway.publish({ user: 'judy', data: 'missed' })
+
+    const foreign = await connect('judy', {
+      topics: 'news',
+      grants: ['news'],
+      lastEventId: other.events[0]!.lastEventId,
+    })
+    await foreign.waitForEvents(1, 'herald.reset')
+    expect(JSON.parse(foreign.events[0]!.data)).toEqual({ reason: 'unknown' })
+    // A reset replays nothing, the user's own entry included.
+    await foreign.waitForReady()
+    expect(foreign.payloads()).toEqual([])
+  })
+
   it('starts with herald.reset {reason: "malformed"} for an unreadable position', async () => {
     gateway = await startTestGateway()
     for (const garbage of ['garbage', 'u12345678:1-0,', 'x'.repeat(5000), '🔔']) {

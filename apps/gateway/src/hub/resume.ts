@@ -66,9 +66,11 @@ export async function resumeConnection(
   if (requested.kind === 'malformed') return reset(connection, broker, 'malformed')
 
   const { positions } = requested
+  // Every stream of a user carries the user's channel (slot 0), so a token without it is another
+  // user's: one sharing a topic with this stream would otherwise resume that topic "exact" and
+  // start the user's own channel at its tail, unannounced (a browser that changed user).
+  if (!positions.has(channels[0]!.tag)) return reset(connection, broker, 'unknown')
   const resumed = allSlots.filter((slot) => positions.has(channels[slot]!.tag))
-  // A token for none of these channels belongs to another user or subscription.
-  if (resumed.length === 0) return reset(connection, broker, 'unknown')
 
   const cursors = await firstCursors(connection, broker, resumed, (slot) => positions.get(channels[slot]!.tag)!)
   if (typeof cursors === 'string') return reset(connection, broker, cursors)
