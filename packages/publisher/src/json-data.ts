@@ -35,15 +35,18 @@ export function dataProblem(data: unknown, json: string): string | undefined {
   if (json.includes('null') && holds(data, isNonFiniteNumber)) {
     return 'must not contain NaN or Infinity (JSON has no such numbers; 1e400 is Infinity)'
   }
-  // A Map or a Set comes out as {}, its entries dropped without a word.
-  if (json.includes('{}') && holds(data, isMapOrSet)) {
+  // A Map or a Set comes out as an object of its own properties, `{}` if it has none, its
+  // entries dropped without a word. Any object can be one, so any text with an object is walked.
+  if (json.includes('{') && holds(data, isMapOrSet)) {
     return 'must not contain a Map or a Set (JSON has neither: either is written as {}, without its entries); convert it first (Object.fromEntries(map), [...set])'
   }
   return undefined
 }
 
 const isNonFiniteNumber = (value: unknown): boolean => typeof value === 'number' && !Number.isFinite(value)
-const isMapOrSet = (value: unknown): boolean => value instanceof Map || value instanceof Set
+/** One whose own toJSON says what it is written as (a Map subclass that writes its entries) loses nothing. */
+const isMapOrSet = (value: unknown): boolean =>
+  (value instanceof Map || value instanceof Set) && typeof (value as { toJSON?: unknown }).toJSON !== 'function'
 
 /**
  * Whether `found` holds for the value or anything in it that JSON.stringify serialises: array

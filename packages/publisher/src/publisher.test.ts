@@ -107,6 +107,24 @@ describe('encodeMessage', () => {
     }
     expect(encodeMessage({ target: { user: 'a' }, data: { empty: {}, list: [] } }).data).toBe('{"empty":{},"list":[]}')
   })
+
+  it('refuses a Map or a Set with properties of its own, which JSON.stringify writes as them alone', () => {
+    const withNote = Object.assign(new Map([['a', 1]]), { note: 1 })
+    const withTag = Object.assign(new Set(['x']), { tag: 'x' })
+    for (const data of [{ m: withNote }, [withTag], withNote]) {
+      expect(refusalOf({ target: { user: 'a' }, data })).toMatch(/^data must not contain a Map or a Set/)
+    }
+  })
+
+  it('takes a Map whose own toJSON writes its entries', () => {
+    class EntriesMap extends Map<string, number> {
+      toJSON(): Record<string, number> {
+        return Object.fromEntries(this)
+      }
+    }
+    const data = { counts: new EntriesMap([['a', 1]]) }
+    expect(encodeMessage({ target: { user: 'a' }, data }).data).toBe('{"counts":{"a":1}}')
+  })
 })
 
 describe('batchesOf', () => {
