@@ -24,12 +24,16 @@ window.notify = (count) => {
 const bell = document.createElement('herald-bell')
 bell.id = 'bell'
 bell.setAttribute('max-items', '5')
-bell.client = {
+const resets = new Set()
+const states = new Set()
+window.source = {
   state: 'open',
   onNotification: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
-  onReset: () => () => {},
-  onStateChange: () => () => {},
+  onReset: (listener) => (resets.add(listener), () => resets.delete(listener)),
+  onStateChange: (listener) => (states.add(listener), () => states.delete(listener)),
 }
+window.subscriptions = () => listeners.size + resets.size + states.size
+bell.client = window.source
 const after = document.createElement('button')
 after.id = 'after'
 after.textContent = 'After the bell'
@@ -78,6 +82,30 @@ describe('<herald-bell>, in Chromium', () => {
   const bellButton = () => page.getByRole('button', { name: /^Notifications, \d+ unread$/ })
   const badge = () => page.locator('#bell').evaluate((bell) => bell.shadowRoot!.querySelector('.badge')!.textContent)
   const notify = (count: number) => page.evaluate((c) => (window as { notify?: (n: number) => void }).notify!(c), count)
+
+  it("lets go of the app's client when taken out of the page, and listens again when put back", async () => {
+    const subscriptions = () => page.evaluate(() => (window as unknown as { subscriptions(): number }).subscriptions())
+    const before = await subscriptions()
+    await page.evaluate(() => {
+      const w = window as unknown as Record<string, any>
+      w.extraBells = Array.from({ length: 50 }, () => {
+        const bell = document.createElement('herald-bell') as HTMLElement & { client: unknown }
+        bell.client = w.source
+        return bell
+      })
+      document.body.append(...w.extraBells)
+    })
+    expect(await subscriptions()).toBe(before + 150)
+    await page.evaluate(() => {
+      for (const bell of (window as unknown as { extraBells: HTMLElement[] }).extraBells) bell.remove()
+    })
+    expect(await subscriptions()).toBe(before)
+    // Put back, a bell listens again.
+    await page.evaluate(() => document.body.append((window as unknown as { extraBells: HTMLElement[] }).extraBells[0]!))
+    expect(await subscriptions()).toBe(before + 3)
+    await page.evaluate(() => (window as unknown as { extraBells: HTMLElement[] }).extraBells[0]!.remove())
+    expect(await subscriptions()).toBe(before)
+  })
 
   it('counts unread notifications beyond max-items, up to 99+, until all are marked read', async () => {
     await notify(7)

@@ -4,7 +4,8 @@
  *
  * - attributes: `src` (the events URL) and `token-url` (POSTed with the
  *   page's cookies, answering `{"token": "..."}`), optional `topics`;
- * - or the `client` property, a HeraldClient the app already has.
+ * - or the `client` property, a HeraldClient the app already has. The bell listens
+ *   to it only while in the page, so a bell the app throws away is not kept by it.
  *
  * Accessibility: a real button whose label carries the unread count,
  * `aria-expanded`/`aria-controls` for the panel, Escape closes it alone and returns
@@ -130,6 +131,7 @@ export class HeraldBellElement extends ElementBase {
       delete (this as { client?: BellSource }).client
       this.client = client
     }
+    if (this.#client !== undefined && this.#unsubscribe.length === 0) this.#listen(this.#client)
     this.#render()
     this.#scheduleClientFromAttributes()
   }
@@ -137,6 +139,10 @@ export class HeraldBellElement extends ElementBase {
   disconnectedCallback(): void {
     this.#stopListeningToDocument()
     this.#closeOwnClient()
+    // The app's client outlives the bell: a bell left subscribed to it would be kept, with its
+    // shadow DOM, for as long as the client lives (one per render in a single-page app). Put
+    // back in the page, it listens again, its list as it was.
+    this.#stopListening()
   }
 
   attributeChangedCallback(): void {
@@ -167,11 +173,19 @@ export class HeraldBellElement extends ElementBase {
     this.#attach(this.#ownClient)
   }
 
+  /** Feeds the bell from `client`; it listens while the bell is in the page. */
   #attach(client: BellSource | undefined): void {
-    for (const unsubscribe of this.#unsubscribe) unsubscribe()
+    this.#stopListening()
     this.#client = client
+    if (client !== undefined && this.isConnected) this.#listen(client)
+  }
+
+  #stopListening(): void {
+    for (const unsubscribe of this.#unsubscribe) unsubscribe()
     this.#unsubscribe = []
-    if (client === undefined) return
+  }
+
+  #listen(client: BellSource): void {
     this.#setState(client.state)
     this.#unsubscribe.push(
       client.onNotification((n) => this.#add(n)),
