@@ -832,6 +832,31 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     expect(requests).toBe(fetches)
   })
 
+  it('refuses a kid the set has under another algorithm or not for signatures past the cooldown too: no fetch, and a 401 while the issuer is down', async () => {
+    fakeClocks()
+    const encryptionKeys = rsaKeys()
+    alsoPublished = [{ ...(await jwkOf(encryptionKeys, 'k-enc')), use: 'enc' }]
+    const verify = verifier(jwksUrl, 1_000)
+    expect((await verify(await sign('k1'))).userId).toBe('alice')
+    const fetches = requests
+    const otherAlgorithm = await new SignJWT({})
+      .setProtectedHeader({ alg: 'PS256', kid: 'k1' })
+      .setSubject('alice')
+      .setExpirationTime('1h')
+      .sign(keys.privateKey)
+    const notForSignatures = await signRs256(encryptionKeys, { kid: 'k-enc', sub: 'alice' })
+    for (const issuer of ['ok', '500'] as const) {
+      answer = issuer
+      advance(1_001)
+      expect(await codeOf(verify(otherAlgorithm)), issuer).toBe('HERALD_ERR_TOKEN_ALGORITHM')
+      advance(1_001)
+      expect(await codeOf(verify(notForSignatures)), issuer).toBe('HERALD_ERR_TOKEN_ALGORITHM')
+    }
+    expect(requests).toBe(fetches)
+    // A good token still verifies from the set in hand.
+    expect((await verify(await sign('k1', 'bob'))).userId).toBe('bob')
+  })
+
   it('names a kid whose key is not for signatures ("use": "enc", or key_ops without "verify") as such, not as a wrong algorithm', async () => {
     const encryptionKeys = rsaKeys()
     const token = await signRs256(encryptionKeys, { kid: 'k-enc', sub: 'alice' })

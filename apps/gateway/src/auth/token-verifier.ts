@@ -30,12 +30,14 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
+  jwksCache,
   jwtVerify,
 } from 'jose'
 import type { Logger } from 'pino'
 import { monotonicMs } from '../clock/monotonic-ms.js'
 import type { GatewayConfig } from '../config/config.js'
 import { HeraldError, type HeraldErrorCode } from '../errors/herald-error.js'
+import { HeldKeySet, namedKeyRefusal } from './held-key-set.js'
 import { createHmacFastPath } from './hmac-fast-path.js'
 import { fetchKeySet, KEY_SET_FETCH_TIMEOUT_MS } from './key-set-fetch.js'
 import { KeySetFetchDeferred, KeySetOutageLog } from './key-set-outage.js'
@@ -194,7 +196,9 @@ function selectVerify(
       // cooldown between refetches for unknown kids reads the wall clock; after a step back, the
       // refresh every JWKS_MAX_AGE_MS still brings a new key in.)
       const fetchBackoff = new RetryBackoff(FIRST_FETCH_RETRY_MS, Math.max(FIRST_FETCH_RETRY_MS, jwt.jwksCooldownMs))
+      const held = new HeldKeySet()
       const keySet = createRemoteJWKSet(key.url, {
+        [jwksCache]: held.cache,
         cooldownDuration: jwt.jwksCooldownMs,
         // Never stale to jose: keepingStaleKeys refreshes it, and keeps it while refreshes fail.
         cacheMaxAge: Number.POSITIVE_INFINITY,
@@ -250,6 +254,8 @@ function selectVerify(
         if (header.kid !== undefined && typeof header.kid !== 'string') {
           throw new errors.JWSInvalid('the token header\'s "kid" is not a string')
         }
+        // Past jose's cooldown, a kid the held set names under another algorithm would be a fetch.
+        if (!keySet.coolingDown) await held.refuseMismatch(header, token)
         const fetchedBefore = fetched
         try {
           return await currentKeys(header, token)
@@ -262,24 +268,9 @@ function selectVerify(
           }
           // The set has this kid, for another algorithm than the token's (jose matches a key's
           // "alg" and type), or not for signatures: the token's fault, as a new key under a kid
-          // the set already has is not fetched for either. Read from the set only on this
-          // failure: jwks() clones it.
-          const named =
-            error instanceof errors.JWKSNoMatchingKey && header.kid !== undefined
-              ? keySet.jwks()?.keys.filter((jwk) => jwk.kid === header.kid)
-              : undefined
-          if (named !== undefined && named.length > 0) {
-            // jose passes over a key whose "use" is not "sig" or whose "key_ops" lack "verify":
-            // an identity provider's encryption key under the kid is named as such, not as an
-            // algorithm the token did get right.
-            if (named.every((jwk) => (jwk.use !== undefined && jwk.use !== 'sig') || notForVerifying(jwk))) {
-              throw new HeraldError(
-                'HERALD_ERR_TOKEN_ALGORITHM',
-                'the key the token names (kid) is not for verifying signatures: its "use" or "key_ops" say otherwise',
-              )
-            }
-            throw new errors.JOSEAlgNotAllowed('the key the token names is for another algorithm')
-          }
+          // the set already has is not fetched for either.
+          const named = error instanceof errors.JWKSNoMatchingKey ? held.named(header.kid) : []
+          if (named.length > 0) throw namedKeyRefusal(named)
           // Fetched within the cooldown, so not again for this token: a key published since may
           // have signed it. Shed, it comes back once the set can be fetched; a 401 would stop a
           // native EventSource for good, and anyone can start the cooldown with a made-up kid.
@@ -423,11 +414,6 @@ function toHeraldError(error: unknown): unknown {
     return new HeraldError(code, message)
   }
   return error
-}
-
-/** A key whose `key_ops` are given and leave out verifying. */
-function notForVerifying(jwk: { key_ops?: unknown }): boolean {
-  return Array.isArray(jwk.key_ops) && !jwk.key_ops.includes('verify')
 }
 
 function joseCodeOf(error: unknown): string | undefined {
