@@ -117,6 +117,11 @@ describe('which requests a gateway serves', () => {
       ),
       garbage: await exchange(gateway.url, 'HELLO THERE\r\n\r\n'),
       expectation: await exchange(gateway.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n'),
+      // Node reads any list with 100-continue in it as a request for 100 Continue.
+      continueAndMore: await exchange(
+        gateway.url,
+        'POST /v1/publish HTTP/1.1\r\nHost: x\r\nExpect: 100-continue, foo\r\nContent-Length: 2\r\n\r\n',
+      ),
     }
     const seen = Object.fromEntries(Object.entries(answers).map(([name, text]) => [name, parse(text)]))
     expect(seen).toMatchObject({
@@ -124,6 +129,7 @@ describe('which requests a gateway serves', () => {
       bothLengths: { status: 400, code: 'HERALD_ERR_BAD_REQUEST' },
       garbage: { status: 400, code: 'HERALD_ERR_BAD_REQUEST' },
       expectation: { status: 417, code: 'HERALD_ERR_EXPECTATION_FAILED' },
+      continueAndMore: { status: 417, code: 'HERALD_ERR_EXPECTATION_FAILED' },
     })
     for (const answer of Object.values(seen)) expect(answer.headers).toContain('content-type: application/json')
     for (const code of ['HERALD_ERR_HEADERS_TOO_LARGE', 'HERALD_ERR_EXPECTATION_FAILED'])

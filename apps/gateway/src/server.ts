@@ -237,9 +237,16 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     // Node's default (2000 as pairs of entries) made explicit: readTarget refuses what reaches it.
     server.maxHeadersCount = MAX_HEADER_FIELDS
     if (sockets !== undefined) server.on('connection', sockets.budget.accepted)
-    server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) =>
-      dispatchInTurn(request, response, true),
-    )
+    server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+      // Node holds `100 Continue` back for any Expect that lists 100-continue, others beside it
+      // (`100-continue, foo`) too: an expectation this server cannot meet, as a lone `foo` is.
+      if (!ONLY_CONTINUE.test(request.headers.expect ?? '')) {
+        countRefusal(request.method ?? '', request.url ?? '')
+        answerUnmetExpectation(request, response, logger)
+        return
+      }
+      dispatchInTurn(request, response, true)
+    })
     server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
       countRefusal(request.method ?? '', request.url ?? '')
       answerUnmetExpectation(request, response, logger)
@@ -462,6 +469,9 @@ function createBroker(config: GatewayConfig, logger: Logger, metrics: Metrics): 
 
 /** How often the node checks what its streams hold unsent together (MAX_UNSENT_BYTES). */
 const UNSENT_CHECK_MS = 1_000
+
+/** An Expect of 100-continue alone, the one expectation HTTP/1.1 defines. */
+const ONLY_CONTINUE = /^[ \t]*100-continue[ \t]*$/i
 
 /**
  * A listen failure that no restart can fix, because HOST or PORT asks for what this machine
