@@ -23,4 +23,28 @@ describe('shareAcrossTabs', () => {
     share.close()
     expect(() => share.post('closed')).not.toThrow()
   })
+
+  it('neither leads nor keeps the lock when closed between the grant and its callback', async () => {
+    // The browser grants the lock, then calls back in a later task: an abort in between is too late.
+    let closedLed = 0
+    const closed = shareAcrossTabs<string>('herald:test-grant', {
+      lead: () => {
+        closedLed++
+        return () => {}
+      },
+      receive: () => {},
+    })
+    closed.close()
+    let nextLed = false
+    const next = shareAcrossTabs<string>('herald:test-grant', {
+      lead: () => {
+        nextLed = true
+        return () => {}
+      },
+      receive: () => {},
+    })
+    await vi.waitFor(() => expect(nextLed).toBe(true))
+    expect(closedLed).toBe(0)
+    next.close()
+  })
 })

@@ -34,6 +34,10 @@ export function shareAcrossTabs<M>(name: string, handlers: TabShareHandlers<M>):
   let closed = false
   navigator.locks
     .request(name, { mode: 'exclusive', signal: abort.signal }, () => {
+      // Granted, then closed before this ran (the callback comes in a later task, and an abort
+      // after the grant withdraws nothing): leading now would stream for a closed client, and
+      // hold the lock from the next tab for good.
+      if (closed) return
       stopLeading = handlers.lead()
       return new Promise<void>((resolve) => {
         release = resolve
