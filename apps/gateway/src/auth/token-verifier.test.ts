@@ -563,6 +563,13 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
   let logged: string[] = []
 
   const sign = (kid: string, sub = 'alice') => signRs256(keys, { kid, sub })
+  /** A token for alice signed with k1's private key, naming k1 under `alg` (k1 is served as RS256). */
+  const signNamingK1As = (alg: string) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg, kid: 'k1' })
+      .setSubject('alice')
+      .setExpirationTime('1h')
+      .sign(keys.privateKey)
 
   /** The node's monotonic clock (backoff, the set's age) and the wall clock (token times), both faked. */
   function fakeClocks(): void {
@@ -816,11 +823,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     const fetches = requests
     // k1 is served with "alg": "RS256": a PS256 token naming it matches no key, which was shed
     // as a key the set might have gained since, though the set has k1 (found by probe J).
-    const otherAlgorithm = await new SignJWT({})
-      .setProtectedHeader({ alg: 'PS256', kid: 'k1' })
-      .setSubject('alice')
-      .setExpirationTime('1h')
-      .sign(keys.privateKey)
+    const otherAlgorithm = await signNamingK1As('PS256')
     expect(await codeOf(verify(otherAlgorithm))).toBe('HERALD_ERR_TOKEN_ALGORITHM')
     expect(await codeOf(verify(otherAlgorithm))).toBe('HERALD_ERR_TOKEN_ALGORITHM')
     const numericKid = await new SignJWT({})
@@ -839,11 +842,7 @@ describe('subscriber tokens when the JWKS cannot be fetched', () => {
     const verify = verifier(jwksUrl, 1_000)
     expect((await verify(await sign('k1'))).userId).toBe('alice')
     const fetches = requests
-    const otherAlgorithm = await new SignJWT({})
-      .setProtectedHeader({ alg: 'PS256', kid: 'k1' })
-      .setSubject('alice')
-      .setExpirationTime('1h')
-      .sign(keys.privateKey)
+    const otherAlgorithm = await signNamingK1As('PS256')
     const notForSignatures = await signRs256(encryptionKeys, { kid: 'k-enc', sub: 'alice' })
     for (const issuer of ['ok', '500'] as const) {
       answer = issuer
