@@ -444,10 +444,10 @@ describe('loadConfig', () => {
     expect(loadConfig(on('v22.12.0')).listenSockets).toBe(4)
     expect(loadConfig(on('v24.1.0')).listenSockets).toBe(4)
     expect(() => loadConfig(on('v20.19.0'))).toThrow(
-      'LISTEN_SOCKETS: above 1 needs Node.js 22.12 or later (SO_REUSEPORT listeners); this is v20.19.0',
+      'LISTEN_SOCKETS: above 1 needs Node.js 22.12 or later on 22, or 23.1 or later (SO_REUSEPORT listeners); this is v20.19.0',
     )
-    expect(() => loadConfig(on('v22.11.0'))).toThrow('needs Node.js 22.12 or later')
-    expect(() => loadConfig(on('v23.0.0'))).toThrow('needs Node.js 22.12 or later')
+    expect(() => loadConfig(on('v22.11.0'))).toThrow('needs Node.js 22.12 or later on 22, or 23.1 or later')
+    expect(() => loadConfig(on('v23.0.0'))).toThrow('needs Node.js 22.12 or later on 22, or 23.1 or later')
     expect(() => loadConfig(on('v24.1.0', 'darwin'))).toThrow(
       'LISTEN_SOCKETS: above 1 needs SO_REUSEPORT, which Node.js does not offer on darwin',
     )

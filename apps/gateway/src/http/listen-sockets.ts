@@ -8,7 +8,7 @@
  * queue (somaxconn, 4096 by default) fills, the kernel drops further SYNs, and their clients
  * send them again only after 1, 3 and 7 s. Each socket of a SO_REUSEPORT group gets its own
  * queue and its own readiness, so N sockets take N connections a turn and queue N times as many.
- * `reusePort` needs Node.js 22.12 or later on a platform with SO_REUSEPORT (config/reuse-port.ts;
+ * `reusePort` needs Node.js 22.12+ or 23.1+ on a platform with SO_REUSEPORT (config/reuse-port.ts;
  * config.ts refuses more than one socket elsewhere).
  */
 
