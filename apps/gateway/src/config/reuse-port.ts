@@ -12,7 +12,8 @@ const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(['linux', 'freebsd', '
 export function reusePortUnsupported(nodeVersion: string, platform: string): string | undefined {
   const [major = 0, minor = 0] = nodeVersion.replace(/^v/, '').split('.').map(Number)
   const recentEnough = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12)
-  if (!recentEnough) return `needs Node.js 22.12 or later on 22, or 23.1 or later (SO_REUSEPORT listeners); this is ${nodeVersion}`
+  if (!recentEnough)
+    return `needs Node.js 22.12 or later on 22, or 23.1 or later (SO_REUSEPORT listeners); this is ${nodeVersion}`
   if (!REUSE_PORT_PLATFORMS.has(platform)) return `needs SO_REUSEPORT, which Node.js does not offer on ${platform}`
   return undefined
 }
