@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { getHeapStatistics } from 'node:v8'
 import { getRequestListener } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { createTokenVerifier } from './auth/token-verifier.js'
@@ -15,6 +16,7 @@ import type { Broker } from './broker/broker.js'
 import { MemoryBroker } from './broker/memory-broker.js'
 import { RedisBroker } from './broker/redis-broker.js'
 import { ConfigProblems, type GatewayConfig } from './config/config.js'
+import { unsentBudgetProblem } from './config/heap-budget.js'
 import { fileLimitProblem, socketBudgetFromFileLimit } from './config/open-file-limit.js'
 import { ConfigError, HeraldError } from './errors/herald-error.js'
 import { logRequest } from './http/access-log.js'
@@ -338,6 +340,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     )
   const fileLimit = fileLimitProblem(config.maxConnections, config.openFileLimit)
   if (fileLimit !== undefined) logger.warn(fileLimit)
+  const heapBudget = unsentBudgetProblem(config.maxUnsentBytes, getHeapStatistics().heap_size_limit)
+  if (heapBudget !== undefined) logger.warn(heapBudget)
   // Names only: a value may be a secret.
   for (const { name, meant } of config.misspelt)
     logger.warn({ variable: name, meant }, `${name} is not a variable Herald reads; is it ${meant}, misspelt?`)

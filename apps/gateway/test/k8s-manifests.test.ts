@@ -14,6 +14,7 @@ import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { ConfigProblems, loadConfig } from '../src/config/config.js'
+import { unsentBudgetProblem } from '../src/config/heap-budget.js'
 import { startNginxSite } from './nginx.js'
 import { REGISTRY_NODE_VERSIONS } from './registry-node.js'
 
@@ -100,6 +101,18 @@ function containerEnv(objects: any[]): Record<string, string> {
     ...Object.fromEntries(container.env.map((e: any) => [e.name, e.value])),
   }
 }
+
+const MiB = 1024 * 1024
+
+/** A Kubernetes memory quantity in Mi or Gi, in bytes. */
+function memoryBytes(quantity: string): number {
+  const match = /^(\d+)(Mi|Gi)$/.exec(quantity)
+  if (match === null) throw new Error(`a memory quantity in Mi or Gi, not ${quantity}`)
+  return Number(match[1]) * (match[2] === 'Gi' ? 1024 * MiB : MiB)
+}
+
+/** Values for the two secret placeholders the manifests ship, which the gateway refuses as they are. */
+const FILLED_SECRETS = { JWT_SECRET: 'a'.repeat(32), PUBLISH_API_KEY: 'b'.repeat(16) }
 
 /** A Kubernetes CPU quantity ("1", "500m", "0.5") in cores. */
 function cpuCores(quantity: string | number): number {
@@ -208,6 +221,21 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
     expect(perPod).toBeLessThan(maxConnections * HPA_MAX_SHARE_OF_BUDGET)
   })
 
+  it('gives the heap half the memory limit at most, and a MAX_UNSENT_BYTES the heap can hold', async () => {
+    const objects = await build(path)
+    const container = byKind(objects, 'Deployment').spec.template.spec.containers[0]
+    const env = containerEnv(objects)
+    const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(env['NODE_OPTIONS'] ?? '')?.[1])
+    expect(heapMiB, String(env['NODE_OPTIONS'])).toBeGreaterThan(0)
+    expect(heapMiB * MiB).toBeLessThanOrEqual(memoryBytes(container.resources.limits.memory) / 2)
+    // The young generation comes on top of the old space's limit: the limit alone is the safe side.
+    const heapSizeLimit = heapMiB * MiB
+    const runtime = await imageRuntime()
+    const filled = { ...env, ...FILLED_SECRETS }
+    const config = loadConfig({ env: filled, argv: [], openFileLimit: 1_048_576, runtime, heapSizeLimit })
+    expect(unsentBudgetProblem(config.maxUnsentBytes, heapSizeLimit)).toBeUndefined()
+  })
+
   it('scales on connections per pod and CPU, and selects the pods it deploys', async () => {
     const objects = await build(path)
     const hpa = byKind(objects, 'HorizontalPodAutoscaler')
@@ -255,7 +283,7 @@ describe.each(['base', 'overlays/example'])('k8s/%s', (path) => {
     const variables = (thrown as ConfigProblems).problems.map((problem) => problem.variable).sort()
     expect(variables).toEqual(['JWT_SECRET', 'PUBLISH_API_KEY'])
     // With the two filled in, everything else in the manifests is valid configuration.
-    const filled = { ...env, JWT_SECRET: 'a'.repeat(32), PUBLISH_API_KEY: 'b'.repeat(16) }
+    const filled = { ...env, ...FILLED_SECRETS }
     const config = loadConfig({ env: filled, argv: [], openFileLimit: 1_048_576, runtime })
     // And none of it is a misspelling the gateway would ignore.
     expect(config.misspelt).toEqual([])

@@ -279,8 +279,8 @@ export function loadConfig(sources: ConfigSources): GatewayConfig {
       min: 1024 * 1024,
     }),
     // A body is held whole while it is checked, as bytes, text and parsed values, several times
-    // its size: much past 64 MiB, one publish could take the heap the manifests give a pod
-    // (256 MiB), and past 512 MiB its text is longer than V8's longest string.
+    // its size: much past 64 MiB, one publish could take much of the heap the manifests give a
+    // pod (512 MiB), and past 512 MiB its text is longer than V8's longest string.
     publishMaxBodyBytes: read.integer('PUBLISH_MAX_BODY_BYTES', {
       default: 256 * 1024,
       min: 1024,
