@@ -59,9 +59,12 @@ export type Reply =
   | { readonly id: number; readonly type: 'stats'; readonly stats: WorkerStats }
   | { readonly id: number; readonly type: 'verdict'; readonly verdict: Verdict }
 
-/** The payload every published message carries: its sequence number in its stream and the publish time. */
-export function payload(seq: number): string {
-  return `{"s":${seq},"t":${now()}}`
+/**
+ * The payload every published message carries: its sequence number in its stream and its publish
+ * time, which a paced publish gives as when the message fell due (pacer.ts).
+ */
+export function payload(seq: number, at: number = now()): string {
+  return `{"s":${seq},"t":${at}}`
 }
 
 /**

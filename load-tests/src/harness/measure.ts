@@ -5,7 +5,7 @@
 import type { Target } from '../targets/target.js'
 import type { LoadFleet } from './fleet.js'
 import { type LatencySummary, summarise } from './histogram.js'
-import { pace } from './pacer.js'
+import { type PacedSend, pace } from './pacer.js'
 import { cpuBetween, type ProcessGroup, snapshot } from './proc-sampler.js'
 
 export interface WindowResult {
@@ -32,7 +32,7 @@ export interface WindowPlan {
   /** Deliveries each published message makes (connections for broadcast, 1 for unicast). */
   readonly fanout: number
   /** Publishes the next `count` messages. */
-  send(count: number): Promise<void>
+  send: PacedSend
   /** How long deliveries may trail the last publish. */
   readonly drainMs?: number
 }

@@ -7,7 +7,14 @@
  * 30k msg/s left in bursts of 300, and the last message of each burst waited for the 299 before
  * it at every hop. That put every target's median at 5–9 ms, which measured the harness and not
  * the server. A 1 ms tick costs the publisher and Redis a few µs more per message.
+ *
+ * Each message's latency runs from when it fell due, not from when it went out: messages held
+ * back while MAX_IN_FLIGHT batches wait for their answers (a server slow to acknowledge, or this
+ * process stalled) have waited too, and stamped when sent, that wait was never counted
+ * (coordinated omission; the harness review of 2026-12-07).
  */
+
+import { now } from '../client/messages.js'
 
 const TICK_MS = 1
 const MAX_IN_FLIGHT = 4
@@ -18,14 +25,22 @@ export interface PaceResult {
   readonly errors: number
 }
 
-/** `send(n)` publishes the next n messages; resolves after the last batch settled. */
+/**
+ * Publishes the next `count` messages; `dueAt(i)` is when the i-th of them fell due, on the
+ * clock of `now()` (messages.ts), for its payload's publish time.
+ */
+export type PacedSend = (count: number, dueAt: (i: number) => number) => Promise<void>
+
+/** `send` publishes the next n messages; resolves after the last batch settled. */
 export async function pace(
   ratePerSecond: number,
   durationMs: number,
-  send: (count: number) => Promise<void>,
+  send: PacedSend,
   maxBatch = Math.max(1, Math.ceil(ratePerSecond / 20)),
 ): Promise<PaceResult> {
   const started = performance.now()
+  const origin = now()
+  const interval = 1000 / ratePerSecond
   let sent = 0
   let errors = 0
   let inFlight = 0
@@ -34,10 +49,13 @@ export async function pace(
     const due = Math.floor((ratePerSecond * (performance.now() - started)) / 1000) - sent
     if (due > 0 && inFlight < MAX_IN_FLIGHT) {
       const count = Math.min(due, maxBatch)
+      // Message m (from 0) falls due once the rate has made m + 1 of them.
+      const first = sent
+      const dueAt = (i: number) => origin + (first + i + 1) * interval
       sent += count
       inFlight++
       batches.push(
-        send(count)
+        send(count, dueAt)
           .catch(() => {
             errors += count
           })

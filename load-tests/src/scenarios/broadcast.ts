@@ -4,6 +4,7 @@
  */
 import { payload } from '../client/messages.js'
 import { measureWindow, type WindowResult } from '../harness/measure.js'
+import type { PacedSend } from '../harness/pacer.js'
 import { deliveredAll } from '../report/run-verdict.js'
 import type { TargetName } from '../targets/index.js'
 import { subscriptions, withSession } from './session.js'
@@ -33,8 +34,9 @@ export function runBroadcast(name: TargetName, params: BroadcastParams): Promise
     const { target, fleet } = session
     await session.open(await subscriptions(target, params.connections, 'b', TOPIC))
     let seq = 0
-    const send = async (count: number) => {
-      for (let i = 0; i < count; i++) await target.publish([{ channel: { topic: TOPIC }, data: payload(seq++) }])
+    const send: PacedSend = async (count, dueAt) => {
+      for (let i = 0; i < count; i++)
+        await target.publish([{ channel: { topic: TOPIC }, data: payload(seq++, dueAt(i)) }])
     }
     const steps: WindowResult[] = []
     for (const rate of params.rates) {

@@ -7,7 +7,7 @@
 import type { Verdict } from '../client/messages.js'
 import { payload } from '../client/messages.js'
 import { round } from '../harness/measure.js'
-import { pace } from '../harness/pacer.js'
+import { type PacedSend, pace } from '../harness/pacer.js'
 import { snapshot } from '../harness/proc-sampler.js'
 import { fittedGrowth, lowerEnvelope } from '../harness/trend.js'
 import type { PublishItem, V8Memory } from '../targets/index.js'
@@ -62,9 +62,10 @@ export function runSoak(params: SoakParams): Promise<SoakResult> {
       ])
       const published: Record<string, number> = { [TOPIC]: 0 }
       const { send: unicast } = unicastSender(target, half, 's', published)
-      const broadcast = (count: number) => {
+      const broadcast: PacedSend = (count, dueAt) => {
         const items: PublishItem[] = []
-        for (let i = 0; i < count; i++) items.push({ channel: { topic: TOPIC }, data: payload(published[TOPIC]!++) })
+        for (let i = 0; i < count; i++)
+          items.push({ channel: { topic: TOPIC }, data: payload(published[TOPIC]!++, dueAt(i)) })
         return target.publish(items)
       }
       const samples: SoakResult['samples'] = []

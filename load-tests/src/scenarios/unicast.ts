@@ -6,6 +6,7 @@
 import type { Verdict } from '../client/messages.js'
 import { payload } from '../client/messages.js'
 import { measureWindow, type WindowResult } from '../harness/measure.js'
+import type { PacedSend } from '../harness/pacer.js'
 import { deliveredAll } from '../report/run-verdict.js'
 import type { PublishItem, Target, TargetName } from '../targets/index.js'
 import { subscriptions, withSession } from './session.js'
@@ -39,15 +40,15 @@ export function unicastSender(
   users: number,
   prefix = 'u',
   published: Record<string, number> = {},
-): { published: Record<string, number>; send(count: number): Promise<void> } {
+): { published: Record<string, number>; send: PacedSend } {
   let cursor = 0
-  const send = (count: number) => {
+  const send: PacedSend = (count, dueAt) => {
     const items: PublishItem[] = []
     for (let i = 0; i < count; i++) {
       const user = `${prefix}${cursor++ % users}`
       const seq = published[user] ?? 0
       published[user] = seq + 1
-      items.push({ channel: { user }, data: payload(seq) })
+      items.push({ channel: { user }, data: payload(seq, dueAt(i)) })
     }
     return target.publish(items)
   }
