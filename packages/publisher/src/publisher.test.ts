@@ -17,7 +17,7 @@ import { loadHeraldFunctions } from './functions.js'
 import { channelSlot, idempotencyKey, streamKey } from './keys.js'
 import { type EncodedMessage, encodeMessage, type Message } from './message.js'
 import { PublishError } from './publish-error.js'
-import { batchesOf, HeraldPublisher, PUBLISHING_CLIENT_OPTIONS, type PublisherOptions } from './publisher.js'
+import { callChainsOf, HeraldPublisher, PUBLISHING_CLIENT_OPTIONS, type PublisherOptions } from './publisher.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 import { refusalOf } from './test/refusal.js'
 import { replyDroppingProxy } from './test/reply-dropping-proxy.js'
@@ -127,7 +127,7 @@ describe('encodeMessage', () => {
   })
 })
 
-describe('batchesOf', () => {
+describe('callChainsOf', () => {
   const to = (channelKey: string): EncodedMessage => ({
     channelKey,
     type: undefined,
@@ -135,16 +135,18 @@ describe('batchesOf', () => {
     idempotencyKey: undefined,
   })
 
-  it('keeps a standalone publish in order, 100 messages a call', () => {
+  it('keeps a standalone publish in order, 100 messages a call, each call sent at once', () => {
     const messages = Array.from({ length: 250 }, (_, n) => to(`u:user${n % 7}`))
-    const batches = batchesOf(messages, false)
-    expect(batches.map((batch) => batch.length)).toEqual([100, 100, 50])
-    expect(batches.flat()).toEqual(messages.map((_, n) => n))
+    const chains = callChainsOf(messages, false)
+    expect(chains.map((chain) => chain.map((call) => call.length))).toEqual([[100], [100], [50]])
+    expect(chains.flat(2)).toEqual(messages.map((_, n) => n))
   })
 
-  it('gives each channel calls of its own in a cluster, each in publishing order', () => {
+  it('gives each channel calls of its own in a cluster, in publishing order, one after another', () => {
     const messages = ['u:a', 'u:b', 'u:a', 't:news', 'u:b', 'u:a'].map(to)
-    expect(batchesOf(messages, true)).toEqual([[0, 2, 5], [1, 4], [3]])
+    expect(callChainsOf(messages, true)).toEqual([[[0, 2, 5]], [[1, 4]], [[3]]])
+    const many = Array.from({ length: 250 }, (_, n) => to(n % 5 === 0 ? 'u:b' : 'u:a'))
+    expect(callChainsOf(many, true).map((chain) => chain.map((call) => call.length))).toEqual([[50], [100, 100]])
   })
 })
 
@@ -830,6 +832,50 @@ describe('HeraldPublisher on a Redis Cluster', () => {
       expect(await outcome).toEqual({ id: expect.any(String) })
       const entries = (await (await cluster.slotOwner(slot)).cli('XRANGE', key, '-', '+')).split('\n')
       expect(entries.filter((line) => line === '1')).toHaveLength(1)
+    } finally {
+      await publisher.close()
+      await cluster.stop()
+    }
+  })
+
+  it("keeps a channel's order across its calls through a slot migration: a later call waits for one TRYAGAIN holds back", async () => {
+    const cluster = await startRedisCluster()
+    const publisher = new HeraldPublisher({ redis: cluster.url, timeoutMs: 30_000 })
+    const tryAgains = async () => {
+      const stats = await Promise.all(cluster.masters.map((master) => master.cli('INFO', 'errorstats')))
+      return stats.reduce((sum, text) => sum + Number(/errorstat_TRYAGAIN:count=(\d+)/.exec(text)?.[1] ?? 0), 0)
+    }
+    try {
+      const key = streamKey('u:orderly')
+      await publisher.publish({ user: 'orderly' }, undefined, -1)
+      const slot = Number(await cluster.masters[0]!.cli('CLUSTER', 'KEYSLOT', key))
+      const from = await cluster.slotOwner(slot)
+      let outcome: Promise<{ ids: string[] } | { error: unknown }> | undefined
+      await cluster.moveSlot(slot, cluster.masters.find((master) => master !== from)!, async () => {
+        // Two calls: the first carries an idempotency key that exists nowhere yet, so the new
+        // owner refuses it (TRYAGAIN) until the slot is its own; the second has no key of the old
+        // owner's missing but the stream, which the migration's ASK lets the new owner take.
+        let settled = false
+        const messages = Array.from({ length: 150 }, (_, n) => ({
+          target: { user: 'orderly' },
+          data: n,
+          ...(n === 0 ? { idempotencyKey: 'first' } : {}),
+        }))
+        outcome = publisher.publishBatch(messages).then(
+          (ids) => ({ ids }),
+          (error: unknown) => ({ error }),
+        )
+        void outcome.then(() => {
+          settled = true
+        })
+        await pollUntil('TRYAGAIN past ioredis retries, or the publish settled', async () =>
+          settled || (await tryAgains()) > 20 ? true : undefined,
+        )
+      })
+      expect(await outcome).toEqual({ ids: expect.any(Array) })
+      const entries = (await (await cluster.slotOwner(slot)).cli('XRANGE', key, '-', '+')).split('\n')
+      const data = entries.filter((line) => /^-?\d+$/.test(line) && !/^\d+-\d+$/.test(line)).map(Number)
+      expect(data).toEqual([-1, ...Array.from({ length: 150 }, (_, n) => n)])
     } finally {
       await publisher.close()
       await cluster.stop()

@@ -344,19 +344,21 @@ export class HeraldPublisher {
   ): Promise<string[]> {
     const ids: string[] = new Array(messages.length)
     await Promise.all(
-      batchesOf(messages, cluster).map(async (batch) => {
-        let batchIds: string[]
-        try {
-          batchIds = await sendThroughMigration(
-            () => this.#publishBatch(batch.map((index) => messages[index]!)),
-            progress,
-          )
-        } catch (error) {
-          throw publishFailure(error, batch)
+      callChainsOf(messages, cluster).map(async (chain) => {
+        for (const batch of chain) {
+          let batchIds: string[]
+          try {
+            batchIds = await sendThroughMigration(
+              () => this.#publishBatch(batch.map((index) => messages[index]!)),
+              progress,
+            )
+          } catch (error) {
+            throw publishFailure(error, batch)
+          }
+          batch.forEach((index, i) => {
+            ids[index] = batchIds[i]!
+          })
         }
-        batch.forEach((index, i) => {
-          ids[index] = batchIds[i]!
-        })
       }),
     )
     return ids
@@ -396,11 +398,16 @@ export const PUBLISHING_CLIENT_OPTIONS = {
 const MAX_MESSAGES_PER_CALL = 100
 
 /**
- * The calls a publish takes, as indexes into `messages`, each in publishing order. In a
- * cluster a call's keys must share a slot, so each channel gets calls of its own (a channel's
- * stream and idempotency keys share its hash tag); elsewhere messages simply go in order.
+ * The calls a publish takes, as indexes into `messages`, each in publishing order, in chains:
+ * a chain's calls go one after another, the chains at once. In a cluster a call's keys must
+ * share a slot, so each channel gets calls of its own (a channel's stream and idempotency keys
+ * share its hash tag), in one chain: sent together, a call that a slot migration refused
+ * (TRYAGAIN, sent again later) was overtaken by the next, which the migration's ASK let through,
+ * and the channel stored messages 100 to 149 of a batch before 0 to 99 (the review of
+ * 2026-12-07). Elsewhere messages simply go in order, every call a chain of its own: one
+ * connection runs them in the order sent.
  */
-export function batchesOf(messages: readonly EncodedMessage[], cluster: boolean): number[][] {
+export function callChainsOf(messages: readonly EncodedMessage[], cluster: boolean): number[][][] {
   const groups = new Map<string, number[]>()
   messages.forEach((message, index) => {
     const group = cluster ? message.channelKey : ''
@@ -408,9 +415,13 @@ export function batchesOf(messages: readonly EncodedMessage[], cluster: boolean)
     groups.set(group, indexes)
     indexes.push(index)
   })
-  const batches: number[][] = []
-  for (const indexes of groups.values())
+  const chains: number[][][] = []
+  for (const indexes of groups.values()) {
+    const calls: number[][] = []
     for (let start = 0; start < indexes.length; start += MAX_MESSAGES_PER_CALL)
-      batches.push(indexes.slice(start, start + MAX_MESSAGES_PER_CALL))
-  return batches
+      calls.push(indexes.slice(start, start + MAX_MESSAGES_PER_CALL))
+    if (cluster) chains.push(calls)
+    else for (const call of calls) chains.push([call])
+  }
+  return chains
 }
