@@ -5,6 +5,7 @@ import { isAfter, parseStreamId } from '@herald/protocol'
 import {
   freePort,
   pollUntil,
+  type RedisCluster,
   type RedisServer,
   startRedis,
   startRedisCluster,
@@ -804,33 +805,18 @@ describe('HeraldPublisher on a Redis Cluster', () => {
     // The migration is held open past ioredis's retries by polling the masters with redis-cli: on a
     // loaded host that took longer than the default 5 s answer deadline (3 of 6 runs in a probe).
     const publisher = new HeraldPublisher({ redis: cluster.url, timeoutMs: 30_000 })
-    const tryAgains = async () => {
-      const stats = await Promise.all(cluster.masters.map((master) => master.cli('INFO', 'errorstats')))
-      return stats.reduce((sum, text) => sum + Number(/errorstat_TRYAGAIN:count=(\d+)/.exec(text)?.[1] ?? 0), 0)
-    }
     try {
       const key = streamKey('u:mover')
       await publisher.publish({ user: 'mover' }, undefined, 0)
-      const slot = Number(await cluster.masters[0]!.cli('CLUSTER', 'KEYSLOT', key))
-      const from = await cluster.slotOwner(slot)
-      let outcome: Promise<{ id: string } | { error: unknown }> | undefined
-      await cluster.moveSlot(slot, cluster.masters.find((master) => master !== from)!, async () => {
-        // The stream has moved, its idempotency key exists nowhere: the new owner refuses the call
-        // until the slot is its own. Held that way past the 17 refusals ioredis's own retries make.
-        let settled = false
-        outcome = publisher.publish({ user: 'mover' }, undefined, 1, { idempotencyKey: 'k1' }).then(
-          (id) => ({ id }),
-          (error: unknown) => ({ error }),
-        )
-        void outcome.then(() => {
-          settled = true
-        })
-        await pollUntil('TRYAGAIN past ioredis retries, or the publish settled', async () =>
-          settled || (await tryAgains()) > 20 ? true : undefined,
-        )
-      })
-      expect(await outcome).toEqual({ id: expect.any(String) })
-      const entries = (await (await cluster.slotOwner(slot)).cli('XRANGE', key, '-', '+')).split('\n')
+      // The stream has moved, its idempotency key exists nowhere: the new owner refuses the call
+      // until the slot is its own.
+      const outcome = await publishWhileMigrating(cluster, key, () =>
+        publisher.publish({ user: 'mover' }, undefined, 1, { idempotencyKey: 'k1' }),
+      )
+      expect(outcome).toEqual({ value: expect.any(String) })
+      const entries = (await (await cluster.slotOwner(await slotOf(cluster, key))).cli('XRANGE', key, '-', '+')).split(
+        '\n',
+      )
       expect(entries.filter((line) => line === '1')).toHaveLength(1)
     } finally {
       await publisher.close()
@@ -841,39 +827,22 @@ describe('HeraldPublisher on a Redis Cluster', () => {
   it("keeps a channel's order across its calls through a slot migration: a later call waits for one TRYAGAIN holds back", async () => {
     const cluster = await startRedisCluster()
     const publisher = new HeraldPublisher({ redis: cluster.url, timeoutMs: 30_000 })
-    const tryAgains = async () => {
-      const stats = await Promise.all(cluster.masters.map((master) => master.cli('INFO', 'errorstats')))
-      return stats.reduce((sum, text) => sum + Number(/errorstat_TRYAGAIN:count=(\d+)/.exec(text)?.[1] ?? 0), 0)
-    }
     try {
       const key = streamKey('u:orderly')
       await publisher.publish({ user: 'orderly' }, undefined, -1)
-      const slot = Number(await cluster.masters[0]!.cli('CLUSTER', 'KEYSLOT', key))
-      const from = await cluster.slotOwner(slot)
-      let outcome: Promise<{ ids: string[] } | { error: unknown }> | undefined
-      await cluster.moveSlot(slot, cluster.masters.find((master) => master !== from)!, async () => {
-        // Two calls: the first carries an idempotency key that exists nowhere yet, so the new
-        // owner refuses it (TRYAGAIN) until the slot is its own; the second has no key of the old
-        // owner's missing but the stream, which the migration's ASK lets the new owner take.
-        let settled = false
-        const messages = Array.from({ length: 150 }, (_, n) => ({
-          target: { user: 'orderly' },
-          data: n,
-          ...(n === 0 ? { idempotencyKey: 'first' } : {}),
-        }))
-        outcome = publisher.publishBatch(messages).then(
-          (ids) => ({ ids }),
-          (error: unknown) => ({ error }),
-        )
-        void outcome.then(() => {
-          settled = true
-        })
-        await pollUntil('TRYAGAIN past ioredis retries, or the publish settled', async () =>
-          settled || (await tryAgains()) > 20 ? true : undefined,
-        )
-      })
-      expect(await outcome).toEqual({ ids: expect.any(Array) })
-      const entries = (await (await cluster.slotOwner(slot)).cli('XRANGE', key, '-', '+')).split('\n')
+      // Two calls: the first carries an idempotency key that exists nowhere yet, so the new owner
+      // refuses it (TRYAGAIN) until the slot is its own; the second has no key of the old owner's
+      // missing but the stream, which the migration's ASK lets the new owner take.
+      const messages = Array.from({ length: 150 }, (_, n) => ({
+        target: { user: 'orderly' },
+        data: n,
+        ...(n === 0 ? { idempotencyKey: 'first' } : {}),
+      }))
+      const outcome = await publishWhileMigrating(cluster, key, () => publisher.publishBatch(messages))
+      expect(outcome).toEqual({ value: expect.any(Array) })
+      const entries = (await (await cluster.slotOwner(await slotOf(cluster, key))).cli('XRANGE', key, '-', '+')).split(
+        '\n',
+      )
       const data = entries.filter((line) => /^-?\d+$/.test(line) && !/^\d+-\d+$/.test(line)).map(Number)
       expect(data).toEqual([-1, ...Array.from({ length: 150 }, (_, n) => n)])
     } finally {
@@ -997,3 +966,41 @@ describe('HeraldPublisher on a Redis Cluster', () => {
     }
   })
 })
+
+/** The Cluster slot of `key`, as Redis computes it. */
+async function slotOf(cluster: RedisCluster, key: string): Promise<number> {
+  return Number(await cluster.masters[0]!.cli('CLUSTER', 'KEYSLOT', key))
+}
+
+/**
+ * Moves `key`'s slot to another master and starts `publish` while it migrates, holding the
+ * migration open until the masters have refused calls (TRYAGAIN) past the 17 refusals ioredis's
+ * own retries make, or the publish settled. Resolves with its outcome once the slot has moved.
+ */
+async function publishWhileMigrating<T>(
+  cluster: RedisCluster,
+  key: string,
+  publish: () => Promise<T>,
+): Promise<{ value: T } | { error: unknown }> {
+  const tryAgains = async () => {
+    const stats = await Promise.all(cluster.masters.map((master) => master.cli('INFO', 'errorstats')))
+    return stats.reduce((sum, text) => sum + Number(/errorstat_TRYAGAIN:count=(\d+)/.exec(text)?.[1] ?? 0), 0)
+  }
+  const slot = await slotOf(cluster, key)
+  const from = await cluster.slotOwner(slot)
+  let outcome: Promise<{ value: T } | { error: unknown }> | undefined
+  await cluster.moveSlot(slot, cluster.masters.find((master) => master !== from)!, async () => {
+    let settled = false
+    outcome = publish().then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    )
+    void outcome.then(() => {
+      settled = true
+    })
+    await pollUntil('TRYAGAIN past ioredis retries, or the publish settled', async () =>
+      settled || (await tryAgains()) > 20 ? true : undefined,
+    )
+  })
+  return outcome!
+}
