@@ -326,6 +326,45 @@ export function describeBrokerContract(name: string, createBroker: BrokerFactory
       expect(read.outcome === 'entries' && read.entries.map((e) => JSON.parse(e.data))).toEqual(['once', 'new'])
     })
 
+    it('keeps an idempotency key per channel, the first id for a repeat within one call, until its TTL', async () => {
+      // 1 s is the smallest TTL the Redis functions take.
+      const broker = await start({ idempotencyTtlSeconds: 1 })
+      const [user, topic] = [unique('u'), unique('t')]
+      const [origin, topicOrigin] = [id(await broker.tail(user)), id(await broker.tail(topic))]
+      // Ids are per channel, so the topic's entry shows itself by its data, not its id.
+      const [first, repeat] = await broker.publish([
+        message(user, 'once', 'k'),
+        message(user, 'again', 'k'),
+        message(topic, 'there', 'k'),
+      ])
+      expect(repeat).toBe(first)
+      await elapse(1_200)
+      const [afterTtl] = await broker.publish([message(user, 'later', 'k')])
+      expect(afterTtl).not.toBe(first)
+      const data = async (channel: string, after: StreamId) => {
+        const read = await broker.readAfter(channel, after, 10)
+        return read.outcome === 'entries' ? read.entries.map((entry) => JSON.parse(entry.data)) : read.outcome
+      }
+      expect(await data(user, origin)).toEqual(['once', 'later'])
+      expect(await data(topic, topicOrigin)).toEqual(['there'])
+    })
+
+    it('keeps up to an eighth more than historyMaxLen, and trims back to it past that', async () => {
+      // 8 entries and a slack of 1: the ninth is kept, the tenth trims the two oldest.
+      const broker = await start({ historyMaxLen: 8 })
+      const channel = unique('u')
+      const origin = id(await broker.tail(channel))
+      const ids: string[] = []
+      for (let n = 0; n < 9; n++) ids.push(...(await broker.publish([message(channel, n)])))
+      const kept = await broker.readAfter(channel, origin, 20)
+      expect(kept.outcome === 'entries' && kept.entries.map((entry) => entry.id)).toEqual(ids)
+      ids.push(...(await broker.publish([message(channel, 9)])))
+      expect(await broker.readAfter(channel, origin, 20)).toEqual({ outcome: 'trimmed' })
+      expect(await broker.readAfter(channel, id(ids[0]!), 20)).toEqual({ outcome: 'trimmed' })
+      const rest = await broker.readAfter(channel, id(ids[1]!), 20)
+      expect(rest.outcome === 'entries' && rest.entries.map((entry) => entry.id)).toEqual(ids.slice(2))
+    })
+
     it('keeps type and data byte for byte', async () => {
       const broker = await start()
       const channel = unique('t')
