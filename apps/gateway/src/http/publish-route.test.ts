@@ -236,10 +236,15 @@ describe('POST /v1/publish', () => {
         },
       },
     })
+    // Declared twice, each counts: a reader that takes the last would misread this one.
+    expect((await typed('application/json; charset=utf-8; charset=latin1')).body.error.message).toBe(
+      'send the body as UTF-8: charset "latin1" is not supported',
+    )
     for (const type of [
       'application/json; charset=utf-8',
       'application/json;charset="UTF-8"',
       'application/json; charset=utf8',
+      'application/json; charset=utf-8; charset=UTF-8',
     ])
       expect((await typed(type)).status, type).toBe(200)
     // A transfer coding other than chunked is compression too, which Node passes on as it is.

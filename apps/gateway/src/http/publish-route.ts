@@ -38,12 +38,14 @@ export function requireJsonBody(c: Context): void {
     throw new HeraldError('HERALD_ERR_MEDIA_TYPE', 'send the body as Content-Type: application/json')
   }
   // The body is read as UTF-8, as JSON must be (RFC 8259): another charset would be misread.
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(type)?.[1]
-  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-    throw new HeraldError(
-      'HERALD_ERR_MEDIA_TYPE',
-      `send the body as UTF-8: charset ${JSON.stringify(charset)} is not supported`,
-    )
+  // Every one a header names is checked, since recipients disagree on which of two counts.
+  for (const [, charset = ''] of type.matchAll(/;\s*charset\s*=\s*"?([^";\s]*)"?/gi)) {
+    if (!/^utf-?8$/i.test(charset)) {
+      throw new HeraldError(
+        'HERALD_ERR_MEDIA_TYPE',
+        `send the body as UTF-8: charset ${JSON.stringify(charset)} is not supported`,
+      )
+    }
   }
 }
 
