@@ -4,8 +4,8 @@ import { PublishError } from './publish-error.js'
 import { publishFailure } from './publish-failure.js'
 
 /** `CODE: message` of the PublishError a failure becomes. */
-const told = (error: unknown, indexes?: readonly number[], sent?: boolean) => {
-  const failure = publishFailure(error, indexes, sent)
+const told = (error: unknown, indexes?: readonly number[], sent?: boolean, otherCallsSent?: boolean) => {
+  const failure = publishFailure(error, indexes, sent, otherCallsSent)
   return `${failure.code}: ${failure.message}`
 }
 
@@ -74,6 +74,35 @@ describe('publishFailure', () => {
       /^HERALD_ERR_REDIS: Redis was not connected .*; nothing was sent$/,
     )
     expect(told(new Error("Cluster isn't ready and enableOfflineQueue options is false"))).toMatch(/nothing was sent$/)
+  })
+
+  it('says a failed call of a publish whose other calls were sent may have been applied in part', () => {
+    const inPart =
+      'but other calls of this publish were sent: the publish may have been applied, whole or in part, so retry it with the same idempotencyKey (one per message)'
+    expect(told(new Error("OOM command not allowed when used memory > 'maxmemory'."), [100], true, true)).toBe(
+      `HERALD_ERR_REDIS: Redis refused the publish (OOM command not allowed when used memory > 'maxmemory'.); the call it refused wrote nothing, ${inPart}`,
+    )
+    expect(told(new Error("Cluster isn't ready and enableOfflineQueue options is false"), [1], true, true)).toBe(
+      `HERALD_ERR_REDIS: Redis was not connected (Cluster isn't ready and enableOfflineQueue options is false); this call was not sent, ${inPart}`,
+    )
+    // The migration's own refusal, made a PublishError where it gave up.
+    const migrating = new PublishError(
+      'HERALD_ERR_REDIS',
+      'Redis refused … (TRYAGAIN); the call it refused wrote nothing',
+      {
+        timedOut: true,
+      },
+    )
+    const failure = publishFailure(migrating, [0], true, true)
+    expect([failure.message, failure.timedOut]).toEqual([`${migrating.message}, ${inPart}`, true])
+    // Already saying so, or not Redis's failure: as it was.
+    const maybe = publishFailure(new Error('ECONNRESET'), [0], true, true)
+    expect(maybe.message).toBe(
+      'Redis failed the publish (ECONNRESET); the publish may have been applied, whole or in part, so retry it with the same idempotencyKey (one per message)',
+    )
+    expect(publishFailure(maybe, [0], true, true)).toBe(maybe)
+    const replicas = new PublishError('HERALD_ERR_NOT_REPLICATED', '0 of 1 replicas acknowledged within 10 ms')
+    expect(publishFailure(replicas, [0], true, true)).toBe(replicas)
   })
 
   it("keeps no AUTH arguments from ioredis's error as the cause", () => {

@@ -40,10 +40,21 @@ const NOT_WRITTEN = /^(?:Stream isn't writeable|Cluster isn't ready)/
  * the message by its index in the publish (`indexes` maps a call's messages to those), and
  * anything else is HERALD_ERR_REDIS, saying whether the publish may have been applied: a
  * function that fails past its checks (a key of the wrong type) keeps what it appended, and a
- * publish split over several calls keeps the calls that succeeded.
+ * publish split over several calls keeps the calls that succeeded: `otherCallsSent` says one
+ * of those was sent, so that what the failed call wrote is not told as the publish's.
  */
-export function publishFailure(error: unknown, indexes?: readonly number[], sent = true): PublishError {
-  if (error instanceof PublishError) return error
+export function publishFailure(
+  error: unknown,
+  indexes?: readonly number[],
+  sent = true,
+  otherCallsSent = false,
+): PublishError {
+  // What the failed call wrote is not what the publish wrote, once others of it were sent.
+  const others = otherCallsSent ? `, but other calls of this publish were sent: ${MAY_BE_APPLIED}` : ''
+  if (error instanceof PublishError) {
+    if (others === '' || error.code !== 'HERALD_ERR_REDIS' || error.message.endsWith(MAY_BE_APPLIED)) return error
+    return new PublishError(error.code, `${error.message}${others}`, { timedOut: error.timedOut, cause: error.cause })
+  }
   const message = redisErrorMessage(error)
   const refusal = FUNCTION_REFUSAL.exec(message)
   // The Redis user's grants, not the message: the functions check them before writing anything,
@@ -51,7 +62,7 @@ export function publishFailure(error: unknown, indexes?: readonly number[], sent
   if (message.startsWith('HERALD_ERR_NOPERM ') || FCALL_REFUSED.test(message) || REFUSED_BEFORE_RUNNING.test(message)) {
     return new PublishError(
       'HERALD_ERR_REDIS',
-      `Redis refused the publish (${message}); the call it refused wrote nothing` +
+      `Redis refused the publish (${message}); the call it refused wrote nothing${others}` +
         (REDIRECTED.test(message) ? '; this Redis is a Cluster node: give a redis+cluster:// URL' : ''),
       {
         cause: redisCause(error),
@@ -59,7 +70,7 @@ export function publishFailure(error: unknown, indexes?: readonly number[], sent
     )
   }
   if (error instanceof FunctionsLoadError) {
-    return new PublishError('HERALD_ERR_REDIS', `${message}; the call that needed them wrote nothing`, {
+    return new PublishError('HERALD_ERR_REDIS', `${message}; the call that needed them wrote nothing${others}`, {
       cause: error.cause,
     })
   }
@@ -69,7 +80,7 @@ export function publishFailure(error: unknown, indexes?: readonly number[], sent
       'HERALD_ERR_REDIS',
       written
         ? `Redis failed the publish (${message}); ${MAY_BE_APPLIED}`
-        : `Redis was not connected (${message}); nothing was sent`,
+        : `Redis was not connected (${message}); ${others === '' ? 'nothing was sent' : `this call was not sent${others}`}`,
       { cause: redisCause(error) },
     )
   }

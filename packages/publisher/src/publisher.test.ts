@@ -546,6 +546,39 @@ describe('HeraldPublisher on a real Redis', () => {
     }
   })
 
+  it('says a publish split over several calls may have been applied in part when one call is refused', async () => {
+    // May announce to one user's channel only: the call for the other is refused before it
+    // writes, while the call before it, a separate one past 100 messages, is stored.
+    await redis.cli(
+      'ACL',
+      'SETUSER',
+      'one-user',
+      'on',
+      '>one-user-password',
+      '~*',
+      'resetchannels',
+      '&herald:{u:open}:c',
+      '+@all',
+    )
+    const partial = new HeraldPublisher({ redis: `redis://one-user:one-user-password@127.0.0.1:${redis.port}` })
+    try {
+      const messages = [
+        ...Array.from({ length: 100 }, (_, n) => ({ target: { user: 'open' }, data: n })),
+        { target: { user: 'shut' }, data: 100 },
+      ]
+      const failure = await partial.publishBatch(messages).catch((error: unknown) => error)
+      expect(failure).toBeInstanceOf(PublishError)
+      expect((failure as PublishError).code).toBe('HERALD_ERR_REDIS')
+      expect((failure as PublishError).message).toMatch(
+        /^Redis refused the publish \(HERALD_ERR_NOPERM .*\); the call it refused wrote nothing, but other calls of this publish were sent: the publish may have been applied, whole or in part, so retry it with the same idempotencyKey/,
+      )
+      expect(await redis.cli('XLEN', streamKey('u:open'))).toBe('100')
+      expect(await redis.cli('EXISTS', streamKey('u:shut'))).toBe('0')
+    } finally {
+      await partial.close()
+    }
+  })
+
   it('says a publish wrote nothing when Redis lacks the functions and the Redis user may not load them', async () => {
     await redis.cli('ACL', 'SETUSER', 'no-load', 'on', '>no-load-password', '~*', '&*', '+@all', '-function')
     await redis.cli('FUNCTION', 'FLUSH')

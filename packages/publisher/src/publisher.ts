@@ -343,17 +343,20 @@ export class HeraldPublisher {
     progress: PublishProgress,
   ): Promise<string[]> {
     const ids: string[] = new Array(messages.length)
+    // Calls sent so far: when one fails, any other may have been applied.
+    let callsSent = 0
     await Promise.all(
       callChainsOf(messages, cluster).map(async (chain) => {
         for (const batch of chain) {
           let batchIds: string[]
+          callsSent++
           try {
             batchIds = await sendThroughMigration(
               () => this.#publishBatch(batch.map((index) => messages[index]!)),
               progress,
             )
           } catch (error) {
-            throw publishFailure(error, batch)
+            throw publishFailure(error, batch, true, callsSent > 1)
           }
           batch.forEach((index, i) => {
             ids[index] = batchIds[i]!
