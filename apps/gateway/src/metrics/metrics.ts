@@ -9,7 +9,7 @@ import type { UnavailableReason } from '@herald/protocol'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { monotonicMs } from '../clock/monotonic-ms.js'
 import type { BudgetClose } from '../http/socket-budget.js'
-import { collectEventLoopLagInWindows } from './event-loop-windows.js'
+import { collectEventLoopLagInWindows, EVENT_LOOP_SAMPLE_MS } from './event-loop-windows.js'
 import { HotCounter, HotHistogram } from './hot-metrics.js'
 import { replacePerHandleScans } from './per-handle-scans.js'
 
@@ -258,10 +258,7 @@ export class Metrics {
       help: 'Streams closed to resume from history because this node fell too far behind its live delivery (herald_live_backlog_seconds past 300 s, or 64 MiB waiting)',
       registers,
     })
-    // The event-loop-delay monitor wakes the process at this period. prom-client's 10 ms made it
-    // half of an idle gateway's CPU (13 against 6-8 ms/s, memory broker, no streams); a stall
-    // long enough to matter still shows at 100 ms.
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 })
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS })
     collectEventLoopLagInWindows(this.registry)
     replacePerHandleScans(this.registry)
   }
