@@ -35,10 +35,12 @@ import type {
 import { defaultSessionStorage, defaultStorage, LastIdStore } from './last-id-store.js'
 import { Listeners } from './listeners.js'
 import { optionProblem } from './option-checks.js'
+import { currentPage } from './page-registry.js'
+import { releasePageSlot, slotScope, takePageSlot } from './page-slots.js'
 import { PositionTracker } from './position-tracker.js'
 import type { RelayMessage } from './relay-message.js'
 import { type ConnectionState, parseJson, StreamConnection } from './stream-connection.js'
-import { canShareAcrossTabs, shareAcrossTabs, type TabShare } from './tab-share.js'
+import { canShareAcrossTabs, shareAcrossTabs, type TabShare, withdrawWaitingLockRequests } from './tab-share.js'
 import { readTokenClaims } from './token-expiry.js'
 import { TokenSource } from './token-source.js'
 import { canStreamFetch, eventSourceTransport, fetchTransport } from './transport.js'
@@ -70,6 +72,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #store: LastIdStore | undefined
   /** This tab's own position: where it resumes after a reload. */
   #tabStore: LastIdStore | undefined
+  /** The page it was made in, whose other Herald clients it keeps in step with. */
+  readonly #page = currentPage()
+  /** Its place among the page's clients of its URL, which keeps its tab position apart from theirs. */
+  readonly #pageSlot: number
   #lastId = ''
   /** The subject of the first token; every later token must name the same. */
   #user: string | undefined
@@ -132,6 +138,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     if (options.topics !== undefined && options.topics.length > 0)
       url.searchParams.set('topics', options.topics.join(','))
     this.#url = url.toString()
+    this.#pageSlot = takePageSlot(this.#page, this.#url)
     this.#unlistenPage = listenToPage({
       pagehide: this.#onPageHide,
       pageshow: this.#onPageShow,
@@ -170,6 +177,8 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
   #suspend(): void {
     if (this.#closed || this.#suspended) return
     this.#suspended = true
+    // Before any client of the page lets its lock go, none of them may still be in line for it.
+    withdrawWaitingLockRequests(this.#page)
     this.#share?.close()
     this.#share = undefined
     this.#connection?.stop()
@@ -257,6 +266,7 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#closed = true
     this.#endStartWait?.()
     this.#unlistenPage()
+    releasePageSlot(this.#page, this.#url, this.#pageSlot)
     this.#role = undefined
     this.#share?.close()
     this.#connection?.stop()
@@ -302,7 +312,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#scope = scope
     const { storage } = this.#options
     this.#store = new LastIdStore(storage === undefined ? defaultStorage() : (storage ?? undefined), scope)
-    this.#tabStore = new LastIdStore(storage === null ? undefined : defaultSessionStorage(), scope)
+    this.#tabStore = new LastIdStore(
+      storage === null ? undefined : defaultSessionStorage(),
+      slotScope(scope, this.#pageSlot),
+    )
     // After a reload, where this tab stopped: the browser's position may be past it.
     this.#lastId = this.#tabStore.get() || this.#store.get()
     this.#tracker.reset(this.#lastId)
@@ -318,17 +331,21 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
       return
     }
     this.#setRole('follower')
-    this.#share = shareAcrossTabs<RelayMessage>(`herald:${this.#scope}`, {
-      lead: () => {
-        this.#setRole('leader')
-        // Stopped for good (a refusal, a token for another user): taking over must not start a
-        // stream again. The tab still leads, so tabs that open later hear why it stopped.
-        if (this.#refusal !== undefined) return () => {}
-        this.#share?.post({ kind: 'leading', tab: this.#tabId })
-        return this.#lead()
+    this.#share = shareAcrossTabs<RelayMessage>(
+      `herald:${this.#scope}`,
+      {
+        lead: () => {
+          this.#setRole('leader')
+          // Stopped for good (a refusal, a token for another user): taking over must not start a
+          // stream again. The tab still leads, so tabs that open later hear why it stopped.
+          if (this.#refusal !== undefined) return () => {}
+          this.#share?.post({ kind: 'leading', tab: this.#tabId })
+          return this.#lead()
+        },
+        receive: (message) => this.#receive(message),
       },
-      receive: (message) => this.#receive(message),
-    })
+      this.#page,
+    )
     this.#hello()
   }
 

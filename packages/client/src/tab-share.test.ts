@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { shareAcrossTabs } from './tab-share.js'
+import { shareAcrossTabs, withdrawWaitingLockRequests } from './tab-share.js'
 import { FakeLockManager } from './test/fake-locks.js'
 
 describe('shareAcrossTabs', () => {
@@ -46,5 +46,31 @@ describe('shareAcrossTabs', () => {
     await vi.waitFor(() => expect(nextLed).toBe(true))
     expect(closedLed).toBe(0)
     next.close()
+  })
+  it("withdraws the waiting requests of one page's clients, so the lock passes over that page to another", async () => {
+    const [frozenPage, runningPage] = [{}, {}]
+    const led: string[] = []
+    const open = (tab: string, page: object) =>
+      shareAcrossTabs<string>(
+        'herald:test-pages',
+        {
+          lead: () => {
+            led.push(tab)
+            return () => {}
+          },
+          receive: () => {},
+        },
+        page,
+      )
+    const leader = open('leader', frozenPage)
+    await vi.waitFor(() => expect(led).toEqual(['leader']))
+    // Next in line, but on the page being frozen with the leader.
+    const sameDocument = open('same page', frozenPage)
+    const otherTab = open('other tab', runningPage)
+    withdrawWaitingLockRequests(frozenPage)
+    leader.close()
+    await vi.waitFor(() => expect(led).toEqual(['leader', 'other tab']))
+    sameDocument.close()
+    otherTab.close()
   })
 })

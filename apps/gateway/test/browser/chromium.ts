@@ -136,8 +136,29 @@ window.startClient = (options) => {
   client.onError((e) => window.errors.push(e))
   window.client = client
 }
+// A second client in the same tab, as a bell beside the app's own client. What it receives is
+// kept in sessionStorage, so that a test can count it across a reload.
+window.secondReceived = () => JSON.parse(sessionStorage.getItem('second-received') ?? '[]')
+window.startSecondClient = () => {
+  const client = new Herald.HeraldClient({
+    url: '/v1/events',
+    getToken: () => window.mintToken(),
+    initialRetryMs: 100,
+    maxRetryMs: 1000,
+  })
+  client.onNotification((n) => sessionStorage.setItem('second-received', JSON.stringify([...window.secondReceived(), n.data])))
+  window.second = client
+}
 </script>
 `
+
+interface TestClient {
+  role: string | undefined
+  state: string
+  lastEventId: string
+  onNotification(handler: (notification: { data: unknown }) => void): () => void
+  close(): void
+}
 
 declare global {
   interface Window {
@@ -150,12 +171,11 @@ declare global {
     /** Page lifecycle events a test records itself (`freeze`, `resume`). */
     lifecycle: string[]
     startClient(options?: Record<string, unknown>): void
-    client: {
-      role: string | undefined
-      state: string
-      lastEventId: string
-      close(): void
-    }
+    client: TestClient
+    /** A second client in the tab, and what it received, across reloads. */
+    startSecondClient(): void
+    second: TestClient
+    secondReceived(): unknown[]
     mintToken(): Promise<string>
   }
 }

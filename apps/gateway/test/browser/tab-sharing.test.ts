@@ -200,6 +200,38 @@ describe('@herald/client across tabs, in Chromium', () => {
     return { tabs, away, stay }
   }
 
+  it('keeps the position of each of two clients in a tab apart, so a reload between them loses nothing to either', async () => {
+    await start()
+    const tab = await openClientTab(context!, gateway.url)
+    await waitForState(tab, 'open')
+    await tab.evaluate(() => window.startSecondClient())
+    await tab.waitForFunction(() => window.second.state === 'open', undefined, { polling: 20, timeout: 15_000 })
+    expect(await tab.evaluate(() => [window.client.role, window.second.role])).toEqual(['leader', 'follower'])
+    for (const n of [1, 2]) await publish(n)
+    await tab.waitForFunction(() => window.secondReceived().length === 2, undefined, { polling: 20 })
+    // The page goes away between the two: the streaming client has 3, and the other, which hears
+    // it over the BroadcastChannel a task later, never does. So a reload loses what is in flight.
+    await tab.evaluate(() =>
+      window.client.onNotification(({ data }) => {
+        if (data === 3) window.second.close()
+      }),
+    )
+    await publish(3)
+    expect(await waitForReceived(tab, 3)).toEqual([1, 2, 3])
+    await tab.reload()
+    await tab.waitForFunction(() => typeof window.startClient === 'function')
+    // Made again in the same order, each resumes from its own position.
+    await tab.evaluate(() => {
+      window.startClient()
+      window.startSecondClient()
+    })
+    await publish(4)
+    await tab.waitForFunction(() => window.secondReceived().length >= 4, undefined, { polling: 20, timeout: 15_000 })
+    expect(await waitForReceived(tab, 1)).toEqual([4])
+    expect(await tab.evaluate(() => window.secondReceived())).toEqual([1, 2, 3, 4])
+    expect(await tab.evaluate(() => window.resets)).toEqual([])
+  })
+
   it.each(['follower', 'leader'])(
     'a %s tab that reloads gets what was published while it was away, once, and the others lose nothing',
     async (role) => {
@@ -271,9 +303,13 @@ describe('@herald/client across tabs, in Chromium', () => {
 describe('@herald/client across tabs when Chromium freezes the leading one', () => {
   let browser: FreezableChromium
   let gateway: TestGateway
+  let context: BrowserContext
+  /** Each test its own user, as the tabs of the browser's one context share storage. */
+  let user = 'frida'
 
   beforeAll(async () => {
     ;[browser, gateway] = await Promise.all([launchFreezableChromium(), startTestGateway({}, {}, ['--dev'])])
+    context = await prepareTestContext(browser.context, gateway.url, () => signToken(user))
   })
   afterAll(async () => {
     await browser.close()
@@ -281,11 +317,11 @@ describe('@herald/client across tabs when Chromium freezes the leading one', () 
   })
 
   async function publish(n: number): Promise<void> {
-    expect((await gateway.publish({ user: 'frida', type: 'seq', data: n })).status).toBe(200)
+    expect((await gateway.publish({ user, type: 'seq', data: n })).status).toBe(200)
   }
 
   it('hands the lead over when the leading tab is frozen, and catches it up when it resumes', async () => {
-    const context = await prepareTestContext(browser.context, gateway.url, () => signToken('frida'))
+    user = 'frida'
     const tabs = [await openClientTab(context, gateway.url), await openClientTab(context, gateway.url)]
     await Promise.all(tabs.map((tab) => waitForState(tab, 'open')))
     await publish(1)
@@ -320,5 +356,36 @@ describe('@herald/client across tabs when Chromium freezes the leading one', () 
     for (const tab of tabs) expect(await tab.evaluate(() => window.resets)).toEqual([])
     // And one more: the new leader reopened its stream from where the returning tab stopped.
     expect(await gatewayMetric(gateway.url, 'herald_connections_opened_total')).toBe(3)
+  })
+  it('hands the lead to another tab when the frozen leading tab has a second client in line for it', async () => {
+    user = 'fiona'
+    const leading = await openClientTab(context, gateway.url)
+    await waitForState(leading, 'open')
+    // A bell beside the app's client: in line for the lock, behind the client that holds it.
+    await leading.evaluate(() => window.startSecondClient())
+    await leading.waitForFunction(() => window.second.state === 'open', undefined, { polling: 20, timeout: 15_000 })
+    const other = await openClientTab(context, gateway.url)
+    await waitForState(other, 'open')
+    await publish(1)
+    expect(await waitForReceived(other, 1)).toEqual([1])
+    expect(await leading.evaluate(() => [window.client.role, window.second.role])).toEqual(['leader', 'follower'])
+
+    const lifecycle = await context.newCDPSession(leading)
+    await lifecycle.send('Page.setWebLifecycleState', { state: 'frozen' })
+    await publish(2)
+    // Granted to the frozen page's second client, the lock would keep this tab waiting until it resumed.
+    expect(await waitForReceived(other, 2)).toEqual([1, 2])
+    expect(await other.evaluate(() => window.client.role)).toBe('leader')
+    await lifecycle.send('Page.setWebLifecycleState', { state: 'active' })
+    await publish(3)
+    expect(await waitForReceived(leading, 3)).toEqual([1, 2, 3])
+    await leading.waitForFunction(() => window.secondReceived().length >= 3, undefined, {
+      polling: 20,
+      timeout: 15_000,
+    })
+    expect(await leading.evaluate(() => window.secondReceived())).toEqual([1, 2, 3])
+    expect(await waitForReceived(other, 3)).toEqual([1, 2, 3])
+    for (const tab of [leading, other]) expect(await tab.evaluate(() => window.resets)).toEqual([])
+    await Promise.all([leading.close(), other.close()])
   })
 })
