@@ -188,7 +188,8 @@ describe('the herald CLI', () => {
     const tooLarge = `"${'x'.repeat(256 * 1024)}"`
     const refused = await herald(['publish', '--user', 'piped', '--data=-'], { REDIS_URL: redis.url }, 0, tooLarge)
     expect(refused.code).toBe(2)
-    expect(refused.stderr).toMatch(/^herald: data is larger than 262144 bytes \(262146 bytes of JSON\)/)
+    // The SDK's "or raise maxDataBytes" is not for the CLI, which has no such option.
+    expect(refused.stderr).toMatch(/^herald: data is larger than 262144 bytes \(262146 bytes of JSON\); publish less\n/)
     for (const [stdin, reason] of [
       ['', 'data must be JSON text'],
       ['{"a":', 'data must be JSON text'],
@@ -271,10 +272,65 @@ describe('the herald CLI', () => {
     }
   })
 
-  it('refuses a redis URL that selects a database other than 0 as a usage error', async () => {
-    const result = await herald(['tail', '--user', 'alice', '--redis', `${redis.url}/3`], {}, 30_000)
-    expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(/^herald: --redis .*database 0/)
+  it('refuses a redis URL that selects a database other than 0 as a usage error, naming where it came from', async () => {
+    for (const command of [
+      ['tail', '--user', 'alice'],
+      ['publish', '--user', 'alice', '--data', '1'],
+      ['load-functions'],
+    ]) {
+      const given = await herald([...command, '--redis', `${redis.url}/3`], {}, 30_000)
+      expect([given.code, given.stderr.split('\n')[0]], command[0]).toEqual([
+        2,
+        expect.stringMatching(/^herald: --redis .*database 0/),
+      ])
+      const inherited = await herald(command, { REDIS_URL: `${redis.url}/3` }, 30_000)
+      expect([inherited.code, inherited.stderr.split('\n')[0]], command[0]).toEqual([
+        2,
+        expect.stringMatching(/^herald: REDIS_URL .*database 0/),
+      ])
+    }
+  })
+
+  it('ends tail quietly when its reader goes away, as a filter does (| head)', async () => {
+    await herald(['publish', '--user', 'headed', '--data', '1'], { REDIS_URL: redis.url })
+    const child = spawn(process.execPath, [CLI, 'tail', '--user', 'headed', '--history', '1'], {
+      env: { ...process.env, REDIS_URL: redis.url },
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    await linesOf(child).lines(1)
+    // The reader closes its end, and the next entry has nowhere to go.
+    child.stdout.destroy()
+    await herald(['publish', '--user', 'headed', '--data', '2'], { REDIS_URL: redis.url })
+    expect(await exited).toBe(0)
+    expect(stderr).toBe('')
+  })
+
+  it('ends tail at Ctrl-C while Redis is stopped, without waiting for it to answer', async () => {
+    const stopped = await startRedis()
+    try {
+      const child = spawn(process.execPath, [CLI, 'tail', '--user', 'wedged', '--timeout', '500'], {
+        env: { ...process.env, REDIS_URL: stopped.url },
+      })
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+      // Following once subscribed to the user's channel.
+      await pollUntil('tail subscribed', async () =>
+        (await stopped.cli('PUBSUB', 'SHARDNUMSUB', pubsubChannel('u:wedged'))).endsWith('1') ? true : undefined,
+      )
+      process.kill(stopped.pid!, 'SIGSTOP')
+      try {
+        child.kill('SIGINT')
+        // Exits while Redis is still stopped: a QUIT would wait for an answer that never comes.
+        expect(await exited).toBe(0)
+      } finally {
+        process.kill(stopped.pid!, 'SIGCONT')
+      }
+    } finally {
+      await stopped.stop()
+    }
   })
 
   it("tails as docs/redis-contract.md's publisher user, given what the page says tail adds, with nothing refused", async () => {

@@ -20,6 +20,7 @@ import { DEFAULT_HISTORY_TTL_SECONDS, HISTORY_SETTING_RANGES } from './publisher
 import { compactJson, JsonText } from './raw-json.js'
 import { createRedisClient, parseRedisTarget, type RedisTarget } from './redis-target.js'
 import { settledWithin } from './settled-within.js'
+import { inShellTerms } from './shell-terms.js'
 import { READ_COUNT, READ_MAX_BYTES, StreamFollower } from './stream-follower.js'
 
 /** How often tail reads the stream when no announcement woke it. */
@@ -111,8 +112,17 @@ async function main(argv: string[]): Promise<number> {
     seen.add(token.name)
   }
   // As the gateway reads REDIS_URL: trimmed, and blank counts as unset.
-  const redisUrl = values.redis ?? (process.env['REDIS_URL']?.trim() || 'redis://127.0.0.1:6379')
+  const fromEnvironment = process.env['REDIS_URL']?.trim() || undefined
+  const redisUrl = values.redis ?? fromEnvironment ?? 'redis://127.0.0.1:6379'
+  // Checked here for every command, naming where the URL came from.
+  redisTargetOf(redisUrl, values.redis === undefined && fromEnvironment !== undefined ? 'REDIS_URL' : '--redis')
   if (values.timeout !== undefined) answerTimeoutMs = wholeNumber('--timeout', values.timeout, 1, 600_000)
+  // A reader that goes away (`| head`, quitting `less`) ends the command, as it ends any filter.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0)
+    process.stderr.write(`herald: cannot write to stdout: ${error.message}\n`)
+    process.exit(1)
+  })
   if (command === 'load-functions') return loadFunctions(redisUrl)
   const target = targetOf(values.user, values.topic)
   if (command === 'publish') {
@@ -128,9 +138,12 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError((error as Error).message)
     }
     const publisher = new HeraldPublisher({ redis: redisUrl, timeoutMs: answerTimeoutMs, ...historySettings() })
+    const key = values['idempotency-key']
     try {
-      const options = values['idempotency-key'] === undefined ? {} : { idempotencyKey: values['idempotency-key'] }
-      process.stdout.write(`${await publisher.publish(target, values.type, data, options)}\n`)
+      const id = await publisher.publish(target, values.type, data, key === undefined ? {} : { idempotencyKey: key })
+      process.stdout.write(`${id}\n`)
+    } catch (error) {
+      throw error instanceof PublishError ? inShellTerms(error, key !== undefined) : error
     } finally {
       await publisher.close()
     }
@@ -235,9 +248,9 @@ async function loadFunctions(redisUrl: string): Promise<number> {
   }
 }
 
-function redisTargetOf(redisUrl: string): RedisTarget {
+function redisTargetOf(redisUrl: string, source = '--redis'): RedisTarget {
   const parsed = parseRedisTarget(redisUrl)
-  if (typeof parsed === 'string') throw new UsageError(`--redis ${parsed}`)
+  if (typeof parsed === 'string') throw new UsageError(`${source} ${parsed}`)
   return parsed
 }
 
@@ -280,9 +293,11 @@ async function tail(redisUrl: string, target: Target, history: number): Promise<
   await follower.wake()
   await new Promise<void>((resolve) => process.once('SIGINT', resolve))
   clearInterval(poll)
-  await follower.wake()
+  // What came before the Ctrl-C, unless Redis does not answer: a wedged Redis must not hold it.
+  await follower.wake().catch(() => {})
+  // Only read from: nothing to wait for Redis to confirm (a QUIT to a stopped Redis waits for ever).
   reader.disconnect()
-  await subscriber.quit()
+  subscriber.disconnect()
   return 0
 }
 
