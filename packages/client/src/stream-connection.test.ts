@@ -379,6 +379,23 @@ describe('StreamConnection', () => {
     expect(refused.at(-1)).toBe('HERALD_ERR_TOPIC_FORBIDDEN')
   })
 
+  it('never sends text that cannot be a token (an error page): a failed getToken call, made again after a backoff', async () => {
+    const { transport, calls } = scriptedTransport()
+    const answers = ['<html>\n<h1>502 Bad Gateway</h1>\n</html>', 'an error – with a dash']
+    const getToken = async () => {
+      tokens++
+      return answers.shift() ?? fakeJwt({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 })
+    }
+    start(transport, { getToken })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(calls).toHaveLength(0)
+    while (calls.length === 0) await vi.advanceTimersByTimeAsync(100)
+    expect(tokens).toBe(3)
+    expect(calls[0]!.attempt.token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]*$/)
+    calls[0]!.sink.onEvent(READY)
+    expect(states).toEqual(['connecting', 'open'])
+  })
+
   it('uses a token that looks expired by its clock for one stream, and leaves its expiry to the server', async () => {
     const { transport, calls } = scriptedTransport()
     // The client's clock is ten minutes ahead of the server's: every fresh token looks expired.

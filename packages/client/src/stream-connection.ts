@@ -298,7 +298,13 @@ export class StreamConnection {
 
   async #fetchToken(): Promise<HeldToken> {
     const obtainedAt = Date.now()
-    return this.#obtained(await this.options.getToken(), obtainedAt)
+    const value = await this.options.getToken()
+    // An error page returned as the token (a token route's 502, read as text) has newlines, which
+    // fetch refuses to put in a header before it sends anything. Kept, with no expiry to read, that
+    // text was tried after every backoff for good, and getToken never called again: the client
+    // stalled until a reload. It counts as a failed call instead, as a getToken that throws does.
+    if (!SENDABLE_TOKEN.test(value)) throw new TypeError('getToken returned text that cannot be sent as a token')
+    return this.#obtained(value, obtainedAt)
   }
 
   #obtained(value: string, obtainedAtMs: number): HeldToken {
@@ -372,6 +378,9 @@ export class StreamConnection {
     })
   }
 }
+
+/** What a token in an Authorization header can be: visible ASCII (a JWT is base64url and dots). */
+const SENDABLE_TOKEN = /^[\x21-\x7e]+$/
 
 /** The longest delay a timer keeps: a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1
