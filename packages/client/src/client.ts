@@ -266,6 +266,10 @@ export class HeraldClient<Events extends Record<string, unknown> = Record<string
     this.#closed = true
     this.#endStartWait?.()
     this.#unlistenPage()
+    // The next client to take the slot is another, which would replay from this one's position
+    // what the tab had since (a bell made again after the app's own client closed): it starts
+    // from the browser's, as a new client does. A reload closes nothing, so it resumes as it was.
+    this.#tabStore?.remove()
     releasePageSlot(this.#page, this.#url, this.#pageSlot)
     this.#role = undefined
     this.#share?.close()

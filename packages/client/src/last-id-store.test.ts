@@ -3,7 +3,12 @@ import { type KeyValueStorage, LastIdStore } from './last-id-store.js'
 
 function memoryStorage(): KeyValueStorage & { map: Map<string, string> } {
   const map = new Map<string, string>()
-  return { map, getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, v) }
+  return {
+    map,
+    getItem: (k) => map.get(k) ?? null,
+    setItem: (k, v) => void map.set(k, v),
+    removeItem: (k) => void map.delete(k),
+  }
 }
 
 describe('LastIdStore', () => {
@@ -14,6 +19,17 @@ describe('LastIdStore', () => {
     alice.set('u00000001:1-0')
     expect(new LastIdStore(storage, 'https://gw/v1/events|alice|').get()).toBe('u00000001:1-0')
     expect(bob.get()).toBe('')
+  })
+
+  it('forgets the position of its scope alone, and does nothing where storage cannot remove', () => {
+    const storage = memoryStorage()
+    const [first, second] = [new LastIdStore(storage, 's'), new LastIdStore(storage, 's#1')]
+    first.set('u00000001:1-0')
+    second.set('u00000001:2-0')
+    first.remove()
+    expect([first.get(), second.get()]).toEqual(['', 'u00000001:2-0'])
+    const { removeItem: _, ...withoutRemove } = memoryStorage()
+    expect(() => new LastIdStore(withoutRemove, 's').remove()).not.toThrow()
   })
 
   it('works, forgetting, without storage or when storage throws', () => {

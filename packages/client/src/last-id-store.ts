@@ -15,6 +15,7 @@ import { decodeResumeToken } from '@herald/protocol'
 export interface KeyValueStorage {
   getItem(key: string): string | null
   setItem(key: string, value: string): void
+  removeItem?(key: string): void
 }
 
 export class LastIdStore {
@@ -43,6 +44,15 @@ export class LastIdStore {
       this.storage?.setItem(this.#key, id)
     } catch {
       // Quota or privacy mode: resuming across reloads is best effort.
+    }
+  }
+
+  /** Forgets the position, where the storage can. */
+  remove(): void {
+    try {
+      this.storage?.removeItem?.(this.#key)
+    } catch {
+      // As for set.
     }
   }
 }

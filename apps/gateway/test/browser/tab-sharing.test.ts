@@ -209,11 +209,13 @@ describe('@herald/client across tabs, in Chromium', () => {
     expect(await tab.evaluate(() => [window.client.role, window.second.role])).toEqual(['leader', 'follower'])
     for (const n of [1, 2]) await publish(n)
     await tab.waitForFunction(() => window.secondReceived().length === 2, undefined, { polling: 20 })
-    // The page goes away between the two: the streaming client has 3, and the other, which hears
-    // it over the BroadcastChannel a task later, never does. So a reload loses what is in flight.
+    // The page stops between the two: the streaming client has 3, and the other, which hears it
+    // over the BroadcastChannel a task later, never does (a freeze stops both at once, as an
+    // unload would, and leaves what each stored), so what was in flight is lost unless each
+    // resumes from its own position.
     await tab.evaluate(() =>
       window.client.onNotification(({ data }) => {
-        if (data === 3) window.second.close()
+        if (data === 3) document.dispatchEvent(new Event('freeze'))
       }),
     )
     await publish(3)
@@ -230,6 +232,33 @@ describe('@herald/client across tabs, in Chromium', () => {
     expect(await waitForReceived(tab, 1)).toEqual([4])
     expect(await tab.evaluate(() => window.secondReceived())).toEqual([1, 2, 3, 4])
     expect(await tab.evaluate(() => window.resets)).toEqual([])
+  })
+
+  it("starts a client that takes a closed client's place in a tab from the browser's position, not the closed one's", async () => {
+    await start()
+    const tab = await openClientTab(context!, gateway.url)
+    await waitForState(tab, 'open')
+    await tab.evaluate(() => window.startSecondClient())
+    await tab.waitForFunction(() => window.second.state === 'open', undefined, { polling: 20, timeout: 15_000 })
+    await publish(1)
+    await tab.waitForFunction(() => window.secondReceived().length === 1, undefined, { polling: 20 })
+    expect(await waitForReceived(tab, 1)).toEqual([1])
+    // The app's own client goes (a route change), and the other leads on.
+    await tab.evaluate(() => window.client.close())
+    for (const n of [2, 3]) await publish(n)
+    await tab.waitForFunction(() => window.secondReceived().length === 3, undefined, { polling: 20 })
+    // The bell is made again: its new client is the first of the page's again.
+    await tab.evaluate(() => {
+      window.second.close()
+      window.received = []
+      window.startClient()
+    })
+    await waitForState(tab, 'open')
+    await publish(4)
+    expect(await waitForReceived(tab, 1)).toEqual([4])
+    // Nothing more comes late: 2 and 3 were the tab's already.
+    await publish(5)
+    expect(await waitForReceived(tab, 2)).toEqual([4, 5])
   })
 
   it.each(['follower', 'leader'])(
