@@ -29,7 +29,7 @@ import { channelsFor, misnamedParameter, requestedPosition } from './subscriptio
 
 export const EVENTS_PATH = '/v1/events'
 
-/** Live entries a connection may hold while it replays history. */
+/** Live entries a connection may hold while it replays history; past it, they are dropped and read from history. */
 const MAX_QUEUED_WHILE_RESUMING = 10_000
 
 /** How often a stream still being set up checks that the broker is still there. */
@@ -49,6 +49,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
   const streamOptions: SseConnectionOptions = {
     maxPendingBytes: config.maxPendingBytes,
     maxQueuedWhileResuming: MAX_QUEUED_WHILE_RESUMING,
+    stalledReplayMs: 2 * config.heartbeatIntervalMs,
     onClose(connection, reason) {
       services.hub.detach(connection)
       services.expiry.remove(connection)
@@ -192,8 +193,10 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       let result = await resumeConnection(connection, broker, requested)
       // A hold (a slot move, or a subscriber that dropped) kept one of its channels while it set
       // up: live entries of the hold may have missed it, and the channel's catch-up covered the
-      // live streams only.
-      while (await services.hub.afterHolds(connection)) result = await topUp(connection, broker, result)
+      // live streams only. Or live entries held behind the replay were dropped, past the bound
+      // (sse-connection.ts). Either way, the replay reads on to the end of history.
+      while ((await services.hub.afterHolds(connection)) || connection.takeDroppedWhileResuming())
+        result = await topUp(connection, broker, result)
       if (connection.state === 'closed') return
       if (result.outcome !== 'fresh') metrics.resumed(result.outcome, result.replayed)
       // heartbeatMs: the longest silence this stream will have, so a client can tell a stream

@@ -346,9 +346,14 @@ describe('resume with Last-Event-ID', () => {
     expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
   })
 
-  it('cuts a resuming stream whose client stopped reading once the live entries held behind its replay pass MAX_PENDING_BYTES', async () => {
-    // A heartbeat would find it behind too, but only after up to an interval of live entries.
-    gateway = await startTestGateway({ MAX_PENDING_BYTES: '65536', HEARTBEAT_INTERVAL_MS: '300000' })
+  it('drops what is held behind the replay of a client that stopped reading, and cuts it once it took nothing for twice the heartbeat interval', async () => {
+    // Replayed entries of 10 kB leave the writer under the bound at every pause, so the heartbeat
+    // sweep, which judges what the writer holds, does not cut it: what is held behind the replay does.
+    gateway = await startTestGateway({
+      MAX_PENDING_BYTES: '65536',
+      HEARTBEAT_INTERVAL_MS: '1000',
+      HISTORY_MAX_LEN: '10000',
+    })
     const first = await connect('kim')
     await first.waitForReady()
     await gateway.publish({ user: 'kim', data: 'seen' })
@@ -361,7 +366,7 @@ describe('resume with Last-Event-ID', () => {
       idempotencyKey: undefined,
     })
     // 40 MB of history: more than loopback's socket buffers take from a client that reads nothing.
-    await gateway.services.broker.publish(range(0, 400).map(() => entry(100_000)))
+    await gateway.services.broker.publish(range(0, 4000).map(() => entry(10_000)))
     const { port } = new URL(gateway.url)
     const stalled = net.connect(Number(port), '127.0.0.1')
     stalled.pause()
@@ -372,18 +377,82 @@ describe('resume with Last-Event-ID', () => {
       const stream = await pollUntil('the stalled stream to resume', async () =>
         [...gateway.services.hub.connections].find((connection) => connection.userId === 'kim'),
       )
+      // Live entries of 1 kB, one a turn of the event loop, until the stream is cut.
       let live = 0
-      while (stream.state === 'resuming' && live < 100) {
-        await gateway.services.broker.publish([entry(10_000)])
+      while (stream.state === 'resuming' && live < 1_000_000) {
+        await gateway.services.broker.publish([entry(1_000)])
         live++
+        await new Promise((resolve) => setImmediate(resolve))
       }
-      // Cut as soon as more than the bound was held (7 entries of 10 kB), not after 100 of them.
-      expect([stream.state, live]).toEqual(['closed', 8])
+      // Not at the bound (65 entries), which dropped what was held and went on: once the client
+      // had taken nothing for 2 s.
+      expect(stream.state).toBe('closed')
+      expect(live).toBeGreaterThan(2 * 65)
       expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(
         /^herald_slow_consumer_disconnects_total 1$/m,
       )
     } finally {
       stalled.destroy()
+    }
+  })
+
+  it('brings live a resuming client that reads faster than live entries come, however long the kernel shows no progress', async () => {
+    // The kernel takes a replay in MB at a time, and more only once it has sent about half of
+    // what it holds: a client reading 2 MB/s shows no progress for a second at a time, while live
+    // entries past the 64 kB bound come meanwhile. Held, they would have cut it as a slow consumer.
+    gateway = await startTestGateway({ MAX_PENDING_BYTES: '65536', HISTORY_MAX_LEN: '10000' })
+    const first = await connect('kit')
+    await first.waitForReady()
+    await gateway.publish({ user: 'kit', data: -1 })
+    await first.waitForEvents(1)
+    first.close()
+    const entry = (n: number) => ({
+      channelKey: 'u:kit',
+      type: undefined,
+      data: JSON.stringify({ n, padding: 'x'.repeat(10_000) }),
+      idempotencyKey: undefined,
+    })
+    // 15 MB of history.
+    await gateway.services.broker.publish(range(0, 1500).map(entry))
+    const { port } = new URL(gateway.url)
+    const reader = net.connect(Number(port), '127.0.0.1')
+    let text = ''
+    // 100 kB every 50 ms: 2 MB/s.
+    let budget = 100_000
+    const refill = setInterval(() => {
+      budget = 100_000
+      reader.resume()
+    }, 50)
+    reader.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+      budget -= chunk.length
+      if (budget <= 0) reader.pause()
+    })
+    let cut = false
+    reader.on('close', () => {
+      cut = true
+    })
+    reader.write(
+      `GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await gateway.token('kit')}\r\nLast-Event-ID: ${first.events[0]!.lastEventId}\r\n\r\n`,
+    )
+    try {
+      // 1 MB/s of live entries while it replays, half the client's pace: 100 of 10 kB a second.
+      let n = 1500
+      while (!text.includes('event: herald.ready') && !cut && n < 6000) {
+        await gateway.services.broker.publish([entry(n++)])
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      expect(cut, 'cut while it replayed').toBe(false)
+      await gateway.services.broker.publish([entry(n++)])
+      await pollUntil('the last entry', async () => (text.includes(`{"n":${n - 1},`) ? true : undefined))
+      const received = [...text.matchAll(/^data: \{"n":(\d+),/gm)].map((match) => Number(match[1]))
+      expect(received).toEqual(range(0, n))
+      expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(
+        /^herald_slow_consumer_disconnects_total 0$/m,
+      )
+    } finally {
+      clearInterval(refill)
+      reader.destroy()
     }
   })
 

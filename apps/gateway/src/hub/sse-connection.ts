@@ -10,8 +10,9 @@
  * lost, and one slow tab holds at most that bound plus one event. Checked
  * before a write, not after: one event larger than the bound is not a slow
  * consumer, and a resume holds what it replays until it releases it. Live
- * entries held behind a replay while the client takes nothing of what it
- * was sent count against the same bound: past it, the resume is cut too.
+ * entries held behind a replay are bounded the same way: past it, they are
+ * dropped and read from history, and a resume whose client has taken nothing
+ * for a while by then is cut.
  */
 
 import { once } from 'node:events'
@@ -29,6 +30,7 @@ import {
   resumeComponent,
   type StreamId,
 } from '@herald/protocol'
+import { monotonicMs } from '../clock/monotonic-ms.js'
 import type { Expiring } from './expiry-wheel.js'
 import type { FramedEntry } from './framed-entry.js'
 import type { Heartbeating } from './heartbeat-sweep.js'
@@ -53,8 +55,13 @@ export type CloseReason =
 /** One object shared by every stream a route opens, so a stream keeps no options or closures of its own. */
 export interface SseConnectionOptions {
   readonly maxPendingBytes: number
-  /** Live entries held while a resume replays history; more means the resume cannot keep up. */
+  /** Live entries held while a resume replays history; past it (or the bytes bound), they are dropped. */
   readonly maxQueuedWhileResuming: number
+  /**
+   * How long a resuming client may take nothing of what it was sent while live entries pile up
+   * behind its replay, before it counts as a slow consumer: twice the heartbeat interval.
+   */
+  readonly stalledReplayMs: number
   /** Called once when a stream closes, whoever closed it: whoever opened it releases what it holds. */
   readonly onClose: (connection: SseConnection, reason: CloseReason) => void
   /**
@@ -84,19 +91,13 @@ export class SseConnection implements Heartbeating, Expiring {
   #state: ConnectionState = 'resuming'
   /** Live entries held while resuming; gone once live (an idle stream holds no array). */
   #queue: Array<{ slot: number; framed: FramedEntry }> | undefined = []
-  /**
-   * The bytes of live entries held since the client last took any of what it was sent: held for
-   * a client that does not read, they count against the slow-consumer bound.
-   */
-  #heldSinceClientRead = 0
-  /** The writer's sentBytes when that count started. */
-  #sentWhenHeld = 0
-  /**
-   * The writer's sentBytes when the stream began (a connection reused from earlier requests,
-   * as nginx's upstream keep-alive does, has sent before): until it moves, nothing of this
-   * stream has left, its head held while setup waits on Redis, so the client cannot be behind.
-   */
-  readonly #sentAtStart: number
+  /** The bytes of the live entries in the queue. */
+  #queuedBytes = 0
+  /** Live entries were dropped from the queue: the replay must read on to the end of history. */
+  #droppedWhileResuming = false
+  /** The writer's sentBytes when last looked at, and when (monotonic): the client last took something then. */
+  #sentWhenSeen = 0
+  #tookAtMs = monotonicMs()
   #closeReason: CloseReason = 'client'
   /** Held (corked) while resuming, from before the head is sent. */
   readonly #writer: SseWriter
@@ -119,8 +120,7 @@ export class SseConnection implements Heartbeating, Expiring {
   ) {
     // Held from the start: everything written while resuming leaves together when the stream goes live.
     this.#writer = new SseWriter(response)
-    this.#sentAtStart = this.#writer.sentBytes
-    this.#sentWhenHeld = this.#sentAtStart
+    this.#sentWhenSeen = this.#writer.sentBytes
     this.#positions = new Array<number>(2 * channels.length).fill(0)
     this.#components = channels.length > 1 ? channels.map((c) => resumeComponent(c.tag, '0-0')) : undefined
     // One listener function for all streams instead of a closure each: 'close' comes once, and
@@ -185,30 +185,49 @@ export class SseConnection implements Heartbeating, Expiring {
     if (this.#state === 'live') return this.#send(slot, framed)
     const queue = this.#queue
     if (this.#state === 'resuming' && queue !== undefined) {
-      // A replay waits for the client to take what it was sent: one that stops reading would
-      // hold every live entry until a heartbeat found it behind, a heartbeat interval of them.
-      // So more than the bound arriving while the client takes nothing is a slow consumer; a
-      // client that reads holds what arrives during a long replay, whatever its total.
-      // Before anything has left, a client that reads is judged on nothing it could have read:
-      // counted then, a setup that waited on a slow Redis read while a busy channel went on cut
-      // fast clients before their head, with no HTTP answer at all (found by a probe). What
-      // waits then is bounded by maxQueuedWhileResuming entries, each shared with the channel's
-      // other streams: the queue holds references, not copies.
-      const sent = this.#writer.sentBytes
-      if (sent !== this.#sentWhenHeld) {
-        this.#sentWhenHeld = sent
-        this.#heldSinceClientRead = 0
-      }
-      // Checked before holding one more, as a write is: one entry larger than the bound is held.
-      if (this.#heldSinceClientRead > this.options.maxPendingBytes && sent !== this.#sentAtStart) {
-        this.close('slow_consumer')
-        return false
+      // Held past the bound (checked before holding one more, as a write is: one entry larger
+      // than it is held), what waits is dropped: every entry of it is in history, which the
+      // replay reads on to its end before going live (events-route.ts), so the client gets it
+      // from there, or a reset where history lost it. Cutting the stream instead cut clients that
+      // read faster than live entries came: a replay fills the kernel's buffer (4 MB), which
+      // takes more only once it has sent about half, so a client reading 1 MB/s showed no
+      // progress for 2 s at a time, and 800 kB/s of live entries passed a 1 MiB bound meanwhile
+      // (cut 7 times in 20 s, never live, in a probe). A client that took nothing for
+      // stalledReplayMs by then has stopped reading: it is cut.
+      if (this.#queuedBytes > this.options.maxPendingBytes || queue.length >= this.options.maxQueuedWhileResuming) {
+        if (this.#stalledFor() > this.options.stalledReplayMs) {
+          this.close('slow_consumer')
+          return false
+        }
+        queue.length = 0
+        this.#queuedBytes = 0
+        this.#droppedWhileResuming = true
       }
       queue.push({ slot, framed })
-      this.#heldSinceClientRead += framed.bodyByteLength
-      if (queue.length > this.options.maxQueuedWhileResuming) this.close('slow_consumer')
+      this.#queuedBytes += framed.bodyByteLength
     }
     return false
+  }
+
+  /**
+   * Whether live entries were dropped while the stream resumed, since last asked: then its replay
+   * must read on from where it is to the end of history before it goes live.
+   */
+  takeDroppedWhileResuming(): boolean {
+    const dropped = this.#droppedWhileResuming && this.#state === 'resuming'
+    this.#droppedWhileResuming = false
+    return dropped
+  }
+
+  /** How long the client has taken nothing of what it was sent, as far as the kernel shows. */
+  #stalledFor(): number {
+    const sent = this.#writer.sentBytes
+    const now = monotonicMs()
+    if (sent !== this.#sentWhenSeen) {
+      this.#sentWhenSeen = sent
+      this.#tookAtMs = now
+    }
+    return now - this.#tookAtMs
   }
 
   /** A replayed entry; resolves once the socket can take more, so replay follows the client's pace. */
@@ -233,6 +252,8 @@ export class SseConnection implements Heartbeating, Expiring {
       } finally {
         settled.abort()
       }
+      // Drained: the client took something, seen now rather than at the next live entry.
+      this.#stalledFor()
       if (this.#state === 'resuming') this.#writer.hold()
     } else if (this.#state !== 'closed' && this.#holdsTooMuch) {
       // A bound below the socket's mark: what is held goes to the kernel now, since held bytes
