@@ -200,12 +200,18 @@ describe('@herald/client across tabs, in Chromium', () => {
     return { tabs, away, stay }
   }
 
-  it('keeps the position of each of two clients in a tab apart, so a reload between them loses nothing to either', async () => {
+  /** A tab with two clients, the test page's own, which leads, and a second, as a bell beside it. */
+  async function tabWithTwoClients(): Promise<Page> {
     await start()
     const tab = await openClientTab(context!, gateway.url)
     await waitForState(tab, 'open')
     await tab.evaluate(() => window.startSecondClient())
     await tab.waitForFunction(() => window.second.state === 'open', undefined, { polling: 20, timeout: 15_000 })
+    return tab
+  }
+
+  it('keeps the position of each of two clients in a tab apart, so a reload between them loses nothing to either', async () => {
+    const tab = await tabWithTwoClients()
     expect(await tab.evaluate(() => [window.client.role, window.second.role])).toEqual(['leader', 'follower'])
     for (const n of [1, 2]) await publish(n)
     await tab.waitForFunction(() => window.secondReceived().length === 2, undefined, { polling: 20 })
@@ -235,11 +241,7 @@ describe('@herald/client across tabs, in Chromium', () => {
   })
 
   it("starts a client that takes a closed client's place in a tab from the browser's position, not the closed one's", async () => {
-    await start()
-    const tab = await openClientTab(context!, gateway.url)
-    await waitForState(tab, 'open')
-    await tab.evaluate(() => window.startSecondClient())
-    await tab.waitForFunction(() => window.second.state === 'open', undefined, { polling: 20, timeout: 15_000 })
+    const tab = await tabWithTwoClients()
     await publish(1)
     await tab.waitForFunction(() => window.secondReceived().length === 1, undefined, { polling: 20 })
     expect(await waitForReceived(tab, 1)).toEqual([1])
