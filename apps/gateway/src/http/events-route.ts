@@ -205,7 +205,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       connection.writeText(frameEvent(READY_EVENT, ready, connection.resumeToken()))
       // Opened once live: a stream turned away during setup counts as rejected, and only so.
       metrics.connectionOpened()
-      metrics.recordHeldDelivery(connection.goLive())
+      metrics.recordHeldDelivery(connection.goLive(result.replayed > 0))
     } catch (error) {
       // The head is still held, so a dropped connection would reach the client as an empty
       // reply (a network error to it). Turned away instead, it comes back after a jittered
