@@ -188,6 +188,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
 
   async function bringLive(connection: SseConnection, requested: RequestedPosition): Promise<void> {
     settingUp.add(connection)
+    metrics.setupStarted()
     try {
       await services.hub.attach(connection)
       let result = await resumeConnection(connection, broker, requested)
@@ -195,8 +196,13 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       // up: live entries of the hold may have missed it, and the channel's catch-up covered the
       // live streams only. Or live entries held behind the replay were dropped, past the bound
       // (sse-connection.ts). Either way, the replay reads on to the end of history.
-      while ((await services.hub.afterHolds(connection)) || connection.takeDroppedWhileResuming())
+      for (;;) {
+        if (!(await services.hub.afterHolds(connection))) {
+          if (!connection.takeDroppedWhileResuming()) break
+          metrics.replayPassAfterDrops()
+        }
         result = await topUp(connection, broker, result)
+      }
       if (connection.state === 'closed') return
       if (result.outcome !== 'fresh') metrics.resumed(result.outcome, result.replayed)
       // heartbeatMs: the longest silence this stream will have, so a client can tell a stream
@@ -220,6 +226,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       turnAway(connection)
     } finally {
       settingUp.delete(connection)
+      metrics.setupEnded()
     }
   }
 

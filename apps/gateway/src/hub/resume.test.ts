@@ -447,9 +447,11 @@ describe('resume with Last-Event-ID', () => {
       await pollUntil('the last entry', async () => (text.includes(`{"n":${n - 1},`) ? true : undefined))
       const received = [...text.matchAll(/^data: \{"n":(\d+),/gm)].map((match) => Number(match[1]))
       expect(received).toEqual(range(0, n))
-      expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(
-        /^herald_slow_consumer_disconnects_total 0$/m,
-      )
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+      expect(metrics).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
+      // The live entries it held went past the bound at least once, and were read from history.
+      expect(Number(/^herald_replay_passes_after_drops_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0)
+      expect(metrics).toMatch(/^herald_connections_in_setup 0$/m)
     } finally {
       clearInterval(refill)
       reader.destroy()
@@ -480,10 +482,14 @@ describe('resume with Last-Event-ID', () => {
     // 20 entries of 10 kB, past the 64 kB bound, while the stream has sent its client nothing.
     for (let n = 0; n < 20; n++) await gateway.publish({ user: 'mia', data: { n, pad: 'x'.repeat(10_000) } })
     expect(stream.state).toBe('resuming')
+    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_connections_in_setup 1$/m)
     open()
     await waiting.waitForEvents(20)
+    await waiting.waitForReady()
     expect(waiting.payloads().map((p) => (p as { n: number }).n)).toEqual(range(0, 20))
-    expect(await (await fetch(`${gateway.url}/metrics`)).text()).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+    expect(metrics).toMatch(/^herald_slow_consumer_disconnects_total 0$/m)
+    expect(metrics).toMatch(/^herald_connections_in_setup 0$/m)
   })
 
   it('replays many small entries under a MAX_PENDING_BYTES below the socket buffer mark', async () => {

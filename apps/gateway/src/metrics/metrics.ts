@@ -71,6 +71,8 @@ export class Metrics {
   readonly #deliveryLatency: HotHistogram
   readonly #resumes: Counter<'outcome'>
   readonly #replayed: Counter
+  readonly #inSetup: Gauge
+  readonly #replayPassesAfterDrops: Counter
   readonly #slowConsumers: Counter
   readonly #liveBacklogDrops: Counter
   readonly #probeLatency: Histogram
@@ -207,6 +209,16 @@ export class Metrics {
       help: 'Messages from history written to SSE connections that resumed',
       registers,
     })
+    this.#inSetup = new Gauge({
+      name: 'herald_connections_in_setup',
+      help: 'SSE connections accepted and not live yet: setting up, or replaying history (one whose client reads slower than its channels get live entries stays here)',
+      registers,
+    })
+    this.#replayPassesAfterDrops = new Counter({
+      name: 'herald_replay_passes_after_drops_total',
+      help: 'Extra passes over history that resuming connections made because the live entries held behind their replay passed MAX_PENDING_BYTES and were dropped, to be read from history instead',
+      registers,
+    })
     this.#deliveryLatency = new HotHistogram(
       'herald_delivery_latency_seconds',
       'From publish (broker clock) to the write to the sockets of this node',
@@ -299,6 +311,20 @@ export class Metrics {
   /** Live delivery fell too far behind: `streams` closed, to resume from history. */
   liveBacklogDropped(streams: number): void {
     this.#liveBacklogDrops.inc(streams)
+  }
+
+  /** A stream was accepted and sets up; `setupEnded` once it is live, turned away or closed. */
+  setupStarted(): void {
+    this.#inSetup.inc()
+  }
+
+  setupEnded(): void {
+    this.#inSetup.dec()
+  }
+
+  /** A resume read on in history because live entries held behind its replay were dropped. */
+  replayPassAfterDrops(): void {
+    this.#replayPassesAfterDrops.inc()
   }
 
   resumed(outcome: ResumeOutcome, replayed: number): void {
