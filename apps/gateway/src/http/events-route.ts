@@ -174,6 +174,7 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
   // new one would be: `herald.unavailable` with a jittered `retry:` and no `id:`, so the client
   // keeps its position and comes back later.
   const settingUp = new SetupWatch<SseConnection>(SETUP_WATCH_MS, broker.isAvailable.bind(broker), turnAway)
+  metrics.countStreamsInSetup(() => settingUp.size)
 
   /** Ends a stream in setup as a shed one: the client keeps its position and comes back later. */
   function turnAway(connection: SseConnection): void {
@@ -188,7 +189,6 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
 
   async function bringLive(connection: SseConnection, requested: RequestedPosition): Promise<void> {
     settingUp.add(connection)
-    metrics.setupStarted()
     try {
       await services.hub.attach(connection)
       let result = await resumeConnection(connection, broker, requested)
@@ -226,7 +226,6 @@ export function eventsRoute(services: GatewayServices): EventsHandler {
       turnAway(connection)
     } finally {
       settingUp.delete(connection)
-      metrics.setupEnded()
     }
   }
 

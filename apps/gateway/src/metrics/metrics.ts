@@ -71,7 +71,8 @@ export class Metrics {
   readonly #deliveryLatency: HotHistogram
   readonly #resumes: Counter<'outcome'>
   readonly #replayed: Counter
-  readonly #inSetup: Gauge
+  /** Streams accepted and not live yet: the events route's own count, once it has said where it is. */
+  #streamsInSetup: () => number = () => 0
   readonly #replayPassesAfterDrops: Counter
   readonly #slowConsumers: Counter
   readonly #liveBacklogDrops: Counter
@@ -209,10 +210,14 @@ export class Metrics {
       help: 'Messages from history written to SSE connections that resumed',
       registers,
     })
-    this.#inSetup = new Gauge({
+    const streamsInSetup = () => this.#streamsInSetup()
+    new Gauge({
       name: 'herald_connections_in_setup',
       help: 'SSE connections accepted and not live yet: setting up, or replaying history (one whose client reads slower than its channels get live entries stays here)',
       registers,
+      collect() {
+        this.set(streamsInSetup())
+      },
     })
     this.#replayPassesAfterDrops = new Counter({
       name: 'herald_replay_passes_after_drops_total',
@@ -313,13 +318,9 @@ export class Metrics {
     this.#liveBacklogDrops.inc(streams)
   }
 
-  /** A stream was accepted and sets up; `setupEnded` once it is live, turned away or closed. */
-  setupStarted(): void {
-    this.#inSetup.inc()
-  }
-
-  setupEnded(): void {
-    this.#inSetup.dec()
+  /** Where to read how many streams are accepted and not live yet (the events route's setup watch). */
+  countStreamsInSetup(count: () => number): void {
+    this.#streamsInSetup = count
   }
 
   /** A resume read on in history because live entries held behind its replay were dropped. */
